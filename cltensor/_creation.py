@@ -1,0 +1,513 @@
+"""Creation: tensor(), numpy sharing, zeros/ones/full/arange/linspace/eye, random numbers (Philox), *_like."""
+import ctypes
+import math
+import numbers
+
+import numpy as np
+
+from . import _dtypes as D
+from . import _device as dv
+from . import _kernels as K
+from ._tensor import Tensor, empty_tensor, make, contiguous_strides, prod
+
+
+def _dev(device):
+    return dv._resolve(device)
+
+
+def _sizes(args, name="empty"):
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    elif len(args) == 1 and isinstance(args[0], Tensor):
+        args = tuple(args[0].tolist()) if args[0].dim() else (int(args[0].item()),)
+    out = []
+    for s in args:
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            if isinstance(s, Tensor) and s.numel() == 1 and s._dtype.category == 1:
+                s = int(s.item())
+            else:
+                raise TypeError(f"{name}(): argument 'size' must be tuple of ints, but found element of type "
+                                f"{type(s).__name__}")
+        s = int(s)
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(args)}")
+        out.append(s)
+    n = 1
+    for s in out:
+        n *= s
+    if n >= 1 << 63:
+        raise RuntimeError(f"numel of the requested size {out} overflows int64")
+    return tuple(out)
+
+
+def _post(t, requires_grad):
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+# ---------------------------------------------------------------- from host data
+
+def _upload(arr, dtype, dev, owned):
+    """A new contiguous tensor on dev holding arr's values (arr: numpy array already of dtype)."""
+    arr = np.ascontiguousarray(arr, dtype=dtype.np)
+    t = empty_tensor(arr.shape, dtype, dev)
+    if arr.size:
+        st = t._st
+        if st.rt is None:
+            st.host[:arr.nbytes] = arr.reshape(-1).view(np.uint8)
+        else:
+            dv.cl.enqueue_copy(st.rt.queue, st.buf, arr, is_blocking=not owned)
+    return t
+
+
+def _infer_np(data):
+    """numpy array of `data` (nested sequences of scalars / arrays / tensors) and its cltensor dtype."""
+    has_array = [False]
+    has_py = [False]
+
+    def conv(x):
+        if isinstance(x, Tensor):
+            has_array[0] = True
+            return x._to_numpy_copy()
+        if isinstance(x, np.ndarray):
+            has_array[0] = True
+            return x
+        if isinstance(x, (list, tuple)):
+            return [conv(v) for v in x]
+        if isinstance(x, np.generic):
+            has_array[0] = True
+            return x
+        if isinstance(x, (bool, numbers.Number)):
+            has_py[0] = True
+            return x
+        raise TypeError(f"Could not infer dtype of {type(x).__name__}")
+
+    if isinstance(data, (list, tuple)):
+        flat_simple = all(isinstance(v, (int, float, bool)) for v in data)
+        src = data if flat_simple else conv(data)
+        if flat_simple:
+            has_py[0] = True
+    else:
+        src = conv(data)
+    try:
+        arr = np.array(src)
+    except ValueError as e:
+        raise ValueError(f"expected sequence of equal lengths: {e}") from None
+    if arr.dtype == object:
+        raise ValueError("too many dimensions or ragged nested sequence")
+    k = arr.dtype.kind
+    if has_array[0] and not has_py[0]:
+        d = D.from_numpy_dtype(arr.dtype)
+    elif k == "b":
+        d = D.bool_
+    elif k in "iu":
+        d = D.int64
+    elif k == "f":
+        d = D.get_default_dtype() if not has_array[0] else D.from_numpy_dtype(arr.dtype)
+    elif k == "c":
+        d = D._default_complex() if not has_array[0] else D.from_numpy_dtype(arr.dtype)
+    else:
+        raise TypeError(f"Could not infer dtype of {arr.dtype}")
+    return arr, d
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    dev = _dev(device)
+    if isinstance(data, Tensor):
+        t = data.detach().to(dtype=dtype or data._dtype, device=dev, copy=True)
+        if t._st is data._st:
+            t = t.clone()
+        return _post(t, requires_grad)
+    if isinstance(data, np.ndarray):
+        arr = data
+        d = D.from_numpy_dtype(arr.dtype)
+        owned = False
+    else:
+        arr, d = _infer_np(data)
+        owned = True
+    if dtype is not None:
+        d = D.as_dtype(dtype)
+    if arr.dtype.kind == "c" and not d.is_complex:
+        raise TypeError(f"can't convert complex to {d.name}")
+    t = _upload(arr.astype(d.np, copy=False) if arr.dtype != d.np else arr, d, dev, owned)
+    return _post(t, requires_grad)
+
+
+def _rebuild(arr, device, requires_grad):
+    return tensor(arr, device=device, requires_grad=requires_grad)
+
+
+def from_numpy(a):
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(a).__name__})")
+    return _share(a, dv.device("cpu"))
+
+
+def _share(a, dev):
+    """A tensor sharing memory with numpy array `a` on a unified-memory device."""
+    d = D.from_numpy_dtype(a.dtype)
+    if any(s < 0 for s in a.strides):
+        raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative "
+                         "strides are not currently supported. (You can probably work around this by making a "
+                         "copy of your array  with array.copy().) ")
+    it = a.itemsize
+    if any(s % it for s in a.strides):
+        raise ValueError("given numpy array strides not a multiple of the element byte size. Copy the numpy "
+                         "array to reallocate the memory.")
+    if not a.flags.writeable:
+        import warnings
+        warnings.warn("The given NumPy array is not writable, and cltensor does not support non-writable tensors. "
+                      "Writing to the tensor through cltensor is undefined behaviour.", UserWarning, stacklevel=3)
+    span = (sum((n - 1) * s for n, s in zip(a.shape, a.strides)) + it) if a.size else it
+    rt = dv.runtime(dev)
+    if a.size == 0:
+        t = empty_tensor(a.shape, d, dev)
+        return t
+    raw = (ctypes.c_char * span).from_address(a.ctypes.data)
+    host = np.frombuffer(raw, dtype=np.uint8)
+    if rt is None:
+        st = dv.Storage(None, span, host=host, owner=a)
+    else:
+        buf = dv.cl.Buffer(rt.ctx, dv.cl.mem_flags.READ_WRITE | dv.cl.mem_flags.USE_HOST_PTR, hostbuf=raw)
+        st = dv.Storage(rt, span, buf=buf, host=host, owner=a)
+    st.shared = True
+    return make(st, tuple(a.shape), tuple(s // it for s in a.strides), 0, d, dev)
+
+
+def as_tensor(data, dtype=None, device=None):
+    dev = _dev(device)
+    if isinstance(data, Tensor):
+        return data.to(dtype=dtype, device=dev) if (dtype or device) else data
+    if isinstance(data, np.ndarray):
+        d = D.from_numpy_dtype(data.dtype, strict=False)
+        want = D.as_dtype(dtype) if dtype is not None else d
+        rt = dv.runtime(dev) if dev.type == "cpu" else None
+        if d is not None and want is d and dev.type == "cpu" and (rt is None or rt.unified) and \
+                all(s >= 0 for s in data.strides):
+            return _share(data, dev)
+    return tensor(data, dtype=dtype, device=dev)
+
+
+asarray = as_tensor
+
+
+# ---------------------------------------------------------------- filled tensors
+
+def _fill_tensor(shape, value, dtype, dev):
+    from . import _ew
+    t = empty_tensor(shape, dtype, dev)
+    if t.numel():
+        _ew.run("x0", t, [value], (dtype,), dtype)
+    return t
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None, pin_memory=False,
+          memory_format=None):
+    d = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    return _post(empty_tensor(_sizes(size), d, _dev(device)), requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    d = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    return _post(_fill_tensor(_sizes(size, "zeros"), 0, d, _dev(device)), requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    d = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    return _post(_fill_tensor(_sizes(size, "ones"), 1, d, _dev(device)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    d = D.as_dtype(dtype) if dtype is not None else D.scalar_dtype(fill_value)
+    return _post(_fill_tensor(_sizes((size,) if isinstance(size, int) else size, "full"), fill_value, d,
+                              _dev(device)), requires_grad)
+
+
+def _like(t, dtype, device):
+    return (D.as_dtype(dtype) if dtype is not None else t._dtype), (_dev(device) if device is not None else t._device)
+
+
+def empty_like(t, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
+    d, dev = _like(t, dtype, device)
+    return _post(empty_tensor(t._shape, d, dev), requires_grad)
+
+
+def zeros_like(t, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
+    d, dev = _like(t, dtype, device)
+    return _post(_fill_tensor(t._shape, 0, d, dev), requires_grad)
+
+
+def ones_like(t, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
+    d, dev = _like(t, dtype, device)
+    return _post(_fill_tensor(t._shape, 1, d, dev), requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False, memory_format=None, layout=None):
+    d, dev = _like(t, dtype, device)
+    return _post(_fill_tensor(t._shape, fill_value, d, dev), requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False, out=None):
+    m = n if m is None else m
+    n, m = _sizes((n, m), "eye")
+    d = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    t = _fill_tensor((n, m), 0, d, _dev(device))
+    k = min(n, m)
+    if k:
+        diag = make(t._st, (k,), (m + 1,), 0, d, t._device)
+        from . import _ew
+        _ew.run("x0", diag, [1], (d,), d)
+    return _post(t, requires_grad)
+
+
+def _num(v, name):
+    if isinstance(v, Tensor):
+        v = v.item()
+    if not isinstance(v, numbers.Number) or isinstance(v, complex):
+        raise TypeError(f"{name}(): argument must be a real number, not {type(v).__name__}")
+    return v
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    if end is None:
+        start, end = 0, start
+    start, end, step = _num(start, "arange"), _num(end, "arange"), _num(step, "arange")
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if any(isinstance(v, float) and not math.isfinite(v) for v in (start, end, step)):
+        raise RuntimeError(f"unsupported range: {start} -> {end}")
+    if (end - start) / step < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        is_float = any(isinstance(v, float) for v in (start, end, step))
+        d = D.get_default_dtype() if is_float else D.int64
+    else:
+        d = D.as_dtype(dtype)
+    n = int(math.ceil((end - start) / step))
+    from . import _ew
+    t = empty_tensor((n,), d, _dev(device))
+    if n:
+        cd = D.float64 if (d.category >= 2 or isinstance(start, float) or isinstance(step, float)) and \
+            _fp64_ok(t) else (D.float32 if d.category >= 2 or isinstance(step, float) else D.int64)
+        _affine_fill(t, start, step, cd)
+    return _post(t, requires_grad)
+
+
+def _fp64_ok(t):
+    rt = t._st.rt
+    return rt is None or rt.info.fp64
+
+
+def _affine_fill(t, start, step, cd):
+    """t[i] = start + i * step (contiguous 1-D t), computed on the device."""
+    rt = t._st.rt
+    if rt is None:
+        from ._device import no_cpu_device_error
+        raise no_cpu_device_error(t._device)
+    k = K.get(rt, "creation", "affine", out=t._dtype, cd=cd)
+    n = t.numel()
+    npt = {D.float64: np.float64, D.float32: np.float32, D.int64: np.int64}[cd]
+    K.launch(rt, k, (K.round_up(n, rt.local_size),), (rt.local_size,),
+             [t._st.buf, np.int64(n), npt(start), npt(step)])
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    start, end = _num(start, "linspace"), _num(end, "linspace")
+    if not isinstance(steps, int) or steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    d = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    t = empty_tensor((steps,), d, _dev(device))
+    if steps:
+        rt = t._st.rt
+        if rt is None:
+            from ._device import no_cpu_device_error
+            raise no_cpu_device_error(t._device)
+        cd = D.float64 if rt.info.fp64 else D.float32
+        k = K.get(rt, "creation", "linspace", out=d, cd=cd)
+        npt = np.float64 if cd is D.float64 else np.float32
+        step = (end - start) / (steps - 1) if steps > 1 else 0.0
+        K.launch(rt, k, (K.round_up(steps, rt.local_size),), (rt.local_size,),
+                 [t._st.buf, np.int64(steps), npt(start), npt(end), npt(step)])
+    return _post(t, requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
+    t = linspace(start, end, steps, dtype=D.float64 if dtype is None or D.as_dtype(dtype) is D.float64
+                 else D.float32, device=device)
+    from . import _ops
+    r = _ops.apply("pow", base, t)
+    return _post(r.to(D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()), requires_grad)
+
+
+# ---------------------------------------------------------------- random numbers
+
+class Generator:
+    """A Philox counter-based generator: (seed, offset). The same seed gives the same numbers on any device."""
+
+    def __init__(self, device="cpu"):
+        self.device = dv.device(device)
+        self._seed = 67280421310721
+        self._offset = 0
+
+    def manual_seed(self, seed):
+        seed = int(seed)
+        if seed < -(1 << 63) or seed >= (1 << 64):
+            raise RuntimeError(f"Overflow when unpacking long: {seed}")
+        self._seed = seed & ((1 << 64) - 1)
+        self._offset = 0
+        return self
+
+    def seed(self):
+        import random
+        s = random.SystemRandom().getrandbits(63)
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self):
+        return self._seed
+
+    def get_state(self):
+        return tensor(np.array([self._seed, self._offset], dtype=np.uint64).view(np.uint8))
+
+    def set_state(self, state):
+        a = state._to_numpy_copy().view(np.uint64)
+        self._seed, self._offset = int(a[0]), int(a[1])
+        return self
+
+    def _next(self):
+        o = self._offset
+        self._offset += 1
+        return o
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed):
+    return default_generator.manual_seed(seed)
+
+
+def seed():
+    return default_generator.seed()
+
+
+def initial_seed():
+    return default_generator.initial_seed()
+
+
+def get_rng_state():
+    return default_generator.get_state()
+
+
+def set_rng_state(state):
+    default_generator.set_state(state)
+
+
+def _random_fill(t, kind, p0=0.0, p1=1.0, i0=0, span=1, generator=None):
+    n = t.numel()
+    if n == 0:
+        return t
+    rt = t._st.rt
+    if rt is None:
+        from ._device import no_cpu_device_error
+        raise no_cpu_device_error(t._device)
+    g = generator or default_generator
+    ct = D.float64 if t._dtype in (D.float64, D.complex128) else D.float32
+    if kind == "randint":
+        ct = D.float32
+    k = K.get(rt, "random", "fill", out=t._dtype, kind=kind, ct=ct)
+    off = g._next()
+    npt = np.float64 if ct is D.float64 else np.float32
+    s = g._seed
+    contiguous = t.is_contiguous() and t._offset == 0
+    target = t if contiguous else empty_tensor(t._shape, t._dtype, t._device)
+    K.launch(rt, k, (K.round_up(n, rt.local_size),), (rt.local_size,),
+             [target._st.buf, np.uint64(n), np.uint32(s & 0xFFFFFFFF), np.uint32(s >> 32),
+              np.uint32(off & 0xFFFFFFFF), np.uint32(off >> 32), npt(p0), npt(p1), np.int64(i0), np.uint64(span)])
+    if not contiguous:
+        from . import _ops
+        _ops.copy_into(t, target)
+    else:
+        t._st.version += 1
+    if t._st.shared:
+        rt.queue.finish()
+    return t
+
+
+def _float_dtype(dtype, name):
+    d = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    if not (d.is_floating_point or d.is_complex):
+        raise RuntimeError(f"\"{name}\" not implemented for '{d._alias}'")
+    return d
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    d = _float_dtype(dtype, "check_uniform_bounds")
+    t = empty_tensor(_sizes(size, "rand"), d, _dev(device))
+    return _post(_random_fill(t, "uniform", generator=generator), requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None, layout=None):
+    d = _float_dtype(dtype, "normal_kernel_cpu")
+    t = empty_tensor(_sizes(size, "randn"), d, _dev(device))
+    return _post(_random_fill(t, "normal", 0.0, 1.0, generator=generator), requires_grad)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+    if high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint() missing required argument: 'size'")
+    low, high = int(low), int(high)
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    d = D.as_dtype(dtype) if dtype is not None else D.int64
+    t = empty_tensor(_sizes((size,) if isinstance(size, int) else size, "randint"), d, _dev(device))
+    return _post(_random_fill(t, "randint", i0=low, span=high - low, generator=generator), requires_grad)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        from . import _ops
+        ref = mean if isinstance(mean, Tensor) else std
+        z = randn(*(_shape_bcast(mean, std)), dtype=ref._dtype, device=ref._device, generator=generator)
+        return _ops.apply("add", _ops.apply("mul", z, std), mean)
+    if size is None:
+        raise TypeError("normal() missing required argument 'size' when mean and std are numbers")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    d = _float_dtype(dtype, "normal_kernel_cpu")
+    t = empty_tensor(_sizes((size,) if isinstance(size, int) else size, "normal"), d, _dev(device))
+    return _post(_random_fill(t, "normal", float(mean), float(std), generator=generator), requires_grad)
+
+
+def _shape_bcast(a, b):
+    from ._ew import broadcast_shapes
+    return broadcast_shapes(*[x._shape for x in (a, b) if isinstance(x, Tensor)])
+
+
+def rand_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
+    d, dev = _like(t, dtype, device)
+    return rand(*t._shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def randn_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
+    d, dev = _like(t, dtype, device)
+    return randn(*t._shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def randint_like(t, low=0, high=None, dtype=None, device=None, requires_grad=False, memory_format=None):
+    d, dev = _like(t, dtype, device)
+    return randint(low, high, t._shape, dtype=d, device=dev, requires_grad=requires_grad)
+
+
+def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got{n}")
+    keys = rand(n, generator=generator, dtype=D.float64 if dv.runtime(_dev(device)) is None or
+                dv.runtime(_dev(device)).info.fp64 else D.float32, device=device)
+    perm = np.argsort(keys._to_numpy_copy(), kind="stable")
+    return tensor(perm, dtype=dtype or D.int64, device=device)

@@ -1,0 +1,348 @@
+"""OpenCL devices: enumeration of every platform, `device` objects, one lazy context/queue/pool per device.
+
+Names: "cpu" is the first OpenCL CPU device, "gpu:k" the k-th GPU (alias "cuda:k", as in PyTorch's ROCm
+build), "cl:N" the N-th device overall. Devices that are neither (a second CPU, an accelerator) are "cl:N".
+"""
+import os
+import sys
+import numpy as np
+
+try:
+    import pyopencl as cl
+except Exception:  # pragma: no cover - pyopencl is a dependency, but fail soft for `import cltensor`
+    cl = None
+
+_TYPE_ALIASES = {"cuda": "gpu", "gpu": "gpu", "cpu": "cpu", "cl": "cl", "opencl": "cl"}
+
+
+class device:
+    """``cltensor.device("cpu")``, ``device("gpu", 0)``, ``device("cuda:0")``, ``device("cl:1")``."""
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec, index=None):
+        if isinstance(spec, device):
+            self.type, self.index = spec.type, spec.index
+            return
+        if isinstance(spec, int) and not isinstance(spec, bool):
+            spec, index = "gpu", spec
+        if not isinstance(spec, str):
+            raise TypeError(f"device() expected a string or int, got {type(spec).__name__}")
+        s = spec.strip().lower()
+        if ":" in s:
+            if index is not None:
+                raise RuntimeError(f"type (string) must not include an index because index was passed explicitly: {spec}")
+            s, _, idx = s.partition(":")
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{spec}'")
+            index = int(idx)
+        if s not in _TYPE_ALIASES:
+            raise RuntimeError(f"Expected one of cpu, gpu, cuda, cl device type at start of device string: {spec}")
+        t = _TYPE_ALIASES[s]
+        if index is not None and (not isinstance(index, int) or index < 0):
+            raise RuntimeError(f"Device index must not be negative, got {index}")
+        if t == "cl":
+            if index is None:
+                raise RuntimeError("'cl' needs an index: cl:N is the N-th OpenCL device")
+            d = _physical_by_overall_index(index).canonical
+            t, index = d.type, d.index
+        if t == "cpu" and index not in (None, 0):
+            raise RuntimeError(f"cpu device index must be 0 or absent, got {index}")
+        self.type = t
+        self.index = None if t == "cpu" else index
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            try:
+                other = device(other)
+            except Exception:
+                return False
+        return isinstance(other, device) and self.type == other.type and self.index == other.index
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __reduce__(self):
+        return (device, (str(self),))
+
+
+class DeviceInfo:
+    """Capabilities of one OpenCL device, gathered in one place (every kernel choice reads these)."""
+
+    def __init__(self, cl_device, overall_index, platform):
+        d = cl_device
+        self.cl_device = d
+        self.overall_index = overall_index
+        self.name = d.name.strip()
+        self.platform = platform.name.strip()
+        self.vendor = d.vendor.strip()
+        self.driver = d.driver_version
+        self.is_cpu = bool(d.type & cl.device_type.CPU)
+        self.is_gpu = bool(d.type & cl.device_type.GPU)
+        ext = d.extensions.split()
+        self.extensions = ext
+        self.fp64 = "cl_khr_fp64" in ext or d.double_fp_config != 0
+        self.fp16 = "cl_khr_fp16" in ext
+        self.max_work_group_size = d.max_work_group_size
+        self.local_mem_size = d.local_mem_size
+        self.global_mem_size = d.global_mem_size
+        self.max_alloc = d.max_mem_alloc_size
+        self.compute_units = d.max_compute_units
+        self.unified_memory = bool(d.host_unified_memory) or self.is_cpu
+        self.preferred_vector_width_float = d.preferred_vector_width_float
+        self.canonical = None  # set by enumeration
+
+    def as_dict(self):
+        return {k: getattr(self, k) for k in ("name", "platform", "vendor", "driver", "is_cpu", "is_gpu", "fp64",
+                                              "fp16", "max_work_group_size", "local_mem_size", "global_mem_size",
+                                              "max_alloc", "compute_units", "unified_memory")}
+
+
+_ENUM = None
+
+
+def _enumerate():
+    global _ENUM
+    if _ENUM is not None:
+        return _ENUM
+    infos = []
+    if cl is not None:
+        try:
+            platforms = cl.get_platforms()
+        except Exception:
+            platforms = []
+        for p in platforms:
+            try:
+                devs = p.get_devices()
+            except Exception:
+                continue
+            for d in devs:
+                infos.append(DeviceInfo(d, len(infos), p))
+    by_name = {}
+    ngpu = 0
+    for info in infos:
+        if info.is_gpu:
+            dev = device.__new__(device)
+            dev.type, dev.index = "gpu", ngpu
+            ngpu += 1
+        elif info.is_cpu and device("cpu") not in by_name:
+            dev = device.__new__(device)
+            dev.type, dev.index = "cpu", None
+        else:
+            dev = device.__new__(device)
+            dev.type, dev.index = "cl", info.overall_index
+        info.canonical = dev
+        by_name[dev] = info
+    _ENUM = (infos, by_name)
+    return _ENUM
+
+
+def _physical_by_overall_index(i):
+    infos, _ = _enumerate()
+    if i >= len(infos):
+        raise RuntimeError(f"cl:{i} does not exist: there are {len(infos)} OpenCL devices")
+    return infos[i]
+
+
+def devices():
+    """List every OpenCL device with its capabilities: [(device, info_dict), ...]."""
+    infos, _ = _enumerate()
+    return [(i.canonical, i.as_dict()) for i in infos]
+
+
+def device_info(dev):
+    _, by_name = _enumerate()
+    return by_name.get(_resolve(dev))
+
+
+def _resolve(dev):
+    """Normalise a user device argument to a concrete device (gpu -> gpu:0)."""
+    if dev is None:
+        return _default_device[0] or _init_default()
+    if not isinstance(dev, device):
+        dev = device(dev)
+    if dev.type == "gpu" and dev.index is None:
+        d = device.__new__(device)
+        d.type, d.index = "gpu", 0
+        return d
+    return dev
+
+
+_default_device = [None]
+
+
+def _init_default():
+    env = os.environ.get("CLTENSOR_DEVICE")
+    if env:
+        d = _resolve(device(env))
+    else:
+        d = device("cpu")
+        _, by_name = _enumerate()
+        if d not in by_name:
+            gpus = [k for k in by_name if k.type == "gpu"]
+            if gpus:
+                d = gpus[0]
+    _default_device[0] = d
+    return d
+
+
+def set_default_device(dev):
+    _default_device[0] = _resolve(device(dev)) if dev is not None else None
+
+
+def get_default_device():
+    return _default_device[0] or _init_default()
+
+
+# ---------------------------------------------------------------- runtime: context, queue, memory pool
+
+class Runtime:
+    """Context, in-order queue and memory pool of one device; created on first use."""
+
+    def __init__(self, dev, info):
+        self.device = dev
+        self.info = info
+        self.ctx = cl.Context([info.cl_device])
+        self.queue = cl.CommandQueue(self.ctx)
+        self.kernels = {}
+        self.unified = info.unified_memory and info.is_cpu
+        self.free = {}  # bin bytes -> list of (buffer, host array)
+        self.cached_bytes = 0
+        self.in_use_bytes = 0
+        self.peak_bytes = 0
+        self.n_allocs = 0
+        self.local_size = min(64 if info.is_cpu else 256, info.max_work_group_size)
+
+    def finish(self):
+        self.queue.finish()
+
+    # -- memory
+    @staticmethod
+    def _bin(nbytes):
+        n = max(int(nbytes), 64)
+        if n <= 1 << 20:
+            return 1 << (n - 1).bit_length()
+        step = 1 << ((n - 1).bit_length() - 4)  # 16 bins per power of two above 1 MiB
+        return (n + step - 1) // step * step
+
+    def alloc(self, nbytes):
+        b = self._bin(nbytes)
+        lst = self.free.get(b)
+        if lst:
+            item = lst.pop()
+            self.cached_bytes -= b
+        else:
+            if nbytes > self.info.max_alloc:
+                raise RuntimeError(f"out of memory on device {self.device}: tried to allocate {nbytes} bytes, "
+                                   f"more than the device's largest allocation ({self.info.max_alloc} bytes)")
+            try:
+                item = self._new(b)
+            except (MemoryError, cl.Error):
+                self.empty_cache()
+                try:
+                    item = self._new(b)
+                except (MemoryError, cl.Error) as e:
+                    raise RuntimeError(f"out of memory on device {self.device}: tried to allocate {nbytes} bytes "
+                                       f"({self.in_use_bytes} bytes in use): {e}") from None
+            self.n_allocs += 1
+        self.in_use_bytes += b
+        if self.in_use_bytes > self.peak_bytes:
+            self.peak_bytes = self.in_use_bytes
+        return b, item
+
+    def _new(self, b):
+        if self.unified:
+            raw = np.empty(b + 128, np.uint8)
+            off = (-raw.ctypes.data) % 128
+            host = raw[off:off + b]
+            buf = cl.Buffer(self.ctx, cl.mem_flags.READ_WRITE | cl.mem_flags.USE_HOST_PTR, hostbuf=host)
+            return buf, host
+        return cl.Buffer(self.ctx, cl.mem_flags.READ_WRITE, b), None
+
+    def release(self, b, item):
+        self.in_use_bytes -= b
+        self.free.setdefault(b, []).append(item)
+        self.cached_bytes += b
+
+    def empty_cache(self):
+        self.queue.finish()
+        self.free.clear()
+        self.cached_bytes = 0
+
+    def memory_stats(self):
+        return {"allocated_bytes": self.in_use_bytes, "cached_bytes": self.cached_bytes,
+                "peak_bytes": self.peak_bytes, "num_device_allocs": self.n_allocs}
+
+
+_RUNTIMES = {}
+
+
+def runtime(dev):
+    """The Runtime of a concrete device, or None when the device is the host-only 'cpu' fallback."""
+    rt = _RUNTIMES.get(dev)
+    if rt is not None:
+        return rt
+    if dev in _RUNTIMES:
+        return None
+    _, by_name = _enumerate()
+    info = by_name.get(dev)
+    if info is None:
+        if dev.type == "cpu":
+            _RUNTIMES[dev] = None  # host storage only
+            return None
+        avail = ", ".join(str(k) for k in by_name) or "none"
+        raise RuntimeError(f"device {dev} is not available (OpenCL devices: {avail})")
+    rt = Runtime(dev, info)
+    _RUNTIMES[dev] = rt
+    return rt
+
+
+def no_cpu_device_error(dev):
+    return RuntimeError(
+        f"no OpenCL CPU device: tensors on '{dev}' are host storage only and cannot run kernels. Install PoCL "
+        "(Debian/Ubuntu: apt-get install pocl-opencl-icd) or move the tensor to a GPU with .to('gpu').")
+
+
+class Storage:
+    """A device buffer (pooled) and, on the CPU device, the host memory that backs it."""
+    __slots__ = ("rt", "nbytes", "buf", "host", "shared", "version", "_bin", "_owner", "__weakref__")
+
+    def __init__(self, rt, nbytes, buf=None, host=None, owner=None):
+        self.rt = rt
+        self.nbytes = nbytes
+        self.version = 0      # bumped by every in-place write (autograd checks saved tensors)
+        self.shared = False   # host memory visible to the user through numpy: sync around every op
+        self._owner = owner   # keeps a foreign numpy array alive
+        if buf is not None or rt is None:
+            self.buf, self.host, self._bin = buf, host, None
+            if rt is None and host is None:
+                self.host = np.empty(max(nbytes, 1), np.uint8)
+        else:
+            self._bin, (self.buf, self.host) = rt.alloc(nbytes)
+
+    def __del__(self):
+        b = self._bin
+        if b is not None:
+            try:
+                self.rt.release(b, (self.buf, self.host))
+            except Exception:
+                pass
+
+    def host_view(self):
+        """Host memory of this storage after synchronising (unified devices / host fallback only)."""
+        if self.rt is not None:
+            self.rt.queue.finish()
+        return self.host
+
+
+def synchronize(dev=None):
+    for rt in list(_RUNTIMES.values()):
+        if rt is not None and (dev is None or rt.device == _resolve(dev)):
+            rt.queue.finish()

@@ -1,0 +1,6 @@
+"""(being written)"""
+EXPORTS = {}
+
+
+def _install():
+    pass

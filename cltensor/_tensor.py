@@ -1,0 +1,422 @@
+"""The Tensor: storage + shape + strides (elements) + offset + dtype + device, and host interop."""
+import math
+import numpy as np
+
+from . import _dtypes as D
+from . import _device as dv
+
+
+def contiguous_strides(shape):
+    st = []
+    acc = 1
+    for s in reversed(shape):
+        st.append(acc)
+        acc *= max(s, 1)
+    return tuple(reversed(st))
+
+
+def prod(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+class Tensor:
+    """A strided view of device storage. Construct with cltensor.tensor(...) or Tensor(data) / Tensor(*sizes)."""
+    __slots__ = ("_st", "_shape", "_strides", "_offset", "_dtype", "_device", "_requires_grad", "grad",
+                 "grad_fn", "_retains_grad", "_hooks", "_base", "_out_nr",
+                 "__weakref__", "__dict__")
+
+    def __init__(self, *args, dtype=None, device=None):
+        from . import _creation
+        dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+        if len(args) == 1 and not isinstance(args[0], int):
+            if isinstance(args[0], (tuple, list)) and all(isinstance(x, int) for x in args[0]) and False:
+                pass
+            src = args[0]
+            if isinstance(src, Tensor):
+                t = src
+            else:
+                t = _creation.tensor(src, dtype=dt, device=device)
+        else:
+            if len(args) == 1 and isinstance(args[0], (tuple, list)):
+                args = tuple(args[0])
+            t = _creation.empty(*args, dtype=dt, device=device)
+        _init_from(self, t._st, t._shape, t._strides, t._offset, t._dtype, t._device)
+
+    # ------------------------------------------------------------------ basic attributes
+    @property
+    def shape(self):
+        return Size(self._shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._shape)
+        return self._shape[_wrap_dim(dim, len(self._shape))]
+
+    @property
+    def ndim(self):
+        return len(self._shape)
+
+    def dim(self):
+        return len(self._shape)
+
+    ndimension = dim
+
+    def __len__(self):
+        if not self._shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self._shape[0]
+
+    def numel(self):
+        return prod(self._shape)
+
+    nelement = numel
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def device(self):
+        return self._device
+
+    @property
+    def is_cuda(self):
+        return self._device.type == "gpu"
+
+    @property
+    def is_cpu(self):
+        return self._device.type == "cpu"
+
+    def stride(self, dim=None):
+        if dim is None:
+            return tuple(self._strides)
+        return self._strides[_wrap_dim(dim, len(self._shape))]
+
+    def storage_offset(self):
+        return self._offset
+
+    def element_size(self):
+        return self._dtype.itemsize
+
+    @property
+    def itemsize(self):
+        return self._dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return self.numel() * self._dtype.itemsize
+
+    def is_floating_point(self):
+        return self._dtype.is_floating_point
+
+    def is_complex(self):
+        return self._dtype.is_complex
+
+    def is_contiguous(self, memory_format=None):
+        expected = 1
+        for s, st in zip(reversed(self._shape), reversed(self._strides)):
+            if s != 1 and st != expected:
+                return False
+            expected *= s
+        return True
+
+    def data_ptr(self):
+        return id(self._st) * 1024 + self._offset * self._dtype.itemsize
+
+    def untyped_storage(self):
+        return self._st
+
+    @property
+    def _version(self):
+        return self._st_version()
+
+    def _st_version(self):
+        return getattr(self._st, "version", 0)
+
+    # ------------------------------------------------------------------ host interop
+    def _host_array(self):
+        """numpy view of this tensor's memory (CPU device / unified memory; synchronises first)."""
+        st = self._st
+        host = st.host_view()
+        if host is None:
+            raise TypeError(f"can't convert {self._device} tensor to numpy. Use Tensor.cpu() to copy the tensor to "
+                            "host memory first.")
+        it = self._dtype.itemsize
+        base = host[self._offset * it:]
+        if base.size == 0 or self.numel() == 0:
+            return np.empty(self._shape, self._dtype.np)
+        base = base.view(np.uint8)
+        arr = np.lib.stride_tricks.as_strided(base.view(self._dtype.np) if (base.size % it == 0) else
+                                              base[:base.size - base.size % it].view(self._dtype.np),
+                                              self._shape, tuple(s * it for s in self._strides))
+        return arr
+
+    def numpy(self, *, force=False):
+        if self._device.type != "cpu":
+            if force:
+                return self.cpu().numpy()
+            raise TypeError(f"can't convert {self._device} device type tensor to numpy. Use Tensor.cpu() to copy "
+                            "the tensor to host memory first.")
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        arr = self._host_array()
+        self._st.shared = True
+        return arr
+
+    def _to_numpy_copy(self):
+        """A fresh host copy of the values (any device)."""
+        if self._st.host is not None:
+            return np.array(self._host_array())
+        t = self.contiguous()
+        out = np.empty(t._shape, t._dtype.np)
+        if out.size:
+            rt = t._st.rt
+            dv.cl.enqueue_copy(rt.queue, out, t._st.buf, src_offset=t._offset * t._dtype.itemsize, is_blocking=True)
+        return out
+
+    def __array__(self, dtype=None, copy=None):
+        a = self._to_numpy_copy() if self._device.type != "cpu" else self.detach().numpy()
+        return a.astype(dtype) if dtype is not None else a
+
+    def tolist(self):
+        a = self._to_numpy_copy()
+        return a.tolist()
+
+    def item(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
+        return self._to_numpy_copy().reshape(()).item()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._dtype.category != 1 or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __complex__(self):
+        return complex(self.item())
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"Boolean value of Tensor with {'more than one value' if self.numel() else 'no values'}"
+                               " is ambiguous")
+        return bool(self.item())
+
+    def __iter__(self):
+        if not self._shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._shape[0]))
+
+    def __hash__(self):
+        return id(self)
+
+    def __reduce_ex__(self, proto):
+        from . import _creation
+        return (_creation._rebuild, (self._to_numpy_copy(), str(self._device), self.requires_grad))
+
+    def __repr__(self, *, tensor_contents=None):
+        from . import _printing
+        from .autograd import grad_fn_name
+        dt = self._dtype
+        show_dtype = not (dt is D.get_default_dtype() or dt is D.int64 or dt is D.bool_ or
+                          dt is D._default_complex())
+        dev = None if self._device == dv.get_default_device() else str(self._device)
+        gfn = grad_fn_name(self)
+        return _printing.tensor_repr(self._to_numpy_copy(), dt.name, show_dtype, dev,
+                                     requires_grad=self.requires_grad and gfn is None, grad_fn=gfn)
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        if self.dim() == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    # ------------------------------------------------------------------ device / dtype movement
+    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
+        for a in args:
+            if isinstance(a, D.dtype):
+                dtype = a
+            elif isinstance(a, Tensor):
+                dtype, device = a._dtype, a._device
+            elif isinstance(a, (str, dv.device)):
+                device = a
+            elif a is None:
+                continue
+            else:
+                try:
+                    dtype = D.as_dtype(a)
+                except TypeError:
+                    raise TypeError(f"to() received an invalid combination of arguments: {a!r}") from None
+        dt = D.as_dtype(dtype) if dtype is not None else self._dtype
+        dev = dv._resolve(device) if device is not None else self._device
+        if dt is self._dtype and dev == self._device and not copy:
+            return self
+        from . import _ops
+        return _ops.to_copy(self, dt, dev)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to(dv._resolve(dv.device("gpu", device) if isinstance(device, int) else device or "gpu"))
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return "cltensor." + {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+                                  "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+                                  "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
+                                  "complex64": "ComplexFloatTensor",
+                                  "complex128": "ComplexDoubleTensor"}[self._dtype.name]
+        return self.to(dtype)
+
+    def float(self):
+        return self.to(D.float32)
+
+    def double(self):
+        return self.to(D.float64)
+
+    def half(self):
+        return self.to(D.float16)
+
+    def int(self):
+        return self.to(D.int32)
+
+    def long(self):
+        return self.to(D.int64)
+
+    def short(self):
+        return self.to(D.int16)
+
+    def char(self):
+        return self.to(D.int8)
+
+    def byte(self):
+        return self.to(D.uint8)
+
+    def bool(self):
+        return self.to(D.bool_)
+
+    def cfloat(self):
+        return self.to(D.complex64)
+
+    def cdouble(self):
+        return self.to(D.complex128)
+
+    # ------------------------------------------------------------------ autograd attributes
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, v):
+        from .autograd import set_requires_grad
+        set_requires_grad(self, v)
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def data(self):
+        return self.detach()
+
+    @data.setter
+    def data(self, other):
+        _init_from(self, other._st, other._shape, other._strides, other._offset, other._dtype, other._device)
+
+
+class Size(tuple):
+    """torch.Size: a tuple subclass that prints as cltensor.Size([...])."""
+
+    def __repr__(self):
+        return f"cltensor.Size([{', '.join(str(s) for s in self)}])"
+
+    __str__ = __repr__
+
+    def numel(self):
+        return prod(self)
+
+    def __getitem__(self, k):
+        r = tuple.__getitem__(self, k)
+        return Size(r) if isinstance(k, slice) else r
+
+    def __add__(self, other):
+        return Size(tuple(self) + tuple(other))
+
+
+def _wrap_dim(dim, ndim):
+    if not isinstance(dim, int) or isinstance(dim, bool):
+        try:
+            dim = dim.__index__()
+        except Exception:
+            raise TypeError(f"dim must be an int, got {type(dim).__name__}") from None
+    n = max(ndim, 1)
+    if dim < -n or dim >= n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim + n if dim < 0 else dim
+
+
+def _init_from(t, st, shape, strides, offset, dtype, device):
+    t._st = st
+    t._shape = shape
+    t._strides = strides
+    t._offset = offset
+    t._dtype = dtype
+    t._device = device
+    t._requires_grad = False
+    t.grad = None
+    t.grad_fn = None
+    t._retains_grad = False
+    t._hooks = None
+    t._base = None
+    t._out_nr = 0
+    return t
+
+
+_new = object.__new__
+
+
+def make(st, shape, strides, offset, dtype, device):
+    """Fast internal constructor."""
+    t = _new(Tensor)
+    t._st = st
+    t._shape = shape
+    t._strides = strides
+    t._offset = offset
+    t._dtype = dtype
+    t._device = device
+    t._requires_grad = False
+    t.grad = None
+    t.grad_fn = None
+    t._retains_grad = False
+    t._hooks = None
+    t._base = None
+    t._out_nr = 0
+    return t
+
+
+def empty_tensor(shape, dtype, device):
+    """A new contiguous tensor (uninitialised) on a concrete device."""
+    shape = tuple(shape)
+    n = prod(shape)
+    rt = dv.runtime(device)
+    st = dv.Storage(rt, n * dtype.itemsize)
+    return make(st, shape, contiguous_strides(shape), 0, dtype, device)
+
+
+def view_of(t, shape, strides, offset, dtype=None):
+    """A view sharing t's storage (autograd links are added by the caller)."""
+    return make(t._st, tuple(shape), tuple(strides), offset, dtype or t._dtype, t._device)

@@ -1,0 +1,49 @@
+"""`cltensor.cuda`: PyTorch's CUDA namespace answered with OpenCL GPUs, so `device = "cuda" if
+torch.cuda.is_available() else "cpu"` picks an OpenCL GPU where there is one."""
+from . import _device as dv
+
+
+def _gpus():
+    return [d for d, _ in dv.devices() if d.type == "gpu"]
+
+
+def is_available():
+    return bool(_gpus())
+
+
+def device_count():
+    return len(_gpus())
+
+
+def current_device():
+    return 0
+
+
+def get_device_name(device=None):
+    gs = _gpus()
+    if not gs:
+        raise RuntimeError("no OpenCL GPU is available")
+    return dv.device_info(gs[device or 0] if isinstance(device, int) or device is None else device).name
+
+
+def synchronize(device=None):
+    dv.synchronize(device)
+
+
+def manual_seed(seed):
+    from ._creation import manual_seed as ms
+    return ms(seed)
+
+
+manual_seed_all = manual_seed
+
+
+def empty_cache():
+    for rt in dv._RUNTIMES.values():
+        if rt is not None and rt.device.type == "gpu":
+            rt.empty_cache()
+
+
+def memory_allocated(device=None):
+    rt = dv._RUNTIMES.get(dv._resolve(device or "gpu"))
+    return rt.in_use_bytes if rt else 0

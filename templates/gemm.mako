@@ -1,0 +1,336 @@
+## Batched strided GEMM: C[p] = alpha * A[p] @ B[p] + beta * C[p]. Driven by cltensor/_gemm.py.
+##
+## Every kernel takes the same arguments (all offsets and strides in elements, `idx` is int or long):
+##   A, a_off, a_bs, a_rs, a_cs,  B, b_off, b_bs, b_rs, b_cs,  C, c_off, c_bs, c_rs, c_cs,
+##   M, N, K, NB, mt, nt, alpha, beta, beta_zero
+## mt / nt are the numbers of row / column tiles (the launch is rounded up to a fixed local size, so extra
+## work-items return at once), NB is the number of columns B really has (>= N; only the register kernel
+## reads it). beta_zero != 0 means C is not read (PyTorch: beta == 0 ignores NaN/inf in C).
+##
+## Variants (one <%def> each):
+##   reg    - CPU shape: each work-item computes a TM x (VW*NV) block of C in VW-wide vector accumulators,
+##            loads rows of B with vloadVW (or gathers them for strided B, bmode='gather'), broadcasts one A
+##            scalar per fma; no __local, no barriers. Row tails clamp the A row (rows past M are computed
+##            and not stored); column tails shift the last tile left to end at column NB-1 and store only the
+##            columns no other tile owns, so B is never read past its last column (needs NB >= VW*NV).
+##   local  - GPU shape: TSM x TSN tile of C per work-group, TK-deep slices of A and B staged in __local,
+##            each work-item accumulates WM x WN outputs. Any strides, any sizes (guarded loads, zero fill).
+##   pack   - copies a strided K x N B (per batch) into a contiguous K x N temporary (bit copy).
+##
+## Integer GEMM accumulates in unsigned int/long (wrap-around is well defined there) and truncates at the
+## store, which gives the same result modulo 2^bits as accumulating in the storage type (PyTorch).
+<%namespace name="c" file="common.mako"/>
+
+<%!
+def vt(ct, n):
+    return ct if n == 1 else "%s%d" % (ct, n)
+
+def acc_ct(acc):
+    """C type the accumulators use: unsigned for integers (defined wrap-around)."""
+    if acc.isint:
+        return "ulong" if acc.ct == "long" else "uint"
+    return acc.cc
+
+def conv(e, src, dst, n):
+    """convert an n-vector expression e of C type src to C type dst (integer: modulo 2^bits)."""
+    if src == dst:
+        return e
+    ints = ("char", "short", "int", "long", "uchar", "ushort", "uint", "ulong")
+    if dst in ints and src in ints:
+        if dst.startswith("u"):
+            if src == dst[1:]:
+                return "as_%s(%s)" % (vt(dst, n), e)
+            if src.startswith("u"):
+                return "convert_%s(%s)" % (vt(dst, n), e)
+            # signed narrow -> unsigned wide: sign-extend first
+            return "as_%s(convert_%s(%s))" % (vt(dst, n), vt(dst[1:], n), e)
+        # dst signed
+        if src == "u" + dst:
+            return "as_%s(%s)" % (vt(dst, n), e)
+        return "as_%s(convert_%s(%s))" % (vt(dst, n), vt("u" + dst, n), e)
+    return "convert_%s(%s)" % (vt(dst, n), e)
+
+def vload(t, acc, n, ptr):
+    """n contiguous elements of storage dtype t at pointer ptr, as an n-vector of the accumulator type."""
+    a = acc_ct(acc)
+    if t.half:
+        e = "vload_half(0, %s)" % ptr if n == 1 else "vload_half%d(0, %s)" % (n, ptr)
+        return conv(e, "float", a, n)
+    e = "(*(%s))" % ptr if n == 1 else "vload%d(0, %s)" % (n, ptr)
+    return conv(e, t.ct, a, n)
+
+def sload(t, acc, ptr, idx):
+    """one element ptr[idx] as the accumulator type."""
+    a = acc_ct(acc)
+    if t.half:
+        return conv("vload_half(%s, %s)" % (idx, ptr), "float", a, 1)
+    return conv("%s[%s]" % (ptr, idx), t.ct, a, 1)
+
+def vstore(t, acc, n, val, ptr):
+    """store an n-vector of the accumulator type to n contiguous elements at ptr (as a statement)."""
+    a = acc_ct(acc)
+    if t.half:
+        v = conv(val, a, "float", n)
+        return ("vstore_half_rte(%s, 0, %s)" % (v, ptr)) if n == 1 else ("vstore_half%d_rte(%s, 0, %s)" % (n, v, ptr))
+    v = conv(val, a, t.ct, n)
+    return ("*(%s) = %s" % (ptr, v)) if n == 1 else ("vstore%d(%s, 0, %s)" % (n, v, ptr))
+
+def sstore(t, acc, ptr, idx, val):
+    a = acc_ct(acc)
+    if t.half:
+        return "vstore_half_rte(%s, %s, %s)" % (conv(val, a, "float", 1), idx, ptr)
+    return "%s[%s] = %s" % (ptr, idx, conv(val, a, t.ct, 1))
+
+def madd(acc, x, y, z):
+    """z + x * y in the accumulator type (fma for floating point)."""
+    if acc.isint:
+        return "%s + %s * %s" % (z, x, y)
+    return "fma(%s, %s, %s)" % (x, y, z)
+%>
+
+<%def name="_args(t, idx, acc)">
+    __global const ${t.ct}* restrict A, const ${idx} a_off, const ${idx} a_bs, const ${idx} a_rs, const ${idx} a_cs,
+    __global const ${t.ct}* restrict B, const ${idx} b_off, const ${idx} b_bs, const ${idx} b_rs, const ${idx} b_cs,
+    __global ${t.ct}* restrict C, const ${idx} c_off, const ${idx} c_bs, const ${idx} c_rs, const ${idx} c_cs,
+    const int M, const int N, const int K, const int NB, const int mt, const int nt,
+    const ${acc_ct(acc)} alpha, const ${acc_ct(acc)} beta, const int beta_zero
+</%def>
+
+## ------------------------------------------------------------------------------------------------ reg
+## tm: rows per work-item; vw: vector width; nv: vectors per row (tile width TN = vw * nv); ku: k unroll;
+## a_unit: A has column stride 1 (load ku consecutive A elements of a row with one vload);
+## bmode: 'vec' (B column stride 1, vloadVW) or 'gather' (any B column stride); nfirst: dim 0 of the
+## launch walks column tiles (else row tiles).
+<%def name="reg(t, acc, idx, tm, vw, nv, ku, a_unit, bmode, nfirst)">
+${c.preamble((t, acc))}
+<%
+    A_ = acc_ct(acc)
+    V = vt(A_, vw)
+    TN = vw * nv
+    dn, dm = (0, 1) if nfirst else (1, 0)
+    a_vec = False  # a_unit and ku in (2, 4, 8, 16)
+%>
+__kernel void k(${_args(t, idx, acc)})
+{
+    const int tn = get_global_id(${dn}), tm_ = get_global_id(${dm});
+    if (tn >= nt || tm_ >= mt) return;
+    const ${idx} p = get_global_id(2);
+    const int r0 = tm_ * ${tm};
+    const int c0 = tn * ${TN};
+    const int cs = min(c0, NB - ${TN});
+    __global const ${t.ct}* Ap = A + a_off + p * a_bs;
+% for i in range(tm):
+    __global const ${t.ct}* restrict a${i} = Ap + (${idx})min(r0 + ${i}, M - 1) * a_rs;
+% endfor
+% if bmode == 'vec':
+    __global const ${t.ct}* bp = B + b_off + p * b_bs + cs;
+% elif bmode == 'panel':
+    __global const ${t.ct}* bp = B + b_off + p * b_bs + (${idx})tn * b_cs;
+% else:
+    __global const ${t.ct}* bp = B + b_off + p * b_bs + (${idx})cs * b_cs;
+% endif
+% for i in range(tm):
+% for v in range(nv):
+    ${V} acc${i}_${v} = (${V})0;
+% endfor
+% endfor
+<%def name="bload(v, koff)">\
+% if bmode in ('vec', 'panel'):
+${vload(t, acc, vw, "bp + %s%s" % (koff, " + %d" % (v * vw) if v else ""))}\
+% elif vw == 1:
+${sload(t, acc, "bp", "%s + (%s)%d * b_cs" % (koff, idx, v))}\
+% else:
+(${V})(${", ".join(sload(t, acc, "bp", "%s + (%s)%d * b_cs" % (koff, idx, v * vw + q)) for q in range(vw))})\
+% endif
+</%def>
+<%def name="step(aval)">
+      {
+% for v in range(nv):
+        const ${V} b${v} = ${bload(v, "bk")};
+% endfor
+% for i in range(tm):
+        {
+            const ${A_} ai = ${aval(i)};
+% for v in range(nv):
+            acc${i}_${v} = ${madd(acc, "(%s)ai" % V if vw > 1 else "ai", "b%d" % v, "acc%d_%d" % (i, v))};
+% endfor
+        }
+% endfor
+        bk += b_rs;
+      }
+</%def>
+    ${idx} bk = 0;
+    int kk = 0;
+% if ku > 1:
+    for (; kk + ${ku} <= K; kk += ${ku}) {
+% if a_vec:
+% for i in range(tm):
+        const ${vt(A_, ku)} av${i} = ${vload(t, acc, ku, "a%d + kk" % i)};
+% endfor
+<% comps = "0123456789abcdef" %>
+% for u in range(ku):
+        ${step(lambda i, u=u: "av%d.s%s" % (i, comps[u]))}
+% endfor
+% else:
+% for u in range(ku):
+<% ak = "(%s)(kk + %d) * a_cs" % (idx, u) if not a_unit else "kk + %d" % u %>
+        ${step(lambda i, ak=ak: sload(t, acc, "a%d" % i, ak))}
+% endfor
+% endif
+    }
+% endif
+    for (; kk < K; kk++) {
+<% ak = "(%s)kk * a_cs" % idx if not a_unit else "kk" %>
+        ${step(lambda i: sload(t, acc, "a%d" % i, ak))}
+    }
+    __global ${t.ct}* Cp = C + c_off + p * c_bs;
+    const int full = (cs == c0) && (c0 + ${TN} <= N) && (c_cs == 1);
+% for i in range(tm):
+    if (r0 + ${i} < M) {
+        __global ${t.ct}* cr = Cp + (${idx})(r0 + ${i}) * c_rs;
+        if (full) {
+% for v in range(nv):
+            {
+                ${V} r = alpha * acc${i}_${v};
+                if (!beta_zero) r += beta * ${vload(t, acc, vw, "cr + c0 + %d" % (v * vw))};
+                ${vstore(t, acc, vw, "r", "cr + c0 + %d" % (v * vw))};
+            }
+% endfor
+        } else {
+            ${A_} row[${TN}];
+% for v in range(nv):
+% if vw == 1:
+            row[${v}] = acc${i}_${v};
+% else:
+            vstore${vw}(acc${i}_${v}, 0, row + ${v * vw});
+% endif
+% endfor
+            for (int q = max(c0 - cs, 0); q < ${TN} && cs + q < N; q++) {
+                const ${idx} o = (${idx})(cs + q) * c_cs;
+                ${A_} r = alpha * row[q];
+                if (!beta_zero) r += beta * ${sload(t, acc, "cr", "o")};
+                ${sstore(t, acc, "cr", "o", "r")};
+            }
+        }
+    }
+% endfor
+}
+</%def>
+
+## ------------------------------------------------------------------------------------------------ local
+## GPU-style tiling: work-group (lx, ly) = (tsn / wn, tsm / wm); TK-deep slices of A (tsm x tk) and
+## B (tk x tsn) go to __local; every work-item keeps wm x wn accumulators (rows ly + i*ly_n, columns
+## lx + j*lx_n, so neighbouring work-items touch neighbouring local words).
+<%def name="local(t, acc, idx, tsm, tsn, tk, wm, wn)">
+${c.preamble((t, acc))}
+<%
+    A_ = acc_ct(acc)
+    LX = tsn // wn
+    LY = tsm // wm
+    NT = LX * LY
+    na = (tsm * tk + NT - 1) // NT
+    nb = (tk * tsn + NT - 1) // NT
+%>
+__kernel __attribute__((reqd_work_group_size(${LX}, ${LY}, 1)))
+void k(${_args(t, idx, acc)})
+{
+    __local ${A_} As[${tk}][${tsm}];
+    __local ${A_} Bs[${tk}][${tsn}];
+    const int lx = get_local_id(0), ly = get_local_id(1);
+    const int tid = ly * ${LX} + lx;
+    const int tn = get_group_id(0), tm_ = get_group_id(1);
+    const ${idx} p = get_global_id(2);
+    const int r0 = tm_ * ${tsm}, c0 = tn * ${tsn};
+    __global const ${t.ct}* Ap = A + a_off + p * a_bs;
+    __global const ${t.ct}* Bp = B + b_off + p * b_bs;
+% for i in range(wm):
+% for j in range(wn):
+    ${A_} acc${i}_${j} = 0;
+% endfor
+% endfor
+    for (int k0 = 0; k0 < K; k0 += ${tk}) {
+% for e in range(na):
+        {
+            const int x = tid + ${e * NT};
+% if (e + 1) * NT > tsm * tk:
+            if (x < ${tsm * tk})
+% endif
+            {
+                const int r = x / ${tk}, q = x % ${tk};
+                const int gr = r0 + r, gk = k0 + q;
+                As[q][r] = (gr < M && gk < K) ? ${sload(t, acc, "Ap", "(%s)gr * a_rs + (%s)gk * a_cs" % (idx, idx))} : (${A_})0;
+            }
+        }
+% endfor
+% for e in range(nb):
+        {
+            const int x = tid + ${e * NT};
+% if (e + 1) * NT > tsn * tk:
+            if (x < ${tsn * tk})
+% endif
+            {
+                const int q = x / ${tsn}, col = x % ${tsn};
+                const int gc = c0 + col, gk = k0 + q;
+                Bs[q][col] = (gc < N && gk < K) ? ${sload(t, acc, "Bp", "(%s)gk * b_rs + (%s)gc * b_cs" % (idx, idx))} : (${A_})0;
+            }
+        }
+% endfor
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int q = 0; q < ${tk}; q++) {
+% for j in range(wn):
+            const ${A_} b${j} = Bs[q][lx + ${j * LX}];
+% endfor
+% for i in range(wm):
+            {
+                const ${A_} a = As[q][ly + ${i * LY}];
+% for j in range(wn):
+                acc${i}_${j} = ${madd(acc, "a", "b%d" % j, "acc%d_%d" % (i, j))};
+% endfor
+            }
+% endfor
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    __global ${t.ct}* Cp = C + c_off + p * c_bs;
+% for i in range(wm):
+% for j in range(wn):
+    {
+        const int gr = r0 + ly + ${i * LY}, gc = c0 + lx + ${j * LX};
+        if (gr < M && gc < N) {
+            const ${idx} o = (${idx})gr * c_rs + (${idx})gc * c_cs;
+            ${A_} r = alpha * acc${i}_${j};
+            if (!beta_zero) r += beta * ${sload(t, acc, "Cp", "o")};
+            ${sstore(t, acc, "Cp", "o", "r")};
+        }
+    }
+% endfor
+% endfor
+}
+</%def>
+
+## ------------------------------------------------------------------------------------------------ pack
+## B (K x N per batch, any strides) -> panels of tn columns: dst[p][j / tn][k][j % tn], zero padded to a
+## multiple of tn columns, copied as raw bits of type ut (uchar/ushort/uint/ulong). Each panel of K x tn is
+## contiguous, so the register kernel walks B with a small stride (no TLB or cache-set thrashing at large N)
+## and strided/transposed B becomes vload-able. Work-item (panel, k block) copies bk rows of one panel.
+<%def name="pack(ut, idx, bk, tn)">
+__kernel void k(__global const ${ut}* restrict src, const ${idx} s_off, const ${idx} s_bs, const ${idx} s_rs,
+                const ${idx} s_cs, __global ${ut}* restrict dst, const int K, const int N, const int kt, const int nt)
+{
+    const int tp = get_global_id(0), tk = get_global_id(1);
+    if (tp >= nt || tk >= kt) return;
+    const ${idx} p = get_global_id(2);
+    const int j0 = tp * ${tn}, k0 = tk * ${bk};
+    const int jn = min(N - j0, ${tn}), k1 = min(k0 + ${bk}, K);
+    __global const ${ut}* s = src + s_off + p * s_bs + (${idx})j0 * s_cs;
+    __global ${ut}* d = dst + (p * nt + tp) * (${idx})K * ${tn};
+    for (int q = 0; q < jn; q++) {
+        __global const ${ut}* sc = s + (${idx})q * s_cs;
+        for (int k = k0; k < k1; k++)
+            d[(${idx})k * ${tn} + q] = sc[(${idx})k * s_rs];
+    }
+    for (int q = jn; q < ${tn}; q++)
+        for (int k = k0; k < k1; k++)
+            d[(${idx})k * ${tn} + q] = (${ut})0;
+}
+</%def>
