@@ -1,6 +1,412 @@
-"""(being written)"""
+"""Matrix products: matmul/@ (PyTorch's 1-D, 2-D, batched and broadcast rules), mm bmm mv dot outer addmm
+baddbmm addmv einsum tensordot, on top of the strided GEMM kernel in _gemm.py (operands are read in place with
+their strides; transposed and sliced operands are not copied)."""
+from . import _dtypes as D
+from . import _ew
+from . import _gemm
+from ._tensor import Tensor, empty_tensor, prod
+from . import autograd as AG
+
 EXPORTS = {}
 
 
+def _export(fn):
+    EXPORTS[fn.__name__] = fn
+    return fn
+
+
+def _check_pair(a, b, name):
+    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
+        raise TypeError(f"{name}(): argument 'input' and 'other' must be Tensors")
+    if a._device != b._device:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{a._device} and {b._device}!")
+    if a._dtype is not b._dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a._dtype._alias} != "
+                           f"{b._dtype._alias}")
+    if a._dtype is D.bool_ or a._dtype.is_complex:
+        raise RuntimeError(f'"addmm_impl_cpu_" not implemented for \'{a._dtype._alias}\'')
+
+
+def _collapse_batch(shape, stride_lists):
+    """Merge batch dims jointly for all operands: returns (shape, [strides...])."""
+    if not shape:
+        return [], [[] for _ in stride_lists]
+    cs, cst = [shape[0]], [[sl[0]] for sl in stride_lists]
+    for i in range(1, len(shape)):
+        s = shape[i]
+        if all(c[-1] == sl[i] * s for c, sl in zip(cst, stride_lists)):
+            cs[-1] *= s
+            for c, sl in zip(cst, stride_lists):
+                c[-1] = sl[i]
+        else:
+            cs.append(s)
+            for c, sl in zip(cst, stride_lists):
+                c.append(sl[i])
+    return cs, cst
+
+
+def _gemm_nd(a, b, c, alpha=1, beta=0):
+    """c[..., n, p] = alpha * a[..., n, m] @ b[..., m, p] + beta * c, all >= 2-D with batch dims broadcast to c's."""
+    rt = c._st.rt
+    if rt is None:
+        from ._device import no_cpu_device_error
+        raise no_cpu_device_error(c._device)
+    n, m = a._shape[-2], a._shape[-1]
+    p = b._shape[-1]
+    bshape = c._shape[:-2]
+    if c.numel() == 0:
+        return c
+    nb = len(bshape)
+    sa = _ew.broadcast_strides(_batch_view(a), bshape) if nb else []
+    sb = _ew.broadcast_strides(_batch_view(b), bshape) if nb else []
+    sc = list(c._strides[:-2])
+    # fold a's batch into rows when b is shared across the batch and a's rows continue across batches
+    if nb and all(s == 0 for s in sb) and _rows_fold(a, bshape, sa) and _rows_fold(c, bshape, sc):
+        rows = prod(bshape) * n
+        _gemm.gemm(rt, c._dtype, 1, rows, p, m,
+                   (a._st.buf, a._offset, 0, a._strides[-2], a._strides[-1]),
+                   (b._st.buf, b._offset, 0, b._strides[-2], b._strides[-1]),
+                   (c._st.buf, c._offset, 0, c._strides[-2], c._strides[-1]), alpha, beta)
+        return c
+    cshape, (ca, cb, cc) = _collapse_batch(list(bshape), [sa, sb, sc])
+    if not cshape:
+        cshape, ca, cb, cc = [1], [0], [0], [0]
+    outer = cshape[:-1]
+    import itertools
+    for idx in itertools.product(*[range(s) for s in outer]):
+        oa = a._offset + sum(i * s for i, s in zip(idx, ca))
+        ob = b._offset + sum(i * s for i, s in zip(idx, cb))
+        oc = c._offset + sum(i * s for i, s in zip(idx, cc))
+        _gemm.gemm(rt, c._dtype, cshape[-1], n, p, m,
+                   (a._st.buf, oa, ca[-1], a._strides[-2], a._strides[-1]),
+                   (b._st.buf, ob, cb[-1], b._strides[-2], b._strides[-1]),
+                   (c._st.buf, oc, cc[-1], c._strides[-2], c._strides[-1]), alpha, beta)
+    if c._st.shared or a._st.shared or b._st.shared:
+        rt.queue.finish()
+    return c
+
+
+class _BV:
+    """Shape/strides of the batch part of a tensor (for broadcast_strides)."""
+    __slots__ = ("_shape", "_strides")
+
+
+def _batch_view(t):
+    v = _BV()
+    v._shape, v._strides = t._shape[:-2], t._strides[:-2]
+    return v
+
+
+def _rows_fold(t, bshape, bstrides):
+    """True when t's batch dims and row dim form one evenly strided run of rows."""
+    n = t._shape[-2]
+    rs = t._strides[-2]
+    expect = rs * n
+    for s, st in zip(reversed(bshape), reversed(bstrides)):
+        if s != 1 and st != expect:
+            return False
+        expect *= s
+    return True
+
+
+def _mm_core(a, b, name):
+    """a: (..., n, m), b: (..., m, p), both >= 2-D. Records autograd."""
+    if a._shape[-1] != b._shape[-2]:
+        if a.dim() == 2 and b.dim() == 2:
+            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a._shape[0]}x{a._shape[1]} and "
+                               f"{b._shape[0]}x{b._shape[1]})")
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                           f"[{list(b._shape[:-2])}, {a._shape[-1]}] but got: {list(b._shape)}.")
+    bshape = _ew.broadcast_shapes(a._shape[:-2], b._shape[:-2])
+    out = empty_tensor(bshape + (a._shape[-2], b._shape[-1]), a._dtype, a._device)
+    if a._shape[-1] == 0:
+        _ew.run("x0", out, [0], (a._dtype,), a._dtype)
+    else:
+        _gemm_nd(a, b, out)
+    if AG.needs_grad(a, b):
+        AG.record(name, (a, b), out, lambda g: (_mm_core_nograd(g, b.mT) if a.requires_grad else None,
+                                                 _mm_core_nograd(a.mT, g) if b.requires_grad else None),
+                  saved=(a, b))
+    return out
+
+
+def _mm_core_nograd(a, b):
+    return _mm_core(a, b, "MmBackward0")
+
+
+@_export
+def matmul(input, other, *, out=None):
+    a, b = input, other
+    _check_pair(a, b, "matmul")
+    da, db = a.dim(), b.dim()
+    if da == 0 or db == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {da}D and {db}D")
+    if da == 1 and db == 1:
+        r = dot(a, b)
+    elif da == 2 and db == 2:
+        r = _mm_core(a, b, "MmBackward0")
+    elif da == 2 and db == 1:
+        r = mv(a, b)
+    elif da == 1:
+        r = _mm_core(a.unsqueeze(0), b, "MmBackward0" if db == 2 else "BmmBackward0").squeeze(-2)
+    elif db == 1:
+        r = _mm_core(a, b.unsqueeze(-1), "BmmBackward0").squeeze(-1)
+    else:
+        r = _mm_core(a, b, "BmmBackward0")
+    return _out(r, out)
+
+
+def _out(r, out):
+    if out is None:
+        return r
+    from . import _ops
+    if out._shape != r._shape:
+        _ops._resize_(out, r._shape)
+    return _ops.copy_into(out, r)
+
+
+@_export
+def mm(input, mat2, *, out=None):
+    _check_pair(input, mat2, "mm")
+    if input.dim() != 2:
+        raise RuntimeError("self must be a matrix")
+    if mat2.dim() != 2:
+        raise RuntimeError("mat2 must be a matrix")
+    return _out(_mm_core(input, mat2, "MmBackward0"), out)
+
+
+@_export
+def bmm(input, mat2, *, out=None):
+    _check_pair(input, mat2, "bmm")
+    if input.dim() != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor")
+    if mat2.dim() != 3:
+        raise RuntimeError(f"batch2 must be a 3D tensor")
+    if input._shape[0] != mat2._shape[0]:
+        raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{input._shape[0]}, "
+                           f"{input._shape[2]}] but got: [{mat2._shape[0]}, {mat2._shape[1]}].")
+    return _out(_mm_core(input, mat2, "BmmBackward0"), out)
+
+
+@_export
+def mv(input, vec, *, out=None):
+    _check_pair(input, vec, "mv")
+    if input.dim() != 2 or vec.dim() != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.dim()}, {vec.dim()}, {vec.dim()}")
+    if input._shape[1] != vec._shape[0]:
+        raise RuntimeError(f"size mismatch, got input ({input._shape[0]}), mat ({input._shape[0]}x{input._shape[1]}),"
+                           f" vec ({vec._shape[0]})")
+    return _out(_mm_core(input, vec.unsqueeze(-1), "MvBackward0").squeeze(-1), out)
+
+
+@_export
+def dot(input, other, *, out=None):
+    _check_pair(input, other, "dot")
+    if input.dim() != 1 or other.dim() != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.dim()}D and {other.dim()}D tensors")
+    if input._shape[0] != other._shape[0]:
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{input._shape[0]}] and src "
+                           f"[{other._shape[0]}] to have the same number of elements, but got {input._shape[0]} and "
+                           f"{other._shape[0]} elements respectively")
+    r = _mm_core(input.unsqueeze(0), other.unsqueeze(-1), "DotBackward0")
+    return _out(r.reshape(()), out)
+
+
+@_export
+def vdot(input, other):
+    return dot(input.conj() if input.is_complex() else input, other)
+
+
+@_export
+def inner(input, other):
+    if input.dim() == 0 or other.dim() == 0:
+        return input * other
+    return tensordot(input, other, dims=([-1], [-1]))
+
+
+@_export
+def outer(input, vec2):
+    if input.dim() != 1 or vec2.dim() != 1:
+        raise RuntimeError("outer: expected 1-D tensors")
+    return input.unsqueeze(1) * vec2.unsqueeze(0)
+
+
+EXPORTS["ger"] = outer
+
+
+@_export
+def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
+    _check_pair(mat1, mat2, "addmm")
+    if mat1.dim() != 2 or mat2.dim() != 2:
+        raise RuntimeError("mat1 and mat2 must be matrices")
+    return _out(_add_product(input, mat1, mat2, beta, alpha, "AddmmBackward0"), out)
+
+
+@_export
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    _check_pair(batch1, batch2, "baddbmm")
+    if batch1.dim() != 3 or batch2.dim() != 3:
+        raise RuntimeError("batch1 and batch2 must be 3D tensors")
+    return _out(_add_product(input, batch1, batch2, beta, alpha, "BaddbmmBackward0"), out)
+
+
+@_export
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    return input * beta + (bmm(batch1, batch2) * alpha).sum(0) if beta != 0 else (bmm(batch1, batch2) * alpha).sum(0)
+
+
+@_export
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    return _add_product(input, mat, vec.unsqueeze(-1), beta, alpha, "AddmvBackward0", squeeze=True)
+
+
+def _add_product(input, a, b, beta, alpha, name, squeeze=False):
+    if a._shape[-1] != b._shape[-2]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a._shape[-2]}x{a._shape[-1]} and "
+                           f"{b._shape[-2]}x{b._shape[-1]})")
+    bshape = _ew.broadcast_shapes(a._shape[:-2], b._shape[:-2])
+    shape = bshape + (a._shape[-2], b._shape[-1])
+    inp = input.unsqueeze(-1) if squeeze and isinstance(input, Tensor) and input.dim() >= 1 else input
+    out = empty_tensor(shape, a._dtype, a._device)
+    from . import _ops
+    if beta == 0:
+        _ew.run("x0", out, [0], (a._dtype,), a._dtype)
+    else:
+        src = inp if isinstance(inp, Tensor) else inp
+        if isinstance(src, Tensor) and _ew.broadcast_shapes(src._shape, shape) != shape:
+            raise RuntimeError(f"The expanded size of the input ({list(src._shape)}) must match the product shape "
+                               f"{list(shape)}")
+        _ops.copy_into(out, src)
+    if a._shape[-1]:
+        _gemm_nd(a, b, out, alpha, beta)
+    elif beta != 1 and beta != 0:
+        _ew.run("x0 * x1", out, [out, beta], (a._dtype, a._dtype), a._dtype)
+    if AG.needs_grad(inp, a, b):
+        def bw(g):
+            gi = (g * beta if beta != 1 else g) if isinstance(inp, Tensor) and inp.requires_grad else None
+            ga = _mm_core(g, b.mT, "MmBackward0") * alpha if a.requires_grad else None
+            gb = _mm_core(a.mT, g, "MmBackward0") * alpha if b.requires_grad else None
+            return gi, ga, gb
+        AG.record(name, (inp, a, b), out, bw, saved=(a, b))
+    return out.squeeze(-1) if squeeze else out
+
+
+@_export
+def tensordot(a, b, dims=2):
+    if isinstance(dims, int):
+        da = list(range(a.dim() - dims, a.dim()))
+        db = list(range(dims))
+    else:
+        da, db = [list(d) if isinstance(d, (list, tuple)) else [d] for d in dims]
+    da = [d % a.dim() for d in da]
+    db = [d % b.dim() for d in db]
+    for x, y in zip(da, db):
+        if a._shape[x] != b._shape[y]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {a._shape[x]} in dim {x} "
+                               f"and second has size {b._shape[y]} in dim {y}")
+    fa = [d for d in range(a.dim()) if d not in da]
+    fb = [d for d in range(b.dim()) if d not in db]
+    k = prod(a._shape[d] for d in da)
+    A = a.permute(fa + da).reshape(prod(a._shape[d] for d in fa), k)
+    B = b.permute(db + fb).reshape(k, prod(b._shape[d] for d in fb))
+    return mm(A, B).reshape([a._shape[d] for d in fa] + [b._shape[d] for d in fb])
+
+
+@_export
+def einsum(equation, *operands):
+    """einsum for one or more operands (pairwise contraction, left to right) with explicit or implicit output."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    eq = equation.replace(" ", "")
+    if "..." in eq:
+        raise NotImplementedError("einsum: '...' (ellipsis) is not supported yet")
+    if "->" in eq:
+        lhs, rhs = eq.split("->")
+    else:
+        lhs = eq
+        counts = {}
+        for c in lhs.replace(",", ""):
+            counts[c] = counts.get(c, 0) + 1
+        rhs = "".join(sorted(c for c, n in counts.items() if n == 1))
+    terms = lhs.split(",")
+    if len(terms) != len(operands):
+        raise RuntimeError(f"einsum(): more operands were provided than specified in the equation"
+                           if len(operands) > len(terms) else
+                           "einsum(): fewer operands were provided than specified in the equation")
+    for t, op in zip(terms, operands):
+        if len(t) != op.dim():
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(t)}) does not match the "
+                               f"number of dimensions ({op.dim()}) for operand 0 and no ellipsis was given")
+    cur, cur_t = _einsum_single(operands[0], terms[0], _keep_for(terms, 0, rhs))
+    for i in range(1, len(operands)):
+        keep = _keep_for(terms, i, rhs, extra=cur_t)
+        nxt, nxt_t = _einsum_single(operands[i], terms[i], keep)
+        later = set("".join(terms[i + 1:])) | set(rhs)
+        cur, cur_t = _einsum_pair(cur, cur_t, nxt, nxt_t, later)
+    # final: sum leftovers and permute to rhs
+    extra = [c for c in cur_t if c not in rhs]
+    if extra:
+        cur = cur.sum(dim=tuple(cur_t.index(c) for c in extra))
+        cur_t = "".join(c for c in cur_t if c not in extra)
+    return cur.permute([cur_t.index(c) for c in rhs]) if cur_t != rhs else cur
+
+
+def _keep_for(terms, i, rhs, extra=""):
+    others = set("".join(t for j, t in enumerate(terms) if j != i)) | set(rhs) | set(extra)
+    return others
+
+
+def _einsum_single(t, sub, keep):
+    """Take diagonals of repeated letters and sum letters used nowhere else."""
+    while len(set(sub)) != len(sub):
+        for c in sub:
+            if sub.count(c) > 1:
+                i = sub.index(c)
+                j = sub.index(c, i + 1)
+                t = t.diagonal(0, i, j)
+                sub = "".join(ch for k, ch in enumerate(sub) if k not in (i, j)) + c
+                break
+    drop = [i for i, c in enumerate(sub) if c not in keep]
+    if drop:
+        t = t.sum(dim=tuple(drop))
+        sub = "".join(c for i, c in enumerate(sub) if i not in drop)
+    return t, sub
+
+
+def _einsum_pair(a, sa, b, sb, later):
+    batch = [c for c in sa if c in sb and c in later]
+    contract = [c for c in sa if c in sb and c not in later]
+    left = [c for c in sa if c not in sb]
+    right = [c for c in sb if c not in sa]
+    A = a.permute([sa.index(c) for c in batch + left + contract])
+    B = b.permute([sb.index(c) for c in batch + contract + right])
+    bs = [A._shape[i] for i in range(len(batch))]
+    ls = [A._shape[len(batch) + i] for i in range(len(left))]
+    ks = [A._shape[len(batch) + len(left) + i] for i in range(len(contract))]
+    rs = [B._shape[len(batch) + len(contract) + i] for i in range(len(right))]
+    A = A.reshape(bs + [prod(ls), prod(ks)])
+    B = B.reshape([B._shape[i] for i in range(len(batch))] + [prod(ks), prod(rs)])
+    r = matmul(A, B) if (A.dim() > 2 or B.dim() > 2) else mm(A, B)
+    r = r.reshape(_ew.broadcast_shapes(tuple(bs), tuple(B._shape[:len(batch)])) + tuple(ls) + tuple(rs))
+    return r, "".join(batch + left + right)
+
+
 def _install():
-    pass
+    T = Tensor
+    T.matmul = matmul
+    T.__matmul__ = matmul
+    T.__rmatmul__ = lambda s, o: matmul(o, s)
+    T.mm = mm
+    T.bmm = bmm
+    T.mv = mv
+    T.dot = dot
+    T.vdot = vdot
+    T.inner = inner
+    T.outer = outer
+    T.ger = outer
+    T.addmm = addmm
+    T.baddbmm = baddbmm
+    T.addmv = addmv
+    T.addbmm = addbmm
+    T.__imatmul__ = lambda s, o: s.copy_(matmul(s, o))
