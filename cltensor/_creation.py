@@ -50,7 +50,7 @@ def _post(t, requires_grad):
 
 def _upload(arr, dtype, dev, owned):
     """A new contiguous tensor on dev holding arr's values (arr: numpy array already of dtype)."""
-    arr = np.ascontiguousarray(arr, dtype=dtype.np)
+    arr = np.require(arr, dtype=dtype.np, requirements="C")  # keeps 0-d (ascontiguousarray makes 1-d)
     t = empty_tensor(arr.shape, dtype, dev)
     if arr.size:
         st = t._st
