@@ -98,11 +98,55 @@ class DeviceInfo:
         self.unified_memory = bool(d.host_unified_memory) or self.is_cpu
         self.preferred_vector_width_float = d.preferred_vector_width_float
         self.canonical = None  # set by enumeration
+        self.profile = None
+        apply_profile(self, os.environ.get("CLTENSOR_DEVICE_PROFILE", ""))
 
     def as_dict(self):
         return {k: getattr(self, k) for k in ("name", "platform", "vendor", "driver", "is_cpu", "is_gpu", "fp64",
                                               "fp16", "max_work_group_size", "local_mem_size", "global_mem_size",
                                               "max_alloc", "compute_units", "unified_memory")}
+
+
+# Test-only capability profiles: make a capable device look like a harder one, e.g.
+# CLTENSOR_DEVICE_PROFILE="nofp64,wg=256,lmem=32" (KiB) or a named profile below. Keys: fp64=0/1, fp16=0/1,
+# wg=<max work-group size>, lmem=<local memory KiB>, maxalloc=<largest allocation MiB>.
+PROFILES = {
+    "nofp64-wg256-lmem32": "fp64=0,fp16=0,wg=256,lmem=32",
+    "wg64-lmem16": "wg=64,lmem=16",
+    "small-alloc": "maxalloc=64",
+}
+
+
+def apply_profile(info, spec):
+    spec = PROFILES.get(spec, spec)
+    if not spec:
+        return
+    for item in spec.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if item == "nofp64":
+            k, v = "fp64", "0"
+        elif item == "nofp16":
+            k, v = "fp16", "0"
+        elif "=" in item:
+            k, v = item.split("=", 1)
+        else:
+            raise ValueError(f"CLTENSOR_DEVICE_PROFILE: unknown item {item!r} (named profiles: {', '.join(PROFILES)})")
+        v = int(v)
+        if k == "fp64":
+            info.fp64 = info.fp64 and bool(v)
+        elif k == "fp16":
+            info.fp16 = info.fp16 and bool(v)
+        elif k == "wg":
+            info.max_work_group_size = min(info.max_work_group_size, v)
+        elif k == "lmem":
+            info.local_mem_size = min(info.local_mem_size, v * 1024)
+        elif k == "maxalloc":
+            info.max_alloc = min(info.max_alloc, v << 20)
+        else:
+            raise ValueError(f"CLTENSOR_DEVICE_PROFILE: unknown key {k!r}")
+    info.profile = spec
 
 
 _ENUM = None
