@@ -8,6 +8,10 @@ def _is_basic(idx):
 
 
 def _normalize(index):
+    if isinstance(index, list):
+        from ._advindex import seq_as_tuple
+        if seq_as_tuple(index):   # PyTorch: a short list holding slices/None/sequences/tensors is a tuple
+            return tuple(index)
     if not isinstance(index, tuple):
         index = (index,)
     return index
@@ -23,7 +27,7 @@ def basic_index(t, index):
         raise IndexError(f"too many indices for tensor of dimension {nd}")
     out = t
     d = 0
-    for i in index:
+    for pos, i in enumerate(index):
         if i is Ellipsis:
             d += nd - n_real
         elif i is None:
@@ -31,8 +35,8 @@ def basic_index(t, index):
             d += 1
         elif isinstance(i, int):
             size = out._shape[d]
-            if i < -size or i >= size:
-                raise IndexError(f"index {i} is out of bounds for dimension {d} with size {size}")
+            if i < -size or i >= size:   # PyTorch names the position in the index tuple
+                raise IndexError(f"index {i} is out of bounds for dimension {pos} with size {size}")
             out = V.select(out, d, i)
         else:
             size = out._shape[d]
