@@ -74,3 +74,5 @@ ByteTensor = _typed_tensor(uint8)
 BoolTensor = _typed_tensor(bool)
 
 from . import cuda  # noqa: E402,F401
+from ._serialization import save, load  # noqa: E402
+from . import nn, optim  # noqa: E402

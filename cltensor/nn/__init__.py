@@ -1,0 +1,6 @@
+"""cltensor.nn: PyTorch-style modules, layers, losses, functional forms and initialisers."""
+from .parameter import Parameter, Buffer, UninitializedParameter  # noqa
+from .modules import *  # noqa
+from .modules import Module  # noqa
+from . import functional, init  # noqa
+from . import utils  # noqa

@@ -1,0 +1,1106 @@
+"""cltensor.nn.functional: PyTorch's functional forms of the layers and losses.
+
+Elementwise activations and pointwise losses are rows of the elementwise op table (registered here with their
+backward rules, one kernel per forward); convolution, pooling, normalisation, cross-entropy/NLL and embedding
+run their own kernels (see nn/_kern.py and templates/nn.mako).
+"""
+import math
+import warnings
+
+from .. import _dtypes as D
+from .. import _ops as O
+from .. import _ew
+from .. import _creation as C
+from .. import autograd as AG
+from .._tensor import Tensor, prod
+from . import _kern
+
+# ================================================================================================ op rows
+# Pointwise ops with scalar parameters travel the elementwise engine; `$T` is the compute C type.
+
+
+def _op(name, nargs, exprs, backward, node, rule="float"):
+    if name not in O.OPS:
+        O.op(name, nargs, rule, exprs if isinstance(exprs, dict) else {"f": exprs}, backward, node)
+
+
+def _w(cond, a, b):
+    return O.where(cond, a, b)
+
+
+_op("nn_leaky_relu", 2, "(x0 > 0 ? x0 : x0 * x1)",
+    lambda g, a, s, o: (_w(a > 0, g, g * s), None), "LeakyReluBackward0")
+_op("nn_elu", 2, "(x0 > 0 ? x0 : x1 * expm1(x0))",
+    lambda g, a, al, o: (_w(a > 0, g, g * (o + al)), None), "EluBackward0")
+_op("nn_hardtanh", 3, "fmin(fmax(x0, x1), x2)",
+    lambda g, a, lo, hi, o: (_w((a > lo) & (a < hi), g, 0.0), None, None), "HardtanhBackward0")
+_op("nn_softplus", 3, "(x0 * x1 > x2 ? x0 : log1p(exp(x0 * x1)) / x1)",
+    lambda g, a, beta, th, o: (_w(a * beta > th, g, g * (a * beta).sigmoid()), None, None), "SoftplusBackward0")
+_op("nn_logsigmoid", 1, "(x0 < 0 ? x0 - log1p(exp(x0)) : -log1p(exp(-x0)))",
+    lambda g, a, o: (g * (-a).sigmoid(),), "LogSigmoidBackward0")
+_op("nn_gelu_tanh_grad", 2,
+    "(x0 * (($T)0.5 * (1 + tanh(($T)0.7978845608028654 * (x1 + ($T)0.044715 * x1 * x1 * x1))) + ($T)0.5 * x1 * "
+    "(1 - tanh(($T)0.7978845608028654 * (x1 + ($T)0.044715 * x1 * x1 * x1)) * tanh(($T)0.7978845608028654 * "
+    "(x1 + ($T)0.044715 * x1 * x1 * x1))) * ($T)0.7978845608028654 * (1 + ($T)0.134145 * x1 * x1)))",
+    lambda g, gg, x, o: (O.apply("nn_gelu_tanh_grad", g, x), g * gg * _gelu_tanh_grad2(x)),  # (autograd)
+    "GeluBackwardBackward0")
+_op("nn_gelu_tanh", 1,
+    "(($T)0.5 * x0 * (1 + tanh(($T)0.7978845608028654 * (x0 + ($T)0.044715 * x0 * x0 * x0))))",
+    lambda g, a, o: (O.apply("nn_gelu_tanh_grad", g, a),), "GeluBackward0")
+_op("nn_hardsigmoid", 1, "fmin(fmax(x0 / 6 + ($T)0.5, ($T)0), ($T)1)",
+    lambda g, a, o: (_w((a > -3.0) & (a < 3.0), g / 6.0, 0.0),), "HardsigmoidBackward0")
+_op("nn_hardswish", 1, "(x0 * fmin(fmax(x0 + 3, ($T)0), ($T)6) / 6)",
+    lambda g, a, o: (_w(a < -3.0, 0.0, _w(a <= 3.0, g * (a / 3.0 + 0.5), g)),), "HardswishBackward0")
+_op("nn_mish", 1, "(x0 * tanh(x0 > 20 ? x0 : log1p(exp(x0))))",
+    lambda g, a, o: (g * _mish_grad(a),), "MishBackward0")
+_op("nn_relu_grad", 2, {"f": "(x1 <= 0 ? ($T)0 : x0)"},
+    lambda g, gg, r, o: (O.apply("nn_relu_grad", g, r), None), "ThresholdBackwardBackward0")  # (autograd)
+_op("nn_relu", 1, {"i": "(x0 > 0 ? x0 : 0)", "f": "((x0 > 0 || isnan(x0)) ? x0 : 0)"},
+    lambda g, a, o: (O.apply("nn_relu_grad", g, o),), "ReluBackward0", rule="same")
+# pointwise losses: l = f(x0 - x1[, x2]) and a fused gradient kernel g * s * f'(x1 - x2[, x3]) (scale s in x3/x4)
+_op("nn_sqdiff", 2, "((x0 - x1) * (x0 - x1))", None, "MseLossBackward0")
+_op("nn_sqdiff_grad", 4, "(x3 * x0 * (x1 - x2))",
+    lambda g, gg, a, b, s, o: (g * s * (a - b), g * s * gg, -(g * s * gg), None),  # (autograd: double backward)
+    "MseLossBackwardBackward0")
+_op("nn_absdiff", 2, "fabs(x0 - x1)", None, "L1LossBackward0")
+_op("nn_absdiff_grad", 4, "(x3 * x0 * py_sign(x1 - x2))",
+    lambda g, gg, a, b, s, o: (g * s * (a - b).sign(), g * 0, g * 0, None), "L1LossBackwardBackward0")  # (autograd)
+_op("nn_smooth_l1", 3, "(fabs(x0 - x1) < x2 ? ($T)0.5 * (x0 - x1) * (x0 - x1) / x2 : fabs(x0 - x1) - ($T)0.5 * x2)",
+    None, "SmoothL1LossBackward0")
+_op("nn_smooth_l1_grad", 5, "(x3 * x0 * (fabs(x1 - x2) < x4 ? (x1 - x2) / x4 : py_sign(x1 - x2)))",
+    lambda g, gg, a, b, s, be, o: _loss_grad2(g, gg, a, b, s, _w((a - b).abs() < be, (a - b) / be, (a - b).sign()),
+                                               _w((a - b).abs() < be, g * s * gg / be, 0.0)),  # (autograd)
+    "SmoothL1LossBackwardBackward0")
+_op("nn_huber", 3, "(fabs(x0 - x1) <= x2 ? ($T)0.5 * (x0 - x1) * (x0 - x1) : x2 * (fabs(x0 - x1) - ($T)0.5 * x2))",
+    None, "HuberLossBackward0")
+_op("nn_huber_grad", 5, "(x3 * x0 * (fabs(x1 - x2) <= x4 ? (x1 - x2) : x4 * py_sign(x1 - x2)))",
+    lambda g, gg, a, b, s, d, o: _loss_grad2(g, gg, a, b, s, _w((a - b).abs() <= d, a - b, (a - b).sign() * d),
+                                              _w((a - b).abs() <= d, g * s * gg, 0.0)),  # (autograd)
+    "HuberLossBackwardBackward0")
+_op("nn_bce", 2, "(-(x1 * fmax(log(x0), ($T)-100) + (1 - x1) * fmax(log(1 - x0), ($T)-100)))",
+    lambda g, x, y, o: (g * (x - y) / ((1 - x) * x).clamp(min=1e-12),
+                        g * ((1 - x).log().clamp(min=-100) - x.log().clamp(min=-100))
+                        if isinstance(y, Tensor) and y.requires_grad else None), "BinaryCrossEntropyBackward0")
+_op("nn_bce_logits", 2, "((1 - x1) * x0 + log1p(exp(-fabs(x0))) + fmax(-x0, ($T)0))",
+    lambda g, x, y, o: (g * (x.sigmoid() - y),
+                        -g * x if isinstance(y, Tensor) and y.requires_grad else None),
+    "BinaryCrossEntropyWithLogitsBackward0")
+_op("nn_bce_logits_pw", 3,
+    "((1 - x1) * x0 + (1 + (x2 - 1) * x1) * (log1p(exp(-fabs(x0))) + fmax(-x0, ($T)0)))",
+    lambda g, x, y, pw, o: (g * ((pw * y + 1 - y) * x.sigmoid() - pw * y),
+                            g * ((pw - 1) * _nls(x) - x) if isinstance(y, Tensor) and y.requires_grad else None,
+                            None), "BinaryCrossEntropyWithLogitsBackward0")
+_op("nn_kl", 2, "(x1 > 0 ? x1 * (log(x1) - x0) : (isnan(x1) ? x1 : ($T)0))",
+    lambda g, x, y, o: (-g * y, None), "KlDivBackward0")
+_op("nn_kl_log", 2, "(exp(x1) * (x1 - x0))",
+    lambda g, x, y, o: (-g * y.exp(), None), "KlDivBackward0")
+
+
+def _loss_grad2(g, gg, a, b, s, dfd, ga):   # (autograd) backward of the fused loss-gradient rows
+    return (g * s * dfd, ga, -ga, None, None)
+
+
+def _gelu_tanh_grad2(x):   # (autograd) d/dx of the tanh-gelu derivative
+    k, c = 0.7978845608028654, 0.044715
+    t = (k * (x + c * x * x * x)).tanh()
+    du = k * (1 + 3 * c * x * x)
+    return (1 - t * t) * (du - x * t * du * du + 3 * k * c * x * x)
+
+
+def _nls(x):   # -logsigmoid(x) = softplus(-x)
+    return O.apply("nn_logsigmoid", x).neg()
+
+
+def _mish_grad(a):
+    sp = O.apply("nn_softplus", a, 1.0, 20.0)
+    tsp = sp.tanh()
+    return tsp + a * a.sigmoid() * (1 - tsp * tsp)
+
+
+def _pair(ga, a, b):
+    return (ga, -ga if isinstance(b, Tensor) and b.requires_grad else None)
+
+
+# ================================================================================================ helpers
+
+def _pair_arg(v, n=2, name="argument"):
+    if isinstance(v, (list, tuple)):
+        if len(v) == 1:
+            return tuple(int(v[0]) for _ in range(n))
+        if len(v) != n:
+            raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} values to match the "
+                               "convolution dimensions, but got " f"{name}={list(v)}")
+        return tuple(int(x) for x in v)
+    return (int(v),) * n
+
+
+def _check_tensor(x, name, fn):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{fn}(): argument '{name}' (position 1) must be Tensor, not {type(x).__name__}")
+
+
+def _reduction_enum(size_average, reduce, reduction):
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if size_average and reduce:
+        return "mean"
+    if reduce:
+        return "sum"
+    return "none"
+
+
+def _apply_reduction(l, reduction):
+    if reduction == "none":
+        return l
+    if reduction == "mean":
+        return l.mean()
+    if reduction == "sum":
+        return l.sum()
+    raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _check_reduction(reduction):
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _size_str(s):
+    return f"cltensor.Size([{', '.join(str(v) for v in s)}])"
+
+
+def _same_dtype(x, w, what="weight"):
+    if w is not None and w._dtype is not x._dtype:
+        raise RuntimeError(f"expected scalar type {x._dtype._alias} but found {w._dtype._alias}")
+
+
+def _same_device(*ts):
+    dev = None
+    for t in ts:
+        if t is None:
+            continue
+        if dev is None:
+            dev = t._device
+        elif t._device != dev:
+            raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                               f"{dev} and {t._device}!")
+
+
+# ================================================================================================ activations
+
+def relu(input, inplace=False):
+    if inplace:
+        return relu_(input)
+    return O.apply("nn_relu", input)
+
+
+def relu_(input):
+    """In place; the backward reads the output only (no copy of the old value is kept)."""
+    if input._dtype.category > 2:
+        raise RuntimeError(f'"clamp_min_" not implemented for \'{input._dtype._alias}\'')
+    grad = AG.needs_grad(input)
+    if grad:
+        O.check_inplace(input)
+        edge = O._snapshot_edge(input)
+    dt = input._dtype
+    _ew.run(O.OPS["nn_relu"].expr_for(dt), input, [input], (dt,), dt)
+    input._st.version += 1
+    if grad:
+        res = input.detach()
+        AG.record("ReluBackward0", (edge,), input, lambda g: (O.apply("nn_relu_grad", g, res),), saved=(res,))
+    return input
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    if inplace:
+        return O.apply_("nn_leaky_relu", input, float(negative_slope))
+    return O.apply("nn_leaky_relu", input, float(negative_slope))
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, True)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    if inplace:
+        return O.apply_("nn_elu", input, float(alpha))
+    return O.apply("nn_elu", input, float(alpha))
+
+
+def selu(input, inplace=False):
+    scale, alpha = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
+    return elu(input, alpha, inplace).mul_(scale) if inplace else elu(input, alpha) * scale
+
+
+def celu(input, alpha=1.0, inplace=False):
+    return elu(input / alpha, 1.0) * alpha if not inplace else input.copy_(elu(input / alpha, 1.0) * alpha)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    if inplace:
+        return O.apply_("nn_hardtanh", input, float(min_val), float(max_val))
+    return O.apply("nn_hardtanh", input, float(min_val), float(max_val))
+
+
+def hardsigmoid(input, inplace=False):
+    return O.apply_("nn_hardsigmoid", input) if inplace else O.apply("nn_hardsigmoid", input)
+
+
+def hardswish(input, inplace=False):
+    return O.apply_("nn_hardswish", input) if inplace else O.apply("nn_hardswish", input)
+
+
+def mish(input, inplace=False):
+    return O.apply_("nn_mish", input) if inplace else O.apply("nn_mish", input)
+
+
+def gelu(input, approximate="none"):
+    if approximate == "none":
+        return O.apply("gelu", input)
+    if approximate == "tanh":
+        return O.apply("nn_gelu_tanh", input)
+    raise RuntimeError("approximate argument must be either none or tanh.")
+
+
+def silu(input, inplace=False):
+    return O.apply_("silu", input) if inplace else O.apply("silu", input)
+
+
+def sigmoid(input):
+    return O.apply("sigmoid", input)
+
+
+def tanh(input):
+    return O.apply("tanh", input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    return O.apply("nn_softplus", input, float(beta), float(threshold))
+
+
+def logsigmoid(input):
+    return O.apply("nn_logsigmoid", input)
+
+
+def softsign(input):
+    return input / (input.abs() + 1)
+
+
+def tanhshrink(input):
+    return input - input.tanh()
+
+
+def threshold(input, threshold, value, inplace=False):
+    r = O.where(input > threshold, input, value)
+    return input.copy_(r) if inplace else r
+
+
+def _softmax_dim(ndim):
+    warnings.warn("Implicit dimension choice for softmax has been deprecated. Change the call to include dim=X "
+                  "as an argument.", stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _ns():
+    import cltensor
+    return cltensor
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    if dim is None:
+        dim = _softmax_dim(input.dim())
+    if dtype is not None:
+        input = input.to(dtype)
+    return _ns().softmax(input, dim)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    if dim is None:
+        dim = _softmax_dim(input.dim())
+    if dtype is not None:
+        input = input.to(dtype)
+    return _ns().log_softmax(input, dim)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    return softmax(-input, dim, dtype=dtype)
+
+
+def glu(input, dim=-1):
+    a, b = input.chunk(2, dim)
+    return a * b.sigmoid()
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    n = input.norm(p, dim, keepdim=True).clamp(min=eps)
+    return input / n
+
+
+# ================================================================================================ linear / dropout
+
+def linear(input, weight, bias=None):
+    """y = input @ weight^T + bias, one autograd node whose backward is two GEMMs and a column sum."""
+    ct = _ns()
+    if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
+        raise TypeError("linear(): argument 'input' and 'weight' must be Tensors")
+    if weight.dim() != 2 or input.dim() == 0 or (bias is not None and bias.dim() > 1):
+        out = ct.matmul(input, weight.t())
+        return out + bias if bias is not None else out
+    in_f = input._shape[-1]
+    lead = tuple(input._shape[:-1])
+    with AG.no_grad():
+        x2 = input.reshape(-1, in_f) if input.dim() != 2 else input
+        if bias is not None:
+            y2 = ct.addmm(bias, x2, weight.t())
+        else:
+            y2 = ct.mm(x2, weight.t())
+    out = _kern._as(y2, lead + (weight._shape[0],)) if input.dim() != 2 else y2
+    if AG.needs_grad(input, weight, bias):
+        need_x, need_w = input.requires_grad, weight.requires_grad
+        need_b = bias is not None and bias.requires_grad
+
+        def bw(g):
+            g2 = g.reshape(-1, g._shape[-1]) if g.dim() != 2 else g
+            gx = ct.mm(g2, weight).reshape(input._shape) if need_x else None
+            gw = ct.mm(g2.t(), x2) if need_w else None
+            gb = g2.sum(0) if need_b else None
+            if gb is not None and bias.dim() == 0:
+                gb = gb.sum()
+            return gx, gw, gb
+        AG.record("AddmmBackward0" if bias is not None else "MmBackward0", (input, weight, bias), out, bw,
+                  saved=(input, weight))
+    return out
+
+
+def bilinear(input1, input2, weight, bias=None):
+    ct = _ns()
+    y = ct.einsum("...i,oij,...j->...o", input1, weight, input2)
+    return y + bias if bias is not None else y
+
+
+def _dropout_check(p):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _bernoulli_mask(shape, keep, x):
+    m = C._random_fill(_kern.empty_tensor(tuple(shape), x._dtype, x._device), "bernoulli", float(keep))
+    return m
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    _dropout_check(p)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input.mul_(0.0) if inplace else input * 0.0
+    mask = _bernoulli_mask(input._shape, 1.0 - p, input)
+    with AG.no_grad():
+        mask.mul_(1.0 / (1.0 - p))
+    return input.mul_(mask) if inplace else input * mask
+
+
+def _feature_dropout(input, p, training, inplace, nfeat_dims):
+    _dropout_check(p)
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input.mul_(0.0) if inplace else input * 0.0
+    batched = input.dim() == nfeat_dims + 2
+    shape = list(input._shape[:2 if batched else 1]) + [1] * nfeat_dims
+    mask = _bernoulli_mask(shape, 1.0 - p, input)
+    with AG.no_grad():
+        mask.mul_(1.0 / (1.0 - p))
+    return input.mul_(mask) if inplace else input * mask
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    return _feature_dropout(input, p, training, inplace, 1)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    return _feature_dropout(input, p, training, inplace, 2)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    return _feature_dropout(input, p, training, inplace, 3)
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    _dropout_check(p)
+    if not training or p == 0.0:
+        return input
+    alpha = -1.7580993408473766
+    keep = 1 - p
+    a = (keep + alpha * alpha * keep * p) ** -0.5
+    b = -a * alpha * p
+    mask = _bernoulli_mask(input._shape, keep, input)
+    return (input * mask + alpha * (1 - mask)) * a + b
+
+
+# ================================================================================================ convolution
+
+def _conv_padding(padding, k, stride, dilation, nd):
+    """-> (symmetric padding tuple, extra (left, right) pad per dim or None)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0,) * nd, None
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            sym, extra = [], []
+            need = False
+            for kk, d in zip(k, dilation):
+                total = d * (kk - 1)
+                left = total // 2
+                sym.append(left)
+                extra.append(total - 2 * left)
+                need = need or total % 2 == 1
+            return tuple(sym), (tuple(extra) if need else None)
+        raise RuntimeError(f"Invalid padding string: '{padding}'")
+    return _pair_arg(padding, nd, "padding"), None
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    _check_tensor(input, "input", "conv2d")
+    if input.dim() not in (3, 4):
+        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: "
+                           f"{list(input._shape)}")
+    if weight.dim() != 4:
+        raise RuntimeError("weight should have at least three dimensions")
+    unbatched = input.dim() == 3
+    x = input.unsqueeze(0) if unbatched else input
+    stride = _pair_arg(stride, 2, "stride")
+    dilation = _pair_arg(dilation, 2, "dilation")
+    groups = int(groups)
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("dilation should be greater than zero")
+    k = weight._shape[2:]
+    pads, extra = _conv_padding(padding, k, stride, dilation, 2)
+    if any(p < 0 for p in pads):
+        raise RuntimeError("negative padding is not supported")
+    O_, Cg = weight._shape[0], weight._shape[1]
+    N, Cin, H, W = x._shape
+    if Cin != Cg * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight._shape)}, expected input"
+                           f"{list(x._shape)} to have {Cg * groups} channels, but got {Cin} channels instead")
+    if O_ % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
+                           f"got weight of size [{', '.join(str(s) for s in weight._shape)}] instead")
+    if bias is not None:
+        if bias._dtype is not x._dtype:
+            raise RuntimeError(f"Input type ({_ctn(x)}) and bias type ({_ctn(bias)}) should be the same")
+        if bias._shape != (O_,):
+            raise RuntimeError(f"Given weight of size {list(weight._shape)}, expected bias to be 1-dimensional with "
+                               f"{O_} elements, but got bias of size {list(bias._shape)} instead")
+    if weight._dtype is not x._dtype:
+        raise RuntimeError(f"expected scalar type {x._dtype._alias} but found {weight._dtype._alias}")
+    if not x._dtype.is_floating_point:
+        raise RuntimeError(f'"slow_conv2d_cpu" not implemented for \'{x._dtype._alias}\'')
+    _same_device(x, weight, bias)
+    if extra is not None:
+        x = pad(x, (0, extra[1], 0, extra[0]))
+        H, W = x._shape[2], x._shape[3]
+    eh = (H + 2 * pads[0] - dilation[0] * (k[0] - 1) - 1)
+    ew = (W + 2 * pads[1] - dilation[1] * (k[1] - 1) - 1)
+    if eh < 0 or ew < 0:
+        raise RuntimeError(f"Calculated padded input size per channel: ({H + 2 * pads[0]} x {W + 2 * pads[1]}). "
+                           f"Kernel size: ({dilation[0] * (k[0] - 1) + 1} x {dilation[1] * (k[1] - 1) + 1}). Kernel "
+                           "size can't be greater than actual input size")
+    out = _kern.conv2d(x, weight, bias, stride, pads, dilation, groups)
+    return out.squeeze(0) if unbatched else out
+
+
+def _ctn(t):
+    return {"float32": "float", "float64": "double", "float16": "c10::Half"}.get(t._dtype.name, t._dtype.name)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to conv1d, but got input of size: "
+                           f"{list(input._shape)}")
+    if weight.dim() != 3:
+        raise RuntimeError("weight should have three dimensions for conv1d")
+    s = _pair_arg(stride, 1, "stride")[0]
+    d = _pair_arg(dilation, 1, "dilation")[0]
+    if isinstance(padding, str):
+        p = padding
+    else:
+        p = (0, _pair_arg(padding, 1, "padding")[0])
+    out = conv2d(input.unsqueeze(-2), weight.unsqueeze(2), bias, (1, s), p, (1, d), groups)
+    return out.squeeze(-2)
+
+
+# ================================================================================================ pooling
+
+def _pool_out(size, k, p, s, d, ceil_mode):
+    num = size + 2 * p - d * (k - 1) - 1 + ((s - 1) if ceil_mode else 0)
+    out = num // s + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def _pool_prep(input, name, kernel_size, stride, padding, dilation):
+    if input.dim() not in (3, 4):
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    unbatched = input.dim() == 3
+    x = input.unsqueeze(0) if unbatched else input
+    k = _pair_arg(kernel_size, 2, "kernel_size")
+    s = k if (stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0)) else \
+        _pair_arg(stride, 2, "stride")
+    p = _pair_arg(padding, 2, "padding")
+    d = _pair_arg(dilation, 2, "dilation")
+    if any(v <= 0 for v in k):
+        raise RuntimeError(f"kernel size should be greater than zero, but got kH: {k[0]} kW: {k[1]}")
+    if any(v <= 0 for v in s):
+        raise RuntimeError(f"stride should be greater than zero, but got dH: {s[0]} dW: {s[1]}")
+    if any(v <= 0 for v in d):
+        raise RuntimeError(f"dilation should be greater than zero, but got dilationH: {d[0]} dilationW: {d[1]}")
+    return x, unbatched, k, s, p, d
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    x, unbatched, k, s, p, d = _pool_prep(input, "max_pool2d", kernel_size, stride, padding, dilation)
+    for i in range(2):
+        if p[i] > (d[i] * (k[i] - 1) + 1) // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p[i]}, "
+                               f"kernel_size={k[i]} and dilation={d[i]}")
+    N, Cc, H, W = x._shape
+    OH, OW = _pool_out(H, k[0], p[0], s[0], d[0], ceil_mode), _pool_out(W, k[1], p[1], s[1], d[1], ceil_mode)
+    if OH <= 0 or OW <= 0:
+        raise RuntimeError(f"Given input size: ({Cc}x{H}x{W}). Calculated output size: ({Cc}x{OH}x{OW}). Output "
+                           "size is too small")
+    r = _kern.max_pool2d(x, k, s, p, d, OH, OW, return_indices)
+    if return_indices:
+        o, i = r
+        return (o.squeeze(0), i.squeeze(0)) if unbatched else (o, i)
+    return r.squeeze(0) if unbatched else r
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+                            return_indices=True):
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    if input.dim() not in (2, 3):
+        raise RuntimeError("max_pool1d() Expected 2D or 3D input tensor")
+    k = _pair_arg(kernel_size, 1)[0]
+    s = k if stride is None else _pair_arg(stride, 1)[0]
+    r = max_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _pair_arg(padding, 1)[0]), (1, _pair_arg(dilation, 1)[0]),
+                   ceil_mode, return_indices)
+    if return_indices:
+        return r[0].squeeze(-2), r[1].squeeze(-2)
+    return r.squeeze(-2)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    x, unbatched, k, s, p, _ = _pool_prep(input, "avg_pool2d", kernel_size, stride, padding, 1)
+    for i in range(2):
+        if p[i] > k[i] // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p[i]}, "
+                               f"kernel_size={k[i]} and dilation=1")
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    N, Cc, H, W = x._shape
+    OH, OW = _pool_out(H, k[0], p[0], s[0], 1, ceil_mode), _pool_out(W, k[1], p[1], s[1], 1, ceil_mode)
+    if OH <= 0 or OW <= 0:
+        raise RuntimeError(f"Given input size: ({Cc}x{H}x{W}). Calculated output size: ({Cc}x{OH}x{OW}). Output "
+                           "size is too small")
+    r = _kern.avg_pool2d(x, k, s, p, OH, OW, count_include_pad, divisor_override)
+    return r.squeeze(0) if unbatched else r
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    k = _pair_arg(kernel_size, 1)[0]
+    s = k if stride is None else _pair_arg(stride, 1)[0]
+    r = avg_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _pair_arg(padding, 1)[0]), ceil_mode, count_include_pad)
+    return r.squeeze(-2)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    if input.dim() not in (3, 4):
+        raise RuntimeError("adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got " f"{list(input._shape)}")
+    unbatched = input.dim() == 3
+    x = input.unsqueeze(0) if unbatched else input
+    if isinstance(output_size, (list, tuple)):
+        os_ = tuple(output_size)
+        if len(os_) == 1:
+            os_ = os_ * 2
+    else:
+        os_ = (output_size, output_size)
+    OH = x._shape[2] if os_[0] is None else int(os_[0])
+    OW = x._shape[3] if os_[1] is None else int(os_[1])
+    if OH < 0 or OW < 0:
+        raise RuntimeError("adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0")
+    if x._shape[2] == 0 or x._shape[3] == 0:
+        raise RuntimeError("adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch dimensions")
+    r = _kern.adaptive_avg_pool2d(x, OH, OW)
+    return r.squeeze(0) if unbatched else r
+
+
+def adaptive_avg_pool1d(input, output_size):
+    o = output_size[0] if isinstance(output_size, (list, tuple)) else output_size
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, o)).squeeze(-2)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    x = input.unsqueeze(0) if input.dim() == 3 else input
+    H, W = x._shape[2], x._shape[3]
+    os_ = tuple(output_size) if isinstance(output_size, (list, tuple)) else (output_size, output_size)
+    OH = H if os_[0] is None else os_[0]
+    OW = W if os_[1] is None else os_[1]
+    if H % OH or W % OW:
+        raise NotImplementedError("adaptive_max_pool2d: only output sizes that divide the input size are supported")
+    return max_pool2d(input, (H // OH, W // OW), (H // OH, W // OW), 0, 1, False, return_indices)
+
+
+# ================================================================================================ normalisation
+
+def _verify_batch_size(size):
+    n = size[0]
+    for s in size[2:]:
+        n *= s
+    if n == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {_size_str(size)}")
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-05):
+    if input.dim() < 2:
+        raise ValueError(f"expected 2D or 3D input (got {input.dim()}D input)")
+    if training:
+        _verify_batch_size(input._shape)
+    elif running_mean is None or running_var is None:
+        raise RuntimeError("running_mean and running_var must be defined in evaluation mode")
+    Cc = input._shape[1]
+    for nm, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None and t.numel() != Cc:
+            raise RuntimeError(f"{nm} should contain {Cc} elements not {t.numel()}")
+    _same_device(input, weight, bias, running_mean, running_var)
+    return _kern.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    ns = tuple(int(s) for s in normalized_shape)
+    nd = len(ns)
+    if nd == 0 or input.dim() < nd or tuple(input._shape[-nd:]) != ns:
+        raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
+                           f"[*, {', '.join(str(s) for s in ns)}], but got input of size{list(input._shape)}")
+    for nm, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t._shape) != ns:
+            raise RuntimeError(f"Expected {nm} to be of same shape as normalized_shape, but got {nm} of shape "
+                               f"{list(t._shape)} and normalized_shape = {list(ns)}")
+    _same_device(input, weight, bias)
+    return _kern.layer_norm(input, ns, weight, bias, eps)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
+    N, Cc = input._shape[0], input._shape[1]
+    if Cc % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
+                           f"shape {list(input._shape)} and num_groups={num_groups}")
+    rest = prod(input._shape[1:]) // num_groups
+    y = _kern.layer_norm(input.reshape(N, num_groups, rest), (rest,), None, None, eps).reshape(input._shape)
+    shape = (1, Cc) + (1,) * (input.dim() - 2)
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-05):
+    N, Cc = input._shape[0], input._shape[1]
+    rest = prod(input._shape[2:])
+    y = _kern.layer_norm(input.reshape(N, Cc, rest), (rest,), None, None, eps).reshape(input._shape)
+    shape = (1, Cc) + (1,) * (input.dim() - 2)
+    if weight is not None:
+        y = y * weight.reshape(shape)
+    if bias is not None:
+        y = y + bias.reshape(shape)
+    return y
+
+
+# ================================================================================================ embedding / one_hot
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"embedding(): argument 'indices' must be Tensor, not {type(input).__name__}")
+    if input._dtype not in (D.int64, D.int32):
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got {_ns().__name__}.{input.type().split('.')[-1]} instead (while "
+                           "checking arguments for embedding)")
+    if weight.dim() != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    V = weight._shape[0]
+    if padding_idx is not None:
+        if padding_idx > 0 and padding_idx >= V:
+            raise AssertionError("Padding_idx must be within num_embeddings")
+        if padding_idx < 0:
+            if padding_idx < -V:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+            padding_idx = V + padding_idx
+    if max_norm is not None:
+        with AG.no_grad():
+            _embedding_renorm_(weight, input, max_norm, norm_type)
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported")
+    if input._device != weight._device:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{weight._device} and {input._device}!")
+    return _kern.embedding(input, weight, padding_idx)
+
+
+def _embedding_renorm_(weight, input, max_norm, norm_type):
+    import numpy as np
+    rows = np.unique(input._to_numpy_copy().reshape(-1))
+    if rows.size == 0:
+        return
+    ct = _ns()
+    ridx = ct.tensor(rows, dtype=D.int64, device=weight._device)
+    sel = weight[ridx]
+    norms = sel.norm(norm_type, 1, keepdim=True)
+    scale = O.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+    weight[ridx] = sel * scale
+
+
+def one_hot(tensor, num_classes=-1):
+    if tensor._dtype is not D.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    a = tensor._to_numpy_copy()
+    if num_classes == -1:
+        if a.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(a.max()) + 1
+    if a.size:
+        if a.min() < 0:
+            raise RuntimeError("Class values must be non-negative.")
+        if a.max() >= num_classes:
+            raise RuntimeError("Class values must be smaller than num_classes.")
+    classes = C.arange(num_classes, device=tensor._device)
+    return O.apply("eq", tensor.unsqueeze(-1), classes).to(D.int64)
+
+
+# ================================================================================================ padding
+
+def pad(input, pad, mode="constant", value=None):
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > input.dim():
+        raise RuntimeError("Padding length should be less than or equal to two times the input dimension but got "
+                           f"padding length {len(pad)} and input of dimension {input.dim()}")
+    if mode != "constant":
+        return _pad_other(input, pad, mode)
+    value = 0.0 if value is None else value
+    nd = input.dim()
+    npairs = len(pad) // 2
+    shape = list(input._shape)
+    src = [slice(None)] * nd
+    dst = [slice(None)] * nd
+    for i in range(npairs):
+        d = nd - 1 - i
+        lo, hi = int(pad[2 * i]), int(pad[2 * i + 1])
+        size = shape[d]
+        new = size + lo + hi
+        if new < 0:
+            raise RuntimeError(f"The input size {size}, plus negative padding {lo} and {hi} resulted in a negative "
+                               f"output size, which is invalid. Check dimension {d} of your input.")
+        s0, s1 = max(-lo, 0), size - max(-hi, 0)
+        src[d] = slice(s0, max(s1, s0))
+        dst[d] = slice(max(lo, 0), max(lo, 0) + max(s1 - s0, 0))
+        shape[d] = new
+    out = C.full(tuple(shape), value, dtype=input._dtype, device=input._device)
+    src, dst = tuple(src), tuple(dst)
+    with AG.no_grad():
+        piece = input.detach()[src]
+        if piece.numel():
+            O.copy_into(out[dst], piece)
+    if AG.needs_grad(input):
+        ishape = input._shape
+
+        def bw(g):
+            gi = C.zeros(ishape, dtype=g._dtype, device=g._device)
+            gp = g[dst]
+            if gp.numel():
+                O.copy_into(gi[src], gp)
+            return (gi,)
+        AG.record("ConstantPadNdBackward0", (input,), out, bw)
+    return out
+
+
+def _pad_other(input, pad, mode):
+    """reflect / replicate / circular padding through index gathers on each padded dim."""
+    import numpy as np
+    ct = _ns()
+    out = input
+    nd = input.dim()
+    for i in range(len(pad) // 2):
+        d = nd - 1 - i
+        lo, hi = int(pad[2 * i]), int(pad[2 * i + 1])
+        n = out._shape[d]
+        pos = np.arange(-lo, n + hi)
+        if mode == "reflect":
+            if lo >= n or hi >= n:
+                raise RuntimeError(f"Argument #4: Padding size should be less than the corresponding input dimension, "
+                                   f"but got: padding ({lo}, {hi}) at dimension {d} of input {list(input._shape)}")
+            period = 2 * (n - 1) if n > 1 else 1
+            pos = np.abs(pos) % period
+            pos = np.where(pos >= n, period - pos, pos)
+        elif mode == "replicate":
+            pos = np.clip(pos, 0, n - 1)
+        elif mode == "circular":
+            pos = pos % n
+        else:
+            raise NotImplementedError(f"Padding mode \"{mode}\" doesn't take in value argument")
+        out = out.index_select(d, ct.tensor(pos, dtype=D.int64, device=input._device))
+    return out
+
+
+# ================================================================================================ losses
+
+def _size_warn(input, target):
+    if target._shape != input._shape:
+        warnings.warn(f"Using a target size ({_size_str(target._shape)}) that is different to the input size "
+                      f"({_size_str(input._shape)}). This will likely lead to incorrect results due to "
+                      "broadcasting. Please ensure they have the same size.", stacklevel=3)
+
+
+def _pointwise_loss(op, grad_op, node, input, target, reduction, extra=(), weight=None):
+    """l = op(input, target, *extra), reduced; one node whose backward is one fused kernel per input."""
+    _check_reduction(reduction)
+    with AG.no_grad():
+        l = O.apply(op, input, target, *extra)
+        if weight is not None:
+            l = l * weight
+        out = _apply_reduction(l, reduction)
+    if AG.needs_grad(input, target):
+        n = max(l.numel(), 1)
+        scale = 1.0 / n if reduction == "mean" else 1.0
+        if op == "nn_sqdiff":
+            scale *= 2.0
+
+        def bw(g):
+            gg = g if weight is None else g * weight
+            gi = O.apply(grad_op, gg, input, target, scale, *extra)
+            gt = -gi if isinstance(target, Tensor) and target.requires_grad else None
+            return gi, gt
+        AG.record(node, (input, target), out, bw, saved=tuple(t for t in (input, target) if isinstance(t, Tensor)))
+    return out
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    reduction = _reduction_enum(size_average, reduce, reduction)
+    _size_warn(input, target)
+    return _pointwise_loss("nn_sqdiff", "nn_sqdiff_grad", "MseLossBackward0", input, target, reduction,
+                           weight=weight)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    reduction = _reduction_enum(size_average, reduce, reduction)
+    _size_warn(input, target)
+    return _pointwise_loss("nn_absdiff", "nn_absdiff_grad", "L1LossBackward0", input, target, reduction,
+                           weight=weight)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    reduction = _reduction_enum(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    _size_warn(input, target)
+    if beta == 0.0:
+        return l1_loss(input, target, reduction=reduction)
+    return _pointwise_loss("nn_smooth_l1", "nn_smooth_l1_grad", "SmoothL1LossBackward0", input, target, reduction,
+                           (float(beta),))
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    _size_warn(input, target)
+    return _pointwise_loss("nn_huber", "nn_huber_grad", "HuberLossBackward0", input, target, reduction,
+                           (float(delta),), weight=weight)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction_enum(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if target._shape != input._shape:
+        raise ValueError(f"Using a target size ({_size_str(target._shape)}) that is different to the input size "
+                         f"({_size_str(input._shape)}) is deprecated. Please ensure they have the same size.")
+    l = O.apply("nn_bce", input, target)
+    if weight is not None:
+        l = l * weight
+    return _apply_reduction(l, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
+                                     pos_weight=None):
+    reduction = _reduction_enum(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if target._shape != input._shape:
+        raise ValueError(f"Target size ({_size_str(target._shape)}) must be the same as input size "
+                         f"({_size_str(input._shape)})")
+    if pos_weight is not None:
+        l = O.apply("nn_bce_logits_pw", input, target, pos_weight)
+    else:
+        l = O.apply("nn_bce_logits", input, target)
+    if weight is not None:
+        l = l * weight
+    return _apply_reduction(l, reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    if reduction not in ("none", "mean", "sum", "batchmean"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if size_average is not None or reduce is not None:
+        reduction = _reduction_enum(size_average, reduce, reduction)
+    l = O.apply("nn_kl_log" if log_target else "nn_kl", input, target)
+    if reduction == "batchmean":
+        return l.sum() / input._shape[0] if input.dim() else l.sum()
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.")
+    return _apply_reduction(l, reduction)
+
+
+def _class_target_prep(input, target, fn):
+    """-> (x3 (N, C, S), flat target, out shape for reduction='none')."""
+    if target._dtype is D.uint8:
+        target = target.to(D.int64)
+    if target._dtype is not D.int64:
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {target._dtype._alias}")
+    if input.dim() == 0:
+        raise ValueError("Expected input to have at least 1 dimension")
+    if input.dim() == 1:
+        if target.dim() != 0:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        Cc = input._shape[0]
+        return input.reshape(1, Cc, 1), target.reshape(1), ()
+    N, Cc = input._shape[0], input._shape[1]
+    if target.dim() == 0 or target._shape[0] != N:
+        if input.dim() == 2 and target.dim() == 2:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        raise ValueError(f"Expected input batch_size ({N}) to match target batch_size "
+                         f"({target._shape[0] if target.dim() else 0}).")
+    if input.dim() == 2 and target.dim() != 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if tuple(target._shape[1:]) != tuple(input._shape[2:]):
+        raise RuntimeError(f"Expected target size {list((N,) + tuple(input._shape[2:]))}, got "
+                           f"{list(target._shape)}")
+    S = prod(input._shape[2:])
+    return input.reshape(N, Cc, S), target.reshape(-1), tuple(target._shape)
+
+
+def _check_weight(weight, Cc, input):
+    if weight is not None:
+        if weight.dim() != 1 or weight.numel() != Cc:
+            raise RuntimeError(f"weight tensor should be defined either for all {Cc} classes or no classes but got "
+                               f"weight tensor of shape: {list(weight._shape)}")
+        _same_device(input, weight)
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    reduction = _reduction_enum(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    _same_device(input, target)
+    x3, t, oshape = _class_target_prep(input, target, "nll_loss")
+    _check_weight(weight, x3._shape[1], input)
+    return _kern.class_loss(x3, t, weight, reduction, int(ignore_index), 0.0, True, oshape)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                  label_smoothing=0.0):
+    reduction = _reduction_enum(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    _same_device(input, target)
+    if target._dtype.is_floating_point:
+        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
+    if not input._dtype.is_floating_point:
+        raise RuntimeError(f'"host_softmax" not implemented for \'{input._dtype._alias}\'')
+    x3, t, oshape = _class_target_prep(input, target, "cross_entropy")
+    _check_weight(weight, x3._shape[1], input)
+    return _kern.class_loss(x3, t, weight, reduction, int(ignore_index), float(label_smoothing), False, oshape)
+
+
+def _cross_entropy_probs(input, target, weight, reduction, label_smoothing):
+    if target._shape != input._shape:
+        raise RuntimeError(f"Expected target size {list(input._shape)}, got {list(target._shape)}")
+    cdim = 1 if input.dim() >= 2 else 0
+    Cc = input._shape[cdim]
+    _check_weight(weight, Cc, input)
+    logp = log_softmax(input, cdim)
+    if label_smoothing > 0:
+        target = target * (1 - label_smoothing) + label_smoothing / Cc
+    prod_ = logp * target
+    if weight is not None:
+        shape = [1] * input.dim()
+        shape[cdim] = Cc
+        prod_ = prod_ * weight.reshape(shape)
+    l = -prod_.sum(cdim)
+    if reduction == "none":
+        return l
+    if reduction == "sum":
+        return l.sum()
+    n = input._shape[0] if input.dim() >= 2 else 1
+    return l.sum() / n
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-08, reduce=None,
+                     reduction="mean"):
+    reduction = _reduction_enum(size_average, reduce, reduction)
+    if log_input:
+        l = input.exp() - target * input
+    else:
+        l = input - target * (input + eps).log()
+    if full:
+        st = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        l = l + O.where(target > 1, st, 0.0)
+    return _apply_reduction(l, reduction)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    n1 = x1.norm(2, dim).clamp(min=eps)
+    n2 = x2.norm(2, dim).clamp(min=eps)
+    return (x1 * x2).sum(dim) / (n1 * n2)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    return (x1 - x2 + eps).norm(p, -1, keepdim=keepdim)
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """im2col: (N, C, H, W) -> (N, C*kh*kw, L)."""
+    if input.dim() != 4:
+        raise NotImplementedError("unfold: only 4-D input is supported")
+    N, Cc, H, W = input._shape
+    k = _pair_arg(kernel_size)
+    d, p, s = _pair_arg(dilation), _pair_arg(padding), _pair_arg(stride)
+    # a convolution with identity filters: weight (C*kh*kw, 1, kh, kw) per channel group
+    eye = C.eye(k[0] * k[1], dtype=input._dtype, device=input._device).reshape(k[0] * k[1], 1, k[0], k[1])
+    w = eye.repeat(Cc, 1, 1, 1) if hasattr(eye, "repeat") else eye
+    out = conv2d(input, w, None, s, p, d, Cc)
+    return out.reshape(N, Cc * k[0] * k[1], -1)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    return input.flatten(start_dim, end_dim)

@@ -1,0 +1,202 @@
+"""SGD, Adam, AdamW, RMSprop, Adagrad: each step is one fused device kernel per parameter (templates/nn.mako)
+that reads the gradient once and updates the parameter and its state buffers in place."""
+import math
+
+import numpy as np
+
+from .. import autograd as AG
+from .._tensor import Tensor
+from .optimizer import Optimizer, required, fused_update, zeros_state
+
+
+def _val(v):
+    return float(v.item()) if isinstance(v, Tensor) else float(v)
+
+
+def _check_nonneg(name, v, label=None):
+    if not 0.0 <= _val(v):
+        raise ValueError(f"Invalid {label or name}: {v}")
+
+
+class SGD(Optimizer):
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False,
+                 foreach=None, differentiable=False, fused=None):
+        if lr is not required and _val(lr) < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
+                        maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("nesterov", False)
+            group.setdefault("maximize", False)
+
+    def step(self, closure=None):
+        loss = self._closure(closure)
+        with AG.no_grad():
+            for group in self.param_groups:
+                lr, mom, damp, wd = _val(group["lr"]), group["momentum"], group["dampening"], group["weight_decay"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    st = self.state[p]
+                    buf = st.get("momentum_buffer") if mom != 0 else None
+                    first = 0
+                    if mom != 0 and buf is None:
+                        buf = zeros_state(p)
+                        st["momentum_buffer"] = buf
+                        first = 1
+                    fused_update("sgd", p, p.grad, [buf], [lr, wd, mom, damp, np.int32(first)],
+                                 momentum=mom != 0, nesterov=bool(group["nesterov"]),
+                                 maximize=bool(group["maximize"]), wd=wd != 0)
+        return loss
+
+
+class Adam(Optimizer):
+    _decoupled = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=False):
+        if not 0.0 <= _val(lr):
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                        foreach=foreach, capturable=capturable, differentiable=differentiable, fused=fused,
+                        decoupled_weight_decay=decoupled_weight_decay or self._decoupled)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._closure(closure)
+        with AG.no_grad():
+            for group in self.param_groups:
+                lr = _val(group["lr"])
+                b1, b2 = (_val(b) for b in group["betas"])
+                eps, wd, ams = group["eps"], group["weight_decay"], group["amsgrad"]
+                dec = group.get("decoupled_weight_decay", self._decoupled)
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    st = self.state[p]
+                    if len(st) == 0:
+                        st["step"] = 0.0
+                        st["exp_avg"] = zeros_state(p)
+                        st["exp_avg_sq"] = zeros_state(p)
+                        if ams:
+                            st["max_exp_avg_sq"] = zeros_state(p)
+                    st["step"] = step = _val(st["step"]) + 1
+                    bc1 = 1 - b1 ** step
+                    bc2 = 1 - b2 ** step
+                    fused_update("adam", p, p.grad, [st["exp_avg"], st["exp_avg_sq"], st.get("max_exp_avg_sq")],
+                                 [lr, b1, b2, eps, wd, lr / bc1, math.sqrt(bc2)],
+                                 decoupled=bool(dec), amsgrad=bool(ams), maximize=bool(group["maximize"]),
+                                 wd=wd != 0)
+        return loss
+
+
+class AdamW(Adam):
+    _decoupled = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
+
+
+class RMSprop(Optimizer):
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
+        if not 0.0 <= _val(lr):
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= momentum:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= alpha:
+            raise ValueError(f"Invalid alpha value: {alpha}")
+        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered, weight_decay=weight_decay,
+                        capturable=capturable, foreach=foreach, maximize=maximize, differentiable=differentiable)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._closure(closure)
+        with AG.no_grad():
+            for group in self.param_groups:
+                lr, alpha, eps = _val(group["lr"]), group["alpha"], group["eps"]
+                wd, mom, cen = group["weight_decay"], group["momentum"], group["centered"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    st = self.state[p]
+                    if len(st) == 0:
+                        st["step"] = 0.0
+                        st["square_avg"] = zeros_state(p)
+                        if mom > 0:
+                            st["momentum_buffer"] = zeros_state(p)
+                        if cen:
+                            st["grad_avg"] = zeros_state(p)
+                    st["step"] = _val(st["step"]) + 1
+                    fused_update("rmsprop", p, p.grad, [st["square_avg"], st.get("grad_avg"),
+                                                        st.get("momentum_buffer")],
+                                 [lr, alpha, eps, wd, mom], centered=bool(cen), momentum=mom > 0,
+                                 maximize=bool(group["maximize"]), wd=wd != 0)
+        return loss
+
+
+class Adagrad(Optimizer):
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
+                 foreach=None, *, maximize=False, differentiable=False, fused=None):
+        if not 0.0 <= _val(lr):
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= lr_decay:
+            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if not 0.0 <= initial_accumulator_value:
+            raise ValueError(f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                        initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
+                        differentiable=differentiable, fused=fused)
+        super().__init__(params, defaults)
+        from .. import _creation as C
+        for group in self.param_groups:
+            for p in group["params"]:
+                st = self.state[p]
+                st["step"] = 0.0
+                st["sum"] = C.full(p._shape, float(group["initial_accumulator_value"]), dtype=p._dtype,
+                                   device=p._device)
+
+    def step(self, closure=None):
+        loss = self._closure(closure)
+        with AG.no_grad():
+            for group in self.param_groups:
+                lr, lr_decay, eps, wd = _val(group["lr"]), group["lr_decay"], group["eps"], group["weight_decay"]
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    st = self.state[p]
+                    st["step"] = step = _val(st["step"]) + 1
+                    clr = lr / (1 + (step - 1) * lr_decay)
+                    fused_update("adagrad", p, p.grad, [st["sum"]], [clr, eps, wd],
+                                 maximize=bool(group["maximize"]), wd=wd != 0)
+        return loss

@@ -1,0 +1,238 @@
+"""Optimizer base class (PyTorch's API: param_groups, state, zero_grad, step(closure), add_param_group,
+state_dict/load_state_dict) and the fused per-parameter update kernels (templates/nn.mako) they launch."""
+from collections import defaultdict
+from copy import deepcopy
+import itertools
+
+import numpy as np
+
+from .. import _dtypes as D
+from .. import _kernels as K
+from .. import _ew
+from .. import _creation as C
+from .. import autograd as AG
+from .._tensor import Tensor, empty_tensor
+from ..nn._kern import typed
+
+_I32 = (1 << 31) - 1
+
+
+class _RequiredParameter:
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+class Optimizer:
+    """Base class: subclasses define step() using the fused kernels below."""
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        self.state = defaultdict(dict)
+        self.param_groups = []
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, but "
+                            "got " + type(params).__name__)
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for g in param_groups:
+            self.add_param_group(g)
+
+    def __getstate__(self):
+        return {"defaults": self.defaults, "state": self.state, "param_groups": self.param_groups}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    def __repr__(self):
+        s = self.__class__.__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            s += "\n"
+            s += f"Parameter Group {i}\n"
+            for key in sorted(group.keys()):
+                if key != "params":
+                    s += f"    {key}: {group[key]}\n"
+        s += ")"
+        return s
+
+    def add_param_group(self, param_group):
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            param_group["params"] = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering of "
+                            "tensors in sets will change between runs. Please use a list instead.")
+        else:
+            param_group["params"] = list(params)
+        for p in param_group["params"]:
+            if not isinstance(p, Tensor):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params is " + type(p).__name__)
+            if not self.defaults.get("differentiable", None) and not (p.is_leaf or p._retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
+            param_group.setdefault(name, default)
+        params = param_group["params"]
+        if len(params) != len(set(id(p) for p in params)):
+            import warnings
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will "
+                          "cause an error; see github.com/pytorch/pytorch/issues/40967 for more information",
+                          stacklevel=3)
+        seen = set()
+        for group in self.param_groups:
+            seen.update(id(p) for p in group["params"])
+        if not seen.isdisjoint(id(p) for p in param_group["params"]):
+            raise ValueError("some parameters appear in more than one parameter group")
+        self.param_groups.append(param_group)
+
+    def zero_grad(self, set_to_none=True):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    if set_to_none:
+                        p.grad = None
+                    else:
+                        if p.grad.grad_fn is not None:
+                            p.grad = p.grad.detach()
+                        else:
+                            p.grad.requires_grad_(False)
+                        p.grad.zero_()
+
+    def step(self, closure=None):
+        raise NotImplementedError
+
+    def _closure(self, closure):
+        if closure is None:
+            return None
+        with AG.enable_grad():
+            return closure()
+
+    # ------------------------------------------------------------------ state dict
+    def state_dict(self):
+        index = {}
+        start = 0
+
+        def pack_group(group):
+            nonlocal start
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for i, p in enumerate(group["params"], start):
+                if id(p) not in index:
+                    index[id(p)] = i
+            packed["params"] = [index[id(p)] for p in group["params"]]
+            start += len(packed["params"])
+            return packed
+
+        param_groups = [pack_group(g) for g in self.param_groups]
+        packed_state = {index[id(k)]: v for k, v in self.state.items() if id(k) in index}
+        return {"state": packed_state, "param_groups": param_groups}
+
+    def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        groups = self.param_groups
+        saved_groups = deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        param_lens = (len(g["params"]) for g in groups)
+        saved_lens = (len(g["params"]) for g in saved_groups)
+        if any(p_len != s_len for p_len, s_len in zip(param_lens, saved_lens)):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match the size of optimizer's "
+                             "group")
+        id_map = dict(zip(itertools.chain.from_iterable(g["params"] for g in saved_groups),
+                          itertools.chain.from_iterable(g["params"] for g in groups)))
+
+        def cast(param, value, key=None):
+            if isinstance(value, Tensor):
+                if key == "step":
+                    return float(value.item())
+                if value.is_floating_point():
+                    return value.to(dtype=param.dtype, device=param.device).clone()
+                return value.to(device=param.device).clone()
+            if isinstance(value, dict):
+                return {k: cast(param, v, k) for k, v in value.items()}
+            return value
+
+        state = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            k = int(k) if isinstance(k, str) and k.isdigit() else k
+            if k in id_map:
+                state[id_map[k]] = cast(id_map[k], v)
+            else:
+                state[k] = v
+
+        def update_group(group, new_group):
+            new_group["params"] = group["params"]
+            return new_group
+
+        self.__setstate__({"state": state,
+                           "param_groups": [update_group(g, ng) for g, ng in zip(groups, saved_groups)]})
+
+
+# ====================================================================================================== kernels
+
+def _contig(t):
+    if t._offset == 0 and t.is_contiguous():
+        return t
+    r = empty_tensor(t._shape, t._dtype, t._device)
+    _ew.run("x0", r, [t], (t._dtype,), t._dtype)
+    return r
+
+
+def zeros_state(p):
+    return C.zeros(p._shape, dtype=p._dtype, device=p._device)
+
+
+def _fdt(dt):
+    return np.float64 if dt is D.float64 else np.float32
+
+
+def _check_param(p):
+    if not p._dtype.is_floating_point:
+        raise RuntimeError(f"optimizers support floating point parameters only, got {p._dtype}")
+
+
+def fused_update(defname, p, g, states, scalars, **flags):
+    """Launch templates/nn.mako:<defname> over parameter p (in place) with gradient g and state tensors."""
+    _check_param(p)
+    n = p.numel()
+    if n == 0:
+        return
+    rt = p._st.rt
+    if rt is None:
+        from .._device import no_cpu_device_error
+        raise no_cpu_device_error(p._device)
+    if g._device != p._device:
+        g = g.to(p._device)
+    if g._dtype is not p._dtype:
+        g = g.to(p._dtype)
+    pc = _contig(p)
+    gc = _contig(g)
+    idx = "int" if n + 8 <= _I32 else "long"
+    it = np.int32 if idx == "int" else np.int64
+    ft = _fdt(p._dtype)
+    k = K.get(rt, "nn", defname, t=p._dtype, idx=idx, **flags)
+    args = [pc._st.buf, it(0), gc._st.buf, it(0)]
+    for s in states:
+        s = s if s is not None else pc
+        args += [s._st.buf, it(s._offset)]
+    args.append(it(n))
+    args += [ft(v) if not isinstance(v, (np.int32,)) else v for v in scalars]
+    ls = rt.local_size
+    typed(k, args)
+    K.launch(rt, k, (K.round_up((n + 7) // 8, ls),), (ls,), args)
+    if pc is not p:
+        from .. import _ops
+        _ops.copy_into(p, pc)
+    p._st.version += 1
+    for s in states:
+        if s is not None:
+            s._st.version += 1
+    if p._st.shared or g._st.shared:
+        rt.queue.finish()

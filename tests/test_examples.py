@@ -1,0 +1,51 @@
+"""Run each example for a few steps in a subprocess (CPU device)."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EX = os.path.join(ROOT, "examples")
+
+
+def run(args, cwd, timeout=240):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("MPLBACKEND", "Agg")
+    p = subprocess.run([sys.executable] + args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    return p.stdout
+
+
+def test_quickstart(tmp_path):
+    out = run([os.path.join(EX, "quickstart.py"), "--device", "cpu", "--steps", "20"], tmp_path)
+    for part in ("# 1. Creating tensors", "# 4. numpy interop", "# 6. Autograd", "w.grad", "done"):
+        assert part in out
+    losses = [float(line.split()[3]) for line in out.splitlines() if line.startswith("step ")]
+    assert len(losses) >= 2 and losses[-1] < losses[0]
+
+
+def test_regression(tmp_path):
+    out = run([os.path.join(EX, "regression.py"), "--device", "cpu", "--steps", "150"], tmp_path)
+    assert "Linear(in_features=10, out_features=50, bias=True)" in out
+    last = [line for line in out.splitlines() if line.startswith("test loss")][-1]
+    first, final = float(last.split()[2]), float(last.split()[4])
+    assert final < first
+
+
+def test_digits_cnn(tmp_path):
+    pytest.importorskip("sklearn")
+    outdir = tmp_path / "out"
+    out = run([os.path.join(EX, "digits_cnn.py"), "--device", "cpu", "--epochs", "2", "--steps", "6",
+               "--out", str(outdir)], tmp_path)
+    assert "epoch   1" in out and "epoch   2" in out and "final test accuracy" in out
+    assert (outdir / "digits_cnn.ckpt").exists()
+    assert "reloaded model test accuracy" in out
+    try:
+        import matplotlib  # noqa: F401
+        assert (outdir / "digits_cnn_curves.png").exists()
+    except ImportError:
+        assert "skipping the loss/accuracy plot" in out
+    acc = float(out.split("final test accuracy")[1].split("%")[0])
+    assert acc > 50.0     # 12 short steps already learn most digits
