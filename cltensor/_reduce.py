@@ -1,6 +1,1333 @@
-"""(being written)"""
-EXPORTS = {}
+"""Reductions, scans, sorting and softmax, with their backward rules next to each forward.
+
+Reduction engine (`_reduce`, kernels in templates/reduce.mako): the input's dims split into kept and reduced
+sets; each set is collapsed on its own (size-1 dims dropped, mergeable neighbours merged) and padded to rank 4,
+so any strided input is read in place (no copy) and one kernel serves every rank up to 4. Layouts:
+  * 'inner' when the reduced dims hold the smallest stride (e.g. sum(dim=-1) of a row-major matrix, or a full
+    reduction), and for every small input: one output per work-item, reading contiguous runs with 8-wide vector
+    loads into 8 vector accumulators (two-level block sums for float accuracy; vectorised argmax/argmin too);
+  * 'sweep' (CPU) when a contiguous kept dim is the fastest one (e.g. sum(dim=0)): a work-item streams whole
+    row segments of a chunk of the reduced dims, 8 rows per read-modify-write of its partial tile, then an
+    'outer' pass combines the chunks;
+  * 'outer' otherwise (arg-reductions, GPUs): each work-item owns w consecutive outputs (lanes) and walks the
+    reduced dims (w = 1 on GPUs: coalesced; vector loads across lanes on CPUs).
+When there are fewer outputs than the device needs to be busy, the reduced space is split into S chunks per
+output; partial accumulators go to a [M, S] buffer that a second small launch reduces (tree style: float32 sums
+of 16M elements stay within ~1e-7 of float64 truth). Each reduction is MAP(x, aux) -> combine -> FIN(a, aux):
+mean is sum + FIN a/n; var/std, logsumexp and softmax read a per-output aux value (mean, max) from a first pass.
+Scans (templates/scan.mako): one work-item per row, or chunk totals + carries + chunk scans for long rows.
+Sorting (templates/sort.mako): stable merge sort per row on the device (insertion-sorted blocks, then merge-path
+passes); topk with k <= 64 keeps per-work-item candidate lists instead; unique sorts on the device and compacts
+the sorted run on the host. softmax/log_softmax run one fused kernel (max, sum of exp, write) per row.
+"""
+import collections
+import math
+import types
+
+import numpy as np
+
+from . import _dtypes as D
+from . import _kernels as K
+from . import _ew
+from . import _ops as O
+from . import _views as V
+from ._tensor import Tensor, empty_tensor, make, prod as _prod, _wrap_dim, contiguous_strides
+from . import autograd as AG
+
+_I32 = (1 << 31) - 1
+
+# ---------------------------------------------------------------- return types (torch.return_types.*)
+return_types = types.ModuleType("cltensor.return_types")
+
+
+def _rtype(name, fields=("values", "indices")):
+    base = collections.namedtuple(name, fields)
+
+    def __repr__(self):
+        body = ",\n".join(f"{f}={v!r}" for f, v in zip(self._fields, self))
+        return f"cltensor.return_types.{name}(\n{body})"
+    cls = type(name, (base,), {"__slots__": (), "__repr__": __repr__, "__str__": __repr__,
+                               "__module__": "cltensor.return_types"})
+    setattr(return_types, name, cls)
+    return cls
+
+
+for _n in ("max", "min", "sort", "topk", "kthvalue", "median", "cummax", "cummin"):
+    _rtype(_n)
+_rtype("aminmax", ("min", "max"))
+_RT = return_types
+
+
+# ---------------------------------------------------------------- small helpers
+
+def _rt(t):
+    rt = t._st.rt
+    if rt is None:
+        from ._device import no_cpu_device_error
+        raise no_cpu_device_error(t._device)
+    return rt
+
+
+def _extent(t):
+    return t._st.nbytes // t._dtype.itemsize
+
+
+def _acc_of(d):
+    """Accumulator dtype of a dtype (half accumulates in float, ints/bool sums in int64)."""
+    if d is D.float16:
+        return D.float32
+    if d.category <= 1:
+        return D.int64
+    return d
+
+
+def _dims(dim, ndim, name=None):
+    """Normalised, sorted tuple of dims; None / () / [] mean all dims."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (tuple, list)):
+        if len(dim) == 0:
+            return tuple(range(ndim))
+        ds = [_wrap_dim(d, ndim) for d in dim]
+        seen = set()
+        for d in ds:
+            if d in seen:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+            seen.add(d)
+        return tuple(sorted(d for d in ds if ndim))
+    d = _wrap_dim(dim, ndim)
+    return (d,) if ndim else ()
+
+
+def _out_shape(shape, dims, keepdim):
+    if keepdim:
+        return tuple(1 if i in dims else s for i, s in enumerate(shape))
+    return tuple(s for i, s in enumerate(shape) if i not in dims)
+
+
+def _reshape_fresh(t, shape):
+    """Re-view a fresh contiguous tensor as `shape` (same numel), no autograd."""
+    return make(t._st, tuple(shape), contiguous_strides(shape), t._offset, t._dtype, t._device)
+
+
+def _preal(acc):
+    return np.float64 if acc.ctype_compute in ("double", "double2") else np.float32
+
+
+def _finish_out(res, out, name):
+    """Copy a result into a user `out=` tensor (resizing it like PyTorch)."""
+    if out is None:
+        return res
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if res.requires_grad and AG.is_grad_enabled():
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad.")
+    if out._shape != res._shape:
+        O._resize_(out, res._shape)
+    O.copy_into(out, res.detach())
+    return out
+
+
+def _pad_rank(shape, strides):
+    """Pad collapsed dims at the front (size 1, stride 0) to rank 4, so that one kernel serves every rank up to
+    4 (far fewer compiles); index math over a size-1 dim is a no-op."""
+    n = len(shape)
+    if n >= 4:
+        return list(shape), list(strides)
+    return [1] * (4 - n) + list(shape), [0] * (4 - n) + list(strides)
+
+
+def _params(rt):
+    """Launch geometry per device kind."""
+    if rt.info.is_cpu:
+        return dict(w_in=8, u=8, blk=16, w_out=16, nv_out=16, target=256, minc=8192, small=1 << 15)
+    return dict(w_in=4, u=1, blk=1, w_out=1, nv_out=1, target=16384, minc=512, small=1 << 12)
+
+
+# ---------------------------------------------------------------- the reduction engine
+
+def _reduce(x, dims, op, out_dtype, acc, cdt=None, mapx="x", fin="a", aux=None, p0=0.0, p1=0.0, vec_ok=True,
+            sweep_ok=True):
+    """Reduce x over `dims` (normalised tuple). Returns (values, indices or None) shaped like the kept dims
+    (contiguous, fresh). op: sum prod max min argmax argmin. Elements are cast to `cdt` (default acc), mapped by
+    MAP(x, aux), combined in `acc` and finished by FIN(a, aux) into out_dtype. aux: tensor (acc dtype, contiguous,
+    one value per output) or None."""
+    cdt = cdt or acc
+    arg = op in ("argmax", "argmin")
+    if acc.is_complex or cdt.is_complex or x._dtype.is_complex:
+        vec_ok = False
+    shape, strides = x._shape, x._strides
+    nd = len(shape)
+    kept = [d for d in range(nd) if d not in dims]
+    kshape = tuple(shape[d] for d in kept)
+    M = _prod(kshape)
+    res = empty_tensor(kshape, out_dtype, x._device)
+    ires = empty_tensor(kshape, D.int64, x._device) if arg else None
+    if M == 0:
+        return res, ires
+    rt = _rt(x)
+    red = [d for d in dims]
+    if not arg:   # any order sums the same: walk the reduced dims from the largest stride to the smallest
+        red.sort(key=lambda d: -strides[d])
+    rshape = [shape[d] for d in red]
+    RN = _prod(rshape)
+    ks, (kst,) = _ew.collapse(list(kshape), [[strides[d] for d in kept]])
+    rs, (rst,) = _ew.collapse(rshape, [[strides[d] for d in red]])
+    if not rs:
+        rs, rst = [1], [0]
+    if not ks:
+        ks, kst = [1], [0]
+    ks, kst = _pad_rank(ks, kst)
+    rs, rst = _pad_rank(rs, rst)
+    kr, rr = len(ks), len(rs)
+    P = _params(rt)
+    min_k = min([s for s in kst if s] or [1 << 62])
+    min_r = min([s for s in rst if s] or [1 << 62])
+    # small inputs are launch-bound: one general kernel (inner, strided loads) serves every layout, which keeps
+    # the number of distinct kernels to compile low
+    layout = "inner" if M == 1 or min_r < min_k or x.numel() <= P["small"] else "outer"
+    vw = 1
+    vec = bool(vec_ok and cdt is acc and not arg)
+    if (layout == "outer" and sweep_ok and rt.info.is_cpu and vec and kst[-1] == 1 and ks[-1] >= 16):
+        return _sweep(x, rt, P, ks, kst, rs, rst, kshape, M, RN, op, out_dtype, acc, cdt, mapx, fin, aux, p0, p1)
+    if layout == "outer":
+        last = ks[-1]
+        w = P["w_out"]
+        if vec and w > 1:
+            vw = w
+            w = vw * (P["nv_out"] if last >= vw * P["nv_out"] else 1)
+        nkg = (last + w - 1) // w
+        ng = (M // last) * nkg
+    else:
+        varg = (arg and vec_ok and cdt is acc and acc.itemsize in (4, 8) and acc.category in (1, 2)
+                and (acc.itemsize == 8 or max(_extent(x), RN) <= _I32))
+        w = P["w_in"] if (vec or varg) else 1
+        nkg = 1
+        ng = M
+    S, C = 1, max(RN, 1)
+    if ng < P["target"] and RN > P["minc"]:
+        S = min(-(-P["target"] // ng), -(-RN // P["minc"]))
+        C = -(-RN // S)
+        if layout == "inner":
+            q = w * P["u"]
+            C = -(-C // q) * q
+        S = -(-RN // C)
+    big = max(_extent(x), M * S, RN, M * nkg * S)
+    idx = "int" if big <= _I32 else "long"
+    it = np.int32 if idx == "int" else np.int64
+    pt = _preal(acc)
+    auxbuf = aux._st.buf if aux is not None else res._st.buf
+    if S > 1:
+        part = empty_tensor((M * S,), acc, x._device)
+        ipart = empty_tensor((M * S,), D.int64, x._device) if arg else None
+        o_t, i_t = part, ipart
+    else:
+        o_t, i_t = res, ires
+    args = [x._st.buf, it(x._offset), o_t._st.buf, it(o_t._offset)]
+    if arg:
+        args += [i_t._st.buf, it(i_t._offset)]
+    args += [auxbuf, pt(p0), pt(p1), it(ng * S), it(S), it(C), it(RN), it(nkg)]
+    for s, st in zip(ks, kst):
+        args += [it(s), it(st)]
+    for s, st in zip(rs, rst):
+        args += [it(s), it(st)]
+    common = dict(src=x._dtype, cdt=cdt, acc=acc, out=(acc if S > 1 else out_dtype), op=op, mapx=mapx, fin=fin,
+                  kr=kr, rr=rr, aux=aux is not None, partial=S > 1, idx=idx)
+    if layout == "inner":
+        kern = K.get(rt, "reduce", "inner", w=w, u=P["u"] if w > 1 else 1,
+                     blk=P["blk"] if (vec and op == "sum" and acc.is_floating_point) else 1, stage2=False,
+                     **common)
+    else:
+        kern = K.get(rt, "reduce", "outer", w=w, vw=vw, **common)
+    ls = rt.local_size
+    K.launch(rt, kern, (K.round_up(ng * S, ls),), (ls,), args)
+    if S > 1:
+        v2 = not acc.is_complex and not arg
+        kern2 = K.get(rt, "reduce", "inner", src=acc, cdt=acc, acc=acc, out=out_dtype, op=op, mapx="x", fin=fin,
+                      kr=1, rr=1, w=P["w_in"] if v2 else 1, u=1, blk=1, aux=aux is not None,
+                      partial=False, stage2=True, idx=idx)
+        args2 = [part._st.buf, it(0)]
+        if arg:
+            args2.append(ipart._st.buf)
+        args2 += [res._st.buf, it(res._offset)]
+        if arg:
+            args2 += [ires._st.buf, it(ires._offset)]
+        args2 += [auxbuf, pt(p0), pt(p1), it(M), it(1), it(S), it(S), it(1), it(M), it(S), it(S), it(1)]
+        K.launch(rt, kern2, (K.round_up(M, ls),), (ls,), args2)
+    if x._st.shared:
+        rt.queue.finish()
+    return res, ires
+
+
+def _sweep(x, rt, P, ks, kst, rs, rst, kshape, M, RN, op, out_dtype, acc, cdt, mapx, fin, aux, p0, p1):
+    """CPU layout for reductions over outer dims (see reduce.mako `sweep`): chunk partials + an outer pass."""
+    last = ks[-1]
+    tw = 16384 // acc.itemsize
+    nkg = -(-last // tw)
+    ng = (M // last) * nkg
+    S = 1
+    target = max(1, P["target"] // 4)    # each work-item streams a wide tile: fewer, longer chunks suffice
+    if ng < target:
+        S = max(1, min(-(-target // ng), (RN * min(last, tw)) // P["minc"]))
+    C = -(-max(RN, 1) // S)
+    S = max(1, -(-RN // C))
+    idx = "int" if max(_extent(x), M * S, RN) <= _I32 else "long"
+    it = np.int32 if idx == "int" else np.int64
+    part = empty_tensor((S, M), acc, x._device)
+    kern = K.get(rt, "reduce", "sweep", src=x._dtype, cdt=cdt, acc=acc, op=op, mapx=mapx, kr=len(ks), rr=len(rs),
+                 tw=tw, vw=16, rb=P.get("rb", 8), aux=aux is not None, idx=idx)
+    args = [x._st.buf, it(x._offset), part._st.buf, it(M), (aux if aux is not None else part)._st.buf,
+            it(ng * S), it(S), it(C), it(RN), it(nkg)]
+    for s, st in zip(ks, kst):
+        args += [it(s), it(st)]
+    for s, st in zip(rs, rst):
+        args += [it(s), it(st)]
+    ls = rt.local_size
+    K.launch(rt, kern, (K.round_up(ng * S, ls),), (ls,), args)
+    if S == 1 and fin == "a" and out_dtype is acc:
+        res = part
+    else:
+        res, _ = _reduce(part, (0,), op, out_dtype, acc, mapx="x", fin=fin, aux=aux, p0=p0, p1=p1, sweep_ok=False)
+    if x._st.shared:
+        rt.queue.finish()
+    return _reshape_fresh(res, kshape), None
+
+
+# ================================================================ reductions
+# Each public op: argument handling + dtype rule, the forward through `_reduce`, then its backward rule.
+
+def _keep_shape(shape, dims):
+    return tuple(1 if i in dims else s for i, s in enumerate(shape))
+
+
+def _kd(t, shape, dims):
+    """A reduced tensor (dims dropped or kept) re-viewed with the reduced dims kept as size 1 (differentiable)."""
+    ks = _keep_shape(shape, dims)
+    return t if t._shape == ks else V.reshape(t, ks)
+
+
+def _expand_grad(g, shape, dims):
+    return V.expand(_kd(g, shape, dims), shape)
+
+
+def _float_dtype_of(d):
+    return d if d.category >= 2 else D.get_default_dtype()
+
+
+def _compute_dtype(d):
+    return D.float32 if d is D.float16 else d
+
+
+def _finish(x, dims, keepdim, r):
+    return _reshape_fresh(r, _out_shape(x._shape, dims, keepdim))
+
+
+def _numel_reduced(x, dims):
+    return _prod([x._shape[d] for d in dims])
+
+
+def _no_complex(x, name):
+    if x._dtype.is_complex:
+        raise NotImplementedError(f'"{name}" not implemented for \'{x._dtype._alias}\'')
+
+
+def _check_nonempty(x, dims, name, dim_given, exc=RuntimeError, tail=True):
+    if x.numel() == 0:
+        if not dim_given:
+            msg = f"{name}(): Expected reduction dim to be specified for input.numel() == 0."
+            if tail:
+                msg += " Specify the reduction dim with the 'dim' argument."
+            raise exc(msg)
+        for d in dims:
+            if x._shape[d] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+
+
+def _given(dim):
+    return dim is not None and not (isinstance(dim, (tuple, list)) and len(dim) == 0)
+
+
+def sum_(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    x = input
+    dims = _dims(dim, x.dim())
+    odt = D.as_dtype(dtype) if dtype is not None else (D.int64 if x._dtype.category <= 1 else x._dtype)
+    r, _ = _reduce(x, dims, "sum", odt, _acc_of(odt))
+    r = _finish(x, dims, keepdim, r)
+    if AG.needs_grad(x):
+        shape = x._shape
+        AG.record("SumBackward1" if _given(dim) else "SumBackward0", (x,), r,
+                  lambda g: (_expand_grad(g, shape, dims),))
+    return _finish_out(r, out, "sum")
+
+
+def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    x = input
+    if not x._dtype.is_floating_point:
+        return sum_(x, dim, keepdim, dtype=dtype, out=out)
+    dims = _dims(dim, x.dim())
+    odt = D.as_dtype(dtype) if dtype is not None else x._dtype
+    acc = _acc_of(odt)
+    r, _ = _reduce(x, dims, "sum", odt, acc, mapx="(isnan(x) ? (%s)0 : x)" % acc.ctype_compute, vec_ok=False)
+    r = _finish(x, dims, keepdim, r)
+    if AG.needs_grad(x):
+        shape = x._shape
+        AG.record("NansumBackward0", (x,), r,
+                  lambda g: (O.where(O.apply("isnan", x), 0.0, _expand_grad(g, shape, dims)),), saved=(x,))
+    return _finish_out(r, out, "nansum")
+
+
+def _mean_dtype(x, dtype, name="mean"):
+    odt = D.as_dtype(dtype) if dtype is not None else x._dtype
+    if odt.category < 2:
+        raise RuntimeError(f"{name}(): could not infer output dtype. Input dtype must be either a floating point or "
+                           f"complex dtype. Got: {odt._alias}")
+    return odt
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    x = input
+    odt = _mean_dtype(x, dtype)
+    dims = _dims(dim, x.dim())
+    n = _numel_reduced(x, dims)
+    r, _ = _reduce(x, dims, "sum", odt, _acc_of(odt), fin="a / p1", p1=float(n))
+    r = _finish(x, dims, keepdim, r)
+    if AG.needs_grad(x):
+        shape = x._shape
+        AG.record("MeanBackward1" if _given(dim) else "MeanBackward0", (x,), r,
+                  lambda g: (O.apply("div", _expand_grad(g, shape, dims), n),))
+    return _finish_out(r, out, "mean")
+
+
+def nanmean(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    x = input
+    _mean_dtype(x, dtype, "nanmean")
+    notnan = O.apply("logical_not", O.apply("isnan", x))
+    return _finish_out(O.apply("div", nansum(x, dim, keepdim, dtype=dtype), sum_(notnan, dim, keepdim)),
+                       out, "nanmean")
+
+
+def _prod_dims(x, dims, odt):
+    r, _ = _reduce(x, dims, "prod", odt, _acc_of(odt))
+    return r
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
+    x = input
+    if isinstance(dim, (tuple, list)):
+        raise TypeError("prod(): argument 'dim' must be int, not " + type(dim).__name__)
+    dims = _dims(dim, x.dim())
+    odt = D.as_dtype(dtype) if dtype is not None else (D.int64 if x._dtype.category <= 1 else x._dtype)
+    r = _finish(x, dims, keepdim, _prod_dims(x, dims, odt))
+    if AG.needs_grad(x):
+        shape = x._shape
+
+        def bw(g):
+            gk, rk = _kd(g, shape, dims), _kd(r, shape, dims)
+            z = O.apply("eq", x, 0)
+            nz = sum_(z, dims, keepdim=True)
+            with AG.no_grad():
+                pnz = _reshape_fresh(_prod_dims(O.where(z, 1, x.detach()), dims, x._dtype), _keep_shape(shape, dims))
+            one = O.apply("logical_and", O.apply("eq", nz, 1), z)
+            return (O.where(O.apply("eq", nz, 0), O.apply("div", O.apply("mul", gk, rk), x),
+                            O.where(one, O.apply("mul", gk, pnz), 0.0)),)
+        AG.record("ProdBackward1" if dim is not None else "ProdBackward0", (x,), r, bw, saved=(x,))
+    return _finish_out(r, out, "prod")
+
+
+def _minmax_acc(x):
+    return _compute_dtype(x._dtype)
+
+
+def _evenly_backward(g, x, r, dims):
+    """Gradient of amax/amin/max()/min(): split evenly among the elements equal to the result."""
+    shape = x._shape
+    gk, rk = _kd(g, shape, dims), _kd(r, shape, dims)
+    mask = O.apply("eq", x, rk)
+    if x._dtype.is_floating_point:
+        mask = O.apply("logical_or", mask, O.apply("logical_and", O.apply("isnan", x), O.apply("isnan", rk)))
+    cnt = sum_(mask, dims, keepdim=True)
+    return O.where(mask, O.apply("div", gk, cnt), 0.0)
+
+
+def _amax_like(x, dim, keepdim, op, name, node, given=None):
+    dims = _dims(dim, x.dim())
+    _no_complex(x, name)
+    _check_nonempty(x, dims, name, _given(dim) if given is None else given)
+    r, _ = _reduce(x, dims, op, x._dtype, _minmax_acc(x))
+    r = _finish(x, dims, keepdim, r)
+    if AG.needs_grad(x):
+        AG.record(node, (x,), r, lambda g: (_evenly_backward(g, x, r, dims),), saved=(x,))
+    return r
+
+
+def amax(input, dim=(), keepdim=False, *, out=None):
+    return _finish_out(_amax_like(input, dim, keepdim, "max", "amax", "AmaxBackward0"), out, "amax")
+
+
+def amin(input, dim=(), keepdim=False, *, out=None):
+    return _finish_out(_amax_like(input, dim, keepdim, "min", "amin", "AminBackward0"), out, "amin")
+
+
+def _arg_reduce(x, d, op, name):
+    """(values, indices) of arg-reduction op along the normalised dims tuple d."""
+    _no_complex(x, name)
+    return _reduce(x, d, op, x._dtype, _minmax_acc(x))
+
+
+def _index_backward(g, idx, shape, dim, keepdim):
+    """zeros(shape) with g scattered to `idx` along dim (the gradient of value-selecting reductions)."""
+    if not shape:
+        return g.reshape(())
+    if not keepdim:
+        g = V.unsqueeze(g, dim)
+        idx = V.unsqueeze(idx, dim)
+    return scatter_add_dim(g, idx, dim, shape[dim])
+
+
+def _max_min(input, dim, keepdim, other, out, which):
+    name = which
+    if isinstance(dim, Tensor) and other is None:
+        dim, other = None, dim
+    if other is not None:
+        return O.apply("maximum" if which == "max" else "minimum", input, other, out=out)
+    x = input
+    op = "argmax" if which == "max" else "argmin"
+    if dim is None:
+        r = _amax_like(x, None, False, which, name, "MaxBackward1" if which == "max" else "MinBackward1",
+                       given=False)
+        return _finish_out(r, out, name)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got (dim={type(dim).__name__})")
+    d = _wrap_dim(dim, x.dim())
+    dims = (d,) if x.dim() else ()
+    _check_nonempty(x, dims, name, True)
+    v, i = _arg_reduce(x, dims, op, name)
+    v, i = _finish(x, dims, keepdim, v), _finish(x, dims, keepdim, i)
+    if AG.needs_grad(x):
+        shape = x._shape
+        AG.record("MaxBackward0" if which == "max" else "MinBackward0", (x,), (v, i),
+                  lambda gv, gi: (_index_backward(gv, i, shape, d, keepdim),))
+    res = getattr(_RT, name)(v, i)
+    if out is not None:
+        _finish_out(v, out[0], name)
+        _finish_out(i, out[1], name)
+        return getattr(_RT, name)(out[0], out[1])
+    return res
+
+
+def max_(input, dim=None, keepdim=False, *, out=None, other=None):
+    return _max_min(input, dim, keepdim, other, out, "max")
+
+
+def min_(input, dim=None, keepdim=False, *, out=None, other=None):
+    return _max_min(input, dim, keepdim, other, out, "min")
+
+
+def _argmax_like(input, dim, keepdim, op, name):
+    x = input
+    if dim is None:
+        if x.numel() == 0:
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        dims = tuple(range(x.dim()))
+        _no_complex(x, name)
+        # the flat index in row-major order: reduce a contiguous copy only when the input is not contiguous
+        _, i = _reduce(x, dims, op, x._dtype, _minmax_acc(x))
+        return _reshape_fresh(i, (1,) * x.dim() if keepdim else ())
+    d = _wrap_dim(dim, x.dim())
+    dims = (d,) if x.dim() else ()
+    _check_nonempty(x, dims, name, True)
+    _, i = _arg_reduce(x, dims, op, name)
+    return _finish(x, dims, keepdim, i)
+
+
+def argmax(input, dim=None, keepdim=False, *, out=None):
+    return _finish_out(_argmax_like(input, dim, keepdim, "argmax", "argmax"), out, "argmax")
+
+
+def argmin(input, dim=None, keepdim=False, *, out=None):
+    return _finish_out(_argmax_like(input, dim, keepdim, "argmin", "argmin"), out, "argmin")
+
+
+def aminmax(input, *, dim=None, keepdim=False, out=None):
+    x = input
+    dims = _dims(dim, x.dim())
+    _no_complex(x, "aminmax")
+    if x.numel() == 0:
+        if dim is None:
+            raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has no "
+                               "identity.")
+        _check_nonempty(x, dims, "aminmax", True)
+    lo = _amax_like(x, dim if dim is not None else (), keepdim, "min", "aminmax", "AminmaxBackward0", given=True)
+    hi = _amax_like(x, dim if dim is not None else (), keepdim, "max", "aminmax", "AminmaxBackward0", given=True)
+    return _RT.aminmax(lo, hi)
+
+
+def _var_args(dim, unbiased, keepdim, correction):
+    if isinstance(dim, bool):          # std(x, False): the legacy `unbiased` positional
+        dim, unbiased = None, dim
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    elif unbiased is not None:
+        raise RuntimeError("std/var: cannot specify both 'unbiased' and 'correction'")
+    return dim, keepdim, correction
+
+
+def _var_core(x, dim, keepdim, correction, std, name):
+    if x._dtype.category < 2:
+        raise RuntimeError("std and var only support floating point and complex dtypes")
+    if x._dtype.is_complex:
+        re, im = V.real(x), V.imag(x)
+        v = O.apply("add", _var_core(re, dim, keepdim, correction, False, name),
+                    _var_core(im, dim, keepdim, correction, False, name))
+        return O.apply("sqrt", v) if std else v
+    dims = _dims(dim, x.dim())
+    n = _numel_reduced(x, dims)
+    acc = _acc_of(x._dtype)
+    mean_, _ = _reduce(x, dims, "sum", acc, acc, fin="a / p1", p1=float(n))
+    dof = max(n - correction, 0)
+    if dof <= 0:
+        import warnings
+        warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
+                      "factor (input numel divided by output numel).", UserWarning, stacklevel=4)
+    fin = "sqrt(a / p1)" if std else "a / p1"
+    r, _ = _reduce(x, dims, "sum", x._dtype, acc, mapx="(x - aux) * (x - aux)", fin=fin, aux=mean_, p1=float(dof))
+    r = _finish(x, dims, keepdim, r)
+    if AG.needs_grad(x):
+        shape = x._shape
+        mk = _reshape_fresh(mean_, _keep_shape(shape, dims))
+
+        def bw(g):
+            gk = _kd(g, shape, dims)
+            diff = O.apply("sub", x, mk.to(x._dtype))
+            if std:
+                return (O.apply("div", O.apply("mul", gk, diff), O.apply("mul", _kd(r, shape, dims), dof)),)
+            return (O.apply("mul", gk, O.apply("mul", diff, 2.0 / dof if dof else math.inf)),)
+        AG.record("StdBackward0" if std else "VarBackward0", (x,), r, bw, saved=(x,))
+    return r
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+    dim, keepdim, correction = _var_args(dim, unbiased, keepdim, correction)
+    return _finish_out(_var_core(input, dim, keepdim, correction, False, "var"), out, "var")
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, out=None):
+    dim, keepdim, correction = _var_args(dim, unbiased, keepdim, correction)
+    return _finish_out(_var_core(input, dim, keepdim, correction, True, "std"), out, "std")
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    dim, keepdim, correction = _var_args(dim, unbiased, keepdim, correction)
+    return (_var_core(input, dim, keepdim, correction, False, "var_mean"), mean(input, dim, keepdim))
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    dim, keepdim, correction = _var_args(dim, unbiased, keepdim, correction)
+    return (_var_core(input, dim, keepdim, correction, True, "std_mean"), mean(input, dim, keepdim))
+
+
+def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
+    x = input
+    if dtype is not None:
+        x = x.to(dtype)
+    if x._dtype.category < 2:
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                           f"{x._dtype._alias}")
+    if p == "fro" or p is None:
+        p = 2.0
+    if isinstance(p, str):
+        raise RuntimeError(f"norm(): p='{p}' is not supported by cltensor (only vector norms)")
+    p = float(p)
+    dims = _dims(dim, x.dim())
+    odt = x._dtype.to_real()
+    acc = _acc_of(odt)
+    cx = x._dtype.is_complex
+    A = acc.ctype_compute
+    absx = "hypot(x.x, x.y)" if cx else "fabs(x)"
+    vec = not cx
+    if p == 2.0:
+        kw = dict(op="sum", mapx="(x.x * x.x + x.y * x.y)" if cx else "x * x", fin="sqrt(a)")
+    elif p == 1.0:
+        kw = dict(op="sum", mapx=absx, fin="a")
+    elif p == math.inf:
+        kw = dict(op="max", mapx=absx, fin="a")
+    elif p == -math.inf:
+        kw = dict(op="min", mapx=absx, fin="a")
+    elif p == 0.0:
+        kw = dict(op="sum", mapx="(%s)(%s != 0)" % (A, absx), fin="a")
+        vec = False
+    else:
+        kw = dict(op="sum", mapx="pow(%s, (%s)p0)" % (absx, A), fin="pow(a, (%s)1 / (%s)p0)" % (A, A))
+        vec = False
+    if x.numel() == 0 and p < 0:
+        _check_nonempty(x, dims, "linalg.vector_norm", dim is not None)
+    r, _ = _reduce(x, dims, kw["op"], odt, acc, cdt=_acc_of(x._dtype) if cx else acc, mapx=kw["mapx"],
+                   fin=kw["fin"], p0=p, vec_ok=vec)
+    r = _finish(x, dims, keepdim, r)
+    if AG.needs_grad(x):
+        shape = x._shape
+
+        def bw(g):
+            gk, rk = _kd(g, shape, dims), _kd(r, shape, dims)
+            sg = x.sgn() if cx else O.apply("sign", x)
+            if p == 0.0:
+                return (O.apply("mul", x, 0.0),)
+            if p == 1.0:
+                return (O.apply("mul", gk, sg),)
+            if p == 2.0:
+                return (O.where(O.apply("eq", rk, 0), 0.0, O.apply("mul", gk, O.apply("div", x, rk))),)
+            ax = O.apply("abs", x)
+            if math.isinf(p):
+                return (O.apply("mul", _evenly_backward(g, ax, r, dims), sg),)
+            t = O.apply("mul", O.apply("mul", sg, O.apply("pow", ax, p - 1)),
+                        O.apply("div", gk, O.apply("pow", rk, p - 1)))
+            return (O.where(O.apply("eq", rk, 0), 0.0, t),)
+        AG.record("LinalgVectorNormBackward0", (x,), r, bw, saved=(x,))
+    return _finish_out(r, out, "norm")
+
+
+def logsumexp(input, dim, keepdim=False, *, out=None):
+    x = input
+    if x._dtype.category < 2:
+        x = x.to(D.get_default_dtype())
+    _no_complex(x, "logsumexp")
+    dims = _dims(dim, x.dim())
+    acc = _acc_of(x._dtype)
+    m, _ = _reduce(x, dims, "max", acc, acc)
+    m = O.where(O.apply("isinf", m), 0.0, m)
+    r, _ = _reduce(x, dims, "sum", x._dtype, acc, mapx="exp(x - aux)", fin="log(a) + aux", aux=m)
+    r = _finish(x, dims, keepdim, r)
+    if AG.needs_grad(x):
+        shape = x._shape
+        AG.record("LogsumexpBackward0", (x,), r,
+                  lambda g: (O.apply("mul", _kd(g, shape, dims),
+                                     O.apply("exp", O.apply("sub", x, _kd(r, shape, dims)))),), saved=(x,))
+    return _finish_out(r, out, "logsumexp")
+
+
+def _nonzero_map(x):
+    return "(uchar)(x.x != 0 || x.y != 0)" if x._dtype.is_complex else "(uchar)(x != 0)"
+
+
+def _all_any(input, dim, keepdim, op, out, name):
+    x = input
+    dims = _dims(dim, x.dim())
+    odt = D.uint8 if x._dtype is D.uint8 else D.bool_
+    r, _ = _reduce(x, dims, op, odt, D.bool_, cdt=_compute_dtype(x._dtype), mapx=_nonzero_map(x),
+                   fin="(uchar)(a != 0)", vec_ok=False)
+    return _finish_out(_finish(x, dims, keepdim, r), out, name)
+
+
+def all_(input, dim=None, keepdim=False, *, out=None):
+    return _all_any(input, dim, keepdim, "min", out, "all")
+
+
+def any_(input, dim=None, keepdim=False, *, out=None):
+    return _all_any(input, dim, keepdim, "max", out, "any")
+
+
+def count_nonzero(input, dim=None):
+    x = input
+    dims = _dims(dim, x.dim())
+    m = _nonzero_map(x).replace("(uchar)", "(long)")
+    r, _ = _reduce(x, dims, "sum", D.int64, D.int64, cdt=_compute_dtype(x._dtype), mapx=m, vec_ok=False)
+    return _finish(x, dims, False, r)
+
+
+# ================================================================ gather / scatter-add along one dim (sort.mako)
+
+def _oli(shape, dim):
+    return _prod(shape[:dim]), shape[dim] if shape else 1, _prod(shape[dim + 1:])
+
+
+def gather_dim(src, idx, dim):
+    """out = src.gather(dim, idx) for idx shaped like src except along dim (differentiable)."""
+    d = _wrap_dim(dim, max(src.dim(), 1)) if src.dim() else 0
+    out = empty_tensor(idx._shape, src._dtype, src._device)
+    n = out.numel()
+    if n:
+        s = _zero_off(V.contiguous(src.detach()))
+        ic = _zero_off(V.contiguous(idx))
+        rt = _rt(out)
+        O_, L, I = _oli(src._shape, d)
+        K_ = idx._shape[d] if idx._shape else 1
+        it = np.int32 if max(n, src.numel()) <= _I32 else np.int64
+        kern = K.get(rt, "sort", "gather", dt=src._dtype, idx="int" if it is np.int32 else "long")
+        K.launch(rt, kern, (K.round_up(n, rt.local_size),), (rt.local_size,),
+                 [s._st.buf, ic._st.buf, out._st.buf, it(n), it(L), it(K_), it(I)])
+    if AG.needs_grad(src):
+        L = src._shape[d] if src._shape else 1
+        AG.record("GatherBackward0", (src,), out, lambda g: (scatter_add_dim(g, idx, d, L),))
+    return out
+
+
+def _zero_off(t):
+    return t if t._offset == 0 else V.clone(t).detach()
+
+
+def scatter_add_dim(src, idx, dim, size):
+    """zeros(src.shape with `size` along dim).scatter_add_(dim, idx, src) (differentiable in src)."""
+    d = _wrap_dim(dim, max(src.dim(), 1)) if src.dim() else 0
+    shape = list(src._shape)
+    if shape:
+        shape[d] = size
+    from ._creation import zeros
+    out = zeros(tuple(shape), dtype=src._dtype, device=src._device)
+    n_rows = _prod(shape[:d]) * _prod(shape[d + 1:]) if shape else 1
+    if src.numel():
+        s = _zero_off(V.contiguous(src.detach()))
+        ic = _zero_off(V.contiguous(idx))
+        rt = _rt(out)
+        O_, K_, I = _oli(src._shape, d)
+        it = np.int32 if max(out.numel(), src.numel()) <= _I32 else np.int64
+        kern = K.get(rt, "sort", "scatter_add", dt=src._dtype, idx="int" if it is np.int32 else "long")
+        K.launch(rt, kern, (K.round_up(n_rows, rt.local_size),), (rt.local_size,),
+                 [s._st.buf, ic._st.buf, out._st.buf, it(n_rows), it(size), it(K_), it(I)])
+    if AG.needs_grad(src):
+        AG.record("ScatterAddBackward0", (src,), out, lambda g: (gather_dim(g, idx, d),))
+    return out
+
+
+# ================================================================ scans (scan.mako)
+
+def _scan_acc(odt, rt, op):
+    if op in ("max", "min"):
+        return _compute_dtype(odt)
+    acc = _acc_of(odt)
+    # like PyTorch's CPU kernels, float32/16 running sums accumulate in double where the device has it
+    if acc is D.float32 and rt.info.fp64 and rt.info.is_cpu:
+        return D.float64
+    if acc is D.complex64 and rt.info.fp64 and rt.info.is_cpu:
+        return D.complex128
+    return acc
+
+
+def _batch_layout(shape, d, stride_lists):
+    """Collapse every dim but d over the given stride lists -> (shape, [strides per list]), rank-bucketed."""
+    bshape = [s for i, s in enumerate(shape) if i != d]
+    bl = [[st[i] for i in range(len(shape)) if i != d] for st in stride_lists]
+    cs, cst = _ew.collapse(bshape, bl)
+    n = len(cs)
+    b = max(n, 4)
+    return [1] * (b - n) + cs, [[0] * (b - n) + c for c in cst]
+
+
+def _scan(x, d, op, odt, arg=False, rev=False):
+    """Inclusive scan of x along dim d (op: sum prod max min lae). Returns (out, indices or None), fresh."""
+    shape = x._shape
+    out = empty_tensor(shape, odt, x._device)
+    oi = empty_tensor(shape, D.int64, x._device) if arg else None
+    n = x.numel()
+    if n == 0:
+        return out, oi
+    rt = _rt(x)
+    acc = _scan_acc(odt, rt, op)
+    if not shape:
+        L, isd, osd, bs, (bis, bos) = 1, 0, 0, [], ([], [])
+    else:
+        L, isd, osd = shape[d], x._strides[d], out._strides[d]
+        bs, (bis, bos) = _batch_layout(shape, d, [x._strides, out._strides])
+    B = n // L
+    P = _params(rt)
+    S, C = 1, L
+    if B < P["target"] and L > P["minc"]:
+        S = min(-(-P["target"] // B), -(-L // P["minc"]))
+        C = -(-L // S)
+        S = -(-L // C)
+    idx = "int" if max(_extent(x), n, B * S) <= _I32 else "long"
+    it = np.int32 if idx == "int" else np.int64
+    R = len(bs)
+    bargs = []
+    for sh, a, b in zip(bs, bis, bos):
+        bargs += [it(sh), it(a), it(b)]
+    ls = rt.local_size
+    dummy = out._st.buf
+    carry = carryi = dummy
+    if S > 1:
+        tot = empty_tensor((B * S,), acc, x._device)
+        toti = empty_tensor((B * S,), D.int64, x._device) if arg else tot
+        kt = K.get(rt, "scan", "totals", src=x._dtype, acc=acc, op=op, arg=arg, R=R, idx=idx)
+        K.launch(rt, kt, (K.round_up(B * S, ls),), (ls,),
+                 [x._st.buf, it(x._offset), tot._st.buf, toti._st.buf, it(B * S), it(S), it(C), it(L),
+                  np.int32(rev), it(isd)]
+                 + bargs)
+        kc = K.get(rt, "scan", "carries", acc=acc, op=op, arg=arg, idx=idx)
+        K.launch(rt, kc, (K.round_up(B, ls),), (ls,), [tot._st.buf, toti._st.buf, it(B), it(S)])
+        carry, carryi = tot._st.buf, toti._st.buf
+    ks = K.get(rt, "scan", "scan", src=x._dtype, acc=acc, out=odt, op=op, arg=arg, R=R, carry=S > 1, idx=idx)
+    K.launch(rt, ks, (K.round_up(B * S, ls),), (ls,),
+             [x._st.buf, it(x._offset), out._st.buf, it(0), (oi if arg else out)._st.buf, it(0), carry, carryi,
+              it(B * S), it(S), it(C), it(L), np.int32(rev), it(isd), it(osd)] + bargs)
+    if x._st.shared:
+        rt.queue.finish()
+    return out, oi
+
+
+def _scan_dim(x, dim):
+    d = _wrap_dim(dim, x.dim())
+    return d if x.dim() else 0
+
+
+def _cumsum(x, d, odt, rev):
+    r, _ = _scan(x, d, "sum", odt, rev=rev)
+    if AG.needs_grad(x):
+        AG.record("CumsumBackward0", (x,), r, lambda g: (_cumsum(g, d, g._dtype, not rev),))
+    return r
+
+
+def cumsum(input, dim, *, dtype=None, out=None):
+    x = input
+    d = _scan_dim(x, dim)
+    odt = D.as_dtype(dtype) if dtype is not None else (D.int64 if x._dtype.category <= 1 else x._dtype)
+    return _finish_out(_cumsum(x, d, odt, False), out, "cumsum")
+
+
+def cumprod(input, dim, *, dtype=None, out=None):
+    x = input
+    d = _scan_dim(x, dim)
+    odt = D.as_dtype(dtype) if dtype is not None else (D.int64 if x._dtype.category <= 1 else x._dtype)
+    r, _ = _scan(x, d, "prod", odt)
+    if AG.needs_grad(x):
+        def bw(g):
+            # zero-safe: before the first zero of a row, grad = revcumsum(g * out) / x; at the first zero it is
+            # revcumsum(g * cumprod(x with that zero set to 1)); after it, 0.
+            z = O.apply("eq", x, 0)
+            zc = _cumsum(z, d, D.int64, False)
+            before = O.apply("eq", zc, 0)
+            at_z = O.apply("logical_and", z, O.apply("eq", zc, 1))
+            gr = O.apply("div", _cumsum(O.apply("mul", g, r), d, g._dtype, True), x)
+            cpp = cumprod(O.where(at_z, 1.0, x), d)
+            gz = _cumsum(O.apply("mul", g, cpp), d, g._dtype, True)
+            return (O.where(before, gr, O.where(at_z, gz, 0.0)),)
+        AG.record("CumprodBackward0", (x,), r, bw, saved=(x,))
+    return _finish_out(r, out, "cumprod")
+
+
+def _cummaxmin(input, dim, which):
+    x = input
+    _no_complex(x, "cum" + which)
+    d = _scan_dim(x, dim)
+    v, i = _scan(x, d, which, x._dtype, arg=True)
+    if AG.needs_grad(x):
+        L = x._shape[d] if x._shape else 1
+        AG.record("CummaxBackward0" if which == "max" else "CumminBackward0", (x,), (v, i),
+                  lambda gv, gi: (scatter_add_dim(gv, i, d, L),))
+    return getattr(_RT, "cum" + which)(v, i)
+
+
+def cummax(input, dim):
+    return _cummaxmin(input, dim, "max")
+
+
+def cummin(input, dim):
+    return _cummaxmin(input, dim, "min")
+
+
+def _logcumsumexp(x, d, rev):
+    r, _ = _scan(x, d, "lae", x._dtype, rev=rev)
+    if AG.needs_grad(x):
+        def bw(g):
+            # log-space form (as PyTorch): positive and negative parts of g separately
+            pos = O.apply("log", O.clamp(g, min=0))
+            neg = O.apply("log", O.clamp(O.apply("neg", g), min=0))
+            a = O.apply("exp", O.apply("add", _logcumsumexp(O.apply("sub", pos, r), d, not rev), x))
+            b = O.apply("exp", O.apply("add", _logcumsumexp(O.apply("sub", neg, r), d, not rev), x))
+            return (O.apply("sub", a, b),)
+        AG.record("LogcumsumexpBackward0", (x,), r, bw, saved=(x,))
+    return r
+
+
+def logcumsumexp(input, dim, *, out=None):
+    x = input
+    if x._dtype.category < 2:
+        raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for \'{x._dtype._alias}\'')
+    _no_complex(x, "logcumsumexp")
+    return _finish_out(_logcumsumexp(x, _scan_dim(x, dim), False), out, "logcumsumexp")
+
+
+# ================================================================ sorting (sort.mako)
+# sort / argsort / topk / kthvalue / median run the device merge sort; unique sorts on the device and
+# compacts the sorted run on the host (numpy: boundaries, counts, inverse), then uploads the results.
+
+_T0 = 16     # insertion-sorted block per work-item
+_TT = 256    # outputs per work-item in a merge pass
+
+
+def _sort_rows(x, d, desc, j0=0, k=None):
+    """Stable sort of x along d; returns (values, indices) holding sorted columns [j0, j0 + k) (fresh)."""
+    if x._dtype.is_complex:
+        raise RuntimeError("sort(): complex tensors are not supported (no ordering), as in PyTorch")
+    shape = x._shape
+    L = shape[d] if shape else 1
+    k = L - j0 if k is None else k
+    oshape = list(shape)
+    if shape:
+        oshape[d] = k
+    vals = empty_tensor(tuple(oshape), x._dtype, x._device)
+    inds = empty_tensor(tuple(oshape), D.int64, x._device)
+    n = x.numel()
+    if n == 0 or k == 0:
+        return vals, inds
+    rt = _rt(x)
+    key = _compute_dtype(x._dtype)
+    B = n // L
+    if shape:
+        bs, (bis, bos) = _batch_layout(shape, d, [x._strides, vals._strides])
+        isd, osd = x._strides[d], vals._strides[d]
+    else:
+        bs, bis, bos, isd, osd = [], [], [], 0, 0
+    R = len(bs)
+    idx = "int" if max(_extent(x), n, vals.numel()) <= _I32 else "long"
+    it = np.int32 if idx == "int" else np.int64
+    bargs = []
+    for sh, a, b in zip(bs, bis, bos):
+        bargs += [it(sh), it(a), it(b)]
+    ls = rt.local_size
+    k1 = empty_tensor((n,), key, x._device)
+    i1 = empty_tensor((n,), D.int64, x._device)
+    nblk = -(-L // _T0)
+    kin = K.get(rt, "sort", "init", src=x._dtype, key=key, desc=bool(desc), t0=_T0, R=R, idx=idx)
+    K.launch(rt, kin, (K.round_up(B * nblk, ls),), (ls,),
+             [x._st.buf, it(x._offset), k1._st.buf, i1._st.buf, it(B * nblk), it(nblk), it(L), it(isd)] + bargs)
+    w = _T0
+    if w < L:
+        k2 = empty_tensor((n,), key, x._device)
+        i2 = empty_tensor((n,), D.int64, x._device)
+        while w < L:
+            tt = min(_TT, 2 * w)
+            nseg = -(-L // tt)
+            km = K.get(rt, "sort", "merge", key=key, desc=bool(desc), idx=idx)
+            K.launch(rt, km, (K.round_up(B * nseg, ls),), (ls,),
+                     [k1._st.buf, i1._st.buf, k2._st.buf, i2._st.buf, it(B * nseg), it(nseg), it(L), it(w), it(tt)])
+            k1, i1, k2, i2 = k2, i2, k1, i1
+            w *= 2
+    ko = K.get(rt, "sort", "out", key=key, dst=x._dtype, R=R, idx=idx)
+    nw = B * k
+    K.launch(rt, ko, (K.round_up(nw, ls),), (ls,),
+             [k1._st.buf, i1._st.buf, vals._st.buf, inds._st.buf, it(nw), it(L), it(k), it(j0), it(osd)] + bargs)
+    if x._st.shared:
+        rt.queue.finish()
+    return vals, inds
+
+
+def _sort_grad(x, vals, inds, d, node, keepdim=True):
+    """Values picked along d by `inds` (sort, topk, kthvalue, median): the gradient scatters back to them."""
+    if AG.needs_grad(x):
+        shape = x._shape
+        AG.record(node, (x,), (vals, inds), lambda gv, gi: (_index_backward(gv, inds, shape, d, keepdim),))
+
+
+def sort(input, dim=-1, descending=False, stable=False, *, out=None):
+    x = input
+    if isinstance(dim, bool):   # sort(x, stable=...) positional quirks are not PyTorch's; keep dim an int
+        raise TypeError("sort(): argument 'dim' must be int, not bool")
+    d = _scan_dim(x, dim)
+    v, i = _sort_rows(x, d, descending)
+    _sort_grad(x, v, i, d, "SortBackward0")
+    if out is not None:
+        _finish_out(v, out[0], "sort")
+        _finish_out(i, out[1], "sort")
+        return _RT.sort(out[0], out[1])
+    return _RT.sort(v, i)
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    x = input
+    d = _scan_dim(x, dim)
+    return _sort_rows(x, d, descending)[1]
+
+
+def msort(input):
+    return sort(input, 0).values
+
+
+_TOPK_MAX = 64
+
+
+def _topk_small(x, d, k, largest):
+    """topk for k <= 64 without a full sort (sort.mako `topk`); returns (values, indices), fresh."""
+    shape = x._shape
+    L = shape[d] if shape else 1
+    oshape = list(shape)
+    if shape:
+        oshape[d] = k
+    vals = empty_tensor(tuple(oshape), x._dtype, x._device)
+    inds = empty_tensor(tuple(oshape), D.int64, x._device)
+    n = x.numel()
+    if n == 0 or k == 0:
+        return vals, inds
+    rt = _rt(x)
+    key = _compute_dtype(x._dtype)
+    B = n // L
+    if shape:
+        bs, (bis, bos) = _batch_layout(shape, d, [x._strides, vals._strides])
+        isd, osd = x._strides[d], vals._strides[d]
+    else:
+        bs, bis, bos, isd, osd = [1] * 4, [0] * 4, [0] * 4, 0, 0
+    P = _params(rt)
+    S, C = 1, L
+    minc = max(P["minc"] // 4, 8 * k)
+    if B < P["target"] and L > minc:
+        S = min(-(-P["target"] // B), -(-L // minc))
+        C = -(-L // S)
+        S = -(-L // C)
+    kmax = 8 if k <= 8 else _TOPK_MAX
+    idx = "int" if max(_extent(x), n, B * S * k) <= _I32 else "long"
+    it = np.int32 if idx == "int" else np.int64
+    ls = rt.local_size
+
+    def bargs(ins, outs):
+        a = []
+        for sh, p, q in zip(bs, ins, outs):
+            a += [it(sh), it(p), it(q)]
+        return a
+    if S == 1:
+        kern = K.get(rt, "sort", "topk", src=x._dtype, key=key, dst=x._dtype, desc=bool(largest), kmax=kmax,
+                     R=len(bs), stage2=False, final=True, idx=idx)
+        K.launch(rt, kern, (K.round_up(B, ls),), (ls,),
+                 [x._st.buf, it(x._offset), inds._st.buf, vals._st.buf, inds._st.buf, it(B), it(1), it(C), it(L),
+                  np.int32(k), it(isd), it(osd)] + bargs(bis, bos))
+    else:
+        cv = empty_tensor((B * S * k,), key, x._device)
+        ci = empty_tensor((B * S * k,), D.int64, x._device)
+        kern = K.get(rt, "sort", "topk", src=x._dtype, key=key, dst=key, desc=bool(largest), kmax=kmax,
+                     R=len(bs), stage2=False, final=False, idx=idx)
+        K.launch(rt, kern, (K.round_up(B * S, ls),), (ls,),
+                 [x._st.buf, it(x._offset), ci._st.buf, cv._st.buf, ci._st.buf, it(B * S), it(S), it(C), it(L),
+                  np.int32(k), it(isd), it(osd)] + bargs(bis, bos))
+        crow = contiguous_strides(bs)
+        kern2 = K.get(rt, "sort", "topk", src=key, key=key, dst=x._dtype, desc=bool(largest), kmax=kmax,
+                      R=len(bs), stage2=True, final=True, idx=idx)
+        K.launch(rt, kern2, (K.round_up(B, ls),), (ls,),
+                 [cv._st.buf, it(0), ci._st.buf, vals._st.buf, inds._st.buf, it(B), it(1), it(S * k), it(S * k),
+                  np.int32(k), it(1), it(osd)] + bargs([c * S * k for c in crow], bos))
+    if x._st.shared:
+        rt.queue.finish()
+    return vals, inds
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
+    x = input
+    d = _scan_dim(x, dim)
+    L = x._shape[d] if x._shape else 1
+    k = int(k)
+    if k < 0 or k > L:
+        raise RuntimeError("selected index k out of range")
+    if x._dtype.is_complex:
+        raise RuntimeError("topk(): complex tensors are not supported")
+    if k <= _TOPK_MAX:
+        v, i = _topk_small(x, d, k, largest)
+    else:
+        v, i = _sort_rows(x, d, largest, 0, k)
+    _sort_grad(x, v, i, d, "TopkBackward0")
+    return _RT.topk(v, i)
+
+
+def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
+    x = input
+    d = _scan_dim(x, dim)
+    L = x._shape[d] if x._shape else 1
+    k = int(k)
+    if k < 1 or k > L:
+        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
+    v, i = _sort_rows(x, d, False, k - 1, 1)
+    if not keepdim and x._shape:
+        shp = _out_shape(x._shape, (d,), False)
+        v, i = _reshape_fresh(v, shp), _reshape_fresh(i, shp)
+    _sort_grad(x, v, i, d, "KthvalueBackward0", keepdim)
+    return _RT.kthvalue(v, i)
+
+
+def _median_rows(x, d):
+    """Lower median along d (keepdim shapes) with PyTorch's NaN rule: a row holding NaN gives its first NaN."""
+    L = x._shape[d] if x._shape else 1
+    if not x._dtype.is_floating_point:
+        return _sort_rows(x, d, False, (L - 1) // 2, 1)
+    sv, si = _sort_rows(x, d, False)
+    nn = sum_(O.apply("isnan", x), (d,) if x._shape else None, keepdim=True)
+    pos = O.where(O.apply("gt", nn, 0), O.apply("sub", L, nn), (L - 1) // 2)
+    return gather_dim(sv, pos, d), gather_dim(si, pos, d)
+
+
+def median(input, dim=None, keepdim=False, *, out=None):
+    x = input
+    if dim is None:
+        _no_complex(x, "median")
+        if x.numel() == 0:
+            from ._creation import full
+            return full((), math.nan, dtype=x._dtype, device=x._device)
+        flat = V.reshape(x.detach(), (-1,))
+        v, _ = _median_rows(flat, 0)
+        v = _reshape_fresh(v, ())
+        if AG.needs_grad(x):
+            AG.record("MedianBackward0", (x,), v, lambda g: (_evenly_backward(g, x, v, tuple(range(x.dim()))),),
+                      saved=(x,))
+        return v
+    d = _scan_dim(x, dim)
+    _check_nonempty(x, (d,) if x._shape else (), "median", True)
+    v, i = _median_rows(x.detach(), d)
+    if not keepdim and x._shape:
+        shp = _out_shape(x._shape, (d,), False)
+        v, i = _reshape_fresh(v, shp), _reshape_fresh(i, shp)
+    _sort_grad(x, v, i, d, "MedianBackward1", keepdim)
+    return _RT.median(v, i)
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """Sorted unique values. dim=None: device merge sort of the flattened input, then host compaction of the
+    sorted run (numpy: run boundaries, counts, inverse through the sort permutation). dim given: host fallback
+    (numpy's lexicographic unique of the slices, the order PyTorch uses)."""
+    from ._creation import tensor as _tensor
+    x = input
+    dev = x._device
+    if dim is not None:
+        d = _wrap_dim(dim, x.dim())
+        u, inv, cnt = np.unique(x._to_numpy_copy(), axis=d, return_inverse=True, return_counts=True)
+        inv = inv.reshape(-1)
+    else:
+        n = x.numel()
+        sv, si = _sort_rows(V.reshape(x.detach(), (-1,)), 0, False)
+        v, perm = sv._to_numpy_copy(), si._to_numpy_copy()
+        new = np.ones(n, bool)
+        if n:
+            np.not_equal(v[1:], v[:-1], out=new[1:])      # NaN != NaN: every NaN is its own value, as in PyTorch
+        starts = np.flatnonzero(new)
+        u = v[starts]
+        cnt = np.diff(np.append(starts, n))
+        inv = np.empty(n, np.int64)
+        inv[perm] = np.cumsum(new) - 1
+        inv = inv.reshape(x._shape)
+    res = [_tensor(u, dtype=x._dtype, device=dev)]
+    if return_inverse:
+        res.append(_tensor(np.asarray(inv, np.int64), dtype=D.int64, device=dev))
+    if return_counts:
+        res.append(_tensor(np.asarray(cnt, np.int64), dtype=D.int64, device=dev))
+    return res[0] if len(res) == 1 else tuple(res)
+
+
+# ================================================================ softmax / log_softmax
+
+def _softmax_dim(x, dim, name):
+    if dim is None:
+        import warnings
+        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+                      "dim=X as an argument.", UserWarning, stacklevel=3)
+        dim = 0 if x.dim() in (0, 1, 3) else 1
+    return _scan_dim(x, dim)
+
+
+def _softmax_fwd(input, dim, dtype, log, name):
+    x = input if dtype is None else input.to(dtype)
+    if x._dtype.category < 2 or x._dtype.is_complex:
+        raise NotImplementedError(f'"{name}_kernel_impl" not implemented for \'{x._dtype._alias}\'')
+    d = _softmax_dim(x, dim, name)
+    dims = (d,) if x.dim() else ()
+    acc = _acc_of(x._dtype)
+    out = empty_tensor(x._shape, x._dtype, x._device)
+    n = x.numel()
+    if n:
+        rt = _rt(x)
+        L = x._shape[d] if x._shape else 1
+        B = n // L
+        if B >= 64 or L <= 16384:
+            _softmax_fused(x, out, d, log, acc, rt)
+        else:   # few long rows: split each row over many work-items (reductions) + one elementwise pass
+            m, _ = _reduce(x, dims, "max", acc, acc)
+            s, _ = _reduce(x, dims, "sum", acc, acc, mapx="exp(x - aux)", aux=m)
+            ks = _keep_shape(x._shape, dims)
+            m, s = _reshape_fresh(m, ks), _reshape_fresh(s, ks)
+            _ew.run("x0 - x1 - log(x2)" if log else "exp(x0 - x1) / x2", out, [x, m, s], (acc, acc, acc), acc)
+    if AG.needs_grad(x):
+        if log:
+            AG.record("LogSoftmaxBackward0", (x,), out,
+                      lambda g: (O.apply("sub", g, O.apply("mul", O.apply("exp", out), sum_(g, dims, True))),))
+        else:
+            AG.record("SoftmaxBackward0", (x,), out,
+                      lambda g: (O.apply("mul", out, O.apply("sub", g, sum_(O.apply("mul", g, out), dims, True))),))
+    return out
+
+
+def _softmax_fused(x, out, d, log, acc, rt):
+    """One launch of reduce.mako `softmax` (see there for the 'rows' and 'lanes' modes)."""
+    shape = x._shape
+    n = x.numel()
+    if shape:
+        L, isd, osd = shape[d], x._strides[d], out._strides[d]
+        bs, (bis, bos) = _batch_layout(shape, d, [x._strides, out._strides])
+    else:
+        L, isd, osd, bs, bis, bos = 1, 1, 1, [1, 1, 1, 1], [0] * 4, [0] * 4
+    B = n // L
+    mode = "rows"
+    nlg = 1
+    nw = B
+    if isd != 1 and bis[-1] == 1 and bos[-1] == 1 and bs[-1] >= 16 and rt.info.is_cpu:
+        mode = "lanes"
+        nlg = -(-bs[-1] // 16)
+        nw = (B // bs[-1]) * nlg
+    idx = "int" if max(_extent(x), n) <= _I32 else "long"
+    it = np.int32 if idx == "int" else np.int64
+    args = [x._st.buf, it(x._offset), out._st.buf, it(nw), it(L), it(isd), it(osd), it(nlg)]
+    for sh, a, b in zip(bs, bis, bos):
+        args += [it(sh), it(a), it(b)]
+    kern = K.get(rt, "reduce", "softmax", src=x._dtype, acc=acc, log=bool(log), mode=mode, R=len(bs), idx=idx)
+    K.launch(rt, kern, (K.round_up(nw, rt.local_size),), (rt.local_size,), args)
+    if x._st.shared:
+        rt.queue.finish()
+
+
+def softmax(input, dim=None, dtype=None, _stacklevel=3):
+    return _softmax_fwd(input, dim, dtype, False, "softmax")
+
+
+def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
+    return _softmax_fwd(input, dim, dtype, True, "log_softmax")
+
+
+# ================================================================ registration
+
+def _axis_alias(fn):
+    """PyTorch accepts numpy's `axis=` for `dim=` in reductions."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, axis=None, **kw):
+        if axis is not None:
+            if "dim" in kw:
+                raise TypeError(f"{fn.__name__}() got both 'dim' and its alias 'axis'")
+            kw["dim"] = axis
+        return fn(*args, **kw)
+    return wrapper
+
+
+EXPORTS = {
+    "sum": sum_, "nansum": nansum, "mean": mean, "nanmean": nanmean, "prod": prod, "max": max_, "min": min_,
+    "amax": amax, "amin": amin, "argmax": argmax, "argmin": argmin, "aminmax": aminmax, "std": std, "var": var,
+    "std_mean": std_mean, "var_mean": var_mean, "norm": norm, "logsumexp": logsumexp, "all": all_, "any": any_,
+    "count_nonzero": count_nonzero, "cumsum": cumsum, "cumprod": cumprod, "cummax": cummax, "cummin": cummin,
+    "logcumsumexp": logcumsumexp, "sort": sort, "argsort": argsort, "msort": msort, "topk": topk,
+    "kthvalue": kthvalue, "median": median, "unique": unique, "softmax": softmax, "log_softmax": log_softmax,
+    "return_types": return_types,
+}
+for _n in ("sum", "nansum", "mean", "nanmean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "std",
+           "var", "std_mean", "var_mean", "logsumexp", "all", "any", "count_nonzero", "cumsum", "cumprod", "norm"):
+    EXPORTS[_n] = _axis_alias(EXPORTS[_n])
 
 
 def _install():
-    pass
+    T = Tensor
+    for name, fn in EXPORTS.items():
+        if name in ("return_types",):
+            continue
+        setattr(T, name, fn)
+
+    def t_max(self, dim=None, keepdim=False, *, out=None):
+        return max_(self, dim, keepdim, out=out)
+
+    def t_min(self, dim=None, keepdim=False, *, out=None):
+        return min_(self, dim, keepdim, out=out)
+    T.max, T.min = _axis_alias(t_max), _axis_alias(t_min)
+    T.softmax = lambda self, dim, dtype=None: softmax(self, dim, dtype)
+    T.log_softmax = lambda self, dim, dtype=None: log_softmax(self, dim, dtype)
+    T.cumsum_ = lambda self, dim, *, dtype=None: self.copy_(cumsum(self, dim, dtype=dtype))
+    T.cumprod_ = lambda self, dim, *, dtype=None: self.copy_(cumprod(self, dim, dtype=dtype))
