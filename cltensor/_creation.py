@@ -8,7 +8,7 @@ import numpy as np
 from . import _dtypes as D
 from . import _device as dv
 from . import _kernels as K
-from ._tensor import Tensor, empty_tensor, make, contiguous_strides, prod
+from ._tensor import Tensor, empty_tensor, make
 
 
 def _dev(device):
@@ -61,55 +61,107 @@ def _upload(arr, dtype, dev, owned):
     return t
 
 
+_PY_SCALARS = (bool, int, float, complex)
+_PYSET = frozenset(_PY_SCALARS)     # exact types: numpy's float64/complex128 subclass float/complex but keep dtype
+_SEQ = (list, tuple, range)
+
+
+def _leaf_dtype(x):
+    """dtype PyTorch infers for a non-Python-number leaf of tensor() data (a tensor, array or numpy scalar)."""
+    if isinstance(x, Tensor):
+        return x._dtype
+    if isinstance(x, (np.ndarray, np.generic)):
+        return D.from_numpy_dtype(x.dtype)
+    if isinstance(x, str):
+        raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
+    raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
+
+
+def _py_dtype(t):
+    return D.bool_ if t is bool else D.int64 if t is int else D.get_default_dtype() if t is float else \
+        D._default_complex()
+
+
+def _walk(x, dim, shape, out):
+    """Check x (a sequence at depth `dim`) against `shape` as PyTorch does; collect leaf dtypes into `out`.
+    Returns x with tensors replaced by numpy arrays (for np.array)."""
+    n = len(x)
+    if dim >= len(shape) or n != shape[dim]:
+        if dim >= len(shape):
+            raise TypeError(f"'{type(x).__name__}' object cannot be interpreted as an integer")
+        raise ValueError(f"expected sequence of length {shape[dim]} at dim {dim} (got {n})")
+    if dim == len(shape) - 1:
+        types = set(map(type, x))
+        if types <= _PYSET:        # the common case: a flat list of Python numbers
+            out.update(types)
+            return x
+    res = []
+    for v in x:
+        if isinstance(v, _SEQ):
+            res.append(_walk(v, dim + 1, shape, out))
+        elif type(v) in _PYSET:
+            if dim + 1 != len(shape):
+                raise TypeError("not a sequence")
+            out.add(type(v))
+            res.append(v)
+        else:
+            d = _leaf_dtype(v)
+            vs = tuple(v.shape) if hasattr(v, "shape") else ()
+            if tuple(shape[dim + 1:]) != vs:
+                raise ValueError(f"expected sequence of length {shape[dim + 1] if dim + 1 < len(shape) else 0} at "
+                                 f"dim {dim + 1} (got {vs[0] if vs else 0})")
+            out.add(d)
+            res.append(v._to_numpy_copy() if isinstance(v, Tensor) else v)
+    return res
+
+
 def _infer_np(data):
-    """numpy array of `data` (nested sequences of scalars / arrays / tensors) and its cltensor dtype."""
-    has_array = [False]
-    has_py = [False]
-
-    def conv(x):
-        if isinstance(x, Tensor):
-            has_array[0] = True
-            return x._to_numpy_copy()
-        if isinstance(x, np.ndarray):
-            has_array[0] = True
-            return x
-        if isinstance(x, (list, tuple)):
-            return [conv(v) for v in x]
-        if isinstance(x, np.generic):
-            has_array[0] = True
-            return x
-        if isinstance(x, (bool, numbers.Number)):
-            has_py[0] = True
-            return x
-        raise TypeError(f"Could not infer dtype of {type(x).__name__}")
-
-    if isinstance(data, (list, tuple)):
-        flat_simple = all(isinstance(v, (int, float, bool)) for v in data)
-        src = data if flat_simple else conv(data)
-        if flat_simple:
-            has_py[0] = True
-    else:
-        src = conv(data)
+    """(numpy array of nested data, dtype PyTorch infers, whether it came from Python numbers only)."""
+    if type(data) in _PYSET:
+        return np.array(data), _py_dtype(type(data)), True
+    if not isinstance(data, _SEQ):
+        d = _leaf_dtype(data)
+        return (data._to_numpy_copy() if isinstance(data, Tensor) else np.asarray(data)), d, False
+    shape, x = [], data
+    while True:                              # sizes from the first element along each dim (PyTorch's way)
+        if isinstance(x, _SEQ):
+            shape.append(len(x))
+            if not len(x):
+                break
+            x = x[0]
+        elif isinstance(x, (Tensor, np.ndarray)):
+            shape.extend(x.shape)
+            break
+        else:
+            break
+    kinds = set()
+    src = _walk(data, 0, shape, kinds)
+    d = None
+    for k in kinds:
+        k = _py_dtype(k) if isinstance(k, type) else k
+        d = k if d is None else D.promote_types(d, k)
+    if d is None:
+        d = D.get_default_dtype()
+    py_only = all(isinstance(k, type) for k in kinds)
     try:
-        arr = np.array(src)
-    except ValueError as e:
-        raise ValueError(f"expected sequence of equal lengths: {e}") from None
-    if arr.dtype == object:
-        raise ValueError("too many dimensions or ragged nested sequence")
-    k = arr.dtype.kind
-    if has_array[0] and not has_py[0]:
-        d = D.from_numpy_dtype(arr.dtype)
-    elif k == "b":
-        d = D.bool_
-    elif k in "iu":
-        d = D.int64
-    elif k == "f":
-        d = D.get_default_dtype() if not has_array[0] else D.from_numpy_dtype(arr.dtype)
-    elif k == "c":
-        d = D._default_complex() if not has_array[0] else D.from_numpy_dtype(arr.dtype)
-    else:
-        raise TypeError(f"Could not infer dtype of {arr.dtype}")
-    return arr, d
+        with np.errstate(over="ignore"):
+            arr = np.array(src, dtype=d.np) if py_only else np.array(src)
+    except OverflowError:
+        raise ValueError("Overflow when unpacking long long") from None
+    return arr.reshape(shape), d, py_only
+
+
+def _check_fits(arr, d):
+    """PyTorch refuses Python numbers that do not fit an explicitly requested integer dtype."""
+    if d.category != 1 or arr.size == 0:
+        return
+    ii = np.iinfo(d.np)
+    if arr.dtype.kind == "c":
+        arr = arr.real
+    with np.errstate(invalid="ignore"):
+        lo, hi = arr.min(), arr.max()
+    if not (ii.min <= lo and hi <= ii.max):         # NaN fails too
+        raise RuntimeError(f"value cannot be converted to type {d.name} without overflow")
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
@@ -120,17 +172,20 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
             t = t.clone()
         return _post(t, requires_grad)
     if isinstance(data, np.ndarray):
-        arr = data
-        d = D.from_numpy_dtype(arr.dtype)
-        owned = False
+        arr, d, py = data, D.from_numpy_dtype(data.dtype), False
     else:
-        arr, d = _infer_np(data)
-        owned = True
+        arr, d, py = _infer_np(data)
     if dtype is not None:
-        d = D.as_dtype(dtype)
-    if arr.dtype.kind == "c" and not d.is_complex:
-        raise TypeError(f"can't convert complex to {d.name}")
-    t = _upload(arr.astype(d.np, copy=False) if arr.dtype != d.np else arr, d, dev, owned)
+        want = D.as_dtype(dtype)
+        if py:
+            if d.is_complex and not want.is_complex:
+                raise TypeError("must be real number, not complex")
+            _check_fits(arr, want)
+        d = want
+    if arr.dtype != d.np:
+        with np.errstate(over="ignore", invalid="ignore"):
+            arr = arr.astype(d.np)
+    t = _upload(arr, d, dev, not isinstance(data, np.ndarray))
     return _post(t, requires_grad)
 
 
@@ -251,6 +306,9 @@ def full_like(t, fill_value, dtype=None, device=None, requires_grad=False, memor
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False, out=None):
+    for v, nm in ((n, "n"), (m, "m")):
+        if isinstance(v, int) and v < 0:
+            raise RuntimeError(f"{nm} must be greater or equal to 0, got {v}")
     m = n if m is None else m
     n, m = _sizes((n, m), "eye")
     d = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
@@ -280,14 +338,17 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if any(isinstance(v, float) and not math.isfinite(v) for v in (start, end, step)):
         raise RuntimeError(f"unsupported range: {start} -> {end}")
     if (end - start) / step < 0:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         is_float = any(isinstance(v, float) for v in (start, end, step))
         d = D.get_default_dtype() if is_float else D.int64
     else:
         d = D.as_dtype(dtype)
-    n = int(math.ceil((end - start) / step))
-    from . import _ew
+    if d.category <= 1:                            # integer dtypes: PyTorch casts the arguments first
+        start, end, step = int(start), int(end), int(step)
+        if step == 0:
+            raise ValueError("step must be nonzero")
+    n = max(int(math.ceil((end - start) / step)), 0)
     t = empty_tensor((n,), d, _dev(device))
     if n:
         cd = D.float64 if (d.category >= 2 or isinstance(start, float) or isinstance(step, float)) and \
@@ -329,6 +390,8 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, ou
         k = K.get(rt, "creation", "linspace", out=d, cd=cd)
         npt = np.float64 if cd is D.float64 else np.float32
         step = (end - start) / (steps - 1) if steps > 1 else 0.0
+        if steps == 1:
+            end = start                                # one point: start (the kernel's upper half uses end)
         K.launch(rt, k, (K.round_up(steps, rt.local_size),), (rt.local_size,),
                  [t._st.buf, np.int64(steps), npt(start), npt(end), npt(step)])
     return _post(t, requires_grad)
@@ -440,7 +503,7 @@ def _random_fill(t, kind, p0=0.0, p1=1.0, i0=0, span=1, generator=None):
 def _float_dtype(dtype, name):
     d = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
     if not (d.is_floating_point or d.is_complex):
-        raise RuntimeError(f"\"{name}\" not implemented for '{d._alias}'")
+        raise NotImplementedError(f"\"{name}\" not implemented for '{d._alias}'")
     return d
 
 
@@ -457,6 +520,8 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, o
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+    if size is None and isinstance(high, (tuple, list)):     # randint(high, size)
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if size is None:
@@ -478,7 +543,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     if size is None:
         raise TypeError("normal() missing required argument 'size' when mean and std are numbers")
     if std < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     d = _float_dtype(dtype, "normal_kernel_cpu")
     t = empty_tensor(_sizes((size,) if isinstance(size, int) else size, "normal"), d, _dev(device))
     return _post(_random_fill(t, "normal", float(mean), float(std), generator=generator), requires_grad)
@@ -489,14 +554,14 @@ def _shape_bcast(a, b):
     return broadcast_shapes(*[x._shape for x in (a, b) if isinstance(x, Tensor)])
 
 
-def rand_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
+def rand_like(t, dtype=None, device=None, requires_grad=False, memory_format=None, generator=None):
     d, dev = _like(t, dtype, device)
-    return rand(*t._shape, dtype=d, device=dev, requires_grad=requires_grad)
+    return rand(*t._shape, dtype=d, device=dev, requires_grad=requires_grad, generator=generator)
 
 
-def randn_like(t, dtype=None, device=None, requires_grad=False, memory_format=None):
+def randn_like(t, dtype=None, device=None, requires_grad=False, memory_format=None, generator=None):
     d, dev = _like(t, dtype, device)
-    return randn(*t._shape, dtype=d, device=dev, requires_grad=requires_grad)
+    return randn(*t._shape, dtype=d, device=dev, requires_grad=requires_grad, generator=generator)
 
 
 def randint_like(t, low=0, high=None, dtype=None, device=None, requires_grad=False, memory_format=None):
@@ -511,3 +576,90 @@ def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
                 dv.runtime(_dev(device)).info.fp64 else D.float32, device=device)
     perm = np.argsort(keys._to_numpy_copy(), kind="stable")
     return tensor(perm, dtype=dtype or D.int64, device=device)
+
+
+# ---------------------------------------------------------------- Tensor.new_* (dtype and device of self by default)
+
+def _new_kw(self, dtype, device):
+    return dict(dtype=self._dtype if dtype is None else dtype, device=self._device if device is None else device)
+
+
+def _new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    return tensor(data, requires_grad=requires_grad, **_new_kw(self, dtype, device))
+
+
+def _new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+    return empty(*size, requires_grad=requires_grad, **_new_kw(self, dtype, device))
+
+
+def _new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+    return zeros(*size, requires_grad=requires_grad, **_new_kw(self, dtype, device))
+
+
+def _new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+    return ones(*size, requires_grad=requires_grad, **_new_kw(self, dtype, device))
+
+
+def _new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(size, fill_value, requires_grad=requires_grad, **_new_kw(self, dtype, device))
+
+
+Tensor.new_tensor, Tensor.new_empty, Tensor.new_zeros = _new_tensor, _new_empty, _new_zeros
+Tensor.new_ones, Tensor.new_full = _new_ones, _new_full
+
+
+# ---------------------------------------------------------------- in-place random fills (Tensor methods)
+
+def _inplace_random(t, kind, p0=0.0, p1=1.0, i0=0, span=1, generator=None):
+    from . import _ops
+    _ops.check_inplace(t)
+    _ops._check_write(t)
+    return _random_fill(t, kind, p0, p1, i0, span, generator)
+
+
+def _uniform_(self, a=0.0, b=1.0, *, generator=None, **kw):
+    a, b = kw.get("from", a), kw.get("to", b)
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
+    _float_dtype(self._dtype, "check_uniform_bounds")
+    return _inplace_random(self, "uniform", float(a), float(b), generator=generator)
+
+
+def _normal_(self, mean=0.0, std=1.0, *, generator=None):
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+    _float_dtype(self._dtype, "normal_kernel_cpu")
+    return _inplace_random(self, "normal", float(mean), float(std), generator=generator)
+
+
+def _random_(self, a=0, b=None, *, generator=None, **kw):
+    a, b = kw.get("from", a), kw.get("to", b)
+    if b is None:                      # random_(to) / random_(): [0, to) or the dtype's range
+        if a != 0:
+            a, b = 0, a
+        else:
+            b = (1 << min(53 if self._dtype.category >= 2 else self._dtype.itemsize * 8 - (self._dtype.is_signed),
+                          63)) if self._dtype is not D.bool_ else 2
+    if b <= a:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={a} >= to={b}")
+    return _inplace_random(self, "randint", i0=int(a), span=int(b) - int(a), generator=generator)
+
+
+def _bernoulli_(self, p=0.5, *, generator=None):
+    if isinstance(p, Tensor):
+        from . import _ops
+        return self.copy_(_ops.apply("lt", rand_like(p, dtype=D.float64 if p._dtype is D.float64 else D.float32,
+                                                     generator=generator), p))
+    if not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+    return _inplace_random(self, "bernoulli", float(p), generator=generator)
+
+
+def bernoulli(input, p=None, *, generator=None):
+    """Draws 0/1 with probability `input` (or the scalar p), in input's dtype."""
+    out = empty_tensor(input._shape, input._dtype, input._device)
+    return _bernoulli_(out, input if p is None else p, generator=generator)
+
+
+Tensor.uniform_, Tensor.normal_, Tensor.random_, Tensor.bernoulli_ = _uniform_, _normal_, _random_, _bernoulli_
+Tensor.bernoulli = lambda self, p=None, *, generator=None: bernoulli(self, p, generator=generator)

@@ -88,14 +88,14 @@ def as_dtype(d):
     """Accept a cltensor dtype, a numpy dtype / type, or a Python type (float, int, bool, complex)."""
     if isinstance(d, dtype):
         return d
-    if d is float:
-        return _default[0]
+    if d is float:          # Python's types name the 64-bit dtypes, as in PyTorch
+        return float64
     if d is int:
         return int64
     if d is bool:
         return bool_
     if d is complex:
-        return _default_complex()
+        return complex128
     try:
         return from_numpy_dtype(d)
     except TypeError:

@@ -11,6 +11,7 @@ from . import _kernels as K
 from ._tensor import Tensor
 
 CH = 16           # elements of the innermost dim per work-item in the strided kernel
+MIN_RANK = 4      # strided kernels are built for rank max(rank, MIN_RANK) (size-1 dims pad the rest)
 _I32 = (1 << 31) - 1
 
 _scalar_np = {D.bool_: np.uint8, D.uint8: np.uint8, D.int8: np.int8, D.int16: np.int16, D.int32: np.int32,
@@ -19,6 +20,8 @@ _scalar_np = {D.bool_: np.uint8, D.uint8: np.uint8, D.int8: np.int8, D.int16: np
 
 
 def broadcast_shapes(*shapes):
+    if len(shapes) == 1 or (len(shapes) == 2 and shapes[0] == shapes[1]):
+        return tuple(shapes[0])
     nd = max((len(s) for s in shapes), default=0)
     out = [1] * nd
     for s in shapes:
@@ -79,53 +82,87 @@ def scalar_arg(v, cdt):
     return npt(v)
 
 
+_kcache = {}      # (device runtime, layout key) -> kernel: a cheaper lookup than K.get's sorted-params key
+
+
+def _is_contig(shape, strides):
+    acc = 1
+    for n, st in zip(reversed(shape), reversed(strides)):
+        if n != 1 and st != acc:
+            return False
+        acc *= n
+    return True
+
+
 def run(expr, out, operands, cdts, rdt):
     """Enqueue out = expr(operands) on out's device. Returns out."""
-    n = out.numel()
+    shape = out._shape
+    n = 1
+    for s in shape:
+        n *= s
     if n == 0:
         return out
     rt = out._st.rt
     if rt is None:
         from ._device import no_cpu_device_error
         raise no_cpu_device_error(out._device)
-    shape = out._shape
     tens = [op for op in operands if isinstance(op, Tensor)]
-    strides = [list(out._strides)] + [broadcast_strides(t, shape) for t in tens]
-    cshape, cst = collapse(shape, strides)
-    idx = "int" if max([n, _extent(out)] + [_extent(t) for t in tens]) <= _I32 else "long"
-    itype = np.int32 if idx == "int" else np.int64
-    ls = rt.local_size
-    rank = len(cshape)
-    flat = rank == 0 or (rank == 1 and cst[0][0] == 1 and all(c[0] in (0, 1) for c in cst[1:]))
-    ins, kinds, args = [], [], [out._st.buf, itype(out._offset)]
-    ti = 0
     sync = out._st.shared
+    big = n > _I32 or _extent(out) > _I32
+    for t in tens:
+        sync = sync or t._st.shared
+        big = big or _extent(t) > _I32
+    idx, itype = ("long", np.int64) if big else ("int", np.int32)
+    cs = out._strides
+    flat = True
+    if all(t._shape == shape and t._strides == cs for t in tens) and _is_contig(shape, cs):
+        kinds = tuple("t" if isinstance(op, Tensor) else "s" for op in operands)   # fast path: all contiguous
+    else:
+        cshape, cst = collapse(shape, [list(cs)] + [broadcast_strides(t, shape) for t in tens])
+        rank = len(cshape)
+        if rank == 0:                  # one element: the contiguous kernel reads index 0 of every operand
+            kinds = tuple("t" if isinstance(op, Tensor) else "s" for op in operands)
+        elif rank == 1 and cst[0][0] == 1 and all(c[0] in (0, 1) for c in cst[1:]):
+            kl, ti = [], 0
+            for op in operands:
+                if isinstance(op, Tensor):
+                    ti += 1
+                    kl.append("b" if cst[ti][0] == 0 else "t")
+                else:
+                    kl.append("s")
+            kinds = tuple(kl)
+        else:
+            flat = False
+            kinds = tuple("t" if isinstance(op, Tensor) else "s" for op in operands)
+            if rank < MIN_RANK:        # one strided kernel serves ranks 1..MIN_RANK: fewer builds, same speed
+                pad = MIN_RANK - rank
+                cshape = [1] * pad + cshape
+                cst = [[0] * pad + c for c in cst]
+                rank = MIN_RANK
+    ins = tuple(op._dtype if isinstance(op, Tensor) else cdt for op, cdt in zip(operands, cdts))
+    cdts = tuple(cdts)
+    args = [out._st.buf, itype(out._offset)]
     for op, cdt in zip(operands, cdts):
         if isinstance(op, Tensor):
-            ti += 1
-            ins.append(op._dtype)
-            if flat:
-                kinds.append("b" if rank == 0 or cst[ti][0] == 0 else "t")
-            else:
-                kinds.append("t")
             args.append(op._st.buf)
             args.append(itype(op._offset))
-            sync = sync or op._st.shared
         else:
-            ins.append(cdt)
-            kinds.append("s")
             args.append(scalar_arg(op, cdt))
-    params = dict(out=out._dtype, ins=tuple(ins), kinds=tuple(kinds), cdts=tuple(cdts), rdt=rdt, expr=expr, idx=idx)
+    ls = rt.local_size
     if flat:
-        if rank == 0:
-            kinds = ["b" if k == "t" else k for k in kinds]
-        kern = K.get(rt, "elementwise", "flat", **params)
+        key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx)
+        kern = _kcache.get(key)
+        if kern is None:
+            kern = _kcache[key] = K.get(rt, "elementwise", "flat", out=out._dtype, ins=ins, kinds=kinds, cdts=cdts,
+                                        rdt=rdt, expr=expr, idx=idx)
         args.append(itype(n))
         gsize = K.round_up((n + 7) // 8, ls)
     else:
-        params["rank"] = rank
-        params["ch"] = CH
-        kern = K.get(rt, "elementwise", "strided", **params)
+        key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, rank)
+        kern = _kcache.get(key)
+        if kern is None:
+            kern = _kcache[key] = K.get(rt, "elementwise", "strided", out=out._dtype, ins=ins, kinds=kinds,
+                                        cdts=cdts, rdt=rdt, expr=expr, idx=idx, rank=rank, ch=CH)
         inner = cshape[-1]
         nch = (inner + CH - 1) // CH
         nwork = (n // inner) * nch
@@ -133,9 +170,8 @@ def run(expr, out, operands, cdts, rdt):
         args.append(itype(nch))
         for d in range(rank):
             args.append(itype(cshape[d]))
-            args.append(itype(cst[0][d]))
-            for j in range(1, len(cst)):
-                args.append(itype(cst[j][d]))
+            for c in cst:
+                args.append(itype(c[d]))
         gsize = K.round_up(nwork, ls)
     K.launch(rt, kern, (gsize,), (ls,), args)
     if sync:

@@ -6,19 +6,24 @@ computes C[p] = alpha * A[p] @ B[p] + beta * C[p] for p in range(batch), enqueue
 Operands are (cl.Buffer, offset, batch_stride, row_stride, col_stride) in elements of `dtype`.
 
 Kernel choice (see templates/gemm.mako):
-  * "reg"   - register-tiled, no local memory: the fast shape on CPU devices (PoCL). Each work-item owns a
-              TM x TN block of C (TN = VW * NV columns held in VW-wide vectors), reads B rows with vload
-              (B must have column stride 1: otherwise A and B swap roles, C^T = B^T A^T, when A has row
-              stride 1, else B is packed into a contiguous temporary or gathered, whichever measured faster).
-  * "local" - GPU-style __local tiling; default on GPUs. Reads any strides in place.
+  * "reg"   - register-tiled, no local memory: the fast shape on CPU devices (PoCL). Each work-item owns
+              TM x TN blocks of C (TN = VW * NV columns held in VW-wide vectors) and reads rows of B with
+              vload, so B needs column stride 1. Otherwise A and B swap roles (C^T = B^T A^T) when A has row
+              stride 1, else B is copied into zero-padded column panels by a small pack kernel (measured here:
+              pack + vload 192 GFLOP/s vs 15 for gathering B^T in place at n=1024). A contiguous B whose
+              panels span many pages (K * row stride >= pack_span) is packed as well (n=2048: 140 -> 205).
+              A is read in place with any strides (one scalar broadcast per row and k).
+  * "local" - GPU-style __local tiling; the default on GPUs. Reads any strides in place.
 Parameters come from a small per-vendor table (`_DEFAULTS`), clamped to the device limits, and can be
 overridden with the `variant=` / `params=` keywords (tests force the GPU variant on the CPU this way) or the
-environment variable CLTENSOR_GEMM_VARIANT=reg|local. With CLTENSOR_AUTOTUNE=1 the first GEMM of each dtype
-class on a device times a few register-tile configurations and persists the winner in
-<user cache dir>/cltensor/gemm_tune.json, keyed by device name and driver version.
+environment variable CLTENSOR_GEMM_VARIANT=reg|local. With CLTENSOR_AUTOTUNE=1 the first GEMM of each
+accumulator size on a CPU device times a few register-tile configurations and persists the winner in
+<user cache dir>/cltensor/gemm_tune.json, keyed by platform, device name and driver version.
 
 Launch geometry never depends on the matrix sizes beyond the global size: local sizes are fixed per kernel
 variant and tile counts are kernel arguments (PoCL compiles a kernel again for every new local size).
+Index arithmetic is 32-bit when every index a kernel forms fits, 64-bit otherwise (a template parameter).
+Everything but the buffers is planned once per call signature and cached (`_plans`).
 """
 import json
 import os
@@ -38,7 +43,7 @@ _INT32_LIMIT = 2 ** 31 - 1
 # accumulator type (128 bytes = 32 floats = two float16 vectors, or 16 doubles); "vbytes" the vector width.
 _DEFAULTS = [
     # CPU devices (PoCL, Intel/AMD CPU runtimes): register tiles, no __local, tiny work-groups.
-    ("cpu", "", dict(variant="reg", tm=8, tn_bytes=128, vbytes=64, ku=4, lsize=(4, 1), nfirst=False,
+    ("cpu", "", dict(variant="reg", tm=8, tn_bytes=128, vbytes=64, ku=1, lsize=(1, 1), nfirst=False,
                      bmode_strided="pack", pack_span=6 << 20, pack_min_m=64)),
     # GPUs: __local tiles. 64x64 C tile per 256-item work-group, 4x4 outputs per work-item.
     ("gpu", "nvidia", dict(variant="local", tsm=64, tsn=64, tk=16, wm=4, wn=4)),
@@ -174,14 +179,14 @@ def _save_tuned(info, accsize, params):
 
 
 _TUNE_CANDIDATES = [
-    dict(tm=8, tn_bytes=128, ku=4, lsize=(1, 4), nfirst=False),
-    dict(tm=8, tn_bytes=128, ku=1, lsize=(1, 4), nfirst=False),
-    dict(tm=8, tn_bytes=128, ku=4, lsize=(4, 1), nfirst=True),
-    dict(tm=8, tn_bytes=128, ku=4, lsize=(1, 16), nfirst=False),
-    dict(tm=6, tn_bytes=128, ku=4, lsize=(1, 4), nfirst=False),
-    dict(tm=4, tn_bytes=128, ku=4, lsize=(1, 4), nfirst=False),
-    dict(tm=8, tn_bytes=64, ku=4, lsize=(1, 4), nfirst=False),
-    dict(tm=4, tn_bytes=256, ku=2, lsize=(1, 4), nfirst=False),
+    dict(tm=8, tn_bytes=128, ku=1, lsize=(1, 1), nfirst=False),
+    dict(tm=8, tn_bytes=128, ku=4, lsize=(1, 1), nfirst=False),
+    dict(tm=8, tn_bytes=128, ku=1, lsize=(4, 1), nfirst=False, rpw_max=1),
+    dict(tm=8, tn_bytes=128, ku=1, lsize=(1, 1), nfirst=True),
+    dict(tm=6, tn_bytes=128, ku=1, lsize=(1, 1), nfirst=False),
+    dict(tm=12, tn_bytes=64, ku=1, lsize=(1, 1), nfirst=False),
+    dict(tm=4, tn_bytes=256, ku=1, lsize=(1, 1), nfirst=False),
+    dict(tm=8, tn_bytes=128, ku=1, lsize=(1, 1), nfirst=False, wi_per_cu=8),
 ]
 
 
@@ -223,15 +228,31 @@ def autotune(rt, dtype=D.float32, n=768, reps=3, verbose=False):
             best, best_t = p, t
     if best is not None:
         _save_tuned(rt.info, acc.itemsize, best)
+        _configs.clear()
+        _plans.clear()
     return best
 
 
 # ------------------------------------------------------------------------------------------ configuration
 
+_configs = {}
+
+
 def _config(rt, dtype, acc, variant=None, params=None):
+    if params is None:
+        key = (id(rt), dtype, acc, variant, os.environ.get("CLTENSOR_GEMM_VARIANT"),
+               os.environ.get("CLTENSOR_AUTOTUNE"))
+        p = _configs.get(key)
+        if p is None:
+            p = _configs[key] = _make_config(rt, dtype, acc, variant, None)
+        return p
+    return _make_config(rt, dtype, acc, variant, params)
+
+
+def _make_config(rt, dtype, acc, variant, params):
     info = rt.info
     p = _device_defaults(info)
-    v = variant or os.environ.get("CLTENSOR_GEMM_VARIANT") or (params or {}).get("variant") or p["variant"]
+    v = variant or (params or {}).get("variant") or os.environ.get("CLTENSOR_GEMM_VARIANT") or p["variant"]
     if v == "reg":
         if p.get("variant") != "reg":
             p = dict(_REG_DEFAULT)
@@ -270,6 +291,7 @@ def _pick_tn(p, acc, n):
 
 
 def _pick_tm(p, m):
+    """Rows per tile: the configured count, or the next power of two >= m for short matrices."""
     tm = p["tm"]
     if m < tm:
         t = 1
@@ -286,16 +308,14 @@ def _extent(off, batch, bs, rows, rs, cols, cs):
     return off + (batch - 1) * bs + (rows - 1) * rs + (cols - 1) * cs + 1
 
 
-def _check(name, op, batch, rows, cols, itemsize):
-    buf, off, bs, rs, cs = op
+def _bound(name, op, batch, rows, cols, itemsize):
+    """(bytes the operand's buffer must hold, a conservative bound on the element indices kernels form)."""
+    off, bs, rs, cs = op
     if min(off, bs, rs, cs) < 0:
-        raise ValueError(f"gemm: operand {name} has a negative offset or stride {op[1:]}")
-    ext = _extent(off, batch, bs, rows, rs, cols, cs)
-    if ext * itemsize > buf.size:
-        raise ValueError(f"gemm: operand {name} ({batch} x {rows} x {cols}, offset {off}, strides {(bs, rs, cs)}) "
-                         f"reaches element {ext - 1}, past the end of its buffer ({buf.size // itemsize} elements)")
-    # a conservative bound on the indices the kernels form (strides are also added once past the end)
-    return off + batch * bs + (rows + 1) * rs + (cols + 1) * cs + 64
+        raise ValueError(f"gemm: operand {name} has a negative offset or stride {op}")
+    need = _extent(off, batch, bs, rows, rs, cols, cs) * itemsize
+    # strides may also be added once past the last row/column before the loop exits
+    return need, off + batch * bs + (rows + 1) * rs + (cols + 1) * cs + 64
 
 
 _prepared = {}
@@ -307,8 +327,17 @@ def _kernel(rt, defname, arg_dtypes, **params):
     if k is None:
         k = _kernels.get(rt, "gemm", defname, **params)
         k.set_scalar_arg_dtypes(arg_dtypes)
+        try:
+            k.typed = True      # tells _kernels.launch that the scalar argument types are set already
+        except AttributeError:
+            pass
         _prepared[key] = k
     return k
+
+
+def _typed(args, arg_dtypes):
+    """The kernel arguments as numpy scalars of the kernel's C types (buffers stay None placeholders)."""
+    return [a if t is None else t(a) for a, t in zip(args, arg_dtypes)]
 
 
 def _gemm_args(idx, acc):
@@ -316,14 +345,30 @@ def _gemm_args(idx, acc):
     a = np.uint64 if (acc.is_integer and acc.itemsize == 8) else \
         np.uint32 if acc.is_integer else acc.np.type
     return [None, i, i, i, i, None, i, i, i, i, None, i, i, i, i,
-            np.int32, np.int32, np.int32, np.int32, np.int32, np.int32, a, a, np.int32]
+            np.int32, np.int32, np.int32, np.int32, np.int32, np.int32, np.int32, a, a, np.int32]
 
 
 def _round_up(n, m):
     return (n + m - 1) // m * m
 
 
-# ------------------------------------------------------------------------------------------ public entry
+# ------------------------------------------------------------------------------------------ plans
+# Everything but the buffers is decided once per (device, dtype, sizes, strides, alpha, beta, ...) and cached,
+# so a repeated GEMM costs a dict lookup, three buffer-size checks and the enqueue.
+
+class _Plan:
+    __slots__ = ("kernel", "gsize", "lsize", "args", "order", "pack", "need")
+
+    def __init__(self, kernel, gsize, lsize, args, order, need, pack=None):
+        self.kernel, self.gsize, self.lsize, self.args = kernel, gsize, lsize, list(args)
+        self.order = order   # which of (a, b, c) buffers go to the kernel's A, B, C (-1: the packed B)
+        self.need = need     # bytes each of the a, b, c buffers must hold
+        self.pack = pack     # None or (kernel, gsize, lsize, args, temp bytes, source index)
+
+
+_plans = {}
+_PLAN_CACHE_MAX = 2048
+
 
 def gemm(rt, dtype, batch, M, N, K, a, b, c, alpha=1, beta=0, acc_dtype=None, variant=None, params=None):
     """C[p] = alpha * A[p] @ B[p] + beta * C[p] for p in range(batch), enqueued asynchronously (no sync).
@@ -336,58 +381,104 @@ def gemm(rt, dtype, batch, M, N, K, a, b, c, alpha=1, beta=0, acc_dtype=None, va
     beta == 0 never reads C (NaN in C does not propagate). C must not overlap A or B.
     variant / params: force a kernel variant ("reg", "local") or tile parameters (tests, autotuning).
     """
-    batch, M, N, K = int(batch), int(M), int(N), int(K)
+    key = plan = None
+    if params is None:
+        key = (id(rt), dtype, batch, M, N, K, a[1:], b[1:], c[1:], alpha, beta, acc_dtype, variant)
+        try:
+            plan = _plans.get(key)
+        except TypeError:      # an unhashable argument (list strides, array scalars): plan every time
+            key = None
+    if plan is None:
+        plan = _make_plan(rt, dtype, int(batch), int(M), int(N), int(K), tuple(a[1:]), tuple(b[1:]),
+                          tuple(c[1:]), alpha, beta, acc_dtype, variant, params)
+        if key is not None:
+            if len(_plans) >= _PLAN_CACHE_MAX:
+                _plans.clear()
+            _plans[key] = plan
+    if plan is not None:
+        _run(rt, plan, (a[0], b[0], c[0]))
+
+
+def _run(rt, plan, bufs):
+    for name, buf, need in zip("ABC", bufs, plan.need):
+        if need > buf.size:
+            raise ValueError(f"gemm: operand {name} reaches byte {need}, past the end of its buffer "
+                             f"({buf.size} bytes)")
+    tmp = None
+    if plan.pack is not None:
+        pk, pg, pl, pargs, nbytes, src = plan.pack
+        tmp = rt.alloc(nbytes)
+        pargs[0], pargs[5] = bufs[src], tmp[1][0]
+        _kernels.launch(rt, pk, pg, pl, pargs)
+        pargs[0] = pargs[5] = None
+    o, args = plan.order, plan.args
+    args[0], args[5], args[10] = bufs[o[0]], (tmp[1][0] if o[1] < 0 else bufs[o[1]]), bufs[o[2]]
+    _kernels.launch(rt, plan.kernel, plan.gsize, plan.lsize, args)
+    args[0] = args[5] = args[10] = None      # do not keep the caller's buffers alive
+    if tmp is not None:
+        rt.release(*tmp)   # in-order queue: a later user of this buffer runs after this GEMM
+
+
+def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, variant, params):
+    """Choose the kernel, tiles and launch geometry; a, b, c are (offset, batch stride, row stride, col stride)."""
     if min(batch, M, N, K) < 0:
         raise ValueError(f"gemm: negative size batch={batch} M={M} N={N} K={K}")
+    if max(M, N, K) > _INT32_LIMIT - 1024:
+        raise ValueError(f"gemm: a matrix dimension of 2^31 or more is not supported (M={M} N={N} K={K})")
     if batch == 0 or M == 0 or N == 0:
-        return
+        return None
     acc = _acc_dtype(dtype, acc_dtype)
     it = dtype.itemsize
-    bound = max(_check("C", c, batch, M, N, it),
-                _check("A", a, batch, M, K, it) if K else 0,
-                _check("B", b, batch, K, N, it) if K else 0,
-                M + N + K + 64)
+    need_c, bound = _bound("C", c, batch, M, N, it)
+    need_a = need_b = 0
+    if K:
+        need_a, ba_ = _bound("A", a, batch, M, K, it)
+        need_b, bb_ = _bound("B", b, batch, K, N, it)
+        bound = max(bound, ba_, bb_)
+    bound = max(bound, M + N + K + 1024)
+    need = (need_a, need_b, need_c)
     p = _config(rt, dtype, acc, variant, params)
+    order = (0, 1, 2)
     if K == 0:
-        # beta * C (zeros when beta == 0): any valid pointer will do for A and B, nothing is read from them
-        a = (c[0], 0, 0, 0, 0)
-        b = (c[0], 0, 0, 0, 0)
-    beta_zero = 1 if (beta == 0 and not isinstance(beta, complex)) else 0
+        # beta * C (zeros when beta == 0): C's buffer stands in for A and B, nothing is read from them
+        a = b = (0, 0, 0, 1)
+        order = (2, 2, 2)
+    beta_zero = 1 if beta == 0 else 0
     al, be = _scalar(acc, alpha), _scalar(acc, beta)
 
     if p["variant"] == "local":
-        idx = "int" if bound <= _INT32_LIMIT else "long"
+        idx = p.get("idx") or ("int" if bound <= _INT32_LIMIT else "long")
         tsm, tsn, wm, wn = p["tsm"], p["tsn"], p["wm"], p["wn"]
         lx, ly = tsn // wn, tsm // wm
         mt, nt = (M + tsm - 1) // tsm, (N + tsn - 1) // tsn
-        k = _kernel(rt, "local", _gemm_args(idx, acc), t=dtype, acc=acc, idx=idx,
-                    tsm=tsm, tsn=tsn, tk=p["tk"], wm=wm, wn=wn)
-        _kernels.launch(rt, k, (nt * lx, mt * ly, batch), (lx, ly, 1),
-                        (a[0], a[1], a[2], a[3], a[4], b[0], b[1], b[2], b[3], b[4], c[0], c[1], c[2], c[3], c[4],
-                         M, N, K, N, mt, nt, al, be, beta_zero))
-        return
+        types = _gemm_args(idx, acc)
+        k = _kernel(rt, "local", types, t=dtype, acc=acc, idx=idx, tsm=tsm, tsn=tsn, tk=p["tk"], wm=wm, wn=wn)
+        return _Plan(k, (nt * lx, mt * ly, batch), (lx, ly, 1),
+                     _typed((None,) + a + (None,) + b + (None,) + c + (M, N, K, N, mt, nt, 1, al, be, beta_zero),
+                            types), order, need)
 
     # ---- register-tiled variant: B needs unit column stride for vload
-    if K > 0 and b[4] != 1:
+    if K > 0 and b[3] != 1:
         if N == 1:
-            b = (b[0], b[1], b[2], b[3], 1)      # a single column: its column stride is never used
-        elif a[3] == 1 or M == 1:
+            b = (b[0], b[1], b[2], 1)          # a single column: its column stride is never used
+        elif a[2] == 1 or M == 1:
             # A column-major (or a single row): C^T = B^T @ A^T, and A^T has unit column stride
-            a, b = (b[0], b[1], b[2], b[4], b[3]), (a[0], a[1], a[2], a[4], 1 if M == 1 else a[3])
-            c = (c[0], c[1], c[2], c[4], c[3])
+            a, b = (b[0], b[1], b[3], b[2]), (a[0], a[1], a[3], 1 if M == 1 else a[2])
+            c = (c[0], c[1], c[3], c[2])
             M, N = N, M
+            order = (1, 0, 2)
     vw, nv = _pick_tn(p, acc, N)
     tn = vw * nv
-    tmp = None
+    pack = None
     bmode, NB = "vec", N
     if K > 0:
-        if b[4] != 1:
+        if b[3] != 1:
             bmode = "gather" if p.get("bmode_strided", "pack") == "gather" else "panel"
         else:
             # a contiguous B whose column panel spans many pages (large K x row stride) thrashes the TLB and
             # cache sets: copy it to panels when the copy (K x N) is small next to the product (M x K x N)
             force = p.get("bpack", "auto")
-            span = K * b[3] * dtype.itemsize
+            span = K * b[2] * it
             if force == "always" or (force == "auto" and span >= p.get("pack_span", 1 << 60)
                                      and M >= p.get("pack_min_m", 64)):
                 bmode = "panel"
@@ -396,44 +487,48 @@ def gemm(rt, dtype, batch, M, N, K, a, b, c, alpha=1, beta=0, acc_dtype=None, va
             vw, nv = _pick_tn(p, acc, 1 << 30)
             tn = vw * nv
         npan = (N + tn - 1) // tn
-        tmp = _pack(rt, dtype, batch, K, N, b, tn)
-        b = (tmp[1][0], 0, 0 if b[2] == 0 else npan * K * tn, tn, K * tn)
+        pack = _pack_plan(rt, dtype, batch, K, N, b, tn, order[1])
+        b = (0, 0 if b[1] == 0 else npan * K * tn, tn, K * tn)
+        order = (order[0], -1, order[2])
         NB = npan * tn
-        bound = max(bound, batch * npan * K * tn + K * tn + 64)
-    idx = "int" if bound <= _INT32_LIMIT else "long"
+        bound = max(bound, batch * npan * K * tn + K * tn + 1024)
+    idx = p.get("idx") or ("int" if bound <= _INT32_LIMIT else "long")
     tm = _pick_tm(p, M)
     ku = p["ku"] if K >= p["ku"] else 1
-    a_unit = bool(a[4] == 1 or K == 1)
-    mt, nt = (M + tm - 1) // tm, (N + vw * nv - 1) // (vw * nv)
+    a_unit = bool(a[3] == 1 or K <= 1)
+    mt, nt = (M + tm - 1) // tm, (N + tn - 1) // tn
+    # row tiles per work-item: enough work-items to balance the compute units, few enough to amortise
+    # the per-work-item cost of the runtime
+    rpw = p.get("rpw") or max(1, min(p.get("rpw_max", 8),
+                                     (mt * nt * batch) // (rt.info.compute_units * p.get("wi_per_cu", 32))))
+    mg = (mt + rpw - 1) // rpw
     l0, l1 = p["lsize"]
     nfirst = bool(p["nfirst"])
-    d0, d1 = (nt, mt) if nfirst else (mt, nt)
-    k = _kernel(rt, "reg", _gemm_args(idx, acc), t=dtype, acc=acc, idx=idx, tm=tm, vw=vw, nv=nv, ku=ku,
+    d0, d1 = (nt, mg) if nfirst else (mg, nt)
+    types = _gemm_args(idx, acc)
+    k = _kernel(rt, "reg", types, t=dtype, acc=acc, idx=idx, tm=tm, vw=vw, nv=nv, ku=ku,
                 a_unit=a_unit, bmode=bmode, nfirst=nfirst)
-    _kernels.launch(rt, k, (_round_up(d0, l0), _round_up(d1, l1), batch), (l0, l1, 1),
-                    (a[0], a[1], a[2], a[3], a[4], b[0], b[1], b[2], b[3], b[4], c[0], c[1], c[2], c[3], c[4],
-                     M, N, K, NB, mt, nt, al, be, beta_zero))
-    if tmp is not None:
-        rt.release(*tmp)   # in-order queue: a later user of this buffer runs after this GEMM
+    return _Plan(k, (_round_up(d0, l0), _round_up(d1, l1), batch), (l0, l1, 1),
+                 _typed((None,) + a + (None,) + b + (None,) + c + (M, N, K, NB, mt, nt, rpw, al, be, beta_zero),
+                        types), order, need, pack)
 
 
 _PACK_BK, _PACK_L = 16, (1, 8)
 
 
-def _pack(rt, dtype, batch, K, N, b, tn):
-    """Copy B (K x N per batch, any strides; once when its batch stride is 0) into zero-padded column
-    panels of width tn: element (k, j) of batch p lands at ((p * npan + j // tn) * K + k) * tn + j % tn."""
-    nb = 1 if b[2] == 0 else batch
+def _pack_plan(rt, dtype, batch, K, N, b, tn, src):
+    """Launch plan of the copy of B (K x N per batch, any strides; once when its batch stride is 0) into
+    zero-padded column panels of width tn: element (k, j) of batch p lands at
+    ((p * npan + j // tn) * K + k) * tn + j % tn of a temporary buffer."""
+    nb = 1 if b[1] == 0 else batch
     it = dtype.itemsize
     npan = (N + tn - 1) // tn
-    tmp = rt.alloc(max(nb * npan * K * tn * it, 1))
-    ext = b[1] + nb * b[2] + (K + 1) * b[3] + (N + 1) * b[4] + nb * npan * K * tn + 64
+    ext = b[0] + nb * b[1] + (K + 1) * b[2] + (N + 1) * b[3] + nb * npan * K * tn + 1024
     idx = "int" if ext <= _INT32_LIMIT else "long"
     kt = (K + _PACK_BK - 1) // _PACK_BK
     i = np.int64 if idx == "long" else np.int32
-    k = _kernel(rt, "pack", [None, i, i, i, i, None, np.int32, np.int32, np.int32, np.int32],
-                ut=_RAW[it], idx=idx, bk=_PACK_BK, tn=tn)
+    types = [None, i, i, i, i, None, np.int32, np.int32, np.int32, np.int32]
+    k = _kernel(rt, "pack", types, ut=_RAW[it], idx=idx, bk=_PACK_BK, tn=tn)
     l0, l1 = _PACK_L
-    _kernels.launch(rt, k, (_round_up(npan, l0), _round_up(kt, l1), nb), (l0, l1, 1),
-                    (b[0], b[1], b[2], b[3], b[4], tmp[1][0], K, N, kt, npan))
-    return tmp
+    return (k, (_round_up(npan, l0), _round_up(kt, l1), nb), (l0, l1, 1),
+            _typed([None, b[0], b[1], b[2], b[3], None, K, N, kt, npan], types), max(nb * npan * K * tn * it, 1), src)

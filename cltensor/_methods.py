@@ -22,16 +22,25 @@ def _unary(name):
     return f
 
 
+_TENSOR_OTHER = {"atan2", "maximum", "minimum", "fmax", "fmin", "hypot", "logical_and", "logical_or", "logical_xor"}
+
+
 def _binary(name):
-    def f(input, other, *, out=None):
-        return O.apply(name, input, other, out=out)
+    if name in _TENSOR_OTHER:           # PyTorch's signatures for these take a Tensor `other`, never a number
+        def f(input, other, *, out=None):
+            if not isinstance(other, Tensor):
+                raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+            return O.apply(name, input, other, out=out)
+    else:
+        def f(input, other, *, out=None):
+            return O.apply(name, input, other, out=out)
     f.__name__ = name
     return f
 
 
 _UNARY = ("exp exp2 expm1 log log2 log10 log1p sqrt rsqrt sin cos tan asin acos atan sinh cosh tanh asinh acosh "
           "atanh sigmoid erf erfc reciprocal neg abs floor ceil trunc frac sign sgn square relu logical_not "
-          "bitwise_not isnan isinf isfinite isposinf isneginf signbit angle positive").split()
+          "bitwise_not isnan isinf isfinite isposinf isneginf signbit angle").split()
 _BINARY = ("mul atan2 maximum minimum fmax fmin hypot copysign xlogy eq ne lt le gt ge logical_and logical_or "
            "logical_xor bitwise_and bitwise_or bitwise_xor bitwise_left_shift bitwise_right_shift remainder fmod "
            "pow").split()
@@ -46,14 +55,14 @@ _ALIASES = {"negative": "neg", "absolute": "abs", "arcsin": "asin", "arccos": "a
 
 
 def add(input, other, *, alpha=1, out=None):
-    if alpha != 1:
-        return O.apply("add", input, O.apply("mul", other, alpha), out=out)
+    if not (alpha == 1 and type(alpha) is int):    # any other alpha: one fused kernel (and its dtype checks)
+        return O.apply("add_alpha", input, other, alpha, out=out)
     return O.apply("add", input, other, out=out)
 
 
 def sub(input, other, *, alpha=1, out=None):
-    if alpha != 1:
-        return O.apply("sub", input, O.apply("mul", other, alpha), out=out)
+    if not (alpha == 1 and type(alpha) is int):
+        return O.apply("sub_alpha", input, other, alpha, out=out)
     return O.apply("sub", input, other, out=out)
 
 
@@ -80,9 +89,11 @@ def true_divide(input, other, *, out=None):
 
 
 def round(input, *, decimals=0, out=None):
-    if decimals:
-        s = 10.0 ** decimals
-        return O.apply("div", O.apply("round", O.apply("mul", input, s)), s, out=out)
+    if decimals:    # PyTorch's: rint(x * 10^d) / 10^d, or rint(x / 10^-d) * 10^-d for negative d
+        if not input._dtype.is_floating_point:
+            raise NotImplementedError(f'"round_cpu" not implemented for \'{input._dtype._alias}\'')
+        e = "rint(x0 * x1) / x1" if decimals > 0 else "rint(x0 / x1) * x1"
+        return O.apply("round", input, 10.0 ** abs(decimals), out=out, expr=e)
     return O.apply("round", input, out=out)
 
 
@@ -90,32 +101,33 @@ def clamp(input, min=None, max=None, *, out=None):
     return O.clamp(input, min, max, out=out)
 
 
+def clamp_min(input, min, *, out=None):
+    return O.clamp(input, min, None, out=out)
+
+
+def clamp_max(input, max, *, out=None):
+    return O.clamp(input, None, max, out=out)
+
+
 def lerp(input, end, weight, *, out=None):
-    # PyTorch's formula: weight < 0.5 ? start + w*(end-start) : end - (end-start)*(1-w)
-    diff = O.apply("sub", end, input)
-    return O.where(O.apply("lt", weight, 0.5) if isinstance(weight, Tensor) else
-                   _full_bool(input, abs(weight) < 0.5),
-                   O.apply("add", input, O.apply("mul", weight, diff)),
-                   O.apply("sub", end, O.apply("mul", diff, O.apply("sub", 1, weight) if isinstance(weight, Tensor)
-                                               else 1 - weight)), out=out)
+    return O.apply("lerp", input, end, weight, out=out)
 
 
-def _full_bool(ref, v):
-    from ._creation import full
-    return full((), bool(v), dtype=D.bool_, device=ref._device)
+def _nan_args(input, nan, posinf, neginf):
+    dt = input._dtype
+    fi = D.finfo(dt) if dt.category >= 2 else None
+    return (input, float(nan), float(fi.max if posinf is None else posinf) if fi else 0.0,
+            float(fi.min if neginf is None else neginf) if fi else 0.0)
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None):
-    if not input._dtype.is_floating_point:
-        return input.clone() if out is None else out.copy_(input)
-    fi = D.finfo(input._dtype)
-    posinf = fi.max if posinf is None else posinf
-    neginf = fi.min if neginf is None else neginf
-    O.OPS.setdefault("nan_to_num", O.Op("nan_to_num", 4, "std", {"f": "py_nan_to_num(x0, x1, x2, x3)"},
-                                        lambda g, a, *r: (O.where(a.isfinite(), g, 0.0),), "NanToNumBackward0"))
-    from ._creation import full
-    args = [input] + [full((), v, dtype=input._dtype, device=input._device) for v in (nan, posinf, neginf)]
-    return O.apply("nan_to_num", *args, out=out)
+    return O.apply("nan_to_num", *_nan_args(input, nan, posinf, neginf), out=out)
+
+
+def positive(input):
+    if input._dtype is D.bool_:
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
 
 
 def where(condition, input=None, other=None, *, out=None):
@@ -125,8 +137,27 @@ def where(condition, input=None, other=None, *, out=None):
     return O.where(condition, input, other, out=out)
 
 
+def _mask_value(input, mask, value):
+    if not isinstance(mask, Tensor) or mask._dtype is not D.bool_:
+        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{O._CNAME[mask._dtype.name] if isinstance(mask, Tensor) else type(mask).__name__}")
+    if isinstance(value, Tensor):
+        if value.dim() != 0:
+            raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{value.dim()} dimension(s).")
+        return value if value._dtype is input._dtype else value.to(input._dtype)
+    if input._dtype.category < D.scalar_dtype(value).category and input._dtype is not D.bool_:
+        value = complex(value).real if isinstance(value, complex) else value
+        value = int(value) if input._dtype.category == 1 else value     # the fill is cast to input's dtype
+    return value
+
+
 def masked_fill(input, mask, value):
-    return O.where(mask, value, input) if not isinstance(value, Tensor) else O.where(mask, value.to(input._dtype), input)
+    v = _mask_value(input, mask, value)
+    if isinstance(v, Tensor):
+        return O.where(mask, v, input)
+    from ._creation import full
+    return O.where(mask, full((), v, dtype=input._dtype, device=input._device), input)
 
 
 def real(input):
@@ -145,8 +176,8 @@ def result_type(tensor1, tensor2):
     return O.result_type(tensor1, tensor2)
 
 
-for _f in (add, sub, rsub, div, floor_divide, true_divide, round, clamp, lerp, nan_to_num, where, masked_fill, real,
-           imag, conj, result_type):
+for _f in (add, sub, rsub, div, floor_divide, true_divide, round, clamp, clamp_min, clamp_max, lerp, nan_to_num,
+           where, masked_fill, real, imag, conj, result_type, positive):
     _fn(_f.__name__, _f)
 _fn("clip", clamp)
 _fn("divide", div)
@@ -178,20 +209,36 @@ def _install():
         fn = _g[n]
         setattr(T, n, fn)
     for n in _UNARY + _BINARY:
-        if n not in ("isnan", "isinf", "isfinite", "isposinf", "isneginf", "signbit", "angle", "positive"):
+        if n not in ("isnan", "isinf", "isfinite", "isposinf", "isneginf", "signbit", "angle"):
             setattr(T, n + "_", _inplace(n))
+    for a, n in _ALIASES.items():
+        if hasattr(T, n + "_"):
+            setattr(T, a + "_", getattr(T, n + "_"))
     for n in ("add", "sub", "div", "floor_divide", "true_divide", "round", "clamp", "clip", "lerp", "nan_to_num",
-              "masked_fill", "conj", "divide", "subtract", "rsub"):
+              "masked_fill", "conj", "divide", "subtract", "rsub", "positive", "clamp_min", "clamp_max"):
         setattr(T, n, _g[n])
     T.where = lambda self, condition, other: O.where(condition, self, other)
     T.real = property(V.real, lambda self, v: V.real(self).copy_(v))
     T.imag = property(V.imag, lambda self, v: V.imag(self).copy_(v))
 
     def add_(self, other, *, alpha=1):
-        return O.apply_("add", self, O.apply("mul", other, alpha) if alpha != 1 else other)
+        return O.apply_("add", self, other) if alpha == 1 and type(alpha) is int else \
+            O.apply_("add_alpha", self, other, alpha)
 
     def sub_(self, other, *, alpha=1):
-        return O.apply_("sub", self, O.apply("mul", other, alpha) if alpha != 1 else other)
+        return O.apply_("sub", self, other) if alpha == 1 and type(alpha) is int else \
+            O.apply_("sub_alpha", self, other, alpha)
+
+    def lerp_(self, end, weight):
+        return O.apply_("lerp", self, end, weight)
+
+    def nan_to_num_(self, nan=0.0, posinf=None, neginf=None):
+        return O.apply_("nan_to_num", *_nan_args(self, nan, posinf, neginf))
+
+    def round_(self, *, decimals=0):
+        if decimals:
+            return self.copy_(round(self, decimals=decimals))
+        return O.apply_("round", self)
 
     def div_(self, other, *, rounding_mode=None):
         name = {None: "div", "floor": "div_floor", "trunc": "div_trunc"}[rounding_mode]
@@ -203,6 +250,7 @@ def _install():
     def copy_(self, src, non_blocking=False):
         if isinstance(src, Tensor) and src._device != self._device:
             src = O.to_device_contiguous(src, self._device)
+        O._check_write(self, (src,))
         if AG.needs_grad(self, src) or self.grad_fn is not None:
             return O.apply_("copy", self, src, expr="x1") if False else _copy_grad(self, src)
         return O.copy_into(self, src)
@@ -214,19 +262,26 @@ def _install():
                                    "dimensions.")
             value = value.item()
         O.check_inplace(self)
-        return O.copy_into(self, value)
+        return AG.record_overwrite(O.copy_into(self, value), "FillBackward0")
 
     def zero_(self):
-        return fill_(self, 0)
+        O.check_inplace(self)
+        return AG.record_overwrite(O.copy_into(self, 0), "ZeroBackward0")
 
     def masked_fill_(self, mask, value):
         O.check_inplace(self)
-        r = O.where(mask, value, self)
-        return O.copy_into(self, r) if not AG.needs_grad(self) else self.copy_(r)
+        r = masked_fill(self, mask, value)
+        if r._shape != self._shape:
+            raise RuntimeError(f"output with shape {list(self._shape)} doesn't match the broadcast shape "
+                               f"{list(r._shape)}")
+        return O.copy_into(self, r) if not AG.needs_grad(self, r) else self.copy_(r)
 
-    for f in (add_, sub_, div_, clamp_, copy_, fill_, zero_, masked_fill_):
+    for f in (add_, sub_, div_, clamp_, copy_, fill_, zero_, masked_fill_, lerp_, nan_to_num_, round_):
         setattr(T, f.__name__, f)
     T.clip_ = clamp_
+    T.clamp_min_ = lambda s, min: O.clamp(s, min, None, _inplace=True)
+    T.clamp_max_ = lambda s, max: O.clamp(s, None, max, _inplace=True)
+    T.divide_, T.subtract_, T.multiply_ = div_, sub_, T.mul_
     T.mul_ = _inplace("mul")
     T.true_divide_ = div_
     T.floor_divide_ = _inplace("div_floor")
@@ -247,7 +302,7 @@ def _install():
     T.__pow__ = lambda s, o: _pow(s, o)
     T.__rpow__ = lambda s, o: _pow(o, s)
     T.__neg__ = lambda s: O.apply("neg", s)
-    T.__pos__ = lambda s: s
+    T.__pos__ = positive
     T.__abs__ = lambda s: O.apply("abs", s)
     T.__invert__ = lambda s: O.apply("bitwise_not", s)
     T.__and__ = lambda s, o: O.apply("bitwise_and", s, o)
@@ -258,6 +313,8 @@ def _install():
     T.__rxor__ = lambda s, o: O.apply("bitwise_xor", o, s)
     T.__lshift__ = lambda s, o: O.apply("bitwise_left_shift", s, o)
     T.__rshift__ = lambda s, o: O.apply("bitwise_right_shift", s, o)
+    T.__rlshift__ = lambda s, o: O.apply("bitwise_left_shift", o, s)
+    T.__rrshift__ = lambda s, o: O.apply("bitwise_right_shift", o, s)
     T.__eq__ = lambda s, o: O.apply("eq", s, o) if _cmp_ok(o) else NotImplemented
     T.__ne__ = lambda s, o: O.apply("ne", s, o) if _cmp_ok(o) else NotImplemented
     T.__lt__ = lambda s, o: O.apply("lt", s, o)
@@ -336,41 +393,11 @@ def _install():
 
     # autograd
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        AG.backward(self, gradient, retain_graph, create_graph, inputs)
-
-    def register_hook(self, hook):
-        if not self._requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self.grad_fn is None:
-            if self._hooks is None:
-                self._hooks = []
-            self._hooks.append(hook)
-            lst = self._hooks
-        else:
-            th = self.grad_fn.metadata.setdefault("tensor_hooks", {})
-            lst = th.setdefault(self._out_nr, [])
-            lst.append(hook)
-        return _Handle(lst, hook)
-
-    def retain_grad(self):
-        if self.grad_fn is None:
-            return
-        if self._retains_grad:
-            return
-        self._retains_grad = True
-        import weakref
-        ref = weakref.ref(self)
-
-        def hook(g):
-            t = ref()
-            if t is not None:
-                t.grad = g.detach().clone() if t.grad is None else t.grad + g.detach()
-        th = self.grad_fn.metadata.setdefault("tensor_hooks", {})
-        th.setdefault(self._out_nr, []).append(hook)
+        AG.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     T.backward = backward
-    T.register_hook = register_hook
-    T.retain_grad = retain_grad
+    T.register_hook = AG.register_tensor_hook     # cltensor/autograd/_hooks.py
+    T.retain_grad = AG.retain_grad
     T.retains_grad = property(lambda s: s._retains_grad)
 
 
@@ -385,42 +412,12 @@ def _copy_grad(self, src):
                   lambda g: (None, g.to(sdt) if g._dtype is not sdt else g))
     elif self.grad_fn is not None:
         AG.record("CopyBackwards", (O._snapshot_edge(self),), self, lambda g: (None,))
-    _propagate_to_base(self)
+    AG.rebase_view(self)
     return self
 
 
-def _propagate_to_base(view):
-    """An in-place write into a view of a graph tensor: the base's gradient must route through the view."""
-    b = view._base
-    if b is None or not AG.is_grad_enabled() or view.grad_fn is None:
-        return
-    if b is view:
-        return
-    # record on the base: grads to base = grad with the view region replaced by the view's grad path
-    vshape, vstrides, voff = view._shape, view._strides, view._offset
-    view_node_grad = view
-
-    def fn(x):
-        return V.as_strided(x, vshape, vstrides, voff - b._offset + x._offset) if False else \
-            _same_view(x, b, vshape, vstrides, voff)
-    snap = O._snapshot_edge(b)
-
-    def bw(g):
-        from ._creation import zeros
-        g_base = g.clone()
-        with AG.no_grad():
-            O.copy_into(_same_view(g_base, b, vshape, vstrides, voff), 0)
-        gv = _same_view(g, b, vshape, vstrides, voff).clone()
-        return (g_base, gv)
-    AG.record("CopySlices", (snap, view_node_grad), b, bw)
-
-
-def _same_view(x, base, shape, strides, off):
-    """The view of x (contiguous, base-shaped) that (shape, strides, off) is of base."""
-    from ._tensor import make
-    if base.is_contiguous() and x.is_contiguous():
-        return make(x._st, shape, strides, x._offset + off - base._offset, x._dtype, x._device)
-    raise NotImplementedError("in-place writes through views of non-contiguous bases are not differentiable yet")
+def _propagate_to_base(view):   # superseded by AG.rebase_view (all in-place ops on views, any base layout)
+    return AG.rebase_view(view)
 
 
 class _Handle:

@@ -9,7 +9,7 @@ import math
 from . import _dtypes as D
 from . import _ew
 from . import _device as dv
-from ._tensor import Tensor, empty_tensor, make
+from ._tensor import Tensor, empty_tensor, empty_like_layout
 from . import autograd as AG
 
 _CAT = {0: "b", 1: "i", 2: "f", 3: "c"}
@@ -23,12 +23,34 @@ class Op:
         self.node = node or ("".join(p.capitalize() for p in name.split("_")) + "Backward0")
 
     def expr_for(self, cdt):
-        e = self.exprs.get(_CAT[cdt.category])
+        cat = _CAT[cdt.category]
+        e = self.exprs.get(cat)
         if e is None:
             e = self.exprs.get("*")
         if e is None:
-            raise RuntimeError(f'"{self.name}" not implemented for \'{cdt._alias}\'')
+            exc, msg = _ERRS.get((self.name, cat), (NotImplementedError, '"{}_cpu" not implemented for \'{}\''))
+            raise exc(msg.format(self.name, cdt._alias))
         return e
+
+
+# PyTorch's own words where an op refuses a dtype category (default: '"<op>_cpu" not implemented for ...')
+_CPLX = "{} is not supported for complex inputs"
+_ERRS = {("floor", "c"): (NotImplementedError, _CPLX), ("ceil", "c"): (NotImplementedError, _CPLX),
+         ("trunc", "c"): (NotImplementedError, _CPLX),
+         ("sign", "c"): (NotImplementedError, "Unlike NumPy, torch.sign is not intended to support complex numbers. "
+                                              "Please use torch.sgn instead."),
+         ("relu", "c"): (NotImplementedError, "clamp is not supported for complex types"),
+         ("relu", "b"): (RuntimeError, "Boolean inputs not supported for relu"),
+         ("maximum", "c"): (RuntimeError, "maximum not implemented for complex tensors."),
+         ("minimum", "c"): (RuntimeError, "minimum not implemented for complex tensors."),
+         ("fmax", "c"): (RuntimeError, "fmax not implemented for complex tensors."),
+         ("fmin", "c"): (RuntimeError, "fmin not implemented for complex tensors."),
+         ("isposinf", "c"): (RuntimeError, "isposinf does not support complex inputs."),
+         ("isneginf", "c"): (RuntimeError, "isneginf does not support complex inputs."),
+         ("signbit", "c"): (NotImplementedError, "signbit is not implemented for complex tensors."),
+         ("positive", "b"): (RuntimeError, "The `+` operator, on a bool tensor is not supported."),
+         ("neg", "b"): (RuntimeError, "Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                                      "trying to invert a mask, use the `~` or `logical_not()` operator instead.")}
 
 
 OPS = {}
@@ -40,26 +62,31 @@ def op(name, nargs, rule, exprs, backward=None, node=None):
     OPS[name] = Op(name, nargs, rule, exprs, backward, node)
 
 
-F = {"b", "i", "f"}
 # ---------------------------------------------------------------- the table
-# rule: std (promote), float (ints -> default float), cmp (-> bool), logical, bitwise, same (input dtype),
-#       tofloat_real (complex -> real, e.g. abs)
+# rule (see _rule): std (promote), same (promote; unary keeps the dtype), float (ints -> default float),
+#       pow, square, cmp/pred (-> bool), logical, bitwise, real_same/real_float (complex -> real: abs, angle),
+#       first (the first operand's dtype), alpha (add/sub with alpha), lerp
 op("add", 2, "std", {"b": "x0 | x1", "i": "x0 + x1", "f": "x0 + x1", "c": "x0 + x1"},
    lambda g, a, b, o: (g, g))
 op("sub", 2, "std", {"i": "x0 - x1", "f": "x0 - x1", "c": "x0 - x1"},
    lambda g, a, b, o: (g, -g))
+# add/sub with alpha != 1 in one kernel (x2 = alpha, cast to the result dtype; the optimizers' hot path)
+op("add_alpha", 3, "alpha", {"b": "x0 | (x1 & x2)", "i": "x0 + x2 * x1", "f": "x0 + x2 * x1",
+                             "c": "x0 + c_mul(x2, x1)"}, lambda g, a, b, al, o: (g, g * al), node="AddBackward0")
+op("sub_alpha", 3, "alpha", {"i": "x0 - x2 * x1", "f": "x0 - x2 * x1", "c": "x0 - c_mul(x2, x1)"},
+   lambda g, a, b, al, o: (g, -g * al), node="SubBackward0")
 op("mul", 2, "std", {"b": "x0 & x1", "i": "x0 * x1", "f": "x0 * x1", "c": "c_mul(x0, x1)"},
    lambda g, a, b, o: (g * _conj(b), g * _conj(a)))
 op("div", 2, "float", {"f": "x0 / x1", "c": "c_div(x0, x1)"},
    lambda g, a, b, o: (g / _conj(b), -g * _conj(o) / _conj(b)))
 op("div_floor", 2, "std", {"i": "PY_IFLOORDIV(x0, x1)", "f": "py_floordiv(x0, x1)"},
-   lambda g, a, b, o: (None, None), node="DivBackward1")
+   lambda g, a, b, o: (g * 0, g * 0), node="DivBackward2")
 op("div_trunc", 2, "std", {"i": "PY_ITRUNCDIV(x0, x1)", "f": "trunc(x0 / x1)"},
-   lambda g, a, b, o: (None, None), node="DivBackward1")
+   lambda g, a, b, o: (g * 0, g * 0), node="DivBackward2")
 op("remainder", 2, "std", {"i": "PY_IMOD(x0, x1)", "f": "py_fmod_floor(x0, x1)"},
-   lambda g, a, b, o: (g, -g * a.div(b, rounding_mode="floor") if isinstance(b, Tensor) else None))
+   lambda g, a, b, o: (g, -g * apply("div_floor", a, b) if isinstance(b, Tensor) else None))
 op("fmod", 2, "std", {"i": "PY_IFMOD(x0, x1)", "f": "fmod(x0, x1)"},
-   lambda g, a, b, o: (g, -g * a.div(b, rounding_mode="trunc") if isinstance(b, Tensor) else None))
+   lambda g, a, b, o: (g, -g * apply("div_trunc", a, b) if isinstance(b, Tensor) else None))
 op("pow", 2, "pow", {"i": "ipow_(x0, x1)", "f": "pow(x0, x1)", "c": "c_pow(x0, x1)"},
    lambda g, a, b, o: _pow_backward(g, a, b, o))
 op("atan2", 2, "float", {"f": "atan2(x0, x1)"},
@@ -68,12 +95,16 @@ op("maximum", 2, "std", {"b": "x0 | x1", "i": "max(x0, x1)", "f": "py_max(x0, x1
    lambda g, a, b, o: _minmax_backward(g, a, b, True))
 op("minimum", 2, "std", {"b": "x0 & x1", "i": "min(x0, x1)", "f": "py_min(x0, x1)"},
    lambda g, a, b, o: _minmax_backward(g, a, b, False))
-op("fmax", 2, "std", {"b": "x0 | x1", "i": "max(x0, x1)", "f": "fmax(x0, x1)"})
-op("fmin", 2, "std", {"b": "x0 & x1", "i": "min(x0, x1)", "f": "fmin(x0, x1)"})
-op("hypot", 2, "float", {"f": "hypot(x0, x1)"}, lambda g, a, b, o: (g * a / o, g * b / o))
-op("copysign", 2, "float", {"f": "copysign(x0, x1)"})
+op("fmax", 2, "std", {"b": "x0 | x1", "i": "max(x0, x1)", "f": "fmax(x0, x1)"},
+   lambda g, a, b, o: _fminmax_backward(g, a, b, True))
+op("fmin", 2, "std", {"b": "x0 & x1", "i": "min(x0, x1)", "f": "fmin(x0, x1)"},
+   lambda g, a, b, o: _fminmax_backward(g, a, b, False))
+op("hypot", 2, "std", {"f": "hypot(x0, x1)"}, lambda g, a, b, o: (g * a / o, g * b / o))
+op("copysign", 2, "float", {"f": "copysign(x0, x1)"},
+   lambda g, a, b, o: (g * where(a == 0, 0.0, o / a) if isinstance(a, Tensor) else None,
+                       g * 0 if isinstance(b, Tensor) else None))
 op("xlogy", 2, "float", {"f": "(isnan(x1) ? x1 : (x0 == 0 ? 0 : x0 * log(x1)))"},
-   lambda g, a, b, o: (g * b.log() if isinstance(b, Tensor) else None, g * a / b))
+   lambda g, a, b, o: (g * (b.log() if isinstance(b, Tensor) else math.log(b)), g * a / b))
 
 for _n, _e in (("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">=")):
     _ex = {"b": f"x0 {_e} x1", "i": f"x0 {_e} x1", "f": f"x0 {_e} x1"}
@@ -96,27 +127,28 @@ op("bitwise_right_shift", 2, "bitwise",
 # unary, float-valued
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 op("exp", 1, "float", {"f": "exp(x0)", "c": "c_exp(x0)"}, lambda g, a, o: (g * _conj(o),))
-op("exp2", 1, "float", {"f": "exp2(x0)"}, lambda g, a, o: (g * o * _LN2,))
-op("expm1", 1, "float", {"f": "expm1(x0)"}, lambda g, a, o: (g * (o + 1),))
+op("exp2", 1, "float", {"f": "exp2(x0)", "c": "c_exp2(x0)"}, lambda g, a, o: (g * _conj(o * _LN2),))
+op("expm1", 1, "float", {"f": "expm1(x0)", "c": "c_expm1(x0)"}, lambda g, a, o: (g * _conj(o + 1),))
 op("log", 1, "float", {"f": "log(x0)", "c": "c_log(x0)"}, lambda g, a, o: (g / _conj(a),))
-op("log2", 1, "float", {"f": "log2(x0)"}, lambda g, a, o: (g / (a * _LN2),))
-op("log10", 1, "float", {"f": "log10(x0)"}, lambda g, a, o: (g / (a * _LN10),))
-op("log1p", 1, "float", {"f": "log1p(x0)"}, lambda g, a, o: (g / (a + 1),))
+op("log2", 1, "float", {"f": "log2(x0)", "c": "c_log2(x0)"}, lambda g, a, o: (g / _conj(a * _LN2),))
+op("log10", 1, "float", {"f": "log10(x0)", "c": "c_log10(x0)"}, lambda g, a, o: (g / _conj(a * _LN10),))
+op("log1p", 1, "float", {"f": "log1p(x0)", "c": "c_log1p(x0)"}, lambda g, a, o: (g / _conj(a + 1),))
 op("sqrt", 1, "float", {"f": "sqrt(x0)", "c": "c_sqrt(x0)"}, lambda g, a, o: (g / (2 * _conj(o)),))
-op("rsqrt", 1, "float", {"f": "rsqrt(x0)"}, lambda g, a, o: (-0.5 * g * o * o * o,))
-op("sin", 1, "float", {"f": "sin(x0)"}, lambda g, a, o: (g * a.cos(),))
-op("cos", 1, "float", {"f": "cos(x0)"}, lambda g, a, o: (-g * a.sin(),))
-op("tan", 1, "float", {"f": "tan(x0)"}, lambda g, a, o: (g * (1 + o * o),))
-op("asin", 1, "float", {"f": "asin(x0)"}, lambda g, a, o: (g * (1 - a * a).rsqrt(),))
-op("acos", 1, "float", {"f": "acos(x0)"}, lambda g, a, o: (-g * (1 - a * a).rsqrt(),))
-op("atan", 1, "float", {"f": "atan(x0)"}, lambda g, a, o: (g / (1 + a * a),))
-op("sinh", 1, "float", {"f": "sinh(x0)"}, lambda g, a, o: (g * a.cosh(),))
-op("cosh", 1, "float", {"f": "cosh(x0)"}, lambda g, a, o: (g * a.sinh(),))
-op("tanh", 1, "float", {"f": "tanh(x0)"}, lambda g, a, o: (g * (1 - o * o),))
-op("asinh", 1, "float", {"f": "asinh(x0)"}, lambda g, a, o: (g * (a * a + 1).rsqrt(),))
-op("acosh", 1, "float", {"f": "acosh(x0)"}, lambda g, a, o: (g * (a * a - 1).rsqrt(),))
-op("atanh", 1, "float", {"f": "atanh(x0)"}, lambda g, a, o: (g / (1 - a * a),))
-op("sigmoid", 1, "float", {"f": "py_sigmoid(x0)"}, lambda g, a, o: (g * o * (1 - o),))
+op("rsqrt", 1, "float", {"f": "rsqrt(x0)", "c": "c_rsqrt(x0)"}, lambda g, a, o: (-0.5 * g * _conj(o * o * o),))
+op("sin", 1, "float", {"f": "sin(x0)", "c": "c_sin(x0)"}, lambda g, a, o: (g * _conj(a.cos()),))
+op("cos", 1, "float", {"f": "cos(x0)", "c": "c_cos(x0)"}, lambda g, a, o: (-g * _conj(a.sin()),))
+op("tan", 1, "float", {"f": "tan(x0)", "c": "c_tan(x0)"}, lambda g, a, o: (g * _conj(1 + o * o),))
+op("asin", 1, "float", {"f": "asin(x0)", "c": "c_asin(x0)"}, lambda g, a, o: (g * _conj((1 - a * a).rsqrt()),))
+op("acos", 1, "float", {"f": "acos(x0)", "c": "c_acos(x0)"}, lambda g, a, o: (-g * _conj((1 - a * a).rsqrt()),))
+op("atan", 1, "float", {"f": "atan(x0)", "c": "c_atan(x0)"}, lambda g, a, o: (g / _conj(1 + a * a),))
+op("sinh", 1, "float", {"f": "sinh(x0)", "c": "c_sinh(x0)"}, lambda g, a, o: (g * _conj(a.cosh()),))
+op("cosh", 1, "float", {"f": "cosh(x0)", "c": "c_cosh(x0)"}, lambda g, a, o: (g * _conj(a.sinh()),))
+op("tanh", 1, "float", {"f": "tanh(x0)", "c": "c_tanh(x0)"}, lambda g, a, o: (g * _conj(1 - o * o),))
+op("asinh", 1, "float", {"f": "asinh(x0)", "c": "c_asinh(x0)"}, lambda g, a, o: (g * _conj((a * a + 1).rsqrt()),))
+op("acosh", 1, "float", {"f": "acosh(x0)", "c": "c_acosh(x0)"},
+   lambda g, a, o: (g * _conj((a - 1).rsqrt() * (a + 1).rsqrt()),))
+op("atanh", 1, "float", {"f": "atanh(x0)", "c": "c_atanh(x0)"}, lambda g, a, o: (g / _conj(1 - a * a),))
+op("sigmoid", 1, "float", {"f": "py_sigmoid(x0)", "c": "c_sigmoid(x0)"}, lambda g, a, o: (g * _conj(o * (1 - o)),))
 op("erf", 1, "float", {"f": "erf(x0)"}, lambda g, a, o: (g * (2 / math.sqrt(math.pi)) * (-(a * a)).exp(),))
 op("erfc", 1, "float", {"f": "erfc(x0)"}, lambda g, a, o: (-g * (2 / math.sqrt(math.pi)) * (-(a * a)).exp(),))
 op("reciprocal", 1, "float", {"f": "1 / x0", "c": "c_div(($T)(1, 0), x0)"},
@@ -128,27 +160,32 @@ op("gelu", 1, "float", {"f": "0.5f * x0 * (1 + erf(x0 * 0.70710678118654752440f)
    lambda g, a, o: (g * (0.5 * (1 + (a * 0.7071067811865476).erf()) +
                          a * (-(a * a) * 0.5).exp() * 0.3989422804014327),))
 op("gelu_tanh", 1, "float",
-   {"f": "0.5f * x0 * (1 + tanh(0.7978845608028654f * (x0 + 0.044715f * x0 * x0 * x0)))"}, None, "GeluBackward0")
-op("angle", 1, "real_float", {"b": "0", "i": "(x0 < 0 ? M_PI_F : 0)", "f": "(isnan(x0) ? x0 : (x0 < 0 ? M_PI : 0))",
-                              "c": "c_angle(x0)"}, lambda g, a, o: (None,))
+   {"f": "0.5f * x0 * (1 + tanh(0.7978845608028654f * (x0 + 0.044715f * x0 * x0 * x0)))"},
+   lambda g, a, o: (g * _gelu_tanh_grad(a),), "GeluBackward0")
+op("angle", 1, "real_float", {"b": "0", "i": "py_angle(($T)x0)", "f": "py_angle(x0)",
+                              "c": "c_angle(x0)"}, lambda g, a, o: (_angle_backward(g, a),))
 
 # unary, same dtype
 op("neg", 1, "same", {"i": "-x0", "f": "-x0", "c": "-x0"}, lambda g, a, o: (-g,))
-op("abs", 1, "real_same", {"b": "x0", "i": "($T)abs(x0)", "f": "fabs(x0)", "c": "c_abs(x0)"},
+op("nan_to_num", 4, "first", {"b": "x0", "i": "x0", "f": "py_nan_to_num(x0, x1, x2, x3)",
+                             "c": "($T)(py_nan_to_num(x0.x, x1.x, x2.x, x3.x), py_nan_to_num(x0.y, x1.x, x2.x, x3.x))"},
+   lambda g, a, *r: (where(a.isfinite(), g, 0.0),))
+op("abs", 1, "real_same", {"i": "($T)abs(x0)", "f": "fabs(x0)", "c": "c_abs(x0)"},
    lambda g, a, o: (g * _sgn(a),))
-op("floor", 1, "same", {"b": "x0", "i": "x0", "f": "floor(x0)"}, lambda g, a, o: (g * 0,))
-op("ceil", 1, "same", {"b": "x0", "i": "x0", "f": "ceil(x0)"}, lambda g, a, o: (g * 0,))
-op("round", 1, "same", {"b": "x0", "i": "x0", "f": "rint(x0)"}, lambda g, a, o: (g * 0,))
-op("trunc", 1, "same", {"b": "x0", "i": "x0", "f": "trunc(x0)"}, lambda g, a, o: (g * 0,))
+op("floor", 1, "same", {"i": "x0", "f": "floor(x0)"}, lambda g, a, o: (g * 0,))
+op("ceil", 1, "same", {"i": "x0", "f": "ceil(x0)"}, lambda g, a, o: (g * 0,))
+op("round", 1, "same", {"i": "x0", "f": "rint(x0)"}, lambda g, a, o: (g * 0,))
+op("trunc", 1, "same", {"i": "x0", "f": "trunc(x0)"}, lambda g, a, o: (g * 0,))
 op("frac", 1, "same", {"f": "py_frac(x0)"}, lambda g, a, o: (g,))
 op("sign", 1, "same", {"b": "x0", "i": "PY_ISIGN(x0)", "f": "py_sign(x0)"}, lambda g, a, o: (g * 0,))
-op("sgn", 1, "same", {"b": "x0", "i": "PY_ISIGN(x0)", "f": "py_sign(x0)", "c": "c_sgn(x0)"}, lambda g, a, o: (None,))
+op("sgn", 1, "same", {"b": "x0", "i": "PY_ISIGN(x0)", "f": "py_sign(x0)", "c": "c_sgn(x0)"},
+   lambda g, a, o: (_sgn_backward(g, a, o),))
 op("square", 1, "square", {"i": "x0 * x0", "f": "x0 * x0", "c": "c_mul(x0, x0)"}, lambda g, a, o: (2 * g * _conj(a),),
    node="PowBackward0")
 op("relu", 1, "same", {"i": "(x0 > 0 ? x0 : 0)", "f": "((x0 > 0 || isnan(x0)) ? x0 : 0)"},
    lambda g, a, o: (where(o > 0, g, 0),))
 op("conj", 1, "same", {"*": "x0", "c": "c_conj(x0)"}, lambda g, a, o: (_conj(g),))
-op("positive", 1, "same", "x0", lambda g, a, o: (g,))
+op("positive", 1, "same", {"i": "x0", "f": "x0", "c": "x0"}, lambda g, a, o: (g,))
 op("logical_not", 1, "logical", "!x0")
 op("bitwise_not", 1, "bitwise", {"b": "!x0", "i": "~x0"})
 op("isnan", 1, "pred", {"b": "0", "i": "0", "f": "isnan(x0)", "c": "c_isnan(x0)"})
@@ -158,6 +195,10 @@ op("isposinf", 1, "pred", {"b": "0", "i": "0", "f": "(isinf(x0) && x0 > 0)"})
 op("isneginf", 1, "pred", {"b": "0", "i": "0", "f": "(isinf(x0) && x0 < 0)"})
 op("signbit", 1, "pred", {"b": "0", "i": "(x0 < 0)", "f": "signbit(x0)"})
 op("copy", 1, "same", "x0", lambda g, a, o: (g,), node="ToCopyBackward0")
+# PyTorch's lerp: weight < 0.5 ? start + weight * (end - start) : end - (end - start) * (1 - weight)
+op("lerp", 3, "lerp", {"f": "(fabs(x2) < 0.5f ? x0 + x2 * (x1 - x0) : x1 - (x1 - x0) * (1 - x2))",
+                       "c": "(c_abs(x2) < 0.5f ? x0 + c_mul(x2, x1 - x0) : x1 - c_mul(x1 - x0, ($T)(1, 0) - x2))"},
+   lambda g, a, b, w, o: (g * _conj(1 - w), g * _conj(w), g * _conj(b - a) if isinstance(w, Tensor) else None))
 # clamp's expression depends on which bounds are given (see clamp()); the row holds its backward rule
 op("clamp", 3, "std", {}, lambda g, x, *rest: _clamp_backward(g, x, *rest), node="ClampBackward1")
 
@@ -171,14 +212,39 @@ def _sgn(a):
 
 
 def _minmax_backward(g, a, b, is_max):
-    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
-    if not (ta and tb):
-        return (g, None)
-    half = g / 2
-    win_a = a > b if is_max else a < b
-    win_b = b > a if is_max else b < a
-    eq = a == b
-    return (where(win_a, g, where(eq, half, 0)), where(win_b, g, where(eq, half, 0)))
+    # PyTorch's: ties split the gradient; NaN (unordered) passes it to both; a or b may be a scalar
+    split = where(apply("eq", a, b), g / 2, g)
+    lose_a, lose_b = (apply("lt", a, b), apply("gt", a, b)) if is_max else (apply("gt", a, b), apply("lt", a, b))
+    return (where(lose_a, 0.0, split) if isinstance(a, Tensor) else None,
+            where(lose_b, 0.0, split) if isinstance(b, Tensor) else None)
+
+
+def _fminmax_backward(g, a, b, is_max):
+    # fmax/fmin: the gradient goes to the selected operand (a on ties; the non-NaN one)
+    pick_a = apply("ge" if is_max else "le", a, b)
+    if isinstance(b, Tensor):
+        pick_a = pick_a | b.isnan()
+    return (where(pick_a, g, 0.0) if isinstance(a, Tensor) else None,
+            where(pick_a, 0.0, g) if isinstance(b, Tensor) else None)
+
+
+def _gelu_tanh_grad(x):
+    k_beta, k_kappa = 0.7978845608028654, 0.044715
+    t = (k_beta * (x + k_kappa * x * x * x)).tanh()
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k_beta * (1 + 3 * k_kappa * x * x)
+
+
+def _sgn_backward(g, a, o):
+    if not a._dtype.is_complex:
+        return g * 0
+    ab = a.abs()
+    return where(ab == 0, 0.0, (g - (g * o.conj()).real * o) / ab)
+
+
+def _angle_backward(g, a):
+    if not a._dtype.is_complex:
+        return g * 0
+    return where(a == 0, 0.0, g * a / (a.abs() * a.abs()) * 1j)
 
 
 def _pow_backward(g, a, b, o):
@@ -195,7 +261,7 @@ def _pow_backward(g, a, b, o):
         if isinstance(a, Tensor):
             gb = where((a == 0) & (b >= 0), 0.0, g * o * a.log())
         else:
-            gb = g * o * math.log(a) if a > 0 else (g * o * math.log(a) if a != 0 else g * 0)
+            gb = g * o * math.log(a) if a > 0 else (g * o * float("nan") if a != 0 else g * 0)
     return (ga, gb)
 
 
@@ -216,24 +282,58 @@ def result_type(*args):
     return D.result_type_state(*_classes(args))
 
 
+_CNAME = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char", "int16": "short int", "int32": "int",
+          "int64": "long int", "float16": "c10::Half", "float32": "float", "float64": "double",
+          "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}   # PyTorch's C++ type names
+
+
+def _sub_check(args):
+    bools = [(a._dtype if isinstance(a, Tensor) else D.scalar_dtype(a)) is D.bool_ for a in args[:2]]
+    if all(bools):
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
+    if any(bools):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to "
+                           "invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
 def _rule(op_, args):
     """-> (compute dtypes per operand, expression result dtype, output dtype)."""
     rule = op_.rule
-    rt = result_type(*args)
     n = len(args)
+    if rule == "first":                       # everything in the first operand's dtype (nan_to_num)
+        rt = args[0]._dtype
+        return (rt,) * n, rt, rt
+    if rule == "alpha":                       # add/sub with alpha: the dtype of the first two, alpha cast to it
+        rt = result_type(args[0], args[1])
+        al = args[2]
+        if op_.name == "sub_alpha":
+            _sub_check(args)
+        if rt.category <= 1 and isinstance(al, float):
+            raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+        if rt is not D.bool_ and isinstance(al, bool):
+            raise RuntimeError("Boolean alpha only supported for Boolean results.")
+        if not rt.is_complex and isinstance(al, complex):
+            raise RuntimeError("For non-complex input tensors, argument alpha must not be a complex number.")
+        return (rt,) * n, rt, rt
+    if rule == "lerp":                        # PyTorch's lerp wants one floating dtype for all tensors
+        rt = args[0]._dtype
+        for a, nm in zip(args[1:], ("end", "weight")):
+            if isinstance(a, Tensor) and a._dtype is not rt:
+                raise RuntimeError(f"expected dtype {_CNAME[rt.name]} for `{nm}` but got dtype {_CNAME[a._dtype.name]}")
+        return (rt,) * n, rt, rt
+    rt = result_type(*args)
     if rule == "std" or rule == "same":
-        if rule == "same" and rt is D.bool_ and op_.name == "neg":
-            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
-                               "to invert a mask, use the `~` or `logical_not()` operator instead.")
-        if op_.name == "sub" and rt is D.bool_:
-            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
-                               "or `logical_xor()` operator instead.")
+        if op_.name == "sub":
+            _sub_check(args)
         return (rt,) * n, rt, rt
     if rule == "float":
         if rt.category < 2:
             rt = D.get_default_dtype()
         return (rt,) * n, rt, rt
     if rule == "pow":
+        if rt is D.bool_ and isinstance(args[1], Tensor):    # (a bool scalar exponent is fine: x**True is x)
+            raise NotImplementedError('"pow" not implemented for \'Bool\'')
         if rt.category < 2:
             return (D.int64,) * n, D.int64, rt
         return (rt,) * n, rt, rt
@@ -241,15 +341,13 @@ def _rule(op_, args):
         if rt is D.bool_:
             rt = D.int64
         return (rt,) * n, rt, rt
-    if rule == "cmp":
-        return (rt,) * n, D.bool_, D.bool_
-    if rule == "pred":
+    if rule == "cmp" or rule == "pred":
         return (rt,) * n, D.bool_, D.bool_
     if rule == "logical":
         return (D.bool_,) * n, D.bool_, D.bool_
     if rule == "bitwise":
         if rt.category > 1:
-            raise RuntimeError(f'"{op_.name}_cpu" not implemented for \'{rt._alias}\'')
+            raise NotImplementedError(f'"{op_.name}_cpu" not implemented for \'{rt._alias}\'')
         return (rt,) * n, rt, rt
     if rule == "real_same":
         return (rt,) * n, rt.to_real(), rt.to_real()
@@ -300,25 +398,74 @@ def _check_scalar(a):
         import numpy as np
         if isinstance(a, np.generic):
             return a.item()
+        if hasattr(a, "__array__") and not isinstance(a, (list, tuple)):
+            return a              # numpy array (or array-like): becomes a tensor in _fix_operands
         raise TypeError(f"unsupported operand type: {type(a).__name__}")
     return a
+
+
+_INT_DIV = ("div_floor", "div_trunc", "remainder", "fmod")
+
+
+def _int_div_check(name, args, cdts):
+    """PyTorch (CPU) raises for integer // and % by zero. Scalars are checked here; tensor divisors on host memory
+    (the CPU device) are checked after a sync; on other devices the kernels return 0 (as CUDA returns garbage)."""
+    b = args[1]
+    if not isinstance(b, Tensor):
+        if b == 0:
+            raise RuntimeError("ZeroDivisionError")
+        return
+    if b._st.host is not None and b.numel():
+        if not b._host_array().all():
+            raise RuntimeError("ZeroDivisionError")
+
+
+def _check_write(out, inputs=()):
+    """PyTorch's overlap checks for a tensor about to be written (in-place ops, out=, copy_)."""
+    for n, st in zip(out._shape, out._strides):
+        if st == 0 and n > 1:
+            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                               "single memory location. Please clone() the tensor before performing the operation.")
+    for a in inputs:
+        if isinstance(a, Tensor) and a._st is out._st and a is not out and \
+                (a._offset != out._offset or a._shape != out._shape) and a.is_contiguous() and out.is_contiguous():
+            a0, o0 = a._offset, out._offset
+            if a0 < o0 + out.numel() and o0 < a0 + a.numel():
+                raise RuntimeError("unsupported operation: some elements of the input tensor and the written-to "
+                                   "tensor refer to a single memory location. Please clone() the tensor before "
+                                   "performing the operation.")
+
+
+def _int_pow_check(args):
+    a, b = args
+    if isinstance(a, Tensor) and a._dtype.category <= 1 and isinstance(b, int) and not isinstance(b, bool) and b < 0:
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
 
 
 def apply(name, *args, out=None, expr=None):
     """Run elementwise op `name` over tensors/scalars, with autograd. Returns the result tensor."""
     op_ = OPS[name]
-    args = [_check_scalar(a) for a in args]
-    dev = _device_of(args)
-    if dev is None:
-        raise TypeError(f"{name}(): expected at least one Tensor argument")
-    args = _fix_operands(args, dev)
+    a0 = args[0]
+    if isinstance(a0, Tensor) and all(isinstance(a, Tensor) and a._device == a0._device for a in args):
+        dev = a0._device         # the common case: tensors on one device
+    else:
+        args = [_check_scalar(a) for a in args]
+        dev = _device_of(args)
+        if dev is None:
+            raise TypeError(f"{name}(): expected at least one Tensor argument")
+        args = _fix_operands(args, dev)
     cdts, rdt, odt = _rule(op_, args)
     ex = (expr or op_.expr_for(cdts[0])).replace("$T", cdts[0].ctype_compute)
+    if name in _INT_DIV and cdts[1].category <= 1:
+        _int_div_check(name, args, cdts)
+    elif name == "pow":
+        _int_pow_check(args)
     shape = _ew.broadcast_shapes(*[a._shape for a in args if isinstance(a, Tensor)])
     if out is None:
         res = empty_tensor(shape, odt, dev)
     else:
         res = _prepare_out(out, shape, odt, dev, name)
+        _check_write(res, args)
     _ew.run(ex, res, args, cdts, rdt)
     if out is not None:
         res._st.version += 1
@@ -326,20 +473,9 @@ def apply(name, *args, out=None, expr=None):
         if out is not None:
             raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
                                "differentiation, but one of the arguments requires grad.")
-        bw = op_.backward
-        saved = tuple(a for a in args if isinstance(a, Tensor))
-        AG.record(op_.node, args, res, _bind(bw, args, res), saved=saved)
+        fn, saved = AG.bind_rule(op_.backward, args, res)   # keeps only what the rule reads; no cycles
+        AG.record(op_.node, args, res, fn, saved=saved)
     return res
-
-
-def _bind(bw, args, res):
-    if len(args) == 1:
-        a, = args
-        return lambda g: bw(g, a, res)
-    if len(args) == 2:
-        a, b = args
-        return lambda g: bw(g, a, b, res)
-    return lambda g: bw(g, *args, res)
 
 
 def _prepare_out(out, shape, odt, dev, name):
@@ -375,44 +511,29 @@ def apply_(name, self, *others, expr=None):
     shape = _ew.broadcast_shapes(*[a._shape for a in args if isinstance(a, Tensor)])
     if shape != self._shape:
         raise RuntimeError(f"output with shape {list(self._shape)} doesn't match the broadcast shape {list(shape)}")
-    grad = op_.backward is not None and AG.needs_grad(*args)
-    if grad:
-        check_inplace(self)
-    if grad:
-        # the node reads the old value of self: keep a copy when the backward rule needs it
-        old = self.detach().clone() if name not in ("add", "sub", "copy", "neg", "positive") else self.detach()
-        old_edge_src = _snapshot_edge(self)
     ex = (expr or op_.expr_for(cdts[0])).replace("$T", cdts[0].ctype_compute)
+    if name in _INT_DIV and cdts[1].category <= 1:
+        _int_div_check(name, args, cdts)
+    elif name == "pow":
+        _int_pow_check(args)
+    _check_write(self, others)
+    grad = op_.backward is not None and AG.needs_grad(*args)
+    if grad:   # autograd (cltensor/autograd/_inplace.py): old value if the rule reads it, edge snapshot, views
+        prep = AG.inplace_prepare(op_.backward, self, others)
     _ew.run(ex, self, args, cdts, rdt)
     self._st.version += 1
     if grad:
-        bw = op_.backward
-        targs = [old_edge_src] + others
-        res_view = self.detach()
-        AG.record(op_.node, targs, self, _bind_inplace(bw, old, others, res_view),
-                  saved=tuple(a for a in others if isinstance(a, Tensor)))
+        AG.inplace_record(op_.node, op_.backward, prep, self)
     return self
 
 
 def _snapshot_edge(t):
     """A stand-in tensor carrying t's current autograd edge (so the in-place node links to the old value)."""
-    s = make(t._st, t._shape, t._strides, t._offset, t._dtype, t._device)
-    s.grad_fn, s._requires_grad, s._out_nr = t.grad_fn, t._requires_grad, t._out_nr
-    if t.grad_fn is None and t._requires_grad:
-        s.__dict__["_acc_node"] = t.__dict__.get("_acc_node")
-    return s
-
-
-def _bind_inplace(bw, old, others, res):
-    return lambda g: bw(g, old, *others, res)
+    return AG.snapshot_edge(t)
 
 
 def check_inplace(t):
-    if AG.is_grad_enabled() and t.grad_fn is None and t._requires_grad:
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-    b = t._base
-    if AG.is_grad_enabled() and b is not None and b.grad_fn is None and b._requires_grad:
-        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    AG.check_inplace(t)
 
 
 # ---------------------------------------------------------------- copies and conversions
@@ -421,8 +542,9 @@ def copy_into(dst, src):
     """dst[...] = src (broadcast, cast) without autograd; src may live on another device."""
     if isinstance(src, Tensor) and src._device != dst._device:
         src = to_device_contiguous(src, dst._device)
-    op_ = OPS["copy"]
     sdt = src._dtype if isinstance(src, Tensor) else D.scalar_dtype(src)
+    if not isinstance(src, Tensor) and sdt.category <= dst._dtype.category:
+        sdt = dst._dtype        # a Python scalar is written at the destination's precision (fill_ on float64)
     if isinstance(src, Tensor):
         _ew.broadcast_shapes(dst._shape, src._shape)
         if len(src._shape) > len(dst._shape) or _ew.broadcast_shapes(dst._shape, src._shape) != dst._shape:
@@ -454,7 +576,7 @@ def to_copy(t, dtype, device):
         if AG.needs_grad(t):
             AG.record("ToCopyBackward0", (t,), r, lambda g: (g.to(t._device),))
         return r
-    r = empty_tensor(t._shape, dtype, device)
+    r = empty_like_layout(t, dtype)                 # a dense layout (x.T) keeps its strides, as PyTorch's
     _ew.run("x0", r, [t], (t._dtype,), t._dtype)
     if AG.needs_grad(t):
         AG.record("ToCopyBackward0", (t,), r, lambda g: (g.to(t._dtype),))
@@ -516,6 +638,11 @@ def _clamp_backward(g, x, *rest):
     # we don't know which of lo/hi was given from positions alone: recompute with o == x
     mask = (o == x)
     grads = [where(mask, g, 0.0)]
+    if len(lo_hi) == 2:   # both bounds (PyTorch's clamp_backward_min_max: if min > max, max wins)
+        lo, hi = lo_hi
+        grads.append(where(apply("lt", x, lo) & apply("lt", lo, hi), g, 0.0) if isinstance(lo, Tensor) else None)
+        grads.append(where(apply("gt", x, hi) | apply("lt", hi, lo), g, 0.0) if isinstance(hi, Tensor) else None)
+        return tuple(grads)
     for b in lo_hi:
         grads.append(where(mask, 0.0, g) if isinstance(b, Tensor) else None)
     return tuple(grads)

@@ -1,5 +1,4 @@
 """The Tensor: storage + shape + strides (elements) + offset + dtype + device, and host interop."""
-import math
 import numpy as np
 
 from . import _dtypes as D
@@ -28,12 +27,14 @@ class Tensor:
                  "grad_fn", "_retains_grad", "_hooks", "_base", "_out_nr",
                  "__weakref__", "__dict__")
 
+    __array_priority__ = 1000      # ndarray op Tensor defers to the Tensor's reflected operator (as PyTorch)
+
     def __init__(self, *args, dtype=None, device=None):
         from . import _creation
         dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+        if not args:
+            args = (0,)                  # Tensor() is an empty 1-D tensor
         if len(args) == 1 and not isinstance(args[0], int):
-            if isinstance(args[0], (tuple, list)) and all(isinstance(x, int) for x in args[0]) and False:
-                pass
             src = args[0]
             if isinstance(src, Tensor):
                 t = src
@@ -138,21 +139,21 @@ class Tensor:
 
     # ------------------------------------------------------------------ host interop
     def _host_array(self):
-        """numpy view of this tensor's memory (CPU device / unified memory; synchronises first)."""
+        """numpy view of this tensor's memory (CPU device / unified memory; synchronises first). The array keeps
+        the storage alive (so the memory pool cannot hand it to another tensor while numpy still looks at it)."""
         st = self._st
         host = st.host_view()
         if host is None:
             raise TypeError(f"can't convert {self._device} tensor to numpy. Use Tensor.cpu() to copy the tensor to "
                             "host memory first.")
         it = self._dtype.itemsize
-        base = host[self._offset * it:]
-        if base.size == 0 or self.numel() == 0:
+        if self.numel() == 0:
             return np.empty(self._shape, self._dtype.np)
-        base = base.view(np.uint8)
-        arr = np.lib.stride_tricks.as_strided(base.view(self._dtype.np) if (base.size % it == 0) else
-                                              base[:base.size - base.size % it].view(self._dtype.np),
-                                              self._shape, tuple(s * it for s in self._strides))
-        return arr
+        iface = dict(host.__array_interface__)
+        iface["data"] = (iface["data"][0] + self._offset * it, False)
+        iface["typestr"], iface["descr"] = self._dtype.np.str, [("", self._dtype.np.str)]
+        iface["shape"], iface["strides"] = self._shape, tuple(s * it for s in self._strides)
+        return np.asarray(_HostRef(iface, st))
 
     def numpy(self, *, force=False):
         if self._device.type != "cpu":
@@ -178,8 +179,9 @@ class Tensor:
         return out
 
     def __array__(self, dtype=None, copy=None):
-        a = self._to_numpy_copy() if self._device.type != "cpu" else self.detach().numpy()
-        return a.astype(dtype) if dtype is not None else a
+        """np.asarray(t) shares memory on the CPU device (as PyTorch's); np.array(t) (copy=True) copies."""
+        a = self._to_numpy_copy() if copy or self._device.type != "cpu" else self.detach().numpy()
+        return a.astype(dtype, copy=False) if dtype is not None else a
 
     def tolist(self):
         a = self._to_numpy_copy()
@@ -338,6 +340,15 @@ class Tensor:
         _init_from(self, other._st, other._shape, other._strides, other._offset, other._dtype, other._device)
 
 
+class _HostRef:
+    """numpy's view of host storage memory; holding the Storage keeps the memory valid while numpy uses it."""
+    __slots__ = ("__array_interface__", "st")
+
+    def __init__(self, iface, st):
+        self.__array_interface__ = iface
+        self.st = st
+
+
 class Size(tuple):
     """torch.Size: a tuple subclass that prints as cltensor.Size([...])."""
 
@@ -406,6 +417,32 @@ def make(st, shape, strides, offset, dtype, device):
     t._base = None
     t._out_nr = 0
     return t
+
+
+def dense_strides(t):
+    """t's strides if t is dense and non-overlapping (a permuted contiguous layout), else contiguous strides:
+    the layout PyTorch's preserve_format gives clone() and *_like."""
+    shape, strides = t._shape, t._strides
+    if len(shape) > 1:
+        order = sorted(range(len(shape)), key=lambda d: (-strides[d], -shape[d]))
+        acc, ok = 1, True
+        for d in reversed(order):
+            if shape[d] != 1 and strides[d] != acc:
+                ok = False
+                break
+            acc *= shape[d]
+        if ok and acc:
+            return tuple(strides)
+    return contiguous_strides(shape)
+
+
+def empty_like_layout(t, dtype=None, device=None):
+    """A new uninitialised tensor shaped like t with t's layout when t is dense (preserve_format)."""
+    n = prod(t._shape)
+    dtype = dtype or t._dtype
+    device = device or t._device
+    st = dv.Storage(dv.runtime(device), n * dtype.itemsize)
+    return make(st, t._shape, dense_strides(t), 0, dtype, device)
 
 
 def empty_tensor(shape, dtype, device):

@@ -1,7 +1,7 @@
 """View and shape ops: share storage (no copies unless PyTorch copies), with their backward rules."""
 from . import _dtypes as D
 from . import _ew
-from ._tensor import Tensor, make, empty_tensor, contiguous_strides, prod, _wrap_dim
+from ._tensor import Tensor, make, empty_tensor, empty_like_layout, contiguous_strides, prod, _wrap_dim
 from . import autograd as AG
 
 
@@ -16,7 +16,7 @@ def _view(t, shape, strides, offset, name, fn, dtype=None):
 
 def _unview(g, t, fn):
     from ._creation import zeros
-    z = zeros(t._shape, dtype=g._dtype, device=g._device)
+    z = zeros(t._shape, dtype=t._dtype, device=g._device)   # t's dtype: real/imag views of complex t
     target = fn(z)
     if AG.is_grad_enabled() and g.requires_grad:
         # differentiable scatter for double backward
@@ -30,7 +30,7 @@ def _scatter_view(z, fn, g):
     from . import _ops
     with AG.no_grad():
         _ops.copy_into(fn(z), g)
-    AG.record("AsStridedScatterBackward0", (g,), z, lambda gg: (fn(gg),))
+    AG.record("AsStridedScatterBackward0", (g,), z, lambda gg: (fn(gg.contiguous()),))
     return z
 
 
@@ -54,6 +54,9 @@ def _infer_shape(shape, numel):
             raise RuntimeError(f"invalid shape dimension {s}")
     if neg:
         rest = prod(s for s in shape if s != -1)
+        if rest == 0 and numel == 0:
+            raise RuntimeError(f"cannot reshape tensor of 0 elements into shape [{', '.join(map(str, shape))}] "
+                               "because the unspecified dimension size -1 can be any value and is ambiguous")
         if rest == 0 or numel % rest:
             raise RuntimeError(f"shape '[{', '.join(map(str, shape))}]' is invalid for input of size {numel}")
         shape[neg[0]] = numel // rest
@@ -72,7 +75,7 @@ def _view_strides(t, shape):
     """Strides for viewing t as `shape` without a copy, or None (PyTorch's computeStride)."""
     old_shape, old_strides = t._shape, t._strides
     numel = prod(old_shape)
-    if numel == 0:
+    if numel == 0 or not old_shape:      # empty, or 0-d (one element): any shape views it
         return contiguous_strides(shape)
     new_strides = [0] * len(shape)
     view_d = len(shape) - 1
@@ -127,12 +130,18 @@ def reshape(t, *shape):
 def contiguous(t, memory_format=None):
     if t.is_contiguous():
         return t
-    return clone(t)
+    return clone(t, _CONTIGUOUS)
+
+
+_CONTIGUOUS = "contiguous_format"
 
 
 def clone(t, memory_format=None):
-    from . import _ops
-    r = empty_tensor(t._shape, t._dtype, t._device)
+    """A copy; like PyTorch's preserve_format, a dense permuted layout (x.T) keeps its strides."""
+    if memory_format is None or memory_format == "preserve_format":
+        r = empty_like_layout(t)
+    else:
+        r = empty_tensor(t._shape, t._dtype, t._device)
     _ew.run("x0", r, [t], (t._dtype,), t._dtype)
     if AG.needs_grad(t):
         AG.record("CloneBackward0", (t,), r, lambda g: (g,))
@@ -168,6 +177,9 @@ def flatten(t, start_dim=0, end_dim=-1):
 
 def unflatten(t, dim, sizes):
     d = _wrap_dim(dim, t.dim())
+    if -1 not in sizes and prod(sizes) != t._shape[d]:
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {d} "
+                           f"({t._shape[d]}) in the input tensor")
     sizes = _infer_shape(tuple(sizes), t._shape[d])
     return view(t, t._shape[:d] + sizes + t._shape[d + 1:]) if _view_strides(t, t._shape[:d] + sizes + t._shape[d + 1:]) \
         is not None else reshape(t, t._shape[:d] + sizes + t._shape[d + 1:])
@@ -263,7 +275,7 @@ def expand(t, *sizes):
     nd = len(sizes)
     if nd < t.dim():
         raise RuntimeError(f"expand(cltensor.{t.type().split('.')[-1]}{{{list(t._shape)}}}, size={list(sizes)}): the "
-                           "number of sizes provided must be greater or equal to the number of dimensions in the "
+                           f"number of sizes provided ({nd}) must be greater or equal to the number of dimensions in the "
                            "tensor")
     off = nd - t.dim()
     shape, st = [], []

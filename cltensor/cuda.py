@@ -47,3 +47,41 @@ def empty_cache():
 def memory_allocated(device=None):
     rt = dv._RUNTIMES.get(dv._resolve(device or "gpu"))
     return rt.in_use_bytes if rt else 0
+
+
+def _rt(device):
+    return dv._RUNTIMES.get(dv._resolve(device if device is not None else "gpu"))
+
+
+def max_memory_allocated(device=None):
+    rt = _rt(device)
+    return rt.peak_bytes if rt else 0
+
+
+def memory_reserved(device=None):
+    rt = _rt(device)
+    return rt.in_use_bytes + rt.cached_bytes if rt else 0
+
+
+def reset_peak_memory_stats(device=None):
+    rt = _rt(device)
+    if rt:
+        rt.peak_bytes = rt.in_use_bytes
+
+
+class _Props:
+    def __init__(self, info):
+        self.name, self.total_memory = info.name, info.global_mem_size
+        self.multi_processor_count = info.compute_units
+
+    def __repr__(self):
+        return f"_CudaDeviceProperties(name='{self.name}', total_memory={self.total_memory // (1 << 20)}MB, " \
+               f"multi_processor_count={self.multi_processor_count})"
+
+
+def get_device_properties(device=None):
+    gs = _gpus()
+    if not gs:
+        raise RuntimeError("no OpenCL GPU is available")
+    d = gs[device or 0] if isinstance(device, int) or device is None else dv._resolve(device)
+    return _Props(dv.device_info(d))

@@ -23,7 +23,9 @@ ${int_helpers()}
 </%def>
 
 <%def name="real_helpers(R)">
+<% F = "_F" if R == "float" else "" %>
 /* Python/PyTorch semantics for ${R} */
+static inline OVL ${R} py_angle(${R} a) { return isnan(a) ? a : (a < 0 ? M_PI${F} : (${R})0); }
 static inline OVL ${R} py_fmod_floor(${R} a, ${R} b) {
     ${R} m = fmod(a, b);
     if (m != 0 && ((b < 0) != (m < 0))) m += b;
@@ -38,7 +40,7 @@ static inline OVL ${R} py_floordiv(${R} a, ${R} b) {
     return copysign((${R})0, a / b);
 }
 static inline OVL ${R} py_round(${R} a) { return rint(a); }
-static inline OVL ${R} py_sign(${R} a) { return isnan(a) ? a : (${R})((a > 0) - (a < 0)); }
+static inline OVL ${R} py_sign(${R} a) { return (${R})((a > 0) - (a < 0)); }  /* sign(nan) = 0 as PyTorch */
 static inline OVL ${R} py_sigmoid(${R} a) { return (${R})1 / ((${R})1 + exp(-a)); }
 static inline OVL ${R} py_max(${R} a, ${R} b) { return (isnan(a) || isnan(b)) ? (a + b) : fmax(a, b); }
 static inline OVL ${R} py_min(${R} a, ${R} b) { return (isnan(a) || isnan(b)) ? (a + b) : fmin(a, b); }
@@ -48,7 +50,7 @@ static inline OVL ${R} py_nan_to_num(${R} a, ${R} n, ${R} p, ${R} m) { return is
 </%def>
 
 <%def name="complex_helpers(R)">
-<% C = R + "2" %>
+<% C = R + "2"; F = "_F" if R == "float" else "" %>
 static inline OVL ${C} c_mul(${C} a, ${C} b) { return (${C})(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x); }
 static inline OVL ${C} c_div(${C} a, ${C} b) {
     /* Smith's algorithm, as numpy/PyTorch do, to avoid needless overflow */
@@ -73,9 +75,52 @@ static inline OVL ${C} c_sqrt(${C} a) {
 }
 static inline OVL ${C} c_sgn(${C} a) { ${R} m = hypot(a.x, a.y); return m == 0 ? (${C})(0, 0) : a / m; }
 static inline OVL ${C} c_pow(${C} a, ${C} b) {
-    if (a.x == 0 && a.y == 0) { return (b.x == 0 && b.y == 0) ? (${C})(1, 0) : (${C})(0, 0); }
+    if (a.x == 0 && a.y == 0) {
+        if (b.x == 0 && b.y == 0) return (${C})(1, 0);
+        return b.x > 0 ? (${C})(0, 0) : (b.x < 0 ? (${C})(INFINITY, NAN) : (${C})(NAN, NAN));
+    }
     return c_exp(c_mul(b, c_log(a)));
 }
+/* the rest of PyTorch's complex unary functions (std::complex formulas; symmetric forms avoid cancellation) */
+static inline OVL ${C} c_mulr(${C} a, ${R} r) { return (${C})(a.x * r, a.y * r); }
+static inline OVL ${C} c_muli(${C} a) { return (${C})(-a.y, a.x); }              /* i * a */
+static inline OVL ${C} c_recip(${C} a) { return c_div((${C})(1, 0), a); }
+static inline OVL ${C} c_sin(${C} a) { return (${C})(sin(a.x) * cosh(a.y), cos(a.x) * sinh(a.y)); }
+static inline OVL ${C} c_cos(${C} a) { return (${C})(cos(a.x) * cosh(a.y), -sin(a.x) * sinh(a.y)); }
+static inline OVL ${C} c_sinh(${C} a) { return (${C})(sinh(a.x) * cos(a.y), cosh(a.x) * sin(a.y)); }
+static inline OVL ${C} c_cosh(${C} a) { return (${C})(cosh(a.x) * cos(a.y), sinh(a.x) * sin(a.y)); }
+static inline OVL ${C} c_tanh(${C} a) {
+    if (fabs(a.x) > 20) return (${C})(copysign((${R})1, a.x), 4 * sin(a.y) * cos(a.y) * exp(-2 * fabs(a.x)));
+    ${R} d = cosh(2 * a.x) + cos(2 * a.y);
+    return (${C})(sinh(2 * a.x) / d, sin(2 * a.y) / d);
+}
+static inline OVL ${C} c_tan(${C} a) { ${C} t = c_tanh((${C})(-a.y, a.x)); return (${C})(t.y, -t.x); }
+static inline OVL ${C} c_expm1(${C} a) {
+    ${R} s = sin(a.y * (${R})0.5);
+    return (${C})(expm1(a.x) * cos(a.y) - 2 * s * s, exp(a.x) * sin(a.y));
+}
+static inline OVL ${C} c_log1p(${C} a) {
+    return (${C})((${R})0.5 * log1p(a.x * (2 + a.x) + a.y * a.y), atan2(a.y, 1 + a.x));
+}
+static inline OVL ${C} c_asinh(${C} a) {
+    int neg = a.x < 0;
+    ${C} z = neg ? -a : a;
+    ${C} r = c_log(z + c_sqrt(c_mul(z, z) + (${C})(1, 0)));
+    return neg ? -r : r;
+}
+static inline OVL ${C} c_asin(${C} a) { ${C} r = c_asinh(c_muli(a)); return (${C})(r.y, -r.x); }
+static inline OVL ${C} c_acos(${C} a) { ${C} r = c_asin(a); return (${C})(M_PI_2${F} - r.x, -r.y); }
+static inline OVL ${C} c_acosh(${C} a) {
+    ${C} r = c_log(a + c_mul(c_sqrt(a + (${C})(1, 0)), c_sqrt(a - (${C})(1, 0))));
+    return r;
+}
+static inline OVL ${C} c_atanh(${C} a) { return c_mulr(c_log1p(a) - c_log1p(-a), (${R})0.5); }
+static inline OVL ${C} c_atan(${C} a) { ${C} r = c_atanh(c_muli(a)); return (${C})(r.y, -r.x); }
+static inline OVL ${C} c_sigmoid(${C} a) { return c_recip((${C})(1, 0) + c_exp(-a)); }
+static inline OVL ${C} c_exp2(${C} a) { return c_exp(c_mulr(a, M_LN2${F})); }
+static inline OVL ${C} c_log2(${C} a) { return c_mulr(c_log(a), M_LOG2E${F}); }
+static inline OVL ${C} c_log10(${C} a) { return c_mulr(c_log(a), M_LOG10E${F}); }
+static inline OVL ${C} c_rsqrt(${C} a) { return c_recip(c_sqrt(a)); }
 static inline OVL int c_eq(${C} a, ${C} b) { return a.x == b.x && a.y == b.y; }
 static inline OVL int c_isnan(${C} a) { return isnan(a.x) || isnan(a.y); }
 static inline OVL int c_isinf(${C} a) { return isinf(a.x) || isinf(a.y); }

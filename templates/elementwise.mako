@@ -42,7 +42,7 @@ __kernel void k(__global ${out.ct}* restrict out, const ${idx} out_off ${_args(i
         return ins[j].load("in%d" % j, "off%d + %s" % (j, i))
 %>
     if (base + 8 <= n) {
-        #pragma unroll
+        /* no '#pragma unroll': unrolled, PoCL's vectoriser made math calls (exp) 5-9x slower */
         for (int q = 0; q < 8; q++) {
             ${out.cc} res_;
             ${_eval(out, ins, kinds, cdts, rdt, expr, [val(j, "base + q") for j in range(len(ins))])}

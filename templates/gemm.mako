@@ -1,21 +1,22 @@
 ## Batched strided GEMM: C[p] = alpha * A[p] @ B[p] + beta * C[p]. Driven by cltensor/_gemm.py.
 ##
-## Every kernel takes the same arguments (all offsets and strides in elements, `idx` is int or long):
+## The GEMM kernels take the same arguments (all offsets and strides in elements, `idx` is int or long):
 ##   A, a_off, a_bs, a_rs, a_cs,  B, b_off, b_bs, b_rs, b_cs,  C, c_off, c_bs, c_rs, c_cs,
-##   M, N, K, NB, mt, nt, alpha, beta, beta_zero
-## mt / nt are the numbers of row / column tiles (the launch is rounded up to a fixed local size, so extra
-## work-items return at once), NB is the number of columns B really has (>= N; only the register kernel
-## reads it). beta_zero != 0 means C is not read (PyTorch: beta == 0 ignores NaN/inf in C).
+##   M, N, K, NB, mt, nt, rpw, alpha, beta, beta_zero
+## mt / nt are the numbers of row / column tiles and rpw the row tiles per work-item (sizes are arguments, the
+## local size is fixed per kernel: PoCL compiles again for every new local size; surplus work-items return at
+## once). NB is the number of columns B really has (>= N, padded panels; only the register kernel reads it).
+## beta_zero != 0 means C is not read (as in PyTorch, beta == 0 ignores NaN/inf in C).
 ##
 ## Variants (one <%def> each):
-##   reg    - CPU shape: each work-item computes a TM x (VW*NV) block of C in VW-wide vector accumulators,
-##            loads rows of B with vloadVW (or gathers them for strided B, bmode='gather'), broadcasts one A
-##            scalar per fma; no __local, no barriers. Row tails clamp the A row (rows past M are computed
-##            and not stored); column tails shift the last tile left to end at column NB-1 and store only the
-##            columns no other tile owns, so B is never read past its last column (needs NB >= VW*NV).
+##   reg    - CPU shape: each work-item computes TM x (VW*NV) blocks of C in VW-wide vector accumulators,
+##            loads rows of B with vloadVW (from B in place, from packed panels, or gathered for strided B),
+##            broadcasts one A scalar per fma; no __local, no barriers. Row tails clamp the A row (rows past M
+##            are computed and not stored); column tails shift the last tile left to end at column NB-1 and
+##            store only the columns no other tile owns, so B is never read past its last column.
 ##   local  - GPU shape: TSM x TSN tile of C per work-group, TK-deep slices of A and B staged in __local,
 ##            each work-item accumulates WM x WN outputs. Any strides, any sizes (guarded loads, zero fill).
-##   pack   - copies a strided K x N B (per batch) into a contiguous K x N temporary (bit copy).
+##   pack   - copies B (any strides) into zero-padded column panels for the register kernel (bit copy).
 ##
 ## Integer GEMM accumulates in unsigned int/long (wrap-around is well defined there) and truncates at the
 ## store, which gives the same result modulo 2^bits as accumulating in the storage type (PyTorch).
@@ -92,15 +93,17 @@ def madd(acc, x, y, z):
     __global const ${t.ct}* restrict A, const ${idx} a_off, const ${idx} a_bs, const ${idx} a_rs, const ${idx} a_cs,
     __global const ${t.ct}* restrict B, const ${idx} b_off, const ${idx} b_bs, const ${idx} b_rs, const ${idx} b_cs,
     __global ${t.ct}* restrict C, const ${idx} c_off, const ${idx} c_bs, const ${idx} c_rs, const ${idx} c_cs,
-    const int M, const int N, const int K, const int NB, const int mt, const int nt,
+    const int M, const int N, const int K, const int NB, const int mt, const int nt, const int rpw,
     const ${acc_ct(acc)} alpha, const ${acc_ct(acc)} beta, const int beta_zero
 </%def>
 
 ## ------------------------------------------------------------------------------------------------ reg
-## tm: rows per work-item; vw: vector width; nv: vectors per row (tile width TN = vw * nv); ku: k unroll;
-## a_unit: A has column stride 1 (load ku consecutive A elements of a row with one vload);
-## bmode: 'vec' (B column stride 1, vloadVW) or 'gather' (any B column stride); nfirst: dim 0 of the
-## launch walks column tiles (else row tiles).
+## tm: rows per tile; vw: vector width; nv: vectors per row (tile width TN = vw * nv); ku: k unroll;
+## a_unit: A has column stride 1; bmode: 'vec' (B column stride 1, vloadVW, row stride b_rs), 'panel' (B
+## packed in column panels of TN: panel tn starts at tn * b_cs, rows b_rs = TN apart) or 'gather' (any B
+## strides, each vector assembled from scalars); nfirst: dim 0 of the launch walks column tiles.
+## Each work-item computes the tiles (rows tg*rpw .. tg*rpw+rpw-1, column tn): rpw (an argument) sets the
+## work per work-item without a recompile, so the local size can stay (1, 1) or tiny.
 <%def name="reg(t, acc, idx, tm, vw, nv, ku, a_unit, bmode, nfirst)">
 ${c.preamble((t, acc))}
 <%
@@ -108,20 +111,17 @@ ${c.preamble((t, acc))}
     V = vt(A_, vw)
     TN = vw * nv
     dn, dm = (0, 1) if nfirst else (1, 0)
-    a_vec = False  # a_unit and ku in (2, 4, 8, 16)
 %>
 __kernel void k(${_args(t, idx, acc)})
 {
-    const int tn = get_global_id(${dn}), tm_ = get_global_id(${dm});
-    if (tn >= nt || tm_ >= mt) return;
+    const int tn = get_global_id(${dn}), tg = get_global_id(${dm});
+    const int mg = (mt + rpw - 1) / rpw;
+    if (tn >= nt || tg >= mg) return;
     const ${idx} p = get_global_id(2);
-    const int r0 = tm_ * ${tm};
     const int c0 = tn * ${TN};
     const int cs = min(c0, NB - ${TN});
     __global const ${t.ct}* Ap = A + a_off + p * a_bs;
-% for i in range(tm):
-    __global const ${t.ct}* restrict a${i} = Ap + (${idx})min(r0 + ${i}, M - 1) * a_rs;
-% endfor
+    __global ${t.ct}* Cp = C + c_off + p * c_bs;
 % if bmode == 'vec':
     __global const ${t.ct}* bp = B + b_off + p * b_bs + cs;
 % elif bmode == 'panel':
@@ -129,6 +129,13 @@ __kernel void k(${_args(t, idx, acc)})
 % else:
     __global const ${t.ct}* bp = B + b_off + p * b_bs + (${idx})cs * b_cs;
 % endif
+    const int full = (cs == c0) && (c0 + ${TN} <= N) && (c_cs == 1);
+    const int tend = min(tg * rpw + rpw, mt);
+    for (int tm_ = tg * rpw; tm_ < tend; tm_++) {
+    const int r0 = tm_ * ${tm};
+% for i in range(tm):
+    __global const ${t.ct}* restrict a${i} = Ap + (${idx})min(r0 + ${i}, M - 1) * a_rs;
+% endfor
 % for i in range(tm):
 % for v in range(nv):
     ${V} acc${i}_${v} = (${V})0;
@@ -163,57 +170,47 @@ ${sload(t, acc, "bp", "%s + (%s)%d * b_cs" % (koff, idx, v))}\
     int kk = 0;
 % if ku > 1:
     for (; kk + ${ku} <= K; kk += ${ku}) {
-% if a_vec:
-% for i in range(tm):
-        const ${vt(A_, ku)} av${i} = ${vload(t, acc, ku, "a%d + kk" % i)};
-% endfor
-<% comps = "0123456789abcdef" %>
-% for u in range(ku):
-        ${step(lambda i, u=u: "av%d.s%s" % (i, comps[u]))}
-% endfor
-% else:
 % for u in range(ku):
 <% ak = "(%s)(kk + %d) * a_cs" % (idx, u) if not a_unit else "kk + %d" % u %>
         ${step(lambda i, ak=ak: sload(t, acc, "a%d" % i, ak))}
 % endfor
-% endif
     }
 % endif
     for (; kk < K; kk++) {
 <% ak = "(%s)kk * a_cs" % idx if not a_unit else "kk" %>
         ${step(lambda i: sload(t, acc, "a%d" % i, ak))}
     }
-    __global ${t.ct}* Cp = C + c_off + p * c_bs;
-    const int full = (cs == c0) && (c0 + ${TN} <= N) && (c_cs == 1);
+    ${A_} tile[${tm * TN}];
 % for i in range(tm):
-    if (r0 + ${i} < M) {
-        __global ${t.ct}* cr = Cp + (${idx})(r0 + ${i}) * c_rs;
+% for v in range(nv):
+% if vw == 1:
+    tile[${i * TN + v}] = acc${i}_${v};
+% else:
+    vstore${vw}(acc${i}_${v}, 0, tile + ${i * TN + v * vw});
+% endif
+% endfor
+% endfor
+    for (int i = 0; i < ${tm} && r0 + i < M; i++) {
+        __global ${t.ct}* cr = Cp + (${idx})(r0 + i) * c_rs;
+        const ${A_}* tr = tile + i * ${TN};
         if (full) {
 % for v in range(nv):
             {
-                ${V} r = alpha * acc${i}_${v};
+                ${V} r = alpha * ${vload(acc, acc, vw, "tr + %d" % (v * vw)) if vw > 1 else "tr[%d]" % v};
                 if (!beta_zero) r += beta * ${vload(t, acc, vw, "cr + c0 + %d" % (v * vw))};
                 ${vstore(t, acc, vw, "r", "cr + c0 + %d" % (v * vw))};
             }
 % endfor
         } else {
-            ${A_} row[${TN}];
-% for v in range(nv):
-% if vw == 1:
-            row[${v}] = acc${i}_${v};
-% else:
-            vstore${vw}(acc${i}_${v}, 0, row + ${v * vw});
-% endif
-% endfor
-            for (int q = max(c0 - cs, 0); q < ${TN} && cs + q < N; q++) {
+            for (int q = c0 - cs; q < ${TN} && cs + q < N; q++) {
                 const ${idx} o = (${idx})(cs + q) * c_cs;
-                ${A_} r = alpha * row[q];
+                ${A_} r = alpha * tr[q];
                 if (!beta_zero) r += beta * ${sload(t, acc, "cr", "o")};
                 ${sstore(t, acc, "cr", "o", "r")};
             }
         }
     }
-% endfor
+    }
 }
 </%def>
 

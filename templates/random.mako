@@ -35,6 +35,15 @@ __kernel void k(__global ${out.ct}* restrict out, const ulong n, const uint s0, 
     float u1 = (r.x >> 8) * 0x1.0p-24f;
     float u2 = (r.y >> 8) * 0x1.0p-24f;
 % endif
+% if out.complex:
+## complex: independent real and imaginary parts (normal: each with variance std^2 / 2, as PyTorch's randn)
+% if kind == "uniform":
+    ${out.cc} res = (${out.cc})(p0 + (p1 - p0) * u1, p0 + (p1 - p0) * u2);
+% else:
+    ${ct.cc} rad = sqrt(-(${ct.cc})1 * log(1 - u1)) * p1;
+    ${out.cc} res = (${out.cc})(p0 + rad * cospi(2 * u2), rad * sinpi(2 * u2));
+% endif
+% else:
 % if kind == "uniform":
     ${ct.cc} v = p0 + (p1 - p0) * u1;
 % elif kind == "bernoulli":
@@ -44,6 +53,7 @@ __kernel void k(__global ${out.ct}* restrict out, const ulong n, const uint s0, 
     ${ct.cc} v = p0 + p1 * rad * cospi(2 * u2);
 % endif
     ${out.cc} res = ${out.cast_from("v", ct)};
+% endif
 % endif
     ${out.store("out", "i", "res")};
 }
