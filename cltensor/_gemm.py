@@ -368,6 +368,7 @@ class _Plan:
 
 _plans = {}
 _PLAN_CACHE_MAX = 2048
+_last_plan = {}   # kernel -> the plan whose scalar arguments were set on it last (kernels are stateful)
 
 
 def gemm(rt, dtype, batch, M, N, K, a, b, c, alpha=1, beta=0, acc_dtype=None, variant=None, params=None):
@@ -411,10 +412,21 @@ def _run(rt, plan, bufs):
         pargs[0], pargs[5] = bufs[src], tmp[1][0]
         _kernels.launch(rt, pk, pg, pl, pargs)
         pargs[0] = pargs[5] = None
-    o, args = plan.order, plan.args
-    args[0], args[5], args[10] = bufs[o[0]], (tmp[1][0] if o[1] < 0 else bufs[o[1]]), bufs[o[2]]
-    _kernels.launch(rt, plan.kernel, plan.gsize, plan.lsize, args)
-    args[0] = args[5] = args[10] = None      # do not keep the caller's buffers alive
+    o, args, k = plan.order, plan.args, plan.kernel
+    ba, bb, bc = bufs[o[0]], (tmp[1][0] if o[1] < 0 else bufs[o[1]]), bufs[o[2]]
+    if _last_plan.get(k) is plan and not _kernels.DEBUG:
+        # the same call shape as this kernel's last launch: its scalar arguments are still set, so only the
+        # three buffers change (a repeated GEMM costs ~2 us of host time instead of ~4 through the invoker)
+        k.set_arg(0, ba)
+        k.set_arg(5, bb)
+        k.set_arg(10, bc)
+        _kernels.stats["launches"] += 1
+        cl.enqueue_nd_range_kernel(rt.queue, k, plan.gsize, plan.lsize)
+    else:
+        args[0], args[5], args[10] = ba, bb, bc
+        _kernels.launch(rt, k, plan.gsize, plan.lsize, args)
+        args[0] = args[5] = args[10] = None      # do not keep the caller's buffers alive
+        _last_plan[k] = plan
     if tmp is not None:
         rt.release(*tmp)   # in-order queue: a later user of this buffer runs after this GEMM
 

@@ -128,7 +128,10 @@ static inline OVL int c_isfinite(${C} a) { return isfinite(a.x) && isfinite(a.y)
 </%def>
 
 <%def name="int_helpers()">
-/* integer floor division / remainder with Python semantics; division by zero yields 0 (never traps) */
+/* integer floor division / remainder with Python semantics; division by zero yields 0 (never traps;
+   cltensor/_ops.py raises PyTorch's ZeroDivisionError on the host where it can see the divisor).
+   (b) == -1 is always false for unsigned types: that is fine, keep clang quiet about it. */
+#pragma clang diagnostic ignored "-Wtautological-constant-out-of-range-compare"
 #define PY_IFLOORDIV(a, b) ((b) == 0 ? 0 : ((b) == -1 ? -(a) : ((a) / (b) - ((((a) % (b)) != 0) && (((a) < 0) != ((b) < 0))))))
 #define PY_IMOD(a, b) ((b) == 0 ? 0 : ((b) == -1 ? 0 : (((a) % (b)) + (((((a) % (b)) != 0) && ((((a) % (b)) < 0) != ((b) < 0))) ? (b) : 0))))
 #define PY_ITRUNCDIV(a, b) ((b) == 0 ? 0 : ((b) == -1 ? -(a) : (a) / (b)))

@@ -46,7 +46,7 @@ def test_requires_grad_flags():
     assert ct.zeros(2, requires_grad=True, dtype=ct.complex64).requires_grad
     for make in (lambda: ct.tensor([1, 2], requires_grad=True), lambda: ct.ones(2, dtype=ct.int32).requires_grad_(),
                  lambda: setattr(ct.tensor([True]), "requires_grad", True)):
-        with pytest.raises(RuntimeError, match="only Tensors of floating point and complex dtype can require"):
+        with pytest.raises(RuntimeError, match="Only Tensors of floating point and complex dtype can require"):
             make()
     with pytest.raises(RuntimeError, match="you can only change requires_grad flags of leaf variables"):
         z.requires_grad = False

@@ -708,6 +708,7 @@ def _outcome(fn):
 def test_torch_result_dtypes_and_errors_all_ops_all_dtypes():
     """Result dtype or exception type of every op for every dtype (pair), on empty tensors (no kernels run)."""
     torch = pytest.importorskip("torch")
+    warnings.filterwarnings("ignore", message="ComplexHalf support is experimental")
     bad = []
     for op in SWEEP_UNARY:
         for n in NAMES:

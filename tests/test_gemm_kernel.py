@@ -200,6 +200,23 @@ def test_k_zero():
     run(D.float32, 1, 9, 33, 0, variant="local")
 
 
+def test_repeated_calls_swap_buffers():
+    # the cached plan and the kernel's already-set scalar arguments are reused; only buffers change
+    hs = [(rand(D.float32, 33 * 20), rand(D.float32, 20 * 40)) for _ in range(3)]
+    outs = []
+    for _ in range(2):
+        res = []
+        for ha, hb in hs:         # back to back: the fast path sets only the buffers
+            c = np.zeros(33 * 40, np.float32)
+            bc = buf(c)
+            G.gemm(RT, D.float32, 1, 33, 40, 20, (buf(ha), 0, 0, 20, 1), (buf(hb), 0, 0, 40, 1), (bc, 0, 0, 40, 1))
+            res.append((bc, c, ha, hb))
+        outs += [(read(bc, c), ha, hb) for bc, c, ha, hb in res]
+        run(D.float32, 1, 33, 41, 20)            # another plan with the same kernel in between
+    for out, ha, hb in outs:
+        check(D.float32, out.reshape(33, 40), ha.reshape(33, 20) @ hb.reshape(20, 40), 20)
+
+
 def test_empty():
     hc = np.full(4, 7.0, np.float32)
     bc = buf(hc)

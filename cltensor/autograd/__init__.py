@@ -304,7 +304,7 @@ def grad_fn_name(t):
 def set_requires_grad(t, v):
     v = bool(v)
     if v and not (t._dtype.is_floating_point or t._dtype.is_complex):
-        raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
     if not v and t.grad_fn is not None:
         raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
                            "computed variable in a subgraph that doesn't require differentiation use "
