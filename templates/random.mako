@@ -3,58 +3,79 @@
 <%namespace name="c" file="common.mako"/>
 
 <%def name="philox()">
+/* scalar words and 64-bit products, unrolled: ~5x faster on PoCL than the uint4/mul_hi form (same numbers) */
 inline uint4 philox4x32_10(uint4 ctr, uint2 key) {
+    uint c0 = ctr.x, c1 = ctr.y, c2 = ctr.z, c3 = ctr.w, k0 = key.x, k1 = key.y;
+    #pragma unroll
     for (int r = 0; r < 10; r++) {
-        uint lo0 = ctr.x * 0xD2511F53u, hi0 = mul_hi(ctr.x, 0xD2511F53u);
-        uint lo1 = ctr.z * 0xCD9E8D57u, hi1 = mul_hi(ctr.z, 0xCD9E8D57u);
-        ctr = (uint4)(hi1 ^ ctr.y ^ key.x, lo1, hi0 ^ ctr.w ^ key.y, lo0);
-        key += (uint2)(0x9E3779B9u, 0xBB67AE85u);
+        ulong p0 = (ulong)c0 * 0xD2511F53u, p1 = (ulong)c2 * 0xCD9E8D57u;
+        uint n0 = (uint)(p1 >> 32) ^ c1 ^ k0, n2 = (uint)(p0 >> 32) ^ c3 ^ k1;
+        c1 = (uint)p1; c3 = (uint)p0; c0 = n0; c2 = n2;
+        k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
     }
-    return ctr;
+    return (uint4)(c0, c1, c2, c3);
 }
 </%def>
 
-## kind: uniform (low + (high-low)*u), normal (mean + std*z), randint (low + r % span), bernoulli (u < p)
+## kind: uniform (low + (high-low)*u), normal (mean + std*z), randint (low + r % span), bernoulli (u < p).
+## One Philox call (4 x 32 random bits) serves `per` consecutive elements: 4 float32 values, 2 float64 / int64
+## values, 2 complex64 values or 1 complex128 value. Element e always takes the same bits (counter e / per),
+## so the numbers do not depend on the device or the launch geometry.
 <%def name="fill(out, kind, ct)">
+<%
+    dbl = ct.cc == "double"
+    if kind == "randint":
+        per = 2
+    elif out.complex:
+        per = 1 if dbl else 2
+    else:
+        per = 2 if dbl else 4
+%>
 ${c.preamble((out, ct))}
 ${philox()}
 __kernel void k(__global ${out.ct}* restrict out, const ulong n, const uint s0, const uint s1, const uint o0,
                 const uint o1, const ${ct.cc} p0, const ${ct.cc} p1, const long i0, const ulong span)
 {
-    const ulong i = get_global_id(0);
-    if (i >= n) return;
-    uint4 r = philox4x32_10((uint4)((uint)i, (uint)(i >> 32), o0, o1), (uint2)(s0, s1));
+    const ulong g = get_global_id(0);
+    const ulong base = g * ${per};
+    if (base >= n) return;
+    const uint4 r = philox4x32_10((uint4)((uint)g, (uint)(g >> 32), o0, o1), (uint2)(s0, s1));
+    ${out.cc} vals[${per}];
 % if kind == "randint":
-    ulong v = (((ulong)r.x << 32) | r.y) % span;
-    ${out.cc} res = (${out.cc})(i0 + (long)v);
+    vals[0] = (${out.cc})(i0 + (long)(((((ulong)r.x) << 32) | r.y) % span));
+    vals[1] = (${out.cc})(i0 + (long)(((((ulong)r.z) << 32) | r.w) % span));
 % else:
-% if ct.cc == "double":
-    double u1 = ((((ulong)r.x << 32) | r.y) >> 11) * 0x1.0p-53;
-    double u2 = ((((ulong)r.z << 32) | r.w) >> 11) * 0x1.0p-53;
+% if dbl:
+    const double u[2] = {((((ulong)r.x << 32) | r.y) >> 11) * 0x1.0p-53, ((((ulong)r.z << 32) | r.w) >> 11) * 0x1.0p-53};
 % else:
-    float u1 = (r.x >> 8) * 0x1.0p-24f;
-    float u2 = (r.y >> 8) * 0x1.0p-24f;
+    const float u[4] = {(r.x >> 8) * 0x1.0p-24f, (r.y >> 8) * 0x1.0p-24f, (r.z >> 8) * 0x1.0p-24f, (r.w >> 8) * 0x1.0p-24f};
 % endif
 % if out.complex:
 ## complex: independent real and imaginary parts (normal: each with variance std^2 / 2, as PyTorch's randn)
+% for j in range(per):
 % if kind == "uniform":
-    ${out.cc} res = (${out.cc})(p0 + (p1 - p0) * u1, p0 + (p1 - p0) * u2);
+    vals[${j}] = (${out.cc})(p0 + (p1 - p0) * u[${2 * j}], p0 + (p1 - p0) * u[${2 * j + 1}]);
 % else:
-    ${ct.cc} rad = sqrt(-(${ct.cc})1 * log(1 - u1)) * p1;
-    ${out.cc} res = (${out.cc})(p0 + rad * cospi(2 * u2), rad * sinpi(2 * u2));
+    { ${ct.cc} rad = sqrt(-log(1 - u[${2 * j}])) * p1;
+      vals[${j}] = (${out.cc})(p0 + rad * cospi(2 * u[${2 * j + 1}]), rad * sinpi(2 * u[${2 * j + 1}])); }
 % endif
+% endfor
 % else:
+% for j in range(per):
 % if kind == "uniform":
-    ${ct.cc} v = p0 + (p1 - p0) * u1;
+    vals[${j}] = ${out.cast_from("(p0 + (p1 - p0) * u[%d])" % j, ct)};
 % elif kind == "bernoulli":
-    ${ct.cc} v = u1 < p0 ? 1 : 0;
-% else:
-    ${ct.cc} rad = sqrt(-2 * log(1 - u1));
-    ${ct.cc} v = p0 + p1 * rad * cospi(2 * u2);
+    vals[${j}] = ${out.cast_from("(u[%d] < p0 ? (%s)1 : (%s)0)" % (j, ct.cc, ct.cc), ct)};
+% elif j % 2 == 0:
+    { ${ct.cc} rad = sqrt(-2 * log(1 - u[${j}]));
+      vals[${j}] = ${out.cast_from("(p0 + p1 * rad * cospi(2 * u[%d]))" % (j + 1), ct)};
+      vals[${j + 1}] = ${out.cast_from("(p0 + p1 * rad * sinpi(2 * u[%d]))" % (j + 1), ct)}; }
 % endif
-    ${out.cc} res = ${out.cast_from("v", ct)};
+% endfor
 % endif
 % endif
-    ${out.store("out", "i", "res")};
+% for j in range(per):
+    if (base + ${j} < n) ${out.store("out", "base + %d" % j, "vals[%d]" % j)};
+% endfor
 }
 </%def>
