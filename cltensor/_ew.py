@@ -83,6 +83,8 @@ def scalar_arg(v, cdt):
 
 
 _kcache = {}      # (device runtime, layout key) -> kernel: a cheaper lookup than K.get's sorted-params key
+_plans = {}       # (expr, dtypes, shapes, strides) -> _Plan: the per-call work left is filling in buffers/offsets
+_BIG = 1 << 31    # storages at least this many bytes take the uncached path (it may need 64-bit indices)
 
 
 def _is_contig(shape, strides):
@@ -94,23 +96,61 @@ def _is_contig(shape, strides):
     return True
 
 
+class _Plan:
+    """A launch ready to go: kernel (with typed scalar arguments), geometry, and the size/stride arguments."""
+    __slots__ = ("kern", "gsize", "lsize", "tail", "scal")
+
+
 def run(expr, out, operands, cdts, rdt):
     """Enqueue out = expr(operands) on out's device. Returns out."""
+    st = out._st
+    rt = st.rt
+    small = st.nbytes < _BIG
+    key = [expr, rdt, out._dtype, out._shape, out._strides, rt]
+    for op, cdt in zip(operands, cdts):
+        if isinstance(op, Tensor):
+            key.append((op._dtype, op._shape, op._strides, cdt))
+            small = small and op._st.nbytes < _BIG
+        else:
+            key.append(cdt)
+    key = tuple(key)
+    plan = _plans.get(key) if small else None
+    if plan is None:
+        if rt is None:
+            from ._device import no_cpu_device_error
+            raise no_cpu_device_error(out._device)
+        plan = _plan(expr, out, operands, tuple(cdts), rdt)
+        if plan is None:          # empty output: nothing to do
+            return out
+        if small:
+            _plans[key] = plan
+    sync = st.shared
+    args = [st.buf, out._offset]
+    for op, sc in zip(operands, plan.scal):
+        if sc is None:
+            args.append(op._st.buf)
+            args.append(op._offset)
+            sync = sync or op._st.shared
+        else:
+            args.append(scalar_arg(op, sc))
+    args.extend(plan.tail)
+    K.launch(rt, plan.kern, plan.gsize, plan.lsize, args)
+    if sync:
+        rt.queue.finish()
+    return out
+
+
+def _plan(expr, out, operands, cdts, rdt):
     shape = out._shape
     n = 1
     for s in shape:
         n *= s
     if n == 0:
-        return out
+        return None
     rt = out._st.rt
-    if rt is None:
-        from ._device import no_cpu_device_error
-        raise no_cpu_device_error(out._device)
     tens = [op for op in operands if isinstance(op, Tensor)]
-    sync = out._st.shared
     big = n > _I32 or _extent(out) > _I32
     for t in tens:
-        sync = sync or t._st.shared
         big = big or _extent(t) > _I32
     idx, itype = ("long", np.int64) if big else ("int", np.int32)
     cs = out._strides
@@ -140,23 +180,19 @@ def run(expr, out, operands, cdts, rdt):
                 cst = [[0] * pad + c for c in cst]
                 rank = MIN_RANK
     ins = tuple(op._dtype if isinstance(op, Tensor) else cdt for op, cdt in zip(operands, cdts))
-    cdts = tuple(cdts)
-    args = [out._st.buf, itype(out._offset)]
+    types = [None, itype]
     for op, cdt in zip(operands, cdts):
-        if isinstance(op, Tensor):
-            args.append(op._st.buf)
-            args.append(itype(op._offset))
-        else:
-            args.append(scalar_arg(op, cdt))
+        types += [None, itype] if isinstance(op, Tensor) else [_scalar_np[cdt]]
     ls = rt.local_size
+    plan = _Plan()
     if flat:
         key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx)
         kern = _kcache.get(key)
         if kern is None:
             kern = _kcache[key] = K.get(rt, "elementwise", "flat", out=out._dtype, ins=ins, kinds=kinds, cdts=cdts,
                                         rdt=rdt, expr=expr, idx=idx)
-        args.append(itype(n))
-        gsize = K.round_up((n + 7) // 8, ls)
+        plan.tail = (n,)
+        plan.gsize = (K.round_up((n + 7) // 8, ls),)
     else:
         key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, rank)
         kern = _kcache.get(key)
@@ -166,14 +202,16 @@ def run(expr, out, operands, cdts, rdt):
         inner = cshape[-1]
         nch = (inner + CH - 1) // CH
         nwork = (n // inner) * nch
-        args.append(itype(nwork))
-        args.append(itype(nch))
+        tail = [nwork, nch]
         for d in range(rank):
-            args.append(itype(cshape[d]))
+            tail.append(cshape[d])
             for c in cst:
-                args.append(itype(c[d]))
-        gsize = K.round_up(nwork, ls)
-    K.launch(rt, kern, (gsize,), (ls,), args)
-    if sync:
-        rt.queue.finish()
-    return out
+                tail.append(c[d])
+        plan.tail = tuple(tail)
+        plan.gsize = (K.round_up(nwork, ls),)
+    types += [itype] * len(plan.tail)
+    K.set_arg_types(kern, types)
+    plan.kern = kern
+    plan.lsize = (ls,)
+    plan.scal = tuple(None if isinstance(op, Tensor) else cdt for op, cdt in zip(operands, cdts))
+    return plan

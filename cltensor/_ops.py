@@ -442,11 +442,15 @@ def _int_pow_check(args):
         raise RuntimeError("Integers to negative integer powers are not allowed.")
 
 
+_rule_cache = {}   # (op, expr, default dtype, operand dtypes / scalar types) -> (compute dtypes, result dtype, out dtype, C expr)
+
+
 def apply(name, *args, out=None, expr=None):
     """Run elementwise op `name` over tensors/scalars, with autograd. Returns the result tensor."""
     op_ = OPS[name]
     a0 = args[0]
-    if isinstance(a0, Tensor) and all(isinstance(a, Tensor) and a._device == a0._device for a in args):
+    if isinstance(a0, Tensor) and all(isinstance(a, Tensor) and (a._device is a0._device or a._device == a0._device)
+                                      for a in args):
         dev = a0._device         # the common case: tensors on one device
     else:
         args = [_check_scalar(a) for a in args]
@@ -454,8 +458,13 @@ def apply(name, *args, out=None, expr=None):
         if dev is None:
             raise TypeError(f"{name}(): expected at least one Tensor argument")
         args = _fix_operands(args, dev)
-    cdts, rdt, odt = _rule(op_, args)
-    ex = (expr or op_.expr_for(cdts[0])).replace("$T", cdts[0].ctype_compute)
+    sig = (name, expr, D._default[0]) + tuple((a._dtype, not a._shape) if isinstance(a, Tensor) else type(a) for a in args)
+    r = _rule_cache.get(sig)
+    if r is None:
+        cdts, rdt, odt = _rule(op_, args)
+        ex = (expr or op_.expr_for(cdts[0])).replace("$T", cdts[0].ctype_compute)
+        r = _rule_cache[sig] = (cdts, rdt, odt, ex)
+    cdts, rdt, odt, ex = r
     if name in _INT_DIV and cdts[1].category <= 1:
         _int_div_check(name, args, cdts)
     elif name == "pow":

@@ -5,13 +5,22 @@ from . import _dtypes as D
 from . import _device as dv
 
 
+_cstrides = {}
+
+
 def contiguous_strides(shape):
-    st = []
-    acc = 1
-    for s in reversed(shape):
-        st.append(acc)
-        acc *= max(s, 1)
-    return tuple(reversed(st))
+    if type(shape) is not tuple:
+        shape = tuple(shape)
+    st = _cstrides.get(shape)
+    if st is None:
+        acc, out = 1, []
+        for s in reversed(shape):
+            out.append(acc)
+            acc *= max(s, 1)
+        st = tuple(reversed(out))
+        if len(_cstrides) < 4096:
+            _cstrides[shape] = st
+    return st
 
 
 def prod(shape):
