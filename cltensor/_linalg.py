@@ -28,24 +28,6 @@ def _check_pair(a, b, name):
         raise RuntimeError(f'"addmm_impl_cpu_" not implemented for \'{a._dtype._alias}\'')
 
 
-def _collapse_batch(shape, stride_lists):
-    """Merge batch dims jointly for all operands: returns (shape, [strides...])."""
-    if not shape:
-        return [], [[] for _ in stride_lists]
-    cs, cst = [shape[0]], [[sl[0]] for sl in stride_lists]
-    for i in range(1, len(shape)):
-        s = shape[i]
-        if all(c[-1] == sl[i] * s for c, sl in zip(cst, stride_lists)):
-            cs[-1] *= s
-            for c, sl in zip(cst, stride_lists):
-                c[-1] = sl[i]
-        else:
-            cs.append(s)
-            for c, sl in zip(cst, stride_lists):
-                c.append(sl[i])
-    return cs, cst
-
-
 def _gemm_nd(a, b, c, alpha=1, beta=0):
     """c[..., n, p] = alpha * a[..., n, m] @ b[..., m, p] + beta * c, all >= 2-D with batch dims broadcast to c's."""
     rt = c._st.rt
@@ -69,7 +51,7 @@ def _gemm_nd(a, b, c, alpha=1, beta=0):
                    (b._st.buf, b._offset, 0, b._strides[-2], b._strides[-1]),
                    (c._st.buf, c._offset, 0, c._strides[-2], c._strides[-1]), alpha, beta)
         return c
-    cshape, (ca, cb, cc) = _collapse_batch(list(bshape), [sa, sb, sc])
+    cshape, (ca, cb, cc) = _ew.collapse(list(bshape), [sa, sb, sc])   # size-1 dims dropped, runs merged
     if not cshape:
         cshape, ca, cb, cc = [1], [0], [0], [0]
     outer = cshape[:-1]
