@@ -91,3 +91,17 @@ def test_device_strings():
         ct.device("tpu")
     with pytest.raises(RuntimeError):
         ct.device("cl:99")
+
+
+def test_host_only_cpu_without_opencl_devices():
+    # no OpenCL platform at all: cpu tensors are host storage (numpy interop works), ops name the fix
+    code = ("import cltensor as ct, numpy as np\n"
+            "assert ct.devices() == [] and str(ct.get_default_device()) == 'cpu'\n"
+            "t = ct.tensor([1., 2.])\n"
+            "assert t.tolist() == [1.0, 2.0] and repr(t) == 'tensor([1., 2.])'\n"
+            "a = np.arange(3.); s = ct.from_numpy(a); a[0] = 9\n"
+            "assert s.tolist() == [9.0, 1.0, 2.0] and np.shares_memory(s.numpy(), a)\n"
+            "try:\n    t + 1\nexcept RuntimeError as e:\n    print('raised', 'pocl-opencl-icd' in str(e))\n")
+    r = _run(["-c", code], {"OCL_ICD_VENDORS": "/nonexistent-cltensor-test"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["raised", "True"]
