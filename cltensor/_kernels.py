@@ -144,18 +144,41 @@ def _build(rt, template, defname, params, key):
         print(f"[cltensor] build {template}:{defname} {params}\n{src}", file=sys.stderr)
     t0 = time.perf_counter()
     try:
-        prg = cl.Program(rt.ctx, src).build(options=["-cl-mad-enable"] if False else [])
+        prg = cl.Program(rt.ctx, src).build(options=["-cl-kernel-arg-info"])
     except cl.Error as e:
         path = _save_source(defname, src)
-        log = getattr(e, "what", None)
         raise KernelBuildError(f"cltensor: building kernel '{defname}' from templates/{template}.mako "
                                f"({params}) failed on {rt.device} ({rt.info.name}). Source: {path}\n"
                                f"Build log:\n{e}") from None
     stats["builds"] += 1
     stats["build_seconds"] += time.perf_counter() - t0
     k = cl.Kernel(prg, "k")
+    _declare_arg_types(k)
     rt.kernels[key] = k
     return k
+
+
+_ARG_NP = {"char": np.int8, "uchar": np.uint8, "short": np.int16, "ushort": np.uint16, "int": np.int32,
+           "uint": np.uint32, "long": np.int64, "ulong": np.uint64, "float": np.float32, "double": np.float64,
+           "float2": np.complex64, "double2": np.complex128}
+
+
+def _declare_arg_types(k):
+    """Type the kernel's scalar arguments from its own signature (built with -cl-kernel-arg-info), so callers
+    may pass Python numbers and pyopencl packs them fast. Drivers without argument info fall back to inferring
+    the types from the first launch's numpy scalars (see launch)."""
+    try:
+        types = []
+        for i in range(k.num_args):
+            name = k.get_arg_info(i, cl.kernel_arg_info.TYPE_NAME).strip()
+            if name.endswith("*"):
+                types.append(None)
+            else:
+                types.append(_ARG_NP[name])
+    except Exception:
+        return
+    k.set_scalar_arg_dtypes(types)
+    k.typed = True
 
 
 def set_arg_types(kernel, types):
