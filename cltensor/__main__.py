@@ -12,7 +12,6 @@ import numpy as np
 
 def _list():
     import cltensor as ct
-    from cltensor import _device as dv
     import pyopencl as cl
     print(f"cltensor {ct.__version__}, pyopencl {cl.VERSION_TEXT}, numpy {np.__version__}")
     devs = ct.devices()

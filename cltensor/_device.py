@@ -4,7 +4,6 @@ Names: "cpu" is the first OpenCL CPU device, "gpu:k" the k-th GPU (alias "cuda:k
 build), "cl:N" the N-th device overall. Devices that are neither (a second CPU, an accelerator) are "cl:N".
 """
 import os
-import sys
 import numpy as np
 
 try:

@@ -91,14 +91,6 @@ class T:
         return f"(({self.cc})0)"
 
 
-def dtype_pragmas(dtypes):
-    ds = set(dtypes)
-    out = []
-    if D.float64 in ds or D.complex128 in ds:
-        out.append("#pragma OPENCL EXTENSION cl_khr_fp64 : enable")
-    return "\n".join(out)
-
-
 # ---------------------------------------------------------------- build + cache
 
 _src_dir = None

@@ -162,9 +162,9 @@ def mm(input, mat2, *, out=None):
 def bmm(input, mat2, *, out=None):
     _check_pair(input, mat2, "bmm")
     if input.dim() != 3:
-        raise RuntimeError(f"batch1 must be a 3D tensor")
+        raise RuntimeError("batch1 must be a 3D tensor")
     if mat2.dim() != 3:
-        raise RuntimeError(f"batch2 must be a 3D tensor")
+        raise RuntimeError("batch2 must be a 3D tensor")
     if input._shape[0] != mat2._shape[0]:
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{input._shape[0]}, "
                            f"{input._shape[2]}] but got: [{mat2._shape[0]}, {mat2._shape[1]}].")
@@ -313,7 +313,7 @@ def einsum(equation, *operands):
         rhs = "".join(sorted(c for c, n in counts.items() if n == 1))
     terms = lhs.split(",")
     if len(terms) != len(operands):
-        raise RuntimeError(f"einsum(): more operands were provided than specified in the equation"
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation"
                            if len(operands) > len(terms) else
                            "einsum(): fewer operands were provided than specified in the equation")
     for t, op in zip(terms, operands):

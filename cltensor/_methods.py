@@ -48,6 +48,7 @@ for _n in _UNARY:
     _fn(_n, _unary(_n))
 for _n in _BINARY:
     _fn(_n, _binary(_n))
+_g["pow"] = lambda input, exponent, *, out=None: _pow(input, exponent, out=out)
 _ALIASES = {"negative": "neg", "absolute": "abs", "arcsin": "asin", "arccos": "acos", "arctan": "atan",
             "arctan2": "atan2", "arcsinh": "asinh", "arccosh": "acosh", "arctanh": "atanh", "multiply": "mul",
             "greater": "gt", "greater_equal": "ge", "less": "lt", "less_equal": "le", "not_equal": "ne",
@@ -252,7 +253,7 @@ def _install():
             src = O.to_device_contiguous(src, self._device)
         O._check_write(self, (src,))
         if AG.needs_grad(self, src) or self.grad_fn is not None:
-            return O.apply_("copy", self, src, expr="x1") if False else _copy_grad(self, src)
+            return _copy_grad(self, src)
         return O.copy_into(self, src)
 
     def fill_(self, value):
@@ -416,29 +417,15 @@ def _copy_grad(self, src):
     return self
 
 
-def _propagate_to_base(view):   # superseded by AG.rebase_view (all in-place ops on views, any base layout)
-    return AG.rebase_view(view)
-
-
-class _Handle:
-    def __init__(self, lst, item):
-        self.lst, self.item = lst, item
-
-    def remove(self):
-        if self.item in self.lst:
-            self.lst.remove(self.item)
-
-
-def _pow(a, b):
-    if isinstance(a, Tensor) and not isinstance(b, Tensor):
+def _pow(a, b, *, out=None):
+    """pow with PyTorch's node names: PowBackward0 (tensor ** scalar), 1 (tensor ** tensor), 2 (scalar ** tensor)."""
+    if not isinstance(b, Tensor):
         node = "PowBackward0"
     elif isinstance(a, Tensor):
         node = "PowBackward1"
     else:
         node = "PowBackward2"
-    op_ = O.OPS["pow"]
-    op_.node = node
-    return O.apply("pow", a, b)
+    return O.apply("pow", a, b, out=out, node=node)
 
 
 def _cmp_ok(o):

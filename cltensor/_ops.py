@@ -445,8 +445,9 @@ def _int_pow_check(args):
 _rule_cache = {}   # (op, expr, default dtype, operand dtypes / scalar types) -> (compute dtypes, result dtype, out dtype, C expr)
 
 
-def apply(name, *args, out=None, expr=None):
-    """Run elementwise op `name` over tensors/scalars, with autograd. Returns the result tensor."""
+def apply(name, *args, out=None, expr=None, node=None):
+    """Run elementwise op `name` over tensors/scalars, with autograd. Returns the result tensor. `node`
+    overrides the row's autograd node name where PyTorch names it by call form (pow)."""
     op_ = OPS[name]
     a0 = args[0]
     if isinstance(a0, Tensor) and all(isinstance(a, Tensor) and (a._device is a0._device or a._device == a0._device)
@@ -483,7 +484,7 @@ def apply(name, *args, out=None, expr=None):
             raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
                                "differentiation, but one of the arguments requires grad.")
         fn, saved = AG.bind_rule(op_.backward, args, res)   # keeps only what the rule reads; no cycles
-        AG.record(op_.node, args, res, fn, saved=saved)
+        AG.record(node or op_.node, args, res, fn, saved=saved)
     return res
 
 

@@ -311,10 +311,6 @@ def _expand_grad(g, shape, dims):
     return V.expand(_kd(g, shape, dims), shape)
 
 
-def _float_dtype_of(d):
-    return d if d.category >= 2 else D.get_default_dtype()
-
-
 def _compute_dtype(d):
     return D.float32 if d is D.float16 else d
 

@@ -462,7 +462,3 @@ def empty_tensor(shape, dtype, device):
     st = dv.Storage(rt, n * dtype.itemsize)
     return make(st, shape, contiguous_strides(shape), 0, dtype, device)
 
-
-def view_of(t, shape, strides, offset, dtype=None):
-    """A view sharing t's storage (autograd links are added by the caller)."""
-    return make(t._st, tuple(shape), tuple(strides), offset, dtype or t._dtype, t._device)

@@ -34,12 +34,6 @@ def _scatter_view(z, fn, g):
     return z
 
 
-def _no_grad_view(t, shape, strides, offset):
-    v = make(t._st, tuple(shape), tuple(strides), offset, t._dtype, t._device)
-    v._base = t._base if t._base is not None else t
-    return v
-
-
 # ---------------------------------------------------------------- shape helpers
 
 def _infer_shape(shape, numel):
@@ -155,8 +149,6 @@ def detach(t):
 
 
 def detach_(t):
-    if t._base is not None and t._base.requires_grad and False:
-        raise RuntimeError("Can't detach views in-place. Use detach() instead.")
     t.grad_fn = None
     t._requires_grad = False
     return t
