@@ -16,10 +16,11 @@ _CAT = {0: "b", 1: "i", 2: "f", 3: "c"}
 
 
 class Op:
-    __slots__ = ("name", "rule", "exprs", "backward", "node", "nargs")
+    __slots__ = ("name", "rule", "exprs", "backward", "node", "nargs", "special")
 
-    def __init__(self, name, nargs, rule, exprs, backward=None, node=None):
+    def __init__(self, name, nargs, rule, exprs, backward=None, node=None, special=None):
         self.name, self.nargs, self.rule, self.exprs, self.backward = name, nargs, rule, exprs, backward
+        self.special = special     # special(args) -> a cheaper C expression for these operands, or None
         self.node = node or ("".join(p.capitalize() for p in name.split("_")) + "Backward0")
 
     def expr_for(self, cdt):
@@ -56,10 +57,10 @@ _ERRS = {("floor", "c"): (NotImplementedError, _CPLX), ("ceil", "c"): (NotImplem
 OPS = {}
 
 
-def op(name, nargs, rule, exprs, backward=None, node=None):
+def op(name, nargs, rule, exprs, backward=None, node=None, special=None):
     if isinstance(exprs, str):
         exprs = {"*": exprs}
-    OPS[name] = Op(name, nargs, rule, exprs, backward, node)
+    OPS[name] = Op(name, nargs, rule, exprs, backward, node, special)
 
 
 # ---------------------------------------------------------------- the table
@@ -87,8 +88,20 @@ op("remainder", 2, "std", {"i": "PY_IMOD(x0, x1)", "f": "py_fmod_floor(x0, x1)"}
    lambda g, a, b, o: (g, -g * apply("div_floor", a, b) if isinstance(b, Tensor) else None))
 op("fmod", 2, "std", {"i": "PY_IFMOD(x0, x1)", "f": "fmod(x0, x1)"},
    lambda g, a, b, o: (g, -g * apply("div_trunc", a, b) if isinstance(b, Tensor) else None))
+# float tensor ** these Python scalars: the forms PyTorch's CPU kernel uses (and PoCL's pow() is ~50x slower)
+_POW_SCALAR = {2: "x0 * x0", 3: "x0 * x0 * x0", 0.5: "sqrt(x0)", -0.5: "rsqrt(x0)", -1: "($T)1 / x0",
+               -2: "($T)1 / (x0 * x0)", 1: "x0"}
+
+
+def _pow_special(args):
+    a, b = args[0], args[1]
+    if type(b) in (int, float) and isinstance(a, Tensor) and a._dtype.category == 2:
+        return _POW_SCALAR.get(b)
+    return None
+
+
 op("pow", 2, "pow", {"i": "ipow_(x0, x1)", "f": "pow(x0, x1)", "c": "c_pow(x0, x1)"},
-   lambda g, a, b, o: _pow_backward(g, a, b, o))
+   lambda g, a, b, o: _pow_backward(g, a, b, o), special=_pow_special)
 op("atan2", 2, "float", {"f": "atan2(x0, x1)"},
    lambda g, a, b, o: (g * b / (a * a + b * b), -g * a / (a * a + b * b)))
 op("maximum", 2, "std", {"b": "x0 | x1", "i": "max(x0, x1)", "f": "py_max(x0, x1)"},
@@ -448,7 +461,13 @@ _rule_cache = {}   # (op, expr, default dtype, operand dtypes / scalar types) ->
 def apply(name, *args, out=None, expr=None, node=None):
     """Run elementwise op `name` over tensors/scalars, with autograd. Returns the result tensor. `node`
     overrides the row's autograd node name where PyTorch names it by call form (pow)."""
+    if _fusion._trace is not None:          # cltensor.compile is tracing: record instead of running
+        r = _fusion.apply_hook(name, args, out, expr)
+        if r is not None:
+            return r
     op_ = OPS[name]
+    if op_.special is not None and expr is None:
+        expr = op_.special(args)
     a0 = args[0]
     if isinstance(a0, Tensor) and all(isinstance(a, Tensor) and (a._device is a0._device or a._device == a0._device)
                                       for a in args):
@@ -507,9 +526,13 @@ def _resize_(t, shape):
 
 def apply_(name, self, *others, expr=None):
     """In-place form: self = op(self, *others) written into self's storage."""
+    if _fusion._trace is not None:
+        _fusion.inplace_hook(name)
     op_ = OPS[name]
     others = [_check_scalar(a) for a in others]
     args = [self] + others
+    if op_.special is not None and expr is None:
+        expr = op_.special(args)
     dev = _device_of(args)
     args = _fix_operands(args, dev)
     if dev != self._device:
@@ -579,6 +602,8 @@ def to_device_contiguous(t, dev):
 
 
 def to_copy(t, dtype, device):
+    if _fusion._trace is not None and isinstance(t, _fusion._Sym) and device == t._device:
+        return _fusion.cast_hook(t, dtype)
     if device != t._device:
         r = to_device_contiguous(t, device)
         if dtype is not t._dtype:
@@ -609,6 +634,8 @@ def where(cond, a, b, out=None):
         D.result_type_state([], [], [D.scalar_dtype(a), D.scalar_dtype(b)])
     if not isinstance(a, Tensor) and not isinstance(b, Tensor) and rt.is_floating_point:
         rt = D.get_default_dtype()
+    if _fusion._trace is not None and out is None and _fusion._has_sym(args):
+        return _fusion.where_hook(cond, a, b, rt)
     shape = _ew.broadcast_shapes(*[x._shape for x in args if isinstance(x, Tensor)])
     res = empty_tensor(shape, rt, dev) if out is None else _prepare_out(out, shape, rt, dev, "where")
     _ew.run("x0 ? x1 : x2", res, args, (D.bool_, rt, rt), rt)
@@ -656,3 +683,6 @@ def _clamp_backward(g, x, *rest):
     for b in lo_hi:
         grads.append(where(mask, 0.0, g) if isinstance(b, Tensor) else None)
     return tuple(grads)
+
+
+from . import _fusion  # noqa: E402  (cltensor.compile's tracer hooks into apply, apply_, where and to_copy)

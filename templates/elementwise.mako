@@ -20,13 +20,21 @@
 % for j in range(len(ins)):
     const ${cdts[j].cc} x${j} = ${cdts[j].cast_from(vals[j], ins[j])};
 % endfor
+% if isinstance(expr, tuple):
+## a fused chain (cltensor/_fusion.py): (statements, final value, dtypes the statements use)
+% for s in expr[0]:
+    ${s}
+% endfor
+    const ${rdt.cc} r_ = (${expr[1]});
+% else:
     const ${rdt.cc} r_ = (${expr});
+% endif
     res_ = ${out.cast_from("r_", rdt)};
 }
 </%def>
 
 <%def name="flat(out, ins, kinds, cdts, rdt, expr, idx)">
-${c.preamble((out, rdt) + ins + cdts)}
+${c.preamble((out, rdt) + ins + cdts + (expr[2] if isinstance(expr, tuple) else ()))}
 __kernel void k(__global ${out.ct}* restrict out, const ${idx} out_off ${_args(ins, kinds, idx)}, const ${idx} n)
 {
     const ${idx} base = (${idx})get_global_id(0) * 8;
@@ -81,7 +89,7 @@ __kernel void k(__global ${out.ct}* restrict out, const ${idx} out_off ${_args(i
 ## Strided layout of rank R (after collapsing dims): each work-item walks a chunk of CH elements of the
 ## innermost dim, so the index decomposition (divisions) is paid once per chunk, not per element.
 <%def name="strided(out, ins, kinds, cdts, rdt, expr, idx, rank, ch)">
-${c.preamble((out, rdt) + ins + cdts)}
+${c.preamble((out, rdt) + ins + cdts + (expr[2] if isinstance(expr, tuple) else ()))}
 <% tens = [j for j, kd in enumerate(kinds) if kd != 's'] %>
 __kernel void k(__global ${out.ct}* restrict out, const ${idx} out_off ${_args(ins, kinds, idx)},
                 const ${idx} nwork, const ${idx} nch

@@ -16,6 +16,7 @@
 ## `op` (sum, prod, max, min, argmax, argmin) and finished by FIN(a, aux) (p0, p1: scalar parameters).
 ## Float max/min propagate NaN (select on isnan); argmax/argmin take the first index of the extreme (or NaN).
 <%namespace name="c" file="common.mako"/>
+<%namespace name="ew" file="elementwise.mako"/>
 <%!
 HEX = "0123456789abcdef"
 _IMIN = {"char": "CHAR_MIN", "uchar": "0", "short": "SHRT_MIN", "int": "INT_MIN", "long": "LONG_MIN"}
@@ -612,5 +613,53 @@ __kernel void k(__global const ${src.ct}* restrict in, const ${idx} in_off, __gl
         }
     }
 % endif
+}
+</%def>
+
+## Sum of a fused elementwise expression over all its elements (cltensor/_fusion.py: `((a - b) ** 2).mean()`
+## in one pass, no intermediate tensor). Operands use the flat elementwise layout ('t' contiguous, 'b' one
+## broadcast element, 's' scalar argument); work-item g sums the chunk [g*chunk, min(g*chunk + chunk, n)) in 8
+## lanes with 16-deep block sums (float accuracy) and writes one partial; the host sums the partials.
+<%def name="fused_all(acc, ins, kinds, cdts, rdt, expr, idx)">
+${c.preamble((acc, rdt) + ins + cdts + expr[2])}
+__kernel void k(__global ${acc.ct}* restrict part ${ew._args(ins, kinds, idx)}, const ${idx} n, const ${idx} chunk)
+{
+    const ${idx} g = get_global_id(0);
+    const ${idx} lo = g * chunk;
+    if (lo >= n) return;
+    const ${idx} hi = min(lo + chunk, n);
+% for j, kd in enumerate(kinds):
+% if kd == 'b':
+    const ${ins[j].cc} b${j} = ${ins[j].load("in%d" % j, "off%d" % j)};
+% endif
+% endfor
+<%
+    def val(j, i):
+        if kinds[j] == 's': return "s%d" % j
+        if kinds[j] == 'b': return "b%d" % j
+        return ins[j].load("in%d" % j, "off%d + %s" % (j, i))
+%>
+    ${acc.cc} s_[8];
+    for (int q = 0; q < 8; q++) s_[q] = ${acc.zero()};
+    ${idx} i0 = lo;
+    while (i0 + 8 <= hi) {
+        ${acc.cc} t_[8];
+        for (int q = 0; q < 8; q++) t_[q] = ${acc.zero()};
+        const ${idx} e0 = min(i0 + 128, hi - 7);
+        for (; i0 < e0; i0 += 8) {
+            for (int q = 0; q < 8; q++) {
+                ${acc.cc} res_;
+                ${ew._eval(acc, ins, kinds, cdts, rdt, expr, [val(j, "i0 + q") for j in range(len(ins))])}
+                t_[q] += res_;
+            }
+        }
+        for (int q = 0; q < 8; q++) s_[q] += t_[q];
+    }
+    for (; i0 < hi; i0++) {
+        ${acc.cc} res_;
+        ${ew._eval(acc, ins, kinds, cdts, rdt, expr, [val(j, "i0") for j in range(len(ins))])}
+        s_[0] += res_;
+    }
+    part[g] = ((s_[0] + s_[1]) + (s_[2] + s_[3])) + ((s_[4] + s_[5]) + (s_[6] + s_[7]));
 }
 </%def>
