@@ -28,7 +28,7 @@ from . import _ew
 from . import _kernels as K
 from . import _ops as O
 from . import autograd as AG
-from ._tensor import Tensor, _new, contiguous_strides, empty_tensor, prod
+from ._tensor import Tensor, _new, contiguous_strides, empty_tensor, make, prod
 
 
 class _Unsupported(Exception):
@@ -46,28 +46,46 @@ class _Sym(Tensor):
         raise _Unsupported("bool() of a traced tensor needs its value")
 
 
+class _SymStorage:
+    """The storage of a symbolic tensor: no buffer, only the node whose value it will hold. View functions run
+    unchanged on symbolic tensors (they only compute shapes and strides over it); a view is recorded as a node
+    when an op reads it. Kernels never get it (`buf` is None: pyopencl refuses it, the call runs eagerly)."""
+    __slots__ = ("owner", "rt", "nbytes", "buf", "host", "shared", "version", "__weakref__")
+
+    def __init__(self, owner, rt, nbytes):
+        self.owner, self.rt, self.nbytes = owner, rt, nbytes
+        self.buf = self.host = None
+        self.shared = False
+        self.version = 0
+
+
 class _Node:
-    __slots__ = ("kind", "args", "shape", "dtype", "expr", "cdts", "rdt", "red", "uses", "value")
+    __slots__ = ("kind", "args", "shape", "dtype", "expr", "cdts", "rdt", "red", "uses", "value", "st")
 
     def __init__(self, kind, args, shape, dtype):
         self.kind, self.args, self.shape, self.dtype = kind, args, shape, dtype
-        self.expr = self.cdts = self.rdt = self.red = None
+        self.expr = self.cdts = self.rdt = self.red = self.st = None
         self.uses = 0
         self.value = None
 
 
 class _Trace:
     def __init__(self, device):
+        from . import _device as dv
         self.device = device
+        self.rt = dv.runtime(device)
         self.nodes = []
         self.needs_grad = False
 
-    def sym(self, node):
+    def sym(self, node, strides=None, offset=0):
+        """A symbolic tensor for `node`: contiguous (as its computed value will be), or the real layout of an
+        input, so that views of it compose to views of the real tensor."""
         s = _new(_Sym)
-        s._st = None
+        s._st = node.st = _SymStorage(node, self.rt, prod(node.shape) * node.dtype.itemsize if strides is None
+                                      else node.value._st.nbytes)
         s._shape = node.shape
-        s._strides = contiguous_strides(node.shape)
-        s._offset = 0
+        s._strides = contiguous_strides(node.shape) if strides is None else strides
+        s._offset = offset
         s._dtype = node.dtype
         s._device = self.device
         s._requires_grad = False
@@ -85,6 +103,13 @@ class _Trace:
         if isinstance(a, _Sym):
             a._node.uses += 1
             return a._node
+        if isinstance(a, Tensor) and type(a._st) is _SymStorage:     # a view of a symbolic tensor
+            n = _Node("view", [a._st.owner], a._shape, a._dtype)
+            a._st.owner.uses += 1
+            n.red = (a._strides, a._offset)
+            n.uses = 1
+            self.nodes.append(n)
+            return n
         if isinstance(a, Tensor):
             if a._device != self.device:
                 raise _Unsupported("operands on another device")
@@ -105,9 +130,14 @@ _trace = None      # the active _Trace while a compiled function is being traced
 
 # ---------------------------------------------------------------- hooks called by the eager dispatch
 
+def is_sym(a):
+    """A symbolic tensor or a view of one."""
+    return isinstance(a, Tensor) and type(a._st) is _SymStorage
+
+
 def _has_sym(args):
     for a in args:
-        if isinstance(a, _Sym):
+        if isinstance(a, Tensor) and type(a._st) is _SymStorage:
             return True
     return False
 
@@ -184,24 +214,29 @@ class Compiled:
         sargs = [_input(tr, a) for a in args]
         skw = {k: _input(tr, v) for k, v in kwargs.items()}
         _trace = tr
+        K.tracing = True
+        failed = None
         try:
             res = self.fn(*sargs, **skw)
         except _Unsupported as e:
-            return self._eager(str(e), args, kwargs)
-        except Exception as e:          # let the eager run raise its own (same) error, or succeed
-            return self._eager(f"{type(e).__name__}: {e}", args, kwargs)
+            failed = str(e)
+        except Exception as e:          # the eager run raises its own (same) error, or succeeds
+            failed = f"{type(e).__name__}: {e}"
         finally:
             _trace = None
+            K.tracing = False
+        if failed is not None:
+            return self._eager(failed, args, kwargs)
         if tr.needs_grad:
             return self._eager("a captured tensor requires grad", args, kwargs)
         try:
-            outs = _collect(res)
+            outs = _collect(tr, res)
             _check_device(tr)
         except _Unsupported as e:
             return self._eager(str(e), args, kwargs)
         _run_graph(tr, outs)
         self.stats["fused"] += 1
-        return _realise(res)
+        return _realise(res, iter(outs))
 
     def _eager(self, reason, args, kwargs):
         self.stats["eager"] += 1
@@ -229,16 +264,18 @@ def _input(tr, a):
             raise _Unsupported("inputs on several devices")
         n = _Node("in", [a], a._shape, a._dtype)
         n.value = a
-        return tr.sym(n)
+        return tr.sym(n, a._strides, a._offset)
     return a
 
 
-def _collect(res):
+def _collect(tr, res):
     outs = []
 
     def walk(v):
         if isinstance(v, _Sym):
             outs.append(v._node)
+        elif isinstance(v, Tensor) and type(v._st) is _SymStorage:
+            outs.append(tr.operand(v))
         elif isinstance(v, (tuple, list)):
             for x in v:
                 walk(x)
@@ -249,15 +286,16 @@ def _collect(res):
     return outs
 
 
-def _realise(v):
-    if isinstance(v, _Sym):
-        return v._node.value
+def _realise(v, outs):
+    """fn's result with each symbolic tensor (or view of one) replaced by its value, in _collect's order."""
+    if isinstance(v, Tensor) and type(v._st) is _SymStorage:
+        return next(outs).value
     if isinstance(v, tuple) and hasattr(v, "_fields"):
-        return type(v)(*[_realise(x) for x in v])
+        return type(v)(*[_realise(x, outs) for x in v])
     if isinstance(v, (tuple, list)):
-        return type(v)(_realise(x) for x in v)
+        return type(v)([_realise(x, outs) for x in v])
     if isinstance(v, dict):
-        return {k: _realise(x) for k, x in v.items()}
+        return {k: _realise(x, outs) for k, x in v.items()}
     return v
 
 
@@ -288,6 +326,8 @@ def _run_graph(tr, outs):
                 fused_red[id(n)] = src
             elif isinstance(src, _Node):
                 need.add(id(src))
+        elif n.kind == "view":
+            need.add(id(n.args[0]))
         elif n.kind == "ew":
             for a in n.args:
                 if isinstance(a, _Node) and a.kind == "ew" and a.dtype is D.float16:
@@ -297,6 +337,9 @@ def _run_graph(tr, outs):
             n.value = _materialise(n)
         elif n.kind == "red" and (id(n) in need or n.uses):
             n.value = _reduce(n, fused_red.get(id(n)))
+        elif n.kind == "view":
+            src = n.args[0].value
+            n.value = make(src._st, n.shape, n.red[0], n.red[1], n.dtype, src._device)
 
 
 def _leaf_value(a):

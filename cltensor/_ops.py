@@ -602,7 +602,7 @@ def to_device_contiguous(t, dev):
 
 
 def to_copy(t, dtype, device):
-    if _fusion._trace is not None and isinstance(t, _fusion._Sym) and device == t._device:
+    if _fusion._trace is not None and _fusion.is_sym(t) and device == t._device:
         return _fusion.cast_hook(t, dtype)
     if device != t._device:
         r = to_device_contiguous(t, device)

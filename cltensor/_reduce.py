@@ -349,7 +349,7 @@ def sum_(input, dim=None, keepdim=False, *, dtype=None, out=None):
     x = input
     dims = _dims(dim, x.dim())
     odt = D.as_dtype(dtype) if dtype is not None else (D.int64 if x._dtype.category <= 1 else x._dtype)
-    if F._trace is not None and isinstance(x, F._Sym) and out is None:
+    if F._trace is not None and F.is_sym(x) and out is None:
         return F.reduce_hook("sum", x, dims, keepdim, odt, _acc_of(odt), 0)
     r, _ = _reduce(x, dims, "sum", odt, _acc_of(odt))
     r = _finish(x, dims, keepdim, r)
@@ -389,7 +389,7 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     odt = _mean_dtype(x, dtype)
     dims = _dims(dim, x.dim())
     n = _numel_reduced(x, dims)
-    if F._trace is not None and isinstance(x, F._Sym) and out is None:
+    if F._trace is not None and F.is_sym(x) and out is None:
         return F.reduce_hook("mean", x, dims, keepdim, odt, _acc_of(odt), n)
     r, _ = _reduce(x, dims, "sum", odt, _acc_of(odt), fin="a / p1", p1=float(n))
     r = _finish(x, dims, keepdim, r)
