@@ -1,27 +1,33 @@
 """Kernel fusion: `cltensor.compile(fn)`.
 
-Each call of a compiled function runs `fn` once on symbolic tensors (`_Sym`: shape and dtype, no storage). The
-elementwise dispatch (`_ops.apply`, `where`, dtype conversion) and `sum`/`mean` record graph nodes instead of
-launching kernels, using exactly the eager dtype rules and C expressions of the op table. The graph is then run
-with as few kernels as it allows:
+Each call of a compiled function runs `fn` on symbolic tensors (`_Sym`: shape, dtype, device; the value comes
+later). The elementwise dispatch (`_ops.apply`, `where`, dtype conversion) and `sum`/`mean` record graph nodes
+instead of launching kernels, with exactly the eager dtype rules and C expressions of the op table. Values are
+computed with as few kernels as the graph allows:
 
-- a connected chain of elementwise ops becomes ONE kernel of templates/elementwise.mako (the flat or strided
-  variant, chosen by the operands' layout as for any eager op): each op's expression is a statement, evaluated in
-  its own compute dtype and cast to its own result dtype, so results equal the eager ones (integers bitwise;
-  floats up to the compiler's freedom to contract `a * b + c`);
-- `sum()`/`mean()` over all elements of such a chain is one pass of reduce.mako's `fused_all` (the chain is the
-  map of the reduction, no intermediate tensor), plus the usual small second stage over the partials;
-- anything else (reductions over some dims, float16 intermediates that eager code rounds to half) is a
-  boundary: the values feeding it are materialised by a fused kernel and the eager op runs on them.
+- a connected chain of elementwise ops is ONE kernel of templates/elementwise.mako (its flat or strided variant,
+  chosen by the operands' layout as for any eager op): each op is a statement evaluated in its own compute dtype
+  and cast to its own result dtype, so results equal the eager ones (integers bitwise; floats up to the
+  compiler contracting `a * b + c` into an fma);
+- `sum()`/`mean()` over all elements of a chain is one pass of reduce.mako's `fused_all` (the chain is the
+  reduction's map; no intermediate tensor) plus the usual small second stage over the partials;
+- anything else is a graph break, found without a list of ops: any other op that touches a symbolic tensor's
+  memory (matmul, indexing, `.item()`, printing...) or launches any kernel first computes every pending value
+  that Python still references (CPython's reference counts tell which), then runs eagerly on real memory. So
+  data-dependent control flow, in-place writes and untraced ops keep eager semantics; fusion happens between
+  breaks. Only values something still refers to are ever written to memory.
 
-Tracing again on every call costs a few microseconds per op in Python but needs no guards: Python control flow,
-closures and changing scalars behave exactly as in eager code (scalars travel as kernel arguments, so new values
-never compile a new kernel). A function the tracer cannot follow (an op that needs real data, such as `.item()`,
-`bool(t)`, indexing, matmul, in-place writes or random numbers) runs eagerly instead: `compiled.stats` counts
-fused and eager calls and keeps the last reason. Gradients: when autograd needs to record (grad mode on and an
-input or captured tensor requires grad) the call runs eagerly too, so backward is exactly the eager one.
+Autograd: each computed chain is one autograd node (`CompiledFunctionBackward`) whose backward applies the op
+table's backward rules to the chain symbolically, so the gradient of every input is again one fused kernel
+(forward intermediates are recomputed inside it, never stored). Under create_graph the rules run eagerly.
+
+Tracing again on every call costs a few microseconds of Python per op but needs no guards: Python control flow,
+closures and changing scalars behave exactly as in eager code (scalars are kernel arguments, so new values
+never compile a new kernel). `compiled.stats` counts calls, graph breaks and calls that ran eagerly (a trace
+error: the eager run then raises the error itself, or succeeds).
 """
 import functools
+import weakref
 
 from . import _dtypes as D
 from . import _ew
@@ -35,38 +41,77 @@ class _Unsupported(Exception):
     pass
 
 
-class _Sym(Tensor):
-    """A symbolic tensor: the value of graph node `_node` (shape, dtype and device only)."""
-    __slots__ = ("_node",)
-
-    def __repr__(self):
-        return f"<symbolic tensor {list(self._shape)} {self._dtype._alias} traced by cltensor.compile>"
-
-    def __bool__(self):
-        raise _Unsupported("bool() of a traced tensor needs its value")
+_trace = None      # the active _Trace while a compiled function (or a fused backward) is being traced
 
 
 class _SymStorage:
-    """The storage of a symbolic tensor: no buffer, only the node whose value it will hold. View functions run
-    unchanged on symbolic tensors (they only compute shapes and strides over it); a view is recorded as a node
-    when an op reads it. Kernels never get it (`buf` is None: pyopencl refuses it, the call runs eagerly)."""
-    __slots__ = ("owner", "rt", "nbytes", "buf", "host", "shared", "version", "__weakref__")
+    """Storage of a symbolic tensor (and of views of it): the node whose value it holds. Reading its memory
+    (`buf`, `host`) is a graph break: pending values are computed first."""
+    __slots__ = ("owner", "trace", "rt", "nbytes", "__weakref__")
 
-    def __init__(self, owner, rt, nbytes):
-        self.owner, self.rt, self.nbytes = owner, rt, nbytes
-        self.buf = self.host = None
-        self.shared = False
-        self.version = 0
+    def __init__(self, owner, trace, nbytes):
+        self.owner, self.trace, self.rt, self.nbytes = owner, trace, trace.rt, nbytes
+
+    def _real(self):
+        n = self.owner
+        if n.value is None:
+            if self.trace is not _trace:
+                raise RuntimeError("cltensor.compile: a traced tensor was used outside the call that made it")
+            _break(self.trace)
+        return n.value._st
+
+    def __getattr__(self, name):      # anything else a Storage has (host_view ...): the computed storage's
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._real(), name)
+
+    buf = property(lambda s: s._real().buf)
+    host = property(lambda s: s._real().host)
+    shared = property(lambda s: s._real().shared)
+
+    def _get_version(self):
+        return self._real().version if self.owner.value is not None else 0
+
+    def _set_version(self, v):
+        self._real().version = v
+
+    version = property(_get_version, _set_version)
+
+
+def _sym_grad_fn(s):
+    n = s._node
+    if n.kind != "in" and not n.rg:
+        return None
+    if n.value is None:
+        s._st._real()
+    return n.value.grad_fn
+
+
+def _no_inplace_grad(v):
+    if v is not None:
+        raise _Unsupported("an in-place op on a traced tensor that requires grad")
+
+
+class _Sym(Tensor):
+    """A symbolic tensor: the value of graph node `_node`. Its autograd edge is its value's."""
+    __slots__ = ("_node",)
+    grad_fn = property(_sym_grad_fn, lambda s, v: _no_inplace_grad(v))
+
+    def __repr__(self):
+        if self._node.value is None and self._st.trace is _trace:
+            self._st._real()
+        return repr(self._node.value)
 
 
 class _Node:
-    __slots__ = ("kind", "args", "shape", "dtype", "expr", "cdts", "rdt", "red", "uses", "value", "st")
+    __slots__ = ("kind", "args", "shape", "dtype", "expr", "cdts", "rdt", "red", "uses", "value", "st", "rg",
+                 "rule", "replay")
 
     def __init__(self, kind, args, shape, dtype):
         self.kind, self.args, self.shape, self.dtype = kind, args, shape, dtype
-        self.expr = self.cdts = self.rdt = self.red = self.st = None
+        self.expr = self.cdts = self.rdt = self.red = self.st = self.value = self.rule = self.replay = None
         self.uses = 0
-        self.value = None
+        self.rg = False
 
 
 class _Trace:
@@ -75,128 +120,162 @@ class _Trace:
         self.device = device
         self.rt = dv.runtime(device)
         self.nodes = []
-        self.needs_grad = False
+        self.grad = AG.is_grad_enabled()
+        self.executing = False
+        self.breaks = 0
 
     def sym(self, node, strides=None, offset=0):
         """A symbolic tensor for `node`: contiguous (as its computed value will be), or the real layout of an
         input, so that views of it compose to views of the real tensor."""
         s = _new(_Sym)
-        s._st = node.st = _SymStorage(node, self.rt, prod(node.shape) * node.dtype.itemsize if strides is None
-                                      else node.value._st.nbytes)
+        st = _SymStorage(node, self, prod(node.shape) * node.dtype.itemsize if strides is None
+                         else node.value._st.nbytes)
+        node.st = weakref.ref(st)
+        s._st = st
         s._shape = node.shape
         s._strides = contiguous_strides(node.shape) if strides is None else strides
         s._offset = offset
         s._dtype = node.dtype
         s._device = self.device
-        s._requires_grad = False
+        s._requires_grad = node.rg
         s.grad = None
-        s.grad_fn = None
         s._retains_grad = False
         s._hooks = None
         s._base = None
-        s._out_nr = 0
+        s._out_nr = node.value._out_nr if node.kind == "in" else 0
         s._node = node
         self.nodes.append(node)
         return s
 
+    def input(self, t):
+        n = _Node("in", [t], t._shape, t._dtype)
+        n.value = t
+        n.rg = t._requires_grad and self.grad
+        s = self.sym(n, t._strides, t._offset)
+        if t._requires_grad and t.grad_fn is None:     # a leaf: gradients of ops reading s go to t's .grad
+            acc = AG._edge(t)[0]
+            s.__dict__["_acc_node"] = lambda: acc
+        return s
+
     def operand(self, a):
-        if isinstance(a, _Sym):
-            a._node.uses += 1
-            return a._node
-        if isinstance(a, Tensor) and type(a._st) is _SymStorage:     # a view of a symbolic tensor
-            n = _Node("view", [a._st.owner], a._shape, a._dtype)
-            a._st.owner.uses += 1
-            n.red = (a._strides, a._offset)
-            n.uses = 1
-            self.nodes.append(n)
-            return n
+        """Graph reference for an op's operand: a node (symbolic tensor or a view of one) or the operand."""
         if isinstance(a, Tensor):
+            st = a._st
+            if type(st) is _SymStorage and st.trace is self:
+                if isinstance(a, _Sym):
+                    a._node.uses += 1
+                    return a._node
+                n = _Node("view", [st.owner], a._shape, a._dtype)    # a view of a symbolic tensor
+                st.owner.uses += 1
+                n.red = a          # the view tensor itself: its memory is its owner's value, autograd its own
+                n.rg = a._requires_grad and self.grad
+                n.uses = 1
+                self.nodes.append(n)
+                return n
             if a._device != self.device:
                 raise _Unsupported("operands on another device")
-            if a._requires_grad and AG.is_grad_enabled():
-                self.needs_grad = True
-            return a
         return a
 
-    def ew(self, expr, args, cdts, rdt, odt):
+    def ew(self, expr, args, cdts, rdt, odt, rule=None, replay=None):
         shape = _ew.broadcast_shapes(*[a._shape for a in args if isinstance(a, Tensor)])
-        n = _Node("ew", [self.operand(a) for a in args], shape, odt)
-        n.expr, n.cdts, n.rdt = expr, tuple(cdts), rdt
+        refs = [self.operand(a) for a in args]
+        n = _Node("ew", refs, shape, odt)
+        n.expr, n.cdts, n.rdt, n.rule, n.replay = expr, tuple(cdts), rdt, rule, replay
+        n.rg = self.grad and rule is not None and (odt.is_floating_point or odt.is_complex) and \
+            any(r.rg if isinstance(r, _Node) else (isinstance(r, Tensor) and r._requires_grad) for r in refs)
         return self.sym(n)
-
-
-_trace = None      # the active _Trace while a compiled function is being traced
 
 
 # ---------------------------------------------------------------- hooks called by the eager dispatch
 
 def is_sym(a):
-    """A symbolic tensor or a view of one."""
-    return isinstance(a, Tensor) and type(a._st) is _SymStorage
+    """A symbolic tensor (or a view of one) of the trace in progress."""
+    return isinstance(a, Tensor) and type(a._st) is _SymStorage and a._st.trace is _trace
 
 
 def _has_sym(args):
     for a in args:
-        if isinstance(a, Tensor) and type(a._st) is _SymStorage:
+        if isinstance(a, Tensor) and type(a._st) is _SymStorage and a._st.trace is _trace:
             return True
     return False
 
 
 def apply_hook(name, args, out, expr):
     """Called by _ops.apply while tracing. Returns a _Sym, or None to let eager code run (no symbolic operand)."""
-    if not _has_sym(args):
-        return None
-    if out is not None:
-        raise _Unsupported(f"{name}(out=...)")
+    if not _has_sym(args) or out is not None:
+        return None                     # out=: eager (writing into `out` is a graph break)
     args = [O._check_scalar(a) for a in args]
     for a in args:
-        if isinstance(a, Tensor) and not isinstance(a, _Sym) and a._device != _trace.device and a._shape == ():
-            raise _Unsupported("0-d tensor on another device")
+        if isinstance(a, Tensor) and not is_sym(a) and a._device != _trace.device:
+            return None
         if not isinstance(a, Tensor) and hasattr(a, "__array__"):
-            raise _Unsupported("array operand")
+            return None
     op_ = O.OPS[name]
     if op_.special is not None and expr is None:
         expr = op_.special(args)
     cdts, rdt, odt = O._rule(op_, args)
     if name in O._INT_DIV and cdts[1].category <= 1:
         if isinstance(args[1], Tensor):
-            raise _Unsupported(f"integer {name} by a tensor (checks the divisor's values)")
+            return None                 # checks the divisor's values: eager (a graph break)
         O._int_div_check(name, args, cdts)
     elif name == "pow":
         O._int_pow_check(args)
     ex = (expr or op_.expr_for(cdts[0])).replace("$T", cdts[0].ctype_compute)
-    return _trace.ew(ex, args, cdts, rdt, odt)
+    return _trace.ew(ex, args, cdts, rdt, odt, op_.backward,
+                     lambda *a: O.apply(name, *a, expr=expr))
+
+
+def _where_rule(g, cond, a, b, o):
+    return (None, O.where(cond, g, 0.0) if isinstance(a, Tensor) else None,
+            O.where(cond, 0.0, g) if isinstance(b, Tensor) else None)
 
 
 def where_hook(cond, a, b, rt):
-    return _trace.ew("x0 ? x1 : x2", [cond, a, b], (D.bool_, rt, rt), rt, rt)
+    return _trace.ew("x0 ? x1 : x2", [cond, a, b], (D.bool_, rt, rt), rt, rt, _where_rule, O.where)
 
 
 def cast_hook(t, dtype):
-    return _trace.ew("x0", [t], (t._dtype,), t._dtype, dtype)
+    src = t._dtype
+    return _trace.ew("x0", [t], (src,), src, dtype, lambda g, x, o: (g.to(src),),
+                     lambda x: O.to_copy(x, dtype, x._device))
 
 
 def reduce_hook(kind, x, dims, keepdim, odt, acc, n):
     """sum/mean of a symbolic tensor over `dims` (normalised)."""
     from . import _reduce as R
-    node = _Node("red", [_trace.operand(x)], R._out_shape(x._shape, dims, keepdim), odt)
+    ref = _trace.operand(x)
+    node = _Node("red", [ref], R._out_shape(x._shape, dims, keepdim), odt)
     node.red = (kind, dims, keepdim, acc, n)
+    node.rg = isinstance(ref, _Node) and ref.rg
     return _trace.sym(node)
 
 
-def inplace_hook(name):
-    raise _Unsupported(f"in-place {name}_ while tracing")
+def inplace_hook(t):
+    """_ops.apply_ while tracing: in-place ops on traced values run eagerly on their (computed) memory, except
+    where autograd would have to rewrite the traced tensor's history."""
+    if is_sym(t) and t._requires_grad:
+        _no_inplace_grad(True)
+
+
+def before_launch():
+    """Called by _kernels.launch while tracing: an eager kernel may read or write anything, so every pending
+    value still referenced is computed first (a graph break)."""
+    if not _trace.executing:
+        _break(_trace)
 
 
 # ---------------------------------------------------------------- compile
 
 class Compiled:
-    """What `cltensor.compile(fn)` returns: call it like fn."""
+    """What `cltensor.compile(fn)` returns: call it like fn (attributes are fn's, e.g. a module's)."""
 
     def __init__(self, fn):
-        self.fn = fn
-        self.stats = {"fused": 0, "eager": 0, "reason": None}
-        functools.update_wrapper(self, fn)
+        self.__dict__["fn"] = fn
+        self.__dict__["stats"] = {"calls": 0, "breaks": 0, "eager": 0, "reason": None}
+        functools.update_wrapper(self, fn, updated=())
+
+    def __getattr__(self, name):
+        return getattr(self.__dict__["fn"], name)
 
     def __call__(self, *args, **kwargs):
         global _trace
@@ -206,36 +285,35 @@ class Compiled:
         for a in list(args) + list(kwargs.values()):
             if isinstance(a, Tensor):
                 dev = a._device
-                if a._requires_grad and AG.is_grad_enabled():
-                    return self._eager("an input requires grad", args, kwargs)
+                break
         if dev is None:
             return self._eager("no tensor arguments", args, kwargs)
         tr = _Trace(dev)
-        sargs = [_input(tr, a) for a in args]
-        skw = {k: _input(tr, v) for k, v in kwargs.items()}
+        if tr.rt is None:
+            return self._eager("host-only device", args, kwargs)
+        sargs = [tr.input(a) if isinstance(a, Tensor) and a._device == dev else a for a in args]
+        skw = {k: (tr.input(v) if isinstance(v, Tensor) and v._device == dev else v) for k, v in kwargs.items()}
         _trace = tr
         K.tracing = True
         failed = None
         try:
             res = self.fn(*sargs, **skw)
-        except _Unsupported as e:
-            failed = str(e)
+            _trace = None
+            K.tracing = False
+            outs = _collect(tr, res)
+            _run_graph(tr, outs + _alive(tr))
         except Exception as e:          # the eager run raises its own (same) error, or succeeds
             failed = f"{type(e).__name__}: {e}"
         finally:
             _trace = None
             K.tracing = False
         if failed is not None:
+            if tr.breaks:               # eager code already ran: its effects (in-place writes) must not repeat
+                raise RuntimeError(f"cltensor.compile: tracing {getattr(self.fn, '__name__', self.fn)} failed "
+                                   f"after a graph break: {failed}")
             return self._eager(failed, args, kwargs)
-        if tr.needs_grad:
-            return self._eager("a captured tensor requires grad", args, kwargs)
-        try:
-            outs = _collect(tr, res)
-            _check_device(tr)
-        except _Unsupported as e:
-            return self._eager(str(e), args, kwargs)
-        _run_graph(tr, outs)
-        self.stats["fused"] += 1
+        self.stats["calls"] += 1
+        self.stats["breaks"] += tr.breaks
         return _realise(res, iter(outs))
 
     def _eager(self, reason, args, kwargs):
@@ -248,33 +326,25 @@ class Compiled:
         return self.fn(*args, **kwargs)
 
 
-def compile(fn=None, **options):
-    """Fuse the elementwise ops (and sum/mean over all elements) of `fn` into few generated kernels.
-
-    Usable as `cfn = cltensor.compile(fn)` or as a decorator (`@cltensor.compile`). Keyword options of
-    torch.compile (`mode`, `fullgraph`, `dynamic`, `backend`) are accepted and ignored. See cltensor/_fusion.py."""
-    if fn is None:
+def compile(model=None, **options):
+    """Fuse the elementwise ops (and sum/mean over all elements) of a function or module into few generated
+    kernels. `cfn = cltensor.compile(fn)` or `@cltensor.compile`. torch.compile's keyword options (`mode`,
+    `fullgraph`, `dynamic`, `backend`...) are accepted and ignored. How it works: cltensor/_fusion.py."""
+    if model is None:
         return lambda f: Compiled(f)
-    return Compiled(fn)
-
-
-def _input(tr, a):
-    if isinstance(a, Tensor):
-        if a._device != tr.device:
-            raise _Unsupported("inputs on several devices")
-        n = _Node("in", [a], a._shape, a._dtype)
-        n.value = a
-        return tr.sym(n, a._strides, a._offset)
-    return a
+    if not callable(model):
+        raise TypeError(f"compile(): expected a callable, got {type(model).__name__}")
+    return Compiled(model)
 
 
 def _collect(tr, res):
+    """Nodes of the symbolic tensors in fn's result, in _realise's order."""
     outs = []
 
     def walk(v):
-        if isinstance(v, _Sym):
-            outs.append(v._node)
-        elif isinstance(v, Tensor) and type(v._st) is _SymStorage:
+        if isinstance(v, Tensor) and type(v._st) is _SymStorage:
+            if v._st.trace is not tr:
+                raise RuntimeError("cltensor.compile: returned a traced tensor of another call")
             outs.append(tr.operand(v))
         elif isinstance(v, (tuple, list)):
             for x in v:
@@ -287,7 +357,6 @@ def _collect(tr, res):
 
 
 def _realise(v, outs):
-    """fn's result with each symbolic tensor (or view of one) replaced by its value, in _collect's order."""
     if isinstance(v, Tensor) and type(v._st) is _SymStorage:
         return next(outs).value
     if isinstance(v, tuple) and hasattr(v, "_fields"):
@@ -299,92 +368,108 @@ def _realise(v, outs):
     return v
 
 
-def _check_device(tr):
-    from . import _device as dv
-    if dv.runtime(tr.device) is None:
-        raise _Unsupported("host-only device")
-    if not dv.runtime(tr.device).info.fp64:
-        for n in tr.nodes:
-            if n.dtype in (D.float64, D.complex128):
-                raise _Unsupported("float64 on a device without fp64")
+def _alive(tr):
+    """Pending nodes that Python still references (a symbolic tensor or a view of it is alive)."""
+    return [n for n in tr.nodes if n.value is None and n.kind in ("ew", "red") and n.st() is not None]
+
+
+def _break(tr):
+    pend = _alive(tr)
+    if pend:
+        tr.breaks += 1
+        _run_graph(tr, pend)
 
 
 # ---------------------------------------------------------------- running a traced graph
 
 def _run_graph(tr, outs):
-    """Decide which nodes get a tensor (outputs, operands of reductions that cannot take the chain as their
-    map, float16 intermediates) and compute those, each with one fused kernel."""
-    need = set()
-    for n in outs:
-        need.add(id(n))
+    """Compute the values of `outs`: each output, each operand of a reduction that cannot take its chain as its
+    map, each owner of a view and each float16 intermediate (eager code rounds it to half) is written by one
+    fused kernel; all other elementwise nodes are statements inside those kernels."""
+    reach, stack = set(), list(outs)
+    while stack:
+        n = stack.pop()
+        if id(n) in reach or (n.value is not None and n.kind != "view"):
+            continue
+        reach.add(id(n))
+        stack.extend(a for a in n.args if isinstance(a, _Node))
+    need = {id(n) for n in outs}
     fused_red = {}
     for n in tr.nodes:
+        if id(n) not in reach:
+            continue
         if n.kind == "red":
             src = n.args[0]
-            if isinstance(src, _Node) and src.kind == "ew" and src.uses == 1 and \
-                    len(n.red[1]) == len(src.shape) and src.dtype is not D.float16:
-                fused_red[id(n)] = src
-            elif isinstance(src, _Node):
-                need.add(id(src))
+            if isinstance(src, _Node) and src.value is None:
+                if src.kind == "ew" and src.uses == 1 and len(n.red[1]) == len(src.shape) and \
+                        src.dtype is not D.float16:
+                    fused_red[id(n)] = src
+                else:
+                    need.add(id(src))
         elif n.kind == "view":
             need.add(id(n.args[0]))
         elif n.kind == "ew":
             for a in n.args:
                 if isinstance(a, _Node) and a.kind == "ew" and a.dtype is D.float16:
-                    need.add(id(a))     # eager code rounds a float16 intermediate to half: so do we
-    for n in tr.nodes:
-        if n.kind == "ew" and id(n) in need:
-            n.value = _materialise(n)
-        elif n.kind == "red" and (id(n) in need or n.uses):
-            n.value = _reduce(n, fused_red.get(id(n)))
-        elif n.kind == "view":
-            src = n.args[0].value
-            n.value = make(src._st, n.shape, n.red[0], n.red[1], n.dtype, src._device)
+                    need.add(id(a))
+    tr.executing = True
+    try:
+        for n in tr.nodes:
+            if id(n) not in reach or n.value is not None:
+                continue
+            if n.kind == "ew" and id(n) in need:
+                n.value = _materialise(n)
+            elif n.kind == "red":
+                n.value = _reduce(n, fused_red.get(id(n)))
+            elif n.kind == "view":
+                n.value = _real_view(n.red)
+    finally:
+        tr.executing = False
 
 
-def _leaf_value(a):
-    if isinstance(a, _Node):
-        if a.value is None:
-            raise AssertionError("graph node used before it was computed")
-        return a.value
-    return a
+def _real_view(v):
+    """The view tensor v (storage: a traced tensor's) as a view of its owner's computed memory, autograd kept."""
+    o = v._st.owner.value
+    r = make(o._st, v._shape, v._strides, v._offset, v._dtype, v._device)
+    r.grad_fn, r._requires_grad, r._out_nr = v.grad_fn, v._requires_grad, v._out_nr
+    return r
 
 
 class _Chain:
-    """C statements computing a chain of elementwise nodes over a list of leaf operands."""
+    """C statements computing a chain of elementwise nodes over a list of leaf operands (tensors, scalars)."""
 
     def __init__(self):
         self.leaves, self.cdts, self.stmts, self.dtypes = [], [], [], set()
+        self.order, self.refs = [], {}         # nodes in evaluation order; per node: ('n', node) / ('l', j)
         self._leaf_ix, self._var = {}, {}
 
     def leaf(self, v, cdt):
         if isinstance(v, Tensor):
-            k = id(v)
-            j = self._leaf_ix.get(k)
+            j = self._leaf_ix.get(id(v))
             if j is None:
-                j = self._leaf_ix[k] = len(self.leaves)
+                j = self._leaf_ix[id(v)] = len(self.leaves)
                 self.leaves.append(v)
                 self.cdts.append(v._dtype)
-            return f"x{j}", v._dtype
+            return j, f"x{j}", v._dtype
         j = len(self.leaves)           # a scalar: one kernel argument per use, in its consumer's compute dtype
         self.leaves.append(v)
         self.cdts.append(cdt)
-        return f"x{j}", cdt
+        return j, f"x{j}", cdt
 
     def value(self, n):
         """Name of the C variable holding node n (in n.dtype's compute type)."""
         v = self._var.get(id(n))
         if v is not None:
             return v
-        ops = []
+        ops, refs = [], []
         for a, cdt in zip(n.args, n.cdts):
-            if isinstance(a, _Node):
-                if a.value is not None:
-                    ops.append(self.leaf(a.value, None))
-                else:
-                    ops.append((self.value(a), a.dtype))
+            if isinstance(a, _Node) and a.value is None:
+                ops.append((self.value(a), a.dtype))
+                refs.append(("n", a))
             else:
-                ops.append(self.leaf(a, cdt))
+                j, name, dt = self.leaf(a.value if isinstance(a, _Node) else a, cdt)
+                ops.append((name, dt))
+                refs.append(("l", j))
         k = len(self._var)
         self.dtypes.update(n.cdts)
         self.dtypes.update((n.rdt, n.dtype))
@@ -393,6 +478,8 @@ class _Chain:
         inner = " ".join(f"const {cdt.ctype_compute} x{j} = a{k}_{j};" for j, cdt in enumerate(n.cdts))
         self.stmts.append(f"{n.rdt.ctype_compute} r{k}; {{ {inner} r{k} = ({n.expr}); }}")
         self.stmts.append(f"const {n.dtype.ctype_compute} v{k} = {K.T(n.dtype).cast_from(f'r{k}', n.rdt)};")
+        self.order.append(n)
+        self.refs[id(n)] = refs
         v = self._var[id(n)] = f"v{k}"
         return v
 
@@ -401,40 +488,49 @@ class _Chain:
         extra = tuple(sorted(self.dtypes, key=lambda d: d.name))
         return (tuple(self.stmts), final, extra)
 
+    def device(self):
+        for v in self.leaves:
+            if isinstance(v, Tensor):
+                return v._device
+        raise AssertionError("a fused chain without tensor operands")
+
+    def needs_grad(self):
+        return AG.is_grad_enabled() and any(isinstance(v, Tensor) and v._requires_grad for v in self.leaves)
+
+    def record(self, out, root_grad):
+        """One autograd node for the chain: its backward is the chain's rules, traced and fused again."""
+        order, refs, leaves = self.order, self.refs, self.leaves
+        AG.record("CompiledFunctionBackward", [v if isinstance(v, Tensor) else None for v in leaves], out,
+                  lambda g: _chain_backward(order, refs, leaves, root_grad, g))
+
 
 def _materialise(n):
     ch = _Chain()
     prog = ch.program(n)
-    out = empty_tensor(n.shape, n.dtype, _device_of(ch.leaves, n))
+    out = empty_tensor(n.shape, n.dtype, ch.device())
     if out.numel():
         _ew.run(prog, out, ch.leaves, tuple(ch.cdts), n.dtype)
+    if n.rg and ch.needs_grad():
+        ch.record(out, lambda g: g)
     return out
-
-
-def _device_of(leaves, n):
-    for v in leaves:
-        if isinstance(v, Tensor):
-            return v._device
-    raise AssertionError("a fused chain without tensor operands")
 
 
 def _reduce(n, chain_src):
     from . import _reduce as R
     kind, dims, keepdim, acc, cnt = n.red
-    odt = n.dtype
     if chain_src is not None:
-        r = _fused_all(chain_src, kind, odt, acc, cnt)
+        r = _fused_all(chain_src, kind, n.dtype, acc, cnt)
         if r is not None:
-            return R._reshape_fresh(r, n.shape)
+            return R._reshape_fresh(r, n.shape) if r._shape != n.shape else r
         chain_src.value = _materialise(chain_src)
-    x = _leaf_value(n.args[0])
-    fin, p1 = ("a / p1", float(cnt)) if kind == "mean" else ("a", 0.0)
-    r, _ = R._reduce(x, dims, "sum", odt, acc, fin=fin, p1=p1)
-    return R._reshape_fresh(r, n.shape)
+    x = n.args[0].value if isinstance(n.args[0], _Node) else n.args[0]
+    if kind == "mean":
+        return R.mean(x, dims, keepdim, dtype=n.dtype)
+    return R.sum_(x, dims, keepdim, dtype=n.dtype)
 
 
 def _fused_all(src, kind, odt, acc, cnt):
-    """One pass: sum of the chain `src` over all its elements into partials, then the partials' sum. None when
+    """One pass: the chain `src` summed over all its elements into partials, then the partials' sum. None when
     an operand's layout is not flat (contiguous, or a single broadcast element)."""
     from . import _reduce as R
     ch = _Chain()
@@ -443,30 +539,28 @@ def _fused_all(src, kind, odt, acc, cnt):
     total = prod(shape)
     if total == 0:
         return None
-    cs = contiguous_strides(shape)
     kinds = []
     for v in ch.leaves:
         if not isinstance(v, Tensor):
             kinds.append("s")
-        elif v._shape == shape and (v._strides == cs or _ew._is_contig(shape, v._strides)):
+        elif v._shape == shape and _ew._is_contig(shape, v._strides):
             kinds.append("t")
         elif prod(v._shape) == 1:
             kinds.append("b")
         else:
             return None
-    dev = _device_of(ch.leaves, src)
-    rt = empty_tensor((), acc, dev)._st.rt
+    dev = ch.device()
+    part_rt = ch.leaves[[isinstance(v, Tensor) for v in ch.leaves].index(True)]._st.rt
     big = total > _ew._I32 or any(isinstance(v, Tensor) and _ew._extent(v) > _ew._I32 for v in ch.leaves)
-    idx = "long" if big else "int"
-    ls = rt.local_size
+    ls = part_rt.local_size
     groups = max(1, min(2048, -(-total // 4096)))
     chunk = -(-total // groups)
     chunk = -(-chunk // 8) * 8
     groups = -(-total // chunk)
     part = empty_tensor((groups,), acc, dev)
     ins = tuple(v._dtype if isinstance(v, Tensor) else c for v, c in zip(ch.leaves, ch.cdts))
-    kern = K.get(rt, "reduce", "fused_all", acc=acc, ins=ins, kinds=tuple(kinds), cdts=tuple(ch.cdts),
-                 rdt=src.dtype, expr=prog, idx=idx)
+    kern = K.get(part_rt, "reduce", "fused_all", acc=acc, ins=ins, kinds=tuple(kinds), cdts=tuple(ch.cdts),
+                 rdt=src.dtype, expr=prog, idx="long" if big else "int")
     args, sync = [part._st.buf], part._st.shared
     for v, c in zip(ch.leaves, ch.cdts):
         if isinstance(v, Tensor):
@@ -475,9 +569,84 @@ def _fused_all(src, kind, odt, acc, cnt):
         else:
             args.append(_ew.scalar_arg(v, c))
     args += [total, chunk]
-    K.launch(rt, kern, (K.round_up(groups, ls),), (ls,), args)
+    K.launch(part_rt, kern, (K.round_up(groups, ls),), (ls,), args)
     if sync:
-        rt.queue.finish()
+        part_rt.queue.finish()
     fin, p1 = ("a / p1", float(cnt)) if kind == "mean" else ("a", 0.0)
-    r, _ = R._reduce(part, (0,), "sum", odt, acc, fin=fin, p1=p1)
+    with AG.no_grad():
+        r, _ = R._reduce(part, (0,), "sum", odt, acc, fin=fin, p1=p1)
+    if src.rg and ch.needs_grad():
+        if kind == "mean":
+            ch.record(r, lambda g: g.expand(shape) / cnt)
+        else:
+            ch.record(r, lambda g: g.expand(shape))
     return r
+
+
+# ---------------------------------------------------------------- fused backward
+
+def _chain_backward(order, refs, leaves, root_grad, g):
+    """Gradients of a computed chain's tensor leaves given the gradient g of its value: the backward rules of
+    its ops applied in reverse, traced so that each leaf's gradient is one fused kernel."""
+    global _trace
+    if AG.is_grad_enabled() or _trace is not None:    # create_graph (or inside a trace): eager, recorded
+        return _chain_grads(order, refs, leaves, root_grad(g), lambda n, args: n.replay(*args))
+    tr = _Trace(g._device)
+    _trace = tr
+    K.tracing = True
+    try:
+        want = [isinstance(v, Tensor) and v._requires_grad for v in leaves]
+        L = [tr.input(v) if isinstance(v, Tensor) else v for v in leaves]
+        for s, w in zip(L, want):
+            if w:
+                s._requires_grad = True      # rules test requires_grad to skip unwanted gradients
+
+        def run(n, args):
+            s = tr.ew(n.expr, args, n.cdts, n.rdt, n.dtype, n.rule, n.replay)
+            s._requires_grad = n.rg
+            return s
+        grads = _chain_grads(order, refs, L, root_grad(tr.input(g)), run, want)
+        _trace = None
+        K.tracing = False
+        outs = _collect(tr, grads)
+        _run_graph(tr, outs)
+        return _realise(grads, iter(outs))
+    except Exception:
+        if tr.breaks:
+            raise
+    finally:
+        _trace = None
+        K.tracing = False
+    return _chain_grads(order, refs, leaves, root_grad(g), lambda n, args: n.replay(*args))
+
+
+def _chain_grads(order, refs, leaves, groot, run, want=None):
+    from .autograd.engine import _reduce_to
+    if want is None:
+        want = [isinstance(v, Tensor) and v._requires_grad for v in leaves]
+    vals = {}
+    for n in order:
+        args = [vals[id(r)] if k == "n" else leaves[r] for k, r in refs[id(n)]]
+        vals[id(n)] = run(n, args)
+    grads = {id(order[-1]): groot}
+    out = [None] * len(leaves)
+    for n in reversed(order):
+        gn = grads.pop(id(n), None)
+        if gn is None or n.rule is None:
+            continue
+        args = [vals[id(r)] if k == "n" else leaves[r] for k, r in refs[id(n)]]
+        for (k, r), ga in zip(refs[id(n)], n.rule(gn, *args, vals[id(n)])):
+            if ga is None:
+                continue
+            if k == "n":
+                if not r.rg:
+                    continue
+                ga = _reduce_to(ga, r.shape, r.dtype, None, 0)
+                grads[id(r)] = ga if id(r) not in grads else grads[id(r)] + ga
+            else:
+                leaf = leaves[r]
+                if not want[r]:
+                    continue
+                ga = _reduce_to(ga, leaf._shape, leaf._dtype, None, 0)
+                out[r] = ga if out[r] is None else out[r] + ga
+    return tuple(out)

@@ -414,8 +414,9 @@ def _run(rt, plan, bufs):
         pargs[0] = pargs[5] = None
     o, args, k = plan.order, plan.args, plan.kernel
     ba, bb, bc = bufs[o[0]], (tmp[1][0] if o[1] < 0 else bufs[o[1]]), bufs[o[2]]
-    if _kernels.tracing and (ba is None or bb is None or bc is None):
-        raise RuntimeError("cltensor.compile: matmul was given a traced tensor")
+    if _kernels.tracing:    # cltensor.compile: a graph break (the fast path below skips launch())
+        from . import _fusion
+        _fusion.before_launch()
     if _last_plan.get(k) is plan and not _kernels.DEBUG:
         # the same call shape as this kernel's last launch: its scalar arguments are still set, so only the
         # three buffers change (a repeated GEMM costs ~2 us of host time instead of ~4 through the invoker)

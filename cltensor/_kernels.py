@@ -181,12 +181,13 @@ def set_arg_types(kernel, types):
         kernel.typed = True
 
 
-tracing = False     # cltensor.compile is tracing: symbolic tensors have no buffer (None) and must never launch
+tracing = False     # cltensor.compile is tracing (see _fusion.before_launch)
 
 
 def launch(rt, kernel, gsize, lsize, args):
-    if tracing and any(a is None for a in args):
-        raise RuntimeError("cltensor.compile: an op that needs data was given a traced tensor")
+    if tracing:         # cltensor.compile: an eager kernel during a trace is a graph break
+        from . import _fusion
+        _fusion.before_launch()
     if DEBUG:
         print(f"[cltensor] launch {kernel.function_name} global={gsize} local={lsize}", file=sys.stderr)
     stats["launches"] += 1

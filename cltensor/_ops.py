@@ -527,7 +527,7 @@ def _resize_(t, shape):
 def apply_(name, self, *others, expr=None):
     """In-place form: self = op(self, *others) written into self's storage."""
     if _fusion._trace is not None:
-        _fusion.inplace_hook(name)
+        _fusion.inplace_hook(self)
     op_ = OPS[name]
     others = [_check_scalar(a) for a in others]
     args = [self] + others

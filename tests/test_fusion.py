@@ -44,7 +44,7 @@ def test_chain_matches_eager_on_every_layout(name, a, b, c):
     r, n = launches(f, a, b, c)
     same(r, chain(a, b, c), exact=False)
     assert n == 1, "a chain of elementwise ops must be one kernel"
-    assert f.stats == {"fused": 1, "eager": 0, "reason": None}
+    assert f.stats == {"calls": 1, "breaks": 0, "eager": 0, "reason": None}
 
 
 @pytest.mark.parametrize("dt", [ct.int8, ct.uint8, ct.int32, ct.int64])
@@ -162,23 +162,44 @@ def test_input_returned_as_is_and_decorator_form():
     assert ct.compile(mode="max-autotune")(lambda x: x * 2)(x).tolist() == [2.0, 2.0, 2.0]
 
 
-def test_untraceable_functions_run_eagerly_with_the_reason():
+def test_graph_breaks_keep_eager_semantics():
     x = ct.tensor([1.0, -2.0, 3.0])
 
     def f(x):
-        if (x.sum() > 0).item():       # needs a value: the whole call runs eagerly
-            return x * 2
+        if (x.sum() > 0).item():       # needs a value: a graph break, then tracing goes on
+            return (x * 2).exp()
         return x
     cf = ct.compile(f)
-    assert cf(x).tolist() == [2.0, -4.0, 6.0]
-    assert cf.stats["eager"] == 1 and cf.stats["fused"] == 0 and cf.stats["reason"]
+    np.testing.assert_allclose(cf(x).numpy(), np.exp(x.numpy() * 2), rtol=1e-6)
+    assert cf.stats["calls"] == 1 and cf.stats["breaks"] == 1 and cf.stats["eager"] == 0
 
     def g(x):
         y = x + 1
-        y.mul_(2)                     # in-place on a traced value
-        return y
-    cg = ct.compile(g)
-    assert cg(x).tolist() == [4.0, -2.0, 8.0] and "in-place" in cg.stats["reason"]
+        z = y * 3                     # reads y before the write below
+        y.mul_(2)                     # in-place on a traced value: computed first, then written
+        return y, z, y - 1
+    for r, e in zip(ct.compile(g)(x), g(x)):
+        assert r.tolist() == e.tolist()
+
+    c = ct.zeros(3)
+
+    def h(x):
+        z = x * c                     # pending read of c ...
+        c.add_(1)                     # ... before this write: the launch is a graph break
+        return z + 1, (x @ c).relu()  # matmul (untraced) runs on computed memory
+    c2 = ct.zeros(3)
+    r = ct.compile(h)(x)
+    assert r[0].tolist() == [1.0, 1.0, 1.0] and r[1].item() == 2.0 and c.tolist() == [1.0, 1.0, 1.0]
+    del c2
+
+
+def test_untraceable_call_runs_eagerly_with_the_reason():
+    def f(x):
+        return ct.tensor(x.tolist()) * 2 if isinstance(x, list) else x.no_such_method()
+    cf = ct.compile(f)
+    with pytest.raises(AttributeError):
+        cf(ct.ones(2))
+    assert cf.stats["eager"] == 1 and "no_such_method" in cf.stats["reason"]
 
 
 def test_errors_are_the_eager_ones():
@@ -193,22 +214,96 @@ def test_errors_are_the_eager_ones():
         ct.compile(lambda a, b: a % b)(ct.arange(4), ct.tensor([1, 0, 1, 1]))
 
 
-def test_gradients_are_right():
+def grads_of(fn, *ts):
+    for t in ts:
+        t.grad = None
+    fn(*ts).backward()
+    return [t.grad.numpy().copy() for t in ts]
+
+
+def test_gradients_are_right_and_fused():
     x = ct.linspace(-2, 2, 9, requires_grad=True)
     w = ct.tensor(0.7, requires_grad=True)
 
     def f(x):
         return ((x * w).tanh() ** 2).mean()
     cf = ct.compile(f)
-    cf(x).backward()
+    r = cf(x)
+    assert type(r.grad_fn).__name__ == "CompiledFunctionBackward"
+    ct.synchronize()
+    n0 = K.stats["launches"]
+    r.backward()
+    fused_launches = K.stats["launches"] - n0
     gx, gw = x.grad.numpy().copy(), w.grad.item()
     x.grad = w.grad = None
+    n0 = K.stats["launches"]
     f(x).backward()
-    np.testing.assert_allclose(gx, x.grad.numpy(), rtol=1e-6)
+    assert fused_launches < K.stats["launches"] - n0
+    np.testing.assert_allclose(gx, x.grad.numpy(), rtol=1e-6, atol=1e-7)
     assert abs(gw - w.grad.item()) < 1e-6
-    with ct.no_grad():          # nothing to record: fused
-        cf(x)
-    assert cf.stats["fused"] == 1
+    assert cf.stats["eager"] == 0
+
+
+@pytest.mark.parametrize("case", ["broadcast", "views", "where-clamp", "two-outputs", "sum-dims", "double"])
+def test_gradients_match_eager(case):
+    g = np.random.default_rng(3)
+    a = ct.tensor(g.standard_normal((5, 6)).astype(np.float32), requires_grad=True)
+    b = ct.tensor(g.standard_normal(6).astype(np.float32), requires_grad=True)
+    fns = {
+        "broadcast": lambda a, b: ((a - b) * (a + 1).sigmoid() / (b * b + 1)).sum(),
+        "views": lambda a, b: ((a.T * 2).exp().T * b - a[1:, ::2].sum()).mean(),
+        "where-clamp": lambda a, b: ct.where(a > 0, a * b, b.expand(5, 6) * 0.5).clamp(-1, 1).abs().sum(),
+        "two-outputs": lambda a, b: sum(t.sum() for t in ((a * b).tanh(), (a * b).relu() ** 3)),
+        "sum-dims": lambda a, b: ((a * b + 1).sum(0) * b).logsumexp(0),
+        "double": lambda a, b: (a * b).double().sin().sum(),
+    }
+    f = fns[case]
+    cf = ct.compile(f)
+    for x, y in zip(grads_of(cf, a, b), grads_of(f, a, b)):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+    assert cf.stats["eager"] == 0, cf.stats["reason"]
+
+
+def test_double_backward_through_a_compiled_function():
+    x = ct.tensor([0.3, -1.2, 2.0], requires_grad=True)
+    f = ct.compile(lambda x: (x * x * x).sum())
+    (gx,) = ct.autograd.grad(f(x), x, create_graph=True)
+    np.testing.assert_allclose(gx.detach().numpy(), 3 * x.detach().numpy() ** 2, rtol=1e-6)
+    gx.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 6 * x.detach().numpy(), rtol=1e-6)
+
+
+def test_compiled_module_trains():
+    ct.manual_seed(0)
+    model = ct.nn.Sequential(ct.nn.Linear(4, 8), ct.nn.Tanh(), ct.nn.Linear(8, 1))
+    cm = ct.compile(model)
+    assert cm.training and len(list(cm.parameters())) == 4      # a module's attributes stay reachable
+    x, y = ct.randn(16, 4), ct.randn(16, 1)
+    loss_fn = ct.compile(lambda p, t: ((p - t) ** 2).mean())
+    ref = [p.detach().clone() for p in model.parameters()]
+    loss = loss_fn(cm(x), y)
+    loss.backward()
+    grads = [p.grad.numpy().copy() for p in model.parameters()]
+    for p, r in zip(model.parameters(), ref):
+        p.grad = None
+        assert np.array_equal(p.detach().numpy(), r.numpy())
+    ((model(x) - y) ** 2).mean().backward()
+    for gc, p in zip(grads, model.parameters()):
+        np.testing.assert_allclose(gc, p.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_inplace_on_traced_tensor_that_requires_grad_is_refused_before_running():
+    x = ct.ones(3, requires_grad=True)
+
+    def f(x):
+        y = x * 2
+        y.add_(1)
+        return y
+    cf = ct.compile(f)
+    r = cf(x)                         # nothing ran before the refusal: the whole call runs eagerly
+    assert r.tolist() == [3.0, 3.0, 3.0] and cf.stats["eager"] == 1 and "in-place" in cf.stats["reason"]
+    r.sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0, 2.0]
 
 
 def test_pow_special_exponents_match_torch_forms():
