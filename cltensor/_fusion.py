@@ -27,6 +27,7 @@ never compile a new kernel). `compiled.stats` counts calls, graph breaks and cal
 error: the eager run then raises the error itself, or succeeds).
 """
 import functools
+import re
 import weakref
 
 from . import _dtypes as D
@@ -337,22 +338,21 @@ def compile(model=None, **options):
     return Compiled(model)
 
 
-def _collect(tr, res):
-    """Nodes of the symbolic tensors in fn's result, in _realise's order."""
-    outs = []
-
-    def walk(v):
-        if isinstance(v, Tensor) and type(v._st) is _SymStorage:
-            if v._st.trace is not tr:
-                raise RuntimeError("cltensor.compile: returned a traced tensor of another call")
-            outs.append(tr.operand(v))
-        elif isinstance(v, (tuple, list)):
-            for x in v:
-                walk(x)
-        elif isinstance(v, dict):
-            for x in v.values():
-                walk(x)
-    walk(res)
+def _collect(tr, res, outs=None):
+    """Nodes of the symbolic tensors in fn's result, in _realise's order (no closure: no reference cycle, so the
+    graph and its intermediate values are freed as soon as the call returns)."""
+    if outs is None:
+        outs = []
+    if isinstance(res, Tensor) and type(res._st) is _SymStorage:
+        if res._st.trace is not tr:
+            raise RuntimeError("cltensor.compile: returned a traced tensor of another call")
+        outs.append(tr.operand(res))
+    elif isinstance(res, (tuple, list)):
+        for x in res:
+            _collect(tr, x, outs)
+    elif isinstance(res, dict):
+        for x in res.values():
+            _collect(tr, x, outs)
     return outs
 
 
@@ -435,6 +435,9 @@ def _real_view(v):
     return r
 
 
+_XREF = re.compile(r"(?<![A-Za-z0-9_.])x(\d+)(?![A-Za-z0-9_])")   # operand j of an op's C expression
+
+
 class _Chain:
     """C statements computing a chain of elementwise nodes over a list of leaf operands (tensors, scalars)."""
 
@@ -473,10 +476,16 @@ class _Chain:
         k = len(self._var)
         self.dtypes.update(n.cdts)
         self.dtypes.update((n.rdt, n.dtype))
+        names = []
         for j, ((src, sdt), cdt) in enumerate(zip(ops, n.cdts)):
-            self.stmts.append(f"const {cdt.ctype_compute} a{k}_{j} = {K.T(cdt).cast_from(src, sdt)};")
-        inner = " ".join(f"const {cdt.ctype_compute} x{j} = a{k}_{j};" for j, cdt in enumerate(n.cdts))
-        self.stmts.append(f"{n.rdt.ctype_compute} r{k}; {{ {inner} r{k} = ({n.expr}); }}")
+            cast = K.T(cdt).cast_from(src, sdt)
+            if cast == src:
+                names.append(src)
+            else:
+                self.stmts.append(f"const {cdt.ctype_compute} a{k}_{j} = {cast};")
+                names.append(f"a{k}_{j}")
+        body = _XREF.sub(lambda m: names[int(m.group(1))], n.expr)
+        self.stmts.append(f"const {n.rdt.ctype_compute} r{k} = ({body});")
         self.stmts.append(f"const {n.dtype.ctype_compute} v{k} = {K.T(n.dtype).cast_from(f'r{k}', n.rdt)};")
         self.order.append(n)
         self.refs[id(n)] = refs
