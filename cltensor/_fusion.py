@@ -304,15 +304,18 @@ class Compiled:
             outs = _collect(tr, res)
             _run_graph(tr, outs + _alive(tr))
         except Exception as e:          # the eager run raises its own (same) error, or succeeds
-            failed = f"{type(e).__name__}: {e}"
+            failed = e
         finally:
             _trace = None
             K.tracing = False
         if failed is not None:
             if tr.breaks:               # eager code already ran: its effects (in-place writes) must not repeat
-                raise RuntimeError(f"cltensor.compile: tracing {getattr(self.fn, '__name__', self.fn)} failed "
-                                   f"after a graph break: {failed}")
-            return self._eager(failed, args, kwargs)
+                if isinstance(failed, _Unsupported):
+                    raise RuntimeError(f"cltensor.compile: {getattr(self.fn, '__name__', self.fn)}: {failed} "
+                                       "after a graph break (eager code already ran); call it uncompiled") \
+                        from None
+                raise failed            # as eager code would have raised it, at the same point
+            return self._eager(f"{type(failed).__name__}: {failed}", args, kwargs)
         self.stats["calls"] += 1
         self.stats["breaks"] += tr.breaks
         return _realise(res, iter(outs))

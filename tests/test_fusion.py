@@ -193,6 +193,23 @@ def test_graph_breaks_keep_eager_semantics():
     del c2
 
 
+def test_user_errors_after_a_graph_break_keep_their_type():
+    def f(x):
+        if x.sum().item() > 0:
+            raise ValueError("positive")
+        return x
+    with pytest.raises(ValueError, match="positive"):
+        ct.compile(f)(ct.ones(2))
+
+    def g(x):
+        y = x * 2
+        y.sum().item()                # a graph break: eager code has run
+        y.add_(1)                     # refused (autograd of a traced value) -> clear error, no double effects
+        return y
+    with pytest.raises(RuntimeError, match="in-place op on a traced tensor that requires grad"):
+        ct.compile(g)(ct.ones(2, requires_grad=True))
+
+
 def test_untraceable_call_runs_eagerly_with_the_reason():
     def f(x):
         return ct.tensor(x.tolist()) * 2 if isinstance(x, list) else x.no_such_method()
