@@ -556,7 +556,8 @@ def apply_(name, self, *others, expr=None):
     _ew.run(ex, self, args, cdts, rdt)
     self._st.version += 1
     if grad:
-        AG.inplace_record(op_.node, op_.backward, prep, self)
+        node = "PowBackward1" if name == "pow" and isinstance(others[0], Tensor) else op_.node   # as PyTorch
+        AG.inplace_record(node, op_.backward, prep, self)
     return self
 
 

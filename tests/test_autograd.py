@@ -757,3 +757,18 @@ def test_against_torch():
         e(torch, tx, tw).backward()
         close(x.grad, tx.grad.numpy(), tol=1e-9)
         close(w.grad, tw.grad.numpy(), tol=1e-9)
+
+
+def test_detach_inplace_on_a_view_raises_and_pow_inplace_node_names():
+    import cltensor as ct
+    import pytest
+    with pytest.raises(RuntimeError, match="Can't detach views in-place"):
+        ct.ones(4)[:2].detach_()
+    a = ct.ones(3)
+    assert a.detach_() is a
+    z = ct.ones(3, requires_grad=True) * 1
+    z.pow_(ct.tensor(2.0))
+    assert type(z.grad_fn).__name__ == "PowBackward1"
+    z = ct.ones(3, requires_grad=True) * 1
+    z.pow_(2)
+    assert type(z.grad_fn).__name__ == "PowBackward0"
