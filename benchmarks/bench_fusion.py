@@ -8,7 +8,6 @@ compiled function; its "speedup" field is eager time / compiled time measured in
 """
 import os
 import sys
-import time
 
 import numpy as np
 
@@ -17,6 +16,7 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 import cltensor as ct  # noqa: E402
+from bench_nn import _best  # noqa: E402  (interleaved best-of timing, cltensor drained per repetition)
 
 try:
     import torch  # noqa: E402
@@ -24,31 +24,12 @@ except Exception:  # pragma: no cover
     torch = None
 
 
-def _best(fns, reps, inner=1):
-    """{name: fn} -> {name: best ms per call}, the callables interleaved (load hits them alike)."""
-    live = {k: f for k, f in fns.items() if f is not None}
-    for f in live.values():
-        f()
-        f()
-    ct.synchronize()
-    best = {k: float("inf") for k in live}
-    for _ in range(reps):
-        for k, f in live.items():
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                f()
-            if k.startswith("cl"):
-                ct.synchronize()
-            best[k] = min(best[k], (time.perf_counter() - t0) / inner)
-    return {k: best[k] * 1e3 for k in live}
-
-
 def _pair(op, size, eager, compiled, np_fn, t_fn, reps, inner=1):
-    t = _best({"cl_eager": eager, "cl_compiled": compiled, "numpy": np_fn, "torch": t_fn}, reps, inner)
+    t = _best({"cltensor": eager, "cltensor_compiled": compiled, "numpy": np_fn, "torch": t_fn}, reps, inner)
     base = {"size": size, "numpy_ms": t.get("numpy"), "torch_ms": t.get("torch")}
-    return [dict(base, op=f"{op} (eager)", cltensor_ms=t["cl_eager"]),
-            dict(base, op=f"{op} (compiled)", cltensor_ms=t["cl_compiled"],
-                 speedup=t["cl_eager"] / t["cl_compiled"])]
+    return [dict(base, op=f"{op} (eager)", cltensor_ms=t["cltensor"]),
+            dict(base, op=f"{op} (compiled)", cltensor_ms=t["cltensor_compiled"],
+                 speedup=t["cltensor"] / t["cltensor_compiled"])]
 
 
 def _cheap(m, a, b, c):          # 6 ops: mul add mul sub abs minimum

@@ -36,7 +36,7 @@ def _best(fns, reps, inner=1):
             t0 = time.perf_counter()
             for _ in range(inner):
                 f()
-            if k == "cltensor":
+            if k.startswith("cltensor"):
                 ct.synchronize()
             best[k] = min(best[k], (time.perf_counter() - t0) / inner)
     return {k: (best[k] * 1e3 if k in best else None) for k in fns}

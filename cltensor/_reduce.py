@@ -955,13 +955,11 @@ _T0 = 16     # insertion-sorted block per work-item
 _TT = 256    # outputs per work-item in a merge pass
 
 
-def _sort_rows(x, d, desc, j0=0, k=None):
-    """Stable sort of x along d; returns (values, indices) holding sorted columns [j0, j0 + k) (fresh)."""
-    if x._dtype.is_complex:
-        raise RuntimeError("sort(): complex tensors are not supported (no ordering), as in PyTorch")
+def _rows_out(x, d, k, rank0):
+    """Fresh (values, indices) with k entries along d, and the batch layout sort and topk kernels walk:
+    (n, rows B, batch sizes, input strides, output strides, input/output stride along d), or None when empty.
+    A 0-d input gets `rank0` size-1 batch dims."""
     shape = x._shape
-    L = shape[d] if shape else 1
-    k = L - j0 if k is None else k
     oshape = list(shape)
     if shape:
         oshape[d] = k
@@ -969,15 +967,27 @@ def _sort_rows(x, d, desc, j0=0, k=None):
     inds = empty_tensor(tuple(oshape), D.int64, x._device)
     n = x.numel()
     if n == 0 or k == 0:
-        return vals, inds
-    rt = _rt(x)
-    key = _compute_dtype(x._dtype)
-    B = n // L
+        return vals, inds, None
     if shape:
         bs, (bis, bos) = _batch_layout(shape, d, [x._strides, vals._strides])
         isd, osd = x._strides[d], vals._strides[d]
     else:
-        bs, bis, bos, isd, osd = [], [], [], 0, 0
+        bs, bis, bos, isd, osd = [1] * rank0, [0] * rank0, [0] * rank0, 0, 0
+    return vals, inds, (n, n // (shape[d] if shape else 1), bs, bis, bos, isd, osd)
+
+
+def _sort_rows(x, d, desc, j0=0, k=None):
+    """Stable sort of x along d; returns (values, indices) holding sorted columns [j0, j0 + k) (fresh)."""
+    if x._dtype.is_complex:
+        raise RuntimeError("sort(): complex tensors are not supported (no ordering), as in PyTorch")
+    L = x._shape[d] if x._shape else 1
+    k = L - j0 if k is None else k
+    vals, inds, lay = _rows_out(x, d, k, 0)
+    if lay is None:
+        return vals, inds
+    n, B, bs, bis, bos, isd, osd = lay
+    rt = _rt(x)
+    key = _compute_dtype(x._dtype)
     R = len(bs)
     idx = "int" if max(_extent(x), n, vals.numel()) <= _I32 else "long"
     it = np.int32 if idx == "int" else np.int64
@@ -1048,24 +1058,13 @@ _TOPK_MAX = 64
 
 def _topk_small(x, d, k, largest):
     """topk for k <= 64 without a full sort (sort.mako `topk`); returns (values, indices), fresh."""
-    shape = x._shape
-    L = shape[d] if shape else 1
-    oshape = list(shape)
-    if shape:
-        oshape[d] = k
-    vals = empty_tensor(tuple(oshape), x._dtype, x._device)
-    inds = empty_tensor(tuple(oshape), D.int64, x._device)
-    n = x.numel()
-    if n == 0 or k == 0:
+    L = x._shape[d] if x._shape else 1
+    vals, inds, lay = _rows_out(x, d, k, 4)
+    if lay is None:
         return vals, inds
+    n, B, bs, bis, bos, isd, osd = lay
     rt = _rt(x)
     key = _compute_dtype(x._dtype)
-    B = n // L
-    if shape:
-        bs, (bis, bos) = _batch_layout(shape, d, [x._strides, vals._strides])
-        isd, osd = x._strides[d], vals._strides[d]
-    else:
-        bs, bis, bos, isd, osd = [1] * 4, [0] * 4, [0] * 4, 0, 0
     P = _params(rt)
     S, C = 1, L
     minc = max(P["minc"] // 4, 8 * k)
