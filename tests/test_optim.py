@@ -319,3 +319,19 @@ def test_scheduler_state_dict_and_plateau():
     for v in (1.0, 1.0, 1.0):
         r.step(v)
     assert o.param_groups[0]["lr"] == pytest.approx(0.05)
+
+
+@pytest.mark.parametrize("cls,kw,msg", [
+    ("Adam", dict(lr=-1), "Invalid learning rate: -1"),
+    ("Adam", dict(eps=-1e-8), "Invalid epsilon value: -1e-08"),
+    ("AdamW", dict(weight_decay=-0.1), "Invalid weight_decay value: -0.1"),
+    ("RMSprop", dict(alpha=-0.5), "Invalid alpha value: -0.5"),
+    ("RMSprop", dict(momentum=-0.5, alpha=-1), "Invalid momentum value: -0.5"),
+    ("Adagrad", dict(initial_accumulator_value=-1), "Invalid initial_accumulator_value value: -1"),
+    ("Adagrad", dict(lr_decay=float("nan")), "Invalid lr_decay value: nan"),
+])
+def test_optimizer_argument_errors(cls, kw, msg):
+    import cltensor as ct
+    p = ct.zeros(2, requires_grad=True)
+    with pytest.raises(ValueError, match=msg.replace("(", r"\(")):
+        getattr(ct.optim, cls)([p], **kw)
