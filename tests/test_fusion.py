@@ -334,3 +334,105 @@ def test_pow_special_exponents_match_torch_forms():
         np.testing.assert_allclose((x ** -0.5).numpy(), 1 / np.sqrt(xn), rtol=1e-6)
         np.testing.assert_array_equal((x ** 1).numpy(), xn)
     assert (ct.arange(5) ** 2).tolist() == [0, 1, 4, 9, 16]
+
+
+# ---------------------------------------------------------------- random chains: compiled == eager
+
+_UN = ["neg", "abs", "exp", "tanh", "sigmoid", "relu", "sqrt", "square", "floor", "sin", "log1p", "bitwise_not",
+       "logical_not", "float", "int", "half"]
+_BIN = ["add", "sub", "mul", "div", "maximum", "minimum", "eq", "lt", "where", "pow2", "scalar_add", "rsub",
+        "bitwise_and", "remainder_s", "clamp"]
+
+
+def _apply_step(step, vals, k):
+    kind, i, j = step
+    a, b = vals[i % len(vals)], vals[j % len(vals)]
+    f = a.dtype.is_floating_point
+    if kind == "neg":
+        return -a if a.dtype != ct.bool else ~a
+    if kind in ("exp", "tanh", "sigmoid", "sqrt", "sin", "log1p"):
+        return getattr(a.float() if not f else a, kind)()
+    if kind == "relu":
+        return a.relu() if a.dtype != ct.bool else a
+    if kind == "bitwise_not":
+        return ~a if not f else a.abs()
+    if kind == "logical_not":
+        return a.logical_not()
+    if kind in ("abs", "square", "floor"):
+        return getattr(a, kind)() if (f or kind != "floor") and a.dtype != ct.bool else a
+    if kind == "float":
+        return a.float()
+    if kind == "int":
+        return (a * 3).to(ct.int32) if a.dtype != ct.bool else a.int()
+    if kind == "half":
+        return a.half() if f else a
+    if kind == "where":
+        return ct.where(a > 0 if a.dtype != ct.bool else a, b, 0.5)
+    if kind == "pow2":
+        return a ** 2 if a.dtype != ct.bool else a
+    if kind == "scalar_add":
+        return a + (k % 5 - 2) * 0.75
+    if kind == "rsub":
+        return 3 - a if a.dtype != ct.bool else a
+    if kind == "bitwise_and":
+        return a & b if not (f or b.dtype.is_floating_point) else a * b
+    if kind == "remainder_s":
+        return a % 3 if a.dtype != ct.bool else a
+    if kind == "clamp":
+        return a.clamp(-1, 2) if a.dtype != ct.bool else a
+    if kind == "div":
+        return a / (b.abs() + 1) if b.dtype != ct.bool else a / 2
+    if kind in ("sub",) and (a.dtype == ct.bool or b.dtype == ct.bool):
+        return a.int() - b.int()
+    return getattr(ct, kind)(a, b)
+
+
+def _program(steps, nout):
+    def f(x, y, z):
+        vals = [x, y, z]
+        for k, s in enumerate(steps):
+            vals.append(_apply_step(s, vals, k))
+        return tuple(vals[-nout:])
+    return f
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_chains_match_eager(seed):
+    g = np.random.default_rng(100 + seed)
+    dts = [np.float32, np.float32, np.int32, np.int64, np.float16, np.bool_, np.uint8]
+    shape = (int(g.integers(1, 6)), int(g.integers(1, 40)))
+    def make():
+        dt = dts[int(g.integers(0, len(dts)))]
+        v = g.standard_normal(shape) * 3
+        t = ct.tensor(v.astype(dt) if dt is not np.bool_ else v > 0)
+        r = int(g.integers(0, 4))
+        if r == 1:
+            t = ct.tensor(np.ascontiguousarray((v.T if dt is not np.bool_ else (v > 0).T)).astype(dt)).T
+        elif r == 2:
+            t = t[:, :1].expand(shape) if shape[1] > 1 else t
+        elif r == 3:
+            t = ct.tensor(np.concatenate([v, v], 1).astype(dt) if dt is not np.bool_ else np.concatenate([v, v], 1) > 0)[:, ::2]
+        return t
+    x, y, z = make(), make(), make()
+    ops = _UN + _BIN
+    steps = [(ops[int(g.integers(0, len(ops)))], int(g.integers(0, 10)), int(g.integers(0, 10)))
+             for _ in range(int(g.integers(2, 9)))]
+    f = _program(steps, int(g.integers(1, 3)))
+    with np.errstate(all="ignore"):
+        try:
+            want = f(x, y, z)
+        except (RuntimeError, NotImplementedError, TypeError) as e:
+            with pytest.raises(type(e)):
+                ct.compile(f)(x, y, z)
+            return
+        cf = ct.compile(f)
+        got = cf(x, y, z)
+        assert cf.stats["eager"] == 0, cf.stats["reason"]
+        for r, e in zip(got, want):
+            assert r.dtype == e.dtype and r.shape == e.shape, steps
+            rn, en = r.numpy(), e.numpy()
+            if r.dtype.is_floating_point:
+                np.testing.assert_allclose(rn.astype(np.float64), en.astype(np.float64), rtol=2e-3 if r.dtype ==
+                                           ct.float16 else 1e-5, atol=1e-5, equal_nan=True, err_msg=str(steps))
+            else:
+                np.testing.assert_array_equal(rn, en, err_msg=str(steps))
