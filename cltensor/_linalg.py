@@ -253,7 +253,8 @@ def _add_product(input, a, b, beta, alpha, name, squeeze=False):
     out = empty_tensor(shape, a._dtype, a._device)
     from . import _ops
     if beta == 0:
-        _ew.run("x0", out, [0], (a._dtype,), a._dtype)
+        if not a._shape[-1]:          # K == 0: nothing to multiply (a GEMM with beta 0 never reads C)
+            _ew.run("x0", out, [0], (a._dtype,), a._dtype)
     else:
         src = inp if isinstance(inp, Tensor) else inp
         if isinstance(src, Tensor) and _ew.broadcast_shapes(src._shape, shape) != shape:
