@@ -276,7 +276,10 @@ class Runtime:
         return (n + step - 1) // step * step
 
     def alloc(self, nbytes):
-        b = self._bin(nbytes)
+        if type(nbytes) is int and nbytes <= 1 << 20:
+            b = 1 << (nbytes - 1).bit_length() if nbytes > 64 else 64
+        else:
+            b = self._bin(nbytes)
         lst = self.free.get(b)
         if lst:
             item = lst.pop()

@@ -145,6 +145,7 @@ def _build(rt, template, defname, params, key):
     stats["builds"] += 1
     stats["build_seconds"] += time.perf_counter() - t0
     k = cl.Kernel(prg, "k")
+    k.key = key
     _declare_arg_types(k)
     rt.kernels[key] = k
     return k
@@ -169,6 +170,10 @@ def _declare_arg_types(k):
                 types.append(_ARG_NP[name])
     except Exception:
         return
+    _set_types(k, types)
+
+
+def _set_types(k, types):
     k.set_scalar_arg_dtypes(types)
     k.typed = True
 
@@ -177,19 +182,102 @@ def set_arg_types(kernel, types):
     """Declare a kernel's scalar argument types (None for buffers) once: pyopencl then packs Python ints and
     floats directly, several times faster than untyped numpy scalars."""
     if kernel.__dict__.get("typed") is None:
-        kernel.set_scalar_arg_dtypes(types)
-        kernel.typed = True
+        _set_types(kernel, types)
+
+
+# The launch observer: None normally; the profiler (cltensor/profiler.py) or CLTENSOR_DEBUG install one that
+# sees (rt, kernel, gsize, lsize, args) and does the enqueue itself.
+observer = None
 
 
 def launch(rt, kernel, gsize, lsize, args):
-    if DEBUG:
-        print(f"[cltensor] launch {kernel.function_name} global={gsize} local={lsize}", file=sys.stderr)
+    """Enqueue kernel on rt's queue (asynchronously). Returns the event."""
     stats["launches"] += 1
+    if observer is not None:
+        return observer(rt, kernel, gsize, lsize, args)
+    if kernel.__dict__.get("typed") is None:
+        return _launch_slow(rt.queue, kernel, gsize, lsize, args)
+    return kernel(rt.queue, gsize, lsize, *args)
+
+
+def enqueue_set(rt, kernel, gsize, lsize):
+    """Enqueue kernel with the arguments already set on it (callers that keep a kernel's scalar arguments set
+    between launches and change only buffers with set_arg)."""
+    stats["launches"] += 1
+    if observer is not None:
+        return observer(rt, kernel, gsize, lsize, None)
+    return cl._cl.enqueue_nd_range_kernel(rt.queue, kernel, gsize, lsize, None, None, False, False)
+
+
+def _launch_slow(queue, kernel, gsize, lsize, args):
+    if args is None:
+        return cl._cl.enqueue_nd_range_kernel(queue, kernel, gsize, lsize, None, None, False, False)
     if kernel.__dict__.get("typed") is None:   # not declared by the caller: infer from this call's numpy scalars
         kernel.set_scalar_arg_dtypes([None if a is None or isinstance(a, (cl.MemoryObjectHolder, cl.LocalMemory))
                                       else np.asarray(a).dtype for a in args])
         kernel.typed = True
-    kernel(rt.queue, gsize, lsize, *args)
+    return kernel(queue, gsize, lsize, *args)
+
+
+def _debug_observer(rt, kernel, gsize, lsize, args):
+    print(f"[cltensor] launch {label(kernel)} global={gsize} local={lsize}", file=sys.stderr)
+    return _launch_slow(rt.queue, kernel, gsize, lsize, args)
+
+
+if DEBUG:
+    observer = _debug_observer
+
+
+def label(kernel):
+    """A readable name for a built kernel: template.def[op-or-expr, dtypes], e.g. elementwise.flat[add,float32]."""
+    lab = kernel.__dict__.get("label")
+    if lab is not None:
+        return lab
+    key = kernel.__dict__.get("key")
+    if key is None:
+        return kernel.function_name
+    template, defname, params = key
+    parts = []
+    p = dict(params)
+    ex = p.get("expr")
+    if isinstance(ex, str):
+        parts.append(_op_name(ex))
+    for name in ("op", "kind", "mode", "variant", "reduce_op", "rop"):
+        v = p.get(name)
+        if isinstance(v, str) and v not in parts:
+            parts.append(v)
+    seen = []
+    for _, v in params:
+        for x in (v if isinstance(v, tuple) else (v,)):
+            if isinstance(x, D.dtype) and x.name not in seen:
+                seen.append(x.name)
+    parts += seen[:3]
+    lab = f"{template}.{defname}" + (f"[{','.join(parts)}]" if parts else "")
+    kernel.label = lab
+    return lab
+
+
+def _op_name(expr):
+    """The elementwise op whose table expression is `expr` (else the expression itself, shortened)."""
+    from . import _ops
+    names = _op_names.get("map")
+    if names is None:
+        names = {}
+        for name, op_ in _ops.OPS.items():
+            for e in op_.exprs.values():
+                names.setdefault(e, name)
+                if "$T" in e:
+                    for t in ("float", "double", "float2", "double2", "int", "long", "char", "uchar", "short"):
+                        names.setdefault(e.replace("$T", t), name)
+        names["x0"] = "copy"
+        _op_names["map"] = names
+    n = names.get(expr)
+    if n is None:
+        n = expr if len(expr) <= 24 else expr[:21] + "..."
+    return n
+
+
+_op_names = {}
 
 
 def round_up(n, m):
