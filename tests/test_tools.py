@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import cltensor as ct
@@ -105,3 +106,62 @@ def test_host_only_cpu_without_opencl_devices():
     r = _run(["-c", code], {"OCL_ICD_VENDORS": "/nonexistent-cltensor-test"})
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["raised", "True"]
+
+
+# ---------------------------------------------------------------- profiler
+
+def test_profiler_counts_kernels_and_times_them(tmp_path):
+    import json
+    a, b = ct.rand(1000), ct.rand(1000)
+    x, w = ct.rand(64, 64), ct.rand(64, 64)
+    (a + b).tolist()
+    (x @ w).tolist()
+    rt = dv.runtime(ct.device("cpu"))
+    normal_queue = rt.queue
+    with ct.profiler.profile() as p:
+        r = [a + b for _ in range(3)]
+        s = [a.sum(), (a * 2.0).sum()]
+        m = [x @ w, x @ w]            # the second goes through gemm's set-arguments fast path
+    assert rt.queue is normal_queue    # the profiling queue is put back
+    assert not (rt.queue.properties & ct.profiler.cl.command_queue_properties.PROFILING_ENABLE)
+    np_a, np_b = a.numpy(), b.numpy()
+    np.testing.assert_allclose(r[2].numpy(), np_a + np_b, rtol=1e-6)
+    np.testing.assert_allclose(float(s[1]), (np_a * 2).sum(), rtol=1e-4)
+    np.testing.assert_allclose(m[1].numpy(), x.numpy() @ w.numpy(), rtol=1e-4, atol=1e-4)
+    st = {k.name: k for k in p.key_averages()}
+    assert st["elementwise.flat[add,float32]"].calls == 3
+    assert st["elementwise.flat[mul,float32]"].calls == 1
+    assert sum(k.calls for n, k in st.items() if n.startswith("gemm.")) == 2
+    assert sum(k.calls for n, k in st.items() if n.startswith("reduce.")) >= 2
+    assert p.launches == sum(k.calls for k in st.values()) >= 8
+    for k in st.values():
+        assert k.device_total_ms > 0 and k.device_mean_us > 0 and k.enqueue_mean_us > 0
+    assert p.device_time_ms == pytest.approx(sum(k.device_total_ms for k in st.values()))
+    table = p.table()
+    assert "elementwise.flat[add,float32]" in table and "device total ms" in table and "launches" in table
+    assert table.splitlines()[2].startswith(p.key_averages()[0].name)     # sorted by device total
+    assert p.table(sort_by="calls").splitlines()[2].startswith("elementwise.flat[add,float32]")
+    with pytest.raises(ValueError):
+        p.table(sort_by="nope")
+    path = p.export_chrome_trace(str(tmp_path / "trace.json"))
+    ev = json.load(open(path))["traceEvents"]
+    kern = [e for e in ev if e["cat"] == "kernel"]
+    assert len(kern) == p.launches and len(ev) == 2 * p.launches
+    assert all(e["ph"] == "X" and e["dur"] > 0 for e in kern)
+    ts = [e["ts"] for e in kern]
+    assert ts == sorted(ts)           # one in-order queue: kernels run in launch order
+
+
+def test_profiler_rules():
+    p = ct.profiler.profile()
+    with pytest.raises(RuntimeError):
+        p.table()                      # results only after the block
+    with p:
+        with pytest.raises(RuntimeError):
+            with ct.profiler.profile():
+                pass
+    assert p.launches == 0 and "0 launches" in p.table()
+    o = ct.ones(4)
+    before = K.stats["launches"]
+    r = o + 1                          # the observer is gone: normal launches again
+    assert K.stats["launches"] == before + 1 and K.observer is None and r.tolist() == [2.0] * 4
