@@ -78,3 +78,4 @@ from ._serialization import save, load  # noqa: E402
 from . import nn, optim, profiler  # noqa: E402
 from ._creation import bernoulli  # noqa: E402,F401  (foundation engineer: Tensor.bernoulli / uniform_ / normal_)
 contiguous_format, preserve_format, channels_last = "contiguous_format", "preserve_format", "channels_last"
+from ._warmup import warmup  # noqa: E402,F401

@@ -12,7 +12,6 @@ import hashlib
 import tempfile
 
 import numpy as np
-from mako.lookup import TemplateLookup
 import pyopencl as cl
 
 from . import _dtypes as D
@@ -28,13 +27,17 @@ def _template_dir():
 
 _lookup = None
 DEBUG = bool(os.environ.get("CLTENSOR_DEBUG"))
-stats = {"builds": 0, "build_seconds": 0.0, "launches": 0}
+stats = {"builds": 0, "build_seconds": 0.0, "launches": 0, "binary_loads": 0, "source_builds": 0, "binaries_saved": 0}
 
 
 def _tl():
     global _lookup
     if _lookup is None:
-        _lookup = TemplateLookup(directories=[_template_dir()], strict_undefined=True)
+        from mako.lookup import TemplateLookup     # imported on the first source build only
+        d = cache_dir()
+        # compiled templates are kept as Python modules next to the binaries: parsing a template costs ~60 ms
+        kw = {"module_directory": os.path.join(d, "mako")} if d is not None else {}
+        _lookup = TemplateLookup(directories=[_template_dir()], strict_undefined=True, **kw)
     return _lookup
 
 
@@ -128,20 +131,26 @@ def _build(rt, template, defname, params, key):
     if needs64 and not rt.info.fp64:
         raise RuntimeError(f"device {rt.device} ({rt.info.name}) does not support float64 (no cl_khr_fp64): "
                            "use float32 on this device")
-    tparams = {k: (T(v) if isinstance(v, D.dtype) else
-                   tuple(T(x) if isinstance(x, D.dtype) else x for x in v) if isinstance(v, tuple) else v)
-               for k, v in params.items()}
-    src = render(template, defname, **tparams)
-    if DEBUG:
-        print(f"[cltensor] build {template}:{defname} {params}\n{src}", file=sys.stderr)
     t0 = time.perf_counter()
-    try:
-        prg = cl.Program(rt.ctx, src).build(options=["-cl-kernel-arg-info"])
-    except cl.Error as e:
-        path = _save_source(defname, src)
-        raise KernelBuildError(f"cltensor: building kernel '{defname}' from templates/{template}.mako "
-                               f"({params}) failed on {rt.device} ({rt.info.name}). Source: {path}\n"
-                               f"Build log:\n{e}") from None
+    path = None if DEBUG else _binary_path(rt, key)
+    prg = _load_binary(rt, path) if path is not None else None
+    if prg is None:            # render and build from source
+        tparams = {k: (T(v) if isinstance(v, D.dtype) else
+                       tuple(T(x) if isinstance(x, D.dtype) else x for x in v) if isinstance(v, tuple) else v)
+                   for k, v in params.items()}
+        src = render(template, defname, **tparams)
+        if DEBUG:
+            print(f"[cltensor] build {template}:{defname} {params}\n{src}", file=sys.stderr)
+        try:
+            prg = cl.Program(rt.ctx, src).build(options=_OPTIONS)
+        except cl.Error as e:
+            path = _save_source(defname, src)
+            raise KernelBuildError(f"cltensor: building kernel '{defname}' from templates/{template}.mako "
+                                   f"({params}) failed on {rt.device} ({rt.info.name}). Source: {path}\n"
+                                   f"Build log:\n{e}") from None
+        stats["source_builds"] += 1
+        if path is not None:
+            _maybe_save(prg, path)
     stats["builds"] += 1
     stats["build_seconds"] += time.perf_counter() - t0
     k = cl.Kernel(prg, "k")
@@ -149,6 +158,114 @@ def _build(rt, template, defname, params, key):
     _declare_arg_types(k)
     rt.kernels[key] = k
     return k
+
+
+_OPTIONS = ["-cl-kernel-arg-info"]
+
+
+def cache_dir():
+    """Where built program binaries are kept across processes: CLTENSOR_CACHE_DIR, else
+    $XDG_CACHE_HOME/cltensor or ~/.cache/cltensor; CLTENSOR_CACHE_DIR=0 (or empty) turns the cache off."""
+    d = os.environ.get("CLTENSOR_CACHE_DIR")
+    if d is not None:
+        return None if d in ("", "0") else d
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "cltensor")
+
+
+# When to store a program's binary in the cache (CLTENSOR_CACHE_BINARIES): "1" after every source build, "0"
+# never, default "auto": a program built from source the second time (in a later process) is stored, within
+# a budget of SAVE_BUDGET_S seconds per process. Asking PoCL for a binary makes it generate code again the
+# first time (0.15-0.35 s per program here, holding the GIL), so storing is spread over processes instead of
+# landing on one; cltensor.warmup() stores everything it builds.
+_mode = os.environ.get("CLTENSOR_CACHE_BINARIES", "auto")
+save_binaries = _mode not in ("", "0", "auto")
+SAVE_BUDGET_S = [0.0 if _mode in ("", "0") else 0.5]
+
+
+_sources_hash = []
+
+
+def _sources_tag():
+    """A hash of everything a kernel's source is generated from: the templates and this module (T)."""
+    if not _sources_hash:
+        h = hashlib.sha256()
+        d = _template_dir()
+        for name in sorted(os.listdir(d)):
+            if name.endswith(".mako"):
+                with open(os.path.join(d, name), "rb") as f:
+                    h.update(name.encode() + b"\0" + f.read())
+        with open(os.path.abspath(__file__), "rb") as f:
+            h.update(f.read())
+        _sources_hash.append(h.hexdigest())
+    return _sources_hash[0]
+
+
+def _binary_path(rt, key):
+    """The binary cache file of kernel `key` (template, def, params) on rt's device, or None (cache off).
+    Keyed by what determines the program: device, driver, pyopencl, build options, template sources and
+    params, so a hit skips rendering the template too (and importing Mako at all)."""
+    d = cache_dir()
+    if d is None:
+        return None
+    tag = rt.__dict__.get("_bin_tag")
+    if tag is None:
+        dv = rt.info.cl_device
+        tag = rt._bin_tag = "\0".join([dv.platform.name, dv.platform.version, dv.name, dv.version,
+                                       dv.driver_version, cl.VERSION_TEXT, " ".join(_OPTIONS), _sources_tag()])
+    h = hashlib.sha256(f"{tag}\0{key!r}".encode()).hexdigest()
+    return os.path.join(d, h[:2], h[2:] + ".bin")
+
+
+def _load_binary(rt, path):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    try:
+        prg = cl.Program(rt.ctx, [rt.info.cl_device], [data]).build(options=_OPTIONS)
+    except cl.Error:
+        return None           # rejected (other driver build, damaged file): build from source instead
+    stats["binary_loads"] += 1
+    return prg
+
+
+def _maybe_save(prg, path):
+    if save_binaries:
+        _save_binary(prg, path)
+        return
+    if SAVE_BUDGET_S[0] <= 0:
+        return
+    seen = path[:-4] + ".seen"
+    try:
+        if os.path.exists(seen):
+            import time
+            t0 = time.perf_counter()
+            if _save_binary(prg, path):
+                os.unlink(seen)
+            SAVE_BUDGET_S[0] -= time.perf_counter() - t0
+        else:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            open(seen, "wb").close()
+    except OSError:
+        pass
+
+
+def _save_binary(prg, path):
+    try:
+        data = prg.binaries[0]
+        if data:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)        # atomic: concurrent processes never read a partial file
+            stats["binaries_saved"] += 1
+            return True
+    except (OSError, cl.Error):
+        pass
+    return False
 
 
 _ARG_NP = {"char": np.int8, "uchar": np.uint8, "short": np.int16, "ushort": np.uint16, "int": np.int32,

@@ -165,3 +165,62 @@ def test_profiler_rules():
     before = K.stats["launches"]
     r = o + 1                          # the observer is gone: normal launches again
     assert K.stats["launches"] == before + 1 and K.observer is None and r.tolist() == [2.0] * 4
+
+
+# ---------------------------------------------------------------- warmup and the binary cache
+
+def test_warmup_builds_then_ops_build_nothing():
+    n = ct.warmup(dtypes=(ct.float32, ct.int64), families=("elementwise", "reduce"), save_binaries=False)
+    assert n >= 0
+    assert ct.warmup(dtypes=ct.float32, families=("elementwise", "reduce"), save_binaries=False) == 0
+    before = K.stats["builds"]
+    a, b = ct.rand(5, 7), ct.rand(5, 7)
+    r = ((a + b) * 2.0 - a.exp()).sum(1)
+    i = ct.arange(35).reshape(5, 7)
+    r2 = (i + i).amax()
+    assert K.stats["builds"] == before        # all built by warmup already
+    np.testing.assert_allclose(r.numpy(), ((a.numpy() + b.numpy()) * 2 - np.exp(a.numpy())).sum(1), rtol=1e-5)
+    assert r2.item() == 68
+    with pytest.raises(ValueError):
+        ct.warmup(families=("nope",))
+
+
+def test_binary_cache_across_processes(tmp_path):
+    code = ("import cltensor as ct\n"
+            "from cltensor import _kernels as K\n"
+            "print(((ct.arange(6, dtype=ct.float32) * 3 + 1).exp().sum() > 0).item(), "
+            "(ct.arange(4) * 7).tolist())\n"
+            "s = K.stats\n"
+            "print(s['source_builds'], s['binary_loads'], s['binaries_saved'])\n")
+    env = {"CLTENSOR_CACHE_DIR": str(tmp_path / "c"), "CLTENSOR_CACHE_BINARIES": "1"}
+    r1 = _run(["-c", code], env)
+    assert r1.returncode == 0, r1.stderr
+    out1, counts1 = r1.stdout.splitlines()
+    src1, loads1, saved1 = map(int, counts1.split())
+    assert out1 == "True [0, 7, 14, 21]" and src1 >= 3 and loads1 == 0 and saved1 == src1
+    r2 = _run(["-c", code], env)                       # everything comes from binaries: no source build
+    assert r2.returncode == 0, r2.stderr
+    out2, counts2 = r2.stdout.splitlines()
+    assert out2 == out1 and list(map(int, counts2.split())) == [0, src1, 0]
+    for root, _, files in os.walk(tmp_path / "c"):       # damaged entries fall back to the source
+        for f in files:
+            if f.endswith(".bin"):
+                open(os.path.join(root, f), "wb").write(b"garbage")
+    r3 = _run(["-c", code], {**env, "CLTENSOR_CACHE_BINARIES": "0"})
+    assert r3.returncode == 0, r3.stderr
+    assert r3.stdout.splitlines()[0] == out1 and list(map(int, r3.stdout.splitlines()[1].split())) == [src1, 0, 0]
+
+
+def test_binary_cache_auto_mode_stores_on_second_build(tmp_path):
+    code = ("import cltensor as ct\nfrom cltensor import _kernels as K\n(ct.ones(3) + 1).tolist()\n"
+            "print(K.stats['source_builds'], K.stats['binary_loads'], K.stats['binaries_saved'])\n")
+    env = {"CLTENSOR_CACHE_DIR": str(tmp_path / "c")}
+    counts = []
+    for _ in range(3):
+        r = _run(["-c", code], env)
+        assert r.returncode == 0, r.stderr
+        counts.append(list(map(int, r.stdout.split())))
+    n = counts[0][0]
+    assert n >= 2 and counts[0] == [n, 0, 0]              # first process: marks the sources as seen
+    assert counts[1][0] == n and counts[1][2] >= 1        # second: stores binaries (within its time budget)
+    assert counts[2][1] == counts[1][2]                   # third: loads them
