@@ -422,12 +422,15 @@ def _int_div_check(name, args, cdts):
 
 def _check_write(out, inputs=()):
     """PyTorch's overlap checks for a tensor about to be written (in-place ops, out=, copy_)."""
-    for n, st in zip(out._shape, out._strides):
-        if st == 0 and n > 1:
-            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
-                               "single memory location. Please clone() the tensor before performing the operation.")
+    if 0 in out._strides:
+        for n, st in zip(out._shape, out._strides):
+            if st == 0 and n > 1:
+                raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to "
+                                   "a single memory location. Please clone() the tensor before performing the "
+                                   "operation.")
+    ost = out._st
     for a in inputs:
-        if isinstance(a, Tensor) and a._st is out._st and a is not out and \
+        if isinstance(a, Tensor) and a._st is ost and a is not out and \
                 (a._offset != out._offset or a._shape != out._shape) and a.is_contiguous() and out.is_contiguous():
             a0, o0 = a._offset, out._offset
             if a0 < o0 + out.numel() and o0 < a0 + a.numel():
@@ -530,7 +533,7 @@ def _prepare_out(out, shape, odt, dev, name):
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
     if out._device is not dev and out._device != dev:
         raise RuntimeError(f"Expected out tensor to have device {dev}, but got {out._device} instead")
-    if not D.can_cast(odt, out._dtype):
+    if odt is not out._dtype and not D.can_cast(odt, out._dtype):
         raise RuntimeError(f"result type {odt._alias} can't be cast to the desired output type {out._dtype._alias}")
     if out._shape != shape:
         _resize_(out, shape)

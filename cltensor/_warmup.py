@@ -93,6 +93,10 @@ def _matmul(ct, dt, dev):
         return
     a, b = _tensors(ct, dt, dev)
     a @ b.T, a.T @ a, ct.bmm(a.reshape(2, 2, 8), b.reshape(2, 8, 2)), a[0] @ b[0]
+    # GEMM variants depend on the shape class: a small MLP's forward and backward products as well
+    x, w1, w2 = ct.rand(32, 10, device=dev).to(dt), ct.rand(50, 10, device=dev).to(dt), ct.rand(1, 50, device=dev).to(dt)
+    h = x @ w1.T
+    h @ w2.T, (h @ w2.T) @ w2, ((h @ w2.T).T @ h), h.T @ x, ct.addmm(ct.zeros(50, device=dev, dtype=dt), x, w1.T)
 
 
 def _nn(ct, dt, dev):

@@ -224,3 +224,12 @@ def test_binary_cache_auto_mode_stores_on_second_build(tmp_path):
     assert n >= 2 and counts[0] == [n, 0, 0]              # first process: marks the sources as seen
     assert counts[1][0] == n and counts[1][2] >= 1        # second: stores binaries (within its time budget)
     assert counts[2][1] == counts[1][2]                   # third: loads them
+
+
+def test_bench_command_writes_table_and_chart(tmp_path):
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "chart.png"
+    r = _run(["-m", "cltensor", "bench", "--device", "cpu", "--quick", "--only", "core", "--png", str(png)])
+    assert r.returncode == 0, r.stderr
+    assert "| core | per-op overhead a+b (us/op) | 10 |" in r.stdout and "on cpu (" in r.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
