@@ -180,7 +180,9 @@ def write_png(rows, path, title):
         print("--png needs matplotlib (pip install matplotlib); no chart written", file=sys.stderr)
         return None
     rows = [r for r in rows if r.get("cltensor_ms")]
-    labels = [f"{r['section']}: {r['op']} ({r['size']})" for r in rows]
+    def short(t, n):
+        return t if len(t) <= n else t[:n - 3] + "..."
+    labels = [f"{r['section']}: {short(r['op'], 36)} ({short(str(r['size']), 16)})" for r in rows]
     vn = [(r["numpy_ms"] / r["cltensor_ms"]) if r.get("numpy_ms") else float("nan") for r in rows]
     vt = [(r["torch_ms"] / r["cltensor_ms"]) if r.get("torch_ms") else float("nan") for r in rows]
     n = len(rows)
@@ -194,7 +196,8 @@ def write_png(rows, path, title):
     ax.set_yticklabels(labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("speed ratio (other time / cltensor time; > 1: cltensor faster)")
-    ax.set_title(title, fontsize=8)
+    import textwrap
+    ax.set_title("\n".join(textwrap.wrap(title, 90)), fontsize=8)
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
