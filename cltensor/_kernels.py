@@ -286,13 +286,20 @@ def _declare_arg_types(k):
             else:
                 types.append(_ARG_NP[name])
     except Exception:
+        _untyped.add(k)
         return
     _set_types(k, types)
+
+
+# Kernels whose scalar argument types are not declared yet (a driver without argument info): launch infers
+# them from the first call's numpy scalars. Normally empty, so launch's check costs one truth test.
+_untyped = set()
 
 
 def _set_types(k, types):
     k.set_scalar_arg_dtypes(types)
     k.typed = True
+    _untyped.discard(k)
 
 
 def set_arg_types(kernel, types):
@@ -312,7 +319,7 @@ def launch(rt, kernel, gsize, lsize, args):
     stats["launches"] += 1
     if observer is not None:
         return observer(rt, kernel, gsize, lsize, args)
-    if kernel.__dict__.get("typed") is None:
+    if _untyped and kernel in _untyped:
         return _launch_slow(rt.queue, kernel, gsize, lsize, args)
     return kernel(rt.queue, gsize, lsize, *args)
 
@@ -330,9 +337,8 @@ def _launch_slow(queue, kernel, gsize, lsize, args):
     if args is None:
         return cl._cl.enqueue_nd_range_kernel(queue, kernel, gsize, lsize, None, None, False, False)
     if kernel.__dict__.get("typed") is None:   # not declared by the caller: infer from this call's numpy scalars
-        kernel.set_scalar_arg_dtypes([None if a is None or isinstance(a, (cl.MemoryObjectHolder, cl.LocalMemory))
-                                      else np.asarray(a).dtype for a in args])
-        kernel.typed = True
+        _set_types(kernel, [None if a is None or isinstance(a, (cl.MemoryObjectHolder, cl.LocalMemory))
+                            else np.asarray(a).dtype for a in args])
     return kernel(queue, gsize, lsize, *args)
 
 

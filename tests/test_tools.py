@@ -233,3 +233,22 @@ def test_bench_command_writes_table_and_chart(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "| core | per-op overhead a+b (us/op) | 10 |" in r.stdout and "on cpu (" in r.stdout
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
+
+
+def test_launch_without_kernel_arg_info_infers_types(monkeypatch):
+    # a driver without -cl-kernel-arg-info: the kernel is launched untyped once, typed from its numpy scalars
+    import pyopencl as cl
+    rt = dv.runtime(ct.device("cpu"))
+    src = "__kernel void k(__global float *o, int off, float v) { o[off + get_global_id(0)] = v; }"
+    k = cl.Kernel(cl.Program(rt.ctx, src).build(), "k")
+
+    def no_info(*a):
+        raise cl.Error("no argument info")
+    monkeypatch.setattr(cl.Kernel, "get_arg_info", no_info)
+    K._declare_arg_types(k)
+    assert k in K._untyped
+    o = ct.zeros(8)
+    K.launch(rt, k, (4,), (4,), [o._st.buf, np.int32(2), np.float32(1.5)])
+    assert k not in K._untyped and k.typed
+    K.launch(rt, k, (2,), (2,), [o._st.buf, 6, 2.5])          # typed now: Python numbers work
+    assert o.tolist() == [0, 0, 1.5, 1.5, 1.5, 1.5, 2.5, 2.5]
