@@ -19,9 +19,27 @@ _scalar_np = {D.bool_: np.uint8, D.uint8: np.uint8, D.int8: np.int8, D.int16: np
               D.complex64: np.complex64, D.complex128: np.complex128}
 
 
+_bcache = {}      # (shape, shape) -> broadcast shape: pairs repeat (bias adds, loss terms, their gradients)
+
+
 def broadcast_shapes(*shapes):
-    if len(shapes) == 1 or (len(shapes) == 2 and shapes[0] == shapes[1]):
+    if len(shapes) == 2:
+        a, b = shapes
+        if a == b:
+            return tuple(a)
+        if type(a) is tuple and type(b) is tuple:
+            r = _bcache.get((a, b))
+            if r is None:
+                r = _broadcast(shapes)
+                if len(_bcache) < 4096:
+                    _bcache[a, b] = r
+            return r
+    elif len(shapes) == 1:
         return tuple(shapes[0])
+    return _broadcast(shapes)
+
+
+def _broadcast(shapes):
     nd = max((len(s) for s in shapes), default=0)
     out = [1] * nd
     for s in shapes:
