@@ -170,12 +170,48 @@ def ratio(a, b):
     return "-" if (a is None or b is None or a == 0) else f"{b / a:.2f}x"
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", default="")
-    ap.add_argument("--device", default=None)
-    args = ap.parse_args()
+def write_png(rows, path, title):
+    """A horizontal bar chart of speed ratios (cltensor vs numpy and torch; >1: cltensor faster), log scale."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("--png needs matplotlib (pip install matplotlib); no chart written", file=sys.stderr)
+        return None
+    rows = [r for r in rows if r.get("cltensor_ms")]
+    def short(t, n):
+        return t if len(t) <= n else t[:n - 3] + "..."
+    labels = [f"{r['section']}: {short(r['op'], 36)} ({short(str(r['size']), 16)})" for r in rows]
+    vn = [(r["numpy_ms"] / r["cltensor_ms"]) if r.get("numpy_ms") else float("nan") for r in rows]
+    vt = [(r["torch_ms"] / r["cltensor_ms"]) if r.get("torch_ms") else float("nan") for r in rows]
+    n = len(rows)
+    fig, ax = plt.subplots(figsize=(11, 0.28 * n + 1.6))
+    y = np.arange(n)
+    ax.barh(y - 0.2, vn, height=0.4, label="vs numpy", color="#4c72b0")
+    ax.barh(y + 0.2, vt, height=0.4, label="vs torch CPU", color="#dd8452")
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("speed ratio (other time / cltensor time; > 1: cltensor faster)")
+    import textwrap
+    ax.set_title("\n".join(textwrap.wrap(title, 90)), fontsize=8)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="benchmarks/run.py")
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, fewer repetitions")
+    ap.add_argument("--only", default="", help="comma-separated sections: " + ",".join(n for n, _ in SECTIONS))
+    ap.add_argument("--device", default=None, help="cltensor device (cpu, gpu:0, cl:1 ...); default: the default")
+    ap.add_argument("--png", default=None, help="also write a bar chart of the ratios to this PNG (matplotlib)")
+    args = ap.parse_args(argv)
     if args.device:
         ct.set_default_device(args.device)
     only = set(filter(None, args.only.split(",")))
@@ -210,6 +246,10 @@ def main():
         json.dump({"header": head, "rows": rows}, f, indent=1)
     with open(os.path.join(out, "latest.md"), "w") as f:
         f.write(text + "\n")
+    if args.png:
+        if write_png(rows, args.png, head):
+            print(f"chart: {args.png}")
+    return rows
 
 
 if __name__ == "__main__":

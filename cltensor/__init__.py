@@ -75,7 +75,8 @@ BoolTensor = _typed_tensor(bool)
 
 from . import cuda  # noqa: E402,F401
 from ._serialization import save, load  # noqa: E402
-from . import nn, optim  # noqa: E402
+from . import nn, optim, profiler  # noqa: E402
 from ._creation import bernoulli  # noqa: E402,F401  (foundation engineer: Tensor.bernoulli / uniform_ / normal_)
 contiguous_format, preserve_format, channels_last = "contiguous_format", "preserve_format", "channels_last"
 from ._fusion import compile  # noqa: E402,F401
+from ._warmup import warmup  # noqa: E402,F401

@@ -1,6 +1,9 @@
 """`python -m cltensor`: list OpenCL platforms/devices and their capabilities.
 `python -m cltensor doctor [DEVICE]`: a short correctness self-test of each op family against numpy on each
 device (or one), printing pass/fail per family, so a driver bug can be told from a cltensor bug.
+`python -m cltensor bench [--device D] [--quick] [--only SECTIONS] [--png chart.png]`: the benchmark table of
+benchmarks/run.py on one device, optionally as a bar chart of the speed ratios.
+`python -m cltensor warmup [DEVICE] [--dtypes float32,int64]`: build and cache the common kernels.
 """
 import argparse
 import sys
@@ -96,24 +99,42 @@ def _doctor(which):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m cltensor")
-    ap.add_argument("command", nargs="?", default="list", choices=["list", "doctor", "bench"])
-    ap.add_argument("device", nargs="?", default=None)
+    ap = argparse.ArgumentParser(prog="python -m cltensor",
+                                 description="list devices (default), doctor: self-test, bench: benchmark table, "
+                                             "warmup: pre-build and cache the common kernels")
+    ap.add_argument("command", nargs="?", default="list", choices=["list", "doctor", "bench", "warmup"])
+    ap.add_argument("device", nargs="?", default=None, help="a device (cpu, gpu:0, cl:1 ...)")
+    ap.add_argument("--device", dest="device_opt", default=None, help="same as the positional device")
     ap.add_argument("-v", action="store_true", help="print tracebacks of failures")
+    ap.add_argument("--quick", action="store_true", help="bench: smaller sizes, fewer repetitions")
+    ap.add_argument("--only", default="", help="bench: comma-separated sections (core,elementwise,reduce,gemm,nn)")
+    ap.add_argument("--png", default=None, help="bench: also write a bar chart of the ratios to this PNG")
+    ap.add_argument("--dtypes", default="float32", help="warmup: comma-separated dtypes (float32,int64,...)")
     args = ap.parse_args(argv)
+    device = args.device_opt or args.device
     if args.command == "list":
         _list()
         return 0
     if args.command == "doctor":
-        return _doctor(args.device)
+        return _doctor(device)
+    if args.command == "warmup":
+        import cltensor as ct
+        dts = [getattr(ct, n.strip()) for n in args.dtypes.split(",") if n.strip()]
+        t0 = time.perf_counter()
+        n = ct.warmup(dtypes=dts, device=device)
+        print(f"warmup: {n} programs built and cached in {time.perf_counter() - t0:.1f} s "
+              f"(cache: {ct._kernels.cache_dir()})")
+        return 0
     import os
     import runpy
     bench = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "run.py")
     if not os.path.exists(bench):
         print("benchmarks/run.py is not part of an installed package: run it from a source checkout")
         return 1
-    sys.argv = [bench] + (["--device", args.device] if args.device else [])
-    runpy.run_path(bench, run_name="__main__")
+    mod = runpy.run_path(bench, run_name="cltensor_bench")
+    bargv = (["--device", device] if device else []) + (["--quick"] if args.quick else []) + \
+        (["--only", args.only] if args.only else []) + (["--png", args.png] if args.png else [])
+    mod["main"](bargv)
     return 0
 
 

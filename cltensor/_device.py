@@ -16,11 +16,11 @@ _TYPE_ALIASES = {"cuda": "gpu", "gpu": "gpu", "cpu": "cpu", "cl": "cl", "opencl"
 
 class device:
     """``cltensor.device("cpu")``, ``device("gpu", 0)``, ``device("cuda:0")``, ``device("cl:1")``."""
-    __slots__ = ("type", "index")
+    __slots__ = ("type", "index", "_hash")
 
     def __init__(self, spec, index=None):
         if isinstance(spec, device):
-            self.type, self.index = spec.type, spec.index
+            self.type, self.index, self._hash = spec.type, spec.index, spec._hash
             return
         if isinstance(spec, int) and not isinstance(spec, bool):
             spec, index = "gpu", spec
@@ -48,6 +48,7 @@ class device:
             raise RuntimeError(f"cpu device index must be 0 or absent, got {index}")
         self.type = t
         self.index = None if t == "cpu" else index
+        self._hash = hash((self.type, self.index))   # devices key the runtime table on every allocation
 
     def __repr__(self):
         if self.index is None:
@@ -58,6 +59,8 @@ class device:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other):
+        if other is self:
+            return True
         if isinstance(other, str):
             try:
                 other = device(other)
@@ -66,7 +69,7 @@ class device:
         return isinstance(other, device) and self.type == other.type and self.index == other.index
 
     def __hash__(self):
-        return hash((self.type, self.index))
+        return self._hash
 
     def __reduce__(self):
         return (device, (str(self),))
@@ -174,13 +177,16 @@ def _enumerate():
         if info.is_gpu:
             dev = device.__new__(device)
             dev.type, dev.index = "gpu", ngpu
+            dev._hash = hash((dev.type, dev.index))
             ngpu += 1
         elif info.is_cpu and device("cpu") not in by_name:
             dev = device.__new__(device)
             dev.type, dev.index = "cpu", None
+            dev._hash = hash((dev.type, dev.index))
         else:
             dev = device.__new__(device)
             dev.type, dev.index = "cl", info.overall_index
+            dev._hash = hash((dev.type, dev.index))
         info.canonical = dev
         by_name[dev] = info
     _ENUM = (infos, by_name)
@@ -214,6 +220,7 @@ def _resolve(dev):
     if dev.type == "gpu" and dev.index is None:
         d = device.__new__(device)
         d.type, d.index = "gpu", 0
+        d._hash = hash((d.type, d.index))
         return d
     return dev
 
@@ -276,7 +283,10 @@ class Runtime:
         return (n + step - 1) // step * step
 
     def alloc(self, nbytes):
-        b = self._bin(nbytes)
+        if type(nbytes) is int and nbytes <= 1 << 20:
+            b = 1 << (nbytes - 1).bit_length() if nbytes > 64 else 64
+        else:
+            b = self._bin(nbytes)
         lst = self.free.get(b)
         if lst:
             item = lst.pop()

@@ -19,9 +19,27 @@ _scalar_np = {D.bool_: np.uint8, D.uint8: np.uint8, D.int8: np.int8, D.int16: np
               D.complex64: np.complex64, D.complex128: np.complex128}
 
 
+_bcache = {}      # (shape, shape) -> broadcast shape: pairs repeat (bias adds, loss terms, their gradients)
+
+
 def broadcast_shapes(*shapes):
-    if len(shapes) == 1 or (len(shapes) == 2 and shapes[0] == shapes[1]):
+    if len(shapes) == 2:
+        a, b = shapes
+        if a == b:
+            return tuple(a)
+        if type(a) is tuple and type(b) is tuple:
+            r = _bcache.get((a, b))
+            if r is None:
+                r = _broadcast(shapes)
+                if len(_bcache) < 4096:
+                    _bcache[a, b] = r
+            return r
+    elif len(shapes) == 1:
         return tuple(shapes[0])
+    return _broadcast(shapes)
+
+
+def _broadcast(shapes):
     nd = max((len(s) for s in shapes), default=0)
     out = [1] * nd
     for s in shapes:
@@ -71,7 +89,22 @@ def _extent(t):
     return t._st.nbytes // t._dtype.itemsize
 
 
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
 def scalar_arg(v, cdt):
+    """v as the kernel argument of compute dtype cdt (kernels are typed, so in-range Python numbers go as they are;
+    the rest through numpy, which wraps integers and rounds floats to inf as a cast does)."""
+    tv = type(v)
+    if tv is float:
+        if cdt is D.float64 or (cdt is D.float32 and -_F32_MAX <= v <= _F32_MAX):
+            return v
+    elif tv is int:
+        if (cdt is D.int64 and -0x8000000000000000 <= v <= 0x7FFFFFFFFFFFFFFF) or \
+                (cdt is D.int32 and -0x80000000 <= v <= 0x7FFFFFFF):
+            return v
+        if cdt is D.float32 or cdt is D.float64:
+            return float(v) if cdt is D.float64 or -16777216 <= v <= 16777216 else np.float32(v)
     npt = _scalar_np[cdt]
     if cdt.category == 1 and cdt is not D.int64:
         return np.asarray(int(v), dtype=np.int64).astype(npt)
@@ -105,16 +138,16 @@ def run(expr, out, operands, cdts, rdt):
     """Enqueue out = expr(operands) on out's device. Returns out."""
     st = out._st
     rt = st.rt
-    small = st.nbytes < _BIG
+    nb = st.nbytes
     key = [expr, rdt, out._dtype, out._shape, out._strides, rt]
     for op, cdt in zip(operands, cdts):
         if isinstance(op, Tensor):
-            key.append((op._dtype, op._shape, op._strides, cdt))
-            small = small and op._st.nbytes < _BIG
+            key += (op._dtype, op._shape, op._strides, cdt)
+            nb |= op._st.nbytes
         else:
             key.append(cdt)
     key = tuple(key)
-    plan = _plans.get(key) if small else None
+    plan = _plans.get(key) if nb < _BIG else None
     if plan is None:
         if rt is None:
             from ._device import no_cpu_device_error
@@ -122,18 +155,18 @@ def run(expr, out, operands, cdts, rdt):
         plan = _plan(expr, out, operands, tuple(cdts), rdt)
         if plan is None:          # empty output: nothing to do
             return out
-        if small:
+        if nb < _BIG:
             _plans[key] = plan
     sync = st.shared
     args = [st.buf, out._offset]
     for op, sc in zip(operands, plan.scal):
         if sc is None:
-            args.append(op._st.buf)
-            args.append(op._offset)
-            sync = sync or op._st.shared
+            ost = op._st
+            args += (ost.buf, op._offset)
+            sync = sync or ost.shared
         else:
             args.append(scalar_arg(op, sc))
-    args.extend(plan.tail)
+    args += plan.tail
     K.launch(rt, plan.kern, plan.gsize, plan.lsize, args)
     if sync:
         rt.queue.finish()

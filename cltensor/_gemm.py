@@ -423,8 +423,7 @@ def _run(rt, plan, bufs):
         k.set_arg(0, ba)
         k.set_arg(5, bb)
         k.set_arg(10, bc)
-        _kernels.stats["launches"] += 1
-        cl.enqueue_nd_range_kernel(rt.queue, k, plan.gsize, plan.lsize)
+        _kernels.enqueue_set(rt, k, plan.gsize, plan.lsize)
     else:
         args[0], args[5], args[10] = ba, bb, bc
         _kernels.launch(rt, k, plan.gsize, plan.lsize, args)

@@ -12,7 +12,6 @@ import hashlib
 import tempfile
 
 import numpy as np
-from mako.lookup import TemplateLookup
 import pyopencl as cl
 
 from . import _dtypes as D
@@ -28,13 +27,17 @@ def _template_dir():
 
 _lookup = None
 DEBUG = bool(os.environ.get("CLTENSOR_DEBUG"))
-stats = {"builds": 0, "build_seconds": 0.0, "launches": 0}
+stats = {"builds": 0, "build_seconds": 0.0, "launches": 0, "binary_loads": 0, "source_builds": 0, "binaries_saved": 0}
 
 
 def _tl():
     global _lookup
     if _lookup is None:
-        _lookup = TemplateLookup(directories=[_template_dir()], strict_undefined=True)
+        from mako.lookup import TemplateLookup     # imported on the first source build only
+        d = cache_dir()
+        # compiled templates are kept as Python modules next to the binaries: parsing a template costs ~60 ms
+        kw = {"module_directory": os.path.join(d, "mako")} if d is not None else {}
+        _lookup = TemplateLookup(directories=[_template_dir()], strict_undefined=True, **kw)
     return _lookup
 
 
@@ -128,26 +131,141 @@ def _build(rt, template, defname, params, key):
     if needs64 and not rt.info.fp64:
         raise RuntimeError(f"device {rt.device} ({rt.info.name}) does not support float64 (no cl_khr_fp64): "
                            "use float32 on this device")
-    tparams = {k: (T(v) if isinstance(v, D.dtype) else
-                   tuple(T(x) if isinstance(x, D.dtype) else x for x in v) if isinstance(v, tuple) else v)
-               for k, v in params.items()}
-    src = render(template, defname, **tparams)
-    if DEBUG:
-        print(f"[cltensor] build {template}:{defname} {params}\n{src}", file=sys.stderr)
     t0 = time.perf_counter()
-    try:
-        prg = cl.Program(rt.ctx, src).build(options=["-cl-kernel-arg-info"])
-    except cl.Error as e:
-        path = _save_source(defname, src)
-        raise KernelBuildError(f"cltensor: building kernel '{defname}' from templates/{template}.mako "
-                               f"({params}) failed on {rt.device} ({rt.info.name}). Source: {path}\n"
-                               f"Build log:\n{e}") from None
+    path = None if DEBUG else _binary_path(rt, key)
+    prg = _load_binary(rt, path) if path is not None else None
+    if prg is None:            # render and build from source
+        tparams = {k: (T(v) if isinstance(v, D.dtype) else
+                       tuple(T(x) if isinstance(x, D.dtype) else x for x in v) if isinstance(v, tuple) else v)
+                   for k, v in params.items()}
+        src = render(template, defname, **tparams)
+        if DEBUG:
+            print(f"[cltensor] build {template}:{defname} {params}\n{src}", file=sys.stderr)
+        try:
+            prg = cl.Program(rt.ctx, src).build(options=_OPTIONS)
+        except cl.Error as e:
+            path = _save_source(defname, src)
+            raise KernelBuildError(f"cltensor: building kernel '{defname}' from templates/{template}.mako "
+                                   f"({params}) failed on {rt.device} ({rt.info.name}). Source: {path}\n"
+                                   f"Build log:\n{e}") from None
+        stats["source_builds"] += 1
+        if path is not None:
+            _maybe_save(prg, path)
     stats["builds"] += 1
     stats["build_seconds"] += time.perf_counter() - t0
     k = cl.Kernel(prg, "k")
+    k.key = key
     _declare_arg_types(k)
     rt.kernels[key] = k
     return k
+
+
+_OPTIONS = ["-cl-kernel-arg-info"]
+
+
+def cache_dir():
+    """Where built program binaries are kept across processes: CLTENSOR_CACHE_DIR, else
+    $XDG_CACHE_HOME/cltensor or ~/.cache/cltensor; CLTENSOR_CACHE_DIR=0 (or empty) turns the cache off."""
+    d = os.environ.get("CLTENSOR_CACHE_DIR")
+    if d is not None:
+        return None if d in ("", "0") else d
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "cltensor")
+
+
+# When to store a program's binary in the cache (CLTENSOR_CACHE_BINARIES): "1" after every source build, "0"
+# never, default "auto": a program built from source the second time (in a later process) is stored, within
+# a budget of SAVE_BUDGET_S seconds per process. Asking PoCL for a binary makes it generate code again the
+# first time (0.15-0.35 s per program here, holding the GIL), so storing is spread over processes instead of
+# landing on one; cltensor.warmup() stores everything it builds.
+_mode = os.environ.get("CLTENSOR_CACHE_BINARIES", "auto")
+save_binaries = _mode not in ("", "0", "auto")
+SAVE_BUDGET_S = [0.0 if _mode in ("", "0") else 0.5]
+
+
+_sources_hash = []
+
+
+def _sources_tag():
+    """A hash of everything a kernel's source is generated from: the templates and this module (T)."""
+    if not _sources_hash:
+        h = hashlib.sha256()
+        d = _template_dir()
+        for name in sorted(os.listdir(d)):
+            if name.endswith(".mako"):
+                with open(os.path.join(d, name), "rb") as f:
+                    h.update(name.encode() + b"\0" + f.read())
+        with open(os.path.abspath(__file__), "rb") as f:
+            h.update(f.read())
+        _sources_hash.append(h.hexdigest())
+    return _sources_hash[0]
+
+
+def _binary_path(rt, key):
+    """The binary cache file of kernel `key` (template, def, params) on rt's device, or None (cache off).
+    Keyed by what determines the program: device, driver, pyopencl, build options, template sources and
+    params, so a hit skips rendering the template too (and importing Mako at all)."""
+    d = cache_dir()
+    if d is None:
+        return None
+    tag = rt.__dict__.get("_bin_tag")
+    if tag is None:
+        dv = rt.info.cl_device
+        tag = rt._bin_tag = "\0".join([dv.platform.name, dv.platform.version, dv.name, dv.version,
+                                       dv.driver_version, cl.VERSION_TEXT, " ".join(_OPTIONS), _sources_tag()])
+    h = hashlib.sha256(f"{tag}\0{key!r}".encode()).hexdigest()
+    return os.path.join(d, h[:2], h[2:] + ".bin")
+
+
+def _load_binary(rt, path):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    try:
+        prg = cl.Program(rt.ctx, [rt.info.cl_device], [data]).build(options=_OPTIONS)
+    except cl.Error:
+        return None           # rejected (other driver build, damaged file): build from source instead
+    stats["binary_loads"] += 1
+    return prg
+
+
+def _maybe_save(prg, path):
+    if save_binaries:
+        _save_binary(prg, path)
+        return
+    if SAVE_BUDGET_S[0] <= 0:
+        return
+    seen = path[:-4] + ".seen"
+    try:
+        if os.path.exists(seen):
+            import time
+            t0 = time.perf_counter()
+            if _save_binary(prg, path):
+                os.unlink(seen)
+            SAVE_BUDGET_S[0] -= time.perf_counter() - t0
+        else:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            open(seen, "wb").close()
+    except OSError:
+        pass
+
+
+def _save_binary(prg, path):
+    try:
+        data = prg.binaries[0]
+        if data:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)        # atomic: concurrent processes never read a partial file
+            stats["binaries_saved"] += 1
+            return True
+    except (OSError, cl.Error):
+        pass
+    return False
 
 
 _ARG_NP = {"char": np.int8, "uchar": np.uint8, "short": np.int16, "ushort": np.uint16, "int": np.int32,
@@ -168,34 +286,129 @@ def _declare_arg_types(k):
             else:
                 types.append(_ARG_NP[name])
     except Exception:
+        _untyped.add(k)
         return
+    _set_types(k, types)
+
+
+# Kernels whose scalar argument types are not declared yet (a driver without argument info): launch infers
+# them from the first call's numpy scalars. Normally empty, so launch's check costs one truth test.
+_untyped = set()
+
+
+def _set_types(k, types):
     k.set_scalar_arg_dtypes(types)
     k.typed = True
+    _untyped.discard(k)
 
 
 def set_arg_types(kernel, types):
     """Declare a kernel's scalar argument types (None for buffers) once: pyopencl then packs Python ints and
     floats directly, several times faster than untyped numpy scalars."""
     if kernel.__dict__.get("typed") is None:
-        kernel.set_scalar_arg_dtypes(types)
-        kernel.typed = True
+        _set_types(kernel, types)
+
+
+# The launch observer: None normally; the profiler (cltensor/profiler.py) or CLTENSOR_DEBUG install one that
+# sees (rt, kernel, gsize, lsize, args) and does the enqueue itself.
+observer = None
 
 
 tracing = False     # cltensor.compile is tracing (see _fusion.before_launch)
 
 
 def launch(rt, kernel, gsize, lsize, args):
+    """Enqueue kernel on rt's queue (asynchronously). Returns the event."""
     if tracing:         # cltensor.compile: an eager kernel during a trace is a graph break
         from . import _fusion
         _fusion.before_launch()
-    if DEBUG:
-        print(f"[cltensor] launch {kernel.function_name} global={gsize} local={lsize}", file=sys.stderr)
     stats["launches"] += 1
+    if observer is not None:
+        return observer(rt, kernel, gsize, lsize, args)
+    if _untyped and kernel in _untyped:
+        return _launch_slow(rt.queue, kernel, gsize, lsize, args)
+    return kernel(rt.queue, gsize, lsize, *args)
+
+
+def enqueue_set(rt, kernel, gsize, lsize):
+    """Enqueue kernel with the arguments already set on it (callers that keep a kernel's scalar arguments set
+    between launches and change only buffers with set_arg)."""
+    stats["launches"] += 1
+    if observer is not None:
+        return observer(rt, kernel, gsize, lsize, None)
+    return cl._cl.enqueue_nd_range_kernel(rt.queue, kernel, gsize, lsize, None, None, False, False)
+
+
+def _launch_slow(queue, kernel, gsize, lsize, args):
+    if args is None:
+        return cl._cl.enqueue_nd_range_kernel(queue, kernel, gsize, lsize, None, None, False, False)
     if kernel.__dict__.get("typed") is None:   # not declared by the caller: infer from this call's numpy scalars
-        kernel.set_scalar_arg_dtypes([None if a is None or isinstance(a, (cl.MemoryObjectHolder, cl.LocalMemory))
-                                      else np.asarray(a).dtype for a in args])
-        kernel.typed = True
-    kernel(rt.queue, gsize, lsize, *args)
+        _set_types(kernel, [None if a is None or isinstance(a, (cl.MemoryObjectHolder, cl.LocalMemory))
+                            else np.asarray(a).dtype for a in args])
+    return kernel(queue, gsize, lsize, *args)
+
+
+def _debug_observer(rt, kernel, gsize, lsize, args):
+    print(f"[cltensor] launch {label(kernel)} global={gsize} local={lsize}", file=sys.stderr)
+    return _launch_slow(rt.queue, kernel, gsize, lsize, args)
+
+
+if DEBUG:
+    observer = _debug_observer
+
+
+def label(kernel):
+    """A readable name for a built kernel: template.def[op-or-expr, dtypes], e.g. elementwise.flat[add,float32]."""
+    lab = kernel.__dict__.get("label")
+    if lab is not None:
+        return lab
+    key = kernel.__dict__.get("key")
+    if key is None:
+        return kernel.function_name
+    template, defname, params = key
+    parts = []
+    p = dict(params)
+    ex = p.get("expr")
+    if isinstance(ex, str):
+        parts.append(_op_name(ex))
+    elif isinstance(ex, tuple):         # a chain fused by cltensor.compile
+        parts.append(f"fused{len(ex[0]) // 2}")
+    for name in ("op", "kind", "mode", "variant", "reduce_op", "rop"):
+        v = p.get(name)
+        if isinstance(v, str) and v not in parts:
+            parts.append(v)
+    seen = []
+    for _, v in params:
+        for x in (v if isinstance(v, tuple) else (v,)):
+            if isinstance(x, D.dtype) and x.name not in seen:
+                seen.append(x.name)
+    parts += seen[:3]
+    lab = f"{template}.{defname}" + (f"[{','.join(parts)}]" if parts else "")
+    kernel.label = lab
+    return lab
+
+
+def _op_name(expr):
+    """The elementwise op whose table expression is `expr` (else the expression itself, shortened)."""
+    from . import _ops
+    names = _op_names.get("map")
+    if names is None:
+        names = {}
+        for name, op_ in _ops.OPS.items():
+            for e in op_.exprs.values():
+                names.setdefault(e, name)
+                if "$T" in e:
+                    for t in ("float", "double", "float2", "double2", "int", "long", "char", "uchar", "short"):
+                        names.setdefault(e.replace("$T", t), name)
+        names["x0"] = "copy"
+        _op_names["map"] = names
+    n = names.get(expr)
+    if n is None:
+        n = expr if len(expr) <= 24 else expr[:21] + "..."
+    return n
+
+
+_op_names = {}
 
 
 def round_up(n, m):

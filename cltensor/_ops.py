@@ -435,12 +435,15 @@ def _int_div_check(name, args, cdts):
 
 def _check_write(out, inputs=()):
     """PyTorch's overlap checks for a tensor about to be written (in-place ops, out=, copy_)."""
-    for n, st in zip(out._shape, out._strides):
-        if st == 0 and n > 1:
-            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
-                               "single memory location. Please clone() the tensor before performing the operation.")
+    if 0 in out._strides:
+        for n, st in zip(out._shape, out._strides):
+            if st == 0 and n > 1:
+                raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to "
+                                   "a single memory location. Please clone() the tensor before performing the "
+                                   "operation.")
+    ost = out._st
     for a in inputs:
-        if isinstance(a, Tensor) and a._st is out._st and a is not out and \
+        if isinstance(a, Tensor) and a._st is ost and a is not out and \
                 (a._offset != out._offset or a._shape != out._shape) and a.is_contiguous() and out.is_contiguous():
             a0, o0 = a._offset, out._offset
             if a0 < o0 + out.numel() and o0 < a0 + a.numel():
@@ -466,30 +469,58 @@ def apply(name, *args, out=None, expr=None, node=None):
         if r is not None:
             return r
     op_ = OPS[name]
-    if op_.special is not None and expr is None:
+    if op_.special is not None and expr is None:    # e.g. x ** 2 -> x0 * x0 (cheaper than pow())
         expr = op_.special(args)
-    a0 = args[0]
-    if isinstance(a0, Tensor) and all(isinstance(a, Tensor) and (a._device is a0._device or a._device == a0._device)
-                                      for a in args):
-        dev = a0._device         # the common case: tensors on one device
-    else:
+    # one pass over the operands: the common case is tensors on one device (this path is the per-op overhead
+    # of every elementwise call: keep it lean, see docs/performance.md)
+    dev = shape = None
+    sig = [name, expr, D._default[0]]
+    for a in args:
+        if not isinstance(a, Tensor):
+            ta = type(a)
+            if ta is float or ta is int or ta is bool or ta is complex:
+                sig.append(ta)
+                continue
+            dev = None
+            break
+        ad = a._device
+        if dev is None:
+            dev = ad
+        elif ad is not dev and ad != dev:
+            dev = None
+            break
+        s = a._shape
+        sig += (a._dtype, not s)
+        if s != shape:
+            shape = s if shape is None else _ew.broadcast_shapes(shape, s)
+    if dev is not None:
+        sig = tuple(sig)
+        r = _rule_cache.get(sig)
+        if r is None:
+            r = _rule_cache[sig] = _rule_row(op_, name, expr, args)
+    else:                           # scalars, numpy operands or several devices
         args = [_check_scalar(a) for a in args]
         dev = _device_of(args)
         if dev is None:
             raise TypeError(f"{name}(): expected at least one Tensor argument")
         args = _fix_operands(args, dev)
-    sig = (name, expr, D._default[0]) + tuple((a._dtype, not a._shape) if isinstance(a, Tensor) else type(a) for a in args)
-    r = _rule_cache.get(sig)
-    if r is None:
-        cdts, rdt, odt = _rule(op_, args)
-        ex = (expr or op_.expr_for(cdts[0])).replace("$T", cdts[0].ctype_compute)
-        r = _rule_cache[sig] = (cdts, rdt, odt, ex)
-    cdts, rdt, odt, ex = r
-    if name in _INT_DIV and cdts[1].category <= 1:
-        _int_div_check(name, args, cdts)
-    elif name == "pow":
-        _int_pow_check(args)
-    shape = _ew.broadcast_shapes(*[a._shape for a in args if isinstance(a, Tensor)])
+        sig = [name, expr, D._default[0]]
+        for a in args:
+            if isinstance(a, Tensor):
+                sig += (a._dtype, not a._shape)
+            else:
+                sig.append(type(a))
+        sig = tuple(sig)
+        r = _rule_cache.get(sig)
+        if r is None:
+            r = _rule_cache[sig] = _rule_row(op_, name, expr, args)
+        shape = _ew.broadcast_shapes(*[a._shape for a in args if isinstance(a, Tensor)])
+    cdts, rdt, odt, ex, check = r
+    if check:
+        if check == 1:
+            _int_div_check(name, args, cdts)
+        else:
+            _int_pow_check(args)
     if out is None:
         res = empty_tensor(shape, odt, dev)
     else:
@@ -507,12 +538,21 @@ def apply(name, *args, out=None, expr=None, node=None):
     return res
 
 
+def _rule_row(op_, name, expr, args):
+    """The cached part of a call: (compute dtypes, result dtype, output dtype, C expression, check), check 1 for
+    an integer division (divisor checked per call), 2 for pow (negative integer exponent checked per call)."""
+    cdts, rdt, odt = _rule(op_, args)
+    ex = (expr or op_.expr_for(cdts[0])).replace("$T", cdts[0].ctype_compute)
+    check = 1 if name in _INT_DIV and cdts[1].category <= 1 else 2 if name == "pow" else 0
+    return cdts, rdt, odt, ex, check
+
+
 def _prepare_out(out, shape, odt, dev, name):
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
-    if out._device != dev:
+    if out._device is not dev and out._device != dev:
         raise RuntimeError(f"Expected out tensor to have device {dev}, but got {out._device} instead")
-    if not D.can_cast(odt, out._dtype):
+    if odt is not out._dtype and not D.can_cast(odt, out._dtype):
         raise RuntimeError(f"result type {odt._alias} can't be cast to the desired output type {out._dtype._alias}")
     if out._shape != shape:
         _resize_(out, shape)

@@ -148,8 +148,166 @@ def _params(rt):
 
 # ---------------------------------------------------------------- the reduction engine
 
+_rplans = {}      # reduction call signature -> _RPlan (everything but buffers, offsets and p0/p1)
+_RPLAN_MAX = 4096
+
+
+class _RPlan:
+    __slots__ = ("kern", "gsize", "kern2", "gsize2", "lsize", "tail", "tail2", "it", "pt", "S", "M", "kshape",
+                 "part")
+
+
 def _reduce(x, dims, op, out_dtype, acc, cdt=None, mapx="x", fin="a", aux=None, p0=0.0, p1=0.0, vec_ok=True,
             sweep_ok=True):
+    """Reduce x over `dims` (normalised tuple). Returns (values, indices or None) shaped like the kept dims
+    (contiguous, fresh). op: sum prod max min argmax argmin. Elements are cast to `cdt` (default acc), mapped by
+    MAP(x, aux), combined in `acc` and finished by FIN(a, aux) into out_dtype. aux: tensor (acc dtype, contiguous,
+    one value per output) or None.
+
+    The launch geometry and kernels of a call signature (dtypes, shape, strides, dims, op...) are planned once
+    and cached: a repeated reduction costs about what an elementwise op costs on the host."""
+    cdt = cdt or acc
+    if type(dims) is not tuple:
+        dims = tuple(dims)
+    st = x._st
+    key = (st.rt, x._dtype, x._shape, x._strides, dims, op, out_dtype, acc, cdt, mapx, fin, aux is not None,
+           vec_ok, sweep_ok, st.nbytes // x._dtype.itemsize <= _I32)
+    plan = _rplans.get(key)
+    if plan is None:
+        plan = _reduce_plan(x, dims, op, out_dtype, acc, cdt, mapx, fin, aux, vec_ok, sweep_ok)
+        if plan is None:           # empty result, or the CPU sweep layout (planned per call)
+            return _reduce_uncached(x, dims, op, out_dtype, acc, cdt, mapx, fin, aux, p0, p1, vec_ok, sweep_ok)
+        if len(_rplans) >= _RPLAN_MAX:
+            _rplans.clear()
+        _rplans[key] = plan
+    arg = op in ("argmax", "argmin")
+    dev = x._device
+    res = empty_tensor(plan.kshape, out_dtype, dev)
+    ires = empty_tensor(plan.kshape, D.int64, dev) if arg else None
+    it, pt = plan.it, plan.pt
+    auxbuf = aux._st.buf if aux is not None else res._st.buf
+    if plan.S > 1:
+        part = empty_tensor((plan.part,), acc, dev)
+        ipart = empty_tensor((plan.part,), D.int64, dev) if arg else None
+        o_t, i_t = part, ipart
+    else:
+        o_t, i_t = res, ires
+    args = [st.buf, it(x._offset), o_t._st.buf, it(o_t._offset)]
+    if arg:
+        args += [i_t._st.buf, it(i_t._offset)]
+    args += [auxbuf, pt(p0), pt(p1)]
+    args += plan.tail
+    rt = st.rt
+    K.launch(rt, plan.kern, plan.gsize, plan.lsize, args)
+    if plan.S > 1:
+        args2 = [part._st.buf, it(0)]
+        if arg:
+            args2.append(ipart._st.buf)
+        args2 += [res._st.buf, it(res._offset)]
+        if arg:
+            args2 += [ires._st.buf, it(ires._offset)]
+        args2 += [auxbuf, pt(p0), pt(p1)]
+        args2 += plan.tail2
+        K.launch(rt, plan.kern2, plan.gsize2, plan.lsize, args2)
+    if st.shared:
+        rt.queue.finish()
+    return res, ires
+
+
+def _reduce_plan(x, dims, op, out_dtype, acc, cdt, mapx, fin, aux, vec_ok, sweep_ok):
+    """The launch plan of a reduction (see _reduce), or None where the call takes the uncached path."""
+    arg = op in ("argmax", "argmin")
+    if acc.is_complex or cdt.is_complex or x._dtype.is_complex:
+        vec_ok = False
+    shape, strides = x._shape, x._strides
+    nd = len(shape)
+    kept = [d for d in range(nd) if d not in dims]
+    kshape = tuple(shape[d] for d in kept)
+    M = _prod(kshape)
+    if M == 0:
+        return None
+    rt = _rt(x)
+    red = [d for d in dims]
+    if not arg:   # any order sums the same: walk the reduced dims from the largest stride to the smallest
+        red.sort(key=lambda d: -strides[d])
+    rshape = [shape[d] for d in red]
+    RN = _prod(rshape)
+    ks, (kst,) = _ew.collapse(list(kshape), [[strides[d] for d in kept]])
+    rs, (rst,) = _ew.collapse(rshape, [[strides[d] for d in red]])
+    if not rs:
+        rs, rst = [1], [0]
+    if not ks:
+        ks, kst = [1], [0]
+    ks, kst = _pad_rank(ks, kst)
+    rs, rst = _pad_rank(rs, rst)
+    kr, rr = len(ks), len(rs)
+    P = _params(rt)
+    min_k = min([s for s in kst if s] or [1 << 62])
+    min_r = min([s for s in rst if s] or [1 << 62])
+    # small inputs are launch-bound: one general kernel (inner, strided loads) serves every layout, which keeps
+    # the number of distinct kernels to compile low
+    layout = "inner" if M == 1 or min_r < min_k or x.numel() <= P["small"] else "outer"
+    vw = 1
+    vec = bool(vec_ok and cdt is acc and not arg)
+    if (layout == "outer" and sweep_ok and rt.info.is_cpu and vec and kst[-1] == 1 and ks[-1] >= 16):
+        return None
+    if layout == "outer":
+        last = ks[-1]
+        w = P["w_out"]
+        if vec and w > 1:
+            vw = w
+            w = vw * (P["nv_out"] if last >= vw * P["nv_out"] else 1)
+        nkg = (last + w - 1) // w
+        ng = (M // last) * nkg
+    else:
+        varg = (arg and vec_ok and cdt is acc and acc.itemsize in (4, 8) and acc.category in (1, 2)
+                and (acc.itemsize == 8 or max(_extent(x), RN) <= _I32))
+        w = P["w_in"] if (vec or varg) else 1
+        nkg = 1
+        ng = M
+    S, C = 1, max(RN, 1)
+    if ng < P["target"] and RN > P["minc"]:
+        S = min(-(-P["target"] // ng), -(-RN // P["minc"]))
+        C = -(-RN // S)
+        if layout == "inner":
+            q = w * P["u"]
+            C = -(-C // q) * q
+        S = -(-RN // C)
+    big = max(_extent(x), M * S, RN, M * nkg * S)
+    idx = "int" if big <= _I32 else "long"
+    it = np.int32 if idx == "int" else np.int64
+    plan = _RPlan()
+    plan.it, plan.pt, plan.S, plan.M, plan.kshape, plan.part = it, _preal(acc), S, M, kshape, M * S
+    tail = [it(ng * S), it(S), it(C), it(RN), it(nkg)]
+    for s, st in zip(ks, kst):
+        tail += [it(s), it(st)]
+    for s, st in zip(rs, rst):
+        tail += [it(s), it(st)]
+    plan.tail = tail
+    common = dict(src=x._dtype, cdt=cdt, acc=acc, out=(acc if S > 1 else out_dtype), op=op, mapx=mapx, fin=fin,
+                  kr=kr, rr=rr, aux=aux is not None, partial=S > 1, idx=idx)
+    if layout == "inner":
+        plan.kern = K.get(rt, "reduce", "inner", w=w, u=P["u"] if w > 1 else 1,
+                          blk=P["blk"] if (vec and op == "sum" and acc.is_floating_point) else 1, stage2=False,
+                          **common)
+    else:
+        plan.kern = K.get(rt, "reduce", "outer", w=w, vw=vw, **common)
+    ls = rt.local_size
+    plan.lsize = (ls,)
+    plan.gsize = (K.round_up(ng * S, ls),)
+    plan.kern2 = plan.gsize2 = plan.tail2 = None
+    if S > 1:
+        v2 = not acc.is_complex and not arg
+        plan.kern2 = K.get(rt, "reduce", "inner", src=acc, cdt=acc, acc=acc, out=out_dtype, op=op, mapx="x",
+                           fin=fin, kr=1, rr=1, w=P["w_in"] if v2 else 1, u=1, blk=1, aux=aux is not None,
+                           partial=False, stage2=True, idx=idx)
+        plan.tail2 = [it(M), it(1), it(S), it(S), it(1), it(M), it(S), it(S), it(1)]
+        plan.gsize2 = (K.round_up(M, ls),)
+    return plan
+
+
+def _reduce_uncached(x, dims, op, out_dtype, acc, cdt=None, mapx="x", fin="a", aux=None, p0=0.0, p1=0.0,
+                     vec_ok=True, sweep_ok=True):
     """Reduce x over `dims` (normalised tuple). Returns (values, indices or None) shaped like the kept dims
     (contiguous, fresh). op: sum prod max min argmax argmin. Elements are cast to `cdt` (default acc), mapped by
     MAP(x, aux), combined in `acc` and finished by FIN(a, aux) into out_dtype. aux: tensor (acc dtype, contiguous,

@@ -456,9 +456,33 @@ def empty_like_layout(t, dtype=None, device=None):
 
 def empty_tensor(shape, dtype, device):
     """A new contiguous tensor (uninitialised) on a concrete device."""
-    shape = tuple(shape)
-    n = prod(shape)
-    rt = dv.runtime(device)
-    st = dv.Storage(rt, n * dtype.itemsize)
-    return make(st, shape, contiguous_strides(shape), 0, dtype, device)
+    if type(shape) is not tuple:
+        shape = tuple(shape)
+    n = dtype.itemsize
+    for s in shape:
+        n *= s
+    rt = _runtimes.get(device)
+    if rt is None:
+        rt = dv.runtime(device)
+    strides = _cstrides.get(shape)
+    if strides is None:
+        strides = contiguous_strides(shape)
+    t = _new(Tensor)
+    t._st = dv.Storage(rt, n)
+    t._shape = shape
+    t._strides = strides
+    t._offset = 0
+    t._dtype = dtype
+    t._device = device
+    t._requires_grad = False
+    t.grad = None
+    t.grad_fn = None
+    t._retains_grad = False
+    t._hooks = None
+    t._base = None
+    t._out_nr = 0
+    return t
+
+
+_runtimes = dv._RUNTIMES
 

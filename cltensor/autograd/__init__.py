@@ -342,11 +342,9 @@ def snapshot_edge(t):
 
 
 def needs_grad(*ts):
-    if not getattr(_state, "enabled", True):
-        return False
-    for t in ts:
+    for t in ts:     # operands first: the grad mode (a thread-local lookup) matters only when one requires grad
         if isinstance(t, Tensor) and t._requires_grad:
-            return True
+            return getattr(_state, "enabled", True)
     return False
 
 
