@@ -372,7 +372,8 @@ def label(kernel):
     if isinstance(ex, str):
         parts.append(_op_name(ex))
     elif isinstance(ex, tuple):         # a chain fused by cltensor.compile
-        parts.append(f"fused{len(ex[0]) // 2}")
+        nops = sum(1 for st in ex[0] if st.split("=")[0].split()[-1].startswith("r"))
+        parts.append(f"fused{nops}")
     for name in ("op", "kind", "mode", "variant", "reduce_op", "rop"):
         v = p.get(name)
         if isinstance(v, str) and v not in parts:
