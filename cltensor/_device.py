@@ -95,7 +95,14 @@ class DeviceInfo:
         self.max_alloc = d.max_mem_alloc_size
         self.compute_units = d.max_compute_units
         self.unified_memory = bool(d.host_unified_memory) or self.is_cpu
-        self.preferred_vector_width_float = d.preferred_vector_width_float
+        # preferred vector widths per scalar type (CL_DEVICE_PREFERRED_VECTOR_WIDTH_*; 0 = type unsupported)
+        self.vector_widths = {}
+        for t in ("char", "short", "int", "long", "float", "double", "half"):
+            try:
+                self.vector_widths[t] = int(getattr(d, "preferred_vector_width_" + t))
+            except Exception:
+                self.vector_widths[t] = 0 if t in ("double", "half") else 1
+        self.preferred_vector_width_float = self.vector_widths["float"]
         self.canonical = None  # set by enumeration
         self.profile = None
         apply_profile(self, os.environ.get("CLTENSOR_DEVICE_PROFILE", ""))
@@ -103,7 +110,8 @@ class DeviceInfo:
     def as_dict(self):
         return {k: getattr(self, k) for k in ("name", "platform", "vendor", "driver", "is_cpu", "is_gpu", "fp64",
                                               "fp16", "max_work_group_size", "local_mem_size", "global_mem_size",
-                                              "max_alloc", "compute_units", "unified_memory")}
+                                              "max_alloc", "compute_units", "unified_memory", "vector_widths",
+                                              "profile")}
 
 
 # Test-only capability profiles: make a capable device look like a harder one, e.g.
@@ -116,36 +124,59 @@ PROFILES = {
 }
 
 
-def apply_profile(info, spec):
-    spec = PROFILES.get(spec, spec)
-    if not spec:
-        return
+_PROFILE_KEYS = ("fp64", "fp16", "wg", "lmem", "maxalloc")
+
+
+def parse_profile(spec):
+    """CLTENSOR_DEVICE_PROFILE text -> {key: int}. A named profile (see PROFILES) or comma-separated items
+    `fp64=0|1`, `fp16=0|1`, `wg=<max work-group size>`, `lmem=<local memory KiB>`, `maxalloc=<largest
+    allocation MiB>`, `nofp64`, `nofp16`. Raises ValueError naming the bad item."""
+    spec = PROFILES.get(spec.strip(), spec)
+    out = {}
     for item in spec.split(","):
         item = item.strip()
         if not item:
             continue
-        if item == "nofp64":
-            k, v = "fp64", "0"
-        elif item == "nofp16":
-            k, v = "fp16", "0"
+        if item in ("nofp64", "nofp16"):
+            k, v = item[2:], "0"
         elif "=" in item:
-            k, v = item.split("=", 1)
+            k, v = (x.strip() for x in item.split("=", 1))
         else:
-            raise ValueError(f"CLTENSOR_DEVICE_PROFILE: unknown item {item!r} (named profiles: {', '.join(PROFILES)})")
-        v = int(v)
+            raise ValueError(f"CLTENSOR_DEVICE_PROFILE: unknown item {item!r} (named profiles: {', '.join(PROFILES)}; "
+                             f"keys: {', '.join(_PROFILE_KEYS)})")
+        if k not in _PROFILE_KEYS:
+            raise ValueError(f"CLTENSOR_DEVICE_PROFILE: unknown key {k!r} (keys: {', '.join(_PROFILE_KEYS)})")
+        try:
+            n = int(v)
+        except ValueError:
+            raise ValueError(f"CLTENSOR_DEVICE_PROFILE: {k} needs an integer, got {v!r}") from None
+        if (k in ("fp64", "fp16") and n not in (0, 1)) or (k not in ("fp64", "fp16") and n < 1):
+            raise ValueError(f"CLTENSOR_DEVICE_PROFILE: bad value {k}={v} ({'0 or 1' if k.startswith('fp') else 'a positive integer'})")
+        out[k] = n
+    return out
+
+
+def apply_profile(info, spec):
+    """Make `info` look like a harder device: a profile only ever removes capabilities or lowers limits."""
+    items = parse_profile(spec)
+    if not items:
+        return
+    for k, v in items.items():
         if k == "fp64":
             info.fp64 = info.fp64 and bool(v)
+            if not info.fp64:
+                info.vector_widths["double"] = 0
         elif k == "fp16":
             info.fp16 = info.fp16 and bool(v)
+            if not info.fp16:
+                info.vector_widths["half"] = 0
         elif k == "wg":
             info.max_work_group_size = min(info.max_work_group_size, v)
         elif k == "lmem":
             info.local_mem_size = min(info.local_mem_size, v * 1024)
         elif k == "maxalloc":
             info.max_alloc = min(info.max_alloc, v << 20)
-        else:
-            raise ValueError(f"CLTENSOR_DEVICE_PROFILE: unknown key {k!r}")
-    info.profile = spec
+    info.profile = ",".join(f"{k}={v}" for k, v in items.items())
 
 
 _ENUM = None
@@ -261,7 +292,9 @@ class Runtime:
         self.in_use_bytes = 0
         self.peak_bytes = 0
         self.n_allocs = 0
-        self.local_size = min(64 if info.is_cpu else 256, info.max_work_group_size)
+        # 1-D launch local size: a power of two within the device's (or profile's) work-group limit
+        ls = min(64 if info.is_cpu else 256, info.max_work_group_size)
+        self.local_size = 1 << (max(int(ls), 1).bit_length() - 1)
 
     def finish(self):
         self.queue.finish()

@@ -7,6 +7,7 @@ params (which must be hashable) and returns a ready `cl.Kernel` named `k`. Built
 Set CLTENSOR_DEBUG=1 to print each generated kernel source and each launch.
 """
 import os
+import re
 import sys
 import hashlib
 import tempfile
@@ -132,6 +133,11 @@ def _build(rt, template, defname, params, key):
                    tuple(T(x) if isinstance(x, D.dtype) else x for x in v) if isinstance(v, tuple) else v)
                for k, v in params.items()}
     src = render(template, defname, **tparams)
+    if not needs64 and not rt.info.fp64 and _uses_fp64(src):
+        path = _save_source(defname, src)
+        raise KernelBuildError(f"cltensor bug: kernel '{defname}' from templates/{template}.mako ({params}) uses "
+                               f"double although none of its dtypes is float64, so it cannot build on {rt.device} "
+                               f"({rt.info.name}, no cl_khr_fp64). Source: {path}")
     if DEBUG:
         print(f"[cltensor] build {template}:{defname} {params}\n{src}", file=sys.stderr)
     t0 = time.perf_counter()
@@ -146,8 +152,31 @@ def _build(rt, template, defname, params, key):
     stats["build_seconds"] += time.perf_counter() - t0
     k = cl.Kernel(prg, "k")
     _declare_arg_types(k)
+    _note_wg_limit(rt, k)
     rt.kernels[key] = k
     return k
+
+
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+_FP64_WORD = re.compile(r"\bdouble\d*\b|cl_khr_fp64")
+
+
+def _uses_fp64(src):
+    """Whether generated OpenCL C source uses double (types or the extension pragma), comments aside. Kernels for
+    non-float64 dtypes must not: devices without cl_khr_fp64 (many Intel and Apple GPUs) refuse them, and on the
+    others a stray double turns float32 arithmetic into slow (often emulated) float64."""
+    return _FP64_WORD.search(_COMMENT.sub("", src)) is not None
+
+
+def _note_wg_limit(rt, k):
+    """A kernel's own work-group limit (CL_KERNEL_WORK_GROUP_SIZE: register pressure on GPUs) can be below the
+    device's; record it when it is, so launch() shrinks a 1-D local size to fit instead of failing."""
+    try:
+        lim = k.get_work_group_info(cl.kernel_work_group_info.WORK_GROUP_SIZE, rt.info.cl_device)
+    except Exception:
+        return
+    if lim < rt.local_size:
+        k.wg_limit = max(1, 1 << (int(lim).bit_length() - 1))   # a power of two: still divides the global size
 
 
 _ARG_NP = {"char": np.int8, "uchar": np.uint8, "short": np.int16, "ushort": np.uint16, "int": np.int32,
@@ -189,6 +218,9 @@ def launch(rt, kernel, gsize, lsize, args):
         kernel.set_scalar_arg_dtypes([None if a is None or isinstance(a, (cl.MemoryObjectHolder, cl.LocalMemory))
                                       else np.asarray(a).dtype for a in args])
         kernel.typed = True
+    lim = kernel.__dict__.get("wg_limit")
+    if lim is not None and lsize is not None and len(lsize) == 1 and lsize[0] > lim:
+        lsize = (lim,)       # 1-D launches round the global size up to a power-of-two local size: lim divides it
     kernel(rt.queue, gsize, lsize, *args)
 
 
