@@ -404,7 +404,7 @@ class Storage:
             self._bin, (self.buf, self.host) = rt.alloc(nbytes)
 
     def __del__(self):
-        b = self._bin
+        b = getattr(self, "_bin", None)      # unset when the allocation itself failed (out of memory)
         if b is not None:
             try:
                 self.rt.release(b, (self.buf, self.host))
