@@ -90,6 +90,7 @@ class DeviceInfo:
         self.fp64 = "cl_khr_fp64" in ext or d.double_fp_config != 0
         self.fp16 = "cl_khr_fp16" in ext
         self.max_work_group_size = d.max_work_group_size
+        self.max_work_item_sizes = tuple(int(x) for x in d.max_work_item_sizes)
         self.local_mem_size = d.local_mem_size
         self.global_mem_size = d.global_mem_size
         self.max_alloc = d.max_mem_alloc_size
@@ -108,10 +109,10 @@ class DeviceInfo:
         apply_profile(self, os.environ.get("CLTENSOR_DEVICE_PROFILE", ""))
 
     def as_dict(self):
-        return {k: getattr(self, k) for k in ("name", "platform", "vendor", "driver", "is_cpu", "is_gpu", "fp64",
-                                              "fp16", "max_work_group_size", "local_mem_size", "global_mem_size",
-                                              "max_alloc", "compute_units", "unified_memory", "vector_widths",
-                                              "profile")}
+        return {k: getattr(self, k) for k in (
+            "name", "platform", "vendor", "driver", "is_cpu", "is_gpu", "fp64", "fp16", "max_work_group_size",
+            "max_work_item_sizes", "local_mem_size", "global_mem_size", "max_alloc", "compute_units",
+            "unified_memory", "vector_widths", "profile")}
 
 
 # Test-only capability profiles: make a capable device look like a harder one, e.g.
@@ -172,6 +173,8 @@ def apply_profile(info, spec):
                 info.vector_widths["half"] = 0
         elif k == "wg":
             info.max_work_group_size = min(info.max_work_group_size, v)
+            if getattr(info, "max_work_item_sizes", None):
+                info.max_work_item_sizes = tuple(min(x, v) for x in info.max_work_item_sizes)
         elif k == "lmem":
             info.local_mem_size = min(info.local_mem_size, v * 1024)
         elif k == "maxalloc":
@@ -293,7 +296,7 @@ class Runtime:
         self.peak_bytes = 0
         self.n_allocs = 0
         # 1-D launch local size: a power of two within the device's (or profile's) work-group limit
-        ls = min(64 if info.is_cpu else 256, info.max_work_group_size)
+        ls = min(64 if info.is_cpu else 256, info.max_work_group_size, info.max_work_item_sizes[0])
         self.local_size = 1 << (max(int(ls), 1).bit_length() - 1)
 
     def finish(self):

@@ -146,7 +146,8 @@ def test_gpu_roundtrip_and_ops():
 # ---------------------------------------------------------------- capability profiles (CLTENSOR_DEVICE_PROFILE)
 
 def _fake_info(**kw):
-    f = types.SimpleNamespace(fp64=True, fp16=True, max_work_group_size=4096, local_mem_size=1 << 20,
+    f = types.SimpleNamespace(fp64=True, fp16=True, max_work_group_size=4096, max_work_item_sizes=(4096,) * 3,
+                              local_mem_size=1 << 20,
                               max_alloc=1 << 30, profile=None,
                               vector_widths={"char": 16, "short": 16, "int": 16, "long": 8, "float": 16,
                                              "double": 8, "half": 16})
@@ -186,11 +187,17 @@ def test_local_sizes_fit_the_work_group_limit():
     from cltensor import _gemm
     for wg in (1, 16, 48, 64, 100, 256):
         info = _fake_info(max_work_group_size=wg, local_mem_size=16 << 10, is_cpu=False)
+        dv.apply_profile(info, f"wg={wg}")
+        assert info.max_work_item_sizes == (wg,) * 3
         p = _gemm._fit_local(info, dict(tsm=64, tsn=64, tk=16, wm=4, wn=4))
         assert (p["tsn"] // p["wn"]) * (p["tsm"] // p["wm"]) <= wg
         assert (p["tsm"] + p["tsn"]) * p["tk"] * 8 <= info.local_mem_size
         l0, l1 = _gemm._fit_reg_lsize(info, (8, 16))
         assert l0 * l1 <= wg and l0 >= 1 and l1 >= 1
+    narrow = _fake_info(max_work_group_size=256, max_work_item_sizes=(256, 4, 1), local_mem_size=32 << 10)
+    p = _gemm._fit_local(narrow, dict(tsm=64, tsn=64, tk=16, wm=4, wn=4))
+    assert p["tsm"] // p["wm"] <= 4 and p["tsn"] // p["wn"] <= 256
+    assert _gemm._fit_reg_lsize(narrow, (8, 16)) == (8, 4)
 
 
 def test_kernel_work_group_limit_shrinks_1d_launches():
