@@ -151,8 +151,10 @@ def parse_profile(spec):
             n = int(v)
         except ValueError:
             raise ValueError(f"CLTENSOR_DEVICE_PROFILE: {k} needs an integer, got {v!r}") from None
-        if (k in ("fp64", "fp16") and n not in (0, 1)) or (k not in ("fp64", "fp16") and n < 1):
-            raise ValueError(f"CLTENSOR_DEVICE_PROFILE: bad value {k}={v} ({'0 or 1' if k.startswith('fp') else 'a positive integer'})")
+        flag = k in ("fp64", "fp16")
+        if (flag and n not in (0, 1)) or (not flag and n < 1):
+            raise ValueError(f"CLTENSOR_DEVICE_PROFILE: bad value {k}={v} "
+                             f"({'0 or 1' if flag else 'a positive integer'})")
         out[k] = n
     return out
 
