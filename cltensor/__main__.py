@@ -29,6 +29,10 @@ def _list():
               f"local_mem={info['local_mem_size'] // 1024} KiB global_mem={info['global_mem_size'] >> 20} MiB "
               f"max_alloc={info['max_alloc'] >> 20} MiB compute_units={info['compute_units']} "
               f"unified_memory={info['unified_memory']}")
+        vw = info["vector_widths"]
+        print("      preferred vector widths: " + " ".join(f"{k}={v}" for k, v in vw.items()))
+        if info["profile"]:
+            print(f"      CLTENSOR_DEVICE_PROFILE applied: {info['profile']} (capabilities above are the profile's)")
     print(f"default device: {default}")
 
 

@@ -93,20 +93,29 @@ class DeviceInfo:
         self.fp64 = "cl_khr_fp64" in ext or d.double_fp_config != 0
         self.fp16 = "cl_khr_fp16" in ext
         self.max_work_group_size = d.max_work_group_size
+        self.max_work_item_sizes = tuple(int(x) for x in d.max_work_item_sizes)
         self.local_mem_size = d.local_mem_size
         self.global_mem_size = d.global_mem_size
         self.max_alloc = d.max_mem_alloc_size
         self.compute_units = d.max_compute_units
         self.unified_memory = bool(d.host_unified_memory) or self.is_cpu
-        self.preferred_vector_width_float = d.preferred_vector_width_float
+        # preferred vector widths per scalar type (CL_DEVICE_PREFERRED_VECTOR_WIDTH_*; 0 = type unsupported)
+        self.vector_widths = {}
+        for t in ("char", "short", "int", "long", "float", "double", "half"):
+            try:
+                self.vector_widths[t] = int(getattr(d, "preferred_vector_width_" + t))
+            except Exception:
+                self.vector_widths[t] = 0 if t in ("double", "half") else 1
+        self.preferred_vector_width_float = self.vector_widths["float"]
         self.canonical = None  # set by enumeration
         self.profile = None
         apply_profile(self, os.environ.get("CLTENSOR_DEVICE_PROFILE", ""))
 
     def as_dict(self):
-        return {k: getattr(self, k) for k in ("name", "platform", "vendor", "driver", "is_cpu", "is_gpu", "fp64",
-                                              "fp16", "max_work_group_size", "local_mem_size", "global_mem_size",
-                                              "max_alloc", "compute_units", "unified_memory")}
+        return {k: getattr(self, k) for k in (
+            "name", "platform", "vendor", "driver", "is_cpu", "is_gpu", "fp64", "fp16", "max_work_group_size",
+            "max_work_item_sizes", "local_mem_size", "global_mem_size", "max_alloc", "compute_units",
+            "unified_memory", "vector_widths", "profile")}
 
 
 # Test-only capability profiles: make a capable device look like a harder one, e.g.
@@ -119,36 +128,63 @@ PROFILES = {
 }
 
 
-def apply_profile(info, spec):
-    spec = PROFILES.get(spec, spec)
-    if not spec:
-        return
+_PROFILE_KEYS = ("fp64", "fp16", "wg", "lmem", "maxalloc")
+
+
+def parse_profile(spec):
+    """CLTENSOR_DEVICE_PROFILE text -> {key: int}. A named profile (see PROFILES) or comma-separated items
+    `fp64=0|1`, `fp16=0|1`, `wg=<max work-group size>`, `lmem=<local memory KiB>`, `maxalloc=<largest
+    allocation MiB>`, `nofp64`, `nofp16`. Raises ValueError naming the bad item."""
+    spec = PROFILES.get(spec.strip(), spec)
+    out = {}
     for item in spec.split(","):
         item = item.strip()
         if not item:
             continue
-        if item == "nofp64":
-            k, v = "fp64", "0"
-        elif item == "nofp16":
-            k, v = "fp16", "0"
+        if item in ("nofp64", "nofp16"):
+            k, v = item[2:], "0"
         elif "=" in item:
-            k, v = item.split("=", 1)
+            k, v = (x.strip() for x in item.split("=", 1))
         else:
-            raise ValueError(f"CLTENSOR_DEVICE_PROFILE: unknown item {item!r} (named profiles: {', '.join(PROFILES)})")
-        v = int(v)
+            raise ValueError(f"CLTENSOR_DEVICE_PROFILE: unknown item {item!r} (named profiles: {', '.join(PROFILES)}; "
+                             f"keys: {', '.join(_PROFILE_KEYS)})")
+        if k not in _PROFILE_KEYS:
+            raise ValueError(f"CLTENSOR_DEVICE_PROFILE: unknown key {k!r} (keys: {', '.join(_PROFILE_KEYS)})")
+        try:
+            n = int(v)
+        except ValueError:
+            raise ValueError(f"CLTENSOR_DEVICE_PROFILE: {k} needs an integer, got {v!r}") from None
+        flag = k in ("fp64", "fp16")
+        if (flag and n not in (0, 1)) or (not flag and n < 1):
+            raise ValueError(f"CLTENSOR_DEVICE_PROFILE: bad value {k}={v} "
+                             f"({'0 or 1' if flag else 'a positive integer'})")
+        out[k] = n
+    return out
+
+
+def apply_profile(info, spec):
+    """Make `info` look like a harder device: a profile only ever removes capabilities or lowers limits."""
+    items = parse_profile(spec)
+    if not items:
+        return
+    for k, v in items.items():
         if k == "fp64":
             info.fp64 = info.fp64 and bool(v)
+            if not info.fp64:
+                info.vector_widths["double"] = 0
         elif k == "fp16":
             info.fp16 = info.fp16 and bool(v)
+            if not info.fp16:
+                info.vector_widths["half"] = 0
         elif k == "wg":
             info.max_work_group_size = min(info.max_work_group_size, v)
+            if getattr(info, "max_work_item_sizes", None):
+                info.max_work_item_sizes = tuple(min(x, v) for x in info.max_work_item_sizes)
         elif k == "lmem":
             info.local_mem_size = min(info.local_mem_size, v * 1024)
         elif k == "maxalloc":
             info.max_alloc = min(info.max_alloc, v << 20)
-        else:
-            raise ValueError(f"CLTENSOR_DEVICE_PROFILE: unknown key {k!r}")
-    info.profile = spec
+    info.profile = ",".join(f"{k}={v}" for k, v in items.items())
 
 
 _ENUM = None
@@ -268,7 +304,9 @@ class Runtime:
         self.in_use_bytes = 0
         self.peak_bytes = 0
         self.n_allocs = 0
-        self.local_size = min(64 if info.is_cpu else 256, info.max_work_group_size)
+        # 1-D launch local size: a power of two within the device's (or profile's) work-group limit
+        ls = min(64 if info.is_cpu else 256, info.max_work_group_size, info.max_work_item_sizes[0])
+        self.local_size = 1 << (max(int(ls), 1).bit_length() - 1)
 
     def finish(self):
         self.queue.finish()
@@ -381,7 +419,7 @@ class Storage:
             self._bin, (self.buf, self.host) = rt.alloc(nbytes)
 
     def __del__(self):
-        b = self._bin
+        b = getattr(self, "_bin", None)      # unset when the allocation itself failed (out of memory)
         if b is not None:
             try:
                 self.rt.release(b, (self.buf, self.host))

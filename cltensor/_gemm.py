@@ -74,9 +74,11 @@ def _fit_local(info, p):
     for _ in range(8):
         lx, ly = p["tsn"] // p["wn"], p["tsm"] // p["wm"]
         lmem = (p["tsm"] + p["tsn"]) * p["tk"] * 8
-        if lx * ly <= info.max_work_group_size and lmem <= info.local_mem_size:
+        mis = info.max_work_item_sizes
+        fits_wg = lx * ly <= info.max_work_group_size and lx <= mis[0] and ly <= mis[1]
+        if fits_wg and lmem <= info.local_mem_size:
             break
-        if lx * ly > info.max_work_group_size and p["tsm"] >= 2 * p["wm"]:
+        if not fits_wg and p["tsm"] >= 2 * p["wm"]:
             p["tsm"] //= 2
             p["tsn"] //= 2
         elif p["tk"] > 1:
@@ -89,6 +91,7 @@ def _fit_local(info, p):
 
 def _fit_reg_lsize(info, lsize):
     l0, l1 = lsize
+    l0, l1 = min(l0, info.max_work_item_sizes[0]), min(l1, info.max_work_item_sizes[1])
     while l0 * l1 > info.max_work_group_size and (l0 > 1 or l1 > 1):
         if l1 >= l0:
             l1 //= 2

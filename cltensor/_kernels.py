@@ -7,6 +7,7 @@ params (which must be hashable) and returns a ready `cl.Kernel` named `k`. Built
 Set CLTENSOR_DEBUG=1 to print each generated kernel source and each launch.
 """
 import os
+import re
 import sys
 import hashlib
 import tempfile
@@ -139,6 +140,11 @@ def _build(rt, template, defname, params, key):
                        tuple(T(x) if isinstance(x, D.dtype) else x for x in v) if isinstance(v, tuple) else v)
                    for k, v in params.items()}
         src = render(template, defname, **tparams)
+        if not needs64 and not rt.info.fp64 and _uses_fp64(src):
+            path = _save_source(defname, src)
+            raise KernelBuildError(f"cltensor bug: kernel '{defname}' from templates/{template}.mako ({params}) "
+                                   f"uses double although none of its dtypes is float64, so it cannot build on "
+                                   f"{rt.device} ({rt.info.name}, no cl_khr_fp64). Source: {path}")
         if DEBUG:
             print(f"[cltensor] build {template}:{defname} {params}\n{src}", file=sys.stderr)
         try:
@@ -156,6 +162,7 @@ def _build(rt, template, defname, params, key):
     k = cl.Kernel(prg, "k")
     k.key = key
     _declare_arg_types(k)
+    _note_wg_limit(rt, k)
     rt.kernels[key] = k
     return k
 
@@ -266,6 +273,27 @@ def _save_binary(prg, path):
     except (OSError, cl.Error):
         pass
     return False
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+_FP64_WORD = re.compile(r"\bdouble\d*\b|cl_khr_fp64")
+
+
+def _uses_fp64(src):
+    """Whether generated OpenCL C source uses double (types or the extension pragma), comments aside. Kernels for
+    non-float64 dtypes must not: devices without cl_khr_fp64 (many Intel and Apple GPUs) refuse them, and on the
+    others a stray double turns float32 arithmetic into slow (often emulated) float64."""
+    return _FP64_WORD.search(_COMMENT.sub("", src)) is not None
+
+
+def _note_wg_limit(rt, k):
+    """A kernel's own work-group limit (CL_KERNEL_WORK_GROUP_SIZE: register pressure on GPUs) can be below the
+    device's; record it when it is, so launch() shrinks a 1-D local size to fit instead of failing."""
+    try:
+        lim = k.get_work_group_info(cl.kernel_work_group_info.WORK_GROUP_SIZE, rt.info.cl_device)
+    except Exception:
+        return
+    if lim < rt.local_size:
+        k.wg_limit = max(1, 1 << (int(lim).bit_length() - 1))   # a power of two: still divides the global size
+        _untyped.add(k)                                         # launches take the slow path, which shrinks
 
 
 _ARG_NP = {"char": np.int8, "uchar": np.uint8, "short": np.int16, "ushort": np.uint16, "int": np.int32,
@@ -291,15 +319,17 @@ def _declare_arg_types(k):
     _set_types(k, types)
 
 
-# Kernels whose scalar argument types are not declared yet (a driver without argument info): launch infers
-# them from the first call's numpy scalars. Normally empty, so launch's check costs one truth test.
+# Kernels launch() sends through _launch_slow: scalar argument types not declared yet (a driver without
+# argument info: inferred from the first call's numpy scalars) or a work-group limit below the device's (the
+# local size shrinks). Normally empty, so launch's check costs one truth test.
 _untyped = set()
 
 
 def _set_types(k, types):
     k.set_scalar_arg_dtypes(types)
     k.typed = True
-    _untyped.discard(k)
+    if k.__dict__.get("wg_limit") is None:
+        _untyped.discard(k)
 
 
 def set_arg_types(kernel, types):
@@ -345,6 +375,9 @@ def _launch_slow(queue, kernel, gsize, lsize, args):
     if kernel.__dict__.get("typed") is None:   # not declared by the caller: infer from this call's numpy scalars
         _set_types(kernel, [None if a is None or isinstance(a, (cl.MemoryObjectHolder, cl.LocalMemory))
                             else np.asarray(a).dtype for a in args])
+    lim = kernel.__dict__.get("wg_limit")
+    if lim is not None and lsize is not None and len(lsize) == 1 and lsize[0] > lim:
+        lsize = (lim,)       # 1-D launches round the global size up to a power-of-two local size: lim divides it
     return kernel(queue, gsize, lsize, *args)
 
 

@@ -39,7 +39,7 @@ def main(argv=None):
     print("\n# 2. dtypes and promotion")
     i = torch.tensor([1, 2, 3], device=dev)
     f = torch.tensor([0.5, 1.5, 2.5], device=dev)
-    print("int64 + float32 ->", (i + f).dtype, "| int / int ->", (i / i).dtype, "| .double():", f.double().dtype)
+    print("int64 + float32 ->", (i + f).dtype, "| int / int ->", (i / i).dtype, "| .int():", f.int().dtype)
     print("half storage:", f.half(), "| bool mask:", f > 1)
 
     # --- 3. indexing, views and reshaping

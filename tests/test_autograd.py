@@ -54,6 +54,7 @@ def test_requires_grad_flags():
     assert (z > 0).requires_grad is False and (z > 0).grad_fn is None
 
 
+@pytest.mark.fp64
 def test_grad_fn_names_and_next_functions():
     x, w = leaf(A), leaf(B)
     names = {
@@ -84,6 +85,7 @@ def test_grad_fn_names_and_next_functions():
 
 
 # ---------------------------------------------------------------- backward
+@pytest.mark.fp64
 def test_backward_scalar_matches_numpy():
     x, w = leaf(A), leaf(B)
     y = (x * w).tanh()
@@ -97,6 +99,7 @@ def test_backward_scalar_matches_numpy():
     assert not x.grad.requires_grad and x.grad.grad_fn is None
 
 
+@pytest.mark.fp64
 def test_backward_nonscalar_and_errors():
     x = leaf(A)
     y = x * x
@@ -113,6 +116,7 @@ def test_backward_nonscalar_and_errors():
     y.backward(ct.tensor(2.0, dtype=F64))   # a 0-d gradient for a scalar output
 
 
+@pytest.mark.fp64
 def test_grad_accumulates_and_retain_graph():
     x = leaf(A)
     y = (x * x).sum()
@@ -141,6 +145,7 @@ def test_grad_accumulates_and_retain_graph():
     close(v, np.ones((2, 3)))
 
 
+@pytest.mark.fp64
 def test_leaf_takes_unshared_gradient_without_copy(monkeypatch):
     x, w = leaf(A), leaf(B)
     clones = []
@@ -159,6 +164,7 @@ def test_leaf_takes_unshared_gradient_without_copy(monkeypatch):
     close(v, np.ones((2, 3)))
 
 
+@pytest.mark.fp64
 def test_backward_inputs_argument():
     x, w = leaf(A), leaf(B)
     (x * w).sum().backward(inputs=[w])
@@ -169,6 +175,7 @@ def test_backward_inputs_argument():
     close(h.grad, np.broadcast_to(npy(w), (2, 3)))
 
 
+@pytest.mark.fp64
 def test_autograd_grad():
     x, w = leaf(A), leaf(B)
     y = (x * w).exp()
@@ -194,6 +201,7 @@ def test_autograd_grad():
 
 
 # ---------------------------------------------------------------- grad modes, detach
+@pytest.mark.fp64
 def test_detach():
     x = leaf(A)
     y = x * 2
@@ -209,6 +217,7 @@ def test_detach():
     assert x.data.requires_grad is False
 
 
+@pytest.mark.fp64
 def test_no_grad_enable_grad_set_grad_enabled():
     x = leaf(A)
     with ct.no_grad():
@@ -257,6 +266,7 @@ def test_no_grad_enable_grad_set_grad_enabled():
     assert res == [True]
 
 
+@pytest.mark.fp64
 def test_detect_anomaly():
     x = leaf([0.0, 1.0])
     with autograd.detect_anomaly():
@@ -268,6 +278,7 @@ def test_detect_anomaly():
 
 
 # ---------------------------------------------------------------- in-place
+@pytest.mark.fp64
 def test_inplace_on_leaf_raises():
     x = leaf(A)
     msg = "a leaf Variable that requires grad is being used in an in-place operation."
@@ -284,6 +295,7 @@ def test_inplace_on_leaf_raises():
     assert x.is_leaf and x.requires_grad
 
 
+@pytest.mark.fp64
 def test_saved_tensor_modified_raises():
     x = leaf(A)
     y = x.exp()
@@ -307,6 +319,7 @@ def test_saved_tensor_modified_raises():
     assert x._version == 0 and h._version == 1
 
 
+@pytest.mark.fp64
 def test_inplace_values_and_grads():
     x = leaf(A)
     y = x.clone()
@@ -348,6 +361,7 @@ def test_inplace_values_and_grads():
 
 
 # ---------------------------------------------------------------- broadcasting and dtypes
+@pytest.mark.fp64
 def test_broadcast_gradients_sum_back():
     a = leaf(RNG.standard_normal((3, 1)))
     b = leaf(RNG.standard_normal((2, 1, 4)))
@@ -359,6 +373,7 @@ def test_broadcast_gradients_sum_back():
     assert a.grad.shape == (3, 1) and b.grad.shape == (2, 1, 4) and c.grad.shape == ()
 
 
+@pytest.mark.fp64
 def test_mixed_dtypes_and_complex():
     x = leaf(A, dtype=ct.float32)
     w = leaf(B)
@@ -377,6 +392,7 @@ def test_mixed_dtypes_and_complex():
 
 
 # ---------------------------------------------------------------- hooks
+@pytest.mark.fp64
 def test_tensor_hooks():
     x = leaf(A)
     seen = []
@@ -405,6 +421,7 @@ def test_tensor_hooks():
     close(x.grad, np.ones((2, 3)))
 
 
+@pytest.mark.fp64
 def test_node_hooks():
     x = leaf(A)
     y = x.exp()
@@ -430,6 +447,7 @@ def test_node_hooks():
     assert seen == [()]
 
 
+@pytest.mark.fp64
 def test_retain_grad_accumulates():
     x = leaf(A)
     y = x * 2
@@ -442,6 +460,7 @@ def test_retain_grad_accumulates():
 
 
 # ---------------------------------------------------------------- higher order
+@pytest.mark.fp64
 def test_second_derivatives():
     x = leaf([0.5, -1.0, 2.0])
     xv = npy(x)
@@ -468,6 +487,7 @@ def test_second_derivatives():
     close(g3, np.full(3, 6.0))
 
 
+@pytest.mark.fp64
 def test_gradient_penalty():
     w = leaf(B)
     x = leaf(A)
@@ -482,11 +502,13 @@ def test_gradient_penalty():
     close(w.grad, dw, tol=1e-9)
 
 
+@pytest.mark.fp64
 def test_gradgradcheck_composite():
     x, w = leaf(A), leaf(B)
     assert autograd.gradgradcheck(lambda a, b: (a * b).tanh() * a.exp() / (b * b + 1), (x, w))
 
 
+@pytest.mark.fp64
 def test_matmul_gradients():
     if not hasattr(ct, "matmul"):
         pytest.skip("cltensor.matmul not available yet")
@@ -543,6 +565,7 @@ class Lin(autograd.Function):
         return g * w, g * x
 
 
+@pytest.mark.fp64
 def test_custom_function():
     x = leaf(A)
     y = MyExp.apply(x)
@@ -570,6 +593,7 @@ def test_custom_function():
         assert MyExp.apply(x).grad_fn is None
 
 
+@pytest.mark.fp64
 def test_custom_function_errors_and_version_check():
     class Bad(autograd.Function):
         @staticmethod
@@ -616,6 +640,7 @@ class MulInplace(autograd.Function):
         return g * ctx.k, None
 
 
+@pytest.mark.fp64
 def test_custom_function_mark_dirty():
     x = leaf([1.0, 2.0])
     y = x * 1
@@ -633,6 +658,7 @@ def test_custom_function_mark_dirty():
 
 
 # ---------------------------------------------------------------- functional
+@pytest.mark.fp64
 def test_functional():
     from cltensor.autograd import functional as AF
     x = ct.tensor(A[0], dtype=F64)
@@ -686,6 +712,7 @@ def test_training_loop_memory_is_flat_without_gc():
     assert found == 0, f"{found} objects were kept alive by reference cycles"
 
 
+@pytest.mark.fp64
 def test_graph_freed_and_no_cycles():
     x = leaf(A)
     gc.collect()
@@ -713,6 +740,7 @@ def test_graph_freed_and_no_cycles():
         gc.enable()
 
 
+@pytest.mark.fp64
 def test_no_cycles_through_other_modules():
     """Ops of every module (reductions, matmul, indexing, nn...) must not make output <-> node cycles."""
     x = ct.tensor(RNG.standard_normal((4, 5)), dtype=F64, requires_grad=True)
@@ -739,6 +767,7 @@ def test_no_cycles_through_other_modules():
 
 
 # ---------------------------------------------------------------- optional: against torch
+@pytest.mark.fp64
 def test_against_torch():
     torch = pytest.importorskip("torch")
     a, b = RNG.standard_normal((3, 4)), RNG.uniform(0.5, 2, (4,))

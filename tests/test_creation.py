@@ -42,6 +42,7 @@ def test_tensor_inference(data, dtype):
     np.testing.assert_array_equal(t.numpy(), want.astype(t.dtype.np))
 
 
+@pytest.mark.fp64
 def test_tensor_values_dtype_argument_and_copies():
     check(ct.tensor([1.5, 2.7, -2.7], dtype=ct.int64), [1, 2, -2], ct.int64)
     check(ct.tensor([1, 2], dtype=ct.float16), np.array([1, 2], np.float16), ct.float16)
@@ -104,6 +105,7 @@ def test_Tensor_constructor():
     assert ct.DoubleTensor(3).shape == (3,) and ct.BoolTensor([1, 0]).tolist() == [True, False]
 
 
+@pytest.mark.fp64
 def test_as_tensor():
     check(ct.as_tensor([1, 2]), [1, 2], ct.int64)
     check(ct.as_tensor([1, 2], dtype=ct.float32), [1.0, 2.0], ct.float32)
@@ -118,6 +120,7 @@ def test_as_tensor():
 
 
 # ---------------------------------------------------------------- filled tensors
+@pytest.mark.fp64
 def test_zeros_ones_empty_full():
     check(ct.zeros(2, 3), np.zeros((2, 3), np.float32), ct.float32)
     check(ct.zeros((2, 3)), np.zeros((2, 3)), ct.float32)
@@ -182,6 +185,7 @@ def test_arange_errors_and_tensor_args():
         ct.arange(0, 5, 0.5, dtype=ct.int64)
 
 
+@pytest.mark.fp64
 def test_linspace_logspace():
     for a, b, n in ((0, 1, 5), (-3, 7, 6), (0, 10, 4), (5, -5, 11), (0, 1, 1), (0, 1, 0), (1, 2, 100)):
         np.testing.assert_allclose(ct.linspace(a, b, n).numpy(), np.linspace(a, b, n, dtype=np.float32),
@@ -195,6 +199,7 @@ def test_linspace_logspace():
         ct.linspace(0, 1, -1)
 
 
+@pytest.mark.fp64
 def test_like_functions():
     x = ct.ones(2, 3, dtype=ct.int32)
     check(ct.zeros_like(x), np.zeros((2, 3)), ct.int32)
@@ -216,6 +221,7 @@ def test_like_functions():
     assert ct.zeros_like(ct.ones(2), requires_grad=True).requires_grad
 
 
+@pytest.mark.fp64
 def test_new_methods():
     d = ct.ones(2, dtype=ct.float64)
     check(d.new_ones(3), np.ones(3), ct.float64)
@@ -232,6 +238,7 @@ def test_new_methods():
 
 
 # ---------------------------------------------------------------- random numbers
+@pytest.mark.fp64
 def test_random_shapes_dtypes_and_errors():
     assert ct.rand(2, 3).shape == (2, 3) and ct.rand((2, 3)).dtype is ct.float32
     assert ct.randn(3, dtype=ct.float64).dtype is ct.float64 and ct.randn(()).shape == ()
@@ -252,6 +259,7 @@ def test_random_shapes_dtypes_and_errors():
 N = 200_000
 
 
+@pytest.mark.fp64
 def test_uniform_and_normal_statistics():
     u = ct.rand(N).numpy().astype(np.float64)
     assert 0 <= u.min() and u.max() < 1

@@ -27,6 +27,7 @@ def test_dtype_objects_and_aliases():
     assert pickle.loads(pickle.dumps(ct.int16)) is ct.int16
 
 
+@pytest.mark.fp64
 def test_default_dtype_roundtrip():
     assert ct.get_default_dtype() is ct.float32
     try:
@@ -75,6 +76,7 @@ def test_promote_types_table(a):
         assert r.dtype.name == _expected_promote(a, b), (a, b)
 
 
+@pytest.mark.fp64
 def test_result_type_examples():
     f16 = ct.ones(2, dtype=ct.float16)
     assert (f16 * 3.0).dtype is ct.float16                    # a Python float keeps the tensor's float type
@@ -116,6 +118,7 @@ SRC = np.array([-2.7, -1.5, -0.5, 0.0, 0.49, 1.5, 2.5, 100.9])
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.fp64
 def test_to_dtype_matches_numpy(name):
     t = ct.tensor(SRC, dtype=ct.float64)
     r = t.to(DT[name])
@@ -125,6 +128,7 @@ def test_to_dtype_matches_numpy(name):
     np.testing.assert_array_equal(r.numpy(), want)
 
 
+@pytest.mark.fp64
 def test_float_to_int_truncates_toward_zero_and_methods():
     t = ct.tensor([-3.7, -0.5, 0.5, 3.7])
     assert t.int().tolist() == [-3, 0, 0, 3] and t.int().dtype is ct.int32
@@ -156,6 +160,7 @@ def test_half_is_stored_as_half_and_computed_in_float():
     np.testing.assert_allclose(t[:2].sqrt().numpy(), np.sqrt(a[:2]), rtol=1e-3)
 
 
+@pytest.mark.fp64
 def test_torch_promotion_all_pairs():
     torch = pytest.importorskip("torch")
     scalars = [True, 3, 2.5, 1 + 2j]

@@ -147,6 +147,7 @@ def test_dtypes(dt, M, N, K):
     run(dt, 2, M, N, K, alpha=3 if dt.is_integer else 1.5, beta=-2 if dt is not D.uint8 else 5)
 
 
+@pytest.mark.fp64
 def test_float64_accumulation():
     # float32 data, float64 accumulators: the result is the float64 product rounded once
     a = RNG.standard_normal((9, 4000)).astype(np.float32)

@@ -111,6 +111,7 @@ def test_every_differentiable_row_has_a_domain():
 
 
 @pytest.mark.parametrize("name", sorted(NN))
+@pytest.mark.fp64
 def test_rows_with_parameters(name):
     if name not in O.OPS or O.OPS[name].backward is None:
         pytest.skip(f"{name} is not registered with a backward rule")
@@ -138,6 +139,7 @@ def test_rows_with_parameters(name):
     assert gradgradcheck(f, tuple(args[i] for i in pos))
 
 
+@pytest.mark.fp64
 def test_nn_functional_double_backward():
     F = pytest.importorskip("cltensor.nn.functional")
     rng = np.random.default_rng(8)
@@ -150,6 +152,7 @@ def test_nn_functional_double_backward():
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
+@pytest.mark.fp64
 def test_unary(name):
     rng = _rng(name)
     s = UNARY[name]
@@ -162,6 +165,7 @@ def test_unary(name):
 
 
 @pytest.mark.parametrize("name", sorted(BINARY))
+@pytest.mark.fp64
 def test_binary(name):
     rng = _rng(name)
     sa, sb = BINARY[name]
@@ -182,12 +186,14 @@ def test_binary(name):
 
 
 @pytest.mark.parametrize("name", sorted(UNARY))
+@pytest.mark.fp64
 def test_unary_second_derivative(name):
     x = _leaf(UNARY[name](_rng(name + "2"), (3,)))
     assert gradgradcheck(lambda t: O.apply(name, t), (x,))
 
 
 @pytest.mark.parametrize("name", sorted(BINARY))
+@pytest.mark.fp64
 def test_binary_second_derivative(name):
     rng = _rng(name + "2")
     sa, sb = BINARY[name]
@@ -202,18 +208,21 @@ def _cleaf(rng, shape, lo=0.3, hi=2.0):
 
 
 @pytest.mark.parametrize("name", COMPLEX_UNARY)
+@pytest.mark.fp64
 def test_complex_unary(name):
     rng = _rng(name + "c")
     assert gradcheck(lambda t: O.apply(name, t), (_cleaf(rng, (2, 2)),))
 
 
 @pytest.mark.parametrize("name", COMPLEX_BINARY)
+@pytest.mark.fp64
 def test_complex_binary(name):
     rng = _rng(name + "c")
     assert gradcheck(lambda a, b: O.apply(name, a, b), (_cleaf(rng, (2, 2)), _cleaf(rng, (2,))))
     assert gradgradcheck(lambda a, b: O.apply(name, a, b), (_cleaf(rng, (2,)), _cleaf(rng, (2,))))
 
 
+@pytest.mark.fp64
 def test_pow_forms():
     rng = np.random.default_rng(1)
     x = _leaf(rng.uniform(0.5, 2, (2, 3)))
@@ -225,6 +234,7 @@ def test_pow_forms():
     assert gradgradcheck(lambda t: t ** t, (x,))
 
 
+@pytest.mark.fp64
 def test_clamp():
     rng = np.random.default_rng(2)
     x = _leaf(rng.choice([-1.0, 1.0], (3, 4)) * rng.choice([0.2, 0.4, 0.7, 1.5], (3, 4)))
@@ -237,6 +247,7 @@ def test_clamp():
     assert gradcheck(lambda t, b: ct.clamp(t, max=b), (x, hi))
 
 
+@pytest.mark.fp64
 def test_where_and_composites():
     rng = np.random.default_rng(3)
     a, b = _leaf(rng.standard_normal((3, 4))), _leaf(rng.standard_normal((4,)))
@@ -287,6 +298,7 @@ VIEWS = {
 
 
 @pytest.mark.parametrize("name", sorted(VIEWS))
+@pytest.mark.fp64
 def test_views(name):
     fn, shape = VIEWS[name]
     x = _base(shape)
@@ -298,12 +310,14 @@ def _square_all(out):
     return tuple(o * o for o in out) if isinstance(out, tuple) else out * out
 
 
+@pytest.mark.fp64
 def test_view_of_noncontiguous_input():
     x = ct.tensor(np.random.default_rng(5).standard_normal((4, 3)), dtype=F64).t().requires_grad_()
     assert gradcheck(lambda t: t.reshape(-1)[1::3], (x,))
     assert gradcheck(lambda t: t.unsqueeze(0).expand(2, 3, 4).permute(2, 1, 0), (x,))
 
 
+@pytest.mark.fp64
 def test_real_imag_views():
     x = _cleaf(np.random.default_rng(6), (2, 3))
     assert gradcheck(lambda z: ct.real(z) * 2 + ct.imag(z) ** 2, (x,))
@@ -342,6 +356,7 @@ def _call(y, f):
 
 
 @pytest.mark.parametrize("name", sorted(INPLACE))
+@pytest.mark.fp64
 def test_inplace_through_views(name):
     x = _base((2, 3), seed=7)
     assert gradcheck(INPLACE[name], (x,))

@@ -319,6 +319,7 @@ def test_setitem_augmented_and_leading_ones():
     check(t, a)
 
 
+@pytest.mark.fp64
 def test_setitem_errors():
     t = ct.zeros(2, 3)
     with pytest.raises(RuntimeError, match=r"shape mismatch: value tensor of shape \[3\] cannot be broadcast to "
@@ -372,6 +373,7 @@ def test_index_errors():
 
 # ---------------------------------------------------------------- index_put_
 
+@pytest.mark.fp64
 def test_index_put_accumulate():
     rng = np.random.default_rng(2)
     for dtype in (ct.float32, ct.float64, ct.int64, ct.int32, ct.float16, ct.complex64, ct.bool):
@@ -495,6 +497,7 @@ def test_scatter_reduce():
         ct.scatter_reduce(x, 1, idx, x, "foo")
 
 
+@pytest.mark.fp64
 def test_gather_scatter_errors():
     x = ct.arange(24.).view(2, 3, 4)
     cases = [
@@ -532,6 +535,7 @@ def test_gather_scatter_errors():
 
 
 @pytest.mark.parametrize("layout", ["contig", "transposed", "sliced"])
+@pytest.mark.fp64
 def test_index_select_add_copy_fill(layout):
     t, a = make((4, 5, 3), ct.float64, layout)
     for dim in (0, 1, 2):
@@ -572,6 +576,7 @@ def test_index_select_add_copy_fill(layout):
     check(t4, exp)
 
 
+@pytest.mark.fp64
 def test_index_dim_errors():
     x = ct.arange(6.).view(2, 3)
     cases = [
@@ -755,6 +760,7 @@ def _g(shape, seed=0):
     return ct.tensor(np.random.default_rng(seed).standard_normal(shape), dtype=ct.float64, requires_grad=True)
 
 
+@pytest.mark.fp64
 def test_grad_getitem_setitem():
     x = _g((3, 4))
     assert gradcheck(lambda x: x[[0, 2, 0]], (x,))
@@ -781,6 +787,7 @@ def test_grad_getitem_setitem():
     assert y.grad_fn is not None
 
 
+@pytest.mark.fp64
 def test_grad_gather_scatter_family():
     x = _g((3, 4))
     idx = ct.tensor([[0, 3, 3], [1, 1, 0], [2, 0, 1]])
@@ -807,6 +814,7 @@ def test_grad_gather_scatter_family():
     y.sum().backward() if hasattr(y, "sum") else None
 
 
+@pytest.mark.fp64
 def test_double_backward():
     from cltensor.autograd import gradgradcheck
     x = _g((3, 4))
@@ -815,6 +823,7 @@ def test_double_backward():
     assert gradgradcheck(lambda x: ct.index_select(x, 1, ct.tensor([0, 3, 3])) ** 2, (x,))
 
 
+@pytest.mark.fp64
 def test_grad_masked_select_broadcast():
     x = _g((4,))
     m = ct.tensor([[True, False, True, True], [False, True, True, False]])

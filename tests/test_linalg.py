@@ -97,6 +97,7 @@ def test_addmm_baddbmm_addmv_outer_einsum():
     close(ct.einsum("ij->ji", ct.tensor(a)), a.T)
 
 
+@pytest.mark.fp64
 def test_errors():
     with pytest.raises(RuntimeError, match="cannot be multiplied"):
         ct.mm(ct.ones(2, 3), ct.ones(2, 3))
@@ -110,6 +111,7 @@ def test_errors():
         ct.bmm(ct.ones(2, 2, 3), ct.ones(3, 3, 2))
 
 
+@pytest.mark.fp64
 def test_matmul_backward():
     a, b = rnd(4, 3).astype(np.float64), rnd(3, 5).astype(np.float64)
     A = ct.tensor(a, requires_grad=True)
@@ -122,6 +124,7 @@ def test_matmul_backward():
     close(B.grad, a.T @ g, 1e-10)
 
 
+@pytest.mark.fp64
 def test_matmul_gradcheck_batched_broadcast():
     a = ct.tensor(rnd(2, 1, 3, 4).astype(np.float64), requires_grad=True)
     b = ct.tensor(rnd(3, 4, 2).astype(np.float64), requires_grad=True)

@@ -36,6 +36,7 @@ def test_from_numpy_dtypes(dtype):
     np.testing.assert_array_equal(a, np.ones(5, dtype))
 
 
+@pytest.mark.fp64
 def test_from_numpy_strided_offset_and_special_arrays():
     base = np.arange(24, dtype=np.int64).reshape(4, 6)
     v = base[1:, ::2]                               # offset + steps
@@ -75,6 +76,7 @@ def test_from_numpy_keeps_array_alive():
     np.testing.assert_array_equal(n, np.arange(6.0))
 
 
+@pytest.mark.fp64
 def test_as_tensor_shares_or_copies():
     a = np.arange(4.0)
     t = ct.as_tensor(a)                              # same dtype, CPU: shares
@@ -91,7 +93,8 @@ def test_as_tensor_shares_or_copies():
 
 
 @pytest.mark.parametrize("make", [lambda a: ct.tensor(a), lambda a: ct.Tensor(a), lambda a: ct.from_numpy(a).clone(),
-                                  lambda a: ct.from_numpy(a).to(ct.float64), lambda a: ct.as_tensor(a, ct.float64)])
+                                  pytest.param(lambda a: ct.from_numpy(a).to(ct.float64), marks=pytest.mark.fp64),
+                                  pytest.param(lambda a: ct.as_tensor(a, ct.float64), marks=pytest.mark.fp64)])
 def test_copying_constructors(make):
     a = np.arange(3, dtype=np.float32)
     t = make(a)

@@ -124,6 +124,7 @@ def test_rmsprop(kw):
     np.testing.assert_allclose(got, rmsprop_np(P0, GRADS, **kw), rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.fp64
 def test_float64_and_float16_params():
     got, _ = run_steps(optim.Adam, dict(lr=0.01), GRADS, P0.astype(np.float64), ct.float64)
     np.testing.assert_allclose(got, adam_np(P0, GRADS, lr=0.01), rtol=1e-10, atol=1e-12)

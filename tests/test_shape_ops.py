@@ -70,6 +70,7 @@ def test_cat_stack_dtypes(dtype):
     check(ct.vstack([x, y]), np.vstack([a, b]))
 
 
+@pytest.mark.fp64
 def test_cat_promotion_and_legacy_empty():
     f = ct.ones(2, 3)
     assert ct.cat([f, ct.zeros(1, 3, dtype=ct.float64)]).dtype is ct.float64
@@ -252,6 +253,7 @@ def test_tri_diag_dtypes(dtype):
     check(ct.diag(x[0]), np.diag(a[0]))
 
 
+@pytest.mark.fp64
 def test_diag_diag_embed():
     for layout in ("contig", "transposed", "sliced"):
         x, a = make((3, 5), ct.float64, layout)
@@ -304,6 +306,7 @@ def _g(shape, seed=0):
     return ct.tensor(np.random.default_rng(seed).standard_normal(shape), dtype=ct.float64, requires_grad=True)
 
 
+@pytest.mark.fp64
 def test_grads_cat_stack_flip_roll_tri_diag():
     x, y = _g((2, 3)), _g((1, 3), 1)
     assert gradcheck(lambda x, y: ct.cat([x, y, x]), (x, y))
@@ -326,6 +329,7 @@ def test_grads_cat_stack_flip_roll_tri_diag():
     assert names == {"CatBackward0", "StackBackward0", "FlipBackward0", "RollBackward0", "TrilBackward0"}
 
 
+@pytest.mark.fp64
 def test_double_backward():
     from cltensor.autograd import gradgradcheck
     x = _g((3, 4))
@@ -334,6 +338,7 @@ def test_double_backward():
     assert gradgradcheck(lambda x: ct.diag(x) ** 2, (x,))
 
 
+@pytest.mark.fp64
 def test_grads_repeat_tile():
     if not hasattr(ct.Tensor, "sum"):
         pytest.skip("Tensor.sum not available yet")

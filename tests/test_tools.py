@@ -1,4 +1,4 @@
-"""The kernel pipeline's error paths, device capability profiles and `python -m cltensor`."""
+"""The kernel pipeline's error paths and `python -m cltensor` (device profiles: test_device.py)."""
 import os
 import subprocess
 import sys
@@ -44,32 +44,6 @@ def test_kernels_cached_per_params():
     for size in (3, 17, 1000, 4097):
         (ct.ones(size) + 1).tolist()
     assert K.stats["builds"] == n  # new sizes build nothing
-
-
-def test_profile_parsing():
-    info = dv.device_info(ct.device("cpu"))
-
-    class Fake:
-        pass
-    f = Fake()
-    f.fp64, f.fp16, f.max_work_group_size, f.local_mem_size, f.max_alloc = True, True, 4096, 1 << 20, 1 << 30
-    dv.apply_profile(f, "nofp64-wg256-lmem32")
-    assert (f.fp64, f.fp16, f.max_work_group_size, f.local_mem_size) == (False, False, 256, 32 * 1024)
-    dv.apply_profile(f, "wg=64,lmem=16,maxalloc=8")
-    assert (f.max_work_group_size, f.local_mem_size, f.max_alloc) == (64, 16 * 1024, 8 << 20)
-    with pytest.raises(ValueError):
-        dv.apply_profile(f, "bogus=1")
-    assert info is not None
-
-
-def test_profile_without_fp64_in_subprocess():
-    code = ("import cltensor as ct\n"
-            "print(ct.devices()[0][1]['fp64'])\n"
-            "print((ct.ones(3) * 2).tolist())\n"
-            "try:\n    ct.ones(3, dtype=ct.float64)\nexcept RuntimeError as e:\n    print('raised', 'float64' in str(e))\n")
-    r = _run(["-c", code], {"CLTENSOR_DEVICE_PROFILE": "nofp64-wg256-lmem32"})
-    assert r.returncode == 0, r.stderr
-    assert r.stdout.split() == ["False", "[2.0,", "2.0,", "2.0]", "raised", "True"]
 
 
 def test_module_lists_devices():
