@@ -292,8 +292,18 @@ def _note_wg_limit(rt, k):
     except Exception:
         return
     if lim < rt.local_size:
-        k.wg_limit = max(1, 1 << (int(lim).bit_length() - 1))   # a power of two: still divides the global size
-        _untyped.add(k)                                         # launches take the slow path, which shrinks
+        set_wg_limit(k, max(1, 1 << (int(lim).bit_length() - 1)))   # a power of two: divides the global size
+
+
+def set_wg_limit(k, lim):
+    """Launch k with 1-D local sizes of at most lim (None: no limit); such launches take the slow path."""
+    if lim is None:
+        k.__dict__.pop("wg_limit", None)
+        if k.__dict__.get("typed") is not None:
+            _untyped.discard(k)
+    else:
+        k.wg_limit = lim
+        _untyped.add(k)
 
 
 _ARG_NP = {"char": np.int8, "uchar": np.uint8, "short": np.int16, "ushort": np.uint16, "int": np.int32,

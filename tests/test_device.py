@@ -212,12 +212,15 @@ def test_kernel_work_group_limit_shrinks_1d_launches():
     assert set(out.tolist()) == {float(rt.local_size)}
     kern = [v for k, v in _ew._kcache.items() if expr in k]
     assert len(kern) == 1
+    from cltensor import _kernels as K
     try:
-        kern[0].wg_limit = 4
+        K.set_wg_limit(kern[0], 4)
         _ew.run(expr, out, [x], (ct.float32,), ct.float32)
         assert set(out.tolist()) == {4.0}
     finally:
-        del kern[0].wg_limit
+        K.set_wg_limit(kern[0], None)
+    _ew.run(expr, out, [x], (ct.float32,), ct.float32)
+    assert set(out.tolist()) == {float(rt.local_size)}
 
 
 def test_non_float64_kernel_using_double_is_caught_without_fp64():
