@@ -12,6 +12,7 @@ from ._tensor import Tensor
 
 CH = 16           # elements of the innermost dim per work-item in the strided kernel
 SUPER = 16        # the tiled kernel walks super-tiles of up to SUPER x SUPER tiles (see elementwise.mako)
+CH_UNIT = 256     # ... and per work-item when the output's innermost stride is 1 (unit/zero operand strides)
 MIN_RANK = 4      # strided kernels are built for rank max(rank, MIN_RANK) (size-1 dims pad the rest)
 _I32 = (1 << 31) - 1
 
@@ -192,7 +193,7 @@ def _plan(expr, out, operands, cdts, rdt):
     idx, itype = ("long", np.int64) if big else ("int", np.int32)
     cs = out._strides
     flat = True
-    tiled = False
+    tiled = ounit = False
     if all(t._shape == shape and t._strides == cs for t in tens) and _is_contig(shape, cs):
         kinds = tuple("t" if isinstance(op, Tensor) else "s" for op in operands)   # fast path: all contiguous
     else:
@@ -224,6 +225,17 @@ def _plan(expr, out, operands, cdts, rdt):
                         else:
                             kl.append("s")
                     kinds = tuple(kl)
+            ounit = cst[0][-1] == 1 and not tiled
+            if ounit:                  # unit/zero innermost strides are compile-time constants (vectorises)
+                kl, ti = [], 0
+                for op in operands:
+                    if isinstance(op, Tensor):
+                        ti += 1
+                        st = cst[ti][-1]
+                        kl.append("u" if st == 1 else "z" if st == 0 else "t")
+                    else:
+                        kl.append("s")
+                kinds = tuple(kl)
             if rank < MIN_RANK:        # one strided kernel serves ranks 1..MIN_RANK: fewer builds, same speed
                 pad = MIN_RANK - rank
                 cshape = [1] * pad + cshape
@@ -264,13 +276,14 @@ def _plan(expr, out, operands, cdts, rdt):
         plan.tail = tuple(tail)
         plan.gsize = (K.round_up(nwork, ls),)
     else:
-        key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, rank)
+        key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, rank, ounit)
         kern = _kcache.get(key)
         if kern is None:
             kern = _kcache[key] = K.get(rt, "elementwise", "strided", out=out._dtype, ins=ins, kinds=kinds,
-                                        cdts=cdts, rdt=rdt, expr=expr, idx=idx, rank=rank, ch=CH)
+                                        cdts=cdts, rdt=rdt, expr=expr, idx=idx, rank=rank, ch=CH_UNIT if ounit else CH, ounit=ounit)
         inner = cshape[-1]
-        nch = (inner + CH - 1) // CH
+        ch = CH_UNIT if ounit else CH
+        nch = (inner + ch - 1) // ch
         nwork = (n // inner) * nch
         tail = [nwork, nch]
         for d in range(rank):

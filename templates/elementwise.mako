@@ -80,7 +80,9 @@ __kernel void k(__global ${out.ct}* restrict out, const ${idx} out_off ${_args(i
 
 ## Strided layout of rank R (after collapsing dims): each work-item walks a chunk of CH elements of the
 ## innermost dim, so the index decomposition (divisions) is paid once per chunk, not per element.
-<%def name="strided(out, ins, kinds, cdts, rdt, expr, idx, rank, ch)">
+## With ounit (output's innermost stride 1), operands of kind 'u' (innermost stride 1) and 'z' (innermost stride
+## 0: one value per row, a broadcast) are addressed with compile-time strides, so full chunks vectorise.
+<%def name="strided(out, ins, kinds, cdts, rdt, expr, idx, rank, ch, ounit)">
 ${c.preamble((out, rdt) + ins + cdts)}
 <% tens = [j for j, kd in enumerate(kinds) if kd != 's'] %>
 __kernel void k(__global ${out.ct}* restrict out, const ${idx} out_off ${_args(ins, kinds, idx)},
@@ -116,6 +118,34 @@ __kernel void k(__global ${out.ct}* restrict out, const ${idx} out_off ${_args(i
 % endfor
     }
 % endfor
+% if ounit:
+<%
+    def uval(j, i):
+        if kinds[j] == 's': return "s%d" % j
+        if kinds[j] == 'z': return "z%d" % j
+        if kinds[j] == 'u': return ins[j].load("in%d" % j, "p%d + %s" % (j, i))
+        return ins[j].load("in%d" % j, "p%d + %s * st%d_%d" % (j, i, j, rank - 1))
+%>
+% for j in tens:
+% if kinds[j] == 'z':
+    const ${ins[j].cc} z${j} = ${ins[j].load("in%d" % j, "p%d" % j)};
+% endif
+% endfor
+    if (e - c0 == ${ch}) {
+        for (int q = 0; q < ${ch}; q++) {
+            ${out.cc} res_;
+            ${_eval(out, ins, kinds, cdts, rdt, expr, [uval(j, "q") for j in range(len(ins))])}
+            ${out.store("out", "po + q", "res_")};
+        }
+    } else {
+        const int m = (int)(e - c0);
+        for (int q = 0; q < m; q++) {
+            ${out.cc} res_;
+            ${_eval(out, ins, kinds, cdts, rdt, expr, [uval(j, "q") for j in range(len(ins))])}
+            ${out.store("out", "po + q", "res_")};
+        }
+    }
+% else:
 <% vals = ["s%d" % j if kinds[j] == 's' else ins[j].load("in%d" % j, "p%d" % j) for j in range(len(ins))] %>
     for (${idx} i = c0; i < e; i++) {
         ${out.cc} res_;
@@ -126,6 +156,7 @@ __kernel void k(__global ${out.ct}* restrict out, const ${idx} out_off ${_args(i
         p${j} += st${j}_${rank - 1};
 % endfor
     }
+% endif
 }
 </%def>
 

@@ -157,3 +157,18 @@ def test_bool_and_inplace_through_view():
     add = sample("float32", (30, 40))
     tb.T.add_(ct.tensor(add))
     np.testing.assert_array_equal(tb.numpy(), base + add.T)
+
+
+@pytest.mark.parametrize("cols", [1, 7, 255, 256, 257, 600])
+def test_unit_stride_rows_with_broadcasts(cols):
+    # strided kernel with a unit-stride output: unit ('u'), broadcast-per-row ('z') and stepped ('t') operands,
+    # full chunks and the partial tail of each row
+    a = sample("float32", (5, cols))
+    row = sample("float32", (cols,))
+    col = sample("float32", (5, 1))
+    st = sample("float32", (5, 2 * cols))
+    ta, tr, tc, ts = ct.tensor(a), ct.tensor(row), ct.tensor(col), ct.tensor(st)
+    np.testing.assert_allclose((ta + tr * tc - ts[:, ::2]).numpy(), a + row * col - st[:, ::2], rtol=1e-6)
+    np.testing.assert_array_equal((ta[:, None, :] + tr).numpy(), a[:, None, :] + row)
+    h = ct.tensor(a.astype(np.float16))
+    np.testing.assert_array_equal((h + tc.half()).numpy(), a.astype(np.float16) + col.astype(np.float16))
