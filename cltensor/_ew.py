@@ -4,6 +4,8 @@
 tensors already broadcast to out's shape (stride 0 where broadcast) or Python/numpy scalars, which travel as
 kernel arguments so that a new scalar value never compiles a new kernel.
 """
+import re
+
 import numpy as np
 
 from . import _dtypes as D
@@ -15,6 +17,7 @@ SUPER = 16        # the tiled kernel walks super-tiles of up to SUPER x SUPER ti
 CH_UNIT = 256     # ... and per work-item when the output's innermost stride is 1 (unit/zero operand strides)
 MIN_RANK = 4      # strided kernels are built for rank max(rank, MIN_RANK) (size-1 dims pad the rest)
 _I32 = (1 << 31) - 1
+_VEXPR = re.compile(r"[\sxs0-9+*/().-]+")    # operands, scalars, + - * / and parentheses only
 
 _scalar_np = {D.bool_: np.uint8, D.uint8: np.uint8, D.int8: np.int8, D.int16: np.int16, D.int32: np.int32,
               D.int64: np.int64, D.float16: np.float32, D.float32: np.float32, D.float64: np.float64,
@@ -258,11 +261,15 @@ def _plan(expr, out, operands, cdts, rdt):
     elif tiled:
         tb = _tile_size(out._dtype, ins)
         vec = not (out._dtype.is_complex or any(d.is_complex for d in ins))
-        key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, rank, tb)
+        # the vector path may evaluate the expression on whole vectors: plain arithmetic, one non-half dtype
+        vexpr = bool(vec and _VEXPR.fullmatch(expr) and out._dtype not in (D.float16, D.bool_)
+                     and all(d is out._dtype for d in ins + cdts + (rdt,)))
+        key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, rank, tb, vexpr)
         kern = _kcache.get(key)
         if kern is None:
             kern = _kcache[key] = K.get(rt, "elementwise", "tiled", out=out._dtype, ins=ins, kinds=kinds,
-                                        cdts=cdts, rdt=rdt, expr=expr, idx=idx, rank=rank, tb=tb, vec=vec)
+                                        cdts=cdts, rdt=rdt, expr=expr, idx=idx, rank=rank, tb=tb, vec=vec,
+                                        vexpr=vexpr)
         ntr = (cshape[-2] + tb - 1) // tb
         ntc = (cshape[-1] + tb - 1) // tb
         s_r, s_c = min(SUPER, ntr), min(SUPER, ntc)

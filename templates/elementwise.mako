@@ -168,7 +168,7 @@ __kernel void k(__global ${out.ct}* restrict out, const ${idx} out_off ${_args(i
 ## operand). Full tiles with unit inner strides take a vector path: TB vector loads per 'T' operand along its
 ## own fast dim, an in-register transpose (log2(TB) rounds of swizzles) and row-wise compute and stores;
 ## edge tiles and other strides take a scalar path. `vec` is False where a dtype has no vector type (complex).
-<%def name="tiled(out, ins, kinds, cdts, rdt, expr, idx, rank, tb, vec)">
+<%def name="tiled(out, ins, kinds, cdts, rdt, expr, idx, rank, tb, vec, vexpr)">
 ${c.preamble((out, rdt) + ins + cdts)}
 <%
     tens = [j for j, kd in enumerate(kinds) if kd != 's']
@@ -260,8 +260,28 @@ __kernel void k(__global ${out.ct}* restrict out, const ${idx} out_off ${_args(i
 % endfor
 <% h //= 2 %>
 % endwhile
+% if not vexpr:
         ${ins[j].cc} w${j}[${tb}];
+% endif
 % endfor
+% if vexpr:
+## plain arithmetic on one dtype: the expression itself runs on TB-wide vectors, one output row per statement
+<% VO = "%s%d" % (out.cc, tb) %>
+% for r in range(tb):
+        {
+% for j in range(len(ins)):
+% if kinds[j] == 'T':
+            const ${VO} x${j} = v${j}_${r};
+% elif kinds[j] == 't':
+            const ${VO} x${j} = vload${tb}(0, in${j} + p${j} + ${r} * st${j}_${R - 2});
+% else:
+            const ${out.cc} x${j} = s${j};
+% endif
+% endfor
+            vstore${tb}((${VO})(${expr}), 0, out + po + ${r} * os${R - 2});
+        }
+% endfor
+% else:
 % for r in range(tb):
         {
 % for j in tl:
@@ -280,6 +300,7 @@ __kernel void k(__global ${out.ct}* restrict out, const ${idx} out_off ${_args(i
             }
         }
 % endfor
+% endif
         return;
     }
 % endif
