@@ -132,6 +132,90 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
 </%def>
 
 ## gout, ind: (N, C, OH, OW) contiguous -> dx: (N, C, H, W) contiguous.
+## Row variants: one work-item per output row (forward) or input row (backward), so the index decomposition
+## (integer divisions, which PoCL's vectorised work-item loops pay dearly: 10-30 ns per element with per-element
+## decomposition) is paid once per row.
+<%def name="maxpool_fwd_rows(t, idx, with_ind)">
+${c.preamble((t,))}
+__kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
+                const ${idx} sh, const ${idx} sw, __global ${t.ct}* restrict out, __global long* restrict ind,
+                const int C, const int H, const int W, const int KH, const int KW, const int OH, const int OW,
+                const int strh, const int strw, const int padh, const int padw, const int dilh, const int dilw,
+                const ${idx} nrows)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nrows) return;
+    const ${idx} pl = g / OH;
+    const int oh = (int)(g - pl * OH);
+    const ${idx} n = pl / C;
+    const int cc = (int)(pl - n * C);
+    const ${idx} base = xoff + n * sn + cc * sc;
+    const int h0 = oh * strh - padh;
+    const ${idx} ob = g * OW;
+    for (int ow = 0; ow < OW; ow++) {
+        ${t.cc} best = -INFINITY;
+        long bi = -1;
+        const int w0 = ow * strw - padw;
+        /* branch-free (clamped loads, selects): conditional updates in these loops ran 2-3x slower on PoCL */
+        for (int kh = 0; kh < KH; kh++) {
+            const int ih = h0 + kh * dilh;
+            const int okh = (ih >= 0) & (ih < H);
+            const int ihc = clamp(ih, 0, H - 1);
+            for (int kw = 0; kw < KW; kw++) {
+                const int iw = w0 + kw * dilw;
+                const int iwc = clamp(iw, 0, W - 1);
+                const ${t.cc} v = ${t.load("x", "base + ihc * sh + iwc * sw")};
+                const int take = okh & (iw >= 0) & (iw < W) & ((bi < 0) | (v > best) | isnan(v));
+                best = take ? v : best;
+                bi = take ? (long)ih * W + iw : bi;
+            }
+        }
+        ${t.store("out", "ob + ow", "best")};
+% if with_ind:
+        ind[ob + ow] = bi;
+% endif
+    }
+}
+</%def>
+
+## Backward when windows do not overlap (stride >= kernel, dilation 1): each input element lies in at most one
+## window, found incrementally along the row (no division per element); one work-item per input row.
+<%def name="maxpool_bwd_rows(t, acc, idx)">
+${c.preamble((t, acc))}
+__kernel void k(__global const ${t.ct}* restrict gout, __global const long* restrict ind,
+                __global ${t.ct}* restrict dx, const int H, const int W, const int KH, const int KW, const int OH,
+                const int OW, const int strh, const int strw, const int padh, const int padw, const ${idx} nrows)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nrows) return;
+    const ${idx} pl = g / H;
+    const int h = (int)(g - pl * H);
+    const int th = h + padh;
+    const int oh = th / strh;
+    const int kh = th - oh * strh;
+    const ${idx} xb = g * W;
+    if (kh >= KH || oh >= OH) {
+        for (int w = 0; w < W; w++)
+            ${t.store("dx", "xb + w", t.cast_from(acc.zero(), acc))};
+        return;
+    }
+    const ${idx} ob = (pl * OH + oh) * OW;
+    const long hb = (long)h * W;
+    int ow = padw / strw, kw = padw - (padw / strw) * strw;
+    for (int w = 0; w < W; w++) {      /* branch-free: clamped loads and a select (2x faster here) */
+        const int oc = min(ow, OW - 1);
+        const ${acc.cc} gv = ${acc.cast_from(t.load("gout", "ob + oc"), t)};
+        const int hit = (kw < KW) & (ow < OW) & (ind[ob + oc] == hb + w);
+        const ${acc.cc} s = hit ? gv : ${acc.zero()};
+        ${t.store("dx", "xb + w", t.cast_from("s", acc))};
+        kw++;
+        const int wrap = kw == strw;
+        kw = wrap ? 0 : kw;
+        ow += wrap;
+    }
+}
+</%def>
+
 <%def name="maxpool_bwd(t, acc, idx)">
 ${c.preamble((t, acc))}
 __kernel void k(__global const ${t.ct}* restrict gout, __global const long* restrict ind,

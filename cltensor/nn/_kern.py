@@ -379,12 +379,13 @@ def max_pool2d(x, kernel, stride, padding, dilation, OH, OW, return_indices):
         idx = "int" if it is np.int32 and nwork <= _I32 else "long"
         it = _ity(idx)
         xa = [xa[0]] + [it(int(v)) for v in xa[1:]]
-        k = K.get(rt, "nn", "maxpool_fwd", t=x._dtype, idx=idx, with_ind=True)
-        _launch(rt, k, nwork, xa + [out._st.buf, ind._st.buf, np.int32(C), np.int32(H), np.int32(W),
+        k = K.get(rt, "nn", "maxpool_fwd_rows", t=x._dtype, idx=idx, with_ind=True)
+        nrows = N * C * OH
+        _launch(rt, k, nrows, xa + [out._st.buf, ind._st.buf, np.int32(C), np.int32(H), np.int32(W),
                                     np.int32(kernel[0]), np.int32(kernel[1]), np.int32(OH), np.int32(OW),
                                     np.int32(stride[0]), np.int32(stride[1]), np.int32(padding[0]),
                                     np.int32(padding[1]), np.int32(dilation[0]), np.int32(dilation[1]),
-                                    it(nwork)])
+                                    it(nrows)])
     _sync_if_shared(rt, x)
     if AG.needs_grad(x):
         geo = (kernel, stride, padding, dilation)
@@ -403,6 +404,14 @@ def _max_pool2d_bwd(gout, ind, xshape, geo):
     if nwork:
         OH, OW = g._shape[2], g._shape[3]
         idx = _idx(nwork, g.numel())
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+        if dh == 1 and dw == 1 and sh >= kh and sw >= kw:     # windows do not overlap: the row kernel
+            k = K.get(rt, "nn", "maxpool_bwd_rows", t=g._dtype, acc=acc_of(g._dtype), idx=idx)
+            nrows = N * C * H
+            _launch(rt, k, nrows, [g._st.buf, ind._st.buf, dx._st.buf, np.int32(H), np.int32(W), np.int32(kh),
+                                   np.int32(kw), np.int32(OH), np.int32(OW), np.int32(sh), np.int32(sw),
+                                   np.int32(ph), np.int32(pw), _ity(idx)(nrows)])
+            return dx
         k = K.get(rt, "nn", "maxpool_bwd", t=g._dtype, acc=acc_of(g._dtype), idx=idx)
         _launch(rt, k, nwork, [g._st.buf, ind._st.buf, dx._st.buf, np.int32(H), np.int32(W), np.int32(kernel[0]),
                                np.int32(kernel[1]), np.int32(OH), np.int32(OW), np.int32(stride[0]),
