@@ -1,6 +1,8 @@
-"""max_pool2d's row kernels (templates/nn.mako maxpool_fwd_rows / maxpool_bwd_rows): forward on any input strides,
+"""nn kernels on CPU devices. max_pool2d's row kernels (templates/nn.mako maxpool_fwd_rows / maxpool_bwd_rows): forward on any input strides,
 backward through the non-overlapping-window kernel (stride >= kernel, dilation 1) with padding, ceil_mode,
-stride > kernel, odd sizes, NaN and float16 / float64, against a numpy reference of PyTorch's semantics."""
+stride > kernel, odd sizes, NaN and float16 / float64, against a numpy reference of PyTorch's semantics.
+The direct convolution on a zero-padded copy of the input with 4/8/16 output columns per work-item: paddings,
+strides, dilation, groups, strided inputs, 'same', float16/32/64 against a numpy convolution."""
 import numpy as np
 import pytest
 
@@ -74,3 +76,55 @@ def test_max_pool_rows_strided_input_and_half():
     yh.sum().backward()
     assert th.grad.dtype == ct.float16
     np.testing.assert_array_equal(th.grad.numpy().reshape(2, 2, 3, 2, 3, 2).sum((3, 5)), np.ones((2, 2, 3, 3)))
+
+
+def ref_conv(x, w, b, stride, padding, dilation, groups):
+    N, C, H, W = x.shape
+    O, Cg, KH, KW = w.shape
+    ph, pw = padding
+    xp = np.zeros((N, C, H + 2 * ph, W + 2 * pw))
+    xp[:, :, ph:ph + H, pw:pw + W] = x
+    OH = (H + 2 * ph - dilation[0] * (KH - 1) - 1) // stride[0] + 1
+    OW = (W + 2 * pw - dilation[1] * (KW - 1) - 1) // stride[1] + 1
+    out = np.zeros((N, O, OH, OW))
+    Og = O // groups
+    for o in range(O):
+        g = o // Og
+        for kh in range(KH):
+            for kw in range(KW):
+                hs, ws = kh * dilation[0], kw * dilation[1]
+                patch = xp[:, g * Cg:(g + 1) * Cg, hs:hs + stride[0] * OH:stride[0], ws:ws + stride[1] * OW:stride[1]]
+                out[:, o] += np.einsum("nchw,c->nhw", patch, w[o, :, kh, kw])
+    if b is not None:
+        out += b[None, :, None, None]
+    return out
+
+
+@pytest.mark.parametrize("H,W,pad,stride,dil,groups", [
+    (8, 8, (1, 1), (1, 1), (1, 1), 1), (4, 4, (1, 1), (1, 1), (1, 1), 1), (3, 1, (1, 1), (1, 1), (1, 1), 1),
+    (6, 13, (2, 0), (1, 1), (1, 1), 1), (9, 19, (1, 2), (2, 2), (1, 1), 2), (7, 33, (2, 2), (1, 1), (2, 1), 1),
+])
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_conv_direct_padded_widths(H, W, pad, stride, dil, groups, dt):
+    # the direct kernel on a zero-padded copy, with 4/8/16 output columns per work-item
+    xn = rng.standard_normal((2, 4, H, W)).astype(dt)
+    wn = rng.standard_normal((6, 4 // groups, 3, 3)).astype(dt)
+    bn = rng.standard_normal(6).astype(dt)
+    got = F.conv2d(ct.tensor(xn), ct.tensor(wn), ct.tensor(bn), stride=stride, padding=pad, dilation=dil,
+                   groups=groups)
+    want = ref_conv(xn, wn, bn, stride, pad, dil, groups)
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-4 if dt == "float32" else 1e-10,
+                               atol=1e-4 if dt == "float32" else 1e-10)
+
+
+def test_conv_direct_padded_strided_input_and_same():
+    base = rng.standard_normal((3, 2, 12, 10)).astype(np.float32)
+    xv = ct.tensor(base).permute(1, 0, 3, 2)[:, :, 1:, ::2]        # (2, 3, 9, 6), non-contiguous
+    nv = base.transpose(1, 0, 3, 2)[:, :, 1:, ::2]
+    wn = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
+    got = F.conv2d(xv, ct.tensor(wn), padding="same")
+    np.testing.assert_allclose(got.numpy(), ref_conv(nv, wn, None, (1, 1), (1, 1), (1, 1), 1), rtol=1e-4, atol=1e-4)
+    h = rng.standard_normal((1, 3, 5, 7)).astype(np.float16)
+    got = F.conv2d(ct.tensor(h), ct.tensor(wn.astype(np.float16)), padding=1)
+    want = ref_conv(h.astype(np.float64), wn.astype(np.float16).astype(np.float64), None, (1, 1), (1, 1), (1, 1), 1)
+    np.testing.assert_allclose(got.numpy().astype(np.float64), want, rtol=2e-2, atol=2e-2)
