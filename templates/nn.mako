@@ -378,6 +378,24 @@ __kernel void k(__global const ${t.ct}* restrict gout, __global ${t.ct}* restric
 ## x (and g): (N, C, S) contiguous. Work-item (c, p) covers elements j in [p*L, min(p*L+L, M)) of channel c,
 ## M = N*S, j = n*S + s. mode "stats": part[3*(c*P+p) + 0..2] = count, mean, M2 (two passes over the chunk).
 ## mode "grad": part[2*(c*P+p) + 0..1] = sum g, sum g*(x-mean)*invstd.
+<%def name="_chan_runs(idx, body)">
+    {
+    /* the range [j0, j1) of the (N, S) plane of channel cc as contiguous runs along S (no per-element branch) */
+    ${idx} j = j0, n = j0 / S;
+    ${idx} s = j0 - n * S;
+    while (j < j1) {
+        const ${idx} e = min(S - s, j1 - j);
+        const ${idx} a0 = n * cs + cc * S + s;
+        for (${idx} q = 0; q < e; q++) {
+            const ${idx} a = a0 + q;
+            ${body}
+        }
+        j += e;
+        n++;
+        s = 0;
+    }
+    }
+</%def>
 <%def name="chan_partial(t, acc, idx, mode)">
 ${c.preamble((t, acc))}
 __kernel void k(__global const ${t.ct}* restrict x, __global const ${t.ct}* restrict gr,
@@ -393,41 +411,16 @@ __kernel void k(__global const ${t.ct}* restrict x, __global const ${t.ct}* rest
     const ${idx} cs = (${idx})C * S;
 % if mode == "stats":
     ${acc.cc} s1 = 0;
-% else:
-    ${acc.cc} s1 = 0, s2 = 0;
-    const ${acc.cc} mu = mean[cc], is = invstd[cc];
-% endif
-    if (j0 < j1) {
-    ${idx} n = j0 / S, s = j0 - (j0 / S) * S;
-    ${idx} a = n * cs + cc * S + s;
-    for (${idx} j = j0; j < j1; j++) {
-% if mode == "stats":
-        s1 += ${acc.cast_from(t.load("x", "a"), t)};
-% else:
-        const ${acc.cc} gv = ${acc.cast_from(t.load("gr", "a"), t)};
-        s1 += gv;
-        s2 += gv * (${acc.cast_from(t.load("x", "a"), t)} - mu) * is;
-% endif
-        a++; s++;
-        if (s == S) { s = 0; a += cs - S; }
-    }
-    }
-% if mode == "stats":
+    ${_chan_runs(idx, "s1 += " + acc.cast_from(t.load("x", "a"), t) + ";")}
     const ${idx} cnt = j1 > j0 ? j1 - j0 : 0;
     const ${acc.cc} m = cnt > 0 ? s1 / (${acc.cc})cnt : 0;
     ${acc.cc} m2 = 0;
-    if (j0 < j1) {
-    ${idx} n = j0 / S, s = j0 - (j0 / S) * S;
-    ${idx} a = n * cs + cc * S + s;
-    for (${idx} j = j0; j < j1; j++) {
-        const ${acc.cc} d = ${acc.cast_from(t.load("x", "a"), t)} - m;
-        m2 += d * d;
-        a++; s++;
-        if (s == S) { s = 0; a += cs - S; }
-    }
-    }
+    ${_chan_runs(idx, "const %s d = %s - m; m2 += d * d;" % (acc.cc, acc.cast_from(t.load("x", "a"), t)))}
     part[3 * g] = (${acc.cc})cnt; part[3 * g + 1] = m; part[3 * g + 2] = m2;
 % else:
+    ${acc.cc} s1 = 0, s2 = 0;
+    const ${acc.cc} mu = mean[cc], is = invstd[cc];
+    ${_chan_runs(idx, "const %s gv = %s; s1 += gv; s2 += gv * (%s - mu) * is;" % (acc.cc, acc.cast_from(t.load("gr", "a"), t), acc.cast_from(t.load("x", "a"), t)))}
     part[2 * g] = s1; part[2 * g + 1] = s2;
 % endif
 }

@@ -128,3 +128,34 @@ def test_conv_direct_padded_strided_input_and_same():
     got = F.conv2d(ct.tensor(h), ct.tensor(wn.astype(np.float16)), padding=1)
     want = ref_conv(h.astype(np.float64), wn.astype(np.float16).astype(np.float64), None, (1, 1), (1, 1), (1, 1), 1)
     np.testing.assert_allclose(got.numpy().astype(np.float64), want, rtol=2e-2, atol=2e-2)
+
+
+@pytest.mark.parametrize("shape", [(64, 32, 8, 8), (3, 5, 1000), (7, 3), (2, 4, 37, 3), (2, 2, 1)])
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_batch_norm_partials(shape, dt):
+    # per-channel partial sums over runs of the (N, S) plane, many partials per channel, then combined
+    xn = (rng.standard_normal(shape) * 3 + 1.5).astype(dt)
+    gn = rng.standard_normal(shape).astype(dt)
+    C = shape[1]
+    bn = (ct.nn.BatchNorm2d if len(shape) == 4 else ct.nn.BatchNorm1d)(C).to(getattr(ct, dt))
+    x = ct.tensor(xn, requires_grad=True)
+    y = bn(x)
+    y.backward(ct.tensor(gn))
+    ax = (0,) + tuple(range(2, len(shape)))
+    bshape = (1, C) + (1,) * (len(shape) - 2)
+    x64 = xn.astype(np.float64)
+    mu = x64.mean(ax)
+    var = x64.var(ax)
+    xh = (x64 - mu.reshape(bshape)) / np.sqrt(var.reshape(bshape) + 1e-5)
+    tol = dict(rtol=2e-4, atol=2e-4) if dt == "float32" else dict(rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(y.detach().numpy(), xh, **tol)
+    m = x64.size // C
+    np.testing.assert_allclose(bn.running_mean.numpy(), 0.1 * mu, **tol)
+    np.testing.assert_allclose(bn.running_var.numpy(), 0.9 + 0.1 * var * m / max(m - 1, 1), **tol)
+    g64 = gn.astype(np.float64)
+    gsum = g64.sum(ax).reshape(bshape)
+    gxh = (g64 * xh).sum(ax).reshape(bshape)
+    dx = (g64 - gsum / m - xh * gxh / m) / np.sqrt(var.reshape(bshape) + 1e-5)
+    np.testing.assert_allclose(x.grad.numpy(), dx, **tol)
+    np.testing.assert_allclose(bn.weight.grad.numpy(), gxh.reshape(-1), **tol)
+    np.testing.assert_allclose(bn.bias.grad.numpy(), gsum.reshape(-1), **tol)

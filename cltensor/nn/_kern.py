@@ -521,7 +521,9 @@ def _chan_partials(rt, x3, mode, mean=None, invstd=None, g3=None):
     """Per-channel partial reductions over (N, S) of contiguous (N, C, S) tensors; returns (part, P)."""
     N, C, S = x3._shape
     M = N * S
-    P = max(1, min(256, -(-M // 2048), max(1, 4096 // max(C, 1))))
+    # partials per channel: runs of >= 256 elements, and enough work-items (up to 16K) for several work-groups
+    # (C * P = 64 made one work-group: PoCL ran it on one thread, serially over 2048 elements per item)
+    P = max(1, min(256, -(-M // 256), max(1, 16384 // max(C, 1))))
     P = min(P, max(M, 1))
     L = -(-M // P) if M else 1
     acc = acc_of(x3._dtype)
