@@ -11,6 +11,8 @@
 ## One work-item per (c, kh, kw, n, oh): a row segment of OW outputs.
 <%def name="im2col(t, idx)">
 ${c.preamble((t,))}
+## one work-item per (c, kh, kw, n): all OH rows of that patch plane, so the index decomposition (integer divisions,
+## costly in PoCL's vectorised work-item loops) is paid once per OH * OW outputs instead of once per row
 __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
                 const ${idx} sh, const ${idx} sw, __global ${t.ct}* restrict col,
                 const int N, const int H, const int W, const int KH, const int KW, const int OH, const int OW,
@@ -20,28 +22,29 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
     const ${idx} g = get_global_id(0);
     if (g >= nwork) return;
     ${idx} r = g;
-    const int oh = (int)(r % OH); r /= OH;
     const int n = (int)(r % N); r /= N;
     const int kw = (int)(r % KW); r /= KW;
     const int kh = (int)(r % KH); r /= KH;
     const ${idx} cc = r;
-    const int ih = oh * strh - padh + kh * dilh;
-    const ${idx} o = g * OW;
-    if (ih < 0 || ih >= H) {
-        for (int ow = 0; ow < OW; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
-        return;
-    }
-    const ${idx} base = xoff + n * sn + cc * sc + ih * sh;
     /* iw = ow * strw - a is inside [0, W) for ow in [lo, hi) */
     const int a = padw - kw * dilw;
     const int lo = min(OW, a <= 0 ? 0 : (a + strw - 1) / strw);
     const int b = W + a;
     const int hi = max(lo, b <= 0 ? 0 : min(OW, (b + strw - 1) / strw));
-    for (int ow = 0; ow < lo; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
-    const ${idx} xb = base - (${idx})a * sw;
     const ${idx} xs = (${idx})strw * sw;
-    for (int ow = lo; ow < hi; ow++) { ${t.store("col", "o + ow", t.load("x", "xb + ow * xs"))}; }
-    for (int ow = hi; ow < OW; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
+    const ${idx} pb = xoff + n * sn + cc * sc - (${idx})a * sw;
+    for (int oh = 0; oh < OH; oh++) {
+        const int ih = oh * strh - padh + kh * dilh;
+        const ${idx} o = (g * OH + oh) * OW;
+        if (ih < 0 || ih >= H) {
+            for (int ow = 0; ow < OW; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
+            continue;
+        }
+        const ${idx} xb = pb + ih * sh;
+        for (int ow = 0; ow < lo; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
+        for (int ow = lo; ow < hi; ow++) { ${t.store("col", "o + ow", t.load("x", "xb + ow * xs"))}; }
+        for (int ow = hi; ow < OW; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
+    }
 }
 </%def>
 

@@ -225,9 +225,9 @@ def _im2col(rt, x, c0, Cg, KH, KW, OH, OW, stride, padding, dilation, col):
     """col (Cg*KH*KW, N*OH*OW) <- patches of x[:, c0:c0+Cg] (x any strides)."""
     N, C, H, W = x._shape
     sn, sc, sh, sw = x._strides
-    nwork = Cg * KH * KW * N * OH
+    nwork = Cg * KH * KW * N
     ext = x._offset + sum((s_ - 1) * st for s_, st in zip(x._shape, x._strides)) + 1
-    idx = _idx(ext, col.numel(), nwork * OW)
+    idx = _idx(ext, col.numel(), nwork * OH * OW)
     it = _ity(idx)
     k = K.get(rt, "nn", "im2col", t=x._dtype, idx=idx)
     _launch(rt, k, nwork, [x._st.buf, it(x._offset + c0 * sc), it(sn), it(sc), it(sh), it(sw), col._st.buf,
