@@ -228,8 +228,10 @@ def _plan(expr, out, operands, cdts, rdt):
                         else:
                             kl.append("s")
                     kinds = tuple(kl)
-            ounit = cst[0][-1] == 1 and not tiled
-            if ounit:                  # unit/zero innermost strides are compile-time constants (vectorises)
+            # unit output stride and every operand's innermost stride 0 or 1 (others keep the general kernel:
+            # fewer variants to build)
+            ounit = cst[0][-1] == 1 and not tiled and all(c[-1] in (0, 1) for c in cst[1:])
+            if ounit:                  # unit/zero innermost strides as compile-time constants (vectorises)
                 kl, ti = [], 0
                 for op in operands:
                     if isinstance(op, Tensor):
