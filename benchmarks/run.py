@@ -140,6 +140,13 @@ def elementwise_rows(quick=False):
                     timeit(lambda: m2n + m2n.T, reps), timeit(lambda: mt + mt.T, reps) if torch else None))
     rows.append(row("add contiguous (same size)", f"{s}x{s} f32", timeit(lambda: m2 + m2, reps, ct_sync),
                     timeit(lambda: m2n + m2n, reps), timeit(lambda: mt + mt, reps) if torch else None))
+    m3 = ct.rand(s, s)              # the fair baseline for a + b.T: two distinct inputs (m2 + m2 reads one)
+    m3n = m3.numpy().copy()
+    m3t = torch.from_numpy(m3n) if torch else None
+    rows.append(row("add contiguous a + b (two inputs)", f"{s}x{s} f32", timeit(lambda: m2 + m3, reps, ct_sync),
+                    timeit(lambda: m2n + m3n, reps), timeit(lambda: mt + m3t, reps) if torch else None))
+    rows.append(row("add transposed a + b.T (two inputs)", f"{s}x{s} f32", timeit(lambda: m2 + m3.T, reps, ct_sync),
+                    timeit(lambda: m2n + m3n.T, reps), timeit(lambda: mt + m3t.T, reps) if torch else None))
     row_v = ct.rand(s)
     rvn = row_v.numpy().copy()
     rows.append(row("add broadcast row", f"{s}x{s} f32", timeit(lambda: m2 + row_v, reps, ct_sync),

@@ -4,6 +4,8 @@
 tensors already broadcast to out's shape (stride 0 where broadcast) or Python/numpy scalars, which travel as
 kernel arguments so that a new scalar value never compiles a new kernel.
 """
+import re
+
 import numpy as np
 
 from . import _dtypes as D
@@ -11,8 +13,11 @@ from . import _kernels as K
 from ._tensor import Tensor
 
 CH = 16           # elements of the innermost dim per work-item in the strided kernel
+SUPER = 16        # the tiled kernel walks super-tiles of up to SUPER x SUPER tiles (see elementwise.mako)
+CH_UNIT = 256     # ... and per work-item when the output's innermost stride is 1 (unit/zero operand strides)
 MIN_RANK = 4      # strided kernels are built for rank max(rank, MIN_RANK) (size-1 dims pad the rest)
 _I32 = (1 << 31) - 1
+_VEXPR = re.compile(r"[\sxs0-9+*/().-]+")    # operands, scalars, + - * / and parentheses only
 
 _scalar_np = {D.bool_: np.uint8, D.uint8: np.uint8, D.int8: np.int8, D.int16: np.int16, D.int32: np.int32,
               D.int64: np.int64, D.float16: np.float32, D.float32: np.float32, D.float64: np.float64,
@@ -173,6 +178,42 @@ def run(expr, out, operands, cdts, rdt):
     return out
 
 
+def _tile_size(out, ins):
+    """Tile edge of the tiled kernel: one 64-byte cache line of the widest dtype involved."""
+    w = max([out.itemsize] + [d.itemsize for d in ins])
+    return 16 if w <= 4 else 8
+
+
+def _tile_layout(cshape, cst):
+    """Choose the tiled layout for collapsed dims (rank >= 2; cst[0] is the output's strides).
+
+    The output's fastest dim goes last. If some operand's fastest dim is another one (a transposed or permuted
+    operand), that dim goes second to last and the kernel walks TB x TB tiles of the two: returns the permuted
+    (shape, strides, kinds) with kinds[j] 'T' for operands read into a private tile along dim -2 and 't' for
+    operands read in the output's order. Returns kinds None when no operand needs it."""
+    rank = len(cshape)
+    os_ = cst[0]
+    fo = min(range(rank), key=lambda d: (abs(os_[d]) if os_[d] else 1 << 62, -d))
+    second = None
+    for c in cst[1:]:
+        last = abs(c[fo])
+        if last == 0:
+            continue
+        fj = min((d for d in range(rank) if c[d] != 0), key=lambda d: (abs(c[d]), -d))
+        if fj != fo and abs(c[fj]) < last:
+            second = fj
+            break
+    if second is None:
+        return cshape, cst, None
+    order = [d for d in range(rank) if d != fo and d != second] + [second, fo]
+    cshape = [cshape[d] for d in order]
+    cst = [[c[d] for d in order] for c in cst]
+    kinds = [None]
+    for c in cst[1:]:
+        kinds.append("T" if c[-1] != 0 and c[-2] != 0 and abs(c[-2]) < abs(c[-1]) else "t")
+    return cshape, cst, kinds
+
+
 def _plan(expr, out, operands, cdts, rdt):
     shape = out._shape
     n = 1
@@ -188,6 +229,7 @@ def _plan(expr, out, operands, cdts, rdt):
     idx, itype = ("long", np.int64) if big else ("int", np.int32)
     cs = out._strides
     flat = True
+    tiled = ounit = False
     if all(t._shape == shape and t._strides == cs for t in tens) and _is_contig(shape, cs):
         kinds = tuple("t" if isinstance(op, Tensor) else "s" for op in operands)   # fast path: all contiguous
     else:
@@ -207,6 +249,31 @@ def _plan(expr, out, operands, cdts, rdt):
         else:
             flat = False
             kinds = tuple("t" if isinstance(op, Tensor) else "s" for op in operands)
+            if rank >= 2:
+                cshape, cst, tk = _tile_layout(cshape, cst)
+                if tk is not None:
+                    tiled = True
+                    kl, ti = [], 0
+                    for op in operands:
+                        if isinstance(op, Tensor):
+                            ti += 1
+                            kl.append(tk[ti])
+                        else:
+                            kl.append("s")
+                    kinds = tuple(kl)
+            # unit output stride and every operand's innermost stride 0 or 1 (others keep the general kernel:
+            # fewer variants to build)
+            ounit = cst[0][-1] == 1 and not tiled and all(c[-1] in (0, 1) for c in cst[1:])
+            if ounit:                  # unit/zero innermost strides as compile-time constants (vectorises)
+                kl, ti = [], 0
+                for op in operands:
+                    if isinstance(op, Tensor):
+                        ti += 1
+                        st = cst[ti][-1]
+                        kl.append("u" if st == 1 else "z" if st == 0 else "t")
+                    else:
+                        kl.append("s")
+                kinds = tuple(kl)
             if rank < MIN_RANK:        # one strided kernel serves ranks 1..MIN_RANK: fewer builds, same speed
                 pad = MIN_RANK - rank
                 cshape = [1] * pad + cshape
@@ -226,14 +293,39 @@ def _plan(expr, out, operands, cdts, rdt):
                                         rdt=rdt, expr=expr, idx=idx)
         plan.tail = (n,)
         plan.gsize = (K.round_up((n + 7) // 8, ls),)
+    elif tiled:
+        tb = _tile_size(out._dtype, ins)
+        vec = not (out._dtype.is_complex or any(d.is_complex for d in ins))
+        # the vector path may evaluate the expression on whole vectors: plain arithmetic, one non-half dtype
+        vexpr = bool(vec and isinstance(expr, str) and _VEXPR.fullmatch(expr) and out._dtype not in (D.float16, D.bool_)
+                     and all(d is out._dtype for d in ins + cdts + (rdt,)))
+        key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, rank, tb, vexpr)
+        kern = _kcache.get(key)
+        if kern is None:
+            kern = _kcache[key] = K.get(rt, "elementwise", "tiled", out=out._dtype, ins=ins, kinds=kinds,
+                                        cdts=cdts, rdt=rdt, expr=expr, idx=idx, rank=rank, tb=tb, vec=vec,
+                                        vexpr=vexpr)
+        ntr = (cshape[-2] + tb - 1) // tb
+        ntc = (cshape[-1] + tb - 1) // tb
+        s_r, s_c = min(SUPER, ntr), min(SUPER, ntc)
+        nsr, nsc = (ntr + s_r - 1) // s_r, (ntc + s_c - 1) // s_c
+        nwork = (n // (cshape[-1] * cshape[-2])) * nsr * nsc * s_r * s_c
+        tail = [nwork, ntr, ntc, nsr, nsc, s_r, s_c]
+        for d in range(rank):
+            tail.append(cshape[d])
+            for c in cst:
+                tail.append(c[d])
+        plan.tail = tuple(tail)
+        plan.gsize = (K.round_up(nwork, ls),)
     else:
-        key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, rank)
+        key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, rank, ounit)
         kern = _kcache.get(key)
         if kern is None:
             kern = _kcache[key] = K.get(rt, "elementwise", "strided", out=out._dtype, ins=ins, kinds=kinds,
-                                        cdts=cdts, rdt=rdt, expr=expr, idx=idx, rank=rank, ch=CH)
+                                        cdts=cdts, rdt=rdt, expr=expr, idx=idx, rank=rank, ch=CH_UNIT if ounit else CH, ounit=ounit)
         inner = cshape[-1]
-        nch = (inner + CH - 1) // CH
+        ch = CH_UNIT if ounit else CH
+        nch = (inner + ch - 1) // ch
         nwork = (n // inner) * nch
         tail = [nwork, nch]
         for d in range(rank):

@@ -156,7 +156,7 @@ op("acos", 1, "float", {"f": "acos(x0)", "c": "c_acos(x0)"}, lambda g, a, o: (-g
 op("atan", 1, "float", {"f": "atan(x0)", "c": "c_atan(x0)"}, lambda g, a, o: (g / _conj(1 + a * a),))
 op("sinh", 1, "float", {"f": "sinh(x0)", "c": "c_sinh(x0)"}, lambda g, a, o: (g * _conj(a.cosh()),))
 op("cosh", 1, "float", {"f": "cosh(x0)", "c": "c_cosh(x0)"}, lambda g, a, o: (g * _conj(a.sinh()),))
-op("tanh", 1, "float", {"f": "tanh(x0)", "c": "c_tanh(x0)"}, lambda g, a, o: (g * _conj(1 - o * o),))
+op("tanh", 1, "float", {"f": "py_tanh(x0)", "c": "c_tanh(x0)"}, lambda g, a, o: (g * _conj(1 - o * o),))
 op("asinh", 1, "float", {"f": "asinh(x0)", "c": "c_asinh(x0)"}, lambda g, a, o: (g * _conj((a * a + 1).rsqrt()),))
 op("acosh", 1, "float", {"f": "acosh(x0)", "c": "c_acosh(x0)"},
    lambda g, a, o: (g * _conj((a - 1).rsqrt() * (a + 1).rsqrt()),))
@@ -173,7 +173,7 @@ op("gelu", 1, "float", {"f": "0.5f * x0 * (1 + erf(x0 * 0.70710678118654752440f)
    lambda g, a, o: (g * (0.5 * (1 + (a * 0.7071067811865476).erf()) +
                          a * (-(a * a) * 0.5).exp() * 0.3989422804014327),))
 op("gelu_tanh", 1, "float",
-   {"f": "0.5f * x0 * (1 + tanh(0.7978845608028654f * (x0 + 0.044715f * x0 * x0 * x0)))"},
+   {"f": "0.5f * x0 * (1 + py_tanh(0.7978845608028654f * (x0 + 0.044715f * x0 * x0 * x0)))"},
    lambda g, a, o: (g * _gelu_tanh_grad(a),), "GeluBackward0")
 op("angle", 1, "real_float", {"b": "0", "i": "py_angle(($T)x0)", "f": "py_angle(x0)",
                               "c": "c_angle(x0)"}, lambda g, a, o: (_angle_backward(g, a),))

@@ -11,6 +11,8 @@
 ## One work-item per (c, kh, kw, n, oh): a row segment of OW outputs.
 <%def name="im2col(t, idx)">
 ${c.preamble((t,))}
+## one work-item per (c, kh, kw, n): all OH rows of that patch plane, so the index decomposition (integer divisions,
+## costly in PoCL's vectorised work-item loops) is paid once per OH * OW outputs instead of once per row
 __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
                 const ${idx} sh, const ${idx} sw, __global ${t.ct}* restrict col,
                 const int N, const int H, const int W, const int KH, const int KW, const int OH, const int OW,
@@ -20,28 +22,29 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
     const ${idx} g = get_global_id(0);
     if (g >= nwork) return;
     ${idx} r = g;
-    const int oh = (int)(r % OH); r /= OH;
     const int n = (int)(r % N); r /= N;
     const int kw = (int)(r % KW); r /= KW;
     const int kh = (int)(r % KH); r /= KH;
     const ${idx} cc = r;
-    const int ih = oh * strh - padh + kh * dilh;
-    const ${idx} o = g * OW;
-    if (ih < 0 || ih >= H) {
-        for (int ow = 0; ow < OW; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
-        return;
-    }
-    const ${idx} base = xoff + n * sn + cc * sc + ih * sh;
     /* iw = ow * strw - a is inside [0, W) for ow in [lo, hi) */
     const int a = padw - kw * dilw;
     const int lo = min(OW, a <= 0 ? 0 : (a + strw - 1) / strw);
     const int b = W + a;
     const int hi = max(lo, b <= 0 ? 0 : min(OW, (b + strw - 1) / strw));
-    for (int ow = 0; ow < lo; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
-    const ${idx} xb = base - (${idx})a * sw;
     const ${idx} xs = (${idx})strw * sw;
-    for (int ow = lo; ow < hi; ow++) { ${t.store("col", "o + ow", t.load("x", "xb + ow * xs"))}; }
-    for (int ow = hi; ow < OW; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
+    const ${idx} pb = xoff + n * sn + cc * sc - (${idx})a * sw;
+    for (int oh = 0; oh < OH; oh++) {
+        const int ih = oh * strh - padh + kh * dilh;
+        const ${idx} o = (g * OH + oh) * OW;
+        if (ih < 0 || ih >= H) {
+            for (int ow = 0; ow < OW; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
+            continue;
+        }
+        const ${idx} xb = pb + ih * sh;
+        for (int ow = 0; ow < lo; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
+        for (int ow = lo; ow < hi; ow++) { ${t.store("col", "o + ow", t.load("x", "xb + ow * xs"))}; }
+        for (int ow = hi; ow < OW; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
+    }
 }
 </%def>
 
@@ -132,6 +135,90 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
 </%def>
 
 ## gout, ind: (N, C, OH, OW) contiguous -> dx: (N, C, H, W) contiguous.
+## Row variants: one work-item per output row (forward) or input row (backward), so the index decomposition
+## (integer divisions, which PoCL's vectorised work-item loops pay dearly: 10-30 ns per element with per-element
+## decomposition) is paid once per row.
+<%def name="maxpool_fwd_rows(t, idx, with_ind)">
+${c.preamble((t,))}
+__kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
+                const ${idx} sh, const ${idx} sw, __global ${t.ct}* restrict out, __global long* restrict ind,
+                const int C, const int H, const int W, const int KH, const int KW, const int OH, const int OW,
+                const int strh, const int strw, const int padh, const int padw, const int dilh, const int dilw,
+                const ${idx} nrows)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nrows) return;
+    const ${idx} pl = g / OH;
+    const int oh = (int)(g - pl * OH);
+    const ${idx} n = pl / C;
+    const int cc = (int)(pl - n * C);
+    const ${idx} base = xoff + n * sn + cc * sc;
+    const int h0 = oh * strh - padh;
+    const ${idx} ob = g * OW;
+    for (int ow = 0; ow < OW; ow++) {
+        ${t.cc} best = -INFINITY;
+        long bi = -1;
+        const int w0 = ow * strw - padw;
+        /* branch-free (clamped loads, selects): conditional updates in these loops ran 2-3x slower on PoCL */
+        for (int kh = 0; kh < KH; kh++) {
+            const int ih = h0 + kh * dilh;
+            const int okh = (ih >= 0) & (ih < H);
+            const int ihc = clamp(ih, 0, H - 1);
+            for (int kw = 0; kw < KW; kw++) {
+                const int iw = w0 + kw * dilw;
+                const int iwc = clamp(iw, 0, W - 1);
+                const ${t.cc} v = ${t.load("x", "base + ihc * sh + iwc * sw")};
+                const int take = okh & (iw >= 0) & (iw < W) & ((bi < 0) | (v > best) | isnan(v));
+                best = take ? v : best;
+                bi = take ? (long)ih * W + iw : bi;
+            }
+        }
+        ${t.store("out", "ob + ow", "best")};
+% if with_ind:
+        ind[ob + ow] = bi;
+% endif
+    }
+}
+</%def>
+
+## Backward when windows do not overlap (stride >= kernel, dilation 1): each input element lies in at most one
+## window, found incrementally along the row (no division per element); one work-item per input row.
+<%def name="maxpool_bwd_rows(t, acc, idx)">
+${c.preamble((t, acc))}
+__kernel void k(__global const ${t.ct}* restrict gout, __global const long* restrict ind,
+                __global ${t.ct}* restrict dx, const int H, const int W, const int KH, const int KW, const int OH,
+                const int OW, const int strh, const int strw, const int padh, const int padw, const ${idx} nrows)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nrows) return;
+    const ${idx} pl = g / H;
+    const int h = (int)(g - pl * H);
+    const int th = h + padh;
+    const int oh = th / strh;
+    const int kh = th - oh * strh;
+    const ${idx} xb = g * W;
+    if (kh >= KH || oh >= OH) {
+        for (int w = 0; w < W; w++)
+            ${t.store("dx", "xb + w", t.cast_from(acc.zero(), acc))};
+        return;
+    }
+    const ${idx} ob = (pl * OH + oh) * OW;
+    const long hb = (long)h * W;
+    int ow = padw / strw, kw = padw - (padw / strw) * strw;
+    for (int w = 0; w < W; w++) {      /* branch-free: clamped loads and a select (2x faster here) */
+        const int oc = min(ow, OW - 1);
+        const ${acc.cc} gv = ${acc.cast_from(t.load("gout", "ob + oc"), t)};
+        const int hit = (kw < KW) & (ow < OW) & (ind[ob + oc] == hb + w);
+        const ${acc.cc} s = hit ? gv : ${acc.zero()};
+        ${t.store("dx", "xb + w", t.cast_from("s", acc))};
+        kw++;
+        const int wrap = kw == strw;
+        kw = wrap ? 0 : kw;
+        ow += wrap;
+    }
+}
+</%def>
+
 <%def name="maxpool_bwd(t, acc, idx)">
 ${c.preamble((t, acc))}
 __kernel void k(__global const ${t.ct}* restrict gout, __global const long* restrict ind,
@@ -294,6 +381,24 @@ __kernel void k(__global const ${t.ct}* restrict gout, __global ${t.ct}* restric
 ## x (and g): (N, C, S) contiguous. Work-item (c, p) covers elements j in [p*L, min(p*L+L, M)) of channel c,
 ## M = N*S, j = n*S + s. mode "stats": part[3*(c*P+p) + 0..2] = count, mean, M2 (two passes over the chunk).
 ## mode "grad": part[2*(c*P+p) + 0..1] = sum g, sum g*(x-mean)*invstd.
+<%def name="_chan_runs(idx, body)">
+    {
+    /* the range [j0, j1) of the (N, S) plane of channel cc as contiguous runs along S (no per-element branch) */
+    ${idx} j = j0, n = j0 / S;
+    ${idx} s = j0 - n * S;
+    while (j < j1) {
+        const ${idx} e = min(S - s, j1 - j);
+        const ${idx} a0 = n * cs + cc * S + s;
+        for (${idx} q = 0; q < e; q++) {
+            const ${idx} a = a0 + q;
+            ${body}
+        }
+        j += e;
+        n++;
+        s = 0;
+    }
+    }
+</%def>
 <%def name="chan_partial(t, acc, idx, mode)">
 ${c.preamble((t, acc))}
 __kernel void k(__global const ${t.ct}* restrict x, __global const ${t.ct}* restrict gr,
@@ -309,41 +414,16 @@ __kernel void k(__global const ${t.ct}* restrict x, __global const ${t.ct}* rest
     const ${idx} cs = (${idx})C * S;
 % if mode == "stats":
     ${acc.cc} s1 = 0;
-% else:
-    ${acc.cc} s1 = 0, s2 = 0;
-    const ${acc.cc} mu = mean[cc], is = invstd[cc];
-% endif
-    if (j0 < j1) {
-    ${idx} n = j0 / S, s = j0 - (j0 / S) * S;
-    ${idx} a = n * cs + cc * S + s;
-    for (${idx} j = j0; j < j1; j++) {
-% if mode == "stats":
-        s1 += ${acc.cast_from(t.load("x", "a"), t)};
-% else:
-        const ${acc.cc} gv = ${acc.cast_from(t.load("gr", "a"), t)};
-        s1 += gv;
-        s2 += gv * (${acc.cast_from(t.load("x", "a"), t)} - mu) * is;
-% endif
-        a++; s++;
-        if (s == S) { s = 0; a += cs - S; }
-    }
-    }
-% if mode == "stats":
+    ${_chan_runs(idx, "s1 += " + acc.cast_from(t.load("x", "a"), t) + ";")}
     const ${idx} cnt = j1 > j0 ? j1 - j0 : 0;
     const ${acc.cc} m = cnt > 0 ? s1 / (${acc.cc})cnt : 0;
     ${acc.cc} m2 = 0;
-    if (j0 < j1) {
-    ${idx} n = j0 / S, s = j0 - (j0 / S) * S;
-    ${idx} a = n * cs + cc * S + s;
-    for (${idx} j = j0; j < j1; j++) {
-        const ${acc.cc} d = ${acc.cast_from(t.load("x", "a"), t)} - m;
-        m2 += d * d;
-        a++; s++;
-        if (s == S) { s = 0; a += cs - S; }
-    }
-    }
+    ${_chan_runs(idx, "const %s d = %s - m; m2 += d * d;" % (acc.cc, acc.cast_from(t.load("x", "a"), t)))}
     part[3 * g] = (${acc.cc})cnt; part[3 * g + 1] = m; part[3 * g + 2] = m2;
 % else:
+    ${acc.cc} s1 = 0, s2 = 0;
+    const ${acc.cc} mu = mean[cc], is = invstd[cc];
+    ${_chan_runs(idx, "const %s gv = %s; s1 += gv; s2 += gv * (%s - mu) * is;" % (acc.cc, acc.cast_from(t.load("gr", "a"), t), acc.cast_from(t.load("x", "a"), t)))}
     part[2 * g] = s1; part[2 * g + 1] = s2;
 % endif
 }

@@ -178,7 +178,11 @@ def _conv_direct(x, wT, bias, G, Og, Cg, KH, KW, OH, OW, stride, padding, dilati
     rt = _rt(x)
     dt = x._dtype
     N, C, H, W = x._shape
-    vw = 8 if dt is D.float64 else 16
+    # output columns per work-item: the next power of two >= OW (4..16; 8 at most for float64), so that
+    # narrow images do not leave most vector lanes idle (OW = 4 with 16 lanes ran 3-4x slower); a few variants
+    vw = 4
+    while vw < min(OW, 8 if dt is D.float64 else 16):
+        vw *= 2
     to = _direct_to(Og)
     nob = -(-Og // to)
     nwb = -(-OW // vw)
@@ -202,6 +206,17 @@ def _conv_direct(x, wT, bias, G, Og, Cg, KH, KW, OH, OW, stride, padding, dilati
     return out
 
 
+def _padded(x, padding):
+    """A contiguous zero-padded copy (N, C, H + 2 ph, W + 2 pw) of x (any strides)."""
+    N, C, H, W = x._shape
+    ph, pw = padding
+    xp = _zeros((N, C, H + 2 * ph, W + 2 * pw), x._dtype, x._device)
+    inner = make(xp._st, (N, C, H, W), xp._strides, xp._offset + ph * xp._strides[2] + pw * xp._strides[3],
+                 x._dtype, x._device)
+    _ew.run("x0", inner, [x], (x._dtype,), x._dtype)
+    return xp
+
+
 def _conv_out(size, k, s, p, d):
     return (size + 2 * p - d * (k - 1) - 1) // s + 1
 
@@ -210,9 +225,9 @@ def _im2col(rt, x, c0, Cg, KH, KW, OH, OW, stride, padding, dilation, col):
     """col (Cg*KH*KW, N*OH*OW) <- patches of x[:, c0:c0+Cg] (x any strides)."""
     N, C, H, W = x._shape
     sn, sc, sh, sw = x._strides
-    nwork = Cg * KH * KW * N * OH
+    nwork = Cg * KH * KW * N
     ext = x._offset + sum((s_ - 1) * st for s_, st in zip(x._shape, x._strides)) + 1
-    idx = _idx(ext, col.numel(), nwork * OW)
+    idx = _idx(ext, col.numel(), nwork * OH * OW)
     it = _ity(idx)
     k = K.get(rt, "nn", "im2col", t=x._dtype, idx=idx)
     _launch(rt, k, nwork, [x._st.buf, it(x._offset + c0 * sc), it(sn), it(sc), it(sh), it(sw), col._st.buf,
@@ -265,7 +280,13 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
     need_grad = AG.needs_grad(x, w, b)
     if out.numel() and CKK and _use_direct(rt, need_grad and w._requires_grad):
         wT = _direct_weights(w_c, groups, False)
-        _conv_direct(x, wT, b, groups, Og, Cg, KH, KW, OH, OW, stride, padding, dilation, out)
+        xd, pd = x, padding
+        if padding[0] or padding[1]:
+            # a zero-padded copy makes every tap an in-bounds vector load (the kernel's edge path gathers
+            # lane by lane: with small images every row segment is an edge); the copy is ~2-5% of the conv
+            xd = _padded(x, padding)
+            pd = (0, 0)
+        _conv_direct(xd, wT, b, groups, Og, Cg, KH, KW, OH, OW, stride, pd, dilation, out)
     elif out.numel():
         if b is not None:
             _ew.run("x0", out, [b.view(1, O, 1, 1) if b._shape == (O,) else b], (dt,), dt)
@@ -379,12 +400,13 @@ def max_pool2d(x, kernel, stride, padding, dilation, OH, OW, return_indices):
         idx = "int" if it is np.int32 and nwork <= _I32 else "long"
         it = _ity(idx)
         xa = [xa[0]] + [it(int(v)) for v in xa[1:]]
-        k = K.get(rt, "nn", "maxpool_fwd", t=x._dtype, idx=idx, with_ind=True)
-        _launch(rt, k, nwork, xa + [out._st.buf, ind._st.buf, np.int32(C), np.int32(H), np.int32(W),
+        k = K.get(rt, "nn", "maxpool_fwd_rows", t=x._dtype, idx=idx, with_ind=True)
+        nrows = N * C * OH
+        _launch(rt, k, nrows, xa + [out._st.buf, ind._st.buf, np.int32(C), np.int32(H), np.int32(W),
                                     np.int32(kernel[0]), np.int32(kernel[1]), np.int32(OH), np.int32(OW),
                                     np.int32(stride[0]), np.int32(stride[1]), np.int32(padding[0]),
                                     np.int32(padding[1]), np.int32(dilation[0]), np.int32(dilation[1]),
-                                    it(nwork)])
+                                    it(nrows)])
     _sync_if_shared(rt, x)
     if AG.needs_grad(x):
         geo = (kernel, stride, padding, dilation)
@@ -403,6 +425,14 @@ def _max_pool2d_bwd(gout, ind, xshape, geo):
     if nwork:
         OH, OW = g._shape[2], g._shape[3]
         idx = _idx(nwork, g.numel())
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+        if dh == 1 and dw == 1 and sh >= kh and sw >= kw:     # windows do not overlap: the row kernel
+            k = K.get(rt, "nn", "maxpool_bwd_rows", t=g._dtype, acc=acc_of(g._dtype), idx=idx)
+            nrows = N * C * H
+            _launch(rt, k, nrows, [g._st.buf, ind._st.buf, dx._st.buf, np.int32(H), np.int32(W), np.int32(kh),
+                                   np.int32(kw), np.int32(OH), np.int32(OW), np.int32(sh), np.int32(sw),
+                                   np.int32(ph), np.int32(pw), _ity(idx)(nrows)])
+            return dx
         k = K.get(rt, "nn", "maxpool_bwd", t=g._dtype, acc=acc_of(g._dtype), idx=idx)
         _launch(rt, k, nwork, [g._st.buf, ind._st.buf, dx._st.buf, np.int32(H), np.int32(W), np.int32(kernel[0]),
                                np.int32(kernel[1]), np.int32(OH), np.int32(OW), np.int32(stride[0]),
@@ -491,7 +521,9 @@ def _chan_partials(rt, x3, mode, mean=None, invstd=None, g3=None):
     """Per-channel partial reductions over (N, S) of contiguous (N, C, S) tensors; returns (part, P)."""
     N, C, S = x3._shape
     M = N * S
-    P = max(1, min(256, -(-M // 2048), max(1, 4096 // max(C, 1))))
+    # partials per channel: runs of >= 256 elements, and enough work-items (up to 16K) for several work-groups
+    # (C * P = 64 made one work-group: PoCL ran it on one thread, serially over 2048 elements per item)
+    P = max(1, min(256, -(-M // 256), max(1, 16384 // max(C, 1))))
     P = min(P, max(M, 1))
     L = -(-M // P) if M else 1
     acc = acc_of(x3._dtype)

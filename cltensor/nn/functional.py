@@ -39,19 +39,19 @@ _op("nn_softplus", 3, "(x0 * x1 > x2 ? x0 : log1p(exp(x0 * x1)) / x1)",
 _op("nn_logsigmoid", 1, "(x0 < 0 ? x0 - log1p(exp(x0)) : -log1p(exp(-x0)))",
     lambda g, a, o: (g * (-a).sigmoid(),), "LogSigmoidBackward0")
 _op("nn_gelu_tanh_grad", 2,
-    "(x0 * (($T)0.5 * (1 + tanh(($T)0.7978845608028654 * (x1 + ($T)0.044715 * x1 * x1 * x1))) + ($T)0.5 * x1 * "
-    "(1 - tanh(($T)0.7978845608028654 * (x1 + ($T)0.044715 * x1 * x1 * x1)) * tanh(($T)0.7978845608028654 * "
+    "(x0 * (($T)0.5 * (1 + py_tanh(($T)0.7978845608028654 * (x1 + ($T)0.044715 * x1 * x1 * x1))) + ($T)0.5 * x1 * "
+    "(1 - py_tanh(($T)0.7978845608028654 * (x1 + ($T)0.044715 * x1 * x1 * x1)) * py_tanh(($T)0.7978845608028654 * "
     "(x1 + ($T)0.044715 * x1 * x1 * x1))) * ($T)0.7978845608028654 * (1 + ($T)0.134145 * x1 * x1)))",
     lambda g, gg, x, o: (O.apply("nn_gelu_tanh_grad", g, x), g * gg * _gelu_tanh_grad2(x)),  # (autograd)
     "GeluBackwardBackward0")
 _op("nn_gelu_tanh", 1,
-    "(($T)0.5 * x0 * (1 + tanh(($T)0.7978845608028654 * (x0 + ($T)0.044715 * x0 * x0 * x0))))",
+    "(($T)0.5 * x0 * (1 + py_tanh(($T)0.7978845608028654 * (x0 + ($T)0.044715 * x0 * x0 * x0))))",
     lambda g, a, o: (O.apply("nn_gelu_tanh_grad", g, a),), "GeluBackward0")
 _op("nn_hardsigmoid", 1, "fmin(fmax(x0 / 6 + ($T)0.5, ($T)0), ($T)1)",
     lambda g, a, o: (_w((a > -3.0) & (a < 3.0), g / 6.0, 0.0),), "HardsigmoidBackward0")
 _op("nn_hardswish", 1, "(x0 * fmin(fmax(x0 + 3, ($T)0), ($T)6) / 6)",
     lambda g, a, o: (_w(a < -3.0, 0.0, _w(a <= 3.0, g * (a / 3.0 + 0.5), g)),), "HardswishBackward0")
-_op("nn_mish", 1, "(x0 * tanh(x0 > 20 ? x0 : log1p(exp(x0))))",
+_op("nn_mish", 1, "(x0 * py_tanh(x0 > 20 ? x0 : log1p(exp(x0))))",
     lambda g, a, o: (g * _mish_grad(a),), "MishBackward0")
 _op("nn_relu_grad", 2, {"f": "(x1 <= 0 ? ($T)0 : x0)"},
     lambda g, gg, r, o: (O.apply("nn_relu_grad", g, r), None), "ThresholdBackwardBackward0")  # (autograd)
