@@ -297,8 +297,8 @@ def _plan(expr, out, operands, cdts, rdt):
         tb = _tile_size(out._dtype, ins)
         vec = not (out._dtype.is_complex or any(d.is_complex for d in ins))
         # the vector path may evaluate the expression on whole vectors: plain arithmetic, one non-half dtype
-        vexpr = bool(vec and isinstance(expr, str) and _VEXPR.fullmatch(expr) and out._dtype not in (D.float16, D.bool_)
-                     and all(d is out._dtype for d in ins + cdts + (rdt,)))
+        vexpr = bool(vec and isinstance(expr, str) and _VEXPR.fullmatch(expr)    # (a fused chain is a tuple)
+                     and out._dtype not in (D.float16, D.bool_) and all(d is out._dtype for d in ins + cdts + (rdt,)))
         key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, rank, tb, vexpr)
         kern = _kcache.get(key)
         if kern is None:
