@@ -161,7 +161,7 @@ def elementwise_rows(quick=False):
 
 
 SECTIONS = [("core", core_rows), ("elementwise", elementwise_rows)]
-for mod, fn in [("bench_reduce", "rows"), ("bench_gemm", "rows"), ("bench_nn", "rows")]:
+for mod, fn in [("bench_reduce", "rows"), ("bench_gemm", "rows"), ("bench_nn", "rows"), ("bench_fusion", "rows")]:
     try:
         m = importlib.import_module(mod)
         SECTIONS.append((mod.replace("bench_", ""), getattr(m, fn)))
