@@ -371,6 +371,9 @@ def _classify(x, dev):
         raise IndexError(INDEX_TYPE_ERR)
     if hasattr(x, "__index__"):
         return _INT, x.__index__(), None
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"tensor indices must be integers, slices, None, Ellipsis, bool or integer tensors, "
+                        f"not {type(x).__name__}")
     raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid "
                      f"indices (got {type(x).__name__})")
 

@@ -363,6 +363,7 @@ class Storage:
         self.version = 0      # bumped by every in-place write (autograd checks saved tensors)
         self.shared = False   # host memory visible to the user through numpy: sync around every op
         self._owner = owner   # keeps a foreign numpy array alive
+        self._bin = None      # set before alloc, which may raise (out of memory): __del__ then releases nothing
         if buf is not None or rt is None:
             self.buf, self.host, self._bin = buf, host, None
             if rt is None and host is None:
