@@ -108,7 +108,7 @@ class DeviceInfo:
 
 # Test-only capability profiles: make a capable device look like a harder one, e.g.
 # CLTENSOR_DEVICE_PROFILE="nofp64,wg=256,lmem=32" (KiB) or a named profile below. Keys: fp64=0/1, fp16=0/1,
-# wg=<max work-group size>, lmem=<local memory KiB>, maxalloc=<largest allocation MiB>.
+# wg=<max work-group size>, lmem=<local memory KiB>, maxalloc=<largest allocation MiB>, mem=<global memory MiB>.
 PROFILES = {
     "nofp64-wg256-lmem32": "fp64=0,fp16=0,wg=256,lmem=32",
     "wg64-lmem16": "wg=64,lmem=16",
@@ -143,6 +143,9 @@ def apply_profile(info, spec):
             info.local_mem_size = min(info.local_mem_size, v * 1024)
         elif k == "maxalloc":
             info.max_alloc = min(info.max_alloc, v << 20)
+        elif k == "mem":
+            info.global_mem_size = min(info.global_mem_size, v << 20)
+            info.max_alloc = min(info.max_alloc, info.global_mem_size)
         else:
             raise ValueError(f"CLTENSOR_DEVICE_PROFILE: unknown key {k!r}")
     info.profile = spec
@@ -285,6 +288,13 @@ class Runtime:
             if nbytes > self.info.max_alloc:
                 raise RuntimeError(f"out of memory on device {self.device}: tried to allocate {nbytes} bytes, "
                                    f"more than the device's largest allocation ({self.info.max_alloc} bytes)")
+            total = self.info.global_mem_size
+            if self.in_use_bytes + self.cached_bytes + b > total:
+                self.empty_cache()       # cached blocks of other sizes go back to the driver first
+            if self.in_use_bytes + b > total:
+                # drivers that allocate lazily (at first use) would fail later, inside a kernel launch
+                raise RuntimeError(f"out of memory on device {self.device}: tried to allocate {nbytes} bytes "
+                                   f"({self.in_use_bytes} bytes in use of the device's {total} bytes)")
             try:
                 item = self._new(b)
             except (MemoryError, cl.Error):
