@@ -227,6 +227,21 @@ def test_bad_index_in_a_large_batch_is_caught_anywhere():
             ct.gather(ct.zeros(1000, 100), 1, t)
 
 
+@pytest.mark.parametrize("dev, match", [
+    ("gpu:7", "gpu:7 is not available"), ("cuda:3", "gpu:3 is not available"), ("cl:99", "cl:99 does not exist"),
+    ("cpu:1", "cpu device index must be 0"), ("cl", "'cl' needs an index"), ("foo:1", "device type"),
+    ("", "device type"), ("cpu:x", "Invalid device string")])
+def test_devices_that_do_not_exist(dev, match):
+    """Device strings naming no OpenCL device raise RuntimeError (as PyTorch does for a missing CUDA ordinal) for
+    creation and for moves; nothing is allocated."""
+    if dev.startswith(("gpu", "cuda")) and ct.cuda.device_count() > int(dev.split(":")[1]):
+        pytest.skip("this machine has that GPU")
+    with pytest.raises(RuntimeError, match=match):
+        ct.zeros(2, device=dev)
+    with pytest.raises(RuntimeError, match=match):
+        ct.ones(2).to(dev)
+
+
 # Cases where cltensor intentionally differs from PyTorch's exception type (PyTorch's type is an accident of a
 # build without CUDA, or of argument parsing we do not share)
 _TORCH_DIFFERS = {
