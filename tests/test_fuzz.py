@@ -757,10 +757,12 @@ def test_fuzz_setitem(case):
     a_np, a_t, ni, ti, v_np, v_t, dt = case
     a1, i1 = np_index(a_np, ni)     # a1 is a view of a_np (basic indexing), so the write lands in a_np
     advanced = any(isinstance(i, np.ndarray) for i in i1)
-    single_mask = len(ni) == 1 and isinstance(ni[0], np.ndarray) and ni[0].dtype == bool
+    arrays = [i for i in ni if isinstance(i, np.ndarray)]
+    single_mask = len(arrays) == 1 and arrays[0].dtype == bool
     if advanced and isinstance(v_t, ct.Tensor) and v_t.dtype != getattr(ct, dt) and \
-            not (single_mask and v_t.dim() == 0):
-        # PyTorch's index_put_ wants equal dtypes (no implicit cast, unlike numpy and basic indexing)
+            not (single_mask and v_t.numel() == 1):
+        # PyTorch's index_put_ wants equal dtypes (no implicit cast, unlike numpy and basic indexing), except
+        # for one value through one boolean mask, which PyTorch (CPU) runs as masked_fill_(mask, value.item())
         with pytest.raises(RuntimeError, match="dtypes match"):
             a_t[ti] = v_t
         return
@@ -883,3 +885,18 @@ def test_regression_write_into_empty_expanded_view():
     assert tuple(x.shape) == (0, 3, 2)
     with pytest.raises(RuntimeError, match="single memory location"):
         ct.zeros(1, 2).expand(3, 2).copy_(ct.ones(3, 2))
+
+
+def test_regression_masked_put_of_one_value_casts():
+    """x[mask] = one-element tensor of another dtype is masked_fill_ in PyTorch: cast, no dtype error."""
+    x = ct.zeros(2, 2, 2)
+    x[ct.ones(2, 2, dtype=ct.bool)] = ct.tensor(3)
+    assert x.sum().item() == 24.0
+    x[:, ct.tensor([True, False])] = ct.tensor([1])
+    assert x[:, 0].sum().item() == 4.0 and x[:, 1].sum().item() == 12.0
+    b = ct.zeros(0, 0, 0, 0, dtype=ct.bool)
+    b[ct.zeros(0, 0, 0, dtype=ct.bool)] = ct.tensor(3)
+    with pytest.raises(RuntimeError, match="dtypes match"):
+        x[ct.tensor([0, 1])] = ct.tensor(3)              # integer indices keep PyTorch's dtype check
+    with pytest.raises(RuntimeError, match="dtypes match"):
+        x[ct.ones(2, dtype=ct.bool)] = ct.tensor([3, 4])  # more than one value too
