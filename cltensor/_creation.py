@@ -104,8 +104,6 @@ def _walk(x, dim, shape, out):
     for v in x:
         if isinstance(v, _SEQ):
             res.append(_walk(v, dim + 1, shape, out))
-        elif isinstance(v, str):     # PyTorch would read a string as a sequence of characters
-            raise ValueError(f"too many dimensions '{type(v).__name__}'")
         elif type(v) in _PYSET:
             if dim + 1 != len(shape):
                 raise TypeError("not a sequence")
@@ -139,6 +137,8 @@ def _infer_np(data):
         elif isinstance(x, (Tensor, np.ndarray)):
             shape.extend(x.shape)
             break
+        elif isinstance(x, str):     # PyTorch's shape inference reads a string as one more sequence
+            raise ValueError(f"too many dimensions '{type(x).__name__}'")
         else:
             break
     kinds = set()
