@@ -52,7 +52,7 @@ def test_digits_cnn(tmp_path):
 
 
 def test_soak_short(tmp_path):
-    """examples/soak.py for a few seconds: device memory must be constant from the second epoch on."""
+    """examples/soak.py for a few seconds: device memory must be constant from the second epoch on (at least 3 epochs)."""
     out = run([os.path.join(EX, "soak.py"), "--device", "cpu", "--minutes", "0.1", "--warmup", "0", "--every",
                "2"], tmp_path)
     assert "OK:" in out and "baseline after" in out, out
