@@ -96,6 +96,11 @@ class DeviceInfo:
         self.compute_units = d.max_compute_units
         self.unified_memory = bool(d.host_unified_memory) or self.is_cpu
         self.preferred_vector_width_float = d.preferred_vector_width_float
+        # bytes the memory pool may hold: the device's global memory; on a CPU device buffers are host memory
+        # (PoCL reports only a fraction of it as global memory), so the host's physical memory there
+        self.mem_limit = self.global_mem_size
+        if self.unified_memory and self.is_cpu:
+            self.mem_limit = max(self.mem_limit, _host_memory())
         self.canonical = None  # set by enumeration
         self.profile = None
         apply_profile(self, os.environ.get("CLTENSOR_DEVICE_PROFILE", ""))
@@ -104,6 +109,13 @@ class DeviceInfo:
         return {k: getattr(self, k) for k in ("name", "platform", "vendor", "driver", "is_cpu", "is_gpu", "fp64",
                                               "fp16", "max_work_group_size", "local_mem_size", "global_mem_size",
                                               "max_alloc", "compute_units", "unified_memory")}
+
+
+def _host_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
 
 
 # Test-only capability profiles: make a capable device look like a harder one, e.g.
@@ -145,6 +157,7 @@ def apply_profile(info, spec):
             info.max_alloc = min(info.max_alloc, v << 20)
         elif k == "mem":
             info.global_mem_size = min(info.global_mem_size, v << 20)
+            info.mem_limit = info.global_mem_size
             info.max_alloc = min(info.max_alloc, info.global_mem_size)
         else:
             raise ValueError(f"CLTENSOR_DEVICE_PROFILE: unknown key {k!r}")
@@ -288,7 +301,7 @@ class Runtime:
             if nbytes > self.info.max_alloc:
                 raise RuntimeError(f"out of memory on device {self.device}: tried to allocate {nbytes} bytes, "
                                    f"more than the device's largest allocation ({self.info.max_alloc} bytes)")
-            total = self.info.global_mem_size
+            total = self.info.mem_limit
             if self.in_use_bytes + self.cached_bytes + b > total:
                 self.empty_cache()       # cached blocks of other sizes go back to the driver first
             if self.in_use_bytes + b > total:

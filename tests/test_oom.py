@@ -25,17 +25,17 @@ def test_larger_than_any_allocation():
 
 
 def test_series_of_allocations_beyond_global_memory():
-    """Allocations that each fit but together exceed the device's global memory fail at the first one that does
-    not fit (empty() touches no pages, so this costs no real memory)."""
+    """Allocations that each fit but together exceed the device's memory (global memory; host memory on a CPU
+    device) fail at the first one that does not fit (empty() touches no pages, so this costs no real memory)."""
     rt = dv.runtime(dv.device("cpu"))
     step = rt.info.max_alloc
     gc.collect()                 # garbage of earlier tests must not be freed in the middle of the count
     before = rt.in_use_bytes
     held = []
     with pytest.raises(RuntimeError, match=rf"out of memory on device cpu: tried to allocate {step} bytes"):
-        for _ in range(rt.info.global_mem_size // step + 2):
+        for _ in range(rt.info.mem_limit // step + 2):
             held.append(ct.empty(step, dtype=ct.uint8))
-    assert held and rt.in_use_bytes + step > rt.info.global_mem_size
+    assert held and rt.in_use_bytes + step > rt.info.mem_limit
     del held
     gc.collect()
     rt.empty_cache()
