@@ -12,7 +12,6 @@ tests of this file:
 """
 import math
 import os
-from functools import reduce
 
 import numpy as np
 import pytest
@@ -227,16 +226,18 @@ def check(got, want, want_dtype, rtol=None, atol=None, scale=None):
             a = a + r * np.asarray(scale, dtype=np.float64)
         for part in ((lambda x: x.real, lambda x: x.imag) if cat(want_dtype) == 3 else (lambda x: x,)):
             gp, wp = part(g).astype(np.float64), part(w).astype(np.float64)
-            with np.errstate(all="ignore"):
-                wide = part(want.astype(np.complex128 if cat(want_dtype) == 3 else np.float64))
             nan_ok = np.isnan(gp) == np.isnan(wp)
             inf_ok = np.where(np.isinf(wp) | np.isinf(gp), gp == wp, True)
-            # a value whose exact result overflows the dtype may land on either side of max: accept inf there
-            big = np.abs(wide) > np.finfo(np.dtype(want_dtype).char.lower() if cat(want_dtype) == 3
-                                          else want_dtype).max * 0.99
+            # a result whose exact value overflows the dtype (for complex: either part) may come out as inf or, for
+            # complex products whose partial results overflow, nan (C99 complex multiplication without Annex G)
+            fmax = np.finfo(np.dtype(want_dtype).char.lower() if cat(want_dtype) == 3 else want_dtype).max
             with np.errstate(all="ignore"):
+                exact = want.astype(np.complex128 if cat(want_dtype) == 3 else np.float64)
+                big = np.maximum(np.abs(exact.real), np.abs(exact.imag)) > fmax * 0.99
                 close = np.abs(gp - wp) <= a + r * np.abs(wp)
-            ok = nan_ok & (inf_ok | big) & (close | np.isnan(wp) | np.isinf(wp) | np.isinf(gp) & big)
+            ok = nan_ok & inf_ok & (close | np.isnan(wp) | np.isinf(wp))
+            same_sign = (np.sign(gp) == np.sign(part(exact).real)) | np.isnan(gp) | (cat(want_dtype) == 3)
+            ok |= big & same_sign & (~np.isfinite(gp) | (np.abs(gp) >= fmax * 0.98))
             if not ok.all():
                 bad = np.argwhere(~ok)[:5]
                 raise AssertionError(f"mismatch at {bad.tolist()}: got {gp[tuple(bad.T)]} want {wp[tuple(bad.T)]}")
@@ -309,8 +310,6 @@ def binary_case(draw):
     if scalar == "float" and op.startswith("bitwise"):
         scalar = None
     db = draw(st.sampled_from(dts), label="dtype b") if scalar is None else None
-    if db is not None and op == "pow" and cat(db) < cat(da) and cat(da) == 2:
-        pass
     if op == "sub" and (da == "bool" or db == "bool" or scalar == "bool"):
         assume(False)
     sa, sb = draw(broadcast_pair())
@@ -319,15 +318,11 @@ def binary_case(draw):
         sb = ()
     int_div = op in ("floor_divide", "remainder")
     a_np, a_t = draw(strided(sa, da))
-    if op == "pow" and da in INTS:
-        a_np = a_np  # bases stay small
     if scalar is None:
         kw = {}
         if int_div or op == "pow":
             kw = {"nonzero": int_div, "lo": 0 if op == "pow" else -4, "hi": 3 if op == "pow" else 4}
         b_np, b_t = draw(strided(sb, db, **kw))
-        if op == "pow" and cat(db) == 2:
-            pass
     else:
         if scalar == "int":
             v = draw(st.integers(0 if op == "pow" else -3, 3))
@@ -556,7 +551,7 @@ def test_fuzz_reduce(case):
     with np.errstate(all="ignore"):
         if op in ("argmax", "argmin"):
             x = a_np.astype(np.float64)
-            f = np.nanargmax if False else (np.argmax if op == "argmax" else np.argmin)
+            f = np.argmax if op == "argmax" else np.argmin
             if dim is None:
                 want = f(x.reshape(-1)) if x.size else None
                 want = np.int64(want)
