@@ -905,3 +905,14 @@ def test_regression_masked_put_of_one_value_casts():
         x[ct.tensor([0, 1])] = ct.tensor(3)              # integer indices keep PyTorch's dtype check
     with pytest.raises(RuntimeError, match="dtypes match"):
         x[ct.ones(2, dtype=ct.bool)] = ct.tensor([3, 4])  # more than one value too
+
+
+def test_regression_complex_sqrt_near_the_axes():
+    """sqrt of a complex64 near the real axis: the small part is |y| / (2 * large part), not the difference of two
+    nearly equal numbers (which lost ~3 digits)."""
+    z = np.array([-0.0222 + 1e-4j, 0.0222 - 1e-4j, -3e3 + 1e-3j, 5.0 + 1e-5j, -0.0, 3 + 4j, -3 - 4j],
+                 dtype=np.complex64)
+    want = np.sqrt(z.astype(np.complex128))
+    got = ct.sqrt(ct.tensor(z)).numpy()
+    np.testing.assert_allclose(got.real, want.real, rtol=1e-6, atol=1e-30)
+    np.testing.assert_allclose(got.imag, want.imag, rtol=1e-6, atol=1e-30)
