@@ -371,6 +371,9 @@ def _classify(x, dev):
         raise IndexError(INDEX_TYPE_ERR)
     if hasattr(x, "__index__"):
         return _INT, x.__index__(), None
+    if isinstance(x, (str, bytes)):
+        raise TypeError(f"tensor indices must be integers, slices, None, Ellipsis, bool or integer tensors, "
+                        f"not {type(x).__name__}")
     raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid "
                      f"indices (got {type(x).__name__})")
 
@@ -691,6 +694,11 @@ def setitem(t, index_tuple, value):
         _ops.check_inplace(t)
         _inplace_copy(adv.v, value)
         return
+    if isinstance(value, Tensor) and value._dtype is not t._dtype and value.numel() == 1 and \
+            _single_mask(index_tuple):
+        # PyTorch (CPU) turns a put of one value through a single boolean mask into masked_fill_(mask,
+        # value.item()): the value is cast, not checked against the destination's dtype
+        value = value.item()
     v = adv.v
     if AG.needs_grad(v, value if isinstance(value, Tensor) else None):
         _ops.check_inplace(v)
@@ -698,6 +706,18 @@ def setitem(t, index_tuple, value):
         v.copy_(r)
         return
     put_raw(adv, value, False, dtype_check=True)
+
+
+def _single_mask(index_tuple):
+    """Whether the only tensor-like index in index_tuple is one boolean (or uint8) mask."""
+    items = index_tuple if isinstance(index_tuple, tuple) else (index_tuple,)
+    arrays = [i for i in items if isinstance(i, (Tensor, np.ndarray, list))]
+    if len(arrays) != 1:
+        return False
+    m = arrays[0]
+    if isinstance(m, Tensor):
+        return m._dtype is D.bool_ or m._dtype is D.uint8
+    return np.asarray(m).dtype in (np.bool_, np.uint8)
 
 
 def _index_tuple(indices):

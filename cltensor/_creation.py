@@ -19,16 +19,21 @@ def _sizes(args, name="empty"):
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = tuple(args[0])
     elif len(args) == 1 and isinstance(args[0], Tensor):
+        if args[0]._dtype.category != 1 or args[0].dim() > 1:
+            raise TypeError(f"{name}(): argument 'size' (position 1) must be tuple of ints, not Tensor")
         args = tuple(args[0].tolist()) if args[0].dim() else (int(args[0].item()),)
     out = []
-    for s in args:
+    for i, s in enumerate(args):
         if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
             if isinstance(s, Tensor) and s.numel() == 1 and s._dtype.category == 1:
                 s = int(s.item())
             else:
                 raise TypeError(f"{name}(): argument 'size' must be tuple of ints, but found element of type "
-                                f"{type(s).__name__}")
+                                f"{type(s).__name__} at pos {i}")
         s = int(s)
+        if not -(1 << 63) <= s < 1 << 63:
+            raise TypeError(f"{name}(): argument 'size' failed to unpack the object at pos {i} with error "
+                            f"\"Overflow when unpacking long long\" (size {s} does not fit int64)")
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(args)}")
         out.append(s)
@@ -132,6 +137,8 @@ def _infer_np(data):
         elif isinstance(x, (Tensor, np.ndarray)):
             shape.extend(x.shape)
             break
+        elif isinstance(x, str):     # PyTorch's shape inference reads a string as one more sequence
+            raise ValueError(f"too many dimensions '{type(x).__name__}'")
         else:
             break
     kinds = set()
@@ -377,7 +384,12 @@ def _affine_fill(t, start, step, cd):
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, out=None, layout=None):
     start, end = _num(start, "linspace"), _num(end, "linspace")
-    if not isinstance(steps, int) or steps < 0:
+    if isinstance(steps, Tensor) and steps.numel() == 1 and steps._dtype.category == 1:
+        steps = int(steps.item())
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+        raise TypeError(f"linspace(): argument 'steps' must be int, not {type(steps).__name__}")
+    steps = int(steps)
+    if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     d = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
     t = empty_tensor((steps,), d, _dev(device))

@@ -107,6 +107,11 @@ class DeviceInfo:
             except Exception:
                 self.vector_widths[t] = 0 if t in ("double", "half") else 1
         self.preferred_vector_width_float = self.vector_widths["float"]
+        # bytes the memory pool may hold: the device's global memory; on a CPU device buffers are host memory
+        # (PoCL reports only a fraction of it as global memory), so the host's physical memory there
+        self.mem_limit = self.global_mem_size
+        if self.unified_memory and self.is_cpu:
+            self.mem_limit = max(self.mem_limit, _host_memory())
         self.canonical = None  # set by enumeration
         self.profile = None
         apply_profile(self, os.environ.get("CLTENSOR_DEVICE_PROFILE", ""))
@@ -118,9 +123,16 @@ class DeviceInfo:
             "unified_memory", "vector_widths", "profile")}
 
 
+def _host_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
 # Test-only capability profiles: make a capable device look like a harder one, e.g.
 # CLTENSOR_DEVICE_PROFILE="nofp64,wg=256,lmem=32" (KiB) or a named profile below. Keys: fp64=0/1, fp16=0/1,
-# wg=<max work-group size>, lmem=<local memory KiB>, maxalloc=<largest allocation MiB>.
+# wg=<max work-group size>, lmem=<local memory KiB>, maxalloc=<largest allocation MiB>, mem=<global memory MiB>.
 PROFILES = {
     "nofp64-wg256-lmem32": "fp64=0,fp16=0,wg=256,lmem=32",
     "wg64-lmem16": "wg=64,lmem=16",
@@ -128,13 +140,13 @@ PROFILES = {
 }
 
 
-_PROFILE_KEYS = ("fp64", "fp16", "wg", "lmem", "maxalloc")
+_PROFILE_KEYS = ("fp64", "fp16", "wg", "lmem", "maxalloc", "mem")
 
 
 def parse_profile(spec):
     """CLTENSOR_DEVICE_PROFILE text -> {key: int}. A named profile (see PROFILES) or comma-separated items
     `fp64=0|1`, `fp16=0|1`, `wg=<max work-group size>`, `lmem=<local memory KiB>`, `maxalloc=<largest
-    allocation MiB>`, `nofp64`, `nofp16`. Raises ValueError naming the bad item."""
+    allocation MiB>`, `mem=<global memory MiB>`, `nofp64`, `nofp16`. Raises ValueError naming the bad item."""
     spec = PROFILES.get(spec.strip(), spec)
     out = {}
     for item in spec.split(","):
@@ -184,6 +196,10 @@ def apply_profile(info, spec):
             info.local_mem_size = min(info.local_mem_size, v * 1024)
         elif k == "maxalloc":
             info.max_alloc = min(info.max_alloc, v << 20)
+        elif k == "mem":
+            info.global_mem_size = min(info.global_mem_size, v << 20)
+            info.mem_limit = info.global_mem_size
+            info.max_alloc = min(info.max_alloc, info.global_mem_size)
     info.profile = ",".join(f"{k}={v}" for k, v in items.items())
 
 
@@ -333,6 +349,13 @@ class Runtime:
             if nbytes > self.info.max_alloc:
                 raise RuntimeError(f"out of memory on device {self.device}: tried to allocate {nbytes} bytes, "
                                    f"more than the device's largest allocation ({self.info.max_alloc} bytes)")
+            total = self.info.mem_limit
+            if self.in_use_bytes + self.cached_bytes + b > total:
+                self.empty_cache()       # cached blocks of other sizes go back to the driver first
+            if self.in_use_bytes + b > total:
+                # drivers that allocate lazily (at first use) would fail later, inside a kernel launch
+                raise RuntimeError(f"out of memory on device {self.device}: tried to allocate {nbytes} bytes "
+                                   f"({self.in_use_bytes} bytes in use of the device's {total} bytes)")
             try:
                 item = self._new(b)
             except (MemoryError, cl.Error):
@@ -411,6 +434,7 @@ class Storage:
         self.version = 0      # bumped by every in-place write (autograd checks saved tensors)
         self.shared = False   # host memory visible to the user through numpy: sync around every op
         self._owner = owner   # keeps a foreign numpy array alive
+        self._bin = None      # set before alloc, which may raise (out of memory): __del__ then releases nothing
         if buf is not None or rt is None:
             self.buf, self.host, self._bin = buf, host, None
             if rt is None and host is None:

@@ -435,6 +435,8 @@ def _int_div_check(name, args, cdts):
 
 def _check_write(out, inputs=()):
     """PyTorch's overlap checks for a tensor about to be written (in-place ops, out=, copy_)."""
+    if 0 in out._shape:       # nothing is written: an empty expanded tensor is fine (as in PyTorch)
+        return
     if 0 in out._strides:
         for n, st in zip(out._shape, out._strides):
             if st == 0 and n > 1:

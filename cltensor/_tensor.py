@@ -201,11 +201,16 @@ class Tensor:
             raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
         return self._to_numpy_copy().reshape(()).item()
 
+    def _scalar_for_python(self):
+        if self.numel() != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
+
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar_for_python())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar_for_python())
 
     def __index__(self):
         if self._dtype.category != 1 or self.numel() != 1:
@@ -213,7 +218,7 @@ class Tensor:
         return int(self.item())
 
     def __complex__(self):
-        return complex(self.item())
+        return complex(self._scalar_for_python())
 
     def __bool__(self):
         if self.numel() != 1:

@@ -1,4 +1,6 @@
 """View and shape ops: share storage (no copies unless PyTorch copies), with their backward rules."""
+import numpy as np
+
 from . import _dtypes as D
 from . import _ew
 from ._tensor import Tensor, make, empty_tensor, empty_like_layout, contiguous_strides, prod, _wrap_dim
@@ -270,6 +272,15 @@ def movedim(t, source, destination):
 
 def expand(t, *sizes):
     sizes = _shape_args(sizes)
+    sizes = tuple(int(s) if isinstance(s, Tensor) and s._dtype.category == 1 and s.numel() == 1 else s
+                  for s in sizes)
+    for i, s in enumerate(sizes):
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"expand(): argument 'size' must be tuple of ints, but found element of type "
+                            f"{type(s).__name__} at pos {i}")
+        if not -(1 << 63) <= s < 1 << 63:
+            raise TypeError(f"expand(): argument 'size' failed to unpack the object at pos {i} with error "
+                            f"\"Overflow when unpacking long long\"")
     nd = len(sizes)
     if nd < t.dim():
         raise RuntimeError(f"expand(cltensor.{t.type().split('.')[-1]}{{{list(t._shape)}}}, size={list(sizes)}): the "

@@ -84,8 +84,12 @@ static inline OVL ${C} c_conj(${C} a) { return (${C})(a.x, -a.y); }
 static inline OVL ${C} c_exp(${C} a) { ${R} e = exp(a.x); return (${C})(e * cos(a.y), e * sin(a.y)); }
 static inline OVL ${C} c_log(${C} a) { return (${C})(log(hypot(a.x, a.y)), atan2(a.y, a.x)); }
 static inline OVL ${C} c_sqrt(${C} a) {
-    ${R} m = hypot(a.x, a.y);
-    ${R} re = sqrt((m + a.x) * (${R})0.5), im = sqrt((m - a.x) * (${R})0.5);
+    // the larger part from sqrt((|z| + |x|) / 2), the smaller as |y| / (2 * larger): no cancellation near the axes
+    if (isinf(a.y)) return (${C})(INFINITY, a.y);
+    ${R} t = sqrt((hypot(a.x, a.y) + fabs(a.x)) * (${R})0.5);
+    ${R} s = t == 0 ? (${R})0 : fabs(a.y) / (t + t);
+    ${R} re = a.x >= 0 ? t : s, im = a.x >= 0 ? s : t;
+    if (isnan(a.x)) re = im = a.x;
     return (${C})(re, a.y < 0 || (a.y == 0 && signbit(a.y)) ? -im : im);
 }
 static inline OVL ${C} c_sgn(${C} a) { ${R} m = hypot(a.x, a.y); return m == 0 ? (${C})(0, 0) : a / m; }

@@ -49,3 +49,12 @@ def test_digits_cnn(tmp_path):
         assert "skipping the loss/accuracy plot" in out
     acc = float(out.split("final test accuracy")[1].split("%")[0])
     assert acc > 50.0     # 12 short steps already learn most digits
+
+
+def test_soak_short(tmp_path):
+    """examples/soak.py for a few seconds: device memory must be constant from the second epoch on (at least 3 epochs)."""
+    out = run([os.path.join(EX, "soak.py"), "--device", "cpu", "--minutes", "0.1", "--warmup", "0", "--every",
+               "2"], tmp_path)
+    assert "OK:" in out and "baseline after" in out, out
+    epochs = int(out.split("OK: ")[1].split()[0])
+    assert epochs >= 2, out
