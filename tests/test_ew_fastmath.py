@@ -38,9 +38,10 @@ def test_tanh_limits_and_special_values():
     assert np.isnan(got[4])
 
 
-def test_tanh_other_dtypes_and_gelu():
+def test_tanh_other_dtypes_and_gelu(has_fp64):
     x = np.linspace(-6, 6, 10001)
-    np.testing.assert_allclose(ct.tensor(x).tanh().numpy(), np.tanh(x), rtol=1e-15, atol=1e-16)
+    if has_fp64:
+        np.testing.assert_allclose(ct.tensor(x).tanh().numpy(), np.tanh(x), rtol=1e-15, atol=1e-16)
     h = x.astype(np.float16)
     np.testing.assert_array_equal(ct.tensor(h).tanh().numpy(), np.tanh(h.astype(np.float32)).astype(np.float16))
     x32 = x.astype(np.float32)
