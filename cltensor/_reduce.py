@@ -175,8 +175,12 @@ def _reduce(x, dims, op, out_dtype, acc, cdt=None, mapx="x", fin="a", aux=None, 
     plan = _rplans.get(key)
     if plan is None:
         plan = _reduce_plan(x, dims, op, out_dtype, acc, cdt, mapx, fin, aux, vec_ok, sweep_ok)
-        if plan is None:           # empty result, or the CPU sweep layout (planned per call)
-            return _reduce_uncached(x, dims, op, out_dtype, acc, cdt, mapx, fin, aux, p0, p1, vec_ok, sweep_ok)
+        if plan is None:           # an empty result
+            kshape = tuple(n for d, n in enumerate(x._shape) if d not in dims)
+            return (empty_tensor(kshape, out_dtype, x._device),
+                    empty_tensor(kshape, D.int64, x._device) if op in ("argmax", "argmin") else None)
+        if type(plan) is tuple:    # the CPU sweep layout (planned per call)
+            return _sweep(x, *plan, op, out_dtype, acc, cdt, mapx, fin, aux, p0, p1)
         if len(_rplans) >= _RPLAN_MAX:
             _rplans.clear()
         _rplans[key] = plan
@@ -215,7 +219,8 @@ def _reduce(x, dims, op, out_dtype, acc, cdt=None, mapx="x", fin="a", aux=None, 
 
 
 def _reduce_plan(x, dims, op, out_dtype, acc, cdt, mapx, fin, aux, vec_ok, sweep_ok):
-    """The launch plan of a reduction (see _reduce), or None where the call takes the uncached path."""
+    """The launch plan of a reduction (see _reduce); None for an empty result; for the CPU sweep layout the
+    arguments of _sweep (a tuple)."""
     arg = op in ("argmax", "argmin")
     if acc.is_complex or cdt.is_complex or x._dtype.is_complex:
         vec_ok = False
@@ -250,7 +255,7 @@ def _reduce_plan(x, dims, op, out_dtype, acc, cdt, mapx, fin, aux, vec_ok, sweep
     vw = 1
     vec = bool(vec_ok and cdt is acc and not arg)
     if (layout == "outer" and sweep_ok and rt.info.is_cpu and vec and kst[-1] == 1 and ks[-1] >= 16):
-        return None
+        return (rt, P, ks, kst, rs, rst, kshape, M, RN)
     if layout == "outer":
         last = ks[-1]
         w = P["w_out"]
@@ -304,119 +309,6 @@ def _reduce_plan(x, dims, op, out_dtype, acc, cdt, mapx, fin, aux, vec_ok, sweep
         plan.tail2 = [it(M), it(1), it(S), it(S), it(1), it(M), it(S), it(S), it(1)]
         plan.gsize2 = (K.round_up(M, ls),)
     return plan
-
-
-def _reduce_uncached(x, dims, op, out_dtype, acc, cdt=None, mapx="x", fin="a", aux=None, p0=0.0, p1=0.0,
-                     vec_ok=True, sweep_ok=True):
-    """Reduce x over `dims` (normalised tuple). Returns (values, indices or None) shaped like the kept dims
-    (contiguous, fresh). op: sum prod max min argmax argmin. Elements are cast to `cdt` (default acc), mapped by
-    MAP(x, aux), combined in `acc` and finished by FIN(a, aux) into out_dtype. aux: tensor (acc dtype, contiguous,
-    one value per output) or None."""
-    cdt = cdt or acc
-    arg = op in ("argmax", "argmin")
-    if acc.is_complex or cdt.is_complex or x._dtype.is_complex:
-        vec_ok = False
-    shape, strides = x._shape, x._strides
-    nd = len(shape)
-    kept = [d for d in range(nd) if d not in dims]
-    kshape = tuple(shape[d] for d in kept)
-    M = _prod(kshape)
-    res = empty_tensor(kshape, out_dtype, x._device)
-    ires = empty_tensor(kshape, D.int64, x._device) if arg else None
-    if M == 0:
-        return res, ires
-    rt = _rt(x)
-    red = [d for d in dims]
-    if not arg:   # any order sums the same: walk the reduced dims from the largest stride to the smallest
-        red.sort(key=lambda d: -strides[d])
-    rshape = [shape[d] for d in red]
-    RN = _prod(rshape)
-    ks, (kst,) = _ew.collapse(list(kshape), [[strides[d] for d in kept]])
-    rs, (rst,) = _ew.collapse(rshape, [[strides[d] for d in red]])
-    if not rs:
-        rs, rst = [1], [0]
-    if not ks:
-        ks, kst = [1], [0]
-    ks, kst = _pad_rank(ks, kst)
-    rs, rst = _pad_rank(rs, rst)
-    kr, rr = len(ks), len(rs)
-    P = _params(rt)
-    min_k = min([s for s in kst if s] or [1 << 62])
-    min_r = min([s for s in rst if s] or [1 << 62])
-    # small inputs are launch-bound: one general kernel (inner, strided loads) serves every layout, which keeps
-    # the number of distinct kernels to compile low
-    layout = "inner" if M == 1 or min_r < min_k or x.numel() <= P["small"] else "outer"
-    vw = 1
-    vec = bool(vec_ok and cdt is acc and not arg)
-    if (layout == "outer" and sweep_ok and rt.info.is_cpu and vec and kst[-1] == 1 and ks[-1] >= 16):
-        return _sweep(x, rt, P, ks, kst, rs, rst, kshape, M, RN, op, out_dtype, acc, cdt, mapx, fin, aux, p0, p1)
-    if layout == "outer":
-        last = ks[-1]
-        w = P["w_out"]
-        if vec and w > 1:
-            vw = w
-            w = vw * (P["nv_out"] if last >= vw * P["nv_out"] else 1)
-        nkg = (last + w - 1) // w
-        ng = (M // last) * nkg
-    else:
-        varg = (arg and vec_ok and cdt is acc and acc.itemsize in (4, 8) and acc.category in (1, 2)
-                and (acc.itemsize == 8 or max(_extent(x), RN) <= _I32))
-        w = P["w_in"] if (vec or varg) else 1
-        nkg = 1
-        ng = M
-    S, C = 1, max(RN, 1)
-    if ng < P["target"] and RN > P["minc"]:
-        S = min(-(-P["target"] // ng), -(-RN // P["minc"]))
-        C = -(-RN // S)
-        if layout == "inner":
-            q = w * P["u"]
-            C = -(-C // q) * q
-        S = -(-RN // C)
-    big = max(_extent(x), M * S, RN, M * nkg * S)
-    idx = "int" if big <= _I32 else "long"
-    it = np.int32 if idx == "int" else np.int64
-    pt = _preal(acc)
-    auxbuf = aux._st.buf if aux is not None else res._st.buf
-    if S > 1:
-        part = empty_tensor((M * S,), acc, x._device)
-        ipart = empty_tensor((M * S,), D.int64, x._device) if arg else None
-        o_t, i_t = part, ipart
-    else:
-        o_t, i_t = res, ires
-    args = [x._st.buf, it(x._offset), o_t._st.buf, it(o_t._offset)]
-    if arg:
-        args += [i_t._st.buf, it(i_t._offset)]
-    args += [auxbuf, pt(p0), pt(p1), it(ng * S), it(S), it(C), it(RN), it(nkg)]
-    for s, st in zip(ks, kst):
-        args += [it(s), it(st)]
-    for s, st in zip(rs, rst):
-        args += [it(s), it(st)]
-    common = dict(src=x._dtype, cdt=cdt, acc=acc, out=(acc if S > 1 else out_dtype), op=op, mapx=mapx, fin=fin,
-                  kr=kr, rr=rr, aux=aux is not None, partial=S > 1, idx=idx)
-    if layout == "inner":
-        kern = K.get(rt, "reduce", "inner", w=w, u=P["u"] if w > 1 else 1,
-                     blk=P["blk"] if (vec and op == "sum" and acc.is_floating_point) else 1, stage2=False,
-                     **common)
-    else:
-        kern = K.get(rt, "reduce", "outer", w=w, vw=vw, **common)
-    ls = rt.local_size
-    K.launch(rt, kern, (K.round_up(ng * S, ls),), (ls,), args)
-    if S > 1:
-        v2 = not acc.is_complex and not arg
-        kern2 = K.get(rt, "reduce", "inner", src=acc, cdt=acc, acc=acc, out=out_dtype, op=op, mapx="x", fin=fin,
-                      kr=1, rr=1, w=P["w_in"] if v2 else 1, u=1, blk=1, aux=aux is not None,
-                      partial=False, stage2=True, idx=idx)
-        args2 = [part._st.buf, it(0)]
-        if arg:
-            args2.append(ipart._st.buf)
-        args2 += [res._st.buf, it(res._offset)]
-        if arg:
-            args2 += [ires._st.buf, it(ires._offset)]
-        args2 += [auxbuf, pt(p0), pt(p1), it(M), it(1), it(S), it(S), it(1), it(M), it(S), it(S), it(1)]
-        K.launch(rt, kern2, (K.round_up(M, ls),), (ls,), args2)
-    if x._st.shared:
-        rt.queue.finish()
-    return res, ires
 
 
 def _sweep(x, rt, P, ks, kst, rs, rst, kshape, M, RN, op, out_dtype, acc, cdt, mapx, fin, aux, p0, p1):
