@@ -214,6 +214,15 @@ def _tile_layout(cshape, cst):
     return cshape, cst, kinds
 
 
+# One-argument OpenCL builtins whose vector forms PoCL runs 7-27x faster than a loop of scalar calls (its
+# vectoriser does this by itself only for exp): the flat kernel calls them on float8/double8 (see `vfn`).
+# Not sin/cos/tan: PoCL 3.1's vector forms give wrong results in every lane once one lane is huge (|x| ~1e5+:
+# sin(1e-30) = 0.0099), a quirk tests/test_elementwise.py guards.
+_VFN = re.compile(r"([a-z0-9]+)\(x0\)")
+_VEC_BUILTINS = frozenset("log log2 log10 log1p expm1 exp2 asin acos atan sinh cosh asinh acosh atanh erf erfc "
+                          "cbrt".split())
+
+
 def _plan(expr, out, operands, cdts, rdt):
     shape = out._shape
     n = 1
@@ -289,8 +298,12 @@ def _plan(expr, out, operands, cdts, rdt):
         key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx)
         kern = _kcache.get(key)
         if kern is None:
+            m = _VFN.fullmatch(expr) if isinstance(expr, str) and kinds == ("t",) else None
+            vfn = {"vfn": m.group(1)} if (m and m.group(1) in _VEC_BUILTINS and ins[0] is out._dtype
+                                           and cdts[0] is out._dtype and rdt is out._dtype
+                                           and out._dtype in (D.float16, D.float32, D.float64)) else {}
             kern = _kcache[key] = K.get(rt, "elementwise", "flat", out=out._dtype, ins=ins, kinds=kinds, cdts=cdts,
-                                        rdt=rdt, expr=expr, idx=idx)
+                                        rdt=rdt, expr=expr, idx=idx, **vfn)
         plan.tail = (n,)
         plan.gsize = (K.round_up((n + 7) // 8, ls),)
     elif tiled:
