@@ -35,7 +35,7 @@ from . import _ew
 from . import _kernels as K
 from . import _ops as O
 from . import autograd as AG
-from ._tensor import Tensor, _new, contiguous_strides, empty_tensor, make, prod
+from ._tensor import Tensor, _init_from, _new, contiguous_strides, empty_tensor, make, prod
 
 
 class _Unsupported(Exception):
@@ -43,6 +43,13 @@ class _Unsupported(Exception):
 
 
 _trace = None      # the active _Trace while a compiled function (or a fused backward) is being traced
+
+
+def _set_trace(tr):
+    """Start (a _Trace) or end (None) tracing: the dispatch hooks read _trace, kernel launches K.tracing."""
+    global _trace
+    _trace = tr
+    K.tracing = tr is not None
 
 
 class _SymStorage:
@@ -132,19 +139,12 @@ class _Trace:
         st = _SymStorage(node, self, prod(node.shape) * node.dtype.itemsize if strides is None
                          else node.value._st.nbytes)
         node.st = weakref.ref(st)
-        s._st = st
-        s._shape = node.shape
-        s._strides = contiguous_strides(node.shape) if strides is None else strides
-        s._offset = offset
-        s._dtype = node.dtype
-        s._device = self.device
-        s._requires_grad = node.rg
-        s.grad = None
-        s._retains_grad = False
-        s._hooks = None
-        s._base = None
-        s._out_nr = node.value._out_nr if node.kind == "in" else 0
         s._node = node
+        _init_from(s, st, node.shape, contiguous_strides(node.shape) if strides is None else strides, offset,
+                   node.dtype, self.device)
+        s._requires_grad = node.rg
+        if node.kind == "in":
+            s._out_nr = node.value._out_nr
         self.nodes.append(node)
         return s
 
@@ -279,7 +279,6 @@ class Compiled:
         return getattr(self.__dict__["fn"], name)
 
     def __call__(self, *args, **kwargs):
-        global _trace
         if _trace is not None:          # nested compiled call: part of the outer trace
             return self.fn(*args, **kwargs)
         dev = None
@@ -294,20 +293,17 @@ class Compiled:
             return self._eager("host-only device", args, kwargs)
         sargs = [tr.input(a) if isinstance(a, Tensor) and a._device == dev else a for a in args]
         skw = {k: (tr.input(v) if isinstance(v, Tensor) and v._device == dev else v) for k, v in kwargs.items()}
-        _trace = tr
-        K.tracing = True
+        _set_trace(tr)
         failed = None
         try:
             res = self.fn(*sargs, **skw)
-            _trace = None
-            K.tracing = False
+            _set_trace(None)
             outs = _collect(tr, res)
             _run_graph(tr, outs + _alive(tr))
         except Exception as e:          # the eager run raises its own (same) error, or succeeds
             failed = e
         finally:
-            _trace = None
-            K.tracing = False
+            _set_trace(None)
         if failed is not None:
             if tr.breaks:               # eager code already ran: its effects (in-place writes) must not repeat
                 if isinstance(failed, _Unsupported):
@@ -500,10 +496,10 @@ class _Chain:
         extra = tuple(sorted(self.dtypes, key=lambda d: d.name))
         return (tuple(self.stmts), final, extra)
 
-    def device(self):
+    def first_tensor(self):
         for v in self.leaves:
             if isinstance(v, Tensor):
-                return v._device
+                return v
         raise AssertionError("a fused chain without tensor operands")
 
     def needs_grad(self):
@@ -519,7 +515,7 @@ class _Chain:
 def _materialise(n):
     ch = _Chain()
     prog = ch.program(n)
-    out = empty_tensor(n.shape, n.dtype, ch.device())
+    out = empty_tensor(n.shape, n.dtype, ch.first_tensor()._device)
     if out.numel():
         _ew.run(prog, out, ch.leaves, tuple(ch.cdts), n.dtype)
     if n.rg and ch.needs_grad():
@@ -561,8 +557,8 @@ def _fused_all(src, kind, odt, acc, cnt):
             kinds.append("b")
         else:
             return None
-    dev = ch.device()
-    part_rt = ch.leaves[[isinstance(v, Tensor) for v in ch.leaves].index(True)]._st.rt
+    t0 = ch.first_tensor()
+    dev, part_rt = t0._device, t0._st.rt
     big = total > _ew._I32 or any(isinstance(v, Tensor) and _ew._extent(v) > _ew._I32 for v in ch.leaves)
     ls = part_rt.local_size
     groups = max(1, min(2048, -(-total // 4096)))
@@ -600,12 +596,10 @@ def _fused_all(src, kind, odt, acc, cnt):
 def _chain_backward(order, refs, leaves, root_grad, g):
     """Gradients of a computed chain's tensor leaves given the gradient g of its value: the backward rules of
     its ops applied in reverse, traced so that each leaf's gradient is one fused kernel."""
-    global _trace
     if AG.is_grad_enabled() or _trace is not None:    # create_graph (or inside a trace): eager, recorded
         return _chain_grads(order, refs, leaves, root_grad(g), lambda n, args: n.replay(*args))
     tr = _Trace(g._device)
-    _trace = tr
-    K.tracing = True
+    _set_trace(tr)
     try:
         want = [isinstance(v, Tensor) and v._requires_grad for v in leaves]
         L = [tr.input(v) if isinstance(v, Tensor) else v for v in leaves]
@@ -618,8 +612,7 @@ def _chain_backward(order, refs, leaves, root_grad, g):
             s._requires_grad = n.rg
             return s
         grads = _chain_grads(order, refs, L, root_grad(tr.input(g)), run, want)
-        _trace = None
-        K.tracing = False
+        _set_trace(None)
         outs = _collect(tr, grads)
         _run_graph(tr, outs)
         return _realise(grads, iter(outs))
@@ -627,8 +620,7 @@ def _chain_backward(order, refs, leaves, root_grad, g):
         if tr.breaks:
             raise
     finally:
-        _trace = None
-        K.tracing = False
+        _set_trace(None)
     return _chain_grads(order, refs, leaves, root_grad(g), lambda n, args: n.replay(*args))
 
 

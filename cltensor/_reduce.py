@@ -1007,7 +1007,8 @@ _TT = 256    # outputs per work-item in a merge pass
 
 def _rows_out(x, d, k, rank0):
     """Fresh (values, indices) with k entries along d, and the batch layout sort and topk kernels walk:
-    (n, rows B, batch sizes, input strides, output strides, input/output stride along d), or None when empty.
+    (n, rows B, batch sizes, input strides, output strides, input/output stride along d, runtime, key dtype), or
+    None when empty.
     A 0-d input gets `rank0` size-1 batch dims."""
     shape = x._shape
     oshape = list(shape)
@@ -1023,7 +1024,7 @@ def _rows_out(x, d, k, rank0):
         isd, osd = x._strides[d], vals._strides[d]
     else:
         bs, bis, bos, isd, osd = [1] * rank0, [0] * rank0, [0] * rank0, 0, 0
-    return vals, inds, (n, n // (shape[d] if shape else 1), bs, bis, bos, isd, osd)
+    return vals, inds, (n, n // (shape[d] if shape else 1), bs, bis, bos, isd, osd, _rt(x), _compute_dtype(x._dtype))
 
 
 def _sort_rows(x, d, desc, j0=0, k=None):
@@ -1035,9 +1036,7 @@ def _sort_rows(x, d, desc, j0=0, k=None):
     vals, inds, lay = _rows_out(x, d, k, 0)
     if lay is None:
         return vals, inds
-    n, B, bs, bis, bos, isd, osd = lay
-    rt = _rt(x)
-    key = _compute_dtype(x._dtype)
+    n, B, bs, bis, bos, isd, osd, rt, key = lay
     R = len(bs)
     idx = "int" if max(_extent(x), n, vals.numel()) <= _I32 else "long"
     it = np.int32 if idx == "int" else np.int64
@@ -1112,9 +1111,7 @@ def _topk_small(x, d, k, largest):
     vals, inds, lay = _rows_out(x, d, k, 4)
     if lay is None:
         return vals, inds
-    n, B, bs, bis, bos, isd, osd = lay
-    rt = _rt(x)
-    key = _compute_dtype(x._dtype)
+    n, B, bs, bis, bos, isd, osd, rt, key = lay
     P = _params(rt)
     S, C = 1, L
     minc = max(P["minc"] // 4, 8 * k)
