@@ -48,6 +48,9 @@ class KernelBuildError(RuntimeError):
 
 # ---------------------------------------------------------------- dtype helpers used inside templates
 
+_NARROW_VIA = {"uchar": "long", "char": "int", "short": "int"}
+
+
 class T:
     """Template-side view of a dtype: C types, loads/stores with casts, literals."""
 
@@ -88,7 +91,11 @@ class T:
             r = "float" if self.cc == "float2" else "double"
             return f"(({self.cc})(({r})({expr}), ({r})0))"
         if src.is_complex:
-            return f"(({self.cc})(({expr}).x))"
+            expr = f"({expr}).x"
+        if src.category >= 2 and self.cc in _NARROW_VIA:
+            # float -> narrow integer is undefined out of range in C (AVX2 and AVX-512 PoCL targets differ):
+            # go through a wide integer as PyTorch's CPU kernels do (uint8 via int64, int8/int16 via int32)
+            return f"(({self.cc})({_NARROW_VIA[self.cc]})({expr}))"
         return f"(({self.cc})({expr}))"
 
     def zero(self):

@@ -177,3 +177,21 @@ def test_torch_promotion_all_pairs():
             want = str(torch.result_type(torch.ones(2, dtype=getattr(torch, a)), s)).split(".")[1]
             if want != "complex32":
                 assert ct.result_type(ct.ones(2, dtype=DT[a]), s).name == want, (a, s)
+
+
+WIDE = np.array([-2.5, -1.2, 300.7, -300.2, 70000.5, -129.9, 255.9, 65535.9])
+
+
+@pytest.mark.parametrize("src", ["float32", "float16", "complex64"])
+@pytest.mark.parametrize("name", ["uint8", "int8", "int16"])
+def test_float_to_narrow_int_out_of_range_wraps_like_pytorch(src, name):
+    """Out-of-range float -> narrow integer is undefined in C (PoCL's AVX2 target saturated -2.5 -> uint8 to 0);
+    PyTorch's CPU result goes through int64 (uint8) or int32 (int8, int16) and keeps the low bits."""
+    vals = WIDE[:5] if src == "float16" else WIDE
+    t = ct.tensor(vals.astype(src))
+    r = t.to(DT[name])
+    via = np.int64 if name == "uint8" else np.int32
+    want = np.trunc(vals.astype(src).real.astype(np.float64)).astype(via).astype(name)
+    np.testing.assert_array_equal(r.numpy(), want)
+    torch = pytest.importorskip("torch")
+    np.testing.assert_array_equal(r.numpy(), torch.from_numpy(vals.astype(src)).to(getattr(torch, name)).numpy())
