@@ -59,13 +59,30 @@ _REG_DEFAULT = dict(_DEFAULTS[0][2])
 _LOCAL_DEFAULT = dict(tsm=32, tsn=32, tk=8, wm=4, wn=4)
 
 
+# CPU register tiles by the device's preferred float vector width (CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT: the
+# SIMD width its compiler targets): rows x two vectors of accumulators must fit the register file with room for
+# the B vectors and the broadcast A value. AVX-512 (16 floats, 32 registers): 8 x 2 float16 (16 accumulators);
+# AVX2 (8 floats, 16 registers): 6 x 2 float8 (12) - the 8 x 2 float16 tile spills there (measured on a Haswell
+# PoCL device, n=1024: 32 GFLOP/s vs 53-57 with 6 x 2 float8). Narrower SIMD (SSE, NEON): 6 x 2 float4.
+_CPU_TILES = {16: dict(tm=8, tn_bytes=128, vbytes=64), 8: dict(tm=6, tn_bytes=64, vbytes=32),
+              4: dict(tm=6, tn_bytes=32, vbytes=16)}
+
+
 def _device_defaults(info):
     kind = "cpu" if info.is_cpu else ("gpu" if info.is_gpu else "any")
     who = (info.vendor + " " + info.name).lower()
     for k, sub, params in _DEFAULTS:
         if (k == kind or k == "any") and sub in who:
-            return dict(params)
+            p = dict(params)
+            if p["variant"] == "reg":
+                p.update(_cpu_tile(info))
+            return p
     return dict(_DEFAULTS[-1][2])
+
+
+def _cpu_tile(info):
+    w = getattr(info, "preferred_vector_width_float", 16) or 16
+    return dict(_CPU_TILES[min(_CPU_TILES, key=lambda k: (abs(k - w), -k))])
 
 
 def _fit_local(info, p):
@@ -181,16 +198,19 @@ def _save_tuned(info, accsize, params):
     _tuned[(_device_key(info), accsize)] = params
 
 
-_TUNE_CANDIDATES = [
-    dict(tm=8, tn_bytes=128, ku=1, lsize=(1, 1), nfirst=False),
-    dict(tm=8, tn_bytes=128, ku=4, lsize=(1, 1), nfirst=False),
-    dict(tm=8, tn_bytes=128, ku=1, lsize=(4, 1), nfirst=False, rpw_max=1),
-    dict(tm=8, tn_bytes=128, ku=1, lsize=(1, 1), nfirst=True),
-    dict(tm=6, tn_bytes=128, ku=1, lsize=(1, 1), nfirst=False),
-    dict(tm=12, tn_bytes=64, ku=1, lsize=(1, 1), nfirst=False),
-    dict(tm=4, tn_bytes=256, ku=1, lsize=(1, 1), nfirst=False),
-    dict(tm=8, tn_bytes=128, ku=1, lsize=(1, 1), nfirst=False, wi_per_cu=8),
-]
+def _tune_candidates(base):
+    """Register-tile configurations around the device's default tile (base: tm, tn_bytes, vbytes)."""
+    tm, tb, vb = base["tm"], base["tn_bytes"], base["vbytes"]
+    return [dict(tm=tm, tn_bytes=tb, ku=1, lsize=(1, 1), nfirst=False),
+            dict(tm=tm, tn_bytes=tb, ku=4, lsize=(1, 1), nfirst=False),
+            dict(tm=tm, tn_bytes=tb, ku=1, lsize=(4, 1), nfirst=False, rpw_max=1),
+            dict(tm=tm, tn_bytes=tb, ku=1, lsize=(1, 1), nfirst=True),
+            dict(tm=max(2, tm - 2), tn_bytes=tb, ku=1, lsize=(1, 1), nfirst=False),
+            dict(tm=tm + 2, tn_bytes=tb, ku=1, lsize=(1, 1), nfirst=False),
+            dict(tm=max(2, tm // 2), tn_bytes=2 * tb, ku=1, lsize=(1, 1), nfirst=False),
+            dict(tm=2 * tm, tn_bytes=max(vb, tb // 2), ku=1, lsize=(1, 1), nfirst=False),
+            dict(tm=tm, tn_bytes=tb, vbytes=2 * vb, ku=1, lsize=(1, 1), nfirst=False),
+            dict(tm=tm, tn_bytes=tb, ku=1, lsize=(1, 1), nfirst=False, wi_per_cu=8)]
 
 
 def autotune(rt, dtype=D.float32, n=768, reps=3, verbose=False):
@@ -205,7 +225,9 @@ def autotune(rt, dtype=D.float32, n=768, reps=3, verbose=False):
     bc = cl.Buffer(rt.ctx, mf.READ_WRITE, n * n * it)
     best, best_t = None, None
     base = _device_defaults(rt.info)
-    for cand in _TUNE_CANDIDATES:
+    if base.get("variant") != "reg":
+        base = dict(_REG_DEFAULT)
+    for cand in _tune_candidates(base):
         p = dict(_REG_DEFAULT)
         p.update(base if base.get("variant") == "reg" else {})
         p.update(cand)

@@ -300,7 +300,8 @@ def test_no_reads_past_buffers(variant):
 
 def test_autotune_persists(tmp_path, monkeypatch):
     monkeypatch.setattr(G, "_cache_path", lambda: str(tmp_path / "gemm_tune.json"))
-    monkeypatch.setattr(G, "_TUNE_CANDIDATES", [dict(tm=8, tn_bytes=128, ku=1, lsize=(4, 1), nfirst=False)])
+    monkeypatch.setattr(G, "_tune_candidates", lambda base: [dict(tm=8, tn_bytes=128, ku=1, lsize=(4, 1),
+                                                                   nfirst=False)])
     monkeypatch.setattr(G, "_tuned", {})
     best = G.autotune(RT, D.float32, n=64, reps=1)
     assert best["tm"] == 8
@@ -309,3 +310,17 @@ def test_autotune_persists(tmp_path, monkeypatch):
     assert G._load_tuned(RT.info, 4)["lsize"] == (4, 1)
     monkeypatch.setenv("CLTENSOR_AUTOTUNE", "1")
     run(D.float32, 1, 20, 40, 30)
+
+
+@pytest.mark.parametrize("width,tile", [(16, (8, 128, 64)), (8, (6, 64, 32)), (4, (6, 32, 16)), (2, (6, 32, 16)),
+                                        (32, (8, 128, 64))])
+def test_cpu_tile_follows_vector_width(width, tile):
+    """The CPU register tile is chosen from the device's preferred float vector width (AVX2 vs AVX-512)."""
+    class Info:
+        is_cpu, is_gpu, vendor, name = True, False, "x", "y"
+        preferred_vector_width_float = width
+    p = G._device_defaults(Info())
+    assert (p["tm"], p["tn_bytes"], p["vbytes"]) == tile
+    assert p["variant"] == "reg"
+    # the register tile (rows x vectors) leaves room in a 16- (AVX2) or 32-register (AVX-512) file
+    assert p["tm"] * p["tn_bytes"] // p["vbytes"] <= (16 if width >= 16 else 12)
