@@ -122,6 +122,7 @@ def scalar_arg(v, cdt):
 
 _kcache = {}      # (device runtime, layout key) -> kernel: a cheaper lookup than K.get's sorted-params key
 _plans = {}       # (expr, dtypes, shapes, strides) -> _Plan: the per-call work left is filling in buffers/offsets
+NT_BYTES = 16 << 20   # outputs of at least this many bytes are written with non-temporal stores on CPU devices
 _BIG = 1 << 31    # storages at least this many bytes take the uncached path (it may need 64-bit indices)
 
 
@@ -219,8 +220,16 @@ def _tile_layout(cshape, cst):
 # Not sin/cos/tan: PoCL 3.1's vector forms give wrong results in every lane once one lane is huge (|x| ~1e5+:
 # sin(1e-30) = 0.0099), a quirk tests/test_elementwise.py guards.
 _VFN = re.compile(r"([a-z0-9]+)\(x0\)")
+_TRIG = frozenset(("sin", "cos", "tan"))
 _VEC_BUILTINS = frozenset("log log2 log10 log1p expm1 exp2 asin acos atan sinh cosh asinh acosh atanh erf erfc "
                           "cbrt".split())
+
+
+def _vexpr(expr, odt, ins, cdts, rdt):
+    """Whether the expression may run on whole vectors: plain arithmetic (a fused chain is a tuple: no) on one
+    non-half, non-bool, non-complex dtype."""
+    return bool(isinstance(expr, str) and _VEXPR.fullmatch(expr) and odt not in (D.float16, D.bool_)
+                and not odt.is_complex and all(d is odt for d in ins + cdts + (rdt,)))
 
 
 def _plan(expr, out, operands, cdts, rdt):
@@ -295,13 +304,20 @@ def _plan(expr, out, operands, cdts, rdt):
     ls = rt.local_size
     plan = _Plan()
     if flat:
-        key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx)
+        key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, n * out.itemsize >= NT_BYTES)
         kern = _kcache.get(key)
         if kern is None:
             m = _VFN.fullmatch(expr) if isinstance(expr, str) and kinds == ("t",) else None
             vfn = {"vfn": m.group(1)} if (m and m.group(1) in _VEC_BUILTINS and ins[0] is out._dtype
                                            and cdts[0] is out._dtype and rdt is out._dtype
                                            and out._dtype in (D.float16, D.float32, D.float64)) else {}
+            if (m and m.group(1) in _TRIG and ins[0] is out._dtype and cdts[0] is out._dtype and rdt is out._dtype
+                    and out._dtype in (D.float16, D.float32) and rt.info.is_cpu and rt.info.fp64):
+                vfn = {"vfn": "ct_%s8" % m.group(1)}   # our own float8 sin/cos/tan (templates/elementwise.mako)
+            if not vfn and _vexpr(expr, out._dtype, ins, cdts, rdt):
+                vfn = {"vexpr": True}
+            if vfn and rt.info.is_cpu and n * out.itemsize >= NT_BYTES:
+                vfn["nt"] = True
             kern = _kcache[key] = K.get(rt, "elementwise", "flat", out=out._dtype, ins=ins, kinds=kinds, cdts=cdts,
                                         rdt=rdt, expr=expr, idx=idx, **vfn)
         plan.tail = (n,)
@@ -310,8 +326,7 @@ def _plan(expr, out, operands, cdts, rdt):
         tb = _tile_size(out._dtype, ins)
         vec = not (out._dtype.is_complex or any(d.is_complex for d in ins))
         # the vector path may evaluate the expression on whole vectors: plain arithmetic, one non-half dtype
-        vexpr = bool(vec and isinstance(expr, str) and _VEXPR.fullmatch(expr)    # (a fused chain is a tuple)
-                     and out._dtype not in (D.float16, D.bool_) and all(d is out._dtype for d in ins + cdts + (rdt,)))
+        vexpr = vec and _vexpr(expr, out._dtype, ins, cdts, rdt)
         key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, rank, tb, vexpr)
         kern = _kcache.get(key)
         if kern is None:
