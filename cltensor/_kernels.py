@@ -174,7 +174,9 @@ def _build(rt, template, defname, params, key):
     return k
 
 
-_OPTIONS = ["-cl-kernel-arg-info"]
+# -w: compiler warnings are not the user's business (PoCL's clang printed "N warnings generated." on stderr for
+# double8 helper calls on AVX2 targets); CLTENSOR_DEBUG=1 shows them
+_OPTIONS = ["-cl-kernel-arg-info"] + ([] if DEBUG else ["-w"])
 
 
 def cache_dir():
