@@ -327,12 +327,13 @@ def _plan(expr, out, operands, cdts, rdt):
         vec = not (out._dtype.is_complex or any(d.is_complex for d in ins))
         # the vector path may evaluate the expression on whole vectors: plain arithmetic, one non-half dtype
         vexpr = vec and _vexpr(expr, out._dtype, ins, cdts, rdt)
-        key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, rank, tb, vexpr)
+        nt = {"nt": True} if vexpr and rt.info.is_cpu and n * out.itemsize >= NT_BYTES else {}
+        key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, rank, tb, vexpr, bool(nt))
         kern = _kcache.get(key)
         if kern is None:
             kern = _kcache[key] = K.get(rt, "elementwise", "tiled", out=out._dtype, ins=ins, kinds=kinds,
                                         cdts=cdts, rdt=rdt, expr=expr, idx=idx, rank=rank, tb=tb, vec=vec,
-                                        vexpr=vexpr)
+                                        vexpr=vexpr, **nt)
         ntr = (cshape[-2] + tb - 1) // tb
         ntc = (cshape[-1] + tb - 1) // tb
         s_r, s_c = min(SUPER, ntr), min(SUPER, ntc)

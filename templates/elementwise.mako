@@ -45,19 +45,19 @@ ${c.preamble((out, rdt) + ins + cdts + (expr[2] if isinstance(expr, tuple) else 
 ## nt (CPU devices, outputs far larger than the caches): full 8-element blocks are written with non-temporal
 ## stores, which skip the read-for-ownership of each output line (16M float32 add: 9.97 -> 7.25 ms on PoCL);
 ## x86 faults on a misaligned non-temporal vector store, so a block checks its address first
-<%def name="_vstore8(out, val, nt)">\
-<% VO = "%s8" % out.cc %>\
+<%def name="_vstore(out, w, val, addr, nt)">\
+<% VO = "%s%d" % (out.cc, w) %>\
 % if nt:
 {
-            __global ${VO}* po_ = (__global ${VO}*)(out + out_off + base);
+            __global ${VO}* po_ = (__global ${VO}*)(${addr});
 #if defined(__clang__)
             if ((((ulong)po_) & (sizeof(${VO}) - 1)) == 0) __builtin_nontemporal_store((${VO})(${val}), po_);
             else
 #endif
-            vstore8((${VO})(${val}), 0, out + out_off + base);
+            vstore${w}((${VO})(${val}), 0, ${addr});
         }\
 % else:
-vstore8((${VO})(${val}), 0, out + out_off + base);\
+vstore${w}((${VO})(${val}), 0, ${addr});\
 % endif
 </%def>
 
@@ -143,7 +143,7 @@ __kernel void k(__global ${out.ct}* restrict out, const ${idx} out_off ${_args(i
 % if out.half:
         vstore_half8_rte(${vfn}(${src}), 0, out + out_off + base);
 % else:
-        ${_vstore8(out, "%s(%s)" % (vfn, src), nt)}
+        ${_vstore(out, 8, "%s(%s)" % (vfn, src), "out + out_off + base", nt)}
 % endif
     } else if (0) {
 % elif vexpr:
@@ -157,7 +157,7 @@ __kernel void k(__global ${out.ct}* restrict out, const ${idx} out_off ${_args(i
         const ${out.cc} x${j} = s${j};
 % endif
 % endfor
-        ${_vstore8(out, expr, nt)}
+        ${_vstore(out, 8, expr, "out + out_off + base", nt)}
     } else if (0) {
 % endif
 ## half storage: 8 values per vload_half8 / vstore_half8 (the scalar forms are ~20x slower on PoCL)
@@ -281,7 +281,7 @@ __kernel void k(__global ${out.ct}* restrict out, const ${idx} out_off ${_args(i
 ## operand). Full tiles with unit inner strides take a vector path: TB vector loads per 'T' operand along its
 ## own fast dim, an in-register transpose (log2(TB) rounds of swizzles) and row-wise compute and stores;
 ## edge tiles and other strides take a scalar path. `vec` is False where a dtype has no vector type (complex).
-<%def name="tiled(out, ins, kinds, cdts, rdt, expr, idx, rank, tb, vec, vexpr)">
+<%def name="tiled(out, ins, kinds, cdts, rdt, expr, idx, rank, tb, vec, vexpr, nt=False)">
 ${_pre(out, rdt, ins, cdts, expr)}
 <%
     tens = [j for j, kd in enumerate(kinds) if kd != 's']
@@ -391,7 +391,7 @@ __kernel void k(__global ${out.ct}* restrict out, const ${idx} out_off ${_args(i
             const ${out.cc} x${j} = s${j};
 % endif
 % endfor
-            vstore${tb}((${VO})(${expr}), 0, out + po + ${r} * os${R - 2});
+            ${_vstore(out, tb, expr, "out + po + %d * os%d" % (r, R - 2), nt)}
         }
 % endfor
 % else:
