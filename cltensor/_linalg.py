@@ -4,6 +4,7 @@ their strides; transposed and sliced operands are not copied)."""
 from . import _dtypes as D
 from . import _ew
 from . import _gemm
+from . import _kernels as K
 from ._tensor import Tensor, empty_tensor, prod
 from . import autograd as AG
 
@@ -134,6 +135,9 @@ def matmul(input, other, *, out=None):
     if da == 1 and db == 1:
         r = dot(a, b)
     elif da == 2 and db == 2:
+        r = _traced(None, a, b, 0, 1, out)
+        if r is not None:
+            return r
         r = _mm_core(a, b, "MmBackward0")
     elif da == 2 and db == 1:
         r = mv(a, b)
@@ -162,7 +166,8 @@ def mm(input, mat2, *, out=None):
         raise RuntimeError("self must be a matrix")
     if mat2.dim() != 2:
         raise RuntimeError("mat2 must be a matrix")
-    return _out(_mm_core(input, mat2, "MmBackward0"), out)
+    r = _traced(None, input, mat2, 0, 1, out)
+    return r if r is not None else _out(_mm_core(input, mat2, "MmBackward0"), out)
 
 
 @_export
@@ -229,7 +234,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     _check_pair(mat1, mat2, "addmm")
     if mat1.dim() != 2 or mat2.dim() != 2:
         raise RuntimeError("mat1 and mat2 must be matrices")
-    return _out(_add_product(input, mat1, mat2, beta, alpha, "AddmmBackward0"), out)
+    r = _traced(input, mat1, mat2, beta, alpha, out)
+    return r if r is not None else _out(_add_product(input, mat1, mat2, beta, alpha, "AddmmBackward0"), out)
 
 
 @_export
@@ -248,6 +254,15 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
 @_export
 def addmv(input, mat, vec, *, beta=1, alpha=1):
     return _add_product(input, mat, vec.unsqueeze(-1), beta, alpha, "AddmvBackward0", squeeze=True)
+
+
+def _traced(inp, a, b, beta, alpha, out=None):
+    """While cltensor.compile traces: the 2-D product beta * inp + alpha * a @ b as a graph node, computed later
+    (its elementwise consumer may become the GEMM's epilogue); None: compute it now (eagerly)."""
+    if K.tracing and out is None:
+        from . import _fusion
+        return _fusion.mm_hook(inp, a, b, beta, alpha)
+    return None
 
 
 def _add_product(input, a, b, beta, alpha, name, squeeze=False, epi=None):

@@ -10,6 +10,7 @@ import warnings
 from .. import _dtypes as D
 from .. import _ops as O
 from .. import _ew
+from .. import _linalg
 from .. import _creation as C
 from .. import autograd as AG
 from .._tensor import Tensor, prod
@@ -355,14 +356,18 @@ def linear(input, weight, bias=None):
         return out + bias if bias is not None else out
     in_f = input._shape[-1]
     lead = tuple(input._shape[:-1])
+    need = AG.needs_grad(input, weight, bias)
     with AG.no_grad():
         x2 = input.reshape(-1, in_f) if input.dim() != 2 else input
-        if bias is not None:
-            y2 = ct.addmm(bias, x2, weight.t())
-        else:
-            y2 = ct.mm(x2, weight.t())
+        wt = weight.t()
+        _linalg._check_pair(x2, wt, "linear")
+        beta = 0 if bias is None else 1
+        # while cltensor.compile traces (no gradient): a graph node, maybe fused with the activation after it
+        y2 = None if need else _linalg._traced(bias, x2, wt, beta, 1)
+        if y2 is None:
+            y2 = _linalg._add_product(bias, x2, wt, beta, 1, "AddmmBackward0")
     out = _kern._as(y2, lead + (weight._shape[0],)) if input.dim() != 2 else y2
-    if AG.needs_grad(input, weight, bias):
+    if need:
         need_x, need_w = input.requires_grad, weight.requires_grad
         need_b = bias is not None and bias.requires_grad
 
