@@ -136,7 +136,8 @@ def madd(acc, x, y, z):
 % if epi:
 {
     ${t.cc} res_;
-    ${ew._eval(t, ecdts, None, ecdts, t, epi, [conv(r, acc_ct(acc), t.ct, 1)] + ["s%d" % j for j in range(1, len(ecdts))])}
+<% vals = [conv(r, acc_ct(acc), t.ct, 1)] + ["s%d" % j for j in range(1, len(ecdts))] %>
+    ${ew._eval(t, ecdts, None, ecdts, t, epi, vals)}
     ${t.store(cp, co, "res_")};
 }
 % else:
