@@ -1,6 +1,6 @@
 """Fusion benchmark (cltensor.compile): eager vs compiled cltensor, numpy and torch CPU (eager) side by side.
 
-    python benchmarks/bench_fusion.py            # 16M-element float32 chains, SimpleModel step
+    python benchmarks/bench_fusion.py            # 16M-element float32 chains, SimpleModel step, Linear+ReLU
     python benchmarks/bench_fusion.py --quick
 
 `rows(quick=False)` returns rows for benchmarks/run.py. The "cltensor" column of a "(compiled)" row is the
@@ -60,6 +60,11 @@ def _simple(lib, compiled):
     return step
 
 
+def _linear_relu(lib, x, w, b):
+    with lib.no_grad():
+        return lib.nn.functional.linear(x, w, b).relu()
+
+
 def rows(quick=False):
     reps = 4 if quick else 10
     n = 1 << 20 if quick else 1 << 24
@@ -98,6 +103,16 @@ def rows(quick=False):
     out += _pair("SimpleModel train step (compile(model), compiled MSE)", "batch 32", _simple(ct, False),
                  _simple(ct, True), None, _simple(torch, False) if torch is not None else None, reps,
                  20 if quick else 50)
+    lr = ct.compile(lambda x, w, b: _linear_relu(ct, x, w, b))
+    # the GEMM-bound shape of a hidden layer, and a short K with a wide output, where the ReLU pass weighs more
+    for (m, k, nf), inner in (((256, 512, 512), 5), ((4096, 64, 1024), 2)):
+        xn, wn, bn_ = (g.standard_normal(s, dtype=np.float32) for s in ((m, k), (nf, k), (nf,)))
+        x, w, bias = ct.tensor(xn), ct.tensor(wn), ct.tensor(bn_)
+        tx, tw, tbias = (torch.from_numpy(v) for v in (xn, wn, bn_)) if torch is not None else (None,) * 3
+        out += _pair("Linear+ReLU inference (compiled epilogue)", f"x {m}x{k} @ W {k}x{nf} + b",
+                     lambda: _linear_relu(ct, x, w, bias), lambda: lr(x, w, bias),
+                     lambda: np.maximum(xn @ wn.T + bn_, 0),
+                     (lambda: _linear_relu(torch, tx, tw, tbias)) if torch is not None else None, reps, inner)
     return out
 
 

@@ -11,11 +11,14 @@ computed with as few kernels as the graph allows:
   compiler contracting `a * b + c` into an fma);
 - `sum()`/`mean()` over all elements of a chain is one pass of reduce.mako's `fused_all` (the chain is the
   reduction's map; no intermediate tensor) plus the usual small second stage over the partials;
+- `mm`/`addmm`/`matmul`/`F.linear` of 2-D operands when no gradient is needed are nodes too: one GEMM kernel
+  each (the bias read in place), which also computes the elementwise chain that reads it when that chain's
+  other operands are scalars (ReLU, tanh, `* 2 + 1`...): the GEMM's epilogue, applied before its store;
 - anything else is a graph break, found without a list of ops: any other op that touches a symbolic tensor's
-  memory (matmul, indexing, `.item()`, printing...) or launches any kernel first computes every pending value
-  that Python still references (CPython's reference counts tell which), then runs eagerly on real memory. So
-  data-dependent control flow, in-place writes and untraced ops keep eager semantics; fusion happens between
-  breaks. Only values something still refers to are ever written to memory.
+  memory (indexing, `.item()`, printing, a matmul needing gradients...) or launches any kernel first computes
+  every pending value that Python still references (CPython's reference counts tell which), then runs eagerly
+  on real memory. So data-dependent control flow, in-place writes and untraced ops keep eager semantics; fusion
+  happens between breaks. Only values something still refers to are ever written to memory.
 
 Autograd: each computed chain is one autograd node (`CompiledFunctionBackward`) whose backward applies the op
 table's backward rules to the chain symbolically, so the gradient of every input is again one fused kernel
@@ -258,6 +261,28 @@ def inplace_hook(t):
         _no_inplace_grad(True)
 
 
+def mm_hook(inp, a, b, beta, alpha):
+    """beta * inp + alpha * a @ b of 2-D operands on the trace's device (mm, addmm, matmul, F.linear) when no
+    gradient is needed: a node ("mm") computed later by one GEMM, which may then take the elementwise chain that
+    consumes it as its epilogue (see _epilogue_of). None: eager (anything else, or a shape error to raise)."""
+    tr = _trace
+    if tr.executing or a.dim() != 2 or b.dim() != 2 or a._shape[1] != b._shape[0] or not a._shape[1] or \
+            AG.needs_grad(inp, a, b) or type(alpha) not in (int, float) or type(beta) not in (int, float):
+        return None
+    shape = (a._shape[0], b._shape[1])
+    if beta == 0:
+        inp = None
+    elif not isinstance(inp, Tensor) or inp.dim() > 2 or inp._dtype is not a._dtype or \
+            _ew.broadcast_shapes(inp._shape, shape) != shape:
+        return None
+    for t in (inp, a, b):
+        if t is not None and t._device != tr.device:
+            return None
+    n = _Node("mm", [tr.operand(t) for t in (inp, a, b)], shape, a._dtype)
+    n.red = (beta, alpha)
+    return tr.sym(n)
+
+
 def before_launch():
     """Called by _kernels.launch while tracing: an eager kernel may read or write anything, so every pending
     value still referenced is computed first (a graph break)."""
@@ -369,7 +394,7 @@ def _realise(v, outs):
 
 def _alive(tr):
     """Pending nodes that Python still references (a symbolic tensor or a view of it is alive)."""
-    return [n for n in tr.nodes if n.value is None and n.kind in ("ew", "red") and n.st() is not None]
+    return [n for n in tr.nodes if n.value is None and n.kind in ("ew", "red", "mm") and n.st() is not None]
 
 
 def _break(tr):
@@ -383,8 +408,9 @@ def _break(tr):
 
 def _run_graph(tr, outs):
     """Compute the values of `outs`: each output, each operand of a reduction that cannot take its chain as its
-    map, each owner of a view and each float16 intermediate (eager code rounds it to half) is written by one
-    fused kernel; all other elementwise nodes are statements inside those kernels."""
+    map or of a GEMM, each owner of a view and each float16 intermediate (eager code rounds it to half) is written
+    by one fused kernel; all other elementwise nodes are statements inside those kernels. A GEMM node is one
+    GEMM kernel, which writes the chain that consumes it instead when that chain can be its epilogue."""
     reach, stack = set(), list(outs)
     while stack:
         n = stack.pop()
@@ -411,19 +437,53 @@ def _run_graph(tr, outs):
             for a in n.args:
                 if isinstance(a, _Node) and a.kind == "ew" and a.dtype is D.float16:
                     need.add(id(a))
+        elif n.kind == "mm":
+            need.update(id(a) for a in n.args if isinstance(a, _Node))
+    epi = {}      # id(chain root) -> the GEMM node it takes as its epilogue's x0
+    for n in tr.nodes:
+        if n.kind == "ew" and id(n) in need and id(n) in reach and n.value is None:
+            m = _epilogue_of(n, need)
+            if m is not None:
+                epi[id(n)] = m
+    fused = {id(m) for m in epi.values()}
     tr.executing = True
     try:
         for n in tr.nodes:
             if id(n) not in reach or n.value is not None:
                 continue
             if n.kind == "ew" and id(n) in need:
-                n.value = _materialise(n)
+                n.value = _materialise(n, epi.get(id(n)))
+            elif n.kind == "mm" and id(n) not in fused:
+                n.value = _gemm(n)
             elif n.kind == "red":
                 n.value = _reduce(n, fused_red.get(id(n)))
             elif n.kind == "view":
                 n.value = _real_view(n.red)
     finally:
         tr.executing = False
+
+
+def _epilogue_of(root, need):
+    """The pending GEMM node that the chain computing `root` may take as its epilogue's x0: the chain's only
+    tensor operand, read once, of root's shape and dtype (not float16); all other operands are scalars and every
+    node in between is read once (inlined in this chain only). None otherwise."""
+    mm, stack = None, [root]
+    while stack:
+        n = stack.pop()
+        for a in n.args:
+            if not isinstance(a, _Node):
+                if isinstance(a, Tensor):
+                    return None
+            elif a.value is not None or id(a) in need or a.uses != 1 or a.kind not in ("ew", "mm") or \
+                    (a.kind == "mm" and mm is not None):
+                return None
+            elif a.kind == "ew":
+                stack.append(a)
+            else:
+                mm = a
+    if mm is None or mm.shape != root.shape or mm.dtype is not root.dtype or mm.dtype is D.float16:
+        return None
+    return mm
 
 
 def _real_view(v):
@@ -446,13 +506,14 @@ class _Chain:
         self._leaf_ix, self._var = {}, {}
 
     def leaf(self, v, cdt):
-        if isinstance(v, Tensor):
+        """Operand v (a tensor, a GEMM node whose value is the epilogue's x0, or a scalar): index, name, dtype."""
+        if isinstance(v, (Tensor, _Node)):
             j = self._leaf_ix.get(id(v))
             if j is None:
                 j = self._leaf_ix[id(v)] = len(self.leaves)
                 self.leaves.append(v)
-                self.cdts.append(v._dtype)
-            return j, f"x{j}", v._dtype
+                self.cdts.append(v.dtype)
+            return j, f"x{j}", v.dtype
         j = len(self.leaves)           # a scalar: one kernel argument per use, in its consumer's compute dtype
         self.leaves.append(v)
         self.cdts.append(cdt)
@@ -465,11 +526,11 @@ class _Chain:
             return v
         ops, refs = [], []
         for a, cdt in zip(n.args, n.cdts):
-            if isinstance(a, _Node) and a.value is None:
+            if isinstance(a, _Node) and a.value is None and a.kind == "ew":
                 ops.append((self.value(a), a.dtype))
                 refs.append(("n", a))
             else:
-                j, name, dt = self.leaf(a.value if isinstance(a, _Node) else a, cdt)
+                j, name, dt = self.leaf(a.value if isinstance(a, _Node) and a.value is not None else a, cdt)
                 ops.append((name, dt))
                 refs.append(("l", j))
         k = len(self._var)
@@ -512,8 +573,12 @@ class _Chain:
                   lambda g: _chain_backward(order, refs, leaves, root_grad, g))
 
 
-def _materialise(n):
+def _materialise(n, mm=None):
+    """Node n's value: one fused kernel of its chain, or the GEMM node mm's kernel with n's chain as epilogue."""
     ch = _Chain()
+    if mm is not None:
+        ch.leaf(mm, None)
+        return _gemm(mm, (ch.program(n), tuple(ch.cdts), ch.leaves[1:]))
     prog = ch.program(n)
     out = empty_tensor(n.shape, n.dtype, ch.first_tensor()._device)
     if out.numel():
@@ -521,6 +586,14 @@ def _materialise(n):
     if n.rg and ch.needs_grad():
         ch.record(out, lambda g: g)
     return out
+
+
+def _gemm(n, epi=None):
+    """The value of GEMM node n (epi: see _gemm.gemm), computed as eager addmm computes it."""
+    from . import _linalg
+    inp, a, b = [v.value if isinstance(v, _Node) else v for v in n.args]
+    with AG.no_grad():
+        return _linalg._add_product(inp, a, b, n.red[0], n.red[1], "AddmmBackward0", epi=epi)
 
 
 def _reduce(n, chain_src):

@@ -1,9 +1,11 @@
 """Batched strided GEMM on OpenCL buffers (kernels in templates/gemm.mako).
 
-    gemm(rt, dtype, batch, M, N, K, a, b, c, alpha=1, beta=0, acc_dtype=None)
+    gemm(rt, dtype, batch, M, N, K, a, b, c, alpha=1, beta=0, acc_dtype=None, cin=None, epi=None)
 
-computes C[p] = alpha * A[p] @ B[p] + beta * C[p] for p in range(batch), enqueued on rt.queue without waiting.
-Operands are (cl.Buffer, offset, batch_stride, row_stride, col_stride) in elements of `dtype`.
+computes C[p] = epi(alpha * A[p] @ B[p] + beta * Cin[p]) for p in range(batch), enqueued on rt.queue without
+waiting (Cin: C itself unless given, e.g. a bias broadcast with stride 0; epi: none, or an elementwise chain of
+cltensor.compile run on each value before its store). Operands are (cl.Buffer, offset, batch_stride,
+row_stride, col_stride) in elements of `dtype`.
 
 Kernel choice (see templates/gemm.mako):
   * "reg"   - register-tiled, no local memory: the fast shape on CPU devices (PoCL). Each work-item owns
@@ -368,12 +370,32 @@ def _typed(args, arg_dtypes):
     return [a if t is None else t(a) for a, t in zip(args, arg_dtypes)]
 
 
-def _gemm_args(idx, acc):
+def _gemm_args(idx, acc, d, epi):
+    """Scalar argument types of a GEMM kernel (None: a buffer): the common ones, then Cin's, then the epilogue's."""
     i = np.int64 if idx == "long" else np.int32
     a = np.uint64 if (acc.is_integer and acc.itemsize == 8) else \
         np.uint32 if acc.is_integer else acc.np.type
     return [None, i, i, i, i, None, i, i, i, i, None, i, i, i, i,
-            np.int32, np.int32, np.int32, np.int32, np.int32, np.int32, np.int32, a, a, np.int32]
+            np.int32, np.int32, np.int32, np.int32, np.int32, np.int32, np.int32, a, a, np.int32] + \
+        ([None, i, i, i, i] if d is not None else []) + [_scalar_np(c) for c in (epi[1][1:] if epi else ())]
+
+
+def _extras(d, epi):
+    """Template parameters of a separate C input and of an epilogue (none when unused: the plain kernels)."""
+    ex = {"cin": True} if d is not None else {}
+    if epi is not None:
+        ex.update(epi=epi[0], ecdts=tuple(epi[1]))
+    return ex
+
+
+def _tail(d, epi):
+    """Cin's arguments (its buffer a placeholder) and placeholders for the epilogue's scalars."""
+    return ((None,) + d if d is not None else ()) + (0,) * (len(epi[1]) - 1 if epi else 0)
+
+
+def _scalar_np(cdt):
+    from . import _ew
+    return _ew._scalar_np[cdt]
 
 
 def _round_up(n, m):
@@ -385,13 +407,15 @@ def _round_up(n, m):
 # so a repeated GEMM costs a dict lookup, three buffer-size checks and the enqueue.
 
 class _Plan:
-    __slots__ = ("kernel", "gsize", "lsize", "args", "order", "pack", "need")
+    __slots__ = ("kernel", "gsize", "lsize", "args", "order", "pack", "need", "scal")
 
-    def __init__(self, kernel, gsize, lsize, args, order, need, pack=None):
+    def __init__(self, kernel, gsize, lsize, args, order, need, pack=None, epi=None):
         self.kernel, self.gsize, self.lsize, self.args = kernel, gsize, lsize, list(args)
         self.order = order   # which of (a, b, c) buffers go to the kernel's A, B, C (-1: the packed B)
-        self.need = need     # bytes each of the a, b, c buffers must hold
+        self.need = need     # bytes each of the a, b, c (and cin) buffers must hold
         self.pack = pack     # None or (kernel, gsize, lsize, args, temp bytes, source index)
+        # the epilogue's scalar arguments (set on every call): their first index and compute dtypes
+        self.scal = (len(self.args) - len(epi[1]) + 1, epi[1][1:]) if epi else None
 
 
 _plans = {}
@@ -399,8 +423,9 @@ _PLAN_CACHE_MAX = 2048
 _last_plan = {}   # kernel -> the plan whose scalar arguments were set on it last (kernels are stateful)
 
 
-def gemm(rt, dtype, batch, M, N, K, a, b, c, alpha=1, beta=0, acc_dtype=None, variant=None, params=None):
-    """C[p] = alpha * A[p] @ B[p] + beta * C[p] for p in range(batch), enqueued asynchronously (no sync).
+def gemm(rt, dtype, batch, M, N, K, a, b, c, alpha=1, beta=0, acc_dtype=None, variant=None, params=None,
+         cin=None, epi=None):
+    """C[p] = epi(alpha * A[p] @ B[p] + beta * Cin[p]) for p in range(batch), enqueued asynchronously (no sync).
 
     a, b, c: (cl.Buffer, offset, batch_stride, row_stride, col_stride) with everything in ELEMENTS of dtype
     (strides may be 0 for broadcast batch, any non-negative values; A is M x K, B is K x N, C is M x N).
@@ -409,27 +434,36 @@ def gemm(rt, dtype, batch, M, N, K, a, b, c, alpha=1, beta=0, acc_dtype=None, va
     acc_dtype: accumulation type for floating dtypes (float32 for float16 by default; float64 allowed).
     beta == 0 never reads C (NaN in C does not propagate). C must not overlap A or B.
     variant / params: force a kernel variant ("reg", "local") or tile parameters (tests, autotuning).
+    cin: an operand like c read for the beta term instead of C (must not overlap C); None: C.
+    epi: (program, cdts, scalars): the epilogue, a fused chain of cltensor/_fusion.py (_Chain.program()) applied
+    to each output value (its x0, in dtype) before the store, with scalar operands x1... of compute dtypes
+    cdts[1:] passed as kernel arguments (new values build nothing new); it must give a value of dtype. Not for
+    float16 (eager code would round x0 to half first).
     """
     key = plan = None
+    d = tuple(cin[1:]) if cin is not None and beta != 0 else None
+    ep = tuple(epi[:2]) if epi is not None else None
+    if ep is not None and (dtype is D.float16 or ep[1][0] is not dtype):
+        raise ValueError(f"gemm: an epilogue's x0 must have the GEMM's dtype {dtype} (not float16)")
     if params is None:
-        key = (id(rt), dtype, batch, M, N, K, a[1:], b[1:], c[1:], alpha, beta, acc_dtype, variant)
+        key = (id(rt), dtype, batch, M, N, K, a[1:], b[1:], c[1:], alpha, beta, acc_dtype, variant, d, ep)
         try:
             plan = _plans.get(key)
         except TypeError:      # an unhashable argument (list strides, array scalars): plan every time
             key = None
     if plan is None:
         plan = _make_plan(rt, dtype, int(batch), int(M), int(N), int(K), tuple(a[1:]), tuple(b[1:]),
-                          tuple(c[1:]), alpha, beta, acc_dtype, variant, params)
+                          tuple(c[1:]), alpha, beta, acc_dtype, variant, params, d, ep)
         if key is not None:
             if len(_plans) >= _PLAN_CACHE_MAX:
                 _plans.clear()
             _plans[key] = plan
     if plan is not None:
-        _run(rt, plan, (a[0], b[0], c[0]))
+        _run(rt, plan, (a[0], b[0], c[0]) + ((cin[0],) if d is not None else ()), epi[2] if epi else ())
 
 
-def _run(rt, plan, bufs):
-    for name, buf, need in zip("ABC", bufs, plan.need):
+def _run(rt, plan, bufs, scal=()):
+    for name, buf, need in zip(("A", "B", "C", "Cin"), bufs, plan.need):
         if need > buf.size:
             raise ValueError(f"gemm: operand {name} reaches byte {need}, past the end of its buffer "
                              f"({buf.size} bytes)")
@@ -445,24 +479,40 @@ def _run(rt, plan, bufs):
     if _kernels.tracing:    # cltensor.compile: a graph break (the fast path below skips launch())
         from . import _fusion
         _fusion.before_launch()
+    sv = ()
+    if plan.scal is not None:
+        from ._ew import scalar_arg
+        cdts = plan.scal[1]
+        sv = [_scalar_np(c)(scalar_arg(v, c)) for v, c in zip(scal, cdts)]
     if _last_plan.get(k) is plan and not _kernels.DEBUG:
         # the same call shape as this kernel's last launch: its scalar arguments are still set, so only the
-        # three buffers change (a repeated GEMM costs ~2 us of host time instead of ~4 through the invoker)
+        # buffers (and an epilogue's scalars) change (a repeated GEMM costs ~2 us of host time instead of ~4)
         k.set_arg(0, ba)
         k.set_arg(5, bb)
         k.set_arg(10, bc)
+        if len(bufs) > 3:
+            k.set_arg(25, bufs[3])
+        for j, v in enumerate(sv):
+            k.set_arg(plan.scal[0] + j, v)
         _kernels.enqueue_set(rt, k, plan.gsize, plan.lsize)
     else:
         args[0], args[5], args[10] = ba, bb, bc
+        if len(bufs) > 3:
+            args[25] = bufs[3]
+        if sv:
+            args[plan.scal[0]:] = sv
         _kernels.launch(rt, k, plan.gsize, plan.lsize, args)
         args[0] = args[5] = args[10] = None      # do not keep the caller's buffers alive
+        if len(bufs) > 3:
+            args[25] = None
         _last_plan[k] = plan
     if tmp is not None:
         rt.release(*tmp)   # in-order queue: a later user of this buffer runs after this GEMM
 
 
-def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, variant, params):
-    """Choose the kernel, tiles and launch geometry; a, b, c are (offset, batch stride, row stride, col stride)."""
+def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, variant, params, d=None, epi=None):
+    """Choose the kernel, tiles and launch geometry; a, b, c (and d, Cin's, or None) are (offset, batch stride,
+    row stride, col stride); epi: None or (program, cdts)."""
     if min(batch, M, N, K) < 0:
         raise ValueError(f"gemm: negative size batch={batch} M={M} N={N} K={K}")
     if max(M, N, K) > _INT32_LIMIT - 1024:
@@ -477,8 +527,12 @@ def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, varia
         need_a, ba_ = _bound("A", a, batch, M, K, it)
         need_b, bb_ = _bound("B", b, batch, K, N, it)
         bound = max(bound, ba_, bb_)
-    bound = max(bound, M + N + K + 1024)
     need = (need_a, need_b, need_c)
+    if d is not None:
+        need_d, bd_ = _bound("Cin", d, batch, M, N, it)
+        need, bound = need + (need_d,), max(bound, bd_)
+    bound = max(bound, M + N + K + 1024)
+    ex = _extras(d, epi)
     p = _config(rt, dtype, acc, variant, params)
     order = (0, 1, 2)
     if K == 0:
@@ -493,11 +547,11 @@ def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, varia
         tsm, tsn, wm, wn = p["tsm"], p["tsn"], p["wm"], p["wn"]
         lx, ly = tsn // wn, tsm // wm
         mt, nt = (M + tsm - 1) // tsm, (N + tsn - 1) // tsn
-        types = _gemm_args(idx, acc)
-        k = _kernel(rt, "local", types, t=dtype, acc=acc, idx=idx, tsm=tsm, tsn=tsn, tk=p["tk"], wm=wm, wn=wn)
+        types = _gemm_args(idx, acc, d, epi)
+        k = _kernel(rt, "local", types, t=dtype, acc=acc, idx=idx, tsm=tsm, tsn=tsn, tk=p["tk"], wm=wm, wn=wn, **ex)
         return _Plan(k, (nt * lx, mt * ly, batch), (lx, ly, 1),
-                     _typed((None,) + a + (None,) + b + (None,) + c + (M, N, K, N, mt, nt, 1, al, be, beta_zero),
-                            types), order, need)
+                     _typed((None,) + a + (None,) + b + (None,) + c + (M, N, K, N, mt, nt, 1, al, be, beta_zero) +
+                            _tail(d, epi), types), order, need, epi=epi)
 
     # ---- register-tiled variant: B needs unit column stride for vload
     if K > 0 and b[3] != 1:
@@ -507,6 +561,7 @@ def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, varia
             # A column-major (or a single row): C^T = B^T @ A^T, and A^T has unit column stride
             a, b = (b[0], b[1], b[3], b[2]), (a[0], a[1], a[3], 1 if M == 1 else a[2])
             c = (c[0], c[1], c[3], c[2])
+            d = d and (d[0], d[1], d[3], d[2])
             M, N = N, M
             order = (1, 0, 2)
     vw, nv = _pick_tn(p, acc, N)
@@ -547,12 +602,12 @@ def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, varia
     l0, l1 = p["lsize"]
     nfirst = bool(p["nfirst"])
     d0, d1 = (nt, mg) if nfirst else (mg, nt)
-    types = _gemm_args(idx, acc)
+    types = _gemm_args(idx, acc, d, epi)
     k = _kernel(rt, "reg", types, t=dtype, acc=acc, idx=idx, tm=tm, vw=vw, nv=nv, ku=ku,
-                a_unit=a_unit, bmode=bmode, nfirst=nfirst)
+                a_unit=a_unit, bmode=bmode, nfirst=nfirst, **ex)
     return _Plan(k, (_round_up(d0, l0), _round_up(d1, l1), batch), (l0, l1, 1),
-                 _typed((None,) + a + (None,) + b + (None,) + c + (M, N, K, NB, mt, nt, rpw, al, be, beta_zero),
-                        types), order, need, pack)
+                 _typed((None,) + a + (None,) + b + (None,) + c + (M, N, K, NB, mt, nt, rpw, al, be, beta_zero) +
+                        _tail(d, epi), types), order, need, pack, epi)
 
 
 _PACK_BK, _PACK_L = 16, (1, 8)

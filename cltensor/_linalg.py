@@ -4,6 +4,7 @@ their strides; transposed and sliced operands are not copied)."""
 from . import _dtypes as D
 from . import _ew
 from . import _gemm
+from . import _kernels as K
 from ._tensor import Tensor, empty_tensor, prod
 from . import autograd as AG
 
@@ -28,8 +29,9 @@ def _check_pair(a, b, name):
         raise RuntimeError(f'"addmm_impl_cpu_" not implemented for \'{a._dtype._alias}\'')
 
 
-def _gemm_nd(a, b, c, alpha=1, beta=0):
-    """c[..., n, p] = alpha * a[..., n, m] @ b[..., m, p] + beta * c, all >= 2-D with batch dims broadcast to c's."""
+def _gemm_nd(a, b, c, alpha=1, beta=0, cin=None, epi=None):
+    """c[..., n, p] = epi(alpha * a[..., n, m] @ b[..., m, p] + beta * cin), all >= 2-D with batch dims broadcast to
+    c's; cin (c itself when None) is broadcast to c's shape and read in place; epi: see _gemm.gemm."""
     rt = c._st.rt
     if rt is None:
         from ._device import no_cpu_device_error
@@ -43,28 +45,36 @@ def _gemm_nd(a, b, c, alpha=1, beta=0):
     sa = _ew.broadcast_strides(_batch_view(a), bshape) if nb else []
     sb = _ew.broadcast_strides(_batch_view(b), bshape) if nb else []
     sc = list(c._strides[:-2])
+    d, sd = c, sc                     # the beta term's operand: c, or cin at c's shape (stride 0 where broadcast)
+    if cin is not None:
+        d, sd = cin, _ew.broadcast_strides(cin, c._shape)
+        ds, sd = sd[-2:], sd[:-2]
     # fold a's batch into rows when b is shared across the batch and a's rows continue across batches
-    if nb and all(s == 0 for s in sb) and _rows_fold(a, bshape, sa) and _rows_fold(c, bshape, sc):
+    if nb and all(s == 0 for s in sb) and _rows_fold(n, a._strides[-2], bshape, sa) and \
+            _rows_fold(n, c._strides[-2], bshape, sc) and (cin is None or _rows_fold(n, ds[0], bshape, sd)):
         rows = prod(bshape) * n
         _gemm.gemm(rt, c._dtype, 1, rows, p, m,
                    (a._st.buf, a._offset, 0, a._strides[-2], a._strides[-1]),
                    (b._st.buf, b._offset, 0, b._strides[-2], b._strides[-1]),
-                   (c._st.buf, c._offset, 0, c._strides[-2], c._strides[-1]), alpha, beta)
+                   (c._st.buf, c._offset, 0, c._strides[-2], c._strides[-1]), alpha, beta,
+                   cin=None if cin is None else (d._st.buf, d._offset, 0, ds[0], ds[1]), epi=epi)
         return c
-    cshape, (ca, cb, cc) = _ew.collapse(list(bshape), [sa, sb, sc])   # size-1 dims dropped, runs merged
+    cshape, (ca, cb, cc, cd) = _ew.collapse(list(bshape), [sa, sb, sc, sd])   # size-1 dims dropped, runs merged
     if not cshape:
-        cshape, ca, cb, cc = [1], [0], [0], [0]
+        cshape, ca, cb, cc, cd = [1], [0], [0], [0], [0]
     outer = cshape[:-1]
     import itertools
     for idx in itertools.product(*[range(s) for s in outer]):
         oa = a._offset + sum(i * s for i, s in zip(idx, ca))
         ob = b._offset + sum(i * s for i, s in zip(idx, cb))
         oc = c._offset + sum(i * s for i, s in zip(idx, cc))
+        od = d._offset + sum(i * s for i, s in zip(idx, cd))
         _gemm.gemm(rt, c._dtype, cshape[-1], n, p, m,
                    (a._st.buf, oa, ca[-1], a._strides[-2], a._strides[-1]),
                    (b._st.buf, ob, cb[-1], b._strides[-2], b._strides[-1]),
-                   (c._st.buf, oc, cc[-1], c._strides[-2], c._strides[-1]), alpha, beta)
-    if c._st.shared or a._st.shared or b._st.shared:
+                   (c._st.buf, oc, cc[-1], c._strides[-2], c._strides[-1]), alpha, beta,
+                   cin=None if cin is None else (d._st.buf, od, cd[-1], ds[0], ds[1]), epi=epi)
+    if c._st.shared or a._st.shared or b._st.shared or d._st.shared:
         rt.queue.finish()
     return c
 
@@ -80,10 +90,8 @@ def _batch_view(t):
     return v
 
 
-def _rows_fold(t, bshape, bstrides):
-    """True when t's batch dims and row dim form one evenly strided run of rows."""
-    n = t._shape[-2]
-    rs = t._strides[-2]
+def _rows_fold(n, rs, bshape, bstrides):
+    """True when batch dims (bstrides) and n rows of stride rs form one evenly strided run of rows."""
     expect = rs * n
     for s, st in zip(reversed(bshape), reversed(bstrides)):
         if s != 1 and st != expect:
@@ -127,6 +135,9 @@ def matmul(input, other, *, out=None):
     if da == 1 and db == 1:
         r = dot(a, b)
     elif da == 2 and db == 2:
+        r = _traced(None, a, b, 0, 1, out)
+        if r is not None:
+            return r
         r = _mm_core(a, b, "MmBackward0")
     elif da == 2 and db == 1:
         r = mv(a, b)
@@ -155,7 +166,8 @@ def mm(input, mat2, *, out=None):
         raise RuntimeError("self must be a matrix")
     if mat2.dim() != 2:
         raise RuntimeError("mat2 must be a matrix")
-    return _out(_mm_core(input, mat2, "MmBackward0"), out)
+    r = _traced(None, input, mat2, 0, 1, out)
+    return r if r is not None else _out(_mm_core(input, mat2, "MmBackward0"), out)
 
 
 @_export
@@ -222,7 +234,8 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     _check_pair(mat1, mat2, "addmm")
     if mat1.dim() != 2 or mat2.dim() != 2:
         raise RuntimeError("mat1 and mat2 must be matrices")
-    return _out(_add_product(input, mat1, mat2, beta, alpha, "AddmmBackward0"), out)
+    r = _traced(input, mat1, mat2, beta, alpha, out)
+    return r if r is not None else _out(_add_product(input, mat1, mat2, beta, alpha, "AddmmBackward0"), out)
 
 
 @_export
@@ -243,7 +256,16 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
     return _add_product(input, mat, vec.unsqueeze(-1), beta, alpha, "AddmvBackward0", squeeze=True)
 
 
-def _add_product(input, a, b, beta, alpha, name, squeeze=False):
+def _traced(inp, a, b, beta, alpha, out=None):
+    """While cltensor.compile traces: the 2-D product beta * inp + alpha * a @ b as a graph node, computed later
+    (its elementwise consumer may become the GEMM's epilogue); None: compute it now (eagerly)."""
+    if K.tracing and out is None:
+        from . import _fusion
+        return _fusion.mm_hook(inp, a, b, beta, alpha)
+    return None
+
+
+def _add_product(input, a, b, beta, alpha, name, squeeze=False, epi=None):
     if a._shape[-1] != b._shape[-2]:
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({a._shape[-2]}x{a._shape[-1]} and "
                            f"{b._shape[-2]}x{b._shape[-1]})")
@@ -252,6 +274,7 @@ def _add_product(input, a, b, beta, alpha, name, squeeze=False):
     inp = input.unsqueeze(-1) if squeeze and isinstance(input, Tensor) and input.dim() >= 1 else input
     out = empty_tensor(shape, a._dtype, a._device)
     from . import _ops
+    cin = None
     if beta == 0:
         if not a._shape[-1]:          # K == 0: nothing to multiply (a GEMM with beta 0 never reads C)
             _ew.run("x0", out, [0], (a._dtype,), a._dtype)
@@ -260,9 +283,12 @@ def _add_product(input, a, b, beta, alpha, name, squeeze=False):
         if isinstance(src, Tensor) and _ew.broadcast_shapes(src._shape, shape) != shape:
             raise RuntimeError(f"The expanded size of the input ({list(src._shape)}) must match the product shape "
                                f"{list(shape)}")
-        _ops.copy_into(out, src)
+        if isinstance(src, Tensor) and src._dtype is out._dtype and src._device == out._device and a._shape[-1]:
+            cin = src                 # the GEMM reads it in place (broadcast) for its beta term: no copy
+        else:
+            _ops.copy_into(out, src)
     if a._shape[-1]:
-        _gemm_nd(a, b, out, alpha, beta)
+        _gemm_nd(a, b, out, alpha, beta, cin, epi)
     elif beta != 1 and beta != 0:
         _ew.run("x0 * x1", out, [out, beta], (a._dtype, a._dtype), a._dtype)
     if AG.needs_grad(inp, a, b):

@@ -7,6 +7,10 @@
 ## local size is fixed per kernel: PoCL compiles again for every new local size; surplus work-items return at
 ## once). NB is the number of columns B really has (>= N, padded panels; only the register kernel reads it).
 ## beta_zero != 0 means C is not read (as in PyTorch, beta == 0 ignores NaN/inf in C).
+## Optional, after those (`cin`): Ci, ci_off, ci_bs, ci_rs, ci_cs - the beta term reads Ci (e.g. a bias broadcast
+## with stride 0) instead of C. Optional (`epi`): an epilogue, a fused elementwise chain of cltensor/_fusion.py
+## (statements, final value, dtypes) applied to each output before its store: x0 is alpha * acc + beta * C as
+## the storage dtype t, x1... are kernel arguments s1... of compute dtypes ecdts[1:]; its value is stored as t.
 ##
 ## Variants (one <%def> each):
 ##   reg    - CPU shape: each work-item computes TM x (VW*NV) blocks of C in VW-wide vector accumulators,
@@ -21,8 +25,11 @@
 ## Integer GEMM accumulates in unsigned int/long (wrap-around is well defined there) and truncates at the
 ## store, which gives the same result modulo 2^bits as accumulating in the storage type (PyTorch).
 <%namespace name="c" file="common.mako"/>
+<%namespace name="ew" file="elementwise.mako"/>
 
 <%!
+import re
+
 def vt(ct, n):
     return ct if n == 1 else "%s%d" % (ct, n)
 
@@ -82,6 +89,17 @@ def sstore(t, acc, ptr, idx, val):
         return "vstore_half_rte(%s, %s, %s)" % (conv(val, a, "float", 1), idx, ptr)
     return "%s[%s] = %s" % (ptr, idx, conv(val, a, t.ct, 1))
 
+_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+_CHEAP = frozenset(("isnan", "isinf", "fabs", "fmin", "fmax", "copysign"))
+
+def straight(epi):
+    """Whether an epilogue runs as straight-line code on each lane of a full tile row rather than in a loop over the
+    row. Measured on PoCL (4096 x 64 @ 64 x 1024): selects and arithmetic, which the compiler packs into vectors,
+    cost 2-4% of the GEMM straight vs ~20% in the loop; branches (|| &&) and math calls cost 2x more straight
+    (tanh: GEMM + 80% in the loop, + 300% straight)."""
+    src = " ".join(epi[0]) + epi[1]
+    return "||" not in src and "&&" not in src and all(f in _CHEAP for f in _CALL.findall(src))
+
 def madd(acc, x, y, z):
     """z + x * y in the accumulator type (fma for floating point)."""
     if acc.isint:
@@ -89,12 +107,42 @@ def madd(acc, x, y, z):
     return "fma(%s, %s, %s)" % (x, y, z)
 %>
 
-<%def name="_args(t, idx, acc)">
+<%def name="_args(t, idx, acc, cin, ecdts)">
     __global const ${t.ct}* restrict A, const ${idx} a_off, const ${idx} a_bs, const ${idx} a_rs, const ${idx} a_cs,
     __global const ${t.ct}* restrict B, const ${idx} b_off, const ${idx} b_bs, const ${idx} b_rs, const ${idx} b_cs,
     __global ${t.ct}* restrict C, const ${idx} c_off, const ${idx} c_bs, const ${idx} c_rs, const ${idx} c_cs,
     const int M, const int N, const int K, const int NB, const int mt, const int nt, const int rpw,
     const ${acc_ct(acc)} alpha, const ${acc_ct(acc)} beta, const int beta_zero
+% if cin:
+    , __global const ${t.ct}* restrict Ci, const ${idx} ci_off, const ${idx} ci_bs, const ${idx} ci_rs,
+    const ${idx} ci_cs
+% endif
+% for j in range(1, len(ecdts)):
+    , const ${ecdts[j].cc} s${j}
+% endfor
+</%def>
+
+## One output: r = alpha * val + beta * ip[io] (C's or Ci's element), the epilogue, the store to cp[co].
+<%def name="_store(t, acc, epi, ecdts, val, cp, co, ip, io)">
+{
+    ${acc_ct(acc)} r = alpha * ${val};
+    if (!beta_zero) r += beta * ${sload(t, acc, ip, io)};
+    ${_epi_store(t, acc, epi, ecdts, "r", cp, co)}
+}
+</%def>
+
+## Store the accumulator-typed value r to cp[co], through the epilogue if there is one.
+<%def name="_epi_store(t, acc, epi, ecdts, r, cp, co)">
+% if epi:
+{
+    ${t.cc} res_;
+<% vals = [conv(r, acc_ct(acc), t.ct, 1)] + ["s%d" % j for j in range(1, len(ecdts))] %>
+    ${ew._eval(t, ecdts, None, ecdts, t, epi, vals)}
+    ${t.store(cp, co, "res_")};
+}
+% else:
+${sstore(t, acc, cp, co, r)};
+% endif
 </%def>
 
 ## ------------------------------------------------------------------------------------------------ reg
@@ -104,15 +152,15 @@ def madd(acc, x, y, z):
 ## strides, each vector assembled from scalars); nfirst: dim 0 of the launch walks column tiles.
 ## Each work-item computes the tiles (rows tg*rpw .. tg*rpw+rpw-1, column tn): rpw (an argument) sets the
 ## work per work-item without a recompile, so the local size can stay (1, 1) or tiny.
-<%def name="reg(t, acc, idx, tm, vw, nv, ku, a_unit, bmode, nfirst)">
-${c.preamble((t, acc))}
+<%def name="reg(t, acc, idx, tm, vw, nv, ku, a_unit, bmode, nfirst, cin=False, epi=None, ecdts=())">
+${c.preamble((t, acc) + ecdts + (epi[2] if epi else ()))}
 <%
     A_ = acc_ct(acc)
     V = vt(A_, vw)
     TN = vw * nv
     dn, dm = (0, 1) if nfirst else (1, 0)
 %>
-__kernel void k(${_args(t, idx, acc)})
+__kernel void k(${_args(t, idx, acc, cin, ecdts)})
 {
     const int tn = get_global_id(${dn}), tg = get_global_id(${dm});
     const int mg = (mt + rpw - 1) / rpw;
@@ -122,6 +170,9 @@ __kernel void k(${_args(t, idx, acc)})
     const int cs = min(c0, NB - ${TN});
     __global const ${t.ct}* Ap = A + a_off + p * a_bs;
     __global ${t.ct}* Cp = C + c_off + p * c_bs;
+% if cin:
+    __global const ${t.ct}* Cip = Ci + ci_off + p * ci_bs;
+% endif
 % if bmode == 'vec':
     __global const ${t.ct}* bp = B + b_off + p * b_bs + cs;
 % elif bmode == 'panel':
@@ -129,7 +180,7 @@ __kernel void k(${_args(t, idx, acc)})
 % else:
     __global const ${t.ct}* bp = B + b_off + p * b_bs + (${idx})cs * b_cs;
 % endif
-    const int full = (cs == c0) && (c0 + ${TN} <= N) && (c_cs == 1);
+    const int full = (cs == c0) && (c0 + ${TN} <= N) && (c_cs == 1)${" && (ci_cs == 1)" if cin else ""};
     const int tend = min(tg * rpw + rpw, mt);
     for (int tm_ = tg * rpw; tm_ < tend; tm_++) {
     const int r0 = tm_ * ${tm};
@@ -192,21 +243,37 @@ ${sload(t, acc, "bp", "%s + (%s)%d * b_cs" % (koff, idx, v))}\
 % endfor
     for (int i = 0; i < ${tm} && r0 + i < M; i++) {
         __global ${t.ct}* cr = Cp + (${idx})(r0 + i) * c_rs;
-        const ${A_}* tr = tile + i * ${TN};
+<% ir = "ir" if cin else "cr" %>
+% if cin:
+        __global const ${t.ct}* ir = Cip + (${idx})(r0 + i) * ci_rs;
+% endif
+        ${A_}* tr = tile + i * ${TN};
         if (full) {
 % for v in range(nv):
             {
                 ${V} r = alpha * ${vload(acc, acc, vw, "tr + %d" % (v * vw)) if vw > 1 else "tr[%d]" % v};
-                if (!beta_zero) r += beta * ${vload(t, acc, vw, "cr + c0 + %d" % (v * vw))};
+                if (!beta_zero) r += beta * ${vload(t, acc, vw, "%s + c0 + %d" % (ir, v * vw))};
+% if not epi:
                 ${vstore(t, acc, vw, "r", "cr + c0 + %d" % (v * vw))};
+% elif straight(epi):
+% for q in range(vw):
+                ${_epi_store(t, acc, epi, ecdts, "r.s%x" % q if vw > 1 else "r", "cr", "c0 + %d" % (v * vw + q))}
+% endfor
+% elif vw > 1:
+                vstore${vw}(r, 0, tr + ${v * vw});
+% else:
+                tr[${v}] = r;
+% endif
             }
 % endfor
+% if epi and not straight(epi):
+            for (int q = 0; q < ${TN}; q++)
+                ${_epi_store(t, acc, epi, ecdts, "tr[q]", "cr", "c0 + q")}
+% endif
         } else {
             for (int q = c0 - cs; q < ${TN} && cs + q < N; q++) {
                 const ${idx} o = (${idx})(cs + q) * c_cs;
-                ${A_} r = alpha * tr[q];
-                if (!beta_zero) r += beta * ${sload(t, acc, "cr", "o")};
-                ${sstore(t, acc, "cr", "o", "r")};
+                ${_store(t, acc, epi, ecdts, "tr[q]", "cr", "o", ir, "(%s)(cs + q) * ci_cs" % idx if cin else "o")}
             }
         }
     }
@@ -218,8 +285,8 @@ ${sload(t, acc, "bp", "%s + (%s)%d * b_cs" % (koff, idx, v))}\
 ## GPU-style tiling: work-group (lx, ly) = (tsn / wn, tsm / wm); TK-deep slices of A (tsm x tk) and
 ## B (tk x tsn) go to __local; every work-item keeps wm x wn accumulators (rows ly + i*ly_n, columns
 ## lx + j*lx_n, so neighbouring work-items touch neighbouring local words).
-<%def name="local(t, acc, idx, tsm, tsn, tk, wm, wn)">
-${c.preamble((t, acc))}
+<%def name="local(t, acc, idx, tsm, tsn, tk, wm, wn, cin=False, epi=None, ecdts=())">
+${c.preamble((t, acc) + ecdts + (epi[2] if epi else ()))}
 <%
     A_ = acc_ct(acc)
     LX = tsn // wn
@@ -229,7 +296,7 @@ ${c.preamble((t, acc))}
     nb = (tk * tsn + NT - 1) // NT
 %>
 __kernel __attribute__((reqd_work_group_size(${LX}, ${LY}, 1)))
-void k(${_args(t, idx, acc)})
+void k(${_args(t, idx, acc, cin, ecdts)})
 {
     __local ${A_} As[${tk}][${tsm}];
     __local ${A_} Bs[${tk}][${tsn}];
@@ -289,15 +356,17 @@ void k(${_args(t, idx, acc)})
         barrier(CLK_LOCAL_MEM_FENCE);
     }
     __global ${t.ct}* Cp = C + c_off + p * c_bs;
+% if cin:
+    __global const ${t.ct}* Cip = Ci + ci_off + p * ci_bs;
+% endif
 % for i in range(wm):
 % for j in range(wn):
     {
         const int gr = r0 + ly + ${i * LY}, gc = c0 + lx + ${j * LX};
         if (gr < M && gc < N) {
             const ${idx} o = (${idx})gr * c_rs + (${idx})gc * c_cs;
-            ${A_} r = alpha * acc${i}_${j};
-            if (!beta_zero) r += beta * ${sload(t, acc, "Cp", "o")};
-            ${sstore(t, acc, "Cp", "o", "r")};
+            ${_store(t, acc, epi, ecdts, "acc%d_%d" % (i, j), "Cp", "o", "Cip" if cin else "Cp",
+                     "(%s)gr * ci_rs + (%s)gc * ci_cs" % (idx, idx) if cin else "o")}
         }
     }
 % endfor

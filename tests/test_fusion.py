@@ -3,6 +3,8 @@ import numpy as np
 import pytest
 
 import cltensor as ct
+import cltensor.nn.functional as F
+from cltensor import _gemm
 from cltensor import _kernels as K
 
 
@@ -440,3 +442,170 @@ def test_random_chains_match_eager(seed):
                                            ct.float16 else 1e-5, atol=1e-5, equal_nan=True, err_msg=str(steps))
             else:
                 np.testing.assert_array_equal(rn, en, err_msg=str(steps))
+
+
+# ---------------------------------------------------------------- GEMM epilogues: mm / addmm / linear + a chain
+
+@pytest.fixture(params=["reg", "local"])
+def variant(request, monkeypatch):
+    """Both GEMM kernels (the CPU register tiles and the GPU __local tiles), whatever the environment chose."""
+    monkeypatch.setenv("CLTENSOR_GEMM_VARIANT", request.param)
+    _gemm._configs.clear()
+    _gemm._plans.clear()
+    yield request.param
+    _gemm._configs.clear()
+    _gemm._plans.clear()
+
+
+_EPI = {
+    "linear+relu": lambda x, w, b: F.linear(x, w, b).relu(),
+    "linear+tanh": lambda x, w, b: F.linear(x, w, b).tanh(),
+    "addmm+leaky_relu": lambda x, w, b: F.leaky_relu(ct.addmm(b, x, w.T, beta=0.5, alpha=2.0), 0.1),
+    "addmm+clamp": lambda x, w, b: ct.addmm(b, x, w.T).clamp(-0.5, 0.5),
+    "mm*2+1 sigmoid": lambda x, w, b: ((x @ w.T) * 2 + 1).sigmoid(),
+    "mm(W^T contiguous)+relu6": lambda x, w, b: F.relu6(ct.mm(x, w.T.contiguous()) * 3),
+    "linear no bias+hardtanh": lambda x, w, b: F.hardtanh(F.linear(x, w), -0.3, 0.2),
+}
+
+
+def _mats(M, K, N, dt=np.float32, layout="contiguous", seed=0):
+    g = np.random.default_rng(seed)
+    xn = g.standard_normal((M, K)).astype(dt)
+    if layout == "transposed":         # x read with row stride 1 (the register kernel swaps the roles of A, B)
+        x = ct.tensor(np.ascontiguousarray(xn.T)).T
+    elif layout == "offset-slice":
+        x = ct.tensor(np.concatenate([xn, xn], 1))[:, 1:K + 1]
+    else:
+        x = ct.tensor(xn)
+    return x, ct.tensor(g.standard_normal((N, K)).astype(dt)), ct.tensor(g.standard_normal(N).astype(dt))
+
+
+@pytest.mark.parametrize("case", list(_EPI))
+@pytest.mark.parametrize("M,K,N", [(1, 7, 33), (7, 33, 1), (33, 129, 7), (129, 1, 129)])
+def test_gemm_epilogue_matches_eager(variant, case, M, K, N):
+    f = _EPI[case]
+    x, w, b = _mats(M, K, N)
+    cf = ct.compile(f)
+    r, n = launches(cf, x, w, b)
+    np.testing.assert_allclose(r.numpy(), f(x, w, b).numpy(), rtol=1e-5, atol=1e-5)
+    _, n_gemm = launches(lambda: ct.mm(x, w.T.contiguous() if "contiguous" in case else w.T))
+    assert n == n_gemm, "the chain after the GEMM must run inside the GEMM kernel"
+    assert cf.stats == {"calls": 1, "breaks": 0, "eager": 0, "reason": None}
+
+
+@pytest.mark.parametrize("layout", ["transposed", "offset-slice"])
+def test_gemm_epilogue_on_strided_operands(variant, layout):
+    for M, K, N in [(1, 9, 20), (33, 7, 129), (70, 45, 33)]:
+        x, w, b = _mats(M, K, N, layout=layout)
+        for f in (_EPI["linear+relu"], _EPI["addmm+leaky_relu"],
+                  lambda x, w, b: F.leaky_relu(ct.addmm(b * 2, x * 3, w.T), 0.3)):   # traced operands: computed first
+            np.testing.assert_allclose(ct.compile(f)(x, w, b).numpy(), f(x, w, b).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_linear_relu_is_one_kernel(variant):
+    x, w, b = _mats(64, 48, 40)
+    r, n = launches(ct.compile(_EPI["linear+relu"]), x, w, b)
+    _, n_mm = launches(lambda: x @ w.T)      # the GEMM alone (reg: with its copy of W^T into column panels)
+    assert n == n_mm and (variant == "reg" or n == 1)
+    wt = w.T.contiguous()                    # a weight stored K x N needs no panel copy: one kernel, both variants
+    r2, n2 = launches(ct.compile(lambda x, wt, b: ct.addmm(b, x, wt).relu()), x, wt, b)
+    assert n2 == 1
+    np.testing.assert_allclose(r2.numpy(), r.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(r.numpy(), np.maximum(x.numpy() @ w.numpy().T + b.numpy(), 0), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dt", [ct.int32, ct.int64, ct.int8, ct.float64])
+def test_gemm_epilogue_dtypes(variant, dt):
+    g = np.random.default_rng(5)
+    for M, K, N in [(1, 7, 33), (33, 129, 7)]:
+        x, w, b = (ct.tensor(g.integers(-9, 9, s), dtype=dt) for s in ((M, K), (K, N), (N,)))
+        if dt is ct.float64:
+            x, w, b = (t + ct.tensor(g.standard_normal(t.shape), dtype=dt) for t in (x, w, b))
+
+        def f(x, w, b):
+            return (ct.addmm(b, x, w) * 3 - 1).clamp(min=-5)
+        cf = ct.compile(f)
+        r, n = launches(cf, x, w, b)
+        e = f(x, w, b)
+        assert r.dtype == e.dtype == dt and n == 1
+        if dt is ct.float64:
+            np.testing.assert_allclose(r.numpy(), e.numpy(), rtol=1e-12, atol=1e-12)
+        else:
+            np.testing.assert_array_equal(r.numpy(), e.numpy())   # int8 wraps the same way
+
+
+def test_epilogue_scalars_are_kernel_arguments():
+    x, w, b = _mats(9, 20, 17)
+    cf = ct.compile(lambda x, w, b, s: F.leaky_relu(F.linear(x, w, b), s))
+    want = {s: F.leaky_relu(F.linear(x, w, b), s).numpy() for s in (0.1, 0.2, 0.3)}
+    cf(x, w, b, 0.1)
+    builds = K.stats["builds"]
+    for s in (0.2, 0.3):
+        np.testing.assert_allclose(cf(x, w, b, s).numpy(), want[s], rtol=1e-5, atol=1e-6)
+    assert K.stats["builds"] == builds, "a new scalar value must not build a new kernel"
+
+
+def test_compiled_mlp_inference_fuses_each_linear_relu(variant):
+    ct.manual_seed(0)
+    model = ct.nn.Sequential(ct.nn.Linear(20, 33), ct.nn.ReLU(), ct.nn.Linear(33, 7), ct.nn.ReLU(),
+                             ct.nn.Linear(7, 3))
+    cm = ct.compile(model)
+    x = ct.randn(5, 20)
+    with ct.no_grad():
+        want, n_eager = launches(model, x)
+        got, n = launches(cm, x)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+    assert n == n_eager - 2 and cm.stats["breaks"] == 0, "one kernel per Linear+ReLU pair"
+    got = cm(x)                              # with gradients needed: eager Linear layers, same values
+    assert got.requires_grad and cm.stats["eager"] == 0
+    np.testing.assert_allclose(got.detach().numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_chains_that_cannot_be_epilogues_give_eager_results(variant):
+    x, w, b = _mats(7, 33, 9)
+    c = ct.randn(7, 9)
+    z = ct.randn(3, 1, 9)
+    fns = {
+        "tensor operand": lambda x: (x @ w.T + c).relu(),
+        "broadcast to another shape": lambda x: ((x @ w.T) * z).tanh(),
+        "used twice": lambda x: ((x @ w.T).relu(), (x @ w.T) * 2, (lambda y: (y.relu(), y - 1))(x @ w.T)),
+        "dtype change": lambda x: (F.linear(x, w, b) > 0, (x @ w.T).to(ct.float16) * 2),
+        "view in between": lambda x: (F.linear(x, w, b).T * 2).relu(),
+        "reduction": lambda x: ((x @ w.T).relu().sum(), (x @ w.T).sum(1).relu()),
+        "alive at a break": lambda x: (lambda y: (y.relu() * float(y.sum().item() > -1e9)))(x @ w.T),
+        "mm of mm": lambda x: ((x @ w.T).relu() @ w).relu(),
+        "3-D input": lambda x: F.linear(x.reshape(1, 7, 33), w, b).relu(),
+    }
+    for name, f in fns.items():
+        cf = ct.compile(f)
+        got, want = cf(x), f(x)
+        got, want = (got, want) if isinstance(got, tuple) else ((got,), (want,))
+        for r, e in zip(got, want):
+            r, e = (r if isinstance(r, tuple) else (r,)), (e if isinstance(e, tuple) else (e,))
+            for u, v in zip(r, e):
+                assert u.dtype == v.dtype and u.shape == v.shape, name
+                np.testing.assert_allclose(u.numpy().astype(np.float64), v.numpy().astype(np.float64), rtol=1e-3
+                                           if u.dtype == ct.float16 else 1e-5, atol=1e-5, err_msg=name)
+        assert cf.stats["eager"] == 0, (name, cf.stats["reason"])
+
+
+def test_gemm_with_gradients_needed_stays_eager_and_exact():
+    x, w, b = _mats(6, 10, 4)
+    w.requires_grad_()
+    b.requires_grad_()
+    def f(x, w, b):
+        return F.linear(x * 2, w, b).relu()
+    cf = ct.compile(f)
+    r = cf(x, w, b)                          # the Linear runs eagerly: a graph break (x * 2 is computed first)
+    assert cf.stats["breaks"] == 1 and cf.stats["eager"] == 0
+    r.sum().backward()
+    gw, gb = w.grad.numpy().copy(), b.grad.numpy().copy()
+    w.grad = b.grad = None
+    f(x, w, b).sum().backward()
+    np.testing.assert_allclose(gw, w.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gb, b.grad.numpy(), rtol=1e-5, atol=1e-6)
+    with ct.no_grad():                       # the same call without gradients: fused
+        r2, n = launches(cf, x, w, b)
+    _, n_mm = launches(lambda: x @ w.detach().T)
+    assert n == n_mm + 1 and not r2.requires_grad       # x * 2, then the GEMM with the ReLU
+    np.testing.assert_allclose(r2.numpy(), r.detach().numpy(), rtol=1e-5, atol=1e-6)

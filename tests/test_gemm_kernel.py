@@ -248,6 +248,44 @@ def test_local_variant_small_tiles():
     run(D.float32, 1, 50, 45, 70, variant="local", params={"tsm": 16, "tsn": 16, "tk": 4, "wm": 2, "wn": 2})
 
 
+# an epilogue by hand, in the form cltensor.compile's fused chains take (statements, final value, dtypes): x0 is the
+# GEMM's value in the storage dtype, x1 a scalar kernel argument. "|| 0" (a branch) makes the kernel evaluate it in
+# a loop over each tile row instead of as straight-line code per lane (templates/gemm.mako: straight)
+_EPI = ("const {T} v0 = (x0 > x1{OR}) ? x0 : x1 + (x1 - x0) / 2;", "v0", ())
+
+
+def _epi_ref(r, s):
+    w = r.astype(np.int64 if r.dtype.kind in "iu" else np.float64)   # C promotes char/short arithmetic to int
+    return np.where(w > s, w, s + ((s - w) // 2 if r.dtype.kind in "iu" else (s - w) / 2)).astype(r.dtype)
+
+
+@pytest.mark.parametrize("variant,form", [(None, ""), (None, " || 0"), ("local", "")])
+@pytest.mark.parametrize("dt", [D.float32, D.float64, D.int32, D.int8, D.int64])
+def test_cin_and_epilogue(variant, form, dt):
+    """Cin (a bias row broadcast by stride 0) read for the beta term and a scalar epilogue before the store: edge
+    tiles, strided and transposed C, batches, integer wrap-around."""
+    prog = ((_EPI[0].format(T=dt.ctype_compute, OR=form),),) + _EPI[1:]
+    s = 3 if dt.is_integer else 0.25
+    for batch, M, N, K, cT, pad in [(1, 1, 1, 1, False, 0), (2, 7, 33, 5, False, 3), (1, 129, 70, 33, True, 0),
+                                    (3, 33, 129, 7, False, 0), (1, 1, 40, 9, False, 0)]:
+        la, lb, lc = layout(batch, M, K), layout(batch, K, N, True), layout(batch, M, N, cT, 2, pad=pad)
+        ha, hb, hc, hd = rand(dt, la[0]), rand(dt, lb[0]), rand(dt, lc[0]), rand(dt, 5 + batch * N)
+        if dt.is_integer:
+            ha, hb = ha % 16, hb % 16    # small products: the integer reference stays in range
+        bc = buf(hc)
+        a, b, c = (buf(ha),) + la[1:], (buf(hb),) + lb[1:], (bc,) + lc[1:]
+        d = (buf(hd), 5, N, 0, 1)        # batch p reads bias row hd[5 + p * N ...]: batch stride N, row stride 0
+        alpha, beta = (2, 1) if dt.is_integer else (1.5, 0.5)
+        G.gemm(RT, dt, batch, M, N, K, a, b, c, alpha, beta, cin=d, epi=(prog, (dt, dt), (s,)), variant=variant)
+        out = read(bc, hc)
+        C = np.lib.stride_tricks.as_strided(hd[5:], (batch, M, N), (N * hd.itemsize, 0, hd.itemsize))
+        ref = reference(dt, view(ha, a, batch, M, K), view(hb, b, batch, K, N), C, alpha, beta)
+        check(dt, view(out, c, batch, M, N), _epi_ref(ref, s), K)
+        mask = np.ones(hc.shape, bool)
+        view(mask, c, batch, M, N)[...] = False
+        np.testing.assert_array_equal(out[mask].view(np.uint8), hc[mask].view(np.uint8))
+
+
 def test_bad_operands():
     hc = np.zeros(16, np.float32)
     bc = buf(hc)

@@ -10,6 +10,7 @@ import warnings
 from .. import _dtypes as D
 from .. import _ops as O
 from .. import _ew
+from .. import _linalg
 from .. import _creation as C
 from .. import autograd as AG
 from .._tensor import Tensor, prod
@@ -55,7 +56,7 @@ _op("nn_mish", 1, "(x0 * py_tanh(x0 > 20 ? x0 : log1p(exp(x0))))",
     lambda g, a, o: (g * _mish_grad(a),), "MishBackward0")
 _op("nn_relu_grad", 2, {"f": "(x1 <= 0 ? ($T)0 : x0)"},
     lambda g, gg, r, o: (O.apply("nn_relu_grad", g, r), None), "ThresholdBackwardBackward0")  # (autograd)
-_op("nn_relu", 1, {"i": "(x0 > 0 ? x0 : 0)", "f": "((x0 > 0 || isnan(x0)) ? x0 : 0)"},
+_op("nn_relu", 1, {"i": "(x0 > 0 ? x0 : 0)", "f": "(x0 <= 0 ? 0 : x0)"},       # branch-free: see _ops.py relu
     lambda g, a, o: (O.apply("nn_relu_grad", g, o),), "ReluBackward0", rule="same")
 # pointwise losses: l = f(x0 - x1[, x2]) and a fused gradient kernel g * s * f'(x1 - x2[, x3]) (scale s in x3/x4)
 _op("nn_sqdiff", 2, "((x0 - x1) * (x0 - x1))", None, "MseLossBackward0")
@@ -355,14 +356,18 @@ def linear(input, weight, bias=None):
         return out + bias if bias is not None else out
     in_f = input._shape[-1]
     lead = tuple(input._shape[:-1])
+    need = AG.needs_grad(input, weight, bias)
     with AG.no_grad():
         x2 = input.reshape(-1, in_f) if input.dim() != 2 else input
-        if bias is not None:
-            y2 = ct.addmm(bias, x2, weight.t())
-        else:
-            y2 = ct.mm(x2, weight.t())
+        wt = weight.t()
+        _linalg._check_pair(x2, wt, "linear")
+        beta = 0 if bias is None else 1
+        # while cltensor.compile traces (no gradient): a graph node, maybe fused with the activation after it
+        y2 = None if need else _linalg._traced(bias, x2, wt, beta, 1)
+        if y2 is None:
+            y2 = _linalg._add_product(bias, x2, wt, beta, 1, "AddmmBackward0")
     out = _kern._as(y2, lead + (weight._shape[0],)) if input.dim() != 2 else y2
-    if AG.needs_grad(input, weight, bias):
+    if need:
         need_x, need_w = input.requires_grad, weight.requires_grad
         need_b = bias is not None and bias.requires_grad
 
