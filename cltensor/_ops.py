@@ -195,8 +195,9 @@ op("sgn", 1, "same", {"b": "x0", "i": "PY_ISIGN(x0)", "f": "py_sign(x0)", "c": "
    lambda g, a, o: (_sgn_backward(g, a, o),))
 op("square", 1, "square", {"i": "x0 * x0", "f": "x0 * x0", "c": "c_mul(x0, x0)"}, lambda g, a, o: (2 * g * _conj(a),),
    node="PowBackward0")
-# float relu: NaN stays NaN (NaN <= 0 is false) without a branch (||), so a GEMM epilogue can run it on vectors
-op("relu", 1, "same", {"i": "(x0 > 0 ? x0 : 0)", "f": "(x0 <= 0 ? 0 : x0)"},
+# float relu: NaN stays NaN and -0.0 stays -0.0 (both compare false with < 0), as in PyTorch, without a branch (||),
+# so a GEMM epilogue can run it on vectors
+op("relu", 1, "same", {"i": "(x0 > 0 ? x0 : 0)", "f": "(x0 < 0 ? 0 : x0)"},
    lambda g, a, o: (where(o > 0, g, 0),))
 op("conj", 1, "same", {"*": "x0", "c": "c_conj(x0)"}, lambda g, a, o: (_conj(g),))
 op("positive", 1, "same", {"i": "x0", "f": "x0", "c": "x0"}, lambda g, a, o: (g,))

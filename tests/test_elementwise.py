@@ -834,3 +834,13 @@ def test_large_outputs_non_temporal_stores_any_alignment():
     ct.sub(X, Y.T, out=wide[:, 5:])                 # rows 20 bytes off the vector alignment
     np.testing.assert_array_equal(wide.numpy()[:, 5:], x - y.T)
     assert not wide.numpy()[:, :5].any()
+
+
+@pytest.mark.parametrize("fn", ["relu", "nn_relu"])
+def test_relu_keeps_nan_and_negative_zero_like_pytorch(fn):
+    x = np.array([-0.0, 0.0, np.nan, -1.5, 2.5, -np.inf, np.inf] * 3, np.float32)
+    t = ct.tensor(x)
+    got = (t.relu() if fn == "relu" else ct.nn.functional.relu(t)).numpy()
+    want = np.where(x < 0, np.float32(0), x)          # torch.relu: -0.0 -> -0.0, NaN -> NaN
+    np.testing.assert_array_equal(got, want)
+    assert np.array_equal(np.signbit(got), np.signbit(want))

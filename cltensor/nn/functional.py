@@ -56,7 +56,7 @@ _op("nn_mish", 1, "(x0 * py_tanh(x0 > 20 ? x0 : log1p(exp(x0))))",
     lambda g, a, o: (g * _mish_grad(a),), "MishBackward0")
 _op("nn_relu_grad", 2, {"f": "(x1 <= 0 ? ($T)0 : x0)"},
     lambda g, gg, r, o: (O.apply("nn_relu_grad", g, r), None), "ThresholdBackwardBackward0")  # (autograd)
-_op("nn_relu", 1, {"i": "(x0 > 0 ? x0 : 0)", "f": "(x0 <= 0 ? 0 : x0)"},       # branch-free: see _ops.py relu
+_op("nn_relu", 1, {"i": "(x0 > 0 ? x0 : 0)", "f": "(x0 < 0 ? 0 : x0)"},       # branch-free: see _ops.py relu
     lambda g, a, o: (O.apply("nn_relu_grad", g, o),), "ReluBackward0", rule="same")
 # pointwise losses: l = f(x0 - x1[, x2]) and a fused gradient kernel g * s * f'(x1 - x2[, x3]) (scale s in x3/x4)
 _op("nn_sqdiff", 2, "((x0 - x1) * (x0 - x1))", None, "MseLossBackward0")
