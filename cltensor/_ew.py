@@ -218,7 +218,8 @@ def _tile_layout(cshape, cst):
 # One-argument OpenCL builtins whose vector forms PoCL runs 7-27x faster than a loop of scalar calls (its
 # vectoriser does this by itself only for exp): the flat kernel calls them on float8/double8 (see `vfn`).
 # Not sin/cos/tan: PoCL 3.1's vector forms give wrong results in every lane once one lane is huge (|x| ~1e5+:
-# sin(1e-30) = 0.0099), a quirk tests/test_elementwise.py guards.
+# sin(1e-30) = 0.0099), a quirk tests/test_elementwise.py guards; float sin/cos/tan use our own 8-lane functions
+# on CPU devices instead (_TRIG).
 _VFN = re.compile(r"([a-z0-9]+)\(x0\)")
 _TRIG = frozenset(("sin", "cos", "tan"))
 _VEC_BUILTINS = frozenset("log log2 log10 log1p expm1 exp2 asin acos atan sinh cosh asinh acosh atanh erf erfc "
@@ -304,22 +305,25 @@ def _plan(expr, out, operands, cdts, rdt):
     ls = rt.local_size
     plan = _Plan()
     if flat:
-        key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, n * out.itemsize >= NT_BYTES)
+        nt = rt.info.is_cpu and n * out.itemsize >= NT_BYTES
+        key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, nt)
         kern = _kcache.get(key)
         if kern is None:
+            odt = out._dtype
             m = _VFN.fullmatch(expr) if isinstance(expr, str) and kinds == ("t",) else None
-            vfn = {"vfn": m.group(1)} if (m and m.group(1) in _VEC_BUILTINS and ins[0] is out._dtype
-                                           and cdts[0] is out._dtype and rdt is out._dtype
-                                           and out._dtype in (D.float16, D.float32, D.float64)) else {}
-            if (m and m.group(1) in _TRIG and ins[0] is out._dtype and cdts[0] is out._dtype and rdt is out._dtype
-                    and out._dtype in (D.float16, D.float32) and rt.info.is_cpu and rt.info.fp64):
-                vfn = {"vfn": "ct_%s8" % m.group(1)}   # our own float8 sin/cos/tan (templates/elementwise.mako)
-            if not vfn and _vexpr(expr, out._dtype, ins, cdts, rdt):
-                vfn = {"vexpr": True}
-            if vfn and rt.info.is_cpu and n * out.itemsize >= NT_BYTES:
-                vfn["nt"] = True
-            kern = _kcache[key] = K.get(rt, "elementwise", "flat", out=out._dtype, ins=ins, kinds=kinds, cdts=cdts,
-                                        rdt=rdt, expr=expr, idx=idx, **vfn)
+            fn = m.group(1) if m and ins[0] is odt and cdts[0] is odt and rdt is odt else None
+            if fn in _VEC_BUILTINS and odt in (D.float16, D.float32, D.float64):
+                vec = {"vfn": fn}
+            elif fn in _TRIG and odt in (D.float16, D.float32) and rt.info.is_cpu and rt.info.fp64:
+                vec = {"vfn": "ct_%s8" % fn}   # our own 8-lane sin/cos/tan (templates/elementwise.mako)
+            elif _vexpr(expr, odt, ins, cdts, rdt):
+                vec = {"vexpr": True}
+            else:
+                vec = {}
+            if vec and nt:
+                vec["nt"] = True
+            kern = _kcache[key] = K.get(rt, "elementwise", "flat", out=odt, ins=ins, kinds=kinds, cdts=cdts,
+                                        rdt=rdt, expr=expr, idx=idx, **vec)
         plan.tail = (n,)
         plan.gsize = (K.round_up((n + 7) // 8, ls),)
     elif tiled:
