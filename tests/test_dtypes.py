@@ -1,6 +1,7 @@
 """Dtypes: names, aliases, default dtype, PyTorch's promotion (promote_types / result_type with 0-d tensors and
 Python scalars), conversions between dtypes (float -> int truncates toward zero, half stored as half)."""
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -187,11 +188,14 @@ WIDE = np.array([-2.5, -1.2, 300.7, -300.2, 70000.5, -129.9, 255.9, 65535.9])
 def test_float_to_narrow_int_out_of_range_wraps_like_pytorch(src, name):
     """Out-of-range float -> narrow integer is undefined in C (PoCL's AVX2 target saturated -2.5 -> uint8 to 0);
     PyTorch's CPU result goes through int64 (uint8) or int32 (int8, int16) and keeps the low bits."""
-    vals = WIDE[:5] if src == "float16" else WIDE
+    vals = WIDE[:4] if src == "float16" else WIDE          # float16 holds at most 65504
     t = ct.tensor(vals.astype(src))
     r = t.to(DT[name])
     via = np.int64 if name == "uint8" else np.int32
     want = np.trunc(vals.astype(src).real.astype(np.float64)).astype(via).astype(name)
     np.testing.assert_array_equal(r.numpy(), want)
     torch = pytest.importorskip("torch")
-    np.testing.assert_array_equal(r.numpy(), torch.from_numpy(vals.astype(src)).to(getattr(torch, name)).numpy())
+    with warnings.catch_warnings():       # torch warns that complex -> real drops the imaginary part (intended)
+        warnings.simplefilter("ignore")
+        ref = torch.from_numpy(vals.astype(src)).to(getattr(torch, name)).numpy()
+    np.testing.assert_array_equal(r.numpy(), ref)
