@@ -806,7 +806,8 @@ def test_float32_trig_accuracy_over_wide_ranges(name):
     x = np.array([0.0, -0.0, 1e-30, -1e-30, np.inf, -np.inf, np.nan, 1.5707964, -3.1415927, 2e6, 1e30, 1e-5],
                  np.float32)
     got = getattr(ct.tensor(np.tile(x, 3)), name)().numpy()[:len(x)]
-    ref = getattr(np, name)(x.astype(np.float64)).astype(np.float32)
+    with np.errstate(invalid="ignore"):       # numpy warns on sin(inf) = NaN, which is the value wanted
+        ref = getattr(np, name)(x.astype(np.float64)).astype(np.float32)
     np.testing.assert_allclose(got, ref, rtol=3e-7, atol=0, equal_nan=True)
     assert np.array_equal(np.signbit(got[:2]), np.signbit(ref[:2]))
 
