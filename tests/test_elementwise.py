@@ -845,3 +845,18 @@ def test_relu_keeps_nan_and_negative_zero_like_pytorch(fn):
     want = np.where(x < 0, np.float32(0), x)          # torch.relu: -0.0 -> -0.0, NaN -> NaN
     np.testing.assert_array_equal(got, want)
     assert np.array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("dt", ["int8", "int64", pytest.param("float64", marks=pytest.mark.fp64)])
+def test_large_outputs_non_temporal_stores_other_dtypes(dt):
+    """The non-temporal vector store of the contiguous kernel for 1-byte and 8-byte element types."""
+    from cltensor import _ew
+    n = _ew.NT_BYTES // np.dtype(dt).itemsize + 11
+    rng = np.random.default_rng(2)
+    a = rng.integers(-50, 50, n).astype(dt)
+    b = rng.integers(-50, 50, n).astype(dt)
+    A, B = ct.tensor(a), ct.tensor(b)
+    np.testing.assert_array_equal((A * B - A).numpy(), a * b - a)
+    o = ct.zeros(n + 1, dtype=getattr(ct, dt))
+    ct.add(A, B, out=o[1:])
+    np.testing.assert_array_equal(o.numpy(), np.concatenate([[0], a + b]).astype(dt))
