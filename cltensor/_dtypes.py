@@ -85,10 +85,11 @@ def from_numpy_dtype(npdt, strict=True):
 
 
 def as_dtype(d):
-    """Accept a cltensor dtype, a numpy dtype / type, or a Python type (float, int, bool, complex)."""
+    """A `dtype=` argument: a cltensor dtype or a Python type (float, int, bool, complex name the 64-bit dtypes and
+    bool, as in PyTorch). Strings and numpy dtypes raise TypeError, as PyTorch's argument parser does."""
     if isinstance(d, dtype):
         return d
-    if d is float:          # Python's types name the 64-bit dtypes, as in PyTorch
+    if d is float:
         return float64
     if d is int:
         return int64
@@ -96,10 +97,7 @@ def as_dtype(d):
         return bool_
     if d is complex:
         return complex128
-    try:
-        return from_numpy_dtype(d)
-    except TypeError:
-        raise TypeError(f"{d!r} is not a cltensor dtype") from None
+    raise TypeError(f"argument 'dtype' must be torch.dtype, not {type(d).__name__}")
 
 
 _default = [float32]
