@@ -201,6 +201,7 @@ def test_float_to_narrow_int_out_of_range_wraps_like_pytorch(src, name):
     np.testing.assert_array_equal(r.numpy(), ref)
 
 
+@pytest.mark.fp64
 def test_python_types_name_dtypes_as_in_pytorch():
     assert ct.zeros(2, dtype=float).dtype is ct.float64 and ct.zeros(2, dtype=int).dtype is ct.int64
     assert ct.zeros(2, dtype=bool).dtype is ct.bool and ct.zeros(2, dtype=complex).dtype is ct.complex128
