@@ -304,8 +304,8 @@ def _plan(expr, out, operands, cdts, rdt):
         types += [None, itype] if isinstance(op, Tensor) else [_scalar_np[cdt]]
     ls = rt.local_size
     plan = _Plan()
+    nt = rt.info.is_cpu and n * out.itemsize >= NT_BYTES    # non-temporal stores (vector paths only)
     if flat:
-        nt = rt.info.is_cpu and n * out.itemsize >= NT_BYTES
         key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, nt)
         kern = _kcache.get(key)
         if kern is None:
@@ -331,7 +331,7 @@ def _plan(expr, out, operands, cdts, rdt):
         vec = not (out._dtype.is_complex or any(d.is_complex for d in ins))
         # the vector path may evaluate the expression on whole vectors: plain arithmetic, one non-half dtype
         vexpr = vec and _vexpr(expr, out._dtype, ins, cdts, rdt)
-        nt = {"nt": True} if vexpr and rt.info.is_cpu and n * out.itemsize >= NT_BYTES else {}
+        nt = {"nt": True} if vexpr and nt else {}
         key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, rank, tb, vexpr, bool(nt))
         kern = _kcache.get(key)
         if kern is None:

@@ -35,6 +35,7 @@ import numpy as np
 import pyopencl as cl
 
 from . import _dtypes as D
+from . import _ew
 from . import _kernels
 
 _INT32_LIMIT = 2 ** 31 - 1
@@ -233,8 +234,7 @@ def autotune(rt, dtype=D.float32, n=768, reps=3, verbose=False):
     if base.get("variant") != "reg":
         base = dict(_REG_DEFAULT)
     for cand in _tune_candidates(base):
-        p = dict(_REG_DEFAULT)
-        p.update(base if base.get("variant") == "reg" else {})
+        p = dict(base)
         p.update(cand)
         p["variant"] = "reg"
         op = ((ba, 0, 0, n, 1), (bb, 0, 0, n, 1), (bc, 0, 0, n, 1))
@@ -394,7 +394,6 @@ def _tail(d, epi):
 
 
 def _scalar_np(cdt):
-    from . import _ew
     return _ew._scalar_np[cdt]
 
 
@@ -481,9 +480,7 @@ def _run(rt, plan, bufs, scal=()):
         _fusion.before_launch()
     sv = ()
     if plan.scal is not None:
-        from ._ew import scalar_arg
-        cdts = plan.scal[1]
-        sv = [_scalar_np(c)(scalar_arg(v, c)) for v, c in zip(scal, cdts)]
+        sv = [_ew._scalar_np[c](_ew.scalar_arg(v, c)) for v, c in zip(scal, plan.scal[1])]
     if _last_plan.get(k) is plan and not _kernels.DEBUG:
         # the same call shape as this kernel's last launch: its scalar arguments are still set, so only the
         # buffers (and an epilogue's scalars) change (a repeated GEMM costs ~2 us of host time instead of ~4)
