@@ -28,7 +28,8 @@ def _template_dir():
 
 _lookup = None
 DEBUG = bool(os.environ.get("CLTENSOR_DEBUG"))
-stats = {"builds": 0, "build_seconds": 0.0, "launches": 0, "binary_loads": 0, "source_builds": 0, "binaries_saved": 0}
+stats = {"builds": 0, "build_seconds": 0.0, "launches": 0, "binary_loads": 0, "source_builds": 0, "binaries_saved": 0,
+         "bundles": 0}
 
 
 def _tl():
@@ -127,31 +128,50 @@ def get(rt, template, defname, **params):
     key = (template, defname, tuple(sorted(params.items())))
     k = rt.kernels.get(key)
     if k is None:
+        if _bundle.active is not None:      # cltensor.warmup is collecting a bundle (see _bundle.py)
+            return _bundle.pend(rt, template, defname, params, key)
         k = _build(rt, template, defname, params, key)
     return k
 
 
-def _build(rt, template, defname, params, key):
-    import time
+def _needs64(rt, params):
+    """Whether the kernel's dtypes need float64 (RuntimeError when rt's device has none)."""
     needs64 = any(isinstance(v, D.dtype) and v in (D.float64, D.complex128) for v in params.values()) or \
         any(isinstance(v, tuple) and any(x in (D.float64, D.complex128) for x in v if isinstance(x, D.dtype))
             for v in params.values())
     if needs64 and not rt.info.fp64:
         raise RuntimeError(f"device {rt.device} ({rt.info.name}) does not support float64 (no cl_khr_fp64): "
                            "use float32 on this device")
+    return needs64
+
+
+def _source(rt, template, defname, params):
+    """The OpenCL C source of a kernel, after checking that rt's device can build it."""
+    needs64 = _needs64(rt, params)
+    tparams = {k: (T(v) if isinstance(v, D.dtype) else
+                   tuple(T(x) if isinstance(x, D.dtype) else x for x in v) if isinstance(v, tuple) else v)
+               for k, v in params.items()}
+    src = render(template, defname, **tparams)
+    if not needs64 and not rt.info.fp64 and _uses_fp64(src):
+        path = _save_source(defname, src)
+        raise KernelBuildError(f"cltensor bug: kernel '{defname}' from templates/{template}.mako ({params}) "
+                               f"uses double although none of its dtypes is float64, so it cannot build on "
+                               f"{rt.device} ({rt.info.name}, no cl_khr_fp64). Source: {path}")
+    return src
+
+
+def _build(rt, template, defname, params, key):
+    import time
+    _needs64(rt, params)
     t0 = time.perf_counter()
     path = None if DEBUG else _binary_path(rt, key)
     prg = _load_binary(rt, path) if path is not None else None
+    if prg is None and path is not None:       # part of a bundle stored by cltensor.warmup?
+        k = _bundle.load_ref(rt, path, key)
+        if k is not None:
+            return k
     if prg is None:            # render and build from source
-        tparams = {k: (T(v) if isinstance(v, D.dtype) else
-                       tuple(T(x) if isinstance(x, D.dtype) else x for x in v) if isinstance(v, tuple) else v)
-                   for k, v in params.items()}
-        src = render(template, defname, **tparams)
-        if not needs64 and not rt.info.fp64 and _uses_fp64(src):
-            path = _save_source(defname, src)
-            raise KernelBuildError(f"cltensor bug: kernel '{defname}' from templates/{template}.mako ({params}) "
-                                   f"uses double although none of its dtypes is float64, so it cannot build on "
-                                   f"{rt.device} ({rt.info.name}, no cl_khr_fp64). Source: {path}")
+        src = _source(rt, template, defname, params)
         if DEBUG:
             print(f"[cltensor] build {template}:{defname} {params}\n{src}", file=sys.stderr)
         try:
@@ -166,7 +186,11 @@ def _build(rt, template, defname, params, key):
             _maybe_save(prg, path)
     stats["builds"] += 1
     stats["build_seconds"] += time.perf_counter() - t0
-    k = cl.Kernel(prg, "k")
+    return _register(rt, key, cl.Kernel(prg, "k"))
+
+
+def _register(rt, key, k):
+    """Make built kernel k the one get() returns for key on rt."""
     k.key = key
     _declare_arg_types(k)
     _note_wg_limit(rt, k)
@@ -466,3 +490,6 @@ _op_names = {}
 
 def round_up(n, m):
     return (n + m - 1) // m * m
+
+
+from . import _bundle   # noqa: E402  (it uses this module's helpers)

@@ -5,16 +5,18 @@ common op family once on tiny tensors, so the very same kernels real code uses (
 layout variants) are built and launched now, and the first real op runs at full speed. With a warm PoCL disk
 cache this is fast (a few ms per kernel); with an empty cache it takes the compile time once, up front.
 """
+import os
 import time
 
 from . import _dtypes as D
 from . import _kernels as K
 from . import _device as dv
+from . import _bundle
 
 FAMILIES = ("elementwise", "reduce", "matmul", "nn", "autograd")
 
 
-def warmup(dtypes=(D.float32,), device=None, families=FAMILIES, save_binaries=True, verbose=False):
+def warmup(dtypes=(D.float32,), device=None, families=FAMILIES, save_binaries=True, verbose=False, bundle=True):
     """Build the common kernels for `dtypes` on `device` (default: the default device).
 
     families: any of "elementwise" (arithmetic, unary math, comparisons, where, casts, broadcast and strided
@@ -24,7 +26,11 @@ def warmup(dtypes=(D.float32,), device=None, families=FAMILIES, save_binaries=Tr
 
     save_binaries: store each program's binary in cltensor's kernel cache (cltensor._kernels.cache_dir()), so
     that later processes load these kernels in ~1 ms each instead of building them (~40 ms each with a warm
-    PoCL cache). Storing costs 0.15-0.35 s per program the first time (PoCL generates the binary)."""
+    PoCL cache). Storing costs 0.15-0.35 s per program the first time (PoCL generates the binary).
+
+    bundle: build the kernels of each family and dtype as one program (see cltensor/_bundle.py): with an empty
+    cache that is several times faster than building them one by one, and a later process loads the whole
+    family's binary on first use of any of its kernels. bundle=False builds each kernel as its own program."""
     import cltensor as ct
     dev = dv._resolve(device) if device is not None else dv.get_default_device()
     if isinstance(dtypes, D.dtype):
@@ -40,6 +46,8 @@ def warmup(dtypes=(D.float32,), device=None, families=FAMILIES, save_binaries=Tr
             dt = D.as_dtype(dt)
             t1 = time.perf_counter()
             for fam in families:
+                if bundle and not K.DEBUG and os.environ.get("CLTENSOR_AUTOTUNE") != "1":
+                    _collect_and_build(ct, _FAMILY[fam], dt, dev, bool(save_binaries))
                 _FAMILY[fam](ct, dt, dev)
             ct.synchronize(dev)
             if verbose:
@@ -50,6 +58,29 @@ def warmup(dtypes=(D.float32,), device=None, families=FAMILIES, save_binaries=Tr
     if verbose:
         print(f"warmup: {n} programs in {time.perf_counter() - t0:.2f} s")
     return n
+
+
+def _collect_and_build(ct, fn, dt, dev, save):
+    """Build the kernels family function fn needs for dt (those not built yet) as one program."""
+    rt = dv.runtime(dev)
+    if rt is None:
+        return
+    with _bundle.collect() as got:
+        try:
+            fn(ct, dt, dev)
+        except Exception:     # launches did nothing: an op that looks at values may fail; keep what was collected
+            pass
+    _drop_plans()             # plans made meanwhile hold stand-ins, not kernels
+    items = [(key, src) for (r, key), (_, src) in got.items() if r is rt]
+    got.clear()
+    _bundle.build(rt, items, save)
+
+
+def _drop_plans():
+    """Forget the cached launch plans and kernel handles of the op modules (they refill on the next call)."""
+    from . import _ew, _reduce, _gemm
+    for d in (_ew._kcache, _ew._plans, _reduce._rplans, _gemm._prepared, _gemm._plans, _gemm._last_plan):
+        d.clear()
 
 
 def _tensors(ct, dt, dev):
