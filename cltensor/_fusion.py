@@ -411,6 +411,7 @@ def _run_graph(tr, outs):
     map or of a GEMM, each owner of a view and each float16 intermediate (eager code rounds it to half) is written
     by one fused kernel; all other elementwise nodes are statements inside those kernels. A GEMM node is one
     GEMM kernel, which writes the chain that consumes it instead when that chain can be its epilogue."""
+    _fold_bias_adds(tr)
     reach, stack = set(), list(outs)
     while stack:
         n = stack.pop()
@@ -461,6 +462,33 @@ def _run_graph(tr, outs):
                 n.value = _real_view(n.red)
     finally:
         tr.executing = False
+
+
+def _fold_bias_adds(tr):
+    """`a @ b + bias` written with `+`: the add node becomes the GEMM itself, with bias as its beta input (read in
+    place, broadcast) exactly as addmm(bias, a, b) computes it, so that a chain after it can still be the GEMM's
+    epilogue (`(x @ w.T + b).relu()` is one kernel). Only a pending product of no other use, a bias tensor of
+    the product's dtype (not float16: eager rounds the product to half before adding) and at most 2-D, alpha 1
+    (acc + bias rounds once, as eager's add of the rounded product does) and no gradient needed. The product node itself is left as it was (a reference held elsewhere still computes it)."""
+    for n in tr.nodes:
+        if n.kind != "ew" or n.value is not None or n.expr != "x0 + x1" or n.rg or n.dtype is D.float16 or \
+                n.cdts != (n.dtype, n.dtype) or n.rdt is not n.dtype:
+            continue
+        for j in (0, 1):
+            m, bias = n.args[j], n.args[1 - j]
+            if not (isinstance(m, _Node) and m.kind == "mm" and m.value is None and m.uses == 1 and
+                    m.args[0] is None and m.red[1] == 1 and m.shape == n.shape and m.dtype is n.dtype):
+                continue
+            bt = bias if isinstance(bias, Tensor) else bias.value if isinstance(bias, _Node) and \
+                bias.kind == "in" else bias.red if isinstance(bias, _Node) and bias.kind == "view" else None
+            if bt is None or bt._dtype is not n.dtype or bt.dim() > 2:
+                continue
+            n.kind, n.args, n.red, n.expr = "mm", [bias, m.args[1], m.args[2]], (1, m.red[1]), None
+            m.uses -= 1
+            for a in m.args[1:]:
+                if isinstance(a, _Node):
+                    a.uses += 1
+            break
 
 
 def _epilogue_of(root, need):

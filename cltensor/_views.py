@@ -109,9 +109,33 @@ def view(t, *shape):
 
 
 def view_dtype(t, dtype):
-    if dtype.itemsize != t._dtype.itemsize:
-        raise RuntimeError("view(dtype) with a different element size is not supported")
-    return make(t._st, t._shape, t._strides, t._offset, dtype, t._device)
+    """The same memory read as `dtype` (no autograd, as in PyTorch). With another element size the last dim
+    scales by the size ratio; PyTorch's conditions (and messages): a last dim of stride 1, and when elements
+    grow, a last size, storage offset and other strides divisible by the ratio."""
+    old, new = t._dtype.itemsize, dtype.itemsize
+    if new == old:
+        return make(t._st, t._shape, t._strides, t._offset, dtype, t._device)
+    what = f"to view {t._dtype._alias} as {dtype._alias} (different element sizes)"
+    if not t._shape:
+        raise RuntimeError(f"self.dim() cannot be 0 {what}")
+    if t._strides[-1] != 1:
+        raise RuntimeError(f"self.stride(-1) must be 1 {what}, but got {t._strides[-1]}")
+    if new < old:
+        r = old // new
+        shape = t._shape[:-1] + (t._shape[-1] * r,)
+        strides = tuple(s * r for s in t._strides[:-1]) + (1,)
+        return make(t._st, shape, strides, t._offset * r, dtype, t._device)
+    r = new // old
+    if t._shape[-1] % r:
+        raise RuntimeError(f"self.size(-1) must be divisible by {r} {what}, but got {t._shape[-1]}")
+    if t._offset % r:
+        raise RuntimeError(f"self.storage_offset() must be divisible by {r} {what}, but got {t._offset}")
+    for d, s in enumerate(t._strides[:-1]):
+        if s % r:
+            raise RuntimeError(f"self.stride({d}) must be divisible by {r} {what}, but got {s}")
+    shape = t._shape[:-1] + (t._shape[-1] // r,)
+    strides = tuple(s // r for s in t._strides[:-1]) + (1,)
+    return make(t._st, shape, strides, t._offset // r, dtype, t._device)
 
 
 def reshape(t, *shape):

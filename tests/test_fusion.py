@@ -514,6 +514,57 @@ def test_linear_relu_is_one_kernel(variant):
     np.testing.assert_allclose(r.numpy(), np.maximum(x.numpy() @ w.numpy().T + b.numpy(), 0), rtol=1e-5, atol=1e-5)
 
 
+_BIAS_ADD = {
+    "(x @ w.T + b).relu()": lambda x, w, b, c: (x @ w.T + b).relu(),
+    "(b + x @ w.T).tanh()": lambda x, w, b, c: (b + x @ w.T).tanh(),
+    "x @ w.T + b[None]": lambda x, w, b, c: x @ w.T + b[None],
+    "(x @ w.T + c) * 2": lambda x, w, b, c: (x @ w.T + c) * 2,
+    "mm(x, w.T) + b, relu6": lambda x, w, b, c: F.relu6(ct.mm(x, w.T) + b),
+}
+
+
+@pytest.mark.parametrize("case", list(_BIAS_ADD))
+@pytest.mark.parametrize("M,K,N", [(1, 7, 33), (33, 129, 7)])
+def test_bias_added_with_plus_is_read_by_the_gemm(variant, case, M, K, N):
+    f = _BIAS_ADD[case]
+    x, w, b = _mats(M, K, N)
+    c = ct.tensor(np.random.default_rng(1).standard_normal((M, N)).astype(np.float32))
+    r, n = launches(ct.compile(f), x, w, b, c)
+    want = f(x, w, b, c)
+    np.testing.assert_allclose(r.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+    _, n_gemm = launches(lambda: x @ w.T)
+    assert n == n_gemm, "bias add and chain run inside the GEMM kernel"
+
+
+def test_bias_add_that_cannot_fold_gives_eager_results(variant):
+    x, w, b = _mats(9, 20, 17)
+    g = np.random.default_rng(2)
+    fns = {
+        "float16": (lambda x, w, b: (x @ w.T + b).relu(), [t.half() for t in (x, w, b)]),
+        "bias of another dtype": (lambda x, w, b: x @ w.T + b, [x, w, b.double()]),
+        "3-D bias": (lambda x, w, b: x @ w.T + b.reshape(1, 1, 17), [x, w, b]),
+        "alpha": (lambda x, w, b: ct.addmm(b, x, w.T, beta=0, alpha=3.0) + b, [x, w, b]),
+        "product kept": (lambda x, w, b: (lambda p: (p + b, p * 1))(x @ w.T), [x, w, b]),
+        "integer": (lambda x, w, b: x @ w.T + b, [ct.tensor(g.integers(-9, 9, t.shape)) for t in (x, w, b)]),
+    }
+    for name, (f, args) in fns.items():
+        cf = ct.compile(f)
+        got, want = cf(*args), f(*args)
+        got, want = (got, want) if isinstance(got, tuple) else ((got,), (want,))
+        for u, v in zip(got, want):
+            assert u.dtype == v.dtype and u.shape == v.shape, name
+            if u.dtype.is_floating_point:
+                tol = 2e-3 if u.dtype == ct.float16 else 1e-5
+                np.testing.assert_allclose(u.float().numpy(), v.float().numpy(), rtol=tol, atol=tol, err_msg=name)
+            else:
+                np.testing.assert_array_equal(u.numpy(), v.numpy(), err_msg=name)
+        assert cf.stats["eager"] == 0, (name, cf.stats["reason"])
+    wg, bg = w.clone().requires_grad_(), b.clone().requires_grad_()     # gradients needed: eager add
+    r = ct.compile(lambda x, w, b: (x @ w.T + b).relu())(x, wg, bg)
+    r.sum().backward()
+    np.testing.assert_allclose(bg.grad.numpy(), (x.numpy() @ w.numpy().T + b.numpy() > 0).sum(0), rtol=1e-6)
+
+
 @pytest.mark.parametrize("dt", [ct.int32, ct.int64, ct.int8, ct.float64])
 def test_gemm_epilogue_dtypes(variant, dt):
     g = np.random.default_rng(5)

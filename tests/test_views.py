@@ -275,3 +275,61 @@ def test_inplace_write_errors_on_overlap():
     assert x[1, 1].item() == 10
     x.expand(2, 3, 4).fill_(0)                             # fill_ writes one value: allowed as in PyTorch
     assert x.sum().item() == 0
+
+
+# ---------------------------------------------------------------- view(dtype) with another element size
+
+_VD = [ct.uint8, ct.int16, ct.int32, ct.int64, ct.float16, ct.float32, ct.complex64]
+
+
+@pytest.mark.parametrize("src", [ct.int32, ct.float32, ct.int16, ct.complex64, ct.uint8])
+@pytest.mark.parametrize("dst", _VD)
+def test_view_dtype_other_element_size_matches_numpy(src, dst):
+    g = np.random.default_rng(3)
+    raw = g.integers(0, 256, size=(3, 5, 16 * 8), dtype=np.uint8)
+    base_np = raw.view(src.np)                     # 16 * 8 bytes per row: every ratio divides it
+    base = ct.tensor(base_np)
+    for sl in [(slice(None),), (slice(None), slice(1, 4)), (slice(None, None, 2), slice(None)), (0,),
+               (slice(None), slice(None, None, 2))]:
+        t, n = base[sl], base_np[sl]
+        r = t.view(dst)
+        want = n.view(dst.np)
+        assert r.dtype == dst and tuple(r.shape) == want.shape
+        assert r.data_ptr() == t.data_ptr()
+        np.testing.assert_array_equal(r.numpy().view(np.uint8), want.view(np.uint8))
+    t = base[:, 1:3]            # writing through the view changes the base
+    v = t.view(ct.uint8)
+    v[0, 0, 0] = 7
+    v[2, 1, -1] = 9
+    want = base_np.copy()
+    w8 = want[:, 1:3].view(np.uint8)
+    w8[0, 0, 0], w8[2, 1, -1] = 7, 9
+    np.testing.assert_array_equal(base.numpy(), want)
+
+
+def test_view_dtype_other_element_size_errors_like_torch():
+    torch = pytest.importorskip("torch")
+    cases = [lambda m: m.ones(3).view(m.int64), lambda m: m.ones(4, 2).t().view(m.int64),
+             lambda m: m.ones(4, 3)[:, :2].view(m.int64), lambda m: m.ones(5)[1:].view(m.int64),
+             lambda m: m.tensor(1.).view(m.int64), lambda m: m.tensor(1.).view(m.int16),
+             lambda m: m.ones(4, 4)[:, ::2].view(m.int16)]
+    for f in cases:
+        with pytest.raises(RuntimeError) as e1:
+            f(torch)
+        with pytest.raises(RuntimeError) as e2:
+            f(ct)
+        assert str(e2.value) == str(e1.value)
+    for f in (lambda m: m.ones(3, 2).view(m.int64), lambda m: m.zeros(0, 4).view(m.int64),
+              lambda m: m.ones(2, 6)[:, 2:6].view(m.complex64), lambda m: m.ones(4, requires_grad=True).view(m.int16)):
+        a, b = f(torch), f(ct)
+        assert tuple(a.shape) == tuple(b.shape) and a.stride() == b.stride() and \
+            a.storage_offset() == b.storage_offset() and a.requires_grad == b.requires_grad
+        np.testing.assert_array_equal(a.detach().numpy(), b.numpy())
+
+
+@pytest.mark.fp64
+def test_view_dtype_as_float64():
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    np.testing.assert_array_equal(ct.tensor(x).view(ct.float64).numpy(), x.view(np.float64))
+    np.testing.assert_array_equal(ct.tensor(x).view(ct.complex128).numpy(), x.view(np.complex128))
+    np.testing.assert_array_equal(ct.tensor(x)[1:].view(ct.float64).numpy(), x[1:].view(np.float64))
