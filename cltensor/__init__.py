@@ -80,3 +80,6 @@ from ._creation import bernoulli  # noqa: E402,F401  (foundation engineer: Tenso
 contiguous_format, preserve_format, channels_last = "contiguous_format", "preserve_format", "channels_last"
 from ._fusion import compile  # noqa: E402,F401
 from ._warmup import warmup  # noqa: E402,F401
+from ._sampling import multinomial  # noqa: E402,F401
+Tensor.multinomial = lambda self, num_samples, replacement=False, *, generator=None: multinomial(
+    self, num_samples, replacement, generator=generator)
