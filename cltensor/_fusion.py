@@ -267,6 +267,7 @@ def mm_hook(inp, a, b, beta, alpha):
     consumes it as its epilogue (see _epilogue_of). None: eager (anything else, or a shape error to raise)."""
     tr = _trace
     if tr.executing or a.dim() != 2 or b.dim() != 2 or a._shape[1] != b._shape[0] or not a._shape[1] or \
+            a._dtype.is_complex or \
             AG.needs_grad(inp, a, b) or type(alpha) not in (int, float) or type(beta) not in (int, float):
         return None
     shape = (a._shape[0], b._shape[1])

@@ -25,7 +25,7 @@ def _check_pair(a, b, name):
     if a._dtype is not b._dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a._dtype._alias} != "
                            f"{b._dtype._alias}")
-    if a._dtype is D.bool_ or a._dtype.is_complex:
+    if a._dtype is D.bool_:
         raise RuntimeError(f'"addmm_impl_cpu_" not implemented for \'{a._dtype._alias}\'')
 
 
@@ -36,6 +36,8 @@ def _gemm_nd(a, b, c, alpha=1, beta=0, cin=None, epi=None):
     if rt is None:
         from ._device import no_cpu_device_error
         raise no_cpu_device_error(c._device)
+    if c._dtype.is_complex:
+        return _complex_gemm(a, b, c, alpha, beta, cin)
     n, m = a._shape[-2], a._shape[-1]
     p = b._shape[-1]
     bshape = c._shape[:-2]
@@ -79,6 +81,30 @@ def _gemm_nd(a, b, c, alpha=1, beta=0, cin=None, epi=None):
     return c
 
 
+def _complex_gemm(a, b, c, alpha, beta, cin):
+    """_gemm_nd for complex dtypes: four real GEMMs on the real/imaginary views of a and b (strided views, no
+    copies): re = ar @ br - ai @ bi, im = ar @ bi + ai @ br, each accumulated in a real GEMM's beta term."""
+    from . import _ops, _views
+    rd = c._dtype.to_real()
+    ar, ai, br, bi = _views.real(a), _views.imag(a), _views.real(b), _views.imag(b)
+    with AG.no_grad():
+        re, im = empty_tensor(c._shape, rd, c._device), empty_tensor(c._shape, rd, c._device)
+        _gemm_nd(ar, br, re)
+        _gemm_nd(ai, bi, re, -1, 1)
+        _gemm_nd(ar, bi, im)
+        _gemm_nd(ai, br, im, 1, 1)
+        if alpha == 1 and beta == 0:
+            _ops.copy_into(_views.real(c), re)
+            _ops.copy_into(_views.imag(c), im)
+            return c
+        p = empty_tensor(c._shape, c._dtype, c._device)
+        _ops.copy_into(_views.real(p), re)
+        _ops.copy_into(_views.imag(p), im)
+        r = p * alpha if beta == 0 else p * alpha + (c if cin is None else cin) * beta
+        _ops.copy_into(c, r)
+    return c
+
+
 class _BV:
     """Shape/strides of the batch part of a tensor (for broadcast_strides)."""
     __slots__ = ("_shape", "_strides")
@@ -115,10 +141,15 @@ def _mm_core(a, b, name):
     else:
         _gemm_nd(a, b, out)
     if AG.needs_grad(a, b):
-        AG.record(name, (a, b), out, lambda g: (_mm_core_nograd(g, b.mT) if a.requires_grad else None,
-                                                 _mm_core_nograd(a.mT, g) if b.requires_grad else None),
+        AG.record(name, (a, b), out, lambda g: (_mm_core_nograd(g, _mH(b)) if a.requires_grad else None,
+                                                 _mm_core_nograd(_mH(a), g) if b.requires_grad else None),
                   saved=(a, b))
     return out
+
+
+def _mH(t):
+    """The conjugate transpose of the last two dims (the transpose for real dtypes): matmul's gradients."""
+    return t.mT.conj() if t._dtype.is_complex else t.mT
 
 
 def _mm_core_nograd(a, b):
@@ -293,9 +324,11 @@ def _add_product(input, a, b, beta, alpha, name, squeeze=False, epi=None):
         _ew.run("x0 * x1", out, [out, beta], (a._dtype, a._dtype), a._dtype)
     if AG.needs_grad(inp, a, b):
         def bw(g):
-            gi = (g * beta if beta != 1 else g) if isinstance(inp, Tensor) and inp.requires_grad else None
-            ga = _mm_core(g, b.mT, "MmBackward0") * alpha if a.requires_grad else None
-            gb = _mm_core(a.mT, g, "MmBackward0") * alpha if b.requires_grad else None
+            cb = beta.conjugate() if type(beta) is complex else beta
+            gi = (g * cb if cb != 1 else g) if isinstance(inp, Tensor) and inp.requires_grad else None
+            ca = alpha.conjugate() if type(alpha) is complex else alpha
+            ga = _mm_core(g, _mH(b), "MmBackward0") * ca if a.requires_grad else None
+            gb = _mm_core(_mH(a), g, "MmBackward0") * ca if b.requires_grad else None
             return gi, ga, gb
         AG.record(name, (inp, a, b), out, bw, saved=(a, b))
     return out.squeeze(-1) if squeeze else out
