@@ -330,6 +330,10 @@ class Compiled:
             failed = e
         finally:
             _set_trace(None)
+            # a view node holds its symbolic view tensor, whose storage holds the trace, whose list holds the
+            # node: a reference cycle that kept every value of the call (outputs too) until Python's cyclic GC
+            # ran, so the memory pool could not reuse their buffers. Nothing reads the list after the call.
+            tr.nodes = []
         if failed is not None:
             if tr.breaks:               # eager code already ran: its effects (in-place writes) must not repeat
                 if isinstance(failed, _Unsupported):
@@ -597,9 +601,22 @@ class _Chain:
 
     def record(self, out, root_grad):
         """One autograd node for the chain: its backward is the chain's rules, traced and fused again."""
-        order, refs, leaves = self.order, self.refs, self.leaves
+        order, refs = _detached(self.order, self.refs)
+        leaves = self.leaves
         AG.record("CompiledFunctionBackward", [v if isinstance(v, Tensor) else None for v in leaves], out,
                   lambda g: _chain_backward(order, refs, leaves, root_grad, g))
+
+
+def _detached(order, refs):
+    """Copies of a chain's nodes for its backward closure: the op of each (expression, dtypes, rules) without
+    its value or operands. The nodes themselves would reach the chain's output (the root node's value), whose
+    grad_fn holds the closure: a reference cycle that kept every output until Python's cyclic GC ran."""
+    m = {}
+    for n in order:
+        c = m[id(n)] = _Node(n.kind, None, n.shape, n.dtype)
+        c.expr, c.cdts, c.rdt, c.rule, c.replay, c.rg = n.expr, n.cdts, n.rdt, n.rule, n.replay, n.rg
+    return [m[id(n)] for n in order], {id(m[id(n)]): [(k, m[id(r)] if k == "n" else r) for k, r in refs[id(n)]]
+                                       for n in order}
 
 
 def _materialise(n, mm=None):
@@ -723,6 +740,7 @@ def _chain_backward(order, refs, leaves, root_grad, g):
             raise
     finally:
         _set_trace(None)
+        tr.nodes = []       # no reference cycle through view nodes (see Compiled.__call__)
     return _chain_grads(order, refs, leaves, root_grad(g), lambda n, args: n.replay(*args))
 
 

@@ -660,3 +660,38 @@ def test_gemm_with_gradients_needed_stays_eager_and_exact():
     _, n_mm = launches(lambda: x @ w.detach().T)
     assert n == n_mm + 1 and not r2.requires_grad       # x * 2, then the GEMM with the ReLU
     np.testing.assert_allclose(r2.numpy(), r.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_compiled_calls_free_their_values_without_the_cyclic_gc():
+    """Values of a compiled call (outputs, intermediates, the fused backward's) are freed by reference counting:
+    a cycle through view nodes or the backward closure kept them until Python's cyclic GC ran, so the memory
+    pool could not reuse their buffers (a compiled F.linear ran 2.3x slower than eager on fresh pages)."""
+    import gc
+    ct.manual_seed(0)
+    x, t = ct.randn(64, 32), ct.randn(64, 1)
+    m = ct.nn.Sequential(ct.nn.Linear(32, 20), ct.nn.ReLU(), ct.nn.Linear(20, 1))
+    cm, loss_fn = ct.compile(m), ct.compile(lambda p, t: ((p - t) ** 2).mean())
+    lin = ct.compile(lambda x, w, b: (x.T * 2).T @ w.T + b)
+    opt = ct.optim.SGD(m.parameters(), lr=0.01, momentum=0.9)
+    rt = x._st.rt
+
+    def step():
+        loss = loss_fn(cm(x), t)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with ct.no_grad():
+            lin(x, m[0].weight, m[0].bias)
+    gc.collect()
+    gc.disable()
+    try:
+        step()
+        step()
+        ct.synchronize()
+        before = rt.memory_stats()["allocated_bytes"]
+        for _ in range(10):
+            step()
+        ct.synchronize()
+        assert rt.memory_stats()["allocated_bytes"] == before
+    finally:
+        gc.enable()
