@@ -31,6 +31,7 @@ error: the eager run then raises the error itself, or succeeds).
 """
 import functools
 import re
+import time
 import weakref
 
 from . import _dtypes as D
@@ -134,6 +135,7 @@ class _Trace:
         self.grad = AG.is_grad_enabled()
         self.executing = False
         self.breaks = 0
+        self.saved = 0      # launches (or passes over memory) fusion saved: ew nodes inlined, epilogues, bias folds
 
     def sym(self, node, strides=None, offset=0):
         """A symbolic tensor for `node`: contiguous (as its computed value will be), or the real layout of an
@@ -293,18 +295,30 @@ def before_launch():
 
 # ---------------------------------------------------------------- compile
 
+SMALL = 1 << 14      # tensors of at most this many elements: a call's cost is host time (see Compiled.__call__)
+TRIALS = 2           # timed calls of each mode before choosing one for a signature of small tensors
+
+
 class Compiled:
     """What `cltensor.compile(fn)` returns: call it like fn (attributes are fn's, e.g. a module's)."""
 
     def __init__(self, fn):
         self.__dict__["fn"] = fn
-        self.__dict__["stats"] = {"calls": 0, "breaks": 0, "eager": 0, "reason": None}
+        self.__dict__["stats"] = {"calls": 0, "breaks": 0, "eager": 0, "reason": None, "plain": 0}
+        # per call signature: "eager" (tracing it fused nothing, or was slower), "trace", or the host times
+        # {"trace": [...], "eager": [...]} of trial calls while that is being decided
+        self.__dict__["_mode"] = {}
         functools.update_wrapper(self, fn, updated=())
 
     def __getattr__(self, name):
         return getattr(self.__dict__["fn"], name)
 
     def __call__(self, *args, **kwargs):
+        """Trace the call (first time per signature). A signature whose trace fused nothing runs eagerly from
+        then on. With tensors of at most SMALL elements every op is host overhead (launches are asynchronous),
+        and tracing a call costs more Python than an eager op: the next calls alternate traced and eager,
+        TRIALS each, timed on the host, and the faster mode is kept (a tiny model's compiled forward is
+        slower than eager unless fusion saves several launches)."""
         if _trace is not None:          # nested compiled call: part of the outer trace
             return self.fn(*args, **kwargs)
         dev = None
@@ -314,9 +328,36 @@ class Compiled:
                 break
         if dev is None:
             return self._eager("no tensor arguments", args, kwargs)
+        sig, small = _signature(args, kwargs)
+        mode = self._mode.get(sig)
+        if mode == "eager":
+            self.stats["plain"] += 1
+            return self.fn(*args, **kwargs)
+        if mode is None or mode == "trace":
+            ok, r, tr = self._traced(dev, args, kwargs)
+            if ok and mode is None and len(self._mode) < 256:
+                self._mode[sig] = "eager" if not tr.saved else {"trace": [], "eager": []} if small else "trace"
+            return r
+        times = mode                    # trial calls: alternate, time on the host
+        which = "trace" if len(times["trace"]) <= len(times["eager"]) else "eager"
+        t0 = time.perf_counter()
+        if which == "trace":
+            ok, r, _ = self._traced(dev, args, kwargs)
+            if not ok:
+                return r
+        else:
+            self.stats["plain"] += 1
+            r = self.fn(*args, **kwargs)
+        times[which].append(time.perf_counter() - t0)
+        if len(times["eager"]) >= TRIALS:
+            self._mode[sig] = "eager" if min(times["eager"]) < min(times["trace"]) else "trace"
+        return r
+
+    def _traced(self, dev, args, kwargs):
+        """(traced successfully, result, trace); an eager fallback's result when tracing failed."""
         tr = _Trace(dev)
         if tr.rt is None:
-            return self._eager("host-only device", args, kwargs)
+            return False, self._eager("host-only device", args, kwargs), tr
         sargs = [tr.input(a) if isinstance(a, Tensor) and a._device == dev else a for a in args]
         skw = {k: (tr.input(v) if isinstance(v, Tensor) and v._device == dev else v) for k, v in kwargs.items()}
         _set_trace(tr)
@@ -341,10 +382,10 @@ class Compiled:
                                        "after a graph break (eager code already ran); call it uncompiled") \
                         from None
                 raise failed            # as eager code would have raised it, at the same point
-            return self._eager(f"{type(failed).__name__}: {failed}", args, kwargs)
+            return False, self._eager(f"{type(failed).__name__}: {failed}", args, kwargs), tr
         self.stats["calls"] += 1
         self.stats["breaks"] += tr.breaks
-        return _realise(res, iter(outs))
+        return True, _realise(res, iter(outs)), tr
 
     def _eager(self, reason, args, kwargs):
         self.stats["eager"] += 1
@@ -354,6 +395,23 @@ class Compiled:
             print(f"[cltensor] compile({getattr(self.fn, '__name__', self.fn)}): eager call ({reason})",
                   file=sys.stderr)
         return self.fn(*args, **kwargs)
+
+
+def _signature(args, kwargs):
+    """(What decides whether tracing a call can fuse anything: tensor shapes, dtypes, devices and
+    requires_grad, other arguments' types, and the grad mode; whether all its tensors are SMALL)."""
+    small = [True]
+
+    def one(a):
+        if isinstance(a, Tensor):
+            if small[0] and prod(a._shape) > SMALL:
+                small[0] = False
+            return (a._shape, a._dtype, a._device, a._requires_grad)
+        if isinstance(a, (tuple, list)):
+            return tuple(one(x) for x in a)
+        return type(a)
+    sig = (AG.is_grad_enabled(), tuple(one(a) for a in args), tuple((k, one(v)) for k, v in kwargs.items()))
+    return sig, small[0]
 
 
 def compile(model=None, **options):
@@ -416,7 +474,7 @@ def _run_graph(tr, outs):
     map or of a GEMM, each owner of a view and each float16 intermediate (eager code rounds it to half) is written
     by one fused kernel; all other elementwise nodes are statements inside those kernels. A GEMM node is one
     GEMM kernel, which writes the chain that consumes it instead when that chain can be its epilogue."""
-    _fold_bias_adds(tr)
+    tr.saved += _fold_bias_adds(tr)
     reach, stack = set(), list(outs)
     while stack:
         n = stack.pop()
@@ -452,6 +510,8 @@ def _run_graph(tr, outs):
             if m is not None:
                 epi[id(n)] = m
     fused = {id(m) for m in epi.values()}
+    tr.saved += len(epi) + sum(1 for n in tr.nodes if n.kind == "ew" and id(n) in reach and n.value is None and
+                               id(n) not in need)
     tr.executing = True
     try:
         for n in tr.nodes:
@@ -474,7 +534,9 @@ def _fold_bias_adds(tr):
     place, broadcast) exactly as addmm(bias, a, b) computes it, so that a chain after it can still be the GEMM's
     epilogue (`(x @ w.T + b).relu()` is one kernel). Only a pending product of no other use, a bias tensor of
     the product's dtype (not float16: eager rounds the product to half before adding) and at most 2-D, alpha 1
-    (acc + bias rounds once, as eager's add of the rounded product does) and no gradient needed. The product node itself is left as it was (a reference held elsewhere still computes it)."""
+    (acc + bias rounds once, as eager's add of the rounded product does) and no gradient needed. The product
+    node itself is left as it was (a reference held elsewhere still computes it). Returns how many were folded."""
+    folded = 0
     for n in tr.nodes:
         if n.kind != "ew" or n.value is not None or n.expr != "x0 + x1" or n.rg or n.dtype is D.float16 or \
                 n.cdts != (n.dtype, n.dtype) or n.rdt is not n.dtype:
@@ -493,7 +555,9 @@ def _fold_bias_adds(tr):
             for a in m.args[1:]:
                 if isinstance(a, _Node):
                     a.uses += 1
+            folded += 1
             break
+    return folded
 
 
 def _epilogue_of(root, need):

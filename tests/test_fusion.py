@@ -46,7 +46,7 @@ def test_chain_matches_eager_on_every_layout(name, a, b, c):
     r, n = launches(f, a, b, c)
     same(r, chain(a, b, c), exact=False)
     assert n == 1, "a chain of elementwise ops must be one kernel"
-    assert f.stats == {"calls": 1, "breaks": 0, "eager": 0, "reason": None}
+    assert f.stats == {"calls": 1, "breaks": 0, "eager": 0, "reason": None, "plain": 0}
 
 
 @pytest.mark.parametrize("dt", [ct.int8, ct.uint8, ct.int32, ct.int64])
@@ -490,7 +490,7 @@ def test_gemm_epilogue_matches_eager(variant, case, M, K, N):
     np.testing.assert_allclose(r.numpy(), f(x, w, b).numpy(), rtol=1e-5, atol=1e-5)
     _, n_gemm = launches(lambda: ct.mm(x, w.T.contiguous() if "contiguous" in case else w.T))
     assert n == n_gemm, "the chain after the GEMM must run inside the GEMM kernel"
-    assert cf.stats == {"calls": 1, "breaks": 0, "eager": 0, "reason": None}
+    assert cf.stats == {"calls": 1, "breaks": 0, "eager": 0, "reason": None, "plain": 0}
 
 
 @pytest.mark.parametrize("layout", ["transposed", "offset-slice"])
@@ -695,3 +695,55 @@ def test_compiled_calls_free_their_values_without_the_cyclic_gc():
         assert rt.memory_stats()["allocated_bytes"] == before
     finally:
         gc.enable()
+
+
+def test_calls_whose_trace_fused_nothing_run_eagerly_next_time():
+    a, b = ct.randn(5, 7), ct.randn(5, 7)
+    single = ct.compile(lambda a, b: a + b)                 # one op: tracing cannot save a launch
+    for _ in range(3):
+        np.testing.assert_allclose(single(a, b).numpy(), (a + b).numpy())
+    assert single.stats["calls"] == 1 and single.stats["plain"] == 2
+    single(ct.randn(3), ct.randn(3))                        # another signature is traced again (once)
+    single(a.half(), b.half())
+    assert single.stats["calls"] == 3
+    big = ct.randn(200, 100)                                # more than SMALL elements: a chain that fuses
+    fusing = ct.compile(chain)                              # stays compiled
+    for _ in range(3):
+        same(fusing(big, big, big), chain(big, big, big), exact=False)
+    assert fusing.stats["calls"] == 3 and fusing.stats["plain"] == 0
+    ct.manual_seed(0)                                       # Linear layers needing gradients are graph breaks:
+    m = ct.nn.Sequential(ct.nn.Linear(10, 50), ct.nn.ReLU(), ct.nn.Linear(50, 1))    # the ReLU alone fuses nothing
+    cm = ct.compile(m)
+    x = ct.randn(32, 10)
+    for _ in range(3):
+        cm(x).sum().backward()
+    g = m[0].weight.grad.numpy().copy()
+    m.zero_grad()
+    for _ in range(3):
+        m(x).sum().backward()
+    np.testing.assert_allclose(g, m[0].weight.grad.numpy(), rtol=1e-5, atol=1e-6)
+    assert cm.stats["calls"] == 1 and cm.stats["plain"] == 2
+
+
+def test_small_calls_keep_the_faster_mode_after_timed_trials(monkeypatch):
+    from cltensor import _fusion
+    a, b, c = ct.randn(5, 7), ct.randn(5, 7), ct.randn(5, 7)
+    want = chain(a, b, c)
+    for slow, mode in (("trace", "eager"), ("eager", "trace")):
+        f = ct.compile(chain)
+        real = f.fn
+        clock = [0.0]
+
+        def fn(*args):                  # the slow mode advances a fake clock further
+            clock[0] += 5.0 if (slow == "trace") == _fusion.is_sym(args[0]) else 1.0
+            return real(*args)
+        f.__dict__["fn"] = fn
+        monkeypatch.setattr(_fusion.time, "perf_counter", lambda: clock[0])
+        for _ in range(1 + 2 * _fusion.TRIALS):      # one traced call, then TRIALS of each mode, alternating
+            same(f(a, b, c), want, exact=False)
+        assert f.stats["calls"] == 1 + _fusion.TRIALS and f.stats["plain"] == _fusion.TRIALS
+        calls, plain = f.stats["calls"], f.stats["plain"]
+        for _ in range(4):
+            same(f(a, b, c), want, exact=False)
+        assert (f.stats["calls"] - calls, f.stats["plain"] - plain) == ((4, 0) if mode == "trace" else (0, 4))
+        monkeypatch.undo()
