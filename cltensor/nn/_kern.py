@@ -383,9 +383,17 @@ def _conv_bwd_weight(rt, g, x, dims, geo, col=None):
 
 # ================================================================================================ pooling
 
-def _pool_args_x(x):
-    it = _ity(_idx(x._offset + sum((s - 1) * st for s, st in zip(x._shape, x._strides)) + 1))
-    return it, [x._st.buf, it(x._offset)] + [it(s) for s in x._strides]
+def _pool_x(x, nwork):
+    """(index type name, its numpy type, the input's kernel arguments: buffer, offset, strides) of a pooling
+    kernel reading x (any strides) for nwork work-items."""
+    big = _idx(x._offset + sum((s - 1) * st for s, st in zip(x._shape, x._strides)) + 1) != "int"
+    idx = "long" if big or nwork > _I32 else "int"
+    it = _ity(idx)
+    return idx, it, [x._st.buf, it(x._offset)] + [it(s) for s in x._strides]
+
+
+def _i32(*vals):
+    return [np.int32(v) for v in vals]
 
 
 def max_pool2d(x, kernel, stride, padding, dilation, OH, OW, return_indices):
@@ -394,19 +402,12 @@ def max_pool2d(x, kernel, stride, padding, dilation, OH, OW, return_indices):
     N, C, H, W = x._shape
     out = empty_tensor((N, C, OH, OW), x._dtype, x._device)
     ind = empty_tensor((N, C, OH, OW), D.int64, x._device)
-    nwork = out.numel()
-    if nwork:
-        it, xa = _pool_args_x(x)
-        idx = "int" if it is np.int32 and nwork <= _I32 else "long"
-        it = _ity(idx)
-        xa = [xa[0]] + [it(int(v)) for v in xa[1:]]
-        k = K.get(rt, "nn", "maxpool_fwd_rows", t=x._dtype, idx=idx, with_ind=True)
+    if out.numel():
         nrows = N * C * OH
-        _launch(rt, k, nrows, xa + [out._st.buf, ind._st.buf, np.int32(C), np.int32(H), np.int32(W),
-                                    np.int32(kernel[0]), np.int32(kernel[1]), np.int32(OH), np.int32(OW),
-                                    np.int32(stride[0]), np.int32(stride[1]), np.int32(padding[0]),
-                                    np.int32(padding[1]), np.int32(dilation[0]), np.int32(dilation[1]),
-                                    it(nrows)])
+        idx, it, xa = _pool_x(x, out.numel())
+        k = K.get(rt, "nn", "maxpool_fwd_rows", t=x._dtype, idx=idx, with_ind=True)
+        _launch(rt, k, nrows, xa + [out._st.buf, ind._st.buf] + _i32(C, H, W, *kernel, OH, OW, *stride, *padding,
+                                                                      *dilation) + [it(nrows)])
     _sync_if_shared(rt, x)
     if AG.needs_grad(x):
         geo = (kernel, stride, padding, dilation)
@@ -415,29 +416,30 @@ def max_pool2d(x, kernel, stride, padding, dilation, OH, OW, return_indices):
     return (out, ind) if return_indices else out
 
 
+def _pool_bwd(gout, xshape):
+    """(rt, contiguous gout, dx, index type name) for a pooling backward kernel."""
+    g = _c0(gout)
+    dx = empty_tensor(xshape, g._dtype, g._device)
+    return _rt(gout), g, dx, _idx(dx.numel(), g.numel())
+
+
 def _max_pool2d_bwd(gout, ind, xshape, geo):
     kernel, stride, padding, dilation = geo
     N, C, H, W = xshape
-    rt = _rt(gout)
-    g = _c0(gout)
-    dx = empty_tensor(xshape, g._dtype, g._device)
+    rt, g, dx, idx = _pool_bwd(gout, xshape)
     nwork = dx.numel()
     if nwork:
         OH, OW = g._shape[2], g._shape[3]
-        idx = _idx(nwork, g.numel())
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
         if dh == 1 and dw == 1 and sh >= kh and sw >= kw:     # windows do not overlap: the row kernel
             k = K.get(rt, "nn", "maxpool_bwd_rows", t=g._dtype, acc=acc_of(g._dtype), idx=idx)
             nrows = N * C * H
-            _launch(rt, k, nrows, [g._st.buf, ind._st.buf, dx._st.buf, np.int32(H), np.int32(W), np.int32(kh),
-                                   np.int32(kw), np.int32(OH), np.int32(OW), np.int32(sh), np.int32(sw),
-                                   np.int32(ph), np.int32(pw), _ity(idx)(nrows)])
+            _launch(rt, k, nrows, [g._st.buf, ind._st.buf, dx._st.buf] +
+                    _i32(H, W, kh, kw, OH, OW, sh, sw, ph, pw) + [_ity(idx)(nrows)])
             return dx
         k = K.get(rt, "nn", "maxpool_bwd", t=g._dtype, acc=acc_of(g._dtype), idx=idx)
-        _launch(rt, k, nwork, [g._st.buf, ind._st.buf, dx._st.buf, np.int32(H), np.int32(W), np.int32(kernel[0]),
-                               np.int32(kernel[1]), np.int32(OH), np.int32(OW), np.int32(stride[0]),
-                               np.int32(stride[1]), np.int32(padding[0]), np.int32(padding[1]),
-                               np.int32(dilation[0]), np.int32(dilation[1]), _ity(idx)(nwork)])
+        _launch(rt, k, nwork, [g._st.buf, ind._st.buf, dx._st.buf] +
+                _i32(H, W, *kernel, OH, OW, *stride, *padding, *dilation) + [_ity(idx)(nwork)])
     return dx
 
 
@@ -448,15 +450,10 @@ def avg_pool2d(x, kernel, stride, padding, OH, OW, count_include_pad, divisor):
     nwork = out.numel()
     geo = (kernel, stride, padding, int(bool(count_include_pad)), int(divisor or 0))
     if nwork:
-        it, xa = _pool_args_x(x)
-        idx = "int" if it is np.int32 and nwork <= _I32 else "long"
-        it = _ity(idx)
-        xa = [xa[0]] + [it(int(v)) for v in xa[1:]]
+        idx, it, xa = _pool_x(x, nwork)
         k = K.get(rt, "nn", "avgpool_fwd", t=x._dtype, acc=acc_of(x._dtype), idx=idx)
-        _launch(rt, k, nwork, xa + [out._st.buf, np.int32(C), np.int32(H), np.int32(W), np.int32(kernel[0]),
-                                    np.int32(kernel[1]), np.int32(OH), np.int32(OW), np.int32(stride[0]),
-                                    np.int32(stride[1]), np.int32(padding[0]), np.int32(padding[1]),
-                                    np.int32(geo[3]), np.int32(geo[4]), it(nwork)])
+        _launch(rt, k, nwork, xa + [out._st.buf] + _i32(C, H, W, *kernel, OH, OW, *stride, *padding, *geo[3:]) +
+                [it(nwork)])
     _sync_if_shared(rt, x)
     if AG.needs_grad(x):
         AG.record("AvgPool2DBackward0", (x,), out, lambda g: (_avg_pool2d_bwd(g, (N, C, H, W), geo),))
@@ -466,18 +463,13 @@ def avg_pool2d(x, kernel, stride, padding, OH, OW, count_include_pad, divisor):
 def _avg_pool2d_bwd(gout, xshape, geo):
     kernel, stride, padding, incl, div = geo
     N, C, H, W = xshape
-    rt = _rt(gout)
-    g = _c0(gout)
-    dx = empty_tensor(xshape, g._dtype, g._device)
+    rt, g, dx, idx = _pool_bwd(gout, xshape)
     nwork = dx.numel()
     if nwork:
         OH, OW = g._shape[2], g._shape[3]
-        idx = _idx(nwork, g.numel())
         k = K.get(rt, "nn", "avgpool_bwd", t=g._dtype, acc=acc_of(g._dtype), idx=idx)
-        _launch(rt, k, nwork, [g._st.buf, dx._st.buf, np.int32(H), np.int32(W), np.int32(kernel[0]),
-                               np.int32(kernel[1]), np.int32(OH), np.int32(OW), np.int32(stride[0]),
-                               np.int32(stride[1]), np.int32(padding[0]), np.int32(padding[1]), np.int32(incl),
-                               np.int32(div), _ity(idx)(nwork)])
+        _launch(rt, k, nwork, [g._st.buf, dx._st.buf] + _i32(H, W, *kernel, OH, OW, *stride, *padding, incl, div) +
+                [_ity(idx)(nwork)])
     return dx
 
 
@@ -487,13 +479,9 @@ def adaptive_avg_pool2d(x, OH, OW):
     out = empty_tensor((N, C, OH, OW), x._dtype, x._device)
     nwork = out.numel()
     if nwork:
-        it, xa = _pool_args_x(x)
-        idx = "int" if it is np.int32 and nwork <= _I32 else "long"
-        it = _ity(idx)
-        xa = [xa[0]] + [it(int(v)) for v in xa[1:]]
+        idx, it, xa = _pool_x(x, nwork)
         k = K.get(rt, "nn", "adaptive_avg_fwd", t=x._dtype, acc=acc_of(x._dtype), idx=idx)
-        _launch(rt, k, nwork, xa + [out._st.buf, np.int32(C), np.int32(H), np.int32(W), np.int32(OH),
-                                    np.int32(OW), it(nwork)])
+        _launch(rt, k, nwork, xa + [out._st.buf] + _i32(C, H, W, OH, OW) + [it(nwork)])
     _sync_if_shared(rt, x)
     if AG.needs_grad(x):
         AG.record("AdaptiveAvgPool2DBackward0", (x,), out, lambda g: (_adaptive_avg_bwd(g, (N, C, H, W)),))
@@ -502,16 +490,12 @@ def adaptive_avg_pool2d(x, OH, OW):
 
 def _adaptive_avg_bwd(gout, xshape):
     N, C, H, W = xshape
-    rt = _rt(gout)
-    g = _c0(gout)
-    dx = empty_tensor(xshape, g._dtype, g._device)
+    rt, g, dx, idx = _pool_bwd(gout, xshape)
     nwork = dx.numel()
     if nwork:
         OH, OW = g._shape[2], g._shape[3]
-        idx = _idx(nwork, g.numel())
         k = K.get(rt, "nn", "adaptive_avg_bwd", t=g._dtype, acc=acc_of(g._dtype), idx=idx)
-        _launch(rt, k, nwork, [g._st.buf, dx._st.buf, np.int32(H), np.int32(W), np.int32(OH), np.int32(OW),
-                               _ity(idx)(nwork)])
+        _launch(rt, k, nwork, [g._st.buf, dx._st.buf] + _i32(H, W, OH, OW) + [_ity(idx)(nwork)])
     return dx
 
 

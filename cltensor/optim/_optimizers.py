@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 
-from .. import autograd as AG
 from .._tensor import Tensor
 from .optimizer import Optimizer, required, fused_update, zeros_state
 
@@ -43,25 +42,19 @@ class SGD(Optimizer):
             group.setdefault("nesterov", False)
             group.setdefault("maximize", False)
 
-    def step(self, closure=None):
-        loss = self._closure(closure)
-        with AG.no_grad():
-            for group in self.param_groups:
-                lr, mom, damp, wd = _val(group["lr"]), group["momentum"], group["dampening"], group["weight_decay"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    st = self.state[p]
-                    buf = st.get("momentum_buffer") if mom != 0 else None
-                    first = 0
-                    if mom != 0 and buf is None:
-                        buf = zeros_state(p)
-                        st["momentum_buffer"] = buf
-                        first = 1
-                    fused_update("sgd", p, p.grad, [buf], [lr, wd, mom, damp, np.int32(first)],
-                                 momentum=mom != 0, nesterov=bool(group["nesterov"]),
-                                 maximize=bool(group["maximize"]), wd=wd != 0)
-        return loss
+    def _group_values(self, group):
+        return _val(group["lr"]), group["momentum"], group["dampening"], group["weight_decay"]
+
+    def _update(self, group, values, p, st):
+        lr, mom, damp, wd = values
+        buf = st.get("momentum_buffer") if mom != 0 else None
+        first = 0
+        if mom != 0 and buf is None:
+            buf = zeros_state(p)
+            st["momentum_buffer"] = buf
+            first = 1
+        fused_update("sgd", p, p.grad, [buf], [lr, wd, mom, damp, np.int32(first)], momentum=mom != 0,
+                     nesterov=bool(group["nesterov"]), maximize=bool(group["maximize"]), wd=wd != 0)
 
 
 class Adam(Optimizer):
@@ -81,32 +74,25 @@ class Adam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay or self._decoupled)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = self._closure(closure)
-        with AG.no_grad():
-            for group in self.param_groups:
-                lr = _val(group["lr"])
-                b1, b2 = (_val(b) for b in group["betas"])
-                eps, wd, ams = group["eps"], group["weight_decay"], group["amsgrad"]
-                dec = group.get("decoupled_weight_decay", self._decoupled)
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    st = self.state[p]
-                    if len(st) == 0:
-                        st["step"] = 0.0
-                        st["exp_avg"] = zeros_state(p)
-                        st["exp_avg_sq"] = zeros_state(p)
-                        if ams:
-                            st["max_exp_avg_sq"] = zeros_state(p)
-                    st["step"] = step = _val(st["step"]) + 1
-                    bc1 = 1 - b1 ** step
-                    bc2 = 1 - b2 ** step
-                    fused_update("adam", p, p.grad, [st["exp_avg"], st["exp_avg_sq"], st.get("max_exp_avg_sq")],
-                                 [lr, b1, b2, eps, wd, lr / bc1, math.sqrt(bc2)],
-                                 decoupled=bool(dec), amsgrad=bool(ams), maximize=bool(group["maximize"]),
-                                 wd=wd != 0)
-        return loss
+    def _group_values(self, group):
+        b1, b2 = (_val(b) for b in group["betas"])
+        return (_val(group["lr"]), b1, b2, group["eps"], group["weight_decay"], group["amsgrad"],
+                group.get("decoupled_weight_decay", self._decoupled))
+
+    def _update(self, group, values, p, st):
+        lr, b1, b2, eps, wd, ams, dec = values
+        if len(st) == 0:
+            st["step"] = 0.0
+            st["exp_avg"] = zeros_state(p)
+            st["exp_avg_sq"] = zeros_state(p)
+            if ams:
+                st["max_exp_avg_sq"] = zeros_state(p)
+        st["step"] = step = _val(st["step"]) + 1
+        bc1 = 1 - b1 ** step
+        bc2 = 1 - b2 ** step
+        fused_update("adam", p, p.grad, [st["exp_avg"], st["exp_avg_sq"], st.get("max_exp_avg_sq")],
+                     [lr, b1, b2, eps, wd, lr / bc1, math.sqrt(bc2)], decoupled=bool(dec), amsgrad=bool(ams),
+                     maximize=bool(group["maximize"]), wd=wd != 0)
 
 
 class AdamW(Adam):
@@ -127,29 +113,23 @@ class RMSprop(Optimizer):
                         capturable=capturable, foreach=foreach, maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = self._closure(closure)
-        with AG.no_grad():
-            for group in self.param_groups:
-                lr, alpha, eps = _val(group["lr"]), group["alpha"], group["eps"]
-                wd, mom, cen = group["weight_decay"], group["momentum"], group["centered"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    st = self.state[p]
-                    if len(st) == 0:
-                        st["step"] = 0.0
-                        st["square_avg"] = zeros_state(p)
-                        if mom > 0:
-                            st["momentum_buffer"] = zeros_state(p)
-                        if cen:
-                            st["grad_avg"] = zeros_state(p)
-                    st["step"] = _val(st["step"]) + 1
-                    fused_update("rmsprop", p, p.grad, [st["square_avg"], st.get("grad_avg"),
-                                                        st.get("momentum_buffer")],
-                                 [lr, alpha, eps, wd, mom], centered=bool(cen), momentum=mom > 0,
-                                 maximize=bool(group["maximize"]), wd=wd != 0)
-        return loss
+    def _group_values(self, group):
+        return (_val(group["lr"]), group["alpha"], group["eps"], group["weight_decay"], group["momentum"],
+                group["centered"])
+
+    def _update(self, group, values, p, st):
+        lr, alpha, eps, wd, mom, cen = values
+        if len(st) == 0:
+            st["step"] = 0.0
+            st["square_avg"] = zeros_state(p)
+            if mom > 0:
+                st["momentum_buffer"] = zeros_state(p)
+            if cen:
+                st["grad_avg"] = zeros_state(p)
+        st["step"] = _val(st["step"]) + 1
+        fused_update("rmsprop", p, p.grad, [st["square_avg"], st.get("grad_avg"), st.get("momentum_buffer")],
+                     [lr, alpha, eps, wd, mom], centered=bool(cen), momentum=mom > 0,
+                     maximize=bool(group["maximize"]), wd=wd != 0)
 
 
 class Adagrad(Optimizer):
@@ -169,17 +149,12 @@ class Adagrad(Optimizer):
                 st["sum"] = C.full(p._shape, float(group["initial_accumulator_value"]), dtype=p._dtype,
                                    device=p._device)
 
-    def step(self, closure=None):
-        loss = self._closure(closure)
-        with AG.no_grad():
-            for group in self.param_groups:
-                lr, lr_decay, eps, wd = _val(group["lr"]), group["lr_decay"], group["eps"], group["weight_decay"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    st = self.state[p]
-                    st["step"] = step = _val(st["step"]) + 1
-                    clr = lr / (1 + (step - 1) * lr_decay)
-                    fused_update("adagrad", p, p.grad, [st["sum"]], [clr, eps, wd],
-                                 maximize=bool(group["maximize"]), wd=wd != 0)
-        return loss
+    def _group_values(self, group):
+        return _val(group["lr"]), group["lr_decay"], group["eps"], group["weight_decay"]
+
+    def _update(self, group, values, p, st):
+        lr, lr_decay, eps, wd = values
+        st["step"] = step = _val(st["step"]) + 1
+        clr = lr / (1 + (step - 1) * lr_decay)
+        fused_update("adagrad", p, p.grad, [st["sum"]], [clr, eps, wd], maximize=bool(group["maximize"]),
+                     wd=wd != 0)

@@ -107,6 +107,21 @@ class Optimizer:
                         p.grad.zero_()
 
     def step(self, closure=None):
+        """One update of every parameter that has a gradient: _update(group, _group_values(group), p, state)."""
+        loss = self._closure(closure)
+        with AG.no_grad():
+            for group in self.param_groups:
+                values = self._group_values(group)
+                for p in group["params"]:
+                    if p.grad is not None:
+                        self._update(group, values, p, self.state[p])
+        return loss
+
+    def _group_values(self, group):
+        """The group's hyper-parameters as this optimizer's update reads them (once per group and step)."""
+        return None
+
+    def _update(self, group, values, p, st):
         raise NotImplementedError
 
     def _closure(self, closure):
