@@ -27,6 +27,12 @@ for _mod in (_reduce, _advindex, _shape, _linalg):
     _mod._install()          # adds Tensor methods
     globals().update(_mod.EXPORTS)
 del _mod
+from . import _composite  # noqa: E402
+globals().update(_composite.EXPORTS)
+for _name, _fn in _composite.METHODS.items():
+    if not hasattr(_composite.Tensor, _name):
+        setattr(_composite.Tensor, _name, _fn)
+del _name, _fn
 
 # PyTorch's dtype aliases
 half = float16
