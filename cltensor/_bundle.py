@@ -90,13 +90,13 @@ def _chunks(src):
     """The top-level pieces of generated OpenCL C (comments dropped): preprocessor lines, and declarations or
     definitions (ending at a top-level `;` or at the `}` closing a body)."""
     src = K._COMMENT.sub("", src)
-    out, cur, depth = [], [], 0
+    out, cur, depth, text = [], [], 0, False     # text: cur holds more than whitespace
     lines = src.split("\n")
     i = 0
     while i < len(lines):
         line = lines[i]
         i += 1
-        if depth == 0 and not "".join(cur).strip() and line.lstrip().startswith("#"):
+        if depth == 0 and not text and line.lstrip().startswith("#"):
             while line.endswith("\\") and i < len(lines):
                 line += "\n" + lines[i]
                 i += 1
@@ -105,6 +105,7 @@ def _chunks(src):
             continue
         for ch in line:
             cur.append(ch)
+            text = text or not ch.isspace()
             if ch == "{":
                 depth += 1
             elif ch == "}":
@@ -113,7 +114,7 @@ def _chunks(src):
                 piece = "".join(cur).strip()
                 if piece and piece != ";":
                     out.append(piece)
-                cur = []
+                cur, text = [], False
         cur.append("\n")
     rest = "".join(cur).strip()
     if rest:

@@ -88,14 +88,14 @@ def broadcast_tensors(*tensors):
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 * tensor2 (PyTorch's type promotion over the three)."""
     r = input + value * (tensor1 * tensor2) if value != 1 else input + tensor1 * tensor2
-    return _to_out(r, out)
+    return _to_out(r, out, "addcmul")
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 / tensor2; integer tensor1 and tensor2 are refused as in PyTorch."""
     _check_addcdiv(tensor1, tensor2)
     r = input + value * (tensor1 / tensor2) if value != 1 else input + tensor1 / tensor2
-    return _to_out(r, out)
+    return _to_out(r, out, "addcdiv")
 
 
 def _check_addcdiv(tensor1, tensor2):
@@ -109,11 +109,11 @@ def _check_addcdiv(tensor1, tensor2):
             "(input + value * tensor1 / tensor2), for all dtypes.")
 
 
-def _to_out(r, out):
+def _to_out(r, out, name):
     if out is None:
         return r
     from ._reduce import _finish_out
-    return _finish_out(r, out, "addc")
+    return _finish_out(r, out, name)
 
 
 def _addcmul_(self, tensor1, tensor2, *, value=1):
@@ -139,17 +139,21 @@ def trace(input):
 
 def logaddexp(input, other):
     """log(exp(input) + exp(other)) without overflow: max + log1p(exp(-|input - other|))."""
-    _float_only("logaddexp", input, other)
-    m = _ct().maximum(input, other)
-    d = (input - other).abs()
-    return _ct().where(d.isnan() & (input == other), input, m + (-d).exp().log1p())
+    return _logaddexp("logaddexp", input, other, False)
 
 
 def logaddexp2(input, other):
-    _float_only("logaddexp2", input, other)
-    m = _ct().maximum(input, other)
+    """log2(2**input + 2**other), as logaddexp."""
+    return _logaddexp("logaddexp2", input, other, True)
+
+
+def _logaddexp(name, input, other, base2):
+    _float_only(name, input, other)
+    ct = _ct()
     d = (input - other).abs()
-    return _ct().where(d.isnan() & (input == other), input, m + (-d).exp2().log1p() / math.log(2))
+    t = (-d).exp2().log1p() / math.log(2) if base2 else (-d).exp().log1p()
+    # equal infinities give inf - inf = NaN in d: the result is that infinity
+    return ct.where(d.isnan() & (input == other), input, ct.maximum(input, other) + t)
 
 
 def _float_only(name, *ts):
@@ -158,26 +162,31 @@ def _float_only(name, *ts):
             raise NotImplementedError(f"\"{name}_cpu\" not implemented for '{t._dtype._alias}'")
 
 
+def _floating(input):
+    """input, or input in the default float dtype when it is integer or bool (PyTorch's unary float ops)."""
+    return input if input._dtype.is_floating_point else input.to(D.get_default_dtype())
+
+
 def logit(input, eps=None):
-    x = input if input._dtype.is_floating_point else input.to(D.get_default_dtype())
+    x = _floating(input)
     if eps is not None:
         x = x.clamp(eps, 1 - eps)
     return (x / (1 - x)).log()
 
 
 def deg2rad(input):
-    x = input if input._dtype.is_floating_point else input.to(D.get_default_dtype())
+    x = _floating(input)
     return x * (math.pi / 180)
 
 
 def rad2deg(input):
-    x = input if input._dtype.is_floating_point else input.to(D.get_default_dtype())
+    x = _floating(input)
     return x * (180 / math.pi)
 
 
 def sinc(input):
     """sin(pi x) / (pi x), 1 at 0."""
-    x = input if input._dtype.is_floating_point else input.to(D.get_default_dtype())
+    x = _floating(input)
     px = x * math.pi
     return _ct().where(x == 0, 1.0, px.sin() / px)
 
@@ -298,7 +307,7 @@ def complex(real, imag, *, out=None):
     both = ct.stack([r, i], -1)
     if not both.is_contiguous():
         both = both.contiguous()
-    return _to_out(view_as_complex(both), out)
+    return _to_out(view_as_complex(both), out, "complex")
 
 
 def polar(abs, angle, *, out=None):
