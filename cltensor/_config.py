@@ -1,0 +1,62 @@
+"""The one place cltensor reads its environment variables (README.md lists them).
+
+Values are read when asked for (not cached at import), so a program or a test may change os.environ before the
+choice it governs is made. Each variable has one accessor here; no other module reads os.environ for CLTENSOR_*.
+"""
+import os
+
+__all__ = ["device", "device_profile", "debug", "gemm_variant", "autotune", "cache_dir", "cache_binaries", "conv",
+           "VARIABLES"]
+
+# name -> (default, meaning): the documented variables
+VARIABLES = {
+    "CLTENSOR_DEVICE": (None, "default device (cpu, gpu:0, cl:1 ...)"),
+    "CLTENSOR_DEVICE_PROFILE": ("", "make the device look like a harder one (no fp64, small work-groups ...)"),
+    "CLTENSOR_DEBUG": ("", "print each generated kernel source and each launch"),
+    "CLTENSOR_GEMM_VARIANT": (None, "force the register-tiled ('reg') or local-memory ('local') GEMM"),
+    "CLTENSOR_AUTOTUNE": ("", "'1': time a few GEMM tile configurations once per device"),
+    "CLTENSOR_CACHE_DIR": (None, "where built kernel binaries are cached ('0' turns the cache off)"),
+    "CLTENSOR_CACHE_BINARIES": ("auto", "when to store a program's binary: auto | 1 | 0"),
+    "CLTENSOR_CONV": ("auto", "force the convolution algorithm: auto | direct | im2col"),
+}
+
+
+def _get(name):
+    return os.environ.get(name, VARIABLES[name][0])
+
+
+def device():
+    return _get("CLTENSOR_DEVICE")
+
+
+def device_profile():
+    return _get("CLTENSOR_DEVICE_PROFILE")
+
+
+def debug():
+    return bool(_get("CLTENSOR_DEBUG"))
+
+
+def gemm_variant():
+    return _get("CLTENSOR_GEMM_VARIANT")
+
+
+def autotune():
+    return _get("CLTENSOR_AUTOTUNE") == "1"
+
+
+def cache_dir():
+    """The binary cache directory, or None when CLTENSOR_CACHE_DIR=0 turns the cache off."""
+    d = _get("CLTENSOR_CACHE_DIR")
+    if d is not None:
+        return None if d in ("", "0") else d
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "cltensor")
+
+
+def cache_binaries():
+    return _get("CLTENSOR_CACHE_BINARIES")
+
+
+def conv():
+    return _get("CLTENSOR_CONV")
