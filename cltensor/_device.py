@@ -4,12 +4,15 @@ Names: "cpu" is the first OpenCL CPU device, "gpu:k" the k-th GPU (alias "cuda:k
 build), "cl:N" the N-th device overall. Devices that are neither (a second CPU, an accelerator) are "cl:N".
 """
 import os
+
 import numpy as np
 
 try:
     import pyopencl as cl
 except Exception:  # pragma: no cover - pyopencl is a dependency, but fail soft for `import cltensor`
     cl = None
+
+from . import _config
 
 _TYPE_ALIASES = {"cuda": "gpu", "gpu": "gpu", "cpu": "cpu", "cl": "cl", "opencl": "cl"}
 
@@ -114,13 +117,49 @@ class DeviceInfo:
             self.mem_limit = max(self.mem_limit, _host_memory())
         self.canonical = None  # set by enumeration
         self.profile = None
-        apply_profile(self, os.environ.get("CLTENSOR_DEVICE_PROFILE", ""))
+        apply_profile(self, _config.device_profile())
+        self.tuning = Tuning(self)
 
     def as_dict(self):
         return {k: getattr(self, k) for k in (
             "name", "platform", "vendor", "driver", "is_cpu", "is_gpu", "fp64", "fp16", "max_work_group_size",
             "max_work_item_sizes", "local_mem_size", "global_mem_size", "max_alloc", "compute_units",
             "unified_memory", "vector_widths", "profile")}
+
+
+class Tuning:
+    """The device's tuning profile: every CPU-vs-GPU choice of the kernels and launchers, made here once from the
+    device's capabilities (measured on PoCL's CPU device and on GPUs: shared/POCL_NOTES.md, docs/performance.md).
+    Launchers read `rt.info.tuning.<field>`; none tests the device type itself."""
+
+    def __init__(self, info):
+        cpu = info.is_cpu
+        self.kind = "cpu" if cpu else ("gpu" if info.is_gpu else "any")   # GEMM tile table key (_gemm._DEFAULTS)
+        # tensors may live in host memory that OpenCL uses directly (numpy sharing, no staging copies)
+        self.host_buffers = bool(info.unified_memory and cpu)
+        # 1-D launches: few wide work-items on CPUs (each loops over a vector of elements), many on GPUs
+        self.local_size_1d = 64 if cpu else 256
+        # large outputs written with non-temporal stores (bypassing the cache a CPU would pollute)
+        self.nontemporal_stores = cpu
+        # sin/cos/tan on 8 lanes with our own range reduction (PoCL's builtins are scalar loops on CPUs)
+        self.own_trig8 = cpu and info.fp64
+        # float32/complex64 running sums (cumsum ...) accumulate in double, as PyTorch's CPU kernels do
+        self.scan_acc_double = cpu and info.fp64
+        # reductions: one work-item sums a long contiguous chunk with several vector accumulators (CPU), or
+        # many work-items with a local-memory tree (GPU)
+        self.reduce = (dict(w_in=8, u=8, blk=16, w_out=16, nv_out=16, target=256, minc=8192, small=1 << 15) if cpu
+                       else dict(w_in=4, u=1, blk=1, w_out=1, nv_out=1, target=16384, minc=512, small=1 << 12))
+        # reductions over an outer dim with a contiguous inner run: one vectorised sweep per row block
+        self.reduce_outer_sweep = cpu
+        # softmax-style row kernels over a contiguous last dim: 16 lanes per work-item
+        self.row_lanes = cpu
+        # convolution: direct kernel (CPU) or im2col + GEMM (GPU); CLTENSOR_CONV overrides
+        self.conv_direct = cpu
+        # GEMM autotuning (CLTENSOR_AUTOTUNE=1) searches the register-tiled variant: CPU devices
+        self.autotune_gemm = cpu
+
+    def as_dict(self):
+        return dict(vars(self))
 
 
 def _host_memory():
@@ -201,6 +240,8 @@ def apply_profile(info, spec):
             info.mem_limit = info.global_mem_size
             info.max_alloc = min(info.max_alloc, info.global_mem_size)
     info.profile = ",".join(f"{k}={v}" for k, v in items.items())
+    if hasattr(info, "tuning"):
+        info.tuning = Tuning(info)      # choices that depend on the removed capabilities (fp64)
 
 
 _ENUM = None
@@ -281,7 +322,7 @@ _default_device = [None]
 
 
 def _init_default():
-    env = os.environ.get("CLTENSOR_DEVICE")
+    env = _config.device()
     if env:
         d = _resolve(device(env))
     else:
@@ -314,14 +355,14 @@ class Runtime:
         self.ctx = cl.Context([info.cl_device])
         self.queue = cl.CommandQueue(self.ctx)
         self.kernels = {}
-        self.unified = info.unified_memory and info.is_cpu
+        self.unified = info.tuning.host_buffers
         self.free = {}  # bin bytes -> list of (buffer, host array)
         self.cached_bytes = 0
         self.in_use_bytes = 0
         self.peak_bytes = 0
         self.n_allocs = 0
         # 1-D launch local size: a power of two within the device's (or profile's) work-group limit
-        ls = min(64 if info.is_cpu else 256, info.max_work_group_size, info.max_work_item_sizes[0])
+        ls = min(info.tuning.local_size_1d, info.max_work_group_size, info.max_work_item_sizes[0])
         self.local_size = 1 << (max(int(ls), 1).bit_length() - 1)
 
     def finish(self):
