@@ -351,6 +351,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
         d = D.get_default_dtype() if is_float else D.int64
     else:
         d = D.as_dtype(dtype)
+    _no_bool(d, "arange")
     if d.category <= 1:                            # integer dtypes: PyTorch casts the arguments first
         start, end, step = int(start), int(end), int(step)
         if step == 0:
@@ -362,6 +363,12 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
             _fp64_ok(t) else (D.float32 if d.category >= 2 or isinstance(step, float) else D.int64)
         _affine_fill(t, start, step, cd)
     return _post(t, requires_grad)
+
+
+def _no_bool(d, name):
+    """arange/linspace/logspace have no bool kernel in PyTorch."""
+    if d is D.bool_:
+        raise NotImplementedError(f'"{name}_cpu" not implemented for \'Bool\'')
 
 
 def _fp64_ok(t):
@@ -392,6 +399,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, ou
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     d = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    _no_bool(d, "linspace")
     t = empty_tensor((steps,), d, _dev(device))
     if steps:
         rt = t._st.rt
@@ -410,6 +418,8 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, ou
 
 
 def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
+    if dtype is not None:
+        _no_bool(D.as_dtype(dtype), "logspace")
     t = linspace(start, end, steps, dtype=D.float64 if dtype is None or D.as_dtype(dtype) is D.float64
                  else D.float32, device=device)
     from . import _ops
@@ -459,6 +469,7 @@ class Generator:
 
 
 default_generator = Generator()
+default_generator.seed()      # as PyTorch: each process starts from a seed of the OS's randomness
 
 
 def manual_seed(seed):
