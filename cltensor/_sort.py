@@ -23,7 +23,6 @@ from ._reductions import (_RT, _batch_layout, _check_nonempty, _compute_dtype, _
                           _index_backward, _no_complex, _out_shape, _params, _reshape_fresh, _row_dim, sum_)
 
 
-# ================================================================ sorting (sort.mako)
 # sort / argsort / topk / kthvalue / median run the device merge sort; unique sorts on the device and
 # compacts the sorted run on the host (numpy: boundaries, counts, inverse), then uploads the results.
 
