@@ -22,8 +22,9 @@ from . import _methods as _m  # noqa
 from . import _ops  # noqa
 
 globals().update(_m._g)
-from . import _reduce, _advindex, _shape, _linalg  # noqa: E402
-for _mod in (_reduce, _advindex, _shape, _linalg):
+from . import _registry, _reductions, _scans, _sort, _softmax, _index, _shape, _linalg  # noqa: E402,F401
+_registry.install({"torch": globals()}, Tensor)
+for _mod in (_shape, _linalg):
     _mod._install()          # adds Tensor methods
     globals().update(_mod.EXPORTS)
 del _mod

@@ -112,7 +112,7 @@ def _check_addcdiv(tensor1, tensor2):
 def _to_out(r, out, name):
     if out is None:
         return r
-    from ._reduce import _finish_out
+    from ._reductions import _finish_out
     return _finish_out(r, out, name)
 
 

@@ -35,6 +35,7 @@ import time
 import weakref
 
 from . import _dtypes as D
+from . import _dispatch
 from . import _ew
 from . import _kernels as K
 from . import _ops as O
@@ -50,10 +51,24 @@ _trace = None      # the active _Trace while a compiled function (or a fused bac
 
 
 def _set_trace(tr):
-    """Start (a _Trace) or end (None) tracing: the dispatch hooks read _trace, kernel launches K.tracing."""
+    """Start (a _Trace) or end (None) tracing: the dispatch hooks read _trace, kernel launches K.tracing, the
+    reductions the dispatch mode (_dispatch.mode)."""
     global _trace
     _trace = tr
     K.tracing = tr is not None
+    _dispatch.mode = _TRACE_MODE if tr is not None else None
+
+
+class _TraceMode(_dispatch.Mode):
+    """The tracer as the dispatch mode of the reductions: sum / mean of a symbolic tensor become trace nodes."""
+
+    def reduce(self, kind, x, dims, keepdim, odt, acc, n):
+        if is_sym(x):
+            return reduce_hook(kind, x, dims, keepdim, odt, acc, n)
+        return None
+
+
+_TRACE_MODE = _TraceMode()
 
 
 class _SymStorage:
@@ -248,7 +263,7 @@ def cast_hook(t, dtype):
 
 def reduce_hook(kind, x, dims, keepdim, odt, acc, n):
     """sum/mean of a symbolic tensor over `dims` (normalised)."""
-    from . import _reduce as R
+    from . import _reductions as R
     ref = _trace.operand(x)
     node = _Node("red", [ref], R._out_shape(x._shape, dims, keepdim), odt)
     node.red = (kind, dims, keepdim, acc, n)
@@ -707,7 +722,7 @@ def _gemm(n, epi=None):
 
 
 def _reduce(n, chain_src):
-    from . import _reduce as R
+    from . import _reductions as R
     kind, dims, keepdim, acc, cnt = n.red
     if chain_src is not None:
         r = _fused_all(chain_src, kind, n.dtype, acc, cnt)
@@ -723,7 +738,7 @@ def _reduce(n, chain_src):
 def _fused_all(src, kind, odt, acc, cnt):
     """One pass: the chain `src` summed over all its elements into partials, then the partials' sum. None when
     an operand's layout is not flat (contiguous, or a single broadcast element)."""
-    from . import _reduce as R
+    from . import _reductions as R
     ch = _Chain()
     prog = ch.program(src)
     shape = src.shape

@@ -2,7 +2,7 @@
 from . import _dtypes as D
 from . import _ops as O
 from . import _views as V
-from . import _indexing as I
+from ._index import subscript as I
 from ._tensor import Tensor
 from . import autograd as AG
 
@@ -133,8 +133,8 @@ def positive(input):
 
 def where(condition, input=None, other=None, *, out=None):
     if input is None and other is None:
-        from . import _advindex
-        return _advindex.nonzero(condition, as_tuple=True)
+        from ._index.ops import nonzero
+        return nonzero(condition, as_tuple=True)
     return O.where(condition, input, other, out=out)
 
 

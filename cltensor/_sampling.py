@@ -8,7 +8,7 @@ CPU kernel does), so categories of probability 0 come last. Input checks need th
 from . import _dtypes as D
 from . import autograd as AG
 from ._tensor import Tensor
-from ._reduce import _finish_out
+from ._reductions import _finish_out
 
 _CHUNK = 1 << 24     # compare at most this many (sample, category) pairs at once
 

@@ -406,7 +406,7 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
                            f"and input.size({d}) = {n}")
     if (rl < 0).any():
         raise RuntimeError("repeats can not be negative")
-    from ._advindex import index_select
+    from ._index.ops import index_select
     idx = tensor(np.repeat(np.arange(n, dtype=np.int64), rl), device=input._device)
     return index_select(input, d, idx)
 
@@ -446,7 +446,7 @@ def _tri_raw(out, x, k, lower):
     ch = 16
     nch = (cols + ch - 1) // ch
     nwork = (n // cols) * nch
-    from ._advindex import _bits      # a pure move: one kernel per element size
+    from ._index.engine import _bits      # a pure move: one kernel per element size
     kern = K.get(rt, "shape", "tri", dt=_bits(out._dtype), lower=bool(lower), rank=len(bshape), idx=idx, ch=ch)
     args = [out._st.buf, it(out._offset), x._st.buf, it(x._offset), np.int64(k), it(nwork), it(nch), it(rows),
             it(cols), it(out._strides[-2]), it(out._strides[-1]), it(x._strides[-2]), it(x._strides[-1])]

@@ -79,7 +79,7 @@ def _collect_and_build(ct, fn, dt, dev, save):
 
 def _drop_plans():
     """Forget the cached launch plans and kernel handles of the op modules (they refill on the next call)."""
-    from . import _ew, _reduce, _gemm
+    from . import _ew, _reductions as _reduce, _gemm
     for d in (_ew._kcache, _ew._plans, _reduce._rplans, _gemm._prepared, _gemm._plans, _gemm._last_plan):
         d.clear()
 

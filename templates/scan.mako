@@ -1,4 +1,4 @@
-## Scan kernels (cumsum, cumprod, cummax/cummin with indices, logcumsumexp), see cltensor/_reduce.py.
+## Scan kernels (cumsum, cumprod, cummax/cummin with indices, logcumsumexp), see cltensor/_scans.py.
 ## Layout: the scanned dim (length L, input stride isd, output stride osd) x batch dims (rank R, collapsed,
 ## input strides bis, output strides bos). Work-item g owns batch row b = g / S and the chunk
 ## t in [cix*C, min(cix*C + C, L)) of it (t counts in scan order; rev != 0 walks j = L-1-t).

@@ -1,4 +1,4 @@
-## Sorting kernels (stable merge sort per row), plus gather/scatter-add along a dim, see cltensor/_reduce.py.
+## Sorting kernels (stable merge sort per row, small-k topk), see cltensor/_sort.py.
 ## Rows: the sorted dim (length L, input stride isd) x batch dims (rank R, collapsed, input strides bis,
 ## output strides bos). Keys live in a contiguous [B, L] scratch in the key type (half sorts as float).
 ##   init:  each work-item loads a block of T0 keys of one row (strided read), insertion-sorts it (stable)
@@ -124,44 +124,6 @@ __kernel void k(__global const ${key.ct}* restrict keys, __global const long* re
     const ${key.cc} v = keys[b * L + J0 + j];
     ${dst.store("vo", "ob + j * osd", dst.cast_from("v", key))};
     io[ob + j * osd] = ids[b * L + J0 + j];
-}
-</%def>
-
-## out[o, j, i] = src[o, idx[o, j, i], i] (contiguous tensors viewed as (O, L, I) and (O, K, I))
-<%def name="gather(dt, idx)">
-${c.preamble((dt,))}
-__kernel void k(__global const ${dt.ct}* restrict src, __global const long* restrict ind,
-                __global ${dt.ct}* restrict out, const ${idx} N, const ${idx} L, const ${idx} K, const ${idx} I)
-{
-    const ${idx} g = get_global_id(0);
-    if (g >= N) return;
-    const ${idx} i = g % I;
-    const ${idx} o = g / I / K;
-    long s = ind[g];
-    if (s < 0) s += L;
-    if (s < 0 || s >= L) return;                  /* never read out of bounds */
-    ${dt.store('out', 'g', dt.load('src', '(o * L + (%s)s) * I + i' % idx))};
-}
-</%def>
-
-## out[o, idx[o, j, i], i] += src[o, j, i]; one work-item per (o, i) walks j, so there are no races
-<%def name="scatter_add(dt, idx)">
-${c.preamble((dt,))}
-__kernel void k(__global const ${dt.ct}* restrict src, __global const long* restrict ind,
-                __global ${dt.ct}* restrict out, const ${idx} N, const ${idx} L, const ${idx} K, const ${idx} I)
-{
-    const ${idx} g = get_global_id(0);
-    if (g >= N) return;
-    const ${idx} i = g % I;
-    const ${idx} o = g / I;
-    for (${idx} j = 0; j < K; j++) {
-        const ${idx} p = (o * K + j) * I + i;
-        long s = ind[p];
-        if (s < 0) s += L;
-        if (s < 0 || s >= L) continue;
-        const ${idx} q = (o * L + (${idx})s) * I + i;
-        ${dt.store('out', 'q', dt.load('out', 'q') + ' + ' + dt.load('src', 'p'))};
-    }
 }
 </%def>
 

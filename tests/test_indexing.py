@@ -681,7 +681,7 @@ def test_nonzero_edge_cases():
 
 def test_uses_no_host_sync_for_host_indices():
     """Indices from Python lists are validated on the host: no read of the device error flag."""
-    from cltensor import _advindex
+    from cltensor._index import engine as _advindex
     calls = []
     orig = _advindex._read_err
     _advindex._read_err = lambda rt: calls.append(1) or orig(rt)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import cltensor as ct
-from cltensor.autograd import gradcheck
+from cltensor.autograd import gradcheck, gradgradcheck
 
 NAN = float("nan")
 
@@ -419,6 +419,66 @@ def test_grad_special_cases():
     g1, = ct.autograd.grad(y.softmax(1)[:, 0].sum(), y, create_graph=True)
     g1.sum().backward()
     assert y.grad is not None and y.grad.shape == (2, 3)
+
+
+# the values that max(dim) / sort / topk / kthvalue / median / cummax pick get their gradient scattered back to
+# the picked positions (cltensor/_index/ops.py scatter_add_valid); its own gradient gathers (gather_valid)
+PICKS = {
+    "max_dim": lambda x: x.max(1).values,
+    "min_dim_keep": lambda x: x.min(0, keepdim=True).values,
+    "sort": lambda x: x.sort(2, descending=True).values,
+    "topk": lambda x: x.topk(2, dim=0).values,
+    "kthvalue_keep": lambda x: x.kthvalue(2, 1, keepdim=True).values,
+    "median": lambda x: x.median(2).values,
+    "cummax": lambda x: x.cummax(1).values,
+    "cummin_0d": lambda x: x[0, 0, 0].cummin(0).values,
+}
+
+
+@pytest.mark.parametrize("name", list(PICKS))
+@pytest.mark.fp64
+def test_value_picks_double_backward(name):
+    x = _g((3, 4, 5), seed=7)
+    xt = x.transpose(0, 2)      # a strided input
+    f = PICKS[name]
+    assert gradgradcheck(f, (x,))
+    assert gradgradcheck(f, (xt,))
+
+
+@pytest.mark.parametrize("dt", ["float32", "float64", "float16"])
+def test_value_picks_grad_vs_torch(dt):
+    """Repeated values (cummax picks one position many times, max/sort break ties), strided inputs."""
+    torch = pytest.importorskip("torch")
+    a = np.array([[[1, 3, 2, 3, 0], [2, 2, 2, 1, 5]], [[0, 0, 4, 4, 1], [3, 1, 3, 1, 3]]], dtype=dt)
+    rng = np.random.default_rng(3)
+    for name, f in [("cummax", lambda t: t.cummax(0).values), ("cummin", lambda t: t.cummin(2).values),
+                    ("max", lambda t: t.max(0).values), ("sort", lambda t: t.sort(dim=0, stable=True).values),
+                    ("median", lambda t: t.median(1, keepdim=True).values)]:
+        x = ct.tensor(a, requires_grad=True)
+        xr = torch.tensor(a, requires_grad=True)
+        y, yr = f(x.permute(2, 1, 0)), f(xr.permute(2, 1, 0))
+        gy = rng.uniform(-1, 1, tuple(yr.shape)).astype(dt)
+        y.backward(ct.tensor(gy))
+        yr.backward(torch.tensor(gy))
+        close(y.detach(), yr.detach().numpy(), dtype=dt)
+        close(x.grad, xr.grad.numpy(), rtol=1e-3, atol=1e-3, dtype=dt)
+
+
+def test_value_picks_backward_reads_no_error_flag():
+    """Indices made by cltensor's own kernels need no bounds check read back from the device (no host sync)."""
+    from cltensor._index import engine
+    calls = []
+    orig = engine._read_err
+    engine._read_err = lambda rt: calls.append(1) or orig(rt)
+    try:
+        x = ct.tensor(np.random.default_rng(1).uniform(-1, 1, (4, 6)).astype(np.float32), requires_grad=True)
+        (x.max(1).values.sum() + x.sort(0).values[1].sum() + x.cummax(1).values.sum() + x.median(1).values.sum()
+         + x.topk(2).values.sum()).backward()
+        assert calls == []
+        x.gather(1, ct.tensor([[0], [1], [2], [3]]))
+        assert calls == [1]
+    finally:
+        engine._read_err = orig
 
 
 # ------------------------------------------------------------------------------------------ scans

@@ -39,7 +39,7 @@ def _out_vector(outs):
 def _write(x, idx, value):
     """x[idx] = value in place, keeping x's layout (no autograd)."""
     from .. import _ops
-    from .._indexing import basic_index
+    from .._index.parse import basic_index
     _ops.copy_into(basic_index(x.detach(), idx), value)
 
 

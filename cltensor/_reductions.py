@@ -1,4 +1,5 @@
-"""Reductions, scans, sorting and softmax, with their backward rules next to each forward.
+"""Reductions (sum, mean, prod, min/max and their arg forms, std/var, norm, logsumexp, all/any...) with their
+backward rules next to each forward, the reduction engine, and torch.return_types.
 
 Reduction engine (`_reduce`, kernels in templates/reduce.mako): the input's dims split into kept and reduced
 sets; each set is collapsed on its own (size-1 dims dropped, mergeable neighbours merged) and padded to rank 4,
@@ -14,28 +15,30 @@ so any strided input is read in place (no copy) and one kernel serves every rank
 When there are fewer outputs than the device needs to be busy, the reduced space is split into S chunks per
 output; partial accumulators go to a [M, S] buffer that a second small launch reduces (tree style: float32 sums
 of 16M elements stay within ~1e-7 of float64 truth). Each reduction is MAP(x, aux) -> combine -> FIN(a, aux):
-mean is sum + FIN a/n; var/std, logsumexp and softmax read a per-output aux value (mean, max) from a first pass.
-Scans (templates/scan.mako): one work-item per row, or chunk totals + carries + chunk scans for long rows.
-Sorting (templates/sort.mako): stable merge sort per row on the device (insertion-sorted blocks, then merge-path
-passes); topk with k <= 64 keeps per-work-item candidate lists instead; unique sorts on the device and compacts
-the sorted run on the host. softmax/log_softmax run one fused kernel (max, sum of exp, write) per row.
+mean is sum + FIN a/n; var/std and logsumexp read a per-output aux value (mean, max) from a first pass.
+
+The helpers shared with the other row-wise op families (dims, output shapes, dtypes of accumulators, `out=`,
+the batch layout of a dim) live here too: cltensor/_scans.py, _sort.py and _softmax.py import them.
 """
 import collections
+import functools
 import math
 import types
+import warnings
 
 import numpy as np
 
 from . import _dtypes as D
+from . import _dispatch
 from . import _kernels as K
 from . import _ew
 from . import _ops as O
-from . import _fusion as F
 from . import _views as V
+from ._index import ops as IX
+from ._launch import I32, rt_of, extent, idx_type
+from ._registry import register
 from ._tensor import Tensor, empty_tensor, make, prod as _prod, _wrap_dim, contiguous_strides
 from . import autograd as AG
-
-_I32 = (1 << 31) - 1
 
 # ---------------------------------------------------------------- return types (torch.return_types.*)
 return_types = types.ModuleType("cltensor.return_types")
@@ -60,18 +63,6 @@ _RT = return_types
 
 
 # ---------------------------------------------------------------- small helpers
-
-def _rt(t):
-    rt = t._st.rt
-    if rt is None:
-        from ._device import no_cpu_device_error
-        raise no_cpu_device_error(t._device)
-    return rt
-
-
-def _extent(t):
-    return t._st.nbytes // t._dtype.itemsize
-
 
 def _acc_of(d):
     """Accumulator dtype of a dtype (half accumulates in float, ints/bool sums in int64)."""
@@ -146,6 +137,24 @@ def _params(rt):
     return dict(w_in=4, u=1, blk=1, w_out=1, nv_out=1, target=16384, minc=512, small=1 << 12)
 
 
+def _batch_layout(shape, d, stride_lists):
+    """Collapse every dim but d over the given stride lists -> (shape, [strides per list]), rank-bucketed."""
+    bshape = [s for i, s in enumerate(shape) if i != d]
+    bl = [[st[i] for i in range(len(shape)) if i != d] for st in stride_lists]
+    cs, cst = _ew.collapse(bshape, bl)
+    n = len(cs)
+    b = max(n, 4)
+    return [1] * (b - n) + cs, [[0] * (b - n) + c for c in cst]
+
+
+
+def _row_dim(x, dim):
+    """dim wrapped for x (0 for a 0-d x): the dim a scan, sort or softmax runs along."""
+    d = _wrap_dim(dim, x.dim())
+    return d if x.dim() else 0
+
+
+
 # ---------------------------------------------------------------- the reduction engine
 
 _rplans = {}      # reduction call signature -> _RPlan (everything but buffers, offsets and p0/p1)
@@ -171,7 +180,7 @@ def _reduce(x, dims, op, out_dtype, acc, cdt=None, mapx="x", fin="a", aux=None, 
         dims = tuple(dims)
     st = x._st
     key = (st.rt, x._dtype, x._shape, x._strides, dims, op, out_dtype, acc, cdt, mapx, fin, aux is not None,
-           vec_ok, sweep_ok, st.nbytes // x._dtype.itemsize <= _I32)
+           vec_ok, sweep_ok, st.nbytes // x._dtype.itemsize <= I32)
     plan = _rplans.get(key)
     if plan is None:
         plan = _reduce_plan(x, dims, op, out_dtype, acc, cdt, mapx, fin, aux, vec_ok, sweep_ok)
@@ -231,7 +240,7 @@ def _reduce_plan(x, dims, op, out_dtype, acc, cdt, mapx, fin, aux, vec_ok, sweep
     M = _prod(kshape)
     if M == 0:
         return None
-    rt = _rt(x)
+    rt = rt_of(x)
     red = [d for d in dims]
     if not arg:   # any order sums the same: walk the reduced dims from the largest stride to the smallest
         red.sort(key=lambda d: -strides[d])
@@ -266,7 +275,7 @@ def _reduce_plan(x, dims, op, out_dtype, acc, cdt, mapx, fin, aux, vec_ok, sweep
         ng = (M // last) * nkg
     else:
         varg = (arg and vec_ok and cdt is acc and acc.itemsize in (4, 8) and acc.category in (1, 2)
-                and (acc.itemsize == 8 or max(_extent(x), RN) <= _I32))
+                and (acc.itemsize == 8 or max(extent(x), RN) <= I32))
         w = P["w_in"] if (vec or varg) else 1
         nkg = 1
         ng = M
@@ -278,9 +287,7 @@ def _reduce_plan(x, dims, op, out_dtype, acc, cdt, mapx, fin, aux, vec_ok, sweep
             q = w * P["u"]
             C = -(-C // q) * q
         S = -(-RN // C)
-    big = max(_extent(x), M * S, RN, M * nkg * S)
-    idx = "int" if big <= _I32 else "long"
-    it = np.int32 if idx == "int" else np.int64
+    idx, it = idx_type(extent(x), M * S, RN, M * nkg * S)
     plan = _RPlan()
     plan.it, plan.pt, plan.S, plan.M, plan.kshape, plan.part = it, _preal(acc), S, M, kshape, M * S
     tail = [it(ng * S), it(S), it(C), it(RN), it(nkg)]
@@ -323,8 +330,7 @@ def _sweep(x, rt, P, ks, kst, rs, rst, kshape, M, RN, op, out_dtype, acc, cdt, m
         S = max(1, min(-(-target // ng), (RN * min(last, tw)) // P["minc"]))
     C = -(-max(RN, 1) // S)
     S = max(1, -(-RN // C))
-    idx = "int" if max(_extent(x), M * S, RN) <= _I32 else "long"
-    it = np.int32 if idx == "int" else np.int64
+    idx, it = idx_type(extent(x), M * S, RN)
     part = empty_tensor((S, M), acc, x._device)
     kern = K.get(rt, "reduce", "sweep", src=x._dtype, cdt=cdt, acc=acc, op=op, mapx=mapx, kr=len(ks), rr=len(rs),
                  tw=tw, vw=16, rb=P.get("rb", 8), aux=aux is not None, idx=idx)
@@ -399,8 +405,11 @@ def sum_(input, dim=None, keepdim=False, *, dtype=None, out=None):
     x = input
     dims = _dims(dim, x.dim())
     odt = D.as_dtype(dtype) if dtype is not None else (D.int64 if x._dtype.category <= 1 else x._dtype)
-    if F._trace is not None and F.is_sym(x) and out is None:
-        return F.reduce_hook("sum", x, dims, keepdim, odt, _acc_of(odt), 0)
+    m = _dispatch.mode
+    if m is not None and out is None:
+        r = m.reduce("sum", x, dims, keepdim, odt, _acc_of(odt), 0)
+        if r is not None:
+            return r
     r, _ = _reduce(x, dims, "sum", odt, _acc_of(odt))
     r = _finish(x, dims, keepdim, r)
     if AG.needs_grad(x):
@@ -439,8 +448,11 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, out=None):
     odt = _mean_dtype(x, dtype)
     dims = _dims(dim, x.dim())
     n = _numel_reduced(x, dims)
-    if F._trace is not None and F.is_sym(x) and out is None:
-        return F.reduce_hook("mean", x, dims, keepdim, odt, _acc_of(odt), n)
+    m = _dispatch.mode
+    if m is not None and out is None:
+        r = m.reduce("mean", x, dims, keepdim, odt, _acc_of(odt), n)
+        if r is not None:
+            return r
     r, _ = _reduce(x, dims, "sum", odt, _acc_of(odt), fin="a / p1", p1=float(n))
     r = _finish(x, dims, keepdim, r)
     if AG.needs_grad(x):
@@ -533,7 +545,7 @@ def _index_backward(g, idx, shape, dim, keepdim):
     if not keepdim:
         g = V.unsqueeze(g, dim)
         idx = V.unsqueeze(idx, dim)
-    return scatter_add_dim(g, idx, dim, shape[dim])
+    return IX.scatter_add_valid(shape, dim, idx, g)
 
 
 def _max_min(input, dim, keepdim, other, out, which):
@@ -638,7 +650,6 @@ def _var_core(x, dim, keepdim, correction, std, name):
     mean_, _ = _reduce(x, dims, "sum", acc, acc, fin="a / p1", p1=float(n))
     dof = max(n - correction, 0)
     if dof <= 0:
-        import warnings
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the reduction "
                       "factor (input numel divided by output numel).", UserWarning, stacklevel=4)
     fin = "sqrt(a / p1)" if std else "a / p1"
@@ -786,556 +797,12 @@ def count_nonzero(input, dim=None):
     return _finish(x, dims, False, r)
 
 
-# ================================================================ gather / scatter-add along one dim (sort.mako)
 
-def _oli(shape, dim):
-    return _prod(shape[:dim]), shape[dim] if shape else 1, _prod(shape[dim + 1:])
 
-
-def gather_dim(src, idx, dim):
-    """out = src.gather(dim, idx) for idx shaped like src except along dim (differentiable)."""
-    d = _wrap_dim(dim, max(src.dim(), 1)) if src.dim() else 0
-    out = empty_tensor(idx._shape, src._dtype, src._device)
-    n = out.numel()
-    if n:
-        s = _zero_off(V.contiguous(src.detach()))
-        ic = _zero_off(V.contiguous(idx))
-        rt = _rt(out)
-        O_, L, I = _oli(src._shape, d)
-        K_ = idx._shape[d] if idx._shape else 1
-        it = np.int32 if max(n, src.numel()) <= _I32 else np.int64
-        kern = K.get(rt, "sort", "gather", dt=src._dtype, idx="int" if it is np.int32 else "long")
-        K.launch(rt, kern, (K.round_up(n, rt.local_size),), (rt.local_size,),
-                 [s._st.buf, ic._st.buf, out._st.buf, it(n), it(L), it(K_), it(I)])
-    if AG.needs_grad(src):
-        L = src._shape[d] if src._shape else 1
-        AG.record("GatherBackward0", (src,), out, lambda g: (scatter_add_dim(g, idx, d, L),))
-    return out
-
-
-def _zero_off(t):
-    return t if t._offset == 0 else V.clone(t).detach()
-
-
-def scatter_add_dim(src, idx, dim, size):
-    """zeros(src.shape with `size` along dim).scatter_add_(dim, idx, src) (differentiable in src)."""
-    d = _wrap_dim(dim, max(src.dim(), 1)) if src.dim() else 0
-    shape = list(src._shape)
-    if shape:
-        shape[d] = size
-    from ._creation import zeros
-    out = zeros(tuple(shape), dtype=src._dtype, device=src._device)
-    n_rows = _prod(shape[:d]) * _prod(shape[d + 1:]) if shape else 1
-    if src.numel():
-        s = _zero_off(V.contiguous(src.detach()))
-        ic = _zero_off(V.contiguous(idx))
-        rt = _rt(out)
-        O_, K_, I = _oli(src._shape, d)
-        it = np.int32 if max(out.numel(), src.numel()) <= _I32 else np.int64
-        kern = K.get(rt, "sort", "scatter_add", dt=src._dtype, idx="int" if it is np.int32 else "long")
-        K.launch(rt, kern, (K.round_up(n_rows, rt.local_size),), (rt.local_size,),
-                 [s._st.buf, ic._st.buf, out._st.buf, it(n_rows), it(size), it(K_), it(I)])
-    if AG.needs_grad(src):
-        AG.record("ScatterAddBackward0", (src,), out, lambda g: (gather_dim(g, idx, d),))
-    return out
-
-
-# ================================================================ scans (scan.mako)
-
-def _scan_acc(odt, rt, op):
-    if op in ("max", "min"):
-        return _compute_dtype(odt)
-    acc = _acc_of(odt)
-    # like PyTorch's CPU kernels, float32/16 running sums accumulate in double where the device has it
-    if acc is D.float32 and rt.info.fp64 and rt.info.is_cpu:
-        return D.float64
-    if acc is D.complex64 and rt.info.fp64 and rt.info.is_cpu:
-        return D.complex128
-    return acc
-
-
-def _batch_layout(shape, d, stride_lists):
-    """Collapse every dim but d over the given stride lists -> (shape, [strides per list]), rank-bucketed."""
-    bshape = [s for i, s in enumerate(shape) if i != d]
-    bl = [[st[i] for i in range(len(shape)) if i != d] for st in stride_lists]
-    cs, cst = _ew.collapse(bshape, bl)
-    n = len(cs)
-    b = max(n, 4)
-    return [1] * (b - n) + cs, [[0] * (b - n) + c for c in cst]
-
-
-def _scan(x, d, op, odt, arg=False, rev=False):
-    """Inclusive scan of x along dim d (op: sum prod max min lae). Returns (out, indices or None), fresh."""
-    shape = x._shape
-    out = empty_tensor(shape, odt, x._device)
-    oi = empty_tensor(shape, D.int64, x._device) if arg else None
-    n = x.numel()
-    if n == 0:
-        return out, oi
-    rt = _rt(x)
-    acc = _scan_acc(odt, rt, op)
-    if not shape:
-        L, isd, osd, bs, (bis, bos) = 1, 0, 0, [], ([], [])
-    else:
-        L, isd, osd = shape[d], x._strides[d], out._strides[d]
-        bs, (bis, bos) = _batch_layout(shape, d, [x._strides, out._strides])
-    B = n // L
-    P = _params(rt)
-    S, C = 1, L
-    if B < P["target"] and L > P["minc"]:
-        S = min(-(-P["target"] // B), -(-L // P["minc"]))
-        C = -(-L // S)
-        S = -(-L // C)
-    idx = "int" if max(_extent(x), n, B * S) <= _I32 else "long"
-    it = np.int32 if idx == "int" else np.int64
-    R = len(bs)
-    bargs = []
-    for sh, a, b in zip(bs, bis, bos):
-        bargs += [it(sh), it(a), it(b)]
-    ls = rt.local_size
-    dummy = out._st.buf
-    carry = carryi = dummy
-    if S > 1:
-        tot = empty_tensor((B * S,), acc, x._device)
-        toti = empty_tensor((B * S,), D.int64, x._device) if arg else tot
-        kt = K.get(rt, "scan", "totals", src=x._dtype, acc=acc, op=op, arg=arg, R=R, idx=idx)
-        K.launch(rt, kt, (K.round_up(B * S, ls),), (ls,),
-                 [x._st.buf, it(x._offset), tot._st.buf, toti._st.buf, it(B * S), it(S), it(C), it(L),
-                  np.int32(rev), it(isd)]
-                 + bargs)
-        kc = K.get(rt, "scan", "carries", acc=acc, op=op, arg=arg, idx=idx)
-        K.launch(rt, kc, (K.round_up(B, ls),), (ls,), [tot._st.buf, toti._st.buf, it(B), it(S)])
-        carry, carryi = tot._st.buf, toti._st.buf
-    ks = K.get(rt, "scan", "scan", src=x._dtype, acc=acc, out=odt, op=op, arg=arg, R=R, carry=S > 1, idx=idx)
-    K.launch(rt, ks, (K.round_up(B * S, ls),), (ls,),
-             [x._st.buf, it(x._offset), out._st.buf, it(0), (oi if arg else out)._st.buf, it(0), carry, carryi,
-              it(B * S), it(S), it(C), it(L), np.int32(rev), it(isd), it(osd)] + bargs)
-    if x._st.shared:
-        rt.queue.finish()
-    return out, oi
-
-
-def _scan_dim(x, dim):
-    d = _wrap_dim(dim, x.dim())
-    return d if x.dim() else 0
-
-
-def _cumsum(x, d, odt, rev):
-    r, _ = _scan(x, d, "sum", odt, rev=rev)
-    if AG.needs_grad(x):
-        AG.record("CumsumBackward0", (x,), r, lambda g: (_cumsum(g, d, g._dtype, not rev),))
-    return r
-
-
-def cumsum(input, dim, *, dtype=None, out=None):
-    x = input
-    d = _scan_dim(x, dim)
-    odt = D.as_dtype(dtype) if dtype is not None else (D.int64 if x._dtype.category <= 1 else x._dtype)
-    return _finish_out(_cumsum(x, d, odt, False), out, "cumsum")
-
-
-def cumprod(input, dim, *, dtype=None, out=None):
-    x = input
-    d = _scan_dim(x, dim)
-    odt = D.as_dtype(dtype) if dtype is not None else (D.int64 if x._dtype.category <= 1 else x._dtype)
-    r, _ = _scan(x, d, "prod", odt)
-    if AG.needs_grad(x):
-        def bw(g):
-            # zero-safe: before the first zero of a row, grad = revcumsum(g * out) / x; at the first zero it is
-            # revcumsum(g * cumprod(x with that zero set to 1)); after it, 0.
-            z = O.apply("eq", x, 0)
-            zc = _cumsum(z, d, D.int64, False)
-            before = O.apply("eq", zc, 0)
-            at_z = O.apply("logical_and", z, O.apply("eq", zc, 1))
-            gr = O.apply("div", _cumsum(O.apply("mul", g, r), d, g._dtype, True), x)
-            cpp = cumprod(O.where(at_z, 1.0, x), d)
-            gz = _cumsum(O.apply("mul", g, cpp), d, g._dtype, True)
-            return (O.where(before, gr, O.where(at_z, gz, 0.0)),)
-        AG.record("CumprodBackward0", (x,), r, bw, saved=(x,))
-    return _finish_out(r, out, "cumprod")
-
-
-def _cummaxmin(input, dim, which):
-    x = input
-    _no_complex(x, "cum" + which)
-    d = _scan_dim(x, dim)
-    v, i = _scan(x, d, which, x._dtype, arg=True)
-    if AG.needs_grad(x):
-        L = x._shape[d] if x._shape else 1
-        AG.record("CummaxBackward0" if which == "max" else "CumminBackward0", (x,), (v, i),
-                  lambda gv, gi: (scatter_add_dim(gv, i, d, L),))
-    return getattr(_RT, "cum" + which)(v, i)
-
-
-def cummax(input, dim):
-    return _cummaxmin(input, dim, "max")
-
-
-def cummin(input, dim):
-    return _cummaxmin(input, dim, "min")
-
-
-def _logcumsumexp(x, d, rev):
-    r, _ = _scan(x, d, "lae", x._dtype, rev=rev)
-    if AG.needs_grad(x):
-        def bw(g):
-            # log-space form (as PyTorch): positive and negative parts of g separately
-            pos = O.apply("log", O.clamp(g, min=0))
-            neg = O.apply("log", O.clamp(O.apply("neg", g), min=0))
-            a = O.apply("exp", O.apply("add", _logcumsumexp(O.apply("sub", pos, r), d, not rev), x))
-            b = O.apply("exp", O.apply("add", _logcumsumexp(O.apply("sub", neg, r), d, not rev), x))
-            return (O.apply("sub", a, b),)
-        AG.record("LogcumsumexpBackward0", (x,), r, bw, saved=(x,))
-    return r
-
-
-def logcumsumexp(input, dim, *, out=None):
-    x = input
-    if x._dtype.category < 2:
-        raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for \'{x._dtype._alias}\'')
-    _no_complex(x, "logcumsumexp")
-    return _finish_out(_logcumsumexp(x, _scan_dim(x, dim), False), out, "logcumsumexp")
-
-
-# ================================================================ sorting (sort.mako)
-# sort / argsort / topk / kthvalue / median run the device merge sort; unique sorts on the device and
-# compacts the sorted run on the host (numpy: boundaries, counts, inverse), then uploads the results.
-
-_T0 = 16     # insertion-sorted block per work-item
-_TT = 256    # outputs per work-item in a merge pass
-
-
-def _rows_out(x, d, k, rank0):
-    """Fresh (values, indices) with k entries along d, and the batch layout sort and topk kernels walk:
-    (n, rows B, batch sizes, input strides, output strides, input/output stride along d, runtime, key dtype), or
-    None when empty.
-    A 0-d input gets `rank0` size-1 batch dims."""
-    shape = x._shape
-    oshape = list(shape)
-    if shape:
-        oshape[d] = k
-    vals = empty_tensor(tuple(oshape), x._dtype, x._device)
-    inds = empty_tensor(tuple(oshape), D.int64, x._device)
-    n = x.numel()
-    if n == 0 or k == 0:
-        return vals, inds, None
-    if shape:
-        bs, (bis, bos) = _batch_layout(shape, d, [x._strides, vals._strides])
-        isd, osd = x._strides[d], vals._strides[d]
-    else:
-        bs, bis, bos, isd, osd = [1] * rank0, [0] * rank0, [0] * rank0, 0, 0
-    return vals, inds, (n, n // (shape[d] if shape else 1), bs, bis, bos, isd, osd, _rt(x), _compute_dtype(x._dtype))
-
-
-def _sort_rows(x, d, desc, j0=0, k=None):
-    """Stable sort of x along d; returns (values, indices) holding sorted columns [j0, j0 + k) (fresh)."""
-    if x._dtype.is_complex:
-        raise RuntimeError("sort(): complex tensors are not supported (no ordering), as in PyTorch")
-    L = x._shape[d] if x._shape else 1
-    k = L - j0 if k is None else k
-    vals, inds, lay = _rows_out(x, d, k, 0)
-    if lay is None:
-        return vals, inds
-    n, B, bs, bis, bos, isd, osd, rt, key = lay
-    R = len(bs)
-    idx = "int" if max(_extent(x), n, vals.numel()) <= _I32 else "long"
-    it = np.int32 if idx == "int" else np.int64
-    bargs = []
-    for sh, a, b in zip(bs, bis, bos):
-        bargs += [it(sh), it(a), it(b)]
-    ls = rt.local_size
-    k1 = empty_tensor((n,), key, x._device)
-    i1 = empty_tensor((n,), D.int64, x._device)
-    nblk = -(-L // _T0)
-    kin = K.get(rt, "sort", "init", src=x._dtype, key=key, desc=bool(desc), t0=_T0, R=R, idx=idx)
-    K.launch(rt, kin, (K.round_up(B * nblk, ls),), (ls,),
-             [x._st.buf, it(x._offset), k1._st.buf, i1._st.buf, it(B * nblk), it(nblk), it(L), it(isd)] + bargs)
-    w = _T0
-    if w < L:
-        k2 = empty_tensor((n,), key, x._device)
-        i2 = empty_tensor((n,), D.int64, x._device)
-        while w < L:
-            tt = min(_TT, 2 * w)
-            nseg = -(-L // tt)
-            km = K.get(rt, "sort", "merge", key=key, desc=bool(desc), idx=idx)
-            K.launch(rt, km, (K.round_up(B * nseg, ls),), (ls,),
-                     [k1._st.buf, i1._st.buf, k2._st.buf, i2._st.buf, it(B * nseg), it(nseg), it(L), it(w), it(tt)])
-            k1, i1, k2, i2 = k2, i2, k1, i1
-            w *= 2
-    ko = K.get(rt, "sort", "out", key=key, dst=x._dtype, R=R, idx=idx)
-    nw = B * k
-    K.launch(rt, ko, (K.round_up(nw, ls),), (ls,),
-             [k1._st.buf, i1._st.buf, vals._st.buf, inds._st.buf, it(nw), it(L), it(k), it(j0), it(osd)] + bargs)
-    if x._st.shared:
-        rt.queue.finish()
-    return vals, inds
-
-
-def _sort_grad(x, vals, inds, d, node, keepdim=True):
-    """Values picked along d by `inds` (sort, topk, kthvalue, median): the gradient scatters back to them."""
-    if AG.needs_grad(x):
-        shape = x._shape
-        AG.record(node, (x,), (vals, inds), lambda gv, gi: (_index_backward(gv, inds, shape, d, keepdim),))
-
-
-def sort(input, dim=-1, descending=False, stable=False, *, out=None):
-    x = input
-    if isinstance(dim, bool):   # sort(x, stable=...) positional quirks are not PyTorch's; keep dim an int
-        raise TypeError("sort(): argument 'dim' must be int, not bool")
-    d = _scan_dim(x, dim)
-    v, i = _sort_rows(x, d, descending)
-    _sort_grad(x, v, i, d, "SortBackward0")
-    if out is not None:
-        _finish_out(v, out[0], "sort")
-        _finish_out(i, out[1], "sort")
-        return _RT.sort(out[0], out[1])
-    return _RT.sort(v, i)
-
-
-def argsort(input, dim=-1, descending=False, stable=False):
-    x = input
-    d = _scan_dim(x, dim)
-    return _sort_rows(x, d, descending)[1]
-
-
-def msort(input):
-    return sort(input, 0).values
-
-
-_TOPK_MAX = 64
-
-
-def _topk_small(x, d, k, largest):
-    """topk for k <= 64 without a full sort (sort.mako `topk`); returns (values, indices), fresh."""
-    L = x._shape[d] if x._shape else 1
-    vals, inds, lay = _rows_out(x, d, k, 4)
-    if lay is None:
-        return vals, inds
-    n, B, bs, bis, bos, isd, osd, rt, key = lay
-    P = _params(rt)
-    S, C = 1, L
-    minc = max(P["minc"] // 4, 8 * k)
-    if B < P["target"] and L > minc:
-        S = min(-(-P["target"] // B), -(-L // minc))
-        C = -(-L // S)
-        S = -(-L // C)
-    kmax = 8 if k <= 8 else _TOPK_MAX
-    idx = "int" if max(_extent(x), n, B * S * k) <= _I32 else "long"
-    it = np.int32 if idx == "int" else np.int64
-    ls = rt.local_size
-
-    def bargs(ins, outs):
-        a = []
-        for sh, p, q in zip(bs, ins, outs):
-            a += [it(sh), it(p), it(q)]
-        return a
-    if S == 1:
-        kern = K.get(rt, "sort", "topk", src=x._dtype, key=key, dst=x._dtype, desc=bool(largest), kmax=kmax,
-                     R=len(bs), stage2=False, final=True, idx=idx)
-        K.launch(rt, kern, (K.round_up(B, ls),), (ls,),
-                 [x._st.buf, it(x._offset), inds._st.buf, vals._st.buf, inds._st.buf, it(B), it(1), it(C), it(L),
-                  np.int32(k), it(isd), it(osd)] + bargs(bis, bos))
-    else:
-        cv = empty_tensor((B * S * k,), key, x._device)
-        ci = empty_tensor((B * S * k,), D.int64, x._device)
-        kern = K.get(rt, "sort", "topk", src=x._dtype, key=key, dst=key, desc=bool(largest), kmax=kmax,
-                     R=len(bs), stage2=False, final=False, idx=idx)
-        K.launch(rt, kern, (K.round_up(B * S, ls),), (ls,),
-                 [x._st.buf, it(x._offset), ci._st.buf, cv._st.buf, ci._st.buf, it(B * S), it(S), it(C), it(L),
-                  np.int32(k), it(isd), it(osd)] + bargs(bis, bos))
-        crow = contiguous_strides(bs)
-        kern2 = K.get(rt, "sort", "topk", src=key, key=key, dst=x._dtype, desc=bool(largest), kmax=kmax,
-                      R=len(bs), stage2=True, final=True, idx=idx)
-        K.launch(rt, kern2, (K.round_up(B, ls),), (ls,),
-                 [cv._st.buf, it(0), ci._st.buf, vals._st.buf, inds._st.buf, it(B), it(1), it(S * k), it(S * k),
-                  np.int32(k), it(1), it(osd)] + bargs([c * S * k for c in crow], bos))
-    if x._st.shared:
-        rt.queue.finish()
-    return vals, inds
-
-
-def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
-    x = input
-    d = _scan_dim(x, dim)
-    L = x._shape[d] if x._shape else 1
-    k = int(k)
-    if k < 0 or k > L:
-        raise RuntimeError("selected index k out of range")
-    if x._dtype.is_complex:
-        raise RuntimeError("topk(): complex tensors are not supported")
-    if k <= _TOPK_MAX:
-        v, i = _topk_small(x, d, k, largest)
-    else:
-        v, i = _sort_rows(x, d, largest, 0, k)
-    _sort_grad(x, v, i, d, "TopkBackward0")
-    return _RT.topk(v, i)
-
-
-def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
-    x = input
-    d = _scan_dim(x, dim)
-    L = x._shape[d] if x._shape else 1
-    k = int(k)
-    if k < 1 or k > L:
-        raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {d}")
-    v, i = _sort_rows(x, d, False, k - 1, 1)
-    if not keepdim and x._shape:
-        shp = _out_shape(x._shape, (d,), False)
-        v, i = _reshape_fresh(v, shp), _reshape_fresh(i, shp)
-    _sort_grad(x, v, i, d, "KthvalueBackward0", keepdim)
-    return _RT.kthvalue(v, i)
-
-
-def _median_rows(x, d):
-    """Lower median along d (keepdim shapes) with PyTorch's NaN rule: a row holding NaN gives its first NaN."""
-    L = x._shape[d] if x._shape else 1
-    if not x._dtype.is_floating_point:
-        return _sort_rows(x, d, False, (L - 1) // 2, 1)
-    sv, si = _sort_rows(x, d, False)
-    nn = sum_(O.apply("isnan", x), (d,) if x._shape else None, keepdim=True)
-    pos = O.where(O.apply("gt", nn, 0), O.apply("sub", L, nn), (L - 1) // 2)
-    return gather_dim(sv, pos, d), gather_dim(si, pos, d)
-
-
-def median(input, dim=None, keepdim=False, *, out=None):
-    x = input
-    if dim is None:
-        _no_complex(x, "median")
-        if x.numel() == 0:
-            from ._creation import full
-            return full((), math.nan, dtype=x._dtype, device=x._device)
-        flat = V.reshape(x.detach(), (-1,))
-        v, _ = _median_rows(flat, 0)
-        v = _reshape_fresh(v, ())
-        if AG.needs_grad(x):
-            AG.record("MedianBackward0", (x,), v, lambda g: (_evenly_backward(g, x, v, tuple(range(x.dim()))),),
-                      saved=(x,))
-        return v
-    d = _scan_dim(x, dim)
-    _check_nonempty(x, (d,) if x._shape else (), "median", True)
-    v, i = _median_rows(x.detach(), d)
-    if not keepdim and x._shape:
-        shp = _out_shape(x._shape, (d,), False)
-        v, i = _reshape_fresh(v, shp), _reshape_fresh(i, shp)
-    _sort_grad(x, v, i, d, "MedianBackward1", keepdim)
-    return _RT.median(v, i)
-
-
-def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
-    """Sorted unique values. dim=None: device merge sort of the flattened input, then host compaction of the
-    sorted run (numpy: run boundaries, counts, inverse through the sort permutation). dim given: host fallback
-    (numpy's lexicographic unique of the slices, the order PyTorch uses)."""
-    from ._creation import tensor as _tensor
-    x = input
-    dev = x._device
-    if dim is not None:
-        d = _wrap_dim(dim, x.dim())
-        u, inv, cnt = np.unique(x._to_numpy_copy(), axis=d, return_inverse=True, return_counts=True)
-        inv = inv.reshape(-1)
-    else:
-        n = x.numel()
-        sv, si = _sort_rows(V.reshape(x.detach(), (-1,)), 0, False)
-        v, perm = sv._to_numpy_copy(), si._to_numpy_copy()
-        new = np.ones(n, bool)
-        if n:
-            np.not_equal(v[1:], v[:-1], out=new[1:])      # NaN != NaN: every NaN is its own value, as in PyTorch
-        starts = np.flatnonzero(new)
-        u = v[starts]
-        cnt = np.diff(np.append(starts, n))
-        inv = np.empty(n, np.int64)
-        inv[perm] = np.cumsum(new) - 1
-        inv = inv.reshape(x._shape)
-    res = [_tensor(u, dtype=x._dtype, device=dev)]
-    if return_inverse:
-        res.append(_tensor(np.asarray(inv, np.int64), dtype=D.int64, device=dev))
-    if return_counts:
-        res.append(_tensor(np.asarray(cnt, np.int64), dtype=D.int64, device=dev))
-    return res[0] if len(res) == 1 else tuple(res)
-
-
-# ================================================================ softmax / log_softmax
-
-def _softmax_dim(x, dim, name):
-    if dim is None:
-        import warnings
-        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
-                      "dim=X as an argument.", UserWarning, stacklevel=3)
-        dim = 0 if x.dim() in (0, 1, 3) else 1
-    return _scan_dim(x, dim)
-
-
-def _softmax_fwd(input, dim, dtype, log, name):
-    x = input if dtype is None else input.to(dtype)
-    if x._dtype.category < 2 or x._dtype.is_complex:
-        raise NotImplementedError(f'"{name}_kernel_impl" not implemented for \'{x._dtype._alias}\'')
-    d = _softmax_dim(x, dim, name)
-    dims = (d,) if x.dim() else ()
-    acc = _acc_of(x._dtype)
-    out = empty_tensor(x._shape, x._dtype, x._device)
-    n = x.numel()
-    if n:
-        rt = _rt(x)
-        L = x._shape[d] if x._shape else 1
-        B = n // L
-        if B >= 64 or L <= 16384:
-            _softmax_fused(x, out, d, log, acc, rt)
-        else:   # few long rows: split each row over many work-items (reductions) + one elementwise pass
-            m, _ = _reduce(x, dims, "max", acc, acc)
-            s, _ = _reduce(x, dims, "sum", acc, acc, mapx="exp(x - aux)", aux=m)
-            ks = _keep_shape(x._shape, dims)
-            m, s = _reshape_fresh(m, ks), _reshape_fresh(s, ks)
-            _ew.run("x0 - x1 - log(x2)" if log else "exp(x0 - x1) / x2", out, [x, m, s], (acc, acc, acc), acc)
-    if AG.needs_grad(x):
-        if log:
-            AG.record("LogSoftmaxBackward0", (x,), out,
-                      lambda g: (O.apply("sub", g, O.apply("mul", O.apply("exp", out), sum_(g, dims, True))),))
-        else:
-            AG.record("SoftmaxBackward0", (x,), out,
-                      lambda g: (O.apply("mul", out, O.apply("sub", g, sum_(O.apply("mul", g, out), dims, True))),))
-    return out
-
-
-def _softmax_fused(x, out, d, log, acc, rt):
-    """One launch of reduce.mako `softmax` (see there for the 'rows' and 'lanes' modes)."""
-    shape = x._shape
-    n = x.numel()
-    if shape:
-        L, isd, osd = shape[d], x._strides[d], out._strides[d]
-        bs, (bis, bos) = _batch_layout(shape, d, [x._strides, out._strides])
-    else:
-        L, isd, osd, bs, bis, bos = 1, 1, 1, [1, 1, 1, 1], [0] * 4, [0] * 4
-    B = n // L
-    mode = "rows"
-    nlg = 1
-    nw = B
-    if isd != 1 and bis[-1] == 1 and bos[-1] == 1 and bs[-1] >= 16 and rt.info.is_cpu:
-        mode = "lanes"
-        nlg = -(-bs[-1] // 16)
-        nw = (B // bs[-1]) * nlg
-    idx = "int" if max(_extent(x), n) <= _I32 else "long"
-    it = np.int32 if idx == "int" else np.int64
-    args = [x._st.buf, it(x._offset), out._st.buf, it(nw), it(L), it(isd), it(osd), it(nlg)]
-    for sh, a, b in zip(bs, bis, bos):
-        args += [it(sh), it(a), it(b)]
-    kern = K.get(rt, "reduce", "softmax", src=x._dtype, acc=acc, log=bool(log), mode=mode, R=len(bs), idx=idx)
-    K.launch(rt, kern, (K.round_up(nw, rt.local_size),), (rt.local_size,), args)
-    if x._st.shared:
-        rt.queue.finish()
-
-
-def softmax(input, dim=None, dtype=None, _stacklevel=3):
-    return _softmax_fwd(input, dim, dtype, False, "softmax")
-
-
-def log_softmax(input, dim=None, dtype=None, _stacklevel=3):
-    return _softmax_fwd(input, dim, dtype, True, "log_softmax")
-
-
-# ================================================================ registration
+# ================================================================ public names
 
 def _axis_alias(fn):
     """PyTorch accepts numpy's `axis=` for `dim=` in reductions."""
-    import functools
 
     @functools.wraps(fn)
     def wrapper(*args, axis=None, **kw):
@@ -1347,34 +814,21 @@ def _axis_alias(fn):
     return wrapper
 
 
-EXPORTS = {
-    "sum": sum_, "nansum": nansum, "mean": mean, "nanmean": nanmean, "prod": prod, "max": max_, "min": min_,
-    "amax": amax, "amin": amin, "argmax": argmax, "argmin": argmin, "aminmax": aminmax, "std": std, "var": var,
-    "std_mean": std_mean, "var_mean": var_mean, "norm": norm, "logsumexp": logsumexp, "all": all_, "any": any_,
-    "count_nonzero": count_nonzero, "cumsum": cumsum, "cumprod": cumprod, "cummax": cummax, "cummin": cummin,
-    "logcumsumexp": logcumsumexp, "sort": sort, "argsort": argsort, "msort": msort, "topk": topk,
-    "kthvalue": kthvalue, "median": median, "unique": unique, "softmax": softmax, "log_softmax": log_softmax,
-    "return_types": return_types,
-}
-for _n in ("sum", "nansum", "mean", "nanmean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "std",
-           "var", "std_mean", "var_mean", "logsumexp", "all", "any", "count_nonzero", "cumsum", "cumprod", "norm"):
-    EXPORTS[_n] = _axis_alias(EXPORTS[_n])
+def _t_max(self, dim=None, keepdim=False, *, out=None):
+    return max_(self, dim, keepdim, out=out)
 
 
-def _install():
-    T = Tensor
-    for name, fn in EXPORTS.items():
-        if name in ("return_types",):
-            continue
-        setattr(T, name, fn)
+def _t_min(self, dim=None, keepdim=False, *, out=None):
+    return min_(self, dim, keepdim, out=out)
 
-    def t_max(self, dim=None, keepdim=False, *, out=None):
-        return max_(self, dim, keepdim, out=out)
 
-    def t_min(self, dim=None, keepdim=False, *, out=None):
-        return min_(self, dim, keepdim, out=out)
-    T.max, T.min = _axis_alias(t_max), _axis_alias(t_min)
-    T.softmax = lambda self, dim, dtype=None: softmax(self, dim, dtype)
-    T.log_softmax = lambda self, dim, dtype=None: log_softmax(self, dim, dtype)
-    T.cumsum_ = lambda self, dim, *, dtype=None: self.copy_(cumsum(self, dim, dtype=dtype))
-    T.cumprod_ = lambda self, dim, *, dtype=None: self.copy_(cumprod(self, dim, dtype=dtype))
+for _n, _f in (("sum", sum_), ("nansum", nansum), ("mean", mean), ("nanmean", nanmean), ("prod", prod),
+               ("amax", amax), ("amin", amin), ("argmax", argmax), ("argmin", argmin), ("std", std), ("var", var),
+               ("std_mean", std_mean), ("var_mean", var_mean), ("logsumexp", logsumexp), ("all", all_),
+               ("any", any_), ("count_nonzero", count_nonzero), ("norm", norm)):
+    register(_n, _axis_alias(_f), method=True)
+register("max", _axis_alias(max_), method=_axis_alias(_t_max))
+register("min", _axis_alias(min_), method=_axis_alias(_t_min))
+register("aminmax", aminmax, method=True)
+register("return_types", return_types, kind="util")
+del _n, _f
