@@ -38,7 +38,8 @@ def _tl():
         from mako.lookup import TemplateLookup     # imported on the first source build only
         d = cache_dir()
         # compiled templates are kept as Python modules next to the binaries: parsing a template costs ~60 ms
-        kw = {"module_directory": os.path.join(d, "mako")} if d is not None else {}
+        # (one folder per version of the template sources: Mako itself only compares modification times)
+        kw = {"module_directory": os.path.join(d, "mako", _sources_tag()[:16])} if d is not None else {}
         _lookup = TemplateLookup(directories=[_template_dir()], strict_undefined=True, **kw)
     return _lookup
 
