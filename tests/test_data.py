@@ -134,8 +134,6 @@ def test_datasets():
     assert len(ds) == 6 and ds[2][0].tolist() == [4, 5] and ds[-1][1].item() == 5
     same_errors(td, cd, [lambda m: m.TensorDataset(*([torch.zeros(3), torch.zeros(4)] if m is td
                                                       else [ct.zeros(3), ct.zeros(4)]))], AssertionError)
-    for m in (td, cd):
-        pass
     parts = [[0, 1, 2], [3], [4, 5]]
     got, want = cd.ConcatDataset(parts), td.ConcatDataset(parts)
     assert [got[i] for i in range(-6, 6)] == [want[i] for i in range(-6, 6)]
@@ -538,6 +536,20 @@ def test_in_order_false_yields_everything():
     got = [int(v) for b in cd.DataLoader(list(range(20)), batch_size=3, num_workers=2, in_order=False, timeout=60)
            for v in b]
     assert sorted(got) == list(range(20))
+
+
+def _bad_init(wid):
+    raise OSError(f"init failed in {wid}")
+
+
+def test_worker_init_fn_error_pin_memory_prefetch():
+    with pytest.raises(OSError, match=r"Caught OSError in DataLoader worker process 0\.\nOriginal Traceback"):
+        list(cd.DataLoader(list(range(4)), num_workers=1, worker_init_fn=_bad_init, timeout=60))
+    got = [b.tolist() for b in cd.DataLoader(list(range(7)), batch_size=2, num_workers=2, prefetch_factor=1,
+                                             pin_memory=True, timeout=60)]
+    assert got == [[0, 1], [2, 3], [4, 5], [6]]
+    dl = cd.DataLoader(list(range(7)), batch_size=2, pin_memory=True)
+    assert [b.tolist() for b in dl] == got
 
 
 def test_spawn_context():

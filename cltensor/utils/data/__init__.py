@@ -1,7 +1,7 @@
 """Datasets, samplers and the DataLoader (as torch.utils.data)."""
 from ._collate import default_collate, default_convert
 from ._worker import get_worker_info
-from .dataloader import DataLoader, _DatasetKind
+from .dataloader import DataLoader
 from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset, Subset, TensorDataset,
                       random_split)
 from .distributed import DistributedSampler

@@ -13,7 +13,7 @@ from ... import _creation
 from ... import _dtypes as D
 from ... import _shape
 from ..._tensor import Tensor
-from . import _host
+from . import _host, _transfer
 
 __all__ = ["default_collate", "default_convert", "collate", "default_collate_fn_map",
            "default_collate_err_msg_format"]
@@ -135,7 +135,7 @@ def collate_tensor_fn(batch, *, collate_fn_map=None):
     if _host.in_worker():
         for t in batch:
             dt = D.promote_types(dt, t._dtype)
-        out = _host.worker_empty((len(batch),) + tuple(s0), dt.np)
+        out = _transfer.worker_empty((len(batch),) + tuple(s0), dt.np)
         np.stack([_host.host_array(t) for t in batch], out=out, casting="unsafe")
         return _host.host_tensor(out, dev)
     if host:
@@ -158,7 +158,7 @@ def collate_numpy_array_fn(batch, *, collate_fn_map=None):
     if all(isinstance(b, np.ndarray) and b.shape == elem.shape and b.dtype == elem.dtype for b in batch):
         d = D.from_numpy_dtype(elem.dtype)           # torch's error for numpy dtypes without a tensor dtype
         if _host.in_worker():
-            out = _host.worker_empty((len(batch),) + elem.shape, elem.dtype)
+            out = _transfer.worker_empty((len(batch),) + elem.shape, elem.dtype)
             np.stack(batch, out=out)
             return _host.host_tensor(out)
         shape = (len(batch),) + elem.shape

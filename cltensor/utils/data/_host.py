@@ -9,8 +9,9 @@ before starting the workers. The batch reaches the device in the main process (s
 import numpy as np
 
 from ... import _device as dv
+from ..._creation import _share, _upload
 from ... import _dtypes as D
-from ..._tensor import Tensor, empty_tensor, make, contiguous_strides
+from ..._tensor import empty_tensor, make, contiguous_strides
 
 _state = {"worker": False}
 
@@ -75,16 +76,10 @@ def host_array(t):
 
 def host_tensor(arr, device=None):
     """A tensor wrapping numpy array arr (host storage in a worker; shared memory on the CPU device)."""
-    from ..._creation import _share
     if any(s < 0 for s in arr.strides) or any(s % arr.itemsize for s in arr.strides):
         arr = np.ascontiguousarray(arr)
     return _share(arr, dv.device("cpu") if device is None else device)
 
-
-def worker_empty(shape, dtype):
-    """An uninitialised numpy array for a result built in a worker process (reusable shared memory)."""
-    from . import _worker
-    return _worker.worker_empty(shape, dtype)
 
 
 def adopt(arr, device):
@@ -106,7 +101,6 @@ def adopt(arr, device):
             buf = dv.cl.Buffer(rt.ctx, dv.cl.mem_flags.READ_WRITE | dv.cl.mem_flags.USE_HOST_PTR, hostbuf=host)
             st = dv.Storage(rt, arr.nbytes, buf=buf, host=host, owner=arr)
         return make(st, shape, contiguous_strides(shape), 0, d, dev)
-    from ..._creation import _upload
     return _upload(arr, d, dev, False)
 
 
@@ -122,7 +116,6 @@ def copy_to_tensor(src, device):
             if dst.size:
                 np.copyto(dst, src)
             return t
-    from ..._creation import _upload
     return _upload(src, d, dev, False)
 
 
@@ -143,5 +136,3 @@ def new_host_out(shape, dtype, device):
         rt.queue.finish()
     return t, out_array(t)
 
-
-__all__ = ["Tensor"]

@@ -10,13 +10,14 @@ import multiprocessing.connection
 import os
 import pickle
 import queue
-import threading
 import time
 import warnings
 
-from . import _host, _worker
+from . import _host, _transfer, _worker
+from ._fetch import _DatasetKind
 from ._collate import default_collate, default_convert
-from .dataset import IterableDataset
+from ..._tensor import Tensor
+from .dataset import IterableDataset, Subset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, _random_seed
 
 __all__ = ["DataLoader", "get_worker_info", "default_collate", "default_convert"]
@@ -25,78 +26,12 @@ get_worker_info = _worker.get_worker_info
 _SHUTDOWN_GRACE = 1.0     # seconds a worker gets to exit by itself at shutdown before it is terminated
 
 
-class _DatasetKind:
-    Map = 0
-    Iterable = 1
-
-    @staticmethod
-    def create_fetcher(kind, dataset, auto_collation, collate_fn, drop_last):
-        if kind == _DatasetKind.Map:
-            return _MapDatasetFetcher(dataset, auto_collation, collate_fn, drop_last)
-        return _IterableDatasetFetcher(dataset, auto_collation, collate_fn, drop_last)
-
-
-class _IterableDatasetFetcher:
-    def __init__(self, dataset, auto_collation, collate_fn, drop_last):
-        self.dataset = dataset
-        self.auto_collation = auto_collation
-        self.collate_fn = collate_fn
-        self.drop_last = drop_last
-        self.dataset_iter = iter(dataset)
-        self.ended = False
-
-    def fetch(self, possibly_batched_index):
-        if self.ended:
-            raise StopIteration
-        if self.auto_collation:
-            data = []
-            for _ in possibly_batched_index:
-                try:
-                    data.append(next(self.dataset_iter))
-                except StopIteration:
-                    self.ended = True
-                    break
-            if len(data) == 0 or (self.drop_last and len(data) < len(possibly_batched_index)):
-                raise StopIteration
-        else:
-            data = next(self.dataset_iter)
-        return self.collate_fn(data)
-
-
-class _MapDatasetFetcher:
-    def __init__(self, dataset, auto_collation, collate_fn, drop_last):
-        self.dataset = dataset
-        self.auto_collation = auto_collation
-        self.collate_fn = collate_fn
-        self.drop_last = drop_last
-        # the whole batch in one gather per tensor (TensorDataset, or a Subset of one) when collating by default
-        fast = getattr(dataset, "_batch_fetchable", None)
-        self.batched = auto_collation and collate_fn is default_collate and fast is not None and fast()
-
-    def fetch(self, possibly_batched_index):
-        if self.batched:
-            return self.dataset._fetch_batch(possibly_batched_index)
-        if self.auto_collation:
-            getitems = getattr(self.dataset, "__getitems__", None)
-            if getitems:
-                data = getitems(possibly_batched_index)
-            else:
-                data = [self.dataset[idx] for idx in possibly_batched_index]
-        else:
-            data = self.dataset[possibly_batched_index]
-        return self.collate_fn(data)
-
-
 class _InfiniteConstantSampler(Sampler):
     """Yields None forever: the index "sampler" of an iterable-style dataset."""
 
     def __iter__(self):
         while True:
             yield None
-
-
-def _sharding_worker_init_fn(*args):          # name kept for parity; datapipes are not part of cltensor
-    raise NotImplementedError
 
 
 class DataLoader:
@@ -259,19 +194,21 @@ class DataLoader:
         if not self.num_workers:
             return
         try:
-            max_workers = len(os.sched_getaffinity(0))
-            cpuset_checked = True
+            suggest = len(os.sched_getaffinity(0))
         except Exception:
-            max_workers = os.cpu_count()
-            cpuset_checked = False
-        if max_workers is not None and self.num_workers > max_workers:
-            warnings.warn(
-                f"This DataLoader will create {self.num_workers} worker processes in total. Our suggested max "
-                f"number of worker in current system is {max_workers}"
-                f"{', which is smaller than what this DataLoader is going to create.' if not cpuset_checked else ''}"
-                f"{' (`cpuset` is not taken into account), which is smaller than what this DataLoader is going to create.' if not cpuset_checked else ', which is smaller than what this DataLoader is going to create.'}"
-                " Please be aware that excessive worker creation might get DataLoader running slow or even freeze, "
-                "lower the worker number to avoid potential slowness/freeze if necessary.", stacklevel=2)
+            suggest = os.cpu_count()
+        cpuset_checked = hasattr(os, "sched_getaffinity")
+        if suggest is None or self.num_workers > suggest:
+            if suggest is not None:
+                hint = (f"Our suggested max number of worker in current system is {suggest}"
+                        f"{'' if cpuset_checked else ' (`cpuset` is not taken into account)'}, which is smaller "
+                        "than what this DataLoader is going to create.")
+            else:
+                hint = "DataLoader is not able to compute a suggested max number of worker in current system."
+            warnings.warn(f"This DataLoader will create {self.num_workers} worker processes in total. {hint} "
+                          "Please be aware that excessive worker creation might get DataLoader running slow or even "
+                          "freeze, lower the worker number to avoid potential slowness/freeze if necessary.",
+                          stacklevel=2)
 
 
 class _BaseDataLoaderIter:
@@ -342,6 +279,19 @@ class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
         return self._dataset_fetcher.fetch(index)
 
 
+def _host_readable(dataset):
+    """The dataset the workers get: a TensorDataset (or a Subset of one) whose tensors live in device memory is
+    given to them with CPU-device copies of its tensors (workers read host memory only); others as they are."""
+    if type(dataset) is TensorDataset and any(isinstance(t, Tensor) and t._st.host is None
+                                              for t in dataset.tensors):
+        return TensorDataset(*[t.cpu() if isinstance(t, Tensor) else t for t in dataset.tensors])
+    if type(dataset) is Subset and type(dataset.dataset) is TensorDataset:
+        inner = _host_readable(dataset.dataset)
+        if inner is not dataset.dataset:
+            return Subset(inner, dataset.indices)
+    return dataset
+
+
 def _exit_description(code):
     if code is None:
         return "still running"
@@ -371,22 +321,24 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             ctx = python_multiprocessing.get_context("fork" if "fork" in methods else "spawn")
         self._worker_init_fn = loader.worker_init_fn
         fork = ctx.get_start_method() == "fork"
+        worker_dataset = _host_readable(self._dataset)
         if fork:
             _host.synchronize_all()          # workers read the parent's tensors through host memory
-            payload, dataset, collate_fn, init_fn = None, self._dataset, self._collate_fn, self._worker_init_fn
+            payload, dataset, collate_fn, init_fn = None, worker_dataset, self._collate_fn, self._worker_init_fn
         else:
-            payload = pickle.dumps((self._dataset, self._collate_fn, self._worker_init_fn),
+            payload = pickle.dumps((worker_dataset, self._collate_fn, self._worker_init_fn),
                                    protocol=pickle.HIGHEST_PROTOCOL)
             dataset = collate_fn = init_fn = None
 
-        self._slot_flags = [ctx.RawArray("b", _worker._MAX_SLOTS) for _ in range(self._num_workers)]
-        self._receiver = _worker.Receiver(self._slot_flags)
+        self._slot_flags = [ctx.RawArray("b", _transfer._MAX_SLOTS) for _ in range(self._num_workers)]
+        self._receiver = _transfer.Receiver(self._slot_flags)
         self._worker_result_queue = ctx.Queue()
         self._workers_done_event = ctx.Event()
         self._shutdown = False
         for i in range(self._num_workers):
-            index_queue = ctx.Queue()
-            index_queue.cancel_join_thread()
+            # a SimpleQueue writes in the calling thread: no feeder thread in the main process that would take
+            # the GIL whenever the main thread releases it (measured: ~1 ms per batch lost to the GIL hand-over)
+            index_queue = ctx.SimpleQueue()
             w = ctx.Process(target=_worker._worker_loop,
                             args=(self._dataset_kind, dataset, index_queue, self._worker_result_queue,
                                   self._workers_done_event, self._auto_collation, collate_fn, self._drop_last,
@@ -564,7 +516,6 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 self._drain()                     # a worker blocked on a full pipe finishes its put
                 multiprocessing.connection.wait([w.sentinel for w in self._workers if w.is_alive()], 0.05)
             for q in self._index_queues:
-                q.cancel_join_thread()
                 q.close()
         finally:
             for w in self._workers:
@@ -577,7 +528,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                     self._discard(info[1])
             self._task_info = {}
             for w in self._workers:
-                _worker.cleanup_shm(w.pid)
+                _transfer.cleanup_shm(w.pid)
             self._receiver.close()
             self._worker_result_queue.cancel_join_thread()
             self._worker_result_queue.close()
@@ -592,7 +543,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 self._discard(data)
 
     def _discard(self, data):
-        _worker.discard(data, self._receiver)
+        _transfer.discard(data, self._receiver)
 
     def __del__(self):
         try:

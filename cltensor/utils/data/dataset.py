@@ -8,7 +8,7 @@ import numpy as np
 
 from ... import _creation
 from ..._tensor import Tensor
-from . import _host
+from . import _host, _transfer
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset", "ChainDataset",
            "Subset", "random_split"]
@@ -55,21 +55,21 @@ class TensorDataset(Dataset):
 
     def _fetch_batch(self, indices):
         """default_collate([self[i] for i in indices]): a list with one stacked tensor per dataset tensor."""
-        return [_gather_rows(t, indices) for t in self.tensors]
+        idx = np.asarray(indices, dtype=np.intp).reshape(-1)
+        if idx.size:
+            n = self.tensors[0]._shape[0]
+            lo, hi = int(idx.min()), int(idx.max())
+            if lo < -n or hi >= n:
+                raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for dimension 0 with size {n}")
+        return [_gather_rows(t, idx) for t in self.tensors]
 
 
-def _gather_rows(t, indices):
-    n = t._shape[0]
-    idx = np.asarray(indices, dtype=np.intp).reshape(-1)
-    if idx.size:
-        lo, hi = int(idx.min()), int(idx.max())
-        if lo < -n or hi >= n:
-            bad = hi if hi >= n else lo
-            raise IndexError(f"index {bad} is out of bounds for dimension 0 with size {n}")
+def _gather_rows(t, idx):
+    """The rows idx (an in-range intp array) of tensor t, as a new contiguous tensor on t's device."""
     shape = (idx.size,) + tuple(t._shape[1:])
     if _host.in_worker() or t._st.rt is None:
         src = _host.host_array(t)
-        out = _host.worker_empty(shape, src.dtype) if _host.in_worker() else np.empty(shape, src.dtype)
+        out = _transfer.worker_empty(shape, src.dtype) if _host.in_worker() else np.empty(shape, src.dtype)
         np.take(src, idx, axis=0, out=out, mode="wrap")
         return _host.host_tensor(out, t._device)
     pair = _host.new_host_out(shape, t._dtype, t._device)

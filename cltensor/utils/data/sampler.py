@@ -77,15 +77,21 @@ class RandomSampler(Sampler):
             generator.manual_seed(_random_seed())
         else:
             generator = self.generator
+        # chained lists: indices are handed out at C speed (a BatchSampler slices them with islice)
         if self.replacement:
-            for _ in range(self.num_samples // 32):
-                yield from _creation.randint(high=n, size=(32,), dtype=D.int64, generator=generator).tolist()
-            yield from _creation.randint(high=n, size=(self.num_samples % 32,), dtype=D.int64,
-                                         generator=generator).tolist()
-        else:
-            for _ in range(self.num_samples // n):
-                yield from _creation.randperm(n, generator=generator).tolist()
-            yield from _creation.randperm(n, generator=generator).tolist()[:self.num_samples % n]
+            return itertools.chain.from_iterable(self._draws(n, generator))
+        return itertools.chain.from_iterable(self._perms(n, generator))
+
+    def _draws(self, n, generator):
+        for _ in range(self.num_samples // 32):
+            yield _creation.randint(high=n, size=(32,), dtype=D.int64, generator=generator).tolist()
+        yield _creation.randint(high=n, size=(self.num_samples % 32,), dtype=D.int64, generator=generator).tolist()
+
+    def _perms(self, n, generator):
+        for _ in range(self.num_samples // n):
+            yield _creation.randperm(n, generator=generator).tolist()
+        if self.num_samples % n:
+            yield _creation.randperm(n, generator=generator).tolist()[:self.num_samples % n]
 
     def __len__(self):
         return self.num_samples
