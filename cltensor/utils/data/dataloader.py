@@ -4,6 +4,7 @@ Worker processes start by fork where the platform has it (the dataset is inherit
 workers over a 188 MB TensorDataset takes milliseconds instead of seconds), and never use OpenCL (see
 ``_host``); ``multiprocessing_context='spawn'`` or ``'forkserver'`` work too (the dataset, collate_fn and
 worker_init_fn must then be picklable). Results come back through shared memory (see ``_worker``)."""
+import atexit
 import itertools
 import multiprocessing as python_multiprocessing
 import multiprocessing.connection
@@ -12,6 +13,7 @@ import pickle
 import queue
 import time
 import warnings
+import weakref
 
 from . import _host, _transfer, _worker
 from ._fetch import _DatasetKind
@@ -24,6 +26,18 @@ __all__ = ["DataLoader", "get_worker_info", "default_collate", "default_convert"
 
 get_worker_info = _worker.get_worker_info
 _SHUTDOWN_GRACE = 1.0     # seconds a worker gets to exit by itself at shutdown before it is terminated
+_live_iterators = weakref.WeakSet()
+
+
+@atexit.register
+def _shutdown_live_iterators():
+    """At interpreter exit (before multiprocessing terminates daemonic processes): stop the workers of iterators
+    still alive (persistent workers, abandoned iterators) and remove their shared memory."""
+    for it in list(_live_iterators):
+        try:
+            it._shutdown_workers()
+        except Exception:
+            pass
 
 
 class _InfiniteConstantSampler(Sampler):
@@ -350,6 +364,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             self._index_queues.append(index_queue)
             self._workers.append(w)
         self._data_queue = self._worker_result_queue
+        _live_iterators.add(self)
         self._reset(loader, first_iter=True)
 
     def _reset(self, loader, first_iter=False):
