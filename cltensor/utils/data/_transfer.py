@@ -130,6 +130,7 @@ class Receiver:
         self.flags = flags         # worker id -> shared flag array
         self.maps = {}             # slot file name -> numpy uint8 view of its mapping
         self.pids = {}             # worker pid -> worker id
+        self._done = []            # (worker id, slot) read by the current unpack
 
     def release(self, ref):
         """Frees the slot of a result that is dropped unread."""
@@ -156,10 +157,8 @@ class Receiver:
             dtype = np.dtype(dtype)
             src = self._slot_view(name)[:int(np.prod(shape, dtype=np.int64)) * dtype.itemsize]
             src = src.view(dtype).reshape(shape)
-            try:
-                return _host.copy_to_tensor(src, device)
-            finally:
-                self.flags[worker_id][k] = 0
+            self._done.append((worker_id, k))
+            return _host.copy_to_tensor(src, device)
         return _host.adopt(_get_array(ref), device)
 
     def array(self, ref, worker_id):
@@ -167,14 +166,19 @@ class Receiver:
             _, name, dtype, shape, k = ref
             dtype = np.dtype(dtype)
             src = self._slot_view(name)[:int(np.prod(shape, dtype=np.int64)) * dtype.itemsize]
-            try:
-                return src.view(dtype).reshape(shape).copy()
-            finally:
-                self.flags[worker_id][k] = 0
+            self._done.append((worker_id, k))
+            return src.view(dtype).reshape(shape).copy()
         return _get_array(ref)
 
     def unpack(self, data, worker_id):
-        return _Unpacker(io.BytesIO(data), self, worker_id).load()
+        """The worker's result; its slots are released once all of it is copied out (a slot may be named twice)."""
+        self._done = []
+        try:
+            return _Unpacker(io.BytesIO(data), self, worker_id).load()
+        finally:
+            for wid, k in self._done:
+                self.flags[wid][k] = 0
+            self._done = []
 
     def close(self):
         self.maps.clear()

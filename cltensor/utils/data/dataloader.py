@@ -11,6 +11,7 @@ import multiprocessing.connection
 import os
 import pickle
 import queue
+import signal
 import time
 import warnings
 import weakref
@@ -310,7 +311,6 @@ def _exit_description(code):
     if code is None:
         return "still running"
     if code < 0:
-        import signal
         try:
             return f"exit code {code} (killed by signal {signal.Signals(-code).name})"
         except ValueError:
@@ -329,6 +329,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._shutdown = True                  # nothing to shut down until the workers exist
         self._workers = []
         self._index_queues = []
+        self._workers_status = []
+        self._task_info = {}
         ctx = loader.multiprocessing_context
         if ctx is None:
             methods = python_multiprocessing.get_all_start_methods()
@@ -363,13 +365,14 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             self._receiver.pids[w.pid] = i
             self._index_queues.append(index_queue)
             self._workers.append(w)
+            self._workers_status.append(True)
         self._data_queue = self._worker_result_queue
         _live_iterators.add(self)
         self._reset(loader, first_iter=True)
 
     def _reset(self, loader, first_iter=False):
         super()._reset(loader, first_iter)
-        for info in getattr(self, "_task_info", {}).values():      # results of an epoch left early
+        for info in self._task_info.values():      # results of an epoch left early
             if len(info) == 2 and isinstance(info[1], bytes):
                 self._discard(info[1])
         self._send_idx = 0
