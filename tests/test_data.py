@@ -164,6 +164,23 @@ def test_datasets():
     assert isinstance(cd.Subset([1], [0]) + cd.Subset([2], [0]), cd.ConcatDataset)
 
 
+def test_generic_subclassing_like_torch():
+    class DS(cd.Dataset[tuple]):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return i
+
+    class S(cd.Sampler[int]):
+        def __iter__(self):
+            return iter([2, 0])
+
+        def __len__(self):
+            return 2
+    assert [b.tolist() for b in cd.DataLoader(DS(), sampler=S())] == [[2], [0]]
+
+
 def test_random_split():
     for lengths in ([3, 7], [0.3, 0.7], [0.25, 0.25, 0.5], [0.33, 0.33, 0.34], [10, 0]):
         with warnings.catch_warnings():
@@ -275,6 +292,12 @@ def test_dataloader_len_and_batches_equal_torch():
         assert len(gl) == len(wl)
         for g, w in zip(gl, wl):
             _same(g, w)
+    # strided (transposed) tensors are gathered without copies of the dataset
+    xt = np.arange(24, dtype=np.float32).reshape(4, 6)
+    got = list(cd.DataLoader(cd.TensorDataset(ct.tensor(xt).T), batch_size=4, shuffle=False))
+    want = list(td.DataLoader(td.TensorDataset(torch.tensor(xt).T), batch_size=4, shuffle=False))
+    for g, w in zip(got, want):
+        _same(g, w)
     dicts = [{"a": i, "b": [float(i), np.float32(i)]} for i in range(5)]
     for g, w in zip(cd.DataLoader(dicts, batch_size=2), td.DataLoader(dicts, batch_size=2)):
         _same(g, w)
@@ -397,6 +420,19 @@ def test_workers_collate_numpy_samples_like_torch():
     raw = list(cd.DataLoader(ds, batch_size=3, num_workers=2, timeout=60,
                              collate_fn=lambda b: np.stack([s["img"] for s in b])))
     assert isinstance(raw[0], np.ndarray) and raw[1].shape == (3, 64, 64) and raw[1][0, 0, 0] == 3
+
+
+def _twice(batch):
+    t = ct.tensor(np.stack([s["img"] for s in batch]))
+    return t, t, [np.full(5000, len(batch), np.float32) for _ in range(70)]   # more arrays than shared slots
+
+
+def test_workers_repeated_and_many_large_results():
+    got = list(cd.DataLoader(_NpDataset(), batch_size=2, num_workers=2, collate_fn=_twice, timeout=60))
+    for k, (a, b, many) in enumerate(got):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        assert a.numpy()[:, 0, 0].tolist() == [2 * k, 2 * k + 1]
+        assert len(many) == 70 and all(m.shape == (5000,) and (m == 2).all() for m in many)
 
 
 class _Failing(cd.Dataset):

@@ -3,6 +3,7 @@ import bisect
 import itertools
 import math
 import warnings
+from typing import Generic, TypeVar
 
 import numpy as np
 
@@ -14,7 +15,10 @@ __all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "Conca
            "Subset", "random_split"]
 
 
-class Dataset:
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Dataset(Generic[T_co]):
     """A map-style dataset: ``__getitem__(index)`` returns one sample; ``__len__`` is expected by samplers.
 
     A subclass may define ``__getitems__(indices)`` returning the list of samples of a batch; the DataLoader
@@ -27,7 +31,7 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
+class IterableDataset(Dataset[T_co]):
     """An iterable-style dataset: ``__iter__`` yields samples. With ``num_workers > 0`` every worker holds a copy;
     use ``get_worker_info()`` in ``__iter__`` (or a ``worker_init_fn``) to give each worker its share."""
 

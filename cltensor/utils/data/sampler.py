@@ -1,5 +1,6 @@
 """Samplers (as torch.utils.data.sampler): orders of indices for the DataLoader."""
 import itertools
+from typing import Generic, TypeVar
 
 from ... import _creation
 from ... import _dtypes as D
@@ -23,7 +24,10 @@ def _random_seed(generator=None):
     return ((int(a * (1 << 24)) << 40) | (int(b * (1 << 24)) << 16) | int(c * (1 << 16))) & ((1 << 63) - 1)
 
 
-class Sampler:
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Sampler(Generic[T_co]):
     """Base class of samplers: ``__iter__`` yields indices (or lists of indices for batch samplers)."""
 
     def __init__(self, data_source=None):
