@@ -159,7 +159,9 @@ class Receiver:
             src = src.view(dtype).reshape(shape)
             self._done.append((worker_id, k))
             return _host.copy_to_tensor(src, device)
-        return _host.adopt(_get_array(ref), device)
+        if ref[0] == "shm":            # a one-off page-aligned mapping: the tensor uses it without a copy
+            return _host.adopt(_get_array(ref), device)
+        return _host.copy_to_tensor(_get_array(ref), device)     # small: into aligned pooled memory
 
     def array(self, ref, worker_id):
         if ref[0] == "slot":
