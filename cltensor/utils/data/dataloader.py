@@ -327,6 +327,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         super().__init__(loader)
         self._in_order = loader.in_order
         self._shutdown = True                  # nothing to shut down until the workers exist
+        self._owner_pid = os.getpid()          # a forked copy of this object (in a worker) must not act on it
         self._workers = []
         self._index_queues = []
         self._workers_status = []
@@ -520,7 +521,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._workers_status[worker_id] = False
 
     def _shutdown_workers(self):
-        if self._shutdown:
+        if self._shutdown or os.getpid() != self._owner_pid:
             return
         self._shutdown = True
         try:
