@@ -6,8 +6,6 @@ workers over a 188 MB TensorDataset takes milliseconds instead of seconds), and 
 worker_init_fn must then be picklable). Results come back through shared memory (see ``_worker``)."""
 import atexit
 import itertools
-import multiprocessing as python_multiprocessing
-import multiprocessing.connection
 import os
 import pickle
 import queue
@@ -26,6 +24,15 @@ from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, _r
 __all__ = ["DataLoader", "get_worker_info", "default_collate", "default_convert"]
 
 get_worker_info = _worker.get_worker_info
+
+
+def _mp():
+    """The multiprocessing package, imported on first use (it adds ~20 ms to `import cltensor` otherwise)."""
+    import multiprocessing
+    import multiprocessing.connection
+    return multiprocessing
+
+
 _SHUTDOWN_GRACE = 1.0     # seconds a worker gets to exit by itself at shutdown before it is terminated
 _live_iterators = weakref.WeakSet()
 
@@ -157,12 +164,12 @@ class DataLoader:
         if multiprocessing_context is not None:
             if self.num_workers > 0:
                 if isinstance(multiprocessing_context, str):
-                    valid = python_multiprocessing.get_all_start_methods()
+                    valid = _mp().get_all_start_methods()
                     if multiprocessing_context not in valid:
                         raise ValueError("multiprocessing_context option should specify a valid start method in "
                                          f"{valid!r}, but got multiprocessing_context={multiprocessing_context!r}")
-                    multiprocessing_context = python_multiprocessing.get_context(multiprocessing_context)
-                if not isinstance(multiprocessing_context, python_multiprocessing.context.BaseContext):
+                    multiprocessing_context = _mp().get_context(multiprocessing_context)
+                if not isinstance(multiprocessing_context, _mp().context.BaseContext):
                     raise TypeError("multiprocessing_context option should be a valid context object or a string "
                                     f"specifying the start method, but got "
                                     f"multiprocessing_context={multiprocessing_context}")
@@ -334,8 +341,8 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
         self._task_info = {}
         ctx = loader.multiprocessing_context
         if ctx is None:
-            methods = python_multiprocessing.get_all_start_methods()
-            ctx = python_multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+            methods = _mp().get_all_start_methods()
+            ctx = _mp().get_context("fork" if "fork" in methods else "spawn")
         self._worker_init_fn = loader.worker_init_fn
         fork = ctx.get_start_method() == "fork"
         worker_dataset = _host_readable(self._dataset)
@@ -420,7 +427,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 self._check_workers()
                 return False, None
             sentinels = [w.sentinel for i, w in enumerate(self._workers) if self._workers_status[i]]
-            ready = multiprocessing.connection.wait([reader] + sentinels, timeout=remaining)
+            ready = _mp().connection.wait([reader] + sentinels, timeout=remaining)
             if reader in ready:
                 try:
                     return True, self._data_queue.get(timeout=min(remaining, 1.0) if remaining > 0 else 0.01)
@@ -533,7 +540,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             deadline = time.monotonic() + _SHUTDOWN_GRACE
             while any(w.is_alive() for w in self._workers) and time.monotonic() < deadline:
                 self._drain()                     # a worker blocked on a full pipe finishes its put
-                multiprocessing.connection.wait([w.sentinel for w in self._workers if w.is_alive()], 0.05)
+                _mp().connection.wait([w.sentinel for w in self._workers if w.is_alive()], 0.05)
             for q in self._index_queues:
                 q.close()
         finally:
