@@ -90,3 +90,4 @@ from ._warmup import warmup  # noqa: E402,F401
 from ._sampling import multinomial  # noqa: E402,F401
 Tensor.multinomial = lambda self, num_samples, replacement=False, *, generator=None: multinomial(
     self, num_samples, replacement, generator=generator)
+from . import utils  # noqa: E402,F401
