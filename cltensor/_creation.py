@@ -120,6 +120,9 @@ def _walk(x, dim, shape, out):
     return res
 
 
+_WIDE = {2: np.float64, 3: np.complex128}
+
+
 def _infer_np(data):
     """(numpy array of nested data, dtype PyTorch infers, whether it came from Python numbers only)."""
     if type(data) in _PYSET:
@@ -152,7 +155,9 @@ def _infer_np(data):
     py_only = all(isinstance(k, type) for k in kinds)
     try:
         with np.errstate(over="ignore"):
-            arr = np.array(src, dtype=d.np) if py_only else np.array(src)
+            # Python floats are doubles: build at full width, cast once to the final dtype (a float64 request
+            # keeps every digit; float32 rounds once from the double, as PyTorch)
+            arr = np.array(src, dtype=_WIDE.get(d.category, d.np)) if py_only else np.array(src)
     except OverflowError:
         raise ValueError("Overflow when unpacking long long") from None
     return arr.reshape(shape), d, py_only

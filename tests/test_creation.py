@@ -324,3 +324,18 @@ def test_inplace_random_methods():
     assert abs(p.numpy().mean() - 0.75) < 0.03
     with pytest.raises(RuntimeError):
         ct.ones(2, requires_grad=True).uniform_()
+
+
+@pytest.mark.fp64
+def test_python_floats_keep_double_precision():
+    """Python floats are doubles: a float64/complex128 request keeps every digit; float32 rounds once (as torch)."""
+    import torch
+    for v in ([0.4562031939447857], [[0.1, 1e40]], [1 + 0.4562031939447857j], [1, 2.5], [[1e-50, -0.0]]):
+        for dt in (None, "float64", "float32", "float16", "complex128", "complex64"):
+            try:
+                want = torch.tensor(v, dtype=getattr(torch, dt) if dt else None)
+            except TypeError:
+                continue
+            got = ct.tensor(v, dtype=getattr(ct, dt) if dt else None)
+            assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+            assert got.tolist() == want.tolist(), (v, dt)
