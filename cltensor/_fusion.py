@@ -35,6 +35,7 @@ import time
 import weakref
 
 from . import _dtypes as D
+from . import _dispatch
 from . import _ew
 from . import _kernels as K
 from . import _ops as O
@@ -47,13 +48,19 @@ class _Unsupported(Exception):
 
 
 _trace = None      # the active _Trace while a compiled function (or a fused backward) is being traced
+_prev_mode = None  # the dispatch mode that tracing replaced (restored when it ends)
 
 
 def _set_trace(tr):
-    """Start (a _Trace) or end (None) tracing: the dispatch hooks read _trace, kernel launches K.tracing."""
-    global _trace
+    """Start (a _Trace) or end (None) tracing: the tracer becomes the dispatch mode (cltensor/_dispatch.py) that
+    the eager op paths and kernel launches consult. Ending twice is harmless."""
+    global _trace, _prev_mode
+    if tr is not None and _trace is None:
+        _prev_mode = _dispatch.push(MODE)
+    elif tr is None and _trace is not None:
+        _dispatch.pop(_prev_mode)
+        _prev_mode = None
     _trace = tr
-    K.tracing = tr is not None
 
 
 class _SymStorage:
@@ -291,6 +298,37 @@ def before_launch():
     value still referenced is computed first (a graph break)."""
     if not _trace.executing:
         _break(_trace)
+
+
+class _TraceMode(_dispatch.Mode):
+    """The tracer as the dispatch mode: each hook records a graph node when an operand is symbolic (a value of
+    the trace in progress) and returns None (eager execution) otherwise."""
+
+    def ew(self, name, args, out, expr):
+        return apply_hook(name, args, out, expr)
+
+    def inplace(self, t):
+        inplace_hook(t)
+
+    def where(self, cond, a, b, rt, out):
+        if out is None and _has_sym((cond, a, b)):
+            return where_hook(cond, a, b, rt)
+        return None
+
+    def cast(self, t, dtype):
+        return cast_hook(t, dtype) if is_sym(t) else None
+
+    def reduce(self, kind, x, dims, keepdim, odt, acc, n):
+        return reduce_hook(kind, x, dims, keepdim, odt, acc, n) if is_sym(x) else None
+
+    def mm(self, inp, a, b, beta, alpha):
+        return mm_hook(inp, a, b, beta, alpha)
+
+    def before_launch(self):
+        before_launch()
+
+
+MODE = _TraceMode()
 
 
 # ---------------------------------------------------------------- compile

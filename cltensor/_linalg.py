@@ -2,6 +2,7 @@
 baddbmm addmv einsum tensordot, on top of the strided GEMM kernel in _gemm.py (operands are read in place with
 their strides; transposed and sliced operands are not copied)."""
 from . import _dtypes as D
+from . import _dispatch
 from . import _ew
 from . import _gemm
 from . import _kernels as K
@@ -290,9 +291,8 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
 def _traced(inp, a, b, beta, alpha, out=None):
     """While cltensor.compile traces: the 2-D product beta * inp + alpha * a @ b as a graph node, computed later
     (its elementwise consumer may become the GEMM's epilogue); None: compute it now (eagerly)."""
-    if K.tracing and out is None:
-        from . import _fusion
-        return _fusion.mm_hook(inp, a, b, beta, alpha)
+    if _dispatch.mode is not None and out is None:
+        return _dispatch.mode.mm(inp, a, b, beta, alpha)
     return None
 
 

@@ -7,6 +7,7 @@ the expression: 'b' bool, 'i' integer, 'f' floating (half computes in float), 'c
 import math
 
 from . import _dtypes as D
+from . import _dispatch
 from . import _ew
 from . import _device as dv
 from ._tensor import Tensor, empty_tensor, empty_like_layout
@@ -468,8 +469,8 @@ _rule_cache = {}   # (op, expr, default dtype, operand dtypes / scalar types) ->
 def apply(name, *args, out=None, expr=None, node=None):
     """Run elementwise op `name` over tensors/scalars, with autograd. Returns the result tensor. `node`
     overrides the row's autograd node name where PyTorch names it by call form (pow)."""
-    if _fusion._trace is not None:          # cltensor.compile is tracing: record instead of running
-        r = _fusion.apply_hook(name, args, out, expr)
+    if _dispatch.mode is not None:          # e.g. cltensor.compile is tracing: record instead of running
+        r = _dispatch.mode.ew(name, args, out, expr)
         if r is not None:
             return r
     op_ = OPS[name]
@@ -570,8 +571,10 @@ def _resize_(t, shape):
 
 def apply_(name, self, *others, expr=None):
     """In-place form: self = op(self, *others) written into self's storage."""
-    if _fusion._trace is not None:
-        _fusion.inplace_hook(self)
+    if _dispatch.mode is not None:
+        r = _dispatch.mode.inplace(self)
+        if r is not None:
+            return r
     op_ = OPS[name]
     others = [_check_scalar(a) for a in others]
     args = [self] + others
@@ -647,8 +650,10 @@ def to_device_contiguous(t, dev):
 
 
 def to_copy(t, dtype, device):
-    if _fusion._trace is not None and _fusion.is_sym(t) and device == t._device:
-        return _fusion.cast_hook(t, dtype)
+    if _dispatch.mode is not None and device == t._device:
+        r = _dispatch.mode.cast(t, dtype)
+        if r is not None:
+            return r
     if device != t._device:
         r = to_device_contiguous(t, device)
         if dtype is not t._dtype:
@@ -679,8 +684,10 @@ def where(cond, a, b, out=None):
         D.result_type_state([], [], [D.scalar_dtype(a), D.scalar_dtype(b)])
     if not isinstance(a, Tensor) and not isinstance(b, Tensor) and rt.is_floating_point:
         rt = D.get_default_dtype()
-    if _fusion._trace is not None and out is None and _fusion._has_sym(args):
-        return _fusion.where_hook(cond, a, b, rt)
+    if _dispatch.mode is not None:
+        r = _dispatch.mode.where(cond, a, b, rt, out)
+        if r is not None:
+            return r
     shape = _ew.broadcast_shapes(*[x._shape for x in args if isinstance(x, Tensor)])
     res = empty_tensor(shape, rt, dev) if out is None else _prepare_out(out, shape, rt, dev, "where")
     _ew.run("x0 ? x1 : x2", res, args, (D.bool_, rt, rt), rt)
@@ -729,5 +736,3 @@ def _clamp_backward(g, x, *rest):
         grads.append(where(mask, 0.0, g) if isinstance(b, Tensor) else None)
     return tuple(grads)
 
-
-from . import _fusion  # noqa: E402  (cltensor.compile's tracer hooks into apply, apply_, where and to_copy)
