@@ -34,12 +34,16 @@ import re
 import time
 import weakref
 
+from . import _device as dv
 from . import _dtypes as D
 from . import _dispatch
 from . import _ew
+from ._registry import register
 from . import _kernels as K
+from . import _linalg
 from . import _ops as O
 from . import autograd as AG
+from .autograd.engine import _reduce_to
 from ._tensor import Tensor, _init_from, _new, contiguous_strides, empty_tensor, make, prod
 
 
@@ -135,7 +139,6 @@ class _Node:
 
 class _Trace:
     def __init__(self, device):
-        from . import _device as dv
         self.device = device
         self.rt = dv.runtime(device)
         self.nodes = []
@@ -452,6 +455,7 @@ def _signature(args, kwargs):
     return sig, small[0]
 
 
+@register("compile", kind="util")
 def compile(model=None, **options):
     """Fuse the elementwise ops (and sum/mean over all elements) of a function or module into few generated
     kernels. `cfn = cltensor.compile(fn)` or `@cltensor.compile`. torch.compile's keyword options (`mode`,
@@ -738,7 +742,6 @@ def _materialise(n, mm=None):
 
 def _gemm(n, epi=None):
     """The value of GEMM node n (epi: see _gemm.gemm), computed as eager addmm computes it."""
-    from . import _linalg
     inp, a, b = [v.value if isinstance(v, _Node) else v for v in n.args]
     with AG.no_grad():
         return _linalg._add_product(inp, a, b, n.red[0], n.red[1], "AddmmBackward0", epi=epi)
@@ -847,7 +850,6 @@ def _chain_backward(order, refs, leaves, root_grad, g):
 
 
 def _chain_grads(order, refs, leaves, groot, run, want=None):
-    from .autograd.engine import _reduce_to
     if want is None:
         want = [isinstance(v, Tensor) and v._requires_grad for v in leaves]
     vals = {}

@@ -12,6 +12,7 @@ from . import _dtypes as D
 from . import _kernels as K
 from . import _device as dv
 from . import _bundle
+from ._registry import register
 
 FAMILIES = ("elementwise", "reduce", "matmul", "nn", "autograd")
 
@@ -165,3 +166,6 @@ def _autograd(ct, dt, dev):
 
 
 _FAMILY = {"elementwise": _elementwise, "reduce": _reduce, "matmul": _matmul, "nn": _nn, "autograd": _autograd}
+
+
+register("warmup", warmup, kind="util")
