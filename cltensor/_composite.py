@@ -7,12 +7,11 @@ from . import _dtypes as D
 from . import _ew
 from . import _views
 from . import autograd as AG
-from ._tensor import Tensor
-
-
-def _ct():
-    import cltensor
-    return cltensor
+from . import _ops
+from ._creation import tensor
+from ._registry import register
+from ._shape import cat, stack
+from ._tensor import Tensor, Size
 
 
 def _tensor_arg(name, x, pos=1, arg="input"):
@@ -24,10 +23,9 @@ def _tensor_arg(name, x, pos=1, arg="input"):
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """|input - other| <= atol + rtol * |other| elementwise (equal values, infinities included, are close)."""
-    ct = _ct()
     _tensor_arg("isclose", input)
     if not isinstance(other, Tensor):
-        other = ct.tensor(other, dtype=input._dtype, device=input._device)
+        other = tensor(other, dtype=input._dtype, device=input._device)
     if input._dtype is not other._dtype:
         raise RuntimeError(f"{input._dtype._alias} did not match {other._dtype._alias}")
     if rtol < 0:
@@ -67,13 +65,12 @@ def equal(input, other):
 # ---------------------------------------------------------------- broadcasting helpers
 
 def broadcast_shapes(*shapes):
-    ct = _ct()
     norm = []
     for s in shapes:
         if isinstance(s, int):
             s = (s,)
         norm.append(tuple(int(x) for x in s))
-    return ct.Size(_ew.broadcast_shapes(*norm) if norm else ())
+    return Size(_ew.broadcast_shapes(*norm) if norm else ())
 
 
 def broadcast_tensors(*tensors):
@@ -149,11 +146,10 @@ def logaddexp2(input, other):
 
 def _logaddexp(name, input, other, base2):
     _float_only(name, input, other)
-    ct = _ct()
     d = (input - other).abs()
     t = (-d).exp2().log1p() / math.log(2) if base2 else (-d).exp().log1p()
     # equal infinities give inf - inf = NaN in d: the result is that infinity
-    return ct.where(d.isnan() & (input == other), input, ct.maximum(input, other) + t)
+    return _ops.where(d.isnan() & (input == other), input, input.maximum(other) + t)
 
 
 def _float_only(name, *ts):
@@ -188,7 +184,7 @@ def sinc(input):
     """sin(pi x) / (pi x), 1 at 0."""
     x = _floating(input)
     px = x * math.pi
-    return _ct().where(x == 0, 1.0, px.sin() / px)
+    return _ops.where(x == 0, 1.0, px.sin() / px)
 
 
 # ---------------------------------------------------------------- splits
@@ -249,10 +245,9 @@ def dsplit(input, indices_or_sections):
 
 def _tri_indices(row, col, offset, lower, dtype, device):
     import numpy as np
-    ct = _ct()
     r, c = np.tril_indices(row, offset, col) if lower else np.triu_indices(row, offset, col)
     dtype = D.int64 if dtype is None else D.as_dtype(dtype)
-    return ct.tensor(np.stack([r, c]).astype(np.int64).reshape(2, -1), dtype=dtype, device=device)
+    return tensor(np.stack([r, c]).astype(np.int64).reshape(2, -1), dtype=dtype, device=device)
 
 
 def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
@@ -295,7 +290,6 @@ def view_as_complex(input):
 
 def complex(real, imag, *, out=None):
     """real + i * imag from two float tensors of one dtype (broadcast)."""
-    ct = _ct()
     if real._dtype is not imag._dtype:
         raise RuntimeError(f"Expected object of scalar type {real._dtype._alias} but got scalar type "
                            f"{imag._dtype._alias} for second argument")
@@ -304,7 +298,7 @@ def complex(real, imag, *, out=None):
                            f"{real._dtype._alias} and {imag._dtype._alias}")
     r, i = broadcast_tensors(real.float() if real._dtype is D.float16 else real,
                              imag.float() if imag._dtype is D.float16 else imag)
-    both = ct.stack([r, i], -1)
+    both = stack([r, i], -1)
     if not both.is_contiguous():
         both = both.contiguous()
     return _to_out(view_as_complex(both), out, "complex")
@@ -329,16 +323,15 @@ def kron(input, other):
 
 def diff(input, n=1, dim=-1, prepend=None, append=None):
     """n-th forward difference along dim (prepend/append joined first)."""
-    ct = _ct()
     if input.dim() == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
     if n < 0:
         raise RuntimeError(f"order must be non-negative but got {n}")
     d = _views._wrap_dim(dim, input.dim())
     parts = [p for p in (prepend, input, append) if p is not None]
-    parts = [p if isinstance(p, Tensor) else ct.tensor(p, dtype=input._dtype, device=input._device).expand(
+    parts = [p if isinstance(p, Tensor) else tensor(p, dtype=input._dtype, device=input._device).expand(
         input._shape[:d] + (1,) + input._shape[d + 1:]) for p in parts]
-    x = ct.cat(parts, d) if len(parts) > 1 else input
+    x = cat(parts, d) if len(parts) > 1 else input
     for _ in range(n):
         m = x._shape[d]
         if m == 0:
@@ -362,18 +355,13 @@ def cross(input, other, dim=None):
     a, b = input.expand(shape), other.expand(shape)
     a0, a1, a2 = a.unbind(d)
     b0, b1, b2 = b.unbind(d)
-    return _ct().stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
+    return stack([a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0], d)
 
 
-EXPORTS = {f.__name__: f for f in (
-    isclose, allclose, equal, broadcast_shapes, broadcast_tensors, addcmul, addcdiv, ravel, trace, logaddexp,
-    logaddexp2, logit, deg2rad, rad2deg, sinc, tensor_split, hsplit, vsplit, dsplit, tril_indices, triu_indices,
-    view_as_real, view_as_complex, complex, polar, kron, diff, cross)}
-
-METHODS = {
-    "isclose": isclose, "allclose": allclose, "equal": equal, "addcmul": addcmul, "addcdiv": addcdiv,
-    "addcmul_": _addcmul_, "addcdiv_": _addcdiv_, "ravel": ravel, "trace": trace, "logaddexp": logaddexp,
-    "logaddexp2": logaddexp2, "logit": logit, "deg2rad": deg2rad, "rad2deg": rad2deg, "sinc": sinc,
-    "tensor_split": tensor_split, "hsplit": hsplit, "vsplit": vsplit, "dsplit": dsplit, "kron": kron,
-    "diff": diff, "cross": cross,
-}
+# ---------------------------------------------------------------- registration
+for _f in (isclose, allclose, equal, addcmul, addcdiv, ravel, trace, logaddexp, logaddexp2, logit, deg2rad, rad2deg,
+           sinc, tensor_split, hsplit, vsplit, dsplit, kron, diff, cross):
+    register(_f.__name__, _f, method=True, inplace={"addcmul": _addcmul_, "addcdiv": _addcdiv_}.get(_f.__name__))
+for _f in (broadcast_shapes, broadcast_tensors, tril_indices, triu_indices, view_as_real, view_as_complex, complex,
+           polar):
+    register(_f.__name__, _f)

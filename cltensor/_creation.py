@@ -7,8 +7,10 @@ import numpy as np
 
 from . import _dtypes as D
 from . import _device as dv
+from . import _ew
 from . import _kernels as K
-from ._tensor import Tensor, empty_tensor, make
+from ._registry import register, register_method
+from ._tensor import Tensor, empty_tensor, make, _init_from
 
 
 def _dev(device):
@@ -262,7 +264,6 @@ asarray = as_tensor
 # ---------------------------------------------------------------- filled tensors
 
 def _fill_tensor(shape, value, dtype, dev):
-    from . import _ew
     t = empty_tensor(shape, dtype, dev)
     if t.numel():
         _ew.run("x0", t, [value], (dtype,), dtype)
@@ -328,7 +329,6 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False, out=None):
     k = min(n, m)
     if k:
         diag = make(t._st, (k,), (m + 1,), 0, d, t._device)
-        from . import _ew
         _ew.run("x0", diag, [1], (d,), d)
     return _post(t, requires_grad)
 
@@ -385,8 +385,7 @@ def _affine_fill(t, start, step, cd):
     """t[i] = start + i * step (contiguous 1-D t), computed on the device."""
     rt = t._st.rt
     if rt is None:
-        from ._device import no_cpu_device_error
-        raise no_cpu_device_error(t._device)
+        raise dv.no_cpu_device_error(t._device)
     k = K.get(rt, "creation", "affine", out=t._dtype, cd=cd)
     n = t.numel()
     npt = {D.float64: np.float64, D.float32: np.float32, D.int64: np.int64}[cd]
@@ -409,8 +408,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, ou
     if steps:
         rt = t._st.rt
         if rt is None:
-            from ._device import no_cpu_device_error
-            raise no_cpu_device_error(t._device)
+            raise dv.no_cpu_device_error(t._device)
         cd = D.float64 if rt.info.fp64 else D.float32
         k = K.get(rt, "creation", "linspace", out=d, cd=cd)
         npt = np.float64 if cd is D.float64 else np.float32
@@ -427,8 +425,7 @@ def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_gra
         _no_bool(D.as_dtype(dtype), "logspace")
     t = linspace(start, end, steps, dtype=D.float64 if dtype is None or D.as_dtype(dtype) is D.float64
                  else D.float32, device=device)
-    from . import _ops
-    r = _ops.apply("pow", base, t)
+    r = base ** t
     return _post(r.to(D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()), requires_grad)
 
 
@@ -503,8 +500,7 @@ def _random_fill(t, kind, p0=0.0, p1=1.0, i0=0, span=1, generator=None):
         return t
     rt = t._st.rt
     if rt is None:
-        from ._device import no_cpu_device_error
-        raise no_cpu_device_error(t._device)
+        raise dv.no_cpu_device_error(t._device)
     g = generator or default_generator
     ct = D.float64 if t._dtype in (D.float64, D.complex128) else D.float32
     if kind == "randint":
@@ -522,10 +518,8 @@ def _random_fill(t, kind, p0=0.0, p1=1.0, i0=0, span=1, generator=None):
              [target._st.buf, np.uint64(n), np.uint32(s & 0xFFFFFFFF), np.uint32(s >> 32),
               np.uint32(off & 0xFFFFFFFF), np.uint32(off >> 32), npt(p0), npt(p1), np.int64(i0), np.uint64(span)])
     if not contiguous:
-        from . import _ops
-        _ops.copy_into(t, target)
-    else:
-        t._st.version += 1
+        _ew.run("x0", t, [target], (t._dtype,), t._dtype)
+    t._st.version += 1
     if t._st.shared:
         rt.queue.finish()
     return t
@@ -567,10 +561,9 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
-        from . import _ops
         ref = mean if isinstance(mean, Tensor) else std
         z = randn(*(_shape_bcast(mean, std)), dtype=ref._dtype, device=ref._device, generator=generator)
-        return _ops.apply("add", _ops.apply("mul", z, std), mean)
+        return z * std + mean           # Tensor's operators: the elementwise table
     if size is None:
         raise TypeError("normal() missing required argument 'size' when mean and std are numbers")
     if std < 0:
@@ -581,8 +574,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
 
 
 def _shape_bcast(a, b):
-    from ._ew import broadcast_shapes
-    return broadcast_shapes(*[x._shape for x in (a, b) if isinstance(x, Tensor)])
+    return _ew.broadcast_shapes(*[x._shape for x in (a, b) if isinstance(x, Tensor)])
 
 
 def rand_like(t, dtype=None, device=None, requires_grad=False, memory_format=None, generator=None):
@@ -635,62 +627,47 @@ def _new_full(self, size, fill_value, dtype=None, device=None, requires_grad=Fal
     return full(size, fill_value, requires_grad=requires_grad, **_new_kw(self, dtype, device))
 
 
-Tensor.new_tensor, Tensor.new_empty, Tensor.new_zeros = _new_tensor, _new_empty, _new_zeros
-Tensor.new_ones, Tensor.new_full = _new_ones, _new_full
+def _tensor_init(self, *args, dtype=None, device=None):
+    """Tensor(data) / Tensor(*sizes) / Tensor(): a tensor of the default dtype (or dtype)."""
+    dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    if not args:
+        args = (0,)                  # Tensor() is an empty 1-D tensor
+    if len(args) == 1 and not isinstance(args[0], int):
+        src = args[0]
+        t = src if isinstance(src, Tensor) else tensor(src, dtype=dt, device=device)
+    else:
+        if len(args) == 1 and isinstance(args[0], (tuple, list)):
+            args = tuple(args[0])
+        t = empty(*args, dtype=dt, device=device)
+    _init_from(self, t._st, t._shape, t._strides, t._offset, t._dtype, t._device)
 
 
-# ---------------------------------------------------------------- in-place random fills (Tensor methods)
-
-def _inplace_random(t, kind, p0=0.0, p1=1.0, i0=0, span=1, generator=None):
-    from . import _ops
-    _ops.check_inplace(t)
-    _ops._check_write(t)
-    return _random_fill(t, kind, p0, p1, i0, span, generator)
+def _tensor_reduce_ex(self, proto):
+    return (_rebuild, (self._to_numpy_copy(), str(self._device), self.requires_grad))
 
 
-def _uniform_(self, a=0.0, b=1.0, *, generator=None, **kw):
-    a, b = kw.get("from", a), kw.get("to", b)
-    if a > b:
-        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > to={b}")
-    _float_dtype(self._dtype, "check_uniform_bounds")
-    return _inplace_random(self, "uniform", float(a), float(b), generator=generator)
+def _typed_tensor(dt, name):
+    def make_typed(*args, device=None):
+        return Tensor(*args, dtype=dt, device=device)
+    make_typed.__name__ = make_typed.__qualname__ = name
+    return make_typed
 
 
-def _normal_(self, mean=0.0, std=1.0, *, generator=None):
-    if std < 0:
-        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
-    _float_dtype(self._dtype, "normal_kernel_cpu")
-    return _inplace_random(self, "normal", float(mean), float(std), generator=generator)
+# ---------------------------------------------------------------- registration
+for _f in (tensor, as_tensor, from_numpy, empty, zeros, ones, full, empty_like, zeros_like, ones_like, full_like,
+           eye, arange, linspace, logspace, rand, randn, randint, normal, rand_like, randn_like, randint_like,
+           randperm):
+    register(_f.__name__, _f, kind="factory")
+register("asarray", as_tensor, kind="factory", alias_of="as_tensor")
+for _f in (manual_seed, seed, initial_seed, get_rng_state, set_rng_state):
+    register(_f.__name__, _f, kind="util")
+for _n, _dt in (("FloatTensor", D.float32), ("DoubleTensor", D.float64), ("HalfTensor", D.float16),
+                ("LongTensor", D.int64), ("IntTensor", D.int32), ("ShortTensor", D.int16), ("CharTensor", D.int8),
+                ("ByteTensor", D.uint8), ("BoolTensor", D.bool_)):
+    register(_n, _typed_tensor(_dt, _n), kind="factory")
+for _n, _f in (("__init__", _tensor_init), ("__reduce_ex__", _tensor_reduce_ex), ("new_tensor", _new_tensor),
+               ("new_empty", _new_empty), ("new_zeros", _new_zeros), ("new_ones", _new_ones),
+               ("new_full", _new_full)):
+    register_method(_n, _f)
 
 
-def _random_(self, a=0, b=None, *, generator=None, **kw):
-    a, b = kw.get("from", a), kw.get("to", b)
-    if b is None:                      # random_(to) / random_(): [0, to) or the dtype's range
-        if a != 0:
-            a, b = 0, a
-        else:
-            b = (1 << min(53 if self._dtype.category >= 2 else self._dtype.itemsize * 8 - (self._dtype.is_signed),
-                          63)) if self._dtype is not D.bool_ else 2
-    if b <= a:
-        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={a} >= to={b}")
-    return _inplace_random(self, "randint", i0=int(a), span=int(b) - int(a), generator=generator)
-
-
-def _bernoulli_(self, p=0.5, *, generator=None):
-    if isinstance(p, Tensor):
-        from . import _ops
-        return self.copy_(_ops.apply("lt", rand_like(p, dtype=D.float64 if p._dtype is D.float64 else D.float32,
-                                                     generator=generator), p))
-    if not 0 <= p <= 1:
-        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
-    return _inplace_random(self, "bernoulli", float(p), generator=generator)
-
-
-def bernoulli(input, p=None, *, generator=None):
-    """Draws 0/1 with probability `input` (or the scalar p), in input's dtype."""
-    out = empty_tensor(input._shape, input._dtype, input._device)
-    return _bernoulli_(out, input if p is None else p, generator=generator)
-
-
-Tensor.uniform_, Tensor.normal_, Tensor.random_, Tensor.bernoulli_ = _uniform_, _normal_, _random_, _bernoulli_
-Tensor.bernoulli = lambda self, p=None, *, generator=None: bernoulli(self, p, generator=generator)

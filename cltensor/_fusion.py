@@ -34,12 +34,17 @@ import re
 import time
 import weakref
 
+from . import _device as dv
 from . import _dtypes as D
 from . import _dispatch
 from . import _ew
+from ._registry import register
 from . import _kernels as K
+from . import _linalg
 from . import _ops as O
 from . import autograd as AG
+from .autograd.engine import _reduce_to
+from . import _reductions as R
 from ._tensor import Tensor, _init_from, _new, contiguous_strides, empty_tensor, make, prod
 
 
@@ -48,27 +53,19 @@ class _Unsupported(Exception):
 
 
 _trace = None      # the active _Trace while a compiled function (or a fused backward) is being traced
+_prev_mode = None  # the dispatch mode that tracing replaced (restored when it ends)
 
 
 def _set_trace(tr):
-    """Start (a _Trace) or end (None) tracing: the dispatch hooks read _trace, kernel launches K.tracing, the
-    reductions the dispatch mode (_dispatch.mode)."""
-    global _trace
+    """Start (a _Trace) or end (None) tracing: the tracer becomes the dispatch mode (cltensor/_dispatch.py) that
+    the eager op paths and kernel launches consult. Ending twice is harmless."""
+    global _trace, _prev_mode
+    if tr is not None and _trace is None:
+        _prev_mode = _dispatch.push(MODE)
+    elif tr is None and _trace is not None:
+        _dispatch.pop(_prev_mode)
+        _prev_mode = None
     _trace = tr
-    K.tracing = tr is not None
-    _dispatch.mode = _TRACE_MODE if tr is not None else None
-
-
-class _TraceMode(_dispatch.Mode):
-    """The tracer as the dispatch mode of the reductions: sum / mean of a symbolic tensor become trace nodes."""
-
-    def reduce(self, kind, x, dims, keepdim, odt, acc, n):
-        if is_sym(x):
-            return reduce_hook(kind, x, dims, keepdim, odt, acc, n)
-        return None
-
-
-_TRACE_MODE = _TraceMode()
 
 
 class _SymStorage:
@@ -143,7 +140,6 @@ class _Node:
 
 class _Trace:
     def __init__(self, device):
-        from . import _device as dv
         self.device = device
         self.rt = dv.runtime(device)
         self.nodes = []
@@ -263,7 +259,6 @@ def cast_hook(t, dtype):
 
 def reduce_hook(kind, x, dims, keepdim, odt, acc, n):
     """sum/mean of a symbolic tensor over `dims` (normalised)."""
-    from . import _reductions as R
     ref = _trace.operand(x)
     node = _Node("red", [ref], R._out_shape(x._shape, dims, keepdim), odt)
     node.red = (kind, dims, keepdim, acc, n)
@@ -306,6 +301,37 @@ def before_launch():
     value still referenced is computed first (a graph break)."""
     if not _trace.executing:
         _break(_trace)
+
+
+class _TraceMode(_dispatch.Mode):
+    """The tracer as the dispatch mode: each hook records a graph node when an operand is symbolic (a value of
+    the trace in progress) and returns None (eager execution) otherwise."""
+
+    def ew(self, name, args, out, expr):
+        return apply_hook(name, args, out, expr)
+
+    def inplace(self, t):
+        inplace_hook(t)
+
+    def where(self, cond, a, b, rt, out):
+        if out is None and _has_sym((cond, a, b)):
+            return where_hook(cond, a, b, rt)
+        return None
+
+    def cast(self, t, dtype):
+        return cast_hook(t, dtype) if is_sym(t) else None
+
+    def reduce(self, kind, x, dims, keepdim, odt, acc, n):
+        return reduce_hook(kind, x, dims, keepdim, odt, acc, n) if is_sym(x) else None
+
+    def mm(self, inp, a, b, beta, alpha):
+        return mm_hook(inp, a, b, beta, alpha)
+
+    def before_launch(self):
+        before_launch()
+
+
+MODE = _TraceMode()
 
 
 # ---------------------------------------------------------------- compile
@@ -429,6 +455,7 @@ def _signature(args, kwargs):
     return sig, small[0]
 
 
+@register("compile", kind="util")
 def compile(model=None, **options):
     """Fuse the elementwise ops (and sum/mean over all elements) of a function or module into few generated
     kernels. `cfn = cltensor.compile(fn)` or `@cltensor.compile`. torch.compile's keyword options (`mode`,
@@ -715,14 +742,12 @@ def _materialise(n, mm=None):
 
 def _gemm(n, epi=None):
     """The value of GEMM node n (epi: see _gemm.gemm), computed as eager addmm computes it."""
-    from . import _linalg
     inp, a, b = [v.value if isinstance(v, _Node) else v for v in n.args]
     with AG.no_grad():
         return _linalg._add_product(inp, a, b, n.red[0], n.red[1], "AddmmBackward0", epi=epi)
 
 
 def _reduce(n, chain_src):
-    from . import _reductions as R
     kind, dims, keepdim, acc, cnt = n.red
     if chain_src is not None:
         r = _fused_all(chain_src, kind, n.dtype, acc, cnt)
@@ -738,7 +763,6 @@ def _reduce(n, chain_src):
 def _fused_all(src, kind, odt, acc, cnt):
     """One pass: the chain `src` summed over all its elements into partials, then the partials' sum. None when
     an operand's layout is not flat (contiguous, or a single broadcast element)."""
-    from . import _reductions as R
     ch = _Chain()
     prog = ch.program(src)
     shape = src.shape
@@ -824,7 +848,6 @@ def _chain_backward(order, refs, leaves, root_grad, g):
 
 
 def _chain_grads(order, refs, leaves, groot, run, want=None):
-    from .autograd.engine import _reduce_to
     if want is None:
         want = [isinstance(v, Tensor) and v._requires_grad for v in leaves]
     vals = {}

@@ -35,6 +35,7 @@ import numpy as np
 import pyopencl as cl
 
 from . import _dtypes as D
+from . import _dispatch
 from . import _ew
 from . import _kernels
 
@@ -475,9 +476,8 @@ def _run(rt, plan, bufs, scal=()):
         pargs[0] = pargs[5] = None
     o, args, k = plan.order, plan.args, plan.kernel
     ba, bb, bc = bufs[o[0]], (tmp[1][0] if o[1] < 0 else bufs[o[1]]), bufs[o[2]]
-    if _kernels.tracing:    # cltensor.compile: a graph break (the fast path below skips launch())
-        from . import _fusion
-        _fusion.before_launch()
+    if _dispatch.mode is not None:      # cltensor.compile: a graph break (the fast path below skips launch())
+        _dispatch.mode.before_launch()
     sv = ()
     if plan.scal is not None:
         sv = [_ew._scalar_np[c](_ew.scalar_arg(v, c)) for v, c in zip(scal, plan.scal[1])]

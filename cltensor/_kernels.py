@@ -16,6 +16,7 @@ import numpy as np
 import pyopencl as cl
 
 from . import _dtypes as D
+from . import _dispatch
 
 
 def _template_dir():
@@ -388,14 +389,10 @@ def set_arg_types(kernel, types):
 observer = None
 
 
-tracing = False     # cltensor.compile is tracing (see _fusion.before_launch)
-
-
 def launch(rt, kernel, gsize, lsize, args):
     """Enqueue kernel on rt's queue (asynchronously). Returns the event."""
-    if tracing:         # cltensor.compile: an eager kernel during a trace is a graph break
-        from . import _fusion
-        _fusion.before_launch()
+    if _dispatch.mode is not None:      # cltensor.compile: an eager kernel during a trace is a graph break
+        _dispatch.mode.before_launch()
     stats["launches"] += 1
     if observer is not None:
         return observer(rt, kernel, gsize, lsize, args)

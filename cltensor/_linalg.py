@@ -2,19 +2,15 @@
 baddbmm addmv einsum tensordot, on top of the strided GEMM kernel in _gemm.py (operands are read in place with
 their strides; transposed and sliced operands are not copied)."""
 from . import _dtypes as D
+from . import _dispatch
 from . import _ew
 from . import _gemm
-from . import _kernels as K
+from . import _device as dv
+from . import _ops
+from . import _views
+from ._registry import register, register_method
 from ._tensor import Tensor, empty_tensor, prod
 from . import autograd as AG
-
-EXPORTS = {}
-
-
-def _export(fn):
-    EXPORTS[fn.__name__] = fn
-    return fn
-
 
 def _check_pair(a, b, name):
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
@@ -34,8 +30,7 @@ def _gemm_nd(a, b, c, alpha=1, beta=0, cin=None, epi=None):
     c's; cin (c itself when None) is broadcast to c's shape and read in place; epi: see _gemm.gemm."""
     rt = c._st.rt
     if rt is None:
-        from ._device import no_cpu_device_error
-        raise no_cpu_device_error(c._device)
+        raise dv.no_cpu_device_error(c._device)
     if c._dtype.is_complex:
         return _complex_gemm(a, b, c, alpha, beta, cin)
     n, m = a._shape[-2], a._shape[-1]
@@ -84,7 +79,6 @@ def _gemm_nd(a, b, c, alpha=1, beta=0, cin=None, epi=None):
 def _complex_gemm(a, b, c, alpha, beta, cin):
     """_gemm_nd for complex dtypes: four real GEMMs on the real/imaginary views of a and b (strided views, no
     copies): re = ar @ br - ai @ bi, im = ar @ bi + ai @ br, each accumulated in a real GEMM's beta term."""
-    from . import _ops, _views
     rd = c._dtype.to_real()
     ar, ai, br, bi = _views.real(a), _views.imag(a), _views.real(b), _views.imag(b)
     with AG.no_grad():
@@ -156,7 +150,7 @@ def _mm_core_nograd(a, b):
     return _mm_core(a, b, "MmBackward0")
 
 
-@_export
+@register("matmul", method=True)
 def matmul(input, other, *, out=None):
     a, b = input, other
     _check_pair(a, b, "matmul")
@@ -184,13 +178,12 @@ def matmul(input, other, *, out=None):
 def _out(r, out):
     if out is None:
         return r
-    from . import _ops
     if out._shape != r._shape:
         _ops._resize_(out, r._shape)
     return _ops.copy_into(out, r)
 
 
-@_export
+@register("mm", method=True)
 def mm(input, mat2, *, out=None):
     _check_pair(input, mat2, "mm")
     if input.dim() != 2:
@@ -201,7 +194,7 @@ def mm(input, mat2, *, out=None):
     return r if r is not None else _out(_mm_core(input, mat2, "MmBackward0"), out)
 
 
-@_export
+@register("bmm", method=True)
 def bmm(input, mat2, *, out=None):
     _check_pair(input, mat2, "bmm")
     if input.dim() != 3:
@@ -214,7 +207,7 @@ def bmm(input, mat2, *, out=None):
     return _out(_mm_core(input, mat2, "BmmBackward0"), out)
 
 
-@_export
+@register("mv", method=True)
 def mv(input, vec, *, out=None):
     _check_pair(input, vec, "mv")
     if input.dim() != 2 or vec.dim() != 1:
@@ -225,7 +218,7 @@ def mv(input, vec, *, out=None):
     return _out(_mm_core(input, vec.unsqueeze(-1), "MvBackward0").squeeze(-1), out)
 
 
-@_export
+@register("dot", method=True)
 def dot(input, other, *, out=None):
     _check_pair(input, other, "dot")
     if input.dim() != 1 or other.dim() != 1:
@@ -238,29 +231,29 @@ def dot(input, other, *, out=None):
     return _out(r.reshape(()), out)
 
 
-@_export
+@register("vdot", method=True)
 def vdot(input, other):
     return dot(input.conj() if input.is_complex() else input, other)
 
 
-@_export
+@register("inner", method=True)
 def inner(input, other):
     if input.dim() == 0 or other.dim() == 0:
         return input * other
     return tensordot(input, other, dims=([-1], [-1]))
 
 
-@_export
+@register("outer", method=True)
 def outer(input, vec2):
     if input.dim() != 1 or vec2.dim() != 1:
         raise RuntimeError("outer: expected 1-D tensors")
     return input.unsqueeze(1) * vec2.unsqueeze(0)
 
 
-EXPORTS["ger"] = outer
+register("ger", outer, method=True, alias_of="outer")
 
 
-@_export
+@register("addmm", method=True)
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     _check_pair(mat1, mat2, "addmm")
     if mat1.dim() != 2 or mat2.dim() != 2:
@@ -269,7 +262,7 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     return r if r is not None else _out(_add_product(input, mat1, mat2, beta, alpha, "AddmmBackward0"), out)
 
 
-@_export
+@register("baddbmm", method=True)
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     _check_pair(batch1, batch2, "baddbmm")
     if batch1.dim() != 3 or batch2.dim() != 3:
@@ -277,12 +270,12 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     return _out(_add_product(input, batch1, batch2, beta, alpha, "BaddbmmBackward0"), out)
 
 
-@_export
+@register("addbmm", method=True)
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     return input * beta + (bmm(batch1, batch2) * alpha).sum(0) if beta != 0 else (bmm(batch1, batch2) * alpha).sum(0)
 
 
-@_export
+@register("addmv", method=True)
 def addmv(input, mat, vec, *, beta=1, alpha=1):
     return _add_product(input, mat, vec.unsqueeze(-1), beta, alpha, "AddmvBackward0", squeeze=True)
 
@@ -290,9 +283,8 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
 def _traced(inp, a, b, beta, alpha, out=None):
     """While cltensor.compile traces: the 2-D product beta * inp + alpha * a @ b as a graph node, computed later
     (its elementwise consumer may become the GEMM's epilogue); None: compute it now (eagerly)."""
-    if K.tracing and out is None:
-        from . import _fusion
-        return _fusion.mm_hook(inp, a, b, beta, alpha)
+    if _dispatch.mode is not None and out is None:
+        return _dispatch.mode.mm(inp, a, b, beta, alpha)
     return None
 
 
@@ -304,7 +296,6 @@ def _add_product(input, a, b, beta, alpha, name, squeeze=False, epi=None):
     shape = bshape + (a._shape[-2], b._shape[-1])
     inp = input.unsqueeze(-1) if squeeze and isinstance(input, Tensor) and input.dim() >= 1 else input
     out = empty_tensor(shape, a._dtype, a._device)
-    from . import _ops
     cin = None
     if beta == 0:
         if not a._shape[-1]:          # K == 0: nothing to multiply (a GEMM with beta 0 never reads C)
@@ -334,7 +325,7 @@ def _add_product(input, a, b, beta, alpha, name, squeeze=False, epi=None):
     return out.squeeze(-1) if squeeze else out
 
 
-@_export
+@register("tensordot")
 def tensordot(a, b, dims=2):
     if isinstance(dims, int):
         da = list(range(a.dim() - dims, a.dim()))
@@ -355,7 +346,7 @@ def tensordot(a, b, dims=2):
     return mm(A, B).reshape([a._shape[d] for d in fa] + [b._shape[d] for d in fb])
 
 
-@_export
+@register("einsum")
 def einsum(equation, *operands):
     """einsum for one or more operands (pairwise contraction, left to right) with explicit or implicit output."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
@@ -434,21 +425,14 @@ def _einsum_pair(a, sa, b, sb, later):
     return r, "".join(batch + left + right)
 
 
-def _install():
-    T = Tensor
-    T.matmul = matmul
-    T.__matmul__ = matmul
-    T.__rmatmul__ = lambda s, o: matmul(o, s)
-    T.mm = mm
-    T.bmm = bmm
-    T.mv = mv
-    T.dot = dot
-    T.vdot = vdot
-    T.inner = inner
-    T.outer = outer
-    T.ger = outer
-    T.addmm = addmm
-    T.baddbmm = baddbmm
-    T.addmv = addmv
-    T.addbmm = addbmm
-    T.__imatmul__ = lambda s, o: s.copy_(matmul(s, o))
+def __rmatmul__(self, other):
+    return matmul(other, self)
+
+
+def __imatmul__(self, other):
+    return self.copy_(matmul(self, other))
+
+
+register_method("__matmul__", matmul)
+register_method("__rmatmul__", __rmatmul__)
+register_method("__imatmul__", __imatmul__)

@@ -7,8 +7,11 @@ the expression: 'b' bool, 'i' integer, 'f' floating (half computes in float), 'c
 import math
 
 from . import _dtypes as D
+from . import _dispatch
+from ._registry import register
 from . import _ew
 from . import _device as dv
+from ._creation import tensor
 from ._tensor import Tensor, empty_tensor, empty_like_layout
 from . import autograd as AG
 
@@ -57,10 +60,45 @@ _ERRS = {("floor", "c"): (NotImplementedError, _CPLX), ("ceil", "c"): (NotImplem
 OPS = {}
 
 
-def op(name, nargs, rule, exprs, backward=None, node=None, special=None):
+def op(name, nargs, rule, exprs, backward=None, node=None, special=None, *, public=False, inplace=True,
+       aliases=()):
+    """One row of the table. public=True also publishes the op (cltensor/_registry.py): the function
+    cltensor.<name>(input[, other], *, out=None), the method Tensor.<name> and, unless inplace=False, the
+    in-place method Tensor.<name>_; each of `aliases` names the same three forms. public="tensor_other": as True,
+    but `other` must be a Tensor (PyTorch's signatures of atan2, maximum, logical_and ...)."""
     if isinstance(exprs, str):
         exprs = {"*": exprs}
     OPS[name] = Op(name, nargs, rule, exprs, backward, node, special)
+    if public:
+        fn = _public_function(name, nargs, public == "tensor_other")
+        inp = _inplace_method(name) if inplace else None
+        register(name, fn, method=True, inplace=inp)
+        for a in aliases:
+            register(a, fn, method=True, inplace=inp, alias_of=name)
+
+
+def _public_function(name, nargs, tensor_other):
+    if nargs == 1:
+        def f(input, *, out=None):
+            return apply(name, input, out=out)
+    elif tensor_other:
+        def f(input, other, *, out=None):
+            if not isinstance(other, Tensor):
+                raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+            return apply(name, input, other, out=out)
+    else:
+        def f(input, other, *, out=None):
+            return apply(name, input, other, out=out)
+    f.__name__ = f.__qualname__ = name
+    return f
+
+
+def _inplace_method(name):
+    """Tensor.<name>_: op `name` written into self (apply_)."""
+    def f(self, *args):
+        return apply_(name, self, *args)
+    f.__name__ = f.__qualname__ = name + "_"
+    return f
 
 
 # ---------------------------------------------------------------- the table
@@ -77,7 +115,7 @@ op("add_alpha", 3, "alpha", {"b": "x0 | (x1 & x2)", "i": "x0 + x2 * x1", "f": "x
 op("sub_alpha", 3, "alpha", {"i": "x0 - x2 * x1", "f": "x0 - x2 * x1", "c": "x0 - c_mul(x2, x1)"},
    lambda g, a, b, al, o: (g, -g * al), node="SubBackward0")
 op("mul", 2, "std", {"b": "x0 & x1", "i": "x0 * x1", "f": "x0 * x1", "c": "c_mul(x0, x1)"},
-   lambda g, a, b, o: (g * _conj(b), g * _conj(a)))
+   lambda g, a, b, o: (g * _conj(b), g * _conj(a)), public=True, aliases=('multiply',))
 op("div", 2, "float", {"f": "x0 / x1", "c": "c_div(x0, x1)"},
    lambda g, a, b, o: (g / _conj(b), -g * _conj(o) / _conj(b)))
 op("div_floor", 2, "std", {"i": "PY_IFLOORDIV(x0, x1)", "f": "py_floordiv(x0, x1)"},
@@ -85,9 +123,9 @@ op("div_floor", 2, "std", {"i": "PY_IFLOORDIV(x0, x1)", "f": "py_floordiv(x0, x1
 op("div_trunc", 2, "std", {"i": "PY_ITRUNCDIV(x0, x1)", "f": "trunc(x0 / x1)"},
    lambda g, a, b, o: (g * 0, g * 0), node="DivBackward2")
 op("remainder", 2, "std", {"i": "PY_IMOD(x0, x1)", "f": "py_fmod_floor(x0, x1)"},
-   lambda g, a, b, o: (g, -g * apply("div_floor", a, b) if isinstance(b, Tensor) else None))
+   lambda g, a, b, o: (g, -g * apply("div_floor", a, b) if isinstance(b, Tensor) else None), public=True)
 op("fmod", 2, "std", {"i": "PY_IFMOD(x0, x1)", "f": "fmod(x0, x1)"},
-   lambda g, a, b, o: (g, -g * apply("div_trunc", a, b) if isinstance(b, Tensor) else None))
+   lambda g, a, b, o: (g, -g * apply("div_trunc", a, b) if isinstance(b, Tensor) else None), public=True)
 # float tensor ** these Python scalars: the forms PyTorch's CPU kernel uses (and PoCL's pow() is ~50x slower)
 _POW_SCALAR = {2: "x0 * x0", 3: "x0 * x0 * x0", 0.5: "sqrt(x0)", -0.5: "rsqrt(x0)", -1: "($T)1 / x0",
                -2: "($T)1 / (x0 * x0)", 1: "x0"}
@@ -103,69 +141,78 @@ def _pow_special(args):
 op("pow", 2, "pow", {"i": "ipow_(x0, x1)", "f": "pow(x0, x1)", "c": "c_pow(x0, x1)"},
    lambda g, a, b, o: _pow_backward(g, a, b, o), special=_pow_special)
 op("atan2", 2, "float", {"f": "atan2(x0, x1)"},
-   lambda g, a, b, o: (g * b / (a * a + b * b), -g * a / (a * a + b * b)))
+   lambda g, a, b, o: (g * b / (a * a + b * b), -g * a / (a * a + b * b)), public="tensor_other", aliases=('arctan2',))
 op("maximum", 2, "std", {"b": "x0 | x1", "i": "max(x0, x1)", "f": "py_max(x0, x1)"},
-   lambda g, a, b, o: _minmax_backward(g, a, b, True))
+   lambda g, a, b, o: _minmax_backward(g, a, b, True), public="tensor_other")
 op("minimum", 2, "std", {"b": "x0 & x1", "i": "min(x0, x1)", "f": "py_min(x0, x1)"},
-   lambda g, a, b, o: _minmax_backward(g, a, b, False))
+   lambda g, a, b, o: _minmax_backward(g, a, b, False), public="tensor_other")
 op("fmax", 2, "std", {"b": "x0 | x1", "i": "max(x0, x1)", "f": "fmax(x0, x1)"},
-   lambda g, a, b, o: _fminmax_backward(g, a, b, True))
+   lambda g, a, b, o: _fminmax_backward(g, a, b, True), public="tensor_other")
 op("fmin", 2, "std", {"b": "x0 & x1", "i": "min(x0, x1)", "f": "fmin(x0, x1)"},
-   lambda g, a, b, o: _fminmax_backward(g, a, b, False))
-op("hypot", 2, "std", {"f": "hypot(x0, x1)"}, lambda g, a, b, o: (g * a / o, g * b / o))
+   lambda g, a, b, o: _fminmax_backward(g, a, b, False), public="tensor_other")
+op("hypot", 2, "std", {"f": "hypot(x0, x1)"}, lambda g, a, b, o: (g * a / o, g * b / o), public="tensor_other")
 op("copysign", 2, "float", {"f": "copysign(x0, x1)"},
    lambda g, a, b, o: (g * where(a == 0, 0.0, o / a) if isinstance(a, Tensor) else None,
-                       g * 0 if isinstance(b, Tensor) else None))
+                       g * 0 if isinstance(b, Tensor) else None), public=True)
 op("xlogy", 2, "float", {"f": "(isnan(x1) ? x1 : (x0 == 0 ? 0 : x0 * log(x1)))"},
-   lambda g, a, b, o: (g * (b.log() if isinstance(b, Tensor) else math.log(b)), g * a / b))
+   lambda g, a, b, o: (g * (b.log() if isinstance(b, Tensor) else math.log(b)), g * a / b), public=True)
 
-for _n, _e in (("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">=")):
+for _n, _e, _al in (("eq", "==", ()), ("ne", "!=", ("not_equal",)), ("lt", "<", ("less",)),
+                    ("le", "<=", ("less_equal",)), ("gt", ">", ("greater",)), ("ge", ">=", ("greater_equal",))):
     _ex = {"b": f"x0 {_e} x1", "i": f"x0 {_e} x1", "f": f"x0 {_e} x1"}
     if _n == "eq":
         _ex["c"] = "c_eq(x0, x1)"
     if _n == "ne":
         _ex["c"] = "!c_eq(x0, x1)"
-    op(_n, 2, "cmp", _ex)
-op("logical_and", 2, "logical", "x0 && x1")
-op("logical_or", 2, "logical", "x0 || x1")
-op("logical_xor", 2, "logical", "(x0 != 0) != (x1 != 0)")
-op("bitwise_and", 2, "bitwise", {"b": "x0 & x1", "i": "x0 & x1"})
-op("bitwise_or", 2, "bitwise", {"b": "x0 | x1", "i": "x0 | x1"})
-op("bitwise_xor", 2, "bitwise", {"b": "x0 ^ x1", "i": "x0 ^ x1"})
+    op(_n, 2, "cmp", _ex, public=True, aliases=_al)
+op("logical_and", 2, "logical", "x0 && x1", public="tensor_other")
+op("logical_or", 2, "logical", "x0 || x1", public="tensor_other")
+op("logical_xor", 2, "logical", "(x0 != 0) != (x1 != 0)", public="tensor_other")
+op("bitwise_and", 2, "bitwise", {"b": "x0 & x1", "i": "x0 & x1"}, public=True)
+op("bitwise_or", 2, "bitwise", {"b": "x0 | x1", "i": "x0 | x1"}, public=True)
+op("bitwise_xor", 2, "bitwise", {"b": "x0 ^ x1", "i": "x0 ^ x1"}, public=True)
 op("bitwise_left_shift", 2, "bitwise",
-   {"i": "((x1) < 0 || (x1) >= (long)(sizeof(x0) * 8)) ? 0 : (x0 << x1)"})
+   {"i": "((x1) < 0 || (x1) >= (long)(sizeof(x0) * 8)) ? 0 : (x0 << x1)"}, public=True)
 op("bitwise_right_shift", 2, "bitwise",
-   {"i": "((x1) < 0 || (x1) >= (long)(sizeof(x0) * 8)) ? (x0 >> (sizeof(x0) * 8 - 1)) : (x0 >> x1)"})
+   {"i": "((x1) < 0 || (x1) >= (long)(sizeof(x0) * 8)) ? (x0 >> (sizeof(x0) * 8 - 1)) : (x0 >> x1)"}, public=True)
 
 # unary, float-valued
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
-op("exp", 1, "float", {"f": "exp(x0)", "c": "c_exp(x0)"}, lambda g, a, o: (g * _conj(o),))
-op("exp2", 1, "float", {"f": "exp2(x0)", "c": "c_exp2(x0)"}, lambda g, a, o: (g * _conj(o * _LN2),))
-op("expm1", 1, "float", {"f": "expm1(x0)", "c": "c_expm1(x0)"}, lambda g, a, o: (g * _conj(o + 1),))
-op("log", 1, "float", {"f": "log(x0)", "c": "c_log(x0)"}, lambda g, a, o: (g / _conj(a),))
-op("log2", 1, "float", {"f": "log2(x0)", "c": "c_log2(x0)"}, lambda g, a, o: (g / _conj(a * _LN2),))
-op("log10", 1, "float", {"f": "log10(x0)", "c": "c_log10(x0)"}, lambda g, a, o: (g / _conj(a * _LN10),))
-op("log1p", 1, "float", {"f": "log1p(x0)", "c": "c_log1p(x0)"}, lambda g, a, o: (g / _conj(a + 1),))
-op("sqrt", 1, "float", {"f": "sqrt(x0)", "c": "c_sqrt(x0)"}, lambda g, a, o: (g / (2 * _conj(o)),))
-op("rsqrt", 1, "float", {"f": "rsqrt(x0)", "c": "c_rsqrt(x0)"}, lambda g, a, o: (-0.5 * g * _conj(o * o * o),))
-op("sin", 1, "float", {"f": "sin(x0)", "c": "c_sin(x0)"}, lambda g, a, o: (g * _conj(a.cos()),))
-op("cos", 1, "float", {"f": "cos(x0)", "c": "c_cos(x0)"}, lambda g, a, o: (-g * _conj(a.sin()),))
-op("tan", 1, "float", {"f": "tan(x0)", "c": "c_tan(x0)"}, lambda g, a, o: (g * _conj(1 + o * o),))
-op("asin", 1, "float", {"f": "asin(x0)", "c": "c_asin(x0)"}, lambda g, a, o: (g * _conj((1 - a * a).rsqrt()),))
-op("acos", 1, "float", {"f": "acos(x0)", "c": "c_acos(x0)"}, lambda g, a, o: (-g * _conj((1 - a * a).rsqrt()),))
-op("atan", 1, "float", {"f": "atan(x0)", "c": "c_atan(x0)"}, lambda g, a, o: (g / _conj(1 + a * a),))
-op("sinh", 1, "float", {"f": "sinh(x0)", "c": "c_sinh(x0)"}, lambda g, a, o: (g * _conj(a.cosh()),))
-op("cosh", 1, "float", {"f": "cosh(x0)", "c": "c_cosh(x0)"}, lambda g, a, o: (g * _conj(a.sinh()),))
-op("tanh", 1, "float", {"f": "py_tanh(x0)", "c": "c_tanh(x0)"}, lambda g, a, o: (g * _conj(1 - o * o),))
-op("asinh", 1, "float", {"f": "asinh(x0)", "c": "c_asinh(x0)"}, lambda g, a, o: (g * _conj((a * a + 1).rsqrt()),))
+op("exp", 1, "float", {"f": "exp(x0)", "c": "c_exp(x0)"}, lambda g, a, o: (g * _conj(o),), public=True)
+op("exp2", 1, "float", {"f": "exp2(x0)", "c": "c_exp2(x0)"}, lambda g, a, o: (g * _conj(o * _LN2),), public=True)
+op("expm1", 1, "float", {"f": "expm1(x0)", "c": "c_expm1(x0)"}, lambda g, a, o: (g * _conj(o + 1),), public=True)
+op("log", 1, "float", {"f": "log(x0)", "c": "c_log(x0)"}, lambda g, a, o: (g / _conj(a),), public=True)
+op("log2", 1, "float", {"f": "log2(x0)", "c": "c_log2(x0)"}, lambda g, a, o: (g / _conj(a * _LN2),), public=True)
+op("log10", 1, "float", {"f": "log10(x0)", "c": "c_log10(x0)"}, lambda g, a, o: (g / _conj(a * _LN10),), public=True)
+op("log1p", 1, "float", {"f": "log1p(x0)", "c": "c_log1p(x0)"}, lambda g, a, o: (g / _conj(a + 1),), public=True)
+op("sqrt", 1, "float", {"f": "sqrt(x0)", "c": "c_sqrt(x0)"}, lambda g, a, o: (g / (2 * _conj(o)),), public=True)
+op("rsqrt", 1, "float", {"f": "rsqrt(x0)", "c": "c_rsqrt(x0)"}, lambda g, a, o: (-0.5 * g * _conj(o * o * o),),
+   public=True)
+op("sin", 1, "float", {"f": "sin(x0)", "c": "c_sin(x0)"}, lambda g, a, o: (g * _conj(a.cos()),), public=True)
+op("cos", 1, "float", {"f": "cos(x0)", "c": "c_cos(x0)"}, lambda g, a, o: (-g * _conj(a.sin()),), public=True)
+op("tan", 1, "float", {"f": "tan(x0)", "c": "c_tan(x0)"}, lambda g, a, o: (g * _conj(1 + o * o),), public=True)
+op("asin", 1, "float", {"f": "asin(x0)", "c": "c_asin(x0)"}, lambda g, a, o: (g * _conj((1 - a * a).rsqrt()),),
+   public=True, aliases=('arcsin',))
+op("acos", 1, "float", {"f": "acos(x0)", "c": "c_acos(x0)"}, lambda g, a, o: (-g * _conj((1 - a * a).rsqrt()),),
+   public=True, aliases=('arccos',))
+op("atan", 1, "float", {"f": "atan(x0)", "c": "c_atan(x0)"}, lambda g, a, o: (g / _conj(1 + a * a),),
+   public=True, aliases=('arctan',))
+op("sinh", 1, "float", {"f": "sinh(x0)", "c": "c_sinh(x0)"}, lambda g, a, o: (g * _conj(a.cosh()),), public=True)
+op("cosh", 1, "float", {"f": "cosh(x0)", "c": "c_cosh(x0)"}, lambda g, a, o: (g * _conj(a.sinh()),), public=True)
+op("tanh", 1, "float", {"f": "py_tanh(x0)", "c": "c_tanh(x0)"}, lambda g, a, o: (g * _conj(1 - o * o),), public=True)
+op("asinh", 1, "float", {"f": "asinh(x0)", "c": "c_asinh(x0)"}, lambda g, a, o: (g * _conj((a * a + 1).rsqrt()),),
+   public=True, aliases=('arcsinh',))
 op("acosh", 1, "float", {"f": "acosh(x0)", "c": "c_acosh(x0)"},
-   lambda g, a, o: (g * _conj((a - 1).rsqrt() * (a + 1).rsqrt()),))
-op("atanh", 1, "float", {"f": "atanh(x0)", "c": "c_atanh(x0)"}, lambda g, a, o: (g / _conj(1 - a * a),))
-op("sigmoid", 1, "float", {"f": "py_sigmoid(x0)", "c": "c_sigmoid(x0)"}, lambda g, a, o: (g * _conj(o * (1 - o)),))
-op("erf", 1, "float", {"f": "erf(x0)"}, lambda g, a, o: (g * (2 / math.sqrt(math.pi)) * (-(a * a)).exp(),))
-op("erfc", 1, "float", {"f": "erfc(x0)"}, lambda g, a, o: (-g * (2 / math.sqrt(math.pi)) * (-(a * a)).exp(),))
+   lambda g, a, o: (g * _conj((a - 1).rsqrt() * (a + 1).rsqrt()),), public=True, aliases=('arccosh',))
+op("atanh", 1, "float", {"f": "atanh(x0)", "c": "c_atanh(x0)"}, lambda g, a, o: (g / _conj(1 - a * a),),
+   public=True, aliases=('arctanh',))
+op("sigmoid", 1, "float", {"f": "py_sigmoid(x0)", "c": "c_sigmoid(x0)"}, lambda g, a, o: (g * _conj(o * (1 - o)),),
+   public=True)
+op("erf", 1, "float", {"f": "erf(x0)"}, lambda g, a, o: (g * (2 / math.sqrt(math.pi)) * (-(a * a)).exp(),), public=True)
+op("erfc", 1, "float", {"f": "erfc(x0)"}, lambda g, a, o: (-g * (2 / math.sqrt(math.pi)) * (-(a * a)).exp(),),
+   public=True)
 op("reciprocal", 1, "float", {"f": "1 / x0", "c": "c_div(($T)(1, 0), x0)"},
-   lambda g, a, o: (-g * _conj(o * o),))
+   lambda g, a, o: (-g * _conj(o * o),), public=True)
 op("silu", 1, "float", {"f": "x0 * py_sigmoid(x0)"},
    lambda g, a, o: (g * (a.sigmoid() * (1 + a * (1 - a.sigmoid()))),))
 op("softplus", 1, "float", {"f": "(x0 > 20 ? x0 : log1p(exp(x0)))"}, lambda g, a, o: (g * a.sigmoid(),))
@@ -176,39 +223,39 @@ op("gelu_tanh", 1, "float",
    {"f": "0.5f * x0 * (1 + py_tanh(0.7978845608028654f * (x0 + 0.044715f * x0 * x0 * x0)))"},
    lambda g, a, o: (g * _gelu_tanh_grad(a),), "GeluBackward0")
 op("angle", 1, "real_float", {"b": "0", "i": "py_angle(($T)x0)", "f": "py_angle(x0)",
-                              "c": "c_angle(x0)"}, lambda g, a, o: (_angle_backward(g, a),))
+                              "c": "c_angle(x0)"}, lambda g, a, o: (_angle_backward(g, a),), public=True, inplace=False)
 
 # unary, same dtype
-op("neg", 1, "same", {"i": "-x0", "f": "-x0", "c": "-x0"}, lambda g, a, o: (-g,))
+op("neg", 1, "same", {"i": "-x0", "f": "-x0", "c": "-x0"}, lambda g, a, o: (-g,), public=True, aliases=('negative',))
 op("nan_to_num", 4, "first", {"b": "x0", "i": "x0", "f": "py_nan_to_num(x0, x1, x2, x3)",
                              "c": "($T)(py_nan_to_num(x0.x, x1.x, x2.x, x3.x), py_nan_to_num(x0.y, x1.x, x2.x, x3.x))"},
    lambda g, a, *r: (where(a.isfinite(), g, 0.0),))
 op("abs", 1, "real_same", {"i": "($T)abs(x0)", "f": "fabs(x0)", "c": "c_abs(x0)"},
-   lambda g, a, o: (g * _sgn(a),))
-op("floor", 1, "same", {"i": "x0", "f": "floor(x0)"}, lambda g, a, o: (g * 0,))
-op("ceil", 1, "same", {"i": "x0", "f": "ceil(x0)"}, lambda g, a, o: (g * 0,))
+   lambda g, a, o: (g * _sgn(a),), public=True, aliases=('absolute',))
+op("floor", 1, "same", {"i": "x0", "f": "floor(x0)"}, lambda g, a, o: (g * 0,), public=True)
+op("ceil", 1, "same", {"i": "x0", "f": "ceil(x0)"}, lambda g, a, o: (g * 0,), public=True)
 op("round", 1, "same", {"i": "x0", "f": "rint(x0)"}, lambda g, a, o: (g * 0,))
-op("trunc", 1, "same", {"i": "x0", "f": "trunc(x0)"}, lambda g, a, o: (g * 0,))
-op("frac", 1, "same", {"f": "py_frac(x0)"}, lambda g, a, o: (g,))
-op("sign", 1, "same", {"b": "x0", "i": "PY_ISIGN(x0)", "f": "py_sign(x0)"}, lambda g, a, o: (g * 0,))
+op("trunc", 1, "same", {"i": "x0", "f": "trunc(x0)"}, lambda g, a, o: (g * 0,), public=True, aliases=('fix',))
+op("frac", 1, "same", {"f": "py_frac(x0)"}, lambda g, a, o: (g,), public=True)
+op("sign", 1, "same", {"b": "x0", "i": "PY_ISIGN(x0)", "f": "py_sign(x0)"}, lambda g, a, o: (g * 0,), public=True)
 op("sgn", 1, "same", {"b": "x0", "i": "PY_ISIGN(x0)", "f": "py_sign(x0)", "c": "c_sgn(x0)"},
-   lambda g, a, o: (_sgn_backward(g, a, o),))
+   lambda g, a, o: (_sgn_backward(g, a, o),), public=True)
 op("square", 1, "square", {"i": "x0 * x0", "f": "x0 * x0", "c": "c_mul(x0, x0)"}, lambda g, a, o: (2 * g * _conj(a),),
-   node="PowBackward0")
+   node="PowBackward0", public=True)
 # float relu: NaN stays NaN and -0.0 stays -0.0 (both compare false with < 0), as in PyTorch, without a branch (||),
 # so a GEMM epilogue can run it on vectors
 op("relu", 1, "same", {"i": "(x0 > 0 ? x0 : 0)", "f": "(x0 < 0 ? 0 : x0)"},
-   lambda g, a, o: (where(o > 0, g, 0),))
+   lambda g, a, o: (where(o > 0, g, 0),), public=True)
 op("conj", 1, "same", {"*": "x0", "c": "c_conj(x0)"}, lambda g, a, o: (_conj(g),))
 op("positive", 1, "same", {"i": "x0", "f": "x0", "c": "x0"}, lambda g, a, o: (g,))
-op("logical_not", 1, "logical", "!x0")
-op("bitwise_not", 1, "bitwise", {"b": "!x0", "i": "~x0"})
-op("isnan", 1, "pred", {"b": "0", "i": "0", "f": "isnan(x0)", "c": "c_isnan(x0)"})
-op("isinf", 1, "pred", {"b": "0", "i": "0", "f": "isinf(x0)", "c": "c_isinf(x0)"})
-op("isfinite", 1, "pred", {"b": "1", "i": "1", "f": "isfinite(x0)", "c": "c_isfinite(x0)"})
-op("isposinf", 1, "pred", {"b": "0", "i": "0", "f": "(isinf(x0) && x0 > 0)"})
-op("isneginf", 1, "pred", {"b": "0", "i": "0", "f": "(isinf(x0) && x0 < 0)"})
-op("signbit", 1, "pred", {"b": "0", "i": "(x0 < 0)", "f": "signbit(x0)"})
+op("logical_not", 1, "logical", "!x0", public=True)
+op("bitwise_not", 1, "bitwise", {"b": "!x0", "i": "~x0"}, public=True)
+op("isnan", 1, "pred", {"b": "0", "i": "0", "f": "isnan(x0)", "c": "c_isnan(x0)"}, public=True, inplace=False)
+op("isinf", 1, "pred", {"b": "0", "i": "0", "f": "isinf(x0)", "c": "c_isinf(x0)"}, public=True, inplace=False)
+op("isfinite", 1, "pred", {"b": "1", "i": "1", "f": "isfinite(x0)", "c": "c_isfinite(x0)"}, public=True, inplace=False)
+op("isposinf", 1, "pred", {"b": "0", "i": "0", "f": "(isinf(x0) && x0 > 0)"}, public=True, inplace=False)
+op("isneginf", 1, "pred", {"b": "0", "i": "0", "f": "(isinf(x0) && x0 < 0)"}, public=True, inplace=False)
+op("signbit", 1, "pred", {"b": "0", "i": "(x0 < 0)", "f": "signbit(x0)"}, public=True, inplace=False)
 op("copy", 1, "same", "x0", lambda g, a, o: (g,), node="ToCopyBackward0")
 # PyTorch's lerp: weight < 0.5 ? start + weight * (end - start) : end - (end - start) * (1 - weight)
 op("lerp", 3, "lerp", {"f": "(fabs(x2) < 0.5f ? x0 + x2 * (x1 - x0) : x1 - (x1 - x0) * (1 - x2))",
@@ -402,7 +449,6 @@ def _fix_operands(args, dev):
         if isinstance(a, Tensor) and a._device != dev:
             a = a.item()
         elif not isinstance(a, Tensor) and hasattr(a, "__array__") and not isinstance(a, (int, float, complex, bool)):
-            from ._creation import tensor
             a = tensor(a, device=dev)
         out.append(a)
     return out
@@ -468,8 +514,8 @@ _rule_cache = {}   # (op, expr, default dtype, operand dtypes / scalar types) ->
 def apply(name, *args, out=None, expr=None, node=None):
     """Run elementwise op `name` over tensors/scalars, with autograd. Returns the result tensor. `node`
     overrides the row's autograd node name where PyTorch names it by call form (pow)."""
-    if _fusion._trace is not None:          # cltensor.compile is tracing: record instead of running
-        r = _fusion.apply_hook(name, args, out, expr)
+    if _dispatch.mode is not None:          # e.g. cltensor.compile is tracing: record instead of running
+        r = _dispatch.mode.ew(name, args, out, expr)
         if r is not None:
             return r
     op_ = OPS[name]
@@ -570,8 +616,10 @@ def _resize_(t, shape):
 
 def apply_(name, self, *others, expr=None):
     """In-place form: self = op(self, *others) written into self's storage."""
-    if _fusion._trace is not None:
-        _fusion.inplace_hook(self)
+    if _dispatch.mode is not None:
+        r = _dispatch.mode.inplace(self)
+        if r is not None:
+            return r
     op_ = OPS[name]
     others = [_check_scalar(a) for a in others]
     args = [self] + others
@@ -647,8 +695,10 @@ def to_device_contiguous(t, dev):
 
 
 def to_copy(t, dtype, device):
-    if _fusion._trace is not None and _fusion.is_sym(t) and device == t._device:
-        return _fusion.cast_hook(t, dtype)
+    if _dispatch.mode is not None and device == t._device:
+        r = _dispatch.mode.cast(t, dtype)
+        if r is not None:
+            return r
     if device != t._device:
         r = to_device_contiguous(t, device)
         if dtype is not t._dtype:
@@ -679,8 +729,10 @@ def where(cond, a, b, out=None):
         D.result_type_state([], [], [D.scalar_dtype(a), D.scalar_dtype(b)])
     if not isinstance(a, Tensor) and not isinstance(b, Tensor) and rt.is_floating_point:
         rt = D.get_default_dtype()
-    if _fusion._trace is not None and out is None and _fusion._has_sym(args):
-        return _fusion.where_hook(cond, a, b, rt)
+    if _dispatch.mode is not None:
+        r = _dispatch.mode.where(cond, a, b, rt, out)
+        if r is not None:
+            return r
     shape = _ew.broadcast_shapes(*[x._shape for x in args if isinstance(x, Tensor)])
     res = empty_tensor(shape, rt, dev) if out is None else _prepare_out(out, shape, rt, dev, "where")
     _ew.run("x0 ? x1 : x2", res, args, (D.bool_, rt, rt), rt)
@@ -729,5 +781,3 @@ def _clamp_backward(g, x, *rest):
         grads.append(where(mask, 0.0, g) if isinstance(b, Tensor) else None)
     return tuple(grads)
 
-
-from . import _fusion  # noqa: E402  (cltensor.compile's tracer hooks into apply, apply_, where and to_copy)

@@ -23,6 +23,11 @@ import math
 
 import numpy as np
 
+from . import _dtypes as D
+from . import _device as dv
+from ._registry import register, register_method
+from .autograd import grad_fn_name
+
 __all__ = ["set_printoptions", "get_printoptions", "printoptions", "tensor_repr",
            "tensor_str", "format_scalar"]
 
@@ -403,3 +408,20 @@ def format_scalar(value, dtype_name=None):
     else:
         arr = np.asarray(value)
     return tensor_str(arr.reshape(()))
+
+
+def _tensor_repr_method(self, *, tensor_contents=None):
+    dt = self._dtype
+    show_dtype = not (dt is D.get_default_dtype() or dt is D.int64 or dt is D.bool_ or
+                      dt is D._default_complex())
+    dev = None if self._device == dv.get_default_device() else str(self._device)
+    gfn = grad_fn_name(self)
+    return tensor_repr(self._to_numpy_copy(), dt.name, show_dtype, dev,
+                       requires_grad=self.requires_grad and gfn is None, grad_fn=gfn)
+
+
+_tensor_repr_method.__name__ = _tensor_repr_method.__qualname__ = "__repr__"
+register_method("__repr__", _tensor_repr_method)
+register_method("__str__", _tensor_repr_method)
+register("set_printoptions", set_printoptions, kind="util")
+register("get_printoptions", get_printoptions, kind="util")

@@ -46,6 +46,8 @@ import numpy as np
 
 from . import _dtypes as D
 from . import _device as dv
+from . import _creation
+from ._registry import register
 from ._tensor import Tensor, Size
 
 FORMAT = "cltensor"
@@ -179,7 +181,6 @@ class _Reader:
         key = d["$tensor"]
         if key in self.cache:
             return self.cache[key]
-        from . import _creation
         dt = D._by_name(d["dtype"])
         shape = tuple(d["shape"])
         raw = self.zf.read(key)
@@ -283,3 +284,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
             raise RuntimeError(f"cltensor.load: checkpoint format version {header.get('version')} is newer than this "
                                f"cltensor supports ({VERSION})")
         return _Reader(zf, map_location).dec(header["object"])
+
+
+register("save", save, kind="util")
+register("load", load, kind="util")

@@ -15,6 +15,9 @@ from . import _ew
 from . import _kernels as K
 from . import _views as V
 from . import _device as dv
+from . import _ops
+from ._creation import tensor, zeros
+from ._registry import register, register_method
 from ._tensor import Tensor, empty_tensor, make, contiguous_strides, prod, _wrap_dim
 from . import autograd as AG
 
@@ -32,7 +35,6 @@ def _raw(t, shape, strides, offset):
 
 
 def _zeros(shape, dtype, device):
-    from ._creation import zeros
     return zeros(tuple(shape), dtype=dtype, device=device)
 
 
@@ -66,7 +68,6 @@ def _prepare_out(out, shape, dtype, dev, name):
     if not D.can_cast(dtype, out._dtype):
         raise RuntimeError(f"result type {dtype._alias} can't be cast to the desired output type {out._dtype._alias}")
     if out._shape != tuple(shape):
-        from . import _ops
         _ops._resize_(out, tuple(shape))
     if AG.needs_grad(out):
         raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, "
@@ -373,7 +374,6 @@ def tile(input, *dims):
 
 
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
-    from ._creation import tensor
     if repeats is None:
         reps = input
         if reps.dim() > 1:
@@ -484,7 +484,6 @@ def triu(input, diagonal=0, *, out=None):
 
 
 def _tri_(self, diagonal, lower):
-    from . import _ops
     if self.dim() < 2:
         raise RuntimeError(f"{'tril' if lower else 'triu'}: input tensor must have at least 2 dimensions")
     if AG.needs_grad(self):
@@ -533,7 +532,6 @@ def diag(input, diagonal=0, *, out=None):
     else:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {input.dim()}D")
     if out is not None:
-        from . import _ops
         if out._shape != r._shape:
             _ops._resize_(out, r._shape)
         return _ops.copy_into(out, r)
@@ -593,34 +591,22 @@ def meshgrid(*tensors, indexing=None):
 
 
 # ---------------------------------------------------------------- registration
-
-EXPORTS = {
-    "cat": cat, "concat": cat, "concatenate": cat, "stack": stack, "hstack": hstack, "vstack": vstack,
-    "row_stack": vstack, "dstack": dstack, "column_stack": column_stack, "flip": flip, "fliplr": fliplr,
-    "flipud": flipud, "roll": roll, "rot90": rot90, "tile": tile, "repeat_interleave": repeat_interleave,
-    "tril": tril, "triu": triu, "diag": diag, "diag_embed": diag_embed, "meshgrid": meshgrid,
-    "atleast_1d": atleast_1d, "atleast_2d": atleast_2d, "atleast_3d": atleast_3d,
-}
+def _flip_method(self, *dims):
+    if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
+        dims = tuple(dims[0])
+    return flip(self, dims)
 
 
-def _install():
-    T = Tensor
-
-    def flip_m(self, *dims):
-        if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
-            dims = tuple(dims[0])
-        return flip(self, dims)
-    T.flip = flip_m
-    T.fliplr = fliplr
-    T.flipud = flipud
-    T.roll = roll
-    T.rot90 = rot90
-    T.repeat = repeat
-    T.tile = tile
-    T.repeat_interleave = repeat_interleave
-    T.tril = tril
-    T.triu = triu
-    T.tril_ = tril_
-    T.triu_ = triu_
-    T.diag = diag
-    T.diag_embed = diag_embed
+_flip_method.__name__ = _flip_method.__qualname__ = "flip"
+register("flip", flip, method=_flip_method)
+for _f in (fliplr, flipud, roll, rot90, tile, repeat_interleave, diag, diag_embed):
+    register(_f.__name__, _f, method=True)
+register("tril", tril, method=True, inplace=tril_)
+register("triu", triu, method=True, inplace=triu_)
+for _f in (stack, hstack, vstack, dstack, column_stack, meshgrid, atleast_1d, atleast_2d, atleast_3d):
+    register(_f.__name__, _f)
+register("cat", cat)
+register("concat", cat, alias_of="cat")
+register("concatenate", cat, alias_of="cat")
+register("row_stack", vstack, alias_of="vstack")
+register_method("repeat", repeat)

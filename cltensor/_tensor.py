@@ -3,6 +3,7 @@ import numpy as np
 
 from . import _dtypes as D
 from . import _device as dv
+from ._registry import register
 
 
 _cstrides = {}
@@ -31,29 +32,14 @@ def prod(shape):
 
 
 class Tensor:
-    """A strided view of device storage. Construct with cltensor.tensor(...) or Tensor(data) / Tensor(*sizes)."""
+    """A strided view of device storage. Construct with cltensor.tensor(...) or Tensor(data) / Tensor(*sizes).
+    The constructor, the operators and most methods are registered by the modules that implement them
+    (cltensor/_registry.py)."""
     __slots__ = ("_st", "_shape", "_strides", "_offset", "_dtype", "_device", "_requires_grad", "grad",
                  "grad_fn", "_retains_grad", "_hooks", "_base", "_out_nr",
                  "__weakref__", "__dict__")
 
     __array_priority__ = 1000      # ndarray op Tensor defers to the Tensor's reflected operator (as PyTorch)
-
-    def __init__(self, *args, dtype=None, device=None):
-        from . import _creation
-        dt = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
-        if not args:
-            args = (0,)                  # Tensor() is an empty 1-D tensor
-        if len(args) == 1 and not isinstance(args[0], int):
-            src = args[0]
-            if isinstance(src, Tensor):
-                t = src
-            else:
-                t = _creation.tensor(src, dtype=dt, device=device)
-        else:
-            if len(args) == 1 and isinstance(args[0], (tuple, list)):
-                args = tuple(args[0])
-            t = _creation.empty(*args, dtype=dt, device=device)
-        _init_from(self, t._st, t._shape, t._strides, t._offset, t._dtype, t._device)
 
     # ------------------------------------------------------------------ basic attributes
     @property
@@ -234,51 +220,12 @@ class Tensor:
     def __hash__(self):
         return id(self)
 
-    def __reduce_ex__(self, proto):
-        from . import _creation
-        return (_creation._rebuild, (self._to_numpy_copy(), str(self._device), self.requires_grad))
-
-    def __repr__(self, *, tensor_contents=None):
-        from . import _printing
-        from .autograd import grad_fn_name
-        dt = self._dtype
-        show_dtype = not (dt is D.get_default_dtype() or dt is D.int64 or dt is D.bool_ or
-                          dt is D._default_complex())
-        dev = None if self._device == dv.get_default_device() else str(self._device)
-        gfn = grad_fn_name(self)
-        return _printing.tensor_repr(self._to_numpy_copy(), dt.name, show_dtype, dev,
-                                     requires_grad=self.requires_grad and gfn is None, grad_fn=gfn)
-
-    __str__ = __repr__
-
     def __format__(self, spec):
         if self.dim() == 0:
             return self.item().__format__(spec)
         return object.__format__(self, spec)
 
     # ------------------------------------------------------------------ device / dtype movement
-    def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
-        for a in args:
-            if isinstance(a, D.dtype):
-                dtype = a
-            elif isinstance(a, Tensor):
-                dtype, device = a._dtype, a._device
-            elif isinstance(a, (str, dv.device)):
-                device = a
-            elif a is None:
-                continue
-            else:
-                try:
-                    dtype = D.as_dtype(a)
-                except TypeError:
-                    raise TypeError(f"to() received an invalid combination of arguments: {a!r}") from None
-        dt = D.as_dtype(dtype) if dtype is not None else self._dtype
-        dev = dv._resolve(device) if device is not None else self._device
-        if dt is self._dtype and dev == self._device and not copy:
-            return self
-        from . import _ops
-        return _ops.to_copy(self, dt, dev)
-
     def cpu(self):
         return self.to("cpu")
 
@@ -328,15 +275,6 @@ class Tensor:
         return self.to(D.complex128)
 
     # ------------------------------------------------------------------ autograd attributes
-    @property
-    def requires_grad(self):
-        return self._requires_grad
-
-    @requires_grad.setter
-    def requires_grad(self, v):
-        from .autograd import set_requires_grad
-        set_requires_grad(self, v)
-
     def requires_grad_(self, requires_grad=True):
         self.requires_grad = requires_grad
         return self
@@ -491,3 +429,23 @@ def empty_tensor(shape, dtype, device):
 
 _runtimes = dv._RUNTIMES
 
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(t):
+    return t.dtype.is_floating_point
+
+
+def is_complex(t):
+    return t.dtype.is_complex
+
+
+def numel(t):
+    return t.numel()
+
+
+for _f in (is_tensor, is_floating_point, is_complex, numel):
+    register(_f.__name__, _f, kind="util")

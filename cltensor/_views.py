@@ -3,6 +3,9 @@ import numpy as np
 
 from . import _dtypes as D
 from . import _ew
+from . import _ops
+from ._creation import zeros
+from ._registry import register, register_method
 from ._tensor import Tensor, make, empty_tensor, empty_like_layout, contiguous_strides, prod, _wrap_dim
 from . import autograd as AG
 
@@ -17,19 +20,16 @@ def _view(t, shape, strides, offset, name, fn, dtype=None):
 
 
 def _unview(g, t, fn):
-    from ._creation import zeros
     z = zeros(t._shape, dtype=t._dtype, device=g._device)   # t's dtype: real/imag views of complex t
     target = fn(z)
     if AG.is_grad_enabled() and g.requires_grad:
         # differentiable scatter for double backward
         return _scatter_view(z, fn, g)
-    from . import _ops
     _ops.copy_into(target, g)
     return z
 
 
 def _scatter_view(z, fn, g):
-    from . import _ops
     with AG.no_grad():
         _ops.copy_into(fn(z), g)
     AG.record("AsStridedScatterBackward0", (g,), z, lambda gg: (fn(gg.contiguous()),))
@@ -455,3 +455,64 @@ def imag(t):
         raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
     rd = t._dtype.to_real()
     return _view(t, t._shape, tuple(2 * s for s in t._strides), 2 * t._offset + 1, "ImagBackward0", imag, dtype=rd)
+
+
+# ---------------------------------------------------------------- registration
+for _f in (reshape, flatten, unflatten, squeeze, unsqueeze, permute, narrow, unbind, split, chunk, diagonal,
+           as_strided, clone, detach, select, broadcast_to, movedim):
+    register(_f.__name__, _f, method=True)
+register("transpose", transpose, method=True)
+register("swapaxes", transpose, method=True, alias_of="transpose")
+register("swapdims", transpose, method=True, alias_of="transpose")
+register("moveaxis", movedim, method=True, alias_of="movedim")
+register("t", t_, method=True)
+for _f in (view, contiguous, detach_, expand, expand_as):
+    register_method(_f.__name__, _f)
+
+
+def view_as(t, other):
+    return view(t, other._shape)
+
+
+def reshape_as(t, other):
+    return reshape(t, other._shape)
+
+
+def _conj(t):
+    return _ops.apply("conj", t) if t._dtype.is_complex else t
+
+
+def adjoint(t):
+    return _conj(mT(t))
+
+
+def _set_view(self, v):
+    """The in-place view methods: self takes v's shape and strides (its storage stays)."""
+    self._shape, self._strides = v._shape, v._strides
+    return self
+
+
+def squeeze_(self, dim=None):
+    return _set_view(self, squeeze(self, dim))
+
+
+def unsqueeze_(self, dim):
+    return _set_view(self, unsqueeze(self, dim))
+
+
+def t_inplace(self):
+    return _set_view(self, t_(self))
+
+
+def transpose_(self, dim0, dim1):
+    return _set_view(self, transpose(self.detach(), dim0, dim1))
+
+
+def _H(t):
+    return _conj(T(t))
+
+
+for _n, _f in (("view_as", view_as), ("reshape_as", reshape_as), ("adjoint", adjoint), ("squeeze_", squeeze_),
+               ("unsqueeze_", unsqueeze_), ("t_", t_inplace), ("transpose_", transpose_), ("T", property(T)),
+               ("mT", property(mT)), ("H", property(_H)), ("mH", property(adjoint))):
+    register_method(_n, _f)

@@ -12,6 +12,7 @@ from . import _dtypes as D
 from . import _kernels as K
 from . import _device as dv
 from . import _bundle
+from ._registry import register
 
 FAMILIES = ("elementwise", "reduce", "matmul", "nn", "autograd")
 
@@ -79,8 +80,8 @@ def _collect_and_build(ct, fn, dt, dev, save):
 
 def _drop_plans():
     """Forget the cached launch plans and kernel handles of the op modules (they refill on the next call)."""
-    from . import _ew, _reductions as _reduce, _gemm
-    for d in (_ew._kcache, _ew._plans, _reduce._rplans, _gemm._prepared, _gemm._plans, _gemm._last_plan):
+    from . import _ew, _reductions, _gemm
+    for d in (_ew._kcache, _ew._plans, _reductions._rplans, _gemm._prepared, _gemm._plans, _gemm._last_plan):
         d.clear()
 
 
@@ -165,3 +166,6 @@ def _autograd(ct, dt, dev):
 
 
 _FAMILY = {"elementwise": _elementwise, "reduce": _reduce, "matmul": _matmul, "nn": _nn, "autograd": _autograd}
+
+
+register("warmup", warmup, kind="util")

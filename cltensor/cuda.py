@@ -1,5 +1,6 @@
 """`cltensor.cuda`: PyTorch's CUDA namespace answered with OpenCL GPUs, so `device = "cuda" if
 torch.cuda.is_available() else "cpu"` picks an OpenCL GPU where there is one."""
+from . import _creation
 from . import _device as dv
 
 
@@ -31,8 +32,7 @@ def synchronize(device=None):
 
 
 def manual_seed(seed):
-    from ._creation import manual_seed as ms
-    return ms(seed)
+    return _creation.manual_seed(seed)
 
 
 manual_seed_all = manual_seed
