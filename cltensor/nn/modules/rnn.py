@@ -15,13 +15,16 @@ import math
 import numbers
 import warnings
 
+import numpy as np
+
 from ... import _creation as C
 from ... import _ew
+from ... import _kernels as K
+from ..._launch import rt_of, extent, idx_type
 from ... import autograd as AG
 from ..._advindex import index_select
 from ..._linalg import addmm, mm
 from ..._shape import cat, stack
-from ..._tensor import Tensor
 from ..parameter import Parameter
 from .. import functional as F
 from .. import init
@@ -44,38 +47,40 @@ def _new(shape, like):
     return C.empty(shape, dtype=like._dtype, device=like._device)
 
 
-def _sig(x):
-    return f"py_sigmoid({x})"
+def _rows(t):
+    """t (2-D) with unit column stride (the gate kernels index rows by their row stride)."""
+    if t._strides[1] != 1 and t._shape[1] > 1:
+        t = t.contiguous()
+    return t
 
 
-def _dsig(x):   # derivative of the sigmoid at pre-activation x
-    return f"(py_sigmoid({x}) * (1 - py_sigmoid({x})))"
+def _gate_kernel(name, dt, operands, bt, H, **params):
+    """Launch templates/rnn.mako's `name` over the bt x H block (a chunk of _CH units per work-item). operands: per pointer argument, (tensor,) or
+    (tensor, row stride) -> buffer, element offset[, row stride]."""
+    rt = rt_of(operands[0][0])
+    n = bt * ((H + _CH - 1) // _CH)
+    idx, inp = idx_type(n, *[extent(op[0]) for op in operands])
+    args, shared = [], False
+    for op in operands:
+        t = op[0]
+        args += [t._st.buf, inp(t._offset)]
+        if len(op) > 1:
+            args.append(inp(op[1]))
+        shared = shared or t._st.shared
+    args += [np.int32(bt), np.int32(H)]
+    k = K.get(rt, "rnn", name, t=dt, idx=idx, ch=_CH, **params)
+    if id(k) not in _typed:
+        k.set_scalar_arg_dtypes([type(a) if isinstance(a, np.generic) else None for a in args])
+        _typed.add(id(k))
+    if n:
+        ls = rt.local_size
+        K.launch(rt, k, (K.round_up(n, ls),), (ls,), args)
+        if shared:
+            rt.queue.finish()
 
 
-# LSTM forward, operands (gi, gf, gg, go: column blocks of the step's pre-activations, c_prev / c)
-_LSTM_C = f"{_sig('x1')} * x4 + {_sig('x0')} * py_tanh(x2)"                  # (gi, gf, gg, go, c_prev)
-_LSTM_H = f"{_sig('x3')} * py_tanh(x4)"                                      # (gi, gf, gg, go, c)
-# LSTM backward, operands (gi, gf, gg, go, c_prev, c, dh, dc)
-_LSTM_DC = f"x7 + x6 * {_sig('x3')} * (1 - py_tanh(x5) * py_tanh(x5))"       # total dc of the step
-_LSTM_DI = f"x7 * py_tanh(x2) * {_dsig('x0')}"                               # (... , dc_total)
-_LSTM_DF = f"x7 * x4 * {_dsig('x1')}"
-_LSTM_DG = f"x7 * {_sig('x0')} * (1 - py_tanh(x2) * py_tanh(x2))"
-_LSTM_DO = f"x6 * py_tanh(x5) * {_dsig('x3')}"
-_LSTM_DCP = f"x7 * {_sig('x1')}"
-# GRU, operands (xr, xz, xn: input projection blocks, hr, hz, hn: hidden projection blocks, h_prev, dh)
-_GRU_R = "py_sigmoid(x0 + x3)"
-_GRU_Z = "py_sigmoid(x1 + x4)"
-_GRU_N = f"py_tanh(x2 + {_GRU_R} * x5)"
-_GRU_H = f"(1 - {_GRU_Z}) * {_GRU_N} + {_GRU_Z} * x6"
-_GRU_DN = f"(x7 * (1 - {_GRU_Z}) * (1 - {_GRU_N} * {_GRU_N}))"              # d(pre-activation of n)
-_GRU_DXR = f"{_GRU_DN} * x5 * {_GRU_R} * (1 - {_GRU_R})"
-_GRU_DXZ = f"x7 * (x6 - {_GRU_N}) * {_GRU_Z} * (1 - {_GRU_Z})"
-_GRU_DHN = f"{_GRU_DN} * {_GRU_R}"
-_GRU_DHZ = f"x7 * {_GRU_Z}"                                                  # dh_prev's direct term
-
-
-def _blocks(t, n, H):
-    return [t[:, k * H:(k + 1) * H] for k in range(n)]
+_typed = set()
+_CH = 32      # hidden units per work-item of the gate kernels
 
 
 class _Layer:
@@ -95,7 +100,10 @@ class _Layer:
 
     def forward(self):
         mode, bs, H, Hr = self.mode, self.bs, self.H, self.Hr
-        x, h0, c0 = self.x, self.h0, self.c0
+        x = self.x
+        h0 = _rows(self.h0)
+        c0 = None if self.c0 is None else _rows(self.c0)
+        dt = x._dtype
         N, B = x.shape[0], h0.shape[0]
         lstm, gru = mode == "LSTM", mode == "GRU"
         if gru:
@@ -103,8 +111,10 @@ class _Layer:
         else:
             bx = None if self.b_ih is None else self.b_ih + self.b_hh
             bh = None
-        w_hh_t = self.w_hh.t()
+        w_hh_t = self.w_hh.t().contiguous()      # a unit-stride B operand: the per-step GEMMs read it as is
+        w_hr_t = None if self.w_hr is None else self.w_hr.t().contiguous()
         xp = addmm(bx, x, self.w_ih.t()) if bx is not None else mm(x, self.w_ih.t())   # all steps: one GEMM
+        G = xp.shape[1]
         out = _new((N, Hr), x)
         hN = _new((B, Hr), x)
         cN = _new((B, H), x) if lstm else None
@@ -127,29 +137,27 @@ class _Layer:
                     _ew_into("x0", cN[bt:cur], [c[bt:cur]])
                     c = c[:bt]
             cur = bt
-            xpt = xp[o:o + bt]
             ht = out[o:o + bt]
+            hh = addmm(bh, h, w_hh_t) if bh is not None else mm(h, w_hh_t)     # the step's one GEMM
             if lstm:
-                g = addmm(xpt, h, w_hh_t)
-                gb = _blocks(g, 4, H)
-                cn = _ew_into(_LSTM_C, _new((bt, H), x), gb + [c])
-                if self.w_hr is not None:
-                    r = _ew_into(_LSTM_H, _new((bt, H), x), gb + [cn])
-                    _ew_into("x0", ht, [mm(r, self.w_hr.t())])
-                else:
-                    r = None
-                    _ew_into(_LSTM_H, ht, gb + [cn])
+                cn = _new((bt, H), x)
+                r = _new((bt, H), x) if w_hr_t is not None else ht
+                # hh becomes the activated gates i, f, g, o
+                _gate_kernel("lstm_fwd", dt, [(xp[o:o + bt], G), (hh,), (c, c._strides[0]), (cn,), (r, r._strides[0])],
+                             bt, H)
+                if w_hr_t is not None:
+                    _ew_into("x0", ht, [mm(r, w_hr_t)])
                 if save:
-                    steps[t] = (before, h, c, g, cn, r)
+                    steps[t] = (before, h, c, hh, cn, r if w_hr_t is not None else None)
                 c = cn
             elif gru:
-                gh = addmm(bh, h, w_hh_t) if bh is not None else mm(h, w_hh_t)
-                _ew_into(_GRU_H, ht, _blocks(xpt, 3, H) + _blocks(gh, 3, H) + [h])
+                a = _new((bt, 4 * H), x)
+                _gate_kernel("gru_fwd", dt, [(xp[o:o + bt], G), (hh,), (h, h._strides[0]), (ht, Hr), (a,)], bt, H)
                 if save:
-                    steps[t] = (before, h, xpt, gh)
+                    steps[t] = (before, h, a)
             else:
-                act = "py_tanh(x0)" if mode == "RNN_TANH" else "(x0 > 0 ? x0 : 0)"
-                _ew_into(act, ht, [addmm(xpt, h, w_hh_t)])
+                act = "py_tanh(x0 + x1)" if mode == "RNN_TANH" else "(x0 + x1 > 0 ? x0 + x1 : 0)"
+                _ew_into(act, ht, [xp[o:o + bt], hh])
                 if save:
                     steps[t] = (before, h, ht)
             h = ht
@@ -159,22 +167,29 @@ class _Layer:
             if lstm:
                 _ew_into("x0", cN[:cur] if cur < B else cN, [c])
         if save:
-            self.xp = xp
+            self.out = out
         return out, hN, cN
 
     def backward(self, g_out, g_hN, g_cN):
         mode, bs, H, Hr = self.mode, self.bs, self.H, self.Hr
         x, h0 = self.x, self.h0
+        dt = x._dtype
         N, B = x.shape[0], h0.shape[0]
         lstm, gru = mode == "LSTM", mode == "GRU"
         if g_hN is None:
-            g_hN = C.zeros((B, Hr), dtype=x._dtype, device=x._device)
+            g_hN = C.zeros((B, Hr), dtype=dt, device=x._device)
         if lstm and g_cN is None:
-            g_cN = C.zeros((B, H), dtype=x._dtype, device=x._device)
+            g_cN = C.zeros((B, H), dtype=dt, device=x._device)
+        g_hN = _rows(g_hN)
+        if lstm:
+            g_cN = _rows(g_cN)
+        if g_out is not None:
+            g_out = _rows(g_out)
         G = self.w_ih.shape[0]
         dG = _new((N, G), x)                       # gradient of the input projection (all steps)
         dGh = _new((N, G), x) if gru else dG       # gradient of the hidden projection
-        dHt = _new((N, Hr), x) if (lstm and self.w_hr is not None) else None
+        proj = lstm and self.w_hr is not None
+        dHt = _new((N, Hr), x) if proj else None
         w_hh = self.w_hh
         order = range(len(bs)) if self.reverse else range(len(bs) - 1, -1, -1)   # the forward order, reversed
         cur = self.cur_end
@@ -185,42 +200,39 @@ class _Layer:
             bt, o = bs[t], self.off[t]
             st = self.steps[t]
             before = st[0]
-            if g_out is not None:
-                dh = _ew_into("x0 + x1", _new((bt, Hr), x), [dh, g_out[o:o + bt]])
-            dgt = dG[o:o + bt]
+            gout = g_out[o:o + bt] if g_out is not None else None
             if lstm:
-                _, hp, cp, g, cn, r = st
-                gb = _blocks(g, 4, H)
-                if self.w_hr is not None:
-                    _ew_into("x0", dHt[o:o + bt], [dh])
-                    dr = mm(dh, self.w_hr)
+                _, hp, cp, a, cn, r = st
+                if proj:
+                    dtot = dHt[o:o + bt]
+                    if gout is not None:
+                        _ew_into("x0 + x1", dtot, [dh, gout])
+                    else:
+                        _ew_into("x0", dtot, [dh])
+                    dr, gout = mm(dtot, self.w_hr), None
                 else:
                     dr = dh
-                ops = gb + [cp, cn, dr, dc]
-                dct = _ew_into(_LSTM_DC, _new((bt, H), x), ops)
-                ops[7] = dct
-                db = _blocks(dgt, 4, H)
-                _ew_into(_LSTM_DI, db[0], ops)
-                _ew_into(_LSTM_DF, db[1], ops)
-                _ew_into(_LSTM_DG, db[2], ops)
-                _ew_into(_LSTM_DO, db[3], ops)
-                dc = _ew_into(_LSTM_DCP, _new((bt, H), x), ops)
-                dhp = mm(dgt, w_hh)
+                dcp = _new((bt, H), x)
+                ops = [(a,), (cp, cp._strides[0]), (cn,), (dr, dr._strides[0]),
+                       (gout if gout is not None else dr, (gout if gout is not None else dr)._strides[0]), (dc, dc._strides[0]), (dG[o:o + bt], G), (dcp,)]
+                _gate_kernel("lstm_bwd", dt, ops, bt, H, has_dout=gout is not None)
+                dc = dcp
+                dhp = mm(dG[o:o + bt], w_hh)
             elif gru:
-                _, hp, xpt, gh = st
-                ops = _blocks(xpt, 3, H) + _blocks(gh, 3, H) + [hp, dh]
-                dx = _blocks(dgt, 3, H)
-                _ew_into(_GRU_DXR, dx[0], ops)
-                _ew_into(_GRU_DXZ, dx[1], ops)
-                _ew_into(_GRU_DN, dx[2], ops)
-                dght = dGh[o:o + bt]
-                _ew_into("x0", dght[:, :2 * H], [dgt[:, :2 * H]])
-                _ew_into(_GRU_DHN, dght[:, 2 * H:], ops)
-                dhp = addmm(_ew_into(_GRU_DHZ, _new((bt, Hr), x), ops), dght, w_hh)
+                _, hp, a = st
+                dhz = _new((bt, H), x)
+                ops = [(a,), (hp, hp._strides[0]), (dh, dh._strides[0]), (gout if gout is not None else dh, (gout if gout is not None else dh)._strides[0]),
+                       (dG[o:o + bt], G), (dGh[o:o + bt], G), (dhz,)]
+                _gate_kernel("gru_bwd", dt, ops, bt, H, has_dout=gout is not None)
+                dhp = addmm(dhz, dGh[o:o + bt], w_hh)
             else:
                 _, hp, ht = st
-                dact = "x0 * (1 - x1 * x1)" if mode == "RNN_TANH" else "(x1 > 0 ? x0 : 0)"
-                _ew_into(dact, dgt, [dh, ht])
+                dgt = dG[o:o + bt]
+                if mode == "RNN_TANH":
+                    dact = "(x0 + x2) * (1 - x1 * x1)" if gout is not None else "x0 * (1 - x1 * x1)"
+                else:
+                    dact = "(x1 > 0 ? x0 + x2 : 0)" if gout is not None else "(x1 > 0 ? x0 : 0)"
+                _ew_into(dact, dgt, [dh, ht] + ([gout] if gout is not None else []))
                 dhp = mm(dgt, w_hh)
             # undo the resize made before this step
             if bt > before:
@@ -237,21 +249,30 @@ class _Layer:
                 dh = dhp
         gh0 = dh0[0] if len(dh0) == 1 else cat(dh0[::-1], 0)
         gc0 = (dc0[0] if len(dc0) == 1 else cat(dc0[::-1], 0)) if lstm else None
-        # weight gradients over all steps at once
-        hprev = [self.steps[t][1] for t in range(len(bs))]
-        hprev = hprev[0] if len(hprev) == 1 else cat(hprev, 0)
+        # weight gradients over all steps at once (transposed operands made contiguous: the GEMM's fast path)
         gx = mm(dG, self.w_ih)
-        gw_ih = mm(dG.t(), x)
-        gw_hh = mm(dGh.t(), hprev)
+        dGt = dG.t().contiguous()
+        gw_ih = mm(dGt, x)
+        gw_hh = mm(dGh.t().contiguous() if gru else dGt, self._hprev())
         gb_ih = gb_hh = None
         if self.b_ih is not None:
             gb_ih = dG.sum(0)
             gb_hh = dGh.sum(0) if gru else gb_ih
         gw_hr = None
-        if dHt is not None:
+        if proj:
             rs = [self.steps[t][5] for t in range(len(bs))]
-            gw_hr = mm(dHt.t(), rs[0] if len(rs) == 1 else cat(rs, 0))
+            gw_hr = mm(dHt.t().contiguous(), rs[0] if len(rs) == 1 else cat(rs, 0))
         return gx, gh0, gc0, gw_ih, gw_hh, gb_ih, gb_hh, gw_hr
+
+    def _hprev(self):
+        """(N, Hr): each step's h_prev in the rows of its step."""
+        bs, out, h0 = self.bs, self.out, self.h0
+        T, N, B = len(bs), out.shape[0], h0.shape[0]
+        if T == 1:
+            return self.steps[0][1]
+        if all(b == B for b in bs):         # padded batch: the previous step's output rows, h0 at the start
+            return cat([h0, out[:N - B]], 0) if not self.reverse else cat([out[B:], h0], 0)
+        return cat([self.steps[t][1] for t in range(T)], 0)
 
 
 def _layer(mode, x, bs, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
