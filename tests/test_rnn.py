@@ -11,6 +11,10 @@ from _torchref import same_errors
 torch = pytest.importorskip("torch")
 trnn = torch.nn.utils.rnn
 
+# float64 (tight tolerances) where the device has fp64, else float32: every test runs on every device
+_info = ct._device.device_info(ct.get_default_device())
+DT = torch.float64 if _info is None or _info.fp64 else torch.float32
+
 
 def _np(t):
     return t.detach().cpu().numpy()
@@ -27,12 +31,12 @@ def _t(c, grad=False):
     return r.requires_grad_(True) if grad else r
 
 
-def _close(got, want, dtype):
+def _close(got, want, dtype=None):
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == torch.float64 else dict(rtol=2e-4, atol=2e-5)
     np.testing.assert_allclose(_np(got), want.detach().numpy(), **tol)
 
 
-def _pair(name, *args, dtype=torch.float64, from_ct=False, **kw):
+def _pair(name, *args, dtype=DT, from_ct=False, **kw):
     """(torch module, cltensor module) with equal weights: torch's state_dict loaded into cltensor's, or (from_ct)
     cltensor's loaded into torch's."""
     torch.manual_seed(0)
@@ -61,7 +65,7 @@ def _loss(out, h, weights):
     return loss
 
 
-def _check_module(tm, cm, xt, xc, ht=None, hc=None, dtype=torch.float64):
+def _check_module(tm, cm, xt, xc, ht=None, hc=None, dtype=DT):
     """Run both, compare outputs/final states, backprop the same loss and compare every gradient."""
     ot, st = tm(xt, ht) if ht is not None else tm(xt)
     oc, sc = cm(xc, hc) if hc is not None else cm(xc)
@@ -92,13 +96,13 @@ def _check_module(tm, cm, xt, xc, ht=None, hc=None, dtype=torch.float64):
         _close(pc.grad, pt.grad, dtype)
 
 
-def _input(T, B, I, batch_first=False, dtype=torch.float64, seed=2):
+def _input(T, B, I, batch_first=False, dtype=DT, seed=2):
     g = torch.Generator().manual_seed(seed)
     xt = torch.randn((B, T, I) if batch_first else (T, B, I), generator=g, dtype=dtype).requires_grad_(True)
     return xt, _c(xt, True)
 
 
-def _hidden(name, L, B, H, P=0, dtype=torch.float64, unbatched=False):
+def _hidden(name, L, B, H, P=0, dtype=DT, unbatched=False):
     g = torch.Generator().manual_seed(3)
     shape = lambda h: (L, h) if unbatched else (L, B, h)   # noqa: E731
     ts = [torch.randn(shape(P or H), generator=g, dtype=dtype).requires_grad_(True)]
@@ -119,7 +123,7 @@ CONFIGS = [
 
 @pytest.mark.parametrize("name,kw", CONFIGS, ids=[f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items())}"
                                                   for n, kw in CONFIGS])
-def test_modules_float64(name, kw):
+def test_modules(name, kw):
     tm, cm = _pair(name, 4, 5, **kw)
     bf = kw.get("batch_first", False)
     xt, xc = _input(6, 3, 4, bf)
@@ -149,7 +153,7 @@ def test_modules_float32_from_cltensor(name):
 def test_unbatched(name, kw):
     tm, cm = _pair(name, 4, 5, **kw)
     g = torch.Generator().manual_seed(5)
-    xt = torch.randn(6, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    xt = torch.randn(6, 4, generator=g, dtype=DT, requires_grad=True)
     xc = _c(xt, True)
     _check_module(tm, cm, xt, xc)
     L = kw.get("num_layers", 1) * (2 if kw.get("bidirectional") else 1)
@@ -173,7 +177,7 @@ def test_packed(name, kw, enforce):
     xt, xc = _input(6, 4, 4, bf)
     pt = trnn.pack_padded_sequence(xt, lengths, batch_first=bf, enforce_sorted=enforce)
     pc = crnn.pack_padded_sequence(xc, ct.tensor(lengths), batch_first=bf, enforce_sorted=enforce)
-    _close(pc.data, pt.data, torch.float64)
+    _close(pc.data, pt.data, DT)
     assert pc.batch_sizes.tolist() == pt.batch_sizes.tolist()
     assert pc.batch_sizes.dtype == ct.int64 and pc.batch_sizes.device.type == "cpu"
     for a, b in [(pc.sorted_indices, pt.sorted_indices), (pc.unsorted_indices, pt.unsorted_indices)]:
@@ -183,40 +187,40 @@ def test_packed(name, kw, enforce):
     # outputs and final states at each sequence's real length; gradients through the packing
     ot, st = tm(pt, ht)
     oc, sc = cm(pc, hc)
-    _close(oc.data, ot.data, torch.float64)
+    _close(oc.data, ot.data, DT)
     for a, b in zip(_states(sc), _states(st)):
-        _close(a, b, torch.float64)
+        _close(a, b, DT)
     padt, lt = trnn.pad_packed_sequence(ot, batch_first=bf, padding_value=-1.0, total_length=7)
     padc, lc = crnn.pad_packed_sequence(oc, batch_first=bf, padding_value=-1.0, total_length=7)
-    _close(padc, padt, torch.float64)
+    _close(padc, padt, DT)
     assert lc.tolist() == lt.tolist() and lc.dtype == ct.int64
     g = torch.Generator().manual_seed(6)
-    wt = [torch.randn(tuple(padt.shape), generator=g, dtype=torch.float64)]
-    wt += [torch.randn(tuple(s.shape), generator=g, dtype=torch.float64) for s in _states(st)]
+    wt = [torch.randn(tuple(padt.shape), generator=g, dtype=DT)]
+    wt += [torch.randn(tuple(s.shape), generator=g, dtype=DT) for s in _states(st)]
     _loss(padt, st, wt).backward()
     _loss(padc, sc, [_c(w) for w in wt]).backward()
-    _close(xc.grad, xt.grad, torch.float64)
+    _close(xc.grad, xt.grad, DT)
     for c, t in zip(_states(hc), _states(ht)):
-        _close(c.grad, t.grad, torch.float64)
+        _close(c.grad, t.grad, DT)
     for (nc, pc_), (nt, pt_) in zip(cm.named_parameters(), tm.named_parameters()):
-        _close(pc_.grad, pt_.grad, torch.float64)
+        _close(pc_.grad, pt_.grad, DT)
 
 
 def test_packed_without_initial_state_and_pack_sequence():
     tm, cm = _pair("LSTM", 3, 4, bidirectional=True)
     g = torch.Generator().manual_seed(7)
-    seqs_t = [torch.randn(n, 3, generator=g, dtype=torch.float64, requires_grad=True) for n in (2, 5, 3)]
+    seqs_t = [torch.randn(n, 3, generator=g, dtype=DT, requires_grad=True) for n in (2, 5, 3)]
     seqs_c = [_c(s, True) for s in seqs_t]
     pt = trnn.pack_sequence(seqs_t, enforce_sorted=False)
     pc = crnn.pack_sequence(seqs_c, enforce_sorted=False)
     _check_module(tm, cm, pt, pc)
     for a, b in zip(seqs_c, seqs_t):
-        _close(a.grad, b.grad, torch.float64)
+        _close(a.grad, b.grad, DT)
     back_t = trnn.unpack_sequence(tm(pt)[0])
     back_c = crnn.unpack_sequence(cm(pc)[0])
     assert len(back_c) == 3
     for a, b in zip(back_c, back_t):
-        _close(a, b, torch.float64)
+        _close(a, b, DT)
 
 
 @pytest.mark.parametrize("name,kw", [("RNNCell", {}), ("RNNCell", dict(nonlinearity="relu", bias=False)),
@@ -228,8 +232,8 @@ def test_cells(name, kw):
         tm.zero_grad()
         cm.zero_grad()
         g = torch.Generator().manual_seed(8)
-        xt = torch.randn((3, 4) if batched else (4,), generator=g, dtype=torch.float64, requires_grad=True)
-        hts = [torch.randn((3, 5) if batched else (5,), generator=g, dtype=torch.float64, requires_grad=True)
+        xt = torch.randn((3, 4) if batched else (4,), generator=g, dtype=DT, requires_grad=True)
+        hts = [torch.randn((3, 5) if batched else (5,), generator=g, dtype=DT, requires_grad=True)
                for _ in range(2 if name == "LSTMCell" else 1)]
         xc, hcs = _c(xt, True), [_c(h, True) for h in hts]
         for with_h in (False, True):
@@ -239,15 +243,15 @@ def test_cells(name, kw):
             rc = cm(xc, hc)
             for a, b in zip(_states(rc), _states(rt)):
                 assert tuple(a.shape) == tuple(b.shape)
-                _close(a, b, torch.float64)
+                _close(a, b, DT)
             g2 = torch.Generator().manual_seed(9)
-            w = [torch.randn(tuple(s.shape), generator=g2, dtype=torch.float64) for s in _states(rt)]
+            w = [torch.randn(tuple(s.shape), generator=g2, dtype=DT) for s in _states(rt)]
             sum((s * wi).sum() for s, wi in zip(_states(rt), w)).backward()
             sum((s * _c(wi)).sum() for s, wi in zip(_states(rc), w)).backward()
         for c, t in [(xc, xt)] + list(zip(hcs, hts)):
-            _close(c.grad, t.grad, torch.float64)
+            _close(c.grad, t.grad, DT)
         for (nc, pc), (nt, pt) in zip(cm.named_parameters(), tm.named_parameters()):
-            _close(pc.grad, pt.grad, torch.float64)
+            _close(pc.grad, pt.grad, DT)
 
 
 def test_dropout_train_and_eval():
@@ -264,7 +268,7 @@ def test_dropout_train_and_eval():
     assert not np.allclose(_np(o1), _np(oe)) and not np.allclose(_np(o1), _np(o2))
     # dropout between layers only: a 1-layer module (torch warns) is unaffected in training
     with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
-        one = ct.nn.GRU(4, 6, dropout=0.5).double()
+        one = ct.nn.GRU(4, 6, dropout=0.5).to(ct.float64 if DT == torch.float64 else ct.float32)
     one.train()
     np.testing.assert_allclose(_np(one(xc)[0]), _np(one.eval()(xc)[0]))
 
@@ -292,21 +296,21 @@ def test_repr_state_dict_and_flatten():
 
 def test_pad_sequence_and_unpad():
     g = torch.Generator().manual_seed(10)
-    seqs = [torch.randn(n, 2, generator=g, dtype=torch.float64, requires_grad=True) for n in (3, 1, 4)]
+    seqs = [torch.randn(n, 2, generator=g, dtype=DT, requires_grad=True) for n in (3, 1, 4)]
     cseqs = [_c(s, True) for s in seqs]
     for bf in (False, True):
         for side in ("right", "left"):
             pt = trnn.pad_sequence(seqs, batch_first=bf, padding_value=2.5, padding_side=side)
             pc = crnn.pad_sequence(cseqs, batch_first=bf, padding_value=2.5, padding_side=side)
-            _close(pc, pt, torch.float64)
-    w = torch.randn(tuple(pt.shape), generator=g, dtype=torch.float64)
+            _close(pc, pt, DT)
+    w = torch.randn(tuple(pt.shape), generator=g, dtype=DT)
     (pt * w).sum().backward()
     (pc * _c(w)).sum().backward()
     for a, b in zip(cseqs, seqs):
-        _close(a.grad, b.grad, torch.float64)
+        _close(a.grad, b.grad, DT)
     # 1-D sequences, unpad_sequence both layouts
     ones = [torch.arange(n, dtype=torch.float32) for n in (2, 3)]
-    _close(crnn.pad_sequence([_c(o) for o in ones]), trnn.pad_sequence(ones), torch.float64)
+    _close(crnn.pad_sequence([_c(o) for o in ones]), trnn.pad_sequence(ones), DT)
     padded = trnn.pad_sequence(ones)
     back = crnn.unpad_sequence(_c(padded), ct.tensor([2, 3]))
     assert [b.tolist() for b in back] == [o.tolist() for o in ones]
@@ -323,7 +327,8 @@ def test_packed_sequence_type():
     assert bs.tolist() == [3, 2, 1, 1] and si is None and ui is None
     q = crnn.PackedSequence(p.data, p.batch_sizes, ct.tensor([2, 0, 1]))
     assert q.unsorted_indices.tolist() == [1, 2, 0]
-    assert p.double().data.dtype == ct.float64 and p.to(ct.float64).batch_sizes is p.batch_sizes
+    if DT == torch.float64:
+        assert p.double().data.dtype == ct.float64 and p.to(ct.float64).batch_sizes is p.batch_sizes
     assert p.to(ct.float32) is p and not p.is_cuda
     r = crnn.PackedSequence((p.data, p.batch_sizes))
     assert r.batch_sizes is p.batch_sizes and r.sorted_indices is None
@@ -397,7 +402,56 @@ def test_errors_match_torch():
     same_errors(torch, ct, type_cases, TypeError)
     # dtype mismatch: the same message with the library's dtype names
     with pytest.raises(ValueError) as want:
-        torch.nn.LSTM(10, 20)(torch.randn(5, 3, 10).double())
+        torch.nn.LSTM(10, 20)(torch.zeros(5, 3, 10, dtype=torch.int64))
     with pytest.raises(ValueError) as got:
-        ct.nn.LSTM(10, 20)(ct.randn(5, 3, 10).double())
+        ct.nn.LSTM(10, 20)(ct.tensor(np.zeros((5, 3, 10), dtype=np.int64)))
     assert str(got.value) == str(want.value).replace("torch.", "cltensor.")
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "RNN"])
+def test_partial_losses_and_strided_states(name):
+    """Gradients when only the output or only the final states are used, and initial states that are
+    non-contiguous views."""
+    tm, cm = _pair(name, 4, 5, num_layers=2, bidirectional=True, batch_first=True)
+    xt, xc = _input(5, 3, 4, True)
+    g = torch.Generator().manual_seed(11)
+    base = [torch.randn(3, 4, 5, generator=g, dtype=DT) for _ in range(2 if name == "LSTM" else 1)]
+    ht = [b.detach().requires_grad_(True) for b in base]
+    hc = [_c(b, True) for b in base]
+    # (4, 3, 5) views with strides of a (3, 4, 5) tensor
+    hvt = tuple(h.transpose(0, 1) for h in ht)
+    hvc = tuple(h.transpose(0, 1) for h in hc)
+    if name != "LSTM":
+        hvt, hvc = hvt[0], hvc[0]
+    ot, st = tm(xt, hvt)
+    oc, sc = cm(xc, hvc)
+    _close(oc, ot)
+    (ot * 2).sum().backward()
+    (oc * 2).sum().backward()
+    _close(xc.grad, xt.grad)
+    for c, t in zip(hc, ht):
+        _close(c.grad, t.grad)
+    for (_, pc), (_, pt) in zip(cm.named_parameters(), tm.named_parameters()):
+        _close(pc.grad, pt.grad)
+    tm.zero_grad()
+    cm.zero_grad()
+    ot, st = tm(xt)
+    oc, sc = cm(xc)
+    _states(st)[-1].sum().backward()
+    _states(sc)[-1].sum().backward()
+    for (_, pc), (_, pt) in zip(cm.named_parameters(), tm.named_parameters()):
+        _close(pc.grad, pt.grad)
+
+
+def test_no_grad_inference_and_module_to():
+    tm, cm = _pair("LSTM", 4, 5, num_layers=2)
+    xt, xc = _input(4, 2, 4)
+    with ct.no_grad():
+        oc, (hc, cc) = cm(xc)
+    assert not oc.requires_grad and oc.grad_fn is None
+    _close(oc, tm(xt)[0])
+    cm2 = ct.nn.LSTM(4, 5, num_layers=2).to(ct.float32)
+    cm2.load_state_dict(cm.state_dict())
+    assert all(p.dtype == ct.float32 for p in cm2.parameters())
+    oc2, _ = cm2(xc.detach().float())
+    np.testing.assert_allclose(_np(oc2), tm(xt)[0].detach().numpy(), rtol=2e-4, atol=2e-5)
