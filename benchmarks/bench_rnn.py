@@ -107,8 +107,9 @@ def main():
     print(f"cltensor              median {mc * 1e3:8.1f} ms   best {min(tc) * 1e3:8.1f} ms")
     for n in threads:
         mt = statistics.median(tt[n])
-        print(f"torch CPU, {n} thread{'s' if n > 1 else ' '}  median {mt * 1e3:8.1f} ms   best {min(tt[n]) * 1e3:8.1f} ms"
-              f"   ratio cltensor / torch: median {mc / mt:.2f}x, best {min(tc) / min(tt[n]):.2f}x")
+        print(f"torch CPU, {n} thread{'s' if n > 1 else ' '}  median {mt * 1e3:8.1f} ms   best "
+              f"{min(tt[n]) * 1e3:8.1f} ms   ratio cltensor / torch: median {mc / mt:.2f}x, "
+              f"best {min(tc) / min(tt[n]):.2f}x")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 ## Recurrent-layer gate math: one kernel per time step for the forward of an LSTM / GRU step and one for its
-## backward (the GEMMs run on gemm.mako). One work-item per row and chunk of `ch` hidden units of the step's bt x H block.
+## backward (the GEMMs run on gemm.mako). One work-item per row and chunk of `ch` hidden units of the step's
+## bt x H block.
 ## Matrices are row-major with a row stride and an element offset as arguments (a step's rows are a block of the
 ## sequence's buffers), so no operand is assumed to start at 0 or to be densely packed.
 ## `t` is the tensor dtype helper (storage t.ct, loads/stores via t.load/t.store); arithmetic runs in `F`
@@ -18,7 +19,16 @@
     for (int j = j0; j < je; j++) {
 </%def>
 
-<%def name="sig(F, x)">((${F})1 / ((${F})1 + exp(-(${x}))))</%def>
+<%!
+def sig(F, x):
+    """the logistic sigmoid of C expression x in type F"""
+    return "((%s)1 / ((%s)1 + exp(-(%s))))" % (F, F, x)
+
+
+def pre(F, t, k, hh):
+    """the pre-activation of gate block k: input projection xp + hidden projection `hh`"""
+    return "((%s)%s + (%s)%s)" % (F, t.load("xp", "x0 + %d * H" % k), F, t.load(hh, "g0 + %d * H" % k))
+%>
 
 ## LSTM step forward. xp: the step's input projection (x W_ih^T + b_ih + b_hh, gates i, f, g, o in blocks of H);
 ## hh: h_prev W_hh^T (bt x 4H, contiguous; overwritten with the activated gates i, f, g, o for the backward);
@@ -35,10 +45,10 @@ __kernel void k(__global const ${t.ct}* restrict xp, const ${idx} xo, const ${id
 {
 ${head(idx, ch)}
     const ${idx} x0 = xo + b * xs + j, g0 = ho + b * 4 * H + j;
-    const ${F} i = ${sig(F, "(" + F + ")" + t.load("xp", "x0") + " + (" + F + ")" + t.load("hh", "g0"))};
-    const ${F} f = ${sig(F, "(" + F + ")" + t.load("xp", "x0 + H") + " + (" + F + ")" + t.load("hh", "g0 + H"))};
-    const ${F} g = py_tanh((${F})${t.load("xp", "x0 + 2 * H")} + (${F})${t.load("hh", "g0 + 2 * H")});
-    const ${F} o = ${sig(F, "(" + F + ")" + t.load("xp", "x0 + 3 * H") + " + (" + F + ")" + t.load("hh", "g0 + 3 * H"))};
+    const ${F} i = ${sig(F, pre(F, t, 0, "hh"))};
+    const ${F} f = ${sig(F, pre(F, t, 1, "hh"))};
+    const ${F} g = py_tanh(${pre(F, t, 2, "hh")});
+    const ${F} o = ${sig(F, pre(F, t, 3, "hh"))};
     const ${F} cn = f * (${F})${t.load("cp", "cpo + b * cps + j")} + i * g;
     ${t.store("c", "co + b * H + j", "(" + t.cc + ")cn")};
     ${t.store("h", "hoo + b * hs + j", "(" + t.cc + ")(o * py_tanh(cn))")};
@@ -79,7 +89,8 @@ ${head(idx, ch)}
     const ${F} dct = (${F})${t.load("dc", "dco + b * dcs + j")} + d * o * ((${F})1 - tc * tc);
     const ${idx} g0 = go + b * gs + j;
     ${t.store("dg", "g0", "(" + t.cc + ")(dct * g * i * ((" + F + ")1 - i))")};
-    ${t.store("dg", "g0 + H", "(" + t.cc + ")(dct * (" + F + ")" + t.load("cp", "cpo + b * cps + j") + " * f * ((" + F + ")1 - f))")};
+    const ${F} cpv = ${t.load("cp", "cpo + b * cps + j")};
+    ${t.store("dg", "g0 + H", "(" + t.cc + ")(dct * cpv * f * ((" + F + ")1 - f))")};
     ${t.store("dg", "g0 + 2 * H", "(" + t.cc + ")(dct * i * ((" + F + ")1 - g * g))")};
     ${t.store("dg", "g0 + 3 * H", "(" + t.cc + ")(d * tc * o * ((" + F + ")1 - o))")};
     ${t.store("dcp", "dcpo + b * H + j", "(" + t.cc + ")(dct * f)")};
@@ -101,8 +112,8 @@ __kernel void k(__global const ${t.ct}* restrict xp, const ${idx} xo, const ${id
 {
 ${head(idx, ch)}
     const ${idx} x0 = xo + b * xs + j, g0 = gho + b * 3 * H + j;
-    const ${F} r = ${sig(F, "(" + F + ")" + t.load("xp", "x0") + " + (" + F + ")" + t.load("gh", "g0"))};
-    const ${F} z = ${sig(F, "(" + F + ")" + t.load("xp", "x0 + H") + " + (" + F + ")" + t.load("gh", "g0 + H"))};
+    const ${F} r = ${sig(F, pre(F, t, 0, "gh"))};
+    const ${F} z = ${sig(F, pre(F, t, 1, "gh"))};
     const ${F} hn = ${t.load("gh", "g0 + 2 * H")};
     const ${F} n = py_tanh((${F})${t.load("xp", "x0 + 2 * H")} + r * hn);
     const ${F} hv = ${t.load("hp", "hpo + b * hps + j")};

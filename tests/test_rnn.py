@@ -11,6 +11,8 @@ from _torchref import same_errors
 torch = pytest.importorskip("torch")
 trnn = torch.nn.utils.rnn
 
+pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
+
 # float64 (tight tolerances) where the device has fp64, else float32: every test runs on every device
 _info = ct._device.device_info(ct.get_default_device())
 DT = torch.float64 if _info is None or _info.fp64 else torch.float32

@@ -54,9 +54,14 @@ def _rows(t):
     return t
 
 
+def _rs(t):
+    """A gate-kernel operand passed with its row stride."""
+    return (t, t._strides[0])
+
+
 def _gate_kernel(name, dt, operands, bt, H, **params):
-    """Launch templates/rnn.mako's `name` over the bt x H block (a chunk of _CH units per work-item). operands: per pointer argument, (tensor,) or
-    (tensor, row stride) -> buffer, element offset[, row stride]."""
+    """Launch templates/rnn.mako's `name` over the bt x H block (a chunk of _CH units per work-item).
+    operands: per pointer argument, (tensor,) or (tensor, row stride) -> buffer, element offset[, row stride]."""
     rt = rt_of(operands[0][0])
     n = bt * ((H + _CH - 1) // _CH)
     idx, inp = idx_type(n, *[extent(op[0]) for op in operands])
@@ -143,7 +148,7 @@ class _Layer:
                 cn = _new((bt, H), x)
                 r = _new((bt, H), x) if w_hr_t is not None else ht
                 # hh becomes the activated gates i, f, g, o
-                _gate_kernel("lstm_fwd", dt, [(xp[o:o + bt], G), (hh,), (c, c._strides[0]), (cn,), (r, r._strides[0])],
+                _gate_kernel("lstm_fwd", dt, [(xp[o:o + bt], G), (hh,), _rs(c), (cn,), _rs(r)],
                              bt, H)
                 if w_hr_t is not None:
                     _ew_into("x0", ht, [mm(r, w_hr_t)])
@@ -152,7 +157,7 @@ class _Layer:
                 c = cn
             elif gru:
                 a = _new((bt, 4 * H), x)
-                _gate_kernel("gru_fwd", dt, [(xp[o:o + bt], G), (hh,), (h, h._strides[0]), (ht, Hr), (a,)], bt, H)
+                _gate_kernel("gru_fwd", dt, [(xp[o:o + bt], G), (hh,), _rs(h), (ht, Hr), (a,)], bt, H)
                 if save:
                     steps[t] = (before, h, a)
             else:
@@ -213,16 +218,16 @@ class _Layer:
                 else:
                     dr = dh
                 dcp = _new((bt, H), x)
-                ops = [(a,), (cp, cp._strides[0]), (cn,), (dr, dr._strides[0]),
-                       (gout if gout is not None else dr, (gout if gout is not None else dr)._strides[0]), (dc, dc._strides[0]), (dG[o:o + bt], G), (dcp,)]
+                ops = [(a,), _rs(cp), (cn,), _rs(dr), _rs(gout if gout is not None else dr), _rs(dc),
+                       (dG[o:o + bt], G), (dcp,)]
                 _gate_kernel("lstm_bwd", dt, ops, bt, H, has_dout=gout is not None)
                 dc = dcp
                 dhp = mm(dG[o:o + bt], w_hh)
             elif gru:
                 _, hp, a = st
                 dhz = _new((bt, H), x)
-                ops = [(a,), (hp, hp._strides[0]), (dh, dh._strides[0]), (gout if gout is not None else dh, (gout if gout is not None else dh)._strides[0]),
-                       (dG[o:o + bt], G), (dGh[o:o + bt], G), (dhz,)]
+                ops = [(a,), _rs(hp), _rs(dh), _rs(gout if gout is not None else dh), (dG[o:o + bt], G),
+                       (dGh[o:o + bt], G), (dhz,)]
                 _gate_kernel("gru_bwd", dt, ops, bt, H, has_dout=gout is not None)
                 dhp = addmm(dhz, dGh[o:o + bt], w_hh)
             else:
