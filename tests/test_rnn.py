@@ -457,3 +457,31 @@ def test_no_grad_inference_and_module_to():
     assert all(p.dtype == ct.float32 for p in cm2.parameters())
     oc2, _ = cm2(xc.detach().float())
     np.testing.assert_allclose(_np(oc2), tm(xt)[0].detach().numpy(), rtol=2e-4, atol=2e-5)
+
+
+@pytest.mark.parametrize("name,kw,packed", [("LSTM", dict(bidirectional=True, proj_size=2), True),
+                                            ("GRU", dict(num_layers=2), False), ("RNN", {}, True),
+                                            ("LSTMCell", {}, False)])
+def test_double_backward(name, kw, packed):
+    """create_graph=True: gradients that are differentiable themselves (a gradient penalty), as in torch."""
+    tm, cm = _pair(name, 3, 4, **kw)
+    g = torch.Generator().manual_seed(12)
+    xt = torch.randn((3, 3) if name == "LSTMCell" else (5, 3, 3), generator=g, dtype=DT, requires_grad=True)
+    xc = _c(xt, True)
+
+    def run(m, x, P):
+        inp = P.pack_padded_sequence(x, [5, 3, 2]) if packed else x
+        if name == "LSTMCell":
+            o, hs = m(inp)[0], m(inp)
+        else:
+            o, hs = m(inp)
+            o = o.data if packed else o
+        return (o ** 2).sum() + sum((s ** 3).sum() for s in _states(hs))
+    gt, = torch.autograd.grad(run(tm, xt, trnn), xt, create_graph=True)
+    (gt ** 2).sum().backward()
+    gc, = ct.autograd.grad(run(cm, xc, crnn), xc, create_graph=True)
+    (gc ** 2).sum().backward()
+    _close(gc, gt)
+    _close(xc.grad, xt.grad)
+    for (_, pc), (_, pt) in zip(cm.named_parameters(), tm.named_parameters()):
+        _close(pc.grad, pt.grad)

@@ -9,7 +9,8 @@ GEMM's C operand, read in place) followed by the gate math. Its backward walks t
 per step (dh_prev = dG @ W_hh) and computes the weight gradients once, over all steps: dW_ih = dG^T X,
 dW_hh = dG^T H_prev, dX = dG W_ih, db = sum(dG). Packed sequences run the same loop with a batch that shrinks
 (or, in the reverse direction, grows) with the step's batch size; a sequence's final state is its state at its
-last real step.
+last real step. With create_graph=True (double backward) the node's gradients come from a step-by-step
+recomputation on differentiable ops (_layer_tape), so they are differentiable themselves.
 """
 import math
 import numbers
@@ -293,12 +294,81 @@ def _layer(mode, x, bs, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
         want = [t is not None and t.requires_grad for t in inputs]
 
         def bw(g_out, g_hN, g_cN=None):
+            if AG.is_grad_enabled():      # create_graph: gradients that are differentiable themselves
+                return _tape_grads(mode, inputs, want, bs, reverse, (g_out, g_hN, g_cN))
             with AG.no_grad():
                 gs = L.backward(g_out, g_hN, g_cN)
             return tuple(g if w else None for g, w in zip(gs, want))
         outs = (out, hN, cN) if cN is not None else (out, hN)
         AG.record("RnnLayerBackward0", inputs, outs, bw)
     return out, hN, cN
+
+
+def _layer_tape(mode, x, bs, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
+    """The same layer written with differentiable ops step by step (autograd records every op): the
+    create_graph (double backward) path of _layer."""
+    H = w_hh.shape[0] // {"LSTM": 4, "GRU": 3}.get(mode, 1)
+    lstm, gru = mode == "LSTM", mode == "GRU"
+    xp = mm(x, w_ih.t())
+    if b_ih is not None:
+        xp = xp + (b_ih if gru else b_ih + b_hh)
+    off, o = [], 0
+    for b in bs:
+        off.append(o)
+        o += b
+    outs, pieces_h, pieces_c = {}, [], []
+    h = c = None
+    cur = 0
+    for t in (range(len(bs) - 1, -1, -1) if reverse else range(len(bs))):
+        bt = bs[t]
+        if bt > cur:
+            h = h0[:bt] if cur == 0 else cat([h, h0[cur:bt]], 0)
+            c = (c0[:bt] if cur == 0 else cat([c, c0[cur:bt]], 0)) if lstm else None
+        elif bt < cur:
+            pieces_h.append((bt, h[bt:cur]))
+            h = h[:bt]
+            if lstm:
+                pieces_c.append((bt, c[bt:cur]))
+                c = c[:bt]
+        cur = bt
+        xt = xp[off[t]:off[t] + bt]
+        hh = mm(h, w_hh.t())
+        if gru and b_hh is not None:
+            hh = hh + b_hh
+        if lstm:
+            gs = xt + hh
+            i, f = gs[:, :H].sigmoid(), gs[:, H:2 * H].sigmoid()
+            g, og = gs[:, 2 * H:3 * H].tanh(), gs[:, 3 * H:].sigmoid()
+            c = f * c + i * g
+            h = og * c.tanh()
+            if w_hr is not None:
+                h = mm(h, w_hr.t())
+        elif gru:
+            r = (xt[:, :H] + hh[:, :H]).sigmoid()
+            z = (xt[:, H:2 * H] + hh[:, H:2 * H]).sigmoid()
+            n = (xt[:, 2 * H:] + r * hh[:, 2 * H:]).tanh()
+            h = (1 - z) * n + z * h
+        else:
+            h = (xt + hh).tanh() if mode == "RNN_TANH" else (xt + hh).relu()
+        outs[t] = h
+    pieces_h.append((0, h))
+    pieces_c.append((0, c))
+
+    def join(pieces):
+        ts = [p for _, p in sorted(pieces, key=lambda q: q[0])]
+        return ts[0] if len(ts) == 1 else cat(ts, 0)
+    out = cat([outs[t] for t in range(len(bs))], 0)
+    return out, join(pieces_h), join(pieces_c) if lstm else None
+
+
+def _tape_grads(mode, inputs, want, bs, reverse, gouts):
+    """Gradients of _layer's inputs, recorded for double backward: a recomputation on differentiable ops."""
+    with AG.enable_grad():
+        outs = _layer_tape(mode, inputs[0], bs, *inputs[1:], reverse=reverse)
+    pairs = [(o, g) for o, g in zip(outs, gouts) if o is not None and g is not None]
+    wanted = [t for t, w in zip(inputs, want) if w]
+    gs = iter(AG.grad([o for o, _ in pairs], wanted, [g for _, g in pairs], create_graph=True, allow_unused=True))
+    return tuple(next(gs) if w else None for w in want)
 
 
 # ================================================================================================ modules
