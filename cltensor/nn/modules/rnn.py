@@ -4,9 +4,10 @@ Parameter names, shapes, gate order (LSTM i, f, g, o; GRU r, z, n with n = tanh(
 initialisation and state_dicts are PyTorch's, so weights move between the two libraries both ways.
 
 One layer and direction runs as one autograd node (`_layer`): the input projection of all time steps is one GEMM
-(x as (T*B, I) @ W_ih^T + b), each step one GEMM for the hidden projection (the step's input projection rows are the
-GEMM's C operand, read in place) followed by the gate math. Its backward walks the steps in reverse with one GEMM
-per step (dh_prev = dG @ W_hh) and computes the weight gradients once, over all steps: dW_ih = dG^T X,
+(x as (T*B, I) @ W_ih^T + b), each step one GEMM for the hidden projection (h_prev @ W_hh^T) and one kernel for
+the gate math (templates/rnn.mako: it adds the step's input projection rows, applies the gates and writes the new
+states; RNN's tanh/relu is one elementwise kernel). Its backward walks the steps in reverse with one gate kernel
+and one GEMM per step (dh_prev = dG @ W_hh) and computes the weight gradients once, over all steps: dW_ih = dG^T X,
 dW_hh = dG^T H_prev, dX = dG W_ih, db = sum(dG). Packed sequences run the same loop with a batch that shrinks
 (or, in the reverse direction, grows) with the step's batch size; a sequence's final state is its state at its
 last real step. With create_graph=True (double backward) the node's gradients come from a step-by-step
@@ -300,7 +301,7 @@ def _layer(mode, x, bs, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, reverse):
                 gs = L.backward(g_out, g_hN, g_cN)
             return tuple(g if w else None for g, w in zip(gs, want))
         outs = (out, hN, cN) if cN is not None else (out, hN)
-        AG.record("RnnLayerBackward0", inputs, outs, bw)
+        AG.record("RnnLayerBackward0", inputs, outs, bw, saved=tuple(t for t in inputs if t is not None))
     return out, hN, cN
 
 
