@@ -485,3 +485,26 @@ def test_double_backward(name, kw, packed):
     _close(xc.grad, xt.grad)
     for (_, pc), (_, pt) in zip(cm.named_parameters(), tm.named_parameters()):
         _close(pc.grad, pt.grad)
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "RNN"])
+def test_launches_per_step(name):
+    """One GEMM and one gate kernel per time step each way (plus a fixed number per layer): the fused path."""
+    from cltensor import _kernels
+    m = getattr(ct.nn, name)(8, 16)
+    x = ct.randn(20, 4, 8).requires_grad_(True)
+    counts = []
+    for T in (10, 20):
+        xs = x[:T]
+        m(xs)                              # kernels built
+        m.zero_grad()                      # no gradient accumulation in the count
+        x.grad = None
+        n0 = _kernels.stats["launches"]
+        o, h = m(xs)
+        n1 = _kernels.stats["launches"]
+        (o.sum() + _states(h)[0].sum()).backward()
+        n2 = _kernels.stats["launches"]
+        counts.append((n1 - n0, n2 - n1))
+    (f10, b10), (f20, b20) = counts
+    assert f20 - f10 == 2 * 10, counts      # forward: GEMM + gate kernel per step
+    assert b20 - b10 == 2 * 10, counts      # backward: gate kernel (RNN: elementwise) + GEMM per step
