@@ -13,3 +13,4 @@ from .misc import (Dropout, Dropout1d, Dropout2d, Dropout3d, AlphaDropout, Flatt
                    ConstantPad2d, ZeroPad2d)
 from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, KLDivLoss, PoissonNLLLoss, BCELoss,  # noqa
                    BCEWithLogitsLoss, NLLLoss, CrossEntropyLoss)
+from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell  # noqa

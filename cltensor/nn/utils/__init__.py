@@ -58,3 +58,4 @@ def vector_to_parameters(vec, parameters):
             n = p.numel()
             p.copy_(vec[off:off + n].view_as(p))
             off += n
+from . import rnn  # noqa: E402,F401
