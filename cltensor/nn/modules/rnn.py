@@ -24,7 +24,7 @@ from ... import _ew
 from ... import _kernels as K
 from ..._launch import rt_of, extent, idx_type
 from ... import autograd as AG
-from ..._advindex import index_select
+from ..._index.ops import index_select
 from ..._linalg import addmm, mm
 from ..._shape import cat, stack
 from ..parameter import Parameter

@@ -9,7 +9,7 @@ from typing import NamedTuple, Optional
 
 from ... import _creation as C
 from ... import _dtypes as D
-from ..._advindex import index_select
+from ..._index.ops import index_select
 from ..._shape import cat
 from ..._tensor import Tensor
 
