@@ -304,7 +304,7 @@ def _plan(expr, out, operands, cdts, rdt):
         types += [None, itype] if isinstance(op, Tensor) else [_scalar_np[cdt]]
     ls = rt.local_size
     plan = _Plan()
-    nt = rt.info.is_cpu and n * out.itemsize >= NT_BYTES    # non-temporal stores (vector paths only)
+    nt = rt.info.tuning.nontemporal_stores and n * out.itemsize >= NT_BYTES    # (vector paths only)
     if flat:
         key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, nt)
         kern = _kcache.get(key)
@@ -314,7 +314,7 @@ def _plan(expr, out, operands, cdts, rdt):
             fn = m.group(1) if m and ins[0] is odt and cdts[0] is odt and rdt is odt else None
             if fn in _VEC_BUILTINS and odt in (D.float16, D.float32, D.float64):
                 vec = {"vfn": fn}
-            elif fn in _TRIG and odt in (D.float16, D.float32) and rt.info.is_cpu and rt.info.fp64:
+            elif fn in _TRIG and odt in (D.float16, D.float32) and rt.info.tuning.own_trig8:
                 vec = {"vfn": "ct_%s8" % fn}   # our own 8-lane sin/cos/tan (templates/elementwise.mako)
             elif _vexpr(expr, odt, ins, cdts, rdt):
                 vec = {"vexpr": True}

@@ -34,6 +34,7 @@ import time
 import numpy as np
 import pyopencl as cl
 
+from . import _config as cfg
 from . import _dtypes as D
 from . import _dispatch
 from . import _ew
@@ -76,7 +77,7 @@ _CPU_TILES = {16: dict(tm=8, tn_bytes=128, vbytes=64),
 
 
 def _device_defaults(info):
-    kind = "cpu" if info.is_cpu else ("gpu" if info.is_gpu else "any")
+    kind = info.tuning.kind
     who = (info.vendor + " " + info.name).lower()
     for k, sub, params in _DEFAULTS:
         if (k == kind or k == "any") and sub in who:
@@ -271,8 +272,7 @@ _configs = {}
 
 def _config(rt, dtype, acc, variant=None, params=None):
     if params is None:
-        key = (id(rt), dtype, acc, variant, os.environ.get("CLTENSOR_GEMM_VARIANT"),
-               os.environ.get("CLTENSOR_AUTOTUNE"))
+        key = (id(rt), dtype, acc, variant, cfg.gemm_variant(), cfg.autotune())
         p = _configs.get(key)
         if p is None:
             p = _configs[key] = _make_config(rt, dtype, acc, variant, None)
@@ -283,11 +283,11 @@ def _config(rt, dtype, acc, variant=None, params=None):
 def _make_config(rt, dtype, acc, variant, params):
     info = rt.info
     p = _device_defaults(info)
-    v = variant or (params or {}).get("variant") or os.environ.get("CLTENSOR_GEMM_VARIANT") or p["variant"]
+    v = variant or (params or {}).get("variant") or cfg.gemm_variant() or p["variant"]
     if v == "reg":
         if p.get("variant") != "reg":
             p = dict(_REG_DEFAULT)
-        if params is None and os.environ.get("CLTENSOR_AUTOTUNE") == "1" and info.is_cpu:
+        if params is None and cfg.autotune() and info.tuning.autotune_gemm:
             tuned = _load_tuned(info, acc.itemsize)
             if tuned is None:
                 _tuned[(_device_key(info), acc.itemsize)] = {}   # no recursion while tuning

@@ -15,6 +15,7 @@ import tempfile
 import numpy as np
 import pyopencl as cl
 
+from . import _config as cfg
 from . import _dtypes as D
 from . import _dispatch
 
@@ -28,7 +29,7 @@ def _template_dir():
 
 
 _lookup = None
-DEBUG = bool(os.environ.get("CLTENSOR_DEBUG"))
+DEBUG = cfg.debug()
 stats = {"builds": 0, "build_seconds": 0.0, "launches": 0, "binary_loads": 0, "source_builds": 0, "binaries_saved": 0,
          "bundles": 0}
 
@@ -208,11 +209,7 @@ _OPTIONS = ["-cl-kernel-arg-info"] + ([] if DEBUG else ["-w"])
 def cache_dir():
     """Where built program binaries are kept across processes: CLTENSOR_CACHE_DIR, else
     $XDG_CACHE_HOME/cltensor or ~/.cache/cltensor; CLTENSOR_CACHE_DIR=0 (or empty) turns the cache off."""
-    d = os.environ.get("CLTENSOR_CACHE_DIR")
-    if d is not None:
-        return None if d in ("", "0") else d
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "cltensor")
+    return cfg.cache_dir()
 
 
 # When to store a program's binary in the cache (CLTENSOR_CACHE_BINARIES): "1" after every source build, "0"
@@ -220,7 +217,7 @@ def cache_dir():
 # a budget of SAVE_BUDGET_S seconds per process. Asking PoCL for a binary makes it generate code again the
 # first time (0.15-0.35 s per program here, holding the GIL), so storing is spread over processes instead of
 # landing on one; cltensor.warmup() stores everything it builds.
-_mode = os.environ.get("CLTENSOR_CACHE_BINARIES", "auto")
+_mode = cfg.cache_binaries()
 save_binaries = _mode not in ("", "0", "auto")
 SAVE_BUDGET_S = [0.0 if _mode in ("", "0") else 0.5]
 

@@ -131,10 +131,8 @@ def _pad_rank(shape, strides):
 
 
 def _params(rt):
-    """Launch geometry per device kind."""
-    if rt.info.is_cpu:
-        return dict(w_in=8, u=8, blk=16, w_out=16, nv_out=16, target=256, minc=8192, small=1 << 15)
-    return dict(w_in=4, u=1, blk=1, w_out=1, nv_out=1, target=16384, minc=512, small=1 << 12)
+    """Launch geometry of the device (its tuning profile, cltensor/_device.py Tuning.reduce)."""
+    return rt.info.tuning.reduce
 
 
 def _batch_layout(shape, d, stride_lists):
@@ -263,7 +261,7 @@ def _reduce_plan(x, dims, op, out_dtype, acc, cdt, mapx, fin, aux, vec_ok, sweep
     layout = "inner" if M == 1 or min_r < min_k or x.numel() <= P["small"] else "outer"
     vw = 1
     vec = bool(vec_ok and cdt is acc and not arg)
-    if (layout == "outer" and sweep_ok and rt.info.is_cpu and vec and kst[-1] == 1 and ks[-1] >= 16):
+    if (layout == "outer" and sweep_ok and rt.info.tuning.reduce_outer_sweep and vec and kst[-1] == 1 and ks[-1] >= 16):
         return (rt, P, ks, kst, rs, rst, kshape, M, RN)
     if layout == "outer":
         last = ks[-1]

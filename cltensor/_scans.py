@@ -22,9 +22,9 @@ def _scan_acc(odt, rt, op):
         return _compute_dtype(odt)
     acc = _acc_of(odt)
     # like PyTorch's CPU kernels, float32/16 running sums accumulate in double where the device has it
-    if acc is D.float32 and rt.info.fp64 and rt.info.is_cpu:
+    if acc is D.float32 and rt.info.tuning.scan_acc_double:
         return D.float64
-    if acc is D.complex64 and rt.info.fp64 and rt.info.is_cpu:
+    if acc is D.complex64 and rt.info.tuning.scan_acc_double:
         return D.complex128
     return acc
 

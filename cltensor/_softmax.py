@@ -67,7 +67,7 @@ def _softmax_fused(x, out, d, log, acc, rt):
     mode = "rows"
     nlg = 1
     nw = B
-    if isd != 1 and bis[-1] == 1 and bos[-1] == 1 and bs[-1] >= 16 and rt.info.is_cpu:
+    if isd != 1 and bis[-1] == 1 and bos[-1] == 1 and bs[-1] >= 16 and rt.info.tuning.row_lanes:
         mode = "lanes"
         nlg = -(-bs[-1] // 16)
         nw = (B // bs[-1]) * nlg

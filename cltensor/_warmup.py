@@ -5,9 +5,9 @@ common op family once on tiny tensors, so the very same kernels real code uses (
 layout variants) are built and launched now, and the first real op runs at full speed. With a warm PoCL disk
 cache this is fast (a few ms per kernel); with an empty cache it takes the compile time once, up front.
 """
-import os
 import time
 
+from . import _config as cfg
 from . import _dtypes as D
 from . import _kernels as K
 from . import _device as dv
@@ -48,7 +48,7 @@ def warmup(dtypes=(D.float32,), device=None, families=FAMILIES, save_binaries=Tr
             dt = D.as_dtype(dt)
             t1 = time.perf_counter()
             for fam in families:
-                if bundle and not K.DEBUG and os.environ.get("CLTENSOR_AUTOTUNE") != "1":
+                if bundle and not K.DEBUG and not cfg.autotune():
                     _collect_and_build(ct, _FAMILY[fam], dt, dev, bool(save_binaries))
                 _FAMILY[fam](ct, dt, dev)
             ct.synchronize(dev)

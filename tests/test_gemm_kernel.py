@@ -357,6 +357,10 @@ def test_cpu_tile_follows_vector_width(width, tile):
     class Info:
         is_cpu, is_gpu, vendor, name = True, False, "x", "y"
         preferred_vector_width_float = width
+
+    class Tuning:
+        kind = "cpu"
+    Info.tuning = Tuning
     p = G._device_defaults(Info())
     assert (p["tm"], p["tn_bytes"], p["vbytes"]) == tile
     assert p["variant"] == "reg"
