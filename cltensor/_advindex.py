@@ -31,7 +31,7 @@ from . import _ew
 from . import _views as V
 from . import _device as dv
 from ._tensor import Tensor, empty_tensor, make, contiguous_strides, prod, _wrap_dim
-from . import autograd as AG
+from .autograd import _tape as AG
 
 _I32 = (1 << 31) - 1
 CH = 16

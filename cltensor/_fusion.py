@@ -38,7 +38,7 @@ from . import _dtypes as D
 from . import _ew
 from . import _kernels as K
 from . import _ops as O
-from . import autograd as AG
+from .autograd import _tape as AG
 from ._tensor import Tensor, _init_from, _new, contiguous_strides, empty_tensor, make, prod
 
 

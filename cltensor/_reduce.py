@@ -33,7 +33,7 @@ from . import _ops as O
 from . import _fusion as F
 from . import _views as V
 from ._tensor import Tensor, empty_tensor, make, prod as _prod, _wrap_dim, contiguous_strides
-from . import autograd as AG
+from .autograd import _tape as AG
 
 _I32 = (1 << 31) - 1
 

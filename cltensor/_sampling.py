@@ -6,7 +6,7 @@ Without replacement: the `num_samples` largest keys p / E with E ~ Exp(1) (the e
 CPU kernel does), so categories of probability 0 come last. Input checks need the values: one host sync.
 """
 from . import _dtypes as D
-from . import autograd as AG
+from .autograd import _tape as AG
 from ._tensor import Tensor
 from ._reduce import _finish_out
 

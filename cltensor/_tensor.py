@@ -240,7 +240,7 @@ class Tensor:
 
     def __repr__(self, *, tensor_contents=None):
         from . import _printing
-        from .autograd import grad_fn_name
+        from .autograd._tape import grad_fn_name
         dt = self._dtype
         show_dtype = not (dt is D.get_default_dtype() or dt is D.int64 or dt is D.bool_ or
                           dt is D._default_complex())
@@ -334,7 +334,7 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, v):
-        from .autograd import set_requires_grad
+        from .autograd._tape import set_requires_grad
         set_requires_grad(self, v)
 
     def requires_grad_(self, requires_grad=True):

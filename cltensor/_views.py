@@ -4,7 +4,7 @@ import numpy as np
 from . import _dtypes as D
 from . import _ew
 from ._tensor import Tensor, make, empty_tensor, empty_like_layout, contiguous_strides, prod, _wrap_dim
-from . import autograd as AG
+from .autograd import _tape as AG
 
 
 def _view(t, shape, strides, offset, name, fn, dtype=None):

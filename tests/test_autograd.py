@@ -801,3 +801,207 @@ def test_detach_inplace_on_a_view_raises_and_pow_inplace_node_names():
     z = ct.ones(3, requires_grad=True) * 1
     z.pow_(2)
     assert type(z.grad_fn).__name__ == "PowBackward0"
+
+
+# ---------------------------------------------------------------- table rules state what they save
+def _rule_combos(op_, dtype):
+    """Operand lists for a table rule: all tensors, then each position as a Python scalar."""
+    rng = np.random.default_rng(len(op_.name))
+    n = op_.nargs
+
+    def t(i):
+        v = rng.uniform(0.3, 0.9, 3) + 0.1 * i
+        if dtype is ct.complex128:
+            v = v + 1j * rng.uniform(0.2, 0.6, 3)
+        return ct.tensor(v, dtype=dtype, requires_grad=True)
+    combos = [[t(i) for i in range(n)]]
+    for k in range(n):
+        c = [t(i) for i in range(n)]
+        c[k] = 0.25 + 0.125 * k
+        combos.append(c)
+    return combos
+
+
+def _rule_result(rule, g, args, out):
+    try:
+        r = rule(g, *args, out)
+    except Exception as e:        # noqa: BLE001 (a rule that needs what it was not given fails here)
+        return "error: " + type(e).__name__
+    return tuple(None if x is None else npy(x) for x in (r if isinstance(r, (tuple, list)) else (r,)))
+
+
+def _same(r1, r2):
+    if isinstance(r1, str) or isinstance(r2, str) or len(r1) != len(r2):
+        return isinstance(r1, str) and r1 == r2
+    for a, b in zip(r1, r2):
+        if (a is None) != (b is None):
+            return False
+        if a is not None and not np.allclose(a, b, rtol=0, atol=0, equal_nan=True):
+            return False
+    return True
+
+
+@pytest.mark.fp64
+def test_table_rules_declare_exactly_what_they_read():
+    """Every backward rule of the op table, run with only its declared `saves` (the others None, as bind_rule
+    passes them), gives the gradients it gives with every operand; and each declared value is needed by some
+    operand combination (no input is kept alive for nothing)."""
+    import cltensor.nn.functional  # noqa: F401  (registers the nn rows)
+    from cltensor import _ops as O
+    checked = 0
+    for name, op_ in O.OPS.items():
+        if op_.backward is None:
+            continue
+        mask = op_.saves
+        assert mask is not None and len(mask) == op_.nargs + 1, name
+        dtypes = [F64] + ([ct.complex128] if "c" in op_.exprs else [])
+        results = []
+        for dt in dtypes:
+            for args in _rule_combos(op_, dt):
+                g = ct.tensor(np.linspace(-1.5, 2.0, 3), dtype=dt)
+                out = ct.tensor(np.linspace(0.4, 1.7, 3), dtype=dt)
+                full = _rule_result(op_.backward, g, args, out)
+                if isinstance(full, str):
+                    continue
+                results.append((args, g, out, full))
+                kept = [a if m else None for a, m in zip(args, mask)]
+                got = _rule_result(op_.backward, g, kept, out if mask[-1] else None)
+                assert _same(got, full), f"{name}: saves declares {mask}, but the rule reads more ({got})"
+        assert results and results[0][0][0] is not None, f"{name}: the rule fails with tensor operands"
+        for k, m in enumerate(mask):
+            if not m:
+                continue
+            needed = False
+            for args, g, out, full in results:
+                a2 = [None if i == k else a for i, a in enumerate(args)]
+                o2 = None if k == len(args) else out
+                if not _same(_rule_result(op_.backward, g, a2, o2), full):
+                    needed = True
+                    break
+            assert needed, f"{name}: saves declares value {k} ({mask}) but the rule never reads it"
+        checked += 1
+    assert checked >= 80
+
+
+def test_saves_declaration_is_checked_at_registration():
+    from cltensor import _ops as O
+    with pytest.raises(TypeError, match="must declare what it saves"):
+        O.op("_t_nosaves", 1, "float", "x0", lambda g, a, o: (g,))
+    with pytest.raises(ValueError, match="must name distinct inputs"):
+        O.op("_t_badsaves", 1, "float", "x0", lambda g, a, o: (g * a,), saves="1")
+    with pytest.raises(ValueError, match="must name distinct inputs"):
+        O.op("_t_badsaves", 2, "float", "x0", lambda g, a, b, o: (g * a, g), saves="00")
+    with pytest.raises(TypeError, match="takes 3 parameters, expected 4"):
+        O.op("_t_arity", 2, "float", "x0", lambda g, a, o: (g,), saves="")
+    assert not any(k.startswith("_t_") for k in O.OPS)
+    O.op("_t_ok", 2, "float", "x0 * x1", lambda g, a, b, o: (g * b, g * a), saves="01")
+    try:
+        assert O.OPS["_t_ok"].saves == (True, True, False)
+    finally:
+        del O.OPS["_t_ok"]
+
+
+@pytest.mark.fp64
+def test_unread_operand_is_not_kept_alive():
+    x = leaf(A)
+    w = leaf(B)
+    y = x.exp()           # saves="o": the input is not referenced by the node
+    ref = weakref.ref(x)
+    del x
+    gc.collect()
+    assert ref() is not None      # the graph's AccumulateGrad edge keeps the leaf (as in PyTorch)
+    h = (w * 2).detach().requires_grad_()
+    z = h + 1             # saves="": nothing kept
+    assert z.grad_fn._saved == ()
+    assert len(y.grad_fn._saved) == 1 and y.grad_fn._saved[0][0]._st is y._st
+
+
+# ---------------------------------------------------------------- .grad takes only gradients nobody else holds
+@pytest.mark.fp64
+def test_leaf_takes_passed_through_engine_gradient_without_copy(monkeypatch):
+    clones = []
+    orig = ct.Tensor.clone
+    monkeypatch.setattr(ct.Tensor, "clone", lambda self, *a, **k: clones.append(1) or orig(self, *a, **k))
+    x = leaf(A)
+    ((x + 1) * 3).sum().backward()        # AddBackward0 passes MulBackward0's new gradient through to x
+    assert clones == []
+    close(x.grad, np.full((2, 3), 3.0))
+    x.grad = None
+    y = (x.clone() - 2) * 3               # CloneBackward0 and SubBackward0 pass it through
+    clones.clear()
+    y.sum().backward()
+    assert clones == []
+    x.grad = None
+    w = leaf(A)
+    ((x + w) * 3).sum().backward()        # one tensor for two leaves: one of them copies
+    assert len(clones) >= 1 and x.grad._st is not w.grad._st
+
+
+@pytest.mark.fp64
+def test_gradient_held_by_user_is_never_stolen():
+    v = ct.ones(2, 3, dtype=F64)
+    # a grad_tensors argument passed through (CloneBackward0 and AddBackward0 return it as is)
+    for f in (lambda x: x.clone(), lambda x: x + 0, lambda x: x.view(2, 3)):
+        x = leaf(A)
+        f(x).backward(v)
+        assert x.grad._st is not v._st
+        x.grad.add_(1)
+        close(v, np.ones((2, 3)))
+    # a leaf hook that keeps its gradient
+    kept = []
+    x = leaf(A)
+    x.register_hook(lambda g: kept.append(g))
+    (x * 3).sum().backward()
+    assert x.grad._st is not kept[0]._st
+    x.grad.add_(1)
+    close(kept[0], np.full((2, 3), 3.0))
+    # a hook on a non-leaf whose gradient flows on unchanged to the leaf
+    kept.clear()
+    x = leaf(A)
+    y = x * 2
+    z = y.clone()
+    z.register_hook(lambda g: kept.append(g))
+    (z * 5).sum().backward()
+    assert x.grad._st is not kept[0]._st
+    x.grad.zero_()
+    close(kept[0], np.full((2, 3), 5.0))
+    # a node pre-hook that keeps the gradient
+    kept.clear()
+    x = leaf(A)
+    z = (x * 2).clone()
+    z.grad_fn.register_prehook(lambda gs: kept.append(gs[0]))
+    (z * 5).sum().backward()
+    x.grad.zero_()
+    close(kept[0], np.full((2, 3), 5.0))
+
+    # a custom Function whose backward returns a tensor it keeps
+    class Keep(autograd.Function):
+        store = []
+
+        @staticmethod
+        def forward(ctx, t):
+            return t * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            r = g * 2
+            Keep.store.append(r)
+            return r
+    x = leaf(A)
+    Keep.apply(x).sum().backward()
+    x.grad.add_(100)
+    close(Keep.store[0], np.full((2, 3), 2.0))
+    # one gradient returned for two leaves (AddBackward0): each leaf gets its own tensor
+    x, w = leaf(A), leaf(A)
+    ((x + w) * 2).sum().backward()
+    assert x.grad._st is not w.grad._st
+    x.grad.add_(1)
+    close(w.grad, np.full((2, 3), 2.0))
+    # autograd.grad's results are not shared with .grad of leaves reached by backward(inputs=...)
+    x = leaf(A)
+    h = x * 2
+    hh = h.clone()
+    hh.sum().backward(inputs=[h, x])
+    assert h.grad._st is not x.grad._st
+    h.grad.add_(1)
+    close(x.grad, np.full((2, 3), 2.0))
