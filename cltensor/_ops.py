@@ -171,7 +171,7 @@ op("tanh", 1, "float", {"f": "py_tanh(x0)", "c": "c_tanh(x0)"}, lambda g, a, o: 
 op("asinh", 1, "float", {"f": "asinh(x0)", "c": "c_asinh(x0)"}, lambda g, a, o: (g * _conj((a * a + 1).rsqrt()),),
    saves="0")
 op("acosh", 1, "float", {"f": "acosh(x0)", "c": "c_acosh(x0)"},
-   lambda g, a, o: (g * _conj((a - 1).rsqrt() * (a + 1).rsqrt()),), saves="0")
+   lambda g, a, o: (g * _acosh_grad(a),), saves="0")
 op("atanh", 1, "float", {"f": "atanh(x0)", "c": "c_atanh(x0)"}, lambda g, a, o: (g / _conj(1 - a * a),), saves="0")
 op("sigmoid", 1, "float", {"f": "py_sigmoid(x0)", "c": "c_sigmoid(x0)"}, lambda g, a, o: (g * _conj(o * (1 - o)),),
    saves="o")
@@ -183,11 +183,11 @@ op("reciprocal", 1, "float", {"f": "1 / x0", "c": "c_div(($T)(1, 0), x0)"},
 op("silu", 1, "float", {"f": "x0 * py_sigmoid(x0)"},
    lambda g, a, o: (g * (a.sigmoid() * (1 + a * (1 - a.sigmoid()))),), saves="0")
 op("softplus", 1, "float", {"f": "(x0 > 20 ? x0 : log1p(exp(x0)))"}, lambda g, a, o: (g * a.sigmoid(),), saves="0")
-op("gelu", 1, "float", {"f": "0.5f * x0 * (1 + erf(x0 * 0.70710678118654752440f))"},
+op("gelu", 1, "float", {"f": "($T)0.5 * x0 * (1 + erf(x0 * ($T)0.70710678118654752440))"},
    lambda g, a, o: (g * (0.5 * (1 + (a * 0.7071067811865476).erf()) +
                          a * (-(a * a) * 0.5).exp() * 0.3989422804014327),), saves="0")
 op("gelu_tanh", 1, "float",
-   {"f": "0.5f * x0 * (1 + py_tanh(0.7978845608028654f * (x0 + 0.044715f * x0 * x0 * x0)))"},
+   {"f": "($T)0.5 * x0 * (1 + py_tanh(($T)0.7978845608028654 * (x0 + ($T)0.044715 * x0 * x0 * x0)))"},
    lambda g, a, o: (g * _gelu_tanh_grad(a),), "GeluBackward0", saves="0")
 op("angle", 1, "real_float", {"b": "0", "i": "py_angle(($T)x0)", "f": "py_angle(x0)",
                               "c": "c_angle(x0)"}, lambda g, a, o: (_angle_backward(g, a),), saves="0")
@@ -258,6 +258,14 @@ def _fminmax_backward(g, a, b, is_max):
             where(pick_a, 0.0, g) if isinstance(b, Tensor) else None)
 
 
+def _acosh_grad(a):
+    # real: 1 / sqrt(x^2 - 1), defined for x < -1 too (PyTorch's formula); complex: the principal branch's
+    # 1 / (sqrt(z - 1) sqrt(z + 1)), as PyTorch computes it
+    if a._dtype.is_complex:
+        return _conj((a - 1).rsqrt() * (a + 1).rsqrt())
+    return (a * a - 1).rsqrt()
+
+
 def _gelu_tanh_grad(x):
     k_beta, k_kappa = 0.7978845608028654, 0.044715
     t = (k_beta * (x + k_kappa * x * x * x)).tanh()
@@ -291,7 +299,16 @@ def _pow_backward(g, a, b, o):
         if isinstance(a, Tensor):
             gb = where((a == 0) & (b >= 0), 0.0, g * o * a.log())
         else:
-            gb = g * o * math.log(a) if a > 0 else (g * o * float("nan") if a != 0 else g * 0)
+            # PyTorch's pow_backward_exponent: grad * where(base == 0 & exponent >= 0, 0, result * log(base)),
+            # so 0 ** x has the gradient -inf where x < 0 (result inf, log 0 = -inf)
+            if a > 0:
+                gb = g * o * math.log(a)
+            elif a != 0:
+                gb = g * o * float("nan")
+            elif b._dtype.is_complex:
+                gb = g * 0
+            else:
+                gb = g * where(b >= 0, 0.0, o * float("-inf"))
     return (ga, gb)
 
 

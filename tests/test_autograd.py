@@ -1005,3 +1005,97 @@ def test_gradient_held_by_user_is_never_stolen():
     assert h.grad._st is not x.grad._st
     h.grad.add_(1)
     close(x.grad, np.full((2, 3), 2.0))
+
+
+# ---------------------------------------------------------------- fixed gradients, against torch
+@pytest.mark.fp64
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_acosh_backward_below_minus_one(dt):
+    torch = pytest.importorskip("torch")
+    a = np.array([-300.0, -2.0, -1.5, 1.5, 2.0, 300.0, 0.5])
+    x = ct.tensor(a, dtype=getattr(ct, dt), requires_grad=True)
+    tx = torch.tensor(a, dtype=getattr(torch, dt), requires_grad=True)
+    x.acosh().sum().backward()
+    tx.acosh().sum().backward()
+    np.testing.assert_allclose(npy(x.grad), tx.grad.numpy(), rtol=1e-6 if dt == "float32" else 1e-13,
+                               equal_nan=True)
+    assert abs(npy(x.grad)[0] - 0.0033333518520061744) < 1e-8
+
+
+@pytest.mark.fp64
+def test_acosh_backward_complex():
+    torch = pytest.importorskip("torch")
+    z = np.array([-300 + 1j, -2 - 0.5j, 1.5 + 2j, 0.3 + 0j])
+    x = ct.tensor(z, requires_grad=True)
+    tx = torch.tensor(z, requires_grad=True)
+    x.acosh().real.sum().backward()
+    tx.acosh().real.sum().backward()
+    np.testing.assert_allclose(npy(x.grad), tx.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.fp64
+@pytest.mark.parametrize("base", [0, 0.0, 2, -1.5])
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_pow_scalar_base_backward(base, dt):
+    torch = pytest.importorskip("torch")
+    e = np.array([-2.0, -0.5, 0.0, 0.5, 2.0, np.nan, -np.inf, np.inf])
+    gv = np.array([1.0, -1.0, 2.0, 0.0, 1.0, 1.0, 1.0, 1.0])
+    for f in (lambda L, t: base ** t, lambda L, t: L.pow(base, t)):
+        x = ct.tensor(e, dtype=getattr(ct, dt), requires_grad=True)
+        tx = torch.tensor(e, dtype=getattr(torch, dt), requires_grad=True)
+        y, ty = f(ct, x), f(torch, tx)
+        np.testing.assert_allclose(npy(y), ty.detach().numpy(), rtol=1e-6, equal_nan=True)
+        y.backward(ct.tensor(gv, dtype=getattr(ct, dt)))
+        ty.backward(torch.tensor(gv, dtype=getattr(torch, dt)))
+        np.testing.assert_allclose(npy(x.grad), tx.grad.numpy(), rtol=1e-6, equal_nan=True)
+
+
+@pytest.mark.fp64
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_gelu_matches_torch_in_each_precision(approximate, dt):
+    torch = pytest.importorskip("torch")
+    a = np.concatenate([np.linspace(-6, 6, 61), [1e-3, -1e-3, 0.1234567891234, 12.5, -12.5]])
+    x = ct.tensor(a, dtype=getattr(ct, dt), requires_grad=True)
+    tx = torch.tensor(a, dtype=getattr(torch, dt), requires_grad=True)
+    y = ct.nn.functional.gelu(x, approximate=approximate)
+    ty = torch.nn.functional.gelu(tx, approximate=approximate)
+    tol = 1e-14 if dt == "float64" else 1e-6
+    np.testing.assert_allclose(npy(y), ty.detach().numpy(), rtol=tol, atol=tol)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(npy(x.grad), tx.grad.numpy(), rtol=tol, atol=tol)
+    # the op table's rows (the elementwise path, also used by the fusion of traced chains)
+    from cltensor import _ops as O
+    x = ct.tensor(a, dtype=getattr(ct, dt), requires_grad=True)
+    z = O.apply("gelu" if approximate == "none" else "gelu_tanh", x)
+    np.testing.assert_allclose(npy(z), ty.detach().numpy(), rtol=tol, atol=tol)
+    z.sum().backward()
+    np.testing.assert_allclose(npy(x.grad), tx.grad.numpy(), rtol=tol, atol=tol)
+
+
+def test_variable_like_torch():
+    torch = pytest.importorskip("torch")
+    import warnings
+    t = ct.ones(2)
+    v = autograd.Variable(t, requires_grad=True)
+    tv = torch.autograd.Variable(torch.ones(2), requires_grad=True)
+    assert v.requires_grad == tv.requires_grad and v.is_leaf == tv.is_leaf and v.grad_fn is None
+    assert v is not t and v.data_ptr() == t.data_ptr()
+    assert not t.requires_grad
+    (v * 3).sum().backward()
+    close(v.grad, [3.0, 3.0])
+    assert not autograd.Variable(t).requires_grad
+    y = ct.ones(2, requires_grad=True) * 2
+    d = autograd.Variable(y)
+    assert d.grad_fn is None and not d.requires_grad             # as torch: a detached alias
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        autograd.Variable(t, volatile=True)
+    assert any("volatile was removed" in str(x.message) for x in w)
+    assert isinstance(t, autograd.Variable)
+    assert tuple(autograd.Variable().shape) == tuple(torch.autograd.Variable().shape) == (0,)
+    with pytest.raises(TypeError, match="Variable data has to be a tensor, but got list"):
+        autograd.Variable([1.0])
+    with pytest.raises(RuntimeError, match="Only Tensors of floating point"):
+        autograd.Variable(ct.ones(2, dtype=ct.int64), requires_grad=True)

@@ -5,7 +5,10 @@ its backward. The rest sits above the ops and imports them: `engine` (backward, 
 `functional`, `function` (autograd.Function), `graph`, `_hooks` (tensor hooks, retain_grad) and `_inplace`
 (in-place writes, views rebased through CopySlices).
 """
+import warnings
+
 from .._tensor import Tensor
+from .. import _creation
 from ._tape import (  # noqa: F401
     no_grad, enable_grad, set_grad_enabled, inference_mode, detect_anomaly, set_detect_anomaly,
     is_grad_enabled, is_inference_mode_enabled, is_anomaly_enabled, is_anomaly_check_nan_enabled,
@@ -20,7 +23,26 @@ from . import functional  # noqa: F401
 from . import graph  # noqa: F401
 
 
-Variable = Tensor
+class _VariableMeta(type):
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """The pre-0.4 wrapper, kept for old code as PyTorch keeps it: `Variable(t, requires_grad=False)` returns a
+    new leaf sharing t's memory (detached from t's graph), requiring grad when asked; `volatile` has no effect
+    (use no_grad) and warns. Every tensor is an instance of Variable."""
+
+    def __new__(cls, data=None, requires_grad=False, volatile=False):
+        if data is None:
+            data = _creation.empty(0)
+        elif not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        if volatile:
+            warnings.warn("volatile was removed and now has no effect. Use `with torch.no_grad():` instead.",
+                          UserWarning, stacklevel=2)
+        return data.detach().requires_grad_(bool(requires_grad))
+
 
 __all__ = ["Function", "FunctionCtx", "GradcheckError", "Node", "AccumulateGrad", "RemovableHandle", "Variable",
            "backward", "grad", "gradcheck", "gradgradcheck", "no_grad", "enable_grad", "set_grad_enabled",
