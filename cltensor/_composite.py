@@ -6,7 +6,7 @@ import math
 from . import _dtypes as D
 from . import _ew
 from . import _views
-from . import autograd as AG
+from .autograd import _tape as AG
 from . import _ops
 from ._creation import tensor
 from ._registry import register

@@ -42,7 +42,7 @@ from ._registry import register
 from . import _kernels as K
 from . import _linalg
 from . import _ops as O
-from . import autograd as AG
+from .autograd import _tape as AG
 from .autograd.engine import _reduce_to
 from . import _reductions as R
 from ._tensor import Tensor, _init_from, _new, contiguous_strides, empty_tensor, make, prod

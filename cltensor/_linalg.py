@@ -10,7 +10,7 @@ from . import _ops
 from . import _views
 from ._registry import register, register_method
 from ._tensor import Tensor, empty_tensor, prod
-from . import autograd as AG
+from .autograd import _tape as AG
 
 def _check_pair(a, b, name):
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):

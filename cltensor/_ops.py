@@ -13,16 +13,18 @@ from . import _ew
 from . import _device as dv
 from ._creation import tensor
 from ._tensor import Tensor, empty_tensor, empty_like_layout
-from . import autograd as AG
+from .autograd import _tape as AG
 
 _CAT = {0: "b", 1: "i", 2: "f", 3: "c"}
 
 
 class Op:
-    __slots__ = ("name", "rule", "exprs", "backward", "node", "nargs", "special")
+    __slots__ = ("name", "rule", "exprs", "backward", "node", "nargs", "special", "saves")
 
-    def __init__(self, name, nargs, rule, exprs, backward=None, node=None, special=None):
+    def __init__(self, name, nargs, rule, exprs, backward=None, node=None, special=None, saves=None):
         self.name, self.nargs, self.rule, self.exprs, self.backward = name, nargs, rule, exprs, backward
+        # what the backward rule reads, as AG.saves_mask parses it (see the table's notes)
+        self.saves = AG.saves_mask(saves, nargs, backward, name) if backward is not None else None
         self.special = special     # special(args) -> a cheaper C expression for these operands, or None
         self.node = node or ("".join(p.capitalize() for p in name.split("_")) + "Backward0")
 
@@ -60,15 +62,15 @@ _ERRS = {("floor", "c"): (NotImplementedError, _CPLX), ("ceil", "c"): (NotImplem
 OPS = {}
 
 
-def op(name, nargs, rule, exprs, backward=None, node=None, special=None, *, public=False, inplace=True,
-       aliases=()):
+def op(name, nargs, rule, exprs, backward=None, node=None, special=None, saves=None, *, public=False,
+       inplace=True, aliases=()):
     """One row of the table. public=True also publishes the op (cltensor/_registry.py): the function
     cltensor.<name>(input[, other], *, out=None), the method Tensor.<name> and, unless inplace=False, the
     in-place method Tensor.<name>_; each of `aliases` names the same three forms. public="tensor_other": as True,
     but `other` must be a Tensor (PyTorch's signatures of atan2, maximum, logical_and ...)."""
     if isinstance(exprs, str):
         exprs = {"*": exprs}
-    OPS[name] = Op(name, nargs, rule, exprs, backward, node, special)
+    OPS[name] = Op(name, nargs, rule, exprs, backward, node, special, saves)
     if public:
         fn = _public_function(name, nargs, public == "tensor_other")
         inp = _inplace_method(name) if inplace else None
@@ -105,27 +107,34 @@ def _inplace_method(name):
 # rule (see _rule): std (promote), same (promote; unary keeps the dtype), float (ints -> default float),
 #       pow, square, cmp/pred (-> bool), logical, bitwise, real_same/real_float (complex -> real: abs, angle),
 #       first (the first operand's dtype), alpha (add/sub with alpha), lerp
+# backward: rule(g, *inputs, out) -> one gradient per input (None where none flows). saves: what the rule reads,
+#       as PyTorch's derivatives.yaml states it per formula: one character per kept value, an input's position
+#       ("0" the first operand, "1" the second, ...) or "o" for the result; "" keeps nothing. Only those are kept
+#       alive (and version-checked) for the backward; the rule gets None in place of the others. Required with a
+#       rule, checked against the rule's parameters here and against its code by tests/test_autograd.py.
 op("add", 2, "std", {"b": "x0 | x1", "i": "x0 + x1", "f": "x0 + x1", "c": "x0 + x1"},
-   lambda g, a, b, o: (g, g))
+   lambda g, a, b, o: (g, g), saves="")
 op("sub", 2, "std", {"i": "x0 - x1", "f": "x0 - x1", "c": "x0 - x1"},
-   lambda g, a, b, o: (g, -g))
+   lambda g, a, b, o: (g, -g), saves="")
 # add/sub with alpha != 1 in one kernel (x2 = alpha, cast to the result dtype; the optimizers' hot path)
 op("add_alpha", 3, "alpha", {"b": "x0 | (x1 & x2)", "i": "x0 + x2 * x1", "f": "x0 + x2 * x1",
-                             "c": "x0 + c_mul(x2, x1)"}, lambda g, a, b, al, o: (g, g * al), node="AddBackward0")
+                             "c": "x0 + c_mul(x2, x1)"}, lambda g, a, b, al, o: (g, g * al), node="AddBackward0",
+   saves="2")
 op("sub_alpha", 3, "alpha", {"i": "x0 - x2 * x1", "f": "x0 - x2 * x1", "c": "x0 - c_mul(x2, x1)"},
-   lambda g, a, b, al, o: (g, -g * al), node="SubBackward0")
+   lambda g, a, b, al, o: (g, -g * al), node="SubBackward0", saves="2")
 op("mul", 2, "std", {"b": "x0 & x1", "i": "x0 * x1", "f": "x0 * x1", "c": "c_mul(x0, x1)"},
-   lambda g, a, b, o: (g * _conj(b), g * _conj(a)), public=True, aliases=('multiply',))
+   lambda g, a, b, o: (g * _conj(b), g * _conj(a)), saves="01", public=True, aliases=('multiply',))
 op("div", 2, "float", {"f": "x0 / x1", "c": "c_div(x0, x1)"},
-   lambda g, a, b, o: (g / _conj(b), -g * _conj(o) / _conj(b)))
+   lambda g, a, b, o: (g / _conj(b), -g * _conj(o) / _conj(b)), saves="1o")
 op("div_floor", 2, "std", {"i": "PY_IFLOORDIV(x0, x1)", "f": "py_floordiv(x0, x1)"},
-   lambda g, a, b, o: (g * 0, g * 0), node="DivBackward2")
+   lambda g, a, b, o: (g * 0, g * 0), node="DivBackward2", saves="")
 op("div_trunc", 2, "std", {"i": "PY_ITRUNCDIV(x0, x1)", "f": "trunc(x0 / x1)"},
-   lambda g, a, b, o: (g * 0, g * 0), node="DivBackward2")
+   lambda g, a, b, o: (g * 0, g * 0), node="DivBackward2", saves="")
 op("remainder", 2, "std", {"i": "PY_IMOD(x0, x1)", "f": "py_fmod_floor(x0, x1)"},
-   lambda g, a, b, o: (g, -g * apply("div_floor", a, b) if isinstance(b, Tensor) else None), public=True)
+   lambda g, a, b, o: (g, -g * apply("div_floor", a, b) if isinstance(b, Tensor) else None), saves="01",
+   public=True)
 op("fmod", 2, "std", {"i": "PY_IFMOD(x0, x1)", "f": "fmod(x0, x1)"},
-   lambda g, a, b, o: (g, -g * apply("div_trunc", a, b) if isinstance(b, Tensor) else None), public=True)
+   lambda g, a, b, o: (g, -g * apply("div_trunc", a, b) if isinstance(b, Tensor) else None), saves="01", public=True)
 # float tensor ** these Python scalars: the forms PyTorch's CPU kernel uses (and PoCL's pow() is ~50x slower)
 _POW_SCALAR = {2: "x0 * x0", 3: "x0 * x0 * x0", 0.5: "sqrt(x0)", -0.5: "rsqrt(x0)", -1: "($T)1 / x0",
                -2: "($T)1 / (x0 * x0)", 1: "x0"}
@@ -139,23 +148,25 @@ def _pow_special(args):
 
 
 op("pow", 2, "pow", {"i": "ipow_(x0, x1)", "f": "pow(x0, x1)", "c": "c_pow(x0, x1)"},
-   lambda g, a, b, o: _pow_backward(g, a, b, o), special=_pow_special)
+   lambda g, a, b, o: _pow_backward(g, a, b, o), special=_pow_special, saves="01o")
 op("atan2", 2, "float", {"f": "atan2(x0, x1)"},
-   lambda g, a, b, o: (g * b / (a * a + b * b), -g * a / (a * a + b * b)), public="tensor_other", aliases=('arctan2',))
+   lambda g, a, b, o: (g * b / (a * a + b * b), -g * a / (a * a + b * b)), saves="01",
+   public="tensor_other", aliases=('arctan2',))
 op("maximum", 2, "std", {"b": "x0 | x1", "i": "max(x0, x1)", "f": "py_max(x0, x1)"},
-   lambda g, a, b, o: _minmax_backward(g, a, b, True), public="tensor_other")
+   lambda g, a, b, o: _minmax_backward(g, a, b, True), saves="01", public="tensor_other")
 op("minimum", 2, "std", {"b": "x0 & x1", "i": "min(x0, x1)", "f": "py_min(x0, x1)"},
-   lambda g, a, b, o: _minmax_backward(g, a, b, False), public="tensor_other")
+   lambda g, a, b, o: _minmax_backward(g, a, b, False), saves="01", public="tensor_other")
 op("fmax", 2, "std", {"b": "x0 | x1", "i": "max(x0, x1)", "f": "fmax(x0, x1)"},
-   lambda g, a, b, o: _fminmax_backward(g, a, b, True), public="tensor_other")
+   lambda g, a, b, o: _fminmax_backward(g, a, b, True), saves="01", public="tensor_other")
 op("fmin", 2, "std", {"b": "x0 & x1", "i": "min(x0, x1)", "f": "fmin(x0, x1)"},
-   lambda g, a, b, o: _fminmax_backward(g, a, b, False), public="tensor_other")
-op("hypot", 2, "std", {"f": "hypot(x0, x1)"}, lambda g, a, b, o: (g * a / o, g * b / o), public="tensor_other")
+   lambda g, a, b, o: _fminmax_backward(g, a, b, False), saves="01", public="tensor_other")
+op("hypot", 2, "std", {"f": "hypot(x0, x1)"}, lambda g, a, b, o: (g * a / o, g * b / o),
+   saves="01o", public="tensor_other")
 op("copysign", 2, "float", {"f": "copysign(x0, x1)"},
    lambda g, a, b, o: (g * where(a == 0, 0.0, o / a) if isinstance(a, Tensor) else None,
-                       g * 0 if isinstance(b, Tensor) else None), public=True)
+                       g * 0 if isinstance(b, Tensor) else None), saves="01o", public=True)
 op("xlogy", 2, "float", {"f": "(isnan(x1) ? x1 : (x0 == 0 ? 0 : x0 * log(x1)))"},
-   lambda g, a, b, o: (g * (b.log() if isinstance(b, Tensor) else math.log(b)), g * a / b), public=True)
+   lambda g, a, b, o: (g * (b.log() if isinstance(b, Tensor) else math.log(b)), g * a / b), saves="01", public=True)
 
 for _n, _e, _al in (("eq", "==", ()), ("ne", "!=", ("not_equal",)), ("lt", "<", ("less",)),
                     ("le", "<=", ("less_equal",)), ("gt", ">", ("greater",)), ("ge", ">=", ("greater_equal",))):
@@ -178,76 +189,91 @@ op("bitwise_right_shift", 2, "bitwise",
 
 # unary, float-valued
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
-op("exp", 1, "float", {"f": "exp(x0)", "c": "c_exp(x0)"}, lambda g, a, o: (g * _conj(o),), public=True)
-op("exp2", 1, "float", {"f": "exp2(x0)", "c": "c_exp2(x0)"}, lambda g, a, o: (g * _conj(o * _LN2),), public=True)
-op("expm1", 1, "float", {"f": "expm1(x0)", "c": "c_expm1(x0)"}, lambda g, a, o: (g * _conj(o + 1),), public=True)
-op("log", 1, "float", {"f": "log(x0)", "c": "c_log(x0)"}, lambda g, a, o: (g / _conj(a),), public=True)
-op("log2", 1, "float", {"f": "log2(x0)", "c": "c_log2(x0)"}, lambda g, a, o: (g / _conj(a * _LN2),), public=True)
-op("log10", 1, "float", {"f": "log10(x0)", "c": "c_log10(x0)"}, lambda g, a, o: (g / _conj(a * _LN10),), public=True)
-op("log1p", 1, "float", {"f": "log1p(x0)", "c": "c_log1p(x0)"}, lambda g, a, o: (g / _conj(a + 1),), public=True)
-op("sqrt", 1, "float", {"f": "sqrt(x0)", "c": "c_sqrt(x0)"}, lambda g, a, o: (g / (2 * _conj(o)),), public=True)
+op("exp", 1, "float", {"f": "exp(x0)", "c": "c_exp(x0)"}, lambda g, a, o: (g * _conj(o),), saves="o", public=True)
+op("exp2", 1, "float", {"f": "exp2(x0)", "c": "c_exp2(x0)"}, lambda g, a, o: (g * _conj(o * _LN2),),
+   saves="o", public=True)
+op("expm1", 1, "float", {"f": "expm1(x0)", "c": "c_expm1(x0)"}, lambda g, a, o: (g * _conj(o + 1),),
+   saves="o", public=True)
+op("log", 1, "float", {"f": "log(x0)", "c": "c_log(x0)"}, lambda g, a, o: (g / _conj(a),), saves="0", public=True)
+op("log2", 1, "float", {"f": "log2(x0)", "c": "c_log2(x0)"}, lambda g, a, o: (g / _conj(a * _LN2),),
+   saves="0", public=True)
+op("log10", 1, "float", {"f": "log10(x0)", "c": "c_log10(x0)"}, lambda g, a, o: (g / _conj(a * _LN10),),
+   saves="0", public=True)
+op("log1p", 1, "float", {"f": "log1p(x0)", "c": "c_log1p(x0)"}, lambda g, a, o: (g / _conj(a + 1),),
+   saves="0", public=True)
+op("sqrt", 1, "float", {"f": "sqrt(x0)", "c": "c_sqrt(x0)"}, lambda g, a, o: (g / (2 * _conj(o)),),
+   saves="o", public=True)
 op("rsqrt", 1, "float", {"f": "rsqrt(x0)", "c": "c_rsqrt(x0)"}, lambda g, a, o: (-0.5 * g * _conj(o * o * o),),
-   public=True)
-op("sin", 1, "float", {"f": "sin(x0)", "c": "c_sin(x0)"}, lambda g, a, o: (g * _conj(a.cos()),), public=True)
-op("cos", 1, "float", {"f": "cos(x0)", "c": "c_cos(x0)"}, lambda g, a, o: (-g * _conj(a.sin()),), public=True)
-op("tan", 1, "float", {"f": "tan(x0)", "c": "c_tan(x0)"}, lambda g, a, o: (g * _conj(1 + o * o),), public=True)
+   saves="o", public=True)
+op("sin", 1, "float", {"f": "sin(x0)", "c": "c_sin(x0)"}, lambda g, a, o: (g * _conj(a.cos()),), saves="0", public=True)
+op("cos", 1, "float", {"f": "cos(x0)", "c": "c_cos(x0)"}, lambda g, a, o: (-g * _conj(a.sin()),),
+   saves="0", public=True)
+op("tan", 1, "float", {"f": "tan(x0)", "c": "c_tan(x0)"}, lambda g, a, o: (g * _conj(1 + o * o),),
+   saves="o", public=True)
 op("asin", 1, "float", {"f": "asin(x0)", "c": "c_asin(x0)"}, lambda g, a, o: (g * _conj((1 - a * a).rsqrt()),),
-   public=True, aliases=('arcsin',))
+   saves="0", public=True, aliases=('arcsin',))
 op("acos", 1, "float", {"f": "acos(x0)", "c": "c_acos(x0)"}, lambda g, a, o: (-g * _conj((1 - a * a).rsqrt()),),
-   public=True, aliases=('arccos',))
+   saves="0", public=True, aliases=('arccos',))
 op("atan", 1, "float", {"f": "atan(x0)", "c": "c_atan(x0)"}, lambda g, a, o: (g / _conj(1 + a * a),),
-   public=True, aliases=('arctan',))
-op("sinh", 1, "float", {"f": "sinh(x0)", "c": "c_sinh(x0)"}, lambda g, a, o: (g * _conj(a.cosh()),), public=True)
-op("cosh", 1, "float", {"f": "cosh(x0)", "c": "c_cosh(x0)"}, lambda g, a, o: (g * _conj(a.sinh()),), public=True)
-op("tanh", 1, "float", {"f": "py_tanh(x0)", "c": "c_tanh(x0)"}, lambda g, a, o: (g * _conj(1 - o * o),), public=True)
+   saves="0", public=True, aliases=('arctan',))
+op("sinh", 1, "float", {"f": "sinh(x0)", "c": "c_sinh(x0)"}, lambda g, a, o: (g * _conj(a.cosh()),),
+   saves="0", public=True)
+op("cosh", 1, "float", {"f": "cosh(x0)", "c": "c_cosh(x0)"}, lambda g, a, o: (g * _conj(a.sinh()),),
+   saves="0", public=True)
+op("tanh", 1, "float", {"f": "py_tanh(x0)", "c": "c_tanh(x0)"}, lambda g, a, o: (g * _conj(1 - o * o),),
+   saves="o", public=True)
 op("asinh", 1, "float", {"f": "asinh(x0)", "c": "c_asinh(x0)"}, lambda g, a, o: (g * _conj((a * a + 1).rsqrt()),),
-   public=True, aliases=('arcsinh',))
+   saves="0", public=True, aliases=('arcsinh',))
 op("acosh", 1, "float", {"f": "acosh(x0)", "c": "c_acosh(x0)"},
-   lambda g, a, o: (g * _conj((a - 1).rsqrt() * (a + 1).rsqrt()),), public=True, aliases=('arccosh',))
+   lambda g, a, o: (g * _acosh_grad(a),), saves="0", public=True, aliases=('arccosh',))
 op("atanh", 1, "float", {"f": "atanh(x0)", "c": "c_atanh(x0)"}, lambda g, a, o: (g / _conj(1 - a * a),),
-   public=True, aliases=('arctanh',))
+   saves="0", public=True, aliases=('arctanh',))
 op("sigmoid", 1, "float", {"f": "py_sigmoid(x0)", "c": "c_sigmoid(x0)"}, lambda g, a, o: (g * _conj(o * (1 - o)),),
-   public=True)
-op("erf", 1, "float", {"f": "erf(x0)"}, lambda g, a, o: (g * (2 / math.sqrt(math.pi)) * (-(a * a)).exp(),), public=True)
+   saves="o", public=True)
+op("erf", 1, "float", {"f": "erf(x0)"}, lambda g, a, o: (g * (2 / math.sqrt(math.pi)) * (-(a * a)).exp(),),
+   saves="0", public=True)
 op("erfc", 1, "float", {"f": "erfc(x0)"}, lambda g, a, o: (-g * (2 / math.sqrt(math.pi)) * (-(a * a)).exp(),),
-   public=True)
+   saves="0", public=True)
 op("reciprocal", 1, "float", {"f": "1 / x0", "c": "c_div(($T)(1, 0), x0)"},
-   lambda g, a, o: (-g * _conj(o * o),), public=True)
+   lambda g, a, o: (-g * _conj(o * o),), saves="o", public=True)
 op("silu", 1, "float", {"f": "x0 * py_sigmoid(x0)"},
-   lambda g, a, o: (g * (a.sigmoid() * (1 + a * (1 - a.sigmoid()))),))
-op("softplus", 1, "float", {"f": "(x0 > 20 ? x0 : log1p(exp(x0)))"}, lambda g, a, o: (g * a.sigmoid(),))
-op("gelu", 1, "float", {"f": "0.5f * x0 * (1 + erf(x0 * 0.70710678118654752440f))"},
+   lambda g, a, o: (g * (a.sigmoid() * (1 + a * (1 - a.sigmoid()))),), saves="0")
+op("softplus", 1, "float", {"f": "(x0 > 20 ? x0 : log1p(exp(x0)))"}, lambda g, a, o: (g * a.sigmoid(),), saves="0")
+op("gelu", 1, "float", {"f": "($T)0.5 * x0 * (1 + erf(x0 * ($T)0.70710678118654752440))"},
    lambda g, a, o: (g * (0.5 * (1 + (a * 0.7071067811865476).erf()) +
-                         a * (-(a * a) * 0.5).exp() * 0.3989422804014327),))
+                         a * (-(a * a) * 0.5).exp() * 0.3989422804014327),), saves="0")
 op("gelu_tanh", 1, "float",
-   {"f": "0.5f * x0 * (1 + py_tanh(0.7978845608028654f * (x0 + 0.044715f * x0 * x0 * x0)))"},
-   lambda g, a, o: (g * _gelu_tanh_grad(a),), "GeluBackward0")
+   {"f": "($T)0.5 * x0 * (1 + py_tanh(($T)0.7978845608028654 * (x0 + ($T)0.044715 * x0 * x0 * x0)))"},
+   lambda g, a, o: (g * _gelu_tanh_grad(a),), "GeluBackward0", saves="0")
 op("angle", 1, "real_float", {"b": "0", "i": "py_angle(($T)x0)", "f": "py_angle(x0)",
-                              "c": "c_angle(x0)"}, lambda g, a, o: (_angle_backward(g, a),), public=True, inplace=False)
+                              "c": "c_angle(x0)"}, lambda g, a, o: (_angle_backward(g, a),), saves="0",
+   public=True, inplace=False)
 
 # unary, same dtype
-op("neg", 1, "same", {"i": "-x0", "f": "-x0", "c": "-x0"}, lambda g, a, o: (-g,), public=True, aliases=('negative',))
+op("neg", 1, "same", {"i": "-x0", "f": "-x0", "c": "-x0"}, lambda g, a, o: (-g,),
+   saves="", public=True, aliases=('negative',))
 op("nan_to_num", 4, "first", {"b": "x0", "i": "x0", "f": "py_nan_to_num(x0, x1, x2, x3)",
                              "c": "($T)(py_nan_to_num(x0.x, x1.x, x2.x, x3.x), py_nan_to_num(x0.y, x1.x, x2.x, x3.x))"},
-   lambda g, a, *r: (where(a.isfinite(), g, 0.0),))
+   lambda g, a, *r: (where(a.isfinite(), g, 0.0),), saves="0")
 op("abs", 1, "real_same", {"i": "($T)abs(x0)", "f": "fabs(x0)", "c": "c_abs(x0)"},
-   lambda g, a, o: (g * _sgn(a),), public=True, aliases=('absolute',))
-op("floor", 1, "same", {"i": "x0", "f": "floor(x0)"}, lambda g, a, o: (g * 0,), public=True)
-op("ceil", 1, "same", {"i": "x0", "f": "ceil(x0)"}, lambda g, a, o: (g * 0,), public=True)
-op("round", 1, "same", {"i": "x0", "f": "rint(x0)"}, lambda g, a, o: (g * 0,))
-op("trunc", 1, "same", {"i": "x0", "f": "trunc(x0)"}, lambda g, a, o: (g * 0,), public=True, aliases=('fix',))
-op("frac", 1, "same", {"f": "py_frac(x0)"}, lambda g, a, o: (g,), public=True)
-op("sign", 1, "same", {"b": "x0", "i": "PY_ISIGN(x0)", "f": "py_sign(x0)"}, lambda g, a, o: (g * 0,), public=True)
+   lambda g, a, o: (g * _sgn(a),), saves="0", public=True, aliases=('absolute',))
+op("floor", 1, "same", {"i": "x0", "f": "floor(x0)"}, lambda g, a, o: (g * 0,), saves="", public=True)
+op("ceil", 1, "same", {"i": "x0", "f": "ceil(x0)"}, lambda g, a, o: (g * 0,), saves="", public=True)
+op("round", 1, "same", {"i": "x0", "f": "rint(x0)"}, lambda g, a, o: (g * 0,), saves="")
+op("trunc", 1, "same", {"i": "x0", "f": "trunc(x0)"}, lambda g, a, o: (g * 0,), saves="", public=True, aliases=('fix',))
+op("frac", 1, "same", {"f": "py_frac(x0)"}, lambda g, a, o: (g,), saves="", public=True)
+op("sign", 1, "same", {"b": "x0", "i": "PY_ISIGN(x0)", "f": "py_sign(x0)"}, lambda g, a, o: (g * 0,),
+   saves="", public=True)
 op("sgn", 1, "same", {"b": "x0", "i": "PY_ISIGN(x0)", "f": "py_sign(x0)", "c": "c_sgn(x0)"},
-   lambda g, a, o: (_sgn_backward(g, a, o),), public=True)
+   lambda g, a, o: (_sgn_backward(g, a, o),), saves="0o", public=True)
 op("square", 1, "square", {"i": "x0 * x0", "f": "x0 * x0", "c": "c_mul(x0, x0)"}, lambda g, a, o: (2 * g * _conj(a),),
-   node="PowBackward0", public=True)
+   node="PowBackward0", saves="0", public=True)
 # float relu: NaN stays NaN and -0.0 stays -0.0 (both compare false with < 0), as in PyTorch, without a branch (||),
 # so a GEMM epilogue can run it on vectors
 op("relu", 1, "same", {"i": "(x0 > 0 ? x0 : 0)", "f": "(x0 < 0 ? 0 : x0)"},
-   lambda g, a, o: (where(o > 0, g, 0),), public=True)
-op("conj", 1, "same", {"*": "x0", "c": "c_conj(x0)"}, lambda g, a, o: (_conj(g),))
-op("positive", 1, "same", {"i": "x0", "f": "x0", "c": "x0"}, lambda g, a, o: (g,))
+   lambda g, a, o: (where(o > 0, g, 0),), saves="o", public=True)
+op("conj", 1, "same", {"*": "x0", "c": "c_conj(x0)"}, lambda g, a, o: (_conj(g),), saves="")
+op("positive", 1, "same", {"i": "x0", "f": "x0", "c": "x0"}, lambda g, a, o: (g,), saves="")
 op("logical_not", 1, "logical", "!x0", public=True)
 op("bitwise_not", 1, "bitwise", {"b": "!x0", "i": "~x0"}, public=True)
 op("isnan", 1, "pred", {"b": "0", "i": "0", "f": "isnan(x0)", "c": "c_isnan(x0)"}, public=True, inplace=False)
@@ -256,13 +282,14 @@ op("isfinite", 1, "pred", {"b": "1", "i": "1", "f": "isfinite(x0)", "c": "c_isfi
 op("isposinf", 1, "pred", {"b": "0", "i": "0", "f": "(isinf(x0) && x0 > 0)"}, public=True, inplace=False)
 op("isneginf", 1, "pred", {"b": "0", "i": "0", "f": "(isinf(x0) && x0 < 0)"}, public=True, inplace=False)
 op("signbit", 1, "pred", {"b": "0", "i": "(x0 < 0)", "f": "signbit(x0)"}, public=True, inplace=False)
-op("copy", 1, "same", "x0", lambda g, a, o: (g,), node="ToCopyBackward0")
+op("copy", 1, "same", "x0", lambda g, a, o: (g,), node="ToCopyBackward0", saves="")
 # PyTorch's lerp: weight < 0.5 ? start + weight * (end - start) : end - (end - start) * (1 - weight)
 op("lerp", 3, "lerp", {"f": "(fabs(x2) < 0.5f ? x0 + x2 * (x1 - x0) : x1 - (x1 - x0) * (1 - x2))",
                        "c": "(c_abs(x2) < 0.5f ? x0 + c_mul(x2, x1 - x0) : x1 - c_mul(x1 - x0, ($T)(1, 0) - x2))"},
-   lambda g, a, b, w, o: (g * _conj(1 - w), g * _conj(w), g * _conj(b - a) if isinstance(w, Tensor) else None))
+   lambda g, a, b, w, o: (g * _conj(1 - w), g * _conj(w), g * _conj(b - a) if isinstance(w, Tensor) else None),
+   saves="012")
 # clamp's expression depends on which bounds are given (see clamp()); the row holds its backward rule
-op("clamp", 3, "std", {}, lambda g, x, *rest: _clamp_backward(g, x, *rest), node="ClampBackward1")
+op("clamp", 3, "std", {}, lambda g, x, *rest: _clamp_backward(g, x, *rest), node="ClampBackward1", saves="012o")
 
 
 def _conj(t):
@@ -288,6 +315,14 @@ def _fminmax_backward(g, a, b, is_max):
         pick_a = pick_a | b.isnan()
     return (where(pick_a, g, 0.0) if isinstance(a, Tensor) else None,
             where(pick_a, 0.0, g) if isinstance(b, Tensor) else None)
+
+
+def _acosh_grad(a):
+    # real: 1 / sqrt(x^2 - 1), defined for x < -1 too (PyTorch's formula); complex: the principal branch's
+    # 1 / (sqrt(z - 1) sqrt(z + 1)), as PyTorch computes it
+    if a._dtype.is_complex:
+        return _conj((a - 1).rsqrt() * (a + 1).rsqrt())
+    return (a * a - 1).rsqrt()
 
 
 def _gelu_tanh_grad(x):
@@ -323,7 +358,16 @@ def _pow_backward(g, a, b, o):
         if isinstance(a, Tensor):
             gb = where((a == 0) & (b >= 0), 0.0, g * o * a.log())
         else:
-            gb = g * o * math.log(a) if a > 0 else (g * o * float("nan") if a != 0 else g * 0)
+            # PyTorch's pow_backward_exponent: grad * where(base == 0 & exponent >= 0, 0, result * log(base)),
+            # so 0 ** x has the gradient -inf where x < 0 (result inf, log 0 = -inf)
+            if a > 0:
+                gb = g * o * math.log(a)
+            elif a != 0:
+                gb = g * o * float("nan")
+            elif b._dtype.is_complex:
+                gb = g * 0
+            else:
+                gb = g * where(b >= 0, 0.0, o * float("-inf"))
     return (ga, gb)
 
 
@@ -583,7 +627,7 @@ def apply(name, *args, out=None, expr=None, node=None):
         if out is not None:
             raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
                                "differentiation, but one of the arguments requires grad.")
-        fn, saved = AG.bind_rule(op_.backward, args, res)   # keeps only what the rule reads; no cycles
+        fn, saved = AG.bind_rule(op_.backward, op_.saves, args, res)   # keeps what the rule declares; no cycles
         AG.record(node or op_.node, args, res, fn, saved=saved)
     return res
 
@@ -644,12 +688,12 @@ def apply_(name, self, *others, expr=None):
     _check_write(self, others)
     grad = op_.backward is not None and AG.needs_grad(*args)
     if grad:   # autograd (cltensor/autograd/_inplace.py): old value if the rule reads it, edge snapshot, views
-        prep = AG.inplace_prepare(op_.backward, self, others)
+        prep = AG.inplace_prepare(op_.backward, op_.saves, self, others)
     _ew.run(ex, self, args, cdts, rdt)
     self._st.version += 1
     if grad:
         node = "PowBackward1" if name == "pow" and isinstance(others[0], Tensor) else op_.node   # as PyTorch
-        AG.inplace_record(node, op_.backward, prep, self)
+        AG.inplace_record(node, op_.backward, op_.saves, prep, self)
     return self
 
 

@@ -38,7 +38,7 @@ from ._index import ops as IX
 from ._launch import I32, rt_of, extent, idx_type
 from ._registry import register
 from ._tensor import Tensor, empty_tensor, make, prod as _prod, _wrap_dim, contiguous_strides
-from . import autograd as AG
+from .autograd import _tape as AG
 
 # ---------------------------------------------------------------- return types (torch.return_types.*)
 return_types = types.ModuleType("cltensor.return_types")

@@ -7,7 +7,7 @@ CPU kernel does), so categories of probability 0 come last. Input checks need th
 """
 from . import _dtypes as D
 from . import _ops as O
-from . import autograd as AG
+from .autograd import _tape as AG
 from ._creation import empty, rand, rand_like, arange, _random_fill, _float_dtype
 from ._registry import register, register_method
 from ._shape import cat, stack

@@ -19,7 +19,7 @@ from . import _ops
 from ._creation import tensor, zeros
 from ._registry import register, register_method
 from ._tensor import Tensor, empty_tensor, make, contiguous_strides, prod, _wrap_dim
-from . import autograd as AG
+from .autograd import _tape as AG
 
 _I32 = (1 << 31) - 1
 

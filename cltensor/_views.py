@@ -7,7 +7,7 @@ from . import _ops
 from ._creation import zeros
 from ._registry import register, register_method
 from ._tensor import Tensor, make, empty_tensor, empty_like_layout, contiguous_strides, prod, _wrap_dim
-from . import autograd as AG
+from .autograd import _tape as AG
 
 
 def _view(t, shape, strides, offset, name, fn, dtype=None):

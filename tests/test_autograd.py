@@ -801,3 +801,301 @@ def test_detach_inplace_on_a_view_raises_and_pow_inplace_node_names():
     z = ct.ones(3, requires_grad=True) * 1
     z.pow_(2)
     assert type(z.grad_fn).__name__ == "PowBackward0"
+
+
+# ---------------------------------------------------------------- table rules state what they save
+def _rule_combos(op_, dtype):
+    """Operand lists for a table rule: all tensors, then each position as a Python scalar."""
+    rng = np.random.default_rng(len(op_.name))
+    n = op_.nargs
+
+    def t(i):
+        v = rng.uniform(0.3, 0.9, 3) + 0.1 * i
+        if dtype is ct.complex128:
+            v = v + 1j * rng.uniform(0.2, 0.6, 3)
+        return ct.tensor(v, dtype=dtype, requires_grad=True)
+    combos = [[t(i) for i in range(n)]]
+    for k in range(n):
+        c = [t(i) for i in range(n)]
+        c[k] = 0.25 + 0.125 * k
+        combos.append(c)
+    return combos
+
+
+def _rule_result(rule, g, args, out):
+    try:
+        r = rule(g, *args, out)
+    except Exception as e:        # noqa: BLE001 (a rule that needs what it was not given fails here)
+        return "error: " + type(e).__name__
+    return tuple(None if x is None else npy(x) for x in (r if isinstance(r, (tuple, list)) else (r,)))
+
+
+def _same(r1, r2):
+    if isinstance(r1, str) or isinstance(r2, str) or len(r1) != len(r2):
+        return isinstance(r1, str) and r1 == r2
+    for a, b in zip(r1, r2):
+        if (a is None) != (b is None):
+            return False
+        if a is not None and not np.allclose(a, b, rtol=0, atol=0, equal_nan=True):
+            return False
+    return True
+
+
+@pytest.mark.fp64
+def test_table_rules_declare_exactly_what_they_read():
+    """Every backward rule of the op table, run with only its declared `saves` (the others None, as bind_rule
+    passes them), gives the gradients it gives with every operand; and each declared value is needed by some
+    operand combination (no input is kept alive for nothing)."""
+    import cltensor.nn.functional  # noqa: F401  (registers the nn rows)
+    from cltensor import _ops as O
+    checked = 0
+    for name, op_ in O.OPS.items():
+        if op_.backward is None:
+            continue
+        mask = op_.saves
+        assert mask is not None and len(mask) == op_.nargs + 1, name
+        dtypes = [F64] + ([ct.complex128] if "c" in op_.exprs else [])
+        results = []
+        for dt in dtypes:
+            for args in _rule_combos(op_, dt):
+                g = ct.tensor(np.linspace(-1.5, 2.0, 3), dtype=dt)
+                out = ct.tensor(np.linspace(0.4, 1.7, 3), dtype=dt)
+                full = _rule_result(op_.backward, g, args, out)
+                if isinstance(full, str):
+                    continue
+                results.append((args, g, out, full))
+                kept = [a if m else None for a, m in zip(args, mask)]
+                got = _rule_result(op_.backward, g, kept, out if mask[-1] else None)
+                assert _same(got, full), f"{name}: saves declares {mask}, but the rule reads more ({got})"
+        assert results and results[0][0][0] is not None, f"{name}: the rule fails with tensor operands"
+        for k, m in enumerate(mask):
+            if not m:
+                continue
+            needed = False
+            for args, g, out, full in results:
+                a2 = [None if i == k else a for i, a in enumerate(args)]
+                o2 = None if k == len(args) else out
+                if not _same(_rule_result(op_.backward, g, a2, o2), full):
+                    needed = True
+                    break
+            assert needed, f"{name}: saves declares value {k} ({mask}) but the rule never reads it"
+        checked += 1
+    assert checked >= 80
+
+
+def test_saves_declaration_is_checked_at_registration():
+    from cltensor import _ops as O
+    with pytest.raises(TypeError, match="must declare what it saves"):
+        O.op("_t_nosaves", 1, "float", "x0", lambda g, a, o: (g,))
+    with pytest.raises(ValueError, match="must name distinct inputs"):
+        O.op("_t_badsaves", 1, "float", "x0", lambda g, a, o: (g * a,), saves="1")
+    with pytest.raises(ValueError, match="must name distinct inputs"):
+        O.op("_t_badsaves", 2, "float", "x0", lambda g, a, b, o: (g * a, g), saves="00")
+    with pytest.raises(TypeError, match="takes 3 parameters, expected 4"):
+        O.op("_t_arity", 2, "float", "x0", lambda g, a, o: (g,), saves="")
+    assert not any(k.startswith("_t_") for k in O.OPS)
+    O.op("_t_ok", 2, "float", "x0 * x1", lambda g, a, b, o: (g * b, g * a), saves="01")
+    try:
+        assert O.OPS["_t_ok"].saves == (True, True, False)
+    finally:
+        del O.OPS["_t_ok"]
+
+
+@pytest.mark.fp64
+def test_unread_operand_is_not_kept_alive():
+    x = leaf(A)
+    w = leaf(B)
+    y = x.exp()           # saves="o": the input is not referenced by the node
+    ref = weakref.ref(x)
+    del x
+    gc.collect()
+    assert ref() is not None      # the graph's AccumulateGrad edge keeps the leaf (as in PyTorch)
+    h = (w * 2).detach().requires_grad_()
+    z = h + 1             # saves="": nothing kept
+    assert z.grad_fn._saved == ()
+    assert len(y.grad_fn._saved) == 1 and y.grad_fn._saved[0][0]._st is y._st
+
+
+# ---------------------------------------------------------------- .grad takes only gradients nobody else holds
+@pytest.mark.fp64
+def test_leaf_takes_passed_through_engine_gradient_without_copy(monkeypatch):
+    clones = []
+    orig = ct.Tensor.clone
+    monkeypatch.setattr(ct.Tensor, "clone", lambda self, *a, **k: clones.append(1) or orig(self, *a, **k))
+    x = leaf(A)
+    ((x + 1) * 3).sum().backward()        # AddBackward0 passes MulBackward0's new gradient through to x
+    assert clones == []
+    close(x.grad, np.full((2, 3), 3.0))
+    x.grad = None
+    y = (x.clone() - 2) * 3               # CloneBackward0 and SubBackward0 pass it through
+    clones.clear()
+    y.sum().backward()
+    assert clones == []
+    x.grad = None
+    w = leaf(A)
+    ((x + w) * 3).sum().backward()        # one tensor for two leaves: one of them copies
+    assert len(clones) >= 1 and x.grad._st is not w.grad._st
+
+
+@pytest.mark.fp64
+def test_gradient_held_by_user_is_never_stolen():
+    v = ct.ones(2, 3, dtype=F64)
+    # a grad_tensors argument passed through (CloneBackward0 and AddBackward0 return it as is)
+    for f in (lambda x: x.clone(), lambda x: x + 0, lambda x: x.view(2, 3)):
+        x = leaf(A)
+        f(x).backward(v)
+        assert x.grad._st is not v._st
+        x.grad.add_(1)
+        close(v, np.ones((2, 3)))
+    # a leaf hook that keeps its gradient
+    kept = []
+    x = leaf(A)
+    x.register_hook(lambda g: kept.append(g))
+    (x * 3).sum().backward()
+    assert x.grad._st is not kept[0]._st
+    x.grad.add_(1)
+    close(kept[0], np.full((2, 3), 3.0))
+    # a hook on a non-leaf whose gradient flows on unchanged to the leaf
+    kept.clear()
+    x = leaf(A)
+    y = x * 2
+    z = y.clone()
+    z.register_hook(lambda g: kept.append(g))
+    (z * 5).sum().backward()
+    assert x.grad._st is not kept[0]._st
+    x.grad.zero_()
+    close(kept[0], np.full((2, 3), 5.0))
+    # a node pre-hook that keeps the gradient
+    kept.clear()
+    x = leaf(A)
+    z = (x * 2).clone()
+    z.grad_fn.register_prehook(lambda gs: kept.append(gs[0]))
+    (z * 5).sum().backward()
+    x.grad.zero_()
+    close(kept[0], np.full((2, 3), 5.0))
+
+    # a custom Function whose backward returns a tensor it keeps
+    class Keep(autograd.Function):
+        store = []
+
+        @staticmethod
+        def forward(ctx, t):
+            return t * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            r = g * 2
+            Keep.store.append(r)
+            return r
+    x = leaf(A)
+    Keep.apply(x).sum().backward()
+    x.grad.add_(100)
+    close(Keep.store[0], np.full((2, 3), 2.0))
+    # one gradient returned for two leaves (AddBackward0): each leaf gets its own tensor
+    x, w = leaf(A), leaf(A)
+    ((x + w) * 2).sum().backward()
+    assert x.grad._st is not w.grad._st
+    x.grad.add_(1)
+    close(w.grad, np.full((2, 3), 2.0))
+    # autograd.grad's results are not shared with .grad of leaves reached by backward(inputs=...)
+    x = leaf(A)
+    h = x * 2
+    hh = h.clone()
+    hh.sum().backward(inputs=[h, x])
+    assert h.grad._st is not x.grad._st
+    h.grad.add_(1)
+    close(x.grad, np.full((2, 3), 2.0))
+
+
+# ---------------------------------------------------------------- fixed gradients, against torch
+@pytest.mark.fp64
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_acosh_backward_below_minus_one(dt):
+    torch = pytest.importorskip("torch")
+    a = np.array([-300.0, -2.0, -1.5, 1.5, 2.0, 300.0, 0.5])
+    x = ct.tensor(a, dtype=getattr(ct, dt), requires_grad=True)
+    tx = torch.tensor(a, dtype=getattr(torch, dt), requires_grad=True)
+    x.acosh().sum().backward()
+    tx.acosh().sum().backward()
+    np.testing.assert_allclose(npy(x.grad), tx.grad.numpy(), rtol=1e-6 if dt == "float32" else 1e-13,
+                               equal_nan=True)
+    assert abs(npy(x.grad)[0] - 0.0033333518520061744) < 1e-8
+
+
+@pytest.mark.fp64
+def test_acosh_backward_complex():
+    torch = pytest.importorskip("torch")
+    z = np.array([-300 + 1j, -2 - 0.5j, 1.5 + 2j, 0.3 + 0j])
+    x = ct.tensor(z, requires_grad=True)
+    tx = torch.tensor(z, requires_grad=True)
+    x.acosh().real.sum().backward()
+    tx.acosh().real.sum().backward()
+    np.testing.assert_allclose(npy(x.grad), tx.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.fp64
+@pytest.mark.parametrize("base", [0, 0.0, 2, -1.5])
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_pow_scalar_base_backward(base, dt):
+    torch = pytest.importorskip("torch")
+    e = np.array([-2.0, -0.5, 0.0, 0.5, 2.0, np.nan, -np.inf, np.inf])
+    gv = np.array([1.0, -1.0, 2.0, 0.0, 1.0, 1.0, 1.0, 1.0])
+    for f in (lambda L, t: base ** t, lambda L, t: L.pow(base, t)):
+        x = ct.tensor(e, dtype=getattr(ct, dt), requires_grad=True)
+        tx = torch.tensor(e, dtype=getattr(torch, dt), requires_grad=True)
+        y, ty = f(ct, x), f(torch, tx)
+        np.testing.assert_allclose(npy(y), ty.detach().numpy(), rtol=1e-6, equal_nan=True)
+        y.backward(ct.tensor(gv, dtype=getattr(ct, dt)))
+        ty.backward(torch.tensor(gv, dtype=getattr(torch, dt)))
+        np.testing.assert_allclose(npy(x.grad), tx.grad.numpy(), rtol=1e-6, equal_nan=True)
+
+
+@pytest.mark.fp64
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_gelu_matches_torch_in_each_precision(approximate, dt):
+    torch = pytest.importorskip("torch")
+    a = np.concatenate([np.linspace(-6, 6, 61), [1e-3, -1e-3, 0.1234567891234, 12.5, -12.5]])
+    x = ct.tensor(a, dtype=getattr(ct, dt), requires_grad=True)
+    tx = torch.tensor(a, dtype=getattr(torch, dt), requires_grad=True)
+    y = ct.nn.functional.gelu(x, approximate=approximate)
+    ty = torch.nn.functional.gelu(tx, approximate=approximate)
+    tol = 1e-14 if dt == "float64" else 1e-6
+    np.testing.assert_allclose(npy(y), ty.detach().numpy(), rtol=tol, atol=tol)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(npy(x.grad), tx.grad.numpy(), rtol=tol, atol=tol)
+    # the op table's rows (the elementwise path, also used by the fusion of traced chains)
+    from cltensor import _ops as O
+    x = ct.tensor(a, dtype=getattr(ct, dt), requires_grad=True)
+    z = O.apply("gelu" if approximate == "none" else "gelu_tanh", x)
+    np.testing.assert_allclose(npy(z), ty.detach().numpy(), rtol=tol, atol=tol)
+    z.sum().backward()
+    np.testing.assert_allclose(npy(x.grad), tx.grad.numpy(), rtol=tol, atol=tol)
+
+
+def test_variable_like_torch():
+    torch = pytest.importorskip("torch")
+    import warnings
+    t = ct.ones(2)
+    v = autograd.Variable(t, requires_grad=True)
+    tv = torch.autograd.Variable(torch.ones(2), requires_grad=True)
+    assert v.requires_grad == tv.requires_grad and v.is_leaf == tv.is_leaf and v.grad_fn is None
+    assert v is not t and v.data_ptr() == t.data_ptr()
+    assert not t.requires_grad
+    (v * 3).sum().backward()
+    close(v.grad, [3.0, 3.0])
+    assert not autograd.Variable(t).requires_grad
+    y = ct.ones(2, requires_grad=True) * 2
+    d = autograd.Variable(y)
+    assert d.grad_fn is None and not d.requires_grad             # as torch: a detached alias
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        autograd.Variable(t, volatile=True)
+    assert any("volatile was removed" in str(x.message) for x in w)
+    assert isinstance(t, autograd.Variable)
+    assert tuple(autograd.Variable().shape) == tuple(torch.autograd.Variable().shape) == (0,)
+    with pytest.raises(TypeError, match="Variable data has to be a tensor, but got list"):
+        autograd.Variable([1.0])
+    with pytest.raises(RuntimeError, match="Only Tensors of floating point"):
+        autograd.Variable(ct.ones(2, dtype=ct.int64), requires_grad=True)

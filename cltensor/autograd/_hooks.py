@@ -1,7 +1,7 @@
 """Tensor.register_hook and Tensor.retain_grad."""
 import weakref
 
-from . import RemovableHandle
+from ._tape import RemovableHandle
 
 
 def register_tensor_hook(t, hook):

@@ -5,46 +5,34 @@ a CopySlices node: b's gradient splits into the part outside v's region (to b's 
 (to v's new node, which leads back to b's previous value through v's view node). This covers every in-place op
 on views (copy_, fill_, setitem, mul_, ...), e.g. `y = x.clone(); y[0] = 5` or `y = x * 1; y[:, 1].mul_(2)`.
 """
-from .._tensor import Tensor, make, contiguous_strides
-from . import is_grad_enabled, record, snapshot_edge, saved_output, _arg_uses, no_grad
+from .._tensor import Tensor, make, contiguous_strides, empty_tensor
+from .. import _ops, _creation
+from .._views import clone, as_strided
+from . import _tape
+from ._tape import is_grad_enabled, record, snapshot_edge, saved_output, no_grad, check_inplace  # noqa: F401
 
 
-def check_inplace(t):
-    """Raise like PyTorch for an in-place write into a leaf that requires grad (or a view of one)."""
-    if not is_grad_enabled():
-        return
-    if t.grad_fn is None and t._requires_grad:
-        b = t._base
-        if b is not None and b.grad_fn is None and b._requires_grad:
-            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place "
-                               "operation.")
-        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-    b = t._base
-    if b is not None and b.grad_fn is None and b._requires_grad:
-        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
-
-
-def inplace_prepare(rule, self, others):
-    """Before the write of `self = rule-op(self, *others)`: check, snapshot self's edge, keep self's old value
-    when the rule reads it, and copy operands that share self's memory (x.mul_(x), y[0].mul_(y[1]))."""
-    from .._views import clone
+def inplace_prepare(rule, mask, self, others):
+    """Before the write of `self = rule-op(self, *others)` (mask: the rule's saves_mask): check, snapshot self's
+    edge, keep self's old value when the rule reads it, and copy operands that share self's memory (x.mul_(x),
+    y[0].mul_(y[1]))."""
     check_inplace(self)
-    uses = _arg_uses(rule)
     # clones record CloneBackward0 from the current edges, so double backward sees the old values too
-    old = clone(self) if uses is None or uses[0] else None
+    old = clone(self) if mask[0] else None
     others = [clone(a) if isinstance(a, Tensor) and a._st is self._st else a for a in others]
     return (snapshot_edge(self), old, others)
 
 
-def inplace_record(name, rule, prep, self):
-    """After the write: record the in-place node on self, and route self's base through it when self is a view."""
+def inplace_record(name, rule, mask, prep, self):
+    """After the write: record the in-place node on self, and route self's base through it when self is a view.
+    Operands the rule does not read (mask) are passed to it as None, as by bind_rule."""
     snap, old, others = prep
-    uses = _arg_uses(rule)
-    o = saved_output(self) if uses is None or len(uses) != len(others) + 2 or uses[-1] else None
-    saved = tuple(a for a in others if isinstance(a, Tensor))
+    o = saved_output(self) if mask[-1] else None
+    kept = [a if m else None for a, m in zip(others, mask[1:])]
+    saved = tuple(a for a in kept if isinstance(a, Tensor))
     if o is not None:
         saved += (o,)
-    record(name, [snap] + list(others), self, lambda g: rule(g, old, *others, o), saved=saved)
+    record(name, [snap] + list(others), self, lambda g: rule(g, old, *kept, o), saved=saved)
     rebase_view(self)
     return self
 
@@ -59,8 +47,6 @@ def record_overwrite(t, name):
 
 def _base_layout_clone(g, shape, strides):
     """A copy of g (base-shaped) laid out with the base's strides, so that the view's geometry applies to it."""
-    from .. import _ops
-    from .._tensor import empty_tensor
     if tuple(strides) == contiguous_strides(shape) or 0 in shape:
         t = empty_tensor(shape, g._dtype, g._device)
     else:
@@ -81,7 +67,6 @@ def rebase_view(view):
     bshape, bstrides = b._shape, b._strides          # geometry only: the closure keeps no tensor alive
 
     def bw(g):
-        from .. import _ops
         if g._requires_grad and ratio == 1 and tuple(bstrides) == contiguous_strides(bshape):
             return _copy_slices_differentiable(g, shape, strides, rel)     # create_graph=True
         with no_grad():
@@ -96,10 +81,13 @@ def rebase_view(view):
 def _copy_slices_differentiable(g, shape, strides, rel):
     """CopySlices' backward with differentiable ops (for double backward): g * mask, and the view's region of g
     taken with as_strided on a contiguous, offset-0 copy of g (the base's layout)."""
-    from .. import _ops, _creation
-    from .._views import as_strided
     gc = g if g.is_contiguous() and g._offset == 0 else g.clone()
     with no_grad():
         mask = _creation.ones(g._shape, dtype=g._dtype, device=g._device)
         _ops.copy_into(make(mask._st, shape, strides, rel, mask._dtype, mask._device), 0)
     return (gc * mask, as_strided(gc, shape, strides, rel))
+
+
+# the table ops' in-place path (_ops.apply_) reaches these through the tape (see _tape.inplace_prepare)
+_tape.inplace_prepare = inplace_prepare
+_tape.inplace_record = inplace_record

@@ -1,10 +1,18 @@
 """The backward engine: a topological walk over the recorded nodes, one gradient buffer per node, accumulation
-into leaves. micrograd's algorithm, with PyTorch's API (backward, grad, hooks, retain_graph, create_graph)."""
+into leaves. micrograd's algorithm, with PyTorch's API (backward, grad, hooks, retain_graph, create_graph).
+
+Gradient ownership: a leaf's .grad takes an incoming gradient without a copy (as PyTorch's AccumulateGrad steals
+an unshared gradient) only when the engine owns it: the engine tracks, per buffer slot, whether the tensor there
+is one nobody else holds. Owned: the implicit ones of backward(), sums the engine makes (accumulation, reduction
+over broadcast dims), new tensors returned by built-in backward rules, and gradients a rule passes through when
+the incoming one was owned. Not owned: the caller's grad_tensors, anything a hook saw or returned, gradients
+returned by user code (autograd.Function), one tensor returned for several inputs, gradients handed back to the
+caller (grad(), backward(inputs=...)). Views, non-contiguous and externally shared memory are always copied."""
 import re
-import sys
 
 from .._tensor import Tensor, make, contiguous_strides
-from . import AccumulateGrad, _edge, _ModeScope, no_grad, is_anomaly_enabled, is_anomaly_check_nan_enabled
+from .. import _creation
+from ._tape import AccumulateGrad, _edge, _ModeScope, no_grad, is_anomaly_enabled, is_anomaly_check_nan_enabled
 
 _FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after they have "
           "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
@@ -86,8 +94,9 @@ def _check_nan(node, gins):
             raise RuntimeError(f"Function '{type(node).__name__}' returned nan values in its {i}th output.")
 
 
-def _output_hooks(node, buf):
-    """Tensor hooks (register_hook) of the node's outputs, then retain_grad, then node pre-hooks."""
+def _output_hooks(node, buf, shared):
+    """Tensor hooks (register_hook) of the node's outputs, then retain_grad, then node pre-hooks. The slots a
+    hook saw join `shared` (the hook may keep the tensor, or gave its own)."""
     th = node._tensor_hooks
     if th:
         for nr, hooks in th.items():
@@ -98,6 +107,7 @@ def _output_hooks(node, buf):
                     if r is not None:
                         g = r
                 buf[nr] = g
+                shared.add((node, nr))
     if node._retained:
         for nr, ref in node._retained.items():
             t, g = ref(), buf.get(nr)
@@ -112,6 +122,7 @@ def _output_hooks(node, buf):
                 gs = tuple(r)
         for i, g in enumerate(gs):
             buf[i] = g
+            shared.add((node, i))
 
 
 def _leaf_hooks(var, g):
@@ -123,18 +134,25 @@ def _leaf_hooks(var, g):
     return g
 
 
-def _run(roots, grads, keep_graph, create_graph, targets=None, accumulate=True):
-    """Propagate `grads` (one per root edge) backwards. targets: edges whose incoming gradient is returned
-    ({edge: grad}); with targets, only the nodes leading to them run, and leaves accumulate only when
-    `accumulate` (backward(inputs=...))."""
+def _run(roots, grads, owned, keep_graph, create_graph, targets=None, accumulate=True):
+    """Propagate `grads` (one per root edge; `owned`: whether the engine made each) backwards. targets: edges
+    whose incoming gradient is returned ({edge: grad}); with targets, only the nodes leading to them run, and
+    leaves accumulate only when `accumulate` (backward(inputs=...))."""
     order = _topo([n for n, _ in roots])
     want = set(targets) if targets is not None else None
     need = _needed(order, {n for n, _ in want}) if want is not None else None
     buffers = {}
-    for (n, nr), g in zip(roots, grads):
+    shared = set()     # (node, nr): buffer slots holding a gradient the engine does not own (module doc)
+    for (n, nr), g, own in zip(roots, grads, owned):
         if n is not None:
             b = buffers.setdefault(n, {})
-            b[nr] = g if nr not in b else b[nr] + g
+            if nr in b:
+                b[nr] = b[nr] + g
+                shared.discard((n, nr))
+            else:
+                b[nr] = g
+                if not own:
+                    shared.add((n, nr))
     captured = {}
     anomaly = is_anomaly_enabled() and is_anomaly_check_nan_enabled()
     with _ModeScope(create_graph):
@@ -148,29 +166,36 @@ def _run(roots, grads, keep_graph, create_graph, targets=None, accumulate=True):
                 g = buf.pop(0, None)
                 if g is None:
                     continue
-                g = _leaf_hooks(node.variable, g)
+                own = (node, 0) not in shared
+                var = node.variable
+                if var._hooks:
+                    g = _leaf_hooks(var, g)
+                    own = False
                 if node._pre_hooks:
                     for h in list(node._pre_hooks):
                         r = h((g,))
                         if r is not None:
                             g = r[0]
+                    own = False
                 if want is not None and (node, 0) in want:
                     captured[(node, 0)] = g
                     if not accumulate:
                         continue
+                    own = False
                 elif want is not None:
                     continue
-                _accumulate(node.variable, g, create_graph)   # keep this call depth: see _owned
+                _accumulate(var, g, create_graph, own)
                 if node._hooks:
                     for h in list(node._hooks):
                         h((), (g,))
                 continue
             if node._tensor_hooks or node._retained or node._pre_hooks:
-                _output_hooks(node, buf)
+                _output_hooks(node, buf, shared)
             if want is not None:
                 for nr, g in buf.items():
                     if (node, nr) in want:
                         captured[(node, nr)] = g
+                        shared.add((node, nr))
                 if not any(n in need for n, _ in node.next_functions if n is not None):
                     continue
             fn = node._backward
@@ -185,13 +210,25 @@ def _run(roots, grads, keep_graph, create_graph, targets=None, accumulate=True):
                 gins = fn(gouts[0])
             if not isinstance(gins, tuple):
                 gins = tuple(gins) if isinstance(gins, list) else (gins,)
+            own_all = node._owns_grads
             if node._hooks:
                 for h in list(node._hooks):
                     r = h(gins, gouts)
                     if r is not None:
                         gins = tuple(r)
+                own_all = False
             if anomaly:
                 _check_nan(node, gins)
+            # which of the returned gradients the engine owns: a passed-through one as the slot it came from,
+            # none that was returned for several inputs
+            if own_all:
+                passed = {id(x): (node, k) not in shared for k, x in enumerate(gouts) if x is not None}
+                if len(gins) > 1:
+                    ids = [id(x) for (n, _), x in zip(node.next_functions, gins) if x is not None and n is not None]
+                    if len(set(ids)) != len(ids):
+                        for x in ids:
+                            if ids.count(x) > 1:
+                                passed[x] = False
             del buf, gouts
             if not keep_graph and node._saved:
                 node._backward = None          # frees the closure: saved tensors and captured inputs
@@ -201,57 +238,40 @@ def _run(roots, grads, keep_graph, create_graph, targets=None, accumulate=True):
                     continue
                 if need is not None and nxt not in need:
                     continue
+                own = own_all and passed.get(id(g), True)
                 shape, dtype = node._meta[i]
                 if g._shape != shape or g._dtype is not dtype:
                     g = _reduce_to(g, shape, dtype, node, i)
+                    own = True      # a new tensor (a sum or a cast) made here
                 b = buffers.get(nxt)
                 if b is None:
                     buffers[nxt] = {nr: g}
+                    if not own:
+                        shared.add((nxt, nr))
+                elif nr not in b:
+                    b[nr] = g
+                    if not own:
+                        shared.add((nxt, nr))
                 else:
-                    b[nr] = g if nr not in b else b[nr] + g
-            gins = g = b = None     # drop references: a leaf may then take its gradient without a copy
+                    b[nr] = b[nr] + g
+                    shared.discard((nxt, nr))
+            gins = g = b = None
     return captured
 
 
 # ---------------------------------------------------------------- accumulation into .grad
 
-def _owned(g, _r=[None]):
-    """True when nothing but the engine holds g or its memory (then .grad can take g without a copy, as
-    PyTorch's AccumulateGrad steals an unshared gradient). Reference counts are compared with those of a tensor
-    held by one local variable and passed down the same number of calls as _run -> _accumulate -> _owned; any
-    other holder (the user's gradient, another node's buffer, a hook, a view) makes the count larger."""
-    base = _r[0]
-    if base is None:
-        base = _r[0] = _calibrate()
-    return (g._base is None and not g._st.shared and g.is_contiguous() and
-            sys.getrefcount(g) <= base[0] and sys.getrefcount(g._st) <= base[1])
-
-
-def _refs(g):
-    return sys.getrefcount(g), sys.getrefcount(g._st)
-
-
-def _probe(g):
-    return _refs(g)
-
-
-def _calibrate():
-    # a tensor held only by one local, seen through the same call depth as _owned's callers use
-    from .._tensor import make
-    from .._device import Storage
-    t = make(Storage(None, 8), (1,), (1,), 0, None, None)
-    return _probe(t)      # same call depth as _run -> _accumulate -> _owned
-
-
-def _accumulate(var, g, create_graph):
+def _accumulate(var, g, create_graph, owned=False):
+    """Add g into var.grad. owned: the engine owns g (module doc), so .grad may take it without a copy."""
     if create_graph:
         var.grad = g if var.grad is None else var.grad + g
         return
     if g._requires_grad:
         g = g.detach()
+        owned = False
     old = var.grad
     if old is None:
-        if g._shape != var._shape or not _owned(g):
+        if not (owned and g._shape == var._shape and g._base is None and not g._st.shared and g.is_contiguous()):
             with no_grad():
                 g = g.clone()
         var.grad = g
@@ -273,8 +293,8 @@ def _as_tuple(x):
 
 
 def _make_grads(outputs, grad_outputs):
-    from .. import _creation
-    gs = []
+    """The root gradients, and whether each is the engine's own (made here, not the caller's tensor)."""
+    gs, owned = [], []
     for i, (o, g) in enumerate(zip(outputs, grad_outputs)):
         if g is None:
             if o.numel() != 1:
@@ -292,8 +312,9 @@ def _make_grads(outputs, grad_outputs):
                 raise RuntimeError(f"For complex Tensors, both grad_output and output are required to have the same "
                                    f"dtype. Mismatch in dtype: grad_output[{i}] has a dtype of {g.dtype} and "
                                    f"output[{i}] has a dtype of {o.dtype}.")
+        owned.append(g is not grad_outputs[i])
         gs.append(g)
-    return gs
+    return gs, owned
 
 
 def _check_outputs(outputs):
@@ -315,16 +336,16 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if retain_graph is None:
         retain_graph = create_graph
     _check_outputs(tensors)
-    gs = _make_grads(tensors, grad_tensors)
+    gs, owned = _make_grads(tensors, grad_tensors)
     roots = [_edge(t) for t in tensors]
     if inputs is None:
-        _run(roots, gs, retain_graph, create_graph)
+        _run(roots, gs, owned, retain_graph, create_graph)
         return
     ins = _as_tuple(inputs)
     if not ins:
         raise RuntimeError("'inputs' argument to backward() cannot be empty.")
     edges = [_edge(t) for t in ins]
-    res = _run(roots, gs, retain_graph, create_graph, targets=edges, accumulate=True)
+    res = _run(roots, gs, owned, retain_graph, create_graph, targets=edges, accumulate=True)
     for t, e in zip(ins, edges):
         if t.grad_fn is not None and e in res:     # a non-leaf named in inputs= gets .grad too
             _accumulate(t, res[e], create_graph)
@@ -352,9 +373,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     for t in inputs:
         if not t._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    gs = _make_grads(outputs, grad_outputs)
+    gs, owned = _make_grads(outputs, grad_outputs)
     edges = [_edge(t) for t in inputs]
-    res = _run([_edge(t) for t in outputs], gs, retain_graph, create_graph, targets=edges, accumulate=False)
+    res = _run([_edge(t) for t in outputs], gs, owned, retain_graph, create_graph, targets=edges, accumulate=False)
     out = []
     for t, e in zip(inputs, edges):
         g = res.get(e)
@@ -363,8 +384,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
                                    "Set allow_unused=True if this is the desired behavior.")
             if materialize_grads:
-                from .. import _creation
-                g = _creation.zeros_like(t)
+                            g = _creation.zeros_like(t)
         elif not create_graph and g._requires_grad:
             g = g.detach()
         out.append(g)

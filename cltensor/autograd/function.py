@@ -17,7 +17,9 @@
 import functools
 
 from .._tensor import Tensor
-from . import record, needs_grad, no_grad, saved_output, check_inplace, rebase_view
+from .. import _creation
+from ._tape import record, needs_grad, no_grad, saved_output, check_inplace
+from ._inplace import rebase_view
 
 
 class FunctionCtx:
@@ -139,7 +141,6 @@ class Function(metaclass=_FunctionMeta):
 
         def bw(*grads):
             if ctx.materialize_grads:
-                from .. import _creation
                 grads = tuple(g if g is not None or m is None else _creation.zeros(m[0], dtype=m[1], device=m[2])
                               for g, m in zip(grads, metas))
             r = cls.backward(ctx, *grads)
@@ -152,7 +153,7 @@ class Function(metaclass=_FunctionMeta):
                                        f"{nargs}, got {len(r)})")
             return tuple(r[i] for i in tensor_pos)
         record(name, [args[i] for i in tensor_pos], tuple(rec) if multi else rec[0], bw,
-               saved=tuple(t for t in saved if t is not None))
+               saved=tuple(t for t in saved if t is not None), owns_grads=False)   # user code: may keep them
         for o in outs:
             if isinstance(o, Tensor) and id(o) in dirty:
                 rebase_view(o)

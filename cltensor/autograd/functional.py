@@ -1,6 +1,8 @@
 """torch.autograd.functional: vjp, jvp, jacobian, hessian, vhp, hvp (reverse mode; jvp by the double-vjp trick)."""
 from .._tensor import Tensor
-from . import enable_grad
+from .. import _creation
+from .._shape import stack
+from ._tape import enable_grad
 from .engine import grad as _grad
 
 
@@ -20,7 +22,6 @@ def _prep(xs, create_graph):
 
 
 def _fill(gs, xs):
-    from .. import _creation
     return tuple(g if g is not None else _creation.zeros_like(x) for g, x in zip(gs, xs))
 
 
@@ -51,7 +52,6 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
             vs = (None,)
         else:
             vs = _tuple(v, "v")[1]
-        from .. import _creation
         vs = tuple(_creation.ones_like(o) if vv is None else vv for o, vv in zip(outs, vs))
         gs = _fill(_grads(outs, xs, vs, create_graph), xs)
     return _post(outs, create_graph, is_out_tuple), _post(gs, create_graph, is_in_tuple)
@@ -59,7 +59,6 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), J v), computed as the vjp of a vjp (no forward-mode AD here)."""
-    from .. import _creation
     is_in_tuple, xs = _tuple(inputs, "inputs")
     with enable_grad():
         xs = _prep(xs, create_graph)
@@ -86,21 +85,11 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
 
 def _stack_rows(rows, shape):
     """rows: list of tensors (one per element of an output), stacked into a tensor of `shape`."""
-    import cltensor
-    stack = getattr(cltensor, "stack", None)
-    if stack is not None:
-        return stack(rows).reshape(shape)
-    from .. import _creation, _ops
-    out = _creation.zeros(shape, dtype=rows[0].dtype, device=rows[0].device)
-    flat = out.reshape((len(rows),) + tuple(rows[0].shape))
-    for i, r in enumerate(rows):
-        _ops.copy_into(flat[i], r.detach())
-    return out
+    return stack(rows).reshape(shape)
 
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, strategy="reverse-mode"):
     """d func(inputs) / d inputs: for each (output, input) pair a tensor of shape output.shape + input.shape."""
-    from .. import _creation
     if strategy != "reverse-mode":
         raise NotImplementedError("only strategy='reverse-mode' is supported")
     is_in_tuple, xs = _tuple(inputs, "inputs")
@@ -158,7 +147,6 @@ def vhp(func, inputs, v=None, create_graph=False, strict=False):
             if len(xs) != 1 or xs[0].numel() != 1:
                 raise RuntimeError("The vector v can only be None if the input to the user-provided function is a "
                                    "single Tensor with a single element.")
-            from .. import _creation
             vs = (_creation.ones_like(xs[0]),)
         r = _fill(_grads(g, xs, vs, create_graph), xs)
     return _post((out,), create_graph, False), _post(r, create_graph, is_in_tuple)

@@ -7,6 +7,10 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor
+from .. import _ops, _creation
+from .._index.parse import basic_index
+from ._tape import no_grad, enable_grad
+from .engine import grad
 
 
 class GradcheckError(RuntimeError):
@@ -38,14 +42,11 @@ def _out_vector(outs):
 
 def _write(x, idx, value):
     """x[idx] = value in place, keeping x's layout (no autograd)."""
-    from .. import _ops
-    from .._index.parse import basic_index
     _ops.copy_into(basic_index(x.detach(), idx), value)
 
 
 def _numerical_jacobian(fn, inputs, i, eps):
     """rows: real components of input i (re/im per element when complex); cols: real output components."""
-    from . import no_grad
     x = inputs[i]
     base = x.detach()._to_numpy_copy()
     cx = x._dtype.is_complex
@@ -66,8 +67,6 @@ def _numerical_jacobian(fn, inputs, i, eps):
 
 def _analytical_jacobians(fn, inputs, diff_idx):
     """One Jacobian per input in diff_idx, built from one backward per real output component."""
-    from .. import _creation
-    from .engine import grad
     outs = _diff_outputs(_as_tuple(fn(*inputs)))
     xs = [inputs[i] for i in diff_idx]
     n_rows = [x.numel() * (2 if x._dtype.is_complex else 1) for x in xs]
@@ -145,9 +144,6 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
                   check_undefined_grad=True, check_grad_dtypes=False, check_batched_grad=False,
                   check_fwd_over_rev=False, check_rev_over_rev=True, fast_mode=False, masked=False):
     """gradcheck of the first derivatives: x, v -> d(func(x))/dx^T v, built with create_graph=True."""
-    from .. import _creation
-    from . import enable_grad
-    from .engine import grad
     inputs = _as_tuple(inputs)
     n_in = len(inputs)
     if grad_outputs is None:

@@ -23,7 +23,7 @@ from .. import _dtypes as D
 from .. import _kernels as K
 from .. import _ew
 from .. import _gemm
-from .. import autograd as AG
+from ..autograd import _tape as AG
 from .._tensor import empty_tensor, prod, make, contiguous_strides
 
 _I32 = (1 << 31) - 1

@@ -12,7 +12,7 @@ from .. import _ops as O
 from .. import _ew
 from .. import _linalg
 from .. import _creation as C
-from .. import autograd as AG
+from ..autograd import _tape as AG
 from .._tensor import Tensor, prod
 from . import _kern
 
@@ -20,9 +20,9 @@ from . import _kern
 # Pointwise ops with scalar parameters travel the elementwise engine; `$T` is the compute C type.
 
 
-def _op(name, nargs, exprs, backward, node, rule="float"):
+def _op(name, nargs, exprs, backward, node, rule="float", saves=None):
     if name not in O.OPS:
-        O.op(name, nargs, rule, exprs if isinstance(exprs, dict) else {"f": exprs}, backward, node)
+        O.op(name, nargs, rule, exprs if isinstance(exprs, dict) else {"f": exprs}, backward, node, saves=saves)
 
 
 def _w(cond, a, b):
@@ -30,71 +30,74 @@ def _w(cond, a, b):
 
 
 _op("nn_leaky_relu", 2, "(x0 > 0 ? x0 : x0 * x1)",
-    lambda g, a, s, o: (_w(a > 0, g, g * s), None), "LeakyReluBackward0")
+    lambda g, a, s, o: (_w(a > 0, g, g * s), None), "LeakyReluBackward0", saves="01")
 _op("nn_elu", 2, "(x0 > 0 ? x0 : x1 * expm1(x0))",
-    lambda g, a, al, o: (_w(a > 0, g, g * (o + al)), None), "EluBackward0")
+    lambda g, a, al, o: (_w(a > 0, g, g * (o + al)), None), "EluBackward0", saves="01o")
 _op("nn_hardtanh", 3, "fmin(fmax(x0, x1), x2)",
-    lambda g, a, lo, hi, o: (_w((a > lo) & (a < hi), g, 0.0), None, None), "HardtanhBackward0")
+    lambda g, a, lo, hi, o: (_w((a > lo) & (a < hi), g, 0.0), None, None), "HardtanhBackward0", saves="012")
 _op("nn_softplus", 3, "(x0 * x1 > x2 ? x0 : log1p(exp(x0 * x1)) / x1)",
-    lambda g, a, beta, th, o: (_w(a * beta > th, g, g * (a * beta).sigmoid()), None, None), "SoftplusBackward0")
+    lambda g, a, beta, th, o: (_w(a * beta > th, g, g * (a * beta).sigmoid()), None, None), "SoftplusBackward0",
+    saves="012")
 _op("nn_logsigmoid", 1, "(x0 < 0 ? x0 - log1p(exp(x0)) : -log1p(exp(-x0)))",
-    lambda g, a, o: (g * (-a).sigmoid(),), "LogSigmoidBackward0")
+    lambda g, a, o: (g * (-a).sigmoid(),), "LogSigmoidBackward0", saves="0")
 _op("nn_gelu_tanh_grad", 2,
     "(x0 * (($T)0.5 * (1 + py_tanh(($T)0.7978845608028654 * (x1 + ($T)0.044715 * x1 * x1 * x1))) + ($T)0.5 * x1 * "
     "(1 - py_tanh(($T)0.7978845608028654 * (x1 + ($T)0.044715 * x1 * x1 * x1)) * py_tanh(($T)0.7978845608028654 * "
     "(x1 + ($T)0.044715 * x1 * x1 * x1))) * ($T)0.7978845608028654 * (1 + ($T)0.134145 * x1 * x1)))",
     lambda g, gg, x, o: (O.apply("nn_gelu_tanh_grad", g, x), g * gg * _gelu_tanh_grad2(x)),  # (autograd)
-    "GeluBackwardBackward0")
+    "GeluBackwardBackward0", saves="01")
 _op("nn_gelu_tanh", 1,
     "(($T)0.5 * x0 * (1 + py_tanh(($T)0.7978845608028654 * (x0 + ($T)0.044715 * x0 * x0 * x0))))",
-    lambda g, a, o: (O.apply("nn_gelu_tanh_grad", g, a),), "GeluBackward0")
+    lambda g, a, o: (O.apply("nn_gelu_tanh_grad", g, a),), "GeluBackward0", saves="0")
 _op("nn_hardsigmoid", 1, "fmin(fmax(x0 / 6 + ($T)0.5, ($T)0), ($T)1)",
-    lambda g, a, o: (_w((a > -3.0) & (a < 3.0), g / 6.0, 0.0),), "HardsigmoidBackward0")
+    lambda g, a, o: (_w((a > -3.0) & (a < 3.0), g / 6.0, 0.0),), "HardsigmoidBackward0", saves="0")
 _op("nn_hardswish", 1, "(x0 * fmin(fmax(x0 + 3, ($T)0), ($T)6) / 6)",
-    lambda g, a, o: (_w(a < -3.0, 0.0, _w(a <= 3.0, g * (a / 3.0 + 0.5), g)),), "HardswishBackward0")
+    lambda g, a, o: (_w(a < -3.0, 0.0, _w(a <= 3.0, g * (a / 3.0 + 0.5), g)),), "HardswishBackward0", saves="0")
 _op("nn_mish", 1, "(x0 * py_tanh(x0 > 20 ? x0 : log1p(exp(x0))))",
-    lambda g, a, o: (g * _mish_grad(a),), "MishBackward0")
+    lambda g, a, o: (g * _mish_grad(a),), "MishBackward0", saves="0")
 _op("nn_relu_grad", 2, {"f": "(x1 <= 0 ? ($T)0 : x0)"},
-    lambda g, gg, r, o: (O.apply("nn_relu_grad", g, r), None), "ThresholdBackwardBackward0")  # (autograd)
+    lambda g, gg, r, o: (O.apply("nn_relu_grad", g, r), None), "ThresholdBackwardBackward0", saves="1")  # (autograd)
 _op("nn_relu", 1, {"i": "(x0 > 0 ? x0 : 0)", "f": "(x0 < 0 ? 0 : x0)"},       # branch-free: see _ops.py relu
-    lambda g, a, o: (O.apply("nn_relu_grad", g, o),), "ReluBackward0", rule="same")
+    lambda g, a, o: (O.apply("nn_relu_grad", g, o),), "ReluBackward0", rule="same", saves="o")
 # pointwise losses: l = f(x0 - x1[, x2]) and a fused gradient kernel g * s * f'(x1 - x2[, x3]) (scale s in x3/x4)
 _op("nn_sqdiff", 2, "((x0 - x1) * (x0 - x1))", None, "MseLossBackward0")
 _op("nn_sqdiff_grad", 4, "(x3 * x0 * (x1 - x2))",
     lambda g, gg, a, b, s, o: (g * s * (a - b), g * s * gg, -(g * s * gg), None),  # (autograd: double backward)
-    "MseLossBackwardBackward0")
+    "MseLossBackwardBackward0", saves="0123")
 _op("nn_absdiff", 2, "fabs(x0 - x1)", None, "L1LossBackward0")
 _op("nn_absdiff_grad", 4, "(x3 * x0 * py_sign(x1 - x2))",
-    lambda g, gg, a, b, s, o: (g * s * (a - b).sign(), g * 0, g * 0, None), "L1LossBackwardBackward0")  # (autograd)
+    lambda g, gg, a, b, s, o: (g * s * (a - b).sign(), g * 0, g * 0, None), "L1LossBackwardBackward0",
+    saves="123")  # (autograd)
 _op("nn_smooth_l1", 3, "(fabs(x0 - x1) < x2 ? ($T)0.5 * (x0 - x1) * (x0 - x1) / x2 : fabs(x0 - x1) - ($T)0.5 * x2)",
     None, "SmoothL1LossBackward0")
 _op("nn_smooth_l1_grad", 5, "(x3 * x0 * (fabs(x1 - x2) < x4 ? (x1 - x2) / x4 : py_sign(x1 - x2)))",
     lambda g, gg, a, b, s, be, o: _loss_grad2(g, gg, a, b, s, _w((a - b).abs() < be, (a - b) / be, (a - b).sign()),
                                                _w((a - b).abs() < be, g * s * gg / be, 0.0)),  # (autograd)
-    "SmoothL1LossBackwardBackward0")
+    "SmoothL1LossBackwardBackward0", saves="01234")
 _op("nn_huber", 3, "(fabs(x0 - x1) <= x2 ? ($T)0.5 * (x0 - x1) * (x0 - x1) : x2 * (fabs(x0 - x1) - ($T)0.5 * x2))",
     None, "HuberLossBackward0")
 _op("nn_huber_grad", 5, "(x3 * x0 * (fabs(x1 - x2) <= x4 ? (x1 - x2) : x4 * py_sign(x1 - x2)))",
     lambda g, gg, a, b, s, d, o: _loss_grad2(g, gg, a, b, s, _w((a - b).abs() <= d, a - b, (a - b).sign() * d),
                                               _w((a - b).abs() <= d, g * s * gg, 0.0)),  # (autograd)
-    "HuberLossBackwardBackward0")
+    "HuberLossBackwardBackward0", saves="01234")
 _op("nn_bce", 2, "(-(x1 * fmax(log(x0), ($T)-100) + (1 - x1) * fmax(log(1 - x0), ($T)-100)))",
     lambda g, x, y, o: (g * (x - y) / ((1 - x) * x).clamp(min=1e-12),
                         g * ((1 - x).log().clamp(min=-100) - x.log().clamp(min=-100))
-                        if isinstance(y, Tensor) and y.requires_grad else None), "BinaryCrossEntropyBackward0")
+                        if isinstance(y, Tensor) and y.requires_grad else None), "BinaryCrossEntropyBackward0",
+    saves="01")
 _op("nn_bce_logits", 2, "((1 - x1) * x0 + log1p(exp(-fabs(x0))) + fmax(-x0, ($T)0))",
     lambda g, x, y, o: (g * (x.sigmoid() - y),
                         -g * x if isinstance(y, Tensor) and y.requires_grad else None),
-    "BinaryCrossEntropyWithLogitsBackward0")
+    "BinaryCrossEntropyWithLogitsBackward0", saves="01")
 _op("nn_bce_logits_pw", 3,
     "((1 - x1) * x0 + (1 + (x2 - 1) * x1) * (log1p(exp(-fabs(x0))) + fmax(-x0, ($T)0)))",
     lambda g, x, y, pw, o: (g * ((pw * y + 1 - y) * x.sigmoid() - pw * y),
                             g * ((pw - 1) * _nls(x) - x) if isinstance(y, Tensor) and y.requires_grad else None,
-                            None), "BinaryCrossEntropyWithLogitsBackward0")
+                            None), "BinaryCrossEntropyWithLogitsBackward0", saves="012")
 _op("nn_kl", 2, "(x1 > 0 ? x1 * (log(x1) - x0) : (isnan(x1) ? x1 : ($T)0))",
-    lambda g, x, y, o: (-g * y, None), "KlDivBackward0")
+    lambda g, x, y, o: (-g * y, None), "KlDivBackward0", saves="1")
 _op("nn_kl_log", 2, "(exp(x1) * (x1 - x0))",
-    lambda g, x, y, o: (-g * y.exp(), None), "KlDivBackward0")
+    lambda g, x, y, o: (-g * y.exp(), None), "KlDivBackward0", saves="1")
 
 
 def _loss_grad2(g, gg, a, b, s, dfd, ga):   # (autograd) backward of the fused loss-gradient rows

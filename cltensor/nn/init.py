@@ -8,7 +8,7 @@ import numpy as np
 from .. import _creation as C
 from .. import _dtypes as D
 from .. import _ops as O
-from .. import autograd as AG
+from ..autograd import _tape as AG
 
 
 def calculate_gain(nonlinearity, param=None):

@@ -10,7 +10,7 @@ from .. import _dtypes as D
 from .. import _kernels as K
 from .. import _ew
 from .. import _creation as C
-from .. import autograd as AG
+from ..autograd import _tape as AG
 from .._tensor import Tensor, empty_tensor
 from ..nn._kern import typed
 

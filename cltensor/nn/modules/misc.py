@@ -3,7 +3,7 @@ from ... import _creation as C
 from ..parameter import Parameter
 from .. import functional as F
 from .. import init
-from ... import autograd as AG
+from ...autograd import _tape as AG
 from .module import Module
 
 

@@ -6,7 +6,7 @@ import itertools
 from ..._tensor import Tensor
 from ... import _dtypes as D
 from ... import _device as dv
-from ... import autograd as AG
+from ...autograd import _tape as AG
 from ..parameter import Parameter, Buffer, _set_data
 
 

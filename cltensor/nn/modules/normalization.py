@@ -3,7 +3,7 @@ import numbers
 
 from ... import _creation as C
 from ... import _dtypes as D
-from ... import autograd as AG
+from ...autograd import _tape as AG
 from ..parameter import Parameter
 from .. import functional as F
 from .. import init

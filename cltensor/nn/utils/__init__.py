@@ -2,7 +2,7 @@
 import math
 
 from ... import _creation as C
-from ... import autograd as AG
+from ...autograd import _tape as AG
 from ..._tensor import Tensor
 
 
