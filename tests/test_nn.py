@@ -985,8 +985,8 @@ def test_float16_model_and_int_relu():
 @pytest.mark.parametrize("mode", ["direct", "im2col"])
 @pytest.mark.parametrize("case", CONV_CASES)
 def test_conv2d_forward_algorithms(mode, case, monkeypatch, has_fp64):
-    from cltensor.nn import _kern
-    monkeypatch.setattr(_kern, "CONV_FORWARD", mode)
+    from cltensor.nn import _conv
+    monkeypatch.setattr(_conv, "CONV_FORWARD", mode)
     c = case
     xn = rnd(c["N"], c["C"], c["H"], c["W"])
     wn = rnd(c["O"], c["C"] // c["groups"], *c["k"], scale=0.5)

@@ -2,7 +2,8 @@
 
 Elementwise activations and pointwise losses are rows of the elementwise op table (registered here with their
 backward rules, one kernel per forward); convolution, pooling, normalisation, cross-entropy/NLL and embedding
-run their own kernels (see nn/_kern.py and templates/nn.mako).
+run their own kernels (nn/_conv.py, _pool.py, _norm.py, _loss.py, _embedding.py with the templates of the same
+names).
 """
 import math
 import warnings
@@ -13,8 +14,9 @@ from .. import _ew
 from .. import _linalg
 from .. import _creation as C
 from .. import autograd as AG
-from .._tensor import Tensor, prod
-from . import _kern
+from .._tensor import Tensor, prod, empty_tensor
+from . import _conv, _pool, _norm, _loss, _embedding
+from ._common import as_shape
 
 # ================================================================================================ op rows
 # Pointwise ops with scalar parameters travel the elementwise engine; `$T` is the compute C type.
@@ -366,7 +368,7 @@ def linear(input, weight, bias=None):
         y2 = None if need else _linalg._traced(bias, x2, wt, beta, 1)
         if y2 is None:
             y2 = _linalg._add_product(bias, x2, wt, beta, 1, "AddmmBackward0")
-    out = _kern._as(y2, lead + (weight._shape[0],)) if input.dim() != 2 else y2
+    out = as_shape(y2, lead + (weight._shape[0],)) if input.dim() != 2 else y2
     if need:
         need_x, need_w = input.requires_grad, weight.requires_grad
         need_b = bias is not None and bias.requires_grad
@@ -396,7 +398,7 @@ def _dropout_check(p):
 
 
 def _bernoulli_mask(shape, keep, x):
-    m = C._random_fill(_kern.empty_tensor(tuple(shape), x._dtype, x._device), "bernoulli", float(keep))
+    m = C._random_fill(empty_tensor(tuple(shape), x._dtype, x._device), "bernoulli", float(keep))
     return m
 
 
@@ -523,7 +525,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise RuntimeError(f"Calculated padded input size per channel: ({H + 2 * pads[0]} x {W + 2 * pads[1]}). "
                            f"Kernel size: ({dilation[0] * (k[0] - 1) + 1} x {dilation[1] * (k[1] - 1) + 1}). Kernel "
                            "size can't be greater than actual input size")
-    out = _kern.conv2d(x, weight, bias, stride, pads, dilation, groups)
+    out = _conv.conv2d(x, weight, bias, stride, pads, dilation, groups)
     return out.squeeze(0) if unbatched else out
 
 
@@ -587,7 +589,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     if OH <= 0 or OW <= 0:
         raise RuntimeError(f"Given input size: ({Cc}x{H}x{W}). Calculated output size: ({Cc}x{OH}x{OW}). Output "
                            "size is too small")
-    r = _kern.max_pool2d(x, k, s, p, d, OH, OW, return_indices)
+    r = _pool.max_pool2d(x, k, s, p, d, OH, OW, return_indices)
     if return_indices:
         o, i = r
         return (o.squeeze(0), i.squeeze(0)) if unbatched else (o, i)
@@ -625,7 +627,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     if OH <= 0 or OW <= 0:
         raise RuntimeError(f"Given input size: ({Cc}x{H}x{W}). Calculated output size: ({Cc}x{OH}x{OW}). Output "
                            "size is too small")
-    r = _kern.avg_pool2d(x, k, s, p, OH, OW, count_include_pad, divisor_override)
+    r = _pool.avg_pool2d(x, k, s, p, OH, OW, count_include_pad, divisor_override)
     return r.squeeze(0) if unbatched else r
 
 
@@ -653,7 +655,7 @@ def adaptive_avg_pool2d(input, output_size):
         raise RuntimeError("adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0")
     if x._shape[2] == 0 or x._shape[3] == 0:
         raise RuntimeError("adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch dimensions")
-    r = _kern.adaptive_avg_pool2d(x, OH, OW)
+    r = _pool.adaptive_avg_pool2d(x, OH, OW)
     return r.squeeze(0) if unbatched else r
 
 
@@ -695,7 +697,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if t is not None and t.numel() != Cc:
             raise RuntimeError(f"{nm} should contain {Cc} elements not {t.numel()}")
     _same_device(input, weight, bias, running_mean, running_var)
-    return _kern.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    return _norm.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
@@ -711,7 +713,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
             raise RuntimeError(f"Expected {nm} to be of same shape as normalized_shape, but got {nm} of shape "
                                f"{list(t._shape)} and normalized_shape = {list(ns)}")
     _same_device(input, weight, bias)
-    return _kern.layer_norm(input, ns, weight, bias, eps)
+    return _norm.layer_norm(input, ns, weight, bias, eps)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
@@ -720,7 +722,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {list(input._shape)} and num_groups={num_groups}")
     rest = prod(input._shape[1:]) // num_groups
-    y = _kern.layer_norm(input.reshape(N, num_groups, rest), (rest,), None, None, eps).reshape(input._shape)
+    y = _norm.layer_norm(input.reshape(N, num_groups, rest), (rest,), None, None, eps).reshape(input._shape)
     shape = (1, Cc) + (1,) * (input.dim() - 2)
     if weight is not None:
         y = y * weight.reshape(shape)
@@ -733,7 +735,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                   momentum=0.1, eps=1e-05):
     N, Cc = input._shape[0], input._shape[1]
     rest = prod(input._shape[2:])
-    y = _kern.layer_norm(input.reshape(N, Cc, rest), (rest,), None, None, eps).reshape(input._shape)
+    y = _norm.layer_norm(input.reshape(N, Cc, rest), (rest,), None, None, eps).reshape(input._shape)
     shape = (1, Cc) + (1,) * (input.dim() - 2)
     if weight is not None:
         y = y * weight.reshape(shape)
@@ -770,7 +772,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     if input._device != weight._device:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                            f"{weight._device} and {input._device}!")
-    return _kern.embedding(input, weight, padding_idx)
+    return _embedding.embedding(input, weight, padding_idx)
 
 
 def _embedding_renorm_(weight, input, max_norm, norm_type):
@@ -1028,7 +1030,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _same_device(input, target)
     x3, t, oshape = _class_target_prep(input, target, "nll_loss")
     _check_weight(weight, x3._shape[1], input)
-    return _kern.class_loss(x3, t, weight, reduction, int(ignore_index), 0.0, True, oshape)
+    return _loss.class_loss(x3, t, weight, reduction, int(ignore_index), 0.0, True, oshape)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
@@ -1044,7 +1046,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise RuntimeError(f'"host_softmax" not implemented for \'{input._dtype._alias}\'')
     x3, t, oshape = _class_target_prep(input, target, "cross_entropy")
     _check_weight(weight, x3._shape[1], input)
-    return _kern.class_loss(x3, t, weight, reduction, int(ignore_index), float(label_smoothing), False, oshape)
+    return _loss.class_loss(x3, t, weight, reduction, int(ignore_index), float(label_smoothing), False, oshape)
 
 
 def _cross_entropy_probs(input, target, weight, reduction, label_smoothing):

@@ -1,11 +1,12 @@
-"""SGD, Adam, AdamW, RMSprop, Adagrad: each step is one fused device kernel per parameter (templates/nn.mako)
+"""SGD, Adam, AdamW, RMSprop, Adagrad: each step is one fused device kernel per parameter (templates/optim.mako)
 that reads the gradient once and updates the parameter and its state buffers in place."""
 import math
 
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import Optimizer, required, fused_update, zeros_state
+from .optimizer import Optimizer, required
+from ._kernels import fused_update, zeros_state
 
 
 def _val(v):
