@@ -5,7 +5,8 @@
 <%namespace name="c" file="common.mako"/>
 
 ## ---------------------------------------------------------------------------------------------- pooling
-## x: (N, C, H, W) strided; out/ind: (N, C, OH, OW) contiguous; ind = ih * W + iw of the max (NaN wins).
+## x: (N, C, H, W) strided; out/ind: (N, C, OH, OW) contiguous; ind = ih * W + iw of the max (NaN wins; the
+## first one among equal maxima). Floating and integer dtypes.
 <%def name="maxpool_fwd(t, idx, with_ind)">
 ${c.preamble((t,))}
 __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
@@ -22,7 +23,7 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
     const int cc = (int)(r % C);
     const ${idx} n = r / C;
     const ${idx} base = xoff + n * sn + cc * sc;
-    ${t.cc} best = -INFINITY;
+    ${t.cc} best = ${t.zero()};      /* replaced by the window's first element */
     long bi = -1;
     const int h0 = oh * strh - padh, w0 = ow * strw - padw;
     for (int kh = 0; kh < KH; kh++) {
@@ -32,7 +33,7 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
             const int iw = w0 + kw * dilw;
             if (iw < 0 || iw >= W) continue;
             const ${t.cc} v = ${t.load("x", "base + ih * sh + iw * sw")};
-            if (bi < 0 || v > best || isnan(v)) { best = v; bi = (long)ih * W + iw; }
+            if (bi < 0 || v > best${' || isnan(v)' if t.isfloat else ''}) { best = v; bi = (long)ih * W + iw; }
         }
     }
     ${t.store("out", "g", "best")};
@@ -64,7 +65,7 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
     const int h0 = oh * strh - padh;
     const ${idx} ob = g * OW;
     for (int ow = 0; ow < OW; ow++) {
-        ${t.cc} best = -INFINITY;
+        ${t.cc} best = ${t.zero()};      /* replaced by the window's first element */
         long bi = -1;
         const int w0 = ow * strw - padw;
         /* branch-free (clamped loads, selects): conditional updates in these loops ran 2-3x slower on PoCL */
@@ -76,7 +77,7 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
                 const int iw = w0 + kw * dilw;
                 const int iwc = clamp(iw, 0, W - 1);
                 const ${t.cc} v = ${t.load("x", "base + ihc * sh + iwc * sw")};
-                const int take = okh & (iw >= 0) & (iw < W) & ((bi < 0) | (v > best) | isnan(v));
+                const int take = okh & (iw >= 0) & (iw < W) & ((bi < 0) | (v > best)${' | isnan(v)' if t.isfloat else ''});
                 best = take ? v : best;
                 bi = take ? (long)ih * W + iw : bi;
             }

@@ -185,7 +185,8 @@ def _use_direct(rt, weight_grad):
 
 
 def conv2d(x, w, b, stride, padding, dilation, groups):
-    """x (N, C, H, W), w (O, C/groups, KH, KW), b (O,) or None; symmetric integer padding."""
+    """x (N, C, H, W), w (O, C/groups, KH, KW), b (O,) or None; symmetric integer padding. Integer dtypes take
+    im2col + GEMM (the direct kernel accumulates in floating point)."""
     rt = rt_of(x)
     dt = x._dtype
     N, C, H, W = x._shape
@@ -199,7 +200,7 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
     out = empty_tensor((N, O, OH, OW), dt, x._device)
     col = None
     need_grad = AG.needs_grad(x, w, b)
-    if out.numel() and CKK and _use_direct(rt, need_grad and w._requires_grad):
+    if out.numel() and CKK and dt.is_floating_point and _use_direct(rt, need_grad and w._requires_grad):
         wT = _direct_weights(w_c, groups, False)
         xd, pd = x, padding
         if padding[0] or padding[1]:

@@ -178,6 +178,15 @@ def _same_dtype(x, w, what="weight"):
         raise RuntimeError(f"expected scalar type {x._dtype._alias} but found {w._dtype._alias}")
 
 
+def _dtype_check(x, kernel, ints=False, int64=False):
+    """PyTorch's refusal of x's dtype by the kernel named `kernel`: floating dtypes pass, integer ones (not bool)
+    when ints (bool never), int64 alone when int64."""
+    dt = x._dtype
+    if dt.is_floating_point or (ints and dt.category == 1) or (int64 and dt is D.int64):
+        return
+    raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._alias}'")
+
+
 def _same_device(*ts):
     dev = None
     for t in ts:
@@ -513,8 +522,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                                f"{O_} elements, but got bias of size {list(bias._shape)} instead")
     if weight._dtype is not x._dtype:
         raise RuntimeError(f"expected scalar type {x._dtype._alias} but found {weight._dtype._alias}")
-    if not x._dtype.is_floating_point:
-        raise RuntimeError(f'"slow_conv2d_cpu" not implemented for \'{x._dtype._alias}\'')
+    if x._dtype is D.bool_ or x._dtype.is_complex:
+        raise NotImplementedError(f'"slow_conv2d_cpu" not implemented for \'{x._dtype._alias}\'')
+    if x._dtype.category == 1 and x._dtype is not D.int64 and tuple(dilation) != (1, 1):
+        raise NotImplementedError(f'"slow_conv_dilated<>" not implemented for \'{x._dtype._alias}\'')
     _same_device(x, weight, bias)
     if extra is not None:
         x = pad(x, (0, extra[1], 0, extra[0]))
@@ -584,6 +595,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         if p[i] > (d[i] * (k[i] - 1) + 1) // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p[i]}, "
                                f"kernel_size={k[i]} and dilation={d[i]}")
+    _dtype_check(x, "max_pool2d", ints=True)
     N, Cc, H, W = x._shape
     OH, OW = _pool_out(H, k[0], p[0], s[0], d[0], ceil_mode), _pool_out(W, k[1], p[1], s[1], d[1], ceil_mode)
     if OH <= 0 or OW <= 0:
@@ -604,6 +616,8 @@ def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     if input.dim() not in (2, 3):
         raise RuntimeError("max_pool1d() Expected 2D or 3D input tensor")
+    if not return_indices:
+        _dtype_check(input, "max_pool1d_impl")
     k = _pair_arg(kernel_size, 1)[0]
     s = k if stride is None else _pair_arg(stride, 1)[0]
     r = max_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _pair_arg(padding, 1)[0]), (1, _pair_arg(dilation, 1)[0]),
@@ -622,6 +636,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                                f"kernel_size={k[i]} and dilation=1")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
+    _dtype_check(x, "avg_pool2d", int64=True)
     N, Cc, H, W = x._shape
     OH, OW = _pool_out(H, k[0], p[0], s[0], 1, ceil_mode), _pool_out(W, k[1], p[1], s[1], 1, ceil_mode)
     if OH <= 0 or OW <= 0:
@@ -655,6 +670,7 @@ def adaptive_avg_pool2d(input, output_size):
         raise RuntimeError("adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0")
     if x._shape[2] == 0 or x._shape[3] == 0:
         raise RuntimeError("adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch dimensions")
+    _dtype_check(x, "adaptive_avg_pool2d")
     r = _pool.adaptive_avg_pool2d(x, OH, OW)
     return r.squeeze(0) if unbatched else r
 
@@ -666,6 +682,7 @@ def adaptive_avg_pool1d(input, output_size):
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     x = input.unsqueeze(0) if input.dim() == 3 else input
+    _dtype_check(x, "adaptive_max_pool2d")
     H, W = x._shape[2], x._shape[3]
     os_ = tuple(output_size) if isinstance(output_size, (list, tuple)) else (output_size, output_size)
     OH = H if os_[0] is None else os_[0]
@@ -697,6 +714,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if t is not None and t.numel() != Cc:
             raise RuntimeError(f"{nm} should contain {Cc} elements not {t.numel()}")
     _same_device(input, weight, bias, running_mean, running_var)
+    _dtype_check(input, "batch_norm")
     return _norm.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
@@ -713,6 +731,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
             raise RuntimeError(f"Expected {nm} to be of same shape as normalized_shape, but got {nm} of shape "
                                f"{list(t._shape)} and normalized_shape = {list(ns)}")
     _same_device(input, weight, bias)
+    _dtype_check(input, "LayerNormKernelImpl")
     return _norm.layer_norm(input, ns, weight, bias, eps)
 
 
@@ -721,6 +740,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
     if Cc % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {list(input._shape)} and num_groups={num_groups}")
+    _dtype_check(input, "GroupNormKernelImpl")
     rest = prod(input._shape[1:]) // num_groups
     y = _norm.layer_norm(input.reshape(N, num_groups, rest), (rest,), None, None, eps).reshape(input._shape)
     shape = (1, Cc) + (1,) * (input.dim() - 2)
@@ -734,6 +754,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
                   momentum=0.1, eps=1e-05):
     N, Cc = input._shape[0], input._shape[1]
+    _dtype_check(input, "batch_norm")
     rest = prod(input._shape[2:])
     y = _norm.layer_norm(input.reshape(N, Cc, rest), (rest,), None, None, eps).reshape(input._shape)
     shape = (1, Cc) + (1,) * (input.dim() - 2)
@@ -1029,6 +1050,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _check_reduction(reduction)
     _same_device(input, target)
     x3, t, oshape = _class_target_prep(input, target, "nll_loss")
+    _dtype_check(input, "nll_loss_out_frame" if input.dim() <= 2 else "nll_loss2d_forward_out_frame")
     _check_weight(weight, x3._shape[1], input)
     return _loss.class_loss(x3, t, weight, reduction, int(ignore_index), 0.0, True, oshape)
 
@@ -1042,8 +1064,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     _same_device(input, target)
     if target._dtype.is_floating_point:
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
-    if not input._dtype.is_floating_point:
-        raise RuntimeError(f'"host_softmax" not implemented for \'{input._dtype._alias}\'')
+    _dtype_check(input, "log_softmax_lastdim_kernel_impl" if input.dim() <= 2 else "log_softmax_kernel_impl")
     x3, t, oshape = _class_target_prep(input, target, "cross_entropy")
     _check_weight(weight, x3._shape[1], input)
     return _loss.class_loss(x3, t, weight, reduction, int(ignore_index), float(label_smoothing), False, oshape)
