@@ -358,7 +358,9 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 # ================================================================================================ linear / dropout
 
 def linear(input, weight, bias=None):
-    """y = input @ weight^T + bias, one autograd node whose backward is two GEMMs and a column sum."""
+    """y = input @ weight^T + bias: one GEMM forward; backward two GEMMs and a column sum. The graph has
+    PyTorch's nodes: AddmmBackward0 (bias, input, TBackward0(weight)) or MmBackward0 (input, TBackward0(weight)),
+    with the input's view to 2-D and the output's view back for other ranks."""
     ct = _ns()
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         raise TypeError("linear(): argument 'input' and 'weight' must be Tensors")
@@ -381,17 +383,25 @@ def linear(input, weight, bias=None):
     if need:
         need_x, need_w = input.requires_grad, weight.requires_grad
         need_b = bias is not None and bias.requires_grad
+        if need_w:
+            AG.record("TBackward0", (weight,), wt, lambda g: (g.t(),))
+        if need_x and input.dim() != 2:
+            AG.record("UnsqueezeBackward0" if input.dim() == 1 and bias is None else "ViewBackward0", (input,), x2,
+                      lambda g: (g.reshape(input._shape),))
 
         def bw(g):
-            g2 = g.reshape(-1, g._shape[-1]) if g.dim() != 2 else g
-            gx = ct.mm(g2, weight).reshape(input._shape) if need_x else None
-            gw = ct.mm(g2.t(), x2) if need_w else None
-            gb = g2.sum(0) if need_b else None
+            gx = ct.mm(g, weight) if need_x else None
+            gw = ct.mm(g.t(), x2).t() if need_w else None     # weight's TBackward0 turns it back (contiguous)
+            gb = g.sum(0) if need_b else None
             if gb is not None and bias.dim() == 0:
                 gb = gb.sum()
-            return gx, gw, gb
-        AG.record("AddmmBackward0" if bias is not None else "MmBackward0", (input, weight, bias), out, bw,
-                  saved=(input, weight))
+            return (gb, gx, gw) if bias is not None else (gx, gw)
+        AG.record("AddmmBackward0" if bias is not None else "MmBackward0",
+                  (bias, x2, wt) if bias is not None else (x2, wt), y2, bw, saved=(input, weight))
+        if out is not y2:
+            name = "ViewBackward0" if bias is not None else ("SqueezeBackward4" if input.dim() == 1 else
+                                                             "UnsafeViewBackward0")
+            AG.record(name, (y2,), out, lambda g: (g.reshape(y2._shape),))
     return out
 
 
