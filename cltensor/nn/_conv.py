@@ -208,7 +208,7 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
             # lane by lane: with small images every row segment is an edge); the copy is ~2-5% of the conv
             xd = _padded(x, padding)
             pd = (0, 0)
-        _conv_direct(xd, wT, b, groups, Og, Cg, KH, KW, OH, OW, stride, pd, dilation, out)
+        _conv_direct(xd, wT, c0(b) if b is not None else None, groups, Og, Cg, KH, KW, OH, OW, stride, pd, dilation, out)
     elif out.numel():
         if b is not None:
             _ew.run("x0", out, [b.view(1, O, 1, 1) if b._shape == (O,) else b], (dt,), dt)

@@ -93,7 +93,7 @@ _op("nn_bce_logits_pw", 3,
     lambda g, x, y, pw, o: (g * ((pw * y + 1 - y) * x.sigmoid() - pw * y),
                             g * ((pw - 1) * _nls(x) - x) if isinstance(y, Tensor) and y.requires_grad else None,
                             None), "BinaryCrossEntropyWithLogitsBackward0")
-_op("nn_kl", 2, "(x1 > 0 ? x1 * (log(x1) - x0) : (isnan(x1) ? x1 : ($T)0))",
+_op("nn_kl", 2, "((x1 == 0 ? ($T)0 : x1 * log(x1)) - x1 * x0)",     # xlogy(t, t) - t * x, as PyTorch
     lambda g, x, y, o: (-g * y, None), "KlDivBackward0")
 _op("nn_kl_log", 2, "(exp(x1) * (x1 - x0))",
     lambda g, x, y, o: (-g * y.exp(), None), "KlDivBackward0")
@@ -201,7 +201,18 @@ def _same_device(*ts):
 
 # ================================================================================================ activations
 
+def _clamp_check(input, fn):
+    """PyTorch's refusals of relu / hardtanh (clamps) for bool and complex tensors."""
+    if input._dtype is D.bool_:
+        raise RuntimeError(f"Boolean inputs not supported for {fn}" if fn == "relu" else
+                           f"Bool inputs not supported for {fn}")
+    if input._dtype.is_complex:
+        raise NotImplementedError("clamp is not supported for complex types")
+
+
 def relu(input, inplace=False):
+    if input._dtype.category != 1 and not input._dtype.is_floating_point:
+        _clamp_check(input, "relu")
     if inplace:
         return relu_(input)
     return O.apply("nn_relu", input)
@@ -209,6 +220,7 @@ def relu(input, inplace=False):
 
 def relu_(input):
     """In place; the backward reads the output only (no copy of the old value is kept)."""
+    _clamp_check(input, "relu")
     if input._dtype.category > 2:
         raise RuntimeError(f'"clamp_min_" not implemented for \'{input._dtype._alias}\'')
     grad = AG.needs_grad(input)
@@ -229,6 +241,7 @@ def relu6(input, inplace=False):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    _dtype_check(input, "leaky_relu_cpu")
     if inplace:
         return O.apply_("nn_leaky_relu", input, float(negative_slope))
     return O.apply("nn_leaky_relu", input, float(negative_slope))
@@ -239,41 +252,54 @@ def leaky_relu_(input, negative_slope=0.01):
 
 
 def elu(input, alpha=1.0, inplace=False):
+    _dtype_check(input, "elu_cpu")
     if inplace:
         return O.apply_("nn_elu", input, float(alpha))
     return O.apply("nn_elu", input, float(alpha))
 
 
 def selu(input, inplace=False):
+    _dtype_check(input, "elu_cpu")
     scale, alpha = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
     return elu(input, alpha, inplace).mul_(scale) if inplace else elu(input, alpha) * scale
 
 
 def celu(input, alpha=1.0, inplace=False):
+    _dtype_check(input, "elu_cpu")
     return elu(input / alpha, 1.0) * alpha if not inplace else input.copy_(elu(input / alpha, 1.0) * alpha)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    dt = input._dtype
+    _clamp_check(input, "hardtanh")
+    if dt.category == 1:            # integers stay integers, clamped to the limits truncated as PyTorch does
+        if dt is D.uint8 and (min_val < 0 or max_val < 0):
+            raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
+        return input.clamp_(int(min_val), int(max_val)) if inplace else input.clamp(int(min_val), int(max_val))
     if inplace:
         return O.apply_("nn_hardtanh", input, float(min_val), float(max_val))
     return O.apply("nn_hardtanh", input, float(min_val), float(max_val))
 
 
 def hardsigmoid(input, inplace=False):
+    _dtype_check(input, "hardsigmoid_cpu")
     return O.apply_("nn_hardsigmoid", input) if inplace else O.apply("nn_hardsigmoid", input)
 
 
 def hardswish(input, inplace=False):
+    _dtype_check(input, "hardswish_cpu")
     return O.apply_("nn_hardswish", input) if inplace else O.apply("nn_hardswish", input)
 
 
 def mish(input, inplace=False):
+    _dtype_check(input, "mish_cpu")
     return O.apply_("nn_mish", input) if inplace else O.apply("nn_mish", input)
 
 
 def gelu(input, approximate="none"):
+    _dtype_check(input, "GeluKernelImpl")
     if approximate == "none":
         return O.apply("gelu", input)
     if approximate == "tanh":
@@ -282,6 +308,8 @@ def gelu(input, approximate="none"):
 
 
 def silu(input, inplace=False):
+    if input._dtype.category < 2:
+        _dtype_check(input, "silu_cpu")
     return O.apply_("silu", input) if inplace else O.apply("silu", input)
 
 
@@ -294,10 +322,12 @@ def tanh(input):
 
 
 def softplus(input, beta=1.0, threshold=20.0):
+    _dtype_check(input, "softplus_cpu")
     return O.apply("nn_softplus", input, float(beta), float(threshold))
 
 
 def logsigmoid(input):
+    _dtype_check(input, "log_sigmoid_cpu")
     return O.apply("nn_logsigmoid", input)
 
 
@@ -310,6 +340,9 @@ def tanhshrink(input):
 
 
 def threshold(input, threshold, value, inplace=False):
+    _dtype_check(input, "threshold_cpu", ints=True)
+    if input._dtype.category == 1:
+        value = int(value)          # integers stay integers (PyTorch truncates the replacement value)
     r = O.where(input > threshold, input, value)
     return input.copy_(r) if inplace else r
 
@@ -346,6 +379,12 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
 
 
 def glu(input, dim=-1):
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = dim % input.dim() if -input.dim() <= dim < input.dim() else dim
+    if isinstance(d, int) and 0 <= d < input.dim() and input._shape[d] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {input._shape[d]}")
+    _dtype_check(input, "glu_cpu")
     a, b = input.chunk(2, dim)
     return a * b.sigmoid()
 
@@ -532,10 +571,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                                f"{O_} elements, but got bias of size {list(bias._shape)} instead")
     if weight._dtype is not x._dtype:
         raise RuntimeError(f"expected scalar type {x._dtype._alias} but found {weight._dtype._alias}")
+    if x._dtype.category <= 1 and x._dtype is not D.int64 and tuple(dilation) != (1, 1):
+        raise NotImplementedError(f'"slow_conv_dilated<>" not implemented for \'{x._dtype._alias}\'')
     if x._dtype is D.bool_ or x._dtype.is_complex:
         raise NotImplementedError(f'"slow_conv2d_cpu" not implemented for \'{x._dtype._alias}\'')
-    if x._dtype.category == 1 and x._dtype is not D.int64 and tuple(dilation) != (1, 1):
-        raise NotImplementedError(f'"slow_conv_dilated<>" not implemented for \'{x._dtype._alias}\'')
     _same_device(x, weight, bias)
     if extra is not None:
         x = pad(x, (0, extra[1], 0, extra[0]))
@@ -946,6 +985,7 @@ def _pointwise_loss(op, grad_op, node, input, target, reduction, extra=(), weigh
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = _reduction_enum(size_average, reduce, reduction)
     _size_warn(input, target)
+    _dtype_check(input, "mse_cpu")
     return _pointwise_loss("nn_sqdiff", "nn_sqdiff_grad", "MseLossBackward0", input, target, reduction,
                            weight=weight)
 
@@ -953,6 +993,12 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = _reduction_enum(size_average, reduce, reduction)
     _size_warn(input, target)
+    if input._dtype is D.bool_ and target._dtype is D.bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
+    if input._dtype.category < 2 and reduction == "mean":
+        raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                           f"complex dtype. Got: {input._dtype._alias}")
     return _pointwise_loss("nn_absdiff", "nn_absdiff_grad", "L1LossBackward0", input, target, reduction,
                            weight=weight)
 
@@ -962,6 +1008,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     _size_warn(input, target)
+    _dtype_check(input, "smooth_l1_cpu")
     if beta == 0.0:
         return l1_loss(input, target, reduction=reduction)
     return _pointwise_loss("nn_smooth_l1", "nn_smooth_l1_grad", "SmoothL1LossBackward0", input, target, reduction,
@@ -972,6 +1019,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     _size_warn(input, target)
+    _dtype_check(input, "huber_cpu")
     return _pointwise_loss("nn_huber", "nn_huber_grad", "HuberLossBackward0", input, target, reduction,
                            (float(delta),), weight=weight)
 
@@ -982,6 +1030,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if target._shape != input._shape:
         raise ValueError(f"Using a target size ({_size_str(target._shape)}) that is different to the input size "
                          f"({_size_str(input._shape)}) is deprecated. Please ensure they have the same size.")
+    _dtype_check(input, "binary_cross_entropy")
     l = O.apply("nn_bce", input, target)
     if weight is not None:
         l = l * weight
@@ -995,6 +1044,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if target._shape != input._shape:
         raise ValueError(f"Target size ({_size_str(target._shape)}) must be the same as input size "
                          f"({_size_str(input._shape)})")
+    _dtype_check(input, "log_sigmoid_cpu")
     if pos_weight is not None:
         l = O.apply("nn_bce_logits_pw", input, target, pos_weight)
     else:
@@ -1009,6 +1059,10 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if size_average is not None or reduce is not None:
         reduction = _reduction_enum(size_average, reduce, reduction)
+    if input._dtype.category < 2:
+        raise RuntimeError("kl_div: Integral inputs not supported.")
+    if input._dtype.is_complex:
+        raise RuntimeError("kl_div: Complex inputs not supported.")
     l = O.apply("nn_kl_log" if log_target else "nn_kl", input, target)
     if reduction == "batchmean":
         return l.sum() / input._shape[0] if input.dim() else l.sum()
