@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from .. import _creation as C
 from .._tensor import Tensor
 from .optimizer import Optimizer, required
 from ._kernels import fused_update, zeros_state
@@ -142,7 +143,6 @@ class Adagrad(Optimizer):
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
                         differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
-        from .. import _creation as C
         for group in self.param_groups:
             for p in group["params"]:
                 st = self.state[p]
