@@ -180,7 +180,7 @@ def _same_dtype(x, w, what="weight"):
 
 def _dtype_check(x, kernel, ints=False, int64=False):
     """PyTorch's refusal of x's dtype by the kernel named `kernel`: floating dtypes pass, integer ones (not bool)
-    when ints (bool never), int64 alone when int64."""
+    when ints, int64 alone when int64."""
     dt = x._dtype
     if dt.is_floating_point or (ints and dt.category == 1) or (int64 and dt is D.int64):
         return
@@ -221,8 +221,6 @@ def relu(input, inplace=False):
 def relu_(input):
     """In place; the backward reads the output only (no copy of the old value is kept)."""
     _clamp_check(input, "relu")
-    if input._dtype.category > 2:
-        raise RuntimeError(f'"clamp_min_" not implemented for \'{input._dtype._alias}\'')
     grad = AG.needs_grad(input)
     if grad:
         O.check_inplace(input)
@@ -381,9 +379,9 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
 def glu(input, dim=-1):
     if input.dim() == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
-    d = dim % input.dim() if -input.dim() <= dim < input.dim() else dim
-    if isinstance(d, int) and 0 <= d < input.dim() and input._shape[d] % 2:
-        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {input._shape[d]}")
+    if -input.dim() <= dim < input.dim() and input._shape[dim] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim % input.dim()} is size "
+                           f"{input._shape[dim]}")
     _dtype_check(input, "glu_cpu")
     a, b = input.chunk(2, dim)
     return a * b.sigmoid()
