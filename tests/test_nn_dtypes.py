@@ -189,3 +189,13 @@ def test_max_pool2d_int_backward_free():
     y, i = ct.nn.functional.max_pool2d(x, 2, return_indices=True)
     assert y.grad_fn is None and y.dtype == ct.int32 and i.dtype == ct.int64
     assert y.tolist() == [[[[5, 7], [13, 15]], [[21, 23], [29, 31]]]]
+
+
+def test_conv_shape_errors_name_the_callers_shapes():
+    """conv1d reports the 3-D shapes PyTorch names (not those of the 2-D convolution it runs on)."""
+    from _torchref import same_errors
+    same_errors(torch, ct, [lambda m: m.nn.functional.conv1d(m.ones(3, 4, 5), m.ones(2, 2, 2)),
+                            lambda m: m.nn.functional.conv1d(m.ones(4, 5), m.ones(2, 2, 2)),
+                            lambda m: m.nn.functional.conv1d(m.ones(3, 4, 5), m.ones(2, 3, 2), groups=2),
+                            lambda m: m.nn.functional.conv1d(m.ones(3, 4, 5), m.ones(3, 2, 2), groups=2),
+                            lambda m: m.nn.functional.conv2d(m.ones(3, 4, 5, 5), m.ones(3, 2, 2, 2), groups=2)])

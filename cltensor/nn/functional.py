@@ -560,7 +560,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                            f"{list(x._shape)} to have {Cg * groups} channels, but got {Cin} channels instead")
     if O_ % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
-                           f"got weight of size [{', '.join(str(s) for s in weight._shape)}] instead")
+                           f"got weight of size [{list(weight._shape)}] instead")
     if bias is not None:
         if bias._dtype is not x._dtype:
             raise RuntimeError(f"Input type ({_ctn(x)}) and bias type ({_ctn(bias)}) should be the same")
@@ -597,6 +597,13 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                            f"{list(input._shape)}")
     if weight.dim() != 3:
         raise RuntimeError("weight should have three dimensions for conv1d")
+    ishape = list(input._shape) if input.dim() == 3 else [1] + list(input._shape)
+    if weight._shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
+                           f"got weight of size [{list(weight._shape)}] instead")
+    if ishape[1] != weight._shape[1] * groups:      # PyTorch's message names the 3-D shapes
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight._shape)}, expected input{ishape} to "
+                           f"have {weight._shape[1] * groups} channels, but got {ishape[1]} channels instead")
     s = _pair_arg(stride, 1, "stride")[0]
     d = _pair_arg(dilation, 1, "dilation")[0]
     if isinstance(padding, str):
