@@ -1,5 +1,6 @@
 ## Counter-based random numbers (Philox4x32-10): element i of a call draws from counter (i, offset) under the
-## seed key, so the same seed gives the same numbers on every device and launch geometry.
+## seed key, so the same seed gives the same numbers on every device and launch geometry. Also the transform of
+## uniform samples to a truncated normal (nn.init.trunc_normal_).
 <%namespace name="c" file="common.mako"/>
 
 <%def name="philox()">
@@ -77,5 +78,43 @@ __kernel void k(__global ${out.ct}* restrict out, const ulong n, const uint s0, 
 % for j in range(per):
     if (base + ${j} < n) ${out.store("out", "base + %d" % j, "vals[%d]" % j)};
 % endfor
+}
+</%def>
+
+## ---------------------------------------------------------------------------------------------- init
+## x holds uniform samples u in (2 cdf(a) - 1, 2 cdf(b) - 1); x = clamp(mean + std * sqrt(2) * erfinv(u), a, b).
+## erfinv: Giles' single-precision approximation refined by two Newton steps on erf.
+<%def name="trunc_normal(t, acc, idx)">
+${c.preamble((t, acc))}
+<% R = acc.cc %>
+static inline ${R} erfinv_(${R} y) {
+    if (fabs(y) >= 1) return copysign((${R})INFINITY, y);
+    ${R} w = -log((1 - y) * (1 + y)), p;
+    if (w < 5) {
+        w -= (${R})2.5;
+        p = (${R})2.81022636e-08;
+        p = (${R})3.43273939e-07 + p * w; p = (${R})-3.5233877e-06 + p * w; p = (${R})-4.39150654e-06 + p * w;
+        p = (${R})0.00021858087 + p * w; p = (${R})-0.00125372503 + p * w; p = (${R})-0.00417768164 + p * w;
+        p = (${R})0.246640727 + p * w; p = (${R})1.50140941 + p * w;
+    } else {
+        w = sqrt(w) - 3;
+        p = (${R})-0.000200214257;
+        p = (${R})0.000100950558 + p * w; p = (${R})0.00134934322 + p * w; p = (${R})-0.00367342844 + p * w;
+        p = (${R})0.00573950773 + p * w; p = (${R})-0.0076224613 + p * w; p = (${R})0.00943887047 + p * w;
+        p = (${R})1.00167406 + p * w; p = (${R})2.83297682 + p * w;
+    }
+    ${R} x = p * y;
+    for (int it = 0; it < 2; it++) x -= (erf(x) - y) / ((${R})1.1283791670955126 * exp(-x * x));
+    return x;
+}
+__kernel void k(__global ${t.ct}* restrict x, const ${idx} n, const ${R} mean, const ${R} std_, const ${R} a,
+                const ${R} b)
+{
+    const ${idx} i = get_global_id(0);
+    if (i >= n) return;
+    const ${R} u = ${acc.cast_from(t.load("x", "i"), t)};
+    ${R} v = mean + std_ * (${R})1.4142135623730951 * erfinv_(u);
+    v = fmin(fmax(v, a), b);
+    ${t.store("x", "i", t.cast_from("v", acc))};
 }
 </%def>

@@ -985,8 +985,8 @@ def test_float16_model_and_int_relu():
 @pytest.mark.parametrize("mode", ["direct", "im2col"])
 @pytest.mark.parametrize("case", CONV_CASES)
 def test_conv2d_forward_algorithms(mode, case, monkeypatch, has_fp64):
-    from cltensor.nn import _kern
-    monkeypatch.setattr(_kern, "CONV_FORWARD", mode)
+    from cltensor.nn import _conv
+    monkeypatch.setattr(_conv, "CONV_FORWARD", mode)
     c = case
     xn = rnd(c["N"], c["C"], c["H"], c["W"])
     wn = rnd(c["O"], c["C"] // c["groups"], *c["k"], scale=0.5)
@@ -1023,3 +1023,39 @@ def test_nn_utils_clip_and_vectors():
     assert v.shape == (8,)
     nn.utils.vector_to_parameters(v * 0, m.parameters())
     assert A(m.weight).sum() == 0
+
+
+def _graph_names(fn):
+    """The autograd graph below fn, depth first in next_functions order: node class names (None for no edge)."""
+    if fn is None:
+        return None
+    return (type(fn).__name__, [_graph_names(nf) for nf, _ in fn.next_functions])
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (2, 5, 3), (3,), (2, 2, 5, 3)])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("input_grad", [False, True])
+def test_linear_graph_as_torch(shape, bias, input_grad):
+    """F.linear's graph has PyTorch's nodes in PyTorch's order (AddmmBackward0: bias, input, TBackward0(weight);
+    MmBackward0 without bias; the view nodes of other input ranks), and the same gradients."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    xn, wn, bn = (rng.standard_normal(s).astype(np.float32) for s in (shape, (4, 3), 4))
+    graphs, grads = [], []
+    for m in (torch, ct):
+        x = m.tensor(xn, requires_grad=input_grad)
+        w = m.tensor(wn, requires_grad=True)
+        b = m.tensor(bn, requires_grad=True) if bias else None
+        y = m.nn.functional.linear(x, w, b)
+        (y * y).sum().backward()
+        graphs.append(_graph_names(y.grad_fn))
+        grads.append([t.grad.numpy() for t in (x, w, b) if t is not None and t.requires_grad])
+    assert graphs[1] == graphs[0]
+    for g, want in zip(grads[1], grads[0]):
+        np.testing.assert_allclose(g, want, rtol=1e-4, atol=1e-4)
+    # a Linear module's graph too
+    lin = nn.Linear(3, 4)
+    y = lin(ct.tensor(np.ones((2, 3), np.float32))).sum()
+    assert [type(f).__name__ for f, _ in y.grad_fn.next_functions[0][0].next_functions] == \
+        ["AccumulateGrad", "NoneType", "TBackward0"]
+    assert type(y.grad_fn.next_functions[0][0].next_functions[2][0].next_functions[0][0]).__name__ == "AccumulateGrad"

@@ -1,4 +1,4 @@
-"""nn kernels on CPU devices. max_pool2d's row kernels (templates/nn.mako maxpool_fwd_rows / maxpool_bwd_rows): forward on any input strides,
+"""nn kernels on CPU devices. max_pool2d's row kernels (templates/pool.mako maxpool_fwd_rows / maxpool_bwd_rows): forward on any input strides,
 backward through the non-overlapping-window kernel (stride >= kernel, dilation 1) with padding, ceil_mode,
 stride > kernel, odd sizes, NaN and float16 / float64, against a numpy reference of PyTorch's semantics.
 The direct convolution on a zero-padded copy of the input with 4/8/16 output columns per work-item: paddings,

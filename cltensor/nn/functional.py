@@ -2,7 +2,8 @@
 
 Elementwise activations and pointwise losses are rows of the elementwise op table (registered here with their
 backward rules, one kernel per forward); convolution, pooling, normalisation, cross-entropy/NLL and embedding
-run their own kernels (see nn/_kern.py and templates/nn.mako).
+run their own kernels (nn/_conv.py, _pool.py, _norm.py, _loss.py, _embedding.py with the templates of the same
+names).
 """
 import math
 import warnings
@@ -13,8 +14,9 @@ from .. import _ew
 from .. import _linalg
 from .. import _creation as C
 from ..autograd import _tape as AG
-from .._tensor import Tensor, prod
-from . import _kern
+from .._tensor import Tensor, prod, empty_tensor
+from . import _conv, _pool, _norm, _loss, _embedding
+from ._common import as_shape
 
 # ================================================================================================ op rows
 # Pointwise ops with scalar parameters travel the elementwise engine; `$T` is the compute C type.
@@ -94,7 +96,7 @@ _op("nn_bce_logits_pw", 3,
     lambda g, x, y, pw, o: (g * ((pw * y + 1 - y) * x.sigmoid() - pw * y),
                             g * ((pw - 1) * _nls(x) - x) if isinstance(y, Tensor) and y.requires_grad else None,
                             None), "BinaryCrossEntropyWithLogitsBackward0", saves="012")
-_op("nn_kl", 2, "(x1 > 0 ? x1 * (log(x1) - x0) : (isnan(x1) ? x1 : ($T)0))",
+_op("nn_kl", 2, "((x1 == 0 ? ($T)0 : x1 * log(x1)) - x1 * x0)",     # xlogy(t, t) - t * x, as PyTorch
     lambda g, x, y, o: (-g * y, None), "KlDivBackward0", saves="1")
 _op("nn_kl_log", 2, "(exp(x1) * (x1 - x0))",
     lambda g, x, y, o: (-g * y.exp(), None), "KlDivBackward0", saves="1")
@@ -179,6 +181,15 @@ def _same_dtype(x, w, what="weight"):
         raise RuntimeError(f"expected scalar type {x._dtype._alias} but found {w._dtype._alias}")
 
 
+def _dtype_check(x, kernel, ints=False, int64=False):
+    """PyTorch's refusal of x's dtype by the kernel named `kernel`: floating dtypes pass, integer ones (not bool)
+    when ints, int64 alone when int64."""
+    dt = x._dtype
+    if dt.is_floating_point or (ints and dt.category == 1) or (int64 and dt is D.int64):
+        return
+    raise NotImplementedError(f"\"{kernel}\" not implemented for '{dt._alias}'")
+
+
 def _same_device(*ts):
     dev = None
     for t in ts:
@@ -193,7 +204,18 @@ def _same_device(*ts):
 
 # ================================================================================================ activations
 
+def _clamp_check(input, fn):
+    """PyTorch's refusals of relu / hardtanh (clamps) for bool and complex tensors."""
+    if input._dtype is D.bool_:
+        raise RuntimeError(f"Boolean inputs not supported for {fn}" if fn == "relu" else
+                           f"Bool inputs not supported for {fn}")
+    if input._dtype.is_complex:
+        raise NotImplementedError("clamp is not supported for complex types")
+
+
 def relu(input, inplace=False):
+    if input._dtype.category != 1 and not input._dtype.is_floating_point:
+        _clamp_check(input, "relu")
     if inplace:
         return relu_(input)
     return O.apply("nn_relu", input)
@@ -201,8 +223,7 @@ def relu(input, inplace=False):
 
 def relu_(input):
     """In place; the backward reads the output only (no copy of the old value is kept)."""
-    if input._dtype.category > 2:
-        raise RuntimeError(f'"clamp_min_" not implemented for \'{input._dtype._alias}\'')
+    _clamp_check(input, "relu")
     grad = AG.needs_grad(input)
     if grad:
         O.check_inplace(input)
@@ -221,6 +242,7 @@ def relu6(input, inplace=False):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    _dtype_check(input, "leaky_relu_cpu")
     if inplace:
         return O.apply_("nn_leaky_relu", input, float(negative_slope))
     return O.apply("nn_leaky_relu", input, float(negative_slope))
@@ -231,41 +253,54 @@ def leaky_relu_(input, negative_slope=0.01):
 
 
 def elu(input, alpha=1.0, inplace=False):
+    _dtype_check(input, "elu_cpu")
     if inplace:
         return O.apply_("nn_elu", input, float(alpha))
     return O.apply("nn_elu", input, float(alpha))
 
 
 def selu(input, inplace=False):
+    _dtype_check(input, "elu_cpu")
     scale, alpha = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
     return elu(input, alpha, inplace).mul_(scale) if inplace else elu(input, alpha) * scale
 
 
 def celu(input, alpha=1.0, inplace=False):
+    _dtype_check(input, "elu_cpu")
     return elu(input / alpha, 1.0) * alpha if not inplace else input.copy_(elu(input / alpha, 1.0) * alpha)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    dt = input._dtype
+    _clamp_check(input, "hardtanh")
+    if dt.category == 1:            # integers stay integers, clamped to the limits truncated as PyTorch does
+        if dt is D.uint8 and (min_val < 0 or max_val < 0):
+            raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
+        return input.clamp_(int(min_val), int(max_val)) if inplace else input.clamp(int(min_val), int(max_val))
     if inplace:
         return O.apply_("nn_hardtanh", input, float(min_val), float(max_val))
     return O.apply("nn_hardtanh", input, float(min_val), float(max_val))
 
 
 def hardsigmoid(input, inplace=False):
+    _dtype_check(input, "hardsigmoid_cpu")
     return O.apply_("nn_hardsigmoid", input) if inplace else O.apply("nn_hardsigmoid", input)
 
 
 def hardswish(input, inplace=False):
+    _dtype_check(input, "hardswish_cpu")
     return O.apply_("nn_hardswish", input) if inplace else O.apply("nn_hardswish", input)
 
 
 def mish(input, inplace=False):
+    _dtype_check(input, "mish_cpu")
     return O.apply_("nn_mish", input) if inplace else O.apply("nn_mish", input)
 
 
 def gelu(input, approximate="none"):
+    _dtype_check(input, "GeluKernelImpl")
     if approximate == "none":
         return O.apply("gelu", input)
     if approximate == "tanh":
@@ -274,6 +309,8 @@ def gelu(input, approximate="none"):
 
 
 def silu(input, inplace=False):
+    if input._dtype.category < 2:
+        _dtype_check(input, "silu_cpu")
     return O.apply_("silu", input) if inplace else O.apply("silu", input)
 
 
@@ -286,10 +323,12 @@ def tanh(input):
 
 
 def softplus(input, beta=1.0, threshold=20.0):
+    _dtype_check(input, "softplus_cpu")
     return O.apply("nn_softplus", input, float(beta), float(threshold))
 
 
 def logsigmoid(input):
+    _dtype_check(input, "log_sigmoid_cpu")
     return O.apply("nn_logsigmoid", input)
 
 
@@ -302,6 +341,9 @@ def tanhshrink(input):
 
 
 def threshold(input, threshold, value, inplace=False):
+    _dtype_check(input, "threshold_cpu", ints=True)
+    if input._dtype.category == 1:
+        value = int(value)          # integers stay integers (PyTorch truncates the replacement value)
     r = O.where(input > threshold, input, value)
     return input.copy_(r) if inplace else r
 
@@ -338,6 +380,12 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
 
 
 def glu(input, dim=-1):
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    if -input.dim() <= dim < input.dim() and input._shape[dim] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {dim % input.dim()} is size "
+                           f"{input._shape[dim]}")
+    _dtype_check(input, "glu_cpu")
     a, b = input.chunk(2, dim)
     return a * b.sigmoid()
 
@@ -350,7 +398,9 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 # ================================================================================================ linear / dropout
 
 def linear(input, weight, bias=None):
-    """y = input @ weight^T + bias, one autograd node whose backward is two GEMMs and a column sum."""
+    """y = input @ weight^T + bias: one GEMM forward; backward two GEMMs and a column sum. The graph has
+    PyTorch's nodes: AddmmBackward0 (bias, input, TBackward0(weight)) or MmBackward0 (input, TBackward0(weight)),
+    with the input's view to 2-D and the output's view back for other ranks."""
     ct = _ns()
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         raise TypeError("linear(): argument 'input' and 'weight' must be Tensors")
@@ -369,21 +419,29 @@ def linear(input, weight, bias=None):
         y2 = None if need else _linalg._traced(bias, x2, wt, beta, 1)
         if y2 is None:
             y2 = _linalg._add_product(bias, x2, wt, beta, 1, "AddmmBackward0")
-    out = _kern._as(y2, lead + (weight._shape[0],)) if input.dim() != 2 else y2
+    out = as_shape(y2, lead + (weight._shape[0],)) if input.dim() != 2 else y2
     if need:
         need_x, need_w = input.requires_grad, weight.requires_grad
         need_b = bias is not None and bias.requires_grad
+        if need_w:
+            AG.record("TBackward0", (weight,), wt, lambda g: (g.t(),))
+        if need_x and input.dim() != 2:
+            AG.record("UnsqueezeBackward0" if input.dim() == 1 and bias is None else "ViewBackward0", (input,), x2,
+                      lambda g: (g.reshape(input._shape),))
 
         def bw(g):
-            g2 = g.reshape(-1, g._shape[-1]) if g.dim() != 2 else g
-            gx = ct.mm(g2, weight).reshape(input._shape) if need_x else None
-            gw = ct.mm(g2.t(), x2) if need_w else None
-            gb = g2.sum(0) if need_b else None
+            gx = ct.mm(g, weight) if need_x else None
+            gw = ct.mm(g.t(), x2).t() if need_w else None     # weight's TBackward0 turns it back (contiguous)
+            gb = g.sum(0) if need_b else None
             if gb is not None and bias.dim() == 0:
                 gb = gb.sum()
-            return gx, gw, gb
-        AG.record("AddmmBackward0" if bias is not None else "MmBackward0", (input, weight, bias), out, bw,
-                  saved=(input, weight))
+            return (gb, gx, gw) if bias is not None else (gx, gw)
+        AG.record("AddmmBackward0" if bias is not None else "MmBackward0",
+                  (bias, x2, wt) if bias is not None else (x2, wt), y2, bw, saved=(input, weight))
+        if out is not y2:
+            name = "ViewBackward0" if bias is not None else ("SqueezeBackward4" if input.dim() == 1 else
+                                                             "UnsafeViewBackward0")
+            AG.record(name, (y2,), out, lambda g: (g.reshape(y2._shape),))
     return out
 
 
@@ -399,7 +457,7 @@ def _dropout_check(p):
 
 
 def _bernoulli_mask(shape, keep, x):
-    m = C._random_fill(_kern.empty_tensor(tuple(shape), x._dtype, x._device), "bernoulli", float(keep))
+    m = C._random_fill(empty_tensor(tuple(shape), x._dtype, x._device), "bernoulli", float(keep))
     return m
 
 
@@ -505,7 +563,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                            f"{list(x._shape)} to have {Cg * groups} channels, but got {Cin} channels instead")
     if O_ % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
-                           f"got weight of size [{', '.join(str(s) for s in weight._shape)}] instead")
+                           f"got weight of size [{list(weight._shape)}] instead")
     if bias is not None:
         if bias._dtype is not x._dtype:
             raise RuntimeError(f"Input type ({_ctn(x)}) and bias type ({_ctn(bias)}) should be the same")
@@ -514,8 +572,10 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                                f"{O_} elements, but got bias of size {list(bias._shape)} instead")
     if weight._dtype is not x._dtype:
         raise RuntimeError(f"expected scalar type {x._dtype._alias} but found {weight._dtype._alias}")
-    if not x._dtype.is_floating_point:
-        raise RuntimeError(f'"slow_conv2d_cpu" not implemented for \'{x._dtype._alias}\'')
+    if x._dtype.category <= 1 and x._dtype is not D.int64 and tuple(dilation) != (1, 1):
+        raise NotImplementedError(f'"slow_conv_dilated<>" not implemented for \'{x._dtype._alias}\'')
+    if x._dtype is D.bool_ or x._dtype.is_complex:
+        raise NotImplementedError(f'"slow_conv2d_cpu" not implemented for \'{x._dtype._alias}\'')
     _same_device(x, weight, bias)
     if extra is not None:
         x = pad(x, (0, extra[1], 0, extra[0]))
@@ -526,7 +586,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         raise RuntimeError(f"Calculated padded input size per channel: ({H + 2 * pads[0]} x {W + 2 * pads[1]}). "
                            f"Kernel size: ({dilation[0] * (k[0] - 1) + 1} x {dilation[1] * (k[1] - 1) + 1}). Kernel "
                            "size can't be greater than actual input size")
-    out = _kern.conv2d(x, weight, bias, stride, pads, dilation, groups)
+    out = _conv.conv2d(x, weight, bias, stride, pads, dilation, groups)
     return out.squeeze(0) if unbatched else out
 
 
@@ -540,6 +600,13 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                            f"{list(input._shape)}")
     if weight.dim() != 3:
         raise RuntimeError("weight should have three dimensions for conv1d")
+    ishape = list(input._shape) if input.dim() == 3 else [1] + list(input._shape)
+    if weight._shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, but "
+                           f"got weight of size [{list(weight._shape)}] instead")
+    if ishape[1] != weight._shape[1] * groups:      # PyTorch's message names the 3-D shapes
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight._shape)}, expected input{ishape} to "
+                           f"have {weight._shape[1] * groups} channels, but got {ishape[1]} channels instead")
     s = _pair_arg(stride, 1, "stride")[0]
     d = _pair_arg(dilation, 1, "dilation")[0]
     if isinstance(padding, str):
@@ -585,12 +652,13 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         if p[i] > (d[i] * (k[i] - 1) + 1) // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p[i]}, "
                                f"kernel_size={k[i]} and dilation={d[i]}")
+    _dtype_check(x, "max_pool2d", ints=True)
     N, Cc, H, W = x._shape
     OH, OW = _pool_out(H, k[0], p[0], s[0], d[0], ceil_mode), _pool_out(W, k[1], p[1], s[1], d[1], ceil_mode)
     if OH <= 0 or OW <= 0:
         raise RuntimeError(f"Given input size: ({Cc}x{H}x{W}). Calculated output size: ({Cc}x{OH}x{OW}). Output "
                            "size is too small")
-    r = _kern.max_pool2d(x, k, s, p, d, OH, OW, return_indices)
+    r = _pool.max_pool2d(x, k, s, p, d, OH, OW, return_indices)
     if return_indices:
         o, i = r
         return (o.squeeze(0), i.squeeze(0)) if unbatched else (o, i)
@@ -605,6 +673,8 @@ def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation
 def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     if input.dim() not in (2, 3):
         raise RuntimeError("max_pool1d() Expected 2D or 3D input tensor")
+    if not return_indices:
+        _dtype_check(input, "max_pool1d_impl")
     k = _pair_arg(kernel_size, 1)[0]
     s = k if stride is None else _pair_arg(stride, 1)[0]
     r = max_pool2d(input.unsqueeze(-2), (1, k), (1, s), (0, _pair_arg(padding, 1)[0]), (1, _pair_arg(dilation, 1)[0]),
@@ -623,12 +693,13 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                                f"kernel_size={k[i]} and dilation=1")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
+    _dtype_check(x, "avg_pool2d", int64=True)
     N, Cc, H, W = x._shape
     OH, OW = _pool_out(H, k[0], p[0], s[0], 1, ceil_mode), _pool_out(W, k[1], p[1], s[1], 1, ceil_mode)
     if OH <= 0 or OW <= 0:
         raise RuntimeError(f"Given input size: ({Cc}x{H}x{W}). Calculated output size: ({Cc}x{OH}x{OW}). Output "
                            "size is too small")
-    r = _kern.avg_pool2d(x, k, s, p, OH, OW, count_include_pad, divisor_override)
+    r = _pool.avg_pool2d(x, k, s, p, OH, OW, count_include_pad, divisor_override)
     return r.squeeze(0) if unbatched else r
 
 
@@ -656,7 +727,8 @@ def adaptive_avg_pool2d(input, output_size):
         raise RuntimeError("adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0")
     if x._shape[2] == 0 or x._shape[3] == 0:
         raise RuntimeError("adaptive_avg_pool2d(): Expected input to have non-zero size for non-batch dimensions")
-    r = _kern.adaptive_avg_pool2d(x, OH, OW)
+    _dtype_check(x, "adaptive_avg_pool2d")
+    r = _pool.adaptive_avg_pool2d(x, OH, OW)
     return r.squeeze(0) if unbatched else r
 
 
@@ -667,6 +739,7 @@ def adaptive_avg_pool1d(input, output_size):
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     x = input.unsqueeze(0) if input.dim() == 3 else input
+    _dtype_check(x, "adaptive_max_pool2d")
     H, W = x._shape[2], x._shape[3]
     os_ = tuple(output_size) if isinstance(output_size, (list, tuple)) else (output_size, output_size)
     OH = H if os_[0] is None else os_[0]
@@ -698,7 +771,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         if t is not None and t.numel() != Cc:
             raise RuntimeError(f"{nm} should contain {Cc} elements not {t.numel()}")
     _same_device(input, weight, bias, running_mean, running_var)
-    return _kern.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+    _dtype_check(input, "batch_norm")
+    return _norm.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
@@ -714,7 +788,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
             raise RuntimeError(f"Expected {nm} to be of same shape as normalized_shape, but got {nm} of shape "
                                f"{list(t._shape)} and normalized_shape = {list(ns)}")
     _same_device(input, weight, bias)
-    return _kern.layer_norm(input, ns, weight, bias, eps)
+    _dtype_check(input, "LayerNormKernelImpl")
+    return _norm.layer_norm(input, ns, weight, bias, eps)
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
@@ -722,8 +797,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
     if Cc % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {list(input._shape)} and num_groups={num_groups}")
+    _dtype_check(input, "GroupNormKernelImpl")
     rest = prod(input._shape[1:]) // num_groups
-    y = _kern.layer_norm(input.reshape(N, num_groups, rest), (rest,), None, None, eps).reshape(input._shape)
+    y = _norm.layer_norm(input.reshape(N, num_groups, rest), (rest,), None, None, eps).reshape(input._shape)
     shape = (1, Cc) + (1,) * (input.dim() - 2)
     if weight is not None:
         y = y * weight.reshape(shape)
@@ -735,8 +811,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
                   momentum=0.1, eps=1e-05):
     N, Cc = input._shape[0], input._shape[1]
+    _dtype_check(input, "batch_norm")
     rest = prod(input._shape[2:])
-    y = _kern.layer_norm(input.reshape(N, Cc, rest), (rest,), None, None, eps).reshape(input._shape)
+    y = _norm.layer_norm(input.reshape(N, Cc, rest), (rest,), None, None, eps).reshape(input._shape)
     shape = (1, Cc) + (1,) * (input.dim() - 2)
     if weight is not None:
         y = y * weight.reshape(shape)
@@ -773,7 +850,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     if input._device != weight._device:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                            f"{weight._device} and {input._device}!")
-    return _kern.embedding(input, weight, padding_idx)
+    return _embedding.embedding(input, weight, padding_idx)
 
 
 def _embedding_renorm_(weight, input, max_norm, norm_type):
@@ -916,6 +993,7 @@ def _pointwise_loss(op, grad_op, node, input, target, reduction, extra=(), weigh
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = _reduction_enum(size_average, reduce, reduction)
     _size_warn(input, target)
+    _dtype_check(input, "mse_cpu")
     return _pointwise_loss("nn_sqdiff", "nn_sqdiff_grad", "MseLossBackward0", input, target, reduction,
                            weight=weight)
 
@@ -923,6 +1001,12 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = _reduction_enum(size_average, reduce, reduction)
     _size_warn(input, target)
+    if input._dtype is D.bool_ and target._dtype is D.bool_:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
+    if input._dtype.category < 2 and reduction == "mean":
+        raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                           f"complex dtype. Got: {input._dtype._alias}")
     return _pointwise_loss("nn_absdiff", "nn_absdiff_grad", "L1LossBackward0", input, target, reduction,
                            weight=weight)
 
@@ -932,6 +1016,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     _size_warn(input, target)
+    _dtype_check(input, "smooth_l1_cpu")
     if beta == 0.0:
         return l1_loss(input, target, reduction=reduction)
     return _pointwise_loss("nn_smooth_l1", "nn_smooth_l1_grad", "SmoothL1LossBackward0", input, target, reduction,
@@ -942,6 +1027,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
     _size_warn(input, target)
+    _dtype_check(input, "huber_cpu")
     return _pointwise_loss("nn_huber", "nn_huber_grad", "HuberLossBackward0", input, target, reduction,
                            (float(delta),), weight=weight)
 
@@ -952,6 +1038,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if target._shape != input._shape:
         raise ValueError(f"Using a target size ({_size_str(target._shape)}) that is different to the input size "
                          f"({_size_str(input._shape)}) is deprecated. Please ensure they have the same size.")
+    _dtype_check(input, "binary_cross_entropy")
     l = O.apply("nn_bce", input, target)
     if weight is not None:
         l = l * weight
@@ -965,6 +1052,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if target._shape != input._shape:
         raise ValueError(f"Target size ({_size_str(target._shape)}) must be the same as input size "
                          f"({_size_str(input._shape)})")
+    _dtype_check(input, "log_sigmoid_cpu")
     if pos_weight is not None:
         l = O.apply("nn_bce_logits_pw", input, target, pos_weight)
     else:
@@ -979,6 +1067,10 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         raise ValueError(f"{reduction} is not a valid value for reduction")
     if size_average is not None or reduce is not None:
         reduction = _reduction_enum(size_average, reduce, reduction)
+    if input._dtype.category < 2:
+        raise RuntimeError("kl_div: Integral inputs not supported.")
+    if input._dtype.is_complex:
+        raise RuntimeError("kl_div: Complex inputs not supported.")
     l = O.apply("nn_kl_log" if log_target else "nn_kl", input, target)
     if reduction == "batchmean":
         return l.sum() / input._shape[0] if input.dim() else l.sum()
@@ -1030,8 +1122,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _check_reduction(reduction)
     _same_device(input, target)
     x3, t, oshape = _class_target_prep(input, target, "nll_loss")
+    _dtype_check(input, "nll_loss_out_frame" if input.dim() <= 2 else "nll_loss2d_forward_out_frame")
     _check_weight(weight, x3._shape[1], input)
-    return _kern.class_loss(x3, t, weight, reduction, int(ignore_index), 0.0, True, oshape)
+    return _loss.class_loss(x3, t, weight, reduction, int(ignore_index), 0.0, True, oshape)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
@@ -1043,11 +1136,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     _same_device(input, target)
     if target._dtype.is_floating_point:
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
-    if not input._dtype.is_floating_point:
-        raise RuntimeError(f'"host_softmax" not implemented for \'{input._dtype._alias}\'')
+    _dtype_check(input, "log_softmax_lastdim_kernel_impl" if input.dim() <= 2 else "log_softmax_kernel_impl")
     x3, t, oshape = _class_target_prep(input, target, "cross_entropy")
     _check_weight(weight, x3._shape[1], input)
-    return _kern.class_loss(x3, t, weight, reduction, int(ignore_index), float(label_smoothing), False, oshape)
+    return _loss.class_loss(x3, t, weight, reduction, int(ignore_index), float(label_smoothing), False, oshape)
 
 
 def _cross_entropy_probs(input, target, weight, reduction, label_smoothing):

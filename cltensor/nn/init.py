@@ -9,6 +9,9 @@ from .. import _creation as C
 from .. import _dtypes as D
 from .. import _ops as O
 from ..autograd import _tape as AG
+from .. import _kernels as K
+from .._launch import rt_of, idx_type
+from ._common import acc_of, c0, launch
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -143,8 +146,6 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """Normal(mean, std) truncated to [a, b] by inverse-CDF sampling (as PyTorch does), on the device."""
-    from . import _kern
-    from .. import _kernels as K
 
     def norm_cdf(x):
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
@@ -156,15 +157,15 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     with AG.no_grad():
         lo = norm_cdf((a - mean) / std)
         hi = norm_cdf((b - mean) / std)
-        work = _kern._c0(tensor)
+        work = c0(tensor)
         uniform_(work, 2 * lo - 1, 2 * hi - 1, generator)
-        rt = _kern._rt(work)
-        acc = _kern.acc_of(work._dtype)
+        rt = rt_of(work)
+        acc = acc_of(work._dtype)
         n = work.numel()
-        idx = _kern._idx(n)
-        k = K.get(rt, "nn", "trunc_normal", t=work._dtype, acc=acc, idx=idx)
+        idx, it = idx_type(n)
+        k = K.get(rt, "random", "trunc_normal", t=work._dtype, acc=acc, idx=idx)
         f = acc.np.type
-        _kern._launch(rt, k, n, [work._st.buf, _kern._ity(idx)(n), f(mean), f(std), f(a), f(b)])
+        launch(rt, k, n, [work._st.buf, it(n), f(mean), f(std), f(a), f(b)])
         if work is not tensor:
             O.copy_into(tensor, work)
         else:

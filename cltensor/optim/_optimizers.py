@@ -1,11 +1,13 @@
-"""SGD, Adam, AdamW, RMSprop, Adagrad: each step is one fused device kernel per parameter (templates/nn.mako)
+"""SGD, Adam, AdamW, RMSprop, Adagrad: each step is one fused device kernel per parameter (templates/optim.mako)
 that reads the gradient once and updates the parameter and its state buffers in place."""
 import math
 
 import numpy as np
 
+from .. import _creation as C
 from .._tensor import Tensor
-from .optimizer import Optimizer, required, fused_update, zeros_state
+from .optimizer import Optimizer, required
+from ._kernels import fused_update, zeros_state
 
 
 def _val(v):
@@ -141,7 +143,6 @@ class Adagrad(Optimizer):
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
                         differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
-        from .. import _creation as C
         for group in self.param_groups:
             for p in group["params"]:
                 st = self.state[p]

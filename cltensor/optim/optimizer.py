@@ -1,20 +1,11 @@
 """Optimizer base class (PyTorch's API: param_groups, state, zero_grad, step(closure), add_param_group,
-state_dict/load_state_dict) and the fused per-parameter update kernels (templates/nn.mako) they launch."""
+state_dict/load_state_dict). The fused per-parameter update kernels they launch are in optim/_kernels.py."""
 from collections import defaultdict
 from copy import deepcopy
 import itertools
 
-import numpy as np
-
-from .. import _dtypes as D
-from .. import _kernels as K
-from .. import _ew
-from .. import _creation as C
 from ..autograd import _tape as AG
-from .._tensor import Tensor, empty_tensor
-from ..nn._kern import typed
-
-_I32 = (1 << 31) - 1
+from .._tensor import Tensor
 
 
 class _RequiredParameter:
@@ -188,66 +179,3 @@ class Optimizer:
 
         self.__setstate__({"state": state,
                            "param_groups": [update_group(g, ng) for g, ng in zip(groups, saved_groups)]})
-
-
-# ====================================================================================================== kernels
-
-def _contig(t):
-    if t._offset == 0 and t.is_contiguous():
-        return t
-    r = empty_tensor(t._shape, t._dtype, t._device)
-    _ew.run("x0", r, [t], (t._dtype,), t._dtype)
-    return r
-
-
-def zeros_state(p):
-    return C.zeros(p._shape, dtype=p._dtype, device=p._device)
-
-
-def _fdt(dt):
-    return np.float64 if dt is D.float64 else np.float32
-
-
-def _check_param(p):
-    if not p._dtype.is_floating_point:
-        raise RuntimeError(f"optimizers support floating point parameters only, got {p._dtype}")
-
-
-def fused_update(defname, p, g, states, scalars, **flags):
-    """Launch templates/nn.mako:<defname> over parameter p (in place) with gradient g and state tensors."""
-    _check_param(p)
-    n = p.numel()
-    if n == 0:
-        return
-    rt = p._st.rt
-    if rt is None:
-        from .._device import no_cpu_device_error
-        raise no_cpu_device_error(p._device)
-    if g._device != p._device:
-        g = g.to(p._device)
-    if g._dtype is not p._dtype:
-        g = g.to(p._dtype)
-    pc = _contig(p)
-    gc = _contig(g)
-    idx = "int" if n + 8 <= _I32 else "long"
-    it = np.int32 if idx == "int" else np.int64
-    ft = _fdt(p._dtype)
-    k = K.get(rt, "nn", defname, t=p._dtype, idx=idx, **flags)
-    args = [pc._st.buf, it(0), gc._st.buf, it(0)]
-    for s in states:
-        s = s if s is not None else pc
-        args += [s._st.buf, it(s._offset)]
-    args.append(it(n))
-    args += [ft(v) if not isinstance(v, (np.int32,)) else v for v in scalars]
-    ls = rt.local_size
-    typed(k, args)
-    K.launch(rt, k, (K.round_up((n + 7) // 8, ls),), (ls,), args)
-    if pc is not p:
-        from .. import _ops
-        _ops.copy_into(p, pc)
-    p._st.version += 1
-    for s in states:
-        if s is not None:
-            s._st.version += 1
-    if p._st.shared or g._st.shared:
-        rt.queue.finish()

@@ -1,0 +1,303 @@
+"""Convolution (templates/conv.mako) with its backward.
+
+Convolution algorithms (measured on PoCL, 2 loaded cores, 32x16x32x32 input, 3x3, 32 filters; best of 20
+interleaved rounds, the machine's load moves absolute times by 2x, so compare within a row):
+  forward   direct kernel vectorised over 16 output pixels x 16 output channels: 4.2-11.5 ms; the same with 8
+            channels: 8-24 ms, 4 channels: 14-21 ms; im2col + GEMM: 9-17 ms -> direct on CPU devices. Training
+            (forward + backward) totals: direct 20-24 ms vs im2col (patches kept for the weight gradient) 23-25 ms.
+  grad in   GEMM (W^T @ gout) + col2im 5.7-8.2 ms; direct convolution with the flipped kernel 6.2-9.5 ms: about
+            even -> GEMM + col2im, which handles every stride.
+  grad W    im2col patches (kept from an im2col forward when small) @ gout^T: one GEMM with K = N*OH*OW.
+GPUs use im2col + GEMM throughout (the GEMM has a local-memory variant there).
+
+Every function takes validated arguments (nn.functional checks and normalises them) and records one autograd
+node whose backward runs device kernels too. Launches use the runtime's fixed local size; sizes travel as
+kernel arguments, so new shapes never compile new kernels.
+"""
+import os
+
+import numpy as np
+
+from .. import _dtypes as D
+from .. import _kernels as K
+from .. import _ew
+from .. import _gemm
+from .. import _creation
+from ..autograd import _tape as AG
+from .._launch import rt_of, idx_np
+from .._tensor import empty_tensor, make
+from ._common import acc_of, c0, as_shape, launch, sync_if_shared, zeros, idx_name
+
+COL2IM_CW = 16
+KEEP_COL_BYTES = 128 << 20   # conv keeps its im2col patches for backward up to this size
+
+
+def transpose_last2(x):
+    """A contiguous copy of contiguous x (B, R, S) transposed to (B, S, R): the elementwise engine's copy of the
+    transposed view (its tiled layout serves operands whose fast dim is not the output's)."""
+    B, R, S = x._shape
+    out = empty_tensor((B, S, R), x._dtype, x._device)
+    if out.numel():
+        _ew.run("x0", out, [make(x._st, (B, S, R), (R * S, 1, S), x._offset, x._dtype, x._device)],
+                (x._dtype,), x._dtype)
+    return out
+
+
+# ------------------------------------------------------------------ direct convolution (CPU devices)
+DIRECT_HOIST = True
+_widx = {}
+
+
+def _direct_to(cout):
+    """Output channels per work-item of conv_direct: 16 measured best (8: 1.3-2x slower); fewer for thin groups."""
+    to = 1
+    while to < min(cout, 16):
+        to *= 2
+    return to
+
+
+def _weight_index(O, Cg, KH, KW, groups, flip, dev):
+    """int32 gather index (cached) re-laying w (O, Cg, KH, KW) out as (G, Cin*KH*KW, Coutp) for conv_direct:
+    forward (flip=False): Cin = Cg, Cout = O/G; input-gradient conv (flip=True): Cin = O/G, Cout = Cg and the
+    kernel rotated by 180 degrees. -1 marks the zero padding of Cout up to a multiple of _direct_to(Cout)."""
+    key = (O, Cg, KH, KW, groups, flip, dev)
+    t = _widx.get(key)
+    if t is None:
+        Og = O // groups
+        cin, cout = (Og, Cg) if flip else (Cg, Og)
+        to = _direct_to(cout)
+        coutp = -(-cout // to) * to
+        ind = np.full((groups, cin, KH, KW, coutp), -1, np.int64)
+        g, a, kh, kw, b = np.meshgrid(np.arange(groups), np.arange(cin), np.arange(KH), np.arange(KW),
+                                      np.arange(cout), indexing="ij")
+        if flip:    # a = o (within group), b = c
+            src = (((g * Og + a) * Cg + b) * KH + (KH - 1 - kh)) * KW + (KW - 1 - kw)
+        else:       # a = c, b = o (within group)
+            src = (((g * Og + b) * Cg + a) * KH + kh) * KW + kw
+        ind[..., :cout] = src
+        t = _creation.tensor(ind.reshape(-1).astype(np.int32), device=dev)
+        _widx[key] = t
+    return t
+
+
+def _direct_weights(w, groups, flip):
+    rt = rt_of(w)
+    O, Cg, KH, KW = w._shape
+    ind = _weight_index(O, Cg, KH, KW, groups, flip, w._device)
+    acc = acc_of(w._dtype)
+    wT = empty_tensor((ind.numel(),), acc, w._device)
+    n = ind.numel()
+    idx = idx_name(w._offset + w.numel(), n)
+    k = K.get(rt, "conv", "gather_pad", t=w._dtype, o=acc, idx=idx)
+    wc = c0(w)
+    launch(rt, k, n, [wc._st.buf, idx_np(idx)(0), ind._st.buf, wT._st.buf, idx_np(idx)(n)])
+    return wT
+
+
+def _conv_direct(x, wT, bias, G, Og, Cg, KH, KW, OH, OW, stride, padding, dilation, out):
+    """out (N, G*Og, OH, OW) = direct convolution of x (N, G*Cg, H, W) with re-laid weights wT."""
+    rt = rt_of(x)
+    dt = x._dtype
+    N, C, H, W = x._shape
+    # output columns per work-item: the next power of two >= OW (4..16; 8 at most for float64), so that
+    # narrow images do not leave most vector lanes idle (OW = 4 with 16 lanes ran 3-4x slower); a few variants
+    vw = 4
+    while vw < min(OW, 8 if dt is D.float64 else 16):
+        vw *= 2
+    to = _direct_to(Og)
+    nob = -(-Og // to)
+    nwb = -(-OW // vw)
+    nwork = N * G * nob * OH * nwb
+    if nwork == 0:
+        return out
+    ext = x._offset + sum((s_ - 1) * st for s_, st in zip(x._shape, x._strides)) + 1
+    idx = idx_name(ext + vw * max(stride[1], 1) * max(x._strides[3], 1), out.numel() + vw, nwork, wT.numel())
+    it = idx_np(idx)
+    unit = stride[1] == 1 and x._strides[3] == 1
+    k = K.get(rt, "conv", "conv_direct", t=dt, acc=acc_of(dt), idx=idx, vw=vw, to=to,
+              has_bias=bias is not None, unit=unit, kwc=KW if KW in (1, 3, 5) else 0,
+              hoist=DIRECT_HOIST)
+    Ogp = nob * to
+    launch(rt, k, nwork, [x._st.buf, it(x._offset)] + [it(v) for v in x._strides] +
+            [wT._st.buf, (bias if bias is not None else wT)._st.buf, out._st.buf, np.int32(Cg), np.int32(H),
+             np.int32(W), np.int32(KH), np.int32(KW), np.int32(OH), np.int32(OW), np.int32(stride[0]),
+             np.int32(stride[1]), np.int32(padding[0]), np.int32(padding[1]), np.int32(dilation[0]),
+             np.int32(dilation[1]), np.int32(G), np.int32(Og), np.int32(Ogp), np.int32(nob), np.int32(nwb),
+             it(nwork)])
+    return out
+
+
+def _padded(x, padding):
+    """A contiguous zero-padded copy (N, C, H + 2 ph, W + 2 pw) of x (any strides)."""
+    N, C, H, W = x._shape
+    ph, pw = padding
+    xp = zeros((N, C, H + 2 * ph, W + 2 * pw), x._dtype, x._device)
+    inner = make(xp._st, (N, C, H, W), xp._strides, xp._offset + ph * xp._strides[2] + pw * xp._strides[3],
+                 x._dtype, x._device)
+    _ew.run("x0", inner, [x], (x._dtype,), x._dtype)
+    return xp
+
+
+def _conv_out(size, k, s, p, d):
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def _im2col(rt, x, c0, Cg, KH, KW, OH, OW, stride, padding, dilation, col):
+    """col (Cg*KH*KW, N*OH*OW) <- patches of x[:, c0:c0+Cg] (x any strides)."""
+    N, C, H, W = x._shape
+    sn, sc, sh, sw = x._strides
+    nwork = Cg * KH * KW * N
+    ext = x._offset + sum((s_ - 1) * st for s_, st in zip(x._shape, x._strides)) + 1
+    idx = idx_name(ext, col.numel(), nwork * OH * OW)
+    it = idx_np(idx)
+    k = K.get(rt, "conv", "im2col", t=x._dtype, idx=idx)
+    launch(rt, k, nwork, [x._st.buf, it(x._offset + c0 * sc), it(sn), it(sc), it(sh), it(sw), col._st.buf,
+                           np.int32(N), np.int32(H), np.int32(W), np.int32(KH), np.int32(KW), np.int32(OH),
+                           np.int32(OW), np.int32(stride[0]), np.int32(stride[1]), np.int32(padding[0]),
+                           np.int32(padding[1]), np.int32(dilation[0]), np.int32(dilation[1]), it(nwork)])
+
+
+def _col2im(rt, col, dx, Cg, H, W, KH, KW, OH, OW, stride, padding, dilation):
+    N = dx._shape[0]
+    nwc = -(-W // COL2IM_CW)
+    nwork = N * Cg * H * nwc
+    idx = idx_name(col.numel(), dx.numel())
+    it = idx_np(idx)
+    k = K.get(rt, "conv", "col2im", t=dx._dtype, acc=acc_of(dx._dtype), idx=idx, unit_w=stride[1] == 1,
+              cw=COL2IM_CW)
+    launch(rt, k, nwork, [col._st.buf, dx._st.buf, np.int32(N), np.int32(Cg), np.int32(H), np.int32(W),
+                           np.int32(KH), np.int32(KW), np.int32(OH), np.int32(OW), np.int32(stride[0]),
+                           np.int32(stride[1]), np.int32(padding[0]), np.int32(padding[1]), np.int32(dilation[0]),
+                           np.int32(dilation[1]), np.int32(nwc), it(nwork)])
+
+
+CONV_FORWARD = os.environ.get("CLTENSOR_CONV", "auto")   # auto | direct | im2col
+
+
+def _use_direct(rt, weight_grad):
+    """Forward algorithm, chosen by measurement (module docstring): the direct kernel on CPU devices, im2col +
+    GEMM elsewhere. CLTENSOR_CONV=direct|im2col forces one."""
+    if CONV_FORWARD == "direct":
+        return True
+    if CONV_FORWARD == "im2col":
+        return False
+    return rt.info.is_cpu
+
+
+def conv2d(x, w, b, stride, padding, dilation, groups):
+    """x (N, C, H, W), w (O, C/groups, KH, KW), b (O,) or None; symmetric integer padding. Integer dtypes take
+    im2col + GEMM (the direct kernel accumulates in floating point)."""
+    rt = rt_of(x)
+    dt = x._dtype
+    N, C, H, W = x._shape
+    O, Cg, KH, KW = w._shape
+    OH = _conv_out(H, KH, stride[0], padding[0], dilation[0])
+    OW = _conv_out(W, KW, stride[1], padding[1], dilation[1])
+    Og = O // groups
+    CKK = Cg * KH * KW
+    P = OH * OW
+    w_c = c0(w)
+    out = empty_tensor((N, O, OH, OW), dt, x._device)
+    col = None
+    need_grad = AG.needs_grad(x, w, b)
+    if out.numel() and CKK and dt.is_floating_point and _use_direct(rt, need_grad and w._requires_grad):
+        wT = _direct_weights(w_c, groups, False)
+        xd, pd = x, padding
+        if padding[0] or padding[1]:
+            # a zero-padded copy makes every tap an in-bounds vector load (the kernel's edge path gathers
+            # lane by lane: with small images every row segment is an edge); the copy is ~2-5% of the conv
+            xd = _padded(x, padding)
+            pd = (0, 0)
+        _conv_direct(xd, wT, c0(b) if b is not None else None, groups, Og, Cg, KH, KW, OH, OW, stride, pd, dilation, out)
+    elif out.numel():
+        if b is not None:
+            _ew.run("x0", out, [b.view(1, O, 1, 1) if b._shape == (O,) else b], (dt,), dt)
+        if CKK == 0:
+            if b is None:
+                _ew.run("x0", out, [0], (dt,), dt)
+        else:
+            col = empty_tensor((CKK, N * P), dt, x._device)
+            for g in range(groups):
+                _im2col(rt, x, g * Cg, Cg, KH, KW, OH, OW, stride, padding, dilation, col)
+                _gemm.gemm(rt, dt, N, Og, P, CKK,
+                           (w_c._st.buf, g * Og * CKK, 0, CKK, 1),
+                           (col._st.buf, 0, P, N * P, 1),
+                           (out._st.buf, g * Og * P, O * P, P, 1), 1, 1 if b is not None else 0)
+    sync_if_shared(rt, x, w, b)
+    if need_grad:
+        geo = (stride, padding, dilation, groups)
+        # the weight gradient needs the patches again: keep them when they are small enough
+        keep = col if (col is not None and groups == 1 and CKK and w._requires_grad and
+                       col.numel() * dt.itemsize <= KEEP_COL_BYTES) else None
+        AG.record("ConvolutionBackward0", (x, w, b), out,
+                  lambda g: _conv2d_bwd(g, x.detach(), w_c, b, geo, (N, C, H, W, O, Cg, KH, KW, OH, OW),
+                                        x._requires_grad, w._requires_grad, keep),
+                  saved=(x, w))
+    return out
+
+
+def _conv2d_bwd(gout, x, w, b, geo, dims, need_x=True, need_w=True, col=None):
+    stride, padding, dilation, groups = geo
+    N, C, H, W, O, Cg, KH, KW, OH, OW = dims
+    rt = rt_of(gout)
+    dt = gout._dtype
+    g = c0(gout)
+    CKK = Cg * KH * KW
+    gx = gw = gb = None
+    if g.numel() == 0 or CKK == 0:
+        gx = zeros((N, C, H, W), dt, x._device)
+        gw = zeros((O, Cg, KH, KW), dt, x._device)
+        gb = zeros((O,), dt, x._device) if b is not None else None
+        return gx, gw, gb
+    if b is not None and b._requires_grad:
+        gb = g.sum((0, 2, 3))
+    if need_x:
+        gx = _conv_bwd_input(rt, g, w, dims, geo)
+    if need_w:
+        gw = _conv_bwd_weight(rt, g, x, dims, geo, col)
+    return gx, gw, gb
+
+
+def _conv_bwd_input(rt, g, w, dims, geo):
+    stride, padding, dilation, groups = geo
+    N, C, H, W, O, Cg, KH, KW, OH, OW = dims
+    dt = g._dtype
+    Og = O // groups
+    CKK = Cg * KH * KW
+    P = OH * OW
+    # gcol = W_g^T @ gout_g per image, then col2im
+    gx = empty_tensor((N, C, H, W), dt, g._device)
+    gcol = empty_tensor((CKK, N * P), dt, g._device)
+    gxg = gx if groups == 1 else empty_tensor((N, Cg, H, W), dt, g._device)
+    for gi in range(groups):
+        _gemm.gemm(rt, dt, N, CKK, P, Og,
+                   (w._st.buf, gi * Og * CKK, 0, 1, CKK),
+                   (g._st.buf, gi * Og * P, O * P, P, 1),
+                   (gcol._st.buf, 0, P, N * P, 1), 1, 0)
+        _col2im(rt, gcol, gxg, Cg, H, W, KH, KW, OH, OW, stride, padding, dilation)
+        if groups > 1:
+            _ew.run("x0", gx[:, gi * Cg:(gi + 1) * Cg], [gxg], (dt,), dt)
+    return gx
+
+
+def _conv_bwd_weight(rt, g, x, dims, geo, col=None):
+    stride, padding, dilation, groups = geo
+    N, C, H, W, O, Cg, KH, KW, OH, OW = dims
+    dt = g._dtype
+    Og = O // groups
+    CKK = Cg * KH * KW
+    P = OH * OW
+    # gw_g^T (CKK x Og) = col_g (CKK x NP) @ goutT_g (NP x Og), written transposed into gw
+    gT = transpose_last2(as_shape(g, (N, O, P)))          # (N, P, O)
+    gw = empty_tensor((O, Cg, KH, KW), dt, x._device)
+    have = col is not None
+    if not have:
+        col = empty_tensor((CKK, N * P), dt, x._device)
+    for gi in range(groups):
+        if not have:
+            _im2col(rt, x, gi * Cg, Cg, KH, KW, OH, OW, stride, padding, dilation, col)
+        _gemm.gemm(rt, dt, 1, CKK, Og, N * P,
+                   (col._st.buf, 0, 0, N * P, 1),
+                   (gT._st.buf, gi * Og, 0, O, 1),
+                   (gw._st.buf, gi * Og * CKK, 0, 1, CKK), 1, 0)
+    return gw

@@ -1,0 +1,123 @@
+"""Pooling (templates/pool.mako): max, average and adaptive average pooling over (N, C, H, W), each with
+its backward. Functions take validated arguments (nn.functional checks and normalises them)."""
+import numpy as np
+
+from .. import _dtypes as D
+from .. import _kernels as K
+from ..autograd import _tape as AG
+from .._launch import rt_of, idx_type, idx_np
+from .._tensor import empty_tensor
+from ._common import acc_of, c0, launch, sync_if_shared, idx_name
+
+def _pool_x(x, nwork):
+    """(index type name, its numpy type, the input's kernel arguments: buffer, offset, strides) of a pooling
+    kernel reading x (any strides) for nwork work-items."""
+    idx, it = idx_type(x._offset + sum((s - 1) * st for s, st in zip(x._shape, x._strides)) + 1, nwork)
+    return idx, it, [x._st.buf, it(x._offset)] + [it(s) for s in x._strides]
+
+
+def _i32(*vals):
+    return [np.int32(v) for v in vals]
+
+
+def max_pool2d(x, kernel, stride, padding, dilation, OH, OW, return_indices):
+    """x (N, C, H, W) any strides; returns out (and int64 indices into each H*W plane)."""
+    rt = rt_of(x)
+    N, C, H, W = x._shape
+    out = empty_tensor((N, C, OH, OW), x._dtype, x._device)
+    ind = empty_tensor((N, C, OH, OW), D.int64, x._device)
+    if out.numel():
+        nrows = N * C * OH
+        idx, it, xa = _pool_x(x, out.numel())
+        k = K.get(rt, "pool", "maxpool_fwd_rows", t=x._dtype, idx=idx, with_ind=True)
+        launch(rt, k, nrows, xa + [out._st.buf, ind._st.buf] + _i32(C, H, W, *kernel, OH, OW, *stride, *padding,
+                                                                      *dilation) + [it(nrows)])
+    sync_if_shared(rt, x)
+    if AG.needs_grad(x):
+        geo = (kernel, stride, padding, dilation)
+        AG.record("MaxPool2DWithIndicesBackward0", (x,), out,
+                  lambda g: (_max_pool2d_bwd(g, ind, (N, C, H, W), geo),))
+    return (out, ind) if return_indices else out
+
+
+def _pool_bwd(gout, xshape):
+    """(rt, contiguous gout, dx, index type name) for a pooling backward kernel."""
+    g = c0(gout)
+    dx = empty_tensor(xshape, g._dtype, g._device)
+    return rt_of(gout), g, dx, idx_name(dx.numel(), g.numel())
+
+
+def _max_pool2d_bwd(gout, ind, xshape, geo):
+    kernel, stride, padding, dilation = geo
+    N, C, H, W = xshape
+    rt, g, dx, idx = _pool_bwd(gout, xshape)
+    nwork = dx.numel()
+    if nwork:
+        OH, OW = g._shape[2], g._shape[3]
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+        if dh == 1 and dw == 1 and sh >= kh and sw >= kw:     # windows do not overlap: the row kernel
+            k = K.get(rt, "pool", "maxpool_bwd_rows", t=g._dtype, acc=acc_of(g._dtype), idx=idx)
+            nrows = N * C * H
+            launch(rt, k, nrows, [g._st.buf, ind._st.buf, dx._st.buf] +
+                    _i32(H, W, kh, kw, OH, OW, sh, sw, ph, pw) + [idx_np(idx)(nrows)])
+            return dx
+        k = K.get(rt, "pool", "maxpool_bwd", t=g._dtype, acc=acc_of(g._dtype), idx=idx)
+        launch(rt, k, nwork, [g._st.buf, ind._st.buf, dx._st.buf] +
+                _i32(H, W, *kernel, OH, OW, *stride, *padding, *dilation) + [idx_np(idx)(nwork)])
+    return dx
+
+
+def avg_pool2d(x, kernel, stride, padding, OH, OW, count_include_pad, divisor):
+    rt = rt_of(x)
+    N, C, H, W = x._shape
+    out = empty_tensor((N, C, OH, OW), x._dtype, x._device)
+    nwork = out.numel()
+    geo = (kernel, stride, padding, int(bool(count_include_pad)), int(divisor or 0))
+    if nwork:
+        idx, it, xa = _pool_x(x, nwork)
+        k = K.get(rt, "pool", "avgpool_fwd", t=x._dtype, acc=acc_of(x._dtype), idx=idx)
+        launch(rt, k, nwork, xa + [out._st.buf] + _i32(C, H, W, *kernel, OH, OW, *stride, *padding, *geo[3:]) +
+                [it(nwork)])
+    sync_if_shared(rt, x)
+    if AG.needs_grad(x):
+        AG.record("AvgPool2DBackward0", (x,), out, lambda g: (_avg_pool2d_bwd(g, (N, C, H, W), geo),))
+    return out
+
+
+def _avg_pool2d_bwd(gout, xshape, geo):
+    kernel, stride, padding, incl, div = geo
+    N, C, H, W = xshape
+    rt, g, dx, idx = _pool_bwd(gout, xshape)
+    nwork = dx.numel()
+    if nwork:
+        OH, OW = g._shape[2], g._shape[3]
+        k = K.get(rt, "pool", "avgpool_bwd", t=g._dtype, acc=acc_of(g._dtype), idx=idx)
+        launch(rt, k, nwork, [g._st.buf, dx._st.buf] + _i32(H, W, *kernel, OH, OW, *stride, *padding, incl, div) +
+                [idx_np(idx)(nwork)])
+    return dx
+
+
+def adaptive_avg_pool2d(x, OH, OW):
+    rt = rt_of(x)
+    N, C, H, W = x._shape
+    out = empty_tensor((N, C, OH, OW), x._dtype, x._device)
+    nwork = out.numel()
+    if nwork:
+        idx, it, xa = _pool_x(x, nwork)
+        k = K.get(rt, "pool", "adaptive_avg_fwd", t=x._dtype, acc=acc_of(x._dtype), idx=idx)
+        launch(rt, k, nwork, xa + [out._st.buf] + _i32(C, H, W, OH, OW) + [it(nwork)])
+    sync_if_shared(rt, x)
+    if AG.needs_grad(x):
+        AG.record("AdaptiveAvgPool2DBackward0", (x,), out, lambda g: (_adaptive_avg_bwd(g, (N, C, H, W)),))
+    return out
+
+
+def _adaptive_avg_bwd(gout, xshape):
+    N, C, H, W = xshape
+    rt, g, dx, idx = _pool_bwd(gout, xshape)
+    nwork = dx.numel()
+    if nwork:
+        OH, OW = g._shape[2], g._shape[3]
+        k = K.get(rt, "pool", "adaptive_avg_bwd", t=g._dtype, acc=acc_of(g._dtype), idx=idx)
+        launch(rt, k, nwork, [g._st.buf, dx._st.buf] + _i32(H, W, OH, OW) + [idx_np(idx)(nwork)])
+    return dx

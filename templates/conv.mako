@@ -1,0 +1,239 @@
+## Convolution kernels (cltensor/nn/_conv.py): im2col/col2im around the GEMM of gemm.mako, the direct
+## convolution of CPU devices and its weight re-layout.
+## Launch convention: 1-D global size rounded up to the runtime's fixed local size; every kernel guards its index.
+## `t` is the tensor dtype helper (storage type t.ct, compute type t.cc, loads/stores through t.load/t.store),
+## `acc` the accumulation dtype helper, `idx` the index type ("int" or "long").
+<%namespace name="c" file="common.mako"/>
+
+## ---------------------------------------------------------------------------------------------- convolution
+## x: (N, C, H, W) with element strides (sn, sc, sh, sw); col: (C*KH*KW, N*OH*OW) contiguous.
+## One work-item per (c, kh, kw, n, oh): a row segment of OW outputs.
+<%def name="im2col(t, idx)">
+${c.preamble((t,))}
+## one work-item per (c, kh, kw, n): all OH rows of that patch plane, so the index decomposition (integer divisions,
+## costly in PoCL's vectorised work-item loops) is paid once per OH * OW outputs instead of once per row
+__kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
+                const ${idx} sh, const ${idx} sw, __global ${t.ct}* restrict col,
+                const int N, const int H, const int W, const int KH, const int KW, const int OH, const int OW,
+                const int strh, const int strw, const int padh, const int padw, const int dilh, const int dilw,
+                const ${idx} nwork)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nwork) return;
+    ${idx} r = g;
+    const int n = (int)(r % N); r /= N;
+    const int kw = (int)(r % KW); r /= KW;
+    const int kh = (int)(r % KH); r /= KH;
+    const ${idx} cc = r;
+    /* iw = ow * strw - a is inside [0, W) for ow in [lo, hi) */
+    const int a = padw - kw * dilw;
+    const int lo = min(OW, a <= 0 ? 0 : (a + strw - 1) / strw);
+    const int b = W + a;
+    const int hi = max(lo, b <= 0 ? 0 : min(OW, (b + strw - 1) / strw));
+    const ${idx} xs = (${idx})strw * sw;
+    const ${idx} pb = xoff + n * sn + cc * sc - (${idx})a * sw;
+    for (int oh = 0; oh < OH; oh++) {
+        const int ih = oh * strh - padh + kh * dilh;
+        const ${idx} o = (g * OH + oh) * OW;
+        if (ih < 0 || ih >= H) {
+            for (int ow = 0; ow < OW; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
+            continue;
+        }
+        const ${idx} xb = pb + ih * sh;
+        for (int ow = 0; ow < lo; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
+        for (int ow = lo; ow < hi; ow++) { ${t.store("col", "o + ow", t.load("x", "xb + ow * xs"))}; }
+        for (int ow = hi; ow < OW; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
+    }
+}
+</%def>
+
+## col: (C*KH*KW, N*OH*OW) contiguous -> dx: (N, C, H, W) contiguous, summing every column entry that
+## im2col read from each input pixel. One work-item per (n, c, h, chunk of CW pixels of the row).
+<%def name="col2im(t, acc, idx, unit_w, cw)">
+${c.preamble((t, acc))}
+__kernel void k(__global const ${t.ct}* restrict col, __global ${t.ct}* restrict dx,
+                const int N, const int C, const int H, const int W, const int KH, const int KW, const int OH,
+                const int OW, const int strh, const int strw, const int padh, const int padw, const int dilh,
+                const int dilw, const int nwc, const ${idx} nwork)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nwork) return;
+    ${idx} r = g;
+    const int wc = (int)(r % nwc); r /= nwc;
+    const int h = (int)(r % H); r /= H;
+    const int cc = (int)(r % C);
+    const int n = (int)(r / C);
+    const int w0 = wc * ${cw}, w1 = min(w0 + ${cw}, W);
+    const ${idx} np_ = (${idx})N * OH * OW;
+    const ${idx} cbase = (${idx})n * OH * OW;
+    ${acc.cc} s[${cw}];
+    for (int q = 0; q < ${cw}; q++) s[q] = 0;
+    for (int kh = 0; kh < KH; kh++) {
+        const int th = h + padh - kh * dilh;
+        if (th < 0 || th % strh != 0) continue;
+        const int oh = th / strh;
+        if (oh >= OH) continue;
+        for (int kw = 0; kw < KW; kw++) {
+            const ${idx} rb = (((${idx})cc * KH + kh) * KW + kw) * np_ + cbase + (${idx})oh * OW;
+% if unit_w:
+            const int off = padw - kw * dilw;      /* ow = w + off */
+            const int lo = max(w0, -off), hi = min(w1, OW - off);
+            for (int w = lo; w < hi; w++) s[w - w0] += ${acc.cast_from(t.load("col", "rb + w + off"), t)};
+% else:
+            for (int w = w0; w < w1; w++) {
+                const int tw = w + padw - kw * dilw;
+                if (tw < 0 || tw % strw != 0) continue;
+                const int ow = tw / strw;
+                if (ow >= OW) continue;
+                s[w - w0] += ${acc.cast_from(t.load("col", "rb + ow"), t)};
+            }
+% endif
+        }
+    }
+    const ${idx} ob = (((${idx})n * C + cc) * H + h) * W;
+    for (int w = w0; w < w1; w++) { ${t.store("dx", "ob + w", t.cast_from("s[w - w0]", acc))}; }
+}
+</%def>
+
+## ---------------------------------------------------------------------------------------------- direct conv
+## out[n, g*Og + o0 + t, oh, ow0 + j] for t < TO output channels and j < VW pixels of one output row, summing
+## over (c, kh, kw) of the group: each step loads VW input pixels (one vector load when they are contiguous
+## and inside the row) and TO weights (one vector load from wT: (G, Cg*KH*KW, Ogp) in the accumulation type,
+## zero padded to Ogp = round_up(Og, TO)). x: (N, C, H, W) any strides; out: (N, O, OH, OW) contiguous.
+<%def name="conv_direct(t, acc, idx, vw, to, has_bias, unit, kwc, hoist)">
+${c.preamble((t, acc))}
+<%
+    A = acc.cc
+    V = A + str(vw)
+    TV = A + (str(to) if to > 1 else "")
+    def wload(kw):
+        if to == 1:
+            return "wk[%s * Ogp]" % kw
+        return "vload%d(0, wk + %s * Ogp)" % (to, kw)
+    def vload_x(ptr_off):
+        if t.half:
+            return "vload_half%d(0, x + %s)" % (vw, ptr_off)
+        if t.cc == A:
+            return "vload%d(0, x + %s)" % (vw, ptr_off)
+        return "convert_%s(vload%d(0, x + %s))" % (V, vw, ptr_off)
+    KWX = str(kwc) if kwc else "KW"
+%>
+<%def name="taps(fast)">
+% if to == 1:
+                a0 = mad((${V})(wv), xv, a0);
+% else:
+% for q in range(to):
+                a${q} = mad((${V})(wv.s${"%x" % q}), xv, a${q});
+% endfor
+% endif
+</%def>
+__kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
+                const ${idx} sh, const ${idx} sw, __global const ${A}* restrict wT, __global const ${t.ct}* restrict bias,
+                __global ${t.ct}* restrict out, const int Cg, const int H, const int W, const int KH, const int KW,
+                const int OH, const int OW, const int strh, const int strw, const int padh, const int padw,
+                const int dilh, const int dilw, const int G, const int Og, const int Ogp, const int nob,
+                const int nwb, const ${idx} nwork)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nwork) return;
+    ${idx} r = g;
+    const int wb = (int)(r % nwb); r /= nwb;
+    const int oh = (int)(r % OH); r /= OH;
+    const int ob = (int)(r % (G * nob));
+    const ${idx} n = r / (G * nob);
+    const int gi = ob / nob, o0 = (ob - gi * nob) * ${to};
+    const int ow0 = wb * ${vw};
+    const int KK = KH * ${KWX};
+% for q in range(to):
+    ${V} a${q} = (${V})0;
+% endfor
+    const ${idx} xb = xoff + n * sn + (${idx})gi * Cg * sc;
+    __global const ${A}* wg = wT + (${idx})gi * Cg * KK * Ogp + o0;
+% if unit and hoist:
+    /* every tap of this row segment inside the input row: plain vector loads, no bounds checks */
+    const int interior = (ow0 - padw >= 0) && (ow0 + ${vw} - 1 - padw + (${KWX} - 1) * dilw < W);
+% endif
+    for (int cc = 0; cc < Cg; cc++) {
+        for (int kh = 0; kh < KH; kh++) {
+            const int ih = oh * strh - padh + kh * dilh;
+            if (ih < 0 || ih >= H) continue;
+            const ${idx} rowp = xb + cc * sc + ih * sh;
+            __global const ${A}* wk = wg + (${idx})((cc * KH + kh) * ${KWX}) * Ogp;
+% if unit and hoist:
+            if (interior) {
+                const ${idx} rp = rowp + ow0 - padw;
+% if kwc:
+#pragma unroll
+% endif
+                for (int kw = 0; kw < ${KWX}; kw++) {
+                    const ${V} xv = ${vload_x("rp + kw * dilw")};
+                    const ${TV} wv = ${wload('kw')};
+${taps(True)}
+                }
+                continue;
+            }
+% endif
+            for (int kw = 0; kw < ${KWX}; kw++) {
+                const int iw0 = ow0 * strw - padw + kw * dilw;
+                ${V} xv;
+% if unit:
+                if (iw0 >= 0 && iw0 + ${vw} <= W) {
+                    xv = ${vload_x("rowp + iw0")};
+                } else
+% endif
+                {
+                    ${A} tmp[${vw}];
+                    for (int j = 0; j < ${vw}; j++) {
+                        const int iw = iw0 + j * strw;
+                        tmp[j] = (iw >= 0 && iw < W) ? ${acc.cast_from(t.load("x", "rowp + iw * sw"), t)} : (${A})0;
+                    }
+                    xv = vload${vw}(0, tmp);
+                }
+                const ${TV} wv = ${wload('kw')};
+${taps(False)}
+            }
+        }
+    }
+    const ${idx} P = (${idx})OH * OW;
+    const ${idx} obase = n * G * Og * P + (${idx})oh * OW + ow0;
+% for q in range(to):
+    if (o0 + ${q} < Og) {
+        const int oc = gi * Og + o0 + ${q};
+% if has_bias:
+        const ${V} bv = (${V})(${acc.cast_from(t.load("bias", "oc"), t)});
+        const ${V} res = a${q} + bv;
+% else:
+        const ${V} res = a${q};
+% endif
+        const ${idx} op = obase + (${idx})oc * P;
+        if (ow0 + ${vw} <= OW) {
+% if t.half:
+            vstore_half${vw}_rte(res, 0, out + op);
+% elif t.cc == A:
+            vstore${vw}(res, 0, out + op);
+% else:
+            vstore${vw}(convert_${t.cc}${vw}(res), 0, out + op);
+% endif
+        } else {
+            ${A} tmp[${vw}];
+            vstore${vw}(res, 0, tmp);
+            for (int j = 0; j < OW - ow0; j++) { ${t.store("out", "op + j", t.cast_from("tmp[j]", acc))}; }
+        }
+    }
+% endfor
+}
+</%def>
+
+## out[i] = ind[i] >= 0 ? src[ind[i]] : 0 (cast to out's type); weight re-layouts for the direct convolution
+<%def name="gather_pad(t, o, idx)">
+${c.preamble((t, o))}
+__kernel void k(__global const ${t.ct}* restrict src, const ${idx} soff, __global const int* restrict ind,
+                __global ${o.ct}* restrict out, const ${idx} n)
+{
+    const ${idx} i = get_global_id(0);
+    if (i >= n) return;
+    const int j = ind[i];
+    const ${o.cc} v = j >= 0 ? ${o.cast_from(t.load("src", "soff + j"), t)} : (${o.cc})0;
+    ${o.store("out", "i", "v")};
+}
+</%def>

@@ -1,0 +1,148 @@
+## Fused optimizer steps (cltensor/optim/_kernels.py): SGD, Adam/AdamW, RMSprop, Adagrad, one launch per
+## parameter. `t` is the parameter dtype helper, `idx` the index type ("int" or "long").
+<%namespace name="c" file="common.mako"/>
+
+## ---------------------------------------------------------------------------------------------- optimizers
+## One launch per parameter, 8 elements per work-item; p, g and the state buffers are contiguous, with offsets.
+<%def name="opt_head(t, idx)">
+    const ${idx} base = (${idx})get_global_id(0) * 8;
+    if (base >= n) return;
+    const ${idx} e = min(base + 8, n);
+    for (${idx} i = base; i < e; i++) {
+</%def>
+
+## SGD: g += wd*p; buf = first ? g : mom*buf + (1-damp)*g; g = nesterov ? g + mom*buf : buf; p -= lr*g
+<%def name="sgd(t, idx, momentum, nesterov, maximize, wd)">
+${c.preamble((t,))}
+<% F = "double" if t.cc == "double" else "float" %>
+__kernel void k(__global ${t.ct}* restrict p, const ${idx} po, __global const ${t.ct}* restrict gr, const ${idx} go,
+                __global ${t.ct}* restrict buf, const ${idx} bo, const ${idx} n, const ${F} lr, const ${F} wdv,
+                const ${F} mom, const ${F} damp, const int first)
+{
+${opt_head(t, idx)}
+        const ${F} pv = ${t.load("p", "po + i")};
+        ${F} gv = ${t.load("gr", "go + i")};
+% if maximize:
+        gv = -gv;
+% endif
+% if wd:
+        gv += wdv * pv;
+% endif
+% if momentum:
+        const ${F} bv = first ? gv : mom * (${F})${t.load("buf", "bo + i")} + (1 - damp) * gv;
+        ${t.store("buf", "bo + i", "(" + t.cc + ")bv")};
+% if nesterov:
+        gv = gv + mom * bv;
+% else:
+        gv = bv;
+% endif
+% endif
+        const ${F} np_ = pv - lr * gv;
+        ${t.store("p", "po + i", "(" + t.cc + ")np_")};
+    }
+}
+</%def>
+
+## Adam / AdamW (decoupled) with optional amsgrad. step_size = lr / bc1, bc2s = sqrt(bc2).
+<%def name="adam(t, idx, decoupled, amsgrad, maximize, wd)">
+${c.preamble((t,))}
+<% F = "double" if t.cc == "double" else "float" %>
+__kernel void k(__global ${t.ct}* restrict p, const ${idx} po, __global const ${t.ct}* restrict gr, const ${idx} go,
+                __global ${t.ct}* restrict m1, const ${idx} mo, __global ${t.ct}* restrict m2, const ${idx} vo,
+                __global ${t.ct}* restrict vmax, const ${idx} xo, const ${idx} n, const ${F} lr,
+                const ${F} beta1, const ${F} beta2, const ${F} eps, const ${F} wdv, const ${F} step_size,
+                const ${F} bc2s)
+{
+${opt_head(t, idx)}
+        ${F} pv = ${t.load("p", "po + i")};
+        ${F} gv = ${t.load("gr", "go + i")};
+% if maximize:
+        gv = -gv;
+% endif
+% if wd and decoupled:
+        pv *= 1 - lr * wdv;
+% elif wd:
+        gv += wdv * pv;
+% endif
+        const ${F} m0 = ${t.load("m1", "mo + i")};
+        const ${F} mv = m0 + (1 - beta1) * (gv - m0);
+        const ${F} vv = ${t.load("m2", "vo + i")} * beta2 + gv * gv * (1 - beta2);
+        ${t.store("m1", "mo + i", "(" + t.cc + ")mv")};
+        ${t.store("m2", "vo + i", "(" + t.cc + ")vv")};
+% if amsgrad:
+        const ${F} vm = fmax((${F})${t.load("vmax", "xo + i")}, vv);
+        ${t.store("vmax", "xo + i", "(" + t.cc + ")vm")};
+        const ${F} den = sqrt(vm) / bc2s + eps;
+% else:
+        const ${F} den = sqrt(vv) / bc2s + eps;
+% endif
+        pv -= step_size * mv / den;
+        ${t.store("p", "po + i", "(" + t.cc + ")pv")};
+    }
+}
+</%def>
+
+## RMSprop (optionally centered, with momentum)
+<%def name="rmsprop(t, idx, centered, momentum, maximize, wd)">
+${c.preamble((t,))}
+<% F = "double" if t.cc == "double" else "float" %>
+__kernel void k(__global ${t.ct}* restrict p, const ${idx} po, __global const ${t.ct}* restrict gr, const ${idx} go,
+                __global ${t.ct}* restrict sq, const ${idx} so, __global ${t.ct}* restrict ga, const ${idx} ao,
+                __global ${t.ct}* restrict buf, const ${idx} bo, const ${idx} n, const ${F} lr,
+                const ${F} alpha, const ${F} eps, const ${F} wdv, const ${F} mom)
+{
+${opt_head(t, idx)}
+        ${F} pv = ${t.load("p", "po + i")};
+        ${F} gv = ${t.load("gr", "go + i")};
+% if maximize:
+        gv = -gv;
+% endif
+% if wd:
+        gv += wdv * pv;
+% endif
+        const ${F} sv = ${t.load("sq", "so + i")} * alpha + gv * gv * (1 - alpha);
+        ${t.store("sq", "so + i", "(" + t.cc + ")sv")};
+% if centered:
+        const ${F} a0 = ${t.load("ga", "ao + i")};
+        const ${F} av = a0 + (1 - alpha) * (gv - a0);
+        ${t.store("ga", "ao + i", "(" + t.cc + ")av")};
+        const ${F} den = sqrt(sv - av * av) + eps;
+% else:
+        const ${F} den = sqrt(sv) + eps;
+% endif
+% if momentum:
+        const ${F} bv = ${t.load("buf", "bo + i")} * mom + gv / den;
+        ${t.store("buf", "bo + i", "(" + t.cc + ")bv")};
+        pv -= lr * bv;
+% else:
+        pv -= lr * gv / den;
+% endif
+        ${t.store("p", "po + i", "(" + t.cc + ")pv")};
+    }
+}
+</%def>
+
+## Adagrad: sum += g*g; p -= clr * g / (sqrt(sum) + eps)
+<%def name="adagrad(t, idx, maximize, wd)">
+${c.preamble((t,))}
+<% F = "double" if t.cc == "double" else "float" %>
+__kernel void k(__global ${t.ct}* restrict p, const ${idx} po, __global const ${t.ct}* restrict gr, const ${idx} go,
+                __global ${t.ct}* restrict sm, const ${idx} so, const ${idx} n, const ${F} clr, const ${F} eps,
+                const ${F} wdv)
+{
+${opt_head(t, idx)}
+        ${F} pv = ${t.load("p", "po + i")};
+        ${F} gv = ${t.load("gr", "go + i")};
+% if maximize:
+        gv = -gv;
+% endif
+% if wd:
+        gv += wdv * pv;
+% endif
+        const ${F} sv = ${t.load("sm", "so + i")} + gv * gv;
+        ${t.store("sm", "so + i", "(" + t.cc + ")sv")};
+        pv -= clr * gv / (sqrt(sv) + eps);
+        ${t.store("p", "po + i", "(" + t.cc + ")pv")};
+    }
+}
+</%def>

@@ -1,0 +1,287 @@
+## Pooling kernels (cltensor/nn/_pool.py): max / average / adaptive average pooling, forward and backward
+## (backward kernels gather per input element: deterministic, no atomics).
+## Launch convention: 1-D global size rounded up to the runtime's fixed local size; every kernel guards its index.
+## `t` is the tensor dtype helper, `acc` the accumulation dtype helper, `idx` the index type ("int" or "long").
+<%namespace name="c" file="common.mako"/>
+
+## ---------------------------------------------------------------------------------------------- pooling
+## x: (N, C, H, W) strided; out/ind: (N, C, OH, OW) contiguous; ind = ih * W + iw of the max (NaN wins; the
+## first one among equal maxima). Floating and integer dtypes.
+<%def name="maxpool_fwd(t, idx, with_ind)">
+${c.preamble((t,))}
+__kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
+                const ${idx} sh, const ${idx} sw, __global ${t.ct}* restrict out, __global long* restrict ind,
+                const int C, const int H, const int W, const int KH, const int KW, const int OH, const int OW,
+                const int strh, const int strw, const int padh, const int padw, const int dilh, const int dilw,
+                const ${idx} nwork)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nwork) return;
+    ${idx} r = g;
+    const int ow = (int)(r % OW); r /= OW;
+    const int oh = (int)(r % OH); r /= OH;
+    const int cc = (int)(r % C);
+    const ${idx} n = r / C;
+    const ${idx} base = xoff + n * sn + cc * sc;
+    ${t.cc} best = ${t.zero()};      /* replaced by the window's first element */
+    long bi = -1;
+    const int h0 = oh * strh - padh, w0 = ow * strw - padw;
+    for (int kh = 0; kh < KH; kh++) {
+        const int ih = h0 + kh * dilh;
+        if (ih < 0 || ih >= H) continue;
+        for (int kw = 0; kw < KW; kw++) {
+            const int iw = w0 + kw * dilw;
+            if (iw < 0 || iw >= W) continue;
+            const ${t.cc} v = ${t.load("x", "base + ih * sh + iw * sw")};
+            if (bi < 0 || v > best${' || isnan(v)' if t.isfloat else ''}) { best = v; bi = (long)ih * W + iw; }
+        }
+    }
+    ${t.store("out", "g", "best")};
+% if with_ind:
+    ind[g] = bi;
+% endif
+}
+</%def>
+
+## gout, ind: (N, C, OH, OW) contiguous -> dx: (N, C, H, W) contiguous.
+## Row variants: one work-item per output row (forward) or input row (backward), so the index decomposition
+## (integer divisions, which PoCL's vectorised work-item loops pay dearly: 10-30 ns per element with per-element
+## decomposition) is paid once per row.
+<%def name="maxpool_fwd_rows(t, idx, with_ind)">
+${c.preamble((t,))}
+__kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
+                const ${idx} sh, const ${idx} sw, __global ${t.ct}* restrict out, __global long* restrict ind,
+                const int C, const int H, const int W, const int KH, const int KW, const int OH, const int OW,
+                const int strh, const int strw, const int padh, const int padw, const int dilh, const int dilw,
+                const ${idx} nrows)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nrows) return;
+    const ${idx} pl = g / OH;
+    const int oh = (int)(g - pl * OH);
+    const ${idx} n = pl / C;
+    const int cc = (int)(pl - n * C);
+    const ${idx} base = xoff + n * sn + cc * sc;
+    const int h0 = oh * strh - padh;
+    const ${idx} ob = g * OW;
+    for (int ow = 0; ow < OW; ow++) {
+        ${t.cc} best = ${t.zero()};      /* replaced by the window's first element */
+        long bi = -1;
+        const int w0 = ow * strw - padw;
+        /* branch-free (clamped loads, selects): conditional updates in these loops ran 2-3x slower on PoCL */
+        for (int kh = 0; kh < KH; kh++) {
+            const int ih = h0 + kh * dilh;
+            const int okh = (ih >= 0) & (ih < H);
+            const int ihc = clamp(ih, 0, H - 1);
+            for (int kw = 0; kw < KW; kw++) {
+                const int iw = w0 + kw * dilw;
+                const int iwc = clamp(iw, 0, W - 1);
+                const ${t.cc} v = ${t.load("x", "base + ihc * sh + iwc * sw")};
+                const int take = okh & (iw >= 0) & (iw < W) & ((bi < 0) | (v > best)${' | isnan(v)' if t.isfloat else ''});
+                best = take ? v : best;
+                bi = take ? (long)ih * W + iw : bi;
+            }
+        }
+        ${t.store("out", "ob + ow", "best")};
+% if with_ind:
+        ind[ob + ow] = bi;
+% endif
+    }
+}
+</%def>
+
+## Backward when windows do not overlap (stride >= kernel, dilation 1): each input element lies in at most one
+## window, found incrementally along the row (no division per element); one work-item per input row.
+<%def name="maxpool_bwd_rows(t, acc, idx)">
+${c.preamble((t, acc))}
+__kernel void k(__global const ${t.ct}* restrict gout, __global const long* restrict ind,
+                __global ${t.ct}* restrict dx, const int H, const int W, const int KH, const int KW, const int OH,
+                const int OW, const int strh, const int strw, const int padh, const int padw, const ${idx} nrows)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nrows) return;
+    const ${idx} pl = g / H;
+    const int h = (int)(g - pl * H);
+    const int th = h + padh;
+    const int oh = th / strh;
+    const int kh = th - oh * strh;
+    const ${idx} xb = g * W;
+    if (kh >= KH || oh >= OH) {
+        for (int w = 0; w < W; w++)
+            ${t.store("dx", "xb + w", t.cast_from(acc.zero(), acc))};
+        return;
+    }
+    const ${idx} ob = (pl * OH + oh) * OW;
+    const long hb = (long)h * W;
+    int ow = padw / strw, kw = padw - (padw / strw) * strw;
+    for (int w = 0; w < W; w++) {      /* branch-free: clamped loads and a select (2x faster here) */
+        const int oc = min(ow, OW - 1);
+        const ${acc.cc} gv = ${acc.cast_from(t.load("gout", "ob + oc"), t)};
+        const int hit = (kw < KW) & (ow < OW) & (ind[ob + oc] == hb + w);
+        const ${acc.cc} s = hit ? gv : ${acc.zero()};
+        ${t.store("dx", "xb + w", t.cast_from("s", acc))};
+        kw++;
+        const int wrap = kw == strw;
+        kw = wrap ? 0 : kw;
+        ow += wrap;
+    }
+}
+</%def>
+
+<%def name="maxpool_bwd(t, acc, idx)">
+${c.preamble((t, acc))}
+__kernel void k(__global const ${t.ct}* restrict gout, __global const long* restrict ind,
+                __global ${t.ct}* restrict dx, const int H, const int W, const int KH, const int KW, const int OH,
+                const int OW, const int strh, const int strw, const int padh, const int padw, const int dilh,
+                const int dilw, const ${idx} nwork)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nwork) return;
+    ${idx} r = g;
+    const int w = (int)(r % W); r /= W;
+    const int h = (int)(r % H);
+    const ${idx} p = r / H;
+    const long me = (long)h * W + w;
+    const ${idx} obase = p * OH * OW;
+    ${acc.cc} s = 0;
+    for (int kh = 0; kh < KH; kh++) {
+        const int th = h + padh - kh * dilh;
+        if (th < 0 || th % strh != 0) continue;
+        const int oh = th / strh;
+        if (oh >= OH) continue;
+        for (int kw = 0; kw < KW; kw++) {
+            const int tw = w + padw - kw * dilw;
+            if (tw < 0 || tw % strw != 0) continue;
+            const int ow = tw / strw;
+            if (ow >= OW) continue;
+            const ${idx} o = obase + (${idx})oh * OW + ow;
+            if (ind[o] == me) s += ${acc.cast_from(t.load("gout", "o"), t)};
+        }
+    }
+    ${t.store("dx", "g", t.cast_from("s", acc))};
+}
+</%def>
+
+## PyTorch's avg_pool2d window: [hs, he) clipped to the padded input gives the pool size (count_include_pad),
+## clipped to the input gives the summed range; divisor > 0 overrides.
+<%def name="avg_window()">
+    int hs = oh * strh - padh, ws = ow * strw - padw;
+    int he = min(hs + KH, H + padh), we = min(ws + KW, W + padw);
+    const int pool = (he - hs) * (we - ws);
+    hs = max(hs, 0); ws = max(ws, 0); he = min(he, H); we = min(we, W);
+    const int div = divisor > 0 ? divisor : (incl_pad ? pool : (he - hs) * (we - ws));
+</%def>
+
+<%def name="avgpool_fwd(t, acc, idx)">
+${c.preamble((t, acc))}
+__kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
+                const ${idx} sh, const ${idx} sw, __global ${t.ct}* restrict out,
+                const int C, const int H, const int W, const int KH, const int KW, const int OH, const int OW,
+                const int strh, const int strw, const int padh, const int padw, const int incl_pad,
+                const int divisor, const ${idx} nwork)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nwork) return;
+    ${idx} r = g;
+    const int ow = (int)(r % OW); r /= OW;
+    const int oh = (int)(r % OH); r /= OH;
+    const int cc = (int)(r % C);
+    const ${idx} n = r / C;
+    const ${idx} base = xoff + n * sn + cc * sc;
+    ${avg_window()}
+    ${acc.cc} s = 0;
+    for (int ih = hs; ih < he; ih++)
+        for (int iw = ws; iw < we; iw++)
+            s += ${acc.cast_from(t.load("x", "base + ih * sh + iw * sw"), t)};
+    const ${acc.cc} res = (hs >= he || ws >= we) ? (${acc.cc})0 : s / (${acc.cc})div;
+    ${t.store("out", "g", t.cast_from("res", acc))};
+}
+</%def>
+
+<%def name="avgpool_bwd(t, acc, idx)">
+${c.preamble((t, acc))}
+__kernel void k(__global const ${t.ct}* restrict gout, __global ${t.ct}* restrict dx,
+                const int H, const int W, const int KH, const int KW, const int OH, const int OW,
+                const int strh, const int strw, const int padh, const int padw, const int incl_pad,
+                const int divisor, const ${idx} nwork)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nwork) return;
+    ${idx} r = g;
+    const int w = (int)(r % W); r /= W;
+    const int h = (int)(r % H);
+    const ${idx} p = r / H;
+    const ${idx} obase = p * OH * OW;
+    ${acc.cc} s = 0;
+    for (int kh = 0; kh < KH; kh++) {
+        const int th = h + padh - kh;
+        if (th < 0 || th % strh != 0) continue;
+        const int oh = th / strh;
+        if (oh >= OH) continue;
+        for (int kw = 0; kw < KW; kw++) {
+            const int tw = w + padw - kw;
+            if (tw < 0 || tw % strw != 0) continue;
+            const int ow = tw / strw;
+            if (ow >= OW) continue;
+            ${avg_window()}
+            s += ${acc.cast_from(t.load("gout", "obase + (" + idx + ")oh * OW + ow"), t)} / (${acc.cc})div;
+        }
+    }
+    ${t.store("dx", "g", t.cast_from("s", acc))};
+}
+</%def>
+
+## adaptive average pooling: output o covers [floor(o*H/OH), ceil((o+1)*H/OH)).
+<%def name="adaptive_avg_fwd(t, acc, idx)">
+${c.preamble((t, acc))}
+__kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
+                const ${idx} sh, const ${idx} sw, __global ${t.ct}* restrict out,
+                const int C, const int H, const int W, const int OH, const int OW, const ${idx} nwork)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nwork) return;
+    ${idx} r = g;
+    const int ow = (int)(r % OW); r /= OW;
+    const int oh = (int)(r % OH); r /= OH;
+    const int cc = (int)(r % C);
+    const ${idx} n = r / C;
+    const ${idx} base = xoff + n * sn + cc * sc;
+    const int hs = (int)(((long)oh * H) / OH), he = (int)((((long)oh + 1) * H + OH - 1) / OH);
+    const int ws = (int)(((long)ow * W) / OW), we = (int)((((long)ow + 1) * W + OW - 1) / OW);
+    ${acc.cc} s = 0;
+    for (int ih = hs; ih < he; ih++)
+        for (int iw = ws; iw < we; iw++)
+            s += ${acc.cast_from(t.load("x", "base + ih * sh + iw * sw"), t)};
+    const ${acc.cc} res = s / (${acc.cc})((he - hs) * (we - ws));
+    ${t.store("out", "g", t.cast_from("res", acc))};
+}
+</%def>
+
+<%def name="adaptive_avg_bwd(t, acc, idx)">
+${c.preamble((t, acc))}
+__kernel void k(__global const ${t.ct}* restrict gout, __global ${t.ct}* restrict dx,
+                const int H, const int W, const int OH, const int OW, const ${idx} nwork)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nwork) return;
+    ${idx} r = g;
+    const int w = (int)(r % W); r /= W;
+    const int h = (int)(r % H);
+    const ${idx} p = r / H;
+    const ${idx} obase = p * OH * OW;
+    const int oh0 = (int)(((long)h * OH) / H), oh1 = min((int)((((long)h + 1) * OH) / H), OH - 1);
+    const int ow0 = (int)(((long)w * OW) / W), ow1 = min((int)((((long)w + 1) * OW) / W), OW - 1);
+    ${acc.cc} s = 0;
+    for (int oh = oh0; oh <= oh1; oh++) {
+        const int hs = (int)(((long)oh * H) / OH), he = (int)((((long)oh + 1) * H + OH - 1) / OH);
+        if (h < hs || h >= he) continue;
+        for (int ow = ow0; ow <= ow1; ow++) {
+            const int ws = (int)(((long)ow * W) / OW), we = (int)((((long)ow + 1) * W + OW - 1) / OW);
+            if (w < ws || w >= we) continue;
+            s += ${acc.cast_from(t.load("gout", "obase + (" + idx + ")oh * OW + ow"), t)} /
+                 (${acc.cc})((he - hs) * (we - ws));
+        }
+    }
+    ${t.store("dx", "g", t.cast_from("s", acc))};
+}
+</%def>
