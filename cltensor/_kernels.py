@@ -461,26 +461,23 @@ def label(kernel):
 
 
 def _op_name(expr):
-    """The elementwise op whose table expression is `expr` (else the expression itself, shortened)."""
-    from . import _ops
-    names = _op_names.get("map")
-    if names is None:
-        names = {}
-        for name, op_ in _ops.OPS.items():
-            for e in op_.exprs.values():
-                names.setdefault(e, name)
-                if "$T" in e:
-                    for t in ("float", "double", "float2", "double2", "int", "long", "char", "uchar", "short"):
-                        names.setdefault(e.replace("$T", t), name)
-        names["x0"] = "copy"
-        _op_names["map"] = names
-    n = names.get(expr)
+    """The elementwise op whose table expression is `expr` (else the expression itself, shortened): profiler
+    labels. The op table (cltensor/_ops.py) names its expressions with name_expression() as its rows load."""
+    n = _op_names.get(expr)
     if n is None:
         n = expr if len(expr) <= 24 else expr[:21] + "..."
     return n
 
 
-_op_names = {}
+_op_names = {"x0": "copy"}     # C expression of an elementwise op -> the op's name
+
+
+def name_expression(expr, name):
+    """Label kernels running C expression `expr` (with $T for each C type it is rendered with) as op `name`."""
+    _op_names.setdefault(expr, name)
+    if "$T" in expr:
+        for t in ("float", "double", "float2", "double2", "int", "long", "char", "uchar", "short"):
+            _op_names.setdefault(expr.replace("$T", t), name)
 
 
 def round_up(n, m):

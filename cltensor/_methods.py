@@ -12,7 +12,7 @@ from ._index import ops as _iops
 from ._creation import full
 from ._registry import register, register_method
 from ._tensor import Tensor
-from . import autograd as AG
+from .autograd import _tape as AG
 
 
 def add(input, other, *, alpha=1, out=None):
@@ -224,46 +224,6 @@ register("subtract", sub, method=True, inplace=sub_, alias_of="sub")
 register("conj_physical", conj, alias_of="conj")
 
 
-# ---------------------------------------------------------------- copies and fills
-def copy_(self, src, non_blocking=False):
-    if isinstance(src, Tensor) and src._device != self._device:
-        src = O.to_device_contiguous(src, self._device)
-    O._check_write(self, (src,))
-    if AG.needs_grad(self, src) or self.grad_fn is not None:
-        return _copy_grad(self, src)
-    return O.copy_into(self, src)
-
-
-def _copy_grad(self, src):
-    """copy_ with autograd: self takes src's values; gradient flows to src (and not to self's old value)."""
-    O.check_inplace(self)
-    with AG.no_grad():
-        O.copy_into(self, src)
-    if AG.needs_grad(src) if isinstance(src, Tensor) else False:
-        sdt = src._dtype
-        AG.record("CopyBackwards", (O._snapshot_edge(self), src), self,
-                  lambda g: (None, g.to(sdt) if g._dtype is not sdt else g))
-    elif self.grad_fn is not None:
-        AG.record("CopyBackwards", (O._snapshot_edge(self),), self, lambda g: (None,))
-    AG.rebase_view(self)
-    return self
-
-
-def fill_(self, value):
-    if isinstance(value, Tensor):
-        if value.dim() != 0:
-            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.dim()} "
-                               "dimensions.")
-        value = value.item()
-    O.check_inplace(self)
-    return AG.record_overwrite(O.copy_into(self, value), "FillBackward0")
-
-
-def zero_(self):
-    O.check_inplace(self)
-    return AG.record_overwrite(O.copy_into(self, 0), "ZeroBackward0")
-
-
 def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, memory_format=None):
     for a in args:
         if isinstance(a, D.dtype):
@@ -286,8 +246,7 @@ def to(self, *args, dtype=None, device=None, non_blocking=False, copy=False, mem
     return O.to_copy(self, dt, dev)
 
 
-for _f in (copy_, fill_, zero_, to):
-    register_method(_f.__name__, _f)
+register_method("to", to)
 
 
 # ---------------------------------------------------------------- operators
@@ -368,21 +327,3 @@ register_method("__getitem__", I.getitem)
 register_method("__setitem__", I.setitem)
 
 
-# ---------------------------------------------------------------- autograd attributes
-def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-    AG.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
-
-
-def _requires_grad(self):
-    return self._requires_grad
-
-
-def _set_requires_grad(self, v):
-    AG.set_requires_grad(self, v)
-
-
-register_method("backward", backward)
-register_method("requires_grad", property(_requires_grad, _set_requires_grad))
-register_method("register_hook", AG.register_tensor_hook)     # cltensor/autograd/_hooks.py
-register_method("retain_grad", AG.retain_grad)
-register_method("retains_grad", property(lambda s: s._retains_grad))

@@ -10,6 +10,7 @@ from . import _dtypes as D
 from . import _dispatch
 from ._registry import register
 from . import _ew
+from . import _kernels
 from . import _device as dv
 from ._creation import tensor
 from ._tensor import Tensor, empty_tensor, empty_like_layout
@@ -71,6 +72,8 @@ def op(name, nargs, rule, exprs, backward=None, node=None, special=None, saves=N
     if isinstance(exprs, str):
         exprs = {"*": exprs}
     OPS[name] = Op(name, nargs, rule, exprs, backward, node, special, saves)
+    for e in exprs.values():
+        _kernels.name_expression(e, name)
     if public:
         fn = _public_function(name, nargs, public == "tensor_other")
         inp = _inplace_method(name) if inplace else None

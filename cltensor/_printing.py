@@ -26,7 +26,7 @@ import numpy as np
 from . import _dtypes as D
 from . import _device as dv
 from ._registry import register, register_method
-from .autograd import grad_fn_name
+from .autograd._tape import grad_fn_name
 
 __all__ = ["set_printoptions", "get_printoptions", "printoptions", "tensor_repr",
            "tensor_str", "format_scalar"]

@@ -12,7 +12,7 @@ from ._index import ops as IX
 from ._launch import rt_of, extent, idx_type
 from ._registry import register
 from ._tensor import empty_tensor
-from . import autograd as AG
+from .autograd import _tape as AG
 from ._reductions import (_RT, _acc_of, _batch_layout, _compute_dtype, _finish_out, _no_complex, _params,
                           _axis_alias, _row_dim)
 

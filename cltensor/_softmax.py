@@ -11,7 +11,7 @@ from . import _ops as O
 from ._launch import rt_of, extent, idx_type
 from ._registry import register
 from ._tensor import empty_tensor
-from . import autograd as AG
+from .autograd import _tape as AG
 from ._reductions import _acc_of, _batch_layout, _keep_shape, _reduce, _reshape_fresh, _row_dim, sum_
 
 

@@ -18,7 +18,7 @@ from ._index import ops as IX
 from ._launch import rt_of, extent, idx_type
 from ._registry import register
 from ._tensor import empty_tensor, contiguous_strides, _wrap_dim
-from . import autograd as AG
+from .autograd import _tape as AG
 from ._reductions import (_RT, _batch_layout, _check_nonempty, _compute_dtype, _evenly_backward, _finish_out,
                           _index_backward, _no_complex, _out_shape, _params, _reshape_fresh, _row_dim, sum_)
 

@@ -28,7 +28,7 @@ from .. import _ops
 from .. import _creation
 from .._launch import I32, rt_of, extent, idx_type
 from .._tensor import empty_tensor, make, contiguous_strides, prod
-from .. import autograd as AG
+from ..autograd import _tape as AG
 
 CH = 16
 MAX_CHUNKS = 4096

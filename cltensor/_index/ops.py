@@ -16,7 +16,7 @@ from .. import _creation
 from .._launch import rt_of
 from .._registry import register
 from .._tensor import Tensor, empty_tensor, make, contiguous_strides, prod, _wrap_dim
-from .. import autograd as AG
+from ..autograd import _tape as AG
 from . import engine as E
 from .parse import Adv, _IDX_DTYPES
 from .subscript import index_adv, put_raw

@@ -14,7 +14,7 @@ from .. import _creation
 from .._launch import rt_of
 from .._registry import register
 from .._tensor import Tensor, empty_tensor, contiguous_strides, prod
-from .. import autograd as AG
+from ..autograd import _tape as AG
 from . import engine as E
 from .parse import basic_index, is_basic, normalize, parse, plan, _needs_check, _raise_bad
 

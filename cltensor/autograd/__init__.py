@@ -21,6 +21,7 @@ from .gradcheck import gradcheck, gradgradcheck, GradcheckError  # noqa: F401
 from .function import Function, FunctionCtx, once_differentiable  # noqa: F401
 from . import functional  # noqa: F401
 from . import graph  # noqa: F401
+from . import _methods  # noqa: F401  (Tensor.backward, copy_, fill_, register_hook ...)
 
 
 class _VariableMeta(type):

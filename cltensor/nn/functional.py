@@ -12,6 +12,7 @@ from .. import _dtypes as D
 from .. import _ops as O
 from .. import _ew
 from .. import _linalg
+from .. import _softmax
 from .. import _creation as C
 from ..autograd import _tape as AG
 from .._tensor import Tensor, prod, empty_tensor
@@ -354,17 +355,12 @@ def _softmax_dim(ndim):
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def _ns():
-    import cltensor
-    return cltensor
-
-
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _softmax_dim(input.dim())
     if dtype is not None:
         input = input.to(dtype)
-    return _ns().softmax(input, dim)
+    return _softmax.softmax(input, dim)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
@@ -372,7 +368,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
         dim = _softmax_dim(input.dim())
     if dtype is not None:
         input = input.to(dtype)
-    return _ns().log_softmax(input, dim)
+    return _softmax.log_softmax(input, dim)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
@@ -401,11 +397,10 @@ def linear(input, weight, bias=None):
     """y = input @ weight^T + bias: one GEMM forward; backward two GEMMs and a column sum. The graph has
     PyTorch's nodes: AddmmBackward0 (bias, input, TBackward0(weight)) or MmBackward0 (input, TBackward0(weight)),
     with the input's view to 2-D and the output's view back for other ranks."""
-    ct = _ns()
     if not isinstance(input, Tensor) or not isinstance(weight, Tensor):
         raise TypeError("linear(): argument 'input' and 'weight' must be Tensors")
     if weight.dim() != 2 or input.dim() == 0 or (bias is not None and bias.dim() > 1):
-        out = ct.matmul(input, weight.t())
+        out = _linalg.matmul(input, weight.t())
         return out + bias if bias is not None else out
     in_f = input._shape[-1]
     lead = tuple(input._shape[:-1])
@@ -430,8 +425,8 @@ def linear(input, weight, bias=None):
                       lambda g: (g.reshape(input._shape),))
 
         def bw(g):
-            gx = ct.mm(g, weight) if need_x else None
-            gw = ct.mm(g.t(), x2).t() if need_w else None     # weight's TBackward0 turns it back (contiguous)
+            gx = _linalg.mm(g, weight) if need_x else None
+            gw = _linalg.mm(g.t(), x2).t() if need_w else None     # weight's TBackward0 turns it back (contiguous)
             gb = g.sum(0) if need_b else None
             if gb is not None and bias.dim() == 0:
                 gb = gb.sum()
@@ -446,8 +441,7 @@ def linear(input, weight, bias=None):
 
 
 def bilinear(input1, input2, weight, bias=None):
-    ct = _ns()
-    y = ct.einsum("...i,oij,...j->...o", input1, weight, input2)
+    y = _linalg.einsum("...i,oij,...j->...o", input1, weight, input2)
     return y + bias if bias is not None else y
 
 
@@ -830,7 +824,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         raise TypeError(f"embedding(): argument 'indices' must be Tensor, not {type(input).__name__}")
     if input._dtype not in (D.int64, D.int32):
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have one of the following scalar types: "
-                           f"Long, Int; but got {_ns().__name__}.{input.type().split('.')[-1]} instead (while "
+                           f"Long, Int; but got cltensor.{input.type().split('.')[-1]} instead (while "
                            "checking arguments for embedding)")
     if weight.dim() != 2:
         raise RuntimeError("'weight' must be 2-D")
@@ -858,8 +852,7 @@ def _embedding_renorm_(weight, input, max_norm, norm_type):
     rows = np.unique(input._to_numpy_copy().reshape(-1))
     if rows.size == 0:
         return
-    ct = _ns()
-    ridx = ct.tensor(rows, dtype=D.int64, device=weight._device)
+    ridx = C.tensor(rows, dtype=D.int64, device=weight._device)
     sel = weight[ridx]
     norms = sel.norm(norm_type, 1, keepdim=True)
     scale = O.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
@@ -933,7 +926,6 @@ def pad(input, pad, mode="constant", value=None):
 def _pad_other(input, pad, mode):
     """reflect / replicate / circular padding through index gathers on each padded dim."""
     import numpy as np
-    ct = _ns()
     out = input
     nd = input.dim()
     for i in range(len(pad) // 2):
@@ -954,7 +946,7 @@ def _pad_other(input, pad, mode):
             pos = pos % n
         else:
             raise NotImplementedError(f"Padding mode \"{mode}\" doesn't take in value argument")
-        out = out.index_select(d, ct.tensor(pos, dtype=D.int64, device=input._device))
+        out = out.index_select(d, C.tensor(pos, dtype=D.int64, device=input._device))
     return out
 
 

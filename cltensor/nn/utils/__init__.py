@@ -3,6 +3,7 @@ import math
 
 from ... import _creation as C
 from ...autograd import _tape as AG
+from ..._shape import cat, stack
 from ..._tensor import Tensor
 
 
@@ -14,7 +15,6 @@ def _params(parameters):
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Scale the gradients so that their joint norm is at most max_norm; returns the total norm (a tensor)."""
-    import cltensor as ct
     grads = [p.grad for p in _params(parameters) if p.grad is not None]
     if not grads:
         return C.tensor(0.0)
@@ -22,10 +22,10 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     with AG.no_grad():
         if norm_type == math.inf:
             norms = [g.abs().max() for g in grads]
-            total = norms[0] if len(norms) == 1 else ct.stack(norms).max()
+            total = norms[0] if len(norms) == 1 else stack(norms).max()
         else:
             norms = [g.norm(norm_type) for g in grads]
-            total = norms[0] if len(norms) == 1 else ct.stack(norms).norm(norm_type)
+            total = norms[0] if len(norms) == 1 else stack(norms).norm(norm_type)
         if error_if_nonfinite and not bool(total.isfinite()):
             raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "
                                "so it cannot be clipped. To disable this error and scale the gradients by the "
@@ -47,8 +47,7 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
 
 
 def parameters_to_vector(parameters):
-    import cltensor as ct
-    return ct.cat([p.reshape(-1) for p in parameters])
+    return cat([p.reshape(-1) for p in parameters])
 
 
 def vector_to_parameters(vec, parameters):
