@@ -130,8 +130,8 @@ built = K.stats["builds"]
 a, b = ct.rand(5, 7), ct.rand(5, 7)
 r = ((a + b) * 2.0 - a.exp()).sum(1)
 m = (a.T + b.T).amax(0)
-ok = np.allclose(r.numpy(), ((a.numpy() + b.numpy()) * 2 - np.exp(a.numpy())).sum(1), rtol=1e-5) and \\
-    np.allclose(m.numpy(), (a.numpy().T + b.numpy().T).max(0))
+ok = np.allclose(r.cpu().numpy(), ((a.cpu().numpy() + b.cpu().numpy()) * 2 - np.exp(a.cpu().numpy())).sum(1), rtol=1e-5) and \\
+    np.allclose(m.cpu().numpy(), (a.cpu().numpy().T + b.cpu().numpy().T).max(0))
 s = K.stats
 print(n, s["bundles"], len(rt.kernels), len(B._alive), s["builds"] - built, ok)
 print(s["source_builds"], s["binary_loads"])
