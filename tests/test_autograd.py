@@ -691,7 +691,7 @@ def _model_step(x, w, b):
 
 
 def test_training_loop_memory_is_flat_without_gc():
-    rt = runtime(ct.device("cpu"))
+    rt = runtime(ct.get_default_device())
     x = ct.randn(8, 4)
     w = ct.randn(4, 4, requires_grad=True) if hasattr(ct, "matmul") else ct.randn(8, 4, requires_grad=True)
     b = ct.zeros(4, requires_grad=True)
