@@ -211,7 +211,8 @@ def test_to_dtype_keeps_identity():
     assert m.bn.running_mean.dtype == ct.float64 and m.bn.num_batches_tracked.dtype == ct.int64
     m.to(ct.float32)
     assert w.dtype == ct.float32
-    m.to("cpu").cpu().float()
+    m.to("cpu").cpu().to(ct.get_default_device()).float()      # moves keep the Parameters (there and back)
+    assert m.fc1.weight is w and w.device == ct.get_default_device()
     out = m(ct.randn(3, 4))
     assert out.dtype == ct.float32
     m.half()
