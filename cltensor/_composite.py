@@ -9,6 +9,7 @@ from . import _views
 from .autograd import _tape as AG
 from . import _ops
 from ._creation import tensor
+from ._reductions import _finish_out
 from ._registry import register
 from ._shape import cat, stack
 from ._tensor import Tensor, Size
@@ -109,7 +110,6 @@ def _check_addcdiv(tensor1, tensor2):
 def _to_out(r, out, name):
     if out is None:
         return r
-    from ._reductions import _finish_out
     return _finish_out(r, out, name)
 
 

@@ -8,6 +8,7 @@ import re
 
 import numpy as np
 
+from . import _device as dv
 from . import _dtypes as D
 from . import _kernels as K
 from ._tensor import Tensor
@@ -156,8 +157,7 @@ def run(expr, out, operands, cdts, rdt):
     plan = _plans.get(key) if nb < _BIG else None
     if plan is None:
         if rt is None:
-            from ._device import no_cpu_device_error
-            raise no_cpu_device_error(out._device)
+            raise dv.no_cpu_device_error(out._device)
         plan = _plan(expr, out, operands, tuple(cdts), rdt)
         if plan is None:          # empty output: nothing to do
             return out

@@ -749,7 +749,10 @@ def to_copy(t, dtype, device):
     if device != t._device:
         r = to_device_contiguous(t, device)
         if dtype is not t._dtype:
-            r = to_copy(r, dtype, device)
+            if r._st.rt is None:    # a host-storage-only "cpu" (no OpenCL CPU device): cast where t lives
+                r = to_device_contiguous(to_copy(t.detach(), dtype, t._device), device)
+            else:
+                r = to_copy(r, dtype, device)
         if AG.needs_grad(t):
             AG.record("ToCopyBackward0", (t,), r, lambda g: (g.to(t._device),))
         return r

@@ -21,6 +21,7 @@ import time
 
 import pyopencl as cl
 
+from . import _device as dv
 from . import _kernels as K
 
 __all__ = ["profile"]
@@ -69,7 +70,6 @@ class profile:
     def __enter__(self):
         if _active:
             raise RuntimeError("cltensor.profiler.profile: a profile is already open (profiles do not nest)")
-        from . import _device as dv
         _active.append(self)
         self._prev_observer = K.observer
         for rt in list(dv._RUNTIMES.values()):

@@ -59,7 +59,7 @@ def main(argv=None):
     tn = torch.from_numpy(n)          # shares memory on the CPU device
     np.add(n, 1, out=n)
     print("from_numpy shares memory with numpy:", tn)
-    back = torch.ones(3).numpy()
+    back = torch.ones(3).cpu().numpy()   # .cpu() first: numpy() needs a CPU tensor (as in PyTorch)
     print(".numpy() of a CPU tensor:", back, type(back).__name__)
 
     # --- 5. math and reductions

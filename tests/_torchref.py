@@ -1,4 +1,4 @@
-"""Helpers for tests that compare cltensor with PyTorch (an optional reference: callers skip without torch)."""
+"""Helpers for tests that compare cltensor with PyTorch (the reference, a requirement of the test extra)."""
 import pytest
 
 

@@ -3,6 +3,7 @@ import pytest
 
 import cltensor as ct
 from cltensor import _device as dv
+from _host import has_cl_cpu
 
 _FP64_NAMES = {"float64", "complex128", "double", "cdouble"}
 
@@ -44,11 +45,21 @@ def _is_fp64_param(v):
 def pytest_configure(config):
     config.addinivalue_line("markers", "fp64: the test needs float64/complex128 kernels on the device; skipped "
                                        "with a reason on devices without cl_khr_fp64")
+    config.addinivalue_line("markers", "cl_cpu: the test runs kernels on the CPU device (numpy memory sharing, "
+                                       "CPU-only kernel variants); skipped with a reason where \"cpu\" has no "
+                                       "OpenCL device")
 
 
 def pytest_collection_modifyitems(config, items):
-    """On a device without fp64, skip (with a reason) exactly the tests that need it: those marked `fp64` and the
-    parametrizations whose parameters select float64/complex128. Everything else runs."""
+    """Where "cpu" has no OpenCL device, skip (with a reason) the tests marked `cl_cpu`. On a device without fp64,
+    skip (with a reason) exactly the tests that need it: those marked `fp64` and the parametrizations whose
+    parameters select float64/complex128. Everything else runs."""
+    if not has_cl_cpu():
+        skip_cpu = pytest.mark.skip(reason="no OpenCL CPU device: tensors on 'cpu' are host storage only here "
+                                           "(this test runs kernels on the CPU device)")
+        for item in items:
+            if item.get_closest_marker("cl_cpu") is not None:
+                item.add_marker(skip_cpu)
     if device_has_fp64():
         return
     skip = pytest.mark.skip(reason=_fp64_skip_reason())

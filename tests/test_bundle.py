@@ -72,7 +72,7 @@ def test_merge_dedupes_shared_pieces_and_renames_conflicts():
 
 
 def test_merged_program_runs_each_kernel_as_its_own_source():
-    rt = dv.runtime(ct.device("cpu"))
+    rt = dv.runtime(ct.get_default_device())
     src, names, _ = B.merge_sources([SRC_A, SRC_B, SRC_C])
     prg = cl.Program(rt.ctx, src).build()
     x = np.linspace(-2, 3, 16).astype(np.float32)
@@ -88,7 +88,7 @@ def test_merged_program_runs_each_kernel_as_its_own_source():
 
 
 def test_collect_stubs_launches_and_leaves_no_stand_ins():
-    rt = dv.runtime(ct.device("cpu"))
+    rt = dv.runtime(ct.get_default_device())
     before = K.stats["launches"]
     with B.collect() as got:
         k = K.get(rt, "elementwise", "flat", out=ct.float32, ins=(ct.float32,), kinds=("t",),
@@ -106,7 +106,7 @@ def test_collect_stubs_launches_and_leaves_no_stand_ins():
 
 
 def test_build_needs_two_kernels_and_falls_back_on_errors():
-    rt = dv.runtime(ct.device("cpu"))
+    rt = dv.runtime(ct.get_default_device())
     assert B.build(rt, [(("x", "y", ()), SRC_A)]) == []
     bad = SRC_C.replace("helper(a[i]);", "helper(a[i]) +* ;")
     n = K.stats["builds"]
@@ -130,8 +130,8 @@ built = K.stats["builds"]
 a, b = ct.rand(5, 7), ct.rand(5, 7)
 r = ((a + b) * 2.0 - a.exp()).sum(1)
 m = (a.T + b.T).amax(0)
-ok = np.allclose(r.numpy(), ((a.numpy() + b.numpy()) * 2 - np.exp(a.numpy())).sum(1), rtol=1e-5) and \\
-    np.allclose(m.numpy(), (a.numpy().T + b.numpy().T).max(0))
+ok = np.allclose(r.cpu().numpy(), ((a.cpu().numpy() + b.cpu().numpy()) * 2 - np.exp(a.cpu().numpy())).sum(1), rtol=1e-5) and \\
+    np.allclose(m.cpu().numpy(), (a.cpu().numpy().T + b.cpu().numpy().T).max(0))
 s = K.stats
 print(n, s["bundles"], len(rt.kernels), len(B._alive), s["builds"] - built, ok)
 print(s["source_builds"], s["binary_loads"])

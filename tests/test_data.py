@@ -23,7 +23,7 @@ from _torchref import same_errors  # noqa: E402
 
 def _np(x):
     if isinstance(x, (ct.Tensor, torch.Tensor)):
-        return x.detach().numpy() if isinstance(x, torch.Tensor) else x.numpy()
+        return x.detach().numpy() if isinstance(x, torch.Tensor) else x.cpu().numpy()
     return x
 
 
@@ -384,8 +384,8 @@ def test_workers_tensor_dataset_equals_single_process():
     assert len(got) == len(ref) == 7
     for g, r in zip(got, ref):
         assert isinstance(g, list) and g[0].dtype == ct.float32 and g[1].dtype == ct.int64
-        np.testing.assert_array_equal(g[0].numpy(), r[0].numpy())
-        np.testing.assert_array_equal(g[1].numpy(), r[1].numpy())
+        np.testing.assert_array_equal(g[0].cpu().numpy(), r[0].cpu().numpy())
+        np.testing.assert_array_equal(g[1].cpu().numpy(), r[1].cpu().numpy())
         assert (g[0] * 2).sum().item() == pytest.approx((r[0] * 2).sum().item(), rel=1e-5)   # runs on the device
     sub = cd.Subset(ds, list(range(99, -1, -3)))
     got = list(cd.DataLoader(sub, batch_size=8, num_workers=2, timeout=60))
@@ -430,8 +430,8 @@ def _twice(batch):
 def test_workers_repeated_and_many_large_results():
     got = list(cd.DataLoader(_NpDataset(), batch_size=2, num_workers=2, collate_fn=_twice, timeout=60))
     for k, (a, b, many) in enumerate(got):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
-        assert a.numpy()[:, 0, 0].tolist() == [2 * k, 2 * k + 1]
+        np.testing.assert_array_equal(a.cpu().numpy(), b.cpu().numpy())
+        assert a.cpu().numpy()[:, 0, 0].tolist() == [2 * k, 2 * k + 1]
         assert len(many) == 70 and all(m.shape == (5000,) and (m == 2).all() for m in many)
 
 

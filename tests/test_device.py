@@ -13,6 +13,7 @@ import pytest
 
 import cltensor as ct
 from cltensor import _device as dv
+from _host import host
 
 HAS_GPU = ct.cuda.is_available()
 gpu_only = pytest.mark.skipif(not HAS_GPU, reason="no OpenCL GPU")
@@ -52,14 +53,15 @@ def test_set_default_device_roundtrip():
     d0 = ct.get_default_device()
     try:
         ct.set_default_device("cpu")
-        assert ct.ones(2).device == "cpu" and ct.get_default_device() == "cpu"
+        assert ct.empty(2).device == "cpu" and ct.get_default_device() == "cpu"
     finally:
         ct.set_default_device(d0)
     assert ct.get_default_device() == d0
 
 
+@pytest.mark.cl_cpu
 def test_cpu_tensor_device_attributes_and_moves():
-    t = ct.arange(6.0).view(2, 3)
+    t = ct.arange(6.0, device="cpu").view(2, 3)
     assert t.device == ct.device("cpu") and t.is_cpu and not t.is_cuda
     assert t.to("cpu") is t and t.cpu() is t and t.to(ct.device("cpu")) is t
     c = t.to("cpu", copy=True)
@@ -94,9 +96,9 @@ def test_cuda_namespace_calls():
 
 
 def test_synchronize_and_memory_pool_reuse():
-    rt = dv.runtime(ct.device("cpu"))
+    rt = dv.runtime(ct.get_default_device())
     ct.synchronize()
-    ct.synchronize("cpu")
+    ct.synchronize(ct.get_default_device())
     stats0 = rt.memory_stats()
     assert set(stats0) >= {"allocated_bytes", "cached_bytes", "peak_bytes", "num_device_allocs"}
     x = ct.empty(1000)
@@ -114,10 +116,11 @@ def test_synchronize_and_memory_pool_reuse():
     assert rt.memory_stats()["num_device_allocs"] == n_allocs
 
 
+@pytest.mark.cl_cpu
 def test_numpy_view_keeps_pooled_memory_alive():
-    a = ct.arange(5.0).numpy()           # the tensor dies here; its memory must not return to the pool
+    a = ct.arange(5.0, device="cpu").numpy()   # the tensor dies here; its memory must not return to the pool
     gc.collect()
-    b = [ct.full((5,), 7.0) for _ in range(4)]
+    b = [ct.full((5,), 7.0, device="cpu") for _ in range(4)]
     ct.synchronize()
     np.testing.assert_array_equal(a, np.arange(5.0))
     assert b[0].tolist() == [7.0] * 5
@@ -130,17 +133,32 @@ def test_gpu_roundtrip_and_ops():
     a = np.random.randn(33, 17).astype(np.float32)
     g = ct.tensor(a, device="cuda")
     assert g.device.type == "gpu" and g.is_cuda
-    np.testing.assert_array_equal(g.cpu().numpy(), a)
-    np.testing.assert_allclose((g.T * 2 + 1).exp().cpu().numpy(), np.exp(a.T * 2 + 1), rtol=1e-5)
+    np.testing.assert_array_equal(host(g), a)
+    np.testing.assert_allclose(host((g.T * 2 + 1).exp()), np.exp(a.T * 2 + 1), rtol=1e-5)
     assert g.to("cpu").device == "cpu" and g.tolist() == a.tolist()
     assert g[3, 4].item() == a[3, 4]
-    with pytest.raises(TypeError):
-        g.numpy()
     with pytest.raises(RuntimeError, match="same device"):
-        g + ct.tensor(a)
+        g + ct.tensor(a, device="cpu")
     assert (g + ct.tensor(2.0)).device.type == "gpu"          # a 0-d CPU tensor acts as a scalar
-    assert "device='gpu:0'" in repr(ct.ones(2, device="gpu"))
+    # the repr names the device where it is not the default one
+    assert ("device='gpu:0'" in repr(ct.ones(2, device="gpu"))) == (ct.get_default_device() != "gpu:0")
     assert ct.cuda.memory_allocated() > 0
+
+
+@gpu_only
+def test_numpy_of_a_device_tensor_raises_as_torch():
+    """numpy() of a non-CPU tensor raises PyTorch's TypeError (torch's message for its meta device, the one
+    non-CPU device a CPU build has, names the device the same way); .cpu().numpy() is the way to the host."""
+    import torch
+    with pytest.raises(TypeError) as want:
+        torch.ones(2, device="meta").numpy()
+    g = ct.ones(2, device="gpu")
+    with pytest.raises(TypeError) as got:
+        g.numpy()
+    assert str(got.value) == str(want.value).replace("meta", "gpu:0")
+    with pytest.raises(TypeError, match="can't convert gpu:0 device type tensor to numpy"):
+        ct.ones(2, device="gpu", requires_grad=True).numpy()
+    assert g.cpu().numpy().tolist() == [1, 1] and host(g).tolist() == [1, 1]
 
 
 # ---------------------------------------------------------------- capability profiles (CLTENSOR_DEVICE_PROFILE)
@@ -204,7 +222,7 @@ def test_kernel_work_group_limit_shrinks_1d_launches():
     """A kernel whose own CL_KERNEL_WORK_GROUP_SIZE is below the runtime's local size launches with a smaller
     power-of-two local size (the kernel reports get_local_size(0) here)."""
     from cltensor import _ew
-    rt = dv.runtime(ct.device("cpu"))
+    rt = dv.runtime(ct.get_default_device())
     x = ct.zeros(1000)
     out = ct.empty(1000)
     expr = "(float)get_local_size(0) + x0"
@@ -227,7 +245,7 @@ def test_non_float64_kernel_using_double_is_caught_without_fp64():
     from cltensor import _kernels as K
     assert K._uses_fp64("double2 z;") and K._uses_fp64("#pragma OPENCL EXTENSION cl_khr_fp64 : enable")
     assert not K._uses_fp64("/* double */ float doubled; // double\n")
-    real = dv.runtime(ct.device("cpu"))
+    real = dv.runtime(ct.get_default_device())
     info = copy.copy(real.info)
     info.vector_widths = dict(info.vector_widths)
     dv.apply_profile(info, "nofp64")
@@ -257,7 +275,8 @@ def enq(queue, k, g, l, *a, **kw):
     local_sizes.append(l)
     return _enq(queue, k, g, l, *a, **kw)
 cl.enqueue_nd_range_kernel = enq
-info = dict(ct.devices())[ct.device("cpu")]
+dev = ct.get_default_device()
+info = dict(ct.devices())[dev]
 print("info", info["fp64"], info["max_work_group_size"], info["local_mem_size"], info["max_alloc"],
       info["vector_widths"]["double"], info["profile"])
 for make in (lambda: ct.ones(3, dtype=ct.float64), lambda: ct.tensor([1.0, 2.0]).double(),
@@ -272,13 +291,13 @@ a = rng.standard_normal((67, 45)).astype(np.float32)
 b = rng.standard_normal((45, 39)).astype(np.float32)
 ta, tb = ct.tensor(a), ct.tensor(b)
 checks = {
-    "matmul": ((ta @ tb).numpy(), a @ b),
-    "ew": ((ta.T * 2 + 1).exp().numpy(), np.exp(a.T * 2 + 1)),
-    "sum": (ta.sum(1).numpy(), a.sum(1)),
-    "softmax": (ta.softmax(-1).numpy(), np.exp(a) / np.exp(a).sum(-1, keepdims=True)),
-    "cumsum": (ta.cumsum(0).numpy(), a.cumsum(0)),
-    "sort": (ta.sort(1).values.numpy(), np.sort(a, 1)),
-    "gather": (ta[ct.tensor([3, 0, 66])].numpy(), a[[3, 0, 66]]),
+    "matmul": ((ta @ tb).cpu().numpy(), a @ b),
+    "ew": ((ta.T * 2 + 1).exp().cpu().numpy(), np.exp(a.T * 2 + 1)),
+    "sum": (ta.sum(1).cpu().numpy(), a.sum(1)),
+    "softmax": (ta.softmax(-1).cpu().numpy(), np.exp(a) / np.exp(a).sum(-1, keepdims=True)),
+    "cumsum": (ta.cumsum(0).cpu().numpy(), a.cumsum(0)),
+    "sort": (ta.sort(1).values.cpu().numpy(), np.sort(a, 1)),
+    "gather": (ta[ct.tensor([3, 0, 66])].cpu().numpy(), a[[3, 0, 66]]),
 }
 for name, (got, want) in checks.items():
     print(name, np.allclose(got, want, rtol=1e-4, atol=1e-4))
@@ -287,7 +306,7 @@ try:
     ct.empty(1 << 19)
     print("no error")
 except RuntimeError as e:
-    print("oom", str(e).startswith("out of memory on device cpu: tried to allocate 2097152 bytes"))
+    print("oom", str(e).startswith(f"out of memory on device {dev}: tried to allocate 2097152 bytes"))
 print("after oom", (keep + 1).sum().item())
 lim = info["max_work_group_size"]
 sizes = [int(np.prod(l)) for l in local_sizes if l is not None]
@@ -301,7 +320,7 @@ def test_profile_in_subprocess(variant):
     clear error, float32 ops are right, every launch respects the work-group limit, and an allocation above the
     limit raises PyTorch's out-of-memory message while earlier tensors stay usable."""
     env = dict(os.environ, CLTENSOR_DEVICE_PROFILE="fp64=0,wg=32,lmem=16,maxalloc=1",
-               CLTENSOR_GEMM_VARIANT=variant, CLTENSOR_DEVICE="cpu")
+               CLTENSOR_GEMM_VARIANT=variant, CLTENSOR_DEVICE=str(ct.get_default_device()))
     r = subprocess.run([sys.executable, "-c", _PROFILE_SCRIPT], capture_output=True, text=True, env=env, timeout=300)
     assert r.returncode == 0 and "Exception ignored" not in r.stderr, r.stderr[-3000:]
     lines = r.stdout.splitlines()

@@ -1,10 +1,13 @@
-"""Run each example for a few steps in a subprocess (CPU device)."""
+"""Run each example for a few steps in a subprocess (on the default device, e.g. cpu, or CLTENSOR_DEVICE's)."""
 import os
 import subprocess
 import sys
 
 import pytest
 
+import cltensor as ct
+
+DEV = str(ct.get_default_device())
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EX = os.path.join(ROOT, "examples")
 
@@ -19,7 +22,7 @@ def run(args, cwd, timeout=240):
 
 
 def test_quickstart(tmp_path):
-    out = run([os.path.join(EX, "quickstart.py"), "--device", "cpu", "--steps", "20"], tmp_path)
+    out = run([os.path.join(EX, "quickstart.py"), "--device", DEV, "--steps", "20"], tmp_path)
     for part in ("# 1. Creating tensors", "# 4. numpy interop", "# 6. Autograd", "w.grad", "done"):
         assert part in out
     losses = [float(line.split()[3]) for line in out.splitlines() if line.startswith("step ")]
@@ -27,7 +30,7 @@ def test_quickstart(tmp_path):
 
 
 def test_regression(tmp_path):
-    out = run([os.path.join(EX, "regression.py"), "--device", "cpu", "--steps", "150"], tmp_path)
+    out = run([os.path.join(EX, "regression.py"), "--device", DEV, "--steps", "150"], tmp_path)
     assert "Linear(in_features=10, out_features=50, bias=True)" in out
     last = [line for line in out.splitlines() if line.startswith("test loss")][-1]
     first, final = float(last.split()[2]), float(last.split()[4])
@@ -37,7 +40,7 @@ def test_regression(tmp_path):
 def test_digits_cnn(tmp_path):
     pytest.importorskip("sklearn")
     outdir = tmp_path / "out"
-    out = run([os.path.join(EX, "digits_cnn.py"), "--device", "cpu", "--epochs", "2", "--steps", "6",
+    out = run([os.path.join(EX, "digits_cnn.py"), "--device", DEV, "--epochs", "2", "--steps", "6",
                "--out", str(outdir)], tmp_path)
     assert "epoch   1" in out and "epoch   2" in out and "final test accuracy" in out
     assert (outdir / "digits_cnn.ckpt").exists()
@@ -53,7 +56,7 @@ def test_digits_cnn(tmp_path):
 
 def test_soak_short(tmp_path):
     """examples/soak.py for a few seconds: device memory must be constant from the second epoch on (at least 3 epochs)."""
-    out = run([os.path.join(EX, "soak.py"), "--device", "cpu", "--minutes", "0.1", "--warmup", "0", "--every",
+    out = run([os.path.join(EX, "soak.py"), "--device", DEV, "--minutes", "0.1", "--warmup", "0", "--every",
                "2"], tmp_path)
     assert "OK:" in out and "baseline after" in out, out
     epochs = int(out.split("OK: ")[1].split()[0])

@@ -6,6 +6,7 @@ import cltensor as ct
 import cltensor.nn.functional as F
 from cltensor import _gemm
 from cltensor import _kernels as K
+from _host import host
 
 
 def launches(fn, *args):
@@ -16,7 +17,7 @@ def launches(fn, *args):
 
 
 def same(a, b, exact):
-    a, b = a.numpy(), b.numpy()
+    a, b = host(a), host(b)
     assert a.dtype == b.dtype and a.shape == b.shape
     if exact:
         np.testing.assert_array_equal(a, b)
@@ -112,12 +113,12 @@ def test_mean_and_sum_of_a_chain_in_one_pass():
     def mse(a, b):
         return ((a - b) ** 2).mean()
     r, n = launches(ct.compile(mse), a, b)
-    ref = ((a.numpy().astype(np.float64) - b.numpy()) ** 2).mean()
+    ref = ((host(a).astype(np.float64) - host(b)) ** 2).mean()
     assert abs(r.item() - ref) <= 1e-6 * ref
     assert r.shape == () and r.dtype == ct.float32
     assert n == 2          # the fused map + reduction, then the partials' sum
     s = ct.compile(lambda a: (a > 0.5).sum())(a)
-    assert s.dtype == ct.int64 and s.item() == int((a.numpy() > 0.5).sum())
+    assert s.dtype == ct.int64 and s.item() == int((host(a) > 0.5).sum())
 
 
 def test_reductions_over_dims_and_non_flat_layouts_fall_back_to_two_steps():
@@ -147,12 +148,12 @@ def test_structures_scalars_and_no_recompile_on_new_values():
         return {"y": x * scale[0] + 1, "pair": (x - 1, 5)}
     cf = ct.compile(f)
     r = cf(x)
-    np.testing.assert_allclose(r["y"].numpy(), x.numpy() * 2 + 1, rtol=1e-6)
+    np.testing.assert_allclose(host(r["y"]), host(x) * 2 + 1, rtol=1e-6)
     assert r["pair"][1] == 5
     builds = K.stats["builds"]
     scale[0] = -3.5            # a changed closure value is a new kernel argument, not a stale constant
     r = cf(x)
-    np.testing.assert_allclose(r["y"].numpy(), x.numpy() * -3.5 + 1, rtol=1e-6)
+    np.testing.assert_allclose(host(r["y"]), host(x) * -3.5 + 1, rtol=1e-6)
     cf(ct.rand(1000))          # a new size builds nothing either
     assert K.stats["builds"] == builds
 
@@ -175,7 +176,7 @@ def test_graph_breaks_keep_eager_semantics():
             return (x * 2).exp()
         return x
     cf = ct.compile(f)
-    np.testing.assert_allclose(cf(x).numpy(), np.exp(x.numpy() * 2), rtol=1e-6)
+    np.testing.assert_allclose(host(cf(x)), np.exp(host(x) * 2), rtol=1e-6)
     assert cf.stats["calls"] == 1 and cf.stats["breaks"] == 1 and cf.stats["eager"] == 0
 
     def g(x):
@@ -240,7 +241,7 @@ def grads_of(fn, *ts):
     for t in ts:
         t.grad = None
     fn(*ts).backward()
-    return [t.grad.numpy().copy() for t in ts]
+    return [host(t.grad).copy() for t in ts]
 
 
 def test_gradients_are_right_and_fused():
@@ -256,12 +257,12 @@ def test_gradients_are_right_and_fused():
     n0 = K.stats["launches"]
     r.backward()
     fused_launches = K.stats["launches"] - n0
-    gx, gw = x.grad.numpy().copy(), w.grad.item()
+    gx, gw = host(x.grad).copy(), w.grad.item()
     x.grad = w.grad = None
     n0 = K.stats["launches"]
     f(x).backward()
     assert fused_launches < K.stats["launches"] - n0
-    np.testing.assert_allclose(gx, x.grad.numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(gx, host(x.grad), rtol=1e-6, atol=1e-7)
     assert abs(gw - w.grad.item()) < 1e-6
     assert cf.stats["eager"] == 0
 
@@ -291,9 +292,9 @@ def test_double_backward_through_a_compiled_function():
     x = ct.tensor([0.3, -1.2, 2.0], requires_grad=True)
     f = ct.compile(lambda x: (x * x * x).sum())
     (gx,) = ct.autograd.grad(f(x), x, create_graph=True)
-    np.testing.assert_allclose(gx.detach().numpy(), 3 * x.detach().numpy() ** 2, rtol=1e-6)
+    np.testing.assert_allclose(host(gx.detach()), 3 * host(x.detach()) ** 2, rtol=1e-6)
     gx.sum().backward()
-    np.testing.assert_allclose(x.grad.numpy(), 6 * x.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(host(x.grad), 6 * host(x.detach()), rtol=1e-6)
 
 
 def test_compiled_module_trains():
@@ -306,13 +307,13 @@ def test_compiled_module_trains():
     ref = [p.detach().clone() for p in model.parameters()]
     loss = loss_fn(cm(x), y)
     loss.backward()
-    grads = [p.grad.numpy().copy() for p in model.parameters()]
+    grads = [host(p.grad).copy() for p in model.parameters()]
     for p, r in zip(model.parameters(), ref):
         p.grad = None
-        assert np.array_equal(p.detach().numpy(), r.numpy())
+        assert np.array_equal(host(p.detach()), host(r))
     ((model(x) - y) ** 2).mean().backward()
     for gc, p in zip(grads, model.parameters()):
-        np.testing.assert_allclose(gc, p.grad.numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(gc, host(p.grad), rtol=1e-5, atol=1e-6)
 
 
 def test_inplace_on_traced_tensor_that_requires_grad_is_refused_before_running():
@@ -331,14 +332,14 @@ def test_inplace_on_traced_tensor_that_requires_grad_is_refused_before_running()
 
 def test_pow_special_exponents_match_torch_forms():
     x = ct.tensor([-2.0, -0.0, 0.0, 0.25, 3.0, float("inf"), float("nan")])
-    xn = x.numpy()
+    xn = host(x)
     with np.errstate(all="ignore"):
-        np.testing.assert_array_equal((x ** 2).numpy(), xn * xn)
-        np.testing.assert_array_equal((x ** 3).numpy(), xn * xn * xn)
-        np.testing.assert_array_equal((x ** 0.5).numpy(), np.sqrt(xn))
-        np.testing.assert_array_equal((x ** -1).numpy(), 1 / xn)
-        np.testing.assert_allclose((x ** -0.5).numpy(), 1 / np.sqrt(xn), rtol=1e-6)
-        np.testing.assert_array_equal((x ** 1).numpy(), xn)
+        np.testing.assert_array_equal(host(x ** 2), xn * xn)
+        np.testing.assert_array_equal(host(x ** 3), xn * xn * xn)
+        np.testing.assert_array_equal(host(x ** 0.5), np.sqrt(xn))
+        np.testing.assert_array_equal(host(x ** -1), 1 / xn)
+        np.testing.assert_allclose(host(x ** -0.5), 1 / np.sqrt(xn), rtol=1e-6)
+        np.testing.assert_array_equal(host(x ** 1), xn)
     assert (ct.arange(5) ** 2).tolist() == [0, 1, 4, 9, 16]
 
 
@@ -436,7 +437,7 @@ def test_random_chains_match_eager(seed):
         assert cf.stats["eager"] == 0, cf.stats["reason"]
         for r, e in zip(got, want):
             assert r.dtype == e.dtype and r.shape == e.shape, steps
-            rn, en = r.numpy(), e.numpy()
+            rn, en = host(r), host(e)
             if r.dtype.is_floating_point:
                 np.testing.assert_allclose(rn.astype(np.float64), en.astype(np.float64), rtol=2e-3 if r.dtype ==
                                            ct.float16 else 1e-5, atol=1e-5, equal_nan=True, err_msg=str(steps))
@@ -487,7 +488,7 @@ def test_gemm_epilogue_matches_eager(variant, case, M, K, N):
     x, w, b = _mats(M, K, N)
     cf = ct.compile(f)
     r, n = launches(cf, x, w, b)
-    np.testing.assert_allclose(r.numpy(), f(x, w, b).numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(host(r), host(f(x, w, b)), rtol=1e-5, atol=1e-5)
     _, n_gemm = launches(lambda: ct.mm(x, w.T.contiguous() if "contiguous" in case else w.T))
     assert n == n_gemm, "the chain after the GEMM must run inside the GEMM kernel"
     assert cf.stats == {"calls": 1, "breaks": 0, "eager": 0, "reason": None, "plain": 0}
@@ -499,7 +500,7 @@ def test_gemm_epilogue_on_strided_operands(variant, layout):
         x, w, b = _mats(M, K, N, layout=layout)
         for f in (_EPI["linear+relu"], _EPI["addmm+leaky_relu"],
                   lambda x, w, b: F.leaky_relu(ct.addmm(b * 2, x * 3, w.T), 0.3)):   # traced operands: computed first
-            np.testing.assert_allclose(ct.compile(f)(x, w, b).numpy(), f(x, w, b).numpy(), rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(host(ct.compile(f)(x, w, b)), host(f(x, w, b)), rtol=1e-5, atol=1e-5)
 
 
 def test_linear_relu_is_one_kernel(variant):
@@ -510,8 +511,8 @@ def test_linear_relu_is_one_kernel(variant):
     wt = w.T.contiguous()                    # a weight stored K x N needs no panel copy: one kernel, both variants
     r2, n2 = launches(ct.compile(lambda x, wt, b: ct.addmm(b, x, wt).relu()), x, wt, b)
     assert n2 == 1
-    np.testing.assert_allclose(r2.numpy(), r.numpy(), rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(r.numpy(), np.maximum(x.numpy() @ w.numpy().T + b.numpy(), 0), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(host(r2), host(r), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(host(r), np.maximum(host(x) @ host(w).T + host(b), 0), rtol=1e-5, atol=1e-5)
 
 
 _BIAS_ADD = {
@@ -531,7 +532,7 @@ def test_bias_added_with_plus_is_read_by_the_gemm(variant, case, M, K, N):
     c = ct.tensor(np.random.default_rng(1).standard_normal((M, N)).astype(np.float32))
     r, n = launches(ct.compile(f), x, w, b, c)
     want = f(x, w, b, c)
-    np.testing.assert_allclose(r.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(host(r), host(want), rtol=1e-5, atol=1e-5)
     _, n_gemm = launches(lambda: x @ w.T)
     assert n == n_gemm, "bias add and chain run inside the GEMM kernel"
 
@@ -555,14 +556,14 @@ def test_bias_add_that_cannot_fold_gives_eager_results(variant):
             assert u.dtype == v.dtype and u.shape == v.shape, name
             if u.dtype.is_floating_point:
                 tol = 2e-3 if u.dtype == ct.float16 else 1e-5
-                np.testing.assert_allclose(u.float().numpy(), v.float().numpy(), rtol=tol, atol=tol, err_msg=name)
+                np.testing.assert_allclose(host(u.float()), host(v.float()), rtol=tol, atol=tol, err_msg=name)
             else:
-                np.testing.assert_array_equal(u.numpy(), v.numpy(), err_msg=name)
+                np.testing.assert_array_equal(host(u), host(v), err_msg=name)
         assert cf.stats["eager"] == 0, (name, cf.stats["reason"])
     wg, bg = w.clone().requires_grad_(), b.clone().requires_grad_()     # gradients needed: eager add
     r = ct.compile(lambda x, w, b: (x @ w.T + b).relu())(x, wg, bg)
     r.sum().backward()
-    np.testing.assert_allclose(bg.grad.numpy(), (x.numpy() @ w.numpy().T + b.numpy() > 0).sum(0), rtol=1e-6)
+    np.testing.assert_allclose(host(bg.grad), (host(x) @ host(w).T + host(b) > 0).sum(0), rtol=1e-6)
 
 
 @pytest.mark.parametrize("dt", [ct.int32, ct.int64, ct.int8, ct.float64])
@@ -580,19 +581,19 @@ def test_gemm_epilogue_dtypes(variant, dt):
         e = f(x, w, b)
         assert r.dtype == e.dtype == dt and n == 1
         if dt is ct.float64:
-            np.testing.assert_allclose(r.numpy(), e.numpy(), rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(host(r), host(e), rtol=1e-12, atol=1e-12)
         else:
-            np.testing.assert_array_equal(r.numpy(), e.numpy())   # int8 wraps the same way
+            np.testing.assert_array_equal(host(r), host(e))   # int8 wraps the same way
 
 
 def test_epilogue_scalars_are_kernel_arguments():
     x, w, b = _mats(9, 20, 17)
     cf = ct.compile(lambda x, w, b, s: F.leaky_relu(F.linear(x, w, b), s))
-    want = {s: F.leaky_relu(F.linear(x, w, b), s).numpy() for s in (0.1, 0.2, 0.3)}
+    want = {s: host(F.leaky_relu(F.linear(x, w, b), s)) for s in (0.1, 0.2, 0.3)}
     cf(x, w, b, 0.1)
     builds = K.stats["builds"]
     for s in (0.2, 0.3):
-        np.testing.assert_allclose(cf(x, w, b, s).numpy(), want[s], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(host(cf(x, w, b, s)), want[s], rtol=1e-5, atol=1e-6)
     assert K.stats["builds"] == builds, "a new scalar value must not build a new kernel"
 
 
@@ -605,11 +606,11 @@ def test_compiled_mlp_inference_fuses_each_linear_relu(variant):
     with ct.no_grad():
         want, n_eager = launches(model, x)
         got, n = launches(cm, x)
-    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(host(got), host(want), rtol=1e-5, atol=1e-6)
     assert n == n_eager - 2 and cm.stats["breaks"] == 0, "one kernel per Linear+ReLU pair"
     got = cm(x)                              # with gradients needed: eager Linear layers, same values
     assert got.requires_grad and cm.stats["eager"] == 0
-    np.testing.assert_allclose(got.detach().numpy(), want.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(host(got.detach()), host(want), rtol=1e-5, atol=1e-6)
 
 
 def test_chains_that_cannot_be_epilogues_give_eager_results(variant):
@@ -635,7 +636,7 @@ def test_chains_that_cannot_be_epilogues_give_eager_results(variant):
             r, e = (r if isinstance(r, tuple) else (r,)), (e if isinstance(e, tuple) else (e,))
             for u, v in zip(r, e):
                 assert u.dtype == v.dtype and u.shape == v.shape, name
-                np.testing.assert_allclose(u.numpy().astype(np.float64), v.numpy().astype(np.float64), rtol=1e-3
+                np.testing.assert_allclose(host(u).astype(np.float64), host(v).astype(np.float64), rtol=1e-3
                                            if u.dtype == ct.float16 else 1e-5, atol=1e-5, err_msg=name)
         assert cf.stats["eager"] == 0, (name, cf.stats["reason"])
 
@@ -650,16 +651,16 @@ def test_gemm_with_gradients_needed_stays_eager_and_exact():
     r = cf(x, w, b)                          # the Linear runs eagerly: a graph break (x * 2 is computed first)
     assert cf.stats["breaks"] == 1 and cf.stats["eager"] == 0
     r.sum().backward()
-    gw, gb = w.grad.numpy().copy(), b.grad.numpy().copy()
+    gw, gb = host(w.grad).copy(), host(b.grad).copy()
     w.grad = b.grad = None
     f(x, w, b).sum().backward()
-    np.testing.assert_allclose(gw, w.grad.numpy(), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(gb, b.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gw, host(w.grad), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gb, host(b.grad), rtol=1e-5, atol=1e-6)
     with ct.no_grad():                       # the same call without gradients: fused
         r2, n = launches(cf, x, w, b)
     _, n_mm = launches(lambda: x @ w.detach().T)
     assert n == n_mm + 1 and not r2.requires_grad       # x * 2, then the GEMM with the ReLU
-    np.testing.assert_allclose(r2.numpy(), r.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(host(r2), host(r.detach()), rtol=1e-5, atol=1e-6)
 
 
 def test_compiled_calls_free_their_values_without_the_cyclic_gc():
@@ -701,7 +702,7 @@ def test_calls_whose_trace_fused_nothing_run_eagerly_next_time():
     a, b = ct.randn(5, 7), ct.randn(5, 7)
     single = ct.compile(lambda a, b: a + b)                 # one op: tracing cannot save a launch
     for _ in range(3):
-        np.testing.assert_allclose(single(a, b).numpy(), (a + b).numpy())
+        np.testing.assert_allclose(host(single(a, b)), host(a + b))
     assert single.stats["calls"] == 1 and single.stats["plain"] == 2
     single(ct.randn(3), ct.randn(3))                        # another signature is traced again (once)
     single(a.half(), b.half())
@@ -717,11 +718,11 @@ def test_calls_whose_trace_fused_nothing_run_eagerly_next_time():
     x = ct.randn(32, 10)
     for _ in range(3):
         cm(x).sum().backward()
-    g = m[0].weight.grad.numpy().copy()
+    g = host(m[0].weight.grad).copy()
     m.zero_grad()
     for _ in range(3):
         m(x).sum().backward()
-    np.testing.assert_allclose(g, m[0].weight.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(g, host(m[0].weight.grad), rtol=1e-5, atol=1e-6)
     assert cm.stats["calls"] == 1 and cm.stats["plain"] == 2
 
 

@@ -11,6 +11,7 @@ import cltensor as ct
 import cltensor.nn as nn
 import cltensor.nn.functional as F
 from cltensor.autograd import gradcheck
+from _host import host
 
 
 def T(a, dtype=None, requires_grad=False):
@@ -210,7 +211,8 @@ def test_to_dtype_keeps_identity():
     assert m.bn.running_mean.dtype == ct.float64 and m.bn.num_batches_tracked.dtype == ct.int64
     m.to(ct.float32)
     assert w.dtype == ct.float32
-    m.to("cpu").cpu().float()
+    m.to("cpu").cpu().to(ct.get_default_device()).float()      # moves keep the Parameters (there and back)
+    assert m.fc1.weight is w and w.device == ct.get_default_device()
     out = m(ct.randn(3, 4))
     assert out.dtype == ct.float32
     m.half()
@@ -880,32 +882,32 @@ torch_cases = [
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize("name,make,shape", torch_cases, ids=[c[0] for c in torch_cases])
 def test_against_torch(name, make, shape):
-    torch = pytest.importorskip("torch")
+    import torch
     tm = make(torch.nn)
     with torch.no_grad():
         for p in tm.parameters():
             p.normal_()
     m = make(nn)
-    m.load_state_dict({k: ct.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    m.load_state_dict({k: ct.tensor(host(v.detach())) for k, v in tm.state_dict().items()})
     xn = rnd(*shape)
     xt = torch.tensor(xn, requires_grad=True)
     x = T(xn, requires_grad=True)
     yt = tm(xt)
     y = m(x)
-    close(y, yt.detach().numpy(), 2e-4)
+    close(y, host(yt.detach()), 2e-4)
     g = rnd(*yt.shape)
     yt.backward(torch.tensor(g))
     y.backward(T(g))
-    close(x.grad, xt.grad.numpy(), 2e-4)
+    close(x.grad, host(xt.grad), 2e-4)
     for (n1, p1), (n2, p2) in zip(m.named_parameters(), tm.named_parameters()):
         assert n1 == n2
-        close(p1.grad, p2.grad.numpy(), 5e-4)
+        close(p1.grad, host(p2.grad), 5e-4)
     for (n1, b1), (n2, b2) in zip(m.named_buffers(), tm.named_buffers()):
-        close(b1, b2.numpy(), 1e-5)
+        close(b1, host(b2), 1e-5)
 
 
 def test_cross_entropy_against_torch():
-    torch = pytest.importorskip("torch")
+    import torch
     xn = rnd(4, 5, 3)
     tn = rng.integers(0, 5, (4, 3))
     tn[0, 0] = 2
@@ -915,10 +917,10 @@ def test_cross_entropy_against_torch():
         x = T(xn, requires_grad=True)
         yt = torch.nn.functional.cross_entropy(xt, torch.tensor(tn), weight=torch.tensor(wn), **kw)
         y = F.cross_entropy(x, T(tn), weight=T(wn), **kw)
-        close(y, yt.detach().numpy(), 1e-5)
+        close(y, host(yt.detach()), 1e-5)
         yt.sum().backward()
         y.sum().backward()
-        close(x.grad, xt.grad.numpy(), 1e-5)
+        close(x.grad, host(xt.grad), 1e-5)
 
 
 # ================================================================================================ init and dtypes

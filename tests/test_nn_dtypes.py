@@ -104,7 +104,7 @@ def _compare(want, got, dt):
         assert str(g.dtype).split(".")[-1] == str(w.dtype).split(".")[-1]
         assert tuple(g.shape) == tuple(w.shape)
         wn = w.detach().numpy()
-        gn = g.detach().numpy()
+        gn = g.detach().cpu().numpy()
         if wn.dtype.kind in "biu":
             np.testing.assert_array_equal(gn, wn)
         else:
@@ -167,7 +167,7 @@ def test_max_pool2d_every_dtype(dt, kw):
                 res.append(m.nn.functional.max_pool1d(x[0], return_indices=True, **k1))
         for w, g in zip(*res):
             assert str(g.dtype).split(".")[-1] == str(w.dtype).split(".")[-1]
-            np.testing.assert_array_equal(g.numpy(), w.numpy())
+            np.testing.assert_array_equal(g.cpu().numpy(), w.numpy())
 
 
 @pytest.mark.parametrize("dt", INT_DTYPES)

@@ -8,6 +8,7 @@ import pytest
 
 import cltensor as ct
 import cltensor.nn.functional as F
+from _host import host
 
 rng = np.random.default_rng(3)
 
@@ -52,15 +53,15 @@ def test_max_pool_rows_forward_backward(H, W, k, s, p, ceil, dt):
     x = ct.tensor(xn, requires_grad=True)
     y, ind = F.max_pool2d(x, k, s, p, ceil_mode=ceil, return_indices=True)
     want, wind = ref_pool(xn, k, s, p, ceil)
-    np.testing.assert_array_equal(y.detach().numpy(), want)
-    np.testing.assert_array_equal(ind.numpy(), wind)
+    np.testing.assert_array_equal(host(y.detach()), want)
+    np.testing.assert_array_equal(host(ind), wind)
     g = rng.standard_normal(want.shape).astype(dt)
     y.backward(ct.tensor(g))
     gx = np.zeros((2, 3, H * W))
     for a in range(2):
         for c in range(3):
             np.add.at(gx[a, c], wind[a, c].reshape(-1), g[a, c].reshape(-1))
-    np.testing.assert_allclose(x.grad.numpy(), gx.reshape(xn.shape), rtol=1e-6)
+    np.testing.assert_allclose(host(x.grad), gx.reshape(xn.shape), rtol=1e-6)
 
 
 def test_max_pool_rows_strided_input_and_half():
@@ -68,14 +69,14 @@ def test_max_pool_rows_strided_input_and_half():
     xv = ct.tensor(base).permute(1, 0, 3, 2)[:, :, ::2, 1:]            # (4, 3, 6, 9), non-contiguous
     nv = base.transpose(1, 0, 3, 2)[:, :, ::2, 1:]
     y = F.max_pool2d(xv, 2, ceil_mode=True)
-    np.testing.assert_array_equal(y.numpy(), ref_pool(nv, (2, 2), (2, 2), (0, 0), True)[0])
+    np.testing.assert_array_equal(host(y), ref_pool(nv, (2, 2), (2, 2), (0, 0), True)[0])
     h = rng.standard_normal((2, 2, 6, 6)).astype(np.float16)
     th = ct.tensor(h, requires_grad=True)
     yh = F.max_pool2d(th, 2)
-    np.testing.assert_array_equal(yh.detach().numpy(), ref_pool(h, (2, 2), (2, 2), (0, 0), False)[0])
+    np.testing.assert_array_equal(host(yh.detach()), ref_pool(h, (2, 2), (2, 2), (0, 0), False)[0])
     yh.sum().backward()
     assert th.grad.dtype == ct.float16
-    np.testing.assert_array_equal(th.grad.numpy().reshape(2, 2, 3, 2, 3, 2).sum((3, 5)), np.ones((2, 2, 3, 3)))
+    np.testing.assert_array_equal(host(th.grad).reshape(2, 2, 3, 2, 3, 2).sum((3, 5)), np.ones((2, 2, 3, 3)))
 
 
 def ref_conv(x, w, b, stride, padding, dilation, groups):
@@ -113,7 +114,7 @@ def test_conv_direct_padded_widths(H, W, pad, stride, dil, groups, dt):
     got = F.conv2d(ct.tensor(xn), ct.tensor(wn), ct.tensor(bn), stride=stride, padding=pad, dilation=dil,
                    groups=groups)
     want = ref_conv(xn, wn, bn, stride, pad, dil, groups)
-    np.testing.assert_allclose(got.numpy(), want, rtol=1e-4 if dt == "float32" else 1e-10,
+    np.testing.assert_allclose(host(got), want, rtol=1e-4 if dt == "float32" else 1e-10,
                                atol=1e-4 if dt == "float32" else 1e-10)
 
 
@@ -123,11 +124,11 @@ def test_conv_direct_padded_strided_input_and_same():
     nv = base.transpose(1, 0, 3, 2)[:, :, 1:, ::2]
     wn = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
     got = F.conv2d(xv, ct.tensor(wn), padding="same")
-    np.testing.assert_allclose(got.numpy(), ref_conv(nv, wn, None, (1, 1), (1, 1), (1, 1), 1), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(host(got), ref_conv(nv, wn, None, (1, 1), (1, 1), (1, 1), 1), rtol=1e-4, atol=1e-4)
     h = rng.standard_normal((1, 3, 5, 7)).astype(np.float16)
     got = F.conv2d(ct.tensor(h), ct.tensor(wn.astype(np.float16)), padding=1)
     want = ref_conv(h.astype(np.float64), wn.astype(np.float16).astype(np.float64), None, (1, 1), (1, 1), (1, 1), 1)
-    np.testing.assert_allclose(got.numpy().astype(np.float64), want, rtol=2e-2, atol=2e-2)
+    np.testing.assert_allclose(host(got).astype(np.float64), want, rtol=2e-2, atol=2e-2)
 
 
 @pytest.mark.parametrize("shape", [(64, 32, 8, 8), (3, 5, 1000), (7, 3), (2, 4, 37, 3), (2, 2, 1)])
@@ -148,14 +149,14 @@ def test_batch_norm_partials(shape, dt):
     var = x64.var(ax)
     xh = (x64 - mu.reshape(bshape)) / np.sqrt(var.reshape(bshape) + 1e-5)
     tol = dict(rtol=2e-4, atol=2e-4) if dt == "float32" else dict(rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(y.detach().numpy(), xh, **tol)
+    np.testing.assert_allclose(host(y.detach()), xh, **tol)
     m = x64.size // C
-    np.testing.assert_allclose(bn.running_mean.numpy(), 0.1 * mu, **tol)
-    np.testing.assert_allclose(bn.running_var.numpy(), 0.9 + 0.1 * var * m / max(m - 1, 1), **tol)
+    np.testing.assert_allclose(host(bn.running_mean), 0.1 * mu, **tol)
+    np.testing.assert_allclose(host(bn.running_var), 0.9 + 0.1 * var * m / max(m - 1, 1), **tol)
     g64 = gn.astype(np.float64)
     gsum = g64.sum(ax).reshape(bshape)
     gxh = (g64 * xh).sum(ax).reshape(bshape)
     dx = (g64 - gsum / m - xh * gxh / m) / np.sqrt(var.reshape(bshape) + 1e-5)
-    np.testing.assert_allclose(x.grad.numpy(), dx, **tol)
-    np.testing.assert_allclose(bn.weight.grad.numpy(), gxh.reshape(-1), **tol)
-    np.testing.assert_allclose(bn.bias.grad.numpy(), gsum.reshape(-1), **tol)
+    np.testing.assert_allclose(host(x.grad), dx, **tol)
+    np.testing.assert_allclose(host(bn.weight.grad), gxh.reshape(-1), **tol)
+    np.testing.assert_allclose(host(bn.bias.grad), gsum.reshape(-1), **tol)

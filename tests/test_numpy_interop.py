@@ -1,14 +1,17 @@
 """numpy interop on the CPU device: from_numpy / as_tensor / numpy() share memory both ways (kernels see host
 writes, numpy sees kernel writes), tensor()/Tensor()/clone()/other-dtype as_tensor copy; item/tolist/float/...
-and the element access protocol."""
+and the element access protocol. Memory sharing is a property of the CPU device: those tests name device="cpu"
+(from_numpy tensors are CPU tensors); the others run on the default device."""
 import gc
 
 import numpy as np
 import pytest
 
 import cltensor as ct
+from _host import host
 
 
+@pytest.mark.cl_cpu
 def test_from_numpy_shares_both_ways():
     a = np.arange(6, dtype=np.float32).reshape(2, 3)
     t = ct.from_numpy(a)
@@ -25,6 +28,7 @@ def test_from_numpy_shares_both_ways():
     assert not a.any()
 
 
+@pytest.mark.cl_cpu
 @pytest.mark.parametrize("dtype", [np.bool_, np.uint8, np.int8, np.int16, np.int32, np.int64, np.float16,
                                    np.float32, np.float64, np.complex64, np.complex128])
 def test_from_numpy_dtypes(dtype):
@@ -36,6 +40,7 @@ def test_from_numpy_dtypes(dtype):
     np.testing.assert_array_equal(a, np.ones(5, dtype))
 
 
+@pytest.mark.cl_cpu
 @pytest.mark.fp64
 def test_from_numpy_strided_offset_and_special_arrays():
     base = np.arange(24, dtype=np.int64).reshape(4, 6)
@@ -64,6 +69,7 @@ def test_from_numpy_strided_offset_and_special_arrays():
         ct.from_numpy(ro)
 
 
+@pytest.mark.cl_cpu
 def test_from_numpy_keeps_array_alive():
     t = ct.from_numpy(np.arange(6.0))
     gc.collect()
@@ -77,14 +83,15 @@ def test_from_numpy_keeps_array_alive():
 
 
 @pytest.mark.fp64
+@pytest.mark.cl_cpu
 def test_as_tensor_shares_or_copies():
     a = np.arange(4.0)
-    t = ct.as_tensor(a)                              # same dtype, CPU: shares
+    t = ct.as_tensor(a, device="cpu")                # same dtype, CPU: shares
     a[0] = 7
     assert t[0].item() == 7
     t[1] = 8
     assert a[1] == 8
-    c = ct.as_tensor(a, dtype=ct.float32)            # other dtype: copies
+    c = ct.as_tensor(a, dtype=ct.float32, device="cpu")  # other dtype: copies
     a[2] = 9
     assert c[2].item() == 2
     d = ct.as_tensor(a, device="cpu")
@@ -92,8 +99,10 @@ def test_as_tensor_shares_or_copies():
     assert a[3] == 10
 
 
-@pytest.mark.parametrize("make", [lambda a: ct.tensor(a), lambda a: ct.Tensor(a), lambda a: ct.from_numpy(a).clone(),
-                                  pytest.param(lambda a: ct.from_numpy(a).to(ct.float64), marks=pytest.mark.fp64),
+@pytest.mark.parametrize("make", [lambda a: ct.tensor(a), lambda a: ct.Tensor(a),
+                                  pytest.param(lambda a: ct.from_numpy(a).clone(), marks=pytest.mark.cl_cpu),
+                                  pytest.param(lambda a: ct.from_numpy(a).to(ct.float64),
+                                               marks=[pytest.mark.fp64, pytest.mark.cl_cpu]),
                                   pytest.param(lambda a: ct.as_tensor(a, ct.float64), marks=pytest.mark.fp64)])
 def test_copying_constructors(make):
     a = np.arange(3, dtype=np.float32)
@@ -103,30 +112,32 @@ def test_copying_constructors(make):
     assert t[0].item() == 1 and a[1] == 1
 
 
+@pytest.mark.cl_cpu
 def test_numpy_shares_with_tensor():
-    x = ct.zeros(3)
+    x = ct.zeros(3, device="cpu")
     n = x.numpy()
     assert n.dtype == np.float32 and n.shape == (3,)
     n[0] = 4                                          # host write, seen by the next kernel
     assert (x * 1).tolist() == [4, 0, 0]
     x.add_(1)                                         # kernel write, seen through the array
     np.testing.assert_array_equal(n, [5, 1, 1])
-    m = ct.zeros(2, 3)
+    m = ct.zeros(2, 3, device="cpu")
     v = m[:, 1:].numpy()                              # a view's array is a strided numpy view
     assert v.strides == (12, 4)
     v[:] = 5
     assert m.tolist() == [[0, 5, 5], [0, 5, 5]]
-    assert ct.tensor([[1, 2], [3, 4]]).T.numpy().tolist() == [[1, 3], [2, 4]]
-    assert ct.tensor(3).numpy() == 3 and ct.tensor(3).numpy().shape == ()
-    assert ct.ones(0, 2).numpy().shape == (0, 2)
+    assert ct.tensor([[1, 2], [3, 4]], device="cpu").T.numpy().tolist() == [[1, 3], [2, 4]]
+    assert ct.tensor(3, device="cpu").numpy() == 3 and ct.tensor(3, device="cpu").numpy().shape == ()
+    assert ct.ones(0, 2, device="cpu").numpy().shape == (0, 2)
     with pytest.raises(RuntimeError, match="requires grad"):
-        ct.ones(2, requires_grad=True).numpy()
-    assert ct.ones(2, requires_grad=True).detach().numpy().tolist() == [1, 1]
+        ct.ones(2, requires_grad=True, device="cpu").numpy()
+    assert ct.ones(2, requires_grad=True, device="cpu").detach().numpy().tolist() == [1, 1]
     assert ct.ones(2, requires_grad=True).numpy(force=True).tolist() == [1, 1]
 
 
+@pytest.mark.cl_cpu
 def test_array_protocol_and_cpu():
-    t = ct.tensor([1.5, 2.5])
+    t = ct.tensor([1.5, 2.5], device="cpu")
     a = np.asarray(t)
     assert a.dtype == np.float32 and a.tolist() == [1.5, 2.5]
     assert np.asarray(t, dtype=np.float64).dtype == np.float64
@@ -180,7 +191,7 @@ def test_setitem_writes_into_storage():
     want[:, 0] = [1, 2, 3]
     want[2, 3] = 7
     want[0, 1:3] = [8, 9]
-    np.testing.assert_array_equal(x.numpy(), want)
+    np.testing.assert_array_equal(host(x), want)
     i = ct.zeros(3, dtype=ct.int64)
     i[0] = 2.7
     assert i.tolist() == [2, 0, 0]

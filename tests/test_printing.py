@@ -290,7 +290,7 @@ _OPTION_SETS = [
 
 
 def test_matches_torch(restore_options):
-    torch = pytest.importorskip("torch")
+    import torch
     rng = np.random.default_rng(1234)
     old_torch = {k: getattr(torch._tensor_str.PRINT_OPTS, k)
                  for k in ("precision", "threshold", "edgeitems", "linewidth", "sci_mode")}

@@ -5,6 +5,7 @@ import pytest
 
 import cltensor as ct
 from _torchref import same_errors
+from _host import host
 
 
 def arr(*shape, dtype=np.float32):
@@ -16,7 +17,7 @@ def same_storage(a, b):
 
 
 def check(t, want):
-    np.testing.assert_array_equal(t.numpy(), np.asarray(want))
+    np.testing.assert_array_equal(host(t), np.asarray(want))
     assert tuple(t.shape) == np.asarray(want).shape
 
 
@@ -297,7 +298,7 @@ def test_view_dtype_other_element_size_matches_numpy(src, dst):
         want = n.view(dst.np)
         assert r.dtype == dst and tuple(r.shape) == want.shape
         assert r.data_ptr() == t.data_ptr()
-        np.testing.assert_array_equal(r.numpy().view(np.uint8), want.view(np.uint8))
+        np.testing.assert_array_equal(host(r).view(np.uint8), want.view(np.uint8))
     t = base[:, 1:3]            # writing through the view changes the base
     v = t.view(ct.uint8)
     v[0, 0, 0] = 7
@@ -305,11 +306,11 @@ def test_view_dtype_other_element_size_matches_numpy(src, dst):
     want = base_np.copy()
     w8 = want[:, 1:3].view(np.uint8)
     w8[0, 0, 0], w8[2, 1, -1] = 7, 9
-    np.testing.assert_array_equal(base.numpy(), want)
+    np.testing.assert_array_equal(host(base), want)
 
 
 def test_view_dtype_other_element_size_errors_like_torch():
-    torch = pytest.importorskip("torch")
+    import torch
     cases = [lambda m: m.ones(3).view(m.int64), lambda m: m.ones(4, 2).t().view(m.int64),
              lambda m: m.ones(4, 3)[:, :2].view(m.int64), lambda m: m.ones(5)[1:].view(m.int64),
              lambda m: m.tensor(1.).view(m.int64), lambda m: m.tensor(1.).view(m.int16),
@@ -320,12 +321,12 @@ def test_view_dtype_other_element_size_errors_like_torch():
         a, b = f(torch), f(ct)
         assert tuple(a.shape) == tuple(b.shape) and a.stride() == b.stride() and \
             a.storage_offset() == b.storage_offset() and a.requires_grad == b.requires_grad
-        np.testing.assert_array_equal(a.detach().numpy(), b.numpy())
+        np.testing.assert_array_equal(host(a.detach()), host(b))
 
 
 @pytest.mark.fp64
 def test_view_dtype_as_float64():
     x = np.arange(12, dtype=np.float32).reshape(3, 4)
-    np.testing.assert_array_equal(ct.tensor(x).view(ct.float64).numpy(), x.view(np.float64))
-    np.testing.assert_array_equal(ct.tensor(x).view(ct.complex128).numpy(), x.view(np.complex128))
-    np.testing.assert_array_equal(ct.tensor(x)[1:].view(ct.float64).numpy(), x[1:].view(np.float64))
+    np.testing.assert_array_equal(host(ct.tensor(x).view(ct.float64)), x.view(np.float64))
+    np.testing.assert_array_equal(host(ct.tensor(x).view(ct.complex128)), x.view(np.complex128))
+    np.testing.assert_array_equal(host(ct.tensor(x)[1:].view(ct.float64)), x[1:].view(np.float64))
