@@ -88,14 +88,30 @@ ${c.preamble((base, val))}
 #pragma OPENCL EXTENSION cl_khr_int64_base_atomics : enable
 % endif
 % if mode == "atomic" and base.name == "float32":
+// compare-and-swap loop; every read of *p is atomic (a cmpxchg that changes nothing), so no plain load races
+// with other work-items' updates
 static inline void atomic_add_T(volatile __global float* p, const float v) {
+    volatile __global uint* q = (volatile __global uint*)p;
     union { uint u; float f; } o, n;
-    do { o.f = *p; n.f = o.f + v; } while (atomic_cmpxchg((volatile __global uint*)p, o.u, n.u) != o.u);
+    o.u = atomic_cmpxchg(q, 0u, 0u);
+    for (;;) {
+        n.f = o.f + v;
+        const uint prev = atomic_cmpxchg(q, o.u, n.u);
+        if (prev == o.u) break;
+        o.u = prev;
+    }
 }
 % elif mode == "atomic" and base.name == "float64":
 static inline void atomic_add_T(volatile __global double* p, const double v) {
+    volatile __global ulong* q = (volatile __global ulong*)p;
     union { ulong u; double f; } o, n;
-    do { o.f = *p; n.f = o.f + v; } while (atom_cmpxchg((volatile __global ulong*)p, o.u, n.u) != o.u);
+    o.u = atom_cmpxchg(q, (ulong)0, (ulong)0);
+    for (;;) {
+        n.f = o.f + v;
+        const ulong prev = atom_cmpxchg(q, o.u, n.u);
+        if (prev == o.u) break;
+        o.u = prev;
+    }
 }
 % elif mode == "atomic" and base.name == "int32":
 #define atomic_add_T(p, v) atomic_add((volatile __global int*)(p), (v))
