@@ -11,13 +11,13 @@ import numpy as np
 from . import _device as dv
 from . import _dtypes as D
 from . import _kernels as K
+from ._launch import I32, extent
 from ._tensor import Tensor
 
 CH = 16           # elements of the innermost dim per work-item in the strided kernel
 SUPER = 16        # the tiled kernel walks super-tiles of up to SUPER x SUPER tiles (see elementwise.mako)
 CH_UNIT = 256     # ... and per work-item when the output's innermost stride is 1 (unit/zero operand strides)
 MIN_RANK = 4      # strided kernels are built for rank max(rank, MIN_RANK) (size-1 dims pad the rest)
-_I32 = (1 << 31) - 1
 _VEXPR = re.compile(r"[\sxs0-9+*/().-]+")    # operands, scalars, + - * / and parentheses only
 
 _scalar_np = {D.bool_: np.uint8, D.uint8: np.uint8, D.int8: np.int8, D.int16: np.int16, D.int32: np.int32,
@@ -89,10 +89,6 @@ def collapse(shape, stride_lists):
             for c, sl in zip(cst, stride_lists):
                 c.append(sl[i])
     return cs, cst
-
-
-def _extent(t):
-    return t._st.nbytes // t._dtype.itemsize
 
 
 _F32_MAX = float(np.finfo(np.float32).max)
@@ -242,9 +238,9 @@ def _plan(expr, out, operands, cdts, rdt):
         return None
     rt = out._st.rt
     tens = [op for op in operands if isinstance(op, Tensor)]
-    big = n > _I32 or _extent(out) > _I32
+    big = n > I32 or extent(out) > I32
     for t in tens:
-        big = big or _extent(t) > _I32
+        big = big or extent(t) > I32
     idx, itype = ("long", np.int64) if big else ("int", np.int32)
     cs = out._strides
     flat = True

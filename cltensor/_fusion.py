@@ -40,6 +40,7 @@ from . import _dispatch
 from . import _ew
 from ._registry import register
 from . import _kernels as K
+from ._launch import I32, extent
 from . import _linalg
 from . import _ops as O
 from .autograd import _tape as AG
@@ -781,7 +782,7 @@ def _fused_all(src, kind, odt, acc, cnt):
             return None
     t0 = ch.first_tensor()
     dev, part_rt = t0._device, t0._st.rt
-    big = total > _ew._I32 or any(isinstance(v, Tensor) and _ew._extent(v) > _ew._I32 for v in ch.leaves)
+    big = total > I32 or any(isinstance(v, Tensor) and extent(v) > I32 for v in ch.leaves)
     ls = part_rt.local_size
     groups = max(1, min(2048, -(-total // 4096)))
     chunk = -(-total // groups)

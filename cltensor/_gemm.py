@@ -39,8 +39,8 @@ from . import _dtypes as D
 from . import _dispatch
 from . import _ew
 from . import _kernels
+from ._launch import I32
 
-_INT32_LIMIT = 2 ** 31 - 1
 
 # ------------------------------------------------------------------------------------------ defaults table
 # Matched in order: the first entry whose device kind matches and whose vendor substring occurs in the
@@ -512,7 +512,7 @@ def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, varia
     row stride, col stride); epi: None or (program, cdts)."""
     if min(batch, M, N, K) < 0:
         raise ValueError(f"gemm: negative size batch={batch} M={M} N={N} K={K}")
-    if max(M, N, K) > _INT32_LIMIT - 1024:
+    if max(M, N, K) > I32 - 1024:
         raise ValueError(f"gemm: a matrix dimension of 2^31 or more is not supported (M={M} N={N} K={K})")
     if batch == 0 or M == 0 or N == 0:
         return None
@@ -540,7 +540,7 @@ def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, varia
     al, be = _scalar(acc, alpha), _scalar(acc, beta)
 
     if p["variant"] == "local":
-        idx = p.get("idx") or ("int" if bound <= _INT32_LIMIT else "long")
+        idx = p.get("idx") or ("int" if bound <= I32 else "long")
         tsm, tsn, wm, wn = p["tsm"], p["tsn"], p["wm"], p["wn"]
         lx, ly = tsn // wn, tsm // wm
         mt, nt = (M + tsm - 1) // tsm, (N + tsn - 1) // tsn
@@ -586,7 +586,7 @@ def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, varia
         order = (order[0], -1, order[2])
         NB = npan * tn
         bound = max(bound, batch * npan * K * tn + K * tn + 1024)
-    idx = p.get("idx") or ("int" if bound <= _INT32_LIMIT else "long")
+    idx = p.get("idx") or ("int" if bound <= I32 else "long")
     tm = _pick_tm(p, M)
     ku = p["ku"] if K >= p["ku"] else 1
     a_unit = bool(a[3] == 1 or K <= 1)
@@ -618,7 +618,7 @@ def _pack_plan(rt, dtype, batch, K, N, b, tn, src):
     it = dtype.itemsize
     npan = (N + tn - 1) // tn
     ext = b[0] + nb * b[1] + (K + 1) * b[2] + (N + 1) * b[3] + nb * npan * K * tn + 1024
-    idx = "int" if ext <= _INT32_LIMIT else "long"
+    idx = "int" if ext <= I32 else "long"
     kt = (K + _PACK_BK - 1) // _PACK_BK
     i = np.int64 if idx == "long" else np.int32
     types = [None, i, i, i, i, None, np.int32, np.int32, np.int32, np.int32]

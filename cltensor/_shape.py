@@ -17,11 +17,11 @@ from . import _views as V
 from . import _device as dv
 from . import _ops
 from ._creation import tensor, zeros
+from ._launch import extent, idx_type
 from ._registry import register, register_method
 from ._tensor import Tensor, empty_tensor, make, contiguous_strides, prod, _wrap_dim
 from .autograd import _tape as AG
 
-_I32 = (1 << 31) - 1
 
 
 def _copy(dst, src):
@@ -440,9 +440,7 @@ def _tri_raw(out, x, k, lower):
         raise dv.no_cpu_device_error(out._device)
     rows, cols = out._shape[-2:]
     bshape, (bo, bx) = _ew.collapse(list(out._shape[:-2]), [list(out._strides[:-2]), list(x._strides[:-2])])
-    ext = max(n, out._st.nbytes // out._dtype.itemsize, x._st.nbytes // x._dtype.itemsize)
-    idx = "int" if ext <= _I32 else "long"
-    it = np.int32 if idx == "int" else np.int64
+    idx, it = idx_type(n, extent(out), extent(x))
     ch = 16
     nch = (cols + ch - 1) // ch
     nwork = (n // cols) * nch
