@@ -16,6 +16,7 @@ arbitrary code: only for trusted files).
 Dtypes cltensor has no equivalent of: bfloat16 storages are loaded as float32 (exact: bfloat16 is the upper half
 of a float32) with a UserWarning; other ones (uint16/32/64, float8, complex32, quantized) raise a RuntimeError.
 """
+import _compat_pickle
 import io
 import os
 import pickle
@@ -179,6 +180,7 @@ class _TorchPickler(pickle._Pickler):
                 st.nbytes // dtype.itemsize)
 
     def reducer_override(self, obj):
+        """Tensors and Parameters as torch._utils' rebuild calls, devices and sizes as torch's classes."""
         if isinstance(obj, Tensor):
             from .nn.parameter import Parameter
             if isinstance(obj, Parameter):
@@ -188,7 +190,7 @@ class _TorchPickler(pickle._Pickler):
                 raise RuntimeError("cltensor.save: cannot save a tensor traced by cltensor.compile")
             return (_REBUILD_TENSOR, (_StorageRef((obj._st, obj._dtype, obj._device)), int(obj._offset),
                                       tuple(int(s) for s in obj._shape), tuple(int(s) for s in obj._strides),
-                                      bool(obj.requires_grad) and obj.is_leaf, OrderedDict()))
+                                      bool(obj.requires_grad), OrderedDict()))
         if isinstance(obj, dv.device):
             return (_TORCH_DEVICE, (_location(obj) if obj.type != "cpu" else "cpu",))
         if isinstance(obj, Size):
@@ -291,6 +293,10 @@ def _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad=Fals
 
 def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, backward_hooks, dtype=None,
                        metadata=None):
+    """An untyped (byte) storage viewed as `dtype`: offsets and strides count elements of `dtype`."""
+    if isinstance(dtype, D.dtype) and isinstance(storage, _LoadedStorage) and storage.dtype is not dtype:
+        b = storage.tensor
+        storage = _LoadedStorage(make(b._st, (b._st.nbytes // dtype.itemsize,), (1,), 0, dtype, b._device), dtype)
     return _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks, metadata)
 
 
@@ -346,6 +352,7 @@ _TORCH_GLOBALS = {
     ("torch", "device"): _torch_device,
     ("torch", "Size"): _torch_size,
     ("torch", "Tensor"): Tensor,
+    ("torch.storage", "UntypedStorage"): _StorageType("UntypedStorage"),
     ("collections", "OrderedDict"): OrderedDict,
     ("collections", "Counter"): Counter,
     ("_codecs", "encode"): _encode,
@@ -378,7 +385,7 @@ def _dtype_global(name):
         raise RuntimeError(f"cltensor.load: torch.{name} has no cltensor dtype") from None
 
 
-def _find_torch(module, name, weights_only):
+def _find_torch(module, name):
     f = _TORCH_GLOBALS.get((module, name))
     if f is not None:
         return f
@@ -400,7 +407,11 @@ class _Unpickler(pickle.Unpickler):
         self.weights_only = weights_only
 
     def find_class(self, module, name):
-        f = _find_torch(module, name, self.weights_only)
+        if (module, name) in _compat_pickle.NAME_MAPPING:      # protocol 2 writes Python 2 names
+            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+        elif module in _compat_pickle.IMPORT_MAPPING:
+            module = _compat_pickle.IMPORT_MAPPING[module]
+        f = _find_torch(module, name)
         if f is not None:
             return f
         full = f"{module}.{name}"
@@ -527,7 +538,7 @@ def _load_legacy(f, map_location, weights_only):
 
     dummy = _Loader(map_location, encoding="latin1")
     if unp(f, dummy).load() != _LEGACY_MAGIC:
-        raise RuntimeError("Invalid magic number; corrupt file?")
+        raise RuntimeError("cltensor.load: not a checkpoint (invalid magic number; corrupt file?)")
     unp(f, dummy).load()          # protocol version
     info = unp(f, dummy).load()   # sys info
     little = info.get("little_endian", True) if isinstance(info, dict) else True

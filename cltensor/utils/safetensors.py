@@ -80,7 +80,7 @@ def load(data, device="cpu"):
 def load_file(filename, device="cpu"):
     """A dict {name: Tensor} from a safetensors file, on `device`."""
     with safe_open(filename, framework="cltensor", device=device) as f:
-        return {k: f.get_tensor(k) for k in f.keys()}
+        return {k: f.get_tensor(k) for k in f.offset_keys()}
 
 
 # ---------------------------------------------------------------- dtypes numpy cannot represent
