@@ -207,6 +207,21 @@ def test_cuda_location_maps_to_gpu_or_fails_clearly(monkeypatch):
     assert ct.load(io.BytesIO(raw), map_location={"cuda:0": "cpu"}).device == ct.device("cpu")
 
 
+def test_gpu_tensors_save_with_cuda_locations():
+    if not ct.cuda.is_available():
+        pytest.skip("needs an OpenCL GPU (run under oclgrind)")
+    g = ct.arange(6, dtype=ct.float32, device="gpu").reshape(2, 3)
+    buf = io.BytesIO()
+    ct.save({"g": g, "v": g[:, 1:]}, buf)
+    buf.seek(0)
+    r = torch.load(buf, map_location="cpu", weights_only=True)
+    assert r["v"].tolist() == [[1.0, 2.0], [4.0, 5.0]] and r["v"].storage_offset() == 1
+    buf.seek(0)
+    back = ct.load(buf)
+    assert back["g"].device == ct.device("gpu:0") and back["v"].untyped_storage() is back["g"].untyped_storage()
+    assert host(back["v"]).tolist() == [[1.0, 2.0], [4.0, 5.0]]
+
+
 def test_mmap_shares_the_file_pages(tmp_path):
     p = tmp_path / "m.pt"
     base = torch.arange(10.0)

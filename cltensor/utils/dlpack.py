@@ -284,7 +284,10 @@ def to_dlpack(tensor):
 def _array_interface(self):
     if self._device.type != "cpu" or self.requires_grad:
         raise AttributeError("__array_interface__ is defined only for CPU-device tensors that do not require grad")
-    arr = self._host_array()
+    try:
+        arr = self._host_array()
+    except TypeError:       # no host memory behind this storage
+        raise AttributeError("__array_interface__ needs host memory") from None
     self._st.shared = True
     return arr.__array_interface__
 
