@@ -37,7 +37,7 @@ from ._registry import register
 from ._tensor import Tensor, Size, make
 
 __all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals", "safe_globals",
-           "DEFAULT_PROTOCOL"]
+           "get_unsafe_globals_in_checkpoint", "DEFAULT_PROTOCOL"]
 
 DEFAULT_PROTOCOL = 2
 _ALIGN = 64
@@ -87,6 +87,43 @@ def get_safe_globals():
 
 def clear_safe_globals():
     _SAFE_GLOBALS.clear()
+
+
+def get_unsafe_globals_in_checkpoint(f):
+    """The globals ("module.name") a checkpoint's pickle uses that `load(weights_only=True)` would refuse. Reads
+    the pickle's opcodes only; nothing is unpickled."""
+    import pickletools
+    opened = open(f, "rb") if isinstance(f, (str, os.PathLike)) else None
+    fh = opened if opened is not None else f
+    try:
+        if _is_zip(fh):
+            with zipfile.ZipFile(fh) as zf:
+                pkl = [n for n in zf.namelist() if n.endswith("data.pkl") and n.count("/") == 1]
+                if not pkl:
+                    raise RuntimeError("not a PyTorch ZIP checkpoint (no <name>/data.pkl)")
+                data = zf.read(pkl[0])
+        else:
+            raise ValueError("get_unsafe_globals_in_checkpoint needs a ZIP checkpoint")
+    finally:
+        if opened is not None:
+            opened.close()
+    out, strings = set(), []
+    for op, arg, _ in pickletools.genops(data):
+        if op.name in ("GLOBAL", "INST"):
+            module, name = arg.split(" ", 1)
+        elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+            module, name = strings[-2], strings[-1]
+        else:
+            if isinstance(arg, str):
+                strings.append(arg)
+            continue
+        if (module, name) in _compat_pickle.NAME_MAPPING:
+            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+        elif module in _compat_pickle.IMPORT_MAPPING:
+            module = _compat_pickle.IMPORT_MAPPING[module]
+        if _find_torch(module, name) is None and f"{module}.{name}" not in _SAFE_GLOBALS:
+            out.add(f"{module}.{name}")
+    return sorted(out)
 
 
 class safe_globals:

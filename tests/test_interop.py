@@ -250,6 +250,12 @@ def test_weights_only_refuses_code_with_torchs_message():
     buf.seek(0)
     with pytest.raises(pickle.UnpicklingError):
         ct.load(buf, weights_only=None)
+    buf.seek(0)
+    assert ct.serialization.get_unsafe_globals_in_checkpoint(buf) == ["builtins.print"]
+    clean = io.BytesIO()
+    torch.save({"m": torch.nn.Linear(2, 2).state_dict(), "b": b"x", "s": {1}}, clean)
+    clean.seek(0)
+    assert ct.serialization.get_unsafe_globals_in_checkpoint(clean) == []
 
 
 def test_module_state_dict_both_ways():

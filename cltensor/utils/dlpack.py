@@ -151,7 +151,7 @@ def _export_array(t, dl_device, copy):
     return arr, False
 
 
-def _dlpack(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+def _dlpack(self, stream=None, *, max_version=None, dl_device=None, copy=None):
     """A DLPack capsule of this tensor (see cltensor/utils/dlpack.py)."""
     if self.requires_grad:
         raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
