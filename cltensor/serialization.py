@@ -560,7 +560,7 @@ class _ZipLoader(_Loader):
             nlen, xlen = struct.unpack("<HH", hdr[26:30])
             start = zi.header_offset + 30 + nlen + xlen
             return self.backing[start:start + zi.file_size]
-        return np.frombuffer(self.zf.read(zi), np.uint8).copy()
+        return np.frombuffer(self.zf.read(zi), np.uint8)     # read-only: make() copies it into a storage
 
 
 _LEGACY_MAGIC = 0x1950a86a20f9469cfc6c

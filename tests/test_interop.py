@@ -5,7 +5,6 @@ compatibility surfaces (backends, accelerator, matmul precision, determinism, pi
 memory statistics)."""
 import io
 import pickle
-import warnings
 from collections import OrderedDict
 
 import numpy as np

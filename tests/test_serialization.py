@@ -57,7 +57,8 @@ def test_plain_values_and_containers():
     obj = {"int": 3, "big": 2 ** 70, "float": 1.5, "nan": float("nan"), "inf": -math.inf, "str": "héllo",
            "none": None, "bool": True, "list": [1, [2, 3]], "tuple": (1, (2.0, "x")), "bytes": b"\x00\x01",
            "cplx": 1 - 2j, 5: "int key", (1, 2): "tuple key", "set": {1, 2}, "dtype": ct.float16,
-           "device": ct.device("cpu"), "size": ct.Size([2, 3]), "od": OrderedDict([("b", 1), ("a", 2)]), "counter": Counter([1, 1, 2])}
+           "device": ct.device("cpu"), "size": ct.Size([2, 3]), "od": OrderedDict([("b", 1), ("a", 2)]),
+           "counter": Counter([1, 1, 2])}
     r = roundtrip(obj)
     for k in ("int", "big", "float", "str", "none", "bool", "list", "tuple", "bytes", "cplx", 5, (1, 2), "set",
               "size"):

@@ -17,7 +17,6 @@ import warnings
 import numpy as np
 
 from .. import _creation
-from .. import _dtypes as D
 from .._registry import register, register_method
 from .._tensor import Tensor
 

@@ -13,7 +13,6 @@ import warnings
 import numpy as np
 
 from .. import _creation
-from .. import _dtypes as D
 from .._tensor import Tensor
 
 __all__ = ["save_file", "load_file", "save", "load", "safe_open"]
