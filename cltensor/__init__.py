@@ -39,3 +39,5 @@ contiguous_format, preserve_format, channels_last = "contiguous_format", "preser
 _registry.install({"torch": globals()}, Tensor)
 
 from . import cuda, nn, optim, profiler, utils  # noqa: E402,F401
+from . import serialization  # noqa: E402,F401
+from . import backends, accelerator  # noqa: E402,F401

@@ -1,4 +1,7 @@
-"""cltensor.save / cltensor.load: checkpoints in a documented format that never executes code on load.
+"""cltensor's own checkpoint format (version 1), written by cltensor.save before it wrote PyTorch's format.
+
+`cltensor.load` (cltensor/serialization.py) still reads these files: `load_cltensor_format` below is called for
+a ZIP archive holding ``cltensor.json``; `save_cltensor_format` writes one.
 
 Format (version 1)
 ------------------
@@ -47,7 +50,6 @@ import numpy as np
 from . import _dtypes as D
 from . import _device as dv
 from . import _creation
-from ._registry import register
 from ._tensor import Tensor, Size
 
 FORMAT = "cltensor"
@@ -134,7 +136,7 @@ def _little():
     return sys.byteorder == "little"
 
 
-def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True):
+def save_cltensor_format(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True):
     """Save obj (tensors, state dicts, nested containers of them and of plain values) to a path or a binary
     file object, in the format described in this module's docstring."""
     opened = None
@@ -259,7 +261,7 @@ def _hashable(k):
     return k
 
 
-def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None, **pickle_load_args):
+def load_cltensor_format(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=None, **pickle_load_args):
     """Load an object saved by cltensor.save. map_location: None (the saved devices), a device or string, a dict
     {saved device: device}, or a callable(tensor, saved_device_str) returning the tensor to use."""
     if isinstance(f, (str, os.PathLike)):
@@ -285,6 +287,3 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
                                f"cltensor supports ({VERSION})")
         return _Reader(zf, map_location).dec(header["object"])
 
-
-register("save", save, kind="util")
-register("load", load, kind="util")

@@ -1,8 +1,10 @@
 """cltensor.save / cltensor.load: round trips of tensors (every dtype, views, 0-d, empty), nested containers,
-module and optimizer state, file paths and file objects, map_location, and the no-code-execution format."""
+module and optimizer state, file paths and file objects, map_location, the weights-only unpickler and the
+earlier cltensor format. PyTorch interop of the format: tests/test_interop.py."""
 import io
 import json
 import math
+import pickle
 import zipfile
 from collections import OrderedDict, Counter
 
@@ -13,6 +15,7 @@ import cltensor as ct
 import cltensor.nn as nn
 import cltensor.optim as optim
 from _host import has_cl_cpu, host
+from cltensor import _serialization
 
 
 def roundtrip(obj, **kw):
@@ -55,46 +58,68 @@ def test_plain_values_and_containers():
     obj = {"int": 3, "big": 2 ** 70, "float": 1.5, "nan": float("nan"), "inf": -math.inf, "str": "héllo",
            "none": None, "bool": True, "list": [1, [2, 3]], "tuple": (1, (2.0, "x")), "bytes": b"\x00\x01",
            "cplx": 1 - 2j, 5: "int key", (1, 2): "tuple key", "set": {1, 2}, "dtype": ct.float16,
-           "device": ct.device("cpu"), "size": ct.Size([2, 3]), "np": np.arange(6, dtype=np.int16).reshape(2, 3),
-           "npscalar": np.float32(2.5), "od": OrderedDict([("b", 1), ("a", 2)]), "counter": Counter([1, 1, 2])}
+           "device": ct.device("cpu"), "size": ct.Size([2, 3]), "od": OrderedDict([("b", 1), ("a", 2)]),
+           "counter": Counter([1, 1, 2])}
     r = roundtrip(obj)
     for k in ("int", "big", "float", "str", "none", "bool", "list", "tuple", "bytes", "cplx", 5, (1, 2), "set",
               "size"):
         assert r[k] == obj[k] and type(r[k]) is type(obj[k]), k
     assert math.isnan(r["nan"]) and r["inf"] == -math.inf
     assert r["dtype"] is ct.float16 and r["device"] == ct.device("cpu")
-    np.testing.assert_array_equal(r["np"], obj["np"])
-    assert r["np"].dtype == np.int16
-    assert r["npscalar"] == 2.5
+    # numpy values need weights_only=False (as in PyTorch)
+    npobj = {"np": np.arange(6, dtype=np.int16).reshape(2, 3), "npscalar": np.float32(2.5)}
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        roundtrip(npobj)
+    rn = roundtrip(npobj, weights_only=False)
+    np.testing.assert_array_equal(rn["np"], npobj["np"])
+    assert rn["np"].dtype == np.int16 and rn["npscalar"] == 2.5
     assert isinstance(r["od"], OrderedDict) and list(r["od"]) == ["b", "a"]
     assert isinstance(r["counter"], Counter) and r["counter"][1] == 2
     assert list(r.keys()) == list(obj.keys())
 
 
-def test_refuses_arbitrary_objects():
-    class Foo:
-        pass
-    with pytest.raises(TypeError, match="cannot save an object of type"):
-        roundtrip({"x": Foo()})
-    with pytest.raises(TypeError):
-        roundtrip(lambda: 1)
+def test_arbitrary_objects_need_weights_only_false():
+    buf = io.BytesIO()
+    ct.save({"x": _Foo(3)}, buf)
+    buf.seek(0)
+    with pytest.raises(pickle.UnpicklingError, match="Unsupported global: GLOBAL test_serialization._Foo was not an "
+                                                      "allowed global by default"):
+        ct.load(buf)
+    buf.seek(0)
+    assert ct.load(buf, weights_only=False)["x"].v == 3
+    buf.seek(0)
+    with ct.serialization.safe_globals([_Foo]):
+        assert _Foo in ct.serialization.get_safe_globals()
+        assert ct.load(buf)["x"].v == 3
+    assert _Foo not in ct.serialization.get_safe_globals()
+    buf.seek(0)
+    with pytest.raises(pickle.UnpicklingError):
+        ct.load(buf)
+    ct.serialization.add_safe_globals([_Foo])
+    try:
+        buf.seek(0)
+        assert ct.load(buf)["x"].v == 3
+    finally:
+        ct.serialization.clear_safe_globals()
 
 
-def test_format_is_zip_with_json_header(tmp_path):
+class _Foo:
+    def __init__(self, v):
+        self.v = v
+
+
+def test_reads_the_earlier_cltensor_format(tmp_path):
     path = tmp_path / "ck.pt"
-    ct.save({"w": ct.tensor([1.0, 2.0]), "n": 1}, path)
+    _serialization.save_cltensor_format({"w": ct.tensor([1.0, 2.0]), "n": 1}, path)
     with zipfile.ZipFile(path) as zf:
-        names = zf.namelist()
         header = json.loads(zf.read("cltensor.json"))
-        blob = zf.read(header["object"]["$dict"][0][1]["$tensor"])
-    assert "cltensor.json" in names and header["format"] == "cltensor" and header["version"] == 1
-    assert np.frombuffer(blob, "<f4").tolist() == [1.0, 2.0]
+    assert header["format"] == "cltensor" and header["version"] == 1
     assert ct.load(str(path))["n"] == 1
     assert ct.load(path, weights_only=True)["w"].tolist() == [1.0, 2.0]
-    # a pickle (or any non-checkpoint) is rejected rather than executed
+    # anything else that is neither a ZIP archive nor a PyTorch legacy file is rejected
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"\x80\x04K\x01.")
-    with pytest.raises(RuntimeError, match="not a cltensor checkpoint"):
+    with pytest.raises(RuntimeError, match="not a checkpoint"):
         ct.load(bad)
 
 

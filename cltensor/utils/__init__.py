@@ -1,2 +1,3 @@
-"""Utilities (as ``torch.utils``): ``cltensor.utils.data`` holds datasets, samplers and the DataLoader."""
-from . import data  # noqa: F401
+"""Utilities (as ``torch.utils``): ``cltensor.utils.data`` holds datasets, samplers and the DataLoader;
+``cltensor.utils.dlpack`` DLPack exchange; ``cltensor.utils.safetensors`` safetensors files (imported on use)."""
+from . import data, dlpack  # noqa: F401

@@ -8,6 +8,7 @@ from ... import _dtypes as D
 from ... import _device as dv
 from ...autograd import _tape as AG
 from ..parameter import Parameter, Buffer, _set_data
+from ... import _fusion
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -316,6 +317,11 @@ class Module:
         for m in self.children():
             m.train(mode)
         return self
+
+    def compile(self, *args, **kwargs):
+        """Compile this module's forward in place with cltensor.compile (as torch's Module.compile): later calls
+        of the module run the compiled forward; options are passed to cltensor.compile."""
+        self.__dict__["forward"] = _fusion.compile(self.forward, *args, **kwargs)
 
     def eval(self):
         return self.train(False)

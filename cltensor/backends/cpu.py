@@ -1,0 +1,5 @@
+"""``cltensor.backends.cpu``."""
+
+
+def get_cpu_capability():
+    return "DEFAULT"
