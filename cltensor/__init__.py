@@ -39,3 +39,4 @@ contiguous_format, preserve_format, channels_last = "contiguous_format", "preser
 _registry.install({"torch": globals()}, Tensor)
 
 from . import cuda, nn, optim, profiler, utils  # noqa: E402,F401
+from . import distributed  # noqa: E402,F401
