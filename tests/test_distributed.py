@@ -104,3 +104,14 @@ def test_backend_names_and_reduce_ops():
                              dist.ReduceOp.MAX, dist.ReduceOp.BAND, dist.ReduceOp.BOR, dist.ReduceOp.BXOR)] == \
         ["SUM", "AVG", "PRODUCT", "MIN", "MAX", "BAND", "BOR", "BXOR"]
     assert dist.group.WORLD is None or dist.is_initialized()
+
+
+@needs_mpi
+def test_ddp_digits_example_through_the_launcher(tmp_path):
+    pytest.importorskip("sklearn")
+    out = _run([sys.executable, "-m", "cltensor.distributed.run", "--nproc-per-node", "2",
+                os.path.join(ROOT, "examples", "ddp_digits.py"), "--epochs", "2", "--steps", "5",
+                "--out", str(tmp_path / "out")], 240)
+    assert "2 ranks; 1438 training images, 719 per rank" in out
+    assert "epoch   2" in out and "parameters identical on all ranks: True" in out
+    assert (tmp_path / "out" / "ddp_digits.ckpt").exists()
