@@ -23,8 +23,13 @@ class HostBuf:
     def __init__(self, t, read=True):
         self.t = t
         n = t.numel()
-        if is_host(t) and t.is_contiguous():
-            self.arr = t._host_array().reshape(n) if n else np.empty(0, t._dtype.np)
+        st = t._st
+        if st.host is not None and t.is_contiguous():
+            # a view of the storage's own host memory, after the device queue ran what was enqueued
+            if st.rt is not None:
+                st.rt.queue.finish()
+            it = t._dtype.itemsize
+            self.arr = st.host[t._offset * it:(t._offset + n) * it].view(t._dtype.np)
             self.direct = True
         else:
             self.direct = False
