@@ -38,11 +38,11 @@ def _run(cmd, timeout, **extra):
     return p.stdout
 
 
-def _mpirun(np_, module, timeout):
+def _mpirun(np_, module, timeout, wrapper=()):
     cmd = [MPIRUN, "--oversubscribe", "-np", str(np_)]
     if os.geteuid() == 0:
         cmd.append("--allow-run-as-root")
-    cmd += [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", f"tests/distributed/{module}"]
+    cmd += list(wrapper) + [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", f"tests/distributed/{module}"]
     out = _run(cmd, timeout)
     assert out.count(" passed") >= np_, out[-3000:]       # every rank reported its passes
     return out
@@ -57,6 +57,11 @@ def test_collectives_under_mpirun(np_):
 @needs_mpi
 def test_ddp_under_mpirun():
     _mpirun(2, "mpi_ddp.py", 240)
+
+
+@needs_mpi
+def test_device_memory_tensors_under_mpirun():
+    _mpirun(2, "mpi_device_memory.py", 240)
 
 
 def test_two_devices_in_one_process():
