@@ -83,6 +83,7 @@ def test_launcher_sets_torchrun_variables(tmp_path):
     assert lines == [f"R {r} 2 {r} 127.0.0.1 {r} 2 ['--x', '1'] __main__" for r in range(2)], out
 
 
+@needs_mpi
 def test_single_process_api_without_mpi_launch():
     # started without mpirun: a world of one (MPI singleton); explicit sizes that disagree raise
     code = ("import cltensor as ct, cltensor.distributed as dist\n"
@@ -95,8 +96,6 @@ def test_single_process_api_without_mpi_launch():
             "t = ct.arange(4.)\ndist.all_reduce(t, op=dist.ReduceOp.AVG)\nassert t.tolist() == [0, 1, 2, 3]\n"
             "try:\n    dist.init_process_group()\nexcept ValueError as e:\n    assert 'twice' in str(e)\n"
             "dist.destroy_process_group()\nassert not dist.is_initialized()\nprint('ok')\n")
-    if not HAVE_MPI4PY:
-        pytest.skip("needs mpi4py")
     assert "ok" in _run([sys.executable, "-c", code], 120)
 
 
