@@ -270,7 +270,6 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
 
 
 def _reduce_scatter(g, output, flat, op, what, async_op):
-    MPI = C._mpi()
     mode, mop = _plan(output._dtype, op, what)
     hdr = _hdr(g, what, output, op.value)
     check_same(g, what, hdr, (1, 2, 4), ("dtype", "number of elements", "op"))
@@ -304,7 +303,6 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     g = _group(group)
     if g is None:
         return None
-    MPI = C._mpi()
     root = group_src if group_src is not None else C.group_rank_of(g, 0 if src is None else src, "src")
     hdr = _hdr(g, "broadcast", tensor, root)
     check_same(g, "broadcast", hdr, (1, 2, 3, 4), _NAMES + ("src",))
@@ -538,10 +536,6 @@ def monitored_barrier(group=None, timeout=None, wait_all_ranks=False):
 
 def _tags(tag):
     return 2 * int(tag), 2 * int(tag) + 1
-
-
-class _SendWork(Work):
-    pass
 
 
 def isend(tensor, dst=None, group=None, tag=0, group_dst=None):

@@ -144,3 +144,22 @@ def test_buffers_broadcast_from_rank0_each_forward():
     with ct.no_grad():
         ddp(ct.zeros(2, 3))
     np.testing.assert_allclose(m[1].running_mean.numpy(), rank0, rtol=1e-6)
+
+
+def test_buckets_start_during_backward_in_order():
+    ddp = DDP(make(4), bucket_cap_mb=0.002)
+    seen = []
+    orig = ddp._launch_ready
+
+    def spy():
+        before = ddp._next
+        orig()
+        if ddp._next > before:       # buckets started by this hook call; count those still waiting for grads
+            seen.append((before, ddp._next, sum(b.pending > 0 for b in ddp._buckets)))
+    ddp._launch_ready = spy
+    x, y = batch(70, R)
+    nn.CrossEntropyLoss()(ddp(x), y).backward()
+    nb = len(ddp._buckets)
+    assert nb > 2
+    assert seen[0][0] == 0 and seen[0][2] > 0          # the first bucket started while others were still filling
+    assert [s[0] for s in seen] == sorted(s[0] for s in seen) and seen[-1][1] == nb
