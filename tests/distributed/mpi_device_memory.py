@@ -29,6 +29,17 @@ def host(t):
 @pytest.fixture(autouse=True)
 def small_chunks(monkeypatch):
     monkeypatch.setattr(_collectives, "CHUNK_BYTES", 4096)     # several chunks with small tensors
+    monkeypatch.setattr(_collectives, "BLOCKING_BYTES", 1 << 40)
+
+
+def test_blocking_path_in_chunks(monkeypatch):
+    monkeypatch.setattr(_collectives, "BLOCKING_BYTES", 1024)
+    t = ct.arange(3000., device=DEV) * (R + 1)
+    dist.all_reduce(t)
+    np.testing.assert_allclose(host(t), np.arange(3000.) * N * (N + 1) / 2)
+    x = ct.arange(3000, device=DEV) if R == 0 else ct.zeros(3000, dtype=ct.int64, device=DEV)
+    dist.broadcast(x, src=0)
+    np.testing.assert_array_equal(host(x), np.arange(3000))
 
 
 def test_tensors_live_in_device_memory():
