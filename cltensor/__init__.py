@@ -41,3 +41,4 @@ _registry.install({"torch": globals()}, Tensor)
 from . import cuda, nn, optim, profiler, utils  # noqa: E402,F401
 from . import serialization  # noqa: E402,F401
 from . import backends, accelerator  # noqa: E402,F401
+from . import distributed  # noqa: E402,F401

@@ -4,3 +4,4 @@ from .modules import *  # noqa
 from .modules import Module  # noqa
 from . import functional, init  # noqa
 from . import utils  # noqa
+from .parallel import DataParallel  # noqa

@@ -2,6 +2,7 @@
 import math
 
 from ... import _creation
+from ... import distributed as _dist
 from .sampler import Sampler
 
 __all__ = ["DistributedSampler"]
@@ -15,13 +16,18 @@ def _no_process_group():
 class DistributedSampler(Sampler):
     """Restricts sampling to the `rank`-th of `num_replicas` interleaved shares. Without drop_last, indices are
     repeated (from the start of the order) so every replica gets the same number; with drop_last, the tail is
-    dropped. cltensor has no process groups: pass num_replicas and rank explicitly."""
+    dropped. num_replicas and rank default to the size of and this process's rank in the default process
+    group (cltensor.distributed.init_process_group)."""
 
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0, drop_last=False):
         if num_replicas is None:
-            raise _no_process_group()
+            if not _dist.is_initialized():
+                raise _no_process_group()
+            num_replicas = _dist.get_world_size()
         if rank is None:
-            raise _no_process_group()
+            if not _dist.is_initialized():
+                raise _no_process_group()
+            rank = _dist.get_rank()
         if rank >= num_replicas or rank < 0:
             raise ValueError(f"Invalid rank {rank}, rank should be in the interval [0, {num_replicas - 1}]")
         self.dataset = dataset

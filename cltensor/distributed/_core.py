@@ -1,0 +1,433 @@
+"""Process groups on MPI (mpi4py): initialisation, groups, ReduceOp, Work handles and the deadline-polled wait.
+
+Every collective first exchanges a small header (operation, dtype, element count, shape digest, root) with a
+non-blocking all-gather, so ranks that call different collectives or pass mismatched tensors get an error
+instead of a hang; every MPI request is non-blocking and polled until the group's timeout, after which the call
+raises DistBackendError on that rank. A group whose collective timed out or failed half way should not be used
+again (its ranks disagree on what was sent): destroy it, as with torch.distributed."""
+import os
+import time
+import zlib
+from datetime import timedelta
+
+import numpy as np
+
+__all__ = ["Backend", "ReduceOp", "ProcessGroup", "GroupMember", "group", "Work", "DistError", "DistBackendError",
+           "is_available", "is_mpi_available", "is_initialized", "init_process_group", "destroy_process_group",
+           "get_rank", "get_world_size", "get_backend", "new_group", "get_global_rank", "get_group_rank",
+           "get_process_group_ranks", "default_pg_timeout"]
+
+default_pg_timeout = timedelta(minutes=30)
+
+_MPI = None
+
+
+def _mpi():
+    global _MPI
+    if _MPI is None:
+        try:
+            from mpi4py import MPI          # the optional transport (setup.cfg extra "distributed")
+        except ImportError as e:
+            raise RuntimeError("cltensor.distributed needs mpi4py and an MPI library: pip install mpi4py "
+                               "(Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev)") from e
+        _MPI = MPI
+    return _MPI
+
+
+def is_available():
+    """True: the distributed package is part of cltensor (the MPI transport itself: is_mpi_available())."""
+    return True
+
+
+def is_mpi_available():
+    try:
+        _mpi()
+    except RuntimeError:
+        return False
+    return True
+
+
+class DistError(RuntimeError):
+    """Errors of the distributed package (as torch.distributed.DistError)."""
+
+
+class DistBackendError(DistError):
+    """A collective failed: mismatched calls or tensors between ranks, or a timeout."""
+
+
+class Backend(str):
+    """Backend names. 'mpi' is the transport; 'gloo' and 'nccl' are accepted as names of the same MPI backend so
+    that scripts written for PyTorch run unchanged (there is no separate gloo or NCCL implementation)."""
+    UNDEFINED = "undefined"
+    MPI = "mpi"
+    GLOO = "gloo"
+    NCCL = "nccl"
+    backend_list = ["mpi", "gloo", "nccl"]
+
+    def __new__(cls, name):
+        if not isinstance(name, str):
+            raise ValueError(f"Backend constructor parameter must be string-ish, but got: {type(name)}")
+        value = name.lower()
+        if value not in cls.backend_list:
+            raise ValueError(f"Invalid backend: '{name}'")
+        return str.__new__(cls, value)
+
+
+class _RedOp:
+    __slots__ = ("name", "value")
+
+    def __init__(self, name, value):
+        self.name, self.value = name, value
+
+    def __repr__(self):
+        return f"<RedOpType.{self.name}: {self.value}>"
+
+    def __reduce__(self):
+        return (getattr, (ReduceOp, self.name))
+
+
+class ReduceOp:
+    """Reduction operations of all_reduce, reduce, reduce_scatter. AVG divides the sum by the group size
+    (integer tensors: truncated toward zero). On bool tensors SUM/MAX/BOR are logical or, PRODUCT/MIN/BAND
+    logical and, BXOR exclusive or. Complex tensors support SUM and AVG only (as PyTorch)."""
+    SUM = _RedOp("SUM", 0)
+    AVG = _RedOp("AVG", 1)
+    PRODUCT = _RedOp("PRODUCT", 2)
+    MIN = _RedOp("MIN", 3)
+    MAX = _RedOp("MAX", 4)
+    BAND = _RedOp("BAND", 5)
+    BOR = _RedOp("BOR", 6)
+    BXOR = _RedOp("BXOR", 7)
+    RedOpType = None
+
+
+ReduceOp.RedOpType = ReduceOp
+_OPS = [ReduceOp.SUM, ReduceOp.AVG, ReduceOp.PRODUCT, ReduceOp.MIN, ReduceOp.MAX, ReduceOp.BAND, ReduceOp.BOR,
+        ReduceOp.BXOR]
+
+
+class ProcessGroup:
+    """A set of ranks with its own MPI communicator."""
+
+    def __init__(self, comm, ranks, timeout, backend):
+        self.comm = comm
+        self.ranks = list(ranks)           # global ranks, in group-rank order
+        self.timeout = timeout
+        self.backend = backend
+        self.checks = os.environ.get("CLTENSOR_DIST_CHECKS", "1") != "0"
+        self._rank = comm.Get_rank()
+        self._size = comm.Get_size()
+
+    def rank(self):
+        return self._rank
+
+    def size(self):
+        return self._size
+
+    def name(self):
+        return self.backend.upper()
+
+    def __repr__(self):
+        return f"ProcessGroup(backend={self.backend!r}, rank={self._rank}, size={self._size})"
+
+
+class GroupMember:
+    WORLD = None
+    NON_GROUP_MEMBER = -100
+
+
+class group:
+    WORLD = None
+
+
+class _State:
+    world = None
+    groups = []
+
+
+def is_initialized():
+    return _State.world is not None
+
+
+def _default():
+    if _State.world is None:
+        raise ValueError("Default process group has not been initialized, please make sure to call "
+                         "init_process_group.")
+    return _State.world
+
+
+def _group(g):
+    """The ProcessGroup a `group=` argument names; None when this rank is not a member."""
+    if g is None or g is GroupMember.WORLD:
+        return _default()
+    if g is GroupMember.NON_GROUP_MEMBER:
+        return None
+    if not isinstance(g, ProcessGroup):
+        raise TypeError(f"expected a ProcessGroup, got {type(g).__name__}")
+    _default()
+    return g
+
+
+def _env_int(name):
+    v = os.environ.get(name)
+    return int(v) if v not in (None, "") else None
+
+
+def init_process_group(backend=None, init_method=None, timeout=None, world_size=-1, rank=-1, store=None,
+                       group_name="", pg_options=None, device_id=None):
+    """Initialise the default group over MPI's COMM_WORLD. Launch with mpirun/mpiexec or
+    `python -m cltensor.distributed.run`; rank and size come from MPI. RANK and WORLD_SIZE environment
+    variables (torchrun's) and explicit rank/world_size arguments are checked against MPI's. init_method
+    (env://, tcp://, file://) and store are accepted and unused: MPI connects the processes."""
+    if _State.world is not None:
+        raise ValueError("trying to initialize the default process group twice!")
+    be = Backend(backend if backend is not None else "mpi")
+    if timeout is None:
+        timeout = default_pg_timeout
+    if not isinstance(timeout, timedelta):
+        raise TypeError(f"Expected timeout argument to be of typedatetime.timedelta, got {type(timeout)}")
+    MPI = _mpi()
+    comm = MPI.COMM_WORLD
+    mrank, msize = comm.Get_rank(), comm.Get_size()
+    for what, given, actual in (("rank", rank, mrank), ("world_size", world_size, msize),
+                                ("RANK", _env_int("RANK"), mrank), ("WORLD_SIZE", _env_int("WORLD_SIZE"), msize)):
+        if given is not None and given != -1 and given != actual:
+            raise ValueError(f"{what}={given} does not match MPI's {'rank' if 'ank' in what.lower() else 'size'} "
+                             f"{actual} (launch the processes with mpirun -np N or python -m "
+                             "cltensor.distributed.run --nproc-per-node N)")
+    pg = ProcessGroup(comm, range(msize), timeout, be)
+    _State.world = pg
+    GroupMember.WORLD = group.WORLD = pg
+    return None
+
+
+def destroy_process_group(group=None):
+    """Free a group's communicator; without an argument (or with group.WORLD) all groups and the default one."""
+    if group is None or group is GroupMember.WORLD:
+        _default()
+        for g in _State.groups:
+            try:
+                g.comm.Free()
+            except Exception:
+                pass
+        _State.groups = []
+        _State.world = None
+        GroupMember.WORLD = globals()["group"].WORLD = None
+        return
+    if group is GroupMember.NON_GROUP_MEMBER:
+        return
+    if group in _State.groups:
+        _State.groups.remove(group)
+        group.comm.Free()
+
+
+def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local_synchronization=False,
+              group_desc=None, device_id=None):
+    """A sub-group of the given global ranks (every rank of the default group must call it, members or not).
+    Non-members get GroupMember.NON_GROUP_MEMBER; collectives on it return None for them."""
+    world = _default()
+    MPI = _mpi()
+    if ranks is None:
+        ranks = list(range(world.size()))
+    ranks = sorted(int(r) for r in ranks)
+    if len(set(ranks)) != len(ranks):
+        raise ValueError("ranks must be unique")
+    for r in ranks:
+        if r < 0 or r >= world.size():
+            raise ValueError("The new group's rank should be within the world_size set by init_process_group")
+    me = world.rank()
+    color = 0 if me in ranks else MPI.UNDEFINED
+    comm = world.comm.Split(color, ranks.index(me) if me in ranks else 0)
+    if comm == MPI.COMM_NULL:
+        return GroupMember.NON_GROUP_MEMBER
+    pg = ProcessGroup(comm, ranks, timeout if timeout is not None else world.timeout,
+                      Backend(backend) if backend is not None else world.backend)
+    _State.groups.append(pg)
+    return pg
+
+
+def get_rank(group=None):
+    """This process's rank in the group (-1 when not a member)."""
+    if group is GroupMember.NON_GROUP_MEMBER:
+        return -1
+    return _group(group).rank()
+
+
+def get_world_size(group=None):
+    if group is GroupMember.NON_GROUP_MEMBER:
+        return -1
+    return _group(group).size()
+
+
+def get_backend(group=None):
+    g = _group(group)
+    if g is None:
+        raise ValueError("Invalid process group specified")
+    return g.backend
+
+
+def get_process_group_ranks(group):
+    return list(_group(group).ranks)
+
+
+def get_global_rank(group, group_rank):
+    g = _group(group)
+    if not 0 <= group_rank < g.size():
+        raise ValueError(f"Group rank {group_rank} is not part of group {g}")
+    return g.ranks[group_rank]
+
+
+def get_group_rank(group, global_rank):
+    g = _group(group)
+    try:
+        return g.ranks.index(global_rank)
+    except ValueError:
+        raise ValueError(f"Global rank {global_rank} is not part of group {g}") from None
+
+
+def group_rank_of(g, global_rank, what):
+    try:
+        return g.ranks.index(int(global_rank))
+    except ValueError:
+        raise ValueError(f"{what} rank {global_rank} is not part of the group (ranks {g.ranks})") from None
+
+
+# ---------------------------------------------------------------- waiting with a deadline
+
+def wait_requests(reqs, g, what, deadline=None, statuses=None):
+    """Poll MPI requests until all complete; raise DistBackendError at the group's deadline."""
+    MPI = _mpi()
+    if not reqs:
+        return
+    st = statuses if statuses is not None else None
+    if MPI.Request.Testall(reqs, st):
+        return
+    now = time.monotonic()
+    if deadline is None:
+        deadline = now + g.timeout.total_seconds()
+    spin_until = now + 0.002            # spin first (latency), then yield the core (oversubscribed ranks)
+    spins = 0
+    while not MPI.Request.Testall(reqs, st):
+        spins += 1
+        if spins & 63 == 0:
+            now = time.monotonic()
+            if now > deadline:
+                raise DistBackendError(
+                    f"[Rank {g.ranks[g.rank()]}] {what} timed out after {g.timeout.total_seconds():g} s (timeout "
+                    "of the process group): another rank did not reach the matching call. The group cannot be "
+                    "used again.")
+            if now > spin_until:
+                time.sleep(0 if now < spin_until + 0.1 else 5e-5)
+
+
+class Work:
+    """Handle of an asynchronous operation (async_op=True): wait() blocks until it completed (raising at the
+    group's timeout), is_completed() polls without blocking. Received data is in the tensors after wait()."""
+
+    def __init__(self, g, reqs, what, finish=None, result=None):
+        self._g = g
+        self._reqs = list(reqs)
+        self._what = what
+        self._finish = finish
+        self._done = False
+        self._result = result if result is not None else []
+        self._deadline = time.monotonic() + g.timeout.total_seconds() if g is not None else None
+
+    def _complete(self):
+        self._done = True
+        self._reqs = []
+        f, self._finish = self._finish, None
+        if f is not None:
+            f()
+
+    def is_completed(self):
+        if self._done:
+            return True
+        MPI = _mpi()
+        if not self._reqs or MPI.Request.Testall(self._reqs):
+            self._complete()
+        return self._done
+
+    def wait(self, timeout=None):
+        if not self._done:
+            dl = self._deadline
+            if timeout is not None:
+                dl = time.monotonic() + (timeout.total_seconds() if isinstance(timeout, timedelta) else timeout)
+            wait_requests(self._reqs, self._g, self._what, dl)
+            self._complete()
+        return True
+
+    def is_success(self):
+        return self._done
+
+    def result(self):
+        self.wait()
+        return self._result
+
+    def exception(self):
+        return None
+
+    def synchronize(self):
+        self.wait()
+
+
+class _DoneWork(Work):
+    def __init__(self, result=None):
+        super().__init__(None, [], "", None, result)
+        self._done = True
+
+
+# ---------------------------------------------------------------- headers: catch mismatched calls
+
+HEADER_LEN = 8
+_KINDS = {}
+
+
+def kind_code(name):
+    c = _KINDS.get(name)
+    if c is None:
+        c = _KINDS[name] = zlib.crc32(name.encode()) & 0x7FFFFFFF
+    return c
+
+
+def shape_digest(shape):
+    return zlib.crc32(repr(tuple(shape)).encode()) & 0x7FFFFFFF
+
+
+def exchange_header(g, what, fields):
+    """All-gather each rank's int64 header; returns the (size, HEADER_LEN) array. The first field is the
+    operation's code: ranks that called different operations raise here. Returns None when the checks are off
+    (CLTENSOR_DIST_CHECKS=0 at init_process_group): then a mismatch surfaces only as a timeout."""
+    if not g.checks:
+        return None
+    MPI = _mpi()
+    h = np.zeros(HEADER_LEN, np.int64)
+    h[:len(fields)] = fields
+    out = np.empty((g.size(), HEADER_LEN), np.int64)
+    req = g.comm.Iallgather([h, MPI.INT64_T], [out, MPI.INT64_T])
+    if not req.Test():
+        wait_requests([req], g, what)
+    if (out == h).all():
+        return _SAME
+    if (out[:, 0] != out[0, 0]).any():
+        names = {v: k for k, v in _KINDS.items()}
+        calls = [names.get(int(c), "another operation") for c in out[:, 0]]
+        raise DistBackendError(f"{what}: the ranks of the group called different collectives: {calls}")
+    return out
+
+
+_SAME = object()       # every rank sent the same header
+
+
+def check_same(g, what, hdr, cols, labels):
+    """Raise (on every rank) when the given header columns differ between ranks."""
+    if hdr is None or hdr is _SAME:
+        return
+    for c, lab in zip(cols, labels):
+        if (hdr[:, c] != hdr[0, c]).any():
+            raise DistBackendError(f"{what}: mismatched {lab} between ranks: {hdr[:, c].tolist()}")
+
+
+def env_rank_info():
+    """(rank, world size, local rank) from the launcher's environment variables, when set."""
+    return _env_int("RANK"), _env_int("WORLD_SIZE"), _env_int("LOCAL_RANK")

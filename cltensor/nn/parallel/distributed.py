@@ -1,0 +1,269 @@
+"""nn.parallel.DistributedDataParallel over cltensor.distributed (MPI).
+
+At construction the parameters and buffers of rank 0 are broadcast to every rank. Parameters that require grad
+are grouped into buckets of at most bucket_cap_mb, in reverse registration order (the order backward usually
+produces their gradients) and by dtype. A post-accumulation hook on each parameter's gradient sink counts the
+bucket's ready gradients; when a bucket is complete its gradients are copied into one flat host buffer and an
+asynchronous MPI all-reduce (Iallreduce) starts, so communication overlaps the rest of backward. Buckets start
+strictly in index order on every rank (MPI matches collectives by order). When the last bucket has started, the
+hook waits for all of them, divides by the world size and writes the averages back into `.grad`."""
+import contextlib
+
+import numpy as np
+
+from ... import distributed as dist
+from ...distributed import _core as DC
+from ...distributed._buffers import HostBuf, write_array
+from ...distributed._collectives import mpi_view
+from ...autograd import _edge, no_grad, is_grad_enabled
+from ..._tensor import Tensor
+from ... import _creation
+from ..modules.module import Module
+
+__all__ = ["DistributedDataParallel"]
+
+
+class _Bucket:
+    __slots__ = ("params", "idx", "offsets", "numel", "dtype", "arr", "pending", "work", "stacked")
+
+    def __init__(self, params, idx):
+        self.params, self.idx = params, idx
+        self.offsets, n = [], 0
+        for p in params:
+            self.offsets.append(n)
+            n += p.numel()
+        self.numel = n
+        self.dtype = params[0]._dtype
+        self.arr = np.zeros(n, self.dtype.np)
+        self.pending = len(params)
+        self.work = None
+        self.stacked = None
+
+
+def _walk_outputs(obj, out):
+    if isinstance(obj, Tensor):
+        out.append(obj)
+    elif isinstance(obj, (list, tuple)):
+        for o in obj:
+            _walk_outputs(o, out)
+    elif isinstance(obj, dict):
+        for o in obj.values():
+            _walk_outputs(o, out)
+    return out
+
+
+class DistributedDataParallel(Module):
+    """DistributedDataParallel(module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True,
+    process_group=None, bucket_cap_mb=25, find_unused_parameters=False, check_reduction=False,
+    gradient_as_bucket_view=False, static_graph=False): replicate `module` on each rank of the process group
+    and average gradients in backward. Each rank passes its own share of the batch. Gradients are always copied
+    between `.grad` and the buckets (gradient_as_bucket_view is accepted for compatibility); static_graph is
+    accepted and changes nothing (the buckets never need rebuilding)."""
+
+    def __init__(self, module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True,
+                 process_group=None, bucket_cap_mb=None, find_unused_parameters=False, check_reduction=False,
+                 gradient_as_bucket_view=False, static_graph=False, delay_all_reduce_named_params=None,
+                 param_to_hook_all_reduce=None, mixed_precision=None, device_mesh=None):
+        super().__init__()
+        self.module = module
+        self.process_group = DC._group(process_group)
+        if self.process_group is None:
+            raise ValueError("DistributedDataParallel: this rank is not a member of the process group")
+        self.device_ids = device_ids
+        self.output_device = output_device
+        self.dim = dim
+        self.broadcast_buffers = broadcast_buffers
+        self.find_unused_parameters = find_unused_parameters
+        self.gradient_as_bucket_view = gradient_as_bucket_view
+        self.static_graph = static_graph
+        self.require_backward_grad_sync = True
+        self.require_forward_param_sync = True
+        self.bucket_bytes_cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
+        params = [p for p in module.parameters() if p.requires_grad]
+        if not params:
+            raise RuntimeError("DistributedDataParallel is not needed when a module doesn't have any parameter "
+                               "that requires a gradient.")
+        self._params = params
+        root = self.process_group.ranks[0]
+        self._sync_tensors(list(module.parameters()) + list(module.buffers()), root)
+        self._build_buckets()
+        self._hook_handles = []
+        self._acc_nodes = []
+        for i, p in enumerate(params):
+            acc = _edge(p)[0]          # the gradient sink; held here so it (and its hook) lives with DDP
+            self._acc_nodes.append(acc)
+            self._hook_handles.append(acc.register_hook(self._make_hook(i)))
+        self._expect = False
+        self._next = 0
+        self._unused = set()
+
+    # ------------------------------------------------------------------ set-up
+    def _sync_tensors(self, tensors, root):
+        with no_grad():
+            for t in tensors:
+                dist.broadcast(t, src=root, group=self.process_group)
+
+    def _build_buckets(self):
+        order = list(range(len(self._params)))[::-1]
+        buckets, cur, cur_bytes, cur_dt = [], [], 0, None
+        for i in order:
+            p = self._params[i]
+            nb = p.numel() * p._dtype.itemsize
+            if cur and (p._dtype is not cur_dt or cur_bytes + nb > self.bucket_bytes_cap):
+                buckets.append(cur)
+                cur, cur_bytes = [], 0
+            cur.append(i)
+            cur_bytes += nb
+            cur_dt = p._dtype
+        if cur:
+            buckets.append(cur)
+        self._buckets = [_Bucket([self._params[i] for i in b], b) for b in buckets]
+        self._where = {}
+        for k, b in enumerate(buckets):
+            for j, i in enumerate(b):
+                self._where[i] = (k, j)
+
+    @property
+    def bucket_indices(self):
+        """Parameter indices (registration order) of each bucket."""
+        return [list(b.idx) for b in self._buckets]
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, *inputs, **kwargs):
+        if self._expect and self.require_backward_grad_sync:
+            raise RuntimeError(
+                "Expected to have finished reduction in the prior iteration before starting a new one. This error "
+                "indicates that your module has parameters that were not used in producing loss. You can enable "
+                "unused parameter detection by passing the keyword argument `find_unused_parameters=True` to "
+                "`torch.nn.parallel.DistributedDataParallel`, and by making sure all `forward` function outputs "
+                "participate in calculating loss.")
+        if self.device_ids:
+            dev = self._device()
+            inputs = tuple(a.to(dev) if isinstance(a, Tensor) else a for a in inputs)
+        if self.broadcast_buffers and self.require_forward_param_sync:
+            bufs = list(self.module.buffers())
+            if bufs:
+                self._sync_tensors(bufs, self.process_group.ranks[0])
+        out = self.module(*inputs, **kwargs)
+        if is_grad_enabled() and self.require_backward_grad_sync:
+            self._prepare(out)
+        else:
+            self._expect = False
+        return out
+
+    def _device(self):
+        return self._params[0].device
+
+    def _prepare(self, out):
+        """Reset the buckets for the coming backward (and mark parameters the output does not reach as ready
+        when find_unused_parameters)."""
+        for b in self._buckets:
+            b.pending = len(b.params)
+            b.work = None
+        self._next = 0
+        self._unused = set()
+        self._expect = True
+        if self.find_unused_parameters:
+            seen, stack = set(), [t.grad_fn if t.grad_fn is not None else (_edge(t)[0] if t.requires_grad else None)
+                                  for t in _walk_outputs(out, [])]
+            while stack:
+                n = stack.pop()
+                if n is None or id(n) in seen:
+                    continue
+                seen.add(id(n))
+                for nxt, _ in n.next_functions:
+                    if nxt is not None and id(nxt) not in seen:
+                        stack.append(nxt)
+            for i, acc in enumerate(self._acc_nodes):
+                if id(acc) not in seen:
+                    self._unused.add(i)
+                    k, _ = self._where[i]
+                    self._buckets[k].pending -= 1
+            if all(b.pending == 0 for b in self._buckets):
+                self._launch_ready()
+
+    # ------------------------------------------------------------------ backward
+    def _make_hook(self, i):
+        def hook(grad_inputs, grad_outputs):
+            if not self._expect or i in self._unused:
+                return
+            k, _ = self._where[i]
+            b = self._buckets[k]
+            b.pending -= 1
+            if b.pending == 0:
+                self._launch_ready()
+        return hook
+
+    def _launch_ready(self):
+        g = self.process_group
+        MPI = DC._mpi()
+        while self._next < len(self._buckets) and self._buckets[self._next].pending == 0:
+            b = self._buckets[self._next]
+            for p, off, i in zip(b.params, b.offsets, b.idx):
+                seg = b.arr[off:off + p.numel()]
+                if p.grad is None or i in self._unused:
+                    seg[...] = 0
+                else:
+                    seg[...] = HostBuf(p.grad).arr
+            if b.dtype.np == np.float16:
+                b.stacked = np.empty((g.size(), b.numel), np.float16)
+                a, t = mpi_view(b.arr)
+                s, st = mpi_view(b.stacked)
+                req = g.comm.Iallgather([a, t], [s, st])
+            else:
+                a, t = mpi_view(b.arr)
+                req = g.comm.Iallreduce(MPI.IN_PLACE, [a, t], MPI.SUM)
+            b.work = DC.Work(g, [req], "DistributedDataParallel gradient all_reduce")
+            self._next += 1
+        if self._next == len(self._buckets):
+            self._finalize()
+
+    def _finalize(self):
+        self._expect = False
+        n = self.process_group.size()
+        used = None
+        if self.find_unused_parameters:
+            local = np.ones(len(self._params), np.int64)
+            for i in self._unused:
+                local[i] = 0
+            used = np.empty_like(local)
+            MPI = DC._mpi()
+            req = self.process_group.comm.Iallreduce([local, MPI.INT64_T], [used, MPI.INT64_T], MPI.MAX)
+            DC.wait_requests([req], self.process_group, "DistributedDataParallel unused-parameter map")
+        with no_grad():
+            for b in self._buckets:
+                b.work.wait()
+                if b.stacked is not None:
+                    b.arr[...] = b.stacked.astype(np.float32).sum(0) / n
+                    b.stacked = None
+                else:
+                    b.arr /= n
+                for p, off, i in zip(b.params, b.offsets, b.idx):
+                    if used is not None and not used[i]:
+                        continue
+                    if p.grad is None:
+                        p.grad = _creation.zeros_like(p)
+                    write_array(p.grad, b.arr[off:off + p.numel()])
+                    p.grad._st.version += 1
+
+    # ------------------------------------------------------------------ API
+    @contextlib.contextmanager
+    def no_sync(self):
+        """Gradients accumulate locally inside the context; the first backward outside it averages them."""
+        old = self.require_backward_grad_sync
+        self.require_backward_grad_sync = False
+        try:
+            yield
+        finally:
+            self.require_backward_grad_sync = old
+
+    def join(self, *args, **kwargs):
+        raise NotImplementedError("DistributedDataParallel.join (uneven numbers of batches per rank) is not "
+                                  "supported: give every rank the same number of batches (DistributedSampler pads)")
+
+    def register_comm_hook(self, state, hook):
+        raise NotImplementedError("DistributedDataParallel communication hooks are not supported")
+
+    def _get_ddp_logging_data(self):
+        return {"world_size": self.process_group.size(), "bucket_cap_bytes": self.bucket_bytes_cap,
+                "num_buckets": len(self._buckets)}
