@@ -25,6 +25,7 @@ weakly, so double backward through saved outputs works. Ops may also do this exp
 passed in `saved`); `bind_rule` does it for table rules.
 """
 import functools
+import itertools
 import inspect
 import threading
 import types
@@ -248,10 +249,14 @@ class Node:
     nodes whose backward is user code (autograd.Function), which may keep what it returns."""
     _owns_grads = True
     __slots__ = ("next_functions", "_backward", "_meta", "_saved", "_nout", "_freed", "_hooks", "_pre_hooks",
-                 "_tensor_hooks", "_retained", "_metadata", "__weakref__")
+                 "_tensor_hooks", "_retained", "_metadata", "_seq", "__weakref__")
 
     def name(self):
         return type(self).__name__
+
+    def _sequence_nr(self):
+        """The order of creation (PyTorch's sequence number): the engine runs later-created nodes first."""
+        return self._seq
 
     def __repr__(self):
         return f"<{type(self).__name__} object at {hex(id(self))}>"
@@ -280,7 +285,11 @@ class Node:
         return self._backward(*grads)
 
 
+_SEQ = itertools.count()
+
+
 def _init_node(node, next_functions, backward, meta, saved, nout):
+    node._seq = next(_SEQ)
     node.next_functions = next_functions
     node._backward = backward
     node._meta = meta

@@ -8,6 +8,8 @@ over broadcast dims), new tensors returned by built-in backward rules, and gradi
 the incoming one was owned. Not owned: the caller's grad_tensors, anything a hook saw or returned, gradients
 returned by user code (autograd.Function), one tensor returned for several inputs, gradients handed back to the
 caller (grad(), backward(inputs=...)). Views, non-contiguous and externally shared memory are always copied."""
+import heapq
+import itertools
 import re
 
 from .._tensor import Tensor, make, contiguous_strides
@@ -21,24 +23,42 @@ _FREED = ("Trying to backward through the graph a second time (or directly acces
 
 
 def _topo(roots):
-    """Nodes reachable from roots, every node before the nodes it sends gradients to (reverse DFS post-order)."""
-    order, seen = [], set()
+    """Nodes reachable from roots, every node before the nodes it sends gradients to, in PyTorch's engine order:
+    among the nodes whose incoming gradients are complete, a leaf's AccumulateGrad first (so `.grad` of a
+    parameter is final as soon as its gradient is: DistributedDataParallel's hooks rely on it), then the node
+    created last."""
+    seen, deps = set(), {}
     for r in roots:
         if r is None or r in seen:
             continue
         seen.add(r)
-        stack = [(r, iter(r.next_functions))]
+        stack = [r]
         while stack:
-            node, it = stack[-1]
-            for nxt, _ in it:
-                if nxt is not None and nxt not in seen:
-                    seen.add(nxt)
-                    stack.append((nxt, iter(nxt.next_functions)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    order.reverse()
+            node = stack.pop()
+            for nxt, _ in node.next_functions:
+                if nxt is not None:
+                    deps[nxt] = deps.get(nxt, 0) + 1
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        stack.append(nxt)
+    heap, tick = [], itertools.count()
+
+    def push(n):        # AccumulateGrad first, in the order they became ready; then the latest-created node
+        t = next(tick)
+        heapq.heappush(heap, (0, t, t, n) if type(n) is AccumulateGrad else (1, -n._seq, t, n))
+    for r in roots:
+        if r is not None and r not in deps:
+            deps[r] = -1                      # queued
+            push(r)
+    order = []
+    while heap:
+        node = heapq.heappop(heap)[3]
+        order.append(node)
+        for nxt, _ in node.next_functions:
+            if nxt is not None:
+                deps[nxt] -= 1
+                if deps[nxt] == 0:
+                    push(nxt)
     return order
 
 
