@@ -63,7 +63,8 @@ class OpInfo:
     sample: fn(dtype name, rng) -> list of Sample, for written rows (elementwise rows sample by arity)
     grad: the op has autograd; gradcheck: run cltensor.autograd.gradcheck (float64, inside `grad_domain`)
     tol: {dtype: (rtol, atol)} overriding TOL
-    xfail: {(test, dtype or None): reason}: known bugs, marked strict xfail in test_opinfo.py
+    xfail: {(test, dtype or None): reason or (reason, False)}: known bugs, xfail in test_opinfo.py (strict
+           unless given as a (reason, False) pair)
     """
 
     def __init__(self, name, kind, *, variant="", ops_key=None, nargs=1, method=True, inplace=False, out=True,
@@ -194,7 +195,7 @@ _EW = {
 # ops whose in-place forms Tensor.<name>_ exist (PyTorch has them for nearly every elementwise op)
 _NO_INPLACE = {"isnan", "isinf", "isfinite", "isposinf", "isneginf", "signbit", "angle", "conj", "positive",
                "maximum", "minimum", "fmax", "fmin"}
-_NO_OUT = {"conj", "positive"}
+_NO_OUT = {"conj", "positive", "relu", "isnan", "isinf", "isfinite"}      # (PyTorch has no out= for these)
 _NO_METHOD = set()
 _NO_GRAD_RULE = {"floor_divide"}
 
@@ -475,6 +476,8 @@ for _r in ROWS:
 # gelu's float64 kernel uses float32 constants (0.5f, 0.7071...f): a ~4e-7 relative error
 for _r in ROWS:
     if _r.name == "nn.functional.gelu":
+        # PyTorch's CPU gelu gives nan at +inf (its vectorized erf); cltensor gives +inf: not compared
+        _r.edges = tuple(e for e in _r.edges if e != INF)
         _r.xfail[("values", "float64")] = "known bug: gelu on float64 uses float32 constants (~4e-7 relative error)"
         _r.method = _r.out = _r.inplace = False
     if _r.name == "nn.functional.silu":           # PyTorch's silu takes complex inputs too
@@ -531,7 +534,93 @@ def row(name, variant=""):
     raise KeyError(name)
 
 
-# public names of cltensor that are ops but have no row (yet), each with the reason; the coverage test
-# accepts these and fails for any other op without a row
+# public names of cltensor that have no row (with the reason, per group); the coverage test accepts these and
+# fails for any other registered op without a row. An entry "name.method" exempts only the method form.
 EXEMPT = {
+    # aliases (registered with alias_of; their target has a row)
+    "absolute", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "clip", "concat",
+    "concatenate", "divide", "fix", "greater", "greater_equal", "less", "less_equal", "multiply", "negative",
+    "not_equal", "subtract", "swapdims", "true_divide", "row_stack", "ger",
+    # not computations over tensor values (factories, random numbers, state, I/O, dtype queries): registered with another kind
+    "BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor", "IntTensor",
+    "LongTensor", "ShortTensor", "as_tensor", "asarray", "tensor", "from_numpy", "empty", "empty_like", "full_like",
+    "ones_like", "zeros_like", "tril_indices", "triu_indices", "rand", "rand_like", "randint", "randint_like",
+    "randn", "randn_like", "randperm", "normal", "bernoulli", "multinomial", "manual_seed", "seed", "initial_seed",
+    "get_rng_state", "set_rng_state", "can_cast", "promote_types", "result_type", "broadcast_shapes",
+    "get_default_device", "set_default_device", "get_default_dtype", "set_default_dtype", "get_printoptions",
+    "set_printoptions", "is_complex", "is_floating_point", "is_grad_enabled", "is_tensor", "numel", "devices",
+    "synchronize", "compile", "warmup", "save", "load",
+    # views and shape ops: tested by tests/test_views.py and tests/test_shape_ops.py (values only; no dtype sweep yet)
+    "as_strided", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_tensors", "broadcast_to", "chunk",
+    "column_stack", "detach", "clone", "diag_embed", "diagonal", "dsplit", "dstack", "flatten", "fliplr", "flipud",
+    "hsplit", "hstack", "moveaxis", "movedim", "narrow", "permute", "ravel", "reshape", "rot90", "select", "split",
+    "squeeze", "swapaxes", "t", "tensor_split", "tile", "transpose", "unbind", "unflatten", "unsqueeze",
+    "view_as_complex", "view_as_real", "real", "imag", "conj_physical", "vsplit", "vstack",
+    # indexing and scatter: tested by tests/test_indexing.py (no dtype sweep yet)
+    "argwhere", "nonzero", "index_add", "index_copy", "index_fill", "index_put", "index_put_", "masked_fill",
+    "masked_scatter", "put", "scatter", "scatter_add", "scatter_reduce", "take_along_dim", "unique",
+    # products and composites without a row yet: tested by tests/test_linalg.py, tests/test_composite.py
+    "addbmm", "addmm", "addmv", "baddbmm", "cross", "einsum", "inner", "kron", "tensordot", "trace", "vdot", "diff",
+    "polar", "complex", "clamp_max", "clamp_min", "logaddexp2", "equal", "allclose", "norm",
+    # reductions without a row yet: tested by tests/test_reduce.py
+    "aminmax", "median", "nanmean", "std_mean", "var_mean", "log_softmax", "softmax",
+    # nn functions without a row yet: tested by tests/test_nn.py and tests/test_nn_kernels.py
+    "nn.functional.adaptive_avg_pool1d", "nn.functional.adaptive_avg_pool2d", "nn.functional.adaptive_max_pool2d",
+    "nn.functional.alpha_dropout", "nn.functional.avg_pool1d", "nn.functional.batch_norm", "nn.functional.bilinear",
+    "nn.functional.binary_cross_entropy", "nn.functional.binary_cross_entropy_with_logits", "nn.functional.celu",
+    "nn.functional.conv1d", "nn.functional.conv2d", "nn.functional.cosine_similarity",
+    "nn.functional.cross_entropy", "nn.functional.dropout", "nn.functional.dropout1d", "nn.functional.dropout2d",
+    "nn.functional.dropout3d", "nn.functional.embedding", "nn.functional.flatten", "nn.functional.glu",
+    "nn.functional.group_norm", "nn.functional.huber_loss", "nn.functional.instance_norm", "nn.functional.kl_div",
+    "nn.functional.l1_loss", "nn.functional.layer_norm", "nn.functional.leaky_relu_", "nn.functional.linear",
+    "nn.functional.max_pool1d", "nn.functional.max_pool2d_with_indices", "nn.functional.mse_loss",
+    "nn.functional.nll_loss", "nn.functional.normalize", "nn.functional.one_hot", "nn.functional.pad",
+    "nn.functional.pairwise_distance", "nn.functional.poisson_nll_loss", "nn.functional.relu",
+    "nn.functional.relu_", "nn.functional.selu", "nn.functional.sigmoid", "nn.functional.smooth_l1_loss",
+    "nn.functional.softmin", "nn.functional.softsign", "nn.functional.tanh", "nn.functional.tanhshrink",
+    "nn.functional.threshold", "nn.functional.unfold",
 }
+
+
+def result_kind(r):
+    """'bool' for predicates and comparisons, 'float' for the rows whose float input gives a float result, else
+    'other' (bitwise ops, logical ops, written rows)."""
+    o = _ops.OPS.get(r.ops_key) if r.ops_key else None
+    if o is None:
+        return "other"
+    if o.rule in ("cmp", "pred", "logical"):
+        return "bool"
+    if o.rule in ("float", "same", "real_same", "real_float", "square", "std", "pow"):
+        return "float"
+    return "other"
+
+
+def rule(r):
+    """The dtype rule of an elementwise row's cltensor._ops.OPS entry ('cmp', 'float', 'bitwise' ...), or None."""
+    o = _ops.OPS.get(r.ops_key) if r.ops_key else None
+    return o.rule if o is not None else None
+
+
+# ---------------------------------------------------------------- mismatches found by the sweep
+# (test, dtype): reason, strict xfail (checked on that dtype); (reason, False): seen on float32, expected on the
+# other dtypes listed, not checked on each
+def _bug(name, test, dtypes, reason, variant=""):
+    r = row(name, variant)
+    for d in dtypes:
+        r.xfail[(test, d)] = reason if d in ("float32",) or test == "grad" else (reason, False)
+
+
+for _n in ("maximum", "minimum", "fmax", "fmin"):
+    _bug(_n, "values", FLOATS, f"bug: {_n}(0.0, -0.0) and {_n}(-0.0, 0.0) return the second operand's zero "
+                               "(torch: the first)")
+for _n, _t in (("bitwise_left_shift", "lshift"), ("bitwise_right_shift", "rshift")):
+    _bug(_n, "values", FLOATS + COMPLEX, f"bug: the error message names \"{_n}_cpu\"; torch says \"{_t}_cpu\"")
+_bug("nn.functional.relu6", "values", FLOATS, "bug: relu6(-0.0) is 0.0 and relu6(nan) is 0 (torch: -0.0, nan)")
+_bug("nn.functional.hardtanh", "values", FLOATS, "bug: hardtanh(nan) is -1 (torch: nan)")
+_bug("nn.functional.hardsigmoid", "values", FLOATS, "bug: hardsigmoid(nan) is 0 (torch: nan)")
+_bug("nn.functional.logsigmoid", "values", FLOATS, "bug: logsigmoid(+inf) is -0.0 (torch: 0.0)")
+_bug("xlogy", "grad", ("float64",), "bug: d/dx xlogy(x, y) at x == 0 is grad * log(y), nan or -inf for y <= 0 (torch: 0)")
+_bug("relu", "grad", ("float64",), "bug: relu's gradient at nan is 0 (torch passes the gradient)")
+_bug("nn.functional.hardsigmoid", "grad", ("float64",),
+     "bug: hardsigmoid's float64 backward uses a float32 constant (~3e-8 relative error)")
+_bug("nn.functional.hardswish", "grad", ("float64",), "bug: hardswish's gradient at nan is not nan (torch: nan)")
