@@ -273,7 +273,8 @@ def _written():
     add = R.append
     # reductions (max/min with a dim return (values, indices); compared as a tuple)
     add(OpInfo("sum", "reduction", dtypes=ALL, sample=_red_samples(), grad=True))
-    add(OpInfo("nansum", "reduction", dtypes=REAL, errors=_err(COMPLEX, RuntimeError), sample=_red_samples(), grad=True))
+    add(OpInfo("nansum", "reduction", dtypes=REAL, errors=_err(COMPLEX, RuntimeError), sample=_red_samples(),
+               grad=True))
     add(OpInfo("prod", "reduction", dtypes=ALL, sample=_one(lambda dt, r: Sample(_arr(r, dt, (5, 7), -2, 2)),
                                                           lambda dt, r: Sample(_arr(r, dt, (5, 7), -2, 2), 1)),
                grad=True))
@@ -285,9 +286,11 @@ def _written():
     add(OpInfo("amin", "reduction", dtypes=REAL, errors=_err(COMPLEX),
                sample=_one(lambda dt, r: Sample(_arr(r, dt, (5, 7))), lambda dt, r: Sample(_arr(r, dt, (5, 7)), 1)),
                gradcheck=False))
-    add(OpInfo("argmax", "reduction", dtypes=REAL_NB, errors=_err(("bool",) + COMPLEX, RuntimeError), out=False, grad=False,
+    add(OpInfo("argmax", "reduction", dtypes=REAL_NB, errors=_err(("bool",) + COMPLEX, RuntimeError),
+               out=False, grad=False,
                sample=_one(lambda dt, r: Sample(_arr(r, dt, (5, 7))), lambda dt, r: Sample(_arr(r, dt, (5, 7)), 1))))
-    add(OpInfo("argmin", "reduction", dtypes=REAL_NB, errors=_err(("bool",) + COMPLEX, RuntimeError), out=False, grad=False,
+    add(OpInfo("argmin", "reduction", dtypes=REAL_NB, errors=_err(("bool",) + COMPLEX, RuntimeError),
+               out=False, grad=False,
                sample=_one(lambda dt, r: Sample(_arr(r, dt, (5, 7))), lambda dt, r: Sample(_arr(r, dt, (5, 7)), 1))))
     add(OpInfo("max", "reduction", dtypes=REAL, errors=_err(COMPLEX), out=False, gradcheck=False,
                sample=_one(lambda dt, r: Sample(_arr(r, dt, (5, 7))), lambda dt, r: Sample(_arr(r, dt, (5, 7)), 1))))
@@ -298,8 +301,10 @@ def _written():
     add(OpInfo("count_nonzero", "reduction", dtypes=ALL, out=False, grad=False,
                sample=_one(lambda dt, r: Sample(_arr(r, dt, (5, 7), -1, 1)),
                            lambda dt, r: Sample(_arr(r, dt, (5, 7), -1, 1), 1))))
-    add(OpInfo("std", "reduction", dtypes=FC, errors=_err(("bool",) + INTS, RuntimeError), sample=_red_samples(), grad=True))
-    add(OpInfo("var", "reduction", dtypes=FC, errors=_err(("bool",) + INTS, RuntimeError), sample=_red_samples(), grad=True))
+    add(OpInfo("std", "reduction", dtypes=FC, errors=_err(("bool",) + INTS, RuntimeError), sample=_red_samples(),
+               grad=True))
+    add(OpInfo("var", "reduction", dtypes=FC, errors=_err(("bool",) + INTS, RuntimeError), sample=_red_samples(),
+               grad=True))
     add(OpInfo("logsumexp", "reduction", dtypes=ALL,
                sample=_one(lambda dt, r: Sample(_arr(r, dt, (5, 7)), 1),
                            lambda dt, r: Sample(np.array([[-INF, -INF], [INF, 1.0], [NAN, 0.0]], dt)
@@ -541,7 +546,8 @@ EXEMPT = {
     "absolute", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "clip", "concat",
     "concatenate", "divide", "fix", "greater", "greater_equal", "less", "less_equal", "multiply", "negative",
     "not_equal", "subtract", "swapdims", "true_divide", "row_stack", "ger",
-    # not computations over tensor values (factories, random numbers, state, I/O, dtype queries): registered with another kind
+    # not computations over tensor values (factories, random numbers, state, I/O, dtype queries): registered with
+    # another kind
     "BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor", "HalfTensor", "IntTensor",
     "LongTensor", "ShortTensor", "as_tensor", "asarray", "tensor", "from_numpy", "empty", "empty_like", "full_like",
     "ones_like", "zeros_like", "tril_indices", "triu_indices", "rand", "rand_like", "randint", "randint_like",
@@ -611,7 +617,8 @@ def _bug(name, test, dtypes, reason, variant=""):
 
 
 for _n in ("maximum", "minimum", "fmax", "fmin"):
-    _bug(_n, "values", FLOATS if _n[0] == "f" else ("float16", "float32"), f"bug: {_n}(0.0, -0.0) and {_n}(-0.0, 0.0) return the second operand's zero "
+    _bug(_n, "values", FLOATS if _n[0] == "f" else ("float16", "float32"),
+         f"bug: {_n}(0.0, -0.0) and {_n}(-0.0, 0.0) return the second operand's zero "
                                "(torch: the first)")
 for _n, _t in (("bitwise_left_shift", "lshift"), ("bitwise_right_shift", "rshift")):
     _bug(_n, "values", FLOATS + COMPLEX, f"bug: the error message names \"{_n}_cpu\"; torch says \"{_t}_cpu\"")
@@ -619,7 +626,8 @@ _bug("nn.functional.relu6", "values", FLOATS, "bug: relu6(-0.0) is 0.0 and relu6
 _bug("nn.functional.hardtanh", "values", FLOATS, "bug: hardtanh(nan) is -1 (torch: nan)")
 _bug("nn.functional.hardsigmoid", "values", FLOATS, "bug: hardsigmoid(nan) is 0 (torch: nan)")
 _bug("nn.functional.logsigmoid", "values", FLOATS, "bug: logsigmoid(+inf) is -0.0 (torch: 0.0)")
-_bug("xlogy", "grad", ("float64",), "bug: d/dx xlogy(x, y) at x == 0 is grad * log(y), nan or -inf for y <= 0 (torch: 0)")
+_bug("xlogy", "grad", ("float64",),
+     "bug: d/dx xlogy(x, y) at x == 0 is grad * log(y), nan or -inf for y <= 0 (torch: 0)")
 _bug("relu", "grad", ("float64",), "bug: relu's gradient at nan is 0 (torch passes the gradient)")
 _bug("nn.functional.hardsigmoid", "grad", ("float64",),
      "bug: hardsigmoid's float64 backward uses a float32 constant (~3e-8 relative error)")
