@@ -197,7 +197,8 @@ def _ew_samples(row, dt, layout):
     elif layout == "empty":
         shapes, lays = [(0, 7)] * n, ["contig"] * n
     elif layout == "grid":          # every pair of edge values
-        e = list(row.edges) if dt in FLOATS else [_int_edge(v, dt) for v in row.int_edges]
+        e = list(row.edges) if dt in FLOATS else [False, True] if dt == "bool" else \
+            [_int_edge(v, dt) for v in row.int_edges]
         with np.errstate(over="ignore", invalid="ignore"):
             a = np.array(e).astype(dt)
         return [a[:, None], a[None, :]], ["contig", "contig"]
