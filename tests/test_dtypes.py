@@ -9,8 +9,9 @@ import pytest
 import cltensor as ct
 from _host import host
 
-NAMES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64", "complex64",
-         "complex128"]
+import opinfo
+
+NAMES = list(opinfo.ALL)          # every dtype, from the op-info table
 DT = {n: getattr(ct, n) for n in NAMES}
 
 

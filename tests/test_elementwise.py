@@ -11,9 +11,10 @@ import pytest
 import cltensor as ct
 from _host import host
 
+import opinfo
+
 rng = np.random.default_rng(0)
-NAMES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64", "complex64",
-         "complex128"]
+NAMES = list(opinfo.ALL)          # every dtype, from the op-info table
 
 
 def npdt(name):
@@ -107,21 +108,16 @@ def _sigmoid(a):
 
 _erf = np.vectorize(math.erf)
 _erfc = np.vectorize(math.erfc)
-# op -> (numpy reference, input range)
-UNARY = {
-    "exp": (np.exp, (-5, 5)), "exp2": (np.exp2, (-5, 5)), "expm1": (np.expm1, (-2, 2)), "log": (np.log, (0.1, 9)),
-    "log2": (np.log2, (0.1, 9)), "log10": (np.log10, (0.1, 9)), "log1p": (np.log1p, (-0.9, 9)),
-    "sqrt": (np.sqrt, (0, 9)), "rsqrt": (lambda a: 1 / np.sqrt(a), (0.1, 9)), "sin": (np.sin, (-5, 5)),
-    "cos": (np.cos, (-5, 5)), "tan": (np.tan, (-1.4, 1.4)), "asin": (np.arcsin, (-0.99, 0.99)),
-    "acos": (np.arccos, (-0.99, 0.99)), "atan": (np.arctan, (-9, 9)), "sinh": (np.sinh, (-4, 4)),
-    "cosh": (np.cosh, (-4, 4)), "tanh": (np.tanh, (-4, 4)), "asinh": (np.arcsinh, (-9, 9)),
-    "acosh": (np.arccosh, (1, 9)), "atanh": (np.arctanh, (-0.99, 0.99)), "sigmoid": (_sigmoid, (-9, 9)),
-    "erf": (_erf, (-3, 3)), "erfc": (_erfc, (-3, 3)), "floor": (np.floor, (-9, 9)), "ceil": (np.ceil, (-9, 9)),
-    "round": (np.round, (-9, 9)), "trunc": (np.trunc, (-9, 9)), "frac": (lambda a: a - np.trunc(a), (-9, 9)),
-    "sign": (np.sign, (-9, 9)), "reciprocal": (lambda a: 1 / a, (0.5, 9)), "square": (np.square, (-9, 9)),
-    "relu": (lambda a: np.maximum(a, 0), (-9, 9)), "neg": (np.negative, (-9, 9)), "abs": (np.abs, (-9, 9)),
-    "sgn": (np.sign, (-9, 9)), "positive": (lambda a: a, (-9, 9)),
-}
+def _torch_ref(name):
+    def ref(a):
+        torch = pytest.importorskip("torch")
+        return getattr(torch, name)(torch.from_numpy(np.ascontiguousarray(a))).numpy()
+    return ref
+
+
+# op -> (reference, input range): the float-valued unary rows of the op-info table (tests/opinfo.py)
+UNARY = {r.name: (_torch_ref(r.name), r.domain) for r in opinfo.rows("unary", "float32")
+         if r.name not in ("conj", "positive") and opinfo.result_kind(r) == "float"}
 
 
 @pytest.mark.parametrize("op", list(UNARY))
@@ -443,8 +439,8 @@ def test_binary_inplace_through_a_view(meth, ref):
     check(t, want, rtol=2e-6)
 
 
-UNARY_INPLACE = ["exp_", "log_", "sqrt_", "sin_", "tanh_", "sigmoid_", "abs_", "neg_", "floor_", "ceil_", "trunc_",
-                 "round_", "frac_", "sign_", "reciprocal_", "square_", "relu_", "rsqrt_", "expm1_", "log1p_"]
+UNARY_INPLACE = [r.name + "_" for r in opinfo.rows("unary", "float32", inplace=True)     # the op-info table
+                 if opinfo.result_kind(r) == "float"]
 
 
 @pytest.mark.parametrize("meth", UNARY_INPLACE)

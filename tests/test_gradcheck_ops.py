@@ -8,6 +8,8 @@ import cltensor as ct
 from cltensor import _ops as O
 from cltensor.autograd import gradcheck, gradgradcheck
 
+import opinfo
+
 F64 = ct.float64
 
 
@@ -78,9 +80,11 @@ try:
     import cltensor.nn.functional  # noqa: F401  (registers the nn_* rows)
 except ImportError:
     pass
-COMPLEX_UNARY = ["exp", "log", "sqrt", "reciprocal", "neg", "abs", "square", "conj", "positive", "copy", "sgn",
-                 "angle"]
-COMPLEX_BINARY = ["add", "sub", "mul", "div"]
+# the rows of the op-info table (tests/opinfo.py) with complex kernels and autograd (OPS keys), plus copy
+COMPLEX_UNARY = [r.ops_key for r in opinfo.rows("unary", "complex128", grad=True)] + ["copy"]
+COMPLEX_BINARY = [pytest.param(r.ops_key, marks=pytest.mark.xfail(strict=True, reason=(
+    "bug: pow's backward with a complex tensor exponent compares b >= 0 (NotImplementedError ge_cpu)")))
+    if r.ops_key == "pow" else r.ops_key for r in opinfo.rows("binary", "complex128", grad=True)]
 
 
 def _rng(name):
