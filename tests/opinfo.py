@@ -151,8 +151,7 @@ _EW = {
                   grad_domain=(-0.9, 0.9)),
     # acosh: real for x >= 1; x < -1 has a finite gradient in PyTorch (grad / sqrt(x*x - 1))
     "acosh": dict(domain=(1.0, 9), edges=(1.0, 1.0000001, 0.999999, 0.0, -0.0, -1.0, -2.0, -5.0, INF, -INF, NAN),
-                  grad_domain=(1.1, 9), xfail={("grad", "float64"): "known bug: acosh backward gives nan for x < -1 "
-                                                                     "(torch: grad / sqrt(x*x - 1))"}),
+                  grad_domain=(1.1, 9)),
     "exp": dict(domain=(-5, 5), edges=FLOAT_EDGES + (88.8, 89.0, 709.8, 710.0, -104.0, -746.0)),
     "exp2": dict(domain=(-5, 5), edges=FLOAT_EDGES + (128.0, 1024.0, -150.0, -1075.0)),
     "expm1": dict(domain=(-2, 2), edges=FLOAT_EDGES + (1e-10, -1e-10, 89.0, 710.0)),
@@ -417,9 +416,7 @@ def _written():
                sample=lambda dt, r: [Sample(_arr(r, dt, (5, 7)), _arr(r, dt, (7,)))]))
     # creation functions: dtype-checked like every row (PyTorch refuses some dtypes)
     add(OpInfo("linspace", "creation", method=False, out=False, grad=False, dtypes=NUM, errors=_err(("bool",)),
-               sample=lambda dt, r: [Sample(5, 10, 3, dtype=DT), Sample(-2, 2, 7, dtype=DT), Sample(0, 1, 1, dtype=DT)],
-               xfail={("values", "bool"): "known bug: linspace(dtype=bool) returns a tensor; torch raises "
-                                          "RuntimeError \"linspace_cpu\" not implemented for 'Bool'"}))
+               sample=lambda dt, r: [Sample(5, 10, 3, dtype=DT), Sample(-2, 2, 7, dtype=DT), Sample(0, 1, 1, dtype=DT)]))
     add(OpInfo("logspace", "creation", method=False, out=False, grad=False, dtypes=NUM, errors=_err(("bool",)),
                sample=lambda dt, r: [Sample(0, 2, 3, dtype=DT)]))
     add(OpInfo("arange", "creation", method=False, out=False, grad=False, dtypes=REAL_NB,
@@ -455,9 +452,7 @@ def _written():
                sample=_dim_samples, **act))
     pool = lambda dt, r: [Sample(_arr(r, dt, (2, 3, 7, 6)), 2), Sample(_arr(r, dt, (1, 2, 5, 5)), 3, 2, 1)]
     add(OpInfo("nn.functional.max_pool2d", "nn", dtypes=REAL_NB, errors=_err(("bool",) + COMPLEX),
-               sample=pool, gradcheck=False,
-               xfail={("values", d): "known bug: max_pool2d fails to build its kernel for integer dtypes"
-                      for d in ("int32",)}, **act))
+               sample=pool, gradcheck=False, **act))
     add(OpInfo("nn.functional.avg_pool2d", "nn", dtypes=FLOATS + ("int64",),
                errors=_err(("bool", "uint8", "int8", "int16", "int32") + COMPLEX),
                sample=lambda dt, r: [Sample(_arr(r, dt, (2, 3, 7, 6)), 2)], **act))
@@ -483,7 +478,6 @@ for _r in ROWS:
     if _r.name == "nn.functional.gelu":
         # PyTorch's CPU gelu gives nan at +inf (its vectorized erf); cltensor gives +inf: not compared
         _r.edges = tuple(e for e in _r.edges if e != INF)
-        _r.xfail[("values", "float64")] = "known bug: gelu on float64 uses float32 constants (~4e-7 relative error)"
         _r.method = _r.out = _r.inplace = False
     if _r.name == "nn.functional.silu":           # PyTorch's silu takes complex inputs too
         _r.dtypes = FLOATS + COMPLEX
@@ -495,9 +489,7 @@ for _r in ROWS:
 # pow with a Python scalar base: 0 ** x has gradient -inf where x < 0 (log(0) * 0 ** x)
 ROWS.append(OpInfo("pow", "binary", variant="scalar_base", ops_key="pow", nargs=1, method=False, inplace=False,
                    out=False, dtypes=ALL, errors={}, scalar_first=0.0, domain=(-3, 3),
-                   edges=(0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, INF, -INF, NAN), gradcheck=False,
-                   xfail={("grad", "float64"): "known bug: the gradient of 0 ** x (scalar base 0) is 0 everywhere; "
-                                               "torch gives -inf where x < 0"}))
+                   edges=(0.0, -0.0, 1.0, -1.0, 2.0, -2.0, 0.5, INF, -INF, NAN), gradcheck=False))
 ROWS.append(OpInfo("pow", "binary", variant="scalar_base_2", ops_key="pow", nargs=1, method=False, inplace=False,
                    out=False, dtypes=ALL, errors={}, scalar_first=2.0, domain=(-3, 3),
                    edges=(0.0, -0.0, 1.0, -1.0, 10.0, INF, -INF, NAN), gradcheck=True))
@@ -650,9 +642,6 @@ for _n in ("softmax", "log_softmax"):
         _bug("nn.functional." + _n, "values", (_d,), f"bug: {_n}'s error message differs from torch's "
                                                      "(softmax_kernel_impl vs softmax_lastdim_kernel_impl)")
 _bug("lerp", "values", ("int64",), "bug: lerp's error message says lerp_cpu (torch: lerp_kernel_scalar)")
-for _d in ("int64", "complex64"):
-    _bug("nn.functional.max_pool2d", "values", (_d,), "known bug: max_pool2d fails to build its kernel "
-                                                      "(integer dtypes; complex: torch raises NotImplementedError)")
 for _n in _ACT + ("relu6", "hardtanh"):
     if _n != "silu":
         _bug("nn.functional." + _n, "values", ("complex64",), f"bug: {_n}'s complex error message differs from "
@@ -677,8 +666,6 @@ for _n in ("floor", "ceil", "round", "trunc", "lerp", "nn.functional.softmax", "
 for _n in ("argmax", "argmin", "topk", "kthvalue", "addcmul", "logspace", "arange", "nn.functional.avg_pool2d",
            "nn.functional.relu6", "nn.functional.hardtanh") + tuple("nn.functional." + a for a in _ACT):
     _bug(_n, "values", ("bool",), "bug: accepts bool input (torch raises)")
-_bug("nn.functional.max_pool2d", "values", ("bool",), "known bug: max_pool2d fails to build its kernel (bool: torch "
-                                                      "raises NotImplementedError)")
 _bug("nn.functional.avg_pool2d", "values", ("int32",), "bug: avg_pool2d accepts int32 input (torch raises "
                                                        "NotImplementedError)")
 for _d in ("uint8", "int8", "int16"):
