@@ -6,7 +6,7 @@ choice it governs is made. Each variable has one accessor here; no other module 
 import os
 
 __all__ = ["device", "device_profile", "debug", "gemm_variant", "autotune", "cache_dir", "cache_binaries", "conv",
-           "VARIABLES"]
+           "dist_checks", "VARIABLES"]
 
 # name -> (default, meaning): the documented variables
 VARIABLES = {
@@ -18,6 +18,7 @@ VARIABLES = {
     "CLTENSOR_CACHE_DIR": (None, "where built kernel binaries are cached ('0' turns the cache off)"),
     "CLTENSOR_CACHE_BINARIES": ("auto", "when to store a program's binary: auto | 1 | 0"),
     "CLTENSOR_CONV": ("auto", "force the convolution algorithm: auto | direct | im2col"),
+    "CLTENSOR_DIST_CHECKS": ("1", "'0': collectives skip the shape/dtype header exchange between ranks"),
 }
 
 
@@ -60,3 +61,7 @@ def cache_binaries():
 
 def conv():
     return _get("CLTENSOR_CONV")
+
+
+def dist_checks():
+    return _get("CLTENSOR_DIST_CHECKS") != "0"

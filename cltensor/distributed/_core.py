@@ -12,6 +12,8 @@ from datetime import timedelta
 
 import numpy as np
 
+from .. import _config as cfg
+
 __all__ = ["Backend", "ReduceOp", "ProcessGroup", "GroupMember", "group", "Work", "DistError", "DistBackendError",
            "is_available", "is_mpi_available", "is_initialized", "init_process_group", "destroy_process_group",
            "get_rank", "get_world_size", "get_backend", "new_group", "get_global_rank", "get_group_rank",
@@ -114,7 +116,7 @@ class ProcessGroup:
         self.ranks = list(ranks)           # global ranks, in group-rank order
         self.timeout = timeout
         self.backend = backend
-        self.checks = os.environ.get("CLTENSOR_DIST_CHECKS", "1") != "0"
+        self.checks = cfg.dist_checks()
         self._rank = comm.Get_rank()
         self._size = comm.Get_size()
 

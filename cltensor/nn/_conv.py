@@ -14,10 +14,10 @@ Every function takes validated arguments (nn.functional checks and normalises th
 node whose backward runs device kernels too. Launches use the runtime's fixed local size; sizes travel as
 kernel arguments, so new shapes never compile new kernels.
 """
-import os
 
 import numpy as np
 
+from .. import _config as cfg
 from .. import _dtypes as D
 from .. import _kernels as K
 from .. import _ew
@@ -171,7 +171,7 @@ def _col2im(rt, col, dx, Cg, H, W, KH, KW, OH, OW, stride, padding, dilation):
                            np.int32(dilation[1]), np.int32(nwc), it(nwork)])
 
 
-CONV_FORWARD = os.environ.get("CLTENSOR_CONV", "auto")   # auto | direct | im2col
+CONV_FORWARD = cfg.conv()   # auto | direct | im2col (CLTENSOR_CONV)
 
 
 def _use_direct(rt, weight_grad):
