@@ -1109,3 +1109,14 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
 
 def flatten(input, start_dim=0, end_dim=-1):
     return input.flatten(start_dim, end_dim)
+
+
+# ================================================================================================ attention
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
+    return _attention.scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, scale,
+                                                   enable_gqa)
+
+
+from . import _attention  # noqa: E402  (it imports nothing from this module)

@@ -1,0 +1,280 @@
+"""Scaled dot-product attention: the fused kernels of templates/attention.mako, their launchers and backward.
+
+`scaled_dot_product_attention` checks and broadcasts its operands as PyTorch does, views them as 4-D
+(batch, heads, rows, features; any strides: the kernels take offsets and strides) and runs one autograd node:
+the forward kernel (one work-item per query row, an online softmax over blocks of keys, the output and each row's
+log-sum-exp) and, for the backward, a query-side kernel (dq, rowsum(dO * O), the float mask's gradient when it
+needs one) and a key-side kernel (dk, dv; with GQA a key/value head sums over its group of query heads). The
+L x S score matrix is never stored (except as the float mask's gradient, which has that shape).
+Dropout draws a Philox keep bit per score element from (seed, offset) of cltensor's default generator, so the
+backward recomputes the same mask and manual_seed makes it reproducible.
+Features wider than 256 take `attention_unfused` (matmul, softmax, matmul on differentiable ops), which is also
+the reference the benchmark compares against.
+"""
+import math
+
+import numpy as np
+
+from .. import _creation as C
+from .. import _dtypes as D
+from .. import _kernels as K
+from .. import autograd as AG
+from .._launch import rt_of, extent, idx_type
+from .._linalg import matmul
+from .._tensor import Tensor
+
+__all__ = ["scaled_dot_product_attention", "attention_unfused", "dropout_keep_mask"]
+
+_DCS = (16, 32, 64, 128, 256)
+_typed = set()
+
+
+def _dc(E, Ev):
+    for d in _DCS:
+        if d >= max(E, Ev):
+            return d
+    return None
+
+
+def _4d(t):
+    """t as (B, H, R, F): leading dims merged (a view where the layout allows, else a copy), missing ones added."""
+    n = t.dim()
+    if n == 4:
+        return t
+    if n < 4:
+        return t.reshape((1,) * (4 - n) + tuple(t.shape))
+    return t.reshape((-1,) + tuple(t.shape[-3:]))
+
+
+def _bshape(a, b, an="a", bn="b"):
+    """Broadcast two batch shapes (PyTorch's message on a mismatch)."""
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + tuple(a), (1,) * (n - len(b)) + tuple(b)
+    out = []
+    for k, (x, y) in enumerate(zip(a, b)):
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton "
+                               f"dimension {k}")
+        out.append(max(x, y) if x and y else 0)
+    return tuple(out)
+
+
+def _unbroadcast(g, shape):
+    """Sum g (broadcast from `shape`) back to `shape`."""
+    shape = tuple(shape)
+    if tuple(g.shape) == shape:
+        return g
+    lead = g.dim() - len(shape)
+    if lead:
+        g = g.sum(tuple(range(lead)))
+    dims = tuple(k for k, (s, x) in enumerate(zip(shape, g.shape)) if s == 1 and x != 1)
+    if dims:
+        g = g.sum(dims, keepdim=True)
+    return g.reshape(shape)
+
+
+def _dtype_name(d):
+    return {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+            "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+            "bool": "bool"}.get(d.name, d.name)
+
+
+def _check(query, key, value, attn_mask, dropout_p, enable_gqa):
+    for n, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"scaled_dot_product_attention(): argument '{n}' (position "
+                            f"{('query', 'key', 'value').index(n) + 1}) must be Tensor, not {type(t).__name__}")
+    if not (query._dtype is key._dtype is value._dtype):
+        raise RuntimeError("Expected query, key, and value to have the same dtype, but got query.dtype: "
+                           f"{_dtype_name(query._dtype)} key.dtype: {_dtype_name(key._dtype)} and value.dtype: "
+                           f"{_dtype_name(value._dtype)} instead.")
+    if not (query._device == key._device == value._device):
+        raise RuntimeError("Expected query, key, and value to have the same device type, but got query.device: "
+                           f"{query._device} key.device: {key._device} and value.device: {value._device} instead.")
+    if query.dim() < 2 or key.dim() < 2 or value.dim() < 2:
+        raise RuntimeError("Expected query, key, and value to all be  at least 2 dimensional, but got query.dim: "
+                           f"{query.dim()} key.dim: {key.dim()} and value.dim: {value.dim()} instead.")
+    if attn_mask is not None:
+        md = attn_mask._dtype
+        if not (md is D.bool_ or md is query._dtype):
+            raise RuntimeError("Expected attn_mask dtype to be bool or float or to match query dtype, but got "
+                               f"attn_mask.dtype: {_dtype_name(md)} and  query.dtype: {_dtype_name(query._dtype)} "
+                               "instead.")
+    if not query._dtype.is_floating_point:
+        raise RuntimeError(f"expected scalar type Float but found {query._dtype._alias}")
+    if query.shape[-1] != key.shape[-1]:
+        raise RuntimeError(f"Expected query and key to have the same size in the last dimension (features), but got "
+                           f"{query.shape[-1]} and {key.shape[-1]}")
+    if key.shape[-2] != value.shape[-2]:
+        raise RuntimeError(f"Expected key and value to have the same sequence length, but got {key.shape[-2]} and "
+                           f"{value.shape[-2]}")
+    if not 0.0 <= dropout_p <= 1.0:
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+
+
+def _prepare(query, key, value, attn_mask, enable_gqa):
+    """(q, k, v, mask) as 4-D views broadcast to common batch dims, and the output's leading shape."""
+    qb, kb, vb = tuple(query.shape[:-2]), tuple(key.shape[:-2]), tuple(value.shape[:-2])
+    if enable_gqa and query.dim() >= 3 and key.dim() >= 3 and value.dim() >= 3:
+        Hq, Hk, Hv = qb[-1], kb[-1], vb[-1]
+        if Hk != Hv or Hk == 0 or Hq % Hk:
+            raise RuntimeError("Number of heads in key and value must divide the number of heads in ")
+        bb = _bshape(_bshape(qb[:-1], kb[:-1]), vb[:-1])
+        lead = bb + (Hq,)
+        kvlead = bb + (Hk,)
+    else:
+        lead = _bshape(_bshape(qb, kb), vb)
+        kvlead = lead
+    L, S = query.shape[-2], key.shape[-2]
+    q = query.expand(lead + tuple(query.shape[-2:]))
+    k = key.expand(kvlead + tuple(key.shape[-2:]))
+    v = value.expand(kvlead + tuple(value.shape[-2:]))
+    m = None
+    if attn_mask is not None:
+        ms = _bshape(tuple(attn_mask.shape), lead + (L, S))
+        if ms != lead + (L, S):
+            raise RuntimeError(f"The size of tensor a ({attn_mask.shape[-1]}) must match the size of tensor b ({S}) "
+                               f"at non-singleton dimension {len(ms) - 1}")
+        m = attn_mask.expand(lead + (L, S))
+        m = _4d(m)
+    return _4d(q), _4d(k), _4d(v), m, lead
+
+
+def _a4(t):
+    return [t._st.buf, t._offset] + list(t._strides)
+
+
+def _launch(name, dt, mt, mk, causal, drop, args4, sizes, extra, n, **params):
+    rt = rt_of(args4[0])
+    exts = [extent(t) for t in args4] + [n * sizes[4]]
+    idx, inp = idx_type(*exts)
+    B, Hq, Hk, L, S, E, Ev = sizes
+    DC = _dc(E, Ev)
+    args = []
+    for t in args4[:5]:
+        args += [t._st.buf] + [inp(x) for x in [t._offset] + list(t._strides)]
+    scale, (s0, s1, r0, r1), p = extra
+    args += [np.int32(x) for x in sizes]
+    args += [(np.float64 if dt is D.float64 else np.float32)(scale), np.uint32(s0), np.uint32(s1), np.uint32(r0), np.uint32(r1),
+             np.float32(p)]
+    for a in params.pop("tail"):
+        if isinstance(a, Tensor):
+            args.append(a._st.buf)
+        elif isinstance(a, tuple):     # a 4-D tensor with its offset and strides
+            args += [a[0]._st.buf] + [inp(x) for x in [a[0]._offset] + list(a[0]._strides)]
+        else:
+            args.append(a)
+    k = K.get(rt, "attention", name, t=dt, mt=mt, mk=mk, idx=idx, DC=DC, causal=causal, drop=drop, **params)
+    if id(k) not in _typed:
+        k.set_scalar_arg_dtypes([type(a) if isinstance(a, np.generic) else None for a in args])
+        _typed.add(id(k))
+    if n:
+        ls = rt.local_size
+        K.launch(rt, k, (K.round_up(n, ls),), (ls,), args)
+
+
+def _ctr():
+    """(seed low, seed high, offset low, offset high) of a fresh Philox stream of the default generator."""
+    g = C.default_generator
+    off = g._next()
+    s = g._seed
+    return (s & 0xFFFFFFFF, s >> 32, off & 0xFFFFFFFF, (off >> 32) & 0xFFFFFFFF)
+
+
+def dropout_keep_mask(shape, dropout_p, ctr, dtype, device):
+    """The 0/1 keep mask the fused kernels draw for Philox stream `ctr` (a (B, H, L, S) shape)."""
+    out = C.empty(tuple(shape), dtype=dtype, device=device)
+    n = out.numel()
+    rt = rt_of(out)
+    k = K.get(rt, "attention", "keep_mask", t=dtype)
+    s0, s1, r0, r1 = ctr
+    if n:
+        K.launch(rt, k, (K.round_up(n, rt.local_size),), (rt.local_size,),
+                 [out._st.buf, np.uint64(n), np.uint32(s0), np.uint32(s1), np.uint32(r0), np.uint32(r1),
+                  np.float32(dropout_p)])
+    return out
+
+
+def attention_unfused(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None, keep=None):
+    """Attention on differentiable ops (matmul, softmax, matmul): 4-D operands with equal head counts."""
+    L, S = q.shape[-2], k.shape[-2]
+    sc = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+    s = matmul(q, k.transpose(-2, -1)) * sc
+    if is_causal:
+        cm = C.ones((L, S), dtype=D.bool_, device=q.device).tril()
+        s = s.masked_fill(cm.logical_not(), float("-inf"))
+    if attn_mask is not None:
+        if attn_mask._dtype is D.bool_:
+            s = s.masked_fill(attn_mask.logical_not(), float("-inf"))
+        else:
+            s = s + attn_mask
+    p = s.softmax(-1)
+    p = p.masked_fill(p.isnan(), 0.0) if attn_mask is not None else p
+    if keep is not None:
+        p = p * keep * (1.0 / (1.0 - dropout_p))
+    return matmul(p, v)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
+    dropout_p = float(dropout_p)
+    _check(query, key, value, attn_mask, dropout_p, enable_gqa)
+    q, k, v, m, lead = _prepare(query, key, value, attn_mask, enable_gqa)
+    B, Hq, L, E = q.shape
+    Hk, S, Ev = k.shape[1], k.shape[2], v.shape[3]
+    sc = 1.0 / math.sqrt(E) if scale is None else float(scale)
+    dt = q._dtype
+    drop = dropout_p > 0.0
+    ctr = _ctr() if drop else (0, 0, 0, 0)
+    if _dc(E, Ev) is None:          # wider than the kernels' private rows: the unfused path
+        kk, vv = k, v
+        if Hk != Hq:
+            kk = k.repeat_interleave(Hq // Hk, 1)
+            vv = v.repeat_interleave(Hq // Hk, 1)
+        keep = dropout_keep_mask((B, Hq, L, S), dropout_p, ctr, dt, q.device) if drop else None
+        o = attention_unfused(q, kk, vv, m, dropout_p, is_causal, sc, keep)
+        return o.reshape(lead + (L, Ev))
+    mk = "none" if m is None else ("bool" if m._dtype is D.bool_ else "float")
+    mt = dt if m is None else m._dtype
+    mm = m if m is not None else q
+    sizes = (B, Hq, Hk, L, S, E, Ev)
+    acc = D.float64 if dt is D.float64 else D.float32
+    out = C.empty((B, Hq, L, Ev), dtype=dt, device=q.device)
+    lse = C.empty((B * Hq * L,), dtype=acc, device=q.device)
+    extra = (sc, ctr, dropout_p)
+    qd, kd, vd = q.detach(), k.detach(), v.detach()
+    md = mm.detach()
+    _launch("fwd", dt, mt, mk, bool(is_causal), drop, [qd, kd, vd, out, md], sizes, extra, B * Hq * L,
+            tail=[lse])
+    for t in (query, key, value, attn_mask):
+        if t is not None and t._st.shared:
+            rt_of(t).queue.finish()
+            break
+    res = out.reshape(lead + (L, Ev))
+    ins = (query, key, value, attn_mask)
+    if AG.needs_grad(*[t for t in ins if t is not None]):
+        want_m = attn_mask is not None and attn_mask._requires_grad and mk == "float"
+
+        def bw(g):
+            g4 = _4d(g.expand(lead + (L, Ev)))
+            with AG.no_grad():
+                dq = C.empty((B, Hq, L, E), dtype=dt, device=q.device)
+                dk = C.empty((B, Hk, S, E), dtype=dt, device=q.device)
+                dv = C.empty((B, Hk, S, Ev), dtype=dt, device=q.device)
+                dlt = C.empty((B * Hq * L,), dtype=acc, device=q.device)
+                dm = C.empty((B, Hq, L, S), dtype=acc, device=q.device) if want_m else lse
+                _launch("bwd_q", dt, mt, mk, bool(is_causal), drop, [qd, kd, vd, out, md], sizes, extra,
+                        B * Hq * L, tail=[lse, (g4,), dlt, (dq,), dm], dmask=want_m)
+                _launch("bwd_kv", dt, mt, mk, bool(is_causal), drop, [qd, kd, vd, out, md], sizes, extra,
+                        B * Hk * S, tail=[lse, (g4,), dlt, (dk,), (dv,)])
+                gq = _unbroadcast(dq.reshape(lead + (L, E)), query.shape) if query._requires_grad else None
+                kvlead = tuple(lead[:-1]) + (Hk,) if len(lead) and enable_gqa else lead
+                gk = _unbroadcast(dk.reshape(kvlead + (S, E)), key.shape) if key._requires_grad else None
+                gv = _unbroadcast(dv.reshape(kvlead + (S, Ev)), value.shape) if value._requires_grad else None
+                gm = None
+                if want_m:
+                    gm = _unbroadcast(dm.to(dt).reshape(lead + (L, S)), attn_mask.shape)
+            return gq, gk, gv, gm
+        AG.record("ScaledDotProductFlashAttentionBackward0", ins, res, bw,
+                  saved=tuple(t for t in ins if t is not None))
+    return res
