@@ -19,7 +19,7 @@ ${t4(t, "q", idx)}, ${t4(t, "kk", idx)}, ${t4(t, "v", idx)}, ${t4(t, "o", idx, F
                 const ${idx} m2, const ${idx} m3,
                 const int B, const int Hq, const int Hk, const int L, const int S, const int E, const int Ev,
                 const ${"double" if t.cc == "double" else "float"} scale_, const uint s0, const uint s1, const uint r0,
-                const uint r1, const float pdrop</%def>
+                const uint r1, const ${"double" if t.cc == "double" else "float"} pdrop</%def>
 
 ## score adjustment by the mask at (b, h, i, j): s is the scaled score (in F)
 <%def name="apply_mask(mt, mk, F)">
@@ -47,7 +47,7 @@ inline int keep_(ulong e, uint s0, uint s1, uint r0, uint r1, float p) {
     const int bh = (int)(g / L);
     const int h = bh % Hq, b = bh / Hq, hk = h / (Hq / Hk);
     const ${F} scale = scale_;
-    const ${F} rs = pdrop < 1.0f ? (${F})1 / ((${F})1 - (${F})pdrop) : (${F})0;
+    const ${F} rs = pdrop < 1 ? (${F})1 / ((${F})1 - (${F})pdrop) : (${F})0;
     const ulong eb = (ulong)g * (ulong)S;
 </%def>
 
@@ -92,7 +92,7 @@ ${apply_mask(mt, mk, F)}
             ${F} p = exp(sc[jj] - mn);
             l += p;
 % if drop:
-            p = keep_(eb + j0 + jj, s0, s1, r0, r1, pdrop) ? p * rs : 0;
+            p = keep_(eb + j0 + jj, s0, s1, r0, r1, (float)pdrop) ? p * rs : 0;
 % endif
             if (p != 0) {
                 const ${idx} vr = vb + (j0 + jj) * v2;
@@ -143,7 +143,7 @@ ${apply_mask(mt, mk, F)}
             ${F} dp = 0;
             for (int d = 0; d < Ev; d++) dp += gv[d] * (${F})${t.load("v", "vr + d * v3")};
 % if drop:
-            dp = keep_(eb + j, s0, s1, r0, r1, pdrop) ? dp * rs : 0;
+            dp = keep_(eb + j, s0, s1, r0, r1, (float)pdrop) ? dp * rs : 0;
 % endif
             ds = p * (dp - D);
             for (int d = 0; d < E; d++) dqv[d] += ds * (${F})${t.load("kk", "kr + d * kk3")};
@@ -176,7 +176,7 @@ __kernel void k(${args(t, mt, idx)}, __global const ${F}* restrict lse,
     const int bhk = (int)(g / S);
     const int hk = bhk % Hk, b = bhk / Hk, G = Hq / Hk;
     const ${F} scale = scale_;
-    const ${F} rs = pdrop < 1.0f ? (${F})1 / ((${F})1 - (${F})pdrop) : (${F})0;
+    const ${F} rs = pdrop < 1 ? (${F})1 / ((${F})1 - (${F})pdrop) : (${F})0;
     ${F} kv[${DC}], vv[${DC}], dkv[${DC}], dvv[${DC}];
     const ${idx} kr = kko + b * kk0 + hk * kk1 + j * kk2, vr = vo + b * v0 + hk * v1 + j * v2;
     for (int d = 0; d < E; d++) { kv[d] = ${t.load("kk", "kr + d * kk3")}; dkv[d] = 0; }
@@ -195,7 +195,7 @@ ${apply_mask(mt, mk, F)}
             if (s == -INFINITY) continue;
             const ${F} p = exp(s - ls);
 % if drop:
-            const ${F} z = keep_((ulong)r * (ulong)S + j, s0, s1, r0, r1, pdrop) ? rs : 0;
+            const ${F} z = keep_((ulong)r * (ulong)S + j, s0, s1, r0, r1, (float)pdrop) ? rs : 0;
 % else:
             const ${F} z = 1;
 % endif

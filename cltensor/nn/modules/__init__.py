@@ -17,3 +17,4 @@ from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCel
 from .attention import MultiheadAttention  # noqa
 from .transformer import (Transformer, TransformerEncoder, TransformerDecoder, TransformerEncoderLayer,  # noqa
                           TransformerDecoderLayer)
+from .sparse import EmbeddingBag  # noqa

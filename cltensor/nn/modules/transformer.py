@@ -7,7 +7,8 @@ from ... import _dtypes as D
 from .. import functional as F
 from .. import init
 from .activation import ReLU, GELU
-from .attention import MultiheadAttention, _canonical_mask, _none_or_dtype
+from .._attention import _canonical_mask, _none_or_dtype
+from .attention import MultiheadAttention
 from .container import ModuleList
 from .linear import Linear
 from .misc import Dropout
