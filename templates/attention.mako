@@ -9,6 +9,29 @@
 ## GQA: query head h reads key/value head h / (Hq / Hk).
 <%namespace name="c" file="common.mako"/>
 <%namespace name="rnd" file="random.mako"/>
+<%!
+def ldv(t, V, F, ptr, off):
+    """V features from ptr[off] (unit feature stride when V > 1) as F / F##V"""
+    if V == 1:
+        return "(%s)%s" % (F, t.load(ptr, off))
+    if t.half:
+        return "vload_half%d(0, %s + %s)" % (V, ptr, off)
+    return "vload%d(0, %s + %s)" % (V, ptr, off)
+
+
+def stv(t, V, ptr, off, val):
+    if V == 1:
+        return t.store(ptr, off, "(%s)(%s)" % (t.cc, val))
+    if t.half:
+        return "vstore_half%d_rte(%s, 0, %s + %s)" % (V, val, ptr, off)
+    return "vstore%d(%s, 0, %s + %s)" % (V, val, ptr, off)
+
+
+def hsum(V, x):
+    if V == 1:
+        return x
+    return "(" + " + ".join("(%s).s%x" % (x, k) for k in range(V)) + ")"
+%>
 
 <%def name="t4(t, name, idx, const=True)">
 __global ${"const " if const else ""}${t.ct}* restrict ${name}, const ${idx} ${name}o, const ${idx} ${name}0, const ${idx} ${name}1, const ${idx} ${name}2, const ${idx} ${name}3</%def>
@@ -51,20 +74,26 @@ inline int keep_(ulong e, uint s0, uint s1, uint r0, uint r1, float p) {
     const ulong eb = (ulong)g * (ulong)S;
 </%def>
 
+## V: features per vector operation (1, or 8 when E and Ev are multiples of 8 and every feature stride is 1);
+## E / V and Ev / V vectors per row. VT: F or F##V.
+<%def name="vt(F, V)">${F if V == 1 else F + str(V)}</%def>
+
 ## forward: one work-item per query row; keys in blocks of BJ: one rescale of the accumulator per block.
 ## o: the output (B, Hq, L, Ev); lse: log-sum-exp per row (B * Hq * L, contiguous, in F).
-<%def name="fwd(t, mt, mk, idx, DC, causal, drop)">
-<% F = "double" if t.cc == "double" else "float"; BJ = 16 %>
+<%def name="fwd(t, mt, mk, idx, DC, causal, drop, V)">
+<% F = "double" if t.cc == "double" else "float"; BJ = 16; VT = F if V == 1 else F + str(V) %>
 ${c.preamble((t, mt))}
 ${rnd.philox()}
 ${keep_fn()}
 __kernel void k(${args(t, mt, idx)}, __global ${F}* restrict lse)
 {
 ${head(t, F, DC)}
-    ${F} qv[${DC}], acc[${DC}], sc[${BJ}];
+    ${VT} qv[${DC // V}], acc[${DC // V}];
+    ${F} sc[${BJ}];
+    const int EV = E / ${V}, EvV = Ev / ${V};
     const ${idx} qb = qo + b * q0 + h * q1 + i * q2;
-    for (int d = 0; d < E; d++) qv[d] = (${F})${t.load("q", "qb + d * q3")} * scale;
-    for (int d = 0; d < Ev; d++) acc[d] = 0;
+    for (int d = 0; d < EV; d++) qv[d] = ${ldv(t, V, F, "q", "qb + d * %d * q3" % V)} * scale;
+    for (int d = 0; d < EvV; d++) acc[d] = 0;
     ${F} mx = -INFINITY, l = 0;
     const int jend = ${"min(S, i + 1)" if causal else "S"};
     const ${idx} kb = kko + b * kk0 + hk * kk1, vb = vo + b * v0 + hk * v1;
@@ -74,8 +103,9 @@ ${head(t, F, DC)}
         for (int jj = 0; jj < n; jj++) {
             const int j = j0 + jj;
             const ${idx} kr = kb + j * kk2;
-            ${F} s = 0;
-            for (int d = 0; d < E; d++) s += qv[d] * (${F})${t.load("kk", "kr + d * kk3")};
+            ${VT} sv = 0;
+            for (int d = 0; d < EV; d++) sv += qv[d] * ${ldv(t, V, F, "kk", "kr + d * %d * kk3" % V)};
+            ${F} s = ${hsum(V, "sv")};
 ${apply_mask(mt, mk, F)}
             sc[jj] = s;
             bm = fmax(bm, s);
@@ -85,7 +115,7 @@ ${apply_mask(mt, mk, F)}
         const ${F} corr = exp(mx - mn);
         if (corr != 1) {
             l *= corr;
-            for (int d = 0; d < Ev; d++) acc[d] *= corr;
+            for (int d = 0; d < EvV; d++) acc[d] *= corr;
         }
         mx = mn;
         for (int jj = 0; jj < n; jj++) {
@@ -96,13 +126,13 @@ ${apply_mask(mt, mk, F)}
 % endif
             if (p != 0) {
                 const ${idx} vr = vb + (j0 + jj) * v2;
-                for (int d = 0; d < Ev; d++) acc[d] += p * (${F})${t.load("v", "vr + d * v3")};
+                for (int d = 0; d < EvV; d++) acc[d] += p * ${ldv(t, V, F, "v", "vr + d * %d * v3" % V)};
             }
         }
     }
     const ${F} inv = l > 0 ? (${F})1 / l : (${F})0;   // a row with every key masked out gives 0 (as torch)
     const ${idx} ob = oo + b * o0 + h * o1 + i * o2;
-    for (int d = 0; d < Ev; d++) ${t.store("o", "ob + d * o3", "(" + t.cc + ")(acc[d] * inv)")};
+    for (int d = 0; d < EvV; d++) ${stv(t, V, "o", "ob + d * %d * o3" % V, "acc[d] * inv")};
     lse[g] = l > 0 ? mx + log(l) : -INFINITY;
 }
 </%def>
@@ -110,8 +140,8 @@ ${apply_mask(mt, mk, F)}
 ## backward, query side: one work-item per query row. dlt = rowsum(dO * O) (stored for the key side);
 ## dq = scale * sum_j ds_ij k_j with ds = p * (dp - dlt), dp = dO . v_j (times the dropout mask / (1 - p)).
 ## With dmask, ds is also written densely to dm (B, Hq, L, S): the gradient of a float mask.
-<%def name="bwd_q(t, mt, mk, idx, DC, causal, drop, dmask)">
-<% F = "double" if t.cc == "double" else "float" %>
+<%def name="bwd_q(t, mt, mk, idx, DC, causal, drop, dmask, V)">
+<% F = "double" if t.cc == "double" else "float"; VT = F if V == 1 else F + str(V) %>
 ${c.preamble((t, mt))}
 ${rnd.philox()}
 ${keep_fn()}
@@ -119,34 +149,38 @@ __kernel void k(${args(t, mt, idx)}, __global const ${F}* restrict lse,
                 ${t4(t, "go", idx)}, __global ${F}* restrict dlt, ${t4(t, "dq", idx, False)}, __global ${F}* restrict dm)
 {
 ${head(t, F, DC)}
-    ${F} qv[${DC}], gv[${DC}], dqv[${DC}];
+    ${VT} qv[${DC // V}], gv[${DC // V}], dqv[${DC // V}];
+    const int EV = E / ${V}, EvV = Ev / ${V};
     const ${idx} qb = qo + b * q0 + h * q1 + i * q2;
-    for (int d = 0; d < E; d++) { qv[d] = (${F})${t.load("q", "qb + d * q3")} * scale; dqv[d] = 0; }
+    for (int d = 0; d < EV; d++) { qv[d] = ${ldv(t, V, F, "q", "qb + d * %d * q3" % V)} * scale; dqv[d] = 0; }
     const ${idx} gb = goo + b * go0 + h * go1 + i * go2, ob = oo + b * o0 + h * o1 + i * o2;
-    ${F} D = 0;
-    for (int d = 0; d < Ev; d++) {
-        gv[d] = ${t.load("go", "gb + d * go3")};
-        D += gv[d] * (${F})${t.load("o", "ob + d * o3")};
+    ${VT} Dv = 0;
+    for (int d = 0; d < EvV; d++) {
+        gv[d] = ${ldv(t, V, F, "go", "gb + d * %d * go3" % V)};
+        Dv += gv[d] * ${ldv(t, V, F, "o", "ob + d * %d * o3" % V)};
     }
+    const ${F} D = ${hsum(V, "Dv")};
     dlt[g] = D;
     const ${F} ls = lse[g];
     const int jend = ${"min(S, i + 1)" if causal else "S"};
     const ${idx} kb = kko + b * kk0 + hk * kk1, vb = vo + b * v0 + hk * v1;
     for (int j = 0; j < jend; j++) {
         const ${idx} kr = kb + j * kk2, vr = vb + j * v2;
-        ${F} s = 0;
-        for (int d = 0; d < E; d++) s += qv[d] * (${F})${t.load("kk", "kr + d * kk3")};
+        ${VT} sv = 0;
+        for (int d = 0; d < EV; d++) sv += qv[d] * ${ldv(t, V, F, "kk", "kr + d * %d * kk3" % V)};
+        ${F} s = ${hsum(V, "sv")};
 ${apply_mask(mt, mk, F)}
         const ${F} p = (ls == -INFINITY || s == -INFINITY) ? (${F})0 : exp(s - ls);
         ${F} ds = 0;
         if (p != 0) {
-            ${F} dp = 0;
-            for (int d = 0; d < Ev; d++) dp += gv[d] * (${F})${t.load("v", "vr + d * v3")};
+            ${VT} dpv = 0;
+            for (int d = 0; d < EvV; d++) dpv += gv[d] * ${ldv(t, V, F, "v", "vr + d * %d * v3" % V)};
+            ${F} dp = ${hsum(V, "dpv")};
 % if drop:
             dp = keep_(eb + j, s0, s1, r0, r1, (float)pdrop) ? dp * rs : 0;
 % endif
             ds = p * (dp - D);
-            for (int d = 0; d < E; d++) dqv[d] += ds * (${F})${t.load("kk", "kr + d * kk3")};
+            for (int d = 0; d < EV; d++) dqv[d] += ds * ${ldv(t, V, F, "kk", "kr + d * %d * kk3" % V)};
         }
 % if dmask:
         dm[eb + j] = ds;
@@ -156,14 +190,14 @@ ${apply_mask(mt, mk, F)}
     for (int j = jend; j < S; j++) dm[eb + j] = 0;
 % endif
     const ${idx} db = dqo + b * dq0 + h * dq1 + i * dq2;
-    for (int d = 0; d < E; d++) ${t.store("dq", "db + d * dq3", "(" + t.cc + ")(dqv[d] * scale)")};
+    for (int d = 0; d < EV; d++) ${stv(t, V, "dq", "db + d * %d * dq3" % V, "dqv[d] * scale")};
 }
 </%def>
 
 ## backward, key side: one work-item per key/value row j of head hk (B, Hk, S); it walks the query rows of every
 ## query head of its group: dv = sum p~ dO_i (p~: p with dropout), dk = sum ds q_i * scale.
-<%def name="bwd_kv(t, mt, mk, idx, DC, causal, drop)">
-<% F = "double" if t.cc == "double" else "float" %>
+<%def name="bwd_kv(t, mt, mk, idx, DC, causal, drop, V)">
+<% F = "double" if t.cc == "double" else "float"; VT = F if V == 1 else F + str(V) %>
 ${c.preamble((t, mt))}
 ${rnd.philox()}
 ${keep_fn()}
@@ -175,12 +209,13 @@ __kernel void k(${args(t, mt, idx)}, __global const ${F}* restrict lse,
     const int j = (int)(g % S);
     const int bhk = (int)(g / S);
     const int hk = bhk % Hk, b = bhk / Hk, G = Hq / Hk;
+    const int EV = E / ${V}, EvV = Ev / ${V};
     const ${F} scale = scale_;
     const ${F} rs = pdrop < 1 ? (${F})1 / ((${F})1 - (${F})pdrop) : (${F})0;
-    ${F} kv[${DC}], vv[${DC}], dkv[${DC}], dvv[${DC}];
+    ${VT} kv[${DC // V}], vv[${DC // V}], dkv[${DC // V}], dvv[${DC // V}];
     const ${idx} kr = kko + b * kk0 + hk * kk1 + j * kk2, vr = vo + b * v0 + hk * v1 + j * v2;
-    for (int d = 0; d < E; d++) { kv[d] = ${t.load("kk", "kr + d * kk3")}; dkv[d] = 0; }
-    for (int d = 0; d < Ev; d++) { vv[d] = ${t.load("v", "vr + d * v3")}; dvv[d] = 0; }
+    for (int d = 0; d < EV; d++) { kv[d] = ${ldv(t, V, F, "kk", "kr + d * %d * kk3" % V)}; dkv[d] = 0; }
+    for (int d = 0; d < EvV; d++) { vv[d] = ${ldv(t, V, F, "v", "vr + d * %d * v3" % V)}; dvv[d] = 0; }
     for (int h = hk * G; h < hk * G + G; h++) {
         const long bh = (long)b * Hq + h;
         for (int i = ${"min(j, L)" if causal else "0"}; i < L; i++) {
@@ -188,9 +223,9 @@ __kernel void k(${args(t, mt, idx)}, __global const ${F}* restrict lse,
             const ${F} ls = lse[r];
             if (ls == -INFINITY) continue;
             const ${idx} qb = qo + b * q0 + h * q1 + i * q2, gb = goo + b * go0 + h * go1 + i * go2;
-            ${F} s = 0;
-            for (int d = 0; d < E; d++) s += (${F})${t.load("q", "qb + d * q3")} * kv[d];
-            s *= scale;
+            ${VT} sv = 0;
+            for (int d = 0; d < EV; d++) sv += ${ldv(t, V, F, "q", "qb + d * %d * q3" % V)} * kv[d];
+            ${F} s = ${hsum(V, "sv")} * scale;
 ${apply_mask(mt, mk, F)}
             if (s == -INFINITY) continue;
             const ${F} p = exp(s - ls);
@@ -199,20 +234,20 @@ ${apply_mask(mt, mk, F)}
 % else:
             const ${F} z = 1;
 % endif
-            ${F} dp = 0;
+            ${VT} dpv = 0;
             const ${F} pz = p * z;
-            for (int d = 0; d < Ev; d++) {
-                const ${F} gd = ${t.load("go", "gb + d * go3")};
-                dp += gd * vv[d];
+            for (int d = 0; d < EvV; d++) {
+                const ${VT} gd = ${ldv(t, V, F, "go", "gb + d * %d * go3" % V)};
+                dpv += gd * vv[d];
                 dvv[d] += pz * gd;
             }
-            const ${F} ds = p * (dp * z - dlt[r]) * scale;
-            for (int d = 0; d < E; d++) dkv[d] += ds * (${F})${t.load("q", "qb + d * q3")};
+            const ${F} ds = p * (${hsum(V, "dpv")} * z - dlt[r]) * scale;
+            for (int d = 0; d < EV; d++) dkv[d] += ds * ${ldv(t, V, F, "q", "qb + d * %d * q3" % V)};
         }
     }
     const ${idx} kd = dko + b * dk0 + hk * dk1 + j * dk2, vd = dvo + b * dv0 + hk * dv1 + j * dv2;
-    for (int d = 0; d < E; d++) ${t.store("dk", "kd + d * dk3", "(" + t.cc + ")dkv[d]")};
-    for (int d = 0; d < Ev; d++) ${t.store("dv", "vd + d * dv3", "(" + t.cc + ")dvv[d]")};
+    for (int d = 0; d < EV; d++) ${stv(t, V, "dk", "kd + d * %d * dk3" % V, "dkv[d]")};
+    for (int d = 0; d < EvV; d++) ${stv(t, V, "dv", "vd + d * %d * dv3" % V, "dvv[d]")};
 }
 </%def>
 

@@ -160,14 +160,17 @@ def _launch(name, dt, mt, mk, causal, drop, args4, sizes, extra, n, **params):
     args += [np.int32(x) for x in sizes]
     args += [(np.float64 if dt is D.float64 else np.float32)(scale), np.uint32(s0), np.uint32(s1), np.uint32(r0), np.uint32(r1),
              (np.float64 if dt is D.float64 else np.float32)(p)]
-    for a in params.pop("tail"):
+    tail = params.pop("tail")
+    for a in tail:
         if isinstance(a, Tensor):
             args.append(a._st.buf)
         elif isinstance(a, tuple):     # a 4-D tensor with its offset and strides
             args += [a[0]._st.buf] + [inp(x) for x in [a[0]._offset] + list(a[0]._strides)]
         else:
             args.append(a)
-    k = K.get(rt, "attention", name, t=dt, mt=mt, mk=mk, idx=idx, DC=DC, causal=causal, drop=drop, **params)
+    V = 8 if E % 8 == 0 and Ev % 8 == 0 and all(
+        t._strides[3] == 1 or t._shape[3] == 1 for t in args4[:4] + [a[0] for a in tail if isinstance(a, tuple)]) else 1
+    k = K.get(rt, "attention", name, t=dt, mt=mt, mk=mk, idx=idx, DC=DC, causal=causal, drop=drop, V=V, **params)
     if id(k) not in _typed:
         k.set_scalar_arg_dtypes([type(a) if isinstance(a, np.generic) else None for a in args])
         _typed.add(id(k))
