@@ -91,6 +91,10 @@ def test_sdpa_gqa_scale_odd_sizes():
     sdpa_both(rn(5, 9), rn(6, 9), rn(6, 3))                                  # 2-D
     sdpa_both(rn(2, 2, 3, 4, 8), rn(2, 1, 4, 8), rn(1, 4, 6))                # broadcast batch dims
     sdpa_both(rn(2, 2, 3, 300), rn(2, 2, 4, 300), rn(2, 2, 4, 300))          # wider than the kernels: unfused path
+    # contiguous features, multiples of 8 (the 8-wide vector kernels), with GQA, causal and a mask at once
+    sdpa_both(rn(2, 4, 20, 32), rn(2, 2, 24, 32), rn(2, 2, 24, 16), enable_gqa=True, is_causal=True)
+    sdpa_both(rn(2, 4, 20, 32), rn(2, 2, 24, 32), rn(2, 2, 24, 16), rn(2, 1, 20, 24), enable_gqa=True)
+    sdpa_both(rn(1, 2, 19, 16), rn(1, 2, 19, 16), rn(1, 2, 19, 16), torch.rand(2, 19, 19) > 0.3)
 
 
 def test_sdpa_strided_inputs():
@@ -148,8 +152,8 @@ def test_sdpa_dropout():
     ct.manual_seed(8)
     d = n(CF.scaled_dot_product_attention(cq, ck, cv, dropout_p=0.3))
     assert np.array_equal(a, b) and not np.array_equal(a, d)
-    # equal to the unfused attention with the same keep mask, gradients included
-    for causal in (False, True):
+    # equal to the unfused attention with the same keep mask, gradients included (8-wide kernels too)
+    for causal, q, k, v in ((False, q, k, v), (True, q, k, v), (True, rn(2, 2, 9, 16), rn(2, 2, 11, 16), rn(2, 2, 11, 8))):
         ct.manual_seed(11)
         gq, gk, gv = c(q, True), c(k, True), c(v, True)
         out = CF.scaled_dot_product_attention(gq, gk, gv, dropout_p=0.4, is_causal=causal)
@@ -158,7 +162,7 @@ def test_sdpa_dropout():
         rq, rk, rv = c(q, True), c(k, True), c(v, True)
         ref = _attention.attention_unfused(rq, rk, rv, None, 0.4, causal, None, keep)
         close(out, n(ref))
-        g = ct.tensor(np.random.RandomState(0).randn(2, 2, 9, 4))
+        g = ct.tensor(np.random.RandomState(0).randn(2, 2, 9, v.shape[-1]))
         out.backward(g)
         ref.backward(g)
         for x, y in ((gq, rq), (gk, rk), (gv, rv)):
@@ -189,6 +193,8 @@ def test_sdpa_errors():
         lambda m: m.nn.functional.scaled_dot_product_attention(q(m, 1, 4, 3, 4), q(m, 1, 2, 3, 4), q(m, 1, 2, 3, 4)),
         lambda m: m.nn.functional.scaled_dot_product_attention(q(m, 1, 1, 3, 4), q(m, 1, 1, 3, 4), q(m, 1, 1, 3, 4),
                                                                attn_mask=q(m, 2, 3)),
+        lambda m: m.nn.functional.scaled_dot_product_attention(q(m, 1, 1, 3, 4), q(m, 1, 1, 3, 4), q(m, 1, 1, 3, 4),
+                                                               attn_mask=q(m, 3, 3).requires_grad_(), is_causal=True),
     ]
     same_errors(torch, ct, cases)
 

@@ -83,7 +83,7 @@ def _dtype_name(d):
             "bool": "bool"}.get(d.name, d.name)
 
 
-def _check(query, key, value, attn_mask, dropout_p, enable_gqa):
+def _check(query, key, value, attn_mask, dropout_p, is_causal):
     for n, t in (("query", query), ("key", key), ("value", value)):
         if not isinstance(t, Tensor):
             raise TypeError(f"scaled_dot_product_attention(): argument '{n}' (position "
@@ -104,6 +104,8 @@ def _check(query, key, value, attn_mask, dropout_p, enable_gqa):
             raise RuntimeError("Expected attn_mask dtype to be bool or float or to match query dtype, but got "
                                f"attn_mask.dtype: {_dtype_name(md)} and  query.dtype: {_dtype_name(query._dtype)} "
                                "instead.")
+    if is_causal and attn_mask is not None and AG.needs_grad(attn_mask):
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
     if not query._dtype.is_floating_point:
         raise RuntimeError(f"expected scalar type Float but found {query._dtype._alias}")
     if query.shape[-1] != key.shape[-1]:
@@ -224,7 +226,7 @@ def attention_unfused(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, s
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     dropout_p = float(dropout_p)
-    _check(query, key, value, attn_mask, dropout_p, enable_gqa)
+    _check(query, key, value, attn_mask, dropout_p, is_causal)
     q, k, v, m, lead = _prepare(query, key, value, attn_mask, enable_gqa)
     B, Hq, L, E = q.shape
     Hk, S, Ev = k.shape[1], k.shape[2], v.shape[3]
