@@ -45,11 +45,11 @@ ${t4(t, "q", idx)}, ${t4(t, "kk", idx)}, ${t4(t, "v", idx)}, ${t4(t, "o", idx, F
                 const uint r1, const ${"double" if t.cc == "double" else "float"} pdrop</%def>
 
 ## score adjustment by the mask at (b, h, i, j): s is the scaled score (in F)
-<%def name="apply_mask(mt, mk, F)">
+<%def name="apply_mask(mt, mk, F, i='i', j='j', s='s')">
 % if mk == "bool":
-        if (!m[mo + b * m0 + h * m1 + i * m2 + j * m3]) s = -INFINITY;
+        if (!m[mo + b * m0 + h * m1 + ${i} * m2 + ${j} * m3]) ${s} = -INFINITY;
 % elif mk == "float":
-        s += (${F})${mt.load("m", "mo + b * m0 + h * m1 + i * m2 + j * m3")};
+        ${s} += (${F})${mt.load("m", "mo + b * m0 + h * m1 + %s * m2 + %s * m3" % (i, j))};
 % endif
 </%def>
 
@@ -63,84 +63,109 @@ inline int keep_(ulong e, uint s0, uint s1, uint r0, uint r1, float p) {
 }
 </%def>
 
-<%def name="head(t, F, DC)">
-    const long g = get_global_id(0);
-    if (g >= (long)B * Hq * L) return;
-    const int i = (int)(g % L);
-    const int bh = (int)(g / L);
-    const int h = bh % Hq, b = bh / Hq, hk = h / (Hq / Hk);
-    const ${F} scale = scale_;
-    const ${F} rs = pdrop < 1 ? (${F})1 / ((${F})1 - (${F})pdrop) : (${F})0;
-    const ulong eb = (ulong)g * (ulong)S;
-</%def>
-
 ## V: features per vector operation (1, or 8 when E and Ev are multiples of 8 and every feature stride is 1);
 ## E / V and Ev / V vectors per row. VT: F or F##V.
 <%def name="vt(F, V)">${F if V == 1 else F + str(V)}</%def>
 
-## forward: one work-item per query row; keys in blocks of BJ: one rescale of the accumulator per block.
-## o: the output (B, Hq, L, Ev); lse: log-sum-exp per row (B * Hq * L, contiguous, in F).
-<%def name="fwd(t, mt, mk, idx, DC, causal, drop, V)">
+## forward: one work-item per R consecutive query rows of one (batch, head) (each key/value vector loaded once
+## serves R rows); keys in blocks of BJ: one rescale of the accumulators per block. Rows past L repeat row L - 1
+## (computed, not stored). o: the output (B, Hq, L, Ev); lse: log-sum-exp per row (B * Hq * L, contiguous, in F).
+<%def name="fwd(t, mt, mk, idx, DC, causal, drop, V, R)">
 <% F = "double" if t.cc == "double" else "float"; BJ = 16; VT = F if V == 1 else F + str(V) %>
 ${c.preamble((t, mt))}
 ${rnd.philox()}
 ${keep_fn()}
 __kernel void k(${args(t, mt, idx)}, __global ${F}* restrict lse)
 {
-${head(t, F, DC)}
-    ${VT} qv[${DC // V}], acc[${DC // V}];
-    ${F} sc[${BJ}];
+    const long g = get_global_id(0);
+    const int nrb = (L + ${R} - 1) / ${R};
+    if (g >= (long)B * Hq * nrb) return;
+    const int i0 = (int)(g % nrb) * ${R};
+    const int bh = (int)(g / nrb);
+    const int h = bh % Hq, b = bh / Hq, hk = h / (Hq / Hk);
+    const ${F} scale = scale_;
+    const ${F} rs = pdrop < 1 ? (${F})1 / ((${F})1 - (${F})pdrop) : (${F})0;
     const int EV = E / ${V}, EvV = Ev / ${V};
-    const ${idx} qb = qo + b * q0 + h * q1 + i * q2;
-    for (int d = 0; d < EV; d++) qv[d] = ${ldv(t, V, F, "q", "qb + d * %d * q3" % V)} * scale;
-    for (int d = 0; d < EvV; d++) acc[d] = 0;
-    ${F} mx = -INFINITY, l = 0;
-    const int jend = ${"min(S, i + 1)" if causal else "S"};
+    ${VT} qv[${R}][${DC // V}], acc[${R}][${DC // V}];
+    ${F} sc[${R}][${BJ}], mx[${R}], l[${R}];
+    int ir[${R}];
+    for (int r = 0; r < ${R}; r++) {
+        ir[r] = min(i0 + r, L - 1);
+        const ${idx} qb = qo + b * q0 + h * q1 + ir[r] * q2;
+        for (int d = 0; d < EV; d++) { qv[r][d] = ${ldv(t, V, F, "q", "qb + d * %d * q3" % V)} * scale; acc[r][d] = 0; }
+        for (int d = 0; d < EvV; d++) acc[r][d] = 0;
+        mx[r] = -INFINITY; l[r] = 0;
+    }
+    const int jend = ${"min(S, ir[%d] + 1)" % (R - 1) if causal else "S"};
     const ${idx} kb = kko + b * kk0 + hk * kk1, vb = vo + b * v0 + hk * v1;
     for (int j0 = 0; j0 < jend; j0 += ${BJ}) {
         const int n = min(${BJ}, jend - j0);
-        ${F} bm = -INFINITY;
         for (int jj = 0; jj < n; jj++) {
             const int j = j0 + jj;
             const ${idx} kr = kb + j * kk2;
-            ${VT} sv = 0;
-            for (int d = 0; d < EV; d++) sv += qv[d] * ${ldv(t, V, F, "kk", "kr + d * %d * kk3" % V)};
-            ${F} s = ${hsum(V, "sv")};
-${apply_mask(mt, mk, F)}
-            sc[jj] = s;
-            bm = fmax(bm, s);
-        }
-        const ${F} mn = fmax(mx, bm);
-        if (mn == -INFINITY) continue;          // every key so far masked out
-        const ${F} corr = exp(mx - mn);
-        if (corr != 1) {
-            l *= corr;
-            for (int d = 0; d < EvV; d++) acc[d] *= corr;
-        }
-        mx = mn;
-        for (int jj = 0; jj < n; jj++) {
-            ${F} p = exp(sc[jj] - mn);
-            l += p;
-% if drop:
-            p = keep_(eb + j0 + jj, s0, s1, r0, r1, (float)pdrop) ? p * rs : 0;
+            ${VT} sv[${R}];
+            for (int r = 0; r < ${R}; r++) sv[r] = 0;
+            for (int d = 0; d < EV; d++) {
+                const ${VT} kd = ${ldv(t, V, F, "kk", "kr + d * %d * kk3" % V)};
+                for (int r = 0; r < ${R}; r++) sv[r] += qv[r][d] * kd;
+            }
+            for (int r = 0; r < ${R}; r++) {
+                ${F} s = ${hsum(V, "sv[r]")};
+% if causal:
+                if (j > ir[r]) s = -INFINITY;
 % endif
-            if (p != 0) {
-                const ${idx} vr = vb + (j0 + jj) * v2;
-                for (int d = 0; d < EvV; d++) acc[d] += p * ${ldv(t, V, F, "v", "vr + d * %d * v3" % V)};
+${apply_mask(mt, mk, F, "ir[r]")}
+                sc[r][jj] = s;
+            }
+        }
+        int live = 0;
+        for (int r = 0; r < ${R}; r++) {
+            ${F} bm = -INFINITY;
+            for (int jj = 0; jj < n; jj++) bm = fmax(bm, sc[r][jj]);
+            const ${F} mn = fmax(mx[r], bm);
+            if (mn == -INFINITY) {                 // every key so far masked out for this row
+                for (int jj = 0; jj < n; jj++) sc[r][jj] = 0;
+                continue;
+            }
+            live = 1;
+            const ${F} corr = exp(mx[r] - mn);
+            if (corr != 1) {
+                l[r] *= corr;
+                for (int d = 0; d < EvV; d++) acc[r][d] *= corr;
+            }
+            mx[r] = mn;
+            for (int jj = 0; jj < n; jj++) {
+                ${F} p = exp(sc[r][jj] - mn);
+                l[r] += p;
+% if drop:
+                p = keep_(((ulong)bh * L + ir[r]) * S + j0 + jj, s0, s1, r0, r1, (float)pdrop) ? p * rs : 0;
+% endif
+                sc[r][jj] = p;
+            }
+        }
+        if (!live) continue;
+        for (int jj = 0; jj < n; jj++) {
+            const ${idx} vr = vb + (j0 + jj) * v2;
+            for (int d = 0; d < EvV; d++) {
+                const ${VT} vd = ${ldv(t, V, F, "v", "vr + d * %d * v3" % V)};
+                for (int r = 0; r < ${R}; r++) acc[r][d] += sc[r][jj] * vd;
             }
         }
     }
-    const ${F} inv = l > 0 ? (${F})1 / l : (${F})0;   // a row with every key masked out gives 0 (as torch)
-    const ${idx} ob = oo + b * o0 + h * o1 + i * o2;
-    for (int d = 0; d < EvV; d++) ${stv(t, V, "o", "ob + d * %d * o3" % V, "acc[d] * inv")};
-    lse[g] = l > 0 ? mx + log(l) : -INFINITY;
+    for (int r = 0; r < ${R}; r++) {
+        if (i0 + r >= L) break;
+        const ${F} inv = l[r] > 0 ? (${F})1 / l[r] : (${F})0;   // a row with every key masked out gives 0 (as torch)
+        const ${idx} ob = oo + b * o0 + h * o1 + ir[r] * o2;
+        for (int d = 0; d < EvV; d++) ${stv(t, V, "o", "ob + d * %d * o3" % V, "acc[r][d] * inv")};
+        lse[(long)bh * L + ir[r]] = l[r] > 0 ? mx[r] + log(l[r]) : -INFINITY;
+    }
 }
 </%def>
 
-## backward, query side: one work-item per query row. dlt = rowsum(dO * O) (stored for the key side);
+## backward, query side: one work-item per R query rows. dlt = rowsum(dO * O) (stored for the key side);
 ## dq = scale * sum_j ds_ij k_j with ds = p * (dp - dlt), dp = dO . v_j (times the dropout mask / (1 - p)).
 ## With dmask, ds is also written densely to dm (B, Hq, L, S): the gradient of a float mask.
-<%def name="bwd_q(t, mt, mk, idx, DC, causal, drop, dmask, V)">
+<%def name="bwd_q(t, mt, mk, idx, DC, causal, drop, dmask, V, R)">
 <% F = "double" if t.cc == "double" else "float"; VT = F if V == 1 else F + str(V) %>
 ${c.preamble((t, mt))}
 ${rnd.philox()}
@@ -148,55 +173,86 @@ ${keep_fn()}
 __kernel void k(${args(t, mt, idx)}, __global const ${F}* restrict lse,
                 ${t4(t, "go", idx)}, __global ${F}* restrict dlt, ${t4(t, "dq", idx, False)}, __global ${F}* restrict dm)
 {
-${head(t, F, DC)}
-    ${VT} qv[${DC // V}], gv[${DC // V}], dqv[${DC // V}];
+    const long g = get_global_id(0);
+    const int nrb = (L + ${R} - 1) / ${R};
+    if (g >= (long)B * Hq * nrb) return;
+    const int i0 = (int)(g % nrb) * ${R};
+    const int bh = (int)(g / nrb);
+    const int h = bh % Hq, b = bh / Hq, hk = h / (Hq / Hk);
+    const ${F} scale = scale_;
+    const ${F} rs = pdrop < 1 ? (${F})1 / ((${F})1 - (${F})pdrop) : (${F})0;
     const int EV = E / ${V}, EvV = Ev / ${V};
-    const ${idx} qb = qo + b * q0 + h * q1 + i * q2;
-    for (int d = 0; d < EV; d++) { qv[d] = ${ldv(t, V, F, "q", "qb + d * %d * q3" % V)} * scale; dqv[d] = 0; }
-    const ${idx} gb = goo + b * go0 + h * go1 + i * go2, ob = oo + b * o0 + h * o1 + i * o2;
-    ${VT} Dv = 0;
-    for (int d = 0; d < EvV; d++) {
-        gv[d] = ${ldv(t, V, F, "go", "gb + d * %d * go3" % V)};
-        Dv += gv[d] * ${ldv(t, V, F, "o", "ob + d * %d * o3" % V)};
+    ${VT} qv[${R}][${DC // V}], gv[${R}][${DC // V}], dqv[${R}][${DC // V}];
+    ${F} D[${R}], ls[${R}];
+    int ir[${R}];
+    for (int r = 0; r < ${R}; r++) {
+        ir[r] = min(i0 + r, L - 1);
+        const ${idx} qb = qo + b * q0 + h * q1 + ir[r] * q2;
+        for (int d = 0; d < EV; d++) { qv[r][d] = ${ldv(t, V, F, "q", "qb + d * %d * q3" % V)} * scale; dqv[r][d] = 0; }
+        const ${idx} gb = goo + b * go0 + h * go1 + ir[r] * go2, ob = oo + b * o0 + h * o1 + ir[r] * o2;
+        ${VT} Dv = 0;
+        for (int d = 0; d < EvV; d++) {
+            gv[r][d] = ${ldv(t, V, F, "go", "gb + d * %d * go3" % V)};
+            Dv += gv[r][d] * ${ldv(t, V, F, "o", "ob + d * %d * o3" % V)};
+        }
+        D[r] = ${hsum(V, "Dv")};
+        ls[r] = lse[(long)bh * L + ir[r]];
+        if (i0 + r < L) dlt[(long)bh * L + ir[r]] = D[r];
     }
-    const ${F} D = ${hsum(V, "Dv")};
-    dlt[g] = D;
-    const ${F} ls = lse[g];
-    const int jend = ${"min(S, i + 1)" if causal else "S"};
+    const int jend = ${"min(S, ir[%d] + 1)" % (R - 1) if causal else "S"};
     const ${idx} kb = kko + b * kk0 + hk * kk1, vb = vo + b * v0 + hk * v1;
     for (int j = 0; j < jend; j++) {
         const ${idx} kr = kb + j * kk2, vr = vb + j * v2;
-        ${VT} sv = 0;
-        for (int d = 0; d < EV; d++) sv += qv[d] * ${ldv(t, V, F, "kk", "kr + d * %d * kk3" % V)};
-        ${F} s = ${hsum(V, "sv")};
-${apply_mask(mt, mk, F)}
-        const ${F} p = (ls == -INFINITY || s == -INFINITY) ? (${F})0 : exp(s - ls);
-        ${F} ds = 0;
-        if (p != 0) {
-            ${VT} dpv = 0;
-            for (int d = 0; d < EvV; d++) dpv += gv[d] * ${ldv(t, V, F, "v", "vr + d * %d * v3" % V)};
-            ${F} dp = ${hsum(V, "dpv")};
-% if drop:
-            dp = keep_(eb + j, s0, s1, r0, r1, (float)pdrop) ? dp * rs : 0;
-% endif
-            ds = p * (dp - D);
-            for (int d = 0; d < EV; d++) dqv[d] += ds * ${ldv(t, V, F, "kk", "kr + d * %d * kk3" % V)};
+        ${VT} sv[${R}], dpv[${R}];
+        for (int r = 0; r < ${R}; r++) { sv[r] = 0; dpv[r] = 0; }
+        for (int d = 0; d < EV; d++) {
+            const ${VT} kd = ${ldv(t, V, F, "kk", "kr + d * %d * kk3" % V)};
+            for (int r = 0; r < ${R}; r++) sv[r] += qv[r][d] * kd;
         }
-% if dmask:
-        dm[eb + j] = ds;
+        for (int d = 0; d < EvV; d++) {
+            const ${VT} vd = ${ldv(t, V, F, "v", "vr + d * %d * v3" % V)};
+            for (int r = 0; r < ${R}; r++) dpv[r] += gv[r][d] * vd;
+        }
+        ${F} ds[${R}];
+        int any = 0;
+        for (int r = 0; r < ${R}; r++) {
+            ${F} s = ${hsum(V, "sv[r]")};
+% if causal:
+            if (j > ir[r]) s = -INFINITY;
 % endif
+${apply_mask(mt, mk, F, "ir[r]")}
+            const ${F} p = (ls[r] == -INFINITY || s == -INFINITY) ? (${F})0 : exp(s - ls[r]);
+            ${F} dp = ${hsum(V, "dpv[r]")};
+% if drop:
+            dp = keep_(((ulong)bh * L + ir[r]) * S + j, s0, s1, r0, r1, (float)pdrop) ? dp * rs : 0;
+% endif
+            ds[r] = p * (dp - D[r]);
+            any |= ds[r] != 0;
+% if dmask:
+            if (i0 + r < L) dm[((ulong)bh * L + ir[r]) * S + j] = ds[r];
+% endif
+        }
+        if (!any) continue;
+        for (int d = 0; d < EV; d++) {
+            const ${VT} kd = ${ldv(t, V, F, "kk", "kr + d * %d * kk3" % V)};
+            for (int r = 0; r < ${R}; r++) dqv[r][d] += ds[r] * kd;
+        }
     }
+    for (int r = 0; r < ${R}; r++) {
+        if (i0 + r >= L) break;
 % if dmask:
-    for (int j = jend; j < S; j++) dm[eb + j] = 0;
+        for (int j = jend; j < S; j++) dm[((ulong)bh * L + ir[r]) * S + j] = 0;
 % endif
-    const ${idx} db = dqo + b * dq0 + h * dq1 + i * dq2;
-    for (int d = 0; d < EV; d++) ${stv(t, V, "dq", "db + d * %d * dq3" % V, "dqv[d] * scale")};
+        const ${idx} db = dqo + b * dq0 + h * dq1 + ir[r] * dq2;
+        for (int d = 0; d < EV; d++) ${stv(t, V, "dq", "db + d * %d * dq3" % V, "dqv[r][d] * scale")};
+    }
 }
 </%def>
 
-## backward, key side: one work-item per key/value row j of head hk (B, Hk, S); it walks the query rows of every
-## query head of its group: dv = sum p~ dO_i (p~: p with dropout), dk = sum ds q_i * scale.
-<%def name="bwd_kv(t, mt, mk, idx, DC, causal, drop, V)">
+## backward, key side: one work-item per R consecutive key/value rows of head hk (B, Hk, S); it walks the query
+## rows of every query head of its group (each q / dO vector loaded once serves R keys):
+## dv = sum p~ dO_i (p~: p with dropout), dk = sum ds q_i * scale.
+<%def name="bwd_kv(t, mt, mk, idx, DC, causal, drop, V, R)">
 <% F = "double" if t.cc == "double" else "float"; VT = F if V == 1 else F + str(V) %>
 ${c.preamble((t, mt))}
 ${rnd.philox()}
@@ -205,49 +261,73 @@ __kernel void k(${args(t, mt, idx)}, __global const ${F}* restrict lse,
                 ${t4(t, "go", idx)}, __global const ${F}* restrict dlt, ${t4(t, "dk", idx, False)}, ${t4(t, "dv", idx, False)})
 {
     const long g = get_global_id(0);
-    if (g >= (long)B * Hk * S) return;
-    const int j = (int)(g % S);
-    const int bhk = (int)(g / S);
+    const int nrb = (S + ${R} - 1) / ${R};
+    if (g >= (long)B * Hk * nrb) return;
+    const int j0 = (int)(g % nrb) * ${R};
+    const int bhk = (int)(g / nrb);
     const int hk = bhk % Hk, b = bhk / Hk, G = Hq / Hk;
     const int EV = E / ${V}, EvV = Ev / ${V};
     const ${F} scale = scale_;
     const ${F} rs = pdrop < 1 ? (${F})1 / ((${F})1 - (${F})pdrop) : (${F})0;
-    ${VT} kv[${DC // V}], vv[${DC // V}], dkv[${DC // V}], dvv[${DC // V}];
-    const ${idx} kr = kko + b * kk0 + hk * kk1 + j * kk2, vr = vo + b * v0 + hk * v1 + j * v2;
-    for (int d = 0; d < EV; d++) { kv[d] = ${ldv(t, V, F, "kk", "kr + d * %d * kk3" % V)}; dkv[d] = 0; }
-    for (int d = 0; d < EvV; d++) { vv[d] = ${ldv(t, V, F, "v", "vr + d * %d * v3" % V)}; dvv[d] = 0; }
+    ${VT} kv[${R}][${DC // V}], vv[${R}][${DC // V}], dkv[${R}][${DC // V}], dvv[${R}][${DC // V}];
+    int jr[${R}];
+    for (int r = 0; r < ${R}; r++) {
+        jr[r] = min(j0 + r, S - 1);
+        const ${idx} kr = kko + b * kk0 + hk * kk1 + jr[r] * kk2, vr = vo + b * v0 + hk * v1 + jr[r] * v2;
+        for (int d = 0; d < EV; d++) { kv[r][d] = ${ldv(t, V, F, "kk", "kr + d * %d * kk3" % V)}; dkv[r][d] = 0; }
+        for (int d = 0; d < EvV; d++) { vv[r][d] = ${ldv(t, V, F, "v", "vr + d * %d * v3" % V)}; dvv[r][d] = 0; }
+    }
     for (int h = hk * G; h < hk * G + G; h++) {
         const long bh = (long)b * Hq + h;
-        for (int i = ${"min(j, L)" if causal else "0"}; i < L; i++) {
-            const long r = bh * L + i;
-            const ${F} ls = lse[r];
+        for (int i = ${"min(j0, L)" if causal else "0"}; i < L; i++) {
+            const long row = bh * L + i;
+            const ${F} ls = lse[row];
             if (ls == -INFINITY) continue;
             const ${idx} qb = qo + b * q0 + h * q1 + i * q2, gb = goo + b * go0 + h * go1 + i * go2;
-            ${VT} sv = 0;
-            for (int d = 0; d < EV; d++) sv += ${ldv(t, V, F, "q", "qb + d * %d * q3" % V)} * kv[d];
-            ${F} s = ${hsum(V, "sv")} * scale;
-${apply_mask(mt, mk, F)}
-            if (s == -INFINITY) continue;
-            const ${F} p = exp(s - ls);
-% if drop:
-            const ${F} z = keep_((ulong)r * (ulong)S + j, s0, s1, r0, r1, (float)pdrop) ? rs : 0;
-% else:
-            const ${F} z = 1;
-% endif
-            ${VT} dpv = 0;
-            const ${F} pz = p * z;
+            ${VT} sv[${R}], dpv[${R}];
+            for (int r = 0; r < ${R}; r++) { sv[r] = 0; dpv[r] = 0; }
+            for (int d = 0; d < EV; d++) {
+                const ${VT} qd = ${ldv(t, V, F, "q", "qb + d * %d * q3" % V)};
+                for (int r = 0; r < ${R}; r++) sv[r] += qd * kv[r][d];
+            }
             for (int d = 0; d < EvV; d++) {
                 const ${VT} gd = ${ldv(t, V, F, "go", "gb + d * %d * go3" % V)};
-                dpv += gd * vv[d];
-                dvv[d] += pz * gd;
+                for (int r = 0; r < ${R}; r++) dpv[r] += gd * vv[r][d];
             }
-            const ${F} ds = p * (${hsum(V, "dpv")} * z - dlt[r]) * scale;
-            for (int d = 0; d < EV; d++) dkv[d] += ds * ${ldv(t, V, F, "q", "qb + d * %d * q3" % V)};
+            ${F} pz[${R}], ds[${R}];
+            const ${F} dl = dlt[row];
+            for (int r = 0; r < ${R}; r++) {
+                const int j = jr[r];
+                ${F} s = ${hsum(V, "sv[r]")} * scale;
+% if causal:
+                if (j > i) s = -INFINITY;
+% endif
+${apply_mask(mt, mk, F)}
+                const ${F} p = s == -INFINITY ? (${F})0 : exp(s - ls);
+% if drop:
+                const ${F} z = keep_((ulong)row * (ulong)S + j, s0, s1, r0, r1, (float)pdrop) ? rs : 0;
+% else:
+                const ${F} z = 1;
+% endif
+                pz[r] = p * z;
+                ds[r] = p * (${hsum(V, "dpv[r]")} * z - dl) * scale;
+            }
+            for (int d = 0; d < EvV; d++) {
+                const ${VT} gd = ${ldv(t, V, F, "go", "gb + d * %d * go3" % V)};
+                for (int r = 0; r < ${R}; r++) dvv[r][d] += pz[r] * gd;
+            }
+            for (int d = 0; d < EV; d++) {
+                const ${VT} qd = ${ldv(t, V, F, "q", "qb + d * %d * q3" % V)};
+                for (int r = 0; r < ${R}; r++) dkv[r][d] += ds[r] * qd;
+            }
         }
     }
-    const ${idx} kd = dko + b * dk0 + hk * dk1 + j * dk2, vd = dvo + b * dv0 + hk * dv1 + j * dv2;
-    for (int d = 0; d < EV; d++) ${stv(t, V, "dk", "kd + d * %d * dk3" % V, "dkv[d]")};
-    for (int d = 0; d < EvV; d++) ${stv(t, V, "dv", "vd + d * %d * dv3" % V, "dvv[d]")};
+    for (int r = 0; r < ${R}; r++) {
+        if (j0 + r >= S) break;
+        const ${idx} kd = dko + b * dk0 + hk * dk1 + jr[r] * dk2, vd = dvo + b * dv0 + hk * dv1 + jr[r] * dv2;
+        for (int d = 0; d < EV; d++) ${stv(t, V, "dk", "kd + d * %d * dk3" % V, "dkv[r][d]")};
+        for (int d = 0; d < EvV; d++) ${stv(t, V, "dv", "vd + d * %d * dv3" % V, "dvv[r][d]")};
+    }
 }
 </%def>
 

@@ -31,6 +31,7 @@ __all__ = ["scaled_dot_product_attention", "attention_unfused", "dropout_keep_ma
 
 _DCS = (16, 32, 64, 128, 256)
 _typed = set()
+_R = 4            # query (key) rows per work-item: each loaded key (query) vector serves _R rows
 
 
 def _dc(E, Ev):
@@ -38,6 +39,11 @@ def _dc(E, Ev):
         if d >= max(E, Ev):
             return d
     return None
+
+
+def _rb(n):
+    """work-items over n rows, _R rows each"""
+    return (n + _R - 1) // _R
 
 
 def _4d(t):
@@ -172,7 +178,8 @@ def _launch(name, dt, mt, mk, causal, drop, args4, sizes, extra, n, **params):
             args.append(a)
     V = 8 if E % 8 == 0 and Ev % 8 == 0 and all(
         t._strides[3] == 1 or t._shape[3] == 1 for t in args4[:4] + [a[0] for a in tail if isinstance(a, tuple)]) else 1
-    k = K.get(rt, "attention", name, t=dt, mt=mt, mk=mk, idx=idx, DC=DC, causal=causal, drop=drop, V=V, **params)
+    k = K.get(rt, "attention", name, t=dt, mt=mt, mk=mk, idx=idx, DC=DC, causal=causal, drop=drop, V=V, R=_R,
+              **params)
     if id(k) not in _typed:
         k.set_scalar_arg_dtypes([type(a) if isinstance(a, np.generic) else None for a in args])
         _typed.add(id(k))
@@ -252,7 +259,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     extra = (sc, ctr, dropout_p)
     qd, kd, vd = q.detach(), k.detach(), v.detach()
     md = mm.detach()
-    _launch("fwd", dt, mt, mk, bool(is_causal), drop, [qd, kd, vd, out, md], sizes, extra, B * Hq * L,
+    _launch("fwd", dt, mt, mk, bool(is_causal), drop, [qd, kd, vd, out, md], sizes, extra, B * Hq * _rb(L),
             tail=[lse])
     for t in (query, key, value, attn_mask):
         if t is not None and t._st.shared:
@@ -272,9 +279,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
                 dlt = C.empty((B * Hq * L,), dtype=acc, device=q.device)
                 dm = C.empty((B, Hq, L, S), dtype=acc, device=q.device) if want_m else lse
                 _launch("bwd_q", dt, mt, mk, bool(is_causal), drop, [qd, kd, vd, out, md], sizes, extra,
-                        B * Hq * L, tail=[lse, (g4,), dlt, (dq,), dm], dmask=want_m)
+                        B * Hq * _rb(L), tail=[lse, (g4,), dlt, (dq,), dm], dmask=want_m)
                 _launch("bwd_kv", dt, mt, mk, bool(is_causal), drop, [qd, kd, vd, out, md], sizes, extra,
-                        B * Hk * S, tail=[lse, (g4,), dlt, (dk,), (dv,)])
+                        B * Hk * _rb(S), tail=[lse, (g4,), dlt, (dk,), (dv,)])
                 gq = _unbroadcast(dq.reshape(lead + (L, E)), query.shape) if query._requires_grad else None
                 kvlead = tuple(lead[:-1]) + (Hk,) if len(lead) and enable_gqa else lead
                 gk = _unbroadcast(dk.reshape(kvlead + (S, E)), key.shape) if key._requires_grad else None
