@@ -46,6 +46,14 @@ def _rb(n):
     return (n + _R - 1) // _R
 
 
+def _unit_features(t, E, Ev):
+    """t with a unit feature stride when the 8-wide kernels apply (a copy of O(rows * features) elements, small
+    next to the attention's O(L * S * features) work), else t."""
+    if E % 8 == 0 and Ev % 8 == 0 and t._strides[3] != 1 and t._shape[3] > 1:
+        return t.contiguous()
+    return t
+
+
 def _4d(t):
     """t as (B, H, R, F): leading dims merged (a view where the layout allows, else a copy), missing ones added."""
     n = t.dim()
@@ -257,7 +265,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     out = C.empty((B, Hq, L, Ev), dtype=dt, device=q.device)
     lse = C.empty((B * Hq * L,), dtype=acc, device=q.device)
     extra = (sc, ctr, dropout_p)
-    qd, kd, vd = q.detach(), k.detach(), v.detach()
+    qd, kd, vd = [_unit_features(t.detach(), E, Ev) for t in (q, k, v)]
     md = mm.detach()
     _launch("fwd", dt, mt, mk, bool(is_causal), drop, [qd, kd, vd, out, md], sizes, extra, B * Hq * _rb(L),
             tail=[lse])
@@ -271,7 +279,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         want_m = attn_mask is not None and attn_mask._requires_grad and mk == "float"
 
         def bw(g):
-            g4 = _4d(g.expand(lead + (L, Ev)))
+            g4 = _unit_features(_4d(g.expand(lead + (L, Ev))), E, Ev)     # e.g. sum()'s expanded gradient
             with AG.no_grad():
                 dq = C.empty((B, Hq, L, E), dtype=dt, device=q.device)
                 dk = C.empty((B, Hk, S, E), dtype=dt, device=q.device)
