@@ -53,6 +53,12 @@ ${t4(t, "q", idx)}, ${t4(t, "kk", idx)}, ${t4(t, "v", idx)}, ${t4(t, "o", idx, F
 % endif
 </%def>
 
+## horizontal max / sum of 16 lanes (the exp of a block of scores runs 16-wide)
+<%def name="vhelpers(F)">
+inline ${F} hmax16(${F}16 v) { ${F}8 a = fmax(v.lo, v.hi); ${F}4 b = fmax(a.lo, a.hi); ${F}2 c = fmax(b.lo, b.hi); return fmax(c.x, c.y); }
+inline ${F} hsum16(${F}16 v) { ${F}8 a = v.lo + v.hi; ${F}4 b = a.lo + a.hi; ${F}2 c = b.lo + b.hi; return c.x + c.y; }
+</%def>
+
 ## dropout keep test of element (b, h, i, j): Philox word e % 4 of counter e / 4, e the element's linear index
 <%def name="keep_fn()">
 inline int keep_(ulong e, uint s0, uint s1, uint r0, uint r1, float p) {
@@ -75,6 +81,7 @@ inline int keep_(ulong e, uint s0, uint s1, uint r0, uint r1, float p) {
 ${c.preamble((t, mt))}
 ${rnd.philox()}
 ${keep_fn()}
+${vhelpers(F)}
 __kernel void k(${args(t, mt, idx)}, __global ${F}* restrict lse)
 {
     const long g = get_global_id(0);
@@ -120,11 +127,11 @@ ${apply_mask(mt, mk, F, "ir[r]")}
         }
         int live = 0;
         for (int r = 0; r < ${R}; r++) {
-            ${F} bm = -INFINITY;
-            for (int jj = 0; jj < n; jj++) bm = fmax(bm, sc[r][jj]);
-            const ${F} mn = fmax(mx[r], bm);
+            for (int jj = n; jj < ${BJ}; jj++) sc[r][jj] = -INFINITY;
+            const ${F}16 sv = vload16(0, sc[r]);
+            const ${F} mn = fmax(mx[r], hmax16(sv));
             if (mn == -INFINITY) {                 // every key so far masked out for this row
-                for (int jj = 0; jj < n; jj++) sc[r][jj] = 0;
+                vstore16((${F}16)0, 0, sc[r]);
                 continue;
             }
             live = 1;
@@ -134,14 +141,13 @@ ${apply_mask(mt, mk, F, "ir[r]")}
                 for (int d = 0; d < EvV; d++) acc[r][d] *= corr;
             }
             mx[r] = mn;
-            for (int jj = 0; jj < n; jj++) {
-                ${F} p = exp(sc[r][jj] - mn);
-                l[r] += p;
+            const ${F}16 pv = exp(sv - mn);
+            l[r] += hsum16(pv);
+            vstore16(pv, 0, sc[r]);
 % if drop:
-                p = keep_(((ulong)bh * L + ir[r]) * S + j0 + jj, s0, s1, r0, r1, (float)pdrop) ? p * rs : 0;
+            for (int jj = 0; jj < n; jj++)
+                sc[r][jj] = keep_(((ulong)bh * L + ir[r]) * S + j0 + jj, s0, s1, r0, r1, (float)pdrop) ? sc[r][jj] * rs : 0;
 % endif
-                sc[r][jj] = p;
-            }
         }
         if (!live) continue;
         for (int jj = 0; jj < n; jj++) {
@@ -170,6 +176,7 @@ ${apply_mask(mt, mk, F, "ir[r]")}
 ${c.preamble((t, mt))}
 ${rnd.philox()}
 ${keep_fn()}
+${vhelpers(F)}
 __kernel void k(${args(t, mt, idx)}, __global const ${F}* restrict lse,
                 ${t4(t, "go", idx)}, __global ${F}* restrict dlt, ${t4(t, "dq", idx, False)}, __global ${F}* restrict dm)
 {
@@ -201,41 +208,56 @@ __kernel void k(${args(t, mt, idx)}, __global const ${F}* restrict lse,
     }
     const int jend = ${"min(S, ir[%d] + 1)" % (R - 1) if causal else "S"};
     const ${idx} kb = kko + b * kk0 + hk * kk1, vb = vo + b * v0 + hk * v1;
-    for (int j = 0; j < jend; j++) {
-        const ${idx} kr = kb + j * kk2, vr = vb + j * v2;
-        ${VT} sv[${R}], dpv[${R}];
-        for (int r = 0; r < ${R}; r++) { sv[r] = 0; dpv[r] = 0; }
-        for (int d = 0; d < EV; d++) {
-            const ${VT} kd = ${ldv(t, V, F, "kk", "kr + d * %d * kk3" % V)};
-            for (int r = 0; r < ${R}; r++) sv[r] += qv[r][d] * kd;
-        }
-        for (int d = 0; d < EvV; d++) {
-            const ${VT} vd = ${ldv(t, V, F, "v", "vr + d * %d * v3" % V)};
-            for (int r = 0; r < ${R}; r++) dpv[r] += gv[r][d] * vd;
-        }
-        ${F} ds[${R}];
-        int any = 0;
-        for (int r = 0; r < ${R}; r++) {
-            ${F} s = ${hsum(V, "sv[r]")};
+    ${F} ssc[${R}][16], dpc[${R}][16];
+    for (int j0 = 0; j0 < jend; j0 += 16) {
+        const int n = min(16, jend - j0);
+        for (int jj = 0; jj < n; jj++) {
+            const int j = j0 + jj;
+            const ${idx} kr = kb + j * kk2, vr = vb + j * v2;
+            ${VT} sv[${R}], dpv[${R}];
+            for (int r = 0; r < ${R}; r++) { sv[r] = 0; dpv[r] = 0; }
+            for (int d = 0; d < EV; d++) {
+                const ${VT} kd = ${ldv(t, V, F, "kk", "kr + d * %d * kk3" % V)};
+                for (int r = 0; r < ${R}; r++) sv[r] += qv[r][d] * kd;
+            }
+            for (int d = 0; d < EvV; d++) {
+                const ${VT} vd = ${ldv(t, V, F, "v", "vr + d * %d * v3" % V)};
+                for (int r = 0; r < ${R}; r++) dpv[r] += gv[r][d] * vd;
+            }
+            for (int r = 0; r < ${R}; r++) {
+                ${F} s = ${hsum(V, "sv[r]")};
 % if causal:
-            if (j > ir[r]) s = -INFINITY;
+                if (j > ir[r]) s = -INFINITY;
 % endif
 ${apply_mask(mt, mk, F, "ir[r]")}
-            const ${F} p = (ls[r] == -INFINITY || s == -INFINITY) ? (${F})0 : exp(s - ls[r]);
-            ${F} dp = ${hsum(V, "dpv[r]")};
+                if (ls[r] == -INFINITY) s = -INFINITY;
+                ssc[r][jj] = s;
+                ${F} dp = ${hsum(V, "dpv[r]")};
 % if drop:
-            dp = keep_(((ulong)bh * L + ir[r]) * S + j, s0, s1, r0, r1, (float)pdrop) ? dp * rs : 0;
+                dp = keep_(((ulong)bh * L + ir[r]) * S + j, s0, s1, r0, r1, (float)pdrop) ? dp * rs : 0;
 % endif
-            ds[r] = p * (dp - D[r]);
-            any |= ds[r] != 0;
+                dpc[r][jj] = dp;
+            }
+        }
+        int any = 0;
+        for (int r = 0; r < ${R}; r++) {
+            for (int jj = n; jj < 16; jj++) { ssc[r][jj] = -INFINITY; dpc[r][jj] = 0; }
+            const ${F} lr = ls[r] == -INFINITY ? (${F})0 : ls[r];
+            const ${F}16 ds = exp(vload16(0, ssc[r]) - lr) * (vload16(0, dpc[r]) - D[r]);
+            vstore16(ds, 0, ssc[r]);
+            any |= hmax16(fabs(ds)) != 0;
 % if dmask:
-            if (i0 + r < L) dm[((ulong)bh * L + ir[r]) * S + j] = ds[r];
+            if (i0 + r < L)
+                for (int jj = 0; jj < n; jj++) dm[((ulong)bh * L + ir[r]) * S + j0 + jj] = ssc[r][jj];
 % endif
         }
         if (!any) continue;
-        for (int d = 0; d < EV; d++) {
-            const ${VT} kd = ${ldv(t, V, F, "kk", "kr + d * %d * kk3" % V)};
-            for (int r = 0; r < ${R}; r++) dqv[r][d] += ds[r] * kd;
+        for (int jj = 0; jj < n; jj++) {
+            const ${idx} kr = kb + (j0 + jj) * kk2;
+            for (int d = 0; d < EV; d++) {
+                const ${VT} kd = ${ldv(t, V, F, "kk", "kr + d * %d * kk3" % V)};
+                for (int r = 0; r < ${R}; r++) dqv[r][d] += ssc[r][jj] * kd;
+            }
         }
     }
     for (int r = 0; r < ${R}; r++) {
@@ -257,6 +279,7 @@ ${apply_mask(mt, mk, F, "ir[r]")}
 ${c.preamble((t, mt))}
 ${rnd.philox()}
 ${keep_fn()}
+${vhelpers(F)}
 __kernel void k(${args(t, mt, idx)}, __global const ${F}* restrict lse,
                 ${t4(t, "go", idx)}, __global const ${F}* restrict dlt, ${t4(t, "dk", idx, False)}, ${t4(t, "dv", idx, False)})
 {
@@ -277,48 +300,64 @@ __kernel void k(${args(t, mt, idx)}, __global const ${F}* restrict lse,
         for (int d = 0; d < EV; d++) { kv[r][d] = ${ldv(t, V, F, "kk", "kr + d * %d * kk3" % V)}; dkv[r][d] = 0; }
         for (int d = 0; d < EvV; d++) { vv[r][d] = ${ldv(t, V, F, "v", "vr + d * %d * v3" % V)}; dvv[r][d] = 0; }
     }
+    ${F} ssc[${R}][16], dpc[${R}][16], zc[${R}][16], lsb[16], dlb[16];
     for (int h = hk * G; h < hk * G + G; h++) {
         const long bh = (long)b * Hq + h;
-        for (int i = ${"min(j0, L)" if causal else "0"}; i < L; i++) {
-            const long row = bh * L + i;
-            const ${F} ls = lse[row];
-            if (ls == -INFINITY) continue;
-            const ${idx} qb = qo + b * q0 + h * q1 + i * q2, gb = goo + b * go0 + h * go1 + i * go2;
-            ${VT} sv[${R}], dpv[${R}];
-            for (int r = 0; r < ${R}; r++) { sv[r] = 0; dpv[r] = 0; }
-            for (int d = 0; d < EV; d++) {
-                const ${VT} qd = ${ldv(t, V, F, "q", "qb + d * %d * q3" % V)};
-                for (int r = 0; r < ${R}; r++) sv[r] += qd * kv[r][d];
-            }
-            for (int d = 0; d < EvV; d++) {
-                const ${VT} gd = ${ldv(t, V, F, "go", "gb + d * %d * go3" % V)};
-                for (int r = 0; r < ${R}; r++) dpv[r] += gd * vv[r][d];
-            }
-            ${F} pz[${R}], ds[${R}];
-            const ${F} dl = dlt[row];
-            for (int r = 0; r < ${R}; r++) {
-                const int j = jr[r];
-                ${F} s = ${hsum(V, "sv[r]")} * scale;
+        for (int ib = ${"min(j0, L)" if causal else "0"}; ib < L; ib += 16) {
+            const int n = min(16, L - ib);
+            for (int ii = 0; ii < n; ii++) {
+                const int i = ib + ii;
+                const long row = bh * L + i;
+                const ${F} ls = lse[row];
+                lsb[ii] = ls == -INFINITY ? (${F})0 : ls;
+                dlb[ii] = dlt[row];
+                const ${idx} qb = qo + b * q0 + h * q1 + i * q2, gb = goo + b * go0 + h * go1 + i * go2;
+                ${VT} sv[${R}], dpv[${R}];
+                for (int r = 0; r < ${R}; r++) { sv[r] = 0; dpv[r] = 0; }
+                for (int d = 0; d < EV; d++) {
+                    const ${VT} qd = ${ldv(t, V, F, "q", "qb + d * %d * q3" % V)};
+                    for (int r = 0; r < ${R}; r++) sv[r] += qd * kv[r][d];
+                }
+                for (int d = 0; d < EvV; d++) {
+                    const ${VT} gd = ${ldv(t, V, F, "go", "gb + d * %d * go3" % V)};
+                    for (int r = 0; r < ${R}; r++) dpv[r] += gd * vv[r][d];
+                }
+                for (int r = 0; r < ${R}; r++) {
+                    const int j = jr[r];
+                    ${F} s = ${hsum(V, "sv[r]")} * scale;
 % if causal:
-                if (j > i) s = -INFINITY;
+                    if (j > i) s = -INFINITY;
 % endif
 ${apply_mask(mt, mk, F)}
-                const ${F} p = s == -INFINITY ? (${F})0 : exp(s - ls);
+                    if (ls == -INFINITY) s = -INFINITY;
+                    ssc[r][ii] = s;
+                    dpc[r][ii] = ${hsum(V, "dpv[r]")};
 % if drop:
-                const ${F} z = keep_((ulong)row * (ulong)S + j, s0, s1, r0, r1, (float)pdrop) ? rs : 0;
+                    zc[r][ii] = keep_((ulong)row * (ulong)S + j, s0, s1, r0, r1, (float)pdrop) ? rs : 0;
 % else:
-                const ${F} z = 1;
+                    zc[r][ii] = 1;
 % endif
-                pz[r] = p * z;
-                ds[r] = p * (${hsum(V, "dpv[r]")} * z - dl) * scale;
+                }
             }
-            for (int d = 0; d < EvV; d++) {
-                const ${VT} gd = ${ldv(t, V, F, "go", "gb + d * %d * go3" % V)};
-                for (int r = 0; r < ${R}; r++) dvv[r][d] += pz[r] * gd;
+            for (int ii = n; ii < 16; ii++) { lsb[ii] = 0; dlb[ii] = 0; }
+            const ${F}16 lv = vload16(0, lsb), dv16 = vload16(0, dlb);
+            for (int r = 0; r < ${R}; r++) {
+                for (int ii = n; ii < 16; ii++) { ssc[r][ii] = -INFINITY; dpc[r][ii] = 0; zc[r][ii] = 0; }
+                const ${F}16 p = exp(vload16(0, ssc[r]) - lv), z = vload16(0, zc[r]);
+                vstore16(p * z, 0, ssc[r]);
+                vstore16(p * (vload16(0, dpc[r]) * z - dv16) * scale, 0, dpc[r]);
             }
-            for (int d = 0; d < EV; d++) {
-                const ${VT} qd = ${ldv(t, V, F, "q", "qb + d * %d * q3" % V)};
-                for (int r = 0; r < ${R}; r++) dkv[r][d] += ds[r] * qd;
+            for (int ii = 0; ii < n; ii++) {
+                const int i = ib + ii;
+                const ${idx} qb = qo + b * q0 + h * q1 + i * q2, gb = goo + b * go0 + h * go1 + i * go2;
+                for (int d = 0; d < EvV; d++) {
+                    const ${VT} gd = ${ldv(t, V, F, "go", "gb + d * %d * go3" % V)};
+                    for (int r = 0; r < ${R}; r++) dvv[r][d] += ssc[r][ii] * gd;
+                }
+                for (int d = 0; d < EV; d++) {
+                    const ${VT} qd = ${ldv(t, V, F, "q", "qb + d * %d * q3" % V)};
+                    for (int r = 0; r < ${R}; r++) dkv[r][d] += dpc[r][ii] * qd;
+                }
             }
         }
     }
