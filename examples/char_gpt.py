@@ -1,6 +1,6 @@
 """A small character-level GPT trained on text that ships with Python (no download).
 
-    python examples/char_gpt.py [--steps 300] [--device cpu] [--text textwrap|zen] [--out char_gpt_out] [--torch]
+    python examples/char_gpt.py [--steps 800] [--device cpu] [--text textwrap|zen] [--out char_gpt_out] [--torch]
 
 Two transformer blocks (d_model 64, 4 heads, pre-norm, causal self-attention through
 F.scaled_dot_product_attention(is_causal=True), a 4x MLP), token and position embeddings, a tied-free output head,
@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-p.add_argument("--steps", type=int, default=300)
+p.add_argument("--steps", type=int, default=800)
 p.add_argument("--device", default="cpu")
 p.add_argument("--text", choices=["textwrap", "zen"], default="textwrap")
 p.add_argument("--batch", type=int, default=32)

@@ -153,7 +153,8 @@ def test_sdpa_dropout():
     d = n(CF.scaled_dot_product_attention(cq, ck, cv, dropout_p=0.3))
     assert np.array_equal(a, b) and not np.array_equal(a, d)
     # equal to the unfused attention with the same keep mask, gradients included (8-wide kernels too)
-    for causal, q, k, v in ((False, q, k, v), (True, q, k, v), (True, rn(2, 2, 9, 16), rn(2, 2, 11, 16), rn(2, 2, 11, 8))):
+    wide = (rn(2, 2, 9, 16), rn(2, 2, 11, 16), rn(2, 2, 11, 8))
+    for causal, q, k, v in ((False, q, k, v), (True, q, k, v), (True,) + wide):
         ct.manual_seed(11)
         gq, gk, gv = c(q, True), c(k, True), c(v, True)
         out = CF.scaled_dot_product_attention(gq, gk, gv, dropout_p=0.4, is_causal=causal)

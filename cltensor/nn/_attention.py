@@ -159,13 +159,10 @@ def _prepare(query, key, value, attn_mask, enable_gqa):
     return _4d(q), _4d(k), _4d(v), m, lead
 
 
-def _a4(t):
-    return [t._st.buf, t._offset] + list(t._strides)
-
-
 def _launch(name, dt, mt, mk, causal, drop, args4, sizes, extra, n, **params):
     rt = rt_of(args4[0])
-    exts = [extent(t) for t in args4] + [n * sizes[4]]
+    tail = params.pop("tail")
+    exts = [extent(t) for t in args4] + [extent(a[0]) for a in tail if isinstance(a, tuple)]
     idx, inp = idx_type(*exts)
     B, Hq, Hk, L, S, E, Ev = sizes
     DC = _dc(E, Ev)
@@ -174,9 +171,8 @@ def _launch(name, dt, mt, mk, causal, drop, args4, sizes, extra, n, **params):
         args += [t._st.buf] + [inp(x) for x in [t._offset] + list(t._strides)]
     scale, (s0, s1, r0, r1), p = extra
     args += [np.int32(x) for x in sizes]
-    args += [(np.float64 if dt is D.float64 else np.float32)(scale), np.uint32(s0), np.uint32(s1), np.uint32(r0), np.uint32(r1),
-             (np.float64 if dt is D.float64 else np.float32)(p)]
-    tail = params.pop("tail")
+    fnp = np.float64 if dt is D.float64 else np.float32
+    args += [fnp(scale), np.uint32(s0), np.uint32(s1), np.uint32(r0), np.uint32(r1), fnp(p)]
     for a in tail:
         if isinstance(a, Tensor):
             args.append(a._st.buf)
