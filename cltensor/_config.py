@@ -6,7 +6,8 @@ choice it governs is made. Each variable has one accessor here; no other module 
 import os
 
 __all__ = ["device", "device_profile", "debug", "gemm_variant", "autotune", "cache_dir", "cache_binaries", "conv",
-           "dist_checks", "VARIABLES"]
+           "dist_checks", "sdpa",
+           "VARIABLES"]
 
 # name -> (default, meaning): the documented variables
 VARIABLES = {
@@ -18,6 +19,7 @@ VARIABLES = {
     "CLTENSOR_CACHE_DIR": (None, "where built kernel binaries are cached ('0' turns the cache off)"),
     "CLTENSOR_CACHE_BINARIES": ("auto", "when to store a program's binary: auto | 1 | 0"),
     "CLTENSOR_CONV": ("auto", "force the convolution algorithm: auto | direct | im2col"),
+    "CLTENSOR_SDPA": ("auto", "scaled_dot_product_attention: auto | fused | unfused"),
     "CLTENSOR_DIST_CHECKS": ("1", "'0': collectives skip the shape/dtype header exchange between ranks"),
 }
 
@@ -61,6 +63,10 @@ def cache_binaries():
 
 def conv():
     return _get("CLTENSOR_CONV")
+
+
+def sdpa():
+    return _get("CLTENSOR_SDPA")
 
 
 def dist_checks():

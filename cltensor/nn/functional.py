@@ -839,11 +839,13 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     if max_norm is not None:
         with AG.no_grad():
             _embedding_renorm_(weight, input, max_norm, norm_type)
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported")
+    if sparse:
+        raise _embedding_bag.sparse_error()
     if input._device != weight._device:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                            f"{weight._device} and {input._device}!")
+    if scale_grad_by_freq:
+        return _embedding_bag.embedding_scaled_grad(input, weight, padding_idx)
     return _embedding.embedding(input, weight, padding_idx)
 
 
@@ -1196,3 +1198,24 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
 
 def flatten(input, start_dim=0, end_dim=-1):
     return input.flatten(start_dim, end_dim)
+
+
+# ================================================================================================ attention
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
+    return _attention.scaled_dot_product_attention(query, key, value, attn_mask, dropout_p, is_causal, scale,
+                                                   enable_gqa)
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    return _embedding_bag.embedding_bag(input, weight, offsets, max_norm, norm_type, scale_grad_by_freq, mode, sparse,
+                                        per_sample_weights, include_last_offset, padding_idx, _embedding_renorm_)
+
+
+def multi_head_attention_forward(*args, **kwargs):
+    return _attention.multi_head_attention_forward(*args, **kwargs)
+
+
+from . import _attention, _embedding_bag  # noqa: E402  (they use this module's functions at call time only)

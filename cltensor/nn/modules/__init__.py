@@ -14,3 +14,7 @@ from .misc import (Dropout, Dropout1d, Dropout2d, Dropout3d, AlphaDropout, Flatt
 from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, KLDivLoss, PoissonNLLLoss, BCELoss,  # noqa
                    BCEWithLogitsLoss, NLLLoss, CrossEntropyLoss)
 from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell  # noqa
+from .attention import MultiheadAttention  # noqa
+from .transformer import (Transformer, TransformerEncoder, TransformerDecoder, TransformerEncoderLayer,  # noqa
+                          TransformerDecoderLayer)
+from .sparse import EmbeddingBag  # noqa
