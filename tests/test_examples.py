@@ -61,3 +61,18 @@ def test_soak_short(tmp_path):
     assert "OK:" in out and "baseline after" in out, out
     epochs = int(out.split("OK: ")[1].split()[0])
     assert epochs >= 2, out
+
+
+def test_char_lstm(tmp_path):
+    """examples/char_lstm.py for 3 steps with a tiny model: streams of 2 blocks, so step 2 carries the hidden state
+    from step 1 and step 3 starts a new pass; the loss is finite and 20 sampled characters follow the prime."""
+    out = run([os.path.join(EX, "char_lstm.py"), "--device", DEV, "--steps", "3", "--text", "zen", "--batch", "4",
+               "--block", "100", "--embed", "8", "--hidden", "16", "--generate", "20", "--out",
+               str(tmp_path / "out")], tmp_path, timeout=180)
+    assert "(2 blocks a pass)" in out and "parameters:" in out, out
+    losses = [float(line.split()[3]) for line in out.splitlines() if line.startswith("step ")]
+    assert len(losses) == 3 and all(0.0 < v < 10.0 for v in losses), out
+    final = float(out.split("final loss ")[1].split()[0])
+    assert abs(final - losses[-1]) < 1e-3, out      # mean of the last 10% of 3 steps: the last step
+    text = out.split("generated (temperature 0.8):\n")[1]
+    assert text.startswith("The Zen ") and len(text) == 8 + 20 + 1, out   # prime, 20 characters, print's newline
