@@ -370,6 +370,17 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     return _post(t, requires_grad)
 
 
+def _to_int_dtype(v, d):
+    """A Python number converted as PyTorch's checked conversion does: an int into an unsigned type may be in
+    -max..max (negatives wrap), anything else must lie in the type's range."""
+    ii = np.iinfo(d.np)
+    lo = -int(ii.max) if ii.min == 0 and isinstance(v, int) else int(ii.min)
+    if not (lo <= v <= int(ii.max)):
+        name = "int" if d.np == np.int32 else np.dtype(d.np).name + "_t"
+        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+    return int(np.array(math.trunc(v), dtype=np.int64).astype(d.np))
+
+
 def _no_bool(d, name):
     """arange/linspace/logspace have no bool kernel in PyTorch."""
     if d is D.bool_:
@@ -403,7 +414,11 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, ou
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     d = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
-    _no_bool(d, "linspace")
+    if steps > 1:                     # PyTorch fills 0 or 1 points without its kernel (bool included)
+        _no_bool(d, "linspace")
+    if d.category == 1 and not isinstance(start, complex) and not isinstance(end, complex):
+        # integer dtypes: PyTorch converts start and end to the dtype first (uint8: -2 is 254), then steps
+        start, end = (_to_int_dtype(v, d) for v in (start, end))
     t = empty_tensor((steps,), d, _dev(device))
     if steps:
         rt = t._st.rt
@@ -421,7 +436,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False, ou
 
 
 def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
-    if dtype is not None:
+    if dtype is not None and steps > 1:
         _no_bool(D.as_dtype(dtype), "logspace")
     t = linspace(start, end, steps, dtype=D.float64 if dtype is None or D.as_dtype(dtype) is D.float64
                  else D.float32, device=device)

@@ -188,7 +188,7 @@ op("bitwise_xor", 2, "bitwise", {"b": "x0 ^ x1", "i": "x0 ^ x1"}, public=True)
 op("bitwise_left_shift", 2, "bitwise",
    {"i": "((x1) < 0 || (x1) >= (long)(sizeof(x0) * 8)) ? 0 : (x0 << x1)"}, public=True)
 op("bitwise_right_shift", 2, "bitwise",
-   {"i": "((x1) < 0 || (x1) >= (long)(sizeof(x0) * 8)) ? (x0 >> (sizeof(x0) * 8 - 1)) : (x0 >> x1)"}, public=True)
+   {"i": "((x1) < 0 || (x1) >= (long)(sizeof(x0) * 8)) ? (x0 < 0 ? (x0 >> (sizeof(x0) * 8 - 1)) : 0) : (x0 >> x1)"}, public=True)
 
 # unary, float-valued
 _LN2, _LN10 = math.log(2.0), math.log(10.0)

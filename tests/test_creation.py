@@ -344,3 +344,21 @@ def test_python_floats_keep_double_precision():
             got = ct.tensor(v, dtype=getattr(ct, dt) if dt else None)
             assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
             assert got.tolist() == want.tolist(), (v, dt)
+
+
+def test_linspace_integer_and_bool_conversions_as_torch():
+    """Integer dtypes take start/end through PyTorch's checked conversion (uint8: -2 is 254, -0.5 overflows);
+    bool raises only when the kernel would run (steps > 1). Same values, or the same error type and message."""
+    import torch
+    cases = [(a, b, n, dt) for dt in ("uint8", "int8", "int16", "int32", "int64")
+             for a, b, n in ((-2, 2, 7), (300, -300, 5), (-2.7, 3.9, 4), (-255, 255, 4), (2.5, 1e20, 3),
+                             (-0.5, 0, 3), (127.9, 0, 3))]
+    cases += [(0, 1, n, "bool") for n in (0, 1, 2)]
+
+    def outcome(m, a, b, n, dt):
+        try:
+            return m.linspace(a, b, n, dtype=getattr(m, dt)).tolist()
+        except (RuntimeError, NotImplementedError) as e:
+            return type(e).__name__, str(e)
+    for c in cases:
+        assert outcome(ct, *c) == outcome(torch, *c), c

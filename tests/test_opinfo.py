@@ -3,12 +3,14 @@ raises: the same exception type and message) on contiguous, transposed, strided,
 with the row's edge values, result dtypes, the method, in-place and out= forms, gradients in float64 on the
 domain and its edges, gradcheck on the domain's interior; and the coverage of the table over cltensor's ops."""
 import inspect
+import os
 
 import numpy as np
 import pytest
 
 import cltensor as ct
 from cltensor import _ops, _registry, _warmup
+from cltensor import _device as dv
 from cltensor import _kernels as K
 
 import opinfo as OI
@@ -264,6 +266,15 @@ def _prebuild(dt):
     if dt in _prebuilt or K.DEBUG or not hasattr(_warmup, "_collect_and_build"):
         return
     _prebuilt.add(dt)
+    # the collect pass runs every row once (~100 s a dtype): only worth it while the kernel cache lacks these
+    # kernels, i.e. once per version of the kernel sources on a machine (a marker file in the cache says so)
+    cache = K.cache_dir()
+    dev = ct.get_default_device()
+    info = dv.device_info(dev)
+    tag = f"{K._sources_tag()[:16]}-{info.name}-{info.profile}-{dt}".replace("/", "_").replace(" ", "_")
+    marker = os.path.join(cache, "opinfo-prebuilt", tag) if cache else None
+    if marker and os.path.exists(marker):
+        return
 
     def body(ct_, d, dev):
         for r in OI.ROWS:
@@ -278,7 +289,10 @@ def _prebuild(dt):
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _warmup._collect_and_build(ct, body, getattr(ct, dt), ct.get_default_device(), True)
+        _warmup._collect_and_build(ct, body, getattr(ct, dt), dev, True)
+    if marker:
+        os.makedirs(os.path.dirname(marker), exist_ok=True)
+        open(marker, "w").close()
 
 
 @pytest.mark.parametrize("row, dt", _params("values", lambda r: r.all_dtypes))
