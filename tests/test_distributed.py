@@ -79,13 +79,15 @@ def test_two_devices_in_one_process():
 @needs_mpi
 def test_launcher_sets_torchrun_variables(tmp_path):
     script = tmp_path / "show.py"
+    # each rank writes its own file (mpirun may interleave the ranks' stdout mid-line)
     script.write_text("import os, sys\nimport cltensor.distributed as dist\ndist.init_process_group('gloo')\n"
-                      "print('R', os.environ['RANK'], os.environ['WORLD_SIZE'], os.environ['LOCAL_RANK'], "
-                      "os.environ['MASTER_ADDR'], dist.get_rank(), dist.get_world_size(), sys.argv[1:], "
-                      "__name__, flush=True)\n")
+                      "line = ' '.join(map(str, ('R', os.environ['RANK'], os.environ['WORLD_SIZE'], "
+                      "os.environ['LOCAL_RANK'], os.environ['MASTER_ADDR'], dist.get_rank(), dist.get_world_size(), "
+                      "sys.argv[1:], __name__)))\n"
+                      f"open(os.path.join({str(tmp_path)!r}, 'rank%s.txt' % os.environ['RANK']), 'w').write(line)\n")
     out = _run([sys.executable, "-m", "cltensor.distributed.run", "--nproc-per-node", "2", str(script), "--x", "1"],
                120)
-    lines = sorted(l for l in out.splitlines() if l.startswith("R "))
+    lines = [(tmp_path / f"rank{r}.txt").read_text() for r in range(2)]
     assert lines == [f"R {r} 2 {r} 127.0.0.1 {r} 2 ['--x', '1'] __main__" for r in range(2)], out
 
 
