@@ -84,11 +84,12 @@ def main(argv=None):
             print(f"epoch {epoch:3d}  train loss {stats[0].item() / stats[1].item():.4f}  |  test loss "
                   f"{te_loss:.4f}  acc {100 * te_acc:5.1f}%  ({time.perf_counter() - t0:.2f} s)", flush=True)
     # every rank holds the same parameters: check, then rank 0 saves
-    checksum = torch.tensor([sum(float(p.detach().double().sum().item()) for p in model.module.parameters())],
-                            dtype=torch.float64)
-    sums = [torch.zeros(1, dtype=torch.float64) for _ in range(world)]
-    dist.all_gather(sums, checksum)
-    same = all(abs(s.item() - sums[0].item()) <= 1e-6 * max(1.0, abs(sums[0].item())) for s in sums)
+    # (summed on the host in double precision: the device may lack float64)
+    checksum = sum(float(np.asarray(p.detach().cpu().numpy(), dtype=np.float64).sum())
+                   for p in model.module.parameters())
+    sums = [None] * world
+    dist.all_gather_object(sums, checksum)
+    same = all(abs(s - sums[0]) <= 1e-6 * max(1.0, abs(sums[0])) for s in sums)
     if rank == 0:
         _, acc = evaluate(model.module, xte, yte)
         print(f"parameters identical on all ranks: {same}")
