@@ -14,7 +14,9 @@ The reference is PyTorch (the test file skips without it): every row calls the s
     rows(kind="unary", dtype="float64")     # the rows of one kind that support a dtype
     row("acosh")                            # one row by name (and variant)
 """
+import importlib
 import math
+import os
 
 import numpy as np
 
@@ -495,6 +497,18 @@ ROWS.append(OpInfo("pow", "binary", variant="scalar_base_2", ops_key="pow", narg
                    edges=(0.0, -0.0, 1.0, -1.0, 10.0, INF, -INF, NAN), gradcheck=True))
 
 
+# ---------------------------------------------------------------- rows of other op families
+# tests/opinfo_<family>.py modules (linalg, fft, special ...) hold the rows of their family: each defines ROWS (a
+# list of OpInfo) and may define EXEMPT (names tested elsewhere, with the reason in a comment) and BUGS (a
+# function called after the rows are in the table, to declare known deviations with _bug).
+_PARTS = []
+for _p in sorted(os.listdir(os.path.dirname(os.path.abspath(__file__)))):
+    if _p.startswith("opinfo_") and _p.endswith(".py"):
+        _m = importlib.import_module(_p[:-3])
+        ROWS.extend(_m.ROWS)
+        _PARTS.append(_m)
+
+
 # ---------------------------------------------------------------- queries
 
 def rows(kind=None, dtype=None, *, grad=None, inplace=None, method=None, variants=False):
@@ -582,6 +596,9 @@ EXEMPT = {
     "nn.functional.threshold", "nn.functional.unfold",
 }
 
+for _m in _PARTS:
+    EXEMPT.update(getattr(_m, "EXEMPT", ()))
+
 
 def result_kind(r):
     """'bool' for predicates and comparisons, 'float' for the rows whose float input gives a float result, else
@@ -656,3 +673,7 @@ for _n in ("floor", "ceil", "round", "trunc", "lerp", "nn.functional.softmax", "
     _bug(_n, "values", ("bool",), "bug: on bool, the error type or message differs from torch's")
 for _n in ("argmax", "argmin", "topk", "kthvalue", "addcmul"):
     _bug(_n, "values", ("bool",), "bug: accepts bool input (torch raises)")
+
+for _m in _PARTS:
+    if hasattr(_m, "BUGS"):
+        _m.BUGS(_bug)
