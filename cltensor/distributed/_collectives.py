@@ -12,7 +12,7 @@ import numpy as np
 from .. import _dtypes as D
 from . import _core as C
 from ._buffers import HostBuf, check_tensor, write_array, is_host, read_chunk, write_chunk
-from ._core import ReduceOp, Work, DistBackendError, _group, exchange_header, check_same, kind_code
+from ._core import ReduceOp, Work, DistBackendError, _group, exchange_header, check_same, kind_code, commit
 
 __all__ = ["all_reduce", "broadcast", "reduce", "all_gather", "all_gather_into_tensor", "reduce_scatter",
            "reduce_scatter_tensor", "gather", "scatter", "all_to_all", "all_to_all_single", "send", "recv",
@@ -20,12 +20,12 @@ __all__ = ["all_reduce", "broadcast", "reduce", "all_gather", "all_gather_into_t
            "gather_object", "scatter_object_list", "batch_isend_irecv", "P2POp"]
 
 CHUNK_BYTES = 4 << 20
-# Synchronous all_reduce/broadcast of at least this many bytes use MPI's blocking collective after every rank
-# has confirmed (header exchange, then a non-blocking barrier, both polled until the timeout) that it entered
-# the call with matching arguments: Open MPI's blocking algorithms were 2-5x faster than its non-blocking ones
-# (libnbc) from 1 MiB up on shared memory. A rank that timed out in the header never reaches the barrier, so
-# ranks arriving late time out there instead of blocking. Smaller or asynchronous calls poll non-blocking
-# requests.
+# Synchronous all_reduce/broadcast of at least this many bytes use MPI's blocking collective once every rank is
+# known to have entered the call with matching arguments: Open MPI's blocking algorithms were 2-5x faster than its
+# non-blocking ones (libnbc) from 1 MiB up on shared memory. The header exchange (polled until the timeout) shows
+# that; when it completed close to a rank's deadline, a non-blocking barrier (`commit`) confirms that no rank gave
+# up before a blocking call follows, so ranks arriving late time out there instead of blocking. Smaller or
+# asynchronous calls poll non-blocking requests.
 BLOCKING_BYTES = 64 << 10
 
 _DCODE = {d: i + 1 for i, d in enumerate(D.ALL)}
@@ -139,7 +139,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     hdr = _hdr(g, "all_reduce", tensor, op.value)
     check_same(g, "all_reduce", hdr, (1, 2, 3, 4), _NAMES + ("op",))
     if _use_blocking(g, tensor, async_op) and mode == "mpi":
-        _commit(g, "all_reduce")
+        commit(g, "all_reduce")
         if not is_host(tensor) and tensor.is_contiguous() and tensor.numel() * tensor._dtype.itemsize > CHUNK_BYTES:
             _allreduce_chunked(tensor, op, g, mop, blocking=True)
             return None
@@ -154,11 +154,6 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
 
 def _use_blocking(g, t, async_op):
     return not async_op and g.checks and g.size() > 1 and t.numel() * t._dtype.itemsize >= BLOCKING_BYTES
-
-
-def _commit(g, what):
-    """Second round after the header: every rank confirms it passed the header (see BLOCKING_BYTES)."""
-    C.wait_requests([g.comm.Ibarrier()], g, what)
 
 
 def allreduce_tensor(tensor, op, g, mode=None, mop=None):
@@ -339,7 +334,7 @@ def broadcast(tensor, src=None, group=None, async_op=False, group_src=None):
     me = g.rank()
     blocking = _use_blocking(g, tensor, async_op)
     if blocking:
-        _commit(g, "broadcast")
+        commit(g, "broadcast")
     if not is_host(tensor) and tensor.is_contiguous() and tensor.numel() * tensor._dtype.itemsize > CHUNK_BYTES:
         step = CHUNK_BYTES // tensor._dtype.itemsize
         host = np.empty(step, tensor._dtype.np)

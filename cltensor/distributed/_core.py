@@ -115,6 +115,8 @@ class ProcessGroup:
         self.comm = comm
         self.ranks = list(ranks)           # global ranks, in group-rank order
         self.timeout = timeout
+        self.timeout_s = timeout.total_seconds()
+        self.header_settled = False        # see exchange_header
         self.backend = backend
         self.checks = cfg.dist_checks()
         self._rank = comm.Get_rank()
@@ -392,30 +394,63 @@ def kind_code(name):
     return c
 
 
+_DIGESTS = {}
+
+
 def shape_digest(shape):
-    return zlib.crc32(repr(tuple(shape)).encode()) & 0x7FFFFFFF
+    shape = tuple(shape)
+    d = _DIGESTS.get(shape)
+    if d is None:
+        if len(_DIGESTS) > 4096:
+            _DIGESTS.clear()
+        d = _DIGESTS[shape] = zlib.crc32(repr(shape).encode()) & 0x7FFFFFFF
+    return d
 
 
 def exchange_header(g, what, fields):
-    """All-gather each rank's int64 header; returns the (size, HEADER_LEN) array. The first field is the
-    operation's code: ranks that called different operations raise here. Returns None when the checks are off
-    (CLTENSOR_DIST_CHECKS=0 at init_process_group): then a mismatch surfaces only as a timeout."""
+    """Compare each rank's int64 header over the group in one non-blocking all-reduce (MAX of the fields and of
+    their negations, i.e. every field's maximum and minimum, plus the earliest posting time). Returns _SAME when
+    every rank sent the same header; otherwise the (size, HEADER_LEN) array of every rank's header (a second,
+    all-gather round that only mismatched calls pay). The first field is the operation's code: ranks that called
+    different operations raise here. Returns None when the checks are off (CLTENSOR_DIST_CHECKS=0 at
+    init_process_group): then a mismatch surfaces only as a timeout.
+
+    Sets `g.header_settled`: True when this rank saw the exchange complete well before any rank's deadline for it
+    (the earliest posting time + the group's timeout - a margin for delivery and clock differences). Then every
+    rank completes the exchange too, and a blocking call may follow without a confirmation round (`commit`)."""
     if not g.checks:
         return None
     MPI = _mpi()
-    h = np.zeros(HEADER_LEN, np.int64)
-    h[:len(fields)] = fields
-    out = np.empty((g.size(), HEADER_LEN), np.int64)
-    req = g.comm.Iallgather([h, MPI.INT64_T], [out, MPI.INT64_T])
+    k = len(fields)
+    now = time.time()
+    vals = list(fields) + [0] * (HEADER_LEN - k)
+    h = np.array(vals + [-v for v in vals] + [-int(now * 1e6)], np.int64)
+    req = g.comm.Iallreduce(MPI.IN_PLACE, [h, MPI.INT64_T], MPI.MAX)
     if not req.Test():
         wait_requests([req], g, what)
-    if (out == h).all():
+    r = h.tolist()
+    t = g.timeout_s
+    g.header_settled = time.time() < -r[-1] * 1e-6 + t - min(t / 2, 60.0)
+    if r[:k] == [-v for v in r[HEADER_LEN:HEADER_LEN + k]]:
         return _SAME
+    # a mismatch (seen alike by every rank): gather every rank's header for the error message
+    mine = np.zeros(HEADER_LEN, np.int64)
+    mine[:k] = fields
+    out = np.empty((g.size(), HEADER_LEN), np.int64)
+    wait_requests([g.comm.Iallgather([mine, MPI.INT64_T], [out, MPI.INT64_T])], g, what)
     if (out[:, 0] != out[0, 0]).any():
         names = {v: k for k, v in _KINDS.items()}
         calls = [names.get(int(c), "another operation") for c in out[:, 0]]
         raise DistBackendError(f"{what}: the ranks of the group called different collectives: {calls}")
     return out
+
+
+def commit(g, what):
+    """Before a blocking MPI call that follows a header exchange: unless the exchange settled (see
+    exchange_header), a second round in which every rank confirms it passed the header, so that no rank blocks in
+    MPI while another gave up at its deadline."""
+    if not g.header_settled:
+        wait_requests([g.comm.Ibarrier()], g, what)
 
 
 _SAME = object()       # every rank sent the same header

@@ -42,10 +42,12 @@ def params(m):
     return [p.detach().numpy().copy() for p in m.parameters()]
 
 
-def test_ddp_training_matches_one_process_on_concatenated_batches():
+@pytest.mark.parametrize("as_view,static,to_none", [(False, False, True), (True, False, True), (True, True, False),
+                                                    (False, True, False)])
+def test_ddp_training_matches_one_process_on_concatenated_batches(as_view, static, to_none):
     ref = make(0)
     model = make(0 if R == 0 else 7 + R)    # a different init on the other ranks: DDP broadcasts rank 0's parameters
-    ddp = DDP(model, bucket_cap_mb=0.002)           # several buckets
+    ddp = DDP(model, bucket_cap_mb=0.002, gradient_as_bucket_view=as_view, static_graph=static)  # several buckets
     assert len(ddp.bucket_indices) > 1
     assert ddp.bucket_indices[0][0] == len(list(model.parameters())) - 1     # reverse registration order
     for a, b in zip(params(model), params(ref)):
@@ -55,8 +57,12 @@ def test_ddp_training_matches_one_process_on_concatenated_batches():
     lossf = nn.CrossEntropyLoss()
     for step in range(20):
         x, y = batch(step, R)
-        opt.zero_grad()
+        opt.zero_grad(set_to_none=to_none)
         lossf(ddp(x), y).backward()
+        if as_view:       # every gradient is a view of its bucket's flat tensor
+            for b in ddp._buckets:
+                for p in b.params:
+                    assert p.grad._st is b.flat._st
         opt.step()
         xs, ys = zip(*[batch(step, r) for r in range(N)])
         ropt.zero_grad()
@@ -129,6 +135,21 @@ def test_find_unused_parameters():
     ddp2(x, use_b=False).sum().backward()
     with pytest.raises(RuntimeError, match="find_unused_parameters=True"):
         ddp2(x, use_b=True)
+
+
+@pytest.mark.parametrize("as_view", [False, True])
+def test_static_graph_finds_unused_parameters_once(as_view):
+    ct.manual_seed(3)
+    m = Branchy()
+    ddp = DDP(m, static_graph=True, gradient_as_bucket_view=as_view)
+    x = ct.ones(4, 3) * (R + 1)
+    for it in range(3):                 # the same graph each iteration: b unused everywhere
+        for p in m.parameters():
+            p.grad = None
+        ddp(x, use_b=False).sum().backward()
+        assert m.b.weight.grad is None
+        np.testing.assert_allclose(m.a.weight.grad.numpy(), np.full((2, 3), 4.0 * (N + 1) / 2), rtol=1e-6)
+    assert ddp._static_unused == {2, 3}
 
 
 def test_buffers_broadcast_from_rank0_each_forward():

@@ -6,7 +6,14 @@ produces their gradients) and by dtype. A post-accumulation hook on each paramet
 bucket's ready gradients; when a bucket is complete its gradients are copied into one flat host buffer and an
 asynchronous MPI all-reduce (Iallreduce) starts, so communication overlaps the rest of backward. Buckets start
 strictly in index order on every rank (MPI matches collectives by order). When the last bucket has started, the
-hook waits for all of them, divides by the world size and writes the averages back into `.grad`."""
+hook waits for all of them, divides by the world size and writes the averages back into `.grad`.
+
+gradient_as_bucket_view=True keeps each bucket as one flat tensor on the parameters' device and makes every
+`.grad` a view into it (PyTorch's layout): backward accumulates straight into the bucket, the all-reduce runs on
+the bucket's own memory where the device shares host memory (no copy in or out), and the averaged gradients are
+already in `.grad`. A gradient that is not a view of its bucket (the first step, or after zero_grad() set it to
+None) is copied in once and replaced by the view. static_graph=True records in the first iteration which
+parameters the graph leaves unused and reuses that set later without walking the graph again."""
 import contextlib
 
 import numpy as np
@@ -24,9 +31,10 @@ __all__ = ["DistributedDataParallel"]
 
 
 class _Bucket:
-    __slots__ = ("params", "idx", "offsets", "numel", "dtype", "arr", "pending", "work", "stacked")
+    __slots__ = ("params", "idx", "offsets", "numel", "dtype", "arr", "pending", "work", "stacked", "flat", "buf",
+                 "views")
 
-    def __init__(self, params, idx):
+    def __init__(self, params, idx, as_view=False):
         self.params, self.idx = params, idx
         self.offsets, n = [], 0
         for p in params:
@@ -34,10 +42,24 @@ class _Bucket:
             n += p.numel()
         self.numel = n
         self.dtype = params[0]._dtype
-        self.arr = np.zeros(n, self.dtype.np)
         self.pending = len(params)
         self.work = None
         self.stacked = None
+        self.buf = None
+        if as_view:
+            # one flat tensor on the parameters' device; each parameter's .grad is a view of its segment
+            self.flat = _creation.zeros(n, dtype=self.dtype, device=params[0].device)
+            self.views = [self.flat[o:o + p.numel()].view(p.shape) for p, o in zip(params, self.offsets)]
+            self.arr = None
+        else:
+            self.flat = self.views = None
+            self.arr = np.zeros(n, self.dtype.np)
+
+    def is_view(self, j, g):
+        """Whether gradient g is the bucket's view for parameter j (accumulated in place)."""
+        v = self.views[j]
+        return g is v or (g._st is v._st and g._offset == v._offset and g._shape == v._shape and
+                          g._strides == v._strides)
 
 
 def _walk_outputs(obj, out):
@@ -56,9 +78,8 @@ class DistributedDataParallel(Module):
     """DistributedDataParallel(module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True,
     process_group=None, bucket_cap_mb=25, find_unused_parameters=False, check_reduction=False,
     gradient_as_bucket_view=False, static_graph=False): replicate `module` on each rank of the process group
-    and average gradients in backward. Each rank passes its own share of the batch. Gradients are always copied
-    between `.grad` and the buckets (gradient_as_bucket_view is accepted for compatibility); static_graph is
-    accepted and changes nothing (the buckets never need rebuilding)."""
+    and average gradients in backward. Each rank passes its own share of the batch. gradient_as_bucket_view makes
+    `.grad` views of flat per-bucket tensors; static_graph finds the unused parameters once (module doc)."""
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True,
                  process_group=None, bucket_cap_mb=None, find_unused_parameters=False, check_reduction=False,
@@ -87,6 +108,14 @@ class DistributedDataParallel(Module):
         root = self.process_group.ranks[0]
         self._sync_tensors(list(module.parameters()) + list(module.buffers()), root)
         self._build_buckets()
+        if gradient_as_bucket_view:
+            with no_grad():                 # existing gradients move into their buckets
+                for b in self._buckets:
+                    for p, v in zip(b.params, b.views):
+                        if p.grad is not None:
+                            v.copy_(p.grad)
+                            p.grad = v
+        self._static_unused = None          # static_graph: the unused parameters seen in the first iteration
         self._hook_handles = []
         self._acc_nodes = []
         for i, p in enumerate(params):
@@ -117,7 +146,7 @@ class DistributedDataParallel(Module):
             cur_dt = p._dtype
         if cur:
             buckets.append(cur)
-        self._buckets = [_Bucket([self._params[i] for i in b], b) for b in buckets]
+        self._buckets = [_Bucket([self._params[i] for i in b], b, self.gradient_as_bucket_view) for b in buckets]
         self._where = {}
         for k, b in enumerate(buckets):
             for j, i in enumerate(b):
@@ -163,7 +192,9 @@ class DistributedDataParallel(Module):
         self._next = 0
         self._unused = set()
         self._expect = True
-        if self.find_unused_parameters:
+        if self.static_graph and self._static_unused is not None:
+            self._mark_unused(self._static_unused)
+        elif self.find_unused_parameters or self.static_graph:
             seen, stack = set(), [t.grad_fn if t.grad_fn is not None else (_edge(t)[0] if t.requires_grad else None)
                                   for t in _walk_outputs(out, [])]
             while stack:
@@ -174,13 +205,18 @@ class DistributedDataParallel(Module):
                 for nxt, _ in n.next_functions:
                     if nxt is not None and id(nxt) not in seen:
                         stack.append(nxt)
-            for i, acc in enumerate(self._acc_nodes):
-                if id(acc) not in seen:
-                    self._unused.add(i)
-                    k, _ = self._where[i]
-                    self._buckets[k].pending -= 1
-            if all(b.pending == 0 for b in self._buckets):
-                self._launch_ready()
+            unused = {i for i, acc in enumerate(self._acc_nodes) if id(acc) not in seen}
+            if self.static_graph:
+                self._static_unused = unused
+            self._mark_unused(unused)
+
+    def _mark_unused(self, unused):
+        for i in unused:
+            self._unused.add(i)
+            k, _ = self._where[i]
+            self._buckets[k].pending -= 1
+        if unused and all(b.pending == 0 for b in self._buckets):
+            self._launch_ready()
 
     # ------------------------------------------------------------------ backward
     def _make_hook(self, i):
@@ -199,6 +235,18 @@ class DistributedDataParallel(Module):
         MPI = DC._mpi()
         while self._next < len(self._buckets) and self._buckets[self._next].pending == 0:
             b = self._buckets[self._next]
+            if b.flat is not None:
+                self._fill_flat(b)
+                a, t = mpi_view(b.buf.arr)
+                if b.dtype.np == np.float16:
+                    b.stacked = np.empty((g.size(), b.numel), np.float16)
+                    s, st = mpi_view(b.stacked)
+                    req = g.comm.Iallgather([a, t], [s, st])
+                else:
+                    req = g.comm.Iallreduce(MPI.IN_PLACE, [a, t], MPI.SUM)
+                b.work = DC.Work(g, [req], "DistributedDataParallel gradient all_reduce")
+                self._next += 1
+                continue
             for p, off, i in zip(b.params, b.offsets, b.idx):
                 seg = b.arr[off:off + p.numel()]
                 if p.grad is None or i in self._unused:
@@ -218,11 +266,23 @@ class DistributedDataParallel(Module):
         if self._next == len(self._buckets):
             self._finalize()
 
+    def _fill_flat(self, b):
+        """gradient_as_bucket_view: bring every gradient of the bucket into its view, then expose the bucket's
+        memory to MPI (the storage itself where the device shares host memory, else a staging copy)."""
+        with no_grad():
+            for j, (p, i) in enumerate(zip(b.params, b.idx)):
+                g = p.grad
+                if g is None or i in self._unused:
+                    b.views[j].zero_()
+                elif not b.is_view(j, g):
+                    b.views[j].copy_(g)
+        b.buf = HostBuf(b.flat)
+
     def _finalize(self):
         self._expect = False
         n = self.process_group.size()
         used = None
-        if self.find_unused_parameters:
+        if self.find_unused_parameters or self.static_graph:
             local = np.ones(len(self._params), np.int64)
             for i in self._unused:
                 local[i] = 0
@@ -233,6 +293,22 @@ class DistributedDataParallel(Module):
         with no_grad():
             for b in self._buckets:
                 b.work.wait()
+                if b.flat is not None:
+                    arr = b.buf.arr
+                    if b.stacked is not None:
+                        arr[...] = b.stacked.astype(np.float32).sum(0) / n
+                        b.stacked = None
+                    elif arr.dtype.kind == "f":
+                        arr /= n
+                    else:
+                        arr[...] = arr / n
+                    b.buf.commit()              # writes a staging copy back; bumps the version
+                    b.buf = None
+                    for j, (p, i) in enumerate(zip(b.params, b.idx)):
+                        if used is not None and not used[i]:
+                            continue            # unused on every rank: its gradient is left as it was
+                        p.grad = b.views[j]
+                    continue
                 if b.stacked is not None:
                     b.arr[...] = b.stacked.astype(np.float32).sum(0) / n
                     b.stacked = None
