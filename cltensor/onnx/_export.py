@@ -162,15 +162,15 @@ class _Patches:
 
     def __init__(self, rec):
         from . import _convert as C
-        import cltensor
         self.saved = []
         self.wrapped = {}             # id(original function) -> its wrapper
+        top = _registry.published("torch")          # cltensor's namespace
         for e in _registry.entries("torch"):
-            if e.fn is not None and getattr(cltensor, e.name, None) is e.fn:
+            if e.fn is not None and top.get(e.name) is e.fn:
                 conv = C.const_result if e.kind == "factory" else C.CONVERTERS.get(e.name)
                 if e.kind == "util" and conv is None:
                     continue
-                self._set(cltensor, e.name, _wrap(rec, "cltensor." + e.name, e.fn, conv))
+                self._set(_Namespace(top), e.name, _wrap(rec, "cltensor." + e.name, e.fn, conv))
         for name, fn in _registry.methods().items():
             if name in _NOT_OPS or not callable(fn) or name not in Tensor.__dict__:
                 continue
@@ -222,6 +222,14 @@ class _Patches:
                 delattr(obj, name)
             else:
                 setattr(obj, name, old)
+
+
+class _Namespace:
+    """A module's globals() seen through getattr/setattr and __dict__ (what _Patches._set needs)."""
+    __slots__ = ("__dict__",)
+
+    def __init__(self, d):
+        object.__setattr__(self, "__dict__", d)
 
 
 # Tensor methods that are not computations on values: run unrecorded (shape queries, host reads are refused by
