@@ -16,7 +16,8 @@ This module sits at the bottom of the import graph (it imports nothing of cltens
 The op-info test table (tests/opinfo.py) reads `entries()` so that a registered op without a test row fails a test.
 """
 
-__all__ = ["Entry", "register", "register_method", "entries", "methods", "get", "install", "install_namespace", "NAMESPACES"]
+__all__ = ["Entry", "register", "register_method", "entries", "methods", "get", "install", "install_namespace",
+           "published", "NAMESPACES"]
 
 # namespace key -> the module path install() fills (relative to the cltensor package; "" is cltensor itself)
 NAMESPACES = {"torch": "", "linalg": "linalg", "fft": "fft", "special": "special", "nn.functional": "nn.functional"}
@@ -123,6 +124,14 @@ def install(namespaces, Tensor):
     for name, (fn, _) in _METHODS.items():
         setattr(Tensor, name, fn)
     _installed.append((namespaces, Tensor))
+
+
+def published(key="torch"):
+    """The dict a namespace was published into (e.g. cltensor's globals() for "torch"), or None before install."""
+    for ns, _ in _installed:
+        if key in ns:
+            return ns[key]
+    return None
 
 
 def install_namespace(key, d):
