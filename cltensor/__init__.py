@@ -44,3 +44,5 @@ from . import backends, accelerator  # noqa: E402,F401
 from . import distributed  # noqa: E402,F401
 from . import linalg, fft, special  # noqa: E402,F401
 from . import onnx  # noqa: E402,F401
+from . import amp  # noqa: E402,F401
+from .amp import autocast  # noqa: E402,F401

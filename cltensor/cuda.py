@@ -174,3 +174,32 @@ def get_device_properties(device=None):
         raise RuntimeError("no OpenCL GPU is available")
     d = gs[device or 0] if isinstance(device, int) or device is None else dv._resolve(device)
     return _Props(dv.device_info(d))
+
+
+class amp:
+    """torch.cuda.amp: the deprecated spellings of cltensor.amp (autocast(enabled, dtype, cache_enabled) for GPUs,
+    GradScaler(init_scale, ...) for GPUs)."""
+
+    @staticmethod
+    def autocast(enabled=True, dtype=None, cache_enabled=True):
+        from .amp import autocast as _ac
+        from . import _dtypes as D
+        return _ac("cuda", dtype=dtype if dtype is not None else D.float16, enabled=enabled,
+                   cache_enabled=cache_enabled)
+
+    @staticmethod
+    def GradScaler(init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000,
+                   enabled=True):
+        from .amp import GradScaler as _gs
+        return _gs("cuda", init_scale, growth_factor, backoff_factor, growth_interval, enabled)
+
+    @staticmethod
+    def custom_fwd(fwd=None, *, cast_inputs=None):
+        from .amp import custom_fwd as _cf
+        return _cf(fwd, device_type="cuda", cast_inputs=cast_inputs)
+
+    @staticmethod
+    def custom_bwd(bwd=None):
+        from .amp import custom_bwd as _cb
+        return _cb(bwd, device_type="cuda")
+
