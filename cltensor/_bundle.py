@@ -25,6 +25,7 @@ from contextlib import contextmanager
 import pyopencl as cl
 
 from . import _kernels as K
+from . import _progress
 
 active = None                # while collecting: {(rt, key): (Pending, source)}
 _alive = weakref.WeakSet()   # every Pending not yet dropped (tests check none outlives a warmup)
@@ -203,6 +204,7 @@ def build(rt, items, save=True):
     K.stats["builds"] += 1
     K.stats["source_builds"] += 1
     K.stats["bundles"] += 1
+    _progress.built(len(items), time.perf_counter() - t0)
     built = []
     for (key, _), name in zip(items, names):
         if name is not None:

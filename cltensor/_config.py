@@ -6,7 +6,7 @@ choice it governs is made. Each variable has one accessor here; no other module 
 import os
 
 __all__ = ["device", "device_profile", "debug", "gemm_variant", "autotune", "cache_dir", "cache_binaries", "conv",
-           "dist_checks", "sdpa",
+           "dist_checks", "sdpa", "build_progress",
            "VARIABLES"]
 
 # name -> (default, meaning): the documented variables
@@ -21,6 +21,7 @@ VARIABLES = {
     "CLTENSOR_CONV": ("auto", "force the convolution algorithm: auto | direct | im2col"),
     "CLTENSOR_SDPA": ("auto", "scaled_dot_product_attention: auto | fused | unfused"),
     "CLTENSOR_DIST_CHECKS": ("1", "'0': collectives skip the shape/dtype header exchange between ranks"),
+    "CLTENSOR_BUILD_PROGRESS": ("auto", "kernel build progress on stderr: auto (after 1 s of building) | 1 | 0"),
 }
 
 
@@ -71,3 +72,7 @@ def sdpa():
 
 def dist_checks():
     return _get("CLTENSOR_DIST_CHECKS") != "0"
+
+
+def build_progress():
+    return _get("CLTENSOR_BUILD_PROGRESS")

@@ -18,6 +18,7 @@ import pyopencl as cl
 from . import _config as cfg
 from . import _dtypes as D
 from . import _dispatch
+from . import _progress
 
 
 def _template_dir():
@@ -185,6 +186,7 @@ def _build(rt, template, defname, params, key):
                                    f"({params}) failed on {rt.device} ({rt.info.name}). Source: {path}\n"
                                    f"Build log:\n{e}") from None
         stats["source_builds"] += 1
+        _progress.built(1, time.perf_counter() - t0)
         if path is not None:
             _maybe_save(prg, path)
     stats["builds"] += 1

@@ -1,9 +1,14 @@
+import os
+
 import numpy as np
 import pytest
 
 import cltensor as ct
 from cltensor import _device as dv
 from _host import has_cl_cpu
+
+# build progress lines would land in the output of the test suite and of the processes it starts
+os.environ.setdefault("CLTENSOR_BUILD_PROGRESS", "0")
 
 _FP64_NAMES = {"float64", "complex128", "double", "cdouble"}
 
