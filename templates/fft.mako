@@ -19,7 +19,7 @@ def _cst(v, R):
 class _Gen:
     """Emits the C lines of an R-point DFT of complex values u0..u{R-1} (pure straight-line code)."""
     def __init__(self, R, C, sign):
-        self.R, self.C, self.sign, self.lines, self.n = R, C, sign, [], 0
+        self.R, self.C, self.sign, self.lines, self.n = C[:-1], C, sign, [], 0
 
     def tmp(self, expr):
         v = "t%d" % self.n
