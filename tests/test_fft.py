@@ -1,6 +1,8 @@
 """torch.fft on the device: every transform against PyTorch (and numpy) over norms, lengths (1, 2, primes, 997,
 1000, composites), dims, strided and batched inputs, float32/float64/complex; gradients against PyTorch's and by
 gradcheck; PyTorch's errors; accuracy at a large power of two."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -203,3 +205,85 @@ def test_accuracy_large(dtype, n):
     y = host(ct.fft.fft(ct.tensor(a.astype(dtype))))
     err = np.linalg.norm(y - r) / np.linalg.norm(r)
     assert err <= (1e-6 if dtype == "complex64" else 1e-14), err
+
+
+# ---------------------------------------------------------------- windows, stft, istft
+
+@pytest.mark.parametrize("name", ["hann_window", "hamming_window", "blackman_window", "bartlett_window",
+                                  "kaiser_window"])
+def test_windows(name):
+    for n in (0, 1, 2, 5, 16):
+        for periodic in (True, False):
+            for dt in ("float32", "float64"):
+                w = getattr(ct, name)(n, periodic, dtype=getattr(ct, dt))
+                r = getattr(torch, name)(n, periodic, dtype=getattr(torch, dt))
+                assert w.dtype == getattr(ct, dt)
+                np.testing.assert_allclose(host(w), r.numpy(), rtol=1e-6, atol=1e-7)
+    assert ct.hamming_window(7, False, 0.5, 0.5).shape == (7,)
+    np.testing.assert_allclose(host(ct.hamming_window(7, False, 0.6, 0.3)),
+                               torch.hamming_window(7, False, 0.6, 0.3).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(host(ct.kaiser_window(9, True, 5.0)), torch.kaiser_window(9, True, 5.0).numpy(),
+                               rtol=1e-6)
+    with pytest.raises(RuntimeError):
+        getattr(ct, name)(4, dtype=ct.int64)
+
+
+_STFT = [dict(n_fft=16, window="hann"), dict(n_fft=16, hop_length=5, win_length=10, window="hann"),
+         dict(n_fft=15, center=False, normalized=True, window="blackman"),
+         dict(n_fft=16, pad_mode="constant", window="hann"), dict(n_fft=8, onesided=False, window="hamming"),
+         dict(n_fft=12, hop_length=12, window=None)]
+
+
+@pytest.mark.parametrize("kw", _STFT)
+def test_stft_istft(kw):
+    kw = dict(kw)
+    w = kw.pop("window")
+    wl = kw.get("win_length", kw["n_fft"])
+    wc = getattr(ct, w + "_window")(wl, dtype=ct.float64) if w else None
+    wt = getattr(torch, w + "_window")(wl, dtype=torch.float64) if w else None
+    x = _data((2, 100), "float64")
+    ikw = {k: v for k, v in kw.items() if k != "pad_mode"}
+    for xx in (x, x[0]):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            a = host(ct.stft(ct.tensor(xx), window=wc, return_complex=True, **kw))
+            r = torch.stft(torch.tensor(xx), window=wt, return_complex=True, **kw)
+            _close(a, r.numpy(), "complex128")
+            for length in (None, 90, 120):
+                try:
+                    ri = torch.istft(r, window=wt, length=length, **ikw).numpy()
+                except RuntimeError:        # window envelope zero somewhere (NOLA)
+                    with pytest.raises(RuntimeError, match="window overlap add min"):
+                        ct.istft(ct.tensor(r.numpy()), window=wc, length=length, **ikw)
+                    continue
+                ai = host(ct.istft(ct.tensor(r.numpy()), window=wc, length=length, **ikw))
+                _close(ai, ri, "float64")
+
+
+@pytest.mark.fp64
+def test_stft_istft_grad():
+    x = _data((60,), "float64")
+    w = ct.hann_window(16, dtype=ct.float64)
+    xt, xc = torch.tensor(x, requires_grad=True), ct.tensor(x, requires_grad=True)
+    yt = torch.stft(xt, 16, 4, window=torch.hann_window(16, dtype=torch.float64), return_complex=True)
+    yc = ct.stft(xc, 16, 4, window=w, return_complex=True)
+    g = _data(tuple(yt.shape), "complex128")
+    (yt * torch.tensor(g)).real.sum().backward()
+    (yc * ct.tensor(g)).real.sum().backward()
+    np.testing.assert_allclose(host(xc.grad), xt.grad.numpy(), rtol=1e-10, atol=1e-10)
+    s = _data(tuple(yt.shape), "complex128")
+    st, sc = torch.tensor(s, requires_grad=True), ct.tensor(s, requires_grad=True)
+    torch.istft(st, 16, 4, window=torch.hann_window(16, dtype=torch.float64)).pow(2).sum().backward()
+    ct.istft(sc, 16, 4, window=w).pow(2).sum().backward()
+    np.testing.assert_allclose(host(sc.grad), st.grad.numpy(), rtol=1e-9, atol=1e-9)
+
+
+def test_stft_errors():
+    x = ct.tensor(_data((50,), "float32"))
+    with pytest.raises(RuntimeError, match="return_complex"):
+        ct.stft(x, 8)
+    with pytest.raises(RuntimeError):
+        ct.stft(x, 80, center=False, return_complex=True)
+    with pytest.warns(UserWarning, match="return_complex=False is deprecated"):
+        assert ct.stft(x, 8, window=ct.hann_window(8), return_complex=False).shape == \
+            torch.stft(torch.tensor(host(x)), 8, window=torch.hann_window(8), return_complex=False).shape
