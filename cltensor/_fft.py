@@ -31,6 +31,7 @@ from ._creation import tensor as _tensor, arange as _arange
 from ._launch import rt_of, extent, idx_type
 from ._registry import register
 from ._shape import cat
+from ._composite import view_as_real
 from ._tensor import Tensor, empty_tensor, _wrap_dim
 from .autograd import _tape as AG
 
@@ -94,6 +95,8 @@ def _stockham(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n,
     (input of dtype src, output complex), with (offset, batch stride, element stride); the input rows hold nin
     elements (zero padding above)."""
     facs = _factor(n)
+    if n <= _rowfft_max(rt, cdt) and B * n <= _ROWFFT_ELEMS and len(facs) <= 16:
+        return _rowfft(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign, scale, it, idx, dev)
     tw = _table(dev, "tw", n, sign, cdt)
     rdt = np.float64 if cdt is D.complex128 else np.float32
     p = len(facs)
@@ -110,9 +113,37 @@ def _stockham(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n,
                      pad=(j == 0 and nin < n))
         args = [cur, it(coff), it(cb), it(ce), dst, it(doff), it(db), it(de), tw._st.buf, it(NW), it(m), it(Ls),
                 it(n // (Ls * R)), it(nin if j == 0 else n), rdt(scale if last else 1.0)]
-        K.launch(rt, kern, (K.round_up(NW, rt.local_size),), (rt.local_size,), args)
+        K.launch(rt, kern, (K.round_up(m, rt.local_size), B), (rt.local_size, 1), args)
         cur, cur_dt, coff, cb, ce = dst, cdt, doff, db, de
         Ls *= R
+
+
+# the one-launch kernel runs transforms of up to this many elements in all (B x n): there it saves the launches of
+# the passes; above it the passes were as fast or faster on the PoCL CPU device (docs/fft.md)
+_ROWFFT_ELEMS = 1 << 16
+
+
+def _rowfft_max(rt, cdt):
+    """The longest row the one-work-group kernel takes on rt (two local buffers of that many elements)."""
+    nmax = 4096
+    while nmax > 64 and 2 * nmax * cdt.itemsize > rt.info.local_mem_size:
+        nmax //= 2
+    return nmax
+
+
+def _rowfft(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign, scale, it, idx, dev):
+    """Every pass of a length-n FFT (n <= _rowfft_max) of B rows in one launch: a work-group per row."""
+    facs = _factor(n)
+    tw = _table(dev, "tw", n, sign, cdt)
+    rdt = np.float64 if cdt is D.complex128 else np.float32
+    plan = 0
+    for j, R in enumerate(facs):
+        plan |= R << (4 * j)
+    kern = K.get(rt, "fft", "rowfft", src=src, dt=cdt, sign=sign, NMAX=_rowfft_max(rt, cdt), idx=idx)
+    ls = rt.local_size
+    args = [inp, it(ioff), it(isb), it(ise), out, it(ooff), it(osb), it(ose), tw._st.buf, np.int32(n),
+            np.int32(nin), np.uint64(plan), np.int32(len(facs)), rdt(scale)]
+    K.launch(rt, kern, (B * ls,), (ls,), args)
 
 
 def _cmul(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, w, B, nout, scale, it, idx):
@@ -140,51 +171,112 @@ def _batch_stride(shape, strides):
     return 0 if st is None else st
 
 
+def _rows(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign, scale, it, idx, dev):
+    """The length-n FFT of B rows (buffers with offset, batch stride and element stride; input rows of nin
+    elements, zero-padded above): a copy for n = 1, Stockham passes for 7-smooth n, Bluestein otherwise."""
+    if n == 1:      # a copy (times the scale) of the first element
+        one = _table(dev, "tw", 1, 1, cdt)
+        _cmul(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, one, B, 1, scale, it, idx)
+    elif _factor(n) is not None:
+        _stockham(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign, scale, it, idx, dev)
+    else:           # Bluestein
+        M = 1 << (2 * n - 2).bit_length()
+        chirp = _table(dev, "chirp", n, sign, cdt)
+        bf = _table(dev, ("bf", M), n, sign, cdt)
+        ta, tb = empty_tensor((B, M), cdt, dev), empty_tensor((B, M), cdt, dev)
+        a, b = ta._st.buf, tb._st.buf
+        _cmul(rt, src, cdt, inp, ioff, isb, ise, nin, a, 0, M, 1, chirp, B, M, 1.0, it, idx)
+        _stockham(rt, cdt, cdt, a, 0, M, 1, M, b, 0, M, 1, B, M, -1, 1.0, it, idx, dev)
+        _cmul(rt, cdt, cdt, b, 0, M, 1, M, a, 0, M, 1, bf, B, M, 1.0, it, idx)
+        _stockham(rt, cdt, cdt, a, 0, M, 1, M, b, 0, M, 1, B, M, 1, 1.0, it, idx, dev)
+        _cmul(rt, cdt, cdt, b, 0, M, 1, n, out, ooff, osb, ose, chirp, B, n, scale, it, idx)
+
+
+def _bluestein_len(n):
+    return n if _factor(n) is not None or n == 1 else 1 << (2 * n - 2).bit_length()
+
+
+def _prep(x, d):
+    """x with dim d moved last, its batch shape, batch count and one batch stride (a copy when the batch dims
+    cannot be walked with one stride)."""
+    xv = x.movedim(d, -1)
+    bshape = xv._shape[:-1]
+    B = 1
+    for s in bshape:
+        B *= s
+    bst = _batch_stride(bshape, xv._strides[:-1])
+    if bst is None:
+        xv = xv.contiguous()
+        bst = _batch_stride(bshape, xv._strides[:-1])
+    return xv, bshape, B, bst
+
+
 def _c2c_raw(x, d, n, inverse, scale):
     """The FFT (no autograd): x (real or complex, any strides) along dim d, length n (x zero-padded or trimmed
     along d), result complex with d innermost in memory, as PyTorch's."""
     cdt = _complex_of(x._dtype)
     dev = x._device
-    xv = x.movedim(d, -1)
-    nin = min(xv._shape[-1], n)
-    bshape = xv._shape[:-1]
-    B = 1
-    for s in bshape:
-        B *= s
+    xv, bshape, B, bst = _prep(x, d)
     out = empty_tensor(bshape + (n,), cdt, dev)
     if B == 0 or n == 0:
         return out.movedim(-1, d)
-    bst = _batch_stride(bshape, xv._strides[:-1])
-    if bst is None:
-        xv = xv.contiguous()
-        bst = _batch_stride(bshape, xv._strides[:-1])
     rt = rt_of(x)
-    sign = 1 if inverse else -1
-    src = x._dtype
-    ise = xv._strides[-1]
-    if n == 1:      # a copy (times the scale) of the first element
-        one = _table(dev, "tw", 1, 1, cdt)
-        idx, it = idx_type(extent(x), B)
-        _cmul(rt, src, cdt, xv._st.buf, xv._offset, bst, ise, nin, out._st.buf, 0, 1, 1, one, B, 1, scale, it, idx)
-    elif _factor(n) is not None:
-        idx, it = idx_type(extent(x), B * n)
-        _stockham(rt, src, cdt, xv._st.buf, xv._offset, bst, ise, nin, out._st.buf, 0, n, 1, B, n, sign, scale,
-                  it, idx, dev)
-    else:           # Bluestein
-        M = 1 << (2 * n - 2).bit_length()
-        idx, it = idx_type(extent(x), B * M)
-        chirp = _table(dev, "chirp", n, sign, cdt)
-        bf = _table(dev, ("bf", M), n, sign, cdt)
-        ta, tb = empty_tensor((B, M), cdt, dev), empty_tensor((B, M), cdt, dev)
-        a, b = ta._st.buf, tb._st.buf
-        _cmul(rt, src, cdt, xv._st.buf, xv._offset, bst, ise, nin, a, 0, M, 1, chirp, B, M, 1.0, it, idx)
-        _stockham(rt, cdt, cdt, a, 0, M, 1, M, b, 0, M, 1, B, M, -1, 1.0, it, idx, dev)
-        _cmul(rt, cdt, cdt, b, 0, M, 1, M, a, 0, M, 1, bf, B, M, 1.0, it, idx)
-        _stockham(rt, cdt, cdt, a, 0, M, 1, M, b, 0, M, 1, B, M, 1, 1.0, it, idx, dev)
-        _cmul(rt, cdt, cdt, b, 0, M, 1, n, out._st.buf, 0, n, 1, chirp, B, n, scale, it, idx)
+    idx, it = idx_type(extent(x), B * _bluestein_len(n))
+    _rows(rt, x._dtype, cdt, xv._st.buf, xv._offset, bst, xv._strides[-1], min(xv._shape[-1], n), out._st.buf, 0,
+          n, 1, B, n, 1 if inverse else -1, scale, it, idx, dev)
     if x._st.shared:
         rt.queue.finish()
     return out.movedim(-1, d)
+
+
+def _r2c_raw(x, d, n, scale):
+    """rfft (no autograd) of real x along d (length <= n, zero-padded), bins 0..n // 2. Even n with the dim
+    contiguous: a complex FFT of length n / 2 of the signal read as complex pairs, then one pass (r2c_post)."""
+    cdt = _complex_of(x._dtype)
+    dev = x._device
+    xv, bshape, B, bst = _prep(x, d)
+    h = n // 2
+    fast = (n % 2 == 0 and xv._shape[-1] == n and xv._strides[-1] == 1 and xv._offset % 2 == 0
+            and (bst % 2 == 0 or B == 1))
+    if not fast or B == 0:
+        return _c2c_raw(x, d, n, False, scale).narrow(d, 0, h + 1)
+    out = empty_tensor(bshape + (h + 1,), cdt, dev)
+    rt = rt_of(x)
+    idx, it = idx_type(extent(x), B * (_bluestein_len(h) + 1))
+    z = empty_tensor((B, h), cdt, dev)
+    _rows(rt, cdt, cdt, xv._st.buf, xv._offset // 2, bst // 2, 1, h, z._st.buf, 0, h, 1, B, h, -1, 1.0, it, idx,
+          dev)
+    tw = _table(dev, "tw", n, -1, cdt)
+    kern = K.get(rt, "fft", "r2c_post", dt=cdt, idx=idx)
+    rdt = np.float64 if cdt is D.complex128 else np.float32
+    K.launch(rt, kern, (K.round_up(h + 1, rt.local_size), B), (rt.local_size, 1),
+             [z._st.buf, out._st.buf, it(0), it(h + 1), it(1), tw._st.buf, it(h), rdt(scale)])
+    if x._st.shared:
+        rt.queue.finish()
+    return out.movedim(-1, d)
+
+
+def _c2r_raw(x, d, n, scale):
+    """irfft (no autograd) of the half spectrum x (complex) along d to an even n: one pass (c2r_pre) builds the
+    length-n / 2 spectrum of the output read as complex pairs, then an inverse complex FFT of length n / 2."""
+    cdt = x._dtype
+    dev = x._device
+    xv, bshape, B, bst = _prep(x, d)
+    h = n // 2
+    zt = empty_tensor(bshape + (h,), cdt, dev)
+    if B:
+        rt = rt_of(x)
+        idx, it = idx_type(extent(x), B * (_bluestein_len(h) + 1))
+        pre = empty_tensor((B, h), cdt, dev)
+        tw = _table(dev, "tw", n, 1, cdt)
+        kern = K.get(rt, "fft", "c2r_pre", dt=cdt, idx=idx)
+        K.launch(rt, kern, (K.round_up(h, rt.local_size), B), (rt.local_size, 1),
+                 [xv._st.buf, it(xv._offset), it(bst), it(xv._strides[-1]), pre._st.buf, tw._st.buf, it(h),
+                  it(min(xv._shape[-1], h + 1))])
+        _rows(rt, cdt, cdt, pre._st.buf, 0, h, 1, h, zt._st.buf, 0, h, 1, B, h, 1, scale, it, idx, dev)
+        if x._st.shared:
+            rt.queue.finish()
+    return view_as_real(zt).reshape(bshape + (n,)).movedim(-1, d)
 
 
 def _c2c(x, d, n, inverse, scale):
@@ -360,14 +452,41 @@ def _out(res, out):
 
 # ---------------------------------------------------------------- real and Hermitian transforms
 
-def _r2c(x, d, n, scale, onesided=True):
-    y = _c2c(_resize(x, d, n), d, n, False, scale)
-    return y.narrow(d, 0, n // 2 + 1) if onesided else y
+def _r2c(x, d, n, scale):
+    """Differentiable rfft of real x (length <= n along d). Backward: the inverse complex FFT (same scale) of the
+    gradient zero-padded to n bins, real part."""
+    x = _resize(x, d, n)
+    out = _r2c_raw(x, d, n, scale)
+    if AG.needs_grad(x):
+        nx = x._shape[d]
+
+        def bw(g):
+            gi = _c2c(g, d, n, True, scale).real
+            return (gi.narrow(d, 0, nx) if nx < n else gi,)
+        AG.record("FftR2CBackward0", (x,), out, bw)
+    return out
 
 
 def _c2r(x, d, n, scale):
     """Real inverse transform of the half spectrum x along d to n points (PyTorch's irfft)."""
     h = n // 2 + 1
+    if n % 2 == 0:
+        x = _resize(x, d, h)
+        out = _c2r_raw(x, d, n, scale)
+        if AG.needs_grad(x):
+            nx = x._shape[d]
+            wts = np.full(h, 2.0)
+            wts[0] = 1.0
+            wts[n - h + 1:] = 1.0       # the bins that appear once in the Hermitian extension
+            shape = [1] * x.dim()
+            shape[d] = h
+            wt = _tensor(wts.reshape(shape), dtype=out._dtype, device=x._device)
+
+            def bw(g):
+                gi = _r2c(g, d, n, scale) * wt
+                return (gi.narrow(d, 0, nx) if nx < h else gi,)
+            AG.record("FftC2RBackward0", (x,), out, bw)
+        return out
     xr = _pad_to(x, d, h)
     if n - h > 0:
         tail = xr.narrow(d, 1, n - h).flip(d).conj()

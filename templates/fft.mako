@@ -104,10 +104,9 @@ __kernel void k(__global const ${src.ct}* restrict in, const ${idx} in_off, cons
                 __global const ${C}* restrict tw, const ${idx} NW, const ${idx} m, const ${idx} Ls,
                 const ${idx} twstep, const ${idx} nin, const ${RT} scale)
 {
-    const ${idx} gi = get_global_id(0);
-    if (gi >= NW) return;
-    const ${idx} b = gi / m;
-    const ${idx} i = gi - b * m;
+    const ${idx} i = get_global_id(0);
+    const ${idx} b = get_global_id(1);
+    if (i >= m) return;
     const ${idx} k = i % Ls;
     const ${idx} ib = in_off + b * isb + i * ise;
     const ${idx} ms = m * ise;
@@ -135,6 +134,72 @@ __kernel void k(__global const ${src.ct}* restrict in, const ${idx} in_off, cons
 }
 </%def>
 
+<%def name="rowfft(src, dt, sign, NMAX, idx)">
+## The whole FFT of one row per work-group in local memory (rows of length n <= NMAX): the row is read once
+## (strided, zero-padded above nin), every Stockham pass runs between two local buffers (the radix of pass s is
+## the 4-bit field s of `plan`), and the scaled result is written once. One launch for all rows.
+<%
+    C = dt.cc
+    RT = C[:-1]
+%>
+${c.preamble((src, dt))}
+__kernel void k(__global const ${src.ct}* restrict in, const ${idx} in_off, const ${idx} isb, const ${idx} ise,
+                __global ${C}* restrict out, const ${idx} out_off, const ${idx} osb, const ${idx} ose,
+                __global const ${C}* restrict tw, const int n, const int nin, const ulong plan, const int nst,
+                const ${RT} scale)
+{
+    __local ${C} bufA[${NMAX}], bufB[${NMAX}];
+    const ${idx} b = get_group_id(0);
+    const int lid = get_local_id(0), LS = get_local_size(0);
+    const ${idx} ib = in_off + b * isb;
+    for (int j = lid; j < n; j += LS)
+        bufA[j] = j < nin ? ${load_c(src, dt, "in", "ib + j * ise")} : (${C})(0, 0);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    __local ${C}* sp = bufA;
+    __local ${C}* dp = bufB;
+    int Ls = 1;
+    ulong p = plan;
+    for (int s = 0; s < nst; s++) {
+        const int R = (int)(p & 15);
+        p >>= 4;
+        const int m = n / R, twstep = n / (Ls * R);
+        switch (R) {
+% for R in (8, 4, 2, 3, 5, 7):
+<%
+    g = _Gen(R, C, sign)
+    outs = g.dft(["u%d" % r for r in range(R)])
+%>
+        case ${R}:
+            for (int i = lid; i < m; i += LS) {
+                const int k = i % Ls;
+                const int ts = k * twstep;
+% for r in range(R):
+                ${C} u${r} = sp[i + ${r} * m];
+% endfor
+% for r in range(1, R):
+                u${r} = c_mul(u${r}, tw[${r} * ts]);
+% endfor
+% for line in g.lines:
+                ${line}
+% endfor
+                const int ob = (i - k) * ${R} + k;
+% for r in range(R):
+                dp[ob + ${r} * Ls] = ${outs[r]};
+% endfor
+            }
+            break;
+% endfor
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        __local ${C}* t = sp; sp = dp; dp = t;
+        Ls *= R;
+    }
+    const ${idx} ob = out_off + b * osb;
+    for (int j = lid; j < n; j += LS)
+        out[ob + j * ose] = sp[j] * scale;
+}
+</%def>
+
 <%def name="cmul(src, dt, idx)">
 <% C = dt.cc; RT = C[:-1] %>
 ${c.preamble((src, dt))}
@@ -150,5 +215,49 @@ __kernel void k(__global const ${src.ct}* restrict in, const ${idx} in_off, cons
     ${C} v = (${C})(0, 0);
     if (j < nin) v = c_mul(${load_c(src, dt, "in", "in_off + b * isb + j * ise")}, w[j]) * scale;
     out[out_off + b * osb + j * ose] = v;
+}
+</%def>
+
+<%def name="r2c_post(dt, idx)">
+## Real FFT of even length n from the complex FFT Z of length h = n / 2 of z_j = x_2j + i x_2j+1 (contiguous rows
+## of h): X_k = (Z_k + conj Z_(h-k)) / 2 - i w^k (Z_k - conj Z_(h-k)) / 2, w = exp(-2 pi i / n) (table tw),
+## k = 0..h, written scaled with the output's strides.
+<% C = dt.cc; RT = C[:-1] %>
+${c.preamble((dt,))}
+__kernel void k(__global const ${C}* restrict z, __global ${C}* restrict out, const ${idx} out_off,
+                const ${idx} osb, const ${idx} ose, __global const ${C}* restrict tw, const ${idx} h,
+                const ${RT} scale)
+{
+    const ${idx} k = get_global_id(0);
+    const ${idx} b = get_global_id(1);
+    if (k > h) return;
+    const ${C} a = z[b * h + (k == h ? 0 : k)];
+    const ${C} c = z[b * h + (k == 0 ? 0 : h - k)];
+    const ${C} cc = (${C})(c.x, -c.y);
+    const ${C} t = c_mul(tw[k], a - cc);
+    const ${C} x = ((${RT})0.5) * ((a + cc) + (${C})(t.y, -t.x));
+    out[out_off + b * osb + k * ose] = x * scale;
+}
+</%def>
+
+<%def name="c2r_pre(dt, idx)">
+## The inverse of r2c_post: Z_k = (X_k + conj X_(h-k)) + i conj(w^k) (X_k - conj X_(h-k)), k < h, from the half
+## spectrum X (strided, bins >= nin are zero, the imaginary parts of X_0 and X_h ignored as PyTorch's irfft does);
+## an inverse FFT of length h of Z gives z_j = x_2j + i x_2j+1. tw: the table of exp(+2 pi i j / n).
+<% C = dt.cc; RT = C[:-1] %>
+${c.preamble((dt,))}
+__kernel void k(__global const ${C}* restrict in, const ${idx} in_off, const ${idx} isb, const ${idx} ise,
+                __global ${C}* restrict z, __global const ${C}* restrict tw, const ${idx} h, const ${idx} nin)
+{
+    const ${idx} k = get_global_id(0);
+    const ${idx} b = get_global_id(1);
+    if (k >= h) return;
+    const ${idx} ib = in_off + b * isb;
+    ${C} a = k < nin ? in[ib + k * ise] : (${C})(0, 0);
+    ${C} c = h - k < nin ? in[ib + (h - k) * ise] : (${C})(0, 0);
+    if (k == 0) { a.y = 0; c.y = 0; }
+    const ${C} cc = (${C})(c.x, -c.y);
+    const ${C} t = c_mul(tw[k], a - cc);
+    z[b * h + k] = (a + cc) + (${C})(-t.y, t.x);
 }
 </%def>

@@ -117,6 +117,24 @@ def test_real_hermitian_1d(norm, dtype):
         _close(_ours("hfft", c, n, dim, norm), _ref("hfft", c, n, dim, norm), dtype)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_real_lengths_and_layouts(dtype):
+    # even lengths on contiguous rows take the half-length complex FFT (7-smooth and Bluestein halves); odd
+    # offsets, strided rows and odd lengths the full complex FFT
+    for n in (2, 4, 6, 194, 998, 1000):
+        a = _data((2, n + 1), dtype)
+        c = _data((2, n // 2 + 1), "complex64" if dtype == "float32" else "complex128")
+        for v in (a[:, :n], a[:, 1:]):
+            _close(_ours("rfft", np.ascontiguousarray(v)), _ref("rfft", v), dtype)
+        t, r = ct.tensor(a), torch.tensor(a)
+        _close(host(ct.fft.rfft(t[:, 1:])), torch.fft.rfft(r[:, 1:]).numpy(), dtype)
+        _close(host(ct.fft.rfft(t.t(), dim=0)), torch.fft.rfft(r.t(), dim=0).numpy(), dtype)
+        _close(_ours("irfft", c), _ref("irfft", c), dtype)
+        _close(_ours("irfft", c, n + 1), _ref("irfft", c, n + 1), dtype)
+        _close(host(ct.fft.irfft(ct.tensor(c).t(), dim=0)), torch.fft.irfft(torch.tensor(c).t(), dim=0).numpy(),
+               dtype)
+
+
 def test_real_input_is_real_only():
     c = ct.tensor(_data((4,), "complex64"))
     with pytest.raises(RuntimeError, match="rfft expects a real input tensor"):
