@@ -152,7 +152,7 @@ def _cmul(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, w, B, nou
     NW = B * nout
     args = [inp, it(ioff), it(isb), it(ise), out, it(ooff), it(osb), it(ose), w._st.buf, it(NW), it(nout),
             it(nin), rdt(scale)]
-    K.launch(rt, kern, (K.round_up(NW, rt.local_size),), (rt.local_size,), args)
+    K.launch(rt, kern, (K.round_up(nout, rt.local_size), B), (rt.local_size, 1), args)
 
 
 def _batch_stride(shape, strides):

@@ -208,10 +208,9 @@ __kernel void k(__global const ${src.ct}* restrict in, const ${idx} in_off, cons
                 __global const ${C}* restrict w, const ${idx} NW, const ${idx} nout, const ${idx} nin,
                 const ${RT} scale)
 {
-    const ${idx} gi = get_global_id(0);
-    if (gi >= NW) return;
-    const ${idx} b = gi / nout;
-    const ${idx} j = gi - b * nout;
+    const ${idx} j = get_global_id(0);
+    const ${idx} b = get_global_id(1);
+    if (j >= nout) return;
     ${C} v = (${C})(0, 0);
     if (j < nin) v = c_mul(${load_c(src, dt, "in", "in_off + b * isb + j * ise")}, w[j]) * scale;
     out[out_off + b * osb + j * ose] = v;
