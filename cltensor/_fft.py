@@ -35,17 +35,22 @@ from ._composite import view_as_real
 from ._tensor import Tensor, empty_tensor, _wrap_dim
 from .autograd import _tape as AG
 
-_RADICES = (8, 4, 2, 3, 5, 7)
-
 
 # ---------------------------------------------------------------- plans and tables
 
-def _factor(n):
+# the largest radix of the multi-launch passes: radix 16 and 32 passes were measured (docs/fft.md) and were not
+# consistently faster than radix 8 on the PoCL CPU device (fewer passes, more registers per work-item)
+_BIG = [8]
+
+
+def _factor(n, big=8):
     """Radices of the Stockham passes of length n (largest first), or None when n has a prime factor > 7."""
     out = []
-    while n % 8 == 0 and n > 8 or n == 8:
-        out.append(8)
-        n //= 8
+    for r in (32, 16, 8):
+        if r <= big:
+            while n % r == 0:
+                out.append(r)
+                n //= r
     for r in (4, 2, 3, 5, 7):
         while n % r == 0:
             out.append(r)
@@ -94,9 +99,7 @@ def _stockham(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n,
     """All passes of a length-n Stockham FFT of B rows (n has only the factors 2, 3, 5, 7). inp / out: buffers
     (input of dtype src, output complex), with (offset, batch stride, element stride); the input rows hold nin
     elements (zero padding above)."""
-    facs = _factor(n)
-    if n <= _rowfft_max(rt, cdt) and B * n <= _ROWFFT_ELEMS and len(facs) <= 16:
-        return _rowfft(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign, scale, it, idx, dev)
+    facs = _factor(n, _BIG[0])
     tw = _table(dev, "tw", n, sign, cdt)
     rdt = np.float64 if cdt is D.complex128 else np.float32
     p = len(facs)
@@ -116,34 +119,6 @@ def _stockham(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n,
         K.launch(rt, kern, (K.round_up(m, rt.local_size), B), (rt.local_size, 1), args)
         cur, cur_dt, coff, cb, ce = dst, cdt, doff, db, de
         Ls *= R
-
-
-# the one-launch kernel runs transforms of up to this many elements in all (B x n): there it saves the launches of
-# the passes; above it the passes were as fast or faster on the PoCL CPU device (docs/fft.md)
-_ROWFFT_ELEMS = 1 << 16
-
-
-def _rowfft_max(rt, cdt):
-    """The longest row the one-work-group kernel takes on rt (two local buffers of that many elements)."""
-    nmax = 4096
-    while nmax > 64 and 2 * nmax * cdt.itemsize > rt.info.local_mem_size:
-        nmax //= 2
-    return nmax
-
-
-def _rowfft(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign, scale, it, idx, dev):
-    """Every pass of a length-n FFT (n <= _rowfft_max) of B rows in one launch: a work-group per row."""
-    facs = _factor(n)
-    tw = _table(dev, "tw", n, sign, cdt)
-    rdt = np.float64 if cdt is D.complex128 else np.float32
-    plan = 0
-    for j, R in enumerate(facs):
-        plan |= R << (4 * j)
-    kern = K.get(rt, "fft", "rowfft", src=src, dt=cdt, sign=sign, NMAX=_rowfft_max(rt, cdt), idx=idx)
-    ls = rt.local_size
-    args = [inp, it(ioff), it(isb), it(ise), out, it(ooff), it(osb), it(ose), tw._st.buf, np.int32(n),
-            np.int32(nin), np.uint64(plan), np.int32(len(facs)), rdt(scale)]
-    K.launch(rt, kern, (B * ls,), (ls,), args)
 
 
 def _cmul(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, w, B, nout, scale, it, idx):
