@@ -14,11 +14,12 @@ Kernels are generated per (radix, dtype, direction): lengths, stages, batch size
 new length never compiles a new kernel. The twiddle tables (length n, computed in float64 on the host) and
 Bluestein's chirps are uploaded once per (device, length, dtype) and kept in a small cache.
 
-The real and Hermitian transforms and the n-dimensional forms are built on the primitive as PyTorch defines them
-(rfft: c2c of the real input, first n // 2 + 1 bins; irfft: the Hermitian extension of the half spectrum, an
-inverse c2c and the real part; hfft / ihfft: irfft / rfft of the conjugate with the normalisation swapped), so
-their gradients follow from the primitive's backward (an FFT in the other direction, same scale) and from the
-differentiable views around it (the doubled bins of PyTorch's formulas appear by themselves).
+Real transforms of even length n with a contiguous dim run a complex FFT of length n / 2 on the real rows read as
+complex pairs, with one pass after (rfft, `r2c_post`) or before (irfft, `c2r_pre`); other real transforms use the
+complex FFT of the real input (rfft) or of the Hermitian extension (irfft). hfft / ihfft are irfft / rfft of the
+conjugate with the normalisation swapped; the n-dimensional forms combine them with c2c over the other dims, as
+PyTorch's. Backward rules: c2c -> c2c in the other direction with the same scale; rfft -> inverse c2c of the
+zero-padded gradient, real part; irfft -> rfft of the gradient with the doubled bins (PyTorch's formulas).
 """
 import math
 from collections import OrderedDict
@@ -342,7 +343,7 @@ def _dims_sizes(x, s, dim, name):
             if isinstance(s, int):
                 s = (s,)
             if len(s) != len(dims):
-                raise RuntimeError(f"When given, dim and shape arguments must have the same length")
+                raise RuntimeError("When given, dim and shape arguments must have the same length")
     elif s is not None:
         if isinstance(s, int):
             s = (s,)
