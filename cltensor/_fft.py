@@ -367,7 +367,7 @@ def _fft1(x, n, dim, norm, inverse, name):
     _check_norm(norm)
     x = _float_input(x, name)
     if x.dim() == 0:
-        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     d = _wrap_dim(dim, x.dim())
     n = x._shape[d] if n is None else n
     _check_n(n)
@@ -476,7 +476,7 @@ def _rfft1(x, n, dim, norm, name, hermitian=False):
     _check_norm(norm)
     x = _float_input(x, name, real_only=True)
     if x.dim() == 0:
-        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     d = _wrap_dim(dim, x.dim())
     n = x._shape[d] if n is None else n
     _check_n(n)
@@ -488,7 +488,7 @@ def _irfft1(x, n, dim, norm, name, hermitian=False):
     _check_norm(norm)
     x = _float_input(x, name)
     if x.dim() == 0:
-        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
     d = _wrap_dim(dim, x.dim())
     n = 2 * (x._shape[d] - 1) if n is None else n
     _check_n(n)

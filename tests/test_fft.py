@@ -173,7 +173,8 @@ def test_errors():
              lambda m, t: m.fft.fft(t, dim=3), lambda m, t: m.fft.irfft(t, n=0),
              lambda m, t: m.fft.fftn(t, s=(2, 2)), lambda m, t: m.fft.fft2(t),
              lambda m, t: m.fft.fftn(t, s=(2, 2), dim=(0, 0)), lambda m, t: m.fft.rfft(t, n=-1),
-             lambda m, t: m.fft.fft(t.half())]
+             lambda m, t: m.fft.fft(t.half()), lambda m, t: m.fft.fft(t[0]), lambda m, t: m.fft.rfft(t[0], dim=0),
+             lambda m, t: m.fft.rfftn(t[0]), lambda m, t: m.fft.fft(t[:0])]
     for f in cases:
         with pytest.raises(Exception) as e_t:
             f(torch, xt)
