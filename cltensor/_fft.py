@@ -59,8 +59,9 @@ def _factor(n, big=8):
     return out if n == 1 else None
 
 
-_TABLES = OrderedDict()      # (device, kind, n, sign, dtype) -> device Tensor
-_TABLES_MAX = 64
+_TABLES = OrderedDict()      # (device, kind, n, sign, dtype) -> device Tensor, least recently used first
+_TABLES_MAX = 64             # tables kept, and their bytes in all (the oldest are dropped beyond either)
+_TABLES_MAX_BYTES = 256 << 20
 
 
 def _table(dev, kind, n, sign, cdt):
@@ -85,7 +86,8 @@ def _table(dev, kind, n, sign, cdt):
         a = np.fft.fft(b) / M
     t = _tensor(a, dtype=cdt, device=dev)
     _TABLES[key] = t
-    if len(_TABLES) > _TABLES_MAX:
+    while len(_TABLES) > 1 and (len(_TABLES) > _TABLES_MAX or
+                                sum(v._st.nbytes for v in _TABLES.values()) > _TABLES_MAX_BYTES):
         _TABLES.popitem(last=False)
     return t
 
