@@ -6,7 +6,7 @@ One primitive runs every transform: `_c2c(x, dim, n, inverse, scale)`, a complex
 - mixed-radix Stockham autosort passes (templates/fft.mako `stockham`, radices 8/4/2/3/5/7) when every prime
   factor of n is <= 7: one launch per pass over (batch x n / radix) work-items; the first pass reads the input
   with its own strides (no copy of a transposed or sliced input) and the last writes the scaled result;
-- Bluestein's chirp-z algorithm otherwise: chirp multiplication and zero padding to a power of two M >= 2n - 1
+- Bluestein's chirp-z algorithm otherwise: chirp multiplication and zero padding to a 7-smooth M >= 2n - 1
   (`cmul`), a length-M FFT, the product with the FFT of the chirp (computed once per length on the host, in
   float64), an inverse length-M FFT and the final chirp multiplication, all on the device.
 
@@ -92,6 +92,34 @@ def _table(dev, kind, n, sign, cdt):
     return t
 
 
+_BLUESTEIN_M = {}
+
+
+def _bluestein_m(n):
+    """The length M >= 2n - 1 of Bluestein's convolution: the 7-smooth length with the least M x passes (e.g.
+    2048 for 997: 4 passes; 8232 = 8 * 3 * 7^3 rather than 16384 for 4099)."""
+    M = _BLUESTEIN_M.get(n)
+    if M is None:
+        lo, hi = 2 * n - 1, 1 << (2 * n - 2).bit_length()
+        best = (hi * len(_factor(hi)), hi)
+        p7 = 1
+        while p7 <= hi:
+            p5 = p7
+            while p5 <= hi:
+                p3 = p5
+                while p3 <= hi:
+                    m = p3
+                    while m < lo:
+                        m *= 2
+                    if m <= hi:
+                        best = min(best, (m * len(_factor(m)), m))
+                    p3 *= 3
+                p5 *= 5
+            p7 *= 7
+        M = _BLUESTEIN_M[n] = best[1]
+    return M
+
+
 def _complex_of(dt):
     return D.complex128 if dt in (D.float64, D.complex128) else D.complex64
 
@@ -158,7 +186,7 @@ def _rows(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sig
     elif _factor(n) is not None:
         _stockham(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign, scale, it, idx, dev)
     else:           # Bluestein
-        M = 1 << (2 * n - 2).bit_length()
+        M = _bluestein_m(n)
         chirp = _table(dev, "chirp", n, sign, cdt)
         bf = _table(dev, ("bf", M), n, sign, cdt)
         ta, tb = empty_tensor((B, M), cdt, dev), empty_tensor((B, M), cdt, dev)
@@ -171,7 +199,7 @@ def _rows(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sig
 
 
 def _bluestein_len(n):
-    return n if _factor(n) is not None or n == 1 else 1 << (2 * n - 2).bit_length()
+    return n if _factor(n) is not None or n == 1 else _bluestein_m(n)
 
 
 def _prep(x, d):
