@@ -8,10 +8,14 @@ import pytest
 
 import cltensor as ct
 from _host import host
+from conftest import device_has_fp64
 
 torch = pytest.importorskip("torch")
 
 NORMS = (None, "backward", "ortho", "forward")
+# the widest dtypes of the test device (tests that run once per device rather than once per dtype)
+F64 = "float64" if device_has_fp64() else "float32"
+C128 = "complex128" if device_has_fp64() else "complex64"
 RNG = np.random.default_rng(1234)
 
 
@@ -96,13 +100,13 @@ _CASES = [((), {}), ((None, (0, 2)), {}), (((3, 7),), {}), (((4, 2, 5), (2, 0, 1
                                   "irfft2", "irfftn", "hfft2", "hfftn"])
 def test_nd(name, norm):
     real_in = name.startswith(("rfft", "ihfft"))
-    a = _data((4, 6, 5), "float64" if real_in else "complex128")
+    a = _data((4, 6, 5), F64 if real_in else C128)
     for args, kw in _CASES:
         if name.endswith("2") and len(args) > 1 and args[1] is not None and len(args[1]) != 2:
             continue
         if name.endswith("2") and args and args[0] is not None and len(args[0]) == 3:
             continue
-        _close(_ours(name, a, *args, norm=norm, **kw), _ref(name, a, *args, norm=norm, **kw), "complex128")
+        _close(_ours(name, a, *args, norm=norm, **kw), _ref(name, a, *args, norm=norm, **kw), C128)
 
 
 @pytest.mark.parametrize("norm", NORMS)
@@ -149,8 +153,8 @@ def test_fftfreq_and_shift():
     for n, d in ((1, 1.0), (5, 1.0), (6, 0.5), (7, 2.0)):
         np.testing.assert_allclose(host(ct.fft.fftfreq(n, d)), torch.fft.fftfreq(n, d).numpy(), rtol=1e-6)
         np.testing.assert_allclose(host(ct.fft.rfftfreq(n, d)), torch.fft.rfftfreq(n, d).numpy(), rtol=1e-6)
-    assert ct.fft.fftfreq(4, dtype=ct.float64).dtype == ct.float64
-    a = _data((4, 5, 3), "float64")
+    assert ct.fft.fftfreq(4, dtype=getattr(ct, F64)).dtype == getattr(ct, F64)
+    a = _data((4, 5, 3), F64)
     for dim in (None, 0, (1, 2), -1):
         np.testing.assert_array_equal(_ours("fftshift", a, dim), _ref("fftshift", a, dim))
         np.testing.assert_array_equal(_ours("ifftshift", a, dim), _ref("ifftshift", a, dim))
@@ -258,16 +262,16 @@ def test_stft_istft(kw):
     kw = dict(kw)
     w = kw.pop("window")
     wl = kw.get("win_length", kw["n_fft"])
-    wc = getattr(ct, w + "_window")(wl, dtype=ct.float64) if w else None
-    wt = getattr(torch, w + "_window")(wl, dtype=torch.float64) if w else None
-    x = _data((2, 100), "float64")
+    wc = getattr(ct, w + "_window")(wl, dtype=getattr(ct, F64)) if w else None
+    wt = getattr(torch, w + "_window")(wl, dtype=getattr(torch, F64)) if w else None
+    x = _data((2, 100), F64)
     ikw = {k: v for k, v in kw.items() if k != "pad_mode"}
     for xx in (x, x[0]):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             a = host(ct.stft(ct.tensor(xx), window=wc, return_complex=True, **kw))
             r = torch.stft(torch.tensor(xx), window=wt, return_complex=True, **kw)
-            _close(a, r.numpy(), "complex128")
+            _close(a, r.numpy(), C128)
             for length in (None, 90, 120):
                 try:
                     ri = torch.istft(r, window=wt, length=length, **ikw).numpy()
@@ -276,7 +280,7 @@ def test_stft_istft(kw):
                         ct.istft(ct.tensor(r.numpy()), window=wc, length=length, **ikw)
                     continue
                 ai = host(ct.istft(ct.tensor(r.numpy()), window=wc, length=length, **ikw))
-                _close(ai, ri, "float64")
+                _close(ai, ri, F64)
 
 
 @pytest.mark.fp64
