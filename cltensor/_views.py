@@ -440,7 +440,35 @@ def as_strided(t, size, stride, storage_offset=None):
         if last >= t._st.nbytes // t._dtype.itemsize or off < 0:
             raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {off} "
                                f"requiring a storage size out of bounds of the storage")
-    return _view(t, size, stride, off, "AsStridedBackward0", lambda x: as_strided(x, size, stride, off))
+    v = make(t._st, size, stride, off, t._dtype, t._device)
+    v._base = t._base if t._base is not None else t
+    if AG.needs_grad(t):
+        AG.record("AsStridedBackward0", (t,), v, lambda g: (_as_strided_backward(g, t, size, stride, off),))
+    return v
+
+
+def _positions(shape, strides, offset):
+    """Storage positions (int64, numpy) of the elements of a (shape, strides, offset) geometry, in index order."""
+    pos = np.full((), offset, np.int64)
+    for k, (n, st) in enumerate(zip(shape, strides)):
+        pos = pos[..., None] + np.arange(n, dtype=np.int64) * st
+    return pos.reshape(-1)
+
+
+def _as_strided_backward(g, t, size, stride, off):
+    """PyTorch's as_strided backward: the view's gradient summed into the storage positions it reads (elements the
+    view reads twice get both contributions), then read back in t's own geometry."""
+    from ._index import ops as IX
+    from ._creation import from_numpy
+    vpos = _positions(size, stride, off)
+    tpos = _positions(t._shape, t._strides, t._offset)
+    if vpos.size == 0 or tpos.size == 0:
+        return zeros(t._shape, dtype=t._dtype, device=g._device)
+    lo = int(min(vpos.min(), tpos.min()))
+    span = int(max(vpos.max(), tpos.max())) - lo + 1
+    acc = zeros(span, dtype=g._dtype, device=g._device)
+    acc = IX.index_add(acc, 0, from_numpy(vpos - lo).to(g._device), g.reshape(-1))
+    return IX.index_select(acc, 0, from_numpy(tpos - lo).to(g._device)).reshape(t._shape)
 
 
 def real(t):

@@ -330,3 +330,25 @@ def test_view_dtype_as_float64():
     np.testing.assert_array_equal(host(ct.tensor(x).view(ct.float64)), x.view(np.float64))
     np.testing.assert_array_equal(host(ct.tensor(x).view(ct.complex128)), x.view(np.complex128))
     np.testing.assert_array_equal(host(ct.tensor(x)[1:].view(ct.float64)), x[1:].view(np.float64))
+
+
+_AS_STRIDED = [
+    ((lambda x: x[:10]), (3, 4), (2, 1), None),                 # overlapping windows: elements read twice
+    ((lambda x: x), (4, 4), (1, 1), 3),
+    ((lambda x: x[2:]), (2, 3), (3, 1), None),
+    ((lambda x: x.view(4, 6).t()), (3, 2), (1, 6), 5),          # a transposed base
+    ((lambda x: x.view(4, 6)[:, 1:5]), (2, 2, 2), (6, 1, 2), None),
+    ((lambda x: x), (0, 3), (1, 1), None),
+]
+
+
+@pytest.mark.parametrize("case", range(len(_AS_STRIDED)))
+def test_as_strided_backward_sums_overlaps_like_torch(case):
+    torch = pytest.importorskip("torch")
+    base, size, stride, off = _AS_STRIDED[case]
+    a = np.arange(24, dtype=np.float32)
+    w = np.random.default_rng(case).standard_normal(size).astype(np.float32)
+    x, tx = ct.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    (base(x).as_strided(size, stride, off) * ct.tensor(w)).sum().backward()
+    (base(tx).as_strided(size, stride, off) * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(host(x.grad), tx.grad.numpy(), rtol=1e-6)
