@@ -9,6 +9,7 @@ import pytest
 import cltensor as ct
 from cltensor import nn
 import cltensor.nn.functional as F
+from _host import host
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -24,12 +25,12 @@ def _check(model, *xs, rtol=1e-5, atol=1e-5, **kw):
     data = _export(model, *xs, **kw)
     onnx.checker.check_model(onnx.load_from_string(data))
     sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
-    got = sess.run(None, {i.name: x.numpy() for i, x in zip(sess.get_inputs(), xs)})
+    got = sess.run(None, {i.name: host(x) for i, x in zip(sess.get_inputs(), xs)})
     ref = model(*xs)
     ref = [r for r in (ref if isinstance(ref, (tuple, list)) else (ref,)) if r is not None]
     assert len(got) == len(ref)
     for g, r in zip(got, ref):
-        r = r.detach().numpy()
+        r = host(r.detach())
         assert g.shape == r.shape and g.dtype == r.dtype
         np.testing.assert_allclose(g, r, rtol=rtol, atol=atol)
     return onnx.load_from_string(data)
