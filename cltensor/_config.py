@@ -6,7 +6,7 @@ choice it governs is made. Each variable has one accessor here; no other module 
 import os
 
 __all__ = ["device", "device_profile", "debug", "gemm_variant", "autotune", "cache_dir", "cache_binaries", "conv",
-           "dist_checks", "sdpa", "build_progress",
+           "dist_checks", "sdpa", "build_progress", "cache_fill",
            "VARIABLES"]
 
 # name -> (default, meaning): the documented variables
@@ -21,6 +21,7 @@ VARIABLES = {
     "CLTENSOR_CONV": ("auto", "force the convolution algorithm: auto | direct | im2col"),
     "CLTENSOR_SDPA": ("auto", "scaled_dot_product_attention: auto | fused | unfused"),
     "CLTENSOR_DIST_CHECKS": ("1", "'0': collectives skip the shape/dtype header exchange between ranks"),
+    "CLTENSOR_CACHE_FILL": ("1", "'0': no background process stores the binaries of a run's new programs at exit"),
     "CLTENSOR_BUILD_PROGRESS": ("auto", "kernel build progress on stderr: auto (after 1 s of building) | 1 | 0"),
 }
 
@@ -76,3 +77,7 @@ def dist_checks():
 
 def build_progress():
     return _get("CLTENSOR_BUILD_PROGRESS")
+
+
+def cache_fill():
+    return _get("CLTENSOR_CACHE_FILL") != "0"

@@ -187,8 +187,8 @@ def _build(rt, template, defname, params, key):
                                    f"Build log:\n{e}") from None
         stats["source_builds"] += 1
         _progress.built(1, time.perf_counter() - t0)
-        if path is not None:
-            _maybe_save(prg, path)
+        if path is not None and not _maybe_save(prg, path):
+            _to_fill(rt, path, src)
     stats["builds"] += 1
     stats["build_seconds"] += time.perf_counter() - t0
     return _register(rt, key, cl.Kernel(prg, "k"))
@@ -273,22 +273,58 @@ def _load_binary(rt, path):
 
 
 def _maybe_save(prg, path):
+    """Store the binary now where the mode says so; True when stored."""
     if save_binaries:
-        _save_binary(prg, path)
-        return
+        return _save_binary(prg, path)
     if SAVE_BUDGET_S[0] <= 0:
-        return
+        return False
     seen = path[:-4] + ".seen"
     try:
         if os.path.exists(seen):
             import time
             t0 = time.perf_counter()
-            if _save_binary(prg, path):
+            ok = _save_binary(prg, path)
+            if ok:
                 os.unlink(seen)
             SAVE_BUDGET_S[0] -= time.perf_counter() - t0
-        else:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            open(seen, "wb").close()
+            return ok
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        open(seen, "wb").close()
+    except OSError:
+        pass
+    return False
+
+
+# Programs built from source whose binaries were not stored: when the process ends (CLTENSOR_CACHE_BINARIES=auto),
+# a detached low-priority process (cltensor/_cachefill.py, pyopencl only) builds them again - quickly, PoCL's own
+# cache is warm by then - and stores their binaries, so the next run loads every program instead of building it,
+# and the first run does not wait for PoCL to generate code a second time. CLTENSOR_CACHE_FILL=0 turns it off
+# (the test suite does).
+_fill = []
+
+
+def _to_fill(rt, path, src):
+    if _mode != "auto" or not cfg.cache_fill():
+        return
+    if not _fill:
+        import atexit
+        atexit.register(_spawn_fill)
+    dv = rt.info.cl_device
+    _fill.append((dv.platform.name, dv.name, path, src))
+
+
+def _spawn_fill():
+    if not _fill or not cfg.cache_fill():
+        return
+    import pickle
+    import subprocess
+    try:
+        fd, job = tempfile.mkstemp(prefix="cltensor-fill-", suffix=".pkl")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump({"options": _OPTIONS, "programs": _fill}, f)
+        subprocess.Popen([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "_cachefill.py"),
+                          job], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True, close_fds=True)
     except OSError:
         pass
 

@@ -9,6 +9,8 @@ from _host import has_cl_cpu
 
 # build progress lines would land in the output of the test suite and of the processes it starts
 os.environ.setdefault("CLTENSOR_BUILD_PROGRESS", "0")
+# no background process storing binaries after each process the suite starts
+os.environ.setdefault("CLTENSOR_CACHE_FILL", "0")
 
 _FP64_NAMES = {"float64", "complex128", "double", "cdouble"}
 
