@@ -5,14 +5,18 @@ from .conv import Conv1d, Conv2d  # noqa
 from .pooling import (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d,  # noqa
                       AdaptiveMaxPool2d)
 from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, GroupNorm, InstanceNorm1d,  # noqa
-                            InstanceNorm2d)
+                            InstanceNorm2d, InstanceNorm3d, SyncBatchNorm, RMSNorm, LocalResponseNorm, CrossMapLRN2d)
 from .activation import (ReLU, ReLU6, LeakyReLU, ELU, SELU, CELU, Hardtanh, GELU, Sigmoid, Tanh, LogSigmoid,  # noqa
                          Softsign, Tanhshrink, SiLU, Hardsigmoid, Hardswish, Mish, Softplus, Threshold, Softmax,
-                         LogSoftmax, Softmin, GLU)
+                         LogSoftmax, Softmin, GLU, PReLU, RReLU, Hardshrink, Softshrink, Softmax2d)
 from .misc import (Dropout, Dropout1d, Dropout2d, Dropout3d, AlphaDropout, Flatten, Unflatten, Embedding,  # noqa
                    ConstantPad2d, ZeroPad2d)
 from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, KLDivLoss, PoissonNLLLoss, BCELoss,  # noqa
-                   BCEWithLogitsLoss, NLLLoss, CrossEntropyLoss)
+                   BCEWithLogitsLoss, NLLLoss, CrossEntropyLoss, NLLLoss2d, GaussianNLLLoss, CosineEmbeddingLoss,
+                   MarginRankingLoss, HingeEmbeddingLoss, MultiLabelMarginLoss, SoftMarginLoss,
+                   MultiLabelSoftMarginLoss, MultiMarginLoss, TripletMarginLoss, TripletMarginWithDistanceLoss,
+                   CTCLoss)
+from .distance import PairwiseDistance, CosineSimilarity  # noqa
 from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell  # noqa
 from .attention import MultiheadAttention  # noqa
 from .transformer import (Transformer, TransformerEncoder, TransformerDecoder, TransformerEncoderLayer,  # noqa

@@ -1,0 +1,336 @@
+"""torch.nn losses, distances, normalisations and activations (the rest of nn.functional and their modules)
+against torch: values and gradients in float64 (every reduction / weight / margin variant), module reprs and
+state_dict keys, errors with their messages."""
+import numpy as np
+import pytest
+
+import cltensor as ct
+import cltensor.nn as nn
+import cltensor.nn.functional as F
+from _host import host
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+rng = np.random.default_rng(7)
+
+
+def pair(a, requires_grad=True, dtype=np.float64):
+    """(torch tensor, cltensor tensor) holding the same values."""
+    a = np.asarray(a)
+    if a.dtype.kind == "f":
+        a = a.astype(dtype)
+        rg = requires_grad
+    else:
+        rg = False
+    return torch.tensor(a, requires_grad=rg), ct.tensor(a, requires_grad=rg)
+
+
+def rn(*shape):
+    return rng.standard_normal(shape)
+
+
+def check(fn_t, fn_c, args, tol=1e-7, grad=True):
+    """Call both with the paired args (pairs are (torch, cltensor) tuples, anything else passes to both); compare
+    values and the gradients of every float input."""
+    ta = [a[0] if isinstance(a, tuple) else a for a in args]
+    ca = [a[1] if isinstance(a, tuple) else a for a in args]
+    rt = fn_t(*ta)
+    rc = fn_c(*ca)
+    np.testing.assert_allclose(host(rc), rt.detach().numpy(), rtol=tol, atol=tol)
+    if grad and rt.requires_grad:
+        gw = rng.standard_normal(tuple(rt.shape))
+        (rt * torch.tensor(gw)).sum().backward()
+        (rc * ct.tensor(gw)).sum().backward()
+        for t, c in zip(ta, ca):
+            if isinstance(t, torch.Tensor) and t.requires_grad:
+                np.testing.assert_allclose(host(c.grad), t.grad.numpy(), rtol=tol * 10, atol=tol * 10)
+    return rc
+
+
+RED = ["none", "mean", "sum"]
+
+# ================================================================================================ losses
+
+
+@pytest.mark.fp64
+@pytest.mark.parametrize("reduction", RED)
+def test_margin_losses(reduction):
+    x1, x2 = pair(rn(5, 4)), pair(rn(5, 4))
+    y = pair(np.array([1.0, -1.0, 1.0, -1.0, -1.0]), False)
+    for margin in (0.0, 0.3):
+        check(lambda a, b, t: TF.cosine_embedding_loss(a, b, t, margin, reduction=reduction),
+              lambda a, b, t: F.cosine_embedding_loss(a, b, t, margin, reduction=reduction), [x1, x2, y])
+    a, b = pair(rn(6)), pair(rn(6))
+    yy = pair(np.sign(rn(6)), False)
+    check(lambda a, b, t: TF.margin_ranking_loss(a, b, t, 0.2, reduction=reduction),
+          lambda a, b, t: F.margin_ranking_loss(a, b, t, 0.2, reduction=reduction), [a, b, yy])
+    h = pair(rn(3, 4))
+    ht = pair(np.sign(rn(3, 4)), False)
+    check(lambda a, t: TF.hinge_embedding_loss(a, t, 0.7, reduction=reduction),
+          lambda a, t: F.hinge_embedding_loss(a, t, 0.7, reduction=reduction), [h, ht])
+    check(lambda a, t: TF.soft_margin_loss(a, t, reduction=reduction),
+          lambda a, t: F.soft_margin_loss(a, t, reduction=reduction), [h, ht])
+
+
+@pytest.mark.fp64
+@pytest.mark.parametrize("reduction", RED)
+def test_multi_margin_losses(reduction):
+    x = pair(rn(4, 5))
+    t = pair(np.array([0, 4, 2, 2]))
+    w = pair(np.abs(rn(5)), False)
+    for p in (1, 2):
+        for weight in (None, w):
+            check(lambda a, tt, *ww: TF.multi_margin_loss(a, tt, p, 0.8, ww[0] if ww else None, reduction=reduction),
+                  lambda a, tt, *ww: F.multi_margin_loss(a, tt, p, 0.8, ww[0] if ww else None, reduction=reduction),
+                  [x, t] + ([weight] if weight is not None else []))
+    x1 = pair(rn(5))
+    check(lambda a, tt: TF.multi_margin_loss(a, tt, reduction=reduction),
+          lambda a, tt: F.multi_margin_loss(a, tt, reduction=reduction), [x1, pair(np.array([3]))])
+    mt = pair(np.array([[3, 0, -1, 1, 2], [1, 2, 3, 4, 0], [-1, 1, 2, 0, 0], [4, 4, -1, 0, 1]]))
+    check(lambda a, tt: TF.multilabel_margin_loss(a, tt, reduction=reduction),
+          lambda a, tt: F.multilabel_margin_loss(a, tt, reduction=reduction), [x, mt])
+    check(lambda a, tt: TF.multilabel_margin_loss(a, tt, reduction=reduction),
+          lambda a, tt: F.multilabel_margin_loss(a, tt, reduction=reduction), [x1, pair(np.array([2, 0, -1, 1, 1]))])
+    st = pair((rn(4, 5) > 0).astype(np.float64), False)
+    for weight in (None, w):
+        check(lambda a, tt, *ww: TF.multilabel_soft_margin_loss(a, tt, ww[0] if ww else None, reduction=reduction),
+              lambda a, tt, *ww: F.multilabel_soft_margin_loss(a, tt, ww[0] if ww else None, reduction=reduction),
+              [x, st] + ([weight] if weight is not None else []))
+
+
+@pytest.mark.fp64
+@pytest.mark.parametrize("reduction", RED)
+def test_triplet_and_gaussian(reduction):
+    a, p, n = pair(rn(4, 3)), pair(rn(4, 3)), pair(rn(4, 3))
+    for swap in (False, True):
+        for pn in (1.0, 2.0, 3.0):
+            check(lambda *z: TF.triplet_margin_loss(*z, margin=0.9, p=pn, swap=swap, reduction=reduction),
+                  lambda *z: F.triplet_margin_loss(*z, margin=0.9, p=pn, swap=swap, reduction=reduction), [a, p, n])
+        check(lambda *z: TF.triplet_margin_with_distance_loss(
+                  *z, distance_function=lambda u, v: 1 - TF.cosine_similarity(u, v), swap=swap, reduction=reduction),
+              lambda *z: F.triplet_margin_with_distance_loss(
+                  *z, distance_function=lambda u, v: 1 - F.cosine_similarity(u, v), swap=swap, reduction=reduction),
+              [a, p, n])
+        check(lambda *z: TF.triplet_margin_with_distance_loss(*z, swap=swap, reduction=reduction),
+              lambda *z: F.triplet_margin_with_distance_loss(*z, swap=swap, reduction=reduction), [a, p, n])
+    var = np.abs(rn(4, 3)) + 0.1
+    var[0, 0] = 1e-9                                                   # clamped at eps, gradient passes through
+    for full in (False, True):
+        check(lambda x, t, v: TF.gaussian_nll_loss(x, t, v, full=full, reduction=reduction),
+              lambda x, t, v: F.gaussian_nll_loss(x, t, v, full=full, reduction=reduction), [a, p, pair(var)])
+        check(lambda x, t, v: TF.gaussian_nll_loss(x, t, v, full=full, reduction=reduction),
+              lambda x, t, v: F.gaussian_nll_loss(x, t, v, full=full, reduction=reduction),
+              [a, p, pair(np.abs(rn(4)) + 0.1)])
+
+
+@pytest.mark.fp64
+@pytest.mark.parametrize("reduction", RED)
+def test_ctc_loss(reduction):
+    T_, N, Cc, S = 7, 3, 5, 3
+    lp = torch.randn(T_, N, Cc, dtype=torch.float64, generator=torch.Generator().manual_seed(1)).log_softmax(2)
+    x = pair(lp.numpy())
+    tg = np.array([[1, 2, 2], [3, 1, 0], [4, 0, 0]])
+    il, tl = np.array([7, 5, 4]), np.array([3, 2, 1])
+    for blank in (0,):
+        check(lambda a, t, i, l: TF.ctc_loss(a, t, i, l, blank, reduction),
+              lambda a, t, i, l: F.ctc_loss(a, t, i, l, blank, reduction),
+              [x, pair(tg), pair(il), pair(tl)])
+    # concatenated targets, lengths as lists, a zero-length target, an impossible alignment (zero_infinity)
+    cat_t = np.array([1, 2, 1, 1, 1, 3])
+    for zi in (False, True):
+        check(lambda a, t: TF.ctc_loss(a, t, [7, 2, 3], [2, 4, 0], 0, reduction, zi),
+              lambda a, t: F.ctc_loss(a, t, [7, 2, 3], [2, 4, 0], 0, reduction, zi),
+              [x, pair(cat_t)], grad=zi)
+    # unbatched, blank not 0
+    x2 = pair(lp[:, 0].numpy())
+    check(lambda a, t: TF.ctc_loss(a, t, [6], [2], 4, reduction), lambda a, t: F.ctc_loss(a, t, [6], [2], 4, reduction),
+          [x2, pair(np.array([1, 1]))])
+    m = nn.CTCLoss(blank=0, reduction=reduction, zero_infinity=True)
+    assert repr(m) == "CTCLoss()"
+
+
+@pytest.mark.fp64
+def test_distances():
+    a, b = pair(rn(4, 5)), pair(rn(4, 5))
+    for dim in (0, 1, -1):
+        check(lambda u, v: TF.cosine_similarity(u, v, dim), lambda u, v: F.cosine_similarity(u, v, dim), [a, b])
+    z = pair(np.zeros((2, 5)))
+    check(lambda u, v: TF.cosine_similarity(u, v), lambda u, v: F.cosine_similarity(u, v), [z, pair(rn(2, 5))])
+    check(lambda u, v: TF.cosine_similarity(u, v), lambda u, v: F.cosine_similarity(u, v), [pair(rn(3, 1, 4)),
+                                                                                        pair(rn(1, 2, 4))])
+    for p in (1.0, 2.0, 3.0, float("inf")):
+        for keep in (False, True):
+            check(lambda u, v: TF.pairwise_distance(u, v, p, 1e-6, keep),
+                  lambda u, v: F.pairwise_distance(u, v, p, 1e-6, keep), [a, b])
+    check(lambda u, v: TF.pairwise_distance(u, v), lambda u, v: F.pairwise_distance(u, v), [pair(rn(5)), pair(rn(5))])
+    for p in (1.0, 2.0, 0.5, float("inf")):
+        check(lambda u: TF.pdist(u, p), lambda u: F.pdist(u, p), [a])
+    assert F.pdist(ct.zeros(1, 3)).shape == (0,)
+    m = nn.PairwiseDistance(p=3.0, keepdim=True)
+    assert repr(m) == repr(torch.nn.PairwiseDistance(p=3.0, keepdim=True))
+    check(torch.nn.PairwiseDistance(3.0, keepdim=True), m, [a, b])
+    check(torch.nn.CosineSimilarity(0), nn.CosineSimilarity(0), [a, b])
+
+
+def test_loss_modules_repr_and_errors():
+    for name, kw in [("CosineEmbeddingLoss", dict(margin=0.5)), ("MarginRankingLoss", {}),
+                     ("HingeEmbeddingLoss", {}), ("MultiLabelMarginLoss", {}), ("SoftMarginLoss", {}),
+                     ("MultiLabelSoftMarginLoss", {}), ("MultiMarginLoss", dict(p=2)),
+                     ("TripletMarginLoss", dict(swap=True)), ("TripletMarginWithDistanceLoss", {}),
+                     ("GaussianNLLLoss", dict(full=True)), ("CTCLoss", dict(blank=1))]:
+        m, tm = getattr(nn, name)(**kw), getattr(torch.nn, name)(**kw)
+        assert repr(m) == repr(tm)
+        assert list(m.state_dict()) == list(tm.state_dict())
+    w = np.abs(rn(3))
+    m, tm = nn.MultiMarginLoss(weight=ct.tensor(w)), torch.nn.MultiMarginLoss(weight=torch.tensor(w))
+    assert list(m.state_dict()) == list(tm.state_dict())
+    with pytest.raises(ValueError, match="only p == 1 and p == 2 supported"):
+        nn.MultiMarginLoss(p=3)
+    with pytest.raises(ValueError, match="expected margin to be greater than 0"):
+        nn.TripletMarginLoss(margin=0)
+    with pytest.raises(ValueError, match="var has negative entry"):
+        F.gaussian_nll_loss(ct.zeros(3), ct.zeros(3), -ct.ones(3))
+    with pytest.raises(ValueError, match="var is of incorrect size"):
+        F.gaussian_nll_loss(ct.zeros(3, 2), ct.zeros(3, 2), ct.ones(2))
+    with pytest.raises(RuntimeError, match="All input tensors should have same dimension"):
+        F.margin_ranking_loss(ct.zeros(3), ct.zeros(3), ct.zeros(3, 1))
+    with pytest.raises(RuntimeError, match="pdist only supports 2D tensors, got: 1D"):
+        F.pdist(ct.zeros(3))
+    with pytest.raises(ValueError, match="is not a valid value for reduction"):
+        F.soft_margin_loss(ct.zeros(3), ct.zeros(3), reduction="avg")
+
+
+@pytest.mark.fp64
+def test_float32_losses_quick():
+    x1, x2 = pair(rn(5, 4), dtype=np.float32), pair(rn(5, 4), dtype=np.float32)
+    y = pair(np.sign(rn(5)).astype(np.float32), False)
+    r = check(lambda a, b, t: TF.cosine_embedding_loss(a, b, t), lambda a, b, t: F.cosine_embedding_loss(a, b, t),
+              [x1, x2, y], tol=1e-5)
+    assert r.dtype == ct.float32
+
+
+# ================================================================================================ norms
+
+
+@pytest.mark.fp64
+def test_rms_norm_lrn():
+    x = pair(rn(2, 3, 4))
+    w = pair(rn(4))
+    for ns, wt in (((4,), w), ((3, 4), pair(rn(3, 4))), ((4,), None)):
+        check(lambda a, *ww: TF.rms_norm(a, ns, ww[0] if ww else None),
+              lambda a, *ww: F.rms_norm(a, ns, ww[0] if ww else None), [x] + ([wt] if wt else []))
+    check(lambda a: TF.rms_norm(a, (4,), eps=1e-2), lambda a: F.rms_norm(a, (4,), eps=1e-2), [x])
+    m, tm = nn.RMSNorm([3, 4]), torch.nn.RMSNorm([3, 4])
+    assert repr(m) == repr(tm) and list(m.state_dict()) == list(tm.state_dict())
+    check(tm, m, [x])
+    x4 = pair(rn(2, 5, 3, 2))
+    for size in (1, 2, 3, 4):
+        check(lambda a: TF.local_response_norm(a, size, 1e-2, 0.6, 1.5),
+              lambda a: F.local_response_norm(a, size, 1e-2, 0.6, 1.5), [x4])
+        check(lambda a: TF.local_response_norm(a, size), lambda a: F.local_response_norm(a, size), [x])
+        tm, m = torch.nn.CrossMapLRN2d(size, 1e-2, 0.6, 2), nn.CrossMapLRN2d(size, 1e-2, 0.6, 2)
+        assert repr(m) == repr(tm)
+        check(tm, m, [x4], grad=False)          # (PyTorch's own backward fails for even sizes)
+    assert repr(nn.LocalResponseNorm(3)) == repr(torch.nn.LocalResponseNorm(3))
+    with pytest.raises(ValueError, match="Expected 3D or higher dimensionality input"):
+        F.local_response_norm(ct.zeros(2, 3), 2)
+
+
+@pytest.mark.fp64
+@pytest.mark.parametrize("nd", [1, 2, 3])
+def test_instance_norm(nd):
+    shape = (3, 4) + (3,) * nd
+    x = pair(rn(*shape))
+    for affine in (False, True):
+        for track in (False, True):
+            tm = getattr(torch.nn, f"InstanceNorm{nd}d")(4, affine=affine, track_running_stats=track,
+                                                         dtype=torch.float64)
+            m = getattr(nn, f"InstanceNorm{nd}d")(4, affine=affine, track_running_stats=track, dtype=ct.float64)
+            assert repr(m) == repr(tm)
+            assert list(m.state_dict()) == list(tm.state_dict())
+            if affine:
+                with torch.no_grad():
+                    tm.weight.copy_(torch.tensor(rn(4)))
+                    tm.bias.copy_(torch.tensor(rn(4)))
+                m.load_state_dict({k: ct.tensor(v.numpy()) for k, v in tm.state_dict().items()})
+            check(tm, m, [x])
+            for k, v in tm.state_dict().items():
+                np.testing.assert_allclose(host(m.state_dict()[k]), v.numpy(), rtol=1e-7, atol=1e-7)
+            tm.eval(), m.eval()
+            check(tm, m, [x])
+            check(tm, m, [pair(rn(*shape[1:]))])        # unbatched
+    with pytest.raises(ValueError, match=f"expected {nd + 1}D or {nd + 2}D input"):
+        getattr(nn, f"InstanceNorm{nd}d")(4)(ct.zeros((2,) * (nd + 3)))
+
+
+@pytest.mark.fp64
+def test_sync_batch_norm():
+    tm = torch.nn.SyncBatchNorm(3, dtype=torch.float64)
+    m = nn.SyncBatchNorm(3, dtype=ct.float64)
+    assert repr(m) == repr(tm) and list(m.state_dict()) == list(tm.state_dict())
+    x = pair(rn(4, 3, 2))
+    check(tm, m, [x])
+    np.testing.assert_allclose(host(m.running_var), tm.running_var.detach().numpy(), rtol=1e-7)
+    seq = nn.SyncBatchNorm.convert_sync_batchnorm(nn.Sequential(nn.BatchNorm2d(3), nn.ReLU()))
+    assert isinstance(seq[0], nn.SyncBatchNorm)
+
+
+# ================================================================================================ activations
+
+
+@pytest.mark.fp64
+def test_activations():
+    x = pair(rn(2, 3, 4))
+    for lam in (0.0, 0.5, 1.5):
+        check(lambda a: TF.hardshrink(a, lam), lambda a: F.hardshrink(a, lam), [x])
+        check(lambda a: TF.softshrink(a, lam), lambda a: F.softshrink(a, lam), [x])
+        assert repr(nn.Hardshrink(lam)) == repr(torch.nn.Hardshrink(lam))
+        assert repr(nn.Softshrink(lam)) == repr(torch.nn.Softshrink(lam))
+    for w in (rn(1), rn(3)):
+        check(TF.prelu, F.prelu, [x, pair(w)])
+    tm, m = torch.nn.PReLU(3, dtype=torch.float64), nn.PReLU(3, dtype=ct.float64)
+    assert repr(m) == repr(tm) and list(m.state_dict()) == list(tm.state_dict())
+    np.testing.assert_allclose(host(m.weight), tm.weight.detach().numpy())
+    check(lambda a: TF.rrelu(a, 0.1, 0.3, False), lambda a: F.rrelu(a, 0.1, 0.3, False), [x])
+    r = F.rrelu(ct.tensor(rn(2000)), 0.1, 0.3, True)
+    xs = host(r)
+    assert repr(nn.RReLU(0.1, 0.3)) == repr(torch.nn.RReLU(0.1, 0.3))
+    check(torch.nn.Softmax2d(), nn.Softmax2d(), [x])
+    check(torch.nn.Softmax2d(), nn.Softmax2d(), [pair(rn(2, 2, 3, 4))])
+    assert repr(nn.Softmax2d()) == "Softmax2d()"
+    for p in (1.0, 2.0, 3.0):
+        for dim in (0, 1, -1):
+            check(lambda a: TF.normalize(a, p, dim), lambda a: F.normalize(a, p, dim), [x])
+
+
+def test_rrelu_training_slopes():
+    a = rng.standard_normal(4000)
+    r = host(F.rrelu(ct.tensor(a, dtype=ct.float32), 0.1, 0.3, True))
+    neg = a < 0
+    slopes = r[neg] / a[neg].astype(np.float32)
+    assert slopes.min() >= 0.1 - 1e-6 and slopes.max() <= 0.3 + 1e-6 and slopes.std() > 0.03
+    np.testing.assert_allclose(r[~neg], a[~neg].astype(np.float32))
+
+
+def test_inplace_forms():
+    for name, args in [("elu_", ()), ("selu_", ()), ("celu_", (0.7,)), ("hardtanh_", (-0.5, 0.4)),
+                       ("threshold_", (0.1, 9.0)), ("leaky_relu_", (0.2,)), ("relu_", ()),
+                       ("rrelu_", (0.1, 0.3, False))]:
+        a = rn(3, 4).astype(np.float32)
+        t, c = torch.tensor(a), ct.tensor(a)
+        rt, rc = getattr(TF, name)(t, *args), getattr(F, name)(c, *args)
+        assert rc is c
+        np.testing.assert_allclose(host(c), t.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_gumbel_softmax():
+    ct.manual_seed(0)
+    logits = ct.tensor(rn(3, 5), dtype=ct.float32, requires_grad=True)
+    y = F.gumbel_softmax(logits, tau=0.5)
+    np.testing.assert_allclose(host(y).sum(-1), np.ones(3), rtol=1e-5)
+    yh = F.gumbel_softmax(logits, hard=True)
+    h = host(yh)
+    assert set(np.unique(h)) <= {0.0, 1.0} and (h.sum(-1) == 1).all()
+    yh.sum().backward()
+    assert logits.grad is not None and logits.grad.shape == (3, 5)
