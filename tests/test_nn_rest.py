@@ -334,3 +334,65 @@ def test_gumbel_softmax():
     assert set(np.unique(h)) <= {0.0, 1.0} and (h.sum(-1) == 1).all()
     yh.sum().backward()
     assert logits.grad is not None and logits.grad.shape == (3, 5)
+
+
+@pytest.mark.fp64
+@pytest.mark.parametrize("reduction", RED)
+def test_class_loss_variants(reduction):
+    x = pair(rn(5, 4))
+    x3 = pair(rn(3, 4, 2))
+    t3 = pair(np.array([[0, 3], [1, 1], [2, 0]]))
+    w = pair(np.abs(rn(4)) + 0.1, False)
+    probs = pair(np.abs(rn(5, 4)), False)
+    for weight in (None, w):
+        ww = [weight] if weight is not None else []
+        for ls in (0.0, 0.25):
+            for ii in (-100, 1):
+                check(lambda a, tt, *w_: TF.cross_entropy(a, tt, w_[0] if w_ else None, ignore_index=ii,
+                                                          reduction=reduction, label_smoothing=ls),
+                      lambda a, tt, *w_: F.cross_entropy(a, tt, w_[0] if w_ else None, ignore_index=ii,
+                                                         reduction=reduction, label_smoothing=ls),
+                      [x, pair(np.array([0, 3, ii, 2, 1]))] + ww)
+            check(lambda a, tt, *w_: TF.cross_entropy(a, tt, w_[0] if w_ else None, reduction=reduction,
+                                                      label_smoothing=ls),
+                  lambda a, tt, *w_: F.cross_entropy(a, tt, w_[0] if w_ else None, reduction=reduction,
+                                                     label_smoothing=ls), [x3, t3] + ww)
+            check(lambda a, tt, *w_: TF.cross_entropy(a, tt, w_[0] if w_ else None, reduction=reduction,
+                                                      label_smoothing=ls),
+                  lambda a, tt, *w_: F.cross_entropy(a, tt, w_[0] if w_ else None, reduction=reduction,
+                                                     label_smoothing=ls), [x, probs] + ww)
+        check(lambda a, tt, *w_: TF.nll_loss(a, tt, w_[0] if w_ else None, ignore_index=3, reduction=reduction),
+              lambda a, tt, *w_: F.nll_loss(a, tt, w_[0] if w_ else None, ignore_index=3, reduction=reduction),
+              [x, pair(np.array([0, 3, 1, 2, 1]))] + ww)
+    tm, m = torch.nn.NLLLoss(ignore_index=2), nn.NLLLoss(ignore_index=2)
+    check(tm, m, [x3, t3])
+    with pytest.warns(UserWarning, match="NLLLoss2d has been deprecated"):
+        m2 = nn.NLLLoss2d()
+    check(torch.nn.NLLLoss(), m2, [x3, t3])
+
+
+@pytest.mark.fp64
+def test_adaptive_log_softmax():
+    tm = torch.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0, head_bias=True, dtype=torch.float64)
+    m = nn.AdaptiveLogSoftmaxWithLoss(8, 10, [3, 6], div_value=2.0, head_bias=True, dtype=ct.float64)
+    assert repr(m) == repr(tm)
+    assert list(m.state_dict()) == list(tm.state_dict())
+    m.load_state_dict({k: ct.tensor(v.numpy()) for k, v in tm.state_dict().items()})
+    x = pair(rn(6, 8))
+    t = pair(np.array([0, 7, 4, 9, 2, 5]))
+    ro, rl = tm(*[a[0] for a in (x, t)])
+    co, cl = m(x[1], t[1])
+    np.testing.assert_allclose(host(co), ro.detach().numpy(), rtol=1e-7)
+    np.testing.assert_allclose(host(cl), rl.detach().numpy(), rtol=1e-7)
+    rl.backward(), cl.backward()
+    np.testing.assert_allclose(host(x[1].grad), x[0].grad.numpy(), rtol=1e-6, atol=1e-9)
+    for (k, p), (_, q) in zip(m.named_parameters(), tm.named_parameters()):
+        np.testing.assert_allclose(host(p.grad), q.grad.numpy(), rtol=1e-6, atol=1e-9, err_msg=k)
+    np.testing.assert_allclose(host(m.log_prob(x[1])), tm.log_prob(x[0]).detach().numpy(), rtol=1e-7)
+    np.testing.assert_array_equal(host(m.predict(x[1])), tm.predict(x[0]).numpy())
+    co, cl = m(x[1][0], t[1][1])          # unbatched
+    assert co.shape == ()
+    with pytest.raises(ValueError, match="cutoffs should be a sequence of unique"):
+        nn.AdaptiveLogSoftmaxWithLoss(8, 10, [6, 3])
+    with pytest.raises(RuntimeError, match=r"Target values should be in \[0, 9\]"):
+        m(x[1], ct.tensor([0, 1, 2, 3, 4, 10]))

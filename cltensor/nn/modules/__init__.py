@@ -17,6 +17,7 @@ from .loss import (L1Loss, MSELoss, SmoothL1Loss, HuberLoss, KLDivLoss, PoissonN
                    MultiLabelSoftMarginLoss, MultiMarginLoss, TripletMarginLoss, TripletMarginWithDistanceLoss,
                    CTCLoss)
 from .distance import PairwiseDistance, CosineSimilarity  # noqa
+from .adaptive import AdaptiveLogSoftmaxWithLoss  # noqa
 from .rnn import RNNBase, RNN, LSTM, GRU, RNNCellBase, RNNCell, LSTMCell, GRUCell  # noqa
 from .attention import MultiheadAttention  # noqa
 from .transformer import (Transformer, TransformerEncoder, TransformerDecoder, TransformerEncoderLayer,  # noqa
