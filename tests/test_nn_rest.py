@@ -396,3 +396,121 @@ def test_adaptive_log_softmax():
         nn.AdaptiveLogSoftmaxWithLoss(8, 10, [6, 3])
     with pytest.raises(RuntimeError, match=r"Target values should be in \[0, 9\]"):
         m(x[1], ct.tensor([0, 1, 2, 3, 4, 10]))
+
+
+# ================================================================================================ Module API
+
+
+def _copy_params(m, tm):
+    m.load_state_dict({k: ct.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+
+
+def test_backward_hooks_match_torch():
+    logs = {}
+    for lib in (torch, ct):
+        log = logs[lib.__name__] = []
+
+        class M(lib.nn.Module):
+            def __init__(s):
+                super().__init__()
+                s.l = lib.nn.Linear(3, 2)
+
+            def forward(s, x, y):
+                return s.l(x) * y, x.sum()
+        m = M()
+        with (torch.no_grad() if lib is torch else ct.no_grad()):
+            m.l.weight.copy_(lib.tensor(np.arange(6.).reshape(2, 3) / 5, dtype=lib.float32))
+            m.l.bias.fill_(0.1)
+
+        def rd(gs):
+            return [None if g is None else np.round(g.detach().numpy(), 4).tolist() for g in gs]
+
+        def hook(mod, gi, go):
+            log.append(("full", rd(gi), rd(go)))
+            return tuple(None if g is None else g * 2 for g in gi)
+        m.register_full_backward_hook(hook)
+        m.register_full_backward_pre_hook(lambda mod, go: log.append(("pre", rd(go))))
+        h = m.register_full_backward_pre_hook(lambda mod, go: log.append("removed"))
+        h.remove()
+        x = lib.tensor(np.arange(6.).reshape(2, 3), requires_grad=True, dtype=lib.float32)
+        y = lib.tensor([1., 2.], requires_grad=True)
+        a, b = m(x, y.reshape(2, 1))
+        (a.sum() + b * 3).backward()
+        log.append(("grads", rd([x.grad, y.grad])))
+    assert logs["torch"] == logs["cltensor"]
+
+
+def test_state_dict_hooks_and_submodules():
+    for lib in (torch, ct):
+        seen = []
+        m = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.Sequential(lib.nn.ReLU(), lib.nn.Linear(2, 1)))
+        m.register_state_dict_pre_hook(lambda mod, prefix, keep_vars: seen.append(("pre", prefix, keep_vars)))
+        m.register_state_dict_post_hook(lambda mod, sd, prefix, meta: seen.append(("post", sorted(sd))))
+        m[1].register_load_state_dict_pre_hook(
+            lambda mod, sd, prefix, *rest: seen.append(("loadpre", type(mod).__name__, prefix)))
+        m.register_load_state_dict_post_hook(lambda mod, keys: seen.append(("loadpost", list(keys.missing_keys))))
+        sd = m.state_dict()
+        m.load_state_dict(sd)
+        m.set_submodule("1.1", lib.nn.Linear(2, 3))
+        assert m.get_submodule("1.1").out_features == 3
+        with pytest.raises(AttributeError, match="has no attribute `zz`"):
+            m.set_submodule("1.zz", lib.nn.ReLU(), strict=True)
+        with pytest.raises(ValueError, match="Cannot set the submodule without a target name"):
+            m.set_submodule("", lib.nn.ReLU())
+        e = m.to_empty(device="cpu")
+        assert e is m and m[0].weight.shape == (2, 2)
+        seen.append(("apply", len([mm for mm in m.modules()])))
+        if lib is torch:
+            ref = seen
+    assert seen == ref
+
+
+def test_lazy_modules():
+    tm, m = torch.nn.LazyLinear(3), nn.LazyLinear(3)
+    assert repr(m) == repr(tm) and list(m.state_dict()) == list(tm.state_dict())
+    assert isinstance(m.weight, nn.UninitializedParameter) and repr(m.weight) == "<UninitializedParameter>"
+    assert m.has_uninitialized_params()
+    y = m(ct.ones(2, 4))
+    assert type(m) is nn.Linear and m.weight.shape == (3, 4) and y.shape == (2, 3)
+    assert repr(m) == "Linear(in_features=4, out_features=3, bias=True)"
+    m2 = nn.LazyLinear(3, bias=False)
+    m2.load_state_dict({"weight": ct.ones(3, 5)})
+    assert type(m2) is nn.Linear and m2.in_features == 5
+    np.testing.assert_allclose(host(m2(ct.ones(1, 5))), [[5.0, 5.0, 5.0]])
+    for nd, shape in ((1, (4, 3, 2)), (2, (4, 3, 2, 2)), (3, (2, 3, 2, 2, 2))):
+        tb, b = getattr(torch.nn, f"LazyBatchNorm{nd}d")(), getattr(nn, f"LazyBatchNorm{nd}d")()
+        assert repr(b) == repr(tb) and list(b.state_dict()) == list(tb.state_dict())
+        assert repr(b.running_mean) == "<UninitializedBuffer>"
+        x = rn(*shape).astype(np.float32)
+        np.testing.assert_allclose(host(b(ct.tensor(x))), tb(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-5)
+        assert repr(b) == repr(tb) and type(b).__name__ == f"BatchNorm{nd}d"
+        np.testing.assert_allclose(host(b.running_var), tb.running_var.numpy(), rtol=1e-5)
+        ti, i = getattr(torch.nn, f"LazyInstanceNorm{nd}d")(), getattr(nn, f"LazyInstanceNorm{nd}d")()
+        assert repr(i) == repr(ti)
+        np.testing.assert_allclose(host(i(ct.tensor(x))), ti(torch.tensor(x)).detach().numpy(), rtol=1e-5,
+                                   atol=1e-5)
+        assert repr(i) == repr(ti)
+
+
+def test_parameter_dict_and_container_extras():
+    pd = nn.ParameterDict({"a": ct.ones(2)})
+    assert pd.get("b") is None and pd.get("a").shape == (2,)
+    pd.setdefault("b", ct.zeros(3))
+    assert list(pd.keys()) == ["a", "b"]
+    c = pd.copy()
+    assert list(c.keys()) == ["a", "b"] and c["a"] is pd["a"]
+    k, v = pd.popitem()
+    assert k == "b" and list(pd.keys()) == ["a"]
+    assert list((pd | c).keys()) == ["a", "b"]
+    assert list(pd.fromkeys(["x", "y"], ct.ones(1)).keys()) == ["x", "y"]
+    pd.clear()
+    assert len(pd) == 0
+    with pytest.warns(UserWarning, match="nn.Container is deprecated"):
+        cm = nn.Container(lin=nn.Linear(2, 2))
+    assert list(dict(cm.named_children())) == ["lin"]
+    assert repr(nn.FeatureAlphaDropout(0.2)) == repr(torch.nn.FeatureAlphaDropout(0.2))
+    ct.manual_seed(3)
+    x = ct.ones(4, 5, 3)
+    y = host(nn.FeatureAlphaDropout(0.5).train()(x))
+    assert (y == y[:, :, :1]).all() and len(np.unique(y.round(4))) == 2
+    assert nn.FeatureAlphaDropout(0.5).eval()(x) is x

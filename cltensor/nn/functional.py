@@ -580,6 +580,22 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
     return (input * mask + alpha * (1 - mask)) * a + b
 
 
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """alpha dropout of whole channels: one mask value per (sample, channel)."""
+    _dropout_check(p)
+    if not training or p == 0.0:
+        return input
+    if input.dim() < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    alpha = -1.7580993408473766
+    keep = 1 - p
+    a = (keep + alpha * alpha * keep * p) ** -0.5
+    b = -a * alpha * p
+    mask = _bernoulli_mask(tuple(input._shape[:2]) + (1,) * (input.dim() - 2), keep, input)
+    r = (input * mask + alpha * (1 - mask)) * a + b
+    return input.copy_(r) if inplace else r
+
+
 # ================================================================================================ convolution
 
 def _conv_padding(padding, k, stride, dilation, nd):
