@@ -43,3 +43,4 @@ from . import serialization  # noqa: E402,F401
 from . import backends, accelerator  # noqa: E402,F401
 from . import distributed  # noqa: E402,F401
 from . import linalg, fft, special  # noqa: E402,F401
+from . import func  # noqa: E402,F401

@@ -221,7 +221,7 @@ def test_rms_norm_lrn():
         check(lambda a, *ww: TF.rms_norm(a, ns, ww[0] if ww else None),
               lambda a, *ww: F.rms_norm(a, ns, ww[0] if ww else None), [x] + ([wt] if wt else []))
     check(lambda a: TF.rms_norm(a, (4,), eps=1e-2), lambda a: F.rms_norm(a, (4,), eps=1e-2), [x])
-    m, tm = nn.RMSNorm([3, 4]), torch.nn.RMSNorm([3, 4])
+    m, tm = nn.RMSNorm([3, 4], dtype=ct.float64), torch.nn.RMSNorm([3, 4], dtype=torch.float64)
     assert repr(m) == repr(tm) and list(m.state_dict()) == list(tm.state_dict())
     check(tm, m, [x])
     x4 = pair(rn(2, 5, 3, 2))
