@@ -514,3 +514,23 @@ def test_parameter_dict_and_container_extras():
     y = host(nn.FeatureAlphaDropout(0.5).train()(x))
     assert (y == y[:, :, :1]).all() and len(np.unique(y.round(4))) == 2
     assert nn.FeatureAlphaDropout(0.5).eval()(x) is x
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_ctc_loss_random(dtype):
+    """Longer sequences with repeated labels, every reduction; float32 within float32 tolerances."""
+    T_, N, Cc = 30, 4, 6
+    g = np.random.default_rng(5)
+    lp = torch.tensor(g.standard_normal((T_, N, Cc))).log_softmax(2).to(getattr(torch, dtype))
+    tl = np.array([8, 3, 0, 12])
+    tg = g.integers(1, 3, (N, 12))                                  # few classes: many repeats
+    il = np.array([30, 17, 9, 26])
+    tol = 1e-4 if dtype == "float32" else 1e-9
+    for red in RED:
+        a = lp.clone().requires_grad_()
+        c = ct.tensor(lp.numpy(), requires_grad=True)
+        rt = TF.ctc_loss(a, torch.tensor(tg), torch.tensor(il), torch.tensor(tl), reduction=red, zero_infinity=True)
+        rc = F.ctc_loss(c, ct.tensor(tg), ct.tensor(il), ct.tensor(tl), reduction=red, zero_infinity=True)
+        np.testing.assert_allclose(host(rc), rt.detach().numpy(), rtol=tol, atol=tol)
+        rt.sum().backward(), rc.sum().backward()
+        np.testing.assert_allclose(host(c.grad), a.grad.numpy(), rtol=tol, atol=tol)

@@ -68,14 +68,11 @@ def _host_ints(v):
 
 
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity):
-    """Connectionist temporal classification: the forward (alpha) recursion in log space over the extended label
-    sequence (blanks between and around the labels), vectorised over the batch and the extended positions, one
-    step per time frame; the gradient is that of the recursion (log-sum-exp of finite values: unreachable states
-    hold a large negative number instead of -inf, so no NaN enters the backward). The lengths are read on the host
-    (they set the shapes of the recursion), as PyTorch's CPU kernel does."""
-    from .._creation import tensor as _tensor, full as _full
-    from .._shape import stack, cat
-    from .. import _ops as O
+    """Connectionist temporal classification: the alpha recursion in log space over the extended label sequence
+    (templates/loss.mako ctc_alpha, one work-group per batch element), and PyTorch's gradient from the beta
+    recursion (ctc_grad). The targets and lengths are read on the host (they set the extended label sequences and
+    the label chains the gradient sums over), as PyTorch's CPU kernel does."""
+    from .._creation import tensor as _tensor
     if not log_probs._dtype.is_floating_point:
         raise RuntimeError(f"\"ctc_loss_cpu\" not implemented for '{log_probs._dtype._alias}'")
     batched = log_probs.dim() == 3
@@ -107,56 +104,59 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction
     S = max(tl) if tl else 0
     L = 2 * S + 1
     ext = np.full((N, L), blank, np.int64)
-    skip = np.zeros((N, L), bool)
+    nxt = np.full((N, L), -1, np.int32)
+    first = np.zeros((N, L), np.int32)
     for n in range(N):
         r = rows[n]
         ext[n, 1:2 * len(r):2] = r
-        for s in range(3, 2 * len(r), 2):
-            skip[n, s] = ext[n, s] != ext[n, s - 2]
+        last = {}
+        for s_ in range(2 * len(r) + 1):
+            lab = int(ext[n, s_])
+            if lab in last:
+                nxt[n, last[lab]] = s_
+            else:
+                first[n, s_] = 1
+            last[lab] = s_
     dev = lp._device
-    neg = -1e30 if lp._dtype is not D.float16 else -6e4
-    idx = _tensor(ext, dtype=D.int64, device=dev)
-    lpe = lp.gather(2, idx.unsqueeze(0).expand(T, N, L)) if T else None          # (T, N, L)
-    if T == 0:
-        ll = _full((N,), neg, dtype=lp._dtype, device=dev)
-    else:
-        init = np.zeros((N, L), bool)
-        init[:, 0] = True
-        for n in range(N):
-            if tl[n] > 0:
-                init[n, 1] = True
-        negt = _full((), neg, dtype=lp._dtype, device=dev)
-        alpha = O.where(_tensor(init, device=dev), lpe[0], negt)
-        skip_t = _tensor(skip, device=dev)
-        pad1 = _full((N, 1), neg, dtype=lp._dtype, device=dev)
-        pad2 = _full((N, 2), neg, dtype=lp._dtype, device=dev)
-        live = [_tensor(np.array([[t < il[n]] for n in range(N)]), device=dev) for t in range(T)]
-        for t in range(1, max(il) if il else 1):
-            a1 = cat([pad1, alpha[:, :L - 1]], 1)
-            a2 = O.where(skip_t, cat([pad2, alpha[:, :L - 2]], 1), negt) if L > 2 else None
-            terms = [alpha, a1] + ([a2] if a2 is not None else [])
-            new = stack(terms).logsumexp(0) + lpe[t]
-            alpha = O.where(live[t], new, alpha)
-        last = np.array([2 * tl[n] for n in range(N)], np.int64)
-        prev = np.array([max(2 * tl[n] - 1, 0) for n in range(N)], np.int64)
-        a_last = alpha.gather(1, _tensor(last, device=dev).reshape(N, 1)).reshape(N)
-        a_prev = alpha.gather(1, _tensor(prev, device=dev).reshape(N, 1)).reshape(N)
-        has = _tensor(np.array([tl[n] > 0 for n in range(N)]), device=dev)
-        a_prev = O.where(has, a_prev, negt)
-        ll = stack([a_last, a_prev]).logsumexp(0)
-        ll = O.where(_tensor(np.array([il[n] > 0 for n in range(N)]), device=dev), ll, negt)
-    loss = -ll
-    if T and AG.needs_grad(lp):
-        # PyTorch's gradient is that of the loss through a log_softmax (exp(lp) - posterior): add exp(lp) over the
-        # live frames as a term of value zero
-        e = lp.exp()
-        live_tn = _tensor(np.array([[t < il[n] for n in range(N)] for t in range(T)]), device=dev).unsqueeze(-1)
-        loss = loss + O.where(live_tn, e - e.detach(), 0.0).sum((0, 2))
-    inf = float("inf")
-    loss = O.where(loss > abs(neg) / 10, 0.0 if zero_infinity else inf, loss)
+    dt = lp._dtype
+    acc = acc_of(dt)
+    rt = rt_of(lp)
+    lpc = c0(lp)
+    up = lambda a, d: _tensor(a, dtype=d, device=dev)        # noqa: E731
+    ext_t, il_t, tl_t = up(ext, D.int64), up(np.array(il, np.int32), D.int32), up(np.array(tl, np.int32), D.int32)
+    alpha = empty_tensor((max(T, 1), N, L), acc, dev)
+    nll = empty_tensor((N,), acc, dev)
+    loss = empty_tensor((N,), acc, dev)
+    ls = rt.local_size
+    if N:
+        k = K.get(rt, "loss", "ctc_alpha", t=dt, acc=acc)
+        if k.__dict__.get("typed") is None:
+            K.set_arg_types(k, [None] * 7 + [np.int32] * 5)
+        K.launch(rt, k, (N * ls,), (ls,), [lpc._st.buf, ext_t._st.buf, il_t._st.buf, tl_t._st.buf, alpha._st.buf,
+                                           nll._st.buf, loss._st.buf, np.int32(T), np.int32(N), np.int32(Cc),
+                                           np.int32(L), np.int32(bool(zero_infinity))])
+    out = loss.to(dt)
+    if AG.needs_grad(lp):
+        nxt_t, first_t = up(nxt, D.int32), up(first, D.int32)
+
+        def bw(g):
+            gc = c0(g.to(dt))
+            grad = empty_tensor((T, N, Cc), dt, dev)
+            if N and T:
+                beta = empty_tensor((T, N, L), acc, dev)
+                kb = K.get(rt, "loss", "ctc_grad", t=dt, acc=acc)
+                if kb.__dict__.get("typed") is None:
+                    K.set_arg_types(kb, [None] * 11 + [np.int32] * 5)
+                K.launch(rt, kb, (N * ls,), (ls,), [lpc._st.buf, ext_t._st.buf, nxt_t._st.buf, first_t._st.buf,
+                                                    il_t._st.buf, tl_t._st.buf, alpha._st.buf, beta._st.buf,
+                                                    nll._st.buf, gc._st.buf, grad._st.buf, np.int32(T),
+                                                    np.int32(N), np.int32(Cc), np.int32(L),
+                                                    np.int32(bool(zero_infinity))])
+            return (grad,)
+        AG.record("CtcLossBackward0", (lp,), out, bw, saved=(lp,))
     if reduction == "none":
-        return loss if batched else loss.reshape(())
+        return out if batched else out.reshape(())
     if reduction == "sum":
-        return loss.sum()
-    tlt = _tensor(np.maximum(np.array(tl, np.float64), 1), dtype=lp._dtype, device=dev)
-    return (loss / tlt).mean()
+        return out.sum()
+    tlt = _tensor(np.maximum(np.array(tl, np.float64), 1), dtype=dt, device=dev)
+    return (out / tlt).mean()
