@@ -159,8 +159,6 @@ def test_spectral_norm_both_forms():
         close(yc, yt)
     yt.sum().backward(), yc.sum().backward()
     close(cm.parametrizations.weight.original.grad, tm.parametrizations.weight.original.grad)
-    with pytest.raises(NotImplementedError, match="orthogonal needs torch.linalg"):
-        nn.utils.parametrizations.orthogonal(nn.Linear(2, 2))
 
 
 class _Sym(torch.nn.Module):
@@ -282,3 +280,30 @@ def test_fusion_and_skip_init():
         nn.utils.fuse_conv_bn_eval(cc.train(), cb)
     m = nn.utils.skip_init(nn.Linear, 3, 5)
     assert m.weight.shape == (5, 3)
+
+
+@pytest.mark.fp64
+@pytest.mark.parametrize("shape,omap", [((4, 4), None), ((3, 5), None), ((5, 3), "householder"),
+                                        ((4, 4), "householder"), ((3, 5), "matrix_exp")])
+def test_orthogonal(shape, omap):
+    tm, cm = twin(lambda: torch.nn.Linear(shape[1], shape[0]), lambda: nn.Linear(shape[1], shape[0]))
+    torch.nn.utils.parametrizations.orthogonal(tm, orthogonal_map=omap)
+    nn.utils.parametrizations.orthogonal(cm, orthogonal_map=omap)
+    assert list(cm.state_dict()) == list(tm.state_dict())
+    w = host(cm.weight)
+    small = min(shape)
+    np.testing.assert_allclose(w @ w.T if shape[0] <= shape[1] else w.T @ w, np.eye(small), atol=1e-12)
+    if shape[0] == shape[1]:                         # the QR of the square weight: deterministic
+        close(cm.weight, tm.weight)
+    with torch.no_grad():                            # a non-trivial point of the map
+        tm.parametrizations.weight.original.add_(torch.tensor(rn(*shape)) * 0.7)
+    cm.load_state_dict({k: ct.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    close(cm.weight, tm.weight)
+    g = rn(*shape)
+    (tm.weight * torch.tensor(g)).sum().backward()
+    (cm.weight * ct.tensor(g)).sum().backward()
+    close(cm.parametrizations.weight.original.grad, tm.parametrizations.weight.original.grad)
+    with pytest.raises(NotImplementedError, match="cayley"):
+        nn.utils.parametrizations.orthogonal(nn.Linear(2, 2), orthogonal_map="cayley")
+    with pytest.raises(ValueError, match="Expected a matrix or batch of matrices"):
+        nn.utils.parametrizations.orthogonal(nn.Linear(2, 2), "bias")
