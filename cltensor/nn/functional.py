@@ -409,7 +409,7 @@ def threshold_(input, threshold, value):
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     """Randomized leaky ReLU: in training a slope drawn uniformly from [lower, upper] per negative element,
     otherwise the fixed slope (lower + upper) / 2."""
-    _dtype_check(input, "rrelu_with_noise_cpu")
+    _dtype_check(input, "rrelu_with_noise_out_cpu" if training else "leaky_relu_cpu")
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
     slope = C._random_fill(empty_tensor(tuple(input._shape), input._dtype, input._device), "uniform",
@@ -442,13 +442,17 @@ def hardshrink(input, lambd=0.5):
 
 
 def softshrink(input, lambd=0.5):
+    _dtype_check(input, "softshrink_check")
     if lambd < 0:
-        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
-    _dtype_check(input, "softshrink_cpu")
+        raise RuntimeError(f"lambda must be in range [0, {D.finfo(input._dtype).max:g}] for input dtype "
+                           f"{input._dtype._alias}, but found {lambd:g}")
     return O.where(input > lambd, input - lambd, O.where(input < -lambd, input + lambd, 0.0))
 
 
 def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    if not logits._dtype.is_floating_point:
+        raise RuntimeError("Exponential distribution is a continuous probability distribution. dtype must be a "
+                           f"floating point but you specified {logits._dtype._alias}")
     u = C._random_fill(empty_tensor(tuple(logits._shape), logits._dtype, logits._device), "uniform")
     gumbels = -(-(1.0 - u).log()).log()             # -log(Exp(1)) samples
     y_soft = softmax((logits + gumbels) / tau, dim)
@@ -943,7 +947,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     nd = len(ns)
     if input.dim() < nd or tuple(input._shape[input.dim() - nd:]) != ns:
         raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
-                           f"[*, {', '.join(str(s) for s in ns)}], but got input of size{list(input._shape)}")
+                           f"[*{', '.join(str(s) for s in ns)}], but got input of size{list(input._shape)}")
     if weight is not None and tuple(weight._shape) != ns:
         raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
                            f"{list(weight._shape)} and normalized_shape = {list(ns)}")
@@ -1358,6 +1362,10 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """Each input divided by its norm (clamped below at eps, the clamp outside the graph as PyTorch does), then
     the sum of the products over dim."""
+    for t in (x1, x2):
+        if not (t._dtype.is_floating_point or t._dtype.is_complex):
+            raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
+                               f"{D.promote_types(x1._dtype, x2._dtype)._alias}")
     if x1._shape != x2._shape:
         from .._composite import broadcast_tensors
         x1, x2 = broadcast_tensors(x1, x2)
@@ -1378,9 +1386,10 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 def pdist(input, p=2):
     if input.dim() != 2:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    if not input._dtype.is_floating_point:
+        raise RuntimeError("pdist only supports floating-point dtypes")
     if p < 0:
         raise RuntimeError("pdist only supports non-negative p values")
-    _dtype_check(input, "pdist")
     import numpy as np
     n = input._shape[0]
     i, j = np.triu_indices(n, 1)
@@ -1430,6 +1439,9 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
 def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
     reduction = _reduction_enum(size_average, reduce, reduction)
     _check_reduction(reduction)
+    if input._dtype.category < 2 and reduction == "mean":
+        raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                           f"complex dtype. Got: {input._dtype._alias}")
     zeros = C.zeros((), dtype=input._dtype, device=input._device)
     margin_clamp = (margin - input).clamp_min(0)
     out = O.where(target != 1, margin_clamp, zeros) + O.where(target != -1, input, zeros)
@@ -1439,7 +1451,8 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     reduction = _reduction_enum(size_average, reduce, reduction)
     _check_reduction(reduction)
-    _dtype_check(input, "soft_margin_loss")
+    if not input._dtype.is_floating_point:
+        raise RuntimeError(f"result type Float can't be cast to the desired output type {input._dtype._alias}")
     out = -O.apply("nn_logsigmoid", input * target)
     return _apply_reduction(out, reduction)
 
@@ -1475,8 +1488,10 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         raise ValueError("only p == 1 and p == 2 supported")
     x, N, Cc = _multi_margin_prep(input, target, "multi_margin_loss")
     t = target.reshape(-1)
-    if t.numel() != N:
-        raise RuntimeError(f"inconsistent target size, expected {N} but got {list(target._shape)}")
+    if t.numel() != N or target.dim() > 1:
+        raise RuntimeError(f"multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
+                           f"samples (batch size). Expected target size [{N}], but got {list(target._shape)}. "
+                           f"Input has shape {list(input._shape)}.")
     if weight is not None and (weight.dim() > 1 or weight.numel() != Cc):
         raise RuntimeError(f"inconsistent weight size, expected {Cc} but got {list(weight._shape)}")
     _dtype_check(input, "multi_margin_loss_cpu_kernel")
@@ -1506,6 +1521,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     if tuple(target._shape) != tuple(input._shape if nd else (1,)) and not (nd == 0 and target.numel() == 1):
         raise RuntimeError(f"inconsistent target size: {list(target._shape)} for input of size: "
                            f"{list(input._shape)}")
+    _dtype_check(input, "multilabel_margin_loss_forward_out_frame")
     x = input.reshape(1, -1) if nd <= 1 else input
     N, Cc = x._shape
     t = target.reshape(N, Cc)
