@@ -550,18 +550,18 @@ def test_errors_and_dtypes_match_torch():
     i = np.ones((3, 4), np.int64)
     i1 = np.ones(3, np.int64)
     cases = [
-     ("hardshrink", i), ("softshrink", i), ("softshrink", f, -1.0), ("prelu", i, np.ones(1, np.int64)), ("rrelu", i),
-     ("prelu", f, np.ones(2, np.float32)),
-     ("cosine_similarity", i, i), ("pairwise_distance", i, i), ("pdist", i),
-     ("soft_margin_loss", i, i), ("multilabel_soft_margin_loss", i, i), ("hinge_embedding_loss", i, i),
-     ("margin_ranking_loss", i1, i1, i1), ("cosine_embedding_loss", f, f, np.ones(2, np.float32)),
-     ("cosine_embedding_loss", f, f, np.ones((3, 1), np.float32)),
-     ("multi_margin_loss", f, np.ones(2, np.int64)), ("multi_margin_loss", f, np.ones(3, np.float32)),
-     ("multilabel_margin_loss", f, np.ones((3, 3), np.int64)), ("multilabel_margin_loss", i, i),
-     ("triplet_margin_loss", f, f, np.ones(4, np.float32)), ("gaussian_nll_loss", f, f, np.ones((2,), np.float32)),
-     ("rms_norm", f, (3,)), ("rms_norm", i, (4,)), ("local_response_norm", i[None], 2), ("normalize", i),
-     ("gumbel_softmax", i), ("multi_margin_loss", np.ones(0, np.float32), np.ones(0, np.int64)),
-     ("triplet_margin_loss", f, f, f), ("hardshrink", f.astype(np.float64)), ("multilabel_soft_margin_loss", f, f),
+        ("hardshrink", i), ("softshrink", i), ("softshrink", f, -1.0), ("prelu", i, np.ones(1, np.int64)), ("rrelu", i),
+        ("prelu", f, np.ones(2, np.float32)),
+        ("cosine_similarity", i, i), ("pairwise_distance", i, i), ("pdist", i),
+        ("soft_margin_loss", i, i), ("multilabel_soft_margin_loss", i, i), ("hinge_embedding_loss", i, i),
+        ("margin_ranking_loss", i1, i1, i1), ("cosine_embedding_loss", f, f, np.ones(2, np.float32)),
+        ("cosine_embedding_loss", f, f, np.ones((3, 1), np.float32)),
+        ("multi_margin_loss", f, np.ones(2, np.int64)), ("multi_margin_loss", f, np.ones(3, np.float32)),
+        ("multilabel_margin_loss", f, np.ones((3, 3), np.int64)), ("multilabel_margin_loss", i, i),
+        ("triplet_margin_loss", f, f, np.ones(4, np.float32)), ("gaussian_nll_loss", f, f, np.ones((2,), np.float32)),
+        ("rms_norm", f, (3,)), ("rms_norm", i, (4,)), ("local_response_norm", i[None], 2), ("normalize", i),
+        ("gumbel_softmax", i), ("multi_margin_loss", np.ones(0, np.float32), np.ones(0, np.int64)),
+        ("triplet_margin_loss", f, f, f), ("hardshrink", f.astype(np.float64)), ("multilabel_soft_margin_loss", f, f),
     ]
     for c in cases:
         assert _outcome(ct, F, *c) == _outcome(torch, TF, *c), c[0]

@@ -251,8 +251,9 @@ def test_functional_call():
     assert cm[0].weight.grad is None
     close(cm[0].weight, tm[0].weight)                                   # restored
     close(cm[1].running_mean, tm[1].running_mean)
-    y2 = nn.utils.stateless.functional_call(cm, ({"0.weight": pc["0.weight"]}, {"0.bias": ct.zeros(2)}),
-                                            ct.tensor(x))
+    with pytest.warns(FutureWarning, match="stateless.functional_call` is deprecated"):
+        y2 = nn.utils.stateless.functional_call(cm, ({"0.weight": pc["0.weight"]}, {"0.bias": ct.zeros(2)}),
+                                                ct.tensor(x))
     assert y2.shape == (4, 2)
     with pytest.raises(RuntimeError, match="Missing key"):
         ct.func.functional_call(cm, {"0.weight": pc["0.weight"]}, (ct.tensor(x),), strict=True)

@@ -905,6 +905,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         raise ValueError(f"expected 2D or more input (got {input.dim()}D input)")
     if use_input_stats:
         _verify_spatial_size(input._shape)
+    elif running_mean is None or running_var is None:
+        raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
     N, Cc = input._shape[0], input._shape[1]
     _dtype_check(input, "batch_norm")
     rest = prod(input._shape[2:])

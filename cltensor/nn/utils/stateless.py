@@ -1,8 +1,6 @@
 """functional_call: run a module with some parameters and buffers replaced by the given tensors."""
 import contextlib
 
-from ..._tensor import Tensor
-
 __all__ = ["functional_call"]
 
 
@@ -69,6 +67,14 @@ _MISSING = object()
 
 
 def functional_call(module, parameters_and_buffers, args=None, kwargs=None, *, tie_weights=True, strict=False):
+    import warnings
+    warnings.warn("`torch.nn.utils.stateless.functional_call` is deprecated as of PyTorch 2.0 and will be removed in "
+                  "a future version of PyTorch. Please use `torch.func.functional_call` instead which is a drop-in "
+                  "replacement.", FutureWarning, stacklevel=2)
+    return _functional_call(module, parameters_and_buffers, args, kwargs, tie_weights=tie_weights, strict=strict)
+
+
+def _functional_call(module, parameters_and_buffers, args=None, kwargs=None, *, tie_weights=True, strict=False):
     if isinstance(parameters_and_buffers, (list, tuple)):
         merged = {}
         for d in parameters_and_buffers:
