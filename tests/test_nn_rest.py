@@ -287,6 +287,10 @@ def test_activations():
         check(lambda a: TF.softshrink(a, lam), lambda a: F.softshrink(a, lam), [x])
         assert repr(nn.Hardshrink(lam)) == repr(torch.nn.Hardshrink(lam))
         assert repr(nn.Softshrink(lam)) == repr(torch.nn.Softshrink(lam))
+    edge = pair(np.array([np.nan, np.inf, -np.inf, 0.5, -0.5, 0.7, -0.7, 0.0]))
+    for lam in (0.5, 0.0):
+        check(lambda a: TF.hardshrink(a, lam), lambda a: F.hardshrink(a, lam), [edge], grad=False)
+        check(lambda a: TF.softshrink(a, lam), lambda a: F.softshrink(a, lam), [edge], grad=False)
     for w in (rn(1), rn(3)):
         check(TF.prelu, F.prelu, [x, pair(w)])
     tm, m = torch.nn.PReLU(3, dtype=torch.float64), nn.PReLU(3, dtype=ct.float64)

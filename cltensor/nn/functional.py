@@ -446,7 +446,8 @@ def softshrink(input, lambd=0.5):
     if lambd < 0:
         raise RuntimeError(f"lambda must be in range [0, {D.finfo(input._dtype).max:g}] for input dtype "
                            f"{input._dtype._alias}, but found {lambd:g}")
-    return O.where(input > lambd, input - lambd, O.where(input < -lambd, input + lambd, 0.0))
+    # (x * 0 in the middle band keeps NaN as NaN, as PyTorch)
+    return O.where(input > lambd, input - lambd, O.where(input < -lambd, input + lambd, input * 0.0))
 
 
 def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
