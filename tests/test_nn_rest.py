@@ -444,6 +444,24 @@ def test_backward_hooks_match_torch():
     assert logs["torch"] == logs["cltensor"]
 
 
+@pytest.mark.fp64
+def test_backward_hook_mixed_dtypes():
+    res = {}
+    for lib in (torch, ct):
+        class M(lib.nn.Module):
+            def forward(self, x, y):
+                return x * 2, y.sum() * 3
+        m, log = M(), []
+        m.register_full_backward_hook(lambda mod, gi, go: log.append(
+            [(str(g.dtype).split(".")[-1], g.detach().numpy().tolist()) for g in gi + go]))
+        x = lib.tensor([1.0, 2.0], dtype=lib.float32, requires_grad=True)
+        y = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True)
+        a, b = m(x, y)
+        (a.sum() + b).backward()
+        res[lib.__name__] = (log, str(x.grad.dtype).split(".")[-1], y.grad.numpy().tolist())
+    assert res["torch"] == res["cltensor"]
+
+
 def test_state_dict_hooks_and_submodules():
     for lib in (torch, ct):
         seen = []

@@ -509,6 +509,7 @@ class Module:
         if bh and pos and AG.is_grad_enabled():
             ins = [args[i] for i in pos]
             shapes = [t.shape for t in ins]
+            dtypes = [t.dtype for t in ins]
             flat, pieces = _join(ins, cat)
             args = list(args)
             for i, t in zip(pos, pieces):
@@ -516,7 +517,7 @@ class Module:
             args = tuple(args)
 
             def in_hook(g):
-                gi = _split(g, shapes)
+                gi = _split(g, shapes, dtypes)
                 full = [None] * len(args)
                 for i, t in zip(pos, gi):
                     full[i] = t
@@ -530,8 +531,8 @@ class Module:
                             raise RuntimeError(f"Backward hook returned an invalid number of grad_input, got "
                                                f"{len(r)}, but expected {len(out)}")
                         out = r
-                return cat([out[i].reshape(-1) if out[i] is not None else C.zeros(shapes[k], dtype=g.dtype,
-                                                                                   device=g.device).reshape(-1)
+                return cat([out[i].reshape(-1).to(g.dtype) if out[i] is not None else
+                            C.zeros(shapes[k], dtype=g.dtype, device=g.device).reshape(-1)
                             for k, i in enumerate(pos)])
             flat.register_hook(in_hook)
         result = self._forward_with_hooks(args, kwargs)
@@ -540,13 +541,14 @@ class Module:
         opos = [i for i, t in enumerate(outs) if isinstance(t, Tensor) and t.requires_grad]
         if opos and AG.is_grad_enabled():
             oshapes = [outs[i].shape for i in opos]
+            odtypes = [outs[i].dtype for i in opos]
             oflat, opieces = _join([outs[i] for i in opos], cat)
             new = list(outs)
             for i, t in zip(opos, opieces):
                 new[i] = t
 
             def out_hook(g):
-                go = _split(g, oshapes)
+                go = _split(g, oshapes, odtypes)
                 full = [None] * len(outs)
                 for i, t in zip(opos, go):
                     full[i] = t
@@ -559,7 +561,7 @@ class Module:
                 if not (bh and pos):          # no tensor input needs a gradient: the hook runs with None inputs
                     for h in bh:
                         h(self, (None,) * len(args), full)
-                return cat([full[i].reshape(-1) for i in opos])
+                return cat([full[i].reshape(-1).to(g.dtype) for i in opos])
             oflat.register_hook(out_hook)
             if isinstance(result, Tensor):
                 result = new[0]
@@ -808,22 +810,25 @@ def _size_str(shape):
 
 
 def _join(ts, cat):
+    """One flat tensor holding ts (in their common dtype) and views of it shaped (and typed) as ts."""
     flat = cat([t.reshape(-1) for t in ts])
     pieces, off = [], 0
     for t in ts:
         n = t.numel()
-        pieces.append(flat[off:off + n].view(t.shape))
+        p = flat[off:off + n].view(t.shape)
+        pieces.append(p if p.dtype == t.dtype else p.to(t.dtype))
         off += n
     return flat, pieces
 
 
-def _split(g, shapes):
+def _split(g, shapes, dtypes=None):
     out, off = [], 0
-    for sh in shapes:
+    for i, sh in enumerate(shapes):
         n = 1
         for v in sh:
             n *= v
-        out.append(g[off:off + n].view(sh))
+        p = g[off:off + n].view(sh)
+        out.append(p if dtypes is None or p.dtype == dtypes[i] else p.to(dtypes[i]))
         off += n
     return out
 
