@@ -47,3 +47,4 @@ from . import linalg, fft, special  # noqa: E402,F401
 from . import onnx  # noqa: E402,F401
 from . import amp  # noqa: E402,F401
 from .amp import autocast  # noqa: E402,F401
+from . import func  # noqa: E402,F401

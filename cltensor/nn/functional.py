@@ -386,9 +386,89 @@ def glu(input, dim=-1):
     return a * b.sigmoid()
 
 
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, True)
+
+
+def selu_(input):
+    return selu(input, True)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, True)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, True)
+
+
+def threshold_(input, threshold, value):
+    return globals()["threshold"](input, threshold, value, True)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """Randomized leaky ReLU: in training a slope drawn uniformly from [lower, upper] per negative element,
+    otherwise the fixed slope (lower + upper) / 2."""
+    _dtype_check(input, "rrelu_with_noise_out_cpu" if training else "leaky_relu_cpu")
+    if not training:
+        return leaky_relu(input, (lower + upper) / 2, inplace)
+    slope = C._random_fill(empty_tensor(tuple(input._shape), input._dtype, input._device), "uniform",
+                           float(lower), float(upper))
+    r = input * O.where(input >= 0, 1.0, slope)
+    return input.copy_(r) if inplace else r
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return rrelu(input, lower, upper, training, True)
+
+
+def prelu(input, weight):
+    _dtype_check(input, "prelu_cpu")
+    w = weight
+    if weight.numel() != 1 and input.dim() >= 2:
+        Cc = input._shape[1]
+        if weight.numel() != Cc:
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                               f"{weight.numel()} and channel size = {Cc}.")
+        w = weight.reshape((Cc,) + (1,) * (input.dim() - 2))
+    elif weight.numel() == 1:
+        w = weight.reshape(())
+    return O.where(input > 0, input, w * input)
+
+
+def hardshrink(input, lambd=0.5):
+    _dtype_check(input, "hardshrink_cpu")
+    return O.where((input >= -lambd) & (input <= lambd), 0.0, input)
+
+
+def softshrink(input, lambd=0.5):
+    _dtype_check(input, "softshrink_check")
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be in range [0, {D.finfo(input._dtype).max:g}] for input dtype "
+                           f"{input._dtype._alias}, but found {lambd:g}")
+    # (x * 0 in the middle band keeps NaN as NaN, as PyTorch)
+    return O.where(input > lambd, input - lambd, O.where(input < -lambd, input + lambd, input * 0.0))
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    if not logits._dtype.is_floating_point:
+        raise RuntimeError("Exponential distribution is a continuous probability distribution. dtype must be a "
+                           f"floating point but you specified {logits._dtype._alias}")
+    u = C._random_fill(empty_tensor(tuple(logits._shape), logits._dtype, logits._device), "uniform")
+    gumbels = -(-(1.0 - u).log()).log()             # -log(Exp(1)) samples
+    y_soft = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y_soft
+    index = y_soft.argmax(dim, keepdim=True)
+    y_hard = C.zeros(tuple(logits._shape), dtype=logits._dtype, device=logits._device).scatter_(dim, index, 1.0)
+    return y_hard - y_soft.detach() + y_soft
+
+
 def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
-    n = input.norm(p, dim, keepdim=True).clamp(min=eps)
-    return input / n
+    denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+    if out is None:
+        return input / denom
+    return out.copy_(input / denom)
 
 
 # ================================================================================================ linear / dropout
@@ -503,6 +583,22 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
     b = -a * alpha * p
     mask = _bernoulli_mask(input._shape, keep, input)
     return (input * mask + alpha * (1 - mask)) * a + b
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """alpha dropout of whole channels: one mask value per (sample, channel)."""
+    _dropout_check(p)
+    if not training or p == 0.0:
+        return input
+    if input.dim() < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    alpha = -1.7580993408473766
+    keep = 1 - p
+    a = (keep + alpha * alpha * keep * p) ** -0.5
+    b = -a * alpha * p
+    mask = _bernoulli_mask(tuple(input._shape[:2]) + (1,) * (input.dim() - 2), keep, input)
+    r = (input * mask + alpha * (1 - mask)) * a + b
+    return input.copy_(r) if inplace else r
 
 
 # ================================================================================================ convolution
@@ -804,16 +900,110 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
                   momentum=0.1, eps=1e-05):
+    """Batch norm of the (1, N*C, *) view: statistics per sample and channel; running statistics (when given and
+    use_input_stats) are updated with the mean over the batch of the per-sample statistics, as PyTorch does."""
+    if input.dim() < 2:
+        raise ValueError(f"expected 2D or more input (got {input.dim()}D input)")
+    if use_input_stats:
+        _verify_spatial_size(input._shape)
+    elif running_mean is None or running_var is None:
+        raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
     N, Cc = input._shape[0], input._shape[1]
     _dtype_check(input, "batch_norm")
     rest = prod(input._shape[2:])
-    y = _norm.layer_norm(input.reshape(N, Cc, rest), (rest,), None, None, eps).reshape(input._shape)
+    if use_input_stats and running_mean is None and running_var is None:
+        y = _norm.layer_norm(input.reshape(N, Cc, rest), (rest,), None, None, eps).reshape(input._shape)
+    else:
+        rm = running_mean.repeat(N) if running_mean is not None else None
+        rv = running_var.repeat(N) if running_var is not None else None
+        w = weight.repeat(N) if weight is not None else None
+        b = bias.repeat(N) if bias is not None else None
+        y = batch_norm(input.reshape((1, N * Cc) + tuple(input._shape[2:])), rm, rv, w, b, use_input_stats,
+                       momentum, eps).reshape(input._shape)
+        if use_input_stats:
+            with AG.no_grad():
+                if running_mean is not None:
+                    running_mean.copy_(rm.reshape(N, Cc).mean(0))
+                if running_var is not None:
+                    running_var.copy_(rv.reshape(N, Cc).mean(0))
+        return y
     shape = (1, Cc) + (1,) * (input.dim() - 2)
     if weight is not None:
         y = y * weight.reshape(shape)
     if bias is not None:
         y = y + bias.reshape(shape)
     return y
+
+
+def _verify_spatial_size(size):
+    n = 1
+    for s in size[2:]:
+        n *= s
+    if n == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {_size_str(size)}")
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    ns = tuple(int(s) for s in normalized_shape)
+    nd = len(ns)
+    if input.dim() < nd or tuple(input._shape[input.dim() - nd:]) != ns:
+        raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
+                           f"[*{', '.join(str(s) for s in ns)}], but got input of size{list(input._shape)}")
+    if weight is not None and tuple(weight._shape) != ns:
+        raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got weight of shape "
+                           f"{list(weight._shape)} and normalized_shape = {list(ns)}")
+    _dtype_check(input, "rms_norm")
+    if eps is None:
+        eps = D.finfo(input._dtype).eps
+    dims = tuple(range(input.dim() - nd, input.dim()))
+    y = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt() if dims else \
+        input * (input * input + eps).rsqrt()
+    return y * weight if weight is not None else y
+
+
+def _channel_window_sum(sq, lo, hi):
+    """sum over channels c-lo .. c+hi (zero outside) of sq (N, C, *), by shifted slices of the padded tensor."""
+    Cc = sq._shape[1]
+    z = C.zeros((sq._shape[0], lo) + tuple(sq._shape[2:]), dtype=sq._dtype, device=sq._device)
+    zh = C.zeros((sq._shape[0], hi) + tuple(sq._shape[2:]), dtype=sq._dtype, device=sq._device)
+    from .._shape import cat
+    padded = cat([z, sq, zh], 1)
+    acc = None
+    for i in range(lo + hi + 1):
+        piece = padded.narrow(1, i, Cc)
+        acc = piece if acc is None else acc + piece
+    return acc
+
+
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    dim = input.dim()
+    if dim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {dim} dimensions)")
+    if input.numel() == 0:
+        return input
+    div = _channel_window_sum(input * input, size // 2, (size - 1) // 2) / size
+    div = (div * alpha + k) ** beta
+    return input / div
+
+
+def _cross_map_lrn2d(input, size, alpha=1e-4, beta=0.75, k=1):
+    """The legacy cross-map LRN: the window sum is PyTorch's running sum, which keeps channel 0 in every window
+    (its first subtraction happens one channel late); reproduced by a (C, C) 0/1 matrix applied over channels."""
+    import numpy as np
+    if input.dim() != 4:
+        raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D instead.")
+    N, Cc = input._shape[0], input._shape[1]
+    pre = int((size - 1) / 2 + 1)
+    m = np.zeros((Cc, Cc))
+    for c in range(Cc):
+        m[c, 0] = 1.0
+        m[c, max(1, c - pre + 1):min(c + pre - 1, Cc - 1) + 1] = 1.0
+    sq = (input * input).reshape(N, Cc, -1)
+    wsum = _linalg.matmul(C.tensor(m, dtype=input._dtype, device=input._device), sq).reshape(input._shape)
+    scale = wsum * (alpha / size) + k
+    return input * scale ** (-beta)
 
 
 # ================================================================================================ embedding / one_hot
@@ -1173,13 +1363,249 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    n1 = x1.norm(2, dim).clamp(min=eps)
-    n2 = x2.norm(2, dim).clamp(min=eps)
-    return (x1 * x2).sum(dim) / (n1 * n2)
+    """Each input divided by its norm (clamped below at eps, the clamp outside the graph as PyTorch does), then
+    the sum of the products over dim."""
+    for t in (x1, x2):
+        if not (t._dtype.is_floating_point or t._dtype.is_complex):
+            raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
+                               f"{D.promote_types(x1._dtype, x2._dtype)._alias}")
+    if x1._shape != x2._shape:
+        from .._composite import broadcast_tensors
+        x1, x2 = broadcast_tensors(x1, x2)
+    n1 = x1.norm(2, dim, keepdim=True)
+    n2 = x2.norm(2, dim, keepdim=True)
+    n1 = n1 + (n1.clamp_min(eps) - n1).detach()
+    n2 = n2 + (n2.clamp_min(eps) - n2).detach()
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
-    return (x1 - x2 + eps).norm(p, -1, keepdim=keepdim)
+    out_dim = max(x1.dim(), x2.dim())
+    if out_dim == 0:
+        return (x1 - x2 + eps).abs()
+    return (x1 - x2 + eps).norm(p, out_dim - 1, keepdim=keepdim)
+
+
+def pdist(input, p=2):
+    if input.dim() != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.dim()}D")
+    if not input._dtype.is_floating_point:
+        raise RuntimeError("pdist only supports floating-point dtypes")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    import numpy as np
+    n = input._shape[0]
+    i, j = np.triu_indices(n, 1)
+    if i.size == 0:
+        return C.zeros((0,), dtype=input._dtype, device=input._device)
+    ii = C.tensor(i.astype(np.int64), dtype=D.int64, device=input._device)
+    jj = C.tensor(j.astype(np.int64), dtype=D.int64, device=input._device)
+    return (input.index_select(0, ii) - input.index_select(0, jj)).norm(p, 1)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction_enum(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    td = target.dim()
+    if td > 1:
+        raise RuntimeError(f"0D or 1D target tensor expected, multi-target not supported")
+    if td == 1:
+        if input1.dim() != 2 or input2.dim() != 2:
+            raise RuntimeError(f"1D target tensor expects 2D input tensors, but found inputs with sizes "
+                               f"{list(input1._shape)} and {list(input2._shape)}.")
+    elif input1.dim() != 1 or input2.dim() != 1:
+        raise RuntimeError(f"0D target tensor expects 1D input tensors, but found inputs with sizes "
+                           f"{list(input1._shape)} and {list(input2._shape)}.")
+    d = td
+    prod_sum = (input1 * input2).sum(d)
+    mag1 = (input1 * input1).sum(d) + 1e-12
+    mag2 = (input2 * input2).sum(d) + 1e-12
+    cos = prod_sum / (mag1 * mag2).sqrt()
+    zeros = C.zeros((), dtype=cos._dtype, device=cos._device)
+    pos = 1 - cos
+    neg = (cos - margin).clamp_min(0)
+    out = O.where(target == 1, pos, zeros) + O.where(target == -1, neg, zeros)
+    return _apply_reduction(out, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction_enum(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if input1.dim() != input2.dim() or input1.dim() != target.dim():
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+                           f"input1: {_size_str(input1._shape)}, input2: {_size_str(input2._shape)}, "
+                           f"target: {_size_str(target._shape)} ")
+    out = (-target * (input1 - input2) + margin).clamp_min(0)
+    return _apply_reduction(out, reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction_enum(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if input._dtype.category < 2 and reduction == "mean":
+        raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                           f"complex dtype. Got: {input._dtype._alias}")
+    zeros = C.zeros((), dtype=input._dtype, device=input._device)
+    margin_clamp = (margin - input).clamp_min(0)
+    out = O.where(target != 1, margin_clamp, zeros) + O.where(target != -1, input, zeros)
+    return _apply_reduction(out, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction_enum(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if not input._dtype.is_floating_point:
+        raise RuntimeError(f"result type Float can't be cast to the desired output type {input._dtype._alias}")
+    out = -O.apply("nn_logsigmoid", input * target)
+    return _apply_reduction(out, reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    reduction = _reduction_enum(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    cdim = input.dim() - 1
+    loss = loss.sum(cdim) / input._shape[cdim]
+    return _apply_reduction(loss, reduction)
+
+
+def _multi_margin_prep(input, target, fn):
+    nd = input.dim()
+    if nd > 2 or (nd == 2 and input._shape[1] == 0) or (nd == 1 and input._shape[0] == 0):
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                           f"{list(input._shape)}")
+    x = input.reshape(1, -1) if nd <= 1 else input
+    N, Cc = x._shape
+    if target._dtype is not D.int64:
+        raise RuntimeError(f"expected scalar type Long but found {target._dtype._alias}")
+    return x, N, Cc
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    reduction = _reduction_enum(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    x, N, Cc = _multi_margin_prep(input, target, "multi_margin_loss")
+    t = target.reshape(-1)
+    if t.numel() != N or target.dim() > 1:
+        raise RuntimeError(f"multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
+                           f"samples (batch size). Expected target size [{N}], but got {list(target._shape)}. "
+                           f"Input has shape {list(input._shape)}.")
+    if weight is not None and (weight.dim() > 1 or weight.numel() != Cc):
+        raise RuntimeError(f"inconsistent weight size, expected {Cc} but got {list(weight._shape)}")
+    _dtype_check(input, "multi_margin_loss_cpu_kernel")
+    xy = x.gather(1, t.reshape(N, 1))
+    z = (margin - xy + x).clamp_min(0)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        z = z * weight.index_select(0, t).reshape(N, 1)
+    classes = C.arange(Cc, device=x._device)
+    z = O.where(classes.reshape(1, Cc) == t.reshape(N, 1), 0.0, z)
+    loss = z.sum(1) / Cc
+    if reduction == "none":
+        return loss.reshape(target._shape) if input.dim() == 2 else loss.reshape(())
+    return _apply_reduction(loss, reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """sum over target classes j (the entries of target up to the first -1) and non-target classes i of
+    max(0, 1 - (x[j] - x[i])) / C, per sample."""
+    reduction = _reduction_enum(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    nd = input.dim()
+    if nd > 2 or (nd == 2 and input._shape[1] == 0) or (nd == 1 and input._shape[0] == 0):
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                           f"{list(input._shape)}")
+    if tuple(target._shape) != tuple(input._shape if nd else (1,)) and not (nd == 0 and target.numel() == 1):
+        raise RuntimeError(f"inconsistent target size: {list(target._shape)} for input of size: "
+                           f"{list(input._shape)}")
+    _dtype_check(input, "multilabel_margin_loss_forward_out_frame")
+    x = input.reshape(1, -1) if nd <= 1 else input
+    N, Cc = x._shape
+    t = target.reshape(N, Cc)
+    valid = (t != -1).to(D.int64).cumprod(1) > 0                       # entries before the first -1
+    classes = C.arange(Cc, device=x._device)
+    hit = (t.unsqueeze(-1) == classes.reshape(1, 1, Cc)) & valid.unsqueeze(-1)      # (N, k, c)
+    count = hit.to(x._dtype).sum(1)                     # (N, C): a class listed twice counts twice, as in PyTorch
+    is_t = hit.to(x._dtype).amax(1)
+    z = (1 - (x.unsqueeze(-1) - x.unsqueeze(-2))).clamp_min(0)                       # (N, j, i)
+    z = z * count.unsqueeze(-1) * (1 - is_t).unsqueeze(-2)
+    loss = z.sum((1, 2)) / Cc
+    if reduction == "none":
+        return loss if nd == 2 else loss.reshape(())
+    return _apply_reduction(loss, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
+    reduction = _reduction_enum(size_average, reduce, reduction)
+    _check_reduction(reduction)
+    a, pd, nd = anchor.dim(), positive.dim(), negative.dim()
+    if not (a == pd == nd):
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {a}D, positive {pd}D, and negative {nd}D inputs")
+    if margin <= 0:
+        raise ValueError(f"TripletMarginLoss: expected margin to be greater than 0, got {margin} instead")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = O.apply("minimum", d_neg, pairwise_distance(positive, negative, p, eps))
+    out = (margin + d_pos - d_neg).clamp_min(0)
+    return _apply_reduction(out, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0,
+                                      swap=False, reduction="mean"):
+    _check_reduction(reduction)
+    if margin <= 0:
+        raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} "
+                         "instead")
+    a, pd, nd = anchor.dim(), positive.dim(), negative.dim()
+    if not (a == pd == nd):
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {a}D, positive {pd}D, and negative {nd}D inputs")
+    dist = distance_function if distance_function is not None else pairwise_distance
+    d_pos = dist(anchor, positive)
+    d_neg = dist(anchor, negative)
+    if swap:
+        d_neg = O.apply("minimum", d_neg, dist(positive, negative))
+    out = (margin + d_pos - d_neg).clamp_min(0)
+    return _apply_reduction(out, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    if isinstance(var, (int, float)):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = C.full(tuple(input._shape), float(var), dtype=input._dtype, device=input._device)
+    if var._shape != input._shape:
+        if tuple(input._shape[:-1]) == tuple(var._shape):
+            var = var.unsqueeze(-1)
+        elif tuple(input._shape[:-1]) == tuple(var._shape[:-1]) and var._shape[-1] == 1:
+            pass
+        else:
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    if bool((var < 0).any()):       # data-dependent check, as PyTorch's
+        raise ValueError("var has negative entry/entries")
+    var = var.clone()
+    with AG.no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _apply_reduction(loss, reduction)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    _check_reduction(reduction)
+    return _loss.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity)
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):

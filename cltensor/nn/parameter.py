@@ -76,4 +76,9 @@ class Buffer(Tensor):
 
 
 class UninitializedParameter(Parameter):
-    pass
+    """A parameter whose shape is not known yet (a lazy module's)."""
+
+    def __repr__(self):
+        return "<UninitializedParameter>"
+
+    __str__ = __repr__

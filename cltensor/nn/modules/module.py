@@ -1,6 +1,7 @@
 """nn.Module: parameter/buffer/sub-module registration, traversal, state_dict, train/eval, hooks, device and dtype
 moves, and PyTorch's repr."""
 from collections import OrderedDict, namedtuple
+import functools
 import itertools
 
 from ..._tensor import Tensor
@@ -75,7 +76,9 @@ class Module:
         d["_forward_pre_hooks"] = OrderedDict()
         d["_forward_pre_hooks_with_kwargs"] = {}
         d["_backward_hooks"] = OrderedDict()
+        d["_backward_pre_hooks"] = OrderedDict()
         d["_state_dict_hooks"] = OrderedDict()
+        d["_state_dict_pre_hooks"] = OrderedDict()
         d["_load_state_dict_pre_hooks"] = OrderedDict()
         d["_load_state_dict_post_hooks"] = OrderedDict()
 
@@ -155,6 +158,29 @@ class Module:
             if not isinstance(mod, Module):
                 raise AttributeError("`" + item + "` is not an nn.Module")
         return mod
+
+    def set_submodule(self, target, module, strict=False):
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        atoms = target.split(".")
+        if not isinstance(module, Module):
+            raise ValueError("`module` is not an nn.Module, found " + str(type(module)))
+        if len(atoms) == 1:
+            parent = self
+        else:
+            parent = self.get_submodule(".".join(atoms[:-1]))
+        if strict and not hasattr(parent, atoms[-1]):
+            raise AttributeError(parent._get_name() + " has no attribute `" + atoms[-1] + "`")
+        if hasattr(parent, atoms[-1]):
+            mod = getattr(parent, atoms[-1])
+            if not isinstance(mod, Module):
+                raise AttributeError("`" + atoms[-1] + "` is not an nn.Module")
+        setattr(parent, atoms[-1], module)
+
+    def to_empty(self, *, device, recurse=True):
+        """Moves the parameters and buffers to `device` without copying their values."""
+        from ... import _creation as CR
+        return self._apply(lambda t: CR.empty_like(t, device=device), recurse=recurse)
 
     def get_parameter(self, target):
         module_path, _, name = target.rpartition(".")
@@ -442,14 +468,109 @@ class Module:
         return handle
 
     def register_full_backward_hook(self, hook, prepend=False):
-        raise NotImplementedError("module backward hooks are not supported by cltensor; use Tensor.register_hook")
+        """hook(module, grad_input, grad_output) -> None or replacement grad_input, called when the gradients
+        with respect to the module's tensor inputs are computed."""
+        if getattr(self, "_backward_hooks_legacy", False):
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a single Module. "
+                               "Please use only one of them.")
+        handle = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[handle.id] = hook
+        if prepend:
+            self._backward_hooks.move_to_end(handle.id, last=False)
+        return handle
 
-    register_backward_hook = register_full_backward_hook
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """hook(module, grad_output) -> None or replacement grad_output, called when the gradients with respect
+        to the module's outputs are computed."""
+        bph = self.__dict__.setdefault("_backward_pre_hooks", OrderedDict())
+        handle = RemovableHandle(bph)
+        bph[handle.id] = hook
+        if prepend:
+            bph.move_to_end(handle.id, last=False)
+        return handle
 
-    def _call_impl(self, *args, **kwargs):
-        if not (self._forward_pre_hooks or self._forward_hooks or _global_forward_hooks or
-                _global_forward_pre_hooks):
-            return self.forward(*args, **kwargs)
+    def register_backward_hook(self, hook):
+        import warnings
+        warnings.warn("Using a non-full backward hook when the forward contains multiple autograd Nodes is "
+                      "deprecated and will be removed in future versions. This hook will be missing some grad_input."
+                      " Please use register_full_backward_hook to get the documented behavior.")
+        return self.register_full_backward_hook(hook)
+
+    def _backward_hooked_call(self, args, kwargs):
+        """Run forward with the module's tensor inputs and outputs joined through one identity node each (a
+        concatenation whose pieces are the tensors used), so that a single gradient hook sees every grad_input
+        (and every grad_output) at once, as PyTorch's BackwardHookFunction does."""
+        from ..._shape import cat
+        from ... import _creation as C
+        bh = list(self._backward_hooks.values())
+        bph = list(self.__dict__.get("_backward_pre_hooks", {}).values())
+        pos = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
+        state = {"grad_output": None}
+        if bh and pos and AG.is_grad_enabled():
+            ins = [args[i] for i in pos]
+            shapes = [t.shape for t in ins]
+            dtypes = [t.dtype for t in ins]
+            flat, pieces = _join(ins, cat)
+            args = list(args)
+            for i, t in zip(pos, pieces):
+                args[i] = t
+            args = tuple(args)
+
+            def in_hook(g):
+                gi = _split(g, shapes, dtypes)
+                full = [None] * len(args)
+                for i, t in zip(pos, gi):
+                    full[i] = t
+                out = tuple(full)
+                for h in bh:
+                    r = h(self, out, state["grad_output"])
+                    if r is not None:
+                        if not isinstance(r, tuple):
+                            r = (r,)
+                        if len(r) != len(out):
+                            raise RuntimeError(f"Backward hook returned an invalid number of grad_input, got "
+                                               f"{len(r)}, but expected {len(out)}")
+                        out = r
+                return cat([out[i].reshape(-1).to(g.dtype) if out[i] is not None else
+                            C.zeros(shapes[k], dtype=g.dtype, device=g.device).reshape(-1)
+                            for k, i in enumerate(pos)])
+            flat.register_hook(in_hook)
+        result = self._forward_with_hooks(args, kwargs)
+        outs = [result] if isinstance(result, Tensor) else [r for r in result] if isinstance(result, (tuple, list)) \
+            else []
+        opos = [i for i, t in enumerate(outs) if isinstance(t, Tensor) and t.requires_grad]
+        if opos and AG.is_grad_enabled():
+            oshapes = [outs[i].shape for i in opos]
+            odtypes = [outs[i].dtype for i in opos]
+            oflat, opieces = _join([outs[i] for i in opos], cat)
+            new = list(outs)
+            for i, t in zip(opos, opieces):
+                new[i] = t
+
+            def out_hook(g):
+                go = _split(g, oshapes, odtypes)
+                full = [None] * len(outs)
+                for i, t in zip(opos, go):
+                    full[i] = t
+                full = tuple(full)
+                for h in bph:
+                    r = h(self, full)
+                    if r is not None:
+                        full = r if isinstance(r, tuple) else (r,)
+                state["grad_output"] = full
+                if not (bh and pos):          # no tensor input needs a gradient: the hook runs with None inputs
+                    for h in bh:
+                        h(self, (None,) * len(args), full)
+                return cat([full[i].reshape(-1).to(g.dtype) for i in opos])
+            oflat.register_hook(out_hook)
+            if isinstance(result, Tensor):
+                result = new[0]
+            else:
+                result = type(result)(new) if isinstance(result, tuple) and type(result) is tuple else \
+                    (type(result)(*new) if isinstance(result, tuple) else list(new))
+        return result
+
+    def _forward_with_hooks(self, args, kwargs):
         for hid, hook in itertools.chain(_global_forward_pre_hooks.items(), self._forward_pre_hooks.items()):
             if self._forward_pre_hooks_with_kwargs.get(hid):
                 r = hook(self, args, kwargs)
@@ -471,6 +592,14 @@ class Module:
             if r is not None:
                 result = r
         return result
+
+    def _call_impl(self, *args, **kwargs):
+        if not (self._forward_pre_hooks or self._forward_hooks or _global_forward_hooks or
+                _global_forward_pre_hooks or self._backward_hooks or self.__dict__.get("_backward_pre_hooks")):
+            return self.forward(*args, **kwargs)
+        if self._backward_hooks or self.__dict__.get("_backward_pre_hooks"):
+            return self._backward_hooked_call(args, kwargs)
+        return self._forward_with_hooks(args, kwargs)
 
     __call__ = _call_impl
 
@@ -498,6 +627,8 @@ class Module:
                 prefix = args[1]
             if len(args) > 2:
                 keep_vars = args[2]
+        for hook in self.__dict__.get("_state_dict_pre_hooks", {}).values():
+            hook(self, prefix, keep_vars)
         if destination is None:
             destination = OrderedDict()
             destination._metadata = OrderedDict()
@@ -609,7 +740,32 @@ class Module:
         return _IncompatibleKeys(missing_keys, unexpected_keys)
 
     def register_state_dict_pre_hook(self, hook):
-        raise NotImplementedError
+        """hook(module, prefix, keep_vars), called before state_dict() collects this module's entries."""
+        hooks = self.__dict__.setdefault("_state_dict_pre_hooks", OrderedDict())
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
+
+    def register_state_dict_post_hook(self, hook):
+        """hook(module, state_dict, prefix, local_metadata), called after state_dict() collected the entries; it
+        may change state_dict in place (its return value is ignored, as in PyTorch)."""
+        def post(module, sd, prefix, local_metadata):
+            hook(module, sd, prefix, local_metadata)
+        return self._register_state_dict_hook(post)
+
+    def _register_state_dict_hook(self, hook):
+        handle = RemovableHandle(self._state_dict_hooks)
+        self._state_dict_hooks[handle.id] = hook
+        return handle
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+        handle = RemovableHandle(self._load_state_dict_pre_hooks)
+        self._load_state_dict_pre_hooks[handle.id] = functools.partial(hook, self) if with_module else hook
+        return handle
 
     def register_load_state_dict_post_hook(self, hook):
         handle = RemovableHandle(self._load_state_dict_post_hooks)
@@ -651,6 +807,30 @@ def _typename(v):
 
 def _size_str(shape):
     return f"cltensor.Size([{', '.join(str(s) for s in shape)}])"
+
+
+def _join(ts, cat):
+    """One flat tensor holding ts (in their common dtype) and views of it shaped (and typed) as ts."""
+    flat = cat([t.reshape(-1) for t in ts])
+    pieces, off = [], 0
+    for t in ts:
+        n = t.numel()
+        p = flat[off:off + n].view(t.shape)
+        pieces.append(p if p.dtype == t.dtype else p.to(t.dtype))
+        off += n
+    return flat, pieces
+
+
+def _split(g, shapes, dtypes=None):
+    out, off = [], 0
+    for i, sh in enumerate(shapes):
+        n = 1
+        for v in sh:
+            n *= v
+        p = g[off:off + n].view(sh)
+        out.append(p if dtypes is None or p.dtype == dtypes[i] else p.to(dtypes[i]))
+        off += n
+    return out
 
 
 def register_module_forward_hook(hook):
