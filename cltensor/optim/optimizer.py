@@ -17,7 +17,13 @@ required = _RequiredParameter()
 
 
 class Optimizer:
-    """Base class: subclasses define step() using the fused kernels below."""
+    """Base class: subclasses define step() using the fused kernels below.
+
+    Per-parameter scalars of the state (the names in `_scalar_state`, e.g. "step") live on the host as Python
+    floats, so bias corrections and step-dependent factors need no device read; state_dict() hands them out as
+    0-d float32 tensors like PyTorch's, and load_state_dict() takes them back from tensors or numbers."""
+
+    _scalar_state = ("step",)
 
     def __init__(self, params, defaults):
         self.defaults = defaults
@@ -137,8 +143,16 @@ class Optimizer:
             return packed
 
         param_groups = [pack_group(g) for g in self.param_groups]
-        packed_state = {index[id(k)]: v for k, v in self.state.items() if id(k) in index}
+        packed_state = {index[id(k)]: self._pack_state(v) for k, v in self.state.items() if id(k) in index}
         return {"state": packed_state, "param_groups": param_groups}
+
+    def _pack_state(self, st):
+        if not any(k in st and not isinstance(st[k], Tensor) for k in self._scalar_state):
+            return st
+        from .. import _creation as C
+        from .. import _dtypes as D
+        return {k: C.tensor(float(v), dtype=D.float32) if k in self._scalar_state and not isinstance(v, Tensor)
+                else v for k, v in st.items()}
 
     def load_state_dict(self, state_dict):
         state_dict = dict(state_dict)
@@ -155,9 +169,9 @@ class Optimizer:
                           itertools.chain.from_iterable(g["params"] for g in groups)))
 
         def cast(param, value, key=None):
+            if key in self._scalar_state and not isinstance(value, dict):
+                return float(value.item()) if hasattr(value, "item") else float(value)
             if isinstance(value, Tensor):
-                if key == "step":
-                    return float(value.item())
                 if value.is_floating_point():
                     return value.to(dtype=param.dtype, device=param.device).clone()
                 return value.to(device=param.device).clone()
