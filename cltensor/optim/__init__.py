@@ -3,4 +3,4 @@ from .optimizer import Optimizer  # noqa
 from ._optimizers import SGD, Adam, AdamW, RMSprop, Adagrad  # noqa
 from ._optimizers_rest import Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD, SparseAdam  # noqa
 from ._lbfgs import LBFGS  # noqa
-from . import lr_scheduler  # noqa
+from . import lr_scheduler, swa_utils  # noqa
