@@ -46,6 +46,8 @@ CASES = {
                    decoupled_weight_decay=[False, True], maximize=[False, True]),
     "Rprop": _grid(lr=[0.01], etas=[(0.5, 1.2), (0.3, 1.5)], step_sizes=[(1e-6, 50), (1e-3, 0.02)],
                    maximize=[False, True]),
+    "Adafactor": _grid(lr=[0.01, 0.5], eps=[(None, 1e-3), (1e-3, 0.1)], d=[1.0, 1.5],
+                       weight_decay=[0, 0.1], maximize=[False, True]),
     "ASGD": _grid(lr=[0.01, 0.5], lambd=[1e-4, 0.1], alpha=[0.75], t0=[1e6, 5], weight_decay=[0, 0.1],
                   maximize=[False, True]),
 }
@@ -96,7 +98,8 @@ F64 = [("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.1)),
        ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)), ("Adagrad", dict(lr=0.1, lr_decay=0.01)),
        ("Adadelta", dict(weight_decay=0.1)), ("Adamax", dict(lr=0.01, weight_decay=0.1)),
        ("NAdam", dict(lr=0.01, decoupled_weight_decay=True, weight_decay=0.1)), ("RAdam", dict(lr=0.01)),
-       ("Rprop", dict(lr=0.01, maximize=True)), ("ASGD", dict(lr=0.5, lambd=0.1, t0=5))]
+       ("Rprop", dict(lr=0.01, maximize=True)), ("ASGD", dict(lr=0.5, lambd=0.1, t0=5)),
+       ("Adafactor", dict(lr=0.5, beta2_decay=-0.5, weight_decay=0.1))]
 
 
 @pytest.mark.fp64
@@ -194,6 +197,7 @@ def test_state_dict_layout_and_cross_loading(name, kw):
     ("NAdam", dict(momentum_decay=-1)), ("NAdam", dict(eps=-1)), ("RAdam", dict(weight_decay=-1)),
     ("Rprop", dict(etas=(1.5, 1.2))), ("Rprop", dict(lr=-1)), ("ASGD", dict(weight_decay=-1)),
     ("SparseAdam", dict(lr=0.0)), ("SparseAdam", dict(eps=0.0)), ("LBFGS", dict(lr=-1)),
+    ("Adafactor", dict(beta2_decay=0.5)), ("Adafactor", dict(eps=(-1, 1e-3))), ("Adafactor", dict(d=0.5)),
 ])
 def test_argument_errors_like_torch(name, kw):
     with pytest.raises(ValueError) as te:

@@ -274,3 +274,64 @@ class SparseAdam(Optimizer):
         if not getattr(p.grad, "is_sparse", False):
             raise RuntimeError("SparseAdam does not support dense gradients, please consider Adam instead")
         raise NotImplementedError("sparse gradients are not supported by cltensor")
+
+
+class Adafactor(Optimizer):
+    """PyTorch's Adafactor (factored second moments for matrices). Composed from device ops (row/column reductions,
+    an outer product, rsqrt); the parameter RMS and the update RMS are host reads, as in PyTorch's step."""
+
+    def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, *,
+                 foreach=None, maximize=False):
+        _check_lr_tensor(lr)
+        if not 0.0 <= _val(lr):
+            raise ValueError(f"Learning rate should be >= 0 but is: {lr}")
+        if not 0.0 >= beta2_decay:
+            raise ValueError(f"beta2_decay should be <= 0 but is: {beta2_decay}")
+        if eps[0] is not None and not 0.0 <= eps[0]:
+            raise ValueError(f"epsilon1 should be >= 0 but is: {eps[0]}")
+        if not 0.0 <= eps[1]:
+            raise ValueError(f"epsilon2 should be >= 0 but is: {eps[1]}")
+        if not 1.0 <= d:
+            raise ValueError(f"Clipping threshold d should be >= 1 but is: {d}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"weight_decay should be >= 0 but is: {weight_decay}")
+        defaults = dict(lr=lr, beta2_decay=beta2_decay, eps=eps, d=d, weight_decay=weight_decay, foreach=foreach,
+                        maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _group_values(self, group):
+        return _val(group["lr"]), group["beta2_decay"], group["eps"], group["d"], group["weight_decay"]
+
+    def _update(self, group, values, p, st):
+        from .. import _dtypes as D
+        lr, beta2_decay, (eps1, eps2), d, wd = values
+        grad = p.grad if not group["maximize"] else -p.grad
+        if len(st) == 0:
+            st["step"] = 0.0
+            if grad.dim() > 1:
+                st["row_var"] = C.zeros(tuple(grad.shape[:-1]) + (1,), dtype=p.dtype, device=p.device)
+                st["col_var"] = C.zeros(tuple(grad.shape[:-2]) + (1, grad.shape[-1]), dtype=p.dtype,
+                                        device=p.device)
+            else:
+                st["variance"] = zeros_state(p)
+        if eps1 is None:
+            eps1 = D.finfo(p.dtype).eps
+        st["step"] = step = _val(st["step"]) + 1
+        one_minus_beta2_t = step ** beta2_decay
+        rho_t = min(lr, 1 / (step ** 0.5))
+        alpha = max(eps2, p.norm(2).item() / (p.numel() ** 0.5)) * rho_t
+        if wd != 0:
+            p.mul_(1 - lr * wd)
+        if grad.dim() > 1:
+            row_var, col_var = st["row_var"], st["col_var"]
+            row_var.lerp_(grad.norm(dim=-1, keepdim=True).square_().div_(grad.size(-1)), one_minus_beta2_t)
+            col_var.lerp_(grad.norm(dim=-2, keepdim=True).square_().div_(grad.size(-2)), one_minus_beta2_t)
+            var_estimate = row_var @ col_var
+            var_estimate.div_(row_var.mean(dim=-2, keepdim=True).clamp_(min=eps1))
+        else:
+            st["variance"].lerp_(grad * grad, one_minus_beta2_t)
+            var_estimate = st["variance"].clone()
+        update = var_estimate.clamp_(min=eps1 * eps1).rsqrt_()
+        update.mul_(grad)
+        denom = max(1.0, update.norm(2).item() / ((update.numel() ** 0.5) * d))
+        p.add_(update, alpha=-alpha / denom)
