@@ -385,3 +385,39 @@ def test_time_series_lbfgs_example():
     assert p.returncode == 0, p.stderr[-2000:]
     last = [line for line in p.stdout.splitlines() if line.startswith("cltensor held-out mse")][-1]
     assert float(last.split()[3]) < 0.02        # two LBFGS steps already get close to the 0.015 target
+
+
+# ------------------------------------------------------------------ Muon
+@pytest.mark.parametrize("kw", [dict(lr=0.02), dict(lr=0.02, nesterov=False, weight_decay=0),
+                                dict(lr=0.02, weight_decay=0, adjust_lr_fn="match_rms_adamw"),
+                                dict(lr=0.02, nesterov=False, adjust_lr_fn="original", momentum=0.5)])
+def test_muon_against_torch(kw, monkeypatch):
+    shapes = [(5, 3), (3, 6)]
+    r = np.random.default_rng(5)
+    p0 = [r.standard_normal(s) for s in shapes]
+    grads = [[r.standard_normal(s) for s in shapes] for _ in range(STEPS)]
+    ps = [nn.Parameter(ct.tensor(p, dtype=ct.float32)) for p in p0]
+    tps = [torch.nn.Parameter(torch.tensor(p, dtype=torch.float32)) for p in p0]
+    bps = [torch.nn.Parameter(torch.tensor(p, dtype=torch.float32)) for p in p0]
+    o, bo = optim.Muon(ps, **kw), torch.optim.Muon(bps, **kw)   # bo: torch as is (bfloat16 iteration)
+    for step, gs in enumerate(grads):
+        for p, g in zip(ps, gs):
+            p.grad = ct.tensor(g, dtype=ct.float32)
+        for p, g in zip(bps, gs):
+            p.grad = torch.tensor(g, dtype=torch.float32)
+        o.step()
+        bo.step()
+    with monkeypatch.context() as m:
+        # torch's Muon with its Newton-Schulz iteration in float32 instead of bfloat16, as cltensor runs it
+        m.setattr(torch.Tensor, "bfloat16", lambda t: t.to(torch.float32, copy=True))
+        to = torch.optim.Muon(tps, **kw)
+        for gs in grads:
+            for p, g in zip(tps, gs):
+                p.grad = torch.tensor(g, dtype=torch.float32)
+            to.step()
+    for p, tp, bp in zip(ps, tps, bps):
+        np.testing.assert_allclose(host(p.detach()), tp.detach().numpy(), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(host(p.detach()), bp.detach().numpy(), rtol=0, atol=0.05)
+    assert o.state_dict()["param_groups"] == to.state_dict()["param_groups"]
+    with pytest.raises(ValueError, match="Muon only supports 2D parameters"):
+        optim.Muon([nn.Parameter(ct.zeros(3))])

@@ -335,3 +335,85 @@ class Adafactor(Optimizer):
         update.mul_(grad)
         denom = max(1.0, update.norm(2).item() / ((update.numel() ** 0.5) * d))
         p.add_(update, alpha=-alpha / denom)
+
+
+_MUON_EPS = 1e-07
+_MUON_NS = (3.4445, -4.775, 2.0315)
+
+
+def _zeropower_via_newtonschulz(grad, ns_coefficients, ns_steps, eps):
+    """Newton-Schulz orthogonalization as PyTorch's Muon, but in the gradient's dtype: cltensor has no bfloat16,
+    which PyTorch iterates in (so results agree to bfloat16 precision, not to float32 precision)."""
+    from .. import _linalg
+    if ns_steps >= 100:
+        raise ValueError("Number of steps must be less than 100 for computational efficiency")
+    if len(grad.shape) != 2:
+        raise ValueError("Input tensor gradient must be a 2D matrix")
+    if len(ns_coefficients) != 3:
+        raise ValueError("Coefficients must be a tuple of exactly 3 values")
+    a, b, c = ns_coefficients
+    ortho_grad = grad.clone()
+    if grad.size(0) > grad.size(1):
+        ortho_grad = ortho_grad.T
+    ortho_grad.div_(ortho_grad.norm().clamp(min=eps))
+    for _ in range(ns_steps):
+        gram_matrix = ortho_grad @ ortho_grad.T
+        gram_update = _linalg.addmm(gram_matrix, gram_matrix, gram_matrix, beta=b, alpha=c)
+        ortho_grad = _linalg.addmm(ortho_grad, gram_update, ortho_grad, beta=a)
+    if grad.size(0) > grad.size(1):
+        ortho_grad = ortho_grad.T
+    return ortho_grad
+
+
+def _adjust_lr(lr, adjust_lr_fn, param_shape):
+    A, B = param_shape[:2]
+    if adjust_lr_fn is None or adjust_lr_fn == "original":
+        adjusted_ratio = math.sqrt(max(1, A / B))
+    elif adjust_lr_fn == "match_rms_adamw":
+        adjusted_ratio = 0.2 * math.sqrt(max(A, B))
+    else:
+        adjusted_ratio = 1.0
+    return lr * adjusted_ratio
+
+
+class Muon(Optimizer):
+    """PyTorch's Muon for 2-d parameters: momentum (Nesterov by default), Newton-Schulz orthogonalized update
+    (matrix products on the device), decoupled weight decay."""
+
+    def __init__(self, params, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True, ns_coefficients=_MUON_NS,
+                 eps=_MUON_EPS, ns_steps=5, adjust_lr_fn=None):
+        _check_lr_tensor(lr)
+        if not 0.0 <= _val(lr):
+            raise ValueError(f"Learning rate should be >= 0 but is: {lr}")
+        if not 0.0 <= momentum:
+            raise ValueError(f"momentum should be >= 0 but is: {momentum}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"weight decay should be >= 0 but is: {weight_decay}")
+        if adjust_lr_fn is not None and adjust_lr_fn not in ["original", "match_rms_adamw"]:
+            raise ValueError(f"Adjust learning rate function {adjust_lr_fn} is not supported")
+        defaults = dict(lr=lr, weight_decay=weight_decay, momentum=momentum, nesterov=nesterov,
+                        ns_coefficients=ns_coefficients, eps=eps, ns_steps=ns_steps, adjust_lr_fn=adjust_lr_fn)
+        super().__init__(params, defaults)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.ndim != 2:
+                    raise ValueError(f"Muon only supports 2D parameters whereas we found a parameter with size: "
+                                     f"{p.size()}")
+
+    def _group_values(self, group):
+        return _val(group["lr"]), group["weight_decay"], group["momentum"]
+
+    def _update(self, group, values, p, st):
+        lr, wd, momentum = values
+        grad = p.grad
+        if grad.ndim != 2:
+            raise ValueError("Param gradient must be a 2D matrix")
+        if "momentum_buffer" not in st:
+            st["momentum_buffer"] = zeros_state(p)
+        buf = st["momentum_buffer"]
+        buf.lerp_(grad, 1 - momentum)
+        update = grad.lerp(buf, momentum) if group["nesterov"] else buf
+        update = _zeropower_via_newtonschulz(update, group["ns_coefficients"], group["ns_steps"], group["eps"])
+        adjusted_lr = _adjust_lr(lr, group["adjust_lr_fn"], p.shape)
+        p.mul_(1 - lr * wd)
+        p.add_(update, alpha=-adjusted_lr)
