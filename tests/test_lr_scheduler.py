@@ -14,6 +14,15 @@ import cltensor.nn as nn
 import cltensor.optim as optim
 
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _torch_one_thread():
+    """torch's reference ops are tiny: one thread avoids its thread pool's wake-up cost on a loaded machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
 def _opt(lib, kind="SGD"):
     mod = ct if lib == "ct" else torch
     ps = [nn.Parameter(ct.zeros(2)), nn.Parameter(ct.zeros(1))] if lib == "ct" else \

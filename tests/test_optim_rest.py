@@ -22,6 +22,15 @@ for s, gs in enumerate(GRADS):
     gs[1][s % 7] = 0.0
 
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _torch_one_thread():
+    """torch's reference ops are tiny: one thread avoids its thread pool's wake-up cost on a loaded machine."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
 def _grid(**opts):
     keys = list(opts)
     return [dict(zip(keys, vals)) for vals in itertools.product(*(opts[k] for k in keys))]
