@@ -106,12 +106,20 @@ class Optimizer:
     def step(self, closure=None):
         """One update of every parameter that has a gradient: _update(group, _group_values(group), p, state)."""
         loss = self._closure(closure)
+        state = self.state
         with AG.no_grad():
             for group in self.param_groups:
                 values = self._group_values(group)
                 for p in group["params"]:
                     if p.grad is not None:
-                        self._update(group, values, p, self.state[p])
+                        st = state.get(p)
+                        if st is None:      # like PyTorch, no state entry for a parameter that keeps no state
+                            st = {}
+                            self._update(group, values, p, st)
+                            if st:
+                                state[p] = st
+                        else:
+                            self._update(group, values, p, st)
         return loss
 
     def _group_values(self, group):
