@@ -451,3 +451,35 @@ def test_muon_against_torch(kw, monkeypatch):
     assert o.state_dict()["param_groups"] == to.state_dict()["param_groups"]
     with pytest.raises(ValueError, match="Muon only supports 2D parameters"):
         optim.Muon([nn.Parameter(ct.zeros(3))])
+
+
+# ------------------------------------------------------------------ hooks
+def test_step_and_state_dict_hooks_like_torch():
+    from cltensor.optim.optimizer import register_optimizer_step_pre_hook
+    logs = {}
+    for lib in ("ct", "torch"):
+        m = ct if lib == "ct" else torch
+        p = m.zeros(2, requires_grad=True)
+        o = m.optim.Adam([p], lr=0.1)
+        log = logs[lib] = []
+        h1 = o.register_step_pre_hook(lambda opt, a, k: log.append(("pre", len(a), sorted(k))))
+        o.register_step_post_hook(lambda opt, a, k: log.append(("post", type(opt).__name__)))
+        o.register_state_dict_pre_hook(lambda opt: log.append("sd_pre"))
+        o.register_state_dict_post_hook(lambda opt, sd: dict(sd, extra=1))
+        o.register_load_state_dict_pre_hook(lambda opt, sd: {k: v for k, v in sd.items() if k != "extra"})
+        o.register_load_state_dict_post_hook(lambda opt: log.append("loaded"))
+        p.grad = m.ones(2)
+        o.step()
+        h1.remove()
+        o.step()
+        sd = o.state_dict()
+        log.append(sorted(sd))
+        o.load_state_dict(sd)
+        if lib == "ct":
+            with pytest.raises(RuntimeError, match="must return None or a tuple"):
+                h = register_optimizer_step_pre_hook(lambda opt, a, k: 5)
+                try:
+                    o.step()
+                finally:
+                    h.remove()
+    assert logs["ct"] == logs["torch"]
