@@ -115,10 +115,16 @@ def test_plateau_against_torch():
         o, to = _opt("ct"), _opt("torch")
         s = optim.lr_scheduler.ReduceLROnPlateau(o, **kw)
         ts = torch.optim.lr_scheduler.ReduceLROnPlateau(to, **kw)
-        for m in metrics:
+        for i, m in enumerate(metrics):
             s.step(m)
             ts.step(m)
             assert s.get_last_lr() == pytest.approx(ts.get_last_lr(), rel=1e-12)
+            if i == 8:
+                sd = s.state_dict()
+                assert sorted(sd) == sorted(ts.state_dict())
+                s = optim.lr_scheduler.ReduceLROnPlateau(o, **kw)
+                s.load_state_dict(sd)
+        assert isinstance(s, optim.lr_scheduler.LRScheduler)
 
 
 def test_step_with_epoch_closed_forms():
