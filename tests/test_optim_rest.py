@@ -483,3 +483,47 @@ def test_step_and_state_dict_hooks_like_torch():
                 finally:
                     h.remove()
     assert logs["ct"] == logs["torch"]
+
+
+@pytest.mark.parametrize("name,kw", F64[:-1] + [("Adagrad", dict(lr=0.1, initial_accumulator_value=0.3))],
+                         ids=[c[0] for c in F64[:-1]] + ["Adagrad-init"])
+def test_complex64_against_torch(name, kw):
+    """Complex parameters update as their (real, imag) pairs, as in PyTorch (Adafactor refuses them there too)."""
+    r = np.random.default_rng(2)
+    p0 = [(r.standard_normal(s) + 1j * r.standard_normal(s)).astype(np.complex64) for s in [(4, 3), (5,)]]
+    ps = [nn.Parameter(ct.tensor(p)) for p in p0]
+    tps = [torch.nn.Parameter(torch.tensor(p)) for p in p0]
+    o, to = getattr(optim, name)(ps, **kw), getattr(torch.optim, name)(tps, **kw)
+    for _ in range(STEPS):
+        gs = [(r.standard_normal(p.shape) + 1j * r.standard_normal(p.shape)).astype(np.complex64) for p in p0]
+        for p, tp, g in zip(ps, tps, gs):
+            p.grad, tp.grad = ct.tensor(g), torch.tensor(g)
+        o.step()
+        to.step()
+    for p, tp in zip(ps, tps):
+        np.testing.assert_allclose(host(p.detach()), tp.detach().numpy(), rtol=2e-5, atol=2e-6, err_msg=name)
+
+
+@pytest.mark.fp64
+def test_lbfgs_complex_and_refusals():
+    r = np.random.default_rng(4)
+    a0 = (r.standard_normal(3) + 1j * r.standard_normal(3))
+    res = []
+    for m in (ct, torch):
+        z = m.tensor(a0, dtype=m.complex128, requires_grad=True)
+        o = m.optim.LBFGS([z], lr=1, max_iter=6, line_search_fn="strong_wolfe")
+
+        def closure():
+            o.zero_grad()
+            loss = ((z - 1j).abs() ** 2).sum() + (z.real ** 4).sum()
+            loss.backward()
+            return loss
+        for _ in range(3):
+            o.step(closure)
+        res.append(host(z.detach()).copy() if m is ct else z.detach().numpy())
+    np.testing.assert_allclose(res[0], res[1], rtol=1e-9, atol=1e-10)
+    for name in ("Adafactor", "Muon"):
+        z = nn.Parameter(ct.ones(2, 2, dtype=ct.complex64))
+        z.grad = ct.ones(2, 2, dtype=ct.complex64)
+        with pytest.raises(RuntimeError, match=f"{name} does not support complex parameters"):
+            getattr(optim, name)([z]).step()

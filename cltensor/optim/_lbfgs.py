@@ -9,6 +9,7 @@ import numpy as np
 from .. import _creation as C
 from .. import _dtypes as D
 from .. import _shape
+from .._composite import view_as_real
 from ..autograd import _tape as AG
 from .optimizer import Optimizer
 from ._optimizers import _val
@@ -129,25 +130,30 @@ class LBFGS(Optimizer):
         self._params = self.param_groups[0]["params"]
         self._numel_cache = None
         dt = self._params[0].dtype
-        self._rnd = (lambda v: float(v)) if dt is D.float64 else (lambda v: float(np.float32(v)))
+        self._rnd = (lambda v: float(v)) if dt in (D.float64, D.complex128) else (lambda v: float(np.float32(v)))
 
     def _numel(self):
         if self._numel_cache is None:
-            self._numel_cache = sum(p.numel() for p in self._params)
+            self._numel_cache = sum(2 * p.numel() if p.is_complex() else p.numel() for p in self._params)
         return self._numel_cache
 
     def _gather_flat_grad(self):
         views = []
         for p in self._params:
             if p.grad is None:
-                views.append(C.zeros(p.numel(), dtype=p.dtype, device=p.device))
+                view = C.zeros(p.numel(), dtype=p.dtype, device=p.device)
             else:
-                views.append(p.grad.reshape(-1))
+                view = p.grad.reshape(-1)
+            if view.is_complex():
+                view = view_as_real(view).reshape(-1)
+            views.append(view)
         return _shape.cat(views, 0)
 
     def _add_grad(self, step_size, update):
         offset = 0
         for p in self._params:
+            if p.is_complex():
+                p = view_as_real(p)
             numel = p.numel()
             p.add_(update[offset:offset + numel].view_as(p), alpha=step_size)
             offset += numel

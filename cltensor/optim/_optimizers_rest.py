@@ -206,7 +206,8 @@ class Rprop(Optimizer):
         if len(st) == 0:
             st["step"] = 0.0
             st["prev"] = zeros_state(p)
-            st["step_size"] = C.full(p._shape, lr, dtype=p._dtype, device=p._device)
+            st["step_size"] = C.full(p._shape, complex(lr, lr) if p._dtype.is_complex else lr, dtype=p._dtype,
+                                     device=p._device)
         st["step"] = _val(st["step"]) + 1
         fused_update("rprop", p, p.grad, [st["prev"], st["step_size"]], [em, ep, smin, smax],
                      maximize=bool(group["maximize"]))
@@ -305,6 +306,8 @@ class Adafactor(Optimizer):
     def _update(self, group, values, p, st):
         from .. import _dtypes as D
         lr, beta2_decay, (eps1, eps2), d, wd = values
+        if p.is_complex():
+            raise RuntimeError("Adafactor does not support complex parameters")
         grad = p.grad if not group["maximize"] else -p.grad
         if len(st) == 0:
             st["step"] = 0.0
@@ -405,6 +408,8 @@ class Muon(Optimizer):
 
     def _update(self, group, values, p, st):
         lr, wd, momentum = values
+        if p.is_complex():
+            raise RuntimeError("Muon does not support complex parameters")
         grad = p.grad
         if grad.ndim != 2:
             raise ValueError("Param gradient must be a 2D matrix")
