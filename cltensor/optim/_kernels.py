@@ -1,5 +1,7 @@
-"""The fused per-parameter update kernels of the optimizers (templates/optim.mako: sgd, adam, rmsprop, adagrad):
-one launch updates a parameter and its state tensors in place, 8 elements per work-item."""
+"""The fused per-parameter update kernels of the optimizers (templates/optim.mako: sgd, adam, rmsprop, adagrad,
+adadelta, adamax, nadam_radam, rprop, asgd): one launch updates a parameter and its state tensors in place, 8
+elements per work-item; hyper-parameters and step-dependent factors are kernel arguments. Complex parameters
+update as their (real, imag) float pairs."""
 import numpy as np
 
 from .. import _dtypes as D
