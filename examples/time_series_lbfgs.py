@@ -4,8 +4,8 @@
 
 Data: y(t) = sin(t) + 0.5 sin(3.1 t + 1) + 0.1 noise, sampled at 2400 points; the model predicts the next value from
 the previous `window` values (one-step-ahead forecast); the first 1920 windows train it, the rest are held out.
-Target: a held-out MSE under 0.015 (the noise alone contributes 0.01, noisy inputs the rest). The same data and initial weights run on
-cltensor and on torch CPU; each prints its losses and time.
+Target: a held-out MSE under 0.015 (the noise alone contributes 0.01, noisy inputs the rest). The same data and
+initial weights run on cltensor and on torch CPU; each prints its losses and time.
 """
 import argparse
 import time
@@ -13,7 +13,6 @@ import time
 import numpy as np
 
 import cltensor
-import cltensor.nn as nn
 
 TARGET = 0.015
 

@@ -1,6 +1,6 @@
-## Fused optimizer steps (cltensor/optim/_kernels.py): SGD, Adam/AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam,
-## Rprop, ASGD; one launch per
-## parameter. `t` is the parameter dtype helper, `idx` the index type ("int" or "long").
+## Fused optimizer steps (cltensor/optim/_kernels.py): SGD, Adam/AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam,
+## RAdam, Rprop, ASGD; one launch per parameter. `t` is the parameter dtype helper, `idx` the index type ("int" or
+## "long").
 <%namespace name="c" file="common.mako"/>
 
 ## ---------------------------------------------------------------------------------------------- optimizers

@@ -167,7 +167,8 @@ def _to_ct(v):
     return v
 
 
-SD_CASES = F64 + [("SGD", dict(lr=0.1)), ("NAdam", dict(lr=0.01)), ("ASGD", dict(lr=0.01)), ("Adam", dict(lr=0.01, maximize=True))]
+SD_CASES = F64 + [("SGD", dict(lr=0.1)), ("NAdam", dict(lr=0.01)), ("ASGD", dict(lr=0.01)),
+                  ("Adam", dict(lr=0.01, maximize=True))]
 
 
 def _run(o, ps, lib, steps):

@@ -137,7 +137,8 @@ class NAdam(Optimizer):
         st["mu_product"] = mp = _f32(np.float32(_val(st["mu_product"])) * np.float32(mu))
         cg = lr * (1.0 - mu) / (1.0 - mp)
         cm = lr * mu_next / (1.0 - mp * mu_next)
-        fused_update("nadam_radam", p, p.grad, [st["exp_avg"], st["exp_avg_sq"]], [lr, b1, b2, eps, wd, 1 / bc2, cg, cm],
+        fused_update("nadam_radam", p, p.grad, [st["exp_avg"], st["exp_avg_sq"]],
+                     [lr, b1, b2, eps, wd, 1 / bc2, cg, cm],
                      nadam=True, rect=False, decoupled=dec, maximize=bool(group["maximize"]), wd=wd != 0)
 
 
@@ -181,7 +182,8 @@ class RAdam(Optimizer):
         if rect:
             r = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
             r *= bc2 ** 0.5
-        fused_update("nadam_radam", p, p.grad, [st["exp_avg"], st["exp_avg_sq"]], [lr, b1, b2, eps, wd, lr / bc1, r, 0.0],
+        fused_update("nadam_radam", p, p.grad, [st["exp_avg"], st["exp_avg_sq"]],
+                     [lr, b1, b2, eps, wd, lr / bc1, r, 0.0],
                      nadam=False, rect=rect, decoupled=dec, maximize=bool(group["maximize"]), wd=wd != 0)
 
 
