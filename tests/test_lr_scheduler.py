@@ -11,6 +11,7 @@ import torch
 import cltensor as ct
 import cltensor.nn as nn
 import cltensor.optim as optim
+from _host import host
 
 
 
@@ -178,3 +179,23 @@ def test_onecycle_too_many_steps_and_cyclic_needs_momentum():
         optim.lr_scheduler.CyclicLR(optim.Adagrad([p]), 0.01, 0.1)
     assert math.isclose(optim.lr_scheduler.CyclicLR(optim.Adagrad([p]), 0.01, 0.1, cycle_momentum=False)
                         .get_last_lr()[0], 0.01)
+
+
+@pytest.mark.parametrize("name,kw", [("StepLR", dict(step_size=2, gamma=0.5)), ("CosineAnnealingLR", dict(T_max=4)),
+                                     ("OneCycleLR", dict(max_lr=0.5, total_steps=12))])
+def test_tensor_lr_filled_in_place(name, kw):
+    """A tensor lr stays the same tensor (filled in place) and the optimizer steps with its value."""
+    p, tp = nn.Parameter(ct.ones(2)), torch.nn.Parameter(torch.ones(2))
+    lr, tlr = ct.tensor(0.1), torch.tensor(0.1)
+    o, to = optim.Adam([p], lr=lr), torch.optim.Adam([tp], lr=tlr)
+    s = getattr(optim.lr_scheduler, name)(o, **kw)
+    ts = getattr(torch.optim.lr_scheduler, name)(to, **kw)
+    for _ in range(10):
+        p.grad, tp.grad = ct.ones(2), torch.ones(2)
+        o.step()
+        to.step()
+        s.step()
+        ts.step()
+        assert o.param_groups[0]["lr"] is lr
+        assert [float(v) for v in s.get_last_lr()] == pytest.approx([float(v) for v in ts.get_last_lr()], rel=1e-6)
+    assert host(p.detach()) == pytest.approx(tp.detach().numpy(), rel=5e-5)   # float32 lr tensors

@@ -11,6 +11,7 @@ from collections import Counter
 from functools import partial, wraps
 from weakref import ref
 
+from .._tensor import Tensor
 from .optimizer import Optimizer
 
 
@@ -33,13 +34,16 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                initial_lr = group["lr"]
+                if isinstance(initial_lr, Tensor):
+                    initial_lr = initial_lr.clone()
+                group.setdefault("initial_lr", initial_lr)
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
                     raise KeyError(f"param 'initial_lr' is not specified in param_groups[{i}] when resuming an "
                                    "optimizer")
-        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.base_lrs = _param_groups_val_list(optimizer, "initial_lr")
         self.last_epoch = last_epoch
 
         def patch(opt):
@@ -110,15 +114,28 @@ class LRScheduler:
         finally:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+            _update_param_group_val(group, "lr", lr)
+        self._last_lr = _lrs(self.optimizer)
 
 
 _LRScheduler = LRScheduler
 
 
+def _param_groups_val_list(optimizer, key):
+    """The groups' values of `key`; tensor values (a tensor lr) are copied, as PyTorch does."""
+    return [g[key].clone() if isinstance(g[key], Tensor) else g[key] for g in optimizer.param_groups]
+
+
+def _update_param_group_val(param_group, key, val):
+    """Set a group's value; a tensor lr is filled in place (the optimizer keeps reading the same tensor)."""
+    if isinstance(param_group[key], Tensor):
+        param_group[key].fill_(float(val.item()) if isinstance(val, Tensor) else val)
+    else:
+        param_group[key] = val
+
+
 def _lrs(opt):
-    return [g["lr"] for g in opt.param_groups]
+    return _param_groups_val_list(opt, "lr")
 
 
 class LambdaLR(LRScheduler):
@@ -349,7 +366,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         finally:
             self._get_lr_called_within_step = False
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
+            _update_param_group_val(group, "lr", lr)
         self._last_lr = _lrs(self.optimizer)
 
 
@@ -363,7 +380,7 @@ class CyclicLR(LRScheduler):
         base_lrs = _format_param("base_lr", optimizer, base_lr)
         if last_epoch == -1:
             for lr, group in zip(base_lrs, optimizer.param_groups):
-                group["lr"] = lr
+                _update_param_group_val(group, "lr", lr)
         self.max_lrs = _format_param("max_lr", optimizer, max_lr)
         step_size_up = float(step_size_up)
         step_size_down = float(step_size_down) if step_size_down is not None else step_size_up
@@ -611,7 +628,7 @@ class SequentialLR(_Composite, LRScheduler):
         self.optimizer = optimizer
         # reset to the initial lr and undo the steps the schedulers made when they were built
         for group in self.optimizer.param_groups:
-            group["lr"] = group["initial_lr"]
+            _update_param_group_val(group, "lr", group["initial_lr"])
         self.recursive_undo()
         idx = bisect_right(self._milestones, 0)
         self._schedulers[idx]._initial_step()
@@ -716,7 +733,7 @@ class ReduceLROnPlateau(LRScheduler):
             old_lr = float(g["lr"])
             new_lr = max(old_lr * self.factor, self.min_lrs[i])
             if old_lr - new_lr > self.eps:
-                g["lr"] = new_lr
+                _update_param_group_val(g, "lr", new_lr)
 
     @property
     def in_cooldown(self):
