@@ -1,4 +1,6 @@
-"""cltensor.optim: optimizers with fused device update kernels, and learning-rate schedulers."""
+"""cltensor.optim: optimizers with fused device update kernels, LBFGS, learning-rate schedulers, swa_utils."""
 from .optimizer import Optimizer  # noqa
 from ._optimizers import SGD, Adam, AdamW, RMSprop, Adagrad  # noqa
-from . import lr_scheduler  # noqa
+from ._optimizers_rest import Adadelta, Adafactor, Adamax, NAdam, RAdam, Rprop, ASGD, SparseAdam, Muon  # noqa
+from ._lbfgs import LBFGS  # noqa
+from . import lr_scheduler, swa_utils  # noqa

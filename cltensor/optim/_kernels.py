@@ -1,5 +1,7 @@
-"""The fused per-parameter update kernels of the optimizers (templates/optim.mako: sgd, adam, rmsprop, adagrad):
-one launch updates a parameter and its state tensors in place, 8 elements per work-item."""
+"""The fused per-parameter update kernels of the optimizers (templates/optim.mako: sgd, adam, rmsprop, adagrad,
+adadelta, adamax, nadam_radam, rprop, asgd): one launch updates a parameter and its state tensors in place, 8
+elements per work-item; hyper-parameters and step-dependent factors are kernel arguments. Complex parameters
+update as their (real, imag) float pairs."""
 import numpy as np
 
 from .. import _dtypes as D
@@ -28,13 +30,20 @@ def _fdt(dt):
 
 
 def _check_param(p):
-    if not p._dtype.is_floating_point:
-        raise RuntimeError(f"optimizers support floating point parameters only, got {p._dtype}")
+    if not (p._dtype.is_floating_point or p._dtype.is_complex):
+        raise RuntimeError(f"optimizers support floating point and complex parameters only, got {p._dtype}")
 
 
 def fused_update(defname, p, g, states, scalars, **flags):
     """Launch templates/optim.mako:<defname> over parameter p (in place) with gradient g and state tensors."""
     _check_param(p)
+    if p._dtype.is_complex:
+        # like PyTorch, a complex parameter, its gradient and state update as their (real, imag) float pairs
+        from .._composite import view_as_real
+        g = g if g._dtype is p._dtype else g.to(p._dtype)
+        fused_update(defname, view_as_real(p), view_as_real(g),
+                     [view_as_real(s) if s is not None else None for s in states], scalars, **flags)
+        return
     n = p.numel()
     if n == 0:
         return

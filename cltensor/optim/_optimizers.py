@@ -147,7 +147,8 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 st = self.state[p]
                 st["step"] = 0.0
-                st["sum"] = C.full(p._shape, float(group["initial_accumulator_value"]), dtype=p._dtype,
+                v = float(group["initial_accumulator_value"])
+                st["sum"] = C.full(p._shape, complex(v, v) if p._dtype.is_complex else v, dtype=p._dtype,
                                    device=p._device)
 
     def _group_values(self, group):

@@ -1,7 +1,8 @@
 """Optimizer base class (PyTorch's API: param_groups, state, zero_grad, step(closure), add_param_group,
 state_dict/load_state_dict). The fused per-parameter update kernels they launch are in optim/_kernels.py."""
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from copy import deepcopy
+from functools import wraps
 import itertools
 
 from ..autograd import _tape as AG
@@ -15,11 +16,73 @@ class _RequiredParameter:
 
 required = _RequiredParameter()
 
+_global_optimizer_pre_hooks = OrderedDict()
+_global_optimizer_post_hooks = OrderedDict()
+_HOOK_DICTS = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks", "_optimizer_state_dict_pre_hooks",
+               "_optimizer_state_dict_post_hooks", "_optimizer_load_state_dict_pre_hooks",
+               "_optimizer_load_state_dict_post_hooks")
+
+
+def _handle(hooks, hook, prepend=False):
+    from ..nn.modules.module import RemovableHandle
+    h = RemovableHandle(hooks)
+    hooks[h.id] = hook
+    if prepend:
+        hooks.move_to_end(h.id, last=False)
+    return h
+
+
+def register_optimizer_step_pre_hook(hook):
+    """A hook run before every optimizer's step: hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs)."""
+    return _handle(_global_optimizer_pre_hooks, hook)
+
+
+def register_optimizer_step_post_hook(hook):
+    """A hook run after every optimizer's step: hook(optimizer, args, kwargs) -> None."""
+    return _handle(_global_optimizer_post_hooks, hook)
+
+
+def _hooked_step(func):
+    """Wrap a step function with the step hooks (PyTorch wraps the step of each optimizer class the same way)."""
+    @wraps(func)
+    def step(*args, **kwargs):
+        self = args[0]
+        pre = self.__dict__.get("_optimizer_step_pre_hooks")
+        post = self.__dict__.get("_optimizer_step_post_hooks")
+        if not (pre or post or _global_optimizer_pre_hooks or _global_optimizer_post_hooks):
+            return func(*args, **kwargs)
+        # like PyTorch, hooks see args with the optimizer first
+        for hook in itertools.chain(_global_optimizer_pre_hooks.values(), (pre or {}).values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                if isinstance(result, tuple) and len(result) == 2:
+                    args, kwargs = result
+                else:
+                    raise RuntimeError(f"{func} must return None or a tuple of (new_args, new_kwargs), but got "
+                                       f"{result}.")
+        out = func(*args, **kwargs)
+        for hook in itertools.chain((post or {}).values(), _global_optimizer_post_hooks.values()):
+            hook(self, args, kwargs)
+        return out
+    step.hooked = True
+    return step
+
 
 class Optimizer:
-    """Base class: subclasses define step() using the fused kernels below."""
+    """Base class: subclasses define step() using the fused kernels below.
+
+    Per-parameter scalars of the state (the names in `_scalar_state`, e.g. "step") live on the host as Python
+    floats, so bias corrections and step-dependent factors need no device read; state_dict() hands them out as
+    0-d float32 tensors like PyTorch's, and load_state_dict() takes them back from tensors or numbers."""
+
+    _scalar_state = ("step",)
 
     def __init__(self, params, defaults):
+        for name in _HOOK_DICTS:
+            setattr(self, name, OrderedDict())
+        cls = self.__class__
+        if not getattr(cls.step, "hooked", False):
+            cls.step = _hooked_step(cls.step)
         self.defaults = defaults
         self.state = defaultdict(dict)
         self.param_groups = []
@@ -39,6 +102,33 @@ class Optimizer:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        for name in _HOOK_DICTS:
+            if name not in self.__dict__:
+                setattr(self, name, OrderedDict())
+
+    def register_step_pre_hook(self, hook):
+        """hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs), run before step()."""
+        return _handle(self._optimizer_step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook):
+        """hook(optimizer, args, kwargs) -> None, run after step()."""
+        return _handle(self._optimizer_step_post_hooks, hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend=False):
+        """hook(optimizer) -> None, run before state_dict() builds its result."""
+        return _handle(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend=False):
+        """hook(optimizer, state_dict) -> state_dict or None, run on state_dict()'s result."""
+        return _handle(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+        """hook(optimizer, state_dict) -> state_dict or None, run before load_state_dict() loads it."""
+        return _handle(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend=False):
+        """hook(optimizer) -> None, run after load_state_dict()."""
+        return _handle(self._optimizer_load_state_dict_post_hooks, hook, prepend)
 
     def __repr__(self):
         s = self.__class__.__name__ + " ("
@@ -100,12 +190,20 @@ class Optimizer:
     def step(self, closure=None):
         """One update of every parameter that has a gradient: _update(group, _group_values(group), p, state)."""
         loss = self._closure(closure)
+        state = self.state
         with AG.no_grad():
             for group in self.param_groups:
                 values = self._group_values(group)
                 for p in group["params"]:
                     if p.grad is not None:
-                        self._update(group, values, p, self.state[p])
+                        st = state.get(p)
+                        if st is None:      # like PyTorch, no state entry for a parameter that keeps no state
+                            st = {}
+                            self._update(group, values, p, st)
+                            if st:
+                                state[p] = st
+                        else:
+                            self._update(group, values, p, st)
         return loss
 
     def _group_values(self, group):
@@ -123,6 +221,8 @@ class Optimizer:
 
     # ------------------------------------------------------------------ state dict
     def state_dict(self):
+        for hook in self.__dict__.get("_optimizer_state_dict_pre_hooks", {}).values():
+            hook(self)
         index = {}
         start = 0
 
@@ -137,11 +237,28 @@ class Optimizer:
             return packed
 
         param_groups = [pack_group(g) for g in self.param_groups]
-        packed_state = {index[id(k)]: v for k, v in self.state.items() if id(k) in index}
-        return {"state": packed_state, "param_groups": param_groups}
+        packed_state = {index[id(k)]: self._pack_state(v) for k, v in self.state.items() if id(k) in index}
+        state_dict = {"state": packed_state, "param_groups": param_groups}
+        for hook in self.__dict__.get("_optimizer_state_dict_post_hooks", {}).values():
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
+
+    def _pack_state(self, st):
+        if not any(k in st and not isinstance(st[k], Tensor) for k in self._scalar_state):
+            return st
+        from .. import _creation as C
+        from .. import _dtypes as D
+        return {k: C.tensor(float(v), dtype=D.float32) if k in self._scalar_state and not isinstance(v, Tensor)
+                else v for k, v in st.items()}
 
     def load_state_dict(self, state_dict):
         state_dict = dict(state_dict)
+        for hook in self.__dict__.get("_optimizer_load_state_dict_pre_hooks", {}).values():
+            result = hook(self, state_dict)
+            if result is not None:
+                state_dict = result
         groups = self.param_groups
         saved_groups = deepcopy(state_dict["param_groups"])
         if len(groups) != len(saved_groups):
@@ -155,9 +272,9 @@ class Optimizer:
                           itertools.chain.from_iterable(g["params"] for g in groups)))
 
         def cast(param, value, key=None):
+            if key in self._scalar_state and not isinstance(value, dict):
+                return float(value.item()) if hasattr(value, "item") else float(value)
             if isinstance(value, Tensor):
-                if key == "step":
-                    return float(value.item())
                 if value.is_floating_point():
                     return value.to(dtype=param.dtype, device=param.device).clone()
                 return value.to(device=param.device).clone()
@@ -179,3 +296,5 @@ class Optimizer:
 
         self.__setstate__({"state": state,
                            "param_groups": [update_group(g, ng) for g, ng in zip(groups, saved_groups)]})
+        for hook in self.__dict__.get("_optimizer_load_state_dict_post_hooks", {}).values():
+            hook(self)
