@@ -370,6 +370,7 @@ _untyped = set()
 def _set_types(k, types):
     k.set_scalar_arg_dtypes(types)
     k.typed = True
+    k.arg_types = types          # kept for captured graphs (cltensor/_graphs.py: clones get no declared types)
     if k.__dict__.get("wg_limit") is None:
         _untyped.discard(k)
 

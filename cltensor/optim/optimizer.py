@@ -4,6 +4,7 @@ from collections import defaultdict
 from copy import deepcopy
 import itertools
 
+from .. import _dispatch
 from ..autograd import _tape as AG
 from .._tensor import Tensor
 
@@ -99,6 +100,9 @@ class Optimizer:
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient: _update(group, _group_values(group), p, state)."""
+        cap = _dispatch.capture
+        if cap is not None and not cap.in_dynamic:   # captured graph: replays refresh the step count, lr ...
+            return cap.dynamic(self.step, closure)
         loss = self._closure(closure)
         with AG.no_grad():
             for group in self.param_groups:
