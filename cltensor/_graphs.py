@@ -453,11 +453,9 @@ _saved = {}
 
 def _patch_host_reads(on):
     from . import _tensor
-    from ._index import engine
     if on:
         _saved["host_view"] = dv.Storage.host_view
         _saved["to_numpy"] = _tensor.Tensor._to_numpy_copy
-        _saved["read_err"] = engine._read_err
 
         def host_view(self):
             _dispatch.capture.host_read()
@@ -467,11 +465,9 @@ def _patch_host_reads(on):
 
         dv.Storage.host_view = host_view
         _tensor.Tensor._to_numpy_copy = to_numpy
-        engine._read_err = lambda rt: False       # index range checks read a device flag: skipped in graphs
     else:
         dv.Storage.host_view = _saved["host_view"]
         _tensor.Tensor._to_numpy_copy = _saved["to_numpy"]
-        engine._read_err = _saved["read_err"]
 
 
 # ---------------------------------------------------------------- make_graphed_callables
@@ -611,6 +607,11 @@ def _copy_out(o):
     return o
 
 
+def _copy_into():
+    from ._ops import copy_into
+    return copy_into
+
+
 class _Entry:
     __slots__ = ("graph", "static", "out")
 
@@ -659,9 +660,10 @@ class ReduceOverhead:
         if type(e) is str:
             self.stats["eager"] += 1
             return self.fn(*args, **kwargs)
+        copy = _copy_into()
         for s, t in zip(e.static, tensors):
             if s is not t:
-                s.copy_(t)
+                copy(s, t)
         e.graph.replay()
         self.stats["replays"] += 1
         return _copy_out(e.out)
@@ -673,11 +675,12 @@ class ReduceOverhead:
 
     def _capture(self, sig, tensors, args, kwargs):
         from .autograd import _tape as AG
+        if sig[0] and any(t._requires_grad for t in tensors):
+            # gradients must reach the caller's tensors, which a replay cannot record: eager
+            self.entries[sig] = "eager"
+            return self._eager("tensor arguments require grad", args, kwargs)
         with AG.no_grad():
             static = [t.detach().clone() for t in tensors]
-        for s, t in zip(static, tensors):
-            if t._requires_grad:
-                s.requires_grad_(True)
         it = iter(static)
         sargs, skw = _rebuild(args, it), _rebuild(kwargs, it)
         g = Graph()
@@ -693,9 +696,6 @@ class ReduceOverhead:
                 # an output autograd differentiates later (backward not run inside fn): replays cannot record
                 # a new autograd graph, so this signature runs eagerly from now on. This call's capture is
                 # complete: run it once and return its outputs with their autograd graph.
-                for s, t2 in zip(static, tensors):
-                    if s is not t2:
-                        s.copy_(t2)
                 g.replay()
                 g.reset()
                 self.entries[sig] = "eager"
@@ -705,9 +705,6 @@ class ReduceOverhead:
                 return out
         self.entries[sig] = _Entry(g, static, out)
         self.stats["captures"] += 1
-        for s, t in zip(static, tensors):
-            if s is not t:
-                s.copy_(t)
-        g.replay()
+        g.replay()                      # the static inputs are clones of this call's tensors
         self.stats["replays"] += 1
         return _copy_out(out)
