@@ -255,7 +255,7 @@ class _Refresh:
             if t is not None and not isinstance(old, cl.MemoryObjectHolder):
                 v = a if isinstance(a, np.generic) else t(a)
                 if v != old:
-                    op.kernel.set_arg(j, v)
+                    K.set_scalar(op.kernel, j, t, v)
                     op.args[j] = v
         return None
 
@@ -370,9 +370,8 @@ class Graph:
             off = gen._next()
             s = gen._seed
             for j, v in enumerate((s & 0xFFFFFFFF, s >> 32, off & 0xFFFFFFFF, (off >> 32) & 0xFFFFFFFF)):
-                v = np.uint32(v)
-                op.kernel.set_arg(i + j, v)
-                op.args[i + j] = v
+                K.set_scalar(op.kernel, i + j, np.uint32, v)
+                op.args[i + j] = np.uint32(v)
         if self._dynamic:
             prev_obs, prev_cap = K.observer, _dispatch.capture
             try:
