@@ -30,8 +30,6 @@ offset per draw), so capture followed by N replays leaves the same state as N ea
 """
 import sys
 import os
-import threading
-import weakref
 
 import numpy as np
 import pyopencl as cl
@@ -44,7 +42,6 @@ __all__ = ["Graph", "graph", "make_graphed_callables", "is_current_stream_captur
 
 _ENQ = cl._cl.enqueue_nd_range_kernel
 _PKG_DIR = os.path.dirname(os.path.abspath(__file__))
-_lock = threading.Lock()
 
 
 # ---------------------------------------------------------------- errors naming the op
@@ -177,7 +174,7 @@ class _Capture:
 
     # hooks --------------------------------------------------------------------------------------
     def rng(self, gen, offset):
-        self.pending_rng.append((gen, gen._seed, offset))
+        self.pending_rng.append((gen, gen._seed, offset, _op_name()))
 
     def upload(self, rt, buf, arr, offset=0):
         self.g._ops.append(_Copy(rt, buf, np.array(arr, copy=True), offset))
@@ -212,7 +209,7 @@ class _Capture:
         clone.set_args(*bound)
         op = _Launch(rt, clone, kernel, tuple(gsize), None if lsize is None else tuple(lsize), bound)
         if self.pending_rng:
-            for j, (gen, seed, off) in enumerate(self.pending_rng):
+            for j, (gen, seed, off, _) in enumerate(self.pending_rng):
                 i = _find_rng(args, seed, off)
                 if i is not None:
                     op.rng = (gen, i)
@@ -338,6 +335,12 @@ class Graph:
         self._captured = True
         self._replays = 0
         self._build_plan()
+        if cap.pending_rng:
+            # a draw whose kernel does not carry (seed, offset) arguments: replays would repeat its numbers
+            name = cap.pending_rng[0][3]
+            self.reset()
+            raise RuntimeError(f"{name}: a random op drew from a generator but its kernel does not take the Philox "
+                               "offset as an argument, so a captured graph cannot draw fresh numbers on replay")
 
     def _build_plan(self):
         plan = []
@@ -439,9 +442,14 @@ class graph:
         return self.g
 
     def __exit__(self, *exc):
-        self.g.capture_end()
-        if exc[0] is not None:
-            self.g.reset()
+        if exc[0] is None:
+            self.g.capture_end()
+            return False
+        try:                        # the region raised: end the capture, keep nothing, let its error through
+            self.g.capture_end()
+        except RuntimeError:
+            pass
+        self.g.reset()
         return False
 
 
