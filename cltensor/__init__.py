@@ -41,7 +41,7 @@ _registry.install({"torch": globals()}, Tensor)
 
 from . import cuda, nn, optim, profiler, utils  # noqa: E402,F401
 from . import serialization  # noqa: E402,F401
-from . import backends, accelerator  # noqa: E402,F401
+from . import backends, accelerator, graphs  # noqa: E402,F401
 from . import distributed  # noqa: E402,F401
 from . import linalg, fft, special  # noqa: E402,F401
 from . import onnx  # noqa: E402,F401

@@ -6,6 +6,7 @@ import numbers
 import numpy as np
 
 from . import _dtypes as D
+from . import _dispatch
 from . import _device as dv
 from . import _ew
 from . import _kernels as K
@@ -63,6 +64,8 @@ def _upload(arr, dtype, dev, owned):
         st = t._st
         if st.rt is None:
             st.host[:arr.nbytes] = arr.reshape(-1).view(np.uint8)
+        elif _dispatch.capture is not None:     # recorded by the graph being captured (replays copy again)
+            _dispatch.capture.upload(st.rt, st.buf, arr)
         else:
             dv.cl.enqueue_copy(st.rt.queue, st.buf, arr, is_blocking=not owned)
     return t
@@ -482,6 +485,8 @@ class Generator:
     def _next(self):
         o = self._offset
         self._offset += 1
+        if _dispatch.capture is not None:     # a captured graph draws a fresh offset on each replay
+            _dispatch.capture.rng(self, o)
         return o
 
 

@@ -10,13 +10,19 @@ with `push(mode)` / `pop(prev)`; while it is set, the generic paths offer each c
     matrix products (mm / addmm / linear)    mode.mm(inp, a, b, beta, alpha)
     every kernel launch                      mode.before_launch()
 
-A hook returns a result to use instead of running eagerly, or None to let the eager code run. This module
+A hook returns a result to use instead of running eagerly, or None to let the eager code run.
+
+`capture` is None except while a captured graph records (cltensor/_graphs.py): then code whose effect a replay
+must repeat or refresh offers it there: `capture.rng(generator, offset)` (a Philox draw),
+`capture.upload(rt, buf, host_array)` (a host-to-device copy), `capture.dynamic(fn, *args)` (host-side state
+that changes per call, e.g. an optimizer step: replays run fn again to refresh its kernels' scalar arguments). This module
 imports nothing of cltensor's, so any layer may consult it; no module below the mode's own imports the mode.
 """
 
-__all__ = ["mode", "push", "pop", "Mode"]
+__all__ = ["mode", "push", "pop", "Mode", "capture"]
 
 mode = None
+capture = None
 
 
 class Mode:

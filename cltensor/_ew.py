@@ -9,6 +9,7 @@ import re
 import numpy as np
 
 from . import _device as dv
+from . import _dispatch
 from . import _dtypes as D
 from . import _kernels as K
 from ._launch import I32, extent
@@ -133,8 +134,14 @@ def _is_contig(shape, strides):
 
 
 class _Plan:
-    """A launch ready to go: kernel (with typed scalar arguments), geometry, and the size/stride arguments."""
-    __slots__ = ("kern", "gsize", "lsize", "tail", "scal")
+    """A launch ready to go: kernel (with typed scalar arguments), geometry, and the size/stride arguments.
+    `kc`: the plan's own clone of the kernel with the size/stride arguments set once (None until the plan's
+    second call, False where the plan cannot have one); `last`: the buffers/offsets/scalars set on it now;
+    `types`: their numpy types (None for buffers)."""
+    __slots__ = ("kern", "gsize", "lsize", "tail", "scal", "kc", "last", "types", "uses")
+
+
+_ENQ = K.cl._cl.enqueue_nd_range_kernel
 
 
 def run(expr, out, operands, cdts, rdt):
@@ -168,11 +175,54 @@ def run(expr, out, operands, cdts, rdt):
             sync = sync or ost.shared
         else:
             args.append(scalar_arg(op, sc))
-    args += plan.tail
-    K.launch(rt, plan.kern, plan.gsize, plan.lsize, args)
+    kc = plan.kc
+    if kc and K.observer is None and _dispatch.mode is None:
+        # the plan's own kernel: its size/stride arguments stay set, only changed buffers/offsets/scalars are
+        # set again (usually the output buffer alone), then one enqueue (docs/performance.md)
+        last = plan.last
+        i = 0
+        for v in args:
+            if v is not last[i]:
+                t = plan.types[i]
+                if t is None:
+                    kc.set_arg(i, v)
+                    last[i] = v
+                elif v != last[i]:
+                    K.set_scalar(kc, i, t, v)
+                    last[i] = v
+            i += 1
+        K.stats["launches"] += 1
+        _ENQ(rt.queue, kc, plan.gsize, plan.lsize, None, None, False, False)
+    else:
+        if kc is None and nb < _BIG:
+            _bind_plan(plan, args)
+        args += plan.tail
+        K.launch(rt, plan.kern, plan.gsize, plan.lsize, args)
     if sync:
         rt.queue.finish()
     return out
+
+
+def _bind_plan(plan, head):
+    """Give a plan used a second time its own kernel clone with the size/stride arguments set."""
+    u = plan.uses = (plan.uses or 0) + 1
+    if u < 2:
+        return
+    k = plan.kern
+    types = k.__dict__.get("arg_types")
+    if types is None or k in K._untyped or len(types) != len(head) + len(plan.tail):
+        plan.kc = False
+        return
+    kc = k.clone()
+    n = len(head)
+    for j, v in enumerate(plan.tail):
+        K.set_scalar(kc, n + j, types[n + j], v)
+    plan.types = types[:n]
+    plan.last = [_UNSET] * n
+    plan.kc = kc
+
+
+_UNSET = object()
 
 
 def _tile_size(out, ins):
@@ -300,6 +350,7 @@ def _plan(expr, out, operands, cdts, rdt):
         types += [None, itype] if isinstance(op, Tensor) else [_scalar_np[cdt]]
     ls = rt.local_size
     plan = _Plan()
+    plan.kc = plan.uses = None
     nt = rt.info.tuning.nontemporal_stores and n * out.itemsize >= NT_BYTES    # (vector paths only)
     if flat:
         key = (rt, expr, out._dtype, ins, kinds, cdts, rdt, idx, nt)

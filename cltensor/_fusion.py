@@ -460,12 +460,17 @@ def _signature(args, kwargs):
 def compile(model=None, **options):
     """Fuse the elementwise ops (and sum/mean over all elements) of a function or module into few generated
     kernels. `cfn = cltensor.compile(fn)` or `@cltensor.compile`. torch.compile's keyword options (`mode`,
-    `fullgraph`, `dynamic`, `backend`...) are accepted and ignored. How it works: cltensor/_fusion.py."""
+    `fullgraph`, `dynamic`, `backend`...) are accepted and ignored. How it works: cltensor/_fusion.py.
+    `mode="reduce-overhead"` captures the calls into graphs instead and replays them (cltensor/_graphs.py,
+    docs/graphs.md): one capture per input signature, behind guards, eager where capture is impossible."""
+    wrap = Compiled
+    if options.get("mode") == "reduce-overhead":
+        from ._graphs import ReduceOverhead as wrap
     if model is None:
-        return lambda f: Compiled(f)
+        return lambda f: wrap(f)
     if not callable(model):
         raise TypeError(f"compile(): expected a callable, got {type(model).__name__}")
-    return Compiled(model)
+    return wrap(model)
 
 
 def _collect(tr, res, outs=None):

@@ -481,7 +481,7 @@ def _run(rt, plan, bufs, scal=()):
     sv = ()
     if plan.scal is not None:
         sv = [_ew._scalar_np[c](_ew.scalar_arg(v, c)) for v, c in zip(scal, plan.scal[1])]
-    if _last_plan.get(k) is plan and not _kernels.DEBUG:
+    if _last_plan.get(k) is plan and _kernels.observer is None:
         # the same call shape as this kernel's last launch: its scalar arguments are still set, so only the
         # buffers (and an epilogue's scalars) change (a repeated GEMM costs ~2 us of host time instead of ~4)
         k.set_arg(0, ba)

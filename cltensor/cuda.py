@@ -2,6 +2,8 @@
 torch.cuda.is_available() else "cpu"` picks an OpenCL GPU where there is one."""
 from . import _creation
 from . import _device as dv
+from ._graphs import (Graph as CUDAGraph, graph, make_graphed_callables, is_current_stream_capturing,  # noqa: F401
+                      graph_pool_handle)
 
 
 def _gpus():

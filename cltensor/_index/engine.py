@@ -21,6 +21,7 @@ stride of the dim it indexes). `_imap` gathers (out[S] = base[...]) or writes di
 import numpy as np
 
 from .. import _dtypes as D
+from .. import _dispatch
 from .. import _kernels as K
 from .. import _ew
 from .. import _device as dv
@@ -56,7 +57,10 @@ def _err_buf(rt):
 
 
 def _read_err(rt):
-    """Read (and clear) the device's out-of-range flag: True if a kernel since the last read saw a bad index."""
+    """Read (and clear) the device's out-of-range flag: True if a kernel since the last read saw a bad index.
+    Not read while a graph is being captured (cltensor/_graphs.py): a captured region cannot read device values."""
+    if _dispatch.capture is not None:
+        return False
     h = np.zeros(1, np.int32)
     dv.cl.enqueue_copy(rt.queue, h, _err_buf(rt), is_blocking=True)
     if h[0]:
@@ -269,6 +273,8 @@ def _nonzero_raw(x, transposed=False):
              [base._st.buf, it(n), it(chunk), it(nw), counts._st.buf])
     K.launch(rt, K.get(rt, "index", "nz_scan"), (1,), (1,), [counts._st.buf, np.int64(nw), offs._st.buf])
     h = np.zeros(1, np.int64)
+    if _dispatch.capture is not None:     # the result's shape depends on the values: no captured graph can hold it
+        _dispatch.capture.host_read()
     dv.cl.enqueue_copy(rt.queue, h, offs._st.buf, src_offset=nw * 8, is_blocking=True)
     total = int(h[0])
     out = empty_tensor((nd, total) if transposed else (total, nd), D.int64, dev)

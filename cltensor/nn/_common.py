@@ -3,6 +3,7 @@ no-autograd copies and views, the 1-D launch with declared scalar argument types
 import numpy as np
 
 from .. import _dtypes as D
+from .. import _dispatch
 from .. import _kernels as K
 from .. import _ew
 from .. import _creation
@@ -57,7 +58,10 @@ def zeros(shape, dt, dev):
 
 
 def check_err(err, fmt):
-    """Read the error flag written by a kernel (one sync) and raise IndexError when set."""
+    """Read the error flag written by a kernel (one sync) and raise IndexError when set. Not read while a graph
+    is being captured (cltensor/_graphs.py): a captured region cannot read device values on the host."""
+    if _dispatch.capture is not None:
+        return
     e = err._to_numpy_copy()
     if e[0]:
         raise IndexError(fmt.format(int(e[1])))

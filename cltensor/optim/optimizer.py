@@ -5,6 +5,7 @@ from copy import deepcopy
 from functools import wraps
 import itertools
 
+from .. import _dispatch
 from ..autograd import _tape as AG
 from .._tensor import Tensor
 
@@ -189,6 +190,9 @@ class Optimizer:
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient: _update(group, _group_values(group), p, state)."""
+        cap = _dispatch.capture
+        if cap is not None and not cap.in_dynamic:   # captured graph: replays refresh the step count, lr ...
+            return cap.dynamic(self.step, closure)
         loss = self._closure(closure)
         state = self.state
         with AG.no_grad():
