@@ -114,7 +114,7 @@ def _run_scaler(mod, opt_cls, grads, params, **kw):
         s.step(opt)
         s.update()
         scales.append(s.get_scale())
-        values.append(host(p.detach()) if mod is ct else p.detach().numpy().copy())
+        values.append(np.array(host(p.detach()) if mod is ct else p.detach().numpy(), copy=True))
     return scales, values, s.state_dict()
 
 
