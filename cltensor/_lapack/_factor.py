@@ -51,12 +51,11 @@ def raise_info(info, msg, batched):
 
 
 def _work(A, shape=None):
-    """A fresh contiguous copy of A (broadcast to shape), outside autograd."""
+    """A fresh contiguous copy of A (broadcast to shape), outside autograd: the kernels work in place on it."""
     with AG.no_grad():
         if shape is not None and tuple(A._shape) != tuple(shape):
             A = A.expand(*shape)
-        return A.contiguous() if A._base is not None or not A.is_contiguous() or shape is not None \
-            else A.clone()
+        return A.clone(memory_format="contiguous_format") if A.is_contiguous() else A.contiguous()
 
 
 def _flat3(t):
@@ -289,9 +288,11 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
         raise_info(info, lambda v: "torch.linalg.solve_ex: The solver failed because the input matrix is singular.",
                    A.dim() > 2)
     if AG.needs_grad(A, B):
+        ga = AG.needs_grad(A)
+
         def bw(g):
             gB = linalg_lu_solve(LU, piv, g, adjoint=True)
-            gA = -(gB @ X.mH) if AG.needs_grad(A) else None
+            gA = -(gB @ X.mH) if ga else None
             gA = _sum_to(gA, A._shape) if gA is not None else None
             gB = _sum_to(gB, Bm._shape)
             return gA, (gB.squeeze(-1) if vec else gB)
@@ -357,12 +358,21 @@ def _perm_sign(piv, dtype):
     return (1 - 2 * (swaps % 2)).to(dtype)
 
 
+def _inv_h(A):
+    """A^-H (for the determinant gradients; inf/nan for singular A)."""
+    return inv_ex(A)[0].mH
+
+
 @register("det", namespace="linalg")
 def det(A, *, out=None):
     check_dtype(A, "linalg.det")
     check_square(A, "linalg.det")
-    LU, piv, _ = lu_factor_ex(A)
-    d = LU.diagonal(dim1=-2, dim2=-1).prod(-1) * _perm_sign(piv, A._dtype)
+    with AG.no_grad():
+        LU, piv, _ = lu_factor_ex(A)
+        d = LU.diagonal(dim1=-2, dim2=-1).prod(-1) * _perm_sign(piv, A._dtype)
+    if AG.needs_grad(A):      # gA = g conj(det) A^-H
+        AG.record("LinalgDetBackward0", (A,), d,
+                  lambda g: ((g * d.conj()).unsqueeze(-1).unsqueeze(-1) * _inv_h(A),), saved=(A, d))
     return _outx(d, out)
 
 
@@ -373,10 +383,20 @@ register("det", det, method=True)
 def slogdet(A, *, out=None):
     check_dtype(A, "linalg.slogdet")
     check_square(A, "linalg.slogdet")
-    LU, piv, _ = lu_factor_ex(A)
-    dg = LU.diagonal(dim1=-2, dim2=-1)
-    sign = dg.sgn().prod(-1) * _perm_sign(piv, A._dtype)
-    logabs = dg.abs().log().sum(-1)
+    with AG.no_grad():
+        LU, piv, _ = lu_factor_ex(A)
+        dg = LU.diagonal(dim1=-2, dim2=-1)
+        sign = dg.sgn().prod(-1) * _perm_sign(piv, A._dtype)
+        logabs = dg.abs().log().sum(-1)
+    if AG.needs_grad(A):      # gA = (g_abs - i Im(conj(g_sign) sign)) A^-H (PyTorch's slogdet backward)
+        def bw(gs, gl):
+            g = gl if gl is not None else _creation.zeros_like(logabs)
+            if A._dtype.is_complex:
+                g = g.to(A._dtype)
+                if gs is not None:
+                    g = g - 1j * (gs.conj() * sign).imag
+            return (g.unsqueeze(-1).unsqueeze(-1) * _inv_h(A),)
+        AG.record("LinalgSlogdetBackward0", (A,), (sign, logabs), bw, saved=(A, sign, logabs))
     return _out3((sign, logabs), out, "torch.return_types.linalg_slogdet")
 
 
@@ -418,10 +438,12 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
                            f"{B._shape[-2]}x{B._shape[-1]})")
     X = _trsolve_raw(A, B, upper, left, unitriangular)
     if AG.needs_grad(A, B):
+        ga = AG.needs_grad(A)
+
         def bw(g):
             gB = solve_triangular(A.mH, g, upper=not upper, left=left, unitriangular=unitriangular)
             gA = None
-            if AG.needs_grad(A):
+            if ga:
                 gA = -(gB @ X.mH) if left else -(X.mH @ gB)
                 gA = gA.triu(1 if unitriangular else 0) if upper else gA.tril(-1 if unitriangular else 0)
                 gA = _sum_to(gA, A._shape)
@@ -536,10 +558,12 @@ def cholesky_solve(B, L, upper=False, *, out=None):
             C.trsm_(T3.transpose(-1, -2), tbs, X3, xbs, upper=False, unit=False, conj=cx)
             C.trsm_(T3, tbs, X3, xbs, upper=True, unit=False)
     if AG.needs_grad(B, L):
+        gl = AG.needs_grad(L)
+
         def bw(g):
             gB = cholesky_solve(g, L, upper)
             gL = None
-            if AG.needs_grad(L):
+            if gl:
                 ct = gB @ X.mH
                 ct = ct + ct.mH
                 gL = -(L @ ct) if upper else -(ct @ L)

@@ -1,0 +1,240 @@
+"""torch.linalg (cltensor/_lapack) against torch and numpy: values (residual-based for factorizations), batched /
+strided / broadcast / empty inputs, the four dtypes, gradients (gradcheck in float64), LinAlgError messages."""
+import numpy as np
+import pytest
+import torch
+
+import cltensor as ct
+from _host import host
+
+DTYPES = ["float32", "float64", "complex64", "complex128"]
+EPS = {"float32": 1.2e-7, "complex64": 1.2e-7, "float64": 2.3e-16, "complex128": 2.3e-16}
+
+
+def rnd(shape, dtype, seed=0, cond=None):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal(shape)
+    if "complex" in dtype:
+        a = a + 1j * rng.standard_normal(shape)
+    if cond is not None:        # ill-conditioned: singular values 1 .. 1/cond
+        u, _, vh = np.linalg.svd(a)
+        s = np.logspace(0, -np.log10(cond), shape[-1])
+        a = (u * s[..., None, :]) @ vh
+    return a.astype({"float32": np.float32, "float64": np.float64, "complex64": np.complex64,
+                     "complex128": np.complex128}[dtype])
+
+
+def spd(shape, dtype, seed=0):
+    a = rnd(shape, dtype, seed)
+    n = shape[-1]
+    return a @ np.conj(np.swapaxes(a, -1, -2)) + n * np.eye(n, dtype=a.dtype)
+
+
+def C(a):
+    return ct.tensor(a)
+
+
+def T(a):
+    return torch.from_numpy(np.ascontiguousarray(a))
+
+
+def resid(A, X, B):
+    """max over the batch of ||A X - B|| / (||A|| ||X||) in float64."""
+    A, X, B = (np.asarray(v, dtype=np.complex128) for v in (A, X, B))
+    r = np.linalg.norm(A @ X - B, axis=(-2, -1)) / (np.linalg.norm(A, axis=(-2, -1)) *
+                                                    np.linalg.norm(X, axis=(-2, -1)) + 1e-300)
+    return float(np.max(r)) if r.size else 0.0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(5, 5), (3, 4, 4), (2, 1, 7, 7), (0, 3, 3), (2, 0, 0), (80, 80)])
+def test_lu_factor_residual_and_pivots(dtype, shape):
+    a = rnd(shape, dtype, 1)
+    LU, piv, info = ct.linalg.lu_factor_ex(C(a))
+    rLU, rpiv, rinfo = torch.linalg.lu_factor_ex(T(a))
+    assert LU.shape == tuple(shape) and piv.dtype == ct.int32 and tuple(piv.shape) == tuple(rpiv.shape)
+    np.testing.assert_array_equal(host(info), rinfo.resolve_conj().numpy())
+    P, L, U = ct.lu_unpack(LU, piv)
+    n = shape[-1]
+    assert resid(host(P) @ host(L), host(U), a) <= 20 * n * EPS[dtype] + 1e-30
+    if shape[-1] <= 7:     # small: LAPACK picks the same pivots
+        np.testing.assert_array_equal(host(piv), rpiv.resolve_conj().numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float64", "complex64"])
+def test_lu_rectangular_and_linalg_lu(dtype):
+    for shape in [(2, 5, 3), (3, 6)]:
+        a = rnd(shape, dtype, 2)
+        P, L, U = ct.linalg.lu(C(a))
+        rP, rL, rU = torch.linalg.lu(T(a))
+        for x, r in zip((P, L, U), (rP, rL, rU)):
+            np.testing.assert_allclose(host(x), r.resolve_conj().numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_solve_inv_det(dtype):
+    a = rnd((3, 6, 6), dtype, 3)
+    b = rnd((3, 6, 2), dtype, 4)
+    tol = 20 * 6 * EPS[dtype]
+    X = ct.linalg.solve(C(a), C(b))
+    assert resid(a, host(X), b) <= tol
+    Xi = ct.linalg.inv(C(a))
+    assert resid(a, host(Xi), np.broadcast_to(np.eye(6), a.shape)) <= tol
+    np.testing.assert_allclose(host(ct.linalg.det(C(a))), torch.linalg.det(T(a)).resolve_conj().numpy(), rtol=50 * tol)
+    s, l = ct.linalg.slogdet(C(a))
+    rs, rl = torch.linalg.slogdet(T(a))
+    np.testing.assert_allclose(host(s), rs.resolve_conj().numpy(), rtol=50 * tol, atol=50 * tol)
+    np.testing.assert_allclose(host(l), rl.resolve_conj().numpy(), rtol=50 * tol, atol=50 * tol)
+    # vector right-hand side, broadcast batch, left=False, strided (transposed) A
+    v = rnd((6,), dtype, 5)
+    np.testing.assert_allclose(host(ct.linalg.solve(C(a), C(v))), torch.linalg.solve(T(a), T(v)).resolve_conj().numpy(),
+                               rtol=1e3 * tol, atol=1e3 * tol)
+    bl = rnd((2, 6), dtype, 6)
+    np.testing.assert_allclose(host(ct.linalg.solve(C(a), C(bl), left=False)),
+                               torch.linalg.solve(T(a), T(bl), left=False).resolve_conj().numpy(), rtol=1e3 * tol, atol=1e3 * tol)
+    at = C(a).mT
+    np.testing.assert_allclose(host(ct.linalg.solve(at, C(b[0]))),
+                               torch.linalg.solve(T(a).mT, T(b[0])).resolve_conj().numpy(), rtol=1e3 * tol, atol=1e3 * tol)
+    np.testing.assert_allclose(host(ct.inverse(C(a))), torch.inverse(T(a)).resolve_conj().numpy(), rtol=1e3 * tol, atol=1e3 * tol)
+    np.testing.assert_allclose(host(C(a).det()), torch.det(T(a)).resolve_conj().numpy(), rtol=50 * tol)
+
+
+def test_ill_conditioned_backward_stable():
+    for dtype in ("float64", "float32"):
+        a = rnd((4, 12, 12), dtype, 7, cond=1e6 if dtype == "float32" else 1e12)
+        b = rnd((4, 12, 3), dtype, 8)
+        X = ct.linalg.solve(C(a), C(b))
+        assert resid(a, host(X), b) <= 20 * 12 * EPS[dtype]
+        L = ct.linalg.cholesky(C(a @ np.swapaxes(a, -1, -2) + np.eye(12, dtype=a.dtype) * 1e-3))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n", [1, 9, 100])
+def test_cholesky_family(dtype, n):
+    a = spd((2, n, n), dtype, 9)
+    tol = 20 * n * EPS[dtype]
+    L = ct.linalg.cholesky(C(a))
+    Lh = host(L)
+    assert np.all(np.triu(Lh, 1) == 0)
+    assert resid(Lh, np.conj(np.swapaxes(Lh, -1, -2)), a) <= tol
+    U = ct.linalg.cholesky(C(a), upper=True)
+    np.testing.assert_allclose(host(U), np.conj(np.swapaxes(Lh, -1, -2)), rtol=1e-5, atol=1e-5)
+    b = rnd((2, n, 3), dtype, 10)
+    X = ct.cholesky_solve(C(b), L)
+    assert resid(a, host(X), b) <= 50 * tol
+    X = ct.cholesky_solve(C(b), U, upper=True)
+    assert resid(a, host(X), b) <= 50 * tol
+    Ai = ct.cholesky_inverse(L)
+    assert resid(a, host(Ai), np.broadcast_to(np.eye(n), a.shape)) <= 50 * tol
+    Lx, info = ct.linalg.cholesky_ex(C(a))
+    assert host(info).tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_solve_triangular(dtype):
+    a = rnd((2, 70, 70), dtype, 11)
+    a = a + (8 * np.eye(70)).astype(a.dtype)
+    b = rnd((2, 70, 4), dtype, 12)
+    for upper in (False, True):
+        for left in (True, False):
+            for unit in (False, True):
+                bb = b if left else np.swapaxes(b, -1, -2)
+                X = ct.linalg.solve_triangular(C(a), C(bb), upper=upper, left=left, unitriangular=unit)
+                R = torch.linalg.solve_triangular(T(a), T(bb), upper=upper, left=left, unitriangular=unit)
+                np.testing.assert_allclose(host(X), R.resolve_conj().numpy(), rtol=1e-3, atol=1e-3)
+    # broadcast A over B's batch, strided B
+    X = ct.linalg.solve_triangular(C(a[0]), C(b).mT.mT, upper=True)
+    np.testing.assert_allclose(host(X), torch.linalg.solve_triangular(T(a[0]), T(b), upper=True).resolve_conj().numpy(),
+                               rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "complex128"])
+def test_lu_solve(dtype):
+    a = rnd((2, 5, 5), dtype, 13)
+    b = rnd((2, 5, 3), dtype, 14)
+    LU, piv = ct.linalg.lu_factor(C(a))
+    rLU, rpiv = torch.linalg.lu_factor(T(a))
+    for adj in (False, True):
+        for left in (True, False):
+            bb = b if left else np.swapaxes(b, -1, -2)
+            X = ct.linalg.lu_solve(LU, piv, C(bb), adjoint=adj, left=left)
+            R = torch.linalg.lu_solve(rLU, rpiv, T(bb), adjoint=adj, left=left)
+            np.testing.assert_allclose(host(X), R.resolve_conj().numpy(), rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(host(ct.lu_solve(C(b), LU, piv)), torch.lu_solve(T(b), rLU, rpiv).resolve_conj().numpy(),
+                               rtol=1e-3, atol=1e-4)
+
+
+def test_errors_and_info():
+    sing = np.array([[1.0, 2.0], [2.0, 4.0]])
+    batch = np.stack([np.eye(2), sing])
+    notpd = np.array([[1.0, 2.0], [2.0, 1.0]])
+    cases = [
+        (lambda m: m.linalg.inv(m.tensor(sing)), ),
+        (lambda m: m.linalg.inv(m.tensor(batch)), ),
+        (lambda m: m.linalg.solve(m.tensor(sing), m.ones(2, dtype=m.float64)), ),
+        (lambda m: m.linalg.cholesky(m.tensor(notpd)), ),
+        (lambda m: m.linalg.cholesky(m.tensor(np.stack([np.eye(2), notpd]))), ),
+        (lambda m: m.linalg.inv(m.ones(2, 3)), ),
+        (lambda m: m.linalg.det(m.ones(3)), ),
+        (lambda m: m.linalg.det(m.ones(2, 2, dtype=m.int64)), ),
+        (lambda m: m.linalg.lu_factor(m.tensor(sing)), ),
+        (lambda m: m.linalg.solve(m.eye(2), m.ones(3)), ),
+    ]
+    for (f,) in cases:
+        with pytest.raises(Exception) as r:
+            f(torch)
+        with pytest.raises(Exception) as c:
+            f(ct)
+        assert str(c.value) == str(r.value)
+        assert isinstance(c.value, RuntimeError)
+        if isinstance(r.value, torch.linalg.LinAlgError):
+            assert isinstance(c.value, ct.linalg.LinAlgError)
+    _, info = ct.linalg.inv_ex(ct.tensor(batch))
+    assert host(info).tolist() == [0, 2]
+    _, info = ct.linalg.cholesky_ex(ct.tensor(np.stack([np.eye(2), notpd])))
+    assert host(info).tolist() == [0, 2]
+    _, _, info = ct.linalg.lu_factor_ex(ct.tensor(batch))
+    assert host(info).tolist() == [0, 2]
+    assert issubclass(ct.linalg.LinAlgError, RuntimeError)
+    assert host(ct.linalg.det(ct.tensor(sing))) == 0
+    assert np.isnan(host(ct.logdet(ct.tensor(-np.eye(3)))))
+
+
+def _gc(f, *xs):
+    ins = [ct.tensor(x, requires_grad=True) for x in xs]
+    assert ct.autograd.gradcheck(f, ins, eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.fp64
+def test_gradients_real():
+    a = rnd((2, 4, 4), "float64", 20) + 4 * np.eye(4)
+    b = rnd((2, 4, 2), "float64", 21)
+    _gc(lambda A: ct.linalg.det(A), a)
+    _gc(lambda A: ct.linalg.slogdet(A)[1], a)
+    _gc(lambda A: ct.linalg.inv(A), a)
+    _gc(lambda A, B: ct.linalg.solve(A, B), a, b)
+    _gc(lambda A, B: ct.linalg.solve(A, B, left=False), a, np.swapaxes(b, -1, -2).copy())
+    _gc(lambda A: ct.linalg.lu_factor(A)[0], a)
+    _gc(lambda A: ct.linalg.lu(A)[1:], a)
+    _gc(lambda A, B: ct.linalg.solve_triangular(A, B, upper=True), a, b)
+    _gc(lambda A, B: ct.linalg.solve_triangular(A, B, upper=False, left=False, unitriangular=True),
+        a, np.swapaxes(b, -1, -2).copy())
+    _gc(lambda A: ct.linalg.cholesky(A @ A.mT + ct.eye(4, dtype=ct.float64)), a)
+    _gc(lambda A: ct.linalg.cholesky(A @ A.mT + ct.eye(4, dtype=ct.float64), upper=True), a)
+    L = np.linalg.cholesky(spd((2, 4, 4), "float64", 22))
+    _gc(lambda B, L: ct.cholesky_solve(B, L.tril()), b, L)
+    _gc(lambda L: ct.cholesky_inverse(L.tril()), L)
+    LU, piv = torch.linalg.lu_factor(T(a))
+    _gc(lambda B: ct.linalg.lu_solve(ct.tensor(LU.resolve_conj().numpy()), ct.tensor(piv.resolve_conj().numpy()), B), b)
+
+
+@pytest.mark.fp64
+def test_gradients_complex():
+    a = rnd((3, 3), "complex128", 23) + 3 * np.eye(3)
+    b = rnd((3, 2), "complex128", 24)
+    _gc(lambda A: ct.linalg.inv(A), a)
+    _gc(lambda A, B: ct.linalg.solve(A, B), a, b)
+    _gc(lambda A: ct.linalg.det(A), a)
+    _gc(lambda A: ct.linalg.cholesky(A @ A.mH + ct.eye(3, dtype=ct.complex128)), a)
+    _gc(lambda A: ct.linalg.slogdet(A)[1], a)
+    _gc(lambda A: ct.linalg.slogdet(A)[0], a)
