@@ -11,4 +11,7 @@ EXEMPT = {
     "linalg.solve_ex", "linalg.solve", "linalg.inv_ex", "linalg.inv", "inverse", "linalg.det", "det",
     "linalg.slogdet", "slogdet", "logdet", "linalg.solve_triangular", "triangular_solve", "linalg.cholesky_ex",
     "linalg.cholesky", "cholesky", "cholesky_solve", "cholesky_inverse",
+    "linalg.vector_norm", "linalg.matrix_norm", "linalg.norm", "linalg.cond", "linalg.matrix_power", "matrix_power",
+    "linalg.multi_dot", "linalg.vecdot", "linalg.diagonal", "linalg.vander", "linalg.cross", "linalg.tensorinv",
+    "linalg.tensorsolve",
 }

@@ -238,3 +238,37 @@ def test_gradients_complex():
     _gc(lambda A: ct.linalg.cholesky(A @ A.mH + ct.eye(3, dtype=ct.complex128)), a)
     _gc(lambda A: ct.linalg.slogdet(A)[1], a)
     _gc(lambda A: ct.linalg.slogdet(A)[0], a)
+
+
+def test_composites():
+    import math
+    rng = np.random.default_rng(30)
+    a, x = rng.standard_normal((2, 4, 4)), rng.standard_normal((3, 5))
+    A, TA, X, TX = C(a), T(a), C(x), T(x)
+
+    def cmp(c, t):
+        np.testing.assert_allclose(host(c), t.resolve_conj().numpy(), rtol=1e-10, atol=1e-10)
+    for o in (2, 1, math.inf, -math.inf, 0, 3, -1.5):
+        cmp(ct.linalg.vector_norm(X, o, dim=1), torch.linalg.vector_norm(TX, o, dim=1))
+    cmp(ct.linalg.vector_norm(X), torch.linalg.vector_norm(TX))
+    for o in ("fro", 1, -1, math.inf, -math.inf):
+        cmp(ct.linalg.matrix_norm(A, o), torch.linalg.matrix_norm(TA, o))
+        cmp(ct.linalg.matrix_norm(A, o, keepdim=True), torch.linalg.matrix_norm(TA, o, keepdim=True))
+    cmp(ct.linalg.norm(A), torch.linalg.norm(TA))
+    cmp(ct.linalg.norm(A[0], 1), torch.linalg.norm(TA[0], 1))
+    cmp(ct.linalg.cond(A, 1), torch.linalg.cond(TA, 1))
+    for n in (0, 1, 3, -2, 5):
+        cmp(ct.linalg.matrix_power(A, n), torch.linalg.matrix_power(TA, n))
+    cmp(C(a).matrix_power(2), TA.matrix_power(2))
+    b, c, v = rng.standard_normal((4, 3)), rng.standard_normal((3,)), rng.standard_normal(4)
+    cmp(ct.linalg.multi_dot([C(v), A[0], C(b), C(c)]), torch.linalg.multi_dot([T(v), TA[0], T(b), T(c)]))
+    cmp(ct.linalg.multi_dot([A[0], C(b), C(b.T)]), torch.linalg.multi_dot([TA[0], T(b), T(b.T.copy())]))
+    z = rnd((3, 4), "complex128", 31)
+    cmp(ct.linalg.vecdot(C(z), C(z[::-1].copy())), torch.linalg.vecdot(T(z), T(z[::-1].copy())))
+    cmp(ct.linalg.vander(X[0]), torch.linalg.vander(TX[0]))
+    cmp(ct.linalg.diagonal(A, offset=1), torch.linalg.diagonal(TA, offset=1))
+    y = rng.standard_normal((4, 3))
+    cmp(ct.linalg.cross(C(y), C(y[::-1].copy())), torch.linalg.cross(T(y), T(y[::-1].copy())))
+    t4, bb = rng.standard_normal((4, 6, 8, 3)), rng.standard_normal((4, 6))
+    cmp(ct.linalg.tensorinv(C(t4)), torch.linalg.tensorinv(T(t4)))
+    cmp(ct.linalg.tensorsolve(C(t4), C(bb)), torch.linalg.tensorsolve(T(t4), T(bb)))
