@@ -199,3 +199,313 @@ __kernel void k(__global S* P, const ${idx} pbs, __global const int* piv, const 
     for (int i = 0; i < m; ++i) P[b * pbs + (${idx})pr[i] * m + i] = MKS(1);
 }
 </%def>
+
+## Jacobi rotations. For the Hermitian 2 x 2 block [[a, b], [conj(b), d]] (a, d real) the rotation
+## G = [[c, s], [-conj(e) s, conj(e) c]], e = b / |b|, makes G^H M G diagonal (Golub & Van Loan, sym.schur2, after
+## the phase diag(1, conj(e)) has made b real). Round r of a sweep pairs the m (= n rounded up to even) indices
+## into m / 2 disjoint pairs (round-robin), so the rotations of one round commute and run in parallel.
+<%def name="jacobi_helpers(t)">
+% if t.complex:
+#define CABS(a) hypot((a).x, (a).y)
+#define SCALE(a, r) ((a) * (r))
+% else:
+#define CABS(a) fabs(a)
+#define SCALE(a, r) ((a) * (r))
+% endif
+#define EPS_ ${"DBL_EPSILON" if t.name in ("float64", "complex128") else "FLT_EPSILON"}
+static inline void pair_of(int k, int r, int m, int* p, int* q) {
+    int i, j;
+    if (k == 0) { i = 0; j = 1 + r % (m - 1); }
+    else { i = 1 + (r + k) % (m - 1); j = 1 + (r - k + m - 1) % (m - 1); }
+    *p = min(i, j); *q = max(i, j);
+}
+static inline void jrot(RT a, RT d, S b, RT* c, RT* s, S* e) {
+    const RT ab = CABS(b);
+    *e = SCALE(b, (RT)1 / ab);
+    const RT tau = (d - a) / (2 * ab);
+    const RT t = (tau >= 0 ? (RT)1 : (RT)-1) / (fabs(tau) + hypot((RT)1, tau));
+    *c = (RT)1 / sqrt(1 + t * t);
+    *s = t * *c;
+}
+</%def>
+
+## Hermitian eigendecomposition by parallel two-sided Jacobi, one work-group per n x n matrix. A: a fresh
+## contiguous copy (its lower triangle is the input, as LAPACK's UPLO='L'); V (n x n per matrix, written when
+## wantv), W (n real eigenvalues per matrix, ascending), rot: scratch of 4 reals per pair.
+<%def name="eigh(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+${jacobi_helpers(t)}
+__kernel void k(__global S* A, __global S* V, __global RT* W, __global RT* rot, const int n, const int maxsweeps,
+                const int wantv)
+{
+    const ${idx} b = get_group_id(0);
+    const int lid = get_local_id(0), L = get_local_size(0);
+    const int m = n + (n & 1), h = m / 2;
+    __global S* a = A + b * (${idx})n * n;
+    __global S* v = V + b * (${idx})n * n;
+    __global RT* w = W + b * (${idx})n;
+    __global RT* ro = rot + b * (${idx})h * 4;
+    __local int changed;
+    __local RT scale;
+    for (int i = lid; i < n; i += L) {
+        for (int j = 0; j < n; ++j) {
+            if (j > i) a[i * n + j] = CONJ(a[j * n + i]);
+            if (wantv) v[i * n + j] = MKS(i == j ? 1 : 0);
+        }
+        a[i * n + i] = MKS(RE(a[i * n + i]));
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    if (lid == 0) {
+        RT sc = 0;
+        for (int i = 0; i < n * n; ++i) sc = fmax(sc, ABS1(a[i]));
+        scale = sc;
+    }
+    for (int sweep = 0; sweep < maxsweeps && n > 1; ++sweep) {
+        if (lid == 0) changed = 0;
+        barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+        for (int r = 0; r < m - 1; ++r) {
+            for (int k = lid; k < h; k += L) {
+                int p, q;
+                pair_of(k, r, m, &p, &q);
+                RT cs = 1, sn = 0;
+                S e = MKS(1);
+                if (q < n) {
+                    const RT ad = RE(a[p * n + p]), dd = RE(a[q * n + q]);
+                    const S bb = a[p * n + q];
+                    const RT ab = CABS(bb);
+                    if (ab > EPS_ * sqrt(fabs(ad)) * sqrt(fabs(dd)) && ab > EPS_ * EPS_ * scale) {
+                        jrot(ad, dd, bb, &cs, &sn, &e);
+                        changed = 1;
+                    }
+                }
+                ro[4 * k] = cs; ro[4 * k + 1] = sn;
+% if t.complex:
+                ro[4 * k + 2] = e.x; ro[4 * k + 3] = e.y;
+% else:
+                ro[4 * k + 2] = e;
+% endif
+            }
+            barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+            for (int k = lid; k < h; k += L) {           /* rows: G^H A */
+                int p, q;
+                pair_of(k, r, m, &p, &q);
+                const RT cs = ro[4 * k], sn = ro[4 * k + 1];
+                if (q >= n || sn == 0) continue;
+% if t.complex:
+                const S e = (S)(ro[4 * k + 2], ro[4 * k + 3]);
+% else:
+                const S e = ro[4 * k + 2];
+% endif
+                for (int j = 0; j < n; ++j) {
+                    const S ap = a[p * n + j], aq = MUL(e, a[q * n + j]);
+                    a[p * n + j] = ap * cs - aq * sn;
+                    a[q * n + j] = ap * sn + aq * cs;
+                }
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE);
+            for (int k = lid; k < h; k += L) {           /* columns: (G^H A) G, and V G */
+                int p, q;
+                pair_of(k, r, m, &p, &q);
+                const RT cs = ro[4 * k], sn = ro[4 * k + 1];
+                if (q >= n || sn == 0) continue;
+% if t.complex:
+                const S ec = (S)(ro[4 * k + 2], -ro[4 * k + 3]);
+% else:
+                const S ec = ro[4 * k + 2];
+% endif
+                for (int i = 0; i < n; ++i) {
+                    const S ap = a[i * n + p], aq = MUL(ec, a[i * n + q]);
+                    a[i * n + p] = ap * cs - aq * sn;
+                    a[i * n + q] = ap * sn + aq * cs;
+                }
+                if (wantv) {
+                    for (int i = 0; i < n; ++i) {
+                        const S vp = v[i * n + p], vq = MUL(ec, v[i * n + q]);
+                        v[i * n + p] = vp * cs - vq * sn;
+                        v[i * n + q] = vp * sn + vq * cs;
+                    }
+                }
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const int ch = changed;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (!ch) break;
+    }
+    if (lid == 0) {                 /* eigenvalues ascending (selection sort), V's columns with them */
+        for (int i = 0; i < n; ++i) w[i] = RE(a[i * n + i]);
+        for (int i = 0; i < n; ++i) {
+            int mi = i;
+            for (int j = i + 1; j < n; ++j) if (w[j] < w[mi]) mi = j;
+            if (mi != i) {
+                const RT x = w[i]; w[i] = w[mi]; w[mi] = x;
+                if (wantv) for (int r = 0; r < n; ++r) { const S y = v[r * n + i]; v[r * n + i] = v[r * n + mi]; v[r * n + mi] = y; }
+            }
+        }
+    }
+}
+</%def>
+
+## Singular value decomposition by one-sided (Hestenes) Jacobi, one work-group per M x N matrix (M >= N): the
+## columns of U (a fresh contiguous copy of A) are orthogonalised by rotations of column pairs (the Jacobi
+## rotation of their 2 x 2 Gram matrix), accumulated in V (N x N, written when wantv). Then S = column norms
+## (descending), U's columns normalised (left as zeros for zero singular values).
+<%def name="svd(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+${jacobi_helpers(t)}
+__kernel void k(__global S* A, __global S* V, __global RT* SV, const int M, const int n, const int maxsweeps,
+                const int wantv)
+{
+    const ${idx} b = get_group_id(0);
+    const int lid = get_local_id(0), L = get_local_size(0);
+    const int m2 = n + (n & 1), h = m2 / 2;
+    __global S* u = A + b * (${idx})M * n;
+    __global S* v = V + b * (${idx})n * n;
+    __global RT* sv = SV + b * (${idx})n;
+    __local int changed;
+    if (wantv) for (int i = lid; i < n; i += L) for (int j = 0; j < n; ++j) v[i * n + j] = MKS(i == j ? 1 : 0);
+    for (int sweep = 0; sweep < maxsweeps && n > 1; ++sweep) {
+        if (lid == 0) changed = 0;
+        barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+        for (int r = 0; r < m2 - 1; ++r) {
+            for (int k = lid; k < h; k += L) {
+                int p, q;
+                pair_of(k, r, m2, &p, &q);
+                if (q >= n) continue;
+                RT al = 0, be = 0;
+                S ga = MKS(0);
+                for (int i = 0; i < M; ++i) {
+                    const S x = u[i * n + p], y = u[i * n + q];
+                    al += RE(MUL(CONJ(x), x)); be += RE(MUL(CONJ(y), y)); ga += MUL(CONJ(x), y);
+                }
+                const RT ag = CABS(ga);
+                if (!(ag > EPS_ * sqrt(al) * sqrt(be)) || ag == 0) continue;
+                changed = 1;
+                RT cs, sn;
+                S e;
+                jrot(al, be, ga, &cs, &sn, &e);
+                const S ec = CONJ(e);
+                for (int i = 0; i < M; ++i) {
+                    const S x = u[i * n + p], y = MUL(ec, u[i * n + q]);
+                    u[i * n + p] = x * cs - y * sn;
+                    u[i * n + q] = x * sn + y * cs;
+                }
+                if (wantv) {
+                    for (int i = 0; i < n; ++i) {
+                        const S x = v[i * n + p], y = MUL(ec, v[i * n + q]);
+                        v[i * n + p] = x * cs - y * sn;
+                        v[i * n + q] = x * sn + y * cs;
+                    }
+                }
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const int ch = changed;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (!ch) break;
+    }
+    for (int j = lid; j < n; j += L) {
+        RT s2 = 0;
+        for (int i = 0; i < M; ++i) s2 += RE(MUL(CONJ(u[i * n + j]), u[i * n + j]));
+        const RT s = sqrt(s2);
+        sv[j] = s;
+        if (s > 0) for (int i = 0; i < M; ++i) u[i * n + j] = u[i * n + j] * ((RT)1 / s);
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    if (lid == 0) {                 /* descending, with the columns of U and V */
+        for (int i = 0; i < n; ++i) {
+            int mi = i;
+            for (int j = i + 1; j < n; ++j) if (sv[j] > sv[mi]) mi = j;
+            if (mi != i) {
+                const RT x = sv[i]; sv[i] = sv[mi]; sv[mi] = x;
+                for (int r = 0; r < M; ++r) { const S y = u[r * n + i]; u[r * n + i] = u[r * n + mi]; u[r * n + mi] = y; }
+                if (wantv) for (int r = 0; r < n; ++r) { const S y = v[r * n + i]; v[r * n + i] = v[r * n + mi]; v[r * n + mi] = y; }
+            }
+        }
+    }
+}
+</%def>
+
+## Householder QR (LAPACK geqr2) of each M x N matrix in place, one work-group per matrix: reflector j by the
+## first work-item (larfg: beta = -sign(re alpha) |(alpha, x)|, tau = (beta - alpha) / beta, v = x / (alpha -
+## beta)), then H_j^H applied to the trailing columns, one column per work-item. tau: K = min(M, N) per matrix.
+<%def name="geqrf(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+__kernel void k(__global S* A, __global S* TAU, const int M, const int N)
+{
+    const ${idx} b = get_group_id(0);
+    const int lid = get_local_id(0), L = get_local_size(0);
+    const int K = min(M, N);
+    __global S* a = A + b * (${idx})M * N;
+    __global S* tau = TAU + b * (${idx})K;
+    for (int j = 0; j < K; ++j) {
+        if (lid == 0) {
+            const S alpha = a[j * N + j];
+            RT xn = 0;
+            for (int i = j + 1; i < M; ++i) xn = hypot(xn, (RT)sqrt(RE(MUL(CONJ(a[i * N + j]), a[i * N + j]))));
+% if t.complex:
+            const int trivial = xn == 0 && alpha.y == 0;
+% else:
+            const int trivial = xn == 0;
+% endif
+            if (trivial) {
+                tau[j] = MKS(0);
+            } else {
+% if t.complex:
+                const RT beta = -copysign(hypot(hypot(alpha.x, alpha.y), xn), alpha.x);
+                tau[j] = (S)((beta - alpha.x) / beta, -alpha.y / beta);
+% else:
+                const RT beta = -copysign(hypot(alpha, xn), alpha);
+                tau[j] = (beta - alpha) / beta;
+% endif
+                const S sc = DIV(MKS(1), alpha - MKS(beta));
+                for (int i = j + 1; i < M; ++i) a[i * N + j] = MUL(a[i * N + j], sc);
+                a[j * N + j] = MKS(beta);
+            }
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+        const S tc = CONJ(tau[j]);
+        for (int q = j + 1 + lid; q < N; q += L) {
+            S w = a[j * N + q];
+            for (int i = j + 1; i < M; ++i) w += MUL(CONJ(a[i * N + j]), a[i * N + q]);
+            w = MUL(tc, w);
+            a[j * N + q] -= w;
+            for (int i = j + 1; i < M; ++i) a[i * N + q] -= MUL(a[i * N + j], w);
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+    }
+}
+</%def>
+
+## Q = H_0 H_1 ... H_{K-1} applied to the first NQ columns of the M x M identity (LAPACK orgqr / ungqr):
+## reflectors below the diagonal of V (M x NV, unit diagonal implied, batch stride vbs), tau (K per matrix).
+## One work-group per matrix, one column of Q per work-item.
+<%def name="orgqr(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+__kernel void k(__global const S* V, const ${idx} voff, const ${idx} vbs, const ${idx} vrs, const ${idx} vcs,
+                __global const S* TAU, const ${idx} toff, const ${idx} tbs, __global S* Q, const int M,
+                const int NQ, const int K)
+{
+    const ${idx} b = get_group_id(0);
+    const int lid = get_local_id(0), L = get_local_size(0);
+    __global const S* v = V + voff + b * vbs;
+    __global const S* tau = TAU + toff + b * tbs;
+    __global S* q = Q + b * (${idx})M * NQ;
+    for (int c = lid; c < NQ; c += L) {
+        for (int i = 0; i < M; ++i) q[i * NQ + c] = MKS(i == c ? 1 : 0);
+        for (int j = K - 1; j >= 0; --j) {
+            S w = q[j * NQ + c];
+            for (int i = j + 1; i < M; ++i) w += MUL(CONJ(v[i * vrs + j * vcs]), q[i * NQ + c]);
+            w = MUL(tau[j], w);
+            q[j * NQ + c] -= w;
+            for (int i = j + 1; i < M; ++i) q[i * NQ + c] -= MUL(v[i * vrs + j * vcs], w);
+        }
+    }
+}
+</%def>

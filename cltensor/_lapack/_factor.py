@@ -168,7 +168,12 @@ def _named(tname, res):
     fields = {"linalg_lu_factor_ex": ("LU", "pivots", "info"), "linalg_lu_factor": ("LU", "pivots"),
               "linalg_lu": ("P", "L", "U"), "lu_unpack": ("P", "L", "U"), "linalg_slogdet": ("sign", "logabsdet"),
               "slogdet": ("sign", "logabsdet"), "linalg_inv_ex": ("inverse", "info"),
-              "linalg_solve_ex": ("result", "info"), "linalg_cholesky_ex": ("L", "info")}
+              "linalg_solve_ex": ("result", "info"), "linalg_cholesky_ex": ("L", "info"),
+              "linalg_eigh": ("eigenvalues", "eigenvectors"), "linalg_svd": ("U", "S", "Vh"), "linalg_qr": ("Q", "R"),
+              "linalg_eig": ("eigenvalues", "eigenvectors"), "linalg_lstsq": ("solution", "residuals", "rank",
+                                                                             "singular_values"),
+              "linalg_ldl_factor_ex": ("LD", "pivots", "info"), "linalg_ldl_factor": ("LD", "pivots"),
+              "linalg_inv_ex_": ("inverse", "info")}
     short = tname.rsplit(".", 1)[-1]
     T = _TYPES.get(short)
     if T is None:
