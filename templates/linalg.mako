@@ -213,6 +213,7 @@ __kernel void k(__global S* P, const ${idx} pbs, __global const int* piv, const 
 #define SCALE(a, r) ((a) * (r))
 % endif
 #define EPS_ ${"DBL_EPSILON" if t.name in ("float64", "complex128") else "FLT_EPSILON"}
+#define TINY_ ${"DBL_MIN" if t.name in ("float64", "complex128") else "FLT_MIN"}
 static inline void pair_of(int k, int r, int m, int* p, int* q) {
     int i, j;
     if (k == 0) { i = 0; j = 1 + r % (m - 1); }
@@ -221,7 +222,7 @@ static inline void pair_of(int k, int r, int m, int* p, int* q) {
 }
 static inline void jrot(RT a, RT d, S b, RT* c, RT* s, S* e) {
     const RT ab = CABS(b);
-    *e = SCALE(b, (RT)1 / ab);
+    *e = DIV(b, MKS(ab));
     const RT tau = (d - a) / (2 * ab);
     const RT t = (tau >= 0 ? (RT)1 : (RT)-1) / (fabs(tau) + hypot((RT)1, tau));
     *c = (RT)1 / sqrt(1 + t * t);
@@ -274,7 +275,7 @@ __kernel void k(__global S* A, __global S* V, __global RT* W, __global RT* rot, 
                     const RT ad = RE(a[p * n + p]), dd = RE(a[q * n + q]);
                     const S bb = a[p * n + q];
                     const RT ab = CABS(bb);
-                    if (ab > EPS_ * sqrt(fabs(ad)) * sqrt(fabs(dd)) && ab > EPS_ * EPS_ * scale) {
+                    if (ab > EPS_ * sqrt(fabs(ad)) * sqrt(fabs(dd)) && ab > EPS_ * EPS_ * scale && ab > TINY_ / EPS_) {
                         jrot(ad, dd, bb, &cs, &sn, &e);
                         changed = 1;
                     }
@@ -382,7 +383,7 @@ __kernel void k(__global S* A, __global S* V, __global RT* SV, const int M, cons
                     al += RE(MUL(CONJ(x), x)); be += RE(MUL(CONJ(y), y)); ga += MUL(CONJ(x), y);
                 }
                 const RT ag = CABS(ga);
-                if (!(ag > EPS_ * sqrt(al) * sqrt(be)) || ag == 0) continue;
+                if (!(ag > EPS_ * sqrt(al) * sqrt(be)) || !(ag > TINY_ / EPS_)) continue;
                 changed = 1;
                 RT cs, sn;
                 S e;
