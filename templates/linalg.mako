@@ -510,3 +510,130 @@ __kernel void k(__global const S* V, const ${idx} voff, const ${idx} vbs, const 
     }
 }
 </%def>
+
+## General (non-Hermitian) eigendecomposition, complex arithmetic (t complex), one work-item per matrix:
+## Householder reduction to Hessenberg form, complex single-shift QR iteration (Wilkinson shift, Givens
+## rotations, deflation on small subdiagonals) to the Schur form T = Z^H A Z, then the eigenvectors of T by back
+## substitution, V = Z Y with unit columns whose largest component is real (as LAPACK geev).
+## H: fresh contiguous copy (destroyed), W: eigenvalues, V: eigenvectors (wantv), Z: scratch n x n, y: scratch n,
+## info: 1 where the iteration did not converge.
+<%def name="geev(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+#define EPS_ ${"DBL_EPSILON" if t.name == "complex128" else "FLT_EPSILON"}
+#define CABS(a) hypot((a).x, (a).y)
+__kernel void k(__global S* Hb, __global S* Wb, __global S* Vb, __global S* Zb, __global S* yb,
+                __global int* info, const int n, const int wantv, const ${idx} nb)
+{
+    const ${idx} b = get_global_id(0);
+    if (b >= nb) return;
+    __global S* h = Hb + b * (${idx})n * n;
+    __global S* z = Zb + b * (${idx})n * n;
+    __global S* v = Vb + b * (${idx})n * n;
+    __global S* y = yb + b * (${idx})n;
+    __global S* w = Wb + b * (${idx})n;
+#define H(i, j) h[(i) * n + (j)]
+#define Z(i, j) z[(i) * n + (j)]
+    for (int i = 0; i < n; ++i) for (int j = 0; j < n; ++j) Z(i, j) = MKS(i == j ? 1 : 0);
+    /* Hessenberg: reflector k zeroes H[k+2:, k]; v kept in y[k+1:] (v[k+1] = 1) */
+    for (int k = 0; k + 2 < n; ++k) {
+        const S alpha = H(k + 1, k);
+        RT xn = 0;
+        for (int i = k + 2; i < n; ++i) xn = hypot(xn, CABS(H(i, k)));
+        if (xn == 0 && alpha.y == 0) continue;
+        const RT beta = -copysign(hypot(CABS(alpha), xn), alpha.x);
+        const S tau = (S)((beta - alpha.x) / beta, -alpha.y / beta);
+        const S sc = DIV(MKS(1), alpha - MKS(beta));
+        y[k + 1] = MKS(1);
+        for (int i = k + 2; i < n; ++i) y[i] = MUL(H(i, k), sc);
+        for (int j = 0; j < n; ++j) {          /* H <- P^H H, P = I - tau v v^H */
+            S s = MKS(0);
+            for (int i = k + 1; i < n; ++i) s += MUL(CONJ(y[i]), H(i, j));
+            s = MUL(CONJ(tau), s);
+            for (int i = k + 1; i < n; ++i) H(i, j) -= MUL(y[i], s);
+        }
+        for (int i = 0; i < n; ++i) {          /* H <- H P, Z <- Z P */
+            S s = MKS(0), s2 = MKS(0);
+            for (int j = k + 1; j < n; ++j) { s += MUL(H(i, j), y[j]); s2 += MUL(Z(i, j), y[j]); }
+            s = MUL(s, tau); s2 = MUL(s2, tau);
+            for (int j = k + 1; j < n; ++j) { H(i, j) -= MUL(s, CONJ(y[j])); Z(i, j) -= MUL(s2, CONJ(y[j])); }
+        }
+        for (int i = k + 2; i < n; ++i) H(i, k) = MKS(0);
+    }
+    /* shifted QR */
+    int hi = n - 1, it = 0, total = 0, bad = 0;
+    while (hi > 0) {
+        int l = hi;
+        while (l > 0 && CABS(H(l, l - 1)) > EPS_ * (CABS(H(l, l)) + CABS(H(l - 1, l - 1)))) --l;
+        if (l > 0) H(l, l - 1) = MKS(0);
+        if (l == hi) { --hi; it = 0; continue; }
+        if (++total > 60 * n) { bad = 1; break; }
+        ++it;
+        S mu;
+        const S a = H(hi - 1, hi - 1), bb = H(hi - 1, hi), cc = H(hi, hi - 1), d = H(hi, hi);
+        if (it % 11 == 10) {                    /* exceptional shift */
+            mu = d + MKS((RT)0.75 * CABS(cc));
+        } else {
+            const S hm = (a - d) * (RT)0.5;
+            const S disc = c_sqrt(MUL(hm, hm) + MUL(bb, cc));
+            const S m1 = d + hm + disc, m2 = d + hm - disc;   /* (a + d) / 2 +- disc */
+            mu = CABS(m1 - d) < CABS(m2 - d) ? m1 : m2;
+        }
+        S x = H(l, l) - mu, yy = H(l + 1, l);
+        for (int k = l; k < hi; ++k) {
+            if (k > l) { x = H(k, k - 1); yy = H(k + 1, k - 1); }
+            const RT ax = CABS(x), nr = hypot(ax, CABS(yy));
+            RT cs; S sn;
+            if (nr == 0) continue;
+            if (ax == 0) { cs = 0; sn = MKS(1); }
+            else { cs = ax / nr; sn = MUL(x * ((RT)1 / ax), CONJ(yy)) * ((RT)1 / nr); }
+            for (int j = max(k - 1, 0); j < n; ++j) {
+                const S p = H(k, j), q = H(k + 1, j);
+                H(k, j) = p * cs + MUL(sn, q);
+                H(k + 1, j) = q * cs - MUL(CONJ(sn), p);
+            }
+            const int top = min(k + 2, n - 1);
+            for (int i = 0; i <= top; ++i) {
+                const S p = H(i, k), q = H(i, k + 1);
+                H(i, k) = p * cs + MUL(CONJ(sn), q);
+                H(i, k + 1) = q * cs - MUL(sn, p);
+            }
+            for (int i = 0; i < n; ++i) {
+                const S p = Z(i, k), q = Z(i, k + 1);
+                Z(i, k) = p * cs + MUL(CONJ(sn), q);
+                Z(i, k + 1) = q * cs - MUL(sn, p);
+            }
+            if (k > l) H(k + 1, k - 1) = MKS(0);
+        }
+    }
+    info[b] = bad;
+    RT tn = 0;
+    for (int i = 0; i < n; ++i) { w[i] = H(i, i); for (int j = i; j < n; ++j) tn = fmax(tn, CABS(H(i, j))); }
+    if (!wantv) return;
+    const RT small = EPS_ * fmax(tn, (RT)${"DBL_MIN" if t.name == "complex128" else "FLT_MIN"});
+    for (int k = 0; k < n; ++k) {
+        y[k] = MKS(1);
+        for (int i = k - 1; i >= 0; --i) {
+            S s = MKS(0);
+            for (int j = i + 1; j <= k; ++j) s += MUL(H(i, j), y[j]);
+            S den = H(i, i) - H(k, k);
+            if (CABS(den) < small) den = MKS(small);
+            y[i] = -DIV(s, den);
+        }
+        RT nrm = 0, big = -1;
+        int ib = 0;
+        for (int i = 0; i < n; ++i) {
+            S s = MKS(0);
+            for (int j = 0; j <= k; ++j) s += MUL(Z(i, j), y[j]);
+            v[i * n + k] = s;
+            const RT as = CABS(s);
+            nrm = hypot(nrm, as);
+            if (as > big) { big = as; ib = i; }
+        }
+        const S ph = DIV(CONJ(v[ib * n + k]), MKS(big * nrm));   /* unit norm, largest component real */
+        for (int i = 0; i < n; ++i) v[i * n + k] = MUL(v[i * n + k], ph);
+    }
+#undef H
+#undef Z
+}
+</%def>

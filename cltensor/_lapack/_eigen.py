@@ -208,3 +208,74 @@ def _t_svd(A, some=True, compute_uv=True, *, out=None):
 
 
 register("svd", _t_svd, method=True)
+
+
+_CPLX = {D.float32: D.complex64, D.float64: D.complex128, D.complex64: D.complex64, D.complex128: D.complex128}
+
+
+def _eig_raw(A, wantv):
+    n = A._shape[-1]
+    bshape = A._shape[:-2]
+    cd = _CPLX[A._dtype]
+    H = F._work(A.to(cd) if A._dtype is not cd else A)
+    W = _creation.empty(*bshape, n, dtype=cd, device=A.device)
+    V = _creation.empty(*bshape, n, n, dtype=cd, device=A.device) if wantv else None
+    B = _nb(bshape)
+    info = _creation.zeros(*bshape, dtype=D.int32, device=A.device)
+    if B and n:
+        rt = rt_of(A)
+        Z = _creation.empty(B * n * n, dtype=cd, device=A.device)
+        y = _creation.empty(B * n, dtype=cd, device=A.device)
+        idx, it = idx_type(extent(H))
+        kern = K.get(rt, "linalg", "geev", t=cd, idx=idx)
+        K.launch(rt, kern, (K.round_up(B, 8),), (8,),
+                 [H._st.buf, W._st.buf, (V if wantv else Z)._st.buf, Z._st.buf, y._st.buf, info._st.buf,
+                  np.int32(n), np.int32(bool(wantv)), it(B)])
+    return W, V, info
+
+
+def _eig_check(info):
+    F.raise_info(info, lambda v: "linalg.eig: The algorithm failed to converge because the input matrix is "
+                 "ill-conditioned or has too many repeated eigenvalues (error code: 1).", False)
+
+
+def _eig_backward(A, L, V, gL, gV):
+    """PyTorch's linalg_eig_backward (non-Hermitian)."""
+    n = L._shape[-1]
+    eye = _creation.eye(n, dtype=V._dtype, device=V.device)
+    if gV is None:
+        gA = (V.mH.inverse() if False else None)
+        ret = gL.unsqueeze(-1) * eye
+    else:
+        VhgV = V.mH @ gV
+        dre = VhgV.real.diagonal(dim1=-2, dim2=-1).to(V._dtype)
+        ret = VhgV - V.mH @ (V * dre.unsqueeze(-2))
+        E = (L.unsqueeze(-2) - L.unsqueeze(-1)).conj() + eye
+        ret = ret / E
+        if gL is not None:
+            ret = ret * (1 - eye) + gL.unsqueeze(-1) * eye
+    gA = F.solve(V.mH, ret @ V.mH)
+    return gA if A._dtype.is_complex else gA.real
+
+
+@register("eig", namespace="linalg")
+def eig(A, *, out=None):
+    F.check_dtype(A, "linalg.eig")
+    F.check_square(A, "linalg.eig")
+    W, V, info = _eig_raw(A, True)
+    _eig_check(info)        # a host read, as PyTorch's check of LAPACK's info
+    if AG.needs_grad(A):
+        AG.record("LinalgEigBackward0", (A,), (W, V), lambda gL, gV: (_eig_backward(A, W, V, gL, gV),),
+                  saved=(W, V))
+    return F._out3((W, V), out, "torch.return_types.linalg_eig")
+
+
+@register("eigvals", namespace="linalg")
+def eigvals(A, *, out=None):
+    F.check_dtype(A, "linalg.eigvals")
+    F.check_square(A, "linalg.eigvals")
+    if AG.needs_grad(A):
+        return F._outx(eig(A)[0], out)
+    W, _, info = _eig_raw(A, False)
+    _eig_check(info)
+    return F._outx(W, out)
