@@ -637,3 +637,171 @@ __kernel void k(__global S* Hb, __global S* Wb, __global S* Vb, __global S* Zb, 
 #undef Z
 }
 </%def>
+
+## LDL^T (or LDL^H with herm) of symmetric / Hermitian matrices with Bunch-Kaufman pivoting (LAPACK sytf2 /
+## hetf2, lower), one work-item per matrix, in place on a fresh contiguous copy. piv and info as LAPACK's.
+<%def name="sytrf(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+% if t.complex:
+#define CJ(a) (herm ? CONJ(a) : (a))
+% else:
+#define CJ(a) (a)
+% endif
+__kernel void k(__global S* Ab, __global int* pivb, __global int* info, const int n, const int herm, const ${idx} nb)
+{
+    const ${idx} b = get_global_id(0);
+    if (b >= nb) return;
+    __global S* a = Ab + b * (${idx})n * n;
+    __global int* ipiv = pivb + b * (${idx})n;
+#define A(i, j) a[(i) * n + (j)]
+    const RT alpha = (1 + sqrt((RT)17)) / 8;
+    int inf = 0;
+    if (herm) for (int i = 0; i < n; ++i) A(i, i) = MKS(RE(A(i, i)));
+    int k = 0;
+    while (k < n) {
+        int kstep = 1, kp = k;
+        const RT absakk = herm ? fabs(RE(A(k, k))) : ABS1(A(k, k));
+        int imax = k;
+        RT colmax = 0;
+        for (int i = k + 1; i < n; ++i) { const RT x = ABS1(A(i, k)); if (x > colmax) { colmax = x; imax = i; } }
+        if (fmax(absakk, colmax) == 0 || isnan(absakk)) {
+            if (inf == 0) inf = k + 1;
+            kp = k;
+        } else {
+            if (absakk >= alpha * colmax) {
+                kp = k;
+            } else {
+                RT rowmax = 0;
+                for (int j = k; j < imax; ++j) rowmax = fmax(rowmax, ABS1(A(imax, j)));
+                for (int j = imax + 1; j < n; ++j) rowmax = fmax(rowmax, ABS1(A(j, imax)));
+                const RT aii = herm ? fabs(RE(A(imax, imax))) : ABS1(A(imax, imax));
+                if (absakk >= alpha * colmax * (colmax / rowmax)) kp = k;
+                else if (aii >= alpha * rowmax) kp = imax;
+                else { kp = imax; kstep = 2; }
+            }
+            const int kk = k + kstep - 1;
+            if (kp != kk) {
+                for (int i = kp + 1; i < n; ++i) { const S x = A(i, kk); A(i, kk) = A(i, kp); A(i, kp) = x; }
+                for (int j = kk + 1; j < kp; ++j) { const S x = CJ(A(j, kk)); A(j, kk) = CJ(A(kp, j)); A(kp, j) = x; }
+                if (herm) A(kp, kk) = CJ(A(kp, kk));
+                const S x = A(kk, kk); A(kk, kk) = A(kp, kp); A(kp, kp) = x;
+                if (kstep == 2) { const S y = A(k + 1, k); A(k + 1, k) = A(kp, k); A(kp, k) = y; }
+            }
+            if (kstep == 1) {
+                const S d11 = DIV(MKS(1), A(k, k));
+                for (int j = k + 1; j < n; ++j) {
+                    const S f = MUL(d11, CJ(A(j, k)));
+                    for (int i = j; i < n; ++i) A(i, j) -= MUL(A(i, k), f);
+                    if (herm) A(j, j) = MKS(RE(A(j, j)));
+                }
+                for (int i = k + 1; i < n; ++i) A(i, k) = MUL(A(i, k), d11);
+            } else if (k + 2 < n || 1) {
+                if (herm) {
+% if t.complex:
+                    const RT dd = hypot(A(k + 1, k).x, A(k + 1, k).y);
+% else:
+                    const RT dd = fabs(A(k + 1, k));
+% endif
+                    const RT d11 = RE(A(k + 1, k + 1)) / dd, d22 = RE(A(k, k)) / dd;
+                    const RT tt = 1 / (d11 * d22 - 1);
+                    const S d21 = A(k + 1, k) * ((RT)1 / dd);
+                    const RT d = tt / dd;
+                    for (int j = k + 2; j < n; ++j) {
+                        const S wk = (A(j, k) * d11 - MUL(d21, A(j, k + 1))) * d;
+                        const S wkp1 = (A(j, k + 1) * d22 - MUL(CONJ(d21), A(j, k))) * d;
+                        for (int i = j; i < n; ++i) A(i, j) -= MUL(A(i, k), CONJ(wk)) + MUL(A(i, k + 1), CONJ(wkp1));
+                        A(j, k) = wk; A(j, k + 1) = wkp1;
+                        A(j, j) = MKS(RE(A(j, j)));
+                    }
+                } else {
+                    S d21 = A(k + 1, k);
+                    const S d11 = DIV(A(k + 1, k + 1), d21), d22 = DIV(A(k, k), d21);
+                    const S tt = DIV(MKS(1), MUL(d11, d22) - MKS(1));
+                    d21 = DIV(tt, d21);
+                    for (int j = k + 2; j < n; ++j) {
+                        const S wk = MUL(d21, MUL(d11, A(j, k)) - A(j, k + 1));
+                        const S wkp1 = MUL(d21, MUL(d22, A(j, k + 1)) - A(j, k));
+                        for (int i = j; i < n; ++i) A(i, j) -= MUL(A(i, k), wk) + MUL(A(i, k + 1), wkp1);
+                        A(j, k) = wk; A(j, k + 1) = wkp1;
+                    }
+                }
+            }
+        }
+        if (kstep == 1) ipiv[k] = kp + 1;
+        else { ipiv[k] = -(kp + 1); ipiv[k + 1] = -(kp + 1); }
+        k += kstep;
+    }
+    info[b] = inf;
+#undef A
+}
+</%def>
+
+## Solve A X = B from sytrf's factors (LAPACK sytrs / hetrs, lower), in place on B; one work-item per column of
+## B: global (round_up(K, 16), batch). Pivots outside [1, n] are ignored (they may come from the caller).
+<%def name="sytrs(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+% if t.complex:
+#define CJ(a) (herm ? CONJ(a) : (a))
+% else:
+#define CJ(a) (a)
+% endif
+__kernel void k(__global const S* LD, const ${idx} lbs, __global const int* pivb, const ${idx} pbs,
+                __global S* Bb, const ${idx} bbs, const int n, const int K, const int herm)
+{
+    const int col = get_global_id(0);
+    const ${idx} b = get_global_id(1);
+    if (col >= K) return;
+    __global const S* a = LD + b * lbs;
+    __global const int* ipiv = pivb + b * pbs;
+    __global S* x = Bb + b * bbs + col;
+#define A(i, j) a[(i) * n + (j)]
+#define X(i) x[(i) * K]
+#define SWAP(i, j) if ((j) >= 0 && (j) < n && (i) != (j)) { const S s_ = X(i); X(i) = X(j); X(j) = s_; }
+    int k = 0;
+    while (k < n) {
+        if (ipiv[k] > 0) {
+            const int kp = ipiv[k] - 1;
+            SWAP(k, kp);
+            for (int i = k + 1; i < n; ++i) X(i) -= MUL(A(i, k), X(k));
+            X(k) = herm ? X(k) * ((RT)1 / RE(A(k, k))) : DIV(X(k), A(k, k));
+            k += 1;
+        } else {
+            if (k + 1 >= n) break;
+            const int kp = -ipiv[k] - 1;
+            SWAP(k + 1, kp);
+            for (int i = k + 2; i < n; ++i) X(i) -= MUL(A(i, k), X(k)) + MUL(A(i, k + 1), X(k + 1));
+            const S akm1k = A(k + 1, k);
+            const S akm1 = DIV(A(k, k), CJ(akm1k)), ak = DIV(A(k + 1, k + 1), akm1k);
+            const S denom = MUL(akm1, ak) - MKS(1);
+            const S bkm1 = DIV(X(k), CJ(akm1k)), bk = DIV(X(k + 1), akm1k);
+            X(k) = DIV(MUL(ak, bkm1) - bk, denom);
+            X(k + 1) = DIV(MUL(akm1, bk) - bkm1, denom);
+            k += 2;
+        }
+    }
+    k = n - 1;
+    while (k >= 0) {
+        if (ipiv[k] > 0) {
+            S s = MKS(0);
+            for (int i = k + 1; i < n; ++i) s += MUL(CJ(A(i, k)), X(i));
+            X(k) -= s;
+            const int kp = ipiv[k] - 1;
+            SWAP(k, kp);
+            k -= 1;
+        } else {
+            if (k < 1) break;
+            S s = MKS(0), s1 = MKS(0);
+            for (int i = k + 1; i < n; ++i) { s += MUL(CJ(A(i, k)), X(i)); s1 += MUL(CJ(A(i, k - 1)), X(i)); }
+            X(k) -= s; X(k - 1) -= s1;
+            const int kp = -ipiv[k] - 1;
+            SWAP(k, kp);
+            k -= 2;
+        }
+    }
+#undef A
+#undef X
+#undef SWAP
+}
+</%def>
