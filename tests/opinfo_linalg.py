@@ -13,5 +13,8 @@ EXEMPT = {
     "linalg.cholesky", "cholesky", "cholesky_solve", "cholesky_inverse",
     "linalg.vector_norm", "linalg.matrix_norm", "linalg.norm", "linalg.cond", "linalg.matrix_power", "matrix_power",
     "linalg.multi_dot", "linalg.vecdot", "linalg.diagonal", "linalg.vander", "linalg.cross", "linalg.tensorinv",
-    "linalg.tensorsolve",
+    "linalg.tensorsolve", "linalg.eigh", "linalg.eigvalsh", "linalg.svd", "linalg.svdvals", "svd", "linalg.qr", "qr",
+    "linalg.householder_product", "orgqr", "geqrf", "linalg.eig", "linalg.eigvals", "linalg.pinv", "pinverse",
+    "linalg.matrix_rank", "linalg.lstsq", "linalg.matrix_exp", "matrix_exp", "linalg.ldl_factor",
+    "linalg.ldl_factor_ex", "linalg.ldl_solve",
 }

@@ -272,3 +272,138 @@ def test_composites():
     t4, bb = rng.standard_normal((4, 6, 8, 3)), rng.standard_normal((4, 6))
     cmp(ct.linalg.tensorinv(C(t4)), torch.linalg.tensorinv(T(t4)))
     cmp(ct.linalg.tensorsolve(C(t4), C(bb)), torch.linalg.tensorsolve(T(t4), T(bb)))
+
+
+def _herm(a):
+    return a + np.conj(np.swapaxes(a, -1, -2))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (3, 6, 6), (33, 33), (0, 4, 4)])
+def test_eigh(dtype, shape):
+    h = _herm(rnd(shape, dtype, 40))
+    n = shape[-1]
+    W, V = ct.linalg.eigh(C(h))
+    W, V = host(W), host(V)
+    assert W.dtype == np.float32 if dtype in ("float32", "complex64") else np.float64
+    if W.size:
+        np.testing.assert_allclose(W, np.linalg.eigvalsh(h), rtol=0, atol=20 * n * EPS[dtype] * np.abs(h).max())
+        assert resid(h, V, V * W[..., None, :]) <= 20 * n * EPS[dtype]
+        np.testing.assert_allclose(np.conj(np.swapaxes(V, -1, -2)) @ V, np.broadcast_to(np.eye(n), V.shape),
+                                   atol=20 * n * EPS[dtype])
+    hm = max(1, np.abs(h).max()) if h.size else 1
+    np.testing.assert_allclose(host(ct.linalg.eigvalsh(C(h))), W, rtol=0, atol=1e-5 * hm)
+    # UPLO="U" reads the upper triangle
+    Wu = host(ct.linalg.eigvalsh(C(np.triu(h)), UPLO="U"))
+    np.testing.assert_allclose(Wu, W, rtol=0, atol=1e-4 * hm)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(4, 4), (2, 7, 3), (3, 8), (40, 40)])
+def test_svd_and_qr(dtype, shape):
+    a = rnd(shape, dtype, 41)
+    m, n = shape[-2:]
+    k = min(m, n)
+    tol = 30 * max(m, n) * EPS[dtype]
+    U, S, Vh = (host(x) for x in ct.linalg.svd(C(a), full_matrices=False))
+    np.testing.assert_allclose(S, np.linalg.svd(a, compute_uv=False), rtol=0, atol=tol * np.abs(S).max())
+    assert resid(U * S[..., None, :], Vh, a) <= tol
+    U, S, Vh = (host(x) for x in ct.linalg.svd(C(a)))
+    assert U.shape[-1] == m and Vh.shape[-2] == n
+    np.testing.assert_allclose(np.conj(np.swapaxes(U, -1, -2)) @ U, np.broadcast_to(np.eye(m), U.shape), atol=tol)
+    np.testing.assert_allclose(host(ct.linalg.svdvals(C(a))), S, rtol=0, atol=tol * S.max())
+    for mode in ("reduced", "complete", "r"):
+        Q, R = ct.linalg.qr(C(a), mode=mode)
+        rQ, rR = torch.linalg.qr(T(a), mode=mode)
+        assert tuple(Q.shape) == tuple(rQ.shape) and tuple(R.shape) == tuple(rR.shape)
+        np.testing.assert_allclose(host(R), rR.resolve_conj().numpy(), rtol=0, atol=tol * np.abs(a).max() * 5)
+        if mode != "r":
+            np.testing.assert_allclose(host(Q), rQ.resolve_conj().numpy(), rtol=0, atol=tol * 5)
+    A_, tau = ct.geqrf(C(a))
+    rA, rtau = torch.geqrf(T(a))
+    np.testing.assert_allclose(host(tau), rtau.resolve_conj().numpy(), rtol=0, atol=tol * 5)
+    if m >= n:
+        np.testing.assert_allclose(host(ct.linalg.householder_product(A_, tau)),
+                                   torch.linalg.householder_product(rA, rtau).resolve_conj().numpy(), rtol=0,
+                                   atol=tol * 5)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_eig(dtype):
+    a = rnd((3, 7, 7), dtype, 42)
+    W, V = ct.linalg.eig(C(a))
+    W, V = host(W), host(V)
+    assert W.dtype.kind == "c" and V.dtype.kind == "c"
+    assert resid(a, V, V * W[..., None, :]) <= 50 * 7 * EPS[dtype]
+    np.testing.assert_allclose(np.linalg.norm(V, axis=-2), 1, atol=1e-5)
+    ref = np.linalg.eigvals(a)
+    for w, rw in zip(W, ref):          # the same multiset (order may differ from LAPACK's)
+        d = np.abs(w[:, None] - rw[None, :])
+        assert d.min(1).max() <= 1e-4 * np.abs(rw).max()
+    np.testing.assert_allclose(np.sort_complex(host(ct.linalg.eigvals(C(a))).ravel()), np.sort_complex(W.ravel()),
+                               atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_ldl(dtype):
+    for herm in (False, True):
+        a = rnd((2, 9, 9), dtype, 43)
+        s = a + (np.conj(np.swapaxes(a, -1, -2)) if herm else np.swapaxes(a, -1, -2))
+        s[..., 0, 0] = 0                     # forces a 2 x 2 pivot
+        LD, piv, info = ct.linalg.ldl_factor_ex(C(s), hermitian=herm)
+        rLD, rpiv, rinfo = torch.linalg.ldl_factor_ex(T(s), hermitian=herm)
+        np.testing.assert_array_equal(host(piv), rpiv.numpy())
+        np.testing.assert_allclose(host(LD), rLD.resolve_conj().numpy(), rtol=1e-3, atol=1e-3)
+        b = rnd((2, 9, 3), dtype, 44)
+        X = ct.linalg.ldl_solve(LD, piv, C(b), hermitian=herm)
+        assert resid(s, host(X), b) <= 200 * 9 * EPS[dtype]
+
+
+@pytest.mark.fp64
+def test_spectral_composites():
+    import math
+    rng = np.random.default_rng(45)
+    a, w = rng.standard_normal((2, 4, 4)), rng.standard_normal((2, 5, 3))
+    A, W, TA, TW = C(a), C(w), T(a), T(w)
+
+    def cmp(c, t, tol=1e-10):
+        for x, y in zip(c if isinstance(c, tuple) else (c,), t if isinstance(t, tuple) else (t,)):
+            np.testing.assert_allclose(host(x), y.resolve_conj().numpy(), rtol=tol, atol=tol)
+    for o in (2, -2, "nuc"):
+        cmp(ct.linalg.matrix_norm(W, o), torch.linalg.matrix_norm(TW, o))
+    for p in (None, 2, -2, "nuc", "fro", 1, math.inf):
+        cmp(ct.linalg.cond(A, p), torch.linalg.cond(TA, p), 1e-8)
+    cmp(ct.linalg.pinv(W), torch.linalg.pinv(TW))
+    cmp(ct.pinverse(W.mT), torch.pinverse(TW.mT))
+    h = a + a.swapaxes(-1, -2)
+    cmp(ct.linalg.pinv(C(h), hermitian=True), torch.linalg.pinv(T(h), hermitian=True), 1e-8)
+    sing = np.array([[1.0, 2, 3], [2, 4, 6], [1, 0, 1]])
+    cmp(ct.linalg.matrix_rank(C(sing)), torch.linalg.matrix_rank(T(sing)))
+    cmp(ct.linalg.matrix_rank(C(h), hermitian=True), torch.linalg.matrix_rank(T(h), hermitian=True))
+    b = rng.standard_normal((2, 5, 2))
+    for d in (None, "gels", "gelsd", "gelss", "gelsy"):
+        cmp(tuple(ct.linalg.lstsq(W, C(b), driver=d)), tuple(torch.linalg.lstsq(TW, T(b), driver=d)), 1e-9)
+    cmp(ct.linalg.matrix_exp(A), torch.linalg.matrix_exp(TA))
+    cmp(ct.linalg.matrix_exp(A * 10), torch.linalg.matrix_exp(TA * 10), 1e-8)
+    c = rnd((3, 3), "complex128", 46)
+    cmp(C(c).matrix_exp(), T(c).matrix_exp())
+
+
+@pytest.mark.fp64
+def test_spectral_gradients():
+    a = rnd((2, 4, 4), "float64", 47)
+    w = rnd((2, 5, 3), "float64", 48)
+    c = rnd((3, 3), "complex128", 49)
+    _gc(lambda A: ct.linalg.eigh(A + A.mT)[0], a)
+    _gc(lambda A: (lambda L, V: (L, V * V))(*ct.linalg.eigh(A + A.mT)), a)
+    _gc(lambda A: (lambda L, V: (L, (V * V.conj()).real))(*ct.linalg.eigh(A + A.mH)), c)
+    _gc(lambda A: ct.linalg.svdvals(A), w)
+    _gc(lambda A: (lambda U, S, Vh: (U @ Vh, S))(*ct.linalg.svd(A, full_matrices=False)), w)
+    _gc(lambda A: (lambda U, S, Vh: (U @ Vh, S))(*ct.linalg.svd(A.mT, full_matrices=False)), w)
+    _gc(lambda A: (lambda U, S, Vh: ((U @ Vh).abs(), S))(*ct.linalg.svd(A, full_matrices=False)), c)
+    _gc(lambda A: ct.linalg.qr(A), w)
+    _gc(lambda A: ct.linalg.qr(A), c)
+    _gc(lambda A: ct.linalg.eigvals(A).real, a[0])
+    _gc(lambda A: (lambda L, V: (L, V.abs()))(*ct.linalg.eig(A)), c)
+    _gc(lambda A: ct.linalg.pinv(A), w)
+    _gc(lambda A: ct.linalg.matrix_exp(A), a[0] / 3)
