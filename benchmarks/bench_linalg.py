@@ -56,7 +56,7 @@ def rows(quick=False):
     out = []
     B, n = (256, 32) if quick else (1024, 32)
     N = 512 if quick else 2048
-    reps = 3 if quick else 5
+    reps = 3 if quick else 4
     a = rng.standard_normal((B, n, n)).astype(np.float32) + n ** 0.5 * np.eye(n, dtype=np.float32)
     b = rng.standard_normal((B, n, 1)).astype(np.float32)
     s = _spd(B, n, rng)
@@ -80,6 +80,22 @@ def rows(quick=False):
          torch and (lambda: torch.linalg.lu_factor_ex(tg))),
         ("cholesky", f"{N}x{N}", lambda: ct.linalg.cholesky_ex(GS), lambda: np.linalg.cholesky(bigs),
          torch and (lambda: torch.linalg.cholesky_ex(tgs))),
+    ]
+    M = 128 if quick else 512
+    sq = rng.standard_normal((M, M)).astype(np.float32)
+    sh = sq + sq.T
+    Q, H = ct.tensor(sq), ct.tensor(sh)
+    tq, th = (torch.from_numpy(sq), torch.from_numpy(sh)) if torch else (None, None)
+    cases += [
+        ("svd", f"{M}x{M}", lambda: ct.linalg.svd(Q, full_matrices=False), lambda: np.linalg.svd(sq),
+         torch and (lambda: torch.linalg.svd(tq, full_matrices=False))),
+        ("eigh", f"{M}x{M}", lambda: ct.linalg.eigh(H), lambda: np.linalg.eigh(sh),
+         torch and (lambda: torch.linalg.eigh(th))),
+        ("qr", f"{M}x{M}", lambda: ct.linalg.qr(Q), lambda: np.linalg.qr(sq), torch and (lambda: torch.linalg.qr(tq))),
+        ("eigh", f"{B}x(8x8)", lambda: ct.linalg.eigh(S[:, :8, :8]), lambda: np.linalg.eigh(s[:, :8, :8]),
+         torch and (lambda: torch.linalg.eigh(ts[:, :8, :8]))),
+        ("svd", f"{B}x(8x8)", lambda: ct.linalg.svd(A[:, :8, :8]), lambda: np.linalg.svd(a[:, :8, :8]),
+         torch and (lambda: torch.linalg.svd(ta[:, :8, :8]))),
     ]
     for op, size, fc, fn, ft in cases:
         r = _bench({"cltensor": fc, "numpy": fn, "torch": ft}, reps)
