@@ -32,26 +32,35 @@ typedef ${R} RT;
 ## spread over the work-items. piv[j] = pbase + (row chosen at step j) + 1 (1-based, as LAPACK/PyTorch), rows
 ## counted from the matrix origin; info (in/out, one per matrix): the first zero pivot pbase + j + 1 when still 0.
 ## Row indices of the matrix start at `rbase` (a panel of a larger matrix: pivots then are absolute).
-<%def name="lu(t, idx)">
+<%def name="lu(t, idx, lm)">
 ${c.preamble((t,))}
 ${scalar_ops(t)}
 __kernel void k(__global S* A, const ${idx} off, const ${idx} bs, const ${idx} rs, const ${idx} cs,
                 const int M, const int N, __global int* piv, const ${idx} poff, const ${idx} pbs,
-                const int pbase,
-                __global int* info)
+                const int pbase, __global int* info${", __local S* lmem" if lm else ""})
 {
     const ${idx} b = get_group_id(0);
     const int lid = get_local_id(0), L = get_local_size(0);
-    __global S* a = A + off + b * bs;
+    __global S* ga = A + off + b * bs;
     __global int* pv = piv + poff + b * pbs;
     __local int p_sh;
     const int K = min(M, N);
+% if lm:
+    /* the matrix in local memory (it fits: the launcher checked), the same algorithm on the copy */
+    __local S* a = lmem;
+    const ${idx} RS = N, CS = 1;
+    for (int e = lid; e < M * N; e += L) a[e] = ga[(e / N) * rs + (e % N) * cs];
+    barrier(CLK_LOCAL_MEM_FENCE);
+% else:
+    __global S* a = ga;
+    const ${idx} RS = rs, CS = cs;
+% endif
     for (int j = 0; j < K; ++j) {
         if (lid == 0) {
             int p = j;
-            RT best = ABS1(a[j * rs + j * cs]);
+            RT best = ABS1(a[j * RS + j * CS]);
             for (int i = j + 1; i < M; ++i) {
-                const RT v = ABS1(a[i * rs + j * cs]);
+                const RT v = ABS1(a[i * RS + j * CS]);
                 if (v > best || isnan(v)) { best = v; p = i; if (isnan(v)) break; }
             }
             p_sh = p;
@@ -61,24 +70,27 @@ __kernel void k(__global S* A, const ${idx} off, const ${idx} bs, const ${idx} r
         const int p = p_sh;
         if (p != j) {
             for (int q = lid; q < N; q += L) {
-                const S x = a[j * rs + q * cs];
-                a[j * rs + q * cs] = a[p * rs + q * cs];
-                a[p * rs + q * cs] = x;
+                const S x = a[j * RS + q * CS];
+                a[j * RS + q * CS] = a[p * RS + q * CS];
+                a[p * RS + q * CS] = x;
             }
         }
-        barrier(CLK_GLOBAL_MEM_FENCE);
-        const S d = a[j * rs + j * cs];
+        barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+        const S d = a[j * RS + j * CS];
         if (ISZERO(d)) {
             if (lid == 0 && info[b] == 0) info[b] = pbase + j + 1;
         } else {
             for (int i = j + 1 + lid; i < M; i += L) {
-                const S l = DIV(a[i * rs + j * cs], d);
-                a[i * rs + j * cs] = l;
-                for (int q = j + 1; q < N; ++q) a[i * rs + q * cs] -= MUL(l, a[j * rs + q * cs]);
+                const S l = DIV(a[i * RS + j * CS], d);
+                a[i * RS + j * CS] = l;
+                for (int q = j + 1; q < N; ++q) a[i * RS + q * CS] -= MUL(l, a[j * RS + q * CS]);
             }
         }
         barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
     }
+% if lm:
+    for (int e = lid; e < M * N; e += L) ga[(e / N) * rs + (e % N) * cs] = a[e];
+% endif
 }
 </%def>
 
@@ -89,11 +101,11 @@ ${c.preamble((t,))}
 ${scalar_ops(t)}
 __kernel void k(__global S* A, const ${idx} off, const ${idx} bs, const ${idx} rs, const ${idx} cs, const int M,
                 const int N, __global const int* piv, const ${idx} poff, const ${idx} pbs, const int j0, const int j1, const int skip0,
-                const int skip1, const int rev)
+                const int skip1, const int rev, const ${idx} nb)
 {
     const int q = get_global_id(0);
     const ${idx} b = get_global_id(1);
-    if (q >= N || (q >= skip0 && q < skip1)) return;
+    if (q >= N || b >= nb || (q >= skip0 && q < skip1)) return;
     __global S* a = A + off + b * bs + q * cs;
     __global const int* pv = piv + poff + b * pbs;
     for (int u = 0; u < j1 - j0; ++u) {
@@ -107,51 +119,65 @@ __kernel void k(__global S* A, const ${idx} off, const ${idx} bs, const ${idx} r
 ## Cholesky A = L L^H of each N x N Hermitian matrix, reading and writing the lower triangle only (LAPACK potf2,
 ## right-looking). info (in/out): the order of the first leading minor that is not positive-definite
 ## (ibase + j + 1); a matrix whose info is already set is left alone (the blocked driver's later panels).
-<%def name="chol(t, idx)">
+<%def name="chol(t, idx, lm)">
 ${c.preamble((t,))}
 ${scalar_ops(t)}
 __kernel void k(__global S* A, const ${idx} off, const ${idx} bs, const ${idx} rs, const ${idx} cs,
-                const int N, const int ibase, __global int* info)
+                const int N, const int ibase, __global int* info${", __local S* lmem" if lm else ""})
 {
     const ${idx} b = get_group_id(0);
     const int lid = get_local_id(0), L = get_local_size(0);
-    __global S* a = A + off + b * bs;
+    __global S* ga = A + off + b * bs;
     __local int bad;
     if (info[b] != 0) return;          /* uniform across the work-group */
-    for (int j = 0; j < N; ++j) {
+% if lm:
+    __local S* a = lmem;
+    const ${idx} RS = N, CS = 1;
+    for (int e = lid; e < N * N; e += L) { const int i = e / N, q = e % N; if (q <= i) a[e] = ga[i * rs + q * cs]; }
+    barrier(CLK_LOCAL_MEM_FENCE);
+% else:
+    __global S* a = ga;
+    const ${idx} RS = rs, CS = cs;
+% endif
+    int j = 0;
+    for (; j < N; ++j) {
         if (lid == 0) {
-            const RT d = RE(a[j * rs + j * cs]);
+            const RT d = RE(a[j * RS + j * CS]);
             bad = !(d > 0);
             if (bad) info[b] = ibase + j + 1;
-            else a[j * rs + j * cs] = MKS(sqrt(d));
+            else a[j * RS + j * CS] = MKS(sqrt(d));
         }
         barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
-        if (bad) return;
-        const RT r = RE(a[j * rs + j * cs]);
-        for (int i = j + 1 + lid; i < N; i += L) a[i * rs + j * cs] /= r;
-        barrier(CLK_GLOBAL_MEM_FENCE);
+        if (bad) break;
+        const RT r = RE(a[j * RS + j * CS]);
+        for (int i = j + 1 + lid; i < N; i += L) a[i * RS + j * CS] /= r;
+        barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
         for (int i = j + 1 + lid; i < N; i += L) {
-            const S l = a[i * rs + j * cs];
-            for (int q = j + 1; q <= i; ++q) a[i * rs + q * cs] -= MUL(l, CONJ(a[q * rs + j * cs]));
+            const S l = a[i * RS + j * CS];
+            for (int q = j + 1; q <= i; ++q) a[i * RS + q * CS] -= MUL(l, CONJ(a[q * RS + j * CS]));
         }
         barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
     }
+% if lm:
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int e = lid; e < N * N; e += L) { const int i = e / N, q = e % N; if (q <= i) ga[i * rs + q * cs] = a[e]; }
+% endif
 }
 </%def>
 
 ## Triangular solve with many right-hand sides, in place: B <- op(T)^-1 B, T (N x N) lower or upper, unit or
 ## not, conjugated or not (a transposed T is a view with its strides swapped). One work-item per column of B:
-## global (round_up(K, L), batch); T's batch stride may be 0 (broadcast).
+## global (columns, batch) rounded up to the local size; T's batch stride may be 0 (broadcast).
 <%def name="trsm(t, idx)">
 ${c.preamble((t,))}
 ${scalar_ops(t)}
 __kernel void k(__global const S* T, const ${idx} toff, const ${idx} tbs, const ${idx} trs, const ${idx} tcs,
                 __global S* B, const ${idx} boff, const ${idx} bbs, const ${idx} brs, const ${idx} bcs,
-                const int N, const int K, const int upper, const int unit, const int conj)
+                const int N, const int K, const int upper, const int unit, const int conj, const ${idx} nb)
 {
     const int q = get_global_id(0);
     const ${idx} b = get_global_id(1);
-    if (q >= K) return;
+    if (q >= K || b >= nb) return;
     __global const S* tm = T + toff + b * tbs;
     __global S* x = B + boff + b * bbs + q * bcs;
     if (!upper) {

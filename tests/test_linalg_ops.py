@@ -407,3 +407,15 @@ def test_spectral_gradients():
     _gc(lambda A: (lambda L, V: (L, V.abs()))(*ct.linalg.eig(A)), c)
     _gc(lambda A: ct.linalg.pinv(A), w)
     _gc(lambda A: ct.linalg.matrix_exp(A), a[0] / 3)
+
+
+def test_local_memory_variants(monkeypatch):
+    """The local-memory forms of the LU and Cholesky kernels (used on GPUs) give the same factors."""
+    from cltensor._lapack import _core
+    a = rnd((3, 12, 12), "float32", 50)
+    s = spd((3, 12, 12), "float32", 51)
+    ref = [host(x) for x in ct.linalg.lu_factor_ex(C(a))] + [host(ct.linalg.cholesky(C(s)))]
+    monkeypatch.setattr(_core, "_LOCAL_ON_CPU", True)
+    got = [host(x) for x in ct.linalg.lu_factor_ex(C(a))] + [host(ct.linalg.cholesky(C(s)))]
+    for g, r in zip(got, ref):
+        np.testing.assert_array_equal(g, r)

@@ -6,6 +6,7 @@ algorithms whose panels run on the small kernels and whose trailing updates run 
 `_gemm_nd`, views of the working matrix, no copies).
 """
 import numpy as np
+import pyopencl as cl
 
 from .. import _creation
 from .. import _kernels as K
@@ -19,6 +20,24 @@ NB = 64            # block size of the blocked drivers (and the largest matrix t
 def _wg(rt):
     """Work-group size of the one-matrix-per-work-group kernels (fixed per device: no recompiles)."""
     return 16 if rt.info.tuning.local_size_1d <= 64 else 64
+
+
+def _use_local(rt, nelem, itemsize):
+    """Whether the one-work-group kernels keep the matrix in local memory: when it fits in half the device's
+    local memory, on devices whose local memory is on chip (GPUs; on CPU devices it is ordinary memory and the
+    copy in and out only costs)."""
+    return (not rt.info.is_cpu or _LOCAL_ON_CPU) and nelem * itemsize <= rt.info.local_mem_size // 2
+
+
+_LOCAL_ON_CPU = False
+
+
+def _geom(cols, B):
+    """(global, local) of the column x batch kernels: 16 columns per work-group when there are many right-hand
+    sides, else 16 matrices per work-group (one column each)."""
+    if cols >= 16:
+        return (K.round_up(cols, 16), B), (16, 1)
+    return (cols, K.round_up(B, 16)), (1, 16)
 
 
 def batch_stride(shape, strides):
@@ -64,13 +83,16 @@ def lu_(a):
     rt = rt_of(a)
     idx, it = idx_type(extent(a), extent(piv))
     L = _wg(rt)
-    klu = K.get(rt, "linalg", "lu", t=a._dtype, idx=idx)
     rs, cs, bs = n, 1, m * n
+    isz = a._dtype.itemsize
 
     def panel(r0, c0, M, N):
+        lm = _use_local(rt, M * N, isz)
+        klu = K.get(rt, "linalg", "lu", t=a._dtype, idx=idx, lm=lm)
         K.launch(rt, klu, (B * L,), (L,),
                  [a._st.buf, it(a._offset + r0 * rs + c0 * cs), it(bs), it(rs), it(cs), np.int32(M), np.int32(N),
-                  piv._st.buf, it(piv._offset + c0), it(k), np.int32(r0), info._st.buf])
+                  piv._st.buf, it(piv._offset + c0), it(k), np.int32(r0), info._st.buf] +
+                 ([cl.LocalMemory(M * N * isz)] if lm else []))
     if k <= NB:
         panel(0, 0, m, n)
         return piv, info
@@ -79,9 +101,9 @@ def lu_(a):
     for j in range(0, k, NB):
         kb = min(NB, k - j)
         panel(j, j, m - j, kb)
-        K.launch(rt, ksw, (K.round_up(n, 16), B), (16, 1),
+        K.launch(rt, ksw, *_geom(n, B),
                  [a._st.buf, it(a._offset), it(bs), it(rs), it(cs), np.int32(m), np.int32(n), piv._st.buf, it(0), it(k),
-                  np.int32(j), np.int32(j + kb), np.int32(j), np.int32(j + kb), np.int32(0)])
+                  np.int32(j), np.int32(j + kb), np.int32(j), np.int32(j + kb), np.int32(0), it(B)])
         if j + kb < n:
             trsm_(a3[:, j:j + kb, j:j + kb], 0 if B == 1 else bs, a3[:, j:j + kb, j + kb:], bs,
                   upper=False, unit=True)
@@ -103,12 +125,15 @@ def cholesky_(a):
     rt = rt_of(a)
     idx, it = idx_type(extent(a))
     L = _wg(rt)
-    kch = K.get(rt, "linalg", "chol", t=a._dtype, idx=idx)
     bs = n * n
+    isz = a._dtype.itemsize
 
     def diag(j, kb):
+        lm = _use_local(rt, kb * kb, isz)
+        kch = K.get(rt, "linalg", "chol", t=a._dtype, idx=idx, lm=lm)
         K.launch(rt, kch, (B * L,), (L,), [a._st.buf, it(a._offset + j * n + j), it(bs), it(n), it(1),
-                                           np.int32(kb), np.int32(j), info._st.buf])
+                                           np.int32(kb), np.int32(j), info._st.buf] +
+                 ([cl.LocalMemory(kb * kb * isz)] if lm else []))
     if n <= NB:
         diag(0, n)
         return info
@@ -149,11 +174,10 @@ def trsm_(T, tbs, X, xbs, upper, unit, conj=False):
         return X
     idx, it = idx_type(extent(T), extent(X))
     kt = K.get(rt, "linalg", "trsm", t=X._dtype, idx=idx)
-    L = 16
-    K.launch(rt, kt, (K.round_up(kr, L), B), (L, 1),
+    K.launch(rt, kt, *_geom(kr, B),
              [T._st.buf, it(T._offset), it(tbs), it(T._strides[-2]), it(T._strides[-1]),
               X._st.buf, it(X._offset), it(xbs), it(X._strides[-2]), it(X._strides[-1]),
-              np.int32(n), np.int32(kr), np.int32(bool(upper)), np.int32(bool(unit)), np.int32(bool(conj))])
+              np.int32(n), np.int32(kr), np.int32(bool(upper)), np.int32(bool(unit)), np.int32(bool(conj)), it(B)])
     return X
 
 
@@ -167,10 +191,10 @@ def laswp_(X, xbs, piv, pbs, rev=False):
     rt = rt_of(X)
     idx, it = idx_type(extent(X), extent(piv))
     ksw = K.get(rt, "linalg", "laswp", t=X._dtype, idx=idx)
-    K.launch(rt, ksw, (K.round_up(c, 16), B), (16, 1),
+    K.launch(rt, ksw, *_geom(c, B),
              [X._st.buf, it(X._offset), it(xbs), it(X._strides[-2]), it(X._strides[-1]), np.int32(m), np.int32(c),
               piv._st.buf, it(piv._offset), it(pbs), np.int32(0), np.int32(min(kk, m)), np.int32(0), np.int32(0),
-              np.int32(bool(rev))])
+              np.int32(bool(rev)), it(B)])
     return X
 
 
