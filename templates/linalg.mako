@@ -722,7 +722,7 @@ __kernel void k(__global S* Ab, __global int* pivb, __global int* info, const in
                     if (herm) A(j, j) = MKS(RE(A(j, j)));
                 }
                 for (int i = k + 1; i < n; ++i) A(i, k) = MUL(A(i, k), d11);
-            } else if (k + 2 < n || 1) {
+            } else {
                 if (herm) {
 % if t.complex:
                     const RT dd = hypot(A(k + 1, k).x, A(k + 1, k).y);
