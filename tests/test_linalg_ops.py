@@ -419,3 +419,17 @@ def test_local_memory_variants(monkeypatch):
     got = [host(x) for x in ct.linalg.lu_factor_ex(C(a))] + [host(ct.linalg.cholesky(C(s)))]
     for g, r in zip(got, ref):
         np.testing.assert_array_equal(g, r)
+
+
+def test_out_forms():
+    a = rnd((2, 4, 4), "float32", 52)
+    o = ct.empty(0)
+    r = ct.linalg.inv(C(a), out=o)
+    assert r is o
+    np.testing.assert_allclose(host(o), torch.linalg.inv(T(a)).numpy(), rtol=1e-4, atol=1e-4)
+    o1, o2 = ct.empty(0), ct.empty(0, dtype=ct.int32)
+    r = ct.linalg.lu_factor(C(a), out=(o1, o2))
+    assert r.LU is o1 and r.pivots is o2 and tuple(o2.shape) == (2, 4)
+    W, V = ct.empty(0), ct.empty(0)
+    ct.linalg.eigh(C(a + np.swapaxes(a, -1, -2)), out=(W, V))
+    np.testing.assert_allclose(host(W), np.linalg.eigvalsh(a + np.swapaxes(a, -1, -2)), rtol=1e-4, atol=1e-4)

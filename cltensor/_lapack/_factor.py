@@ -5,6 +5,7 @@ forms), with PyTorch's backward formulas.
 The non-_ex forms read the `info` tensor on the host to raise LinAlgError: a synchronisation PyTorch's own
 checks also make (the _ex forms never synchronise)."""
 from .. import _creation
+from .. import _ops
 from .. import _dtypes as D
 from .._registry import register
 from ..autograd import _tape as AG
@@ -22,7 +23,7 @@ _FLOATS = (D.float32, D.float64, D.complex64, D.complex128)
 
 def check_dtype(A, name):
     if A._dtype not in _FLOATS:
-        if A._dtype in (D.float16, D.bfloat16) if hasattr(D, "bfloat16") else A._dtype is D.float16:
+        if A._dtype is D.float16 or A._dtype is getattr(D, "bfloat16", None):
             raise RuntimeError(f"{name}: Low precision dtypes not supported. Got {A._dtype._alias}")
         raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got {A._dtype._alias}")
 
@@ -152,11 +153,7 @@ def lu_factor_ex(A, *, pivot=True, check_errors=False, out=None):
 
 def _out3(res, out, tname):
     if out is not None:
-        for o, r in zip(out, res):
-            o.resize_(r._shape) if tuple(o._shape) != tuple(r._shape) else None
-            with AG.no_grad():
-                o.copy_(r)
-        res = tuple(out)
+        res = tuple(_outx(r, o) for r, o in zip(res, out))
     return _named(tname, res)
 
 
@@ -243,10 +240,8 @@ def _outx(X, out):
     if out is None:
         return X
     if tuple(out._shape) != tuple(X._shape):
-        out.resize_(X._shape)
-    with AG.no_grad():
-        out.copy_(X)
-    return out
+        _ops._resize_(out, X._shape)
+    return _ops.copy_into(out, X)
 
 
 def _t_lu_solve(b, LU_data, LU_pivots, *, out=None):
