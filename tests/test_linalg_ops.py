@@ -179,6 +179,8 @@ def test_errors_and_info():
         (lambda m: m.linalg.det(m.ones(2, 2, dtype=m.int64)), ),
         (lambda m: m.linalg.lu_factor(m.tensor(sing)), ),
         (lambda m: m.linalg.solve(m.eye(2), m.ones(3)), ),
+        (lambda m: m.cholesky_inverse(m.zeros(2, 2)), ),
+        (lambda m: m.linalg.inv(m.ones(2, 2, dtype=m.float16)), ),
     ]
     for (f,) in cases:
         with pytest.raises(Exception) as r:

@@ -577,6 +577,14 @@ def cholesky_solve(B, L, upper=False, *, out=None):
 def cholesky_inverse(L, upper=False, *, out=None):
     check_dtype(L, "cholesky_inverse")
     check_square(L, "cholesky_inverse")
+    # PyTorch's check of LAPACK potri's info: the first zero diagonal element (a host read)
+    with AG.no_grad():
+        z = (L.diagonal(dim1=-2, dim2=-1) == 0).to(D.int32)
+        first = (z * _creation.arange(1, L._shape[-1] + 1, dtype=D.int32, device=L.device)).where(
+            z != 0, L._shape[-1] + 1).amin(-1) if L._shape[-1] else z.sum(-1)
+        info = first.where(first <= L._shape[-1], 0)
+    raise_info(info, lambda v: f"cholesky_inverse: The diagonal element {v} is zero, the inversion could not be "
+               "completed because the input matrix is singular.", L.dim() > 2)
     with AG.no_grad():
         Ainv = cholesky_solve(_eye_like(L).expand(*L._shape), L, upper)
     if AG.needs_grad(L):
