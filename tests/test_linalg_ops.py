@@ -435,3 +435,13 @@ def test_out_forms():
     W, V = ct.empty(0), ct.empty(0)
     ct.linalg.eigh(C(a + np.swapaxes(a, -1, -2)), out=(W, V))
     np.testing.assert_allclose(host(W), np.linalg.eigvalsh(a + np.swapaxes(a, -1, -2)), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.fp64
+def test_lu_solve_gradient_complex():
+    a = rnd((3, 3), "complex128", 53) + 3 * np.eye(3)
+    b = rnd((3, 2), "complex128", 54)
+    LU, piv = torch.linalg.lu_factor(T(a))
+    P = ct.tensor(piv.numpy())
+    for adj in (False, True):
+        _gc(lambda LU_, B: ct.linalg.lu_solve(LU_, P, B, adjoint=adj), LU.resolve_conj().numpy(), b)

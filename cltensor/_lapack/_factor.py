@@ -230,10 +230,34 @@ def linalg_lu_solve(LU, pivots, B, *, left=True, adjoint=False, out=None):
         raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation AX = B "
                            f"({LU._shape[-2]}x{LU._shape[-1]} and {B._shape[-2]}x{B._shape[-1]})")
     X = _lu_solve_raw(LU, pivots.to(D.int32) if pivots._dtype is not D.int32 else pivots, B, adjoint)
-    if AG.needs_grad(B):
-        AG.record("LinalgLuSolveBackward0", (LU, None, B), X,
-                  lambda g: (None, None, linalg_lu_solve(LU, pivots, g, adjoint=not adjoint)), saved=(LU,))
+    if AG.needs_grad(LU, B):
+        glu = AG.needs_grad(LU)
+
+        def bw(g):
+            gB = _sum_to(linalg_lu_solve(LU, pivots, g, adjoint=not adjoint), B._shape)
+            return (_lu_solve_grad_lu(LU, pivots, B, X, g, adjoint) if glu else None), None, gB
+        AG.record("LinalgLuSolveBackward0", (LU, None, B), X, bw, saved=(LU, X))
     return _outx(X, out)
+
+
+def _lu_solve_grad_lu(LU, pivots, B, X, g, adjoint):
+    """Gradient of X = A^-1 B (adjoint: A^-H B), A = P L U, with respect to the packed LU:
+    A^-1 B:  G = U^-H gX, gU = -triu(G X^H), gL = -tril(L^-H G (U X)^H, -1);
+    A^-H B:  W = P^T X, H = L^-1 P^T gX, Z = L^H W, gL = -tril(W H^H, -1), gU = -triu(Z (U^-1 H)^H)."""
+    L = LU.tril(-1) + _eye_like(LU)
+    U = LU.triu()
+    if not adjoint:
+        G = solve_triangular(U.mH, g, upper=False)
+        gU = -(G @ X.mH).triu()
+        gL = -(solve_triangular(L.mH, G, upper=True, unitriangular=True) @ (U @ X).mH).tril(-1)
+    else:
+        P = C.perm_matrix(pivots.to(D.int32).contiguous().clone(), LU._shape[-1], LU._dtype)
+        W = P.mT @ X
+        H = solve_triangular(L, P.mT @ g, upper=False, unitriangular=True)
+        Z = L.mH @ W
+        gL = -(W @ H.mH).tril(-1)
+        gU = -(Z @ solve_triangular(U, H, upper=True).mH).triu()
+    return _sum_to(gL + gU, LU._shape)
 
 
 def _outx(X, out):
