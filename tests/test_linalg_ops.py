@@ -253,6 +253,7 @@ def test_composites():
     for o in (2, 1, math.inf, -math.inf, 0, 3, -1.5):
         cmp(ct.linalg.vector_norm(X, o, dim=1), torch.linalg.vector_norm(TX, o, dim=1))
     cmp(ct.linalg.vector_norm(X), torch.linalg.vector_norm(TX))
+    cmp(ct.linalg.vector_norm(X, 3, keepdim=True), torch.linalg.vector_norm(TX, 3, keepdim=True))
     for o in ("fro", 1, -1, math.inf, -math.inf):
         cmp(ct.linalg.matrix_norm(A, o), torch.linalg.matrix_norm(TA, o))
         cmp(ct.linalg.matrix_norm(A, o, keepdim=True), torch.linalg.matrix_norm(TA, o, keepdim=True))
@@ -314,6 +315,15 @@ def test_svd_and_qr(dtype, shape):
     assert U.shape[-1] == m and Vh.shape[-2] == n
     np.testing.assert_allclose(np.conj(np.swapaxes(U, -1, -2)) @ U, np.broadcast_to(np.eye(m), U.shape), atol=tol)
     np.testing.assert_allclose(host(ct.linalg.svdvals(C(a))), S, rtol=0, atol=tol * S.max())
+    for some in (True, False):      # torch.svd: V, not Vh; zero U and V without compute_uv
+        u, s_, v = ct.svd(C(a), some=some)
+        ru, rs, rv = torch.svd(T(a), some=some)
+        assert tuple(u.shape) == tuple(ru.shape) and tuple(v.shape) == tuple(rv.shape)
+        assert resid(host(u)[..., :, :k] * host(s_)[..., None, :], np.conj(np.swapaxes(host(v)[..., :, :k], -1, -2)),
+                     a) <= tol
+    u, s_, v = ct.svd(C(a), compute_uv=False)
+    ru, _, rv = torch.svd(T(a), compute_uv=False)
+    assert tuple(u.shape) == tuple(ru.shape) and tuple(v.shape) == tuple(rv.shape) and not host(u).any()
     for mode in ("reduced", "complete", "r"):
         Q, R = ct.linalg.qr(C(a), mode=mode)
         rQ, rR = torch.linalg.qr(T(a), mode=mode)

@@ -200,9 +200,10 @@ def _t_svd(A, some=True, compute_uv=True, *, out=None):
     T = collections.namedtuple("svd", ("U", "S", "V"))
     if not compute_uv:
         S = svdvals(A)
-        z = _creation.zeros(*A._shape[:-2], A._shape[-2], A._shape[-2] if not some else min(A._shape[-2:]),
-                            dtype=A._dtype, device=A.device)
-        return T(z, S, z)
+        m, n = A._shape[-2], A._shape[-1]
+        zu = _creation.zeros(*A._shape[:-2], m, m, dtype=A._dtype, device=A.device)
+        zv = _creation.zeros(*A._shape[:-2], n, n, dtype=A._dtype, device=A.device)
+        return T(zu, S, zv)
     U, S, Vh = svd(A, full_matrices=not some)
     return T(U, S, Vh.mH)
 

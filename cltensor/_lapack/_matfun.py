@@ -23,10 +23,10 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     if dtype is not None:
         x = x.to(dtype)
     d = _dims(x, dim)
+    nd = x.dim()
     if d is None:
-        x, d = x.reshape(-1), (0,)
-        if keepdim:
-            raise NotImplementedError("linalg.vector_norm: keepdim=True with dim=None")
+        r = vector_norm(x.reshape(-1), ord, 0, False)
+        return F._outx(r.reshape(*([1] * nd)) if keepdim else r, out)
     a = x.abs()
     if ord == math.inf:
         r = a.amax(d, keepdim=keepdim)
