@@ -1,0 +1,833 @@
+## Dense linear algebra kernels (cltensor/_lapack/_core.py launches them).
+## Every matrix is addressed by (offset, batch stride, row stride, column stride) kernel arguments, so views
+## (transposes, panels of a larger matrix, broadcast batches with stride 0) need no copy, and sizes never compile
+## a new kernel. Factorizations run one work-group per matrix (get_group_id(0) = batch index) and work in place.
+<%namespace name="c" file="common.mako"/>
+
+## scalar helpers for dtype t (real or complex): MUL, DIV, CONJ, ABS1 (|re| + |im|, LAPACK's pivot measure), RE
+<%def name="scalar_ops(t)">
+<% R = "double" if t.name in ("float64", "complex128") else "float" %>
+typedef ${t.cc} S;
+typedef ${R} RT;
+% if t.complex:
+#define MUL(a, b) c_mul(a, b)
+#define DIV(a, b) c_div(a, b)
+#define CONJ(a) c_conj(a)
+#define ABS1(a) (fabs((a).x) + fabs((a).y))
+#define RE(a) ((a).x)
+#define MKS(r) ((S)((r), (RT)0))
+#define ISZERO(a) ((a).x == 0 && (a).y == 0)
+% else:
+#define MUL(a, b) ((a) * (b))
+#define DIV(a, b) ((a) / (b))
+#define CONJ(a) (a)
+#define ABS1(a) fabs(a)
+#define RE(a) (a)
+#define MKS(r) ((S)(r))
+#define ISZERO(a) ((a) == 0)
+% endif
+</%def>
+
+## LU with partial pivoting of each M x N matrix (LAPACK getf2, right-looking): rows of the trailing update are
+## spread over the work-items. piv[j] = pbase + (row chosen at step j) + 1 (1-based, as LAPACK/PyTorch), rows
+## counted from the matrix origin; info (in/out, one per matrix): the first zero pivot pbase + j + 1 when still 0.
+## Row indices of the matrix start at `rbase` (a panel of a larger matrix: pivots then are absolute).
+<%def name="lu(t, idx, lm)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+__kernel void k(__global S* A, const ${idx} off, const ${idx} bs, const ${idx} rs, const ${idx} cs,
+                const int M, const int N, __global int* piv, const ${idx} poff, const ${idx} pbs,
+                const int pbase, __global int* info${", __local S* lmem" if lm else ""})
+{
+    const ${idx} b = get_group_id(0);
+    const int lid = get_local_id(0), L = get_local_size(0);
+    __global S* ga = A + off + b * bs;
+    __global int* pv = piv + poff + b * pbs;
+    __local int p_sh;
+    const int K = min(M, N);
+% if lm:
+    /* the matrix in local memory (it fits: the launcher checked), the same algorithm on the copy */
+    __local S* a = lmem;
+    const ${idx} RS = N, CS = 1;
+    for (int e = lid; e < M * N; e += L) a[e] = ga[(e / N) * rs + (e % N) * cs];
+    barrier(CLK_LOCAL_MEM_FENCE);
+% else:
+    __global S* a = ga;
+    const ${idx} RS = rs, CS = cs;
+% endif
+    for (int j = 0; j < K; ++j) {
+        if (lid == 0) {
+            int p = j;
+            RT best = ABS1(a[j * RS + j * CS]);
+            for (int i = j + 1; i < M; ++i) {
+                const RT v = ABS1(a[i * RS + j * CS]);
+                if (v > best || isnan(v)) { best = v; p = i; if (isnan(v)) break; }
+            }
+            p_sh = p;
+            pv[j] = pbase + p + 1;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+        const int p = p_sh;
+        if (p != j) {
+            for (int q = lid; q < N; q += L) {
+                const S x = a[j * RS + q * CS];
+                a[j * RS + q * CS] = a[p * RS + q * CS];
+                a[p * RS + q * CS] = x;
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+        const S d = a[j * RS + j * CS];
+        if (ISZERO(d)) {
+            if (lid == 0 && info[b] == 0) info[b] = pbase + j + 1;
+        } else {
+            for (int i = j + 1 + lid; i < M; i += L) {
+                const S l = DIV(a[i * RS + j * CS], d);
+                a[i * RS + j * CS] = l;
+                for (int q = j + 1; q < N; ++q) a[i * RS + q * CS] -= MUL(l, a[j * RS + q * CS]);
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+    }
+% if lm:
+    for (int e = lid; e < M * N; e += L) ga[(e / N) * rs + (e % N) * cs] = a[e];
+% endif
+}
+</%def>
+
+## Row interchanges (LAPACK laswp): for j in [j0, j1) (descending with rev: the inverse permutation) swap rows j and piv[j] - 1 of every column outside
+## [skip0, skip1) (pivots outside [0, M) are ignored: they may come from the caller). One work-item per column; global (round_up(N, L), batch).
+<%def name="laswp(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+__kernel void k(__global S* A, const ${idx} off, const ${idx} bs, const ${idx} rs, const ${idx} cs, const int M,
+                const int N, __global const int* piv, const ${idx} poff, const ${idx} pbs, const int j0, const int j1, const int skip0,
+                const int skip1, const int rev, const ${idx} nb)
+{
+    const int q = get_global_id(0);
+    const ${idx} b = get_global_id(1);
+    if (q >= N || b >= nb || (q >= skip0 && q < skip1)) return;
+    __global S* a = A + off + b * bs + q * cs;
+    __global const int* pv = piv + poff + b * pbs;
+    for (int u = 0; u < j1 - j0; ++u) {
+        const int j = rev ? j1 - 1 - u : j0 + u;
+        const int p = pv[j] - 1;
+        if (p != j && p >= 0 && p < M) { const S x = a[j * rs]; a[j * rs] = a[p * rs]; a[p * rs] = x; }
+    }
+}
+</%def>
+
+## Cholesky A = L L^H of each N x N Hermitian matrix, reading and writing the lower triangle only (LAPACK potf2,
+## right-looking). info (in/out): the order of the first leading minor that is not positive-definite
+## (ibase + j + 1); a matrix whose info is already set is left alone (the blocked driver's later panels).
+<%def name="chol(t, idx, lm)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+__kernel void k(__global S* A, const ${idx} off, const ${idx} bs, const ${idx} rs, const ${idx} cs,
+                const int N, const int ibase, __global int* info${", __local S* lmem" if lm else ""})
+{
+    const ${idx} b = get_group_id(0);
+    const int lid = get_local_id(0), L = get_local_size(0);
+    __global S* ga = A + off + b * bs;
+    __local int bad;
+    if (info[b] != 0) return;          /* uniform across the work-group */
+% if lm:
+    __local S* a = lmem;
+    const ${idx} RS = N, CS = 1;
+    for (int e = lid; e < N * N; e += L) { const int i = e / N, q = e % N; if (q <= i) a[e] = ga[i * rs + q * cs]; }
+    barrier(CLK_LOCAL_MEM_FENCE);
+% else:
+    __global S* a = ga;
+    const ${idx} RS = rs, CS = cs;
+% endif
+    int j = 0;
+    for (; j < N; ++j) {
+        if (lid == 0) {
+            const RT d = RE(a[j * RS + j * CS]);
+            bad = !(d > 0);
+            if (bad) info[b] = ibase + j + 1;
+            else a[j * RS + j * CS] = MKS(sqrt(d));
+        }
+        barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+        if (bad) break;
+        const RT r = RE(a[j * RS + j * CS]);
+        for (int i = j + 1 + lid; i < N; i += L) a[i * RS + j * CS] /= r;
+        barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+        for (int i = j + 1 + lid; i < N; i += L) {
+            const S l = a[i * RS + j * CS];
+            for (int q = j + 1; q <= i; ++q) a[i * RS + q * CS] -= MUL(l, CONJ(a[q * RS + j * CS]));
+        }
+        barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+    }
+% if lm:
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int e = lid; e < N * N; e += L) { const int i = e / N, q = e % N; if (q <= i) ga[i * rs + q * cs] = a[e]; }
+% endif
+}
+</%def>
+
+## Triangular solve with many right-hand sides, in place: B <- op(T)^-1 B, T (N x N) lower or upper, unit or
+## not, conjugated or not (a transposed T is a view with its strides swapped). One work-item per column of B:
+## global (columns, batch) rounded up to the local size; T's batch stride may be 0 (broadcast).
+<%def name="trsm(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+__kernel void k(__global const S* T, const ${idx} toff, const ${idx} tbs, const ${idx} trs, const ${idx} tcs,
+                __global S* B, const ${idx} boff, const ${idx} bbs, const ${idx} brs, const ${idx} bcs,
+                const int N, const int K, const int upper, const int unit, const int conj, const ${idx} nb)
+{
+    const int q = get_global_id(0);
+    const ${idx} b = get_global_id(1);
+    if (q >= K || b >= nb) return;
+    __global const S* tm = T + toff + b * tbs;
+    __global S* x = B + boff + b * bbs + q * bcs;
+    if (!upper) {
+        for (int i = 0; i < N; ++i) {
+            S s = x[i * brs];
+            for (int j = 0; j < i; ++j) {
+                const S v = tm[i * trs + j * tcs];
+                s -= MUL(conj ? CONJ(v) : v, x[j * brs]);
+            }
+            if (!unit) { const S d = tm[i * trs + i * tcs]; s = DIV(s, conj ? CONJ(d) : d); }
+            x[i * brs] = s;
+        }
+    } else {
+        for (int i = N - 1; i >= 0; --i) {
+            S s = x[i * brs];
+            for (int j = i + 1; j < N; ++j) {
+                const S v = tm[i * trs + j * tcs];
+                s -= MUL(conj ? CONJ(v) : v, x[j * brs]);
+            }
+            if (!unit) { const S d = tm[i * trs + i * tcs]; s = DIV(s, conj ? CONJ(d) : d); }
+            x[i * brs] = s;
+        }
+    }
+}
+</%def>
+
+## Permutation matrix of LAPACK row interchanges: P (m x m, fresh zeros) with A = P L U, i.e. P[perm[i], i] = 1
+## where perm starts as the identity and swaps perm[j] and perm[piv[j] - 1] for j < k. One work-item per matrix;
+## `perm` is scratch (m ints per matrix).
+<%def name="perm(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+__kernel void k(__global S* P, const ${idx} pbs, __global const int* piv, const ${idx} vbs, __global int* perm,
+                const int m, const int kk, const ${idx} nb)
+{
+    const ${idx} b = get_global_id(0);
+    if (b >= nb) return;
+    __global int* pr = perm + b * m;
+    __global const int* pv = piv + b * vbs;
+    for (int i = 0; i < m; ++i) pr[i] = i;
+    for (int j = 0; j < kk; ++j) {
+        const int p = pv[j] - 1;
+        if (p >= 0 && p < m && p != j) { const int x = pr[j]; pr[j] = pr[p]; pr[p] = x; }
+    }
+    for (int i = 0; i < m; ++i) P[b * pbs + (${idx})pr[i] * m + i] = MKS(1);
+}
+</%def>
+
+## Jacobi rotations. For the Hermitian 2 x 2 block [[a, b], [conj(b), d]] (a, d real) the rotation
+## G = [[c, s], [-conj(e) s, conj(e) c]], e = b / |b|, makes G^H M G diagonal (Golub & Van Loan, sym.schur2, after
+## the phase diag(1, conj(e)) has made b real). Round r of a sweep pairs the m (= n rounded up to even) indices
+## into m / 2 disjoint pairs (round-robin), so the rotations of one round commute and run in parallel.
+<%def name="jacobi_helpers(t)">
+% if t.complex:
+#define CABS(a) hypot((a).x, (a).y)
+#define SCALE(a, r) ((a) * (r))
+% else:
+#define CABS(a) fabs(a)
+#define SCALE(a, r) ((a) * (r))
+% endif
+#define EPS_ ${"DBL_EPSILON" if t.name in ("float64", "complex128") else "FLT_EPSILON"}
+#define TINY_ ${"DBL_MIN" if t.name in ("float64", "complex128") else "FLT_MIN"}
+static inline void pair_of(int k, int r, int m, int* p, int* q) {
+    int i, j;
+    if (k == 0) { i = 0; j = 1 + r % (m - 1); }
+    else { i = 1 + (r + k) % (m - 1); j = 1 + (r - k + m - 1) % (m - 1); }
+    *p = min(i, j); *q = max(i, j);
+}
+static inline void jrot(RT a, RT d, S b, RT* c, RT* s, S* e) {
+    const RT ab = CABS(b);
+    *e = DIV(b, MKS(ab));
+    const RT tau = (d - a) / (2 * ab);
+    const RT t = (tau >= 0 ? (RT)1 : (RT)-1) / (fabs(tau) + hypot((RT)1, tau));
+    *c = (RT)1 / sqrt(1 + t * t);
+    *s = t * *c;
+}
+</%def>
+
+## Hermitian eigendecomposition by parallel two-sided Jacobi, one work-group per n x n matrix. A: a fresh
+## contiguous copy (its lower triangle is the input, as LAPACK's UPLO='L'); V (n x n per matrix, written when
+## wantv), W (n real eigenvalues per matrix, ascending), rot: scratch of 4 reals per pair.
+<%def name="eigh(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+${jacobi_helpers(t)}
+__kernel void k(__global S* A, __global S* V, __global RT* W, __global RT* rot, const int n, const int maxsweeps,
+                const int wantv)
+{
+    const ${idx} b = get_group_id(0);
+    const int lid = get_local_id(0), L = get_local_size(0);
+    const int m = n + (n & 1), h = m / 2;
+    __global S* a = A + b * (${idx})n * n;
+    __global S* v = V + b * (${idx})n * n;
+    __global RT* w = W + b * (${idx})n;
+    __global RT* ro = rot + b * (${idx})h * 4;
+    __local int changed;
+    __local RT scale;
+    for (int i = lid; i < n; i += L) {
+        for (int j = 0; j < n; ++j) {
+            if (j > i) a[i * n + j] = CONJ(a[j * n + i]);
+            if (wantv) v[i * n + j] = MKS(i == j ? 1 : 0);
+        }
+        a[i * n + i] = MKS(RE(a[i * n + i]));
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    if (lid == 0) {
+        RT sc = 0;
+        for (int i = 0; i < n * n; ++i) sc = fmax(sc, ABS1(a[i]));
+        scale = sc;
+    }
+    for (int sweep = 0; sweep < maxsweeps && n > 1; ++sweep) {
+        if (lid == 0) changed = 0;
+        barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+        for (int r = 0; r < m - 1; ++r) {
+            for (int k = lid; k < h; k += L) {
+                int p, q;
+                pair_of(k, r, m, &p, &q);
+                RT cs = 1, sn = 0;
+                S e = MKS(1);
+                if (q < n) {
+                    const RT ad = RE(a[p * n + p]), dd = RE(a[q * n + q]);
+                    const S bb = a[p * n + q];
+                    const RT ab = CABS(bb);
+                    if (ab > EPS_ * sqrt(fabs(ad)) * sqrt(fabs(dd)) && ab > EPS_ * EPS_ * scale && ab > TINY_ / EPS_) {
+                        jrot(ad, dd, bb, &cs, &sn, &e);
+                        changed = 1;
+                    }
+                }
+                ro[4 * k] = cs; ro[4 * k + 1] = sn;
+% if t.complex:
+                ro[4 * k + 2] = e.x; ro[4 * k + 3] = e.y;
+% else:
+                ro[4 * k + 2] = e;
+% endif
+            }
+            barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+            for (int k = lid; k < h; k += L) {           /* rows: G^H A */
+                int p, q;
+                pair_of(k, r, m, &p, &q);
+                const RT cs = ro[4 * k], sn = ro[4 * k + 1];
+                if (q >= n || sn == 0) continue;
+% if t.complex:
+                const S e = (S)(ro[4 * k + 2], ro[4 * k + 3]);
+% else:
+                const S e = ro[4 * k + 2];
+% endif
+                for (int j = 0; j < n; ++j) {
+                    const S ap = a[p * n + j], aq = MUL(e, a[q * n + j]);
+                    a[p * n + j] = ap * cs - aq * sn;
+                    a[q * n + j] = ap * sn + aq * cs;
+                }
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE);
+            for (int k = lid; k < h; k += L) {           /* columns: (G^H A) G, and V G */
+                int p, q;
+                pair_of(k, r, m, &p, &q);
+                const RT cs = ro[4 * k], sn = ro[4 * k + 1];
+                if (q >= n || sn == 0) continue;
+% if t.complex:
+                const S ec = (S)(ro[4 * k + 2], -ro[4 * k + 3]);
+% else:
+                const S ec = ro[4 * k + 2];
+% endif
+                for (int i = 0; i < n; ++i) {
+                    const S ap = a[i * n + p], aq = MUL(ec, a[i * n + q]);
+                    a[i * n + p] = ap * cs - aq * sn;
+                    a[i * n + q] = ap * sn + aq * cs;
+                }
+                if (wantv) {
+                    for (int i = 0; i < n; ++i) {
+                        const S vp = v[i * n + p], vq = MUL(ec, v[i * n + q]);
+                        v[i * n + p] = vp * cs - vq * sn;
+                        v[i * n + q] = vp * sn + vq * cs;
+                    }
+                }
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const int ch = changed;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (!ch) break;
+    }
+    if (lid == 0) {                 /* eigenvalues ascending (selection sort), V's columns with them */
+        for (int i = 0; i < n; ++i) w[i] = RE(a[i * n + i]);
+        for (int i = 0; i < n; ++i) {
+            int mi = i;
+            for (int j = i + 1; j < n; ++j) if (w[j] < w[mi]) mi = j;
+            if (mi != i) {
+                const RT x = w[i]; w[i] = w[mi]; w[mi] = x;
+                if (wantv) for (int r = 0; r < n; ++r) { const S y = v[r * n + i]; v[r * n + i] = v[r * n + mi]; v[r * n + mi] = y; }
+            }
+        }
+    }
+}
+</%def>
+
+## Singular value decomposition by one-sided (Hestenes) Jacobi, one work-group per M x N matrix (M >= N): the
+## columns of U (a fresh contiguous copy of A) are orthogonalised by rotations of column pairs (the Jacobi
+## rotation of their 2 x 2 Gram matrix), accumulated in V (N x N, written when wantv). Then S = column norms
+## (descending), U's columns normalised (left as zeros for zero singular values).
+<%def name="svd(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+${jacobi_helpers(t)}
+__kernel void k(__global S* A, __global S* V, __global RT* SV, const int M, const int n, const int maxsweeps,
+                const int wantv)
+{
+    const ${idx} b = get_group_id(0);
+    const int lid = get_local_id(0), L = get_local_size(0);
+    const int m2 = n + (n & 1), h = m2 / 2;
+    __global S* u = A + b * (${idx})M * n;
+    __global S* v = V + b * (${idx})n * n;
+    __global RT* sv = SV + b * (${idx})n;
+    __local int changed;
+    if (wantv) for (int i = lid; i < n; i += L) for (int j = 0; j < n; ++j) v[i * n + j] = MKS(i == j ? 1 : 0);
+    for (int sweep = 0; sweep < maxsweeps && n > 1; ++sweep) {
+        if (lid == 0) changed = 0;
+        barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);
+        for (int r = 0; r < m2 - 1; ++r) {
+            for (int k = lid; k < h; k += L) {
+                int p, q;
+                pair_of(k, r, m2, &p, &q);
+                if (q >= n) continue;
+                RT al = 0, be = 0;
+                S ga = MKS(0);
+                for (int i = 0; i < M; ++i) {
+                    const S x = u[i * n + p], y = u[i * n + q];
+                    al += RE(MUL(CONJ(x), x)); be += RE(MUL(CONJ(y), y)); ga += MUL(CONJ(x), y);
+                }
+                const RT ag = CABS(ga);
+                if (!(ag > EPS_ * sqrt(al) * sqrt(be)) || !(ag > TINY_ / EPS_)) continue;
+                changed = 1;
+                RT cs, sn;
+                S e;
+                jrot(al, be, ga, &cs, &sn, &e);
+                const S ec = CONJ(e);
+                for (int i = 0; i < M; ++i) {
+                    const S x = u[i * n + p], y = MUL(ec, u[i * n + q]);
+                    u[i * n + p] = x * cs - y * sn;
+                    u[i * n + q] = x * sn + y * cs;
+                }
+                if (wantv) {
+                    for (int i = 0; i < n; ++i) {
+                        const S x = v[i * n + p], y = MUL(ec, v[i * n + q]);
+                        v[i * n + p] = x * cs - y * sn;
+                        v[i * n + q] = x * sn + y * cs;
+                    }
+                }
+            }
+            barrier(CLK_GLOBAL_MEM_FENCE);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const int ch = changed;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (!ch) break;
+    }
+    for (int j = lid; j < n; j += L) {
+        RT s2 = 0;
+        for (int i = 0; i < M; ++i) s2 += RE(MUL(CONJ(u[i * n + j]), u[i * n + j]));
+        const RT s = sqrt(s2);
+        sv[j] = s;
+        if (s > 0) for (int i = 0; i < M; ++i) u[i * n + j] = u[i * n + j] * ((RT)1 / s);
+    }
+    barrier(CLK_GLOBAL_MEM_FENCE);
+    if (lid == 0) {                 /* descending, with the columns of U and V */
+        for (int i = 0; i < n; ++i) {
+            int mi = i;
+            for (int j = i + 1; j < n; ++j) if (sv[j] > sv[mi]) mi = j;
+            if (mi != i) {
+                const RT x = sv[i]; sv[i] = sv[mi]; sv[mi] = x;
+                for (int r = 0; r < M; ++r) { const S y = u[r * n + i]; u[r * n + i] = u[r * n + mi]; u[r * n + mi] = y; }
+                if (wantv) for (int r = 0; r < n; ++r) { const S y = v[r * n + i]; v[r * n + i] = v[r * n + mi]; v[r * n + mi] = y; }
+            }
+        }
+    }
+}
+</%def>
+
+## Householder QR (LAPACK geqr2) of each M x N matrix in place, one work-group per matrix: reflector j by the
+## first work-item (larfg: beta = -sign(re alpha) |(alpha, x)|, tau = (beta - alpha) / beta, v = x / (alpha -
+## beta)), then H_j^H applied to the trailing columns, one column per work-item. tau: K = min(M, N) per matrix.
+<%def name="geqrf(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+__kernel void k(__global S* A, __global S* TAU, const int M, const int N)
+{
+    const ${idx} b = get_group_id(0);
+    const int lid = get_local_id(0), L = get_local_size(0);
+    const int K = min(M, N);
+    __global S* a = A + b * (${idx})M * N;
+    __global S* tau = TAU + b * (${idx})K;
+    for (int j = 0; j < K; ++j) {
+        if (lid == 0) {
+            const S alpha = a[j * N + j];
+            RT xn = 0;
+            for (int i = j + 1; i < M; ++i) xn = hypot(xn, (RT)sqrt(RE(MUL(CONJ(a[i * N + j]), a[i * N + j]))));
+% if t.complex:
+            const int trivial = xn == 0 && alpha.y == 0;
+% else:
+            const int trivial = xn == 0;
+% endif
+            if (trivial) {
+                tau[j] = MKS(0);
+            } else {
+% if t.complex:
+                const RT beta = -copysign(hypot(hypot(alpha.x, alpha.y), xn), alpha.x);
+                tau[j] = (S)((beta - alpha.x) / beta, -alpha.y / beta);
+% else:
+                const RT beta = -copysign(hypot(alpha, xn), alpha);
+                tau[j] = (beta - alpha) / beta;
+% endif
+                const S sc = DIV(MKS(1), alpha - MKS(beta));
+                for (int i = j + 1; i < M; ++i) a[i * N + j] = MUL(a[i * N + j], sc);
+                a[j * N + j] = MKS(beta);
+            }
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+        const S tc = CONJ(tau[j]);
+        for (int q = j + 1 + lid; q < N; q += L) {
+            S w = a[j * N + q];
+            for (int i = j + 1; i < M; ++i) w += MUL(CONJ(a[i * N + j]), a[i * N + q]);
+            w = MUL(tc, w);
+            a[j * N + q] -= w;
+            for (int i = j + 1; i < M; ++i) a[i * N + q] -= MUL(a[i * N + j], w);
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE);
+    }
+}
+</%def>
+
+## Q = H_0 H_1 ... H_{K-1} applied to the first NQ columns of the M x M identity (LAPACK orgqr / ungqr):
+## reflectors below the diagonal of V (M x NV, unit diagonal implied, batch stride vbs), tau (K per matrix).
+## One work-group per matrix, one column of Q per work-item.
+<%def name="orgqr(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+__kernel void k(__global const S* V, const ${idx} voff, const ${idx} vbs, const ${idx} vrs, const ${idx} vcs,
+                __global const S* TAU, const ${idx} toff, const ${idx} tbs, __global S* Q, const int M,
+                const int NQ, const int K)
+{
+    const ${idx} b = get_group_id(0);
+    const int lid = get_local_id(0), L = get_local_size(0);
+    __global const S* v = V + voff + b * vbs;
+    __global const S* tau = TAU + toff + b * tbs;
+    __global S* q = Q + b * (${idx})M * NQ;
+    for (int c = lid; c < NQ; c += L) {
+        for (int i = 0; i < M; ++i) q[i * NQ + c] = MKS(i == c ? 1 : 0);
+        for (int j = K - 1; j >= 0; --j) {
+            S w = q[j * NQ + c];
+            for (int i = j + 1; i < M; ++i) w += MUL(CONJ(v[i * vrs + j * vcs]), q[i * NQ + c]);
+            w = MUL(tau[j], w);
+            q[j * NQ + c] -= w;
+            for (int i = j + 1; i < M; ++i) q[i * NQ + c] -= MUL(v[i * vrs + j * vcs], w);
+        }
+    }
+}
+</%def>
+
+## General (non-Hermitian) eigendecomposition, complex arithmetic (t complex), one work-item per matrix:
+## Householder reduction to Hessenberg form, complex single-shift QR iteration (Wilkinson shift, Givens
+## rotations, deflation on small subdiagonals) to the Schur form T = Z^H A Z, then the eigenvectors of T by back
+## substitution, V = Z Y with unit columns whose largest component is real (as LAPACK geev).
+## H: fresh contiguous copy (destroyed), W: eigenvalues, V: eigenvectors (wantv), Z: scratch n x n, y: scratch n,
+## info: 1 where the iteration did not converge.
+<%def name="geev(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+#define EPS_ ${"DBL_EPSILON" if t.name == "complex128" else "FLT_EPSILON"}
+#define CABS(a) hypot((a).x, (a).y)
+__kernel void k(__global S* Hb, __global S* Wb, __global S* Vb, __global S* Zb, __global S* yb,
+                __global int* info, const int n, const int wantv, const ${idx} nb)
+{
+    const ${idx} b = get_global_id(0);
+    if (b >= nb) return;
+    __global S* h = Hb + b * (${idx})n * n;
+    __global S* z = Zb + b * (${idx})n * n;
+    __global S* v = Vb + b * (${idx})n * n;
+    __global S* y = yb + b * (${idx})n;
+    __global S* w = Wb + b * (${idx})n;
+#define H(i, j) h[(i) * n + (j)]
+#define Z(i, j) z[(i) * n + (j)]
+    for (int i = 0; i < n; ++i) for (int j = 0; j < n; ++j) Z(i, j) = MKS(i == j ? 1 : 0);
+    /* Hessenberg: reflector k zeroes H[k+2:, k]; v kept in y[k+1:] (v[k+1] = 1) */
+    for (int k = 0; k + 2 < n; ++k) {
+        const S alpha = H(k + 1, k);
+        RT xn = 0;
+        for (int i = k + 2; i < n; ++i) xn = hypot(xn, CABS(H(i, k)));
+        if (xn == 0 && alpha.y == 0) continue;
+        const RT beta = -copysign(hypot(CABS(alpha), xn), alpha.x);
+        const S tau = (S)((beta - alpha.x) / beta, -alpha.y / beta);
+        const S sc = DIV(MKS(1), alpha - MKS(beta));
+        y[k + 1] = MKS(1);
+        for (int i = k + 2; i < n; ++i) y[i] = MUL(H(i, k), sc);
+        for (int j = 0; j < n; ++j) {          /* H <- P^H H, P = I - tau v v^H */
+            S s = MKS(0);
+            for (int i = k + 1; i < n; ++i) s += MUL(CONJ(y[i]), H(i, j));
+            s = MUL(CONJ(tau), s);
+            for (int i = k + 1; i < n; ++i) H(i, j) -= MUL(y[i], s);
+        }
+        for (int i = 0; i < n; ++i) {          /* H <- H P, Z <- Z P */
+            S s = MKS(0), s2 = MKS(0);
+            for (int j = k + 1; j < n; ++j) { s += MUL(H(i, j), y[j]); s2 += MUL(Z(i, j), y[j]); }
+            s = MUL(s, tau); s2 = MUL(s2, tau);
+            for (int j = k + 1; j < n; ++j) { H(i, j) -= MUL(s, CONJ(y[j])); Z(i, j) -= MUL(s2, CONJ(y[j])); }
+        }
+        for (int i = k + 2; i < n; ++i) H(i, k) = MKS(0);
+    }
+    /* shifted QR */
+    int hi = n - 1, it = 0, total = 0, bad = 0;
+    while (hi > 0) {
+        int l = hi;
+        while (l > 0 && CABS(H(l, l - 1)) > EPS_ * (CABS(H(l, l)) + CABS(H(l - 1, l - 1)))) --l;
+        if (l > 0) H(l, l - 1) = MKS(0);
+        if (l == hi) { --hi; it = 0; continue; }
+        if (++total > 60 * n) { bad = 1; break; }
+        ++it;
+        S mu;
+        const S a = H(hi - 1, hi - 1), bb = H(hi - 1, hi), cc = H(hi, hi - 1), d = H(hi, hi);
+        if (it % 11 == 10) {                    /* exceptional shift */
+            mu = d + MKS((RT)0.75 * CABS(cc));
+        } else {
+            const S hm = (a - d) * (RT)0.5;
+            const S disc = c_sqrt(MUL(hm, hm) + MUL(bb, cc));
+            const S m1 = d + hm + disc, m2 = d + hm - disc;   /* (a + d) / 2 +- disc */
+            mu = CABS(m1 - d) < CABS(m2 - d) ? m1 : m2;
+        }
+        S x = H(l, l) - mu, yy = H(l + 1, l);
+        for (int k = l; k < hi; ++k) {
+            if (k > l) { x = H(k, k - 1); yy = H(k + 1, k - 1); }
+            const RT ax = CABS(x), nr = hypot(ax, CABS(yy));
+            RT cs; S sn;
+            if (nr == 0) continue;
+            if (ax == 0) { cs = 0; sn = MKS(1); }
+            else { cs = ax / nr; sn = MUL(x * ((RT)1 / ax), CONJ(yy)) * ((RT)1 / nr); }
+            for (int j = max(k - 1, 0); j < n; ++j) {
+                const S p = H(k, j), q = H(k + 1, j);
+                H(k, j) = p * cs + MUL(sn, q);
+                H(k + 1, j) = q * cs - MUL(CONJ(sn), p);
+            }
+            const int top = min(k + 2, n - 1);
+            for (int i = 0; i <= top; ++i) {
+                const S p = H(i, k), q = H(i, k + 1);
+                H(i, k) = p * cs + MUL(CONJ(sn), q);
+                H(i, k + 1) = q * cs - MUL(sn, p);
+            }
+            for (int i = 0; i < n; ++i) {
+                const S p = Z(i, k), q = Z(i, k + 1);
+                Z(i, k) = p * cs + MUL(CONJ(sn), q);
+                Z(i, k + 1) = q * cs - MUL(sn, p);
+            }
+            if (k > l) H(k + 1, k - 1) = MKS(0);
+        }
+    }
+    info[b] = bad;
+    RT tn = 0;
+    for (int i = 0; i < n; ++i) { w[i] = H(i, i); for (int j = i; j < n; ++j) tn = fmax(tn, CABS(H(i, j))); }
+    if (!wantv) return;
+    const RT small = EPS_ * fmax(tn, (RT)${"DBL_MIN" if t.name == "complex128" else "FLT_MIN"});
+    for (int k = 0; k < n; ++k) {
+        y[k] = MKS(1);
+        for (int i = k - 1; i >= 0; --i) {
+            S s = MKS(0);
+            for (int j = i + 1; j <= k; ++j) s += MUL(H(i, j), y[j]);
+            S den = H(i, i) - H(k, k);
+            if (CABS(den) < small) den = MKS(small);
+            y[i] = -DIV(s, den);
+        }
+        RT nrm = 0, big = -1;
+        int ib = 0;
+        for (int i = 0; i < n; ++i) {
+            S s = MKS(0);
+            for (int j = 0; j <= k; ++j) s += MUL(Z(i, j), y[j]);
+            v[i * n + k] = s;
+            const RT as = CABS(s);
+            nrm = hypot(nrm, as);
+            if (as > big) { big = as; ib = i; }
+        }
+        const S ph = DIV(CONJ(v[ib * n + k]), MKS(big * nrm));   /* unit norm, largest component real */
+        for (int i = 0; i < n; ++i) v[i * n + k] = MUL(v[i * n + k], ph);
+    }
+#undef H
+#undef Z
+}
+</%def>
+
+## LDL^T (or LDL^H with herm) of symmetric / Hermitian matrices with Bunch-Kaufman pivoting (LAPACK sytf2 /
+## hetf2, lower), one work-item per matrix, in place on a fresh contiguous copy. piv and info as LAPACK's.
+<%def name="sytrf(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+% if t.complex:
+#define CJ(a) (herm ? CONJ(a) : (a))
+% else:
+#define CJ(a) (a)
+% endif
+__kernel void k(__global S* Ab, __global int* pivb, __global int* info, const int n, const int herm, const ${idx} nb)
+{
+    const ${idx} b = get_global_id(0);
+    if (b >= nb) return;
+    __global S* a = Ab + b * (${idx})n * n;
+    __global int* ipiv = pivb + b * (${idx})n;
+#define A(i, j) a[(i) * n + (j)]
+    const RT alpha = (1 + sqrt((RT)17)) / 8;
+    int inf = 0;
+    if (herm) for (int i = 0; i < n; ++i) A(i, i) = MKS(RE(A(i, i)));
+    int k = 0;
+    while (k < n) {
+        int kstep = 1, kp = k;
+        const RT absakk = herm ? fabs(RE(A(k, k))) : ABS1(A(k, k));
+        int imax = k;
+        RT colmax = 0;
+        for (int i = k + 1; i < n; ++i) { const RT x = ABS1(A(i, k)); if (x > colmax) { colmax = x; imax = i; } }
+        if (fmax(absakk, colmax) == 0 || isnan(absakk)) {
+            if (inf == 0) inf = k + 1;
+            kp = k;
+        } else {
+            if (absakk >= alpha * colmax) {
+                kp = k;
+            } else {
+                RT rowmax = 0;
+                for (int j = k; j < imax; ++j) rowmax = fmax(rowmax, ABS1(A(imax, j)));
+                for (int j = imax + 1; j < n; ++j) rowmax = fmax(rowmax, ABS1(A(j, imax)));
+                const RT aii = herm ? fabs(RE(A(imax, imax))) : ABS1(A(imax, imax));
+                if (absakk >= alpha * colmax * (colmax / rowmax)) kp = k;
+                else if (aii >= alpha * rowmax) kp = imax;
+                else { kp = imax; kstep = 2; }
+            }
+            const int kk = k + kstep - 1;
+            if (kp != kk) {
+                for (int i = kp + 1; i < n; ++i) { const S x = A(i, kk); A(i, kk) = A(i, kp); A(i, kp) = x; }
+                for (int j = kk + 1; j < kp; ++j) { const S x = CJ(A(j, kk)); A(j, kk) = CJ(A(kp, j)); A(kp, j) = x; }
+                if (herm) A(kp, kk) = CJ(A(kp, kk));
+                const S x = A(kk, kk); A(kk, kk) = A(kp, kp); A(kp, kp) = x;
+                if (kstep == 2) { const S y = A(k + 1, k); A(k + 1, k) = A(kp, k); A(kp, k) = y; }
+            }
+            if (kstep == 1) {
+                const S d11 = DIV(MKS(1), A(k, k));
+                for (int j = k + 1; j < n; ++j) {
+                    const S f = MUL(d11, CJ(A(j, k)));
+                    for (int i = j; i < n; ++i) A(i, j) -= MUL(A(i, k), f);
+                    if (herm) A(j, j) = MKS(RE(A(j, j)));
+                }
+                for (int i = k + 1; i < n; ++i) A(i, k) = MUL(A(i, k), d11);
+            } else {
+                if (herm) {
+% if t.complex:
+                    const RT dd = hypot(A(k + 1, k).x, A(k + 1, k).y);
+% else:
+                    const RT dd = fabs(A(k + 1, k));
+% endif
+                    const RT d11 = RE(A(k + 1, k + 1)) / dd, d22 = RE(A(k, k)) / dd;
+                    const RT tt = 1 / (d11 * d22 - 1);
+                    const S d21 = A(k + 1, k) * ((RT)1 / dd);
+                    const RT d = tt / dd;
+                    for (int j = k + 2; j < n; ++j) {
+                        const S wk = (A(j, k) * d11 - MUL(d21, A(j, k + 1))) * d;
+                        const S wkp1 = (A(j, k + 1) * d22 - MUL(CONJ(d21), A(j, k))) * d;
+                        for (int i = j; i < n; ++i) A(i, j) -= MUL(A(i, k), CONJ(wk)) + MUL(A(i, k + 1), CONJ(wkp1));
+                        A(j, k) = wk; A(j, k + 1) = wkp1;
+                        A(j, j) = MKS(RE(A(j, j)));
+                    }
+                } else {
+                    S d21 = A(k + 1, k);
+                    const S d11 = DIV(A(k + 1, k + 1), d21), d22 = DIV(A(k, k), d21);
+                    const S tt = DIV(MKS(1), MUL(d11, d22) - MKS(1));
+                    d21 = DIV(tt, d21);
+                    for (int j = k + 2; j < n; ++j) {
+                        const S wk = MUL(d21, MUL(d11, A(j, k)) - A(j, k + 1));
+                        const S wkp1 = MUL(d21, MUL(d22, A(j, k + 1)) - A(j, k));
+                        for (int i = j; i < n; ++i) A(i, j) -= MUL(A(i, k), wk) + MUL(A(i, k + 1), wkp1);
+                        A(j, k) = wk; A(j, k + 1) = wkp1;
+                    }
+                }
+            }
+        }
+        if (kstep == 1) ipiv[k] = kp + 1;
+        else { ipiv[k] = -(kp + 1); ipiv[k + 1] = -(kp + 1); }
+        k += kstep;
+    }
+    info[b] = inf;
+#undef A
+}
+</%def>
+
+## Solve A X = B from sytrf's factors (LAPACK sytrs / hetrs, lower), in place on B; one work-item per column of
+## B: global (round_up(K, 16), batch). Pivots outside [1, n] are ignored (they may come from the caller).
+<%def name="sytrs(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+% if t.complex:
+#define CJ(a) (herm ? CONJ(a) : (a))
+% else:
+#define CJ(a) (a)
+% endif
+__kernel void k(__global const S* LD, const ${idx} lbs, __global const int* pivb, const ${idx} pbs,
+                __global S* Bb, const ${idx} bbs, const int n, const int K, const int herm)
+{
+    const int col = get_global_id(0);
+    const ${idx} b = get_global_id(1);
+    if (col >= K) return;
+    __global const S* a = LD + b * lbs;
+    __global const int* ipiv = pivb + b * pbs;
+    __global S* x = Bb + b * bbs + col;
+#define A(i, j) a[(i) * n + (j)]
+#define X(i) x[(i) * K]
+#define SWAP(i, j) if ((j) >= 0 && (j) < n && (i) != (j)) { const S s_ = X(i); X(i) = X(j); X(j) = s_; }
+    int k = 0;
+    while (k < n) {
+        if (ipiv[k] > 0) {
+            const int kp = ipiv[k] - 1;
+            SWAP(k, kp);
+            for (int i = k + 1; i < n; ++i) X(i) -= MUL(A(i, k), X(k));
+            X(k) = herm ? X(k) * ((RT)1 / RE(A(k, k))) : DIV(X(k), A(k, k));
+            k += 1;
+        } else {
+            if (k + 1 >= n) break;
+            const int kp = -ipiv[k] - 1;
+            SWAP(k + 1, kp);
+            for (int i = k + 2; i < n; ++i) X(i) -= MUL(A(i, k), X(k)) + MUL(A(i, k + 1), X(k + 1));
+            const S akm1k = A(k + 1, k);
+            const S akm1 = DIV(A(k, k), CJ(akm1k)), ak = DIV(A(k + 1, k + 1), akm1k);
+            const S denom = MUL(akm1, ak) - MKS(1);
+            const S bkm1 = DIV(X(k), CJ(akm1k)), bk = DIV(X(k + 1), akm1k);
+            X(k) = DIV(MUL(ak, bkm1) - bk, denom);
+            X(k + 1) = DIV(MUL(akm1, bk) - bkm1, denom);
+            k += 2;
+        }
+    }
+    k = n - 1;
+    while (k >= 0) {
+        if (ipiv[k] > 0) {
+            S s = MKS(0);
+            for (int i = k + 1; i < n; ++i) s += MUL(CJ(A(i, k)), X(i));
+            X(k) -= s;
+            const int kp = ipiv[k] - 1;
+            SWAP(k, kp);
+            k -= 1;
+        } else {
+            if (k < 1) break;
+            S s = MKS(0), s1 = MKS(0);
+            for (int i = k + 1; i < n; ++i) { s += MUL(CJ(A(i, k)), X(i)); s1 += MUL(CJ(A(i, k - 1)), X(i)); }
+            X(k) -= s; X(k - 1) -= s1;
+            const int kp = -ipiv[k] - 1;
+            SWAP(k, kp);
+            k -= 2;
+        }
+    }
+#undef A
+#undef X
+#undef SWAP
+}
+</%def>
