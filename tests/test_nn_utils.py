@@ -284,17 +284,19 @@ def test_fusion_and_skip_init():
 
 
 @pytest.mark.fp64
-@pytest.mark.parametrize("shape,omap", [((4, 4), None), ((3, 5), None), ((5, 3), "householder"),
-                                        ((4, 4), "householder"), ((3, 5), "matrix_exp")])
-def test_orthogonal(shape, omap):
+@pytest.mark.parametrize("shape,omap,triv", [((4, 4), None, True), ((3, 5), None, True), ((5, 3), "householder", True),
+                                             ((4, 4), "householder", True), ((3, 5), "matrix_exp", True),
+                                             ((4, 4), "cayley", True), ((5, 3), "cayley", True),
+                                             ((4, 4), "householder", False), ((3, 5), "householder", False)])
+def test_orthogonal(shape, omap, triv):
     tm, cm = twin(lambda: torch.nn.Linear(shape[1], shape[0]), lambda: nn.Linear(shape[1], shape[0]))
-    torch.nn.utils.parametrizations.orthogonal(tm, orthogonal_map=omap)
-    nn.utils.parametrizations.orthogonal(cm, orthogonal_map=omap)
+    torch.nn.utils.parametrizations.orthogonal(tm, orthogonal_map=omap, use_trivialization=triv)
+    nn.utils.parametrizations.orthogonal(cm, orthogonal_map=omap, use_trivialization=triv)
     assert list(cm.state_dict()) == list(tm.state_dict())
     w = host(cm.weight)
     small = min(shape)
     np.testing.assert_allclose(w @ w.T if shape[0] <= shape[1] else w.T @ w, np.eye(small), atol=1e-12)
-    if shape[0] == shape[1]:                         # the QR of the square weight: deterministic
+    if shape[0] == shape[1] or not triv:             # the QR of the weight: deterministic
         close(cm.weight, tm.weight)
     with torch.no_grad():                            # a non-trivial point of the map
         tm.parametrizations.weight.original.add_(torch.tensor(rn(*shape)) * 0.7)
@@ -304,7 +306,8 @@ def test_orthogonal(shape, omap):
     (tm.weight * torch.tensor(g)).sum().backward()
     (cm.weight * ct.tensor(g)).sum().backward()
     close(cm.parametrizations.weight.original.grad, tm.parametrizations.weight.original.grad)
-    with pytest.raises(NotImplementedError, match="cayley"):
-        nn.utils.parametrizations.orthogonal(nn.Linear(2, 2), orthogonal_map="cayley")
+    m = nn.utils.parametrizations.orthogonal(nn.Linear(2, 2), orthogonal_map="cayley", use_trivialization=False)
+    with pytest.raises(NotImplementedError, match="Cayley parametrizations when use_trivialization=False"):
+        m.weight = ct.eye(2)
     with pytest.raises(ValueError, match="Expected a matrix or batch of matrices"):
         nn.utils.parametrizations.orthogonal(nn.Linear(2, 2), "bias")

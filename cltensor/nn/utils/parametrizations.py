@@ -1,6 +1,8 @@
 """Parametrizations built on nn.utils.parametrize: orthogonal (matrix_exp and householder maps), weight_norm and
 spectral_norm."""
 from ... import _creation as C
+from ... import linalg as LA
+from ..._lapack._qr import _geqrf as LA_geqrf
 from ..._linalg import matmul
 from ...autograd import _tape as AG
 from ..modules.module import Module
@@ -104,30 +106,12 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
     return module
 
 
-def _matrix_exp(A):
-    """exp(A) by scaling and squaring: A / 2^s has 1-norm <= 1/2, a degree-18 Taylor polynomial (Horner), then s
-    squarings; differentiable through matmul. The 1-norm is read on the host to choose s (data-dependent, as the
-    degree choice of PyTorch's CPU matrix_exp)."""
-    import math
-    n = A.shape[-1]
-    norm = float(A.abs().sum(-2).max()) if A.numel() else 0.0
-    s = max(0, int(math.ceil(math.log2(norm / 0.5)))) if norm > 0.5 else 0
-    X = A / (2.0 ** s) if s else A
-    eye = C.eye(n, dtype=A.dtype, device=A.device)
-    E = eye + X / 18.0
-    for k in range(17, 0, -1):
-        E = eye + matmul(X, E) / float(k)
-    for _ in range(s):
-        E = matmul(E, E)
-    return E
-
-
 def _householder_product(A, tau):
-    """Q = H_1 ... H_k (first k columns), H_i = I - tau_i v_i v_i^T, v_i = e_i + A[:, i] (A strictly lower)."""
+    """Q = H_1 ... H_k (first k columns), H_i = I - tau_i v_i v_i^T, v_i = e_i + A[:, i] (A strictly lower), composed
+    from matmul so that it is differentiable."""
     n, k = A.shape[-2], A.shape[-1]
     Q = C.eye(n, dtype=A.dtype, device=A.device).expand(*A.shape[:-2], n, n)
-    eye = C.eye(n, k, dtype=A.dtype, device=A.device)
-    V = A + eye
+    V = A + C.eye(n, k, dtype=A.dtype, device=A.device)
     for i in range(k - 1, -1, -1):          # Q = H_i Q, applied from the last reflector to the first
         v = V[..., :, i:i + 1]
         Q = Q - tau[..., i:i + 1].unsqueeze(-1) * matmul(v, matmul(v.transpose(-2, -1), Q))
@@ -135,21 +119,21 @@ def _householder_product(A, tau):
 
 
 def _is_orthogonal(Q):
-    import numpy as np
-    n, k = Q.shape[-2], Q.shape[-1]
-    q = Q.detach()._to_numpy_copy()
-    eps = 10.0 * n * float(np.finfo(q.dtype).eps)
-    return np.allclose(np.swapaxes(q, -1, -2).conj() @ q, np.eye(k), atol=eps)
+    n, k = Q.size(-2), Q.size(-1)
+    Id = C.eye(k, dtype=Q.dtype, device=Q.device)
+    eps = 10.0 * n * _finfo_eps(Q.dtype)
+    return bool((matmul(Q.mH, Q) - Id).abs().le(eps).all())     # (a host read, as PyTorch's allclose)
+
+
+def _finfo_eps(dtype):
+    from ..._dtypes import finfo
+    return finfo(dtype.to_real()).eps
 
 
 def _make_orthogonal(A):
-    """The Q factor of A = QR with diag(R) >= 0 (columns of zero diagonal become zero, as PyTorch's sgn), computed
-    on the host: it runs once per assignment (right_inverse), never in the forward."""
-    import numpy as np
-    a = A.detach()._to_numpy_copy()
-    q, r = np.linalg.qr(a)
-    q = q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[..., None, :]
-    return C.tensor(q, dtype=A.dtype, device=A.device)
+    """The Q factor of A = QR with diag(R) >= 0 (PyTorch's: Q * sgn(diag(R)))."""
+    Q, R = LA.qr(A)
+    return Q * R.diagonal(dim1=-2, dim2=-1).sgn().unsqueeze(-2)
 
 
 class _Orthogonal(Module):
@@ -168,13 +152,17 @@ class _Orthogonal(Module):
         if transposed:
             X = X.mT
             n, k = k, n
-        if self.orthogonal_map == "matrix_exp":
+        if self.orthogonal_map in ("matrix_exp", "cayley"):
             X = X.tril()
             if n != k:
                 from ..._shape import cat
                 X = cat([X, C.zeros(tuple(X.shape[:-2]) + (n, n - k), dtype=X.dtype, device=X.device)], -1)
             A = X - X.mH
-            Q = _matrix_exp(A)
+            if self.orthogonal_map == "matrix_exp":
+                Q = LA.matrix_exp(A)
+            else:                                   # cayley: (I - A/2)^{-1} (I + A/2)
+                Id = C.eye(n, dtype=A.dtype, device=A.device)
+                Q = LA.solve(Id - 0.5 * A, Id + 0.5 * A)
             if n != k:
                 Q = Q[..., :k]
         else:
@@ -200,11 +188,14 @@ class _Orthogonal(Module):
                 Q = Q.mT
                 n, k = k, n
             if "base" not in self._buffers:
-                if self.orthogonal_map == "matrix_exp":
+                if self.orthogonal_map in ("matrix_exp", "cayley"):
                     raise NotImplementedError("It is not possible to assign to the matrix exponential or the Cayley "
                                               "parametrizations when use_trivialization=False.")
-                raise NotImplementedError("orthogonal(householder, use_trivialization=False) needs geqrf, which "
-                                          "cltensor.linalg does not provide yet")
+                # householder: the reflectors of Q's QR, with diag(A) = +-1 carrying the signs (PyTorch's)
+                A, tau = LA_geqrf(Q)
+                A.diagonal(dim1=-2, dim2=-1).sign_()
+                A.diagonal(dim1=-2, dim2=-1)[tau == 0.0] *= -1
+                return A.mT if transpose else A
             if n == k:
                 Q = _make_orthogonal(Q) if not _is_orthogonal(Q) else Q.clone()
             else:
@@ -218,8 +209,8 @@ class _Orthogonal(Module):
 
 
 def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization=True):
-    """orthogonal_map "matrix_exp" (composed scaling and squaring) and "householder" (composed reflector
-    products); "cayley" needs a linear solve, which cltensor.linalg does not provide yet."""
+    """PyTorch's orthogonal parametrization: orthogonal_map "matrix_exp", "cayley" or "householder" (on
+    cltensor.linalg's matrix_exp, solve and householder_product), with or without the trivialization base."""
     from ..._tensor import Tensor
     weight = getattr(module, name, None)
     if not isinstance(weight, Tensor):
@@ -231,9 +222,6 @@ def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization
     if orthogonal_map not in ("matrix_exp", "cayley", "householder"):
         raise ValueError('orthogonal_map has to be one of "matrix_exp", "cayley", "householder". '
                          f"Got: {orthogonal_map}")
-    if orthogonal_map == "cayley":
-        raise NotImplementedError("orthogonal_map='cayley' needs torch.linalg.solve, which cltensor does not "
-                                  "provide yet")
     orth = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization)
     parametrize.register_parametrization(module, name, orth, unsafe=True)
     return module
