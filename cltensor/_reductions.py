@@ -490,7 +490,10 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None):
             with AG.no_grad():
                 pnz = _reshape_fresh(_prod_dims(O.where(z, 1, x.detach()), dims, x._dtype), _keep_shape(shape, dims))
             one = O.apply("logical_and", O.apply("eq", nz, 1), z)
-            return (O.where(O.apply("eq", nz, 0), O.apply("div", O.apply("mul", gk, rk), x),
+            xs = x
+            if x._dtype.is_complex:          # PyTorch's convention for complex inputs: grad * conj(d out / d x)
+                rk, pnz, xs = rk.conj(), pnz.conj(), x.conj()
+            return (O.where(O.apply("eq", nz, 0), O.apply("div", O.apply("mul", gk, rk), xs),
                             O.where(one, O.apply("mul", gk, pnz), 0.0)),)
         AG.record("ProdBackward1" if dim is not None else "ProdBackward0", (x,), r, bw, saved=(x,))
     return _finish_out(r, out, "prod")

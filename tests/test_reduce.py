@@ -675,3 +675,17 @@ def test_against_torch_messages():
         with pytest.raises(Exception) as ce:
             fn(ct)
         assert type(te.value) is type(ce.value) and str(te.value).split("\n")[0] == str(ce.value).split("\n")[0]
+
+
+@pytest.mark.fp64
+@pytest.mark.parametrize("dim,zeros", [(None, 0), (1, 0), (1, 1), (None, 1), (1, 2)])
+def test_complex_prod_gradient_like_torch(dim, zeros):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(zeros)
+    a = rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))
+    a[0, :zeros] = 0                                  # no zero, one zero, two zeros in a row
+    x, tx = ct.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, ty = (x.prod(), tx.prod()) if dim is None else (x.prod(dim), tx.prod(dim))
+    (y.real.sum() + 2 * y.imag.sum()).backward()
+    (ty.real.sum() + 2 * ty.imag.sum()).backward()
+    np.testing.assert_allclose(host(x.grad), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
