@@ -7,7 +7,7 @@ import warnings
 from . import _dtypes as D
 from ._creation import tensor as _tensor, zeros, full, arange, ones
 from ._ops import result_type
-from ._registry import register
+from ._registry import register, register_method
 from ._tensor import Tensor
 from .autograd import _tape as AG
 
@@ -91,7 +91,7 @@ def fill_diagonal_(self, fill_value, wrap=False):
     return self
 
 
-register("fill_diagonal_", fill_diagonal_, method=True, function=False)
+register_method("fill_diagonal_", fill_diagonal_)
 
 
 @register("diagflat", method=True)

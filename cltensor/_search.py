@@ -27,6 +27,8 @@ def _search(seq, vals, right, sorter, out_int32, name="searchsorted"):
     if scalar:
         vals = _tensor(vals, device=seq._device)
     dt = result_type(seq, vals)
+    if dt is D.bool_:
+        raise NotImplementedError("\"searchsorted_out_cpu\" not implemented for 'Bool'")
     if dt.is_complex:
         raise NotImplementedError(f"\"searchsorted_out_cpu\" not implemented for '{dt._name_pt}'"
                                   if hasattr(dt, "_name_pt") else
@@ -76,7 +78,7 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     return _finish_out(r, out, "searchsorted")
 
 
-@register("bucketize", method=True)
+@register("bucketize")
 def bucketize(input, boundaries, *, out_int32=False, right=False, out=None):
     """Index of the bucket of each element of input among 1-D `boundaries`."""
     if not isinstance(boundaries, Tensor) or boundaries.dim() != 1:
@@ -95,6 +97,8 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     e = elements if isinstance(elements, Tensor) else _tensor(elements, device=dev)
     t = test_elements if isinstance(test_elements, Tensor) else _tensor(test_elements, device=dev)
     dt = result_type(elements, test_elements)
+    if dt is D.bool_:
+        raise RuntimeError("Unsupported input type encountered for isin(): Bool")
     if dt.is_complex:
         raise NotImplementedError("\"isin_default_cpu\" not implemented for complex dtypes")
     with AG.no_grad():

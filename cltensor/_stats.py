@@ -545,7 +545,7 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
     return (dxs * (left + right)).sum(d) / 2
 
 
-register("trapz", trapezoid)
+register("trapz", trapezoid, alias_of="trapezoid")
 
 
 @register("cumulative_trapezoid")
