@@ -25,7 +25,7 @@ import cltensor as ct
 torch = pytest.importorskip("torch")
 
 # the coverage each namespace reaches (a floor: raise it as names are added; never lower it)
-FLOOR = {"torch": 0.0, "Tensor": 0.0, "linalg": 0.0, "fft": 0.0, "special": 0.0, "all": 0.0}
+FLOOR = {"torch": 0.81, "Tensor": 0.89, "linalg": 0.0, "fft": 0.0, "special": 0.0, "all": 0.77}
 
 OMIT_PATTERNS = [
     # sparse layouts
