@@ -155,13 +155,18 @@ op("pow", 2, "pow", {"i": "ipow_(x0, x1)", "f": "pow(x0, x1)", "c": "c_pow(x0, x
 op("atan2", 2, "float", {"f": "atan2(x0, x1)"},
    lambda g, a, b, o: (g * b / (a * a + b * b), -g * a / (a * a + b * b)), saves="01",
    public="tensor_other", aliases=('arctan2',))
-op("maximum", 2, "std", {"b": "x0 | x1", "i": "max(x0, x1)", "f": "py_max(x0, x1)"},
+# ties keep the first operand as PyTorch (std::max / std::min): maximum(-0.0, 0.0) is -0.0
+op("maximum", 2, "std", {"b": "x0 | x1", "i": "max(x0, x1)",
+                         "f": "((isnan(x0) || isnan(x1)) ? (x0 + x1) : (x0 < x1 ? x1 : x0))"},
    lambda g, a, b, o: _minmax_backward(g, a, b, True), saves="01", public="tensor_other")
-op("minimum", 2, "std", {"b": "x0 & x1", "i": "min(x0, x1)", "f": "py_min(x0, x1)"},
+op("minimum", 2, "std", {"b": "x0 & x1", "i": "min(x0, x1)",
+                         "f": "((isnan(x0) || isnan(x1)) ? (x0 + x1) : (x1 < x0 ? x1 : x0))"},
    lambda g, a, b, o: _minmax_backward(g, a, b, False), saves="01", public="tensor_other")
-op("fmax", 2, "std", {"b": "x0 | x1", "i": "max(x0, x1)", "f": "fmax(x0, x1)"},
+op("fmax", 2, "std", {"b": "x0 | x1", "i": "max(x0, x1)",
+                      "f": "(isnan(x1) ? x0 : (isnan(x0) ? x1 : (x0 < x1 ? x1 : x0)))"},
    lambda g, a, b, o: _fminmax_backward(g, a, b, True), saves="01", public="tensor_other")
-op("fmin", 2, "std", {"b": "x0 & x1", "i": "min(x0, x1)", "f": "fmin(x0, x1)"},
+op("fmin", 2, "std", {"b": "x0 & x1", "i": "min(x0, x1)",
+                      "f": "(isnan(x1) ? x0 : (isnan(x0) ? x1 : (x1 < x0 ? x1 : x0)))"},
    lambda g, a, b, o: _fminmax_backward(g, a, b, False), saves="01", public="tensor_other")
 op("hypot", 2, "std", {"f": "hypot(x0, x1)"}, lambda g, a, b, o: (g * a / o, g * b / o),
    saves="01o", public="tensor_other")
@@ -169,7 +174,20 @@ op("copysign", 2, "float", {"f": "copysign(x0, x1)"},
    lambda g, a, b, o: (g * where(a == 0, 0.0, o / a) if isinstance(a, Tensor) else None,
                        g * 0 if isinstance(b, Tensor) else None), saves="01o", public=True)
 op("xlogy", 2, "float", {"f": "(isnan(x1) ? x1 : (x0 == 0 ? 0 : x0 * log(x1)))"},
-   lambda g, a, b, o: (g * (b.log() if isinstance(b, Tensor) else math.log(b)), g * a / b), saves="01", public=True)
+   lambda g, a, b, o: (g * _xlogy_dx(a, b), g * a / b), saves="01", public=True)
+
+def _xlogy_dx(a, b):
+    """d/dx xlogy(x, y) = xlogy(x != 0, y): 0 where x == 0 unless y is NaN (PyTorch's rule)."""
+    lb = b.log() if isinstance(b, Tensor) else math.log(b) if b > 0 else (-math.inf if b == 0 else math.nan)
+    if not isinstance(a, Tensor):
+        return lb
+    keep = a != 0
+    if isinstance(b, Tensor):
+        keep = keep | b.isnan()
+    elif b != b:
+        return lb
+    return where(keep, lb, 0.0)
+
 
 for _n, _e, _al in (("eq", "==", ()), ("ne", "!=", ("not_equal",)), ("lt", "<", ("less",)),
                     ("le", "<=", ("less_equal",)), ("gt", ">", ("greater",)), ("ge", ">=", ("greater_equal",))):
@@ -274,7 +292,7 @@ op("square", 1, "square", {"i": "x0 * x0", "f": "x0 * x0", "c": "c_mul(x0, x0)"}
 # float relu: NaN stays NaN and -0.0 stays -0.0 (both compare false with < 0), as in PyTorch, without a branch (||),
 # so a GEMM epilogue can run it on vectors
 op("relu", 1, "same", {"i": "(x0 > 0 ? x0 : 0)", "f": "(x0 < 0 ? 0 : x0)"},
-   lambda g, a, o: (where(o > 0, g, 0),), saves="o", public=True)
+   lambda g, a, o: (where(o <= 0, 0, g),), saves="o", public=True)     # NaN passes the gradient (PyTorch)
 op("conj", 1, "same", {"*": "x0", "c": "c_conj(x0)"}, lambda g, a, o: (_conj(g),), saves="")
 op("positive", 1, "same", {"i": "x0", "f": "x0", "c": "x0"}, lambda g, a, o: (g,), saves="")
 op("logical_not", 1, "logical", "!x0", public=True)
