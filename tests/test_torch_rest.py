@@ -268,3 +268,22 @@ def test_queries_and_settings():
 def test_coverage_names_registered_as_inplace_functions_share_the_method():
     for n in ("sin_", "exp_", "abs_", "fill_", "zero_"):
         assert callable(getattr(ct, n)) and hasattr(ct.Tensor, n)
+
+
+def test_einsum_ellipsis_and_sublists():
+    rng = np.random.default_rng(6)
+    A = rng.normal(size=(2, 3, 4)).astype(np.float32)
+    B = rng.normal(size=(2, 4, 5)).astype(np.float32)
+    for f in (lambda m, t: m.einsum("...ij,...jk->...ik", t(A), t(B)),
+              lambda m, t: m.einsum("i...->...", t(A)),
+              lambda m, t: m.einsum("i...", t(A)),
+              lambda m, t: m.einsum("...ij,jk->...ik", t(A), t(B[0])),       # broadcast over a missing dim
+              lambda m, t: m.einsum("...ij,...jk->...ik", t(A), t(B[:1])),   # and over a size-1 dim
+              lambda m, t: m.einsum(t(A), [0, 1, 2], t(B), [0, 2, 3]),
+              lambda m, t: m.einsum(t(A), [Ellipsis, 1, 2], t(B), [Ellipsis, 2, 3], [Ellipsis, 1, 3])):
+        _eq(f(ct, ct.tensor), f(torch, torch.tensor), 1e-5, 1e-5)
+    a = ct.tensor(A, requires_grad=True)
+    b = torch.tensor(A, requires_grad=True)
+    ct.einsum("...ij,...jk->...ik", a, ct.tensor(B)).sum().backward()
+    torch.einsum("...ij,...jk->...ik", b, torch.tensor(B)).sum().backward()
+    _eq(a.grad, b.grad, 1e-5, 1e-5)
