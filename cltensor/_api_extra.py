@@ -8,10 +8,12 @@ import warnings
 
 from . import _dtypes as D
 from . import _ops as O
+from . import _composite
 from . import _views as V
-from ._creation import tensor as _tensor, full, empty, zeros
+from ._creation import tensor as _tensor, full, empty, zeros, arange as _arange
 from ._registry import register, register_method
 from ._tensor import Tensor, prod as _prod
+from .autograd import _tape as AG
 
 
 def _pt(dt):
@@ -51,6 +53,8 @@ def _assign(self, r, name):
 
 def _method_inplace(name):
     def f(self, *args, **kwargs):
+        if name == "addr" and self.dim() != 2:
+            raise RuntimeError(f"2D tensor expected, got {self.dim()}D tensor for input")
         return _assign(self, getattr(self, name)(*args, **kwargs), name + "_")
     f.__name__ = f.__qualname__ = name + "_"
     return f
@@ -80,8 +84,14 @@ def _conj_physical_(self):
 
 def _copy_of(view):
     def f(input, *args, **kwargs):
-        r = getattr(V, view)(input, *args, **kwargs) if hasattr(V, view) and view not in _METHOD_VIEWS else \
-            getattr(input, view)(*args, **kwargs)
+        if view == "view":          # a copy: any layout works (PyTorch's view_copy on a strided input too)
+            r = input.reshape(*args, **kwargs)
+        elif view == "view_as_complex":
+            r = _composite.view_as_complex(input.contiguous())
+        elif view == "view_as_real":
+            r = _composite.view_as_real(input)
+        else:
+            r = getattr(input, view)(*args, **kwargs)
         if isinstance(r, (tuple, list)):
             return tuple(V.clone(t, "contiguous_format") for t in r)
         return V.clone(r, "contiguous_format")
@@ -90,9 +100,6 @@ def _copy_of(view):
     return f
 
 
-_METHOD_VIEWS = {"diagonal", "expand", "permute", "select", "split", "split_with_sizes", "squeeze", "t", "transpose",
-                 "unbind", "unfold", "unsqueeze", "view", "view_as_real", "view_as_complex", "alias", "narrow",
-                 "as_strided", "detach"}
 _COPIES = ("alias as_strided detach diagonal expand narrow permute select slice split split_with_sizes squeeze t "
            "transpose unbind unfold unsqueeze view_as_complex view_as_real view").split()
 
@@ -217,7 +224,10 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
         r = outer.clone() if not beta else (input | outer) if alpha else input.expand(*outer._shape).clone()
     else:
         o = outer * alpha if alpha != 1 else outer
-        r = o.clone() if beta == 0 else (input * beta if beta != 1 else input) + o
+        if beta == 0:       # input ignored (NaN too), but still in the graph (a zero gradient, as PyTorch)
+            r = O.where(full(tuple(o._shape), True, dtype=D.bool_, device=o._device), o, input)
+        else:
+            r = (input * beta if beta != 1 else input) + o
     if out is not None:
         from ._reductions import _finish_out
         return _finish_out(r, out, "addr")
@@ -367,6 +377,13 @@ def _unfold(self, dimension, size, step):
     if nd == 0:
         return V.as_strided(self, (size,), (1,), self._offset)
     n = (L - size) // step + 1
+    if AG.needs_grad(self) and step < size:
+        # overlapping windows: gather them (a copy), so that gradients of shared elements add up
+        win = (_arange(n, device=self._device) * step).unsqueeze(1) + _arange(size, device=self._device)
+        g = self.index_select(d, win.reshape(-1))
+        shp = list(self._shape)
+        shp[d:d + 1] = [n, size]
+        return g.reshape(shp).movedim(d + 1, -1)
     shape = list(self._shape)
     strides = list(self._strides)
     shape[d] = n

@@ -57,14 +57,26 @@ def slice_scatter(input, src, dim=0, start=None, end=None, step=1):
 
 @register("as_strided_scatter", method=True)
 def as_strided_scatter(input, src, size, stride, storage_offset=None):
-    """A copy of input (contiguous) with its as_strided(size, stride, storage_offset) view replaced by src."""
-    out = input.contiguous().clone()
-    v = out.as_strided(size, stride, storage_offset if storage_offset is not None else 0)
-    if tuple(v._shape) != tuple(src._shape):
+    """A copy of input (contiguous) with the elements of its as_strided(size, stride, storage_offset) view
+    replaced by src (a scatter into the flat copy: gradients go to src and to input's other elements)."""
+    size, stride = tuple(size), tuple(stride)
+    if tuple(src._shape) != size:
         raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = "
-                           f"{list(src._shape)}, slice size = {list(v._shape)}")
-    v.copy_(src)
-    return out
+                           f"{list(src._shape)}, slice size = {list(size)}")
+    off = 0 if storage_offset is None else storage_offset
+    n = input.numel()
+    if size and all(size) and off + sum((s - 1) * st for s, st in zip(size, stride)) >= n:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {off} "
+                           f"requiring a storage size out of bounds of the storage")
+    pos = full((), off, dtype=D.int64, device=input._device)
+    for i, (s, st) in enumerate(zip(size, stride)):
+        shp = [1] * len(size)
+        shp[i] = s
+        pos = pos + (arange(s, device=input._device) * st).reshape(shp)
+    flat = input.contiguous().reshape(-1)
+    if src.numel() == 0:
+        return flat.clone().reshape(tuple(input._shape))
+    return flat.scatter(0, pos.expand(*size).reshape(-1), src.reshape(-1)).reshape(tuple(input._shape))
 
 
 def fill_diagonal_(self, fill_value, wrap=False):

@@ -261,6 +261,8 @@ def test_queries_and_settings():
     r = ct.arange(6.0)
     r.resize_(2, 2)
     assert host(r).tolist() == [[0.0, 1.0], [2.0, 3.0]]
+    x4 = np.arange(12.0, dtype=np.float32).reshape(3, 4)
+    _eq(ct.as_strided_copy(_c(x4), (2, 2), (1, 2), 1), torch.as_strided_copy(torch.tensor(x4), (2, 2), (1, 2), 1))
     v = ct.arange(10.0)
     assert v.as_strided_((2, 2), (3, 1), 1) is v and host(v).tolist() == [[1.0, 2.0], [4.0, 5.0]]
 
@@ -287,3 +289,15 @@ def test_einsum_ellipsis_and_sublists():
     ct.einsum("...ij,...jk->...ik", a, ct.tensor(B)).sum().backward()
     torch.einsum("...ij,...jk->...ik", b, torch.tensor(B)).sum().backward()
     _eq(a.grad, b.grad, 1e-5, 1e-5)
+
+
+@pytest.mark.fp64
+def test_scatter_forms_and_unfold_gradcheck():
+    rng = np.random.default_rng(7)
+    x = _c(rng.normal(size=(4, 5)), requires_grad=True)
+    s = _c(rng.normal(size=(2, 2)), requires_grad=True)
+    gc = ct.autograd.gradcheck
+    assert gc(lambda a, b: ct.as_strided_scatter(a, b, (2, 2), (1, 2), 1), (x, s))
+    assert gc(lambda a, b: ct.slice_scatter(a[:2], b, 1, 1, 5, 2), (x, s))
+    assert gc(lambda a: a.unfold(1, 3, 2), (x,))          # overlapping windows: shared elements add up
+    assert gc(lambda a: ct.cdist(a, a[:2] + 0.5, p=3.0), (x,))
