@@ -116,6 +116,8 @@ def _to_out(r, out, name):
 
 
 def _addcmul_(self, tensor1, tensor2, *, value=1):
+    if all(isinstance(t, Tensor) and t._dtype is D.bool_ for t in (self, tensor1, tensor2)):
+        raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
     return self.add_(tensor1 * tensor2, alpha=value)
 
 

@@ -155,13 +155,11 @@ op("pow", 2, "pow", {"i": "ipow_(x0, x1)", "f": "pow(x0, x1)", "c": "c_pow(x0, x
 op("atan2", 2, "float", {"f": "atan2(x0, x1)"},
    lambda g, a, b, o: (g * b / (a * a + b * b), -g * a / (a * a + b * b)), saves="01",
    public="tensor_other", aliases=('arctan2',))
-# ties keep the first operand as PyTorch (std::max / std::min): maximum(-0.0, 0.0) is -0.0
-op("maximum", 2, "std", {"b": "x0 | x1", "i": "max(x0, x1)",
-                         "f": "((isnan(x0) || isnan(x1)) ? (x0 + x1) : (x0 < x1 ? x1 : x0))"},
+op("maximum", 2, "std", {"b": "x0 | x1", "i": "max(x0, x1)", "f": "py_max(x0, x1)"},
    lambda g, a, b, o: _minmax_backward(g, a, b, True), saves="01", public="tensor_other")
-op("minimum", 2, "std", {"b": "x0 & x1", "i": "min(x0, x1)",
-                         "f": "((isnan(x0) || isnan(x1)) ? (x0 + x1) : (x1 < x0 ? x1 : x0))"},
+op("minimum", 2, "std", {"b": "x0 & x1", "i": "min(x0, x1)", "f": "py_min(x0, x1)"},
    lambda g, a, b, o: _minmax_backward(g, a, b, False), saves="01", public="tensor_other")
+# ties keep the first operand as PyTorch's fmax/fmin: fmax(-0.0, 0.0) is -0.0
 op("fmax", 2, "std", {"b": "x0 | x1", "i": "max(x0, x1)",
                       "f": "(isnan(x1) ? x0 : (isnan(x0) ? x1 : (x0 < x1 ? x1 : x0)))"},
    lambda g, a, b, o: _fminmax_backward(g, a, b, True), saves="01", public="tensor_other")
@@ -177,16 +175,13 @@ op("xlogy", 2, "float", {"f": "(isnan(x1) ? x1 : (x0 == 0 ? 0 : x0 * log(x1)))"}
    lambda g, a, b, o: (g * _xlogy_dx(a, b), g * a / b), saves="01", public=True)
 
 def _xlogy_dx(a, b):
-    """d/dx xlogy(x, y) = xlogy(x != 0, y): 0 where x == 0 unless y is NaN (PyTorch's rule)."""
+    """d/dx xlogy(x, y): log(y), but 0 where x == 0 and y <= 0 (PyTorch's rule)."""
     lb = b.log() if isinstance(b, Tensor) else math.log(b) if b > 0 else (-math.inf if b == 0 else math.nan)
     if not isinstance(a, Tensor):
         return lb
-    keep = a != 0
     if isinstance(b, Tensor):
-        keep = keep | b.isnan()
-    elif b != b:
-        return lb
-    return where(keep, lb, 0.0)
+        return where((a == 0) & (b <= 0), 0.0, lb)
+    return where(a == 0, 0.0, lb) if b <= 0 else lb
 
 
 for _n, _e, _al in (("eq", "==", ()), ("ne", "!=", ("not_equal",)), ("lt", "<", ("less",)),

@@ -634,6 +634,10 @@ def _bug(name, test, dtypes, reason, variant=""):
             else (reason, False)
 
 
+for _n in ("maximum", "minimum"):
+    _bug(_n, "values", ("float16", "float32"),
+         f"bug: {_n}(0.0, -0.0) and {_n}(-0.0, 0.0) return the second operand's zero "
+                               "(torch: the first)")
 for _n, _t in (("bitwise_left_shift", "lshift"), ("bitwise_right_shift", "rshift")):
     _bug(_n, "values", ("bool",) + FLOATS + COMPLEX,
          f"bug: the error message names \"{_n}_cpu\"; torch says \"{_t}_cpu\"")
