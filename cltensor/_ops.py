@@ -42,8 +42,13 @@ class Op:
 
 # PyTorch's own words where an op refuses a dtype category (default: '"<op>_cpu" not implemented for ...')
 _CPLX = "{} is not supported for complex inputs"
+_VML = '"{}_vml_cpu" not implemented for \'{}\''
 _ERRS = {("floor", "c"): (NotImplementedError, _CPLX), ("ceil", "c"): (NotImplementedError, _CPLX),
          ("trunc", "c"): (NotImplementedError, _CPLX),
+         ("erf", "c"): (NotImplementedError, _VML), ("erfc", "c"): (NotImplementedError, _VML),
+         ("round", "c"): (NotImplementedError, _VML), ("round", "b"): (NotImplementedError, _VML),
+         ("floor", "b"): (NotImplementedError, _VML), ("ceil", "b"): (NotImplementedError, _VML),
+         ("trunc", "b"): (NotImplementedError, _VML),
          ("sign", "c"): (NotImplementedError, "Unlike NumPy, torch.sign is not intended to support complex numbers. "
                                               "Please use torch.sgn instead."),
          ("relu", "c"): (NotImplementedError, "clamp is not supported for complex types"),
@@ -814,7 +819,7 @@ def clamp(x, min=None, max=None, out=None, _inplace=False):
     rt = result_type(*args)
     cat = _CAT[rt.category]
     if cat == "c":
-        raise RuntimeError("clamp is not supported for complex types")
+        raise NotImplementedError("clamp is not supported for complex types")
     mx, mn = ("py_max", "py_min") if cat == "f" else ("max", "min")
     if min is not None and max is not None:
         e = f"{mn}({mx}(x0, x1), x2)"
