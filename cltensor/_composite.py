@@ -85,6 +85,8 @@ def broadcast_tensors(*tensors):
 
 def addcmul(input, tensor1, tensor2, *, value=1, out=None):
     """input + value * tensor1 * tensor2 (PyTorch's type promotion over the three)."""
+    if all(isinstance(t, Tensor) and t._dtype is D.bool_ for t in (input, tensor1, tensor2)):
+        raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
     r = input + value * (tensor1 * tensor2) if value != 1 else input + tensor1 * tensor2
     return _to_out(r, out, "addcmul")
 
@@ -114,6 +116,8 @@ def _to_out(r, out, name):
 
 
 def _addcmul_(self, tensor1, tensor2, *, value=1):
+    if all(isinstance(t, Tensor) and t._dtype is D.bool_ for t in (self, tensor1, tensor2)):
+        raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
     return self.add_(tensor1 * tensor2, alpha=value)
 
 
@@ -160,10 +164,13 @@ def _float_only(name, *ts):
 
 def _floating(input):
     """input, or input in the default float dtype when it is integer or bool (PyTorch's unary float ops)."""
-    return input if input._dtype.is_floating_point else input.to(D.get_default_dtype())
+    return input if input._dtype.is_floating_point or input._dtype.is_complex else \
+        input.to(D.get_default_dtype())
 
 
 def logit(input, eps=None):
+    if input._dtype.is_complex:
+        raise NotImplementedError(f"\"logit_cpu\" not implemented for '{input._dtype._alias}'")
     x = _floating(input)
     if eps is not None:
         x = x.clamp(eps, 1 - eps)
@@ -171,11 +178,15 @@ def logit(input, eps=None):
 
 
 def deg2rad(input):
+    if input._dtype.is_complex:
+        raise RuntimeError("deg2rad is not supported for complex tensors.")
     x = _floating(input)
     return x * (math.pi / 180)
 
 
 def rad2deg(input):
+    if input._dtype.is_complex:
+        raise RuntimeError("rad2deg is not supported for complex tensors.")
     x = _floating(input)
     return x * (180 / math.pi)
 
@@ -183,8 +194,9 @@ def rad2deg(input):
 def sinc(input):
     """sin(pi x) / (pi x), 1 at 0."""
     x = _floating(input)
-    px = x * math.pi
-    return _ops.where(x == 0, 1.0, px.sin() / px)
+    zero = x == 0
+    px = (x * math.pi).masked_fill(zero, 1)        # (no 0 / 0 in the value or the gradient at 0)
+    return (px.sin() / px).masked_fill(zero, 1)
 
 
 # ---------------------------------------------------------------- splits

@@ -673,6 +673,124 @@ def _typed_tensor(dt, name):
     return make_typed
 
 
+# ---------------------------------------------------------------- strided / buffer / scalar factories
+
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    """An uninitialised tensor with the given sizes and strides (storage for the furthest element)."""
+    size, stride = tuple(int(v) for v in size), tuple(int(v) for v in stride)
+    if len(size) != len(stride):
+        raise RuntimeError(f"mismatch in length of strides and shape")
+    if any(v < 0 for v in size):
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(size)}: {list(size)}")
+    d = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    n = 0 if 0 in size else 1 + sum((s - 1) * st for s, st in zip(size, stride))
+    base = empty_tensor((n,), d, _dev(device))
+    return _post(base.as_strided(size, stride, 0), requires_grad)
+
+
+def frombuffer(buffer, *, dtype, count=-1, offset=0, requires_grad=False):
+    """A 1-D tensor over a Python buffer (bytes, bytearray, memoryview, array ...): shares a writable buffer's
+    memory on devices that map host memory (as from_numpy), else holds a copy."""
+    d = D.as_dtype(dtype)
+    nbytes = memoryview(buffer).nbytes
+    if offset < 0 or offset >= nbytes:
+        raise ValueError(f"both buffer length ({nbytes}) and offset ({offset}) must be greater than 0 and less "
+                         "than buffer length" if nbytes > 0 else
+                         "both buffer length (0) and count (%d) must not be 0" % count)
+    if count == 0 or (count < 0 and (nbytes - offset) % d.itemsize):
+        raise ValueError(f"buffer length ({nbytes - offset} bytes) after offset ({offset} bytes) must be a "
+                         f"multiple of element size ({d.itemsize})")
+    arr = np.frombuffer(buffer, dtype=d.np, count=count, offset=offset)
+    t = from_numpy(arr) if arr.flags.writeable else tensor(arr, dtype=d)
+    return _post(t, requires_grad)
+
+
+def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=False, requires_grad=False):
+    """A 0-d tensor holding s (the default dtype unless given, as PyTorch)."""
+    if isinstance(s, Tensor):
+        s = s.item()
+    d = D.as_dtype(dtype) if dtype is not None else D.get_default_dtype()
+    return _post(_fill_tensor((), s, d, _dev(device)), requires_grad)
+
+
+# ---------------------------------------------------------------- samplers (in place, and poisson / binomial)
+
+def _transform_(self, name, fn, generator, dtypes="float"):
+    """self <- fn(uniform samples in (0, 1)) in place (an inverse-CDF sampler)."""
+    if not (self._dtype.is_floating_point or (dtypes == "any" and self._dtype is not D.bool_)):
+        raise RuntimeError(f"{name} not implemented for '{self._dtype}'")
+    wide = D.float64 if self._dtype is D.float64 else D.float32
+    u = empty_tensor(self._shape, wide, self._device)
+    _random_fill(u, "uniform", 0.0, 1.0, generator=generator)
+    # keep u away from 0 (log(u) and tan(pi (u - 1/2)) stay finite)
+    u = u.clamp_min(float(np.finfo(wide.np).tiny))
+    return self.copy_(fn(u))
+
+
+def _exponential_(self, lambd=1.0, *, generator=None):
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    return _transform_(self, "exponential_", lambda u: u.log().neg() / lambd, generator)
+
+
+def _cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+    if not sigma > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+    return _transform_(self, "cauchy_", lambda u: ((u - 0.5) * math.pi).tan() * sigma + median, generator)
+
+
+def _log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+    if not std > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    if not self._dtype.is_floating_point:
+        raise RuntimeError(f"log_normal_ not implemented for '{self._dtype}'")
+    z = empty_tensor(self._shape, D.float64 if self._dtype is D.float64 else D.float32, self._device)
+    _random_fill(z, "normal", float(mean), float(std), generator=generator)
+    return self.copy_(z.exp())
+
+
+def _geometric_(self, p, *, generator=None):
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    # the number of Bernoulli(p) trials up to the first success: ceil(log(u) / log(1 - p))
+    return _transform_(self, "geometric_", lambda u: (u.log() / math.log1p(-p)).ceil(), generator, "any")
+
+
+def _sample_launch(name, ins, generator):
+    x0 = ins[0]
+    if not x0._dtype.is_floating_point:
+        raise RuntimeError(f"\"{name}\" not implemented for '{x0._dtype}'")
+    out = empty_tensor(x0._shape, x0._dtype, x0._device)
+    n = out.numel()
+    if n == 0:
+        return out
+    rt = x0._st.rt
+    if rt is None:
+        raise dv.no_cpu_device_error(x0._device)
+    cs = [t.detach().contiguous() for t in ins]
+    R = D.float64 if x0._dtype is D.float64 else D.float32
+    k = K.get(rt, "sample", name, dt=x0._dtype, R="double" if R is D.float64 else "float")
+    g = generator or default_generator
+    off, s = g._next(), g._seed
+    K.launch(rt, k, (K.round_up(n, rt.local_size),), (rt.local_size,),
+             [t._st.buf for t in cs] + [out._st.buf, np.int64(n), np.uint32(s & 0xFFFFFFFF), np.uint32(s >> 32),
+                                        np.uint32(off & 0xFFFFFFFF), np.uint32(off >> 32)])
+    return out
+
+
+def poisson(input, generator=None):
+    """Poisson samples with the rates in input (same dtype); not differentiable."""
+    return _sample_launch("poisson", [input], generator)
+
+
+def binomial(count, prob, generator=None):
+    """Binomial samples of `count` trials with success probability `prob` (broadcast; float dtypes)."""
+    if count._dtype is not prob._dtype:
+        raise RuntimeError(f"expected scalar type {count._dtype} but found {prob._dtype}")
+    shape = _shape_bcast(count, prob)
+    return _sample_launch("binomial", [count.expand(*shape), prob.expand(*shape)], generator)
+
+
 # ---------------------------------------------------------------- registration
 for _f in (tensor, as_tensor, from_numpy, empty, zeros, ones, full, empty_like, zeros_like, ones_like, full_like,
            eye, arange, linspace, logspace, rand, randn, randint, normal, rand_like, randn_like, randint_like,
@@ -685,6 +803,13 @@ for _n, _dt in (("FloatTensor", D.float32), ("DoubleTensor", D.float64), ("HalfT
                 ("LongTensor", D.int64), ("IntTensor", D.int32), ("ShortTensor", D.int16), ("CharTensor", D.int8),
                 ("ByteTensor", D.uint8), ("BoolTensor", D.bool_)):
     register(_n, _typed_tensor(_dt, _n), kind="factory")
+for _f in (empty_strided, frombuffer, scalar_tensor):
+    register(_f.__name__, _f, kind="factory")
+for _f in (poisson, binomial):
+    register(_f.__name__, _f, kind="random")
+for _n, _f in (("exponential_", _exponential_), ("cauchy_", _cauchy_), ("log_normal_", _log_normal_),
+               ("geometric_", _geometric_)):
+    register_method(_n, _f)
 for _n, _f in (("__init__", _tensor_init), ("__reduce_ex__", _tensor_reduce_ex), ("new_tensor", _new_tensor),
                ("new_empty", _new_empty), ("new_zeros", _new_zeros), ("new_ones", _new_ones),
                ("new_full", _new_full)):

@@ -349,11 +349,13 @@ def tensordot(a, b, dims=2):
 @register("einsum")
 def einsum(equation, *operands):
     """einsum for one or more operands (pairwise contraction, left to right) with explicit or implicit output."""
+    if not isinstance(equation, str):          # sublist form: einsum(op0, [0, 1], op1, [1, 2], [0, 2])
+        equation, operands = _einsum_sublists((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     eq = equation.replace(" ", "")
     if "..." in eq:
-        raise NotImplementedError("einsum: '...' (ellipsis) is not supported yet")
+        eq, operands = _einsum_ellipsis(eq, operands)
     if "->" in eq:
         lhs, rhs = eq.split("->")
     else:
@@ -383,6 +385,73 @@ def einsum(equation, *operands):
         cur = cur.sum(dim=tuple(cur_t.index(c) for c in extra))
         cur_t = "".join(c for c in cur_t if c not in extra)
     return cur.permute([cur_t.index(c) for c in rhs]) if cur_t != rhs else cur
+
+
+def _sub_letter(k):
+    if not isinstance(k, int) or not 0 <= k < 52:
+        raise RuntimeError(f"einsum(): subscript in subscript list is not within the valid range [0, 52)")
+    return chr(ord("A") + k) if k < 26 else chr(ord("a") + k - 26)
+
+
+def _einsum_sublists(args):
+    """(equation, operands) of the sublist form: operands alternate with lists of ints (or Ellipsis)."""
+    ops, terms = [], []
+    args = list(args)
+    out = args.pop() if len(args) % 2 == 1 else None
+    for i in range(0, len(args), 2):
+        ops.append(args[i])
+        terms.append("".join("..." if k is Ellipsis else _sub_letter(k) for k in args[i + 1]))
+    eq = ",".join(terms)
+    if out is not None:
+        eq += "->" + "".join("..." if k is Ellipsis else _sub_letter(k) for k in out)
+    return eq, tuple(ops)
+
+
+def _einsum_ellipsis(eq, operands):
+    """Replace '...' by letters of their own: each operand's ellipsis dims take the last of the broadcast
+    ellipsis letters (right-aligned, size-1 dims expanded); an implicit output starts with the ellipsis dims."""
+    lhs, arrow, rhs = eq.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(operands):
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation"
+                           if len(operands) > len(terms) else
+                           "einsum(): fewer operands were provided than specified in the equation")
+    ranks = []
+    for t, op in zip(terms, operands):
+        n = op.dim() - (len(t) - 3) if "..." in t else 0
+        if n < 0:
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation ({len(t) - 3}) is more than "
+                               f"the number of dimensions ({op.dim()}) for operand {len(ranks)}")
+        ranks.append(n)
+    E = max(ranks)
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in eq][:E]
+    if len(free) < E:
+        raise RuntimeError("einsum(): too many subscripts for the ellipsis dimensions")
+    bshape = _ew.broadcast_shapes(*[tuple(op._shape[t.index("..."):t.index("...") + n]) if "..." in t else ()
+                                    for t, op, n in zip(terms, operands, ranks)])
+    new_terms, new_ops = [], []
+    for t, op, n in zip(terms, operands, ranks):
+        if "..." in t:
+            i = t.index("...")
+            letters = "".join(free[E - n:])
+            shape = list(op._shape)
+            for j in range(n):
+                if shape[i + j] == 1 and bshape[E - n + j] != 1:
+                    shape[i + j] = bshape[E - n + j]
+            if tuple(shape) != tuple(op._shape):
+                op = op.expand(*shape)
+            t = t[:i] + letters + t[i + 3:]
+        new_terms.append(t)
+        new_ops.append(op)
+    ell = "".join(free)
+    if arrow:
+        rhs = rhs.replace("...", ell)
+    else:
+        counts = {}
+        for c in "".join(new_terms):
+            counts[c] = counts.get(c, 0) + 1
+        rhs = ell + "".join(sorted(c for c, k in counts.items() if k == 1 and c not in ell))
+    return ",".join(new_terms) + "->" + rhs, tuple(new_ops)
 
 
 def _keep_for(terms, i, rhs, extra=""):

@@ -42,8 +42,13 @@ class Op:
 
 # PyTorch's own words where an op refuses a dtype category (default: '"<op>_cpu" not implemented for ...')
 _CPLX = "{} is not supported for complex inputs"
+_VML = '"{}_vml_cpu" not implemented for \'{}\''
 _ERRS = {("floor", "c"): (NotImplementedError, _CPLX), ("ceil", "c"): (NotImplementedError, _CPLX),
          ("trunc", "c"): (NotImplementedError, _CPLX),
+         ("erf", "c"): (NotImplementedError, _VML), ("erfc", "c"): (NotImplementedError, _VML),
+         ("round", "c"): (NotImplementedError, _VML), ("round", "b"): (NotImplementedError, _VML),
+         ("floor", "b"): (NotImplementedError, _VML), ("ceil", "b"): (NotImplementedError, _VML),
+         ("trunc", "b"): (NotImplementedError, _VML),
          ("sign", "c"): (NotImplementedError, "Unlike NumPy, torch.sign is not intended to support complex numbers. "
                                               "Please use torch.sgn instead."),
          ("relu", "c"): (NotImplementedError, "clamp is not supported for complex types"),
@@ -159,9 +164,12 @@ op("maximum", 2, "std", {"b": "x0 | x1", "i": "max(x0, x1)", "f": "py_max(x0, x1
    lambda g, a, b, o: _minmax_backward(g, a, b, True), saves="01", public="tensor_other")
 op("minimum", 2, "std", {"b": "x0 & x1", "i": "min(x0, x1)", "f": "py_min(x0, x1)"},
    lambda g, a, b, o: _minmax_backward(g, a, b, False), saves="01", public="tensor_other")
-op("fmax", 2, "std", {"b": "x0 | x1", "i": "max(x0, x1)", "f": "fmax(x0, x1)"},
+# ties keep the first operand as PyTorch's fmax/fmin: fmax(-0.0, 0.0) is -0.0
+op("fmax", 2, "std", {"b": "x0 | x1", "i": "max(x0, x1)",
+                      "f": "(isnan(x1) ? x0 : (isnan(x0) ? x1 : (x0 < x1 ? x1 : x0)))"},
    lambda g, a, b, o: _fminmax_backward(g, a, b, True), saves="01", public="tensor_other")
-op("fmin", 2, "std", {"b": "x0 & x1", "i": "min(x0, x1)", "f": "fmin(x0, x1)"},
+op("fmin", 2, "std", {"b": "x0 & x1", "i": "min(x0, x1)",
+                      "f": "(isnan(x1) ? x0 : (isnan(x0) ? x1 : (x1 < x0 ? x1 : x0)))"},
    lambda g, a, b, o: _fminmax_backward(g, a, b, False), saves="01", public="tensor_other")
 op("hypot", 2, "std", {"f": "hypot(x0, x1)"}, lambda g, a, b, o: (g * a / o, g * b / o),
    saves="01o", public="tensor_other")
@@ -169,7 +177,17 @@ op("copysign", 2, "float", {"f": "copysign(x0, x1)"},
    lambda g, a, b, o: (g * where(a == 0, 0.0, o / a) if isinstance(a, Tensor) else None,
                        g * 0 if isinstance(b, Tensor) else None), saves="01o", public=True)
 op("xlogy", 2, "float", {"f": "(isnan(x1) ? x1 : (x0 == 0 ? 0 : x0 * log(x1)))"},
-   lambda g, a, b, o: (g * (b.log() if isinstance(b, Tensor) else math.log(b)), g * a / b), saves="01", public=True)
+   lambda g, a, b, o: (g * _xlogy_dx(a, b), g * a / b), saves="01", public=True)
+
+def _xlogy_dx(a, b):
+    """d/dx xlogy(x, y): log(y), but 0 where x == 0 and y <= 0 (PyTorch's rule)."""
+    lb = b.log() if isinstance(b, Tensor) else math.log(b) if b > 0 else (-math.inf if b == 0 else math.nan)
+    if not isinstance(a, Tensor):
+        return lb
+    if isinstance(b, Tensor):
+        return where((a == 0) & (b <= 0), 0.0, lb)
+    return where(a == 0, 0.0, lb) if b <= 0 else lb
+
 
 for _n, _e, _al in (("eq", "==", ()), ("ne", "!=", ("not_equal",)), ("lt", "<", ("less",)),
                     ("le", "<=", ("less_equal",)), ("gt", ">", ("greater",)), ("ge", ">=", ("greater_equal",))):
@@ -274,7 +292,7 @@ op("square", 1, "square", {"i": "x0 * x0", "f": "x0 * x0", "c": "c_mul(x0, x0)"}
 # float relu: NaN stays NaN and -0.0 stays -0.0 (both compare false with < 0), as in PyTorch, without a branch (||),
 # so a GEMM epilogue can run it on vectors
 op("relu", 1, "same", {"i": "(x0 > 0 ? x0 : 0)", "f": "(x0 < 0 ? 0 : x0)"},
-   lambda g, a, o: (where(o > 0, g, 0),), saves="o", public=True)
+   lambda g, a, o: (where(o <= 0, 0, g),), saves="o", public=True)     # NaN passes the gradient (PyTorch)
 op("conj", 1, "same", {"*": "x0", "c": "c_conj(x0)"}, lambda g, a, o: (_conj(g),), saves="")
 op("positive", 1, "same", {"i": "x0", "f": "x0", "c": "x0"}, lambda g, a, o: (g,), saves="")
 op("logical_not", 1, "logical", "!x0", public=True)
@@ -801,7 +819,7 @@ def clamp(x, min=None, max=None, out=None, _inplace=False):
     rt = result_type(*args)
     cat = _CAT[rt.category]
     if cat == "c":
-        raise RuntimeError("clamp is not supported for complex types")
+        raise NotImplementedError("clamp is not supported for complex types")
     mx, mn = ("py_max", "py_min") if cat == "f" else ("max", "min")
     if min is not None and max is not None:
         e = f"{mn}({mx}(x0, x1), x2)"

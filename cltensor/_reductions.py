@@ -419,6 +419,8 @@ def sum_(input, dim=None, keepdim=False, *, dtype=None, out=None):
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None, out=None):
     x = input
+    if x._dtype.is_complex:
+        raise RuntimeError("nansum on CPU does not support complex inputs")
     if not x._dtype.is_floating_point:
         return sum_(x, dim, keepdim, dtype=dtype, out=out)
     dims = _dims(dim, x.dim())
@@ -514,9 +516,9 @@ def _evenly_backward(g, x, r, dims):
     return O.where(mask, O.apply("div", gk, cnt), 0.0)
 
 
-def _amax_like(x, dim, keepdim, op, name, node, given=None):
+def _amax_like(x, dim, keepdim, op, name, node, given=None, kernel=None):
     dims = _dims(dim, x.dim())
-    _no_complex(x, name)
+    _no_complex(x, kernel or name)
     _check_nonempty(x, dims, name, _given(dim) if given is None else given)
     r, _ = _reduce(x, dims, op, x._dtype, _minmax_acc(x))
     r = _finish(x, dims, keepdim, r)
@@ -526,11 +528,13 @@ def _amax_like(x, dim, keepdim, op, name, node, given=None):
 
 
 def amax(input, dim=(), keepdim=False, *, out=None):
-    return _finish_out(_amax_like(input, dim, keepdim, "max", "amax", "AmaxBackward0"), out, "amax")
+    return _finish_out(_amax_like(input, dim, keepdim, "max", "amax", "AmaxBackward0", kernel="max_values_cpu"),
+                       out, "amax")
 
 
 def amin(input, dim=(), keepdim=False, *, out=None):
-    return _finish_out(_amax_like(input, dim, keepdim, "min", "amin", "AminBackward0"), out, "amin")
+    return _finish_out(_amax_like(input, dim, keepdim, "min", "amin", "AminBackward0", kernel="min_values_cpu"),
+                       out, "amin")
 
 
 def _arg_reduce(x, d, op, name):
@@ -559,10 +563,12 @@ def _max_min(input, dim, keepdim, other, out, which):
     op = "argmax" if which == "max" else "argmin"
     if dim is None:
         r = _amax_like(x, None, False, which, name, "MaxBackward1" if which == "max" else "MinBackward1",
-                       given=False)
+                       given=False, kernel=which + "_all")
         return _finish_out(r, out, name)
     if isinstance(dim, (tuple, list)):
         raise TypeError(f"{name}() received an invalid combination of arguments - got (dim={type(dim).__name__})")
+    if x._dtype.is_complex:
+        raise RuntimeError(f"{name}(): does not support complex input")
     d = _wrap_dim(dim, x.dim())
     dims = (d,) if x.dim() else ()
     _check_nonempty(x, dims, name, True)
@@ -590,6 +596,10 @@ def min_(input, dim=None, keepdim=False, *, out=None, other=None):
 
 def _argmax_like(input, dim, keepdim, op, name):
     x = input
+    if x._dtype.is_complex:
+        raise RuntimeError(f"{name}(): does not support complex input")
+    if x._dtype is D.bool_:
+        raise RuntimeError(f"{name}(): does not support bool input")
     if dim is None:
         if x.numel() == 0:
             raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")

@@ -116,7 +116,8 @@ def cumprod(input, dim, *, dtype=None, out=None):
 
 def _cummaxmin(input, dim, which):
     x = input
-    _no_complex(x, "cum" + which)
+    if x.numel():
+        _no_complex(x, "cum" + which + "_cpu")
     d = _row_dim(x, dim)
     v, i = _scan(x, d, which, x._dtype, arg=True)
     if AG.needs_grad(x):

@@ -55,7 +55,7 @@ def _rows_out(x, d, k, rank0):
 def _sort_rows(x, d, desc, j0=0, k=None):
     """Stable sort of x along d; returns (values, indices) holding sorted columns [j0, j0 + k) (fresh)."""
     if x._dtype.is_complex:
-        raise RuntimeError("sort(): complex tensors are not supported (no ordering), as in PyTorch")
+        raise RuntimeError(" Sort does not support complex dtypes on CPU")
     L = x._shape[d] if x._shape else 1
     k = L - j0 if k is None else k
     vals, inds, lay = _rows_out(x, d, k, 0)
@@ -179,13 +179,15 @@ def _topk_small(x, d, k, largest):
 
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     x = input
+    if x._dtype.is_complex:
+        raise RuntimeError(" topk does not support complex dtypes on CPU")
+    if x._dtype is D.bool_:
+        raise RuntimeError("topk does not support bool dtypes on CPU")
     d = _row_dim(x, dim)
     L = x._shape[d] if x._shape else 1
     k = int(k)
     if k < 0 or k > L:
         raise RuntimeError("selected index k out of range")
-    if x._dtype.is_complex:
-        raise RuntimeError("topk(): complex tensors are not supported")
     if k <= _TOPK_MAX:
         v, i = _topk_small(x, d, k, largest)
     else:
@@ -196,6 +198,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
 
 def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     x = input
+    if x._dtype.is_complex or x._dtype is D.bool_:
+        raise NotImplementedError(f'"kthvalue_cpu" not implemented for \'{x._dtype._alias}\'')
     d = _row_dim(x, dim)
     L = x._shape[d] if x._shape else 1
     k = int(k)

@@ -534,7 +534,7 @@ def _forms(r):
     return ([base] if r.method else []) + ([base + "_"] if r.inplace else [])
 
 
-_MISSING_FORMS = {"sinc_", "logit_", "deg2rad_", "rad2deg_"}
+_MISSING_FORMS = set()
 
 
 @pytest.mark.parametrize("attr", [pytest.param(a, marks=[pytest.mark.xfail(
