@@ -1182,20 +1182,6 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return (x1 - x2 + eps).norm(p, -1, keepdim=keepdim)
 
 
-def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
-    """im2col: (N, C, H, W) -> (N, C*kh*kw, L)."""
-    if input.dim() != 4:
-        raise NotImplementedError("unfold: only 4-D input is supported")
-    N, Cc, H, W = input._shape
-    k = _pair_arg(kernel_size)
-    d, p, s = _pair_arg(dilation), _pair_arg(padding), _pair_arg(stride)
-    # a convolution with identity filters: weight (C*kh*kw, 1, kh, kw) per channel group
-    eye = C.eye(k[0] * k[1], dtype=input._dtype, device=input._device).reshape(k[0] * k[1], 1, k[0], k[1])
-    w = eye.repeat(Cc, 1, 1, 1) if hasattr(eye, "repeat") else eye
-    out = conv2d(input, w, None, s, p, d, Cc)
-    return out.reshape(N, Cc * k[0] * k[1], -1)
-
-
 def flatten(input, start_dim=0, end_dim=-1):
     return input.flatten(start_dim, end_dim)
 
@@ -1219,3 +1205,6 @@ def multi_head_attention_forward(*args, **kwargs):
 
 
 from . import _attention, _embedding_bag  # noqa: E402  (they use this module's functions at call time only)
+
+# convolution, pooling, resampling and padding forms of their own modules
+from ._convfn import conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d, fold, unfold  # noqa: E402,F401
