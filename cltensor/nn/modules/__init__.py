@@ -2,6 +2,9 @@ from .module import Module, RemovableHandle, register_module_forward_hook, regis
 from .container import Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict  # noqa
 from .linear import Identity, Linear, Bilinear  # noqa
 from .conv import Conv1d, Conv2d  # noqa
+from .conv import (Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, LazyConv1d, LazyConv2d,  # noqa
+                   LazyConv3d, LazyConvTranspose1d, LazyConvTranspose2d, LazyConvTranspose3d)
+from .fold import Fold, Unfold  # noqa
 from .pooling import (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d,  # noqa
                       AdaptiveMaxPool2d)
 from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, GroupNorm, InstanceNorm1d,  # noqa
