@@ -731,18 +731,6 @@ def adaptive_avg_pool1d(input, output_size):
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, o)).squeeze(-2)
 
 
-def adaptive_max_pool2d(input, output_size, return_indices=False):
-    x = input.unsqueeze(0) if input.dim() == 3 else input
-    _dtype_check(x, "adaptive_max_pool2d")
-    H, W = x._shape[2], x._shape[3]
-    os_ = tuple(output_size) if isinstance(output_size, (list, tuple)) else (output_size, output_size)
-    OH = H if os_[0] is None else os_[0]
-    OW = W if os_[1] is None else os_[1]
-    if H % OH or W % OW:
-        raise NotImplementedError("adaptive_max_pool2d: only output sizes that divide the input size are supported")
-    return max_pool2d(input, (H // OH, W // OW), (H // OH, W // OW), 0, 1, False, return_indices)
-
-
 # ================================================================================================ normalisation
 
 def _verify_batch_size(size):
@@ -1208,3 +1196,7 @@ from . import _attention, _embedding_bag  # noqa: E402  (they use this module's 
 
 # convolution, pooling, resampling and padding forms of their own modules
 from ._convfn import conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d, fold, unfold  # noqa: E402,F401
+from ._poolfn import (max_pool3d, max_pool3d_with_indices, avg_pool3d, adaptive_avg_pool3d,  # noqa: E402,F401
+                      adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d, adaptive_max_pool1d_with_indices,
+                      adaptive_max_pool2d_with_indices, adaptive_max_pool3d_with_indices, max_unpool1d, max_unpool2d,
+                      max_unpool3d, lp_pool1d, lp_pool2d, lp_pool3d)
