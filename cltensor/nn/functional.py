@@ -1200,3 +1200,5 @@ from ._poolfn import (max_pool3d, max_pool3d_with_indices, avg_pool3d, adaptive_
                       adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d, adaptive_max_pool1d_with_indices,
                       adaptive_max_pool2d_with_indices, adaptive_max_pool3d_with_indices, max_unpool1d, max_unpool2d,
                       max_unpool3d, lp_pool1d, lp_pool2d, lp_pool3d)
+from ._resample import (interpolate, upsample, upsample_nearest, upsample_bilinear, pixel_shuffle,  # noqa: E402,F401
+                        pixel_unshuffle, channel_shuffle)
