@@ -874,7 +874,21 @@ def pad(input, pad, mode="constant", value=None):
     if len(pad) // 2 > input.dim():
         raise RuntimeError("Padding length should be less than or equal to two times the input dimension but got "
                            f"padding length {len(pad)} and input of dimension {input.dim()}")
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if mode != "constant":
+        if value is not None and value != 0:
+            raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
+        npad, nd = len(pad) // 2, input.dim()
+        if not ((npad == 1 and nd in (2, 3)) or (npad == 2 and nd in (3, 4)) or (npad == 3 and nd in (4, 5))):
+            raise NotImplementedError(
+                f"Padding size {len(pad)} is not supported for {nd}D input tensor.\nSupported combinations for "
+                "non-constant padding:\n  - 2D or 3D input: padding size = 2 (pads last dimension)\n  - 3D or 4D "
+                "input: padding size = 4 (pads last 2 dimensions)\n  - 4D or 5D input: padding size = 6 (pads last 3 "
+                "dimensions)")
+        if any(input._shape[d] == 0 for d in range(1 if nd == npad + 2 else 0, nd)):
+            raise RuntimeError(f"Expected {npad + 1}D or {npad + 2}D (batch mode) tensor with possibly 0 batch size "
+                               f"and other non-zero dimensions for input, but got: {list(input._shape)}")
         return _pad_other(input, pad, mode)
     value = 0.0 if value is None else value
     nd = input.dim()
@@ -933,6 +947,8 @@ def _pad_other(input, pad, mode):
         elif mode == "replicate":
             pos = np.clip(pos, 0, n - 1)
         elif mode == "circular":
+            if lo > n or hi > n:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
             pos = pos % n
         else:
             raise NotImplementedError(f"Padding mode \"{mode}\" doesn't take in value argument")

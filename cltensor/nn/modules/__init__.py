@@ -7,6 +7,12 @@ from .conv import (Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d, La
 from .fold import Fold, Unfold  # noqa
 from .pooling import (MaxPool3d, AvgPool3d, AdaptiveAvgPool3d, AdaptiveMaxPool1d, AdaptiveMaxPool3d,  # noqa
                       MaxUnpool1d, MaxUnpool2d, MaxUnpool3d, LPPool1d, LPPool2d, LPPool3d)
+from .padding import (ReflectionPad1d, ReflectionPad2d, ReflectionPad3d, ReplicationPad1d, ReplicationPad2d,  # noqa
+                      ReplicationPad3d, CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d, ConstantPad3d,
+                      ZeroPad1d, ZeroPad3d)
+from .upsampling import Upsample, UpsamplingNearest2d, UpsamplingBilinear2d  # noqa
+from .pixelshuffle import PixelShuffle, PixelUnshuffle  # noqa
+from .channelshuffle import ChannelShuffle  # noqa
 from .pooling import (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d, AdaptiveAvgPool2d,  # noqa
                       AdaptiveMaxPool2d)
 from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm, GroupNorm, InstanceNorm1d,  # noqa
