@@ -949,7 +949,9 @@ def _pad_other(input, pad, mode):
         elif mode == "circular":
             if lo > n or hi > n:
                 raise RuntimeError("Padding value causes wrapping around more than once.")
-            pos = pos % n
+            # negative pads crop first; the wrap-around then repeats the cropped content (PyTorch's order)
+            seq = np.arange(max(-lo, 0), n - max(-hi, 0))
+            pos = seq[np.arange(-max(lo, 0), len(seq) + max(hi, 0)) % max(len(seq), 1)]
         else:
             raise NotImplementedError(f"Padding mode \"{mode}\" doesn't take in value argument")
         out = out.index_select(d, C.tensor(pos, dtype=D.int64, device=input._device))
