@@ -1220,3 +1220,4 @@ from ._poolfn import (max_pool3d, max_pool3d_with_indices, avg_pool3d, adaptive_
                       max_unpool3d, lp_pool1d, lp_pool2d, lp_pool3d)
 from ._resample import (interpolate, upsample, upsample_nearest, upsample_bilinear, pixel_shuffle,  # noqa: E402,F401
                         pixel_unshuffle, channel_shuffle)
+from ._grid import affine_grid, grid_sample  # noqa: E402,F401
