@@ -441,3 +441,50 @@ __kernel void k(__global const ${t.ct}* restrict gout, __global ${t.ct}* restric
     ${t.store("dx", "g", t.cast_from("s", acc))};
 }
 </%def>
+
+## Fractional max pooling (PyTorch's FractionalMaxPool2d/3d.cpp): the window of output o along a dim starts at
+## (int)((o + u) * alpha) - (int)(u * alpha), alpha = (I - K) / (O - 1), the last one at I - K, with u the
+## plane's sample for that dim. x: (N, C, D, H, W) strided; u: samples with element strides (usn, usc) and the
+## sample positions ud / uh / uw of each dim; out / ind: (N, C, OD, OH, OW) contiguous.
+<%def name="fracmax3_fwd(t, idx)">
+${c.preamble((t,))}
+<% S = "double" if t.name == "float64" else "float" %>
+int frac_start(const ${S} u, const int I, const int O, const int K, const int o)
+{
+    if (o == O - 1) return I - K;
+    const ${S} alpha = (${S})(I - K) / (${S})(O - 1);
+    return (int)(((${S})o + u) * alpha) - (int)(u * alpha);
+}
+
+__kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
+                const ${idx} sd, const ${idx} sh, const ${idx} sw, __global const ${t.ct}* restrict u,
+                const ${idx} uoff, const ${idx} usn, const ${idx} usc, const ${idx} usk, const int ud, const int uh,
+                const int uw, __global ${t.ct}* restrict out, __global long* restrict ind, const int C, const int D,
+                const int H, const int W, const int KD, const int KH, const int KW, const int OD, const int OH,
+                const int OW, const ${idx} nwork)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nwork) return;
+    ${idx} r = g;
+    const int ow = (int)(r % OW); r /= OW;
+    const int oh = (int)(r % OH); r /= OH;
+    const int od = (int)(r % OD); r /= OD;
+    const int cc = (int)(r % C);
+    const ${idx} n = r / C;
+    const ${idx} ub = uoff + n * usn + cc * usc;
+    const int d0 = frac_start((${S})${t.load("u", "ub + ud * usk")}, D, OD, KD, od);
+    const int h0 = frac_start((${S})${t.load("u", "ub + uh * usk")}, H, OH, KH, oh);
+    const int w0 = frac_start((${S})${t.load("u", "ub + uw * usk")}, W, OW, KW, ow);
+    const ${idx} base = xoff + n * sn + cc * sc;
+    ${t.cc} best = ${t.zero()};
+    long bi = -1;
+    for (int id = d0; id < d0 + KD; id++)
+        for (int ih = h0; ih < h0 + KH; ih++)
+            for (int iw = w0; iw < w0 + KW; iw++) {
+                const ${t.cc} v = ${t.load("x", "base + id * sd + ih * sh + iw * sw")};
+                if (bi < 0 || v > best || isnan(v)) { best = v; bi = ((long)id * H + ih) * W + iw; }
+            }
+    ${t.store("out", "g", "best")};
+    ind[g] = bi;
+}
+</%def>

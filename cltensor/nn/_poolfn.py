@@ -285,3 +285,61 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
 
 def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     return _lp_pool(input, norm_type, kernel_size, stride, ceil_mode, 3)
+
+
+# ------------------------------------------------------------------ fractional max pooling
+
+def _fractional(input, kernel_size, output_size, output_ratio, _random_samples, nd):
+    name = f"fractional_max_pool{nd}d"
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{name} requires specifying either an output_size or an output_ratio")
+    k = _t(kernel_size, nd)
+    if output_size is None:
+        ratio = _t(output_ratio, nd, "output_ratio")
+        output_size = [int(input.shape[-nd + i] * ratio[i]) for i in range(nd)]
+    o = _t(output_size, nd, "output_size")
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: {list(input._shape)}")
+    _dtype_check(input, name)
+    x, unb = _batch(input, nd, name)
+    if _random_samples is None:
+        _random_samples = C.rand(x.shape[0], x.shape[1], nd, dtype=x._dtype, device=x._device)
+    u = _random_samples
+    if u.dim() != 3 or tuple(u.shape) != (x.shape[0], x.shape[1], nd):
+        raise RuntimeError(f"Expect _random_samples to be of shape ({x.shape[0]}, {x.shape[1]}, {nd}), but got "
+                           f"{list(u.shape)}")
+    sp = x._shape[2:]
+    dims = ("time", "height", "width")[3 - nd:]
+    for i in range(nd):
+        if o[i] + k[i] - 1 > sp[i]:
+            raise RuntimeError(f"{name}_out(): pool {dims[i]} {k[i]} too large relative to input {dims[i]} {sp[i]}")
+    # the sample order: (w, h) for 2-d, (t, h, w) for 3-d
+    upos = (0, 1, 0) if nd == 2 else (0, 1, 2)      # (d, h, w) positions; 2-d: d unused (one window)
+    out, ind = _pool.fractional_max_pool3(_to5(x, nd), u, _p3(k, nd, 1), _p3(o, nd, 1), upos,
+                                          f"FractionalMaxPool{nd}DBackward0")
+    out, ind = _from5(out, nd), _from5(ind, nd)
+    if unb:
+        out, ind = out.squeeze(0), ind.squeeze(0)
+    return out, ind
+
+
+def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                          _random_samples=None):
+    out, ind = _fractional(input, kernel_size, output_size, output_ratio, _random_samples, 2)
+    return (out, ind) if return_indices else out
+
+
+def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                          _random_samples=None):
+    out, ind = _fractional(input, kernel_size, output_size, output_ratio, _random_samples, 3)
+    return (out, ind) if return_indices else out
+
+
+def fractional_max_pool2d_with_indices(input, kernel_size, output_size=None, output_ratio=None,
+                                       return_indices=False, _random_samples=None):
+    return _fractional(input, kernel_size, output_size, output_ratio, _random_samples, 2)
+
+
+def fractional_max_pool3d_with_indices(input, kernel_size, output_size=None, output_ratio=None,
+                                       return_indices=False, _random_samples=None):
+    return _fractional(input, kernel_size, output_size, output_ratio, _random_samples, 3)
