@@ -389,8 +389,10 @@ def test_affine_grid():
                 [r(2, 2, 3)])
         compare(lambda t: TF.affine_grid(t, (2, 3, 4, 5, 3), ac), lambda t: F.affine_grid(t, (2, 3, 4, 5, 3), ac),
                 [r(2, 3, 4)])
-    raises_like(lambda: TF.affine_grid(torch.zeros(2, 3, 3), (2, 3, 4, 5)),
-                lambda: F.affine_grid(ct.zeros(2, 3, 3), (2, 3, 4, 5)))
+    raises_like(lambda: TF.affine_grid(torch.zeros(2, 3, 3), (2, 3, 4, 5), False),
+                lambda: F.affine_grid(ct.zeros(2, 3, 3), (2, 3, 4, 5), False))
+    with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
+        F.affine_grid(ct.zeros(1, 2, 3), (1, 1, 2, 2))
 
 
 @pytest.mark.fp64
@@ -401,3 +403,30 @@ def test_gradcheck_conv_transpose_and_pool():
     y = ct.tensor(r(1, 2, 4, 5, 3), requires_grad=True)
     assert ct.autograd.gradcheck(lambda y: F.avg_pool3d(y, 2, 1, 1, count_include_pad=False), (y,))
     assert ct.autograd.gradcheck(lambda y: F.interpolate(y, scale_factor=1.5, mode="trilinear"), (y,))
+
+
+# ---------------------------------------------------------------------------------------------- example
+
+def test_digits_autoencoder_example(tmp_path):
+    """examples/digits_autoencoder.py for 2 short epochs: the test reconstruction loss falls, the image grid is
+    written when matplotlib is installed."""
+    import os
+    import subprocess
+    import sys
+    pytest.importorskip("sklearn")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    env.setdefault("MPLBACKEND", "Agg")
+    outdir = tmp_path / "ae"
+    p = subprocess.run([sys.executable, os.path.join(root, "examples", "digits_autoencoder.py"), "--device",
+                        str(ct.get_default_device()), "--epochs", "2", "--steps", "4", "--out", str(outdir)],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    losses = [float(line.split("test loss")[1].split()[0]) for line in p.stdout.splitlines() if "test loss" in line]
+    assert len(losses) == 2 and losses[1] < losses[0]
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return
+    assert (outdir / "digits_autoencoder.png").exists()

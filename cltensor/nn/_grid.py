@@ -2,6 +2,8 @@
 align_corners), composed of differentiable tensor ops: the sample coordinates follow PyTorch's GridSampler.h
 (unnormalize, clip / reflect), the corner values are gathers of the flattened input and the interpolation weights
 carry the gradient to the grid (floor and round are constants there, as in PyTorch's backward)."""
+import warnings
+
 from .. import _creation as C
 from .._shape import stack as _stack
 
@@ -15,6 +17,9 @@ def _linspace(n, align_corners, like):
 
 def affine_grid(theta, size, align_corners=None):
     if align_corners is None:
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. "
+                      "Please specify align_corners=True if the old behavior is desired. See the documentation of "
+                      "grid_sample for details.")
         align_corners = False
     if not theta._dtype.is_floating_point:
         raise ValueError(f"Expected theta to have floating point type, but got {theta._dtype}")
@@ -118,6 +123,9 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
                          f"'reflection', but got: '{padding_mode}'")
     if align_corners is None:
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. "
+                      "Please specify align_corners=True if the old behavior is desired. See the documentation of "
+                      "grid_sample for details.")
         align_corners = False
     if input.dim() not in (4, 5):
         raise RuntimeError(f"grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, but got "
