@@ -430,3 +430,14 @@ def test_digits_autoencoder_example(tmp_path):
     except ImportError:
         return
     assert (outdir / "digits_autoencoder.png").exists()
+
+
+@pytest.mark.fp64
+def test_conv_rank3_chunked_over_images(monkeypatch):
+    """The rank-3 paths run over chunks of images when the patches would be large: one image per chunk here."""
+    from cltensor.nn import _conv
+    monkeypatch.setattr(_conv, "COL3_BYTES", 1000)
+    compare(lambda x, w: TF.conv_transpose3d(x, w, stride=2, groups=2),
+            lambda x, w: F.conv_transpose3d(x, w, stride=2, groups=2), [r(3, 4, 3, 2, 3), r(4, 3, 2, 2, 2)])
+    compare(lambda x, w, b: TF.conv3d(x, w, b, padding=1, groups=2),
+            lambda x, w, b: F.conv3d(x, w, b, padding=1, groups=2), [r(3, 4, 3, 2, 3), r(6, 2, 2, 2, 2), r(6)])

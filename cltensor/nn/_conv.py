@@ -341,9 +341,16 @@ def col2im3(rt, col, dx, k, o, geo):
            [np.int32(nwc), it(nwork)])
 
 
+COL3_BYTES = 64 << 20   # the rank-3 paths run im2col / col2im over chunks of images with at most this much col
+
+
+def _chunk(N, CKK, P, dt):
+    return max(1, min(N, COL3_BYTES // max(CKK * P * dt.itemsize, 1)))
+
+
 def _fwd3(rt, x, w, b, geo, o, out=None):
     """out (N, O, *o) = convolution of x (N, G*Cg, D, H, W; any strides) with w (O, Cg, *k) contiguous: im2col +
-    GEMM per group; bias b (O,) or None."""
+    GEMM per group over chunks of images; bias b (O,) or None."""
     groups = geo[3]
     dt = x._dtype
     N = x._shape[0]
@@ -362,18 +369,23 @@ def _fwd3(rt, x, w, b, geo, o, out=None):
         _ew.run("x0", out, [0], (dt,), dt)
     if CKK == 0:
         return out
-    col = empty_tensor((CKK, N * P), dt, x._device)
-    for gi in range(groups):
-        im2col3(rt, x, gi * Cg, Cg, k, o, geo, col)
-        _gemm.gemm(rt, dt, N, Og, P, CKK,
-                   (w._st.buf, w._offset + gi * Og * CKK, 0, CKK, 1),
-                   (col._st.buf, 0, P, N * P, 1),
-                   (out._st.buf, gi * Og * P, O * P, P, 1), 1, 1 if b is not None else 0)
+    nb = _chunk(N, CKK, P, dt)
+    col = empty_tensor((CKK, nb * P), dt, x._device)
+    for n0 in range(0, N, nb):
+        m = min(nb, N - n0)
+        xs = x[n0:n0 + m]
+        for gi in range(groups):
+            im2col3(rt, xs, gi * Cg, Cg, k, o, geo, col if m == nb else as_shape(col, (CKK, m * P)))
+            _gemm.gemm(rt, dt, m, Og, P, CKK,
+                       (w._st.buf, w._offset + gi * Og * CKK, 0, CKK, 1),
+                       (col._st.buf, 0, P, m * P, 1),
+                       (out._st.buf, (n0 * O + gi * Og) * P, O * P, P, 1), 1, 1 if b is not None else 0)
     return out
 
 
 def _bwd_in3(rt, g, w, geo, xshape):
-    """dx (xshape) = the transposed convolution of g (N, O, *o) with w (O, Cg, *k): GEMM (W_g^T @ g_g) + col2im."""
+    """dx (xshape) = the transposed convolution of g (N, O, *o) with w (O, Cg, *k): GEMM (W_g^T @ g_g) + col2im,
+    over chunks of images."""
     groups = geo[3]
     dt = g._dtype
     g = c0(g)
@@ -390,21 +402,27 @@ def _bwd_in3(rt, g, w, geo, xshape):
     if CKK == 0 or g.numel() == 0:
         _ew.run("x0", dx, [0], (dt,), dt)
         return dx
-    gcol = empty_tensor((CKK, N * P), dt, g._device)
-    dxg = dx if groups == 1 else empty_tensor((N, Cg) + tuple(xshape[2:]), dt, g._device)
-    for gi in range(groups):
-        _gemm.gemm(rt, dt, N, CKK, P, Og,
-                   (w._st.buf, w._offset + gi * Og * CKK, 0, 1, CKK),
-                   (g._st.buf, g._offset + gi * Og * P, O * P, P, 1),
-                   (gcol._st.buf, 0, P, N * P, 1), 1, 0)
-        col2im3(rt, gcol, dxg, k, o, geo)
-        if groups > 1:
-            _ew.run("x0", dx[:, gi * Cg:(gi + 1) * Cg], [dxg], (dt,), dt)
+    nb = _chunk(N, CKK, P, dt)
+    gcol = empty_tensor((CKK, nb * P), dt, g._device)
+    direct = groups == 1 and nb == N
+    dxg = dx if direct else empty_tensor((nb, Cg) + tuple(xshape[2:]), dt, g._device)
+    for n0 in range(0, N, nb):
+        m = min(nb, N - n0)
+        tgt = dxg if m == nb else as_shape(dxg, (m,) + tuple(dxg._shape[1:]))
+        for gi in range(groups):
+            _gemm.gemm(rt, dt, m, CKK, P, Og,
+                       (w._st.buf, w._offset + gi * Og * CKK, 0, 1, CKK),
+                       (g._st.buf, g._offset + (n0 * O + gi * Og) * P, O * P, P, 1),
+                       (gcol._st.buf, 0, P, m * P, 1), 1, 0)
+            col2im3(rt, gcol if m == nb else as_shape(gcol, (CKK, m * P)), tgt, k, o, geo)
+            if not direct:
+                _ew.run("x0", dx[n0:n0 + m, gi * Cg:(gi + 1) * Cg], [tgt], (dt,), dt)
     return dx
 
 
 def _bwd_w3(rt, g, x, geo, wshape):
-    """dw (O, Cg, *k) = the weight gradient of the convolution of x (N, G*Cg, D, H, W) giving g (N, O, *o)."""
+    """dw (O, Cg, *k) = the weight gradient of the convolution of x (N, G*Cg, D, H, W) giving g (N, O, *o),
+    accumulated over chunks of images."""
     groups = geo[3]
     dt = g._dtype
     g = c0(g)
@@ -421,14 +439,18 @@ def _bwd_w3(rt, g, x, geo, wshape):
     if N * P == 0:
         _ew.run("x0", gw, [0], (dt,), dt)
         return gw
-    gT = transpose_last2(as_shape(g, (N, O, P)))          # (N, P, O)
-    col = empty_tensor((CKK, N * P), dt, x._device)
-    for gi in range(groups):
-        im2col3(rt, x, gi * Cg, Cg, k, o, geo, col)
-        _gemm.gemm(rt, dt, 1, CKK, Og, N * P,
-                   (col._st.buf, 0, 0, N * P, 1),
-                   (gT._st.buf, gi * Og, 0, O, 1),
-                   (gw._st.buf, gi * Og * CKK, 0, 1, CKK), 1, 0)
+    nb = _chunk(N, CKK, P, dt)
+    col = empty_tensor((CKK, nb * P), dt, x._device)
+    for n0 in range(0, N, nb):
+        m = min(nb, N - n0)
+        gT = transpose_last2(as_shape(g[n0:n0 + m], (m, O, P)))          # (m, P, O)
+        xs = x[n0:n0 + m]
+        for gi in range(groups):
+            im2col3(rt, xs, gi * Cg, Cg, k, o, geo, col if m == nb else as_shape(col, (CKK, m * P)))
+            _gemm.gemm(rt, dt, 1, CKK, Og, m * P,
+                       (col._st.buf, 0, 0, m * P, 1),
+                       (gT._st.buf, gi * Og, 0, O, 1),
+                       (gw._st.buf, gi * Og * CKK, 0, 1, CKK), 1, 0 if n0 == 0 else 1)
     return gw
 
 
