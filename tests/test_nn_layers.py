@@ -170,6 +170,12 @@ def test_fold_unfold():
     assert repr(mc) == repr(mt)
     assert repr(ct.nn.Unfold(2, stride=2)) == repr(torch.nn.Unfold(2, stride=2))
     raises_like(lambda: TF.fold(torch.zeros(1, 4, 5), (3, 3), 2), lambda: F.fold(ct.zeros(1, 4, 5), (3, 3), 2))
+    raises_like(lambda: TF.unfold(torch.zeros(1, 1, 3, 3, dtype=torch.int64), 2),
+                lambda: F.unfold(ct.zeros(1, 1, 3, 3, dtype=ct.int64), 2))
+    raises_like(lambda: TF.fold(torch.zeros(1, 4, 4, dtype=torch.int64), (3, 3), 2),
+                lambda: F.fold(ct.zeros(1, 4, 4, dtype=ct.int64), (3, 3), 2))
+    compare(lambda x: TF.unfold(x, 2, stride=2), lambda x: F.unfold(x, 2, stride=2), [r(1, 2, 4, 6, dt=np.float32)],
+            grad=False, rtol=0, atol=0)
 
 
 @pytest.mark.fp64

@@ -255,8 +255,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     k, d, p, s = _fold_geo(kernel_size, dilation, padding, stride)
     unb = input.dim() == 3
     x = input.unsqueeze(0) if unb else input
-    if x._dtype is D.bool_:
-        raise NotImplementedError("\"im2col\" not implemented for 'Bool'")
+    if not x._dtype.is_floating_point:
+        raise NotImplementedError(f"\"im2col_out_cpu\" not implemented for '{x._dtype._alias}'")
     N, Cc, H, W = x._shape
     o = (_blocks(H, k[0], d[0], p[0], s[0]), _blocks(W, k[1], d[1], p[1], s[1]))
     if o[0] < 1 or o[1] < 1:
@@ -279,6 +279,8 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     k, d, p, s = _fold_geo(kernel_size, dilation, padding, stride)
     unb = input.dim() == 2
     x = input.unsqueeze(0) if unb else input
+    if not x._dtype.is_floating_point:
+        raise NotImplementedError(f"\"col2im_out_cpu\" not implemented for '{x._dtype._alias}'")
     N, CK, L = x._shape
     if CK % (k[0] * k[1]):
         raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product of kernel_size, but "
