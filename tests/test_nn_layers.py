@@ -321,7 +321,8 @@ def test_interpolate_dtypes_and_errors():
 
 
 def test_upsample_modules():
-    for mt, mc in [(torch.nn.Upsample(scale_factor=2, mode="bilinear"), ct.nn.Upsample(scale_factor=2, mode="bilinear")),
+    for mt, mc in [(torch.nn.Upsample(scale_factor=2, mode="bilinear"),
+                    ct.nn.Upsample(scale_factor=2, mode="bilinear")),
                    (torch.nn.Upsample(size=(3, 5)), ct.nn.Upsample(size=(3, 5))),
                    (torch.nn.UpsamplingNearest2d(scale_factor=2), ct.nn.UpsamplingNearest2d(scale_factor=2)),
                    (torch.nn.UpsamplingBilinear2d(size=(3, 7)), ct.nn.UpsamplingBilinear2d(size=(3, 7)))]:
@@ -334,7 +335,8 @@ def test_shuffles():
     compare(lambda x: TF.pixel_shuffle(x, 2), lambda x: F.pixel_shuffle(x, 2), [r(2, 8, 3, 4)])
     compare(lambda x: TF.pixel_unshuffle(x, 2), lambda x: F.pixel_unshuffle(x, 2), [r(3, 4, 6)])
     compare(lambda x: TF.channel_shuffle(x, 3), lambda x: F.channel_shuffle(x, 3), [r(2, 6, 4, 2)])
-    for a, b in [(torch.nn.PixelShuffle(2), ct.nn.PixelShuffle(2)), (torch.nn.PixelUnshuffle(3), ct.nn.PixelUnshuffle(3)),
+    for a, b in [(torch.nn.PixelShuffle(2), ct.nn.PixelShuffle(2)),
+                 (torch.nn.PixelUnshuffle(3), ct.nn.PixelUnshuffle(3)),
                  (torch.nn.ChannelShuffle(2), ct.nn.ChannelShuffle(2))]:
         assert repr(b) == repr(a)
     raises_like(lambda: TF.pixel_shuffle(torch.zeros(1, 3, 2, 2), 2), lambda: F.pixel_shuffle(ct.zeros(1, 3, 2, 2), 2))
@@ -345,7 +347,8 @@ def test_shuffles():
 @pytest.mark.fp64
 @pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
 def test_pad_modes(mode):
-    for shape, p in [((2, 5), (1, 2)), ((2, 3, 5), (2, 1)), ((2, 4, 5), (1, 2, 2, 1)), ((1, 2, 3, 4, 5), (2, 1, 0, 2, 1, 1)),
+    for shape, p in [((2, 5), (1, 2)), ((2, 3, 5), (2, 1)), ((2, 4, 5), (1, 2, 2, 1)),
+                     ((1, 2, 3, 4, 5), (2, 1, 0, 2, 1, 1)),
                      ((2, 3, 4, 5), (-1, 2, 1, -2))]:
         if mode == "reflect" and min(p) < 0:
             continue
@@ -354,7 +357,8 @@ def test_pad_modes(mode):
                 lambda: F.pad(ct.zeros(1, 1, 2, 2, 2), (1, 1), mode="reflect"))
     raises_like(lambda: TF.pad(torch.zeros(1, 2, 3), (4, 1), mode="circular"),
                 lambda: F.pad(ct.zeros(1, 2, 3), (4, 1), mode="circular"))
-    raises_like(lambda: TF.pad(torch.zeros(2, 3), (1, 1), mode="foo"), lambda: F.pad(ct.zeros(2, 3), (1, 1), mode="foo"))
+    raises_like(lambda: TF.pad(torch.zeros(2, 3), (1, 1), mode="foo"),
+                lambda: F.pad(ct.zeros(2, 3), (1, 1), mode="foo"))
 
 
 def test_padding_modules():
@@ -367,7 +371,6 @@ def test_padding_modules():
         mt, mc = getattr(torch.nn, name)(*args), getattr(ct.nn, name)(*args)
         assert repr(mc) == repr(mt)
         nd = int(name[-2])
-        xx = x.reshape((1,) * (3 - nd) + x.shape)[0] if nd < 3 else x
         xx = x[0, 0] if nd == 1 else (x[0] if nd == 2 else x)
         compare(lambda t: mt(t), lambda t: mc(t), [np.ascontiguousarray(xx)], grad=False)
 

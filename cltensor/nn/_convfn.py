@@ -49,7 +49,7 @@ def _checks(name, input, weight, bias, nd, transposed, groups):
         raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {name}, but got input "
                            f"of size: {list(input._shape)}")
     if weight.dim() != nd + 2:
-        raise RuntimeError(f"weight should have at least three dimensions")
+        raise RuntimeError("weight should have at least three dimensions")
     groups = int(groups)
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
@@ -124,10 +124,10 @@ def convnd(input, weight, bias, stride, padding, dilation, groups, nd, name):
     for i in range(nd):
         e = sp[i] + 2 * padding[i] - dilation[i] * (k[i] - 1) - 1
         if e < 0:
-            raise RuntimeError(f"Calculated padded input size per channel: ("
-                               f"{' x '.join(str(sp[j] + 2 * padding[j]) for j in range(nd))}). Kernel size: ("
-                               f"{' x '.join(str(dilation[j] * (k[j] - 1) + 1) for j in range(nd))}). Kernel size can't "
-                               "be greater than actual input size")
+            padded = " x ".join(str(sp[j] + 2 * padding[j]) for j in range(nd))
+            eff = " x ".join(str(dilation[j] * (k[j] - 1) + 1) for j in range(nd))
+            raise RuntimeError(f"Calculated padded input size per channel: ({padded}). Kernel size: ({eff}). Kernel "
+                               "size can't be greater than actual input size")
         o.append(e // stride[i] + 1)
     out = _conv.conv3(_to5(x, nd), _to5(weight, nd), bias, _pad3(stride, nd, 1), _pad3(padding, nd, 0),
                       _pad3(dilation, nd, 1), groups, _pad3(o, nd, 1))
@@ -145,6 +145,7 @@ def _transposed_size(isz, k, s, p, op, d):
 
 def output_padding_for(input_sizes, output_size, stride, padding, kernel_size, dilation, nd):
     """ConvTransposeNd's output_size= -> output_padding (PyTorch's _output_padding)."""
+    given = output_size
     output_size = list(output_size)
     if len(output_size) == nd + 2:
         output_size = output_size[2:]
@@ -159,10 +160,11 @@ def output_padding_for(input_sizes, output_size, stride, padding, kernel_size, d
         mn = _transposed_size(spatial[i], kernel_size[i], stride[i], padding[i], 0, dilation[i])
         mx = mn + stride[i] - 1
         if not (mn <= output_size[i] <= mx):
-            raise ValueError(f"requested an output size of {output_size}, but valid sizes range from "
-                             f"{[_transposed_size(spatial[j], kernel_size[j], stride[j], padding[j], 0, dilation[j]) for j in range(nd)]} to "
-                             f"{[_transposed_size(spatial[j], kernel_size[j], stride[j], padding[j], 0, dilation[j]) + stride[j] - 1 for j in range(nd)]} "
-                             f"(for an input of {list(spatial)})")
+            lo = [_transposed_size(spatial[j], kernel_size[j], stride[j], padding[j], 0, dilation[j])
+                  for j in range(nd)]
+            hi = [v + s - 1 for v, s in zip(lo, stride)]
+            raise ValueError(f"requested an output size of {given}, but valid sizes range from {lo} to {hi} "
+                             f"(for an input of torch.Size({list(spatial)}))")
         res.append(output_size[i] - mn)
     return tuple(res)
 

@@ -13,7 +13,7 @@ from .. import _dtypes as D
 from .. import _kernels as K
 from .. import _creation as C
 from ..autograd import _tape as AG
-from .._launch import rt_of, idx_type, idx_np
+from .._launch import rt_of, idx_type
 from .._tensor import empty_tensor
 from ._common import acc_of, c0, launch, sync_if_shared
 
@@ -306,14 +306,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     want = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
     if mode in want and input.dim() != want[mode]:
         raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs {want[mode]}D input")
-    if mode not in ("nearest", "nearest-exact", "area", "linear", "bilinear", "bicubic", "trilinear"):
+    if mode not in ("nearest", "nearest-exact", "area", "linear", "bilinear", "bicubic", "trilinear") or \
+            input.dim() not in (3, 4, 5):
         raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
-                                  f"the modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact "
-                                  f"(got {mode})")
-    if input.dim() not in (3, 4, 5):
-        raise NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {input.dim()}D) for "
-                                  f"the modes: nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact "
-                                  f"(got {mode})")
+                                  "the modes: nearest | linear | bilinear | bicubic | trilinear | area | "
+                                  f"nearest-exact (got {mode})")
     if mode == "area":
         from . import functional as F
         return (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d)[dim - 1](input, output_size)
@@ -322,9 +319,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     output_size = [int(v) for v in output_size]
     for i in range(dim):
         if input.shape[i + 2] <= 0 or output_size[i] <= 0:
-            raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ("
-                               f"{', '.join(['D: ', 'H: ', 'W: '][3 - dim + j] + str(input.shape[j + 2]) for j in range(dim))}) "
-                               f"output ({', '.join(['D: ', 'H: ', 'W: '][3 - dim + j] + str(output_size[j]) for j in range(dim))})")
+            names = ["D: ", "H: ", "W: "][3 - dim:]
+            ins = ", ".join(names[j] + str(input.shape[j + 2]) for j in range(dim))
+            outs = ", ".join(names[j] + str(output_size[j]) for j in range(dim))
+            raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({ins}) output "
+                               f"({outs})")
     dt = input._dtype
     kern = {"nearest": "nearest", "nearest-exact": "nearest-exact", "linear": "linear", "bilinear": "linear",
             "trilinear": "linear", "bicubic": "cubic"}[mode]

@@ -1221,5 +1221,5 @@ from ._poolfn import (max_pool3d, max_pool3d_with_indices, avg_pool3d, adaptive_
 from ._resample import (interpolate, upsample, upsample_nearest, upsample_bilinear, pixel_shuffle,  # noqa: E402,F401
                         pixel_unshuffle, channel_shuffle)
 from ._grid import affine_grid, grid_sample  # noqa: E402,F401
-from ._poolfn import (fractional_max_pool2d, fractional_max_pool3d, fractional_max_pool2d_with_indices,  # noqa: E402,F401
-                      fractional_max_pool3d_with_indices)
+from ._poolfn import (fractional_max_pool2d, fractional_max_pool3d,  # noqa: E402,F401
+                      fractional_max_pool2d_with_indices, fractional_max_pool3d_with_indices)
