@@ -26,6 +26,7 @@ from . import _fft, _windows  # noqa: E402,F401
 from . import _search, _stats, _scatter_views, _api_extra  # noqa: E402,F401
 from . import _fusion, _warmup, _serialization  # noqa: E402,F401
 from . import _lapack  # noqa: E402,F401
+from . import _unfold  # noqa: E402,F401
 
 # PyTorch's dtype aliases
 half = float16

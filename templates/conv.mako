@@ -237,3 +237,104 @@ __kernel void k(__global const ${t.ct}* restrict src, const ${idx} soff, __globa
     ${o.store("out", "i", "v")};
 }
 </%def>
+
+## ---------------------------------------------------------------------------------------------- rank-3 forms
+## The spatial-rank-3 forms of im2col / col2im (1-d and 2-d problems run them with unit leading dims): conv3d,
+## the transposed convolutions of every rank, F.fold / F.unfold.
+## x: (N, C, D, H, W) with element strides (sn, sc, sd, sh, sw) (the channel range starts at xoff);
+## col: (C*KD*KH*KW, N*OD*OH*OW) contiguous. One work-item per (c, kd, kh, kw, n, od): OH rows of OW outputs.
+<%def name="im2col3(t, idx)">
+${c.preamble((t,))}
+__kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
+                const ${idx} sd, const ${idx} sh, const ${idx} sw, __global ${t.ct}* restrict col,
+                const int N, const int D, const int H, const int W, const int KD, const int KH, const int KW,
+                const int OD, const int OH, const int OW, const int strd, const int strh, const int strw,
+                const int padd, const int padh, const int padw, const int dild, const int dilh, const int dilw,
+                const ${idx} nwork)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nwork) return;
+    ${idx} r = g;
+    const int od = (int)(r % OD); r /= OD;
+    const int n = (int)(r % N); r /= N;
+    const int kw = (int)(r % KW); r /= KW;
+    const int kh = (int)(r % KH); r /= KH;
+    const int kd = (int)(r % KD); r /= KD;
+    const ${idx} cc = r;
+    /* column block of this (c, kd, kh, kw) row for image n, plane od */
+    const ${idx} o0 = ((cc * KD + kd) * KH + kh) * KW + kw;
+    const ${idx} rowb = (o0 * N + n) * ((${idx})OD * OH * OW) + (${idx})od * OH * OW;
+    const int id = od * strd - padd + kd * dild;
+    /* iw = ow * strw - a is inside [0, W) for ow in [lo, hi) */
+    const int a = padw - kw * dilw;
+    const int lo = min(OW, a <= 0 ? 0 : (a + strw - 1) / strw);
+    const int b = W + a;
+    const int hi = max(lo, b <= 0 ? 0 : min(OW, (b + strw - 1) / strw));
+    const ${idx} xs = (${idx})strw * sw;
+    const ${idx} pb = xoff + n * sn + cc * sc + (${idx})id * sd - (${idx})a * sw;
+    for (int oh = 0; oh < OH; oh++) {
+        const int ih = oh * strh - padh + kh * dilh;
+        const ${idx} o = rowb + (${idx})oh * OW;
+        if (id < 0 || id >= D || ih < 0 || ih >= H) {
+            for (int ow = 0; ow < OW; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
+            continue;
+        }
+        const ${idx} xb = pb + ih * sh;
+        for (int ow = 0; ow < lo; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
+        for (int ow = lo; ow < hi; ow++) { ${t.store("col", "o + ow", t.load("x", "xb + ow * xs"))}; }
+        for (int ow = hi; ow < OW; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
+    }
+}
+</%def>
+
+## col: (C*KD*KH*KW, N*OD*OH*OW) contiguous -> dx: (N, C, D, H, W) contiguous (beta = 0), summing every column
+## entry that im2col3 read from each pixel. One work-item per (n, c, d, h, chunk of CW pixels of the row).
+<%def name="col2im3(t, acc, idx, cw)">
+${c.preamble((t, acc))}
+__kernel void k(__global const ${t.ct}* restrict col, __global ${t.ct}* restrict dx,
+                const int N, const int C, const int D, const int H, const int W, const int KD, const int KH,
+                const int KW, const int OD, const int OH, const int OW, const int strd, const int strh,
+                const int strw, const int padd, const int padh, const int padw, const int dild, const int dilh,
+                const int dilw, const int nwc, const ${idx} nwork)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nwork) return;
+    ${idx} r = g;
+    const int wc = (int)(r % nwc); r /= nwc;
+    const int h = (int)(r % H); r /= H;
+    const int d = (int)(r % D); r /= D;
+    const int cc = (int)(r % C);
+    const int n = (int)(r / C);
+    const int w0 = wc * ${cw}, w1 = min(w0 + ${cw}, W);
+    const ${idx} P = (${idx})OD * OH * OW;
+    const ${idx} np_ = (${idx})N * P;
+    const ${idx} cbase = (${idx})n * P;
+    ${acc.cc} s[${cw}];
+    for (int q = 0; q < ${cw}; q++) s[q] = 0;
+    for (int kd = 0; kd < KD; kd++) {
+        const int td = d + padd - kd * dild;
+        if (td < 0 || td % strd != 0) continue;
+        const int od = td / strd;
+        if (od >= OD) continue;
+        for (int kh = 0; kh < KH; kh++) {
+            const int th = h + padh - kh * dilh;
+            if (th < 0 || th % strh != 0) continue;
+            const int oh = th / strh;
+            if (oh >= OH) continue;
+            for (int kw = 0; kw < KW; kw++) {
+                const ${idx} rb = ((((${idx})cc * KD + kd) * KH + kh) * KW + kw) * np_ + cbase +
+                                  ((${idx})od * OH + oh) * OW;
+                for (int w = w0; w < w1; w++) {
+                    const int tw = w + padw - kw * dilw;
+                    if (tw < 0 || tw % strw != 0) continue;
+                    const int ow = tw / strw;
+                    if (ow >= OW) continue;
+                    s[w - w0] += ${acc.cast_from(t.load("col", "rb + ow"), t)};
+                }
+            }
+        }
+    }
+    const ${idx} ob = ((((${idx})n * C + cc) * D + d) * H + h) * W;
+    for (int w = w0; w < w1; w++) { ${t.store("dx", "ob + w", t.cast_from("s[w - w0]", acc))}; }
+}
+</%def>

@@ -285,3 +285,206 @@ __kernel void k(__global const ${t.ct}* restrict gout, __global ${t.ct}* restric
     ${t.store("dx", "g", t.cast_from("s", acc))};
 }
 </%def>
+
+## ---------------------------------------------------------------------------------------------- rank 3
+## Spatial rank 3 forms (max_pool3d, avg_pool3d, adaptive pooling of every rank: 1-d and 2-d problems run them
+## with unit leading dims). x: (N, C, D, H, W) strided; out / ind: (N, C, OD, OH, OW) contiguous.
+## mode: "max" (dilated windows, padding; ind = flat d*H*W + h*W + w of the max, NaN wins, the first among equal
+## maxima), "avg" (PyTorch's avg_pool3d window and divisor), "amax" / "aavg" (adaptive: output o covers
+## [floor(o*I/O), ceil((o+1)*I/O)) in each dim).
+<%def name="pool3_fwd(t, acc, idx, mode)">
+${c.preamble((t, acc))}
+__kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
+                const ${idx} sd, const ${idx} sh, const ${idx} sw, __global ${t.ct}* restrict out,
+                __global long* restrict ind, const int C, const int D, const int H, const int W,
+                const int KD, const int KH, const int KW, const int OD, const int OH, const int OW,
+                const int strd, const int strh, const int strw, const int padd, const int padh, const int padw,
+                const int dild, const int dilh, const int dilw, const int incl_pad, const int divisor,
+                const ${idx} nwork)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nwork) return;
+    ${idx} r = g;
+    const int ow = (int)(r % OW); r /= OW;
+    const int oh = (int)(r % OH); r /= OH;
+    const int od = (int)(r % OD); r /= OD;
+    const int cc = (int)(r % C);
+    const ${idx} n = r / C;
+    const ${idx} base = xoff + n * sn + cc * sc;
+% if mode in ("amax", "aavg"):
+    const int ds = (int)(((long)od * D) / OD), de = (int)((((long)od + 1) * D + OD - 1) / OD);
+    const int hs = (int)(((long)oh * H) / OH), he = (int)((((long)oh + 1) * H + OH - 1) / OH);
+    const int ws = (int)(((long)ow * W) / OW), we = (int)((((long)ow + 1) * W + OW - 1) / OW);
+% endif
+% if mode == "max":
+    ${t.cc} best = ${t.zero()};
+    long bi = -1;
+    const int d0 = od * strd - padd, h0 = oh * strh - padh, w0 = ow * strw - padw;
+    for (int kd = 0; kd < KD; kd++) {
+        const int id = d0 + kd * dild;
+        if (id < 0 || id >= D) continue;
+        for (int kh = 0; kh < KH; kh++) {
+            const int ih = h0 + kh * dilh;
+            if (ih < 0 || ih >= H) continue;
+            for (int kw = 0; kw < KW; kw++) {
+                const int iw = w0 + kw * dilw;
+                if (iw < 0 || iw >= W) continue;
+                const ${t.cc} v = ${t.load("x", "base + id * sd + ih * sh + iw * sw")};
+                if (bi < 0 || v > best${' || isnan(v)' if t.isfloat else ''}) {
+                    best = v; bi = ((long)id * H + ih) * W + iw;
+                }
+            }
+        }
+    }
+    ${t.store("out", "g", "best")};
+    ind[g] = bi;
+% elif mode == "amax":
+    ${t.cc} best = ${t.zero()};
+    long bi = -1;
+    for (int id = ds; id < de; id++)
+        for (int ih = hs; ih < he; ih++)
+            for (int iw = ws; iw < we; iw++) {
+                const ${t.cc} v = ${t.load("x", "base + id * sd + ih * sh + iw * sw")};
+                if (bi < 0 || v > best${' || isnan(v)' if t.isfloat else ''}) {
+                    best = v; bi = ((long)id * H + ih) * W + iw;
+                }
+            }
+    ${t.store("out", "g", "best")};
+    ind[g] = bi;
+% else:
+% if mode == "avg":
+    ${avg3_window()}
+% endif
+    ${acc.cc} s = 0;
+    for (int id = ds; id < de; id++)
+        for (int ih = hs; ih < he; ih++)
+            for (int iw = ws; iw < we; iw++)
+                s += ${acc.cast_from(t.load("x", "base + id * sd + ih * sh + iw * sw"), t)};
+% if mode == "avg":
+    const ${acc.cc} res = (ds >= de || hs >= he || ws >= we) ? (${acc.cc})0 : s / (${acc.cc})div;
+% else:
+    const ${acc.cc} res = s / (${acc.cc})((de - ds) * (he - hs) * (we - ws));
+% endif
+    ${t.store("out", "g", t.cast_from("res", acc))};
+% endif
+}
+</%def>
+
+<%def name="avg3_window()">
+    int ds = od * strd - padd, hs = oh * strh - padh, ws = ow * strw - padw;
+    int de = min(ds + KD, D + padd), he = min(hs + KH, H + padh), we = min(ws + KW, W + padw);
+    const int pool = (de - ds) * (he - hs) * (we - ws);
+    ds = max(ds, 0); hs = max(hs, 0); ws = max(ws, 0); de = min(de, D); he = min(he, H); we = min(we, W);
+    const int div = divisor > 0 ? divisor : (incl_pad ? pool : (de - ds) * (he - hs) * (we - ws));
+</%def>
+
+## gout (N, C, OD, OH, OW) contiguous -> dx (N, C, D, H, W) contiguous: one work-item per input element
+## gathering the windows that cover it. mode: "avg" or "aavg".
+<%def name="pool3_bwd(t, acc, idx, mode)">
+${c.preamble((t, acc))}
+__kernel void k(__global const ${t.ct}* restrict gout, __global ${t.ct}* restrict dx,
+                const int D, const int H, const int W, const int KD, const int KH, const int KW,
+                const int OD, const int OH, const int OW, const int strd, const int strh, const int strw,
+                const int padd, const int padh, const int padw, const int incl_pad, const int divisor,
+                const ${idx} nwork)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nwork) return;
+    ${idx} r = g;
+    const int w = (int)(r % W); r /= W;
+    const int h = (int)(r % H); r /= H;
+    const int d = (int)(r % D);
+    const ${idx} p = r / D;
+    const ${idx} obase = p * OD * OH * OW;
+    ${acc.cc} s = 0;
+% if mode == "avg":
+    for (int kd = 0; kd < KD; kd++) {
+        const int td = d + padd - kd;
+        if (td < 0 || td % strd != 0) continue;
+        const int od = td / strd;
+        if (od >= OD) continue;
+        for (int kh = 0; kh < KH; kh++) {
+            const int th = h + padh - kh;
+            if (th < 0 || th % strh != 0) continue;
+            const int oh = th / strh;
+            if (oh >= OH) continue;
+            for (int kw = 0; kw < KW; kw++) {
+                const int tw = w + padw - kw;
+                if (tw < 0 || tw % strw != 0) continue;
+                const int ow = tw / strw;
+                if (ow >= OW) continue;
+                ${avg3_window()}
+                s += ${acc.cast_from(t.load("gout", "obase + ((" + idx + ")od * OH + oh) * OW + ow"), t)} / (${acc.cc})div;
+            }
+        }
+    }
+% else:
+    /* outputs whose adaptive window [floor(o*I/O), ceil((o+1)*I/O)) holds i: o in [floor(i*O/I) - 1, ceil((i+1)*O/I)] */
+    const int od0 = max(0, (int)(((long)d * OD) / D) - 1), od1 = min(OD, (int)((((long)d + 1) * OD + D - 1) / D) + 1);
+    const int oh0 = max(0, (int)(((long)h * OH) / H) - 1), oh1 = min(OH, (int)((((long)h + 1) * OH + H - 1) / H) + 1);
+    const int ow0 = max(0, (int)(((long)w * OW) / W) - 1), ow1 = min(OW, (int)((((long)w + 1) * OW + W - 1) / W) + 1);
+    for (int od = od0; od < od1; od++) {
+        const int ds = (int)(((long)od * D) / OD), de = (int)((((long)od + 1) * D + OD - 1) / OD);
+        if (d < ds || d >= de) continue;
+        for (int oh = oh0; oh < oh1; oh++) {
+            const int hs = (int)(((long)oh * H) / OH), he = (int)((((long)oh + 1) * H + OH - 1) / OH);
+            if (h < hs || h >= he) continue;
+            for (int ow = ow0; ow < ow1; ow++) {
+                const int ws = (int)(((long)ow * W) / OW), we = (int)((((long)ow + 1) * W + OW - 1) / OW);
+                if (w < ws || w >= we) continue;
+                s += ${acc.cast_from(t.load("gout", "obase + ((" + idx + ")od * OH + oh) * OW + ow"), t)} /
+                     (${acc.cc})((de - ds) * (he - hs) * (we - ws));
+            }
+        }
+    }
+% endif
+    ${t.store("dx", "g", t.cast_from("s", acc))};
+}
+</%def>
+
+## Fractional max pooling (PyTorch's FractionalMaxPool2d/3d.cpp): the window of output o along a dim starts at
+## (int)((o + u) * alpha) - (int)(u * alpha), alpha = (I - K) / (O - 1), the last one at I - K, with u the
+## plane's sample for that dim. x: (N, C, D, H, W) strided; u: samples with element strides (usn, usc) and the
+## sample positions ud / uh / uw of each dim; out / ind: (N, C, OD, OH, OW) contiguous.
+<%def name="fracmax3_fwd(t, idx)">
+${c.preamble((t,))}
+<% S = "double" if t.name == "float64" else "float" %>
+int frac_start(const ${S} u, const int I, const int O, const int K, const int o)
+{
+    if (o == O - 1) return I - K;
+    const ${S} alpha = (${S})(I - K) / (${S})(O - 1);
+    return (int)(((${S})o + u) * alpha) - (int)(u * alpha);
+}
+
+__kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
+                const ${idx} sd, const ${idx} sh, const ${idx} sw, __global const ${t.ct}* restrict u,
+                const ${idx} uoff, const ${idx} usn, const ${idx} usc, const ${idx} usk, const int ud, const int uh,
+                const int uw, __global ${t.ct}* restrict out, __global long* restrict ind, const int C, const int D,
+                const int H, const int W, const int KD, const int KH, const int KW, const int OD, const int OH,
+                const int OW, const ${idx} nwork)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nwork) return;
+    ${idx} r = g;
+    const int ow = (int)(r % OW); r /= OW;
+    const int oh = (int)(r % OH); r /= OH;
+    const int od = (int)(r % OD); r /= OD;
+    const int cc = (int)(r % C);
+    const ${idx} n = r / C;
+    const ${idx} ub = uoff + n * usn + cc * usc;
+    const int d0 = frac_start((${S})${t.load("u", "ub + ud * usk")}, D, OD, KD, od);
+    const int h0 = frac_start((${S})${t.load("u", "ub + uh * usk")}, H, OH, KH, oh);
+    const int w0 = frac_start((${S})${t.load("u", "ub + uw * usk")}, W, OW, KW, ow);
+    const ${idx} base = xoff + n * sn + cc * sc;
+    ${t.cc} best = ${t.zero()};
+    long bi = -1;
+    for (int id = d0; id < d0 + KD; id++)
+        for (int ih = h0; ih < h0 + KH; ih++)
+            for (int iw = w0; iw < w0 + KW; iw++) {
+                const ${t.cc} v = ${t.load("x", "base + id * sd + ih * sh + iw * sw")};
+                if (bi < 0 || v > best || isnan(v)) { best = v; bi = ((long)id * H + ih) * W + iw; }
+            }
+    ${t.store("out", "g", "best")};
+    ind[g] = bi;
+}
+</%def>

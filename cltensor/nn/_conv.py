@@ -301,3 +301,205 @@ def _conv_bwd_weight(rt, g, x, dims, geo, col=None):
                    (gT._st.buf, gi * Og, 0, O, 1),
                    (gw._st.buf, gi * Og * CKK, 0, 1, CKK), 1, 0)
     return gw
+
+
+# ------------------------------------------------------------------ spatial rank 3 (conv3d, transposed, fold)
+# x (N, C, D, H, W); 1-d and 2-d problems arrive with unit leading spatial dims. geo = (stride, padding,
+# dilation, groups) with 3-tuples.
+
+def im2col3(rt, x, c_0, Cg, k, o, geo, col):
+    """col (Cg*KD*KH*KW, N*OD*OH*OW) <- patches of x[:, c_0:c_0+Cg] (x any strides)."""
+    stride, padding, dilation = geo[:3]
+    N, C, D, H, W = x._shape
+    nwork = Cg * k[0] * k[1] * k[2] * N * o[0]
+    if nwork == 0 or col.numel() == 0:
+        return
+    ext = x._offset + sum((s_ - 1) * st for s_, st in zip(x._shape, x._strides)) + 1
+    idx = idx_name(ext, col.numel(), nwork * o[1] * o[2])
+    it = idx_np(idx)
+    kern = K.get(rt, "conv", "im2col3", t=x._dtype, idx=idx)
+    launch(rt, kern, nwork, [x._st.buf, it(x._offset + c_0 * x._strides[1])] + [it(s) for s in x._strides] +
+           [col._st.buf, np.int32(N), np.int32(D), np.int32(H), np.int32(W)] + [np.int32(v) for v in k] +
+           [np.int32(v) for v in o] + [np.int32(v) for v in stride] + [np.int32(v) for v in padding] +
+           [np.int32(v) for v in dilation] + [it(nwork)])
+
+
+def col2im3(rt, col, dx, k, o, geo):
+    """dx (N, Cg, D, H, W) contiguous <- the sum of col (Cg*KD*KH*KW, N*OD*OH*OW) entries over each pixel."""
+    stride, padding, dilation = geo[:3]
+    N, Cg, D, H, W = dx._shape
+    nwc = -(-W // COL2IM_CW)
+    nwork = N * Cg * D * H * nwc
+    if nwork == 0:
+        return
+    idx = idx_name(col.numel(), dx.numel(), nwork)
+    it = idx_np(idx)
+    kern = K.get(rt, "conv", "col2im3", t=dx._dtype, acc=acc_of(dx._dtype), idx=idx, cw=COL2IM_CW)
+    launch(rt, kern, nwork, [col._st.buf, dx._st.buf, np.int32(N), np.int32(Cg), np.int32(D), np.int32(H),
+                             np.int32(W)] + [np.int32(v) for v in k] + [np.int32(v) for v in o] +
+           [np.int32(v) for v in stride] + [np.int32(v) for v in padding] + [np.int32(v) for v in dilation] +
+           [np.int32(nwc), it(nwork)])
+
+
+COL3_BYTES = 64 << 20   # the rank-3 paths run im2col / col2im over chunks of images with at most this much col
+
+
+def _chunk(N, CKK, P, dt):
+    return max(1, min(N, COL3_BYTES // max(CKK * P * dt.itemsize, 1)))
+
+
+def _fwd3(rt, x, w, b, geo, o, out=None):
+    """out (N, O, *o) = convolution of x (N, G*Cg, D, H, W; any strides) with w (O, Cg, *k) contiguous: im2col +
+    GEMM per group over chunks of images; bias b (O,) or None."""
+    groups = geo[3]
+    dt = x._dtype
+    N = x._shape[0]
+    O, Cg = w._shape[:2]
+    k = w._shape[2:]
+    Og = O // groups
+    CKK = Cg * k[0] * k[1] * k[2]
+    P = o[0] * o[1] * o[2]
+    if out is None:
+        out = empty_tensor((N, O) + tuple(o), dt, x._device)
+    if out.numel() == 0:
+        return out
+    if b is not None:
+        _ew.run("x0", out, [b.view(1, O, 1, 1, 1)], (dt,), dt)
+    elif CKK == 0:
+        _ew.run("x0", out, [0], (dt,), dt)
+    if CKK == 0:
+        return out
+    nb = _chunk(N, CKK, P, dt)
+    col = empty_tensor((CKK, nb * P), dt, x._device)
+    for n0 in range(0, N, nb):
+        m = min(nb, N - n0)
+        xs = x[n0:n0 + m]
+        for gi in range(groups):
+            im2col3(rt, xs, gi * Cg, Cg, k, o, geo, col if m == nb else as_shape(col, (CKK, m * P)))
+            _gemm.gemm(rt, dt, m, Og, P, CKK,
+                       (w._st.buf, w._offset + gi * Og * CKK, 0, CKK, 1),
+                       (col._st.buf, 0, P, m * P, 1),
+                       (out._st.buf, (n0 * O + gi * Og) * P, O * P, P, 1), 1, 1 if b is not None else 0)
+    return out
+
+
+def _bwd_in3(rt, g, w, geo, xshape):
+    """dx (xshape) = the transposed convolution of g (N, O, *o) with w (O, Cg, *k): GEMM (W_g^T @ g_g) + col2im,
+    over chunks of images."""
+    groups = geo[3]
+    dt = g._dtype
+    g = c0(g)
+    N, O = g._shape[:2]
+    o = g._shape[2:]
+    Cg = w._shape[1]
+    k = w._shape[2:]
+    Og = O // groups
+    CKK = Cg * k[0] * k[1] * k[2]
+    P = o[0] * o[1] * o[2]
+    dx = empty_tensor(xshape, dt, g._device)
+    if dx.numel() == 0:
+        return dx
+    if CKK == 0 or g.numel() == 0:
+        _ew.run("x0", dx, [0], (dt,), dt)
+        return dx
+    nb = _chunk(N, CKK, P, dt)
+    gcol = empty_tensor((CKK, nb * P), dt, g._device)
+    direct = groups == 1 and nb == N
+    dxg = dx if direct else empty_tensor((nb, Cg) + tuple(xshape[2:]), dt, g._device)
+    for n0 in range(0, N, nb):
+        m = min(nb, N - n0)
+        tgt = dxg if m == nb else as_shape(dxg, (m,) + tuple(dxg._shape[1:]))
+        for gi in range(groups):
+            _gemm.gemm(rt, dt, m, CKK, P, Og,
+                       (w._st.buf, w._offset + gi * Og * CKK, 0, 1, CKK),
+                       (g._st.buf, g._offset + (n0 * O + gi * Og) * P, O * P, P, 1),
+                       (gcol._st.buf, 0, P, m * P, 1), 1, 0)
+            col2im3(rt, gcol if m == nb else as_shape(gcol, (CKK, m * P)), tgt, k, o, geo)
+            if not direct:
+                _ew.run("x0", dx[n0:n0 + m, gi * Cg:(gi + 1) * Cg], [tgt], (dt,), dt)
+    return dx
+
+
+def _bwd_w3(rt, g, x, geo, wshape):
+    """dw (O, Cg, *k) = the weight gradient of the convolution of x (N, G*Cg, D, H, W) giving g (N, O, *o),
+    accumulated over chunks of images."""
+    groups = geo[3]
+    dt = g._dtype
+    g = c0(g)
+    N, O = g._shape[:2]
+    o = g._shape[2:]
+    Cg = wshape[1]
+    k = wshape[2:]
+    Og = O // groups
+    CKK = Cg * k[0] * k[1] * k[2]
+    P = o[0] * o[1] * o[2]
+    gw = empty_tensor(tuple(wshape), dt, g._device)
+    if gw.numel() == 0:
+        return gw
+    if N * P == 0:
+        _ew.run("x0", gw, [0], (dt,), dt)
+        return gw
+    nb = _chunk(N, CKK, P, dt)
+    col = empty_tensor((CKK, nb * P), dt, x._device)
+    for n0 in range(0, N, nb):
+        m = min(nb, N - n0)
+        gT = transpose_last2(as_shape(g[n0:n0 + m], (m, O, P)))          # (m, P, O)
+        xs = x[n0:n0 + m]
+        for gi in range(groups):
+            im2col3(rt, xs, gi * Cg, Cg, k, o, geo, col if m == nb else as_shape(col, (CKK, m * P)))
+            _gemm.gemm(rt, dt, 1, CKK, Og, m * P,
+                       (col._st.buf, 0, 0, m * P, 1),
+                       (gT._st.buf, gi * Og, 0, O, 1),
+                       (gw._st.buf, gi * Og * CKK, 0, 1, CKK), 1, 0 if n0 == 0 else 1)
+    return gw
+
+
+def conv3(x, w, b, stride, padding, dilation, groups, o, node="ConvolutionBackward0"):
+    """Convolution of x (N, C, D, H, W) with w (O, C/groups, KD, KH, KW): out (N, O, *o)."""
+    rt = rt_of(x)
+    geo = (stride, padding, dilation, groups)
+    w_c = c0(w)
+    with AG.no_grad():
+        out = _fwd3(rt, x, w_c, c0(b) if b is not None else None, geo, o)
+    sync_if_shared(rt, x, w, b)
+    if AG.needs_grad(x, w, b):
+        xd, xshape, wshape = x.detach(), x._shape, w._shape
+        need_x, need_w, need_b = x._requires_grad, w._requires_grad, b is not None and b._requires_grad
+
+        def bw(g):
+            rg = rt_of(g)
+            gx = _bwd_in3(rg, g, w_c, geo, xshape) if need_x else None
+            gw = _bwd_w3(rg, g, xd, geo, wshape) if need_w else None
+            gb = g.sum((0, 2, 3, 4)) if need_b else None
+            return gx, gw, gb
+        AG.record(node, (x, w, b), out, bw, saved=(x, w))
+    return out
+
+
+def conv_transpose3(x, w, b, stride, padding, dilation, groups, osize, node="ConvolutionBackward0"):
+    """Transposed convolution of x (N, Cin, D, H, W) with w (Cin, Cout/groups, KD, KH, KW): out (N, Cout, *osize)
+    (osize includes the output padding): the input gradient of the convolution with w."""
+    rt = rt_of(x)
+    geo = (stride, padding, dilation, groups)
+    w_c = c0(w)
+    N = x._shape[0]
+    Cout = w._shape[1] * groups
+    with AG.no_grad():
+        out = _bwd_in3(rt, x, w_c, geo, (N, Cout) + tuple(osize))
+        if b is not None and out.numel():
+            out = out + b.view(1, Cout, 1, 1, 1)
+    sync_if_shared(rt, x, w, b)
+    if AG.needs_grad(x, w, b):
+        xd, wshape = x.detach(), w._shape
+        need_x, need_w, need_b = x._requires_grad, w._requires_grad, b is not None and b._requires_grad
+        xo = x._shape[2:]
+
+        def bw(g):
+            rg = rt_of(g)
+            gx = _fwd3(rg, g, w_c, None, geo, xo) if need_x else None
+            # the weight gradient of the convolution of g giving x
+            gw = _bwd_w3(rg, xd, g, geo, wshape) if need_w else None
+            gb = g.sum((0, 2, 3, 4)) if need_b else None
+            return gx, gw, gb
+        AG.record(node, (x, w, b), out, bw, saved=(x, w))
+    return out

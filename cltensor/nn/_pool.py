@@ -121,3 +121,84 @@ def _adaptive_avg_bwd(gout, xshape):
         k = K.get(rt, "pool", "adaptive_avg_bwd", t=g._dtype, acc=acc_of(g._dtype), idx=idx)
         launch(rt, k, nwork, [g._st.buf, dx._st.buf] + _i32(H, W, OH, OW) + [idx_np(idx)(nwork)])
     return dx
+
+
+# ------------------------------------------------------------------ spatial rank 3 (pool3_fwd / pool3_bwd)
+_NODES3 = {"max": "MaxPool3DWithIndicesBackward0", "amax": "AdaptiveMaxPool3DBackward0",
+           "avg": "AvgPool3DBackward0", "aavg": "AdaptiveAvgPool3DBackward0"}
+
+
+def pool3(x, mode, kernel, stride, padding, dilation, o, incl_pad=True, divisor=None, node=None):
+    """x (N, C, D, H, W) any strides; mode max | amax | avg | aavg (templates/pool.mako pool3_fwd). Returns out
+    (and, for max modes, int64 indices into each D*H*W plane)."""
+    from .._index import ops as IX
+    rt = rt_of(x)
+    N, C, Dd, H, W = x._shape
+    oshape = (N, C) + tuple(o)
+    out = empty_tensor(oshape, x._dtype, x._device)
+    is_max = mode in ("max", "amax")
+    ind = empty_tensor(oshape, D.int64, x._device) if is_max else out
+    nwork = out.numel()
+    if nwork:
+        idx, it, xa = _pool_x(x, nwork)
+        k = K.get(rt, "pool", "pool3_fwd", t=x._dtype, acc=acc_of(x._dtype), idx=idx, mode=mode)
+        launch(rt, k, nwork, xa + [out._st.buf, ind._st.buf] + _i32(C, Dd, H, W, *kernel, *o, *stride, *padding,
+                                                                      *dilation, int(bool(incl_pad)),
+                                                                      int(divisor or 0)) + [it(nwork)])
+    sync_if_shared(rt, x)
+    if AG.needs_grad(x):
+        xshape = x._shape
+        if is_max:
+            def bw(g):
+                P = o[0] * o[1] * o[2]
+                gs = c0(g).view(N, C, P) if g.numel() else g.reshape(N, C, P)
+                return (IX.scatter_add_valid((N, C, Dd * H * W), 2, ind.view(N, C, P), gs).view(xshape),)
+        else:
+            geo = (kernel, stride, padding, int(bool(incl_pad)), int(divisor or 0))
+
+            def bw(g):
+                return (_pool3_bwd(g, xshape, mode, geo),)
+        AG.record(node or _NODES3[mode], (x,), out, bw)
+    return (out, ind) if is_max else out
+
+
+def _pool3_bwd(gout, xshape, mode, geo):
+    kernel, stride, padding, incl, div = geo
+    N, C, Dd, H, W = xshape
+    rt, g, dx, idx = _pool_bwd(gout, xshape)
+    nwork = dx.numel()
+    if nwork:
+        o = g._shape[2:]
+        k = K.get(rt, "pool", "pool3_bwd", t=g._dtype, acc=acc_of(g._dtype), idx=idx, mode=mode)
+        launch(rt, k, nwork, [g._st.buf, dx._st.buf] + _i32(Dd, H, W, *kernel, *o, *stride, *padding, incl, div) +
+               [idx_np(idx)(nwork)])
+    return dx
+
+
+def fractional_max_pool3(x, u, kernel, o, upos, node):
+    """x (N, C, D, H, W) any strides, u (N, C, S) samples (any strides), upos: the sample index of each of the
+    three dims. Returns (out, int64 indices into each D*H*W plane)."""
+    from .._index import ops as IX
+    rt = rt_of(x)
+    N, C, Dd, H, W = x._shape
+    oshape = (N, C) + tuple(o)
+    out = empty_tensor(oshape, x._dtype, x._device)
+    ind = empty_tensor(oshape, D.int64, x._device)
+    nwork = out.numel()
+    if nwork:
+        ext = u._offset + sum((s - 1) * st for s, st in zip(u._shape, u._strides)) + 1
+        idx, it = idx_type(x._offset + sum((s - 1) * st for s, st in zip(x._shape, x._strides)) + 1, nwork, ext)
+        k = K.get(rt, "pool", "fracmax3_fwd", t=x._dtype, idx=idx)
+        launch(rt, k, nwork, [x._st.buf, it(x._offset)] + [it(s) for s in x._strides] +
+               [u._st.buf, it(u._offset), it(u._strides[0]), it(u._strides[1]), it(u._strides[2])] +
+               _i32(*upos) + [out._st.buf, ind._st.buf] + _i32(C, Dd, H, W, *kernel, *o) + [it(nwork)])
+    sync_if_shared(rt, x, u)
+    if AG.needs_grad(x):
+        xshape = x._shape
+
+        def bw(g):
+            P = o[0] * o[1] * o[2]
+            gs = c0(g).view(N, C, P)
+            return (IX.scatter_add_valid((N, C, Dd * H * W), 2, ind.view(N, C, P), gs).view(xshape),)
+        AG.record(node, (x,), out, bw)
+    return out, ind

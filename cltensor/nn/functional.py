@@ -827,18 +827,6 @@ def adaptive_avg_pool1d(input, output_size):
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, o)).squeeze(-2)
 
 
-def adaptive_max_pool2d(input, output_size, return_indices=False):
-    x = input.unsqueeze(0) if input.dim() == 3 else input
-    _dtype_check(x, "adaptive_max_pool2d")
-    H, W = x._shape[2], x._shape[3]
-    os_ = tuple(output_size) if isinstance(output_size, (list, tuple)) else (output_size, output_size)
-    OH = H if os_[0] is None else os_[0]
-    OW = W if os_[1] is None else os_[1]
-    if H % OH or W % OW:
-        raise NotImplementedError("adaptive_max_pool2d: only output sizes that divide the input size are supported")
-    return max_pool2d(input, (H // OH, W // OW), (H // OH, W // OW), 0, 1, False, return_indices)
-
-
 # ================================================================================================ normalisation
 
 def _verify_batch_size(size):
@@ -1076,7 +1064,21 @@ def pad(input, pad, mode="constant", value=None):
     if len(pad) // 2 > input.dim():
         raise RuntimeError("Padding length should be less than or equal to two times the input dimension but got "
                            f"padding length {len(pad)} and input of dimension {input.dim()}")
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if mode != "constant":
+        if value is not None and value != 0:
+            raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
+        npad, nd = len(pad) // 2, input.dim()
+        if not ((npad == 1 and nd in (2, 3)) or (npad == 2 and nd in (3, 4)) or (npad == 3 and nd in (4, 5))):
+            raise NotImplementedError(
+                f"Padding size {len(pad)} is not supported for {nd}D input tensor.\nSupported combinations for "
+                "non-constant padding:\n  - 2D or 3D input: padding size = 2 (pads last dimension)\n  - 3D or 4D "
+                "input: padding size = 4 (pads last 2 dimensions)\n  - 4D or 5D input: padding size = 6 (pads last 3 "
+                "dimensions)")
+        if any(input._shape[d] == 0 for d in range(1 if nd == npad + 2 else 0, nd)):
+            raise RuntimeError(f"Expected {npad + 1}D or {npad + 2}D (batch mode) tensor with possibly 0 batch size "
+                               f"and other non-zero dimensions for input, but got: {list(input._shape)}")
         return _pad_other(input, pad, mode)
     value = 0.0 if value is None else value
     nd = input.dim()
@@ -1135,7 +1137,11 @@ def _pad_other(input, pad, mode):
         elif mode == "replicate":
             pos = np.clip(pos, 0, n - 1)
         elif mode == "circular":
-            pos = pos % n
+            if lo > n or hi > n:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
+            # negative pads crop first; the wrap-around then repeats the cropped content (PyTorch's order)
+            seq = np.arange(max(-lo, 0), n - max(-hi, 0))
+            pos = seq[np.arange(-max(lo, 0), len(seq) + max(hi, 0)) % max(len(seq), 1)]
         else:
             raise NotImplementedError(f"Padding mode \"{mode}\" doesn't take in value argument")
         out = out.index_select(d, C.tensor(pos, dtype=D.int64, device=input._device))
@@ -1608,20 +1614,6 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     return _loss.ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity)
 
 
-def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
-    """im2col: (N, C, H, W) -> (N, C*kh*kw, L)."""
-    if input.dim() != 4:
-        raise NotImplementedError("unfold: only 4-D input is supported")
-    N, Cc, H, W = input._shape
-    k = _pair_arg(kernel_size)
-    d, p, s = _pair_arg(dilation), _pair_arg(padding), _pair_arg(stride)
-    # a convolution with identity filters: weight (C*kh*kw, 1, kh, kw) per channel group
-    eye = C.eye(k[0] * k[1], dtype=input._dtype, device=input._device).reshape(k[0] * k[1], 1, k[0], k[1])
-    w = eye.repeat(Cc, 1, 1, 1) if hasattr(eye, "repeat") else eye
-    out = conv2d(input, w, None, s, p, d, Cc)
-    return out.reshape(N, Cc * k[0] * k[1], -1)
-
-
 def flatten(input, start_dim=0, end_dim=-1):
     return input.flatten(start_dim, end_dim)
 
@@ -1645,3 +1637,15 @@ def multi_head_attention_forward(*args, **kwargs):
 
 
 from . import _attention, _embedding_bag  # noqa: E402  (they use this module's functions at call time only)
+
+# convolution, pooling, resampling and padding forms of their own modules
+from ._convfn import conv3d, conv_transpose1d, conv_transpose2d, conv_transpose3d, fold, unfold  # noqa: E402,F401
+from ._poolfn import (max_pool3d, max_pool3d_with_indices, avg_pool3d, adaptive_avg_pool3d,  # noqa: E402,F401
+                      adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d, adaptive_max_pool1d_with_indices,
+                      adaptive_max_pool2d_with_indices, adaptive_max_pool3d_with_indices, max_unpool1d, max_unpool2d,
+                      max_unpool3d, lp_pool1d, lp_pool2d, lp_pool3d)
+from ._resample import (interpolate, upsample, upsample_nearest, upsample_bilinear, pixel_shuffle,  # noqa: E402,F401
+                        pixel_unshuffle, channel_shuffle)
+from ._grid import affine_grid, grid_sample  # noqa: E402,F401
+from ._poolfn import (fractional_max_pool2d, fractional_max_pool3d,  # noqa: E402,F401
+                      fractional_max_pool2d_with_indices, fractional_max_pool3d_with_indices)

@@ -1,4 +1,4 @@
-"""Conv1d, Conv2d."""
+"""Conv1d/2d/3d, ConvTranspose1d/2d/3d and their Lazy forms."""
 import math
 
 from ... import _creation as C
@@ -16,7 +16,7 @@ def _ntuple(v, n):
 
 class _ConvNd(Module):
     def __init__(self, nd, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                 padding_mode, device, dtype):
+                 padding_mode, device, dtype, transposed=False, output_padding=0):
         super().__init__()
         if groups <= 0:
             raise ValueError("groups must be a positive integer")
@@ -39,12 +39,12 @@ class _ConvNd(Module):
         self.stride = _ntuple(stride, nd)
         self.padding = padding if isinstance(padding, str) else _ntuple(padding, nd)
         self.dilation = _ntuple(dilation, nd)
-        self.transposed = False
-        self.output_padding = (0,) * nd
+        self.transposed = transposed
+        self.output_padding = _ntuple(output_padding, nd)
         self.groups = groups
         self.padding_mode = padding_mode
-        self.weight = Parameter(C.empty((out_channels, in_channels // groups) + self.kernel_size, device=device,
-                                        dtype=dtype))
+        wshape = ((in_channels, out_channels // groups) if transposed else (out_channels, in_channels // groups))
+        self.weight = Parameter(C.empty(wshape + self.kernel_size, device=device, dtype=dtype))
         if bias:
             self.bias = Parameter(C.empty(out_channels, device=device, dtype=dtype))
         else:
@@ -65,6 +65,8 @@ class _ConvNd(Module):
             s += ", padding={padding}"
         if self.dilation != (1,) * len(self.dilation):
             s += ", dilation={dilation}"
+        if self.output_padding != (0,) * len(self.output_padding):
+            s += ", output_padding={output_padding}"
         if self.groups != 1:
             s += ", groups={groups}"
         if self.bias is None:
@@ -116,3 +118,140 @@ class Conv1d(_ConvNd):
 
     def forward(self, input):
         return self._conv_forward(input, self.weight, self.bias)
+
+
+class Conv3d(_ConvNd):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        super().__init__(3, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device, dtype)
+
+    def _conv_forward(self, input, weight, bias):
+        x, pad = self._padded(input)
+        return F.conv3d(x, weight, bias, self.stride, pad, self.dilation, self.groups)
+
+    def forward(self, input):
+        return self._conv_forward(input, self.weight, self.bias)
+
+
+class _ConvTransposeNd(_ConvNd):
+    _nd = 0
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {self.__class__.__name__}')
+        super().__init__(self._nd, in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, device, dtype, transposed=True, output_padding=output_padding)
+
+    def _output_padding(self, input, output_size, stride, padding, kernel_size, num_spatial_dims, dilation=None):
+        if output_size is None:
+            return _ntuple(self.output_padding, num_spatial_dims)
+        from .._convfn import output_padding_for
+        return output_padding_for(tuple(input.shape), output_size, stride, padding, kernel_size,
+                                  dilation if dilation is not None else (1,) * num_spatial_dims, num_spatial_dims)
+
+    def forward(self, input, output_size=None):
+        nd = self._nd
+        if input.dim() not in (nd + 1, nd + 2):
+            raise ValueError(f"ConvTranspose{nd}D: for {input.dim()}D input, output_size must have {nd} or "
+                             f"{nd + 2} elements") if output_size is not None else RuntimeError(
+                f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to conv_transpose{nd}d, but got input "
+                f"of size: {list(input.shape)}")
+        op = self._output_padding(input, output_size, self.stride, self.padding, self.kernel_size, nd,
+                                  self.dilation)
+        fn = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[nd - 1]
+        return fn(input, self.weight, self.bias, self.stride, self.padding, op, self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    _nd = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    _nd = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    _nd = 3
+
+
+# ------------------------------------------------------------------ lazy forms: in_channels from the first input
+
+class _LazyConvMixin:
+    cls_to_become = None
+    _nd = 0
+
+    def _lazy_init(self, out_channels, kernel_size, bias, device, dtype, transposed):
+        self._lazy_dev, self._lazy_dtype = device, dtype
+        self.in_channels = 0
+        object.__setattr__(self, "_lazy", True)
+
+    def reset_parameters(self):
+        if not getattr(self, "_lazy", False) and self.in_channels != 0:
+            super().reset_parameters()
+
+    def has_uninitialized_params(self):
+        return getattr(self, "_lazy", False)
+
+    def initialize_parameters(self, input, *args, **kwargs):
+        if not getattr(self, "_lazy", False):
+            return
+        nd = self._nd
+        if input.dim() not in (nd + 1, nd + 2):
+            raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
+                               f"{self.__class__.__name__}, but got input of size: {tuple(input.shape)}")
+        self.in_channels = input.shape[1] if input.dim() == nd + 2 else input.shape[0]
+        if self.in_channels % self.groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        wshape = ((self.in_channels, self.out_channels // self.groups) if self.transposed else
+                  (self.out_channels, self.in_channels // self.groups))
+        dev = self._lazy_dev if self._lazy_dev is not None else input.device
+        self.weight = Parameter(C.empty(wshape + self.kernel_size, device=dev, dtype=self._lazy_dtype))
+        if self.bias is not None:
+            self.bias = Parameter(C.empty(self.out_channels, device=dev, dtype=self._lazy_dtype))
+        self._lazy = False
+        self.reset_parameters()
+        if self.cls_to_become is not None:
+            self.__class__ = self.cls_to_become
+
+    def __call__(self, *args, **kwargs):
+        if getattr(self, "_lazy", False):
+            self.initialize_parameters(*args, **kwargs)
+            if not isinstance(self, _LazyConvMixin):
+                return self(*args, **kwargs)      # now the plain module class
+        return super().__call__(*args, **kwargs)
+
+
+def _lazy_conv(name, base, nd):
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros", device=None, dtype=None):
+        object.__setattr__(self, "_lazy", True)
+        base.__init__(self, groups, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                      padding_mode, device, dtype)
+        self._lazy_init(out_channels, kernel_size, bias, device, dtype, False)
+        self.weight = Parameter(C.empty(0, device=device, dtype=dtype))
+        if bias:
+            self.bias = Parameter(C.empty(0, device=device, dtype=dtype))
+    return type(name, (_LazyConvMixin, base), {"__init__": __init__, "cls_to_become": base, "_nd": nd})
+
+
+def _lazy_convt(name, base, nd):
+    def __init__(self, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1, bias=True,
+                 dilation=1, padding_mode="zeros", device=None, dtype=None):
+        object.__setattr__(self, "_lazy", True)
+        base.__init__(self, groups, out_channels, kernel_size, stride, padding, output_padding, groups, bias,
+                      dilation, padding_mode, device, dtype)
+        self._lazy_init(out_channels, kernel_size, bias, device, dtype, True)
+        self.weight = Parameter(C.empty(0, device=device, dtype=dtype))
+        if bias:
+            self.bias = Parameter(C.empty(0, device=device, dtype=dtype))
+    return type(name, (_LazyConvMixin, base), {"__init__": __init__, "cls_to_become": base, "_nd": nd})
+
+
+LazyConv1d = _lazy_conv("LazyConv1d", Conv1d, 1)
+LazyConv2d = _lazy_conv("LazyConv2d", Conv2d, 2)
+LazyConv3d = _lazy_conv("LazyConv3d", Conv3d, 3)
+LazyConvTranspose1d = _lazy_convt("LazyConvTranspose1d", ConvTranspose1d, 1)
+LazyConvTranspose2d = _lazy_convt("LazyConvTranspose2d", ConvTranspose2d, 2)
+LazyConvTranspose3d = _lazy_convt("LazyConvTranspose3d", ConvTranspose3d, 3)
