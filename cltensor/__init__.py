@@ -22,6 +22,7 @@ from ._creation import Generator, default_generator  # noqa
 from . import _registry  # noqa: E402
 from . import _creation, _ops, _views, _methods, _shape, _linalg, _composite, _sampling, _printing  # noqa: E402,F401
 from . import _reductions, _scans, _sort, _softmax, _index  # noqa: E402,F401
+from . import _special  # noqa: E402,F401
 from . import _fusion, _warmup, _serialization  # noqa: E402,F401
 
 # PyTorch's dtype aliases
