@@ -6,6 +6,7 @@ Each function is a row of the elementwise table (cltensor/_ops.py) whose express
 templates/special.mako (sp_digamma(x0) ...); elementwise.mako includes those functions in the kernels whose
 expression names one.
 """
+import collections
 import math
 
 from . import _dtypes as D
@@ -27,7 +28,7 @@ for _k, _v in _CPU_NAME.items():
     _ops._ERRS[(_k, "c")] = (NotImplementedError, '"' + _v + '" not implemented for \'{1}\'')
 
 # keys of this module's rows in cltensor._ops.OPS (the op-info table gives them their own rows)
-KEYS = tuple(_CPU_NAME)
+KEYS = tuple(_CPU_NAME) + ("igamma", "igammac", "nextafter", "frexp_m", "frexp_e", "frexp_s")
 
 
 def _f(t):
@@ -174,6 +175,184 @@ def _mvlgamma_(self, p):
 
 def special_multigammaln(input, p, *, out=None):
     return mvlgamma(input, p, out=out)
+
+
+# ---------------------------------------------------------------- Bessel, Airy, orthogonal polynomials, zeta
+# (no gradients: PyTorch defines none; their results do not require grad)
+_NOGRAD1 = (("bessel_j0", "sp_bessel_j0"), ("bessel_j1", "sp_bessel_j1"), ("bessel_y0", "sp_bessel_y0"),
+            ("bessel_y1", "sp_bessel_y1"), ("modified_bessel_i0", "sp_mbessel_i0"),
+            ("modified_bessel_i1", "sp_mbessel_i1"), ("modified_bessel_k0", "sp_mbessel_k0"),
+            ("modified_bessel_k1", "sp_mbessel_k1"), ("scaled_modified_bessel_k0", "sp_mbessel_k0e"),
+            ("scaled_modified_bessel_k1", "sp_mbessel_k1e"), ("airy_ai", "sp_airy_ai"),
+            ("spherical_bessel_j0", "sp_spherical_j0"))
+_NOGRAD2 = (("chebyshev_polynomial_t", "sp_cheb_t"), ("chebyshev_polynomial_u", "sp_cheb_u"),
+            ("chebyshev_polynomial_v", "sp_cheb_v"), ("chebyshev_polynomial_w", "sp_cheb_w"),
+            ("shifted_chebyshev_polynomial_t", "sp_scheb_t"), ("shifted_chebyshev_polynomial_u", "sp_scheb_u"),
+            ("shifted_chebyshev_polynomial_v", "sp_scheb_v"), ("shifted_chebyshev_polynomial_w", "sp_scheb_w"),
+            ("hermite_polynomial_h", "sp_hermite_h"), ("hermite_polynomial_he", "sp_hermite_he"),
+            ("laguerre_polynomial_l", "sp_laguerre_l"), ("legendre_polynomial_p", "sp_legendre_p"),
+            ("zeta", "sp_zeta"))
+
+
+def _no_half(key, cpu, fn):
+    """fn, refusing a float16 result as PyTorch's CPU kernels of these functions do."""
+    def f(*args, out=None):
+        for a in args:
+            if isinstance(a, Tensor) and a._dtype is D.float16 and _ops.result_type(*args) is D.float16:
+                raise NotImplementedError(f"\"{cpu}\" not implemented for 'Half'")
+        return fn(*args, out=out)
+    return f
+
+
+for _n, _fn in _NOGRAD1:
+    _k = "special_" + _n
+    op(_k, 1, "float", {"f": _fn + "(x0)"})
+    _ops._ERRS[(_k, "c")] = (NotImplementedError, '"' + _n + '_cpu" not implemented for \'{1}\'')
+    _f1 = _no_half(_k, _n + "_cpu", lambda input, *, out=None, _k=_k: apply(_k, input, out=out))
+    _f1.__name__ = _f1.__qualname__ = _n
+    register(_n, _f1, namespace="special")
+for _n, _fn in _NOGRAD2:
+    _k = "special_" + _n
+    op(_k, 2, "float", {"f": _fn + "(x0, x1)"})
+    _ops._ERRS[(_k, "c")] = (NotImplementedError, '"' + _n + '_cpu" not implemented for \'{1}\'')
+    if _n == "zeta":
+        def _f2(input, other, *, out=None):
+            return apply("special_zeta", input, other, out=out)
+    else:
+        def _f2(input, n, *, out=None, _k=_k):
+            return apply(_k, input, n, out=out)
+    _f2 = _no_half(_k, _n + "_cpu", _f2)
+    _f2.__name__ = _f2.__qualname__ = _n
+    register(_n, _f2, namespace="special")
+KEYS += tuple("special_" + n for n, _ in _NOGRAD1 + _NOGRAD2)
+
+
+# ---------------------------------------------------------------- incomplete gamma functions
+def _igamma_grad(name, sign):
+    def rule(g, a, x, o):
+        if isinstance(a, Tensor) and a.requires_grad:
+            raise NotImplementedError(f"the derivative for '{name}: input' is not implemented.")
+        if not isinstance(x, Tensor):
+            return (None, None)
+        e = ((a - 1) * x.log() - x - (lgamma(a) if isinstance(a, Tensor) else math.lgamma(a))).exp()
+        return (None, g * e if sign > 0 else -(g * e))
+    return rule
+
+
+op("igamma", 2, "std", {"f": "sp_igamma(x0, x1)"}, _igamma_grad("igamma", 1), saves="01", public="tensor_other")
+op("igammac", 2, "std", {"f": "sp_igammac(x0, x1)"}, _igamma_grad("igammac", -1), saves="01", public="tensor_other")
+register("gammainc", _entry("igamma").fn, namespace="special")
+register("gammaincc", _entry("igammac").fn, namespace="special")
+
+
+# ---------------------------------------------------------------- frexp, ldexp, gcd, lcm, heaviside, nextafter,
+# float_power
+_LN2 = math.log(2.0)
+op("ldexp", 2, "float", {"f": "x0 * pow(($T)2, x1)", "c": "c_mul(x0, c_exp2(x1))"},
+   lambda g, a, b, o: (g * (b * _LN2).exp(), g * a * (b * _LN2).exp() * _LN2), saves="01", public="tensor_other")
+op("gcd", 2, "std", {"i": "sp_gcd(x0, x1)"}, public="tensor_other")
+op("lcm", 2, "std", {"i": "sp_lcm(x0, x1)"}, public="tensor_other")
+op("nextafter", 2, "std", {"f": "nextafter(x0, x1)"})
+_NEXTAFTER_HALF = "sp_nextafter_half(x0, x1)"
+op("heaviside", 2, "std", {"b": "(x0 == 0 ? x1 : x0)", "i": "(x0 == 0 ? x1 : ($T)(x0 > 0))",
+                           "f": "(x0 == 0 ? x1 : ($T)(x0 > 0))"})
+_ops._ERRS[("heaviside", "c")] = (RuntimeError, "heaviside is not yet implemented for complex tensors.")
+op("frexp_m", 1, "same", {"f": "sp_frexp_m(x0)"}, lambda g, a, o: (g * apply("frexp_s", a),), saves="0",
+   node="FrexpBackward0")
+op("frexp_e", 1, "same", {"f": "sp_frexp_e(x0)"})
+op("frexp_s", 1, "same", {"f": "sp_frexp_s(x0)"})
+
+
+def _tensor_other(name, other):
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{name}(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+
+
+def nextafter(input, other, *, out=None):
+    _tensor_other("nextafter", other)
+    half = _ops.result_type(input, other) is D.float16
+    return apply("nextafter", input, other, out=out, expr=_NEXTAFTER_HALF if half else None)
+
+
+def _nextafter_(self, other):
+    _tensor_other("nextafter", other)
+    return apply_("nextafter", self, other, expr=_NEXTAFTER_HALF if self._dtype is D.float16 else None)
+
+
+def _heaviside_check(input, values):
+    _tensor_other("heaviside", values)
+    if input._dtype.is_complex or values._dtype.is_complex:
+        raise RuntimeError("heaviside is not yet implemented for complex tensors.")
+    if input._dtype is not values._dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+
+
+def heaviside(input, values, *, out=None):
+    _heaviside_check(input, values)
+    return apply("heaviside", input, values, out=out)
+
+
+def _heaviside_(self, values):
+    _heaviside_check(self, values)
+    return apply_("heaviside", self, values)
+
+
+_frexp_t = collections.namedtuple("frexp", ("mantissa", "exponent"))
+
+
+def frexp(input, *, out=None):
+    if not input._dtype.is_floating_point:
+        raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+    if out is not None:
+        m, e = out
+        apply("frexp_m", input, out=m)
+        _ops.copy_into(_ops._prepare_out(e, input._shape, D.int32, input._device, "frexp"),
+                       apply("frexp_e", input))
+        return _frexp_t(m, e)
+    return _frexp_t(apply("frexp_m", input), apply("frexp_e", input).to(D.int32))
+
+
+def _float_power_dtype(*args):
+    cplx = any((a._dtype.is_complex if isinstance(a, Tensor) else isinstance(a, complex)) for a in args)
+    dt = D.complex128 if cplx else D.float64
+    for a in args:
+        if isinstance(a, Tensor):
+            rt = a._st.rt
+            if rt is not None and not rt.info.fp64:
+                raise RuntimeError(f"float_power computes in {dt._alias.lower()}, which device {a._device} does "
+                                   "not support (no cl_khr_fp64)")
+    return dt
+
+
+def _as(a, dt):
+    if isinstance(a, Tensor):
+        return a if a._dtype is dt else a.to(dt)
+    return complex(a) if dt.is_complex else float(a)
+
+
+def float_power(input, exponent, *, out=None):
+    dt = _float_power_dtype(input, exponent)
+    if out is not None and isinstance(out, Tensor) and out._dtype is not dt:
+        raise RuntimeError(f"the output given to float_power has dtype {out._dtype._alias} but the operation's "
+                           f"result requires dtype {dt._alias}")
+    return apply("pow", _as(input, dt), _as(exponent, dt), out=out)
+
+
+def _float_power_(self, exponent):
+    dt = _float_power_dtype(self, exponent)
+    if self._dtype is not dt:
+        raise RuntimeError(f"the base given to float_power_ has dtype {self._dtype._alias} but the operation's "
+                           f"result requires dtype {dt._alias}")
+    return apply_("pow", self, _as(exponent, dt))
+
+
+register("nextafter", nextafter, method=True, inplace=_nextafter_)
+register("heaviside", heaviside, method=True, inplace=_heaviside_)
+register("frexp", frexp, method=True)
+register("float_power", float_power, method=True, inplace=_float_power_)
+# torch.special names of torch.* functions (the same callables)
+for _n in ("exp2", "expm1", "log1p", "round", "sinc", "softmax", "log_softmax", "logsumexp", "xlogy", "erf", "erfc"):
+    register(_n, _entry(_n).fn, namespace="special")
 
 
 # ---------------------------------------------------------------- registration

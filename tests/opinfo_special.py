@@ -51,6 +51,33 @@ ROWS = [
 ]
 
 
+# Bessel, Airy, modified Bessel (no gradients in PyTorch; no float16 kernels)
+_BESSEL_EDGES = FLOAT_EDGES + (5.0, -5.0, 2.0, 8.0, 2.09, -2.09, 8.3203353, 30.0, -30.0, 103.9, 1e5)
+ROWS += [_ew("special." + n, "special_" + n, torch_name=False, half=False, grad=False, domain=(-12, 12),
+             edges=_BESSEL_EDGES)
+         for n, _ in _special._NOGRAD1]
+# orthogonal polynomials (x, n): the trigonometric forms inside (-1, 1) (cos(n acos x) ...) amplify the last-bit
+# differences of acos/cos between libraries by about n: float32 up to ~2e-6 absolute (|P| <= n + 1 there).
+# x = NaN is left out: PyTorch returns an uninitialized value for NaN x and n >= 2 (cltensor: NaN)
+_POLY_TOL = {"float32": (1e-4, 2e-5), "float64": (1e-11, 1e-12)}
+_POLY_EDGES = (0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 2.0, 3.0, 7.0, 9.0, 12.0, INF, -INF)
+ROWS += [_ew("special." + n, "special_" + n, 2, torch_name=False, half=False, grad=False, domain=(-1.5, 13),
+             edges=_POLY_EDGES, tol=_POLY_TOL)
+         for n, _ in _special._NOGRAD2 if n != "zeta"]
+ROWS.append(_ew("special.zeta", "special_zeta", 2, torch_name=False, half=False, grad=False, domain=(0.5, 8),
+                edges=FLOAT_EDGES + (2.0, 3.0, -2.0, -2.5, 1e-3, 40.0)))
+
+
+# igamma(a, x) / igammac(a, x): ints are not promoted (PyTorch raises for them); gradients w.r.t. x only (the
+# rows' gradient tests differentiate both inputs: PyTorch raises for a, tests/test_special.py checks x)
+for _n in ("igamma", "igammac"):
+    ROWS.append(_ew(_n, _n, 2, domain=(0.05, 30), grad=False,
+                    edges=FLOAT_EDGES + (2.0, 25.0, 24.0, 250.0, 230.0, 0.3, 1.1, 1e-20, 1e10)))
+
+
+ROWS.append(_ew("nextafter", "nextafter", 2, edges=FLOAT_EDGES + (2.0, 65504.0, 6.1035156e-05, 1.0000001)))
+
+
 def _poly_samples(dt, rng):
     x = _arr(rng, dt, (4, 5), -4, 6)
     if dt in ("float32", "float64", "float16"):
@@ -84,4 +111,9 @@ EXEMPT = {
     # torch.special names whose callable is the torch.* function itself (its row tests it); identity and values
     # checked by tests/test_special.py::test_special_aliases
     "special.gammaln", "special.digamma", "special.erfinv", "special.i0", "special.expit", "special.logit",
+    "special.gammainc", "special.gammaincc", "special.exp2", "special.expm1", "special.log1p", "special.round",
+    "special.sinc", "special.softmax", "special.log_softmax", "special.logsumexp", "special.xlogy", "special.erf",
+    "special.erfc",
+    # frexp returns (mantissa, int32 exponent): tests/test_special.py::test_frexp
+    "frexp",
 }

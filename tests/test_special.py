@@ -147,3 +147,138 @@ def test_half_refusals():
     for n in ("ndtri", "log_ndtr", "erfcx"):
         with pytest.raises(NotImplementedError, match="not implemented for 'Half'"):
             getattr(ct.special, n)(h)
+
+
+# Bessel and Airy functions, zeta, the incomplete gamma functions: values compared in ulps of the result, or of the
+# size of the terms where the result comes from a difference (J/Y near their zeros: trigonometric combinations;
+# igamma: exp of a large logarithm, whose last-bit differences of lgamma/log grow by |log P|)
+_B = np.concatenate([np.linspace(-30, 30, 3001), np.geomspace(1e-8, 1e3, 301), -np.geomspace(1e-8, 1e3, 301),
+                     [0.0, -0.0, np.inf, -np.inf, np.nan, 2.09, -2.09, 8.3203353, 103.9, 5.0, 2.0, 8.0]])
+_BESSEL = ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0", "modified_bessel_i1",
+           "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+           "airy_ai", "spherical_bessel_j0"]
+
+
+@pytest.mark.parametrize("dt", ["float32", pytest.param("float64", marks=pytest.mark.fp64)])
+def test_bessel_sweep(dt):
+    a = _B.astype(dt)
+    c, t = _pair(a)
+    bad = []
+    for n in _BESSEL:
+        got, want = host(getattr(ct.special, n)(c)), getattr(torch.special, n)(t).numpy()
+        # J, Y, Ai oscillate: their asymptotic forms combine cos and sin of x - phase (scale 1 / sqrt(x))
+        osc = n.startswith("bessel") or n in ("airy_ai", "spherical_bessel_j0")
+        scale = 1 / np.sqrt(np.maximum(np.abs(a.astype(np.float64)), 1)) if osc else None
+        d = _ulps(got, want, np.dtype(dt), scale)
+        if (d > 8).any():
+            i = np.argmax(d)
+            bad.append(f"{n}: {int((d > 8).sum())} beyond 8 ulp, worst x={a[i]} got {got[i]} want {want[i]}")
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("dt", ["float32", pytest.param("float64", marks=pytest.mark.fp64)])
+def test_igamma_sweep(dt):
+    rng = np.random.default_rng(1)
+    a = np.concatenate([rng.uniform(0, 5, 400), rng.uniform(5, 300, 400), np.geomspace(1e-5, 1e5, 200),
+                        [0, 0, 1, np.inf, np.inf, np.nan, 2, 25, 250, 1e-300]])
+    x = np.concatenate([rng.uniform(0, 6, 400), a[400:800] * rng.uniform(0.7, 1.3, 400),
+                        np.geomspace(1e-5, 1e5, 200)[::-1], [0, 1, 0, 1, np.inf, 1, np.nan, 24, 251, 0.3]])
+    A, X = a.astype(dt), x.astype(dt)
+    for name in ("igamma", "igammac"):
+        got = host(getattr(ct, name)(ct.tensor(A), ct.tensor(X)))
+        want = getattr(torch, name)(torch.tensor(A), torch.tensor(X)).numpy()
+        d = _ulps(got, want, np.dtype(dt))
+        with np.errstate(divide="ignore"):
+            lim = 16 * (1 + np.abs(np.log(np.abs(want.astype(np.float64)))))
+        # P = 1 - Q (and Q = 1 - P) where the other is computed: absolute error of a few ulp of 1 above 0.1
+        near1 = (np.abs(want) > 0.1) & (_ulps(got, want, np.dtype(dt), 1.0) <= 16)
+        bad = (d > np.nan_to_num(lim, posinf=16)) & ~near1
+        assert not bad.any(), (name, A[bad][:4], X[bad][:4], got[bad][:4], want[bad][:4])
+    np.testing.assert_array_equal(host(ct.special.gammaincc(ct.tensor(A), ct.tensor(X))),
+                                  host(ct.igammac(ct.tensor(A), ct.tensor(X))))
+
+
+@pytest.mark.fp64
+def test_igamma_grad():
+    a = ct.tensor([2.0, 3.0, 30.0], dtype=ct.float64)
+    x = ct.tensor([1.5, 4.0, 28.0], dtype=ct.float64, requires_grad=True)
+    assert ct.autograd.gradcheck(lambda v: ct.igamma(a, v), [x])
+    assert ct.autograd.gradcheck(lambda v: ct.igammac(a, v), [x])
+    ag = a.clone().requires_grad_(True)
+    r = ct.igamma(ag, x)
+    with pytest.raises(NotImplementedError, match="the derivative for 'igamma: input' is not implemented."):
+        r.sum().backward()
+    with pytest.raises(NotImplementedError, match='"igamma_cpu" not implemented for \'Long\''):
+        ct.igamma(ct.tensor([1, 2]), ct.tensor([1, 2]))
+
+
+def test_polynomial_sweep():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-1.2, 1.2, 1500), [1, -1, 0, 0.5, 2, -3] * 20]).astype(np.float64)
+    n = rng.integers(-2, 30, x.size).astype(np.float64)
+    bad = []
+    for name in ("chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+                 "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
+                 "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w", "hermite_polynomial_h",
+                 "hermite_polynomial_he", "laguerre_polynomial_l", "legendre_polynomial_p"):
+        got = host(getattr(ct.special, name)(ct.tensor(x), ct.tensor(n)))
+        want = getattr(torch.special, name)(torch.tensor(x), torch.tensor(n)).numpy()
+        # the trigonometric forms (|x| < 1, large n) carry acos/cos differences times n: counted at the scale n + 1
+        d = _ulps(got, want, np.float64, n + 1)
+        if (d > 64).any():
+            bad.append(f"{name}: {int((d > 64).sum())} values beyond 64 ulp of n + 1")
+    assert not bad, bad
+    # a Python number as degree, integer inputs in the default dtype
+    assert ct.special.legendre_polynomial_p(ct.tensor([1, 2]), 3).dtype == ct.float32
+    np.testing.assert_allclose(host(ct.special.hermite_polynomial_h(ct.tensor([0.5, 1.5]), 4)),
+                               torch.special.hermite_polynomial_h(torch.tensor([0.5, 1.5]), 4).numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dt", ["float16", "float32", pytest.param("float64", marks=pytest.mark.fp64)])
+def test_frexp(dt):
+    a = np.array([[1.5, -2.0, 0.0, -0.0], [np.inf, np.nan, 1e-40, 3.0], [65504.0, -1e-5, 0.1, 7.0]]).astype(dt)
+    for layout in ("contig", "T"):
+        c = ct.tensor(a) if layout == "contig" else ct.tensor(np.ascontiguousarray(a.T)).T
+        m, e = ct.frexp(c)
+        tm, te = torch.frexp(torch.tensor(a))
+        assert m.dtype == getattr(ct, dt) and e.dtype == ct.int32
+        np.testing.assert_array_equal(host(m), tm.numpy())
+        np.testing.assert_array_equal(host(e), te.numpy())
+    m, e = ct.tensor(a).frexp()
+    np.testing.assert_array_equal(host(e), te.numpy())
+    om, oe = ct.empty(0, dtype=getattr(ct, dt)), ct.empty(0, dtype=ct.int32)
+    r = ct.frexp(ct.tensor(a), out=(om, oe))
+    assert r[0] is om and r[1] is oe
+    np.testing.assert_array_equal(host(oe), te.numpy())
+    with pytest.raises(RuntimeError, match="only supports floating-point dtypes"):
+        ct.frexp(ct.tensor([1, 2]))
+
+
+@pytest.mark.fp64
+def test_frexp_ldexp_float_power_grad():
+    x = ct.tensor([1.5, -3.0, 0.3], dtype=ct.float64, requires_grad=True)
+    m, _ = ct.frexp(x)
+    m.sum().backward()
+    np.testing.assert_array_equal(host(x.grad), [0.5, 0.25, 2.0])
+    e = ct.tensor([1.0, -2.0, 3.0], dtype=ct.float64, requires_grad=True)
+    assert ct.autograd.gradcheck(lambda a, b: ct.ldexp(a, b), [x, e])
+    assert ct.autograd.gradcheck(lambda a: ct.float_power(a.abs(), 2.5), [x])
+
+
+def test_float_power_and_nextafter_half():
+    f = np.array([1.5, -2.0, 0.0, 3.0], np.float32)
+    for call in (lambda m, t: m.float_power(t, 2), lambda m, t: m.float_power(2, t),
+                 lambda m, t: m.float_power(t.abs(), t), lambda m, t: m.float_power(t, 0.5j)):
+        got, want = call(ct, ct.tensor(f)), call(torch, torch.tensor(f))
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+        np.testing.assert_allclose(host(got), want.numpy(), rtol=1e-15)
+    with pytest.raises(RuntimeError, match="float_power_ has dtype Float"):
+        ct.tensor(f).float_power_(2)
+    # float16 steps by one half-precision ulp (towards 0 from a power of two: half of it)
+    hv = np.array([1.0, 65504, 6.1035156e-05, 0, -0.0, 1.5, 2.0, -2.0, 5.96e-8, 1024], np.float16)
+    hw = np.array([2.0, np.inf, 0, 1, -1, -3, 0, -3, 1, 0], np.float16)
+    np.testing.assert_array_equal(host(ct.nextafter(ct.tensor(hv), ct.tensor(hw))),
+                                  torch.nextafter(torch.tensor(hv), torch.tensor(hw)).numpy())
+    x = ct.tensor(hv)
+    assert x.nextafter_(ct.tensor(hw)) is x
+    np.testing.assert_array_equal(host(x), torch.nextafter(torch.tensor(hv), torch.tensor(hw)).numpy())
