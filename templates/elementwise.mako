@@ -19,8 +19,9 @@
 ## the preamble for every dtype the kernel uses (a fused chain's statements may use more: expr[2])
 ${c.preamble((out, rdt) + ins + cdts + (expr[2] if isinstance(expr, tuple) else ()))}
 ## special functions (templates/special.mako) only for expressions that call one (sp_...)
-% if "sp_" in (expr if isinstance(expr, str) else " ".join(expr[0]) + expr[1]):
-${sp.helpers((out, rdt) + ins + cdts + (expr[2] if isinstance(expr, tuple) else ()))}
+<% sp_text = expr if isinstance(expr, str) else " ".join(expr[0]) + " " + expr[1] %>\
+% if "sp_" in sp_text:
+${sp.helpers((out, rdt) + ins + cdts + (expr[2] if isinstance(expr, tuple) else ()), sp_text)}
 % endif
 </%def>
 

@@ -73,6 +73,11 @@ ZETA_A = ("12.0 -720.0 30240.0 -1209600.0 47900160.0 -1.8924375803183791606e9 7.
           "1.8152105401943546773e17 -7.1661652561756670113e18").split()
 
 
+def uses(used, prefixes):
+    """Whether one of the function names `used` starts with one of `prefixes`."""
+    return any(u.startswith(q) for u in used for q in prefixes)
+
+
 def lit(v, R):
     """A literal of real type R."""
     s = v if any(c in v for c in ".eE") else v + ".0"
@@ -83,18 +88,29 @@ def arr(name, vals, R):
     return "__constant %s %s_%s[%d] = {%s};" % (R, name, R, len(vals), ", ".join(lit(v, R) for v in vals))
 %>
 
-<%def name="helpers(dts)">
+<%def name="helpers(dts, text)">
 <%
+    import re
     names = set(t.name for t in dts)
     reals = ["float"] + (["double"] if names & {"float64", "complex128"} else [])
+    used = set(re.findall(r"sp_[a-z0-9_]+", text))
+    # the function groups the expression calls (each kernel builds only those: compile time)
+    G = set()
+    if uses(used, ("sp_digamma", "sp_trigamma", "sp_zeta", "sp_polygamma")): G.add("gamma")
+    if uses(used, ("sp_erfinv", "sp_ndtr", "sp_ndtri", "sp_erfcx", "sp_log_ndtr")): G.add("erf")
+    if uses(used, ("sp_bessel", "sp_mbessel", "sp_airy", "sp_spherical")): G.update(("bessel", "i"))
+    if uses(used, ("sp_i0", "sp_i1")): G.add("i")
+    if uses(used, ("sp_cheb", "sp_scheb", "sp_hermite", "sp_laguerre", "sp_legendre")): G.add("poly")
+    if uses(used, ("sp_igamma",)): G.add("igamma")
 %>
 % for R in reals:
-${funcs(R)}
+${funcs(R, G)}
 % endfor
-${int_funcs()}
+${int_funcs(uses(used, ("sp_gcd", "sp_lcm")), uses(used, ("sp_nextafter_half",)))}
 </%def>
 
-<%def name="int_funcs()">
+<%def name="int_funcs(gcd, nh)">
+% if gcd:
 /* gcd, lcm of integers (PyTorch's calc_gcd: Euclid on absolute values; lcm = |a / gcd * b|) */
 % for I in ("uchar", "char", "short", "int", "long"):
 static inline OVL ${I} sp_gcd(${I} a, ${I} b) {
@@ -110,6 +126,8 @@ static inline OVL ${I} sp_lcm(${I} a, ${I} b) {
     return r < 0 ? -r : r;
 }
 % endfor
+% endif
+% if nh:
 /* nextafter in float16 precision for half values held in float: a step of one half-precision ulp towards b */
 static inline float sp_nextafter_half(float a, float b) {
     if (isnan(a) || isnan(b)) return a + b;
@@ -122,9 +140,10 @@ static inline float sp_nextafter_half(float a, float b) {
     if ((a > 0) != up && fabs(m) == 0.5f && e - 12 >= -24) ulp *= 0.5f;
     return up ? a + ulp : a - ulp;
 }
+% endif
 </%def>
 
-<%def name="funcs(R)">
+<%def name="funcs(R, G)">
 <%
     F = "f" if R == "float" else ""
     L = lambda v: lit(v, R)
@@ -132,23 +151,29 @@ static inline float sp_nextafter_half(float a, float b) {
     i1b = I1_B if R == "double" else I1_B[18:]
 %>
 /* ---- special functions, ${R} ---- */
+% if "i" in G:
 ${arr("sp_i0a", I0_A, R)}
 ${arr("sp_i0b", I0_B, R)}
 ${arr("sp_i1a", i1a, R)}
 ${arr("sp_i1b", i1b, R)}
-${arr("sp_psia", PSI_A, R)}
+% endif
+% if "erf" in G:
 ${arr("sp_ndp0", NDTRI_P0, R)}
 ${arr("sp_ndq0", NDTRI_Q0, R)}
 ${arr("sp_ndp1", NDTRI_P1, R)}
 ${arr("sp_ndq1", NDTRI_Q1, R)}
 ${arr("sp_ndp2", NDTRI_P2, R)}
 ${arr("sp_ndq2", NDTRI_Q2, R)}
+% endif
+% if "gamma" in G:
+${arr("sp_psia", PSI_A, R)}
 ${arr("sp_zetaa", ZETA_A, R)}
 % if R == "float":
 #ifdef cl_khr_fp64
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 __constant double sp_zetaa_acc_f[12] = {${", ".join(ZETA_A)}};
 #endif
+% endif
 % endif
 
 /* polynomial with coefficients c[0] (highest degree) .. c[n-1] */
@@ -164,6 +189,7 @@ static inline OVL ${R} sp_chbevl(${R} x, __constant ${R}* c, int n) {
     return (${R})0.5 * (b0 - b2);
 }
 
+% if "gamma" in G:
 /* digamma: reflection for x < 0 (on the fractional part: tan(pi r) is exact-er than tan(pi x)), recurrence up
    to x >= 10, then the asymptotic series; poles: +-0 -> -+inf, negative integers -> nan */
 static inline OVL ${R} sp_digamma_pos(${R} x) {
@@ -230,6 +256,8 @@ static inline OVL ${R} sp_polygamma(int n, ${R} x) {
     return ((n & 1) ? (${R})1 : (${R})-1) * exp(lgamma(fn + 1)) * sp_zeta(fn + 1, x);
 }
 
+% endif
+% if "erf" in G:
 /* erfinv: rational first guess, two Newton steps */
 static inline OVL ${R} sp_erfinv(${R} y) {
     const ${R} ya = fabs(y);
@@ -253,6 +281,8 @@ static inline OVL ${R} sp_erfinv(${R} y) {
     return x;
 }
 
+% endif
+% if "i" in G:
 /* modified Bessel functions of the first kind, orders 0 and 1, and their exp(-|x|)-scaled forms */
 static inline OVL ${R} sp_i0e(${R} x) {
     x = fabs(x);
@@ -279,6 +309,8 @@ static inline OVL ${R} sp_i1e(${R} x0) {
     return x0 < 0 ? -r : r;
 }
 
+% endif
+% if "erf" in G:
 /* standard normal CDF, its inverse and its logarithm */
 static inline OVL ${R} sp_ndtr(${R} a) {
     const ${R} x = a * ${L("0.70710678118654752440")};
@@ -341,6 +373,7 @@ static inline OVL ${R} sp_log_ndtr(${R} x) {
     return log1p(-erfc(t) / 2);
 }
 
+% endif
 /* entr(x) = -x log(x); xlog1py(x, y) = x log1p(y) (0 where x == 0 and y is not nan) */
 static inline OVL ${R} sp_entr(${R} x) {
     if (isnan(x)) return x;
@@ -372,9 +405,15 @@ static inline OVL ${R} sp_xlog1py(${R} x, ${R} y) {
     if (x == 0) return 0;
     return x * log1p(y);
 }
+% if "bessel" in G:
 ${bessel(R)}
+% endif
+% if "poly" in G:
 ${poly(R)}
+% endif
+% if "igamma" in G:
 ${igamma(R)}
+% endif
 </%def>
 
 <%def name="zeta(name, A, tab)">

@@ -105,6 +105,14 @@ ROWS += [
            sample=_mvl_samples),
 ]
 
+def _fp_samples(dt, rng):
+    x = _arr(rng, dt, (4, 5), 1, 3)
+    return [Sample(x, 2), Sample(x, _arr(rng, dt, (4, 5), -2, 2)), Sample(x, 0.5), Sample(_arr(rng, dt, (5,), 1, 3), 1j, grad=())]
+
+
+# float_power computes in float64 (complex128 with a complex operand) whatever the inputs' dtypes
+ROWS.append(OpInfo("float_power", "composite", inplace=True, dtypes=ALL, sample=_fp_samples))
+
 EXEMPT = {
     # Tensor.polygamma(n): the argument order differs from the function's; tested by tests/test_special.py
     "polygamma.method",
