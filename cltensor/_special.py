@@ -250,6 +250,16 @@ register("gammaincc", _entry("igammac").fn, namespace="special")
 _LN2 = math.log(2.0)
 op("ldexp", 2, "float", {"f": "x0 * pow(($T)2, x1)", "c": "c_mul(x0, c_exp2(x1))"},
    lambda g, a, b, o: (g * (b * _LN2).exp(), g * a * (b * _LN2).exp() * _LN2), saves="01", public="tensor_other")
+
+
+def _ldexp_(self, other):
+    _tensor_other("ldexp", other)
+    if not (self._dtype.is_floating_point or self._dtype.is_complex):     # (PyTorch's words)
+        raise RuntimeError(f"ldexp can't be cast to the desired output type {self._dtype._alias}")
+    return apply_("ldexp", self, other)
+
+
+register("ldexp", _entry("ldexp").fn, method=True, inplace=_ldexp_)
 op("gcd", 2, "std", {"i": "sp_gcd(x0, x1)"}, public="tensor_other")
 op("lcm", 2, "std", {"i": "sp_lcm(x0, x1)"}, public="tensor_other")
 op("nextafter", 2, "std", {"f": "nextafter(x0, x1)"})

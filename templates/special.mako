@@ -133,6 +133,7 @@ static inline float sp_nextafter_half(float a, float b) {
     if (isnan(a) || isnan(b)) return a + b;
     if (a == b) return b;
     if (a == 0) return copysign(5.9604644775390625e-8f, b);
+    if (isinf(a)) return copysign(65504.0f, a);
     int e;
     const float m = frexp(a, &e);
     float ulp = ldexp(1.0f, max(e - 11, -24));
