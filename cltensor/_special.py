@@ -249,7 +249,8 @@ register("gammaincc", _entry("igammac").fn, namespace="special")
 # float_power
 _LN2 = math.log(2.0)
 op("ldexp", 2, "float", {"f": "x0 * pow(($T)2, x1)", "c": "c_mul(x0, c_exp2(x1))"},
-   lambda g, a, b, o: (g * (b * _LN2).exp(), g * a * (b * _LN2).exp() * _LN2), saves="01", public="tensor_other")
+   lambda g, a, b, o: (g * _ops._conj((b * _LN2).exp()), g * _ops._conj(a * (b * _LN2).exp() * _LN2)), saves="01",
+   public="tensor_other")
 
 
 def _ldexp_(self, other):
