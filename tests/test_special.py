@@ -282,3 +282,16 @@ def test_float_power_and_nextafter_half():
     x = ct.tensor(hv)
     assert x.nextafter_(ct.tensor(hw)) is x
     np.testing.assert_array_equal(host(x), torch.nextafter(torch.tensor(hv), torch.tensor(hw)).numpy())
+
+
+def test_compiled_chains_with_special_functions():
+    """cltensor.compile fuses special functions into elementwise chains, GEMM epilogues and fused sums: each
+    kernel template includes the device functions its chain calls."""
+    rng = np.random.default_rng(3)
+    a = rng.uniform(0.5, 2, (8, 8)).astype(np.float32)
+    b = rng.uniform(0, 1, (8, 8)).astype(np.float32)
+    x, w = ct.tensor(a), ct.tensor(b)
+    cases = [(lambda p, q: (p @ q).digamma() + 1, (x, w)), (lambda p: p.digamma().sum(), (x,)),
+             (lambda p: ct.special.i0e(p * 2).lgamma(), (x,)), (lambda p: ct.igamma(p, p * 2).sum(), (x,))]
+    for fn, args in cases:
+        np.testing.assert_allclose(host(ct.compile(fn)(*args)), host(fn(*args)), rtol=1e-5, atol=1e-6)
