@@ -24,6 +24,7 @@ from . import _creation, _ops, _views, _methods, _shape, _linalg, _composite, _s
 from . import _reductions, _scans, _sort, _softmax, _index  # noqa: E402,F401
 from . import _fft, _windows  # noqa: E402,F401
 from . import _search, _stats, _scatter_views, _api_extra  # noqa: E402,F401
+from . import _special  # noqa: E402,F401
 from . import _fusion, _warmup, _serialization  # noqa: E402,F401
 from . import _lapack  # noqa: E402,F401
 from . import _unfold  # noqa: E402,F401

@@ -3,6 +3,7 @@
 ## arguments ('s'). Each operand is loaded in its storage dtype, cast to its compute dtype cdts[j],
 ## the expression is evaluated in rdt and cast to the output dtype.
 <%namespace name="c" file="common.mako"/>
+<%namespace name="sp" file="special.mako"/>
 
 <%def name="_args(ins, kinds, idx)">
 % for j, (t, kd) in enumerate(zip(ins, kinds)):
@@ -17,6 +18,11 @@
 <%def name="_pre(out, rdt, ins, cdts, expr)">
 ## the preamble for every dtype the kernel uses (a fused chain's statements may use more: expr[2])
 ${c.preamble((out, rdt) + ins + cdts + (expr[2] if isinstance(expr, tuple) else ()))}
+## special functions (templates/special.mako) only for expressions that call one (sp_...)
+<% sp_text = expr if isinstance(expr, str) else " ".join(expr[0]) + " " + expr[1] %>\
+% if "sp_" in sp_text:
+${sp.helpers((out, rdt) + ins + cdts + (expr[2] if isinstance(expr, tuple) else ()), sp_text)}
+% endif
 </%def>
 
 <%def name="_eval(out, ins, kinds, cdts, rdt, expr, vals)">

@@ -25,6 +25,7 @@
 ## Integer GEMM accumulates in unsigned int/long (wrap-around is well defined there) and truncates at the
 ## store, which gives the same result modulo 2^bits as accumulating in the storage type (PyTorch).
 <%namespace name="c" file="common.mako"/>
+<%namespace name="sp" file="special.mako"/>
 <%namespace name="ew" file="elementwise.mako"/>
 
 <%!
@@ -154,6 +155,9 @@ ${sstore(t, acc, cp, co, r)};
 ## work per work-item without a recompile, so the local size can stay (1, 1) or tiny.
 <%def name="reg(t, acc, idx, tm, vw, nv, ku, a_unit, bmode, nfirst, cin=False, epi=None, ecdts=())">
 ${c.preamble((t, acc) + ecdts + (epi[2] if epi else ()))}
+% if epi and "sp_" in " ".join(epi[0]) + " " + epi[1]:
+${sp.helpers((t, acc) + ecdts + epi[2], " ".join(epi[0]) + " " + epi[1])}
+% endif
 <%
     A_ = acc_ct(acc)
     V = vt(A_, vw)
@@ -287,6 +291,9 @@ ${sload(t, acc, "bp", "%s + (%s)%d * b_cs" % (koff, idx, v))}\
 ## lx + j*lx_n, so neighbouring work-items touch neighbouring local words).
 <%def name="local(t, acc, idx, tsm, tsn, tk, wm, wn, cin=False, epi=None, ecdts=())">
 ${c.preamble((t, acc) + ecdts + (epi[2] if epi else ()))}
+% if epi and "sp_" in " ".join(epi[0]) + " " + epi[1]:
+${sp.helpers((t, acc) + ecdts + epi[2], " ".join(epi[0]) + " " + epi[1])}
+% endif
 <%
     A_ = acc_ct(acc)
     LX = tsn // wn

@@ -16,6 +16,7 @@
 ## `op` (sum, prod, max, min, argmax, argmin) and finished by FIN(a, aux) (p0, p1: scalar parameters).
 ## Float max/min propagate NaN (select on isnan); argmax/argmin take the first index of the extreme (or NaN).
 <%namespace name="c" file="common.mako"/>
+<%namespace name="sp" file="special.mako"/>
 <%namespace name="ew" file="elementwise.mako"/>
 <%!
 HEX = "0123456789abcdef"
@@ -502,6 +503,9 @@ __kernel void k(__global const ${src.ct}* restrict in, const ${idx} in_off,
 ## lanes with 16-deep block sums (float accuracy) and writes one partial; the host sums the partials.
 <%def name="fused_all(acc, ins, kinds, cdts, rdt, expr, idx)">
 ${c.preamble((acc, rdt) + ins + cdts + expr[2])}
+% if "sp_" in " ".join(expr[0]) + " " + expr[1]:
+${sp.helpers((acc, rdt) + ins + cdts + expr[2], " ".join(expr[0]) + " " + expr[1])}
+% endif
 __kernel void k(__global ${acc.ct}* restrict part ${ew._args(ins, kinds, idx)}, const ${idx} n, const ${idx} chunk)
 {
     const ${idx} g = get_global_id(0);
