@@ -10,10 +10,9 @@ from . import _dtypes as D
 from . import _ops as O
 from . import _composite
 from . import _views as V
-from ._creation import tensor as _tensor, full, empty, zeros, arange as _arange
+from ._creation import tensor as _tensor, full, empty
 from ._registry import register, register_method
-from ._tensor import Tensor, prod as _prod
-from .autograd import _tape as AG
+from ._tensor import Tensor
 
 
 def _pt(dt):
@@ -365,33 +364,6 @@ def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=Non
 
 # ---------------------------------------------------------------- Tensor-only helpers
 
-def _unfold(self, dimension, size, step):
-    """A view of all slices of `size` elements along `dimension` taken every `step` (a new last dim)."""
-    nd = self.dim()
-    d = dimension + max(nd, 1) if dimension < 0 else dimension
-    L = self._shape[d] if nd else 1
-    if size > L:
-        raise RuntimeError(f"maximum size for tensor at dimension {d} is {L} but size is {size}")
-    if step <= 0:
-        raise RuntimeError(f"step is {step} but must be > 0")
-    if nd == 0:
-        return V.as_strided(self, (size,), (1,), self._offset)
-    n = (L - size) // step + 1
-    if AG.needs_grad(self) and step < size:
-        # overlapping windows: gather them (a copy), so that gradients of shared elements add up
-        win = (_arange(n, device=self._device) * step).unsqueeze(1) + _arange(size, device=self._device)
-        g = self.index_select(d, win.reshape(-1))
-        shp = list(self._shape)
-        shp[d:d + 1] = [n, size]
-        return g.reshape(shp).movedim(d + 1, -1)
-    shape = list(self._shape)
-    strides = list(self._strides)
-    shape[d] = n
-    sd = strides[d]
-    strides[d] = sd * step
-    return V.as_strided(self, tuple(shape) + (size,), tuple(strides) + (sd,), self._offset)
-
-
 def _sum_to_size(self, *size):
     """self summed over its broadcast dims down to `size` (which must broadcast to self's shape)."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
@@ -534,7 +506,7 @@ for _n in _FN_INPLACE:
 for _n in _COMPOSITE_INPLACE:
     register_method(_n + "_", _method_inplace(_n))
 for _n, _f in (("swapaxes_", _swap_), ("swapdims_", _swap_), ("as_strided_", _as_strided_),
-               ("conj_physical_", _conj_physical_), ("unfold", _unfold), ("sum_to_size", _sum_to_size),
+               ("conj_physical_", _conj_physical_), ("sum_to_size", _sum_to_size),
                ("type_as", _type_as), ("new", _new), ("new_empty_strided", _new_empty_strided), ("resize_", _resize_),
                ("resize_as_", _resize_as_), ("resize", _resize), ("resize_as", _resize_as)):
     register_method(_n, _f)
