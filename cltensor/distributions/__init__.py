@@ -1,0 +1,8 @@
+"""cltensor.distributions: PyTorch's torch.distributions (parameterised probability distributions, sampling from
+the library's Philox stream, reparameterised gradients, KL divergences). docs/distributions.md."""
+from . import constraints  # noqa: F401
+from .distribution import Distribution  # noqa: F401
+from .continuous import (Normal, LogNormal, Uniform, Exponential, Laplace, Cauchy, Gamma, Chi2, Beta,  # noqa: F401
+                         Dirichlet, StudentT)
+from .discrete import (Bernoulli, Categorical, OneHotCategorical, Geometric, Poisson, Binomial,  # noqa: F401
+                       Multinomial)
