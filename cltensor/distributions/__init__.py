@@ -6,3 +6,4 @@ from .continuous import (Normal, LogNormal, Uniform, Exponential, Laplace, Cauch
                          Dirichlet, StudentT)
 from .discrete import (Bernoulli, Categorical, OneHotCategorical, Geometric, Poisson, Binomial,  # noqa: F401
                        Multinomial)
+from .kl import kl_divergence, register_kl  # noqa: F401
