@@ -7,3 +7,4 @@ from .continuous import (Normal, LogNormal, Uniform, Exponential, Laplace, Cauch
 from .discrete import (Bernoulli, Categorical, OneHotCategorical, Geometric, Poisson, Binomial,  # noqa: F401
                        Multinomial)
 from .kl import kl_divergence, register_kl  # noqa: F401
+from .multivariate import MultivariateNormal, Independent, MixtureSameFamily  # noqa: F401
