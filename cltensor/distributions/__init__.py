@@ -8,3 +8,8 @@ from .discrete import (Bernoulli, Categorical, OneHotCategorical, Geometric, Poi
                        Multinomial)
 from .kl import kl_divergence, register_kl  # noqa: F401
 from .multivariate import MultivariateNormal, Independent, MixtureSameFamily  # noqa: F401
+from . import transforms  # noqa: F401
+from .transforms import (Transform, ComposeTransform, ExpTransform, AffineTransform, SigmoidTransform,  # noqa: F401
+                         TanhTransform, PowerTransform)
+from .transformed import (TransformedDistribution, LogitRelaxedBernoulli, RelaxedBernoulli,  # noqa: F401
+                          ExpRelaxedCategorical, RelaxedOneHotCategorical)
