@@ -85,6 +85,17 @@ class LogNormal(_LocScale):
     """exp(X) for X ~ N(loc, scale^2)."""
     support = constraints.positive
 
+    def _param_names(self):
+        return []        # PyTorch's LogNormal is a transformed Normal: its repr names no parameter
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(LogNormal, _instance)
+        new.loc = self.loc.expand(tuple(batch_shape))
+        new.scale = self.scale.expand(tuple(batch_shape))
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     @property
     def base_dist(self):
         return Normal(self.loc, self.scale, validate_args=False)
@@ -362,15 +373,19 @@ class Chi2(Gamma):
         return super().expand(batch_shape, self._get_checked_instance(Chi2, _instance))
 
     def _param_names(self):
-        return ["concentration", "rate"]
+        return []        # as PyTorch's repr: "Chi2()"
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(Chi2, _instance)
+        new.concentration = self.concentration.expand(tuple(batch_shape))
+        new.rate = self.rate.expand(tuple(batch_shape))
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
 
     @property
     def df(self):
         return self.concentration * 2
-
-    def __repr__(self):
-        df = self.df
-        return f"Chi2(df: {df.item() if df.numel() == 1 else 'torch.Size(' + str(list(df.shape)) + ')'})"
 
 
 class Beta(Distribution):
@@ -383,6 +398,17 @@ class Beta(Distribution):
         self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
         batch_shape = () if _scalar_batch(concentration1, concentration0) else self.concentration1.shape
         super().__init__(batch_shape, validate_args=validate_args)
+
+    def _param_names(self):
+        return []        # as PyTorch's repr: "Beta()"
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(Beta, _instance)
+        new.concentration1 = self.concentration1.expand(tuple(batch_shape))
+        new.concentration0 = self.concentration0.expand(tuple(batch_shape))
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
 
     @property
     def mean(self):

@@ -232,10 +232,7 @@ class OneHotCategorical(Distribution):
         return new
 
     def _param_names(self):
-        return [k for k in ("probs", "logits") if k in self._categorical.__dict__]
-
-    def __repr__(self):
-        return repr(self._categorical).replace("Categorical", "OneHotCategorical", 1)
+        return []        # as PyTorch's repr: "OneHotCategorical()"
 
     @property
     def probs(self):
@@ -396,10 +393,7 @@ class Multinomial(Distribution):
         return new
 
     def _param_names(self):
-        return [k for k in ("probs", "logits") if k in self._categorical.__dict__]
-
-    def __repr__(self):
-        return repr(self._categorical).replace("Categorical", "Multinomial", 1)
+        return []        # as PyTorch's repr: "Multinomial()"
 
     @constraints.dependent_property(is_discrete=True, event_dim=1)
     def support(self):
