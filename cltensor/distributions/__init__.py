@@ -13,3 +13,11 @@ from .transforms import (Transform, ComposeTransform, ExpTransform, AffineTransf
                          TanhTransform, PowerTransform)
 from .transformed import (TransformedDistribution, LogitRelaxedBernoulli, RelaxedBernoulli,  # noqa: F401
                           ExpRelaxedCategorical, RelaxedOneHotCategorical)
+
+__all__ = ["constraints", "transforms", "Distribution", "Normal", "LogNormal", "Uniform", "Exponential", "Laplace",
+           "Cauchy", "Gamma", "Chi2", "Beta", "Dirichlet", "StudentT", "Bernoulli", "Categorical",
+           "OneHotCategorical", "Geometric", "Poisson", "Binomial", "Multinomial", "kl_divergence", "register_kl",
+           "MultivariateNormal", "Independent", "MixtureSameFamily", "Transform", "ComposeTransform",
+           "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform", "PowerTransform",
+           "TransformedDistribution", "LogitRelaxedBernoulli", "RelaxedBernoulli", "ExpRelaxedCategorical",
+           "RelaxedOneHotCategorical"]

@@ -146,7 +146,6 @@ def poisson(rate, generator=None):
     T = _t()
     where = T["where"]
     rate = rate.detach()
-    shape = tuple(rate.shape)
     small = rate < 10
     k_small = _poisson_inversion(where(small, rate, T["zeros_like"](rate)))
     if not bool((~small).any()):

@@ -369,9 +369,6 @@ class Chi2(Gamma):
         (df,) = broadcast_all(df)
         super().__init__(0.5 * df, T.full_like(df, 0.5), validate_args=validate_args)
 
-    def expand(self, batch_shape, _instance=None):
-        return super().expand(batch_shape, self._get_checked_instance(Chi2, _instance))
-
     def _param_names(self):
         return []        # as PyTorch's repr: "Chi2()"
 

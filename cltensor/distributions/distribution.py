@@ -84,7 +84,8 @@ class Distribution:
             for param, constraint in arg_constraints.items():
                 if constraints.is_dependent(constraint):
                     continue
-                if param not in self.__dict__ and isinstance(getattr(type(self), param, None), (lazy_property, property)):
+                unset = param not in self.__dict__
+                if unset and isinstance(getattr(type(self), param, None), (lazy_property, property)):
                     continue
                 value = getattr(self, param)
                 valid = constraint.check(value)

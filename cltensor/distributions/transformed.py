@@ -3,9 +3,9 @@ the relaxed (Concrete / Gumbel-softmax) families built on it."""
 import math
 
 from . import constraints
-from ._ns import T, lgamma
+from ._ns import T
 from .distribution import Distribution, broadcast_all, lazy_property, probs_to_logits, logits_to_probs
-from .transforms import Transform, ComposeTransform, ExpTransform, SigmoidTransform, _sum_rightmost, _softplus
+from .transforms import Transform, ExpTransform, SigmoidTransform, _sum_rightmost, _softplus
 
 __all__ = ["TransformedDistribution", "LogitRelaxedBernoulli", "RelaxedBernoulli", "ExpRelaxedCategorical",
            "RelaxedOneHotCategorical"]
