@@ -386,3 +386,23 @@ def test_mixture_same_family():
     mean, var = float(host(m.mean)), float(host(m.variance))
     assert abs(s.mean() - mean) < 5 * math.sqrt(var / 4000)
     assert tuple(mv.sample((3,)).shape) == (3, 2)
+
+
+@pytest.mark.fp64
+def test_low_rank_multivariate_normal():
+    rng = np.random.default_rng(0)
+    W, dg, loc = rng.standard_normal((2, 3, 2)), rng.random(3) + 0.5, rng.standard_normal(3)
+    x = rng.standard_normal((4, 2, 3))
+    Wc, dc, lc = c(W).requires_grad_(), c(dg).requires_grad_(), c(loc)
+    Wt, dt_, lt = r(W).requires_grad_(), r(dg).requires_grad_(), r(loc)
+    d, dt = D.LowRankMultivariateNormal(lc, Wc, dc), TD.LowRankMultivariateNormal(lt, Wt, dt_)
+    assert repr(d) == repr(dt)
+    close(d.log_prob(c(x)), dt.log_prob(r(x)), 1e-10)
+    close(d.entropy(), dt.entropy(), 1e-10)
+    for m in ("variance", "covariance_matrix", "precision_matrix", "scale_tril"):
+        close(getattr(d, m), getattr(dt, m), 1e-10)
+    d.log_prob(c(x)).sum().backward()
+    dt.log_prob(r(x)).sum().backward()
+    close(Wc.grad, Wt.grad, 1e-9)
+    close(dc.grad, dt_.grad, 1e-9)
+    assert tuple(d.rsample((5,)).shape) == (5, 2, 3)

@@ -7,7 +7,7 @@ from .continuous import (Normal, LogNormal, Uniform, Exponential, Laplace, Cauch
 from .discrete import (Bernoulli, Categorical, OneHotCategorical, Geometric, Poisson, Binomial,  # noqa: F401
                        Multinomial)
 from .kl import kl_divergence, register_kl  # noqa: F401
-from .multivariate import MultivariateNormal, Independent, MixtureSameFamily  # noqa: F401
+from .multivariate import MultivariateNormal, LowRankMultivariateNormal, Independent, MixtureSameFamily  # noqa: F401,E501
 from . import transforms  # noqa: F401
 from .transforms import (Transform, ComposeTransform, ExpTransform, AffineTransform, SigmoidTransform,  # noqa: F401
                          TanhTransform, PowerTransform)
@@ -17,7 +17,7 @@ from .transformed import (TransformedDistribution, LogitRelaxedBernoulli, Relaxe
 __all__ = ["constraints", "transforms", "Distribution", "Normal", "LogNormal", "Uniform", "Exponential", "Laplace",
            "Cauchy", "Gamma", "Chi2", "Beta", "Dirichlet", "StudentT", "Bernoulli", "Categorical",
            "OneHotCategorical", "Geometric", "Poisson", "Binomial", "Multinomial", "kl_divergence", "register_kl",
-           "MultivariateNormal", "Independent", "MixtureSameFamily", "Transform", "ComposeTransform",
+           "MultivariateNormal", "LowRankMultivariateNormal", "Independent", "MixtureSameFamily", "Transform", "ComposeTransform",
            "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform", "PowerTransform",
            "TransformedDistribution", "LogitRelaxedBernoulli", "RelaxedBernoulli", "ExpRelaxedCategorical",
            "RelaxedOneHotCategorical"]

@@ -8,7 +8,7 @@ from .distribution import Distribution
 from .discrete import Categorical
 from .kl import register_kl, kl_divergence
 
-__all__ = ["MultivariateNormal", "Independent", "MixtureSameFamily"]
+__all__ = ["MultivariateNormal", "LowRankMultivariateNormal", "Independent", "MixtureSameFamily"]
 
 
 def _sum_rightmost(x, n):
@@ -304,3 +304,101 @@ class MixtureSameFamily(Distribution):
 
     def __repr__(self):
         return (f"MixtureSameFamily(\n  {self._mixture_distribution!r},\n  {self._component_distribution!r})")
+
+
+class LowRankMultivariateNormal(Distribution):
+    """N(loc, W W^T + diag(D)) with W = cov_factor (k x r) and D = cov_diag: log_prob and entropy through the
+    r x r capacitance matrix I + W^T D^-1 W (Woodbury identity, matrix determinant lemma)."""
+    arg_constraints = {"loc": constraints.real_vector,
+                       "cov_factor": constraints.independent(constraints.real, 2),
+                       "cov_diag": constraints.independent(constraints.positive, 1)}
+    support = constraints.real_vector
+    has_rsample = True
+
+    def __init__(self, loc, cov_factor, cov_diag, validate_args=None):
+        if loc.dim() < 1:
+            raise ValueError("loc must be at least one-dimensional.")
+        k = loc.shape[-1]
+        if cov_factor.dim() < 2:
+            raise ValueError("cov_factor must be at least two-dimensional, with optional leading batch dimensions")
+        if tuple(cov_factor.shape[-2:-1]) != (k,):
+            raise ValueError(f"cov_factor must be a batch of matrices with shape {k} x m")
+        if tuple(cov_diag.shape[-1:]) != (k,):
+            raise ValueError(f"cov_diag must be a batch of vectors with shape {(k,)}")
+        batch = T.broadcast_shapes(tuple(loc.shape[:-1]), tuple(cov_factor.shape[:-2]), tuple(cov_diag.shape[:-1]))
+        self.loc = loc.expand(tuple(batch) + (k,))
+        self.cov_factor = cov_factor.expand(tuple(batch) + tuple(cov_factor.shape[-2:]))
+        self.cov_diag = cov_diag.expand(tuple(batch) + (k,))
+        super().__init__(batch, (k,), validate_args=validate_args)
+        self._W, self._D = cov_factor, cov_diag
+        Wt_Dinv = cov_factor.mT / cov_diag.unsqueeze(-2)
+        r = cov_factor.shape[-1]
+        eye = T.eye(r, dtype=cov_factor.dtype, device=cov_factor.device)
+        self._capacitance_tril = T.linalg.cholesky(eye + Wt_Dinv @ cov_factor)
+
+    def _param_names(self):
+        return ["loc", "cov_factor", "cov_diag"]
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(LowRankMultivariateNormal, _instance)
+        b = tuple(batch_shape)
+        new.loc = self.loc.expand(b + tuple(self.loc.shape[-1:]))
+        new.cov_factor = self.cov_factor.expand(b + tuple(self.cov_factor.shape[-2:]))
+        new.cov_diag = self.cov_diag.expand(b + tuple(self.cov_diag.shape[-1:]))
+        new._W, new._D, new._capacitance_tril = self._W, self._D, self._capacitance_tril
+        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def variance(self):
+        return (self._W.pow(2).sum(-1) + self._D).expand(tuple(self._extended_shape()))
+
+    @property
+    def covariance_matrix(self):
+        cov = self._W @ self._W.mT + T.diag_embed(self._D)
+        return cov.expand(tuple(self._batch_shape) + tuple(self._event_shape) * 2)
+
+    @property
+    def scale_tril(self):
+        return T.linalg.cholesky(self.covariance_matrix)
+
+    @property
+    def precision_matrix(self):
+        return T.linalg.inv(self.covariance_matrix)
+
+    def rsample(self, sample_shape=()):
+        shape = tuple(self._extended_shape(sample_shape))
+        r = self._W.shape[-1]
+        eps_w = T.randn(shape[:-1] + (r,), dtype=self.loc.dtype, device=self.loc.device)
+        eps_d = T.randn(shape, dtype=self.loc.dtype, device=self.loc.device)
+        return self.loc + (self._W @ eps_w.unsqueeze(-1)).squeeze(-1) + self._D.sqrt() * eps_d
+
+    def _log_det(self):
+        return 2 * self._capacitance_tril.diagonal(dim1=-2, dim2=-1).log().sum(-1) + self._D.log().sum(-1)
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        diff = value - self.loc
+        k = self.event_shape[0]
+        r = self._W.shape[-1]
+        batch = tuple(diff.shape[:-1])
+        Wt_Dinv_x = (self._W.mT @ (diff / self._D).unsqueeze(-1))
+        C = self._capacitance_tril.expand(batch + (r, r))
+        z = T.linalg.solve_triangular(C, Wt_Dinv_x.expand(batch + (r, 1)), upper=False).squeeze(-1)
+        maha = (diff.pow(2) / self._D).sum(-1) - z.pow(2).sum(-1)
+        return -0.5 * (k * math.log(2 * math.pi) + maha + self._log_det())
+
+    def entropy(self):
+        k = self.event_shape[0]
+        h = 0.5 * (k * (1.0 + math.log(2 * math.pi)) + self._log_det())
+        return h.expand(tuple(self._batch_shape)) if self._batch_shape else h
