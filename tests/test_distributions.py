@@ -238,6 +238,10 @@ def test_validation_messages_match_torch():
         lambda: TD.Categorical(torch.tensor([0.2, 0.8])).log_prob(torch.tensor(2)))
     assert _message(lambda: D.MultivariateNormal(ct.zeros(2))) == _message(
         lambda: TD.MultivariateNormal(torch.zeros(2)))
+    assert _message(lambda: D.Uniform(ct.tensor([1.0, 0.0]), ct.tensor([0.0, 1.0]))) == _message(
+        lambda: TD.Uniform(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])))
+    assert _message(lambda: D.Uniform(1.0, 0.0)) == _message(lambda: TD.Uniform(1.0, 0.0))
+    assert _message(lambda: D.Normal(0.0, -1.0)) == _message(lambda: TD.Normal(0.0, -1.0))
     # validate_args=False lets anything through
     D.Normal(ct.tensor([0.0]), ct.tensor([-1.0]), validate_args=False)
 
