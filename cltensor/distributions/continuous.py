@@ -5,7 +5,7 @@ import math
 
 from . import constraints
 from . import _random
-from ._ns import T, lgamma, digamma, erfinv, lbeta
+from ._ns import T, lgamma, digamma, erfinv, lbeta, gammainc
 from .distribution import Distribution, broadcast_all
 
 __all__ = ["Normal", "LogNormal", "Uniform", "Exponential", "Laplace", "Cauchy", "Gamma", "Chi2", "Beta",
@@ -355,6 +355,11 @@ class Gamma(Distribution):
         value = T.as_tensor(value, dtype=self.rate.dtype, device=self.rate.device)
         return (T.xlogy(self.concentration, self.rate) + T.xlogy(self.concentration - 1, value)
                 - self.rate * value - lgamma(self.concentration))
+
+    def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return gammainc(self.concentration, self.rate * value)
 
     def entropy(self):
         c = self.concentration
