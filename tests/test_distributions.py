@@ -415,3 +415,31 @@ def test_low_rank_multivariate_normal():
     close(Wc.grad, Wt.grad, 1e-9)
     close(dc.grad, dt_.grad, 1e-9)
     assert tuple(d.rsample((5,)).shape) == (5, 2, 3)
+
+
+def test_constraints_against_torch():
+    C, TC = D.constraints, TD.constraints
+    v = [[-1.0, 0.0, 0.5, 1.0, 2.0, float("nan")], [0.2, 0.3, 0.5, 0.0, 3.0, 1.0]]
+    for name, args in [("real", None), ("positive", None), ("nonnegative", None), ("unit_interval", None),
+                       ("boolean", None), ("nonnegative_integer", None), ("positive_integer", None),
+                       ("interval", (0.0, 1.0)), ("half_open_interval", (0.0, 1.0)), ("greater_than", (0.5,)),
+                       ("greater_than_eq", (0.5,)), ("less_than", (0.5,)), ("integer_interval", (0, 2))]:
+        a, b = getattr(C, name), getattr(TC, name)
+        if args is not None:
+            a, b = a(*args), b(*args)
+        assert repr(a) == repr(b)
+        close(a.check(ct.tensor(v)), b.check(torch.tensor(v)))
+        assert a.is_discrete == b.is_discrete and a.event_dim == b.event_dim
+    s = [[0.2, 0.3, 0.5], [0.5, 0.6, -0.1], [0.1, 0.1, 0.1]]
+    close(C.simplex.check(ct.tensor(s)), TC.simplex.check(torch.tensor(s)))
+    oh = [[0.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.5, 0.5]]
+    close(C.one_hot.check(ct.tensor(oh)), TC.one_hot.check(torch.tensor(oh)))
+    close(C.independent(C.positive, 1).check(ct.tensor(s)), TC.independent(TC.positive, 1).check(torch.tensor(s)))
+    m = np.array([[[2.0, 0.0], [0.5, 1.0]], [[1.0, 0.3], [0.0, 1.0]], [[-1.0, 0.0], [0.2, 1.0]]])
+    for name in ("lower_cholesky", "lower_triangular", "symmetric", "positive_definite"):
+        close(getattr(C, name).check(ct.tensor(m)), getattr(TC, name).check(torch.tensor(m)))
+    pd = np.array([[[2.0, 0.5], [0.5, 1.0]], [[1.0, 2.0], [2.0, 1.0]]])
+    close(C.positive_definite.check(ct.tensor(pd)), TC.positive_definite.check(torch.tensor(pd)))
+    assert C.is_dependent(C.dependent) and not C.is_dependent(C.real)
+    with pytest.raises(ValueError):
+        C.dependent.check(ct.zeros(1))
