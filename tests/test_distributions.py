@@ -278,6 +278,19 @@ def test_kl_against_torch(name, pp, qp):
     close(got, ref, 1e-9)
 
 
+@pytest.mark.fp64
+def test_kl_across_families():
+    for (pn, pp), (qn, qp) in [(("Exponential", {"rate": [0.5, 2.0]}),
+                                ("Gamma", {"concentration": [1.5, 0.2], "rate": [2.0, 0.5]})),
+                               (("Gamma", {"concentration": [1.5, 0.2], "rate": [2.0, 0.5]}),
+                                ("Exponential", {"rate": [0.5, 2.0]})),
+                               (("Uniform", {"low": [0.0, -1.0], "high": [1.0, 3.0]}),
+                                ("Normal", {"loc": [0.3, 2.0], "scale": [1.0, 0.5]}))]:
+        got = D.kl_divergence(build(pn, pp, "ct"), build(qn, qp, "ct"))
+        ref = TD.kl_divergence(build(pn, pp, "torch"), build(qn, qp, "torch"))
+        close(got, ref, 1e-9)
+
+
 def test_kl_poisson_zero_rate():
     # KL(Poisson(0) || Poisson(q)) = q, the limit PyTorch's formula misses (it gives 0 * log 0 = nan there)
     close(D.kl_divergence(D.Poisson(ct.tensor([0.0])), D.Poisson(ct.tensor([1.5]))), np.float32([1.5]), 1e-6)

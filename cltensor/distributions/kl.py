@@ -133,3 +133,26 @@ def _kl_poisson_poisson(p, q):
 @register_kl(Geometric, Geometric)
 def _kl_geometric_geometric(p, q):
     return -p.entropy() - (-q.probs).log1p() / p.probs - q.logits
+
+
+def _kl_gamma_terms(ap, bp, aq, bq):
+    return ((ap - aq) * digamma(ap) - lgamma(ap) + lgamma(aq) + aq * (bp.log() - bq.log()) + ap * (bq - bp) / bp)
+
+
+@register_kl(Exponential, Gamma)
+def _kl_exponential_gamma(p, q):
+    # Exponential(rate) is Gamma(1, rate)
+    return _kl_gamma_terms(T.ones_like(p.rate), p.rate, q.concentration, q.rate)
+
+
+@register_kl(Gamma, Exponential)
+def _kl_gamma_exponential(p, q):
+    return _kl_gamma_terms(p.concentration, p.rate, T.ones_like(q.rate), q.rate)
+
+
+@register_kl(Uniform, Normal)
+def _kl_uniform_normal(p, q):
+    # -H(p) + E_p[-log q]; E_p[(x - mu)^2] = ((high - mu)^3 - (low - mu)^3) / (3 (high - low))
+    width = p.high - p.low
+    m2 = ((p.high - q.loc).pow(3) - (p.low - q.loc).pow(3)) / (3 * width)
+    return -width.log() + q.scale.log() + 0.5 * math.log(2 * math.pi) + m2 / (2 * q.scale.pow(2))
