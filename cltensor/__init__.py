@@ -52,3 +52,4 @@ from . import onnx  # noqa: E402,F401
 from . import amp  # noqa: E402,F401
 from .amp import autocast  # noqa: E402,F401
 from . import func  # noqa: E402,F401
+from . import distributions  # noqa: E402,F401
