@@ -5,3 +5,4 @@ from .modules import Module  # noqa
 from . import functional, init  # noqa
 from . import utils  # noqa
 from .parallel import DataParallel  # noqa
+from . import _toplevel  # noqa: E402,F401  (torch.* forms of nn functions)
