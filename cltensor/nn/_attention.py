@@ -237,7 +237,116 @@ def attention_unfused(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, s
     return matmul(p, v)
 
 
+def _rb_ok(dt, m, drop, E, Ev, L, S):
+    """Whether the register-blocked kernels (fwd_rb, bwd_q_rb, bwd_kv_rb) take this call: float32/float64, no
+    mask, no dropout, equal head dims that are a multiple of 16 (up to 128), non-empty sequences."""
+    return ((dt is D.float32 or dt is D.float64) and m is None and not drop and E == Ev and E % 16 == 0
+            and 16 <= E <= 128 and L > 0 and S > 0)
+
+
+def _rows_rb(E, side):
+    """rows per work-item of the register-blocked kernels (measured on PoCL's CPU device at E = 64: 8 query rows,
+    4 key rows (two sets of accumulators) ran faster than 4 and 2)"""
+    return max(1, min(8, (512 if side == "q" else 256) // E))
+
+
+LS_RB = 4          # local size of the register-blocked kernels (work-items are independent)
+
+
+def _args(k, args):
+    if id(k) not in _typed:
+        k.set_scalar_arg_dtypes([type(a) if isinstance(a, np.generic) else None for a in args])
+        _typed.add(id(k))
+
+
+def _pack(t, H, N, Dm, Np, tr, idx, inp):
+    """t (B, H, N, Dm), any strides, as (B * H, Dm, Np) (tr, zero padded) or (B * H, N, Dm), contiguous: a new
+    buffer and offset 0, or t's own buffer and offset when it is already row-major."""
+    if not tr and t.is_contiguous():
+        return t._st.buf, t._offset, t
+    B = t._shape[0]
+    y = C.empty((B * H, Dm, Np) if tr else (B * H, N, Dm), dtype=t._dtype, device=t.device)
+    n = B * H * (Dm if tr else N)
+    rt = rt_of(t)
+    k = K.get(rt, "attention", "pack", t=t._dtype, idx=idx, tr=tr)
+    args = [t._st.buf] + [inp(x) for x in [t._offset] + list(t._strides)] + [y._st.buf, np.int32(H), np.int32(N),
+                                                                           np.int32(Dm), np.int32(Np), np.int64(n)]
+    _args(k, args)
+    if n:
+        K.launch(rt, k, (K.round_up(n, rt.local_size),), (rt.local_size,), args)
+    return y._st.buf, y._offset, y
+
+
+def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
+    """scaled_dot_product_attention on the register-blocked kernels (see _rb_ok), with its autograd node."""
+    B, Hq, L, E = q.shape
+    Hk, S = k.shape[1], k.shape[2]
+    G = Hq // Hk
+    dt = q._dtype
+    rt = rt_of(q)
+    Lp, Sp = (L + 15) // 16 * 16, (S + 15) // 16 * 16
+    idx, inp = idx_type(*[extent(t) for t in (q, k, v)])
+    fnp = np.float64 if dt is D.float64 else np.float32
+    I = np.int64
+    with AG.no_grad():
+        qd, kd, vd = q.detach(), k.detach(), v.detach()
+        qb = _pack(qd, Hq, L, E, L, False, idx, inp)
+        kt = _pack(kd, Hk, S, E, Sp, True, idx, inp)
+        vb = _pack(vd, Hk, S, E, S, False, idx, inp)
+        out = C.empty((B, Hq, L, E), dtype=dt, device=q.device)
+        lse = C.full((B * Hq * Lp,), float("inf"), dtype=dt, device=q.device)
+        R = _rows_rb(E, "q")
+        kf = K.get(rt, "attention", "fwd_rb", t=dt, idx=idx, D=E, causal=causal, R=R)
+        args = [qb[0], I(qb[1]), kt[0], I(kt[1]), vb[0], I(vb[1]), out._st.buf, I(out._offset), lse._st.buf,
+                np.int32(B * Hq), np.int32(G), np.int32(L), np.int32(S), np.int32(Lp), np.int32(Sp), fnp(sc)]
+        _args(kf, args)
+        n = B * Hq * ((L + R - 1) // R)
+        K.launch(rt, kf, (K.round_up(n, LS_RB),), (LS_RB,), args)
+    for t in (query, key, value):
+        if t._st.shared:
+            rt.queue.finish()
+            break
+    res = out.reshape(lead + (L, E))
+    ins = (query, key, value)
+    if AG.needs_grad(*ins):
+        def bw(g):
+            g4 = _4d(g.expand(lead + (L, E)))
+            with AG.no_grad():
+                gidx, ginp = idx_type(extent(g4))
+                gb = _pack(g4, Hq, L, E, L, False, gidx, ginp)
+                gt = _pack(g4, Hq, L, E, Lp, True, gidx, ginp)
+                qt = _pack(qd, Hq, L, E, Lp, True, idx, inp)
+                vt = _pack(vd, Hk, S, E, Sp, True, idx, inp)
+                kb = _pack(kd, Hk, S, E, S, False, idx, inp)
+                dq = C.empty((B, Hq, L, E), dtype=dt, device=q.device)
+                dk = C.empty((B, Hk, S, E), dtype=dt, device=q.device)
+                dv = C.empty((B, Hk, S, E), dtype=dt, device=q.device)
+                dlt = C.zeros((B * Hq * Lp,), dtype=dt, device=q.device)
+                kq = K.get(rt, "attention", "bwd_q_rb", t=dt, idx=idx, D=E, causal=causal, R=R)
+                args = [qb[0], I(qb[1]), kt[0], I(kt[1]), vt[0], I(vt[1]), kb[0], I(kb[1]), out._st.buf,
+                        I(out._offset), gb[0], I(gb[1]), lse._st.buf, dlt._st.buf, dq._st.buf, I(dq._offset),
+                        np.int32(B * Hq), np.int32(G), np.int32(L), np.int32(S), np.int32(Lp), np.int32(Sp), fnp(sc)]
+                _args(kq, args)
+                K.launch(rt, kq, (K.round_up(n, LS_RB),), (LS_RB,), args)
+                R2 = _rows_rb(E, "kv")
+                kk = K.get(rt, "attention", "bwd_kv_rb", t=dt, idx=idx, D=E, causal=causal, R=R2)
+                args = [qt[0], I(qt[1]), gt[0], I(gt[1]), qb[0], I(qb[1]), gb[0], I(gb[1]), kb[0], I(kb[1]),
+                        vb[0], I(vb[1]), lse._st.buf, dlt._st.buf, dk._st.buf, I(dk._offset), dv._st.buf,
+                        I(dv._offset), np.int32(B * Hk), np.int32(G), np.int32(L), np.int32(S), np.int32(Lp), fnp(sc)]
+                _args(kk, args)
+                n2 = B * Hk * ((S + R2 - 1) // R2)
+                K.launch(rt, kk, (K.round_up(n2, LS_RB),), (LS_RB,), args)
+                gq = _unbroadcast(dq.reshape(lead + (L, E)), query.shape) if query._requires_grad else None
+                kvlead = tuple(lead[:-1]) + (Hk,) if len(lead) and enable_gqa else lead
+                gk = _unbroadcast(dk.reshape(kvlead + (S, E)), key.shape) if key._requires_grad else None
+                gv = _unbroadcast(dv.reshape(kvlead + (S, E)), value.shape) if value._requires_grad else None
+            return gq, gk, gv
+        AG.record("ScaledDotProductFlashAttentionBackward0", ins, res, bw, saved=ins)
+    return res
+
+
 FORCE = cfg.sdpa()       # "auto" | "fused" | "unfused" (CLTENSOR_SDPA)
+RB = True                # the register-blocked fused kernels where they apply (_rb_ok)
 
 
 def _unfused(q, B, Hq, L, S, E, Ev):
@@ -269,6 +378,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         keep = dropout_keep_mask((B, Hq, L, S), dropout_p, ctr, dt, q.device) if drop else None
         o = attention_unfused(q, kk, vv, m, dropout_p, is_causal, sc, keep)
         return o.reshape(lead + (L, Ev))
+    if RB and _rb_ok(dt, m, drop, E, Ev, L, S):
+        return _sdpa_rb(query, key, value, q, k, v, lead, bool(is_causal), sc, enable_gqa)
     mk = "none" if m is None else ("bool" if m._dtype is D.bool_ else "float")
     mt = dt if m is None else m._dtype
     mm = m if m is not None else q
