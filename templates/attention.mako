@@ -486,7 +486,8 @@ __kernel void k(__global const ${F}* restrict q, const long qo, __global const $
             for (int r = 0; r < ${R}; r++) s[r] = fma((${F}16)qs[r][d], kv, s[r]);
         }
         for (int r = 0; r < ${R}; r++) {
-            const ${F}16 sm = select(s[r], (${F}16)(-INFINITY), (LANES + j0 >= S)${" | (LANES + j0 > ir[r])" if causal else ""});
+            const ${F}16 sm = select(s[r], (${F}16)(-INFINITY),
+                                     (LANES + j0 >= S)${" | (LANES + j0 > ir[r])" if causal else ""});
             const ${F} mn = fmax(mx[r], hmax16(sm));     // finite: key 0 is in the first block of every row
             const ${F} corr = exp(mx[r] - mn);
             const ${F}16 p = exp16(sm - mn);
@@ -571,7 +572,8 @@ __kernel void k(__global const ${F}* restrict q, const long qo, __global const $
             }
         }
         for (int r = 0; r < ${R}; r++) {
-            const ${F}16 p = select(exp16(s[r] - ls[r]), (${F}16)0, (LANES + j0 >= S)${" | (LANES + j0 > ir[r])" if causal else ""});
+            const ${F}16 p = select(exp16(s[r] - ls[r]), (${F}16)0,
+                                    (LANES + j0 >= S)${" | (LANES + j0 > ir[r])" if causal else ""});
             vstore16(p * (dp[r] - dl[r]), 0, ps[r]);
         }
         #pragma unroll

@@ -292,7 +292,7 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
     Lp, Sp = (L + 15) // 16 * 16, (S + 15) // 16 * 16
     idx, inp = idx_type(*[extent(t) for t in (q, k, v)])
     fnp = np.float64 if dt is D.float64 else np.float32
-    I = np.int64
+    i64 = np.int64
     with AG.no_grad():
         qd, kd, vd = q.detach(), k.detach(), v.detach()
         qb = _pack(qd, Hq, L, E, L, False, idx, inp)
@@ -302,11 +302,12 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
         lse = C.full((B * Hq * Lp,), float("inf"), dtype=dt, device=q.device)
         R = _rows_rb(E, "q")
         kf = K.get(rt, "attention", "fwd_rb", t=dt, idx=idx, D=E, causal=causal, R=R)
-        args = [qb[0], I(qb[1]), kt[0], I(kt[1]), vb[0], I(vb[1]), out._st.buf, I(out._offset), lse._st.buf,
+        args = [qb[0], i64(qb[1]), kt[0], i64(kt[1]), vb[0], i64(vb[1]), out._st.buf, i64(out._offset), lse._st.buf,
                 np.int32(B * Hq), np.int32(G), np.int32(L), np.int32(S), np.int32(Lp), np.int32(Sp), fnp(sc)]
         _args(kf, args)
         n = B * Hq * ((L + R - 1) // R)
-        K.launch(rt, kf, (K.round_up(n, LS_RB),), (LS_RB,), args)
+        if n:
+            K.launch(rt, kf, (K.round_up(n, LS_RB),), (LS_RB,), args)
     for t in (query, key, value):
         if t._st.shared:
             rt.queue.finish()
@@ -328,19 +329,21 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
                 dv = C.empty((B, Hk, S, E), dtype=dt, device=q.device)
                 dlt = C.zeros((B * Hq * Lp,), dtype=dt, device=q.device)
                 kq = K.get(rt, "attention", "bwd_q_rb", t=dt, idx=idx, D=E, causal=causal, R=R)
-                args = [qb[0], I(qb[1]), kt[0], I(kt[1]), vt[0], I(vt[1]), kb[0], I(kb[1]), out._st.buf,
-                        I(out._offset), gb[0], I(gb[1]), lse._st.buf, dlt._st.buf, dq._st.buf, I(dq._offset),
+                args = [qb[0], i64(qb[1]), kt[0], i64(kt[1]), vt[0], i64(vt[1]), kb[0], i64(kb[1]), out._st.buf,
+                        i64(out._offset), gb[0], i64(gb[1]), lse._st.buf, dlt._st.buf, dq._st.buf, i64(dq._offset),
                         np.int32(B * Hq), np.int32(G), np.int32(L), np.int32(S), np.int32(Lp), np.int32(Sp), fnp(sc)]
                 _args(kq, args)
-                K.launch(rt, kq, (K.round_up(n, LS_RB),), (LS_RB,), args)
+                if n:
+                    K.launch(rt, kq, (K.round_up(n, LS_RB),), (LS_RB,), args)
                 R2 = _rows_rb(E, "kv")
                 kk = K.get(rt, "attention", "bwd_kv_rb", t=dt, idx=idx, D=E, causal=causal, R=R2)
-                args = [qt[0], I(qt[1]), gt[0], I(gt[1]), qb[0], I(qb[1]), gb[0], I(gb[1]), kb[0], I(kb[1]),
-                        vb[0], I(vb[1]), lse._st.buf, dlt._st.buf, dk._st.buf, I(dk._offset), dv._st.buf,
-                        I(dv._offset), np.int32(B * Hk), np.int32(G), np.int32(L), np.int32(S), np.int32(Lp), fnp(sc)]
+                args = [qt[0], i64(qt[1]), gt[0], i64(gt[1]), qb[0], i64(qb[1]), gb[0], i64(gb[1]), kb[0], i64(kb[1]),
+                        vb[0], i64(vb[1]), lse._st.buf, dlt._st.buf, dk._st.buf, i64(dk._offset), dv._st.buf,
+                        i64(dv._offset), np.int32(B * Hk), np.int32(G), np.int32(L), np.int32(S), np.int32(Lp), fnp(sc)]
                 _args(kk, args)
                 n2 = B * Hk * ((S + R2 - 1) // R2)
-                K.launch(rt, kk, (K.round_up(n2, LS_RB),), (LS_RB,), args)
+                if n2:
+                    K.launch(rt, kk, (K.round_up(n2, LS_RB),), (LS_RB,), args)
                 gq = _unbroadcast(dq.reshape(lead + (L, E)), query.shape) if query._requires_grad else None
                 kvlead = tuple(lead[:-1]) + (Hk,) if len(lead) and enable_gqa else lead
                 gk = _unbroadcast(dk.reshape(kvlead + (S, E)), key.shape) if key._requires_grad else None
@@ -380,7 +383,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     drop = dropout_p > 0.0
     ctr = _ctr() if drop else (0, 0, 0, 0)
     rb = RB and _rb_ok(dt, m, drop, E, Ev, L, S)
-    if _unfused(q, B, Hq, L, S, E, Ev, rb, bool(is_causal)):     # small enough to store the scores, or wider than the kernels' rows
+    if _unfused(q, B, Hq, L, S, E, Ev, rb, bool(is_causal)):     # scores fit the budget, or too wide for the kernels
         kk, vv = k, v
         if Hk != Hq:
             kk = k.repeat_interleave(Hq // Hk, 1)
