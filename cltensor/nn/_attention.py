@@ -250,9 +250,9 @@ def _rb_ok(dt, m, drop, E, Ev, L, S):
 
 
 def _rows_rb(E, side):
-    """rows per work-item of the register-blocked kernels (measured on PoCL's CPU device at E = 64: 8 query rows,
-    4 key rows (two sets of accumulators) ran faster than 4 and 2)"""
-    return max(1, min(8, (512 if side == "q" else 256) // E))
+    """rows per work-item of the register-blocked kernels (measured on PoCL's CPU device at E = 64: 8 query rows
+    and 8 key rows ran faster than 4 and 2)"""
+    return max(1, min(8, 512 // E))
 
 
 LS_RB = 4          # local size of the register-blocked kernels (work-items are independent)
