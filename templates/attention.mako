@@ -498,14 +498,18 @@ __kernel void k(__global const ${F}* restrict q, const long qo, __global const $
             vstore16(p, 0, ps[r]);
         }
         #pragma unroll
-        for (int jj = 0; jj < 16; jj++) {
-            const __global ${F}* vr = vb + min(j0 + jj, S - 1) * ${D};
+        for (int c = 0; c < ${NC}; c++) {
+            ${F}16 a1[${R}];
             #pragma unroll
-            for (int c = 0; c < ${NC}; c++) {
-                const ${F}16 vv = vload16(c, vr);
+            for (int r = 0; r < ${R}; r++) a1[r] = acc[r][c];
+            #pragma unroll 4
+            for (int jj = 0; jj < 16; jj++) {
+                const ${F}16 vv = vload16(c, vb + min(j0 + jj, S - 1) * ${D});
                 #pragma unroll
-                for (int r = 0; r < ${R}; r++) acc[r][c] = fma((${F}16)ps[r][jj], vv, acc[r][c]);
+                for (int r = 0; r < ${R}; r++) a1[r] = fma((${F}16)ps[r][jj], vv, a1[r]);
             }
+            #pragma unroll
+            for (int r = 0; r < ${R}; r++) acc[r][c] = a1[r];
         }
     }
     for (int r = 0; r < ${R}; r++) {
@@ -577,14 +581,18 @@ __kernel void k(__global const ${F}* restrict q, const long qo, __global const $
             vstore16(p * (dp[r] - dl[r]), 0, ps[r]);
         }
         #pragma unroll
-        for (int jj = 0; jj < 16; jj++) {
-            const __global ${F}* kr = kr0 + min(j0 + jj, S - 1) * ${D};
+        for (int c = 0; c < ${NC}; c++) {
+            ${F}16 a1[${R}];
             #pragma unroll
-            for (int c = 0; c < ${NC}; c++) {
-                const ${F}16 kv = vload16(c, kr);
+            for (int r = 0; r < ${R}; r++) a1[r] = acc[r][c];
+            #pragma unroll 4
+            for (int jj = 0; jj < 16; jj++) {
+                const ${F}16 kv = vload16(c, kr0 + min(j0 + jj, S - 1) * ${D});
                 #pragma unroll
-                for (int r = 0; r < ${R}; r++) acc[r][c] = fma((${F}16)ps[r][jj], kv, acc[r][c]);
+                for (int r = 0; r < ${R}; r++) a1[r] = fma((${F}16)ps[r][jj], kv, a1[r]);
             }
+            #pragma unroll
+            for (int r = 0; r < ${R}; r++) acc[r][c] = a1[r];
         }
     }
     for (int r = 0; r < ${R}; r++) {
@@ -597,7 +605,8 @@ __kernel void k(__global const ${F}* restrict q, const long qo, __global const $
 
 ## key side: one work-item per R keys of key/value head bhk, over the query rows of its G query heads:
 ## dv_j = sum_i p_ij dO_i, dk_j = scale * sum_i ds_ij q_i (query blocks before the diagonal skipped when causal);
-## the sums run one 16-feature slice at a time (2R accumulators live, not 2R * D / 16: fewer spills, measured faster)
+## the sums run one 16-feature slice at a time (as in fwd_rb / bwd_q_rb: 2R accumulators live, not 2R * D / 16;
+## fewer spills, measured faster)
 <%def name="bwd_kv_rb(t, idx, D, causal, R)">
 <% F = t.cc; NC = D // 16 %>
 ${c.preamble((t,))}
