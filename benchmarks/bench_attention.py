@@ -11,8 +11,9 @@ unfused: cltensor's matmul -> masked softmax -> matmul on differentiable ops (th
 torch: torch.nn.functional.scaled_dot_product_attention on the CPU (its default threads).
 Each timed call is forward, a sum, backward and a host read of one gradient element (drains the queue); the median,
 best and worst of `repeat` calls after a warm-up, the libraries interleaved so machine load affects all alike. Then the
-peak device memory of one fused forward (the pool's peak above what was allocated before) against the bytes of
-one L x S float32 score matrix per head (what the unfused forward keeps for its backward, at least).
+peak device memory of one fused forward (the pool's peak above what was allocated before; in all and per head)
+against the bytes of one L x S float32 score matrix per head (what the unfused forward keeps for its backward, at
+least).
 """
 import argparse
 import os
@@ -105,8 +106,10 @@ def main():
         o[0, 0, 0, 0].item()
         peak = ct.cuda.max_memory_allocated(dev) - base
     score = L * L * 4
-    print(f"  fused forward peak memory above inputs: {peak / 2**20:.2f} MiB (output {o.numel() * 4 / 2**20:.2f} MiB"
-          f" + per-row log-sum-exp); one L x S float32 score matrix per head: {score / 2**20:.2f} MiB, "
+    print(f"  fused forward peak memory above inputs: {peak / 2**20:.2f} MiB, "
+          f"{peak / (B * H) / 2**20:.2f} MiB per head "
+          f"(output {o.numel() * 4 / 2**20:.2f} MiB, per-row log-sum-exp, the register-blocked kernels' transposed "
+          f"K); one L x S float32 score matrix per head: {score / 2**20:.2f} MiB, "
           f"for all {B * H} heads: {B * H * score / 2**20:.1f} MiB")
 
 

@@ -162,8 +162,8 @@ class Tuning:
         # the fused online-softmax kernel (memory of one output, no score matrix) above it
         self.attention_unfused_bytes = 256 << 20
         # ... except causal calls the register-blocked fused kernels take (no mask, no dropout, head dim 16..128):
-        # fused whatever their size on CPUs (PoCL, B4 H8 D64 fwd+bwd: 1.5x / 1.14x / 1.2x faster than unfused at
-        # L=S=256 / 512 / 1024; not causal they measured 0.65x of unfused at 1024, so the budget rule stays)
+        # fused whatever their size on CPUs (PoCL, B4 H8 D64 fwd+bwd: 1.2x / 1.9x / 1.7x faster than unfused at
+        # L=S=256 / 512 / 1024; not causal they measured 0.66x of unfused at 1024, so the budget rule stays)
         self.attention_fused_causal = cpu
 
     def as_dict(self):
