@@ -165,6 +165,9 @@ class Tuning:
         # fused whatever their size on CPUs (PoCL, B4 H8 D64 fwd+bwd: 1.2x / 1.9x / 1.7x faster than unfused at
         # L=S=256 / 512 / 1024; not causal they measured 0.66x of unfused at 1024, so the budget rule stays)
         self.attention_fused_causal = cpu
+        # work-group size of those kernels: their work-items are independent (a few per group on CPUs, where each
+        # is one SIMD thread; unmeasured on GPUs, which get a warp-sized multiple)
+        self.attention_rb_local = 4 if cpu else 64
 
     def as_dict(self):
         return dict(vars(self))

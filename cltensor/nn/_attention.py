@@ -255,7 +255,6 @@ def _rows_rb(E, side):
     return max(1, min(8, 512 // E))
 
 
-LS_RB = 4          # local size of the register-blocked kernels (work-items are independent)
 
 
 def _args(k, args):
@@ -289,6 +288,7 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
     G = Hq // Hk
     dt = q._dtype
     rt = rt_of(q)
+    ls = rt.info.tuning.attention_rb_local
     Lp, Sp = (L + 15) // 16 * 16, (S + 15) // 16 * 16
     idx, inp = idx_type(*[extent(t) for t in (q, k, v)])
     fnp = np.float64 if dt is D.float64 else np.float32
@@ -307,7 +307,7 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
         _args(kf, args)
         n = B * Hq * ((L + R - 1) // R)
         if n:
-            K.launch(rt, kf, (K.round_up(n, LS_RB),), (LS_RB,), args)
+            K.launch(rt, kf, (K.round_up(n, ls),), (ls,), args)
     for t in (query, key, value):
         if t._st.shared:
             rt.queue.finish()
@@ -334,7 +334,7 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
                         np.int32(B * Hq), np.int32(G), np.int32(L), np.int32(S), np.int32(Lp), np.int32(Sp), fnp(sc)]
                 _args(kq, args)
                 if n:
-                    K.launch(rt, kq, (K.round_up(n, LS_RB),), (LS_RB,), args)
+                    K.launch(rt, kq, (K.round_up(n, ls),), (ls,), args)
                 R2 = _rows_rb(E, "kv")
                 kk = K.get(rt, "attention", "bwd_kv_rb", t=dt, idx=idx, D=E, causal=causal, R=R2)
                 args = [qt[0], i64(qt[1]), gt[0], i64(gt[1]), qb[0], i64(qb[1]), gb[0], i64(gb[1]), kb[0], i64(kb[1]),
@@ -343,7 +343,7 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
                 _args(kk, args)
                 n2 = B * Hk * ((S + R2 - 1) // R2)
                 if n2:
-                    K.launch(rt, kk, (K.round_up(n2, LS_RB),), (LS_RB,), args)
+                    K.launch(rt, kk, (K.round_up(n2, ls),), (ls,), args)
                 gq = _unbroadcast(dq.reshape(lead + (L, E)), query.shape) if query._requires_grad else None
                 kvlead = tuple(lead[:-1]) + (Hk,) if len(lead) and enable_gqa else lead
                 gk = _unbroadcast(dk.reshape(kvlead + (S, E)), key.shape) if key._requires_grad else None
