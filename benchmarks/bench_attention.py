@@ -4,13 +4,16 @@
                                          [--repeat 3] [--no-causal]
 
 fused: cltensor's F.scaled_dot_product_attention forced onto its fused kernels (templates/attention.mako: online
-softmax, no L x S matrix; by default calls whose scores fit the device's budget take the unfused path);
+softmax, no L x S matrix; without a mask or dropout the register-blocked kernels; by default calls whose scores fit
+the device's budget take the unfused path);
+fused general: the masked/dropout-capable fused kernels on the same call (for comparison);
 unfused: cltensor's matmul -> masked softmax -> matmul on differentiable ops (the L x S scores materialised);
 torch: torch.nn.functional.scaled_dot_product_attention on the CPU (its default threads).
-Each timed call is forward, a sum, backward and a host read of one gradient element (drains the queue); the median
-and best of `repeat` calls after a warm-up, the libraries interleaved so machine load affects all alike. Then the
-peak device memory of one fused forward (the pool's peak above what was allocated before) against the bytes of
-one L x S float32 score matrix per head (what the unfused forward keeps for its backward, at least).
+Each timed call is forward, a sum, backward and a host read of one gradient element (drains the queue); the median,
+best and worst of `repeat` calls after a warm-up, the libraries interleaved so machine load affects all alike. Then the
+peak device memory of one fused forward (the pool's peak above what was allocated before; in all and per head)
+against the bytes of one L x S float32 score matrix per head (what the unfused forward keeps for its backward, at
+least).
 """
 import argparse
 import os
@@ -62,7 +65,12 @@ def main():
         _attention.attention_unfused(cq, ck, cv, is_causal=causal).sum().backward()
         cq.grad[0, 0, 0, 0].item()
 
-    runs = [("cltensor fused", run_fused), ("cltensor unfused", run_unfused)]
+    def run_general():
+        _attention.RB = False
+        run_fused()
+        _attention.RB = True
+
+    runs = [("cltensor fused", run_fused), ("cltensor fused general", run_general), ("cltensor unfused", run_unfused)]
     try:
         import torch
         tq, tk, tv = [torch.from_numpy(a).requires_grad_() for a in arrs]
@@ -83,8 +91,8 @@ def main():
     print(f"causal={causal} B={B} H={H} L=S={L} D={D} float32, forward+backward, device {cq.device}")
     fused = statistics.median(times["cltensor fused"])
     for name, _ in runs:
-        med, best = statistics.median(times[name]), min(times[name])
-        print(f"  {name:28s} median {med * 1000:9.1f} ms  best {best * 1000:9.1f} ms  "
+        med, best, worst = statistics.median(times[name]), min(times[name]), max(times[name])
+        print(f"  {name:28s} median {med * 1000:8.1f} ms  best {best * 1000:8.1f} ms  worst {worst * 1000:8.1f} ms  "
               f"fused speed-up x{med / fused:.2f}")
     # peak device memory of one fused forward
     dev = cq.device
@@ -98,8 +106,10 @@ def main():
         o[0, 0, 0, 0].item()
         peak = ct.cuda.max_memory_allocated(dev) - base
     score = L * L * 4
-    print(f"  fused forward peak memory above inputs: {peak / 2**20:.2f} MiB (output {o.numel() * 4 / 2**20:.2f} MiB"
-          f" + per-row log-sum-exp); one L x S float32 score matrix per head: {score / 2**20:.2f} MiB, "
+    print(f"  fused forward peak memory above inputs: {peak / 2**20:.2f} MiB, "
+          f"{peak / (B * H) / 2**20:.2f} MiB per head "
+          f"(output {o.numel() * 4 / 2**20:.2f} MiB, per-row log-sum-exp, the register-blocked kernels' transposed "
+          f"K); one L x S float32 score matrix per head: {score / 2**20:.2f} MiB, "
           f"for all {B * H} heads: {B * H * score / 2**20:.1f} MiB")
 
 

@@ -161,6 +161,13 @@ class Tuning:
         # bytes (on PoCL's CPU device 2.7x faster than the fused kernel at B4 H8 L=S=1024 D64, 128 MiB of scores),
         # the fused online-softmax kernel (memory of one output, no score matrix) above it
         self.attention_unfused_bytes = 256 << 20
+        # ... except causal calls the register-blocked fused kernels take (no mask, no dropout, head dim 16..128):
+        # fused whatever their size on CPUs (PoCL, B4 H8 D64 fwd+bwd: 1.2x / 1.9x / 1.7x faster than unfused at
+        # L=S=256 / 512 / 1024; not causal they measured 0.66x of unfused at 1024, so the budget rule stays)
+        self.attention_fused_causal = cpu
+        # work-group size of those kernels: their work-items are independent (a few per group on CPUs, where each
+        # is one SIMD thread; unmeasured on GPUs, which get a warp-sized multiple)
+        self.attention_rb_local = 4 if cpu else 64
 
     def as_dict(self):
         return dict(vars(self))

@@ -383,3 +383,310 @@ __kernel void k(__global ${t.ct}* restrict out, const ulong n, const uint s0, co
     ${t.store("out", "g", "(" + t.cc + ")(keep_(g, s0, s1, r0, r1, pdrop) ? 1 : 0)")};
 }
 </%def>
+
+## ------------------------------------------------------------------ register-blocked kernels (no mask, no dropout)
+## The shape that runs fast on CPU devices (PoCL vectorises nothing across work-items here; each work-item is one
+## SIMD thread): a work-item owns R rows held in private memory, the other side is read 16 rows at a time from a
+## transposed copy (features x rows, rows padded to a multiple of 16 with zeros), so one 16-wide load serves R
+## rows and every score block is one F16 per row; the weighted sums read whole 16-wide feature vectors of the
+## row-major operands (D: the head dimension, a multiple of 16, the same for q/k/v). Causal blocks past the
+## diagonal are never visited. Operands: contiguous (rows, D) per head at an element offset; lse / dlt padded to
+## Lp rows per head (lse = +inf on padding rows, so their probabilities are 0).
+## `t`: float32 or float64 (F = t.cc). GQA: head bh reads key/value head bh / G.
+
+## y[(bh, d, j)] (tr) or y[(bh, j, d)] = x[b, h, j, d] (zero for j >= N): a strided 4-D operand packed for them;
+## one work-item per output row (bh, d) (tr) or (bh, j)
+<%def name="pack(t, idx, tr)">
+${c.preamble((t,))}
+__kernel void k(${t4(t, "x", idx)}, __global ${t.ct}* restrict y, const int H, const int N, const int D,
+                const int Np, const long n)
+{
+    const long g = get_global_id(0);
+    if (g >= n) return;
+% if tr:
+    const int d = (int)(g % D);
+    const long bh = g / D;
+    const int b = (int)(bh / H), h = (int)(bh % H);
+    const __global ${t.ct}* xr = x + xo + b * x0 + h * x1 + d * x3;
+    __global ${t.ct}* yr = y + g * Np;
+    for (int j = 0; j < N; j++) yr[j] = xr[j * x2];
+    for (int j = N; j < Np; j++) yr[j] = 0;
+% else:
+    const int j = (int)(g % N);
+    const long bh = g / N;
+    const int b = (int)(bh / H), h = (int)(bh % H);
+    const __global ${t.ct}* xr = x + xo + b * x0 + h * x1 + j * x2;
+    __global ${t.ct}* yr = y + g * D;
+    for (int d = 0; d < D; d++) yr[d] = xr[d * x3];
+% endif
+}
+</%def>
+
+<%def name="rb_common(F)">
+<% IT = "long16" if F == "double" else "int16" %>
+${vhelpers(F)}
+#define LANES ((${IT})(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15))
+% if F == "float":
+// exp of 16 lanes x <= 0 (-inf gives 0): 2^n * p(r), r = x - n ln2, a degree-6 polynomial (relative error ~2e-7);
+// PoCL's vector exp runs lane by lane on CPUs, which dominated these kernels
+inline float16 exp16(float16 x) {
+    const int16 dead = x < -87.0f;
+    x = fmax(x, -87.0f);
+    const float16 n = rint(x * 1.44269504088896341f);
+    const float16 r = fma(n, -0.693145751953125f, fma(n, -1.428606765330187e-06f, x));
+    float16 p = 1.3888889e-3f;
+    p = fma(p, r, 8.3333333e-3f);
+    p = fma(p, r, 4.1666667e-2f);
+    p = fma(p, r, 1.6666667e-1f);
+    p = fma(p, r, 0.5f);
+    p = fma(p, r, 1.0f);
+    p = fma(p, r, 1.0f);
+    const float16 y = as_float16(as_int16(p) + (convert_int16(n) << 23));
+    return select(y, (float16)0, dead);
+}
+% else:
+inline double16 exp16(double16 x) { return exp(x); }
+% endif
+</%def>
+
+<%def name="fwd_rb(t, idx, D, causal, R)">
+<% F = t.cc; NC = D // 16 %>
+${c.preamble((t,))}
+${rb_common(F)}
+__kernel void k(__global const ${F}* restrict q, const long qo, __global const ${F}* restrict kt, const long kto,
+                __global const ${F}* restrict v, const long vo, __global ${F}* restrict o, const long oo,
+                __global ${F}* restrict lse, const int BH, const int G, const int L, const int S, const int Lp,
+                const int Sp, const ${F} scale)
+{
+    const long g = get_global_id(0);
+    const int nrb = (L + ${R} - 1) / ${R};
+    if (g >= (long)BH * nrb) return;
+    const int i0 = (int)(g % nrb) * ${R};
+    const long bh = g / nrb, bhk = bh / G;
+    ${F} qs[${R}][${D}], mx[${R}], l[${R}], ps[${R}][16];
+    ${F}16 acc[${R}][${NC}];
+    int ir[${R}];
+    for (int r = 0; r < ${R}; r++) {
+        ir[r] = min(i0 + r, L - 1);
+        const __global ${F}* qr = q + qo + (bh * L + ir[r]) * ${D};
+        for (int d = 0; d < ${D}; d++) qs[r][d] = qr[d] * scale;
+        for (int c = 0; c < ${NC}; c++) acc[r][c] = 0;
+        mx[r] = -INFINITY; l[r] = 0;
+    }
+    const int jend = ${"min(S, ir[%d] + 1)" % (R - 1) if causal else "S"};
+    const __global ${F}* kb = kt + kto + bhk * ${D} * Sp;
+    const __global ${F}* vb = v + vo + bhk * S * ${D};
+    for (int j0 = 0; j0 < jend; j0 += 16) {
+        ${F}16 s[${R}];
+        for (int r = 0; r < ${R}; r++) s[r] = 0;
+        #pragma unroll 4
+        for (int d = 0; d < ${D}; d++) {
+            const ${F}16 kv = vload16(0, kb + d * Sp + j0);
+            #pragma unroll
+            for (int r = 0; r < ${R}; r++) s[r] = fma((${F}16)qs[r][d], kv, s[r]);
+        }
+        for (int r = 0; r < ${R}; r++) {
+            const ${F}16 sm = select(s[r], (${F}16)(-INFINITY),
+                                     (LANES + j0 >= S)${" | (LANES + j0 > ir[r])" if causal else ""});
+            const ${F} mn = fmax(mx[r], hmax16(sm));     // finite: key 0 is in the first block of every row
+            const ${F} corr = exp(mx[r] - mn);
+            const ${F}16 p = exp16(sm - mn);
+            l[r] = l[r] * corr + hsum16(p);
+            mx[r] = mn;
+            if (corr != 1)
+                for (int c = 0; c < ${NC}; c++) acc[r][c] *= corr;
+            vstore16(p, 0, ps[r]);
+        }
+        #pragma unroll
+        for (int c = 0; c < ${NC}; c++) {
+            ${F}16 a1[${R}];
+            #pragma unroll
+            for (int r = 0; r < ${R}; r++) a1[r] = acc[r][c];
+            #pragma unroll 4
+            for (int jj = 0; jj < 16; jj++) {
+                const ${F}16 vv = vload16(c, vb + min(j0 + jj, S - 1) * ${D});
+                #pragma unroll
+                for (int r = 0; r < ${R}; r++) a1[r] = fma((${F}16)ps[r][jj], vv, a1[r]);
+            }
+            #pragma unroll
+            for (int r = 0; r < ${R}; r++) acc[r][c] = a1[r];
+        }
+    }
+    for (int r = 0; r < ${R}; r++) {
+        if (i0 + r >= L) break;
+        const ${F} inv = l[r] > 0 ? (${F})1 / l[r] : (${F})0;
+        __global ${F}* orow = o + oo + (bh * L + i0 + r) * ${D};
+        for (int c = 0; c < ${NC}; c++) vstore16(acc[r][c] * inv, c, orow);
+        lse[bh * Lp + i0 + r] = l[r] > 0 ? mx[r] + log(l[r]) : -INFINITY;
+    }
+}
+</%def>
+
+## query side: dq = scale * sum_j ds_ij k_j, ds = p * (dO_i . v_j - dlt_i); writes dlt_i = dO_i . O_i
+<%def name="bwd_q_rb(t, idx, D, causal, R)">
+<% F = t.cc; NC = D // 16 %>
+${c.preamble((t,))}
+${rb_common(F)}
+__kernel void k(__global const ${F}* restrict q, const long qo, __global const ${F}* restrict kt, const long kto,
+                __global const ${F}* restrict vt, const long vto, __global const ${F}* restrict kk, const long kko,
+                __global const ${F}* restrict o, const long oo, __global const ${F}* restrict go, const long goo,
+                __global const ${F}* restrict lse, __global ${F}* restrict dlt, __global ${F}* restrict dq,
+                const long dqo, const int BH, const int G, const int L, const int S, const int Lp, const int Sp,
+                const ${F} scale)
+{
+    const long g = get_global_id(0);
+    const int nrb = (L + ${R} - 1) / ${R};
+    if (g >= (long)BH * nrb) return;
+    const int i0 = (int)(g % nrb) * ${R};
+    const long bh = g / nrb, bhk = bh / G;
+    ${F} qs[${R}][${D}], gs[${R}][${D}], dl[${R}], ls[${R}], ps[${R}][16];
+    ${F}16 acc[${R}][${NC}];
+    int ir[${R}];
+    for (int r = 0; r < ${R}; r++) {
+        ir[r] = min(i0 + r, L - 1);
+        const long row = bh * L + ir[r];
+        const __global ${F}* qr = q + qo + row * ${D};
+        const __global ${F}* gr = go + goo + row * ${D};
+        const __global ${F}* orow = o + oo + row * ${D};
+        ${F}16 dv = 0;
+        for (int c = 0; c < ${NC}; c++) {
+            dv = fma(vload16(c, gr), vload16(c, orow), dv);
+            acc[r][c] = 0;
+        }
+        dl[r] = hsum16(dv);
+        for (int d = 0; d < ${D}; d++) { qs[r][d] = qr[d] * scale; gs[r][d] = gr[d]; }
+        ls[r] = lse[bh * Lp + ir[r]];
+        if (i0 + r < L) dlt[bh * Lp + ir[r]] = dl[r];
+    }
+    const int jend = ${"min(S, ir[%d] + 1)" % (R - 1) if causal else "S"};
+    const __global ${F}* kb = kt + kto + bhk * ${D} * Sp;
+    const __global ${F}* vb = vt + vto + bhk * ${D} * Sp;
+    const __global ${F}* kr0 = kk + kko + bhk * S * ${D};
+    for (int j0 = 0; j0 < jend; j0 += 16) {
+        ${F}16 s[${R}], dp[${R}];
+        #pragma unroll
+        for (int r = 0; r < ${R}; r++) { s[r] = 0; dp[r] = 0; }
+        #pragma unroll 4
+        for (int d = 0; d < ${D}; d++) {
+            const ${F}16 kv = vload16(0, kb + d * Sp + j0), vv = vload16(0, vb + d * Sp + j0);
+            #pragma unroll
+            for (int r = 0; r < ${R}; r++) {
+                s[r] = fma((${F}16)qs[r][d], kv, s[r]);
+                dp[r] = fma((${F}16)gs[r][d], vv, dp[r]);
+            }
+        }
+        for (int r = 0; r < ${R}; r++) {
+            const ${F}16 p = select(exp16(s[r] - ls[r]), (${F}16)0,
+                                    (LANES + j0 >= S)${" | (LANES + j0 > ir[r])" if causal else ""});
+            vstore16(p * (dp[r] - dl[r]), 0, ps[r]);
+        }
+        #pragma unroll
+        for (int c = 0; c < ${NC}; c++) {
+            ${F}16 a1[${R}];
+            #pragma unroll
+            for (int r = 0; r < ${R}; r++) a1[r] = acc[r][c];
+            #pragma unroll 4
+            for (int jj = 0; jj < 16; jj++) {
+                const ${F}16 kv = vload16(c, kr0 + min(j0 + jj, S - 1) * ${D});
+                #pragma unroll
+                for (int r = 0; r < ${R}; r++) a1[r] = fma((${F}16)ps[r][jj], kv, a1[r]);
+            }
+            #pragma unroll
+            for (int r = 0; r < ${R}; r++) acc[r][c] = a1[r];
+        }
+    }
+    for (int r = 0; r < ${R}; r++) {
+        if (i0 + r >= L) break;
+        __global ${F}* dr = dq + dqo + (bh * L + i0 + r) * ${D};
+        for (int c = 0; c < ${NC}; c++) vstore16(acc[r][c] * scale, c, dr);
+    }
+}
+</%def>
+
+## key side: one work-item per R keys of key/value head bhk, over the query rows of its G query heads:
+## dv_j = sum_i p_ij dO_i, dk_j = scale * sum_i ds_ij q_i (query blocks before the diagonal skipped when causal);
+## the sums run one 16-feature slice at a time (as in fwd_rb / bwd_q_rb: 2R accumulators live, not 2R * D / 16;
+## fewer spills, measured faster)
+<%def name="bwd_kv_rb(t, idx, D, causal, R)">
+<% F = t.cc; NC = D // 16 %>
+${c.preamble((t,))}
+${rb_common(F)}
+__kernel void k(__global const ${F}* restrict qt, const long qto, __global const ${F}* restrict got,
+                const long goto_, __global const ${F}* restrict q, const long qo, __global const ${F}* restrict go,
+                const long goo, __global const ${F}* restrict kk, const long kko, __global const ${F}* restrict v,
+                const long vo, __global const ${F}* restrict lse, __global const ${F}* restrict dlt,
+                __global ${F}* restrict dk, const long dko, __global ${F}* restrict dv, const long dvo,
+                const int BHk, const int G, const int L, const int S, const int Lp, const ${F} scale)
+{
+    const long g = get_global_id(0);
+    const int nrb = (S + ${R} - 1) / ${R};
+    if (g >= (long)BHk * nrb) return;
+    const int j0 = (int)(g % nrb) * ${R};
+    const long bhk = g / nrb;
+    ${F} ks[${R}][${D}], vs[${R}][${D}], pp[${R}][16], pd[${R}][16];
+    ${F}16 ak[${R}][${NC}], av[${R}][${NC}];
+    int jr[${R}];
+    for (int r = 0; r < ${R}; r++) {
+        jr[r] = min(j0 + r, S - 1);
+        const __global ${F}* kr = kk + kko + (bhk * S + jr[r]) * ${D};
+        const __global ${F}* vr = v + vo + (bhk * S + jr[r]) * ${D};
+        for (int d = 0; d < ${D}; d++) { ks[r][d] = kr[d] * scale; vs[r][d] = vr[d]; }
+        for (int c = 0; c < ${NC}; c++) { ak[r][c] = 0; av[r][c] = 0; }
+    }
+    const int istart = ${"min(j0, L) / 16 * 16" if causal else "0"};
+    for (long bh = bhk * G; bh < bhk * G + G; bh++) {
+        const __global ${F}* qb = qt + qto + bh * ${D} * Lp;
+        const __global ${F}* gb = got + goto_ + bh * ${D} * Lp;
+        const __global ${F}* qr0 = q + qo + bh * L * ${D};
+        const __global ${F}* gr0 = go + goo + bh * L * ${D};
+        for (int i0 = istart; i0 < L; i0 += 16) {
+            ${F}16 s[${R}], dp[${R}];
+            #pragma unroll
+            for (int r = 0; r < ${R}; r++) { s[r] = 0; dp[r] = 0; }
+            #pragma unroll 4
+            for (int d = 0; d < ${D}; d++) {
+                const ${F}16 qv = vload16(0, qb + d * Lp + i0), gv = vload16(0, gb + d * Lp + i0);
+                #pragma unroll
+                for (int r = 0; r < ${R}; r++) {
+                    s[r] = fma((${F}16)ks[r][d], qv, s[r]);
+                    dp[r] = fma((${F}16)vs[r][d], gv, dp[r]);
+                }
+            }
+            const ${F}16 lv = vload16(0, lse + bh * Lp + i0), dlv = vload16(0, dlt + bh * Lp + i0);
+            for (int r = 0; r < ${R}; r++) {
+% if causal:
+                const ${F}16 p = select(exp16(s[r] - lv), (${F}16)0, LANES + i0 < jr[r]);
+% else:
+                const ${F}16 p = exp16(s[r] - lv);
+% endif
+                vstore16(p, 0, pp[r]);
+                vstore16(p * (dp[r] - dlv) * scale, 0, pd[r]);
+            }
+            #pragma unroll
+            for (int c = 0; c < ${NC}; c++) {
+                ${F}16 a1[${R}], a2[${R}];
+                #pragma unroll
+                for (int r = 0; r < ${R}; r++) { a1[r] = av[r][c]; a2[r] = ak[r][c]; }
+                #pragma unroll 4
+                for (int ii = 0; ii < 16; ii++) {
+                    const long row = min(i0 + ii, L - 1) * ${D};
+                    const ${F}16 gv = vload16(c, gr0 + row), qv = vload16(c, qr0 + row);
+                    #pragma unroll
+                    for (int r = 0; r < ${R}; r++) {
+                        a1[r] = fma((${F}16)pp[r][ii], gv, a1[r]);
+                        a2[r] = fma((${F}16)pd[r][ii], qv, a2[r]);
+                    }
+                }
+                #pragma unroll
+                for (int r = 0; r < ${R}; r++) { av[r][c] = a1[r]; ak[r][c] = a2[r]; }
+            }
+        }
+    }
+    for (int r = 0; r < ${R}; r++) {
+        if (j0 + r >= S) break;
+        __global ${F}* kd = dk + dko + (bhk * S + j0 + r) * ${D};
+        __global ${F}* vd = dv + dvo + (bhk * S + j0 + r) * ${D};
+        for (int c = 0; c < ${NC}; c++) { vstore16(ak[r][c], c, kd); vstore16(av[r][c], c, vd); }
+    }
+}
+</%def>

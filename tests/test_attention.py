@@ -112,6 +112,25 @@ def test_sdpa_gqa_scale_odd_sizes():
     sdpa_both(rn(1, 2, 19, 16), rn(1, 2, 19, 16), rn(1, 2, 19, 16), torch.rand(2, 19, 19) > 0.3)
 
 
+def test_sdpa_register_blocked(monkeypatch):
+    """The register-blocked kernels (no mask, no dropout, head dims 16..128 in steps of 16): rows not a multiple of
+    the 16-row blocks or of the rows per work-item, causal with L > S and L < S, GQA, permuted and expanded
+    operands, float32."""
+    calls = []
+    orig = _attention._sdpa_rb
+    monkeypatch.setattr(_attention, "_sdpa_rb", lambda *a, **kw: calls.append(1) or orig(*a, **kw))
+    torch.manual_seed(9)
+    for causal in (False, True):
+        sdpa_both(rn(2, 3, 37, 16), rn(2, 3, 21, 16), rn(2, 3, 21, 16), is_causal=causal)
+    sdpa_both(rn(1, 4, 20, 32), rn(1, 2, 35, 32), rn(1, 2, 35, 32), enable_gqa=True, is_causal=True, scale=0.4)
+    sdpa_both(rn(1, 2, 9, 64), rn(1, 2, 4, 64), rn(1, 2, 4, 64), is_causal=True)
+    sdpa_both(rn(1, 1, 17, 128), rn(1, 1, 18, 128), rn(1, 1, 18, 128), is_causal=True)
+    sdpa_both(rn(2, 5, 3, 48).permute(0, 2, 1, 3), rn(2, 3, 48, 5).transpose(-2, -1), rn(1, 5, 48).expand(2, 3, 5, 48))
+    sdpa_both(rn(1, 2, 19, 32, dtype=torch.float32), rn(1, 2, 19, 32, dtype=torch.float32),
+              rn(1, 2, 19, 32, dtype=torch.float32), is_causal=True, tol=2e-5)
+    assert len(calls) == 7
+
+
 def test_sdpa_strided_inputs():
     torch.manual_seed(3)
     base = rn(2, 7, 3, 16)               # (B, L, H, D) permuted to (B, H, L, D): no unit-stride rows
