@@ -6,5 +6,5 @@ ROWS = []
 EXEMPT = {
     # Tensor.unfold(dimension, size, step): a strided view; values, strides, gradients (overlapping and gapped
     # windows) and errors are compared with PyTorch by tests/test_nn_layers.py
-    "unfold.method",
+    "unfold",
 }

@@ -525,7 +525,8 @@ def test_rows_name_existing_ops():
         try:
             _resolve(ct, base)
         except AttributeError:
-            bad.append(f"exemption {n!r} names no cltensor op")
+            if not hasattr(ct.Tensor, base):         # a method-only entry (e.g. Tensor.unfold)
+                bad.append(f"exemption {n!r} names no cltensor op")
     assert not bad, "\n".join(bad)
 
 
