@@ -90,7 +90,7 @@ def bf16_bits(x):
     if a.dtype == np.float64:    # PyTorch converts a double to float first, then to bfloat16
         with np.errstate(over="ignore"):
             a = a.astype(np.float32)
-    u = np.ascontiguousarray(a, np.float32).view(np.uint32)
+    u = np.array(a, np.float32).view(np.uint32).reshape(a.shape)    # (a copy: ascontiguousarray makes 0-d 1-d)
     r = ((u + (np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1)))) >> np.uint32(16)).astype(np.uint16)
     nan = np.isnan(a.astype(np.float32, copy=False))
     if nan.any():
