@@ -215,9 +215,10 @@ def from_numpy(a):
     return _share(a, dv.device("cpu"))
 
 
-def _share(a, dev):
-    """A tensor sharing memory with numpy array `a` on a unified-memory device."""
-    d = D.from_numpy_dtype(a.dtype)
+def _share(a, dev, d=None):
+    """A tensor sharing memory with numpy array `a` on a unified-memory device (d: the dtype, when not a's own:
+    bfloat16 for its bits as uint16)."""
+    d = d or D.from_numpy_dtype(a.dtype)
     if any(s < 0 for s in a.strides):
         raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative "
                          "strides are not currently supported. (You can probably work around this by making a "
