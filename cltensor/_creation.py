@@ -118,7 +118,7 @@ def _walk(x, dim, shape, out):
                 raise ValueError(f"expected sequence of length {shape[dim + 1] if dim + 1 < len(shape) else 0} at "
                                  f"dim {dim + 1} (got {vs[0] if vs else 0})")
             out.add(d)
-            res.append(v._values_copy() if isinstance(v, Tensor) else v)
+            res.append(v._to_numpy_copy() if isinstance(v, Tensor) else v)
     return res
 
 
@@ -131,7 +131,7 @@ def _infer_np(data):
         return np.array(data), _py_dtype(type(data)), True
     if not isinstance(data, _SEQ):
         d = _leaf_dtype(data)
-        return (data._values_copy() if isinstance(data, Tensor) else np.asarray(data)), d, False
+        return (data._to_numpy_copy() if isinstance(data, Tensor) else np.asarray(data)), d, False
     shape, x = [], data
     while True:                              # sizes from the first element along each dim (PyTorch's way)
         if isinstance(x, _SEQ):
@@ -667,7 +667,7 @@ def _rebuild_bf16(bits, device, requires_grad):
 
 def _tensor_reduce_ex(self, proto):
     if self._dtype is D.bfloat16:
-        return (_rebuild_bf16, (self._to_numpy_copy(), str(self._device), self.requires_grad))
+        return (_rebuild_bf16, (self._bits_copy(), str(self._device), self.requires_grad))
     return (_rebuild, (self._to_numpy_copy(), str(self._device), self.requires_grad))
 
 

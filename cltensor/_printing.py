@@ -416,7 +416,7 @@ def _tensor_repr_method(self, *, tensor_contents=None):
                       dt is D._default_complex())
     dev = None if self._device == dv.get_default_device() else str(self._device)
     gfn = grad_fn_name(self)
-    return tensor_repr(self._values_copy(), dt.name, show_dtype, dev,
+    return tensor_repr(self._to_numpy_copy(), dt.name, show_dtype, dev,
                        requires_grad=self.requires_grad and gfn is None, grad_fn=gfn)
 
 

@@ -165,7 +165,12 @@ class Tensor:
         return arr
 
     def _to_numpy_copy(self):
-        """A fresh host copy of the values (any device)."""
+        """A fresh host copy of the values (any device); bfloat16 as float32 values (exact)."""
+        a = self._bits_copy()
+        return D.bf16_values(a) if self._dtype is D.bfloat16 else a
+
+    def _bits_copy(self):
+        """A fresh host copy of the stored elements (any device): bfloat16 as its bits (uint16)."""
         if self._st.host is not None:
             return np.array(self._host_array())
         t = self.contiguous()
@@ -182,19 +187,14 @@ class Tensor:
         a = self._to_numpy_copy() if copy or self._device.type != "cpu" else self.detach().numpy()
         return a.astype(dtype, copy=False) if dtype is not None else a
 
-    def _values_copy(self):
-        """Like _to_numpy_copy, but bfloat16 comes back as float32 values (not bit patterns)."""
-        a = self._to_numpy_copy()
-        return D.bf16_values(a) if self._dtype is D.bfloat16 else a
-
     def tolist(self):
-        a = self._values_copy()
+        a = self._to_numpy_copy()
         return a.tolist()
 
     def item(self):
         if self.numel() != 1:
             raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
-        return self._values_copy().reshape(()).item()
+        return self._to_numpy_copy().reshape(()).item()
 
     def _scalar_for_python(self):
         if self.numel() != 1:

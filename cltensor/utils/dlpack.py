@@ -142,7 +142,7 @@ def _export_array(t, dl_device, copy):
         if copy is False:
             raise BufferError(f"cltensor: exporting a {t._device} tensor to host memory needs a copy (copy=False "
                               "was given)")
-        return t.detach()._to_numpy_copy(), True
+        return t.detach()._bits_copy(), True
     if own != (DLDeviceType.kDLCPU, 0):
         raise BufferError(f"cltensor: a {t._device} tensor is not in host memory; DLPack export needs "
                           "copy=True or dl_device=(kDLCPU, 0) (a host copy), or move it with .cpu() first")

@@ -37,7 +37,7 @@ def _to_numpy(tensors):
             raise ValueError(f"Key `{k}` is invalid, expected str but received {type(k)}")
         if not isinstance(v, Tensor):
             raise ValueError(f"Key `{k}` is invalid, expected cltensor.Tensor but received {type(v)}")
-        out[k] = np.array(v.detach()._to_numpy_copy(), order="C")    # (bfloat16: its bits as uint16)
+        out[k] = np.array(v.detach()._bits_copy(), order="C")    # (bfloat16: its bits as uint16)
     return out
 
 
