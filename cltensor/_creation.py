@@ -687,6 +687,7 @@ register("asarray", as_tensor, kind="factory", alias_of="as_tensor")
 for _f in (manual_seed, seed, initial_seed, get_rng_state, set_rng_state):
     register(_f.__name__, _f, kind="util")
 for _n, _dt in (("FloatTensor", D.float32), ("DoubleTensor", D.float64), ("HalfTensor", D.float16),
+                ("BFloat16Tensor", D.bfloat16),
                 ("LongTensor", D.int64), ("IntTensor", D.int32), ("ShortTensor", D.int16), ("CharTensor", D.int8),
                 ("ByteTensor", D.uint8), ("BoolTensor", D.bool_)):
     register(_n, _typed_tensor(_dt, _n), kind="factory")
