@@ -85,6 +85,15 @@ class T:
             return f"({ptr})[{idx}].b = bf16_rne({val})"
         return f"{ptr}[{idx}] = {val}"
 
+    def vload_bf16(self, ptr, off, n):
+        """bfloat16: n contiguous elements at ptr[off] as a float vector (any address space)."""
+        return "((float%d)(%s))" % (n, ", ".join(self.load(ptr, "(%s) + %d" % (off, q)) for q in range(n)))
+
+    def vstore_bf16(self, ptr, off, val, n):
+        """bfloat16: statement storing the float n-vector val to ptr[off..off+n), rounded."""
+        return "do { const float%d v_ = %s; %s } while (0)" % (n, val, " ".join(
+            "%s;" % self.store(ptr, "(%s) + %d" % (off, q), "v_.s%s" % "0123456789abcdef"[q]) for q in range(n)))
+
     def cast_from(self, expr, src):
         """C expression converting `expr` (in src's compute type) to this dtype's compute type."""
         if isinstance(src, T):

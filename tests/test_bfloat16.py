@@ -191,6 +191,9 @@ def test_nn():
     (im, tim), (cw, tcw) = pair((1, 2, 9, 7), 9), pair((3, 2, 3, 3), 10)
     same(F.conv2d(im, cw, padding=1), TF.conv2d(tim, tcw, padding=1), ulps=1)
     same(F.max_pool2d(im, 2), TF.max_pool2d(tim, 2))
+    (r, tr) = pair((3, 1000), 13)              # long rows: the vector path of the softmax kernels
+    same(F.softmax(r, -1), TF.softmax(tr, -1), ulps=1)
+    same(F.log_softmax(r, -1), TF.log_softmax(tr, -1), ulps=1)
     lin = ct.nn.Linear(8, 3).bfloat16()
     assert lin.weight.dtype is ct.bfloat16 and lin(x).dtype is ct.bfloat16
 
@@ -206,6 +209,21 @@ def test_autograd():
     assert x.grad.dtype is ct.bfloat16
     same(x.grad, tx.grad, ulps=1)
     same(w.grad, tw.grad, ulps=1)
+
+
+def test_fused_attention(monkeypatch):
+    from cltensor.nn import _attention
+    monkeypatch.setattr(_attention, "FORCE", "fused")
+    q, tq = pair((1, 2, 24, 16), 14)
+    q.requires_grad_()
+    tq.requires_grad_()
+    o = F.scaled_dot_product_attention(q, q, q, is_causal=True)
+    to = TF.scaled_dot_product_attention(tq, tq, tq, is_causal=True)
+    np.testing.assert_allclose(vals(o), vals(to), atol=2 ** -6)
+    o.sum().backward()
+    to.sum().backward()
+    assert q.grad.dtype is ct.bfloat16
+    np.testing.assert_allclose(vals(q.grad), vals(tq.grad), atol=2 ** -5)
 
 
 # ---------------------------------------------------------------- checkpoints, DLPack, autocast
