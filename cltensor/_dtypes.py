@@ -41,7 +41,8 @@ class dtype:
         return {"complex64": float32, "complex128": float64}.get(self.name, self)
 
     def to_complex(self):
-        return {"float16": complex64, "bfloat16": complex64, "float32": complex64, "float64": complex128}.get(self.name, self)
+        return {"float16": complex64, "bfloat16": complex64, "float32": complex64,
+                "float64": complex128}.get(self.name, self)
 
     @property
     def itemsize_bits(self):

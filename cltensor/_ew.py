@@ -21,7 +21,8 @@ MIN_RANK = 4      # strided kernels are built for rank max(rank, MIN_RANK) (size
 _VEXPR = re.compile(r"[\sxs0-9+*/().-]+")    # operands, scalars, + - * / and parentheses only
 
 _scalar_np = {D.bool_: np.uint8, D.uint8: np.uint8, D.int8: np.int8, D.int16: np.int16, D.int32: np.int32,
-              D.int64: np.int64, D.float16: np.float32, D.bfloat16: np.float32, D.float32: np.float32, D.float64: np.float64,
+              D.int64: np.int64, D.float16: np.float32, D.bfloat16: np.float32, D.float32: np.float32,
+              D.float64: np.float64,
               D.complex64: np.complex64, D.complex128: np.complex128}
 
 

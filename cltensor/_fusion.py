@@ -581,7 +581,8 @@ def _fold_bias_adds(tr):
     node itself is left as it was (a reference held elsewhere still computes it). Returns how many were folded."""
     folded = 0
     for n in tr.nodes:
-        if n.kind != "ew" or n.value is not None or n.expr != "x0 + x1" or n.rg or n.dtype in (D.float16, D.bfloat16) or \
+        if n.kind != "ew" or n.value is not None or n.expr != "x0 + x1" or n.rg or \
+                n.dtype in (D.float16, D.bfloat16) or \
                 n.cdts != (n.dtype, n.dtype) or n.rdt is not n.dtype:
             continue
         for j in (0, 1):

@@ -23,7 +23,6 @@ import pickle
 import struct
 import sys
 import uuid
-import warnings
 import zipfile
 from collections import OrderedDict, Counter
 
@@ -467,7 +466,6 @@ class _Loader:
         self.map_location = map_location
         self.encoding = encoding
         self.cache = {}
-        self.warned = False
 
     def target(self, location):
         ml = self.map_location

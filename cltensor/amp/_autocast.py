@@ -212,7 +212,8 @@ for _n, _f in (("is_autocast_available", is_autocast_available), ("is_autocast_e
 class autocast:
     """autocast(device_type, dtype=None, enabled=True, cache_enabled=None): a mixed-precision region (context
     manager or decorator). device_type "cuda"/"gpu" uses PyTorch's CUDA op lists, "cpu" its CPU lists; dtype
-    defaults to get_autocast_dtype(device_type) (float16; bfloat16 for "cpu"). cache_enabled is accepted (casts are not cached)."""
+    defaults to get_autocast_dtype(device_type) (float16; bfloat16 for "cpu"). cache_enabled is accepted (casts are
+    not cached)."""
 
     def __init__(self, device_type, dtype=None, enabled=True, cache_enabled=None):
         if not isinstance(device_type, str):
