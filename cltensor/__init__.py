@@ -10,7 +10,7 @@ importing those modules registers them and `_registry.install` publishes them he
 __version__ = "0.1.0"
 
 from ._dtypes import (dtype, bool_ as bool, uint8, int8, int16, int32, int64, float16, float32, float64,  # noqa
-                      complex64, complex128, get_default_dtype, set_default_dtype, promote_types, can_cast,
+                      complex64, complex128, bfloat16, get_default_dtype, set_default_dtype, promote_types, can_cast,
                       finfo, iinfo)
 from ._device import device, devices, set_default_device, get_default_device, synchronize  # noqa
 from ._tensor import Tensor, Size  # noqa

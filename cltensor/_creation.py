@@ -199,7 +199,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
                 raise TypeError("must be real number, not complex")
             _check_fits(arr, want)
         d = want
-    if arr.dtype != d.np:
+    if d is D.bfloat16:
+        arr = D.bf16_bits(arr)
+    elif arr.dtype != d.np:
         with np.errstate(over="ignore", invalid="ignore"):
             arr = arr.astype(d.np)
     t = _upload(arr, d, dev, not isinstance(data, np.ndarray))
@@ -216,9 +218,10 @@ def from_numpy(a):
     return _share(a, dv.device("cpu"))
 
 
-def _share(a, dev):
-    """A tensor sharing memory with numpy array `a` on a unified-memory device."""
-    d = D.from_numpy_dtype(a.dtype)
+def _share(a, dev, d=None):
+    """A tensor sharing memory with numpy array `a` on a unified-memory device (d: the dtype, when not a's own:
+    bfloat16 for its bits as uint16)."""
+    d = d or D.from_numpy_dtype(a.dtype)
     if any(s < 0 for s in a.strides):
         raise ValueError("At least one stride in the given numpy array is negative, and tensors with negative "
                          "strides are not currently supported. (You can probably work around this by making a "
@@ -662,7 +665,14 @@ def _tensor_init(self, *args, dtype=None, device=None):
     _init_from(self, t._st, t._shape, t._strides, t._offset, t._dtype, t._device)
 
 
+def _rebuild_bf16(bits, device, requires_grad):
+    t = _upload(np.asarray(bits, np.uint16), D.bfloat16, _dev(device), True)
+    return _post(t, requires_grad)
+
+
 def _tensor_reduce_ex(self, proto):
+    if self._dtype is D.bfloat16:
+        return (_rebuild_bf16, (self._bits_copy(), str(self._device), self.requires_grad))
     return (_rebuild, (self._to_numpy_copy(), str(self._device), self.requires_grad))
 
 
@@ -800,6 +810,7 @@ register("asarray", as_tensor, kind="factory", alias_of="as_tensor")
 for _f in (manual_seed, seed, initial_seed, get_rng_state, set_rng_state):
     register(_f.__name__, _f, kind="util")
 for _n, _dt in (("FloatTensor", D.float32), ("DoubleTensor", D.float64), ("HalfTensor", D.float16),
+                ("BFloat16Tensor", D.bfloat16),
                 ("LongTensor", D.int64), ("IntTensor", D.int32), ("ShortTensor", D.int16), ("CharTensor", D.int8),
                 ("ByteTensor", D.uint8), ("BoolTensor", D.bool_)):
     register(_n, _typed_tensor(_dt, _n), kind="factory")

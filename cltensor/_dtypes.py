@@ -3,7 +3,7 @@ import numpy as np
 
 # category: 0 bool, 1 integer, 2 floating, 3 complex
 _CATS = {"bool": 0, "uint8": 1, "int8": 1, "int16": 1, "int32": 1, "int64": 1,
-         "float16": 2, "float32": 2, "float64": 2, "complex64": 3, "complex128": 3}
+         "float16": 2, "bfloat16": 2, "float32": 2, "float64": 2, "complex64": 3, "complex128": 3}
 
 
 class dtype:
@@ -13,7 +13,8 @@ class dtype:
 
     def __init__(self, name, ctype, ctype_compute, alias):
         self.name = name
-        self.np = np.dtype(name if name != "bool" else np.bool_)
+        # numpy has no bfloat16: its host storage is the raw 16 bits as uint16 (see bf16_bits / bf16_values)
+        self.np = np.dtype(np.uint16 if name == "bfloat16" else name if name != "bool" else np.bool_)
         self.itemsize = self.np.itemsize
         self.category = _CATS[name]
         self.ctype = ctype                  # storage type in kernels
@@ -40,7 +41,8 @@ class dtype:
         return {"complex64": float32, "complex128": float64}.get(self.name, self)
 
     def to_complex(self):
-        return {"float16": complex64, "float32": complex64, "float64": complex128}.get(self.name, self)
+        return {"float16": complex64, "bfloat16": complex64, "float32": complex64,
+                "float64": complex128}.get(self.name, self)
 
     @property
     def itemsize_bits(self):
@@ -67,9 +69,34 @@ float32 = _mk("float32", "float", "float", "Float")
 float64 = _mk("float64", "double", "double", "Double")
 complex64 = _mk("complex64", "float2", "float2", "ComplexFloat")
 complex128 = _mk("complex128", "double2", "double2", "ComplexDouble")
+# bfloat16: 16 bits stored (kernels see the struct `bf16` of the shared preamble, read and written only through
+# T.load / T.store), computed in float
+bfloat16 = _mk("bfloat16", "bf16", "float", "BFloat16")
 
 _BY_NAME = {d.name: d for d in ALL}
-_BY_NP = {d.np: d for d in ALL}
+_BY_NP = {d.np: d for d in ALL if d is not bfloat16}
+
+
+def bf16_values(bits):
+    """float32 values of an array of bfloat16 bit patterns (uint16)."""
+    return (np.asarray(bits, np.uint16).astype(np.uint32) << 16).view(np.float32)
+
+
+def bf16_bits(x):
+    """bfloat16 bit patterns (uint16) of the values x, rounded to nearest even as PyTorch (from float32; NaN ->
+    0x7FC0)."""
+    a = np.asarray(x)
+    if a.dtype.kind == "c":
+        a = a.real
+    if a.dtype == np.float64:    # PyTorch converts a double to float first, then to bfloat16
+        with np.errstate(over="ignore"):
+            a = a.astype(np.float32)
+    u = np.array(a, np.float32).view(np.uint32).reshape(a.shape)    # (a copy: ascontiguousarray makes 0-d 1-d)
+    r = ((u + (np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1)))) >> np.uint32(16)).astype(np.uint16)
+    nan = np.isnan(a.astype(np.float32, copy=False))
+    if nan.any():
+        r = np.where(nan, np.uint16(0x7FC0), r).astype(np.uint16)
+    return r
 
 
 def _by_name(name):
@@ -136,6 +163,8 @@ def promote_types(a, b):
             return other if other is not uint8 else uint8
         return a
     if ca == 2:
+        if cb == 2 and a.itemsize == b.itemsize:   # float16 with bfloat16: neither holds the other
+            return float32
         return a  # float beats int; wider float wins
     # a complex
     if cb == 3:
@@ -196,6 +225,12 @@ class finfo:
         d = as_dtype(d) if d is not None else _default[0]
         if not (d.is_floating_point or d.is_complex):
             raise TypeError("finfo is only for floating point types")
+        if d is bfloat16:
+            self.dtype, self.bits, self.eps, self.max, self.min = "bfloat16", 16, 0.0078125, 3.3895313892515355e+38, \
+                -3.3895313892515355e+38
+            self.tiny = self.smallest_normal = 1.1754943508222875e-38
+            self.resolution = 0.01
+            return
         fi = np.finfo(d.to_real().np)
         self.dtype = d.to_real().name
         self.bits = fi.bits

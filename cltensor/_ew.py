@@ -22,7 +22,8 @@ MIN_RANK = 4      # strided kernels are built for rank max(rank, MIN_RANK) (size
 _VEXPR = re.compile(r"[\sxs0-9+*/().-]+")    # operands, scalars, + - * / and parentheses only
 
 _scalar_np = {D.bool_: np.uint8, D.uint8: np.uint8, D.int8: np.int8, D.int16: np.int16, D.int32: np.int32,
-              D.int64: np.int64, D.float16: np.float32, D.float32: np.float32, D.float64: np.float64,
+              D.int64: np.int64, D.float16: np.float32, D.bfloat16: np.float32, D.float32: np.float32,
+              D.float64: np.float64,
               D.complex64: np.complex64, D.complex128: np.complex128}
 
 
@@ -275,7 +276,7 @@ _VEC_BUILTINS = frozenset("log log2 log10 log1p expm1 exp2 asin acos atan sinh c
 def _vexpr(expr, odt, ins, cdts, rdt):
     """Whether the expression may run on whole vectors: plain arithmetic (a fused chain is a tuple: no) on one
     non-half, non-bool, non-complex dtype."""
-    return bool(isinstance(expr, str) and _VEXPR.fullmatch(expr) and odt not in (D.float16, D.bool_)
+    return bool(isinstance(expr, str) and _VEXPR.fullmatch(expr) and odt not in (D.float16, D.bfloat16, D.bool_)
                 and not odt.is_complex and all(d is odt for d in ins + cdts + (rdt,)))
 
 
@@ -375,7 +376,8 @@ def _plan(expr, out, operands, cdts, rdt):
         plan.gsize = (K.round_up((n + 7) // 8, ls),)
     elif tiled:
         tb = _tile_size(out._dtype, ins)
-        vec = not (out._dtype.is_complex or any(d.is_complex for d in ins))
+        vec = not (out._dtype.is_complex or any(d.is_complex for d in ins)) and \
+            not (out._dtype is D.bfloat16 or D.bfloat16 in ins)   # bfloat16: the scalar path (T.load / T.store)
         # the vector path may evaluate the expression on whole vectors: plain arithmetic, one non-half dtype
         vexpr = vec and _vexpr(expr, out._dtype, ins, cdts, rdt)
         nt = {"nt": True} if vexpr and nt else {}

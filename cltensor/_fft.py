@@ -332,8 +332,8 @@ def _float_input(x, name, real_only=False, complex_ok=True):
         return x
     if dt in (D.float32, D.float64):
         return x
-    if dt is D.float16:
-        raise RuntimeError("Unsupported dtype Half")
+    if dt is D.float16 or dt is D.bfloat16:
+        raise RuntimeError(f"Unsupported dtype {dt._alias}")
     return x.to(D.get_default_dtype())
 
 

@@ -539,7 +539,7 @@ def _run_graph(tr, outs):
             src = n.args[0]
             if isinstance(src, _Node) and src.value is None:
                 if src.kind == "ew" and src.uses == 1 and len(n.red[1]) == len(src.shape) and \
-                        src.dtype is not D.float16:
+                        src.dtype is not D.float16 and src.dtype is not D.bfloat16:
                     fused_red[id(n)] = src
                 else:
                     need.add(id(src))
@@ -547,7 +547,7 @@ def _run_graph(tr, outs):
             need.add(id(n.args[0]))
         elif n.kind == "ew":
             for a in n.args:
-                if isinstance(a, _Node) and a.kind == "ew" and a.dtype is D.float16:
+                if isinstance(a, _Node) and a.kind == "ew" and a.dtype in (D.float16, D.bfloat16):
                     need.add(id(a))
         elif n.kind == "mm":
             need.update(id(a) for a in n.args if isinstance(a, _Node))
@@ -586,7 +586,8 @@ def _fold_bias_adds(tr):
     node itself is left as it was (a reference held elsewhere still computes it). Returns how many were folded."""
     folded = 0
     for n in tr.nodes:
-        if n.kind != "ew" or n.value is not None or n.expr != "x0 + x1" or n.rg or n.dtype is D.float16 or \
+        if n.kind != "ew" or n.value is not None or n.expr != "x0 + x1" or n.rg or \
+                n.dtype in (D.float16, D.bfloat16) or \
                 n.cdts != (n.dtype, n.dtype) or n.rdt is not n.dtype:
             continue
         for j in (0, 1):
@@ -626,7 +627,7 @@ def _epilogue_of(root, need):
                 stack.append(a)
             else:
                 mm = a
-    if mm is None or mm.shape != root.shape or mm.dtype is not root.dtype or mm.dtype is D.float16:
+    if mm is None or mm.shape != root.shape or mm.dtype is not root.dtype or mm.dtype in (D.float16, D.bfloat16):
         return None
     return mm
 

@@ -133,10 +133,10 @@ def _acc_dtype(dtype, acc_dtype):
     if dtype is D.bool_ or dtype.is_complex:
         raise TypeError(f"gemm: unsupported dtype {dtype}")
     if acc_dtype is None:
-        return D.float32 if dtype is D.float16 else dtype
-    if not acc_dtype.is_floating_point or acc_dtype is D.float16:
+        return D.float32 if dtype is D.float16 or dtype is D.bfloat16 else dtype
+    if not acc_dtype.is_floating_point or acc_dtype is D.float16 or acc_dtype is D.bfloat16:
         raise TypeError(f"gemm: accumulation dtype must be float32 or float64 for {dtype}, got {acc_dtype}")
-    if acc_dtype.itemsize < (4 if dtype is D.float16 else dtype.itemsize):
+    if acc_dtype.itemsize < (4 if dtype is D.float16 or dtype is D.bfloat16 else dtype.itemsize):
         raise TypeError(f"gemm: accumulation dtype {acc_dtype} is narrower than {dtype}")
     return acc_dtype
 
@@ -443,7 +443,7 @@ def gemm(rt, dtype, batch, M, N, K, a, b, c, alpha=1, beta=0, acc_dtype=None, va
     key = plan = None
     d = tuple(cin[1:]) if cin is not None and beta != 0 else None
     ep = tuple(epi[:2]) if epi is not None else None
-    if ep is not None and (dtype is D.float16 or ep[1][0] is not dtype):
+    if ep is not None and (dtype is D.float16 or dtype is D.bfloat16 or ep[1][0] is not dtype):
         raise ValueError(f"gemm: an epilogue's x0 must have the GEMM's dtype {dtype} (not float16)")
     if params is None:
         key = (id(rt), dtype, batch, M, N, K, a[1:], b[1:], c[1:], alpha, beta, acc_dtype, variant, d, ep)

@@ -64,6 +64,7 @@ class T:
         self.ct = d.ctype            # storage type
         self.cc = d.ctype_compute    # compute type
         self.half = d is D.float16
+        self.bf16 = d is D.bfloat16   # storage is the struct bf16 (preamble): no path can read it as a number
         self.complex = d.is_complex
         self.isbool = d is D.bool_
         self.isfloat = d.is_floating_point
@@ -73,12 +74,25 @@ class T:
     def load(self, ptr, idx):
         if self.half:
             return f"vload_half({idx}, {ptr})"
+        if self.bf16:
+            return f"as_float((uint)(({ptr})[{idx}]).b << 16)"
         return f"{ptr}[{idx}]"
 
     def store(self, ptr, idx, val):
         if self.half:
             return f"vstore_half_rte({val}, {idx}, {ptr})"
+        if self.bf16:
+            return f"({ptr})[{idx}].b = bf16_rne({val})"
         return f"{ptr}[{idx}] = {val}"
+
+    def vload_bf16(self, ptr, off, n):
+        """bfloat16: n contiguous elements at ptr[off] as a float vector (any address space)."""
+        return "((float%d)(%s))" % (n, ", ".join(self.load(ptr, "(%s) + %d" % (off, q)) for q in range(n)))
+
+    def vstore_bf16(self, ptr, off, val, n):
+        """bfloat16: statement storing the float n-vector val to ptr[off..off+n), rounded."""
+        return "do { const float%d v_ = %s; %s } while (0)" % (n, val, " ".join(
+            "%s;" % self.store(ptr, "(%s) + %d" % (off, q), "v_.s%s" % "0123456789abcdef"[q]) for q in range(n)))
 
     def cast_from(self, expr, src):
         """C expression converting `expr` (in src's compute type) to this dtype's compute type."""
@@ -149,6 +163,11 @@ def _needs64(rt, params):
     return needs64
 
 
+def _has_bf16(params):
+    return any(v is D.bfloat16 or (isinstance(v, tuple) and any(x is D.bfloat16 for x in v))
+               for v in params.values())
+
+
 def _source(rt, template, defname, params):
     """The OpenCL C source of a kernel, after checking that rt's device can build it."""
     needs64 = _needs64(rt, params)
@@ -182,6 +201,10 @@ def _build(rt, template, defname, params, key):
             prg = cl.Program(rt.ctx, src).build(options=_OPTIONS)
         except cl.Error as e:
             path = _save_source(defname, src)
+            if _has_bf16(params):
+                # a template path without bfloat16 support reads its struct storage as a number: refuse
+                raise KernelBuildError(f'"{template}.{defname}" not implemented for \'BFloat16\' (source: {path})') \
+                    from None
             raise KernelBuildError(f"cltensor: building kernel '{defname}' from templates/{template}.mako "
                                    f"({params}) failed on {rt.device} ({rt.info.name}). Source: {path}\n"
                                    f"Build log:\n{e}") from None

@@ -410,7 +410,8 @@ def result_type(*args):
 
 
 _CNAME = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char", "int16": "short int", "int32": "int",
-          "int64": "long int", "float16": "c10::Half", "float32": "float", "float64": "double",
+          "int64": "long int", "float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float",
+          "float64": "double",
           "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}   # PyTorch's C++ type names
 
 

@@ -65,8 +65,8 @@ _RT = return_types
 # ---------------------------------------------------------------- small helpers
 
 def _acc_of(d):
-    """Accumulator dtype of a dtype (half accumulates in float, ints/bool sums in int64)."""
-    if d is D.float16:
+    """Accumulator dtype of a dtype (half and bfloat16 accumulate in float, ints/bool sums in int64)."""
+    if d is D.float16 or d is D.bfloat16:
         return D.float32
     if d.category <= 1:
         return D.int64
@@ -367,7 +367,7 @@ def _expand_grad(g, shape, dims):
 
 
 def _compute_dtype(d):
-    return D.float32 if d is D.float16 else d
+    return D.float32 if d is D.float16 or d is D.bfloat16 else d
 
 
 def _finish(x, dims, keepdim, r):

@@ -40,7 +40,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         else:
             if n == 0:
                 raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-            pf = p.float() if p._dtype is D.float16 else p
+            pf = p.float() if p._dtype in (D.float16, D.bfloat16) else p
             bad, no_mass = stack([(~pf.isfinite() | (pf < 0)).any(), (pf.sum(-1) <= 0).any()]).tolist()
             if bad:
                 raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")

@@ -158,12 +158,19 @@ class Tensor:
                             "the tensor to host memory first.")
         if self.requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self._dtype is D.bfloat16:
+            raise TypeError("Got unsupported ScalarType BFloat16")
         arr = self._host_array()
         self._st.shared = True
         return arr
 
     def _to_numpy_copy(self):
-        """A fresh host copy of the values (any device)."""
+        """A fresh host copy of the values (any device); bfloat16 as float32 values (exact)."""
+        a = self._bits_copy()
+        return D.bf16_values(a) if self._dtype is D.bfloat16 else a
+
+    def _bits_copy(self):
+        """A fresh host copy of the stored elements (any device): bfloat16 as its bits (uint16)."""
         if self._st.host is not None:
             return np.array(self._host_array())
         t = self.contiguous()
@@ -175,6 +182,8 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):
         """np.asarray(t) shares memory on the CPU device (as PyTorch's); np.array(t) (copy=True) copies."""
+        if self._dtype is D.bfloat16:
+            raise TypeError("Got unsupported ScalarType BFloat16")
         a = self._to_numpy_copy() if copy or self._device.type != "cpu" else self.detach().numpy()
         return a.astype(dtype, copy=False) if dtype is not None else a
 
@@ -235,6 +244,7 @@ class Tensor:
     def type(self, dtype=None):
         if dtype is None:
             return "cltensor." + {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+                                  "bfloat16": "BFloat16Tensor",
                                   "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
                                   "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
                                   "complex64": "ComplexFloatTensor",
@@ -249,6 +259,9 @@ class Tensor:
 
     def half(self):
         return self.to(D.float16)
+
+    def bfloat16(self):
+        return self.to(D.bfloat16)
 
     def int(self):
         return self.to(D.int32)

@@ -13,8 +13,8 @@ sizes, Parameters, plain containers and numbers; any other global is refused wit
 allowed through `add_safe_globals` / `safe_globals`. ``weights_only=False`` runs the full unpickler (it can run
 arbitrary code: only for trusted files).
 
-Dtypes cltensor has no equivalent of: bfloat16 storages are loaded as float32 (exact: bfloat16 is the upper half
-of a float32) with a UserWarning; other ones (uint16/32/64, float8, complex32, quantized) raise a RuntimeError.
+bfloat16 storages load as bfloat16 tensors (bit-exact). Dtypes cltensor has no equivalent of (uint16/32/64, float8,
+complex32, quantized) raise a RuntimeError.
 """
 import _compat_pickle
 import io
@@ -23,7 +23,6 @@ import pickle
 import struct
 import sys
 import uuid
-import warnings
 import zipfile
 from collections import OrderedDict, Counter
 
@@ -42,7 +41,7 @@ __all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_g
 DEFAULT_PROTOCOL = 2
 _ALIGN = 64
 
-# torch storage class name <-> cltensor dtype name ("bfloat16" is upcast on load)
+# torch storage class name <-> cltensor dtype name
 _STORAGE_DTYPE = {"FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
                   "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
                   "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8", "BoolStorage": "bool",
@@ -412,7 +411,7 @@ def _wo_error(full):
 
 
 _DTYPE_ALIASES = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32",
-                  "short": "int16", "cfloat": "complex64", "cdouble": "complex128", "bfloat16": "float32"}
+                  "short": "int16", "cfloat": "complex64", "cdouble": "complex128"}
 
 
 def _dtype_global(name):
@@ -467,7 +466,6 @@ class _Loader:
         self.map_location = map_location
         self.encoding = encoding
         self.cache = {}
-        self.warned = False
 
     def target(self, location):
         ml = self.map_location
@@ -502,19 +500,11 @@ class _Loader:
             raise RuntimeError(f"cltensor.load: storages of type torch.{getattr(stype, 'name', stype)} are not "
                                "supported (cltensor has no such dtype)")
         raw = self.read(key, pid)
-        if dname == "bfloat16":
-            if not self.warned:
-                warnings.warn("cltensor.load: bfloat16 tensors are loaded as float32 (cltensor has no bfloat16 "
-                              "dtype; the values are exact)", UserWarning, stacklevel=4)
-                self.warned = True
-            u16 = raw.view("<u2" if self.little else ">u2").astype(np.uint32)
-            arr, dt = (u16 << 16).view(np.float32), D.float32
-        else:
-            dt = D._by_name(dname)
-            npdt = np.dtype(dt.np).newbyteorder("<" if self.little else ">") if dt.itemsize > 1 else dt.np
-            arr = raw.view(npdt)
-            if arr.dtype != dt.np:
-                arr = arr.astype(dt.np)
+        dt = D._by_name(dname)      # (bfloat16: its bits as uint16)
+        npdt = np.dtype(dt.np).newbyteorder("<" if self.little else ">") if dt.itemsize > 1 else dt.np
+        arr = raw.view(npdt)
+        if arr.dtype != dt.np:
+            arr = arr.astype(dt.np)
         loc = location if isinstance(location, str) else str(location)
         ml = self.map_location
         if callable(ml) and not isinstance(ml, (str, dv.device, dict)):
@@ -533,6 +523,8 @@ class _Loader:
         return s
 
     def make(self, arr, dev):
+        if arr.dtype == np.uint16:      # bfloat16 bits (cltensor has no uint16 dtype)
+            return _creation._upload(np.ascontiguousarray(arr), D.bfloat16, dev, True)
         if self.mmap and dev.type == "cpu" and arr.base is not None and isinstance(self.backing, np.memmap):
             return _creation.from_numpy(arr) if arr.size else _creation.tensor(arr.copy(), device=dev)
         return _creation.tensor(np.ascontiguousarray(arr), device=dev)
@@ -588,7 +580,7 @@ def _load_legacy(f, map_location, weights_only):
         numel, = struct.unpack("<q" if little else ">q", f.read(8))
         pid = ldr.pids[key]
         dname = _STORAGE_DTYPE.get(getattr(pid[1], "name", None), "uint8")
-        itemsize = 2 if dname == "bfloat16" else D._by_name(dname).itemsize
+        itemsize = D._by_name(dname).itemsize
         ldr.raw[key] = np.frombuffer(f.read(numel * itemsize), np.uint8).copy()
     f.seek(obj_bytes_start)
     ldr.collecting = False

@@ -16,6 +16,8 @@ def ldv(t, V, F, ptr, off):
         return "(%s)%s" % (F, t.load(ptr, off))
     if t.half:
         return "vload_half%d(0, %s + %s)" % (V, ptr, off)
+    if t.bf16:
+        return t.vload_bf16(ptr, off, V)
     return "vload%d(0, %s + %s)" % (V, ptr, off)
 
 
@@ -24,6 +26,8 @@ def stv(t, V, ptr, off, val):
         return t.store(ptr, off, "(%s)(%s)" % (t.cc, val))
     if t.half:
         return "vstore_half%d_rte(%s, 0, %s + %s)" % (V, val, ptr, off)
+    if t.bf16:
+        return t.vstore_bf16(ptr, off, val, V)
     return "vstore%d(%s, 0, %s + %s)" % (V, val, ptr, off)
 
 

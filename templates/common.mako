@@ -9,6 +9,12 @@
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 % endif
 #define OVL __attribute__((overloadable))
+/* bfloat16 storage: a struct, so that only T.load / T.store (which convert) can read or write it as a number */
+typedef struct { ushort b; } bf16;
+static inline ushort bf16_rne(float f) {     /* round to nearest even; NaN stays a (quiet) NaN */
+    const uint u = as_uint(f);
+    return isnan(f) ? (ushort)((u >> 16) | 0x40) : (ushort)((u + 0x7FFFu + ((u >> 16) & 1u)) >> 16);
+}
 ${real_helpers("float")}
 % if f64:
 ${real_helpers("double")}

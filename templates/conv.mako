@@ -113,6 +113,9 @@ ${c.preamble((t, acc))}
     def vload_x(ptr_off):
         if t.half:
             return "vload_half%d(0, x + %s)" % (vw, ptr_off)
+        if t.bf16:
+            return "as_float%d(convert_uint%d(vload%d(0, (__global const ushort*)(x + %s))) << 16)" % (
+                vw, vw, vw, ptr_off)
         if t.cc == A:
             return "vload%d(0, x + %s)" % (vw, ptr_off)
         return "convert_%s(vload%d(0, x + %s))" % (V, vw, ptr_off)
@@ -209,6 +212,10 @@ ${taps(False)}
         if (ow0 + ${vw} <= OW) {
 % if t.half:
             vstore_half${vw}_rte(res, 0, out + op);
+% elif t.bf16:
+% for j in range(vw):
+            out[op + ${j}].b = bf16_rne(res.s${"0123456789abcdef"[j]});
+% endfor
 % elif t.cc == A:
             vstore${vw}(res, 0, out + op);
 % else:

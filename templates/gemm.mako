@@ -65,6 +65,10 @@ def vload(t, acc, n, ptr):
     if t.half:
         e = "vload_half(0, %s)" % ptr if n == 1 else "vload_half%d(0, %s)" % (n, ptr)
         return conv(e, "float", a, n)
+    if t.bf16:
+        e = ("as_float((uint)(%s)->b << 16)" % ptr if n == 1 else
+             "as_float%d(convert_uint%d(vload%d(0, (__global const ushort*)(%s))) << 16)" % (n, n, n, ptr))
+        return conv(e, "float", a, n)
     e = "(*(%s))" % ptr if n == 1 else "vload%d(0, %s)" % (n, ptr)
     return conv(e, t.ct, a, n)
 
@@ -73,6 +77,8 @@ def sload(t, acc, ptr, idx):
     a = acc_ct(acc)
     if t.half:
         return conv("vload_half(%s, %s)" % (idx, ptr), "float", a, 1)
+    if t.bf16:
+        return conv(t.load(ptr, idx), "float", a, 1)
     return conv("%s[%s]" % (ptr, idx), t.ct, a, 1)
 
 def vstore(t, acc, n, val, ptr):
@@ -81,6 +87,12 @@ def vstore(t, acc, n, val, ptr):
     if t.half:
         v = conv(val, a, "float", n)
         return ("vstore_half_rte(%s, 0, %s)" % (v, ptr)) if n == 1 else ("vstore_half%d_rte(%s, 0, %s)" % (n, v, ptr))
+    if t.bf16:
+        v = conv(val, a, "float", n)
+        if n == 1:
+            return "(%s)->b = bf16_rne(%s)" % (ptr, v)
+        return "do { const float%d v_ = %s; %s } while (0)" % (n, v, " ".join(
+            "(%s)[%d].b = bf16_rne(v_.s%s);" % (ptr, q, "0123456789abcdef"[q]) for q in range(n)))
     v = conv(val, a, t.ct, n)
     return ("*(%s) = %s" % (ptr, v)) if n == 1 else ("vstore%d(%s, 0, %s)" % (n, v, ptr))
 
@@ -88,6 +100,8 @@ def sstore(t, acc, ptr, idx, val):
     a = acc_ct(acc)
     if t.half:
         return "vstore_half_rte(%s, %s, %s)" % (conv(val, a, "float", 1), idx, ptr)
+    if t.bf16:
+        return t.store(ptr, idx, conv(val, a, "float", 1))
     return "%s[%s] = %s" % (ptr, idx, conv(val, a, t.ct, 1))
 
 _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")

@@ -70,6 +70,9 @@ def loadv(T, A, w, ptr, off):
     if T.half:
         e = "vload_half%d(0, %s + %s)" % (w, ptr, off)
         src = "float"
+    elif T.bf16:
+        e = "as_float%d(convert_uint%d(vload%d(0, (__global const ushort*)(%s + %s))) << 16)" % (w, w, w, ptr, off)
+        src = "float"
     else:
         e = "vload%d(0, %s + %s)" % (w, ptr, off)
         src = T.ct

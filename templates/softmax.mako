@@ -22,6 +22,8 @@
     def stv(off, val):
         if src.half:
             return "vstore_half16_rte(%s, 0, out + %s)" % (val, off)
+        if src.bf16:
+            return src.vstore_bf16("out", off, val, 16)
         v = val if src.cc == A else "convert_%s16(%s)" % (src.ct, val)
         return "vstore16(%s, 0, out + %s)" % (v, off)
     def res(x, m, s):

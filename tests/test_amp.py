@@ -92,12 +92,15 @@ def test_training_step_gradients_match_torch():
         np.testing.assert_allclose(host(p.grad), q.grad.numpy(), rtol=2e-2, atol=2e-3)
 
 
-def test_bfloat16_request_runs_float16_with_a_warning():
-    import cltensor.amp._autocast as A
-    A._warned.clear()
-    with pytest.warns(UserWarning, match="bfloat16"):
-        with ct.autocast("cpu", dtype=torch.bfloat16) as ac:
-            assert ac.fast_dtype is ct.float16
+def test_bfloat16_region_runs_in_bfloat16():
+    x, w = ct.ones(2, 3), ct.ones(4, 3)
+    with ct.autocast("cpu", dtype=torch.bfloat16) as ac:
+        assert ac.fast_dtype is ct.bfloat16
+        y = F.linear(x, w)
+        assert y.dtype is ct.bfloat16 and y.tolist() == [[3.0] * 4] * 2
+        assert F.mse_loss(y, y).dtype is ct.float32                  # (a float32 op of the CPU lists)
+    with ct.autocast("cpu") as ac:                       # PyTorch's CPU default
+        assert ac.fast_dtype is ct.bfloat16
     with pytest.raises(RuntimeError, match="unsupported autocast device_type"):
         ct.autocast("tpu")
 

@@ -130,12 +130,11 @@ def test_load_every_dtype_from_torch(name):
     assert r["empty"].shape == (2, 0, 4)
 
 
-def test_load_bfloat16_as_float32_with_a_warning():
+def test_load_bfloat16_as_bfloat16():
     t = torch.tensor([1.5, -2.25, 3.0e38, 1e-30], dtype=torch.bfloat16)
-    with pytest.warns(UserWarning, match="bfloat16 tensors are loaded as float32"):
-        r = from_torch({"t": t, "v": t[1:], "dt": torch.bfloat16})
-    assert r["t"].dtype == ct.float32 and r["dt"] is ct.float32
-    np.testing.assert_array_equal(host(r["t"]), t.float().numpy())
+    r = from_torch({"t": t, "v": t[1:], "dt": torch.bfloat16})
+    assert r["t"].dtype == ct.bfloat16 and r["dt"] is ct.bfloat16
+    np.testing.assert_array_equal(host(r["t"].float()), t.float().numpy())
     assert r["v"].untyped_storage() is r["t"].untyped_storage() and r["v"].storage_offset() == 1
 
 
@@ -343,11 +342,9 @@ def test_safetensors_bfloat16_and_to_torch(tmp_path):
     p = tmp_path / "b.safetensors"
     bf = torch.tensor([[1.5, -2.0], [3.0e38, 0.25]], dtype=torch.bfloat16)
     stt.save_file({"bf": bf}, str(p))
-    with pytest.warns(UserWarning, match="BF16"):
-        r = cst.load_file(p)
-    np.testing.assert_array_equal(host(r["bf"]), bf.float().numpy())
-    with pytest.warns(UserWarning, match="BF16"):
-        assert cst.load(p.read_bytes())["bf"].dtype == ct.float32
+    r = cst.load_file(p)
+    np.testing.assert_array_equal(host(r["bf"].float()), bf.float().numpy())
+    assert cst.load(p.read_bytes())["bf"].dtype == ct.bfloat16
     # cltensor -> safetensors.torch (views are written as their values)
     base = ct.arange(12, dtype=ct.float32).reshape(3, 4)
     q = tmp_path / "c.safetensors"

@@ -83,7 +83,7 @@ def _scalar_bits(v, dt):
         v = bool(v)
     elif not dt.is_complex and isinstance(v, complex):
         v = v.real
-    a = np.array(v).astype(dt.np)
+    a = D.bf16_bits(np.array(v, np.float64)) if dt is D.bfloat16 else np.array(v).astype(dt.np)
     return a.reshape(1).view(_bits(dt).np)[0]
 
 

@@ -3,8 +3,9 @@
 Inside an enabled region the operations of PyTorch's autocast lists run in the region's dtype or in float32:
 
 - lower precision (matrix products and convolutions: matmul, mm, bmm, addmm, baddbmm, linear, conv*, ...): their
-  floating-point tensor arguments are cast to the region's dtype (float16 here);
-- float32 (reductions, softmax, norms, losses, exp/log/pow ...): float16 arguments are cast to float32;
+  floating-point tensor arguments are cast to the region's dtype (float16 or bfloat16);
+- float32 (reductions, softmax, norms, losses, exp/log/pow ...): float16 and bfloat16 arguments are cast to
+  float32;
 - promote (addcmul, addcdiv, atan2, cross, dot, tensordot, bilinear ...): to the widest floating dtype among the
   arguments.
 
@@ -16,11 +17,10 @@ How: while at least one region is open, the public functions of the lists (clten
 operators, nn.functional) are replaced by casting wrappers that read the innermost region's state; leaving the
 last region restores them, so code outside autocast pays nothing. Consequences: the state is process-wide (PyTorch
 keeps it per thread), and operations called internally by another operation (e.g. the projections inside
-nn.MultiheadAttention's fused path) are not cast. bfloat16 is not a cltensor dtype: a region asking for it (the
-default of device_type "cpu") runs in float16 and says so once with a warning.
+nn.MultiheadAttention's fused path) are not cast. The default dtype is PyTorch's: float16 for device_type "cuda",
+bfloat16 for "cpu".
 """
 import functools
-import warnings
 
 from .. import _dtypes as D
 from .. import _registry
@@ -63,10 +63,9 @@ PROMOTE = {
 _DEVICE_TYPES = {"cuda": "cuda", "gpu": "cuda", "cpu": "cpu", "opencl": "cuda", "mps": "cuda", "xpu": "cuda"}
 
 _stack = []                # the open regions' states, innermost last: (device kind, enabled, dtype)
-_defaults = {"cuda": D.float16, "cpu": D.float16}
+_defaults = {"cuda": D.float16, "cpu": D.bfloat16}
 _enabled_flags = {"cuda": False, "cpu": False}
 _patched = []              # (object, name, original) while any region is open
-_warned = []
 
 
 def is_autocast_available(device_type):
@@ -106,15 +105,12 @@ def set_autocast_dtype(device_type, dtype):
 
 def _check_dtype(dtype, device_type):
     name = getattr(dtype, "name", None) or str(dtype)
-    if name.endswith("bfloat16"):
-        if not _warned:
-            _warned.append(True)
-            warnings.warn("cltensor has no bfloat16 dtype: this autocast region computes in float16 instead",
-                          stacklevel=3)
-        return D.float16
+    if name.endswith("bfloat16"):     # (torch.bfloat16 too)
+        return D.bfloat16
     if dtype not in (D.float16, D.float32):
         raise RuntimeError(f"In {device_type} autocast, but the target dtype is not supported. Disabling autocast.\n"
-                           f"{device_type} Autocast only supports dtypes of torch.float16 currently.")
+                           f"{device_type} Autocast only supports dtypes of torch.bfloat16, torch.float16 "
+                           "currently.")
     return dtype
 
 
@@ -165,7 +161,7 @@ def _cast_lower(x, dt):
 
 def _cast_fp32(x):
     if isinstance(x, Tensor):
-        return x.to(D.float32) if x._dtype is D.float16 else x
+        return x.to(D.float32) if x._dtype is D.float16 or x._dtype is D.bfloat16 else x
     if isinstance(x, (list, tuple)) and any(isinstance(v, Tensor) for v in x):
         return type(x)(_cast_fp32(v) for v in x)
     return x
@@ -216,7 +212,8 @@ for _n, _f in (("is_autocast_available", is_autocast_available), ("is_autocast_e
 class autocast:
     """autocast(device_type, dtype=None, enabled=True, cache_enabled=None): a mixed-precision region (context
     manager or decorator). device_type "cuda"/"gpu" uses PyTorch's CUDA op lists, "cpu" its CPU lists; dtype
-    defaults to get_autocast_dtype(device_type) (float16). cache_enabled is accepted (casts are not cached)."""
+    defaults to get_autocast_dtype(device_type) (float16; bfloat16 for "cpu"). cache_enabled is accepted (casts are
+    not cached)."""
 
     def __init__(self, device_type, dtype=None, enabled=True, cache_enabled=None):
         if not isinstance(device_type, str):

@@ -34,7 +34,7 @@ class HostBuf:
         else:
             self.direct = False
             if read:
-                self.arr = np.ascontiguousarray(t._to_numpy_copy()).reshape(n)
+                self.arr = np.ascontiguousarray(t._bits_copy()).reshape(n)
             else:
                 self.arr = np.empty(n, t._dtype.np)
 

@@ -90,6 +90,8 @@ def _plan(dtype, op, what):
         return "mpi", m
     if name in ("BAND", "BOR", "BXOR") and (dtype.is_floating_point or dtype.is_complex):
         raise RuntimeError(f"{what}: Cannot use {op} with non-integral dtype {dtype}")
+    if dtype is D.bfloat16:      # (its host form is the bits: no MPI or numpy arithmetic on them)
+        raise RuntimeError(f"\"{what}\" not implemented for 'BFloat16'")
     if dtype is D.float16:
         return "numpy", _NP_OPS[name]
     m = {"SUM": MPI.SUM, "AVG": MPI.SUM, "PRODUCT": MPI.PROD, "MIN": MPI.MIN, "MAX": MPI.MAX, "BAND": MPI.BAND,

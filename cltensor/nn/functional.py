@@ -681,7 +681,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
 
 def _ctn(t):
-    return {"float32": "float", "float64": "double", "float16": "c10::Half"}.get(t._dtype.name, t._dtype.name)
+    return {"float32": "float", "float64": "double", "float16": "c10::Half",
+            "bfloat16": "c10::BFloat16"}.get(t._dtype.name, t._dtype.name)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

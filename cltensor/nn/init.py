@@ -80,7 +80,7 @@ def dirac_(tensor, groups=1):
         raise ValueError("dim 0 must be divisible by groups")
     out_chans_per_grp = sizes[0] // groups
     min_dim = min(out_chans_per_grp, sizes[1])
-    a = np.zeros(sizes, dtype=tensor._dtype.np)
+    a = np.zeros(sizes, dtype=np.float32 if tensor._dtype is D.bfloat16 else tensor._dtype.np)
     for g in range(groups):
         for d in range(min_dim):
             idx = (g * out_chans_per_grp + d, d) + tuple(s // 2 for s in sizes[2:])

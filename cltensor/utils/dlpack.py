@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 
 from .. import _creation
+from .. import _dtypes as D
 from .._registry import register, register_method
 from .._tensor import Tensor
 
@@ -141,7 +142,7 @@ def _export_array(t, dl_device, copy):
         if copy is False:
             raise BufferError(f"cltensor: exporting a {t._device} tensor to host memory needs a copy (copy=False "
                               "was given)")
-        return t.detach()._to_numpy_copy(), True
+        return t.detach()._bits_copy(), True
     if own != (DLDeviceType.kDLCPU, 0):
         raise BufferError(f"cltensor: a {t._device} tensor is not in host memory; DLPack export needs "
                           "copy=True or dl_device=(kDLCPU, 0) (a host copy), or move it with .cpu() first")
@@ -167,7 +168,7 @@ def _dlpack(self, stream=None, *, max_version=None, dl_device=None, copy=None):
     dt.data = arr.ctypes.data if arr.size else None
     dt.device = _Device(DLDeviceType.kDLCPU, 0)
     dt.ndim = nd
-    dt.dtype = _dl_dtype(arr.dtype)
+    dt.dtype = _DataType(4, 16, 1) if self._dtype is D.bfloat16 else _dl_dtype(arr.dtype)    # kDLBfloat
     dt.shape = ctypes.cast(shape, ctypes.POINTER(ctypes.c_int64))
     dt.strides = ctypes.cast(strides, ctypes.POINTER(ctypes.c_int64))
     dt.byte_offset = 0
@@ -182,10 +183,10 @@ def _dlpack(self, stream=None, *, max_version=None, dl_device=None, copy=None):
 
 
 _SUPPORTED = {"bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64", "complex64",
-              "complex128"}
+              "complex128", "bfloat16"}
 _NP_OF = {(0, 8): np.int8, (0, 16): np.int16, (0, 32): np.int32, (0, 64): np.int64, (1, 8): np.uint8,
           (2, 16): np.float16, (2, 32): np.float32, (2, 64): np.float64, (5, 64): np.complex64,
-          (5, 128): np.complex128, (6, 8): np.bool_}
+          (5, 128): np.complex128, (6, 8): np.bool_, (4, 16): np.uint16}    # kDLBfloat: bfloat16 bits
 
 
 class _Imported:
@@ -264,6 +265,10 @@ def from_dlpack(ext_tensor):
     else:
         cap = ext_tensor
     arr = _from_capsule(cap)
+    if arr.dtype == np.uint16:      # kDLBfloat (DLPack's unsigned 16 bits has no cltensor dtype)
+        if arr.size == 0:
+            return _creation.empty(arr.shape, dtype=D.bfloat16)
+        return _creation._share(arr, _creation.dv.device("cpu"), D.bfloat16)
     if arr.size == 0:
         return _creation.tensor(arr)
     if not arr.flags.writeable:
@@ -283,6 +288,8 @@ def to_dlpack(tensor):
 def _array_interface(self):
     if self._device.type != "cpu" or self.requires_grad:
         raise AttributeError("__array_interface__ is defined only for CPU-device tensors that do not require grad")
+    if self._dtype is D.bfloat16:
+        raise AttributeError("__array_interface__: numpy has no bfloat16")
     try:
         arr = self._host_array()
     except TypeError:       # no host memory behind this storage

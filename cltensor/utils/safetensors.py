@@ -3,16 +3,16 @@
 ``pip install safetensors`` or ``pip install cltensor[interop]``).
 
 Tensors are written as C-contiguous copies of their values (views and shared storages become independent
-entries). BF16 entries (no cltensor dtype) load as float32 with a UserWarning (exact); other dtypes cltensor has
-not (F8_*, U16/U32/U64) raise a TypeError.
+entries). BF16 entries load as bfloat16 tensors (bit-exact; as float32 values with framework="numpy", which has
+no bfloat16); other dtypes cltensor has not (F8_*, U16/U32/U64) raise a TypeError.
 """
 import json
 import struct
-import warnings
 
 import numpy as np
 
 from .. import _creation
+from .. import _dtypes as D
 from .._tensor import Tensor
 
 __all__ = ["save_file", "load_file", "save", "load", "safe_open"]
@@ -37,24 +37,54 @@ def _to_numpy(tensors):
             raise ValueError(f"Key `{k}` is invalid, expected str but received {type(k)}")
         if not isinstance(v, Tensor):
             raise ValueError(f"Key `{k}` is invalid, expected cltensor.Tensor but received {type(v)}")
-        out[k] = np.array(v.detach()._to_numpy_copy(), order="C")
+        out[k] = np.array(v.detach()._bits_copy(), order="C")    # (bfloat16: its bits as uint16)
     return out
 
 
 def _to_tensor(arr, device):
+    if arr.dtype == np.uint16:      # BF16 bits (U16 entries raise before this: cltensor has no uint16)
+        return _creation._upload(np.array(arr, order="C"), D.bfloat16, _creation._dev(device), True)
     return _creation.tensor(np.array(arr, order="C"), device=device)
+
+
+def _bf16_bytes(arrs, metadata):
+    """The safetensors bytes of numpy arrays where uint16 arrays are BF16 bits (safetensors' numpy API has no
+    bfloat16): the format's header (JSON, space-padded to 8 bytes) and the data, entries ordered by name."""
+    codes = {v: k for k, v in _NP.items()}
+    header, chunks, off = {}, [], 0
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for k in sorted(arrs):
+        a = arrs[k]
+        code = "BF16" if a.dtype == np.uint16 else codes[a.dtype.newbyteorder("<").str if a.dtype.itemsize > 1
+                                                          else a.dtype.str]
+        b = np.ascontiguousarray(a, a.dtype.newbyteorder("<")).tobytes()
+        header[k] = {"dtype": code, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
+        chunks.append(b)
+        off += len(b)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h + b"".join(chunks)
 
 
 def save(tensors, metadata=None):
     """The safetensors bytes of a dict {name: Tensor}."""
     _, snp = _lib()
-    return snp.save(_to_numpy(tensors), metadata=metadata)
+    arrs = _to_numpy(tensors)
+    if any(v._dtype is D.bfloat16 for v in tensors.values()):
+        return _bf16_bytes(arrs, metadata)
+    return snp.save(arrs, metadata=metadata)
 
 
 def save_file(tensors, filename, metadata=None):
     """Write a dict {name: Tensor} (metadata: a dict str -> str) to a safetensors file."""
     _, snp = _lib()
-    snp.save_file(_to_numpy(tensors), filename, metadata=metadata)
+    arrs = _to_numpy(tensors)
+    if any(v._dtype is D.bfloat16 for v in tensors.values()):
+        with open(filename, "wb") as f:
+            f.write(_bf16_bytes(arrs, metadata))
+        return
+    snp.save_file(arrs, filename, metadata=metadata)
 
 
 def load(data, device="cpu"):
@@ -89,10 +119,8 @@ _NP = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I1
 
 
 def _special(info, raw):
-    warnings.warn("safetensors: BF16 tensors are loaded as float32 (cltensor has no bfloat16 dtype; the values are "
-                  "exact)", UserWarning, stacklevel=4)
-    u = raw.view("<u2").astype(np.uint32) << 16
-    return u.view(np.float32).reshape(info["shape"])
+    """BF16 entry: its bits as uint16."""
+    return raw.view("<u2").astype(np.uint16).reshape(info["shape"])
 
 
 def _plain_slice(info, data, base):
@@ -168,7 +196,9 @@ class safe_open:
         return self._f.metadata()
 
     def _wrap(self, arr):
-        return np.array(arr) if self._numpy else _to_tensor(arr, self._device)
+        if self._numpy:
+            return D.bf16_values(arr) if arr.dtype == np.uint16 else np.array(arr)
+        return _to_tensor(arr, self._device)
 
     def _raw(self, name):
         info = self._header[name]

@@ -25,6 +25,7 @@ from ...distributed._collectives import mpi_view
 from ...autograd import _edge, no_grad, is_grad_enabled
 from ..._tensor import Tensor
 from ... import _creation
+from ... import _dtypes as D
 from ..modules.module import Module
 
 __all__ = ["DistributedDataParallel"]
@@ -42,6 +43,8 @@ class _Bucket:
             n += p.numel()
         self.numel = n
         self.dtype = params[0]._dtype
+        if self.dtype is D.bfloat16:    # the gradient all_reduce has no bfloat16 arithmetic on the host
+            raise RuntimeError("DistributedDataParallel: gradient all_reduce not implemented for 'BFloat16'")
         self.pending = len(params)
         self.work = None
         self.stacked = None
