@@ -175,6 +175,10 @@ def _source(rt, template, defname, params):
                    tuple(T(x) if isinstance(x, D.dtype) else x for x in v) if isinstance(v, tuple) else v)
                for k, v in params.items()}
     src = render(template, defname, **tparams)
+    if not rt.info.fp64:
+        # code a template guards with `#ifdef cl_khr_fp64` is left out, also where the driver has fp64 but the
+        # device profile says otherwise (docs/portability.md)
+        src = src.replace("#ifdef cl_khr_fp64", _NO_FP64)
     if not needs64 and not rt.info.fp64 and _uses_fp64(src):
         path = _save_source(defname, src)
         raise KernelBuildError(f"cltensor bug: kernel '{defname}' from templates/{template}.mako ({params}) "
@@ -276,7 +280,8 @@ def _binary_path(rt, key):
     if tag is None:
         dv = rt.info.cl_device
         tag = rt._bin_tag = "\0".join([dv.platform.name, dv.platform.version, dv.name, dv.version,
-                                       dv.driver_version, cl.VERSION_TEXT, " ".join(_OPTIONS), _sources_tag()])
+                                       dv.driver_version, cl.VERSION_TEXT, " ".join(_OPTIONS), _sources_tag(),
+                                       "fp64" if rt.info.fp64 else "no-fp64"])   # (a profile may turn fp64 off)
     h = hashlib.sha256(f"{tag}\0{key!r}".encode()).hexdigest()
     return os.path.join(d, h[:2], h[2:] + ".bin")
 
@@ -370,11 +375,16 @@ _COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 _FP64_WORD = re.compile(r"\bdouble\d*\b|cl_khr_fp64")
 
 
+_NO_FP64 = "#if 0 /* no cl_khr_fp64 */"
+_OFF = re.compile(re.escape(_NO_FP64) + r".*?(?=#else|#endif)", re.S)
+
+
 def _uses_fp64(src):
-    """Whether generated OpenCL C source uses double (types or the extension pragma), comments aside. Kernels for
-    non-float64 dtypes must not: devices without cl_khr_fp64 (many Intel and Apple GPUs) refuse them, and on the
-    others a stray double turns float32 arithmetic into slow (often emulated) float64."""
-    return _FP64_WORD.search(_COMMENT.sub("", src)) is not None
+    """Whether generated OpenCL C source uses double (types or the extension pragma), comments and code left out
+    for devices without fp64 aside. Kernels for non-float64 dtypes must not: devices without cl_khr_fp64 (many
+    Intel and Apple GPUs) refuse them, and on the others a stray double turns float32 arithmetic into slow (often
+    emulated) float64."""
+    return _FP64_WORD.search(_COMMENT.sub("", _OFF.sub("", src))) is not None
 
 
 def _note_wg_limit(rt, k):

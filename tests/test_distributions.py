@@ -431,6 +431,7 @@ def test_low_rank_multivariate_normal():
     assert tuple(d.rsample((5,)).shape) == (5, 2, 3)
 
 
+@pytest.mark.fp64     # (float64 cases inside)
 def test_constraints_against_torch():
     C, TC = D.constraints, TD.constraints
     v = [[-1.0, 0.0, 0.5, 1.0, 2.0, float("nan")], [0.2, 0.3, 0.5, 0.0, 3.0, 1.0]]

@@ -99,6 +99,7 @@ def test_solve_inv_det(dtype):
     np.testing.assert_allclose(host(C(a).det()), torch.det(T(a)).resolve_conj().numpy(), rtol=50 * tol)
 
 
+@pytest.mark.fp64     # (float64 cases inside)
 def test_ill_conditioned_backward_stable():
     for dtype in ("float64", "float32"):
         a = rnd((4, 12, 12), dtype, 7, cond=1e6 if dtype == "float32" else 1e12)
@@ -164,6 +165,7 @@ def test_lu_solve(dtype):
                                rtol=1e-3, atol=1e-4)
 
 
+@pytest.mark.fp64     # (float64 cases inside)
 def test_errors_and_info():
     sing = np.array([[1.0, 2.0], [2.0, 4.0]])
     batch = np.stack([np.eye(2), sing])
@@ -242,6 +244,7 @@ def test_gradients_complex():
     _gc(lambda A: ct.linalg.slogdet(A)[0], a)
 
 
+@pytest.mark.fp64     # (float64 cases inside)
 def test_composites():
     import math
     rng = np.random.default_rng(30)

@@ -566,6 +566,7 @@ def _outcome(lib, fm, name, *args, **kw):
         return type(e).__name__, str(e)
 
 
+@pytest.mark.fp64     # (float64 cases inside)
 def test_errors_and_dtypes_match_torch():
     """dtype refusals, shape checks and their messages, and result dtypes/shapes, as torch's."""
     f = np.ones((3, 4), np.float32)

@@ -12,6 +12,11 @@ from _host import host
 torch = pytest.importorskip("torch")
 
 
+def _has_fp64():
+    from conftest import device_has_fp64
+    return device_has_fp64()
+
+
 def _pair(a):
     return ct.tensor(a), torch.tensor(a)
 
@@ -69,6 +74,9 @@ def _resolve(mod, name):
 @pytest.mark.parametrize("dt", ["float32", pytest.param("float64", marks=pytest.mark.fp64)])
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_accuracy_sweep(case, dt):
+    if case[0] == "digamma" and dt == "float32" and not _has_fp64():
+        pytest.skip("float32 digamma reflects x < 0 in double where the device has fp64 (as PyTorch's CPU kernel); "
+                    "this device has no cl_khr_fp64")
     name, tname, grid, u64, u32 = case[:5]
     a = np.asarray(grid, dt)
     c, t = _pair(a)
@@ -81,6 +89,9 @@ def test_accuracy_sweep(case, dt):
                            f"{got[bad][:5]} want {want[bad][:5]} (ulp {d[bad][:5]})")
 
 
+# float32 polygamma/zeta (and digamma's reflection for x < 0) sum in double where the device has fp64, as
+# PyTorch's CPU kernels do; the float-only fallback of devices without fp64 is less accurate (docs/portability.md)
+@pytest.mark.fp64
 @pytest.mark.parametrize("n", [1, 2, 3, 6])
 def test_polygamma_sweep(n):
     a = np.concatenate([np.linspace(-8, 30, 1521), np.geomspace(1e-6, 1e6, 121)]).astype(np.float32)
@@ -94,6 +105,7 @@ def test_polygamma_sweep(n):
     assert ok.all(), (a[~ok][:5], got[~ok][:5], want[~ok][:5])
 
 
+@pytest.mark.fp64
 def test_polygamma_forms():
     a = np.array([[0.3, 1.5, 4.0], [-1.5, 10.0, 0.0]])
     c, t = _pair(a)
@@ -212,6 +224,7 @@ def test_igamma_grad():
         ct.igamma(ct.tensor([1, 2]), ct.tensor([1, 2]))
 
 
+@pytest.mark.fp64
 def test_polynomial_sweep():
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.uniform(-1.2, 1.2, 1500), [1, -1, 0, 0.5, 2, -3] * 20]).astype(np.float64)
@@ -265,6 +278,7 @@ def test_frexp_ldexp_float_power_grad():
     assert ct.autograd.gradcheck(lambda a: ct.float_power(a.abs(), 2.5), [x])
 
 
+@pytest.mark.fp64
 def test_float_power_and_nextafter_half():
     f = np.array([1.5, -2.0, 0.0, 3.0], np.float32)
     for call in (lambda m, t: m.float_power(t, 2), lambda m, t: m.float_power(2, t),

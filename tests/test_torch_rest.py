@@ -30,6 +30,7 @@ def _eq(got, want, rtol=1e-6, atol=1e-6):
 
 # ---------------------------------------------------------------- searching
 
+@pytest.mark.fp64     # (float64 cases inside)
 def test_searchsorted_sorter_nan_and_errors():
     rng = np.random.default_rng(0)
     seq = rng.uniform(-3, 3, (3, 7)).astype(np.float32)
@@ -57,6 +58,7 @@ def test_searchsorted_sorter_nan_and_errors():
         ct.searchsorted(_c(s), _c(vals[0]))
 
 
+@pytest.mark.fp64     # (float64 cases inside)
 def test_bucketize_isin_mixed_dtypes():
     b = np.array([1, 3, 5, 7])
     x = np.array([[0.5, 3.0, 7.0, 9.0]])
@@ -71,6 +73,7 @@ def test_bucketize_isin_mixed_dtypes():
 
 # ---------------------------------------------------------------- statistics
 
+@pytest.mark.fp64     # (float64 cases inside)
 def test_bincount_histc_edges():
     _eq(ct.bincount(ct.tensor([], dtype=ct.int64), minlength=3), torch.bincount(torch.tensor([]).long(), minlength=3))
     with pytest.raises(RuntimeError, match="non-negative"):
@@ -238,6 +241,7 @@ def test_samplers_distributions_and_seed():
 
 # ---------------------------------------------------------------- queries and settings
 
+@pytest.mark.fp64     # (float64 cases inside)
 def test_queries_and_settings():
     x = ct.randn(2, 3)
     assert ct.is_signed(x) and not ct.is_signed(x.to(ct.uint8)) and not ct.is_conj(x) and not ct.is_neg(x)
