@@ -299,30 +299,15 @@ def nanmedian(input, dim=None, keepdim=False, *, out=None):
             return full((), math.nan, dtype=x._dtype, device=x._device)
         sv = x.reshape(-1).sort()[0]
         with AG.no_grad():
-            k = sv.detach().isnan().logical_not().sum(-1, keepdim=True)
-            pos = ((k - 1).clamp(min=0) // 2)
+            pos = _nanmedian_pos(sv.detach())
         return sv.gather(-1, pos).reshape(())
-    nd = max(x.dim(), 1)
-    d = dim + nd if dim < 0 else dim
-    if not 0 <= d < nd:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})")
-    if x.dim() and x._shape[d] == 0:
-        raise IndexError(f"nanmedian(): Expected reduction dim {d} to have non-zero size.")
-    xs = x.movedim(d, -1) if x.dim() else x.reshape(1)
-    sv, si = xs.sort(-1, stable=True)
-    with AG.no_grad():
-        k = sv.detach().isnan().logical_not().sum(-1, keepdim=True)
-        pos = ((k - 1).clamp(min=0) // 2)
-    v, i = sv.gather(-1, pos), si.gather(-1, pos)
-    if keepdim and x.dim():
-        v, i = v.movedim(-1, d), i.movedim(-1, d)
-    else:
-        v, i = v.squeeze(-1), i.squeeze(-1)
-    if out is not None:
-        _finish_out(v, out[0], "nanmedian")
-        _finish_out(i, out[1], "nanmedian")
-        return _RT.nanmedian(out[0], out[1])
-    return _RT.nanmedian(v, i)
+    return _sorted_pick(x, dim, keepdim, out, "nanmedian", _nanmedian_pos)
+
+
+def _nanmedian_pos(s):
+    """Position of the lower median of the non-NaN values in sorted s (NaNs sort last), along the last dim."""
+    k = s.isnan().logical_not().sum(-1, keepdim=True)
+    return (k - 1).clamp(min=0) // 2
 
 
 @register("mode", method=True)
@@ -332,38 +317,49 @@ def mode(input, dim=-1, keepdim=False, *, out=None):
     x = input
     if x._dtype.is_complex:
         raise RuntimeError("mode(): complex tensors are not supported")
+    return _sorted_pick(x, dim, keepdim, out, "mode", _mode_pos)
+
+
+def _mode_pos(s):
+    """Position, in sorted s, of the end of the first longest run of equal values (along the last dim): its
+    length is reached first there, so ties go to the smallest value."""
+    L = s._shape[-1]
+    j = arange(L, device=s._device).expand(*s._shape)
+    if L > 1:
+        new = s[..., 1:] != s[..., :-1]
+        first = full(s._shape[:-1] + (1,), True, dtype=D.bool_, device=s._device)
+        start = j.where(_cat_last(first, new), 0)
+        start = start.cummax(-1)[0]
+        run = j - start
+    else:
+        run = j * 0
+    return run.argmax(-1, keepdim=True)
+
+
+def _sorted_pick(x, dim, keepdim, out, name, pick):
+    """(values, indices) along dim of the element that pick(sorted values) chooses after a stable sort: the
+    shared part of nanmedian(dim) and mode (dim checks, sort, gather, keepdim, out=)."""
     nd = max(x.dim(), 1)
     d = dim + nd if dim < 0 else dim
     if not 0 <= d < nd:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-nd}, {nd - 1}], but got {dim})")
     if x.dim() and x._shape[d] == 0:
-        raise IndexError(f"mode(): Expected reduction dim {d} to have non-zero size.")
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
     xs = x.movedim(d, -1) if x.dim() else x.reshape(1)
     sv, si = xs.sort(-1, stable=True)
     with AG.no_grad():
-        s = sv.detach()
-        L = s._shape[-1]
-        j = arange(L, device=x._device).expand(*s._shape)
-        if L > 1:
-            new = s[..., 1:] != s[..., :-1]
-            first = full(s._shape[:-1] + (1,), True, dtype=D.bool_, device=x._device)
-            start = j.where(_cat_last(first, new), 0)
-            start = start.cummax(-1)[0]
-            run = j - start
-        else:
-            run = j * 0
-        # the end of the first longest run: its length is reached first there (ties -> the smallest value)
-        best = run.argmax(-1, keepdim=True)
-    v, i = sv.gather(-1, best), si.gather(-1, best)
+        pos = pick(sv.detach())
+    v, i = sv.gather(-1, pos), si.gather(-1, pos)
     if keepdim and x.dim():
         v, i = v.movedim(-1, d), i.movedim(-1, d)
     else:
         v, i = v.squeeze(-1), i.squeeze(-1)
+    rt = getattr(_RT, name)
     if out is not None:
-        _finish_out(v, out[0], "mode")
-        _finish_out(i, out[1], "mode")
-        return _RT.mode(out[0], out[1])
-    return _RT.mode(v, i)
+        _finish_out(v, out[0], name)
+        _finish_out(i, out[1], name)
+        return rt(out[0], out[1])
+    return rt(v, i)
 
 
 def _cat_last(a, b):
