@@ -61,9 +61,18 @@ def mpi_view(arr):
     return arr, _types()[arr.dtype]
 
 
+_VIEWS = {}
+
+
 def _spec(arr):
-    a, t = mpi_view(arr)
-    return [a, t]
+    """[array, MPI datatype] for the buffer of `arr` (see mpi_view)."""
+    v = _VIEWS.get(arr.dtype)
+    if v is None:
+        a, t = mpi_view(arr)
+        v = _VIEWS[arr.dtype] = (a.dtype, t)
+    if v[0] != arr.dtype:
+        arr = arr.view(v[0])
+    return [arr, v[1]]
 
 
 def _mult(dtype):
@@ -74,10 +83,20 @@ _NP_OPS = {"SUM": np.add, "AVG": np.add, "PRODUCT": np.multiply, "MIN": np.minim
            "BAND": np.bitwise_and, "BOR": np.bitwise_or, "BXOR": np.bitwise_xor}
 
 
+_PLANS = {}
+
+
 def _plan(dtype, op, what):
     """('mpi', MPI.Op) or ('numpy', ufunc) for reducing `dtype` with `op`; raises for unsupported pairs."""
     if not isinstance(op, C._RedOp):
         raise TypeError(f"{what}: op must be a ReduceOp, got {op!r}")
+    p = _PLANS.get((dtype, op, what))
+    if p is None:
+        p = _PLANS[(dtype, op, what)] = _make_plan(dtype, op, what)
+    return p
+
+
+def _make_plan(dtype, op, what):
     MPI = C._mpi()
     name = op.name
     if dtype.is_complex and name not in ("SUM", "AVG"):
@@ -123,7 +142,7 @@ def _finish(g, work, async_op):
 
 
 def _hdr(g, what, t, *extra):
-    return exchange_header(g, what, [kind_code(what), _dcode(t), t.numel(), C.shape_digest(t._shape)] + list(extra))
+    return exchange_header(g, what, (kind_code(what), _dcode(t), t.numel(), C.shape_digest(t._shape)) + extra)
 
 
 _NAMES = ("dtype", "number of elements", "shape")

@@ -117,6 +117,7 @@ class ProcessGroup:
         self.timeout = timeout
         self.timeout_s = timeout.total_seconds()
         self.header_settled = False        # see exchange_header
+        self._hdr_buf = None
         self.backend = backend
         self.checks = cfg.dist_checks()
         self._rank = comm.Get_rank()
@@ -408,12 +409,13 @@ def shape_digest(shape):
 
 
 def exchange_header(g, what, fields):
-    """Compare each rank's int64 header over the group in one non-blocking all-reduce (MAX of the fields and of
-    their negations, i.e. every field's maximum and minimum, plus the earliest posting time). Returns _SAME when
-    every rank sent the same header; otherwise the (size, HEADER_LEN) array of every rank's header (a second,
-    all-gather round that only mismatched calls pay). The first field is the operation's code: ranks that called
-    different operations raise here. Returns None when the checks are off (CLTENSOR_DIST_CHECKS=0 at
-    init_process_group): then a mismatch surfaces only as a timeout.
+    """Compare each rank's header over the group in one non-blocking all-reduce of three int64 words: a 62-bit
+    digest of the fields, its negation (MAX of both gives every rank's largest and smallest digest) and the
+    negated posting time (the earliest one). Returns _SAME when every rank sent the same digest; otherwise the
+    (size, HEADER_LEN) array of every rank's fields (a second, all-gather round that only mismatched calls pay).
+    The first field is the operation's code: ranks that called different operations raise here. Returns None
+    when the checks are off (CLTENSOR_DIST_CHECKS=0 at init_process_group): then a mismatch surfaces only as a
+    timeout.
 
     Sets `g.header_settled`: True when this rank saw the exchange complete well before any rank's deadline for it
     (the earliest posting time + the group's timeout - a margin for delivery and clock differences). Then every
@@ -421,21 +423,25 @@ def exchange_header(g, what, fields):
     if not g.checks:
         return None
     MPI = _mpi()
-    k = len(fields)
+    x = hash(tuple(fields)) & _DIGEST_MASK      # (hash of a tuple of ints: the same in every process)
+    h = g._hdr_buf
+    if h is None:
+        h = g._hdr_buf = np.empty(3, np.int64)
     now = time.time()
-    vals = list(fields) + [0] * (HEADER_LEN - k)
-    h = np.array(vals + [-v for v in vals] + [-int(now * 1e6)], np.int64)
+    h[0] = x
+    h[1] = -x
+    h[2] = -int(now * 1e6)
     req = g.comm.Iallreduce(MPI.IN_PLACE, [h, MPI.INT64_T], MPI.MAX)
     if not req.Test():
         wait_requests([req], g, what)
-    r = h.tolist()
+    hi, lo, first = h.tolist()
     t = g.timeout_s
-    g.header_settled = time.time() < -r[-1] * 1e-6 + t - min(t / 2, 60.0)
-    if r[:k] == [-v for v in r[HEADER_LEN:HEADER_LEN + k]]:
+    g.header_settled = time.time() < -first * 1e-6 + t - min(t / 2, 60.0)
+    if hi == -lo:
         return _SAME
     # a mismatch (seen alike by every rank): gather every rank's header for the error message
     mine = np.zeros(HEADER_LEN, np.int64)
-    mine[:k] = fields
+    mine[:len(fields)] = fields
     out = np.empty((g.size(), HEADER_LEN), np.int64)
     wait_requests([g.comm.Iallgather([mine, MPI.INT64_T], [out, MPI.INT64_T])], g, what)
     if (out[:, 0] != out[0, 0]).any():
@@ -443,6 +449,9 @@ def exchange_header(g, what, fields):
         calls = [names.get(int(c), "another operation") for c in out[:, 0]]
         raise DistBackendError(f"{what}: the ranks of the group called different collectives: {calls}")
     return out
+
+
+_DIGEST_MASK = (1 << 62) - 1
 
 
 def commit(g, what):
