@@ -138,18 +138,26 @@ def trace(input):
     return input.diagonal().sum()
 
 
-def logaddexp(input, other):
+def logaddexp(input, other, *, out=None):
     """log(exp(input) + exp(other)) without overflow: max + log1p(exp(-|input - other|))."""
-    return _logaddexp("logaddexp", input, other, False)
+    return _finish_out(_logaddexp("logaddexp", input, other, False), out, "logaddexp")
 
 
-def logaddexp2(input, other):
+def logaddexp2(input, other, *, out=None):
     """log2(2**input + 2**other), as logaddexp."""
-    return _logaddexp("logaddexp2", input, other, True)
+    return _finish_out(_logaddexp("logaddexp2", input, other, True), out, "logaddexp2")
 
 
 def _logaddexp(name, input, other, base2):
     _float_only(name, input, other)
+    if not base2 and any(isinstance(t, Tensor) and t._dtype.is_complex for t in (input, other)):
+        # complex: the operand with the larger real part is the shift (torch's choice): mx + log1p(exp(mn - mx))
+        swap = other.real < input.real
+        mn, mx = _ops.where(swap, other, input), _ops.where(swap, input, other)
+        return mx + (mn - mx).exp().log1p()
+    if base2 and any(isinstance(t, Tensor) and t._dtype.is_complex for t in (input, other)):
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for "
+                                  f"'{next(t for t in (input, other) if isinstance(t, Tensor) and t._dtype.is_complex)._dtype._alias}'")
     d = (input - other).abs()
     t = (-d).exp2().log1p() / math.log(2) if base2 else (-d).exp().log1p()
     # equal infinities give inf - inf = NaN in d: the result is that infinity
@@ -168,7 +176,11 @@ def _floating(input):
         input.to(D.get_default_dtype())
 
 
-def logit(input, eps=None):
+def logit(input, eps=None, *, out=None):
+    return _finish_out(_logit(input, eps), out, "logit")
+
+
+def _logit(input, eps):
     if input._dtype.is_complex:
         raise NotImplementedError(f"\"logit_cpu\" not implemented for '{input._dtype._alias}'")
     x = _floating(input)
@@ -177,22 +189,34 @@ def logit(input, eps=None):
     return (x / (1 - x)).log()
 
 
-def deg2rad(input):
+def deg2rad(input, *, out=None):
+    return _finish_out(_deg2rad(input), out, "deg2rad")
+
+
+def _deg2rad(input):
     if input._dtype.is_complex:
         raise RuntimeError("deg2rad is not supported for complex tensors.")
     x = _floating(input)
     return x * (math.pi / 180)
 
 
-def rad2deg(input):
+def rad2deg(input, *, out=None):
+    return _finish_out(_rad2deg(input), out, "rad2deg")
+
+
+def _rad2deg(input):
     if input._dtype.is_complex:
         raise RuntimeError("rad2deg is not supported for complex tensors.")
     x = _floating(input)
     return x * (180 / math.pi)
 
 
-def sinc(input):
+def sinc(input, *, out=None):
     """sin(pi x) / (pi x), 1 at 0."""
+    return _finish_out(_sinc(input), out, "sinc")
+
+
+def _sinc(input):
     x = _floating(input)
     zero = x == 0
     px = (x * math.pi).masked_fill(zero, 1)        # (no 0 / 0 in the value or the gradient at 0)

@@ -363,6 +363,8 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     else:
         d = D.as_dtype(dtype)
     _no_bool(d, "arange")
+    if d.is_complex:
+        raise NotImplementedError(f'"arange_cpu" not implemented for \'{d._alias}\'')
     if d.category <= 1:                            # integer dtypes: PyTorch casts the arguments first
         start, end, step = int(start), int(end), int(step)
         if step == 0:

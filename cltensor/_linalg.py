@@ -22,7 +22,24 @@ def _check_pair(a, b, name):
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a._dtype._alias} != "
                            f"{b._dtype._alias}")
     if a._dtype is D.bool_:
-        raise RuntimeError(f'"addmm_impl_cpu_" not implemented for \'{a._dtype._alias}\'')
+        raise NotImplementedError(f'"{_BOOL_KERNEL.get(name) or _matmul_kernel(a, b)}" not implemented for '
+                                  f'\'{a._dtype._alias}\'')
+
+
+# the kernel torch's refusal of bool names, per function (matmul: per its path, see _matmul_kernel)
+_BOOL_KERNEL = {"mm": "addmm_impl_cpu_", "addmm": "addmm_impl_cpu_", "bmm": "bmm", "baddbmm": "baddbmm",
+                "mv": "addmv_impl_cpu", "dot": "dot"}
+
+
+def _matmul_kernel(a, b):
+    da, db = a.dim(), b.dim()
+    if da == 1 and db == 1:
+        return "dot"
+    if db == 1:
+        return "addmv_impl_cpu"
+    if db == 2:
+        return "addmm_impl_cpu_"
+    return "bmm"
 
 
 def _gemm_nd(a, b, c, alpha=1, beta=0, cin=None, epi=None):
@@ -240,14 +257,16 @@ def vdot(input, other):
 def inner(input, other):
     if input.dim() == 0 or other.dim() == 0:
         return input * other
+    if input._dtype is D.bool_ and other._dtype is D.bool_:
+        _check_pair(input, other, "dot" if input.dim() == other.dim() == 1 else "mm")
     return tensordot(input, other, dims=([-1], [-1]))
 
 
 @register("outer", method=True)
-def outer(input, vec2):
+def outer(input, vec2, *, out=None):
     if input.dim() != 1 or vec2.dim() != 1:
         raise RuntimeError("outer: expected 1-D tensors")
-    return input.unsqueeze(1) * vec2.unsqueeze(0)
+    return _out(input.unsqueeze(1) * vec2.unsqueeze(0), out)
 
 
 register("ger", outer, method=True, alias_of="outer")
@@ -271,13 +290,21 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
 
 
 @register("addbmm", method=True)
-def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
-    return input * beta + (bmm(batch1, batch2) * alpha).sum(0) if beta != 0 else (bmm(batch1, batch2) * alpha).sum(0)
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
+    _check_pair(batch1, batch2, "addmm")
+    if batch1.dim() != 3 or batch2.dim() != 3:
+        raise RuntimeError(f"batch1 must be a 3D tensor" if batch1.dim() != 3 else "batch2 must be a 3D tensor")
+    prod = bmm(batch1, batch2) * alpha if alpha != 1 else bmm(batch1, batch2)
+    r = input * beta + prod.sum(0) if beta != 0 else prod.sum(0)
+    return _out(r, out)
 
 
 @register("addmv", method=True)
-def addmv(input, mat, vec, *, beta=1, alpha=1):
-    return _add_product(input, mat, vec.unsqueeze(-1), beta, alpha, "AddmvBackward0", squeeze=True)
+def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
+    _check_pair(mat, vec, "mv")
+    if mat.dim() != 2 or vec.dim() != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.dim()}, {mat.dim()}, {vec.dim()}")
+    return _out(_add_product(input, mat, vec.unsqueeze(-1), beta, alpha, "AddmvBackward0", squeeze=True), out)
 
 
 def _traced(inp, a, b, beta, alpha, out=None):

@@ -65,6 +65,11 @@ _ERRS = {("floor", "c"): (NotImplementedError, _CPLX), ("ceil", "c"): (NotImplem
                                       "trying to invert a mask, use the `~` or `logical_not()` operator instead.")}
 
 
+# the kernel names torch's dtype errors give where they differ from the op's name
+_KERNEL_NAME = {"bitwise_left_shift": "lshift", "bitwise_right_shift": "rshift"}
+for _n, _k in _KERNEL_NAME.items():
+    _ERRS[(_n, "b")] = (NotImplementedError, '"' + _k + '_cpu" not implemented for \'{1}\'')
+
 OPS = {}
 
 
@@ -449,6 +454,9 @@ def _rule(op_, args):
         for a, nm in zip(args[1:], ("end", "weight")):
             if isinstance(a, Tensor) and a._dtype is not rt:
                 raise RuntimeError(f"expected dtype {_CNAME[rt.name]} for `{nm}` but got dtype {_CNAME[a._dtype.name]}")
+        if rt.category < 2:
+            kind = "tensor" if isinstance(args[2], Tensor) else "scalar"
+            raise NotImplementedError(f'"lerp_kernel_{kind}" not implemented for \'{rt._alias}\'')
         return (rt,) * n, rt, rt
     rt = result_type(*args)
     if rule == "std" or rule == "same":
@@ -475,7 +483,7 @@ def _rule(op_, args):
         return (D.bool_,) * n, D.bool_, D.bool_
     if rule == "bitwise":
         if rt.category > 1:
-            raise NotImplementedError(f'"{op_.name}_cpu" not implemented for \'{rt._alias}\'')
+            raise NotImplementedError(f'"{_KERNEL_NAME.get(op_.name, op_.name)}_cpu" not implemented for \'{rt._alias}\'')
         return (rt,) * n, rt, rt
     if rule == "real_same":
         return (rt,) * n, rt.to_real(), rt.to_real()
@@ -663,6 +671,21 @@ def _rule_row(op_, name, expr, args):
     return cdts, rdt, odt, ex, check
 
 
+def finish_out(res, out, name):
+    """Copy a result into a user `out=` tensor (resizing it like PyTorch)."""
+    if out is None:
+        return res
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if res.requires_grad and AG.is_grad_enabled():
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, "
+                           "but one of the arguments requires grad.")
+    if out._shape != res._shape:
+        _resize_(out, res._shape)
+    copy_into(out, res.detach())
+    return out
+
+
 def _prepare_out(out, shape, odt, dev, name):
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
@@ -697,6 +720,8 @@ def apply_(name, self, *others, expr=None):
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least two devices, "
                            f"{self._device} and {dev}!")
     cdts, rdt, odt = _rule(op_, args)
+    if op_.rule == "real_same" and self._dtype.is_complex:
+        raise RuntimeError(f"In-place {name} is not supported for complex tensors.")
     if not D.can_cast(odt, self._dtype):
         raise RuntimeError(f"result type {odt._alias} can't be cast to the desired output type {self._dtype._alias}")
     shape = _ew.broadcast_shapes(*[a._shape for a in args if isinstance(a, Tensor)])
@@ -821,6 +846,11 @@ def clamp(x, min=None, max=None, out=None, _inplace=False):
     cat = _CAT[rt.category]
     if cat == "c":
         raise NotImplementedError("clamp is not supported for complex types")
+    if rt is D.bool_:
+        k = "clamp_cpu" if any(isinstance(v, Tensor) for v in args[1:]) else "clamp_scalar_cpu"
+        raise NotImplementedError(f'"{k}" not implemented for \'Bool\'')
+    if _inplace and x._dtype is D.bool_:      # (torch's words for this case spell the dtype in lower case)
+        raise RuntimeError(f"result type {rt._alias} can't be cast to the desired output type bool")
     mx, mn = ("py_max", "py_min") if cat == "f" else ("max", "min")
     if min is not None and max is not None:
         e = f"{mn}({mx}(x0, x1), x2)"

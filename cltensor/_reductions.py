@@ -106,19 +106,7 @@ def _preal(acc):
     return np.float64 if acc.ctype_compute in ("double", "double2") else np.float32
 
 
-def _finish_out(res, out, name):
-    """Copy a result into a user `out=` tensor (resizing it like PyTorch)."""
-    if out is None:
-        return res
-    if not isinstance(out, Tensor):
-        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
-    if res.requires_grad and AG.is_grad_enabled():
-        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic differentiation, "
-                           "but one of the arguments requires grad.")
-    if out._shape != res._shape:
-        O._resize_(out, res._shape)
-    O.copy_into(out, res.detach())
-    return out
+_finish_out = O.finish_out
 
 
 def _pad_rank(shape, strides):
@@ -764,8 +752,12 @@ def logsumexp(input, dim, keepdim=False, *, out=None):
     x = input
     if x._dtype.category < 2:
         x = x.to(D.get_default_dtype())
-    _no_complex(x, "logsumexp")
     dims = _dims(dim, x.dim())
+    if x._dtype.is_complex:       # shifted by the largest real part (as torch), composed of differentiable ops
+        m = amax(x.real, dims, keepdim=True)
+        m = O.where(O.apply("eq", m.abs(), math.inf), 0.0, m)
+        r = (x - m).exp().sum(dims, keepdim=keepdim).log() + (m if keepdim else m.squeeze(dims))
+        return _finish_out(r, out, "logsumexp")
     acc = _acc_of(x._dtype)
     m, _ = _reduce(x, dims, "max", acc, acc)
     m = O.where(O.apply("isinf", m), 0.0, m)

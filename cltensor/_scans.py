@@ -127,12 +127,21 @@ def _cummaxmin(input, dim, which):
     return getattr(_RT, "cum" + which)(v, i)
 
 
-def cummax(input, dim):
-    return _cummaxmin(input, dim, "max")
+def cummax(input, dim, *, out=None):
+    return _pair_out(_cummaxmin(input, dim, "max"), out, "cummax")
 
 
-def cummin(input, dim):
-    return _cummaxmin(input, dim, "min")
+def cummin(input, dim, *, out=None):
+    return _pair_out(_cummaxmin(input, dim, "min"), out, "cummin")
+
+
+def _pair_out(r, out, name):
+    """(values, indices) written into out=(values, indices) when given (the named tuple of the outs)."""
+    if out is None:
+        return r
+    _finish_out(r[0], out[0], name)
+    _finish_out(r[1], out[1], name)
+    return type(r)(out[0], out[1])
 
 
 def _logcumsumexp(x, d, rev):

@@ -25,9 +25,13 @@ def _softmax_dim(x, dim, name):
 
 def _softmax_fwd(input, dim, dtype, log, name):
     x = input if dtype is None else input.to(dtype)
-    if x._dtype.category < 2 or x._dtype.is_complex:
-        raise NotImplementedError(f'"{name}_kernel_impl" not implemented for \'{x._dtype._alias}\'')
     d = _softmax_dim(x, dim, name)
+    if x._dtype.category < 2 or x._dtype.is_complex:
+        if x.numel() == 0:          # (as torch: an empty input is returned before the dtype is looked at)
+            return empty_tensor(x._shape, x._dtype, x._device)
+        # torch names the kernel of its path: the last dim (or a 0-d input) or any other dim
+        kind = "_lastdim" if x.dim() == 0 or d == x.dim() - 1 else ""
+        raise NotImplementedError(f'"{name}{kind}_kernel_impl" not implemented for \'{x._dtype._alias}\'')
     dims = (d,) if x.dim() else ()
     acc = _acc_of(x._dtype)
     out = empty_tensor(x._shape, x._dtype, x._device)

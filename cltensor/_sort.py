@@ -122,8 +122,8 @@ def argsort(input, dim=-1, descending=False, stable=False):
     return _sort_rows(x, d, descending)[1]
 
 
-def msort(input):
-    return sort(input, 0).values
+def msort(input, *, out=None):
+    return _finish_out(sort(input, 0).values, out, "msort")
 
 
 _TOPK_MAX = 64

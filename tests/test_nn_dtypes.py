@@ -77,9 +77,8 @@ CASES = {
     "embedding": lambda F, x: F.embedding(x[0, 0].abs().long() % 4, x[0, 0]),
 }
 
-# PyTorch accepts these, cltensor does not implement them (yet): complex convolution, complex silu / l1_loss
-_MISSING = {("conv2d", "complex64"), ("conv2d_stride", "complex64"), ("conv2d_dilated", "complex64"),
-            ("conv1d", "complex64"), ("silu", "complex64"), ("l1_loss", "complex64")}
+# PyTorch accepts these, cltensor does not implement them (yet)
+_MISSING = set()
 # known deviations from PyTorch (none at present; a case listed here must fail, strict xfail)
 _KNOWN = set()
 

@@ -580,7 +580,11 @@ def _flat_error(index, n):
     return IndexError(f"out of range: tried to access index {v} on a tensor of {n} elements.")
 
 
-def take(input, index):
+def take(input, index, *, out=None):
+    return _ops.finish_out(_take(input, index), out, "take")
+
+
+def _take(input, index):
     _take_index(index, "take")
     index = E._same_device(index, input)
     flat = V.reshape(input, (-1,))

@@ -1,9 +1,35 @@
 """Functional forms of conv3d, the transposed convolutions, fold / unfold and Tensor.unfold (kernels in
 cltensor/nn/_conv.py: the rank-3 im2col / col2im around the GEMM). Re-exported by nn.functional."""
+import functools
+
 from .. import _dtypes as D
 from .. import _creation as C
+from .. import _composite
 from ..autograd import _tape as AG
 from . import _conv
+
+
+def complex_parts(nd):
+    """Decorator: a convolution of complex input and weight as four real ones on the real and imaginary parts,
+    (xr * wr - xi * wi) + i (xr * wi + xi * wr), plus the complex bias (as PyTorch computes it, differentiable)."""
+    def deco(fn):
+        @functools.wraps(fn)
+        def conv(input, weight, bias=None, *args, **kwargs):
+            if not (getattr(input, "_dtype", None) is not None and input._dtype.is_complex and
+                    getattr(weight, "_dtype", None) is input._dtype):
+                return fn(input, weight, bias, *args, **kwargs)
+            if bias is not None and bias._dtype is not input._dtype:
+                raise RuntimeError(f"Input type ({input._dtype._alias}) and bias type ({bias._dtype._alias}) should "
+                                   "be the same")
+            xr, xi, wr, wi = input.real, input.imag, weight.real, weight.imag
+            re = fn(xr, wr, None, *args, **kwargs) - fn(xi, wi, None, *args, **kwargs)
+            im = fn(xr, wi, None, *args, **kwargs) + fn(xi, wr, None, *args, **kwargs)
+            out = _composite.complex(re, im)
+            if bias is not None:
+                out = out + bias.reshape((-1,) + (1,) * nd)
+            return out
+        return conv
+    return deco
 
 _NAMES3 = ("depth", "height", "width")
 
@@ -135,6 +161,7 @@ def convnd(input, weight, bias, stride, padding, dilation, groups, nd, name):
     return out.squeeze(0) if unbatched else out
 
 
+@complex_parts(3)
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return convnd(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
 
@@ -204,16 +231,19 @@ def conv_transposend(input, weight, bias, stride, padding, output_padding, group
     return out.squeeze(0) if unbatched else out
 
 
+@complex_parts(1)
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     return conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation, 1,
                             "conv_transpose1d")
 
 
+@complex_parts(2)
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     return conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation, 2,
                             "conv_transpose2d")
 
 
+@complex_parts(3)
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     return conv_transposend(input, weight, bias, stride, padding, output_padding, groups, dilation, 3,
                             "conv_transpose3d")

@@ -16,7 +16,7 @@ from .. import _softmax
 from .. import _creation as C
 from ..autograd import _tape as AG
 from .._tensor import Tensor, prod, empty_tensor
-from . import _conv, _pool, _norm, _loss, _embedding
+from . import _conv, _pool, _norm, _loss, _embedding, _convfn
 from ._common import as_shape
 
 # ================================================================================================ op rows
@@ -36,12 +36,12 @@ _op("nn_leaky_relu", 2, "(x0 > 0 ? x0 : x0 * x1)",
     lambda g, a, s, o: (_w(a > 0, g, g * s), None), "LeakyReluBackward0", saves="01")
 _op("nn_elu", 2, "(x0 > 0 ? x0 : x1 * expm1(x0))",
     lambda g, a, al, o: (_w(a > 0, g, g * (o + al)), None), "EluBackward0", saves="01o")
-_op("nn_hardtanh", 3, "fmin(fmax(x0, x1), x2)",
+_op("nn_hardtanh", 3, "(x0 < x1 ? x1 : (x0 > x2 ? x2 : x0))",     # (NaN and -0.0 pass through, as torch)
     lambda g, a, lo, hi, o: (_w((a > lo) & (a < hi), g, 0.0), None, None), "HardtanhBackward0", saves="012")
 _op("nn_softplus", 3, "(x0 * x1 > x2 ? x0 : log1p(exp(x0 * x1)) / x1)",
     lambda g, a, beta, th, o: (_w(a * beta > th, g, g * (a * beta).sigmoid()), None, None), "SoftplusBackward0",
     saves="012")
-_op("nn_logsigmoid", 1, "(x0 < 0 ? x0 - log1p(exp(x0)) : -log1p(exp(-x0)))",
+_op("nn_logsigmoid", 1, "(fmin(x0, ($T)0) - log1p(exp(-fabs(x0))))",
     lambda g, a, o: (g * (-a).sigmoid(),), "LogSigmoidBackward0", saves="0")
 _op("nn_gelu_tanh_grad", 2,
     "(x0 * (($T)0.5 * (1 + py_tanh(($T)0.7978845608028654 * (x1 + ($T)0.044715 * x1 * x1 * x1))) + ($T)0.5 * x1 * "
@@ -52,10 +52,13 @@ _op("nn_gelu_tanh_grad", 2,
 _op("nn_gelu_tanh", 1,
     "(($T)0.5 * x0 * (1 + py_tanh(($T)0.7978845608028654 * (x0 + ($T)0.044715 * x0 * x0 * x0))))",
     lambda g, a, o: (O.apply("nn_gelu_tanh_grad", g, a),), "GeluBackward0", saves="0")
-_op("nn_hardsigmoid", 1, "fmin(fmax(x0 / 6 + ($T)0.5, ($T)0), ($T)1)",
-    lambda g, a, o: (_w((a > -3.0) & (a < 3.0), g / 6.0, 0.0),), "HardsigmoidBackward0", saves="0")
+# torch's hardsigmoid gradient multiplies by 1/6 rounded to float32 (in every dtype); hardswish's gradient is
+# g at x >= 3 and NaN at NaN (torch's vectorised kernel, the one tensors of more than a few elements take)
+_SIXTH = 0.1666666716337204     # float32(1) / float32(6)
+_op("nn_hardsigmoid", 1, "((x0 + 3 < 0 ? ($T)0 : (x0 + 3 > 6 ? ($T)6 : x0 + 3)) / 6)",
+    lambda g, a, o: (_w((a > -3.0) & (a < 3.0), g * _SIXTH, 0.0),), "HardsigmoidBackward0", saves="0")
 _op("nn_hardswish", 1, "(x0 * fmin(fmax(x0 + 3, ($T)0), ($T)6) / 6)",
-    lambda g, a, o: (_w(a < -3.0, 0.0, _w(a <= 3.0, g * (a / 3.0 + 0.5), g)),), "HardswishBackward0", saves="0")
+    lambda g, a, o: (_w(a < -3.0, 0.0, _w(a >= 3.0, g, g * (a / 3.0 + 0.5))),), "HardswishBackward0", saves="0")
 _op("nn_mish", 1, "(x0 * py_tanh(x0 > 20 ? x0 : log1p(exp(x0))))",
     lambda g, a, o: (g * _mish_grad(a),), "MishBackward0", saves="0")
 _op("nn_relu_grad", 2, {"f": "(x1 <= 0 ? ($T)0 : x0)"},
@@ -312,6 +315,8 @@ def gelu(input, approximate="none"):
 def silu(input, inplace=False):
     if input._dtype.category < 2:
         _dtype_check(input, "silu_cpu")
+    if input._dtype.is_complex:     # (composed: x * sigmoid(x))
+        return input.mul_(input.sigmoid()) if inplace else input * input.sigmoid()
     return O.apply_("silu", input) if inplace else O.apply("silu", input)
 
 
@@ -624,6 +629,7 @@ def _conv_padding(padding, k, stride, dilation, nd):
     return _pair_arg(padding, nd, "padding"), None
 
 
+@_convfn.complex_parts(2)
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     _check_tensor(input, "input", "conv2d")
     if input.dim() not in (3, 4):
@@ -685,6 +691,7 @@ def _ctn(t):
             "bfloat16": "c10::BFloat16"}.get(t._dtype.name, t._dtype.name)
 
 
+@_convfn.complex_parts(1)
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if input.dim() not in (2, 3):
         raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to conv1d, but got input of size: "
@@ -1198,6 +1205,9 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     if input._dtype.category < 2 and reduction == "mean":
         raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
                            f"complex dtype. Got: {input._dtype._alias}")
+    if input._dtype.is_complex or target._dtype.is_complex:     # (real-valued: |input - target|, composed)
+        d = (input - target).abs()
+        return d if reduction == "none" else (d.sum() if reduction == "sum" else d.mean())
     return _pointwise_loss("nn_absdiff", "nn_absdiff_grad", "L1LossBackward0", input, target, reduction,
                            weight=weight)
 
