@@ -4,6 +4,7 @@ backward rule, plus the generic dispatch (promotion, broadcasting, out=, in-plac
 Expressions are C over operands x0, x1, ... already cast to the op's compute dtype. The category key picks
 the expression: 'b' bool, 'i' integer, 'f' floating (half computes in float), 'c' complex.
 """
+import cmath
 import math
 
 from . import _dtypes as D
@@ -371,23 +372,28 @@ def _angle_backward(g, a):
 
 
 def _pow_backward(g, a, b, o):
+    # PyTorch's pow_backward_self / pow_backward_exponent; for complex values the derivative is conjugated
     ga = gb = None
     if isinstance(a, Tensor) and a.requires_grad:
         if isinstance(b, Tensor):
-            ga = g * b * where(b == 0, 1.0, a).pow(b - 1)
+            ga = g * _conj(b * where(b == 0, 1.0, a).pow(b - 1))
             ga = where(b == 0, 0.0, ga)
         elif b == 0:
             ga = g * 0
         else:
-            ga = g * b * a.pow(b - 1)
+            ga = g * _conj(a.pow(b - 1) * b)
     if isinstance(b, Tensor) and b.requires_grad:
         if isinstance(a, Tensor):
-            gb = where((a == 0) & (b >= 0), 0.0, g * o * a.log())
+            # zero where base == 0 and the exponent is real and >= 0
+            nonneg = (b.imag == 0) & (b.real >= 0) if b._dtype.is_complex else b >= 0
+            gb = where((a == 0) & nonneg, 0.0, g * _conj(o * a.log()))
+        elif isinstance(a, complex):
+            gb = g * 0 if a == 0 else g * _conj(o * cmath.log(a))
         else:
             # PyTorch's pow_backward_exponent: grad * where(base == 0 & exponent >= 0, 0, result * log(base)),
             # so 0 ** x has the gradient -inf where x < 0 (result inf, log 0 = -inf)
             if a > 0:
-                gb = g * o * math.log(a)
+                gb = g * _conj(o * math.log(a))
             elif a != 0:
                 gb = g * o * float("nan")
             elif b._dtype.is_complex:

@@ -84,9 +84,7 @@ except ImportError:
     pass
 # the rows of the op-info table (tests/opinfo.py) with complex kernels and autograd (OPS keys), plus copy
 COMPLEX_UNARY = [r.ops_key for r in opinfo.rows("unary", "complex128", grad=True)] + ["copy"]
-COMPLEX_BINARY = [pytest.param(r.ops_key, marks=pytest.mark.xfail(strict=True, reason=(
-    "bug: pow's backward with a complex tensor exponent compares b >= 0 (NotImplementedError ge_cpu)")))
-    if r.ops_key == "pow" else r.ops_key for r in opinfo.rows("binary", "complex128", grad=True)]
+COMPLEX_BINARY = [r.ops_key for r in opinfo.rows("binary", "complex128", grad=True)]
 
 
 def _rng(name):
