@@ -146,7 +146,14 @@ def _pair_out(r, out, name):
 
 def _logcumsumexp(x, d, rev):
     r, _ = _scan(x, d, "lae", x._dtype, rev=rev)
-    if AG.needs_grad(x):
+    if AG.needs_grad(x) and x._dtype.is_complex:
+        def cbw(g):
+            # d r_k / d x_j = exp(x_j - r_k) (k >= j in scan order): in log space, conjugated (Wirtinger)
+            lg = O.apply("log", O.apply("conj", g))
+            return (O.apply("conj", O.apply("exp", O.apply("add", _logcumsumexp(
+                O.apply("sub", lg, r), d, not rev), x))),)
+        AG.record("LogcumsumexpBackward0", (x,), r, cbw, saved=(x,))
+    elif AG.needs_grad(x):
         def bw(g):
             # log-space form (as PyTorch): positive and negative parts of g separately
             pos = O.apply("log", O.clamp(g, min=0))
@@ -162,7 +169,6 @@ def logcumsumexp(input, dim, *, out=None):
     x = input
     if x._dtype.category < 2:
         raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for \'{x._dtype._alias}\'')
-    _no_complex(x, "logcumsumexp")
     return _finish_out(_logcumsumexp(x, _row_dim(x, dim), False), out, "logcumsumexp")
 
 

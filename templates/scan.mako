@@ -21,7 +21,7 @@ def ident(op, A):
     if op == "min":
         return "(INFINITY)" if A.isfloat else _IMAX[cc]
     if op == "lae":
-        return "(-INFINITY)"
+        return "((%s)(-INFINITY, 0))" % cc if A.complex else "(-INFINITY)"
     raise ValueError(op)
 
 
@@ -50,6 +50,15 @@ static inline ${A.cc} lae_(${A.cc} a, ${A.cc} b) {
     const ${A.cc} mx = fmax(a, b), mn = fmin(a, b);
     if (mn == -INFINITY || mx == INFINITY) return mx;
     return mx + log1p(exp(mn - mx));
+}
+% elif A.complex:
+## complex: the operand with the larger real part shifts the other (ties keep the running value as the smaller)
+static inline ${A.cc} lae_(${A.cc} a, ${A.cc} b) {
+    const int swap = b.x < a.x;
+    const ${A.cc} lo = swap ? b : a, hi = swap ? a : b;
+    if (isnan(lo.x) || isnan(lo.y)) return (${A.cc})(NAN, NAN);
+    if (isinf(lo.x) && lo.x == hi.x) return lo.x < 0 ? lo : c_log(c_exp(lo) + c_exp(hi));
+    return hi + c_log1p(c_exp(lo - hi));
 }
 % endif
 </%def>

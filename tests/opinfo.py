@@ -638,7 +638,6 @@ for _n in ("maximum", "minimum"):
     _bug(_n, "values", ("float16", "float32"),
          f"torch's {_n}(0.0, -0.0) depends on its path (the vectorised loop returns the second operand's zero, the "
          "scalar tail and float16 the first); cltensor always returns the second")
-_bug("logcumsumexp", "values", ("complex64",), "bug: logcumsumexp refuses complex input (torch supports it)")
 
 
 for _m in _PARTS:
