@@ -136,12 +136,14 @@ def get_default_dtype():
 
 def set_default_dtype(d):
     d = as_dtype(d)
-    if d not in (float16, float32, float64):
+    if d not in (float16, bfloat16, float32, float64):
         raise TypeError(f"only floating-point types are supported as the default type, got {d}")
     _default[0] = d
 
 
 def _default_complex():
+    if _default[0] is bfloat16:       # (no complex counterpart, as in PyTorch)
+        raise RuntimeError("invalid default scalar type for complex")
     return complex128 if _default[0] is float64 else complex64
 
 

@@ -289,3 +289,21 @@ def test_reading_bfloat16_storage_as_a_number_fails_to_build():
     with pytest.raises(RuntimeError, match="\"elementwise.flat\" not implemented for 'BFloat16'"):
         K.get(rt_of(ct.ones(1)), "elementwise", "flat", out=bf, ins=(bf,), kinds=("t",), cdts=(bf,), rdt=bf,
               expr="x0 * 2", idx="int", vexpr=True)
+
+
+def test_bfloat16_as_the_default_dtype():
+    """set_default_dtype(bfloat16) is accepted as in PyTorch: float factories, Python floats and new modules take
+    it; a complex default has no counterpart (PyTorch's error)."""
+    before = ct.get_default_dtype()
+    try:
+        for mod in (torch, ct):
+            mod.set_default_dtype(mod.bfloat16)
+        for mk in (lambda m: m.tensor([1.5]), lambda m: m.ones(2), lambda m: m.arange(0.0, 3),
+                   lambda m: m.tensor([1, 2]) / 2, lambda m: m.nn.Linear(2, 3).weight):
+            assert str(mk(ct).dtype).split(".")[-1] == str(mk(torch).dtype).split(".")[-1] == "bfloat16"
+        assert (ct.ones(3) * 2.5).tolist() == [2.5] * 3
+        with pytest.raises(RuntimeError, match="invalid default scalar type for complex"):
+            ct.tensor([1j])
+    finally:
+        torch.set_default_dtype(torch.float32)
+        ct.set_default_dtype(before)
