@@ -47,6 +47,7 @@ from . import cuda, nn, optim, profiler, utils  # noqa: E402,F401
 from . import serialization  # noqa: E402,F401
 from . import backends, accelerator, graphs  # noqa: E402,F401
 from . import distributed  # noqa: E402,F401
+from . import futures  # noqa: E402,F401
 from . import linalg, fft, special  # noqa: E402,F401
 from . import onnx  # noqa: E402,F401
 from . import amp  # noqa: E402,F401

@@ -11,6 +11,8 @@ from ._collectives import (all_reduce, broadcast, reduce, all_gather, all_gather
                            reduce_scatter_tensor, gather, scatter, all_to_all, all_to_all_single, send, recv,
                            isend, irecv, barrier, monitored_barrier, broadcast_object_list, all_gather_object,
                            gather_object, scatter_object_list, batch_isend_irecv, P2POp)
+from ._bucket import GradBucket  # noqa: F401
+from . import algorithms  # noqa: F401
 
 is_gloo_available = is_mpi_available
 is_nccl_available = is_mpi_available

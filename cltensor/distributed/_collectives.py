@@ -109,8 +109,8 @@ def _make_plan(dtype, op, what):
         return "mpi", m
     if name in ("BAND", "BOR", "BXOR") and (dtype.is_floating_point or dtype.is_complex):
         raise RuntimeError(f"{what}: Cannot use {op} with non-integral dtype {dtype}")
-    if dtype is D.bfloat16:      # (its host form is the bits: no MPI or numpy arithmetic on them)
-        raise RuntimeError(f"\"{what}\" not implemented for 'BFloat16'")
+    if dtype is D.bfloat16:      # (its host form is the bits: reduced on the host through float32)
+        return "numpy", _Bf16(_NP_OPS[name])
     if dtype is D.float16:
         return "numpy", _NP_OPS[name]
     m = {"SUM": MPI.SUM, "AVG": MPI.SUM, "PRODUCT": MPI.PROD, "MIN": MPI.MIN, "MAX": MPI.MAX, "BAND": MPI.BAND,
@@ -124,6 +124,31 @@ def _avg(arr, n):
     else:
         q = np.abs(arr) // n
         arr[...] = np.where(arr < 0, -q, q)
+
+
+class _Bf16:
+    """A numpy reduction over bfloat16 bits: values widened to float32, each step rounded back to bfloat16."""
+    __slots__ = ("fn",)
+
+    def __init__(self, fn):
+        self.fn = fn
+
+
+def _np_result(stacked, mop, op, n):
+    """The reduction of the rows of `stacked` (rank order) in the host form of its dtype; AVG divides by n."""
+    if isinstance(mop, _Bf16):
+        vals = D.bf16_values(stacked)
+        out = vals[0].copy()
+        for r in range(1, vals.shape[0]):
+            mop.fn(out, vals[r], out=out)
+            out = D.bf16_values(D.bf16_bits(out))
+        if op is ReduceOp.AVG:
+            out = out / n
+        return D.bf16_bits(out)
+    r = _np_reduce(stacked, mop)
+    if op is ReduceOp.AVG:
+        r = (r.astype(np.float32) / n).astype(r.dtype)
+    return r
 
 
 def _np_reduce(stacked, fn):
@@ -201,9 +226,7 @@ def allreduce_tensor(tensor, op, g, mode=None, mop=None):
         req = g.comm.Iallgather(_spec(arr), _spec(stacked))
 
         def fin():
-            r = _np_reduce(stacked, mop)
-            if op is ReduceOp.AVG:
-                r = (r.astype(np.float32) / n).astype(arr.dtype)
+            r = _np_result(stacked, mop, op, n)
             arr[...] = r
             buf.commit()
     return Work(g, [req], "all_reduce", fin, [tensor])
@@ -258,9 +281,7 @@ def reduce(tensor, dst=None, op=ReduceOp.SUM, group=None, async_op=False, group_
 
         def fin():
             if me == root:
-                r = _np_reduce(stacked, mop)
-                if op is ReduceOp.AVG:
-                    r = (r.astype(np.float32) / n).astype(arr.dtype)
+                r = _np_result(stacked, mop, op, n)
                 arr[...] = r
                 buf.commit()
     return _finish(g, Work(g, [req], "reduce", fin, [tensor]), async_op)
@@ -333,9 +354,7 @@ def _reduce_scatter(g, output, flat, op, what, async_op):
         req = g.comm.Ialltoall(_spec(flat), _spec(stacked))
 
         def fin():
-            r = _np_reduce(stacked, mop)
-            if op is ReduceOp.AVG:
-                r = (r.astype(np.float32) / n).astype(flat.dtype)
+            r = _np_result(stacked, mop, op, n)
             out.arr[...] = r
             out.commit()
     return _finish(g, Work(g, [req], what, fin, [output]), async_op)

@@ -13,6 +13,7 @@ from datetime import timedelta
 import numpy as np
 
 from .. import _config as cfg
+from .. import futures as _futures
 
 __all__ = ["Backend", "ReduceOp", "ProcessGroup", "GroupMember", "group", "Work", "DistError", "DistBackendError",
            "is_available", "is_mpi_available", "is_initialized", "init_process_group", "destroy_process_group",
@@ -374,6 +375,11 @@ class Work:
 
     def synchronize(self):
         self.wait()
+
+    def get_future(self):
+        """A cltensor.futures.Future completed with this operation's result (the list of its tensors) when the
+        operation completes (wait() on the future waits for it)."""
+        return _futures._from_operation(self.wait, self.is_completed, self._result)
 
 
 class _DoneWork(Work):

@@ -295,3 +295,31 @@ def test_timeout_raises_instead_of_hanging(numel):
         with pytest.raises(dist.DistBackendError, match="timed out"):
             dist.all_reduce(t, group=g)
     dist.barrier()
+
+
+@pytest.mark.parametrize("op", [ReduceOp.SUM, ReduceOp.AVG, ReduceOp.MAX, ReduceOp.PRODUCT])
+def test_all_reduce_and_reduce_of_bfloat16(op):
+    """bfloat16 reduces on the host through float32, rounded to bfloat16 after each rank's step (rank order)."""
+    vals = [np.asarray(data(r, ct.float32, (4, 3)), np.float32) for r in range(N)]
+    t = ct.tensor(vals[R]).to(ct.bfloat16)
+    dist.all_reduce(t, op=op)
+    f = {"SUM": np.add, "AVG": np.add, "MAX": np.maximum, "PRODUCT": np.multiply}[op.name]
+    rnd = lambda a: ct.tensor(a).to(ct.bfloat16).float().numpy()        # noqa: E731
+    want = rnd(vals[0])
+    for v in vals[1:]:
+        want = rnd(f(want, rnd(v)))
+    if op is ReduceOp.AVG:
+        want = rnd(want / N)
+    np.testing.assert_array_equal(t.float().numpy(), want)
+    r = ct.tensor(vals[R]).to(ct.bfloat16)
+    dist.reduce(r, dst=0, op=op)
+    if R == 0:
+        np.testing.assert_array_equal(r.float().numpy(), want)
+
+
+def test_work_futures():
+    t = ct.ones(5) * (R + 1)
+    fut = dist.all_reduce(t, async_op=True).get_future()
+    doubled = fut.then(lambda f: f.value()[0] * 2)
+    assert doubled.wait().tolist() == [N * (N + 1)] * 5
+    assert fut.done() and fut.value()[0] is t

@@ -184,3 +184,98 @@ def test_buckets_start_during_backward_in_order():
     assert nb > 2
     assert seen[0][0] == 0 and seen[0][2] > 0          # the first bucket started while others were still filling
     assert [s[0] for s in seen] == sorted(s[0] for s in seen) and seen[-1][1] == nb
+
+
+# ---------------------------------------------------------------- communication hooks
+
+from cltensor.distributed.algorithms.ddp_comm_hooks import default_hooks  # noqa: E402
+
+
+def _train(ddp, steps, seed0=70):
+    opt = ct.optim.SGD(ddp.parameters(), lr=0.1)
+    lossf = nn.CrossEntropyLoss()
+    for s in range(steps):
+        x, y = batch(seed0 + s, R)
+        opt.zero_grad()
+        lossf(ddp(x), y).backward()
+        opt.step()
+    return params(ddp.module)
+
+
+@pytest.mark.parametrize("hook,tol", [(default_hooks.allreduce_hook, 1e-6), (default_hooks.fp16_compress_hook, 2e-3),
+                                      (default_hooks.bf16_compress_hook, 2e-2)])
+def test_stock_comm_hooks_match_the_default_reduction(hook, tol):
+    want = _train(DDP(make(3), bucket_cap_mb=0.002), 3)
+    ddp = DDP(make(3), bucket_cap_mb=0.002)
+    ddp.register_comm_hook(None, hook)
+    got = _train(ddp, 3)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("as_view", [False, True])
+def test_custom_comm_hook_sees_buckets_in_order_and_sets_the_gradients(as_view):
+    seen = []
+
+    def local_times_rankcount(state, bucket):      # no communication: each rank keeps its own gradient * state
+        seen.append((bucket.index(), bucket.is_last(), [tuple(p.shape) for p in bucket.parameters()]))
+        assert [tuple(g.shape) for g in bucket.gradients()] == seen[-1][2]
+        f = ct.futures.Future()
+        f.set_result(bucket.buffer() * state)
+        return f
+
+    ref = make(4)
+    ddp = DDP(make(4), bucket_cap_mb=0.002, gradient_as_bucket_view=as_view)
+    ddp.register_comm_hook(3.0, local_times_rankcount)
+    lossf = nn.CrossEntropyLoss()
+    x, y = batch(80, R)
+    lossf(ddp(x), y).backward()
+    lossf(ref(x), y).backward()
+    nb = len(ddp.bucket_indices)
+    assert [s[0] for s in seen] == list(range(nb)) and [s[1] for s in seen] == [False] * (nb - 1) + [True]
+    for p, q in zip(ddp.module.parameters(), ref.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), 3 * q.grad.numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(RuntimeError, match="can only be called once"):
+        ddp.register_comm_hook(None, local_times_rankcount)
+    with pytest.raises(TypeError, match="callable"):
+        DDP(make(4)).register_comm_hook(None, 5)
+
+
+# ---------------------------------------------------------------- join (uneven inputs)
+
+@pytest.mark.parametrize("divide_initial", [True, False])
+def test_join_trains_on_uneven_inputs_like_one_process(divide_initial):
+    """Rank r has 2 + r batches; inside join() a rank that ran out shadows the others' reductions with zero
+    gradients. Each step's gradient is the sum over the ranks still running / (N or their count), as one process
+    computes it; every rank ends with the last joiner's model."""
+    ref = make(5)
+    ddp = DDP(make(5), bucket_cap_mb=0.002)
+    opt = ct.optim.SGD(ddp.parameters(), lr=0.1)
+    lossf = nn.CrossEntropyLoss()
+    with ddp.join(divide_by_initial_world_size=divide_initial):
+        for s in range(2 + R):
+            x, y = batch(90 + s, R)
+            opt.zero_grad()
+            lossf(ddp(x), y).backward()
+            opt.step()
+    ropt = ct.optim.SGD(ref.parameters(), lr=0.1)
+    for s in range(2 + N - 1):
+        active = [r for r in range(N) if s < 2 + r]
+        ropt.zero_grad()
+        for r in active:
+            x, y = batch(90 + s, r)
+            (lossf(ref(x), y) / (N if divide_initial else len(active))).backward()
+        ropt.step()
+    for a, b in zip(params(ddp.module), params(ref)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_join_throw_on_early_termination_raises_on_every_rank():
+    ddp = DDP(make(6))
+    lossf = nn.CrossEntropyLoss()
+    with pytest.raises(RuntimeError, match="exhausted inputs"):
+        with ddp.join(throw_on_early_termination=True):
+            for s in range(1 + min(R, 1)):          # rank 0 has one batch, the others two
+                x, y = batch(95 + s, R)
+                lossf(ddp(x), y).backward()
+    dist.barrier()                                  # every rank left the context: the group still works

@@ -22,9 +22,12 @@ from ... import distributed as dist
 from ...distributed import _core as DC
 from ...distributed._buffers import HostBuf, write_array
 from ...distributed._collectives import mpi_view
+from ...distributed._bucket import GradBucket
+from ...distributed.algorithms.join import Join, Joinable, JoinHook, _JoinConfig
 from ...autograd import _edge, no_grad, is_grad_enabled
 from ..._tensor import Tensor
 from ... import _creation
+from ... import _shape
 from ... import _dtypes as D
 from ..modules.module import Module
 
@@ -43,8 +46,6 @@ class _Bucket:
             n += p.numel()
         self.numel = n
         self.dtype = params[0]._dtype
-        if self.dtype is D.bfloat16:    # the gradient all_reduce has no bfloat16 arithmetic on the host
-            raise RuntimeError("DistributedDataParallel: gradient all_reduce not implemented for 'BFloat16'")
         self.pending = len(params)
         self.work = None
         self.stacked = None
@@ -65,6 +66,17 @@ class _Bucket:
                           g._strides == v._strides)
 
 
+# dtypes whose gradients are gathered and averaged on the host in float32 (MPI has no arithmetic for them)
+_GATHERED = (D.float16, D.bfloat16)
+
+
+def _mean_gathered(stacked, dtype, n):
+    """The mean over ranks of gathered float16 values or bfloat16 bits, in the same host form."""
+    if dtype is D.bfloat16:
+        return D.bf16_bits(D.bf16_values(stacked).sum(0) / n)
+    return stacked.astype(np.float32).sum(0) / n
+
+
 def _walk_outputs(obj, out):
     if isinstance(obj, Tensor):
         out.append(obj)
@@ -77,7 +89,7 @@ def _walk_outputs(obj, out):
     return out
 
 
-class DistributedDataParallel(Module):
+class DistributedDataParallel(Module, Joinable):
     """DistributedDataParallel(module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True,
     process_group=None, bucket_cap_mb=25, find_unused_parameters=False, check_reduction=False,
     gradient_as_bucket_view=False, static_graph=False): replicate `module` on each rank of the process group
@@ -89,6 +101,11 @@ class DistributedDataParallel(Module):
                  gradient_as_bucket_view=False, static_graph=False, delay_all_reduce_named_params=None,
                  param_to_hook_all_reduce=None, mixed_precision=None, device_mesh=None):
         super().__init__()
+        self._join_config = _JoinConfig()
+        self._divide_by_initial_world_size = True
+        self._active = None                 # ranks that have not joined, this iteration (inside join())
+        self._comm_hook = self._comm_state = None
+        self._hook_used = False
         self.module = module
         self.process_group = DC._group(process_group)
         if self.process_group is None:
@@ -172,6 +189,9 @@ class DistributedDataParallel(Module):
         if self.device_ids:
             dev = self._device()
             inputs = tuple(a.to(dev) if isinstance(a, Tensor) else a for a in inputs)
+        self._active = None
+        if is_grad_enabled() and self.require_backward_grad_sync:
+            self._active = Join.notify_join_context(self)    # (inside join(): the ranks still running)
         if self.broadcast_buffers and self.require_forward_param_sync:
             bufs = list(self.module.buffers())
             if bufs:
@@ -238,11 +258,21 @@ class DistributedDataParallel(Module):
         MPI = DC._mpi()
         while self._next < len(self._buckets) and self._buckets[self._next].pending == 0:
             b = self._buckets[self._next]
+            if self._comm_hook is not None:
+                self._hook_used = True
+                bucket = GradBucket(self._next, self._bucket_tensor(b), b.params, b.offsets,
+                                    self._next == len(self._buckets) - 1)
+                b.work = self._comm_hook(self._comm_state, bucket)
+                if not hasattr(b.work, "wait"):
+                    raise RuntimeError("DistributedDataParallel: a communication hook must return a "
+                                       "cltensor.futures.Future (of the bucket's reduced flat tensor)")
+                self._next += 1
+                continue
             if b.flat is not None:
                 self._fill_flat(b)
                 a, t = mpi_view(b.buf.arr)
-                if b.dtype.np == np.float16:
-                    b.stacked = np.empty((g.size(), b.numel), np.float16)
+                if b.dtype in _GATHERED:
+                    b.stacked = np.empty((g.size(), b.numel), b.dtype.np)
                     s, st = mpi_view(b.stacked)
                     req = g.comm.Iallgather([a, t], [s, st])
                 else:
@@ -256,8 +286,8 @@ class DistributedDataParallel(Module):
                     seg[...] = 0
                 else:
                     seg[...] = HostBuf(p.grad).arr
-            if b.dtype.np == np.float16:
-                b.stacked = np.empty((g.size(), b.numel), np.float16)
+            if b.dtype in _GATHERED:
+                b.stacked = np.empty((g.size(), b.numel), b.dtype.np)
                 a, t = mpi_view(b.arr)
                 s, st = mpi_view(b.stacked)
                 req = g.comm.Iallgather([a, t], [s, st])
@@ -268,6 +298,44 @@ class DistributedDataParallel(Module):
             self._next += 1
         if self._next == len(self._buckets):
             self._finalize()
+
+    def _bucket_tensor(self, b):
+        """The bucket's gradients as one flat tensor for a communication hook (zeros for unused parameters): the
+        bucket itself with gradient_as_bucket_view, else a fresh concatenation."""
+        with no_grad():
+            if b.flat is not None:
+                for j, (p, i) in enumerate(zip(b.params, b.idx)):
+                    g = p.grad
+                    if g is None or i in self._unused:
+                        b.views[j].zero_()
+                    elif not b.is_view(j, g):
+                        b.views[j].copy_(g)
+                return b.flat
+            parts = [p.grad.reshape(-1) if p.grad is not None and i not in self._unused else
+                     _creation.zeros(p.numel(), dtype=p.dtype, device=p.device) for p, i in zip(b.params, b.idx)]
+            return _shape.cat(parts) if len(parts) > 1 else parts[0].clone()
+
+    def _finish_hooked(self, b, used):
+        """Write the hook's result (a flat tensor of the bucket's size) into the gradients."""
+        res = b.work.wait()
+        b.work = None
+        if not isinstance(res, Tensor) or res.numel() != b.numel:
+            raise RuntimeError(f"DistributedDataParallel: the communication hook's Future must hold a tensor of "
+                               f"the bucket's {b.numel} elements, got {res!r:.60}")
+        res = res.reshape(-1)
+        if b.flat is not None and res is not b.flat:
+            b.flat.copy_(res)
+        for j, (p, off, i) in enumerate(zip(b.params, b.offsets, b.idx)):
+            if used is not None and not used[i]:
+                continue
+            if b.flat is not None:
+                p.grad = b.views[j]
+                continue
+            seg = res[off:off + p.numel()].view(p.shape)
+            if p.grad is None:
+                p.grad = seg.clone()
+            else:
+                p.grad.copy_(seg)
 
     def _fill_flat(self, b):
         """gradient_as_bucket_view: bring every gradient of the bucket into its view, then expose the bucket's
@@ -284,6 +352,8 @@ class DistributedDataParallel(Module):
     def _finalize(self):
         self._expect = False
         n = self.process_group.size()
+        if self._active is not None and not self._divide_by_initial_world_size:
+            n = self._active                # (join(divide_by_initial_world_size=False): the ranks still running)
         used = None
         if self.find_unused_parameters or self.static_graph:
             local = np.ones(len(self._params), np.int64)
@@ -295,11 +365,14 @@ class DistributedDataParallel(Module):
             DC.wait_requests([req], self.process_group, "DistributedDataParallel unused-parameter map")
         with no_grad():
             for b in self._buckets:
+                if self._comm_hook is not None:
+                    self._finish_hooked(b, used)
+                    continue
                 b.work.wait()
                 if b.flat is not None:
                     arr = b.buf.arr
                     if b.stacked is not None:
-                        arr[...] = b.stacked.astype(np.float32).sum(0) / n
+                        arr[...] = _mean_gathered(b.stacked, b.dtype, n)
                         b.stacked = None
                     elif arr.dtype.kind == "f":
                         arr /= n
@@ -313,7 +386,7 @@ class DistributedDataParallel(Module):
                         p.grad = b.views[j]
                     continue
                 if b.stacked is not None:
-                    b.arr[...] = b.stacked.astype(np.float32).sum(0) / n
+                    b.arr[...] = _mean_gathered(b.stacked, b.dtype, n)
                     b.stacked = None
                 else:
                     b.arr /= n
@@ -336,13 +409,90 @@ class DistributedDataParallel(Module):
         finally:
             self.require_backward_grad_sync = old
 
-    def join(self, *args, **kwargs):
-        raise NotImplementedError("DistributedDataParallel.join (uneven numbers of batches per rank) is not "
-                                  "supported: give every rank the same number of batches (DistributedSampler pads)")
+    def join(self, divide_by_initial_world_size=True, enable=True, throw_on_early_termination=False):
+        """Context manager for uneven inputs: a rank that runs out of batches leaves the block and shadows the
+        others' gradient all-reduces with zeros until every rank has (cltensor.distributed.algorithms.Join).
+        The average divides by the initial world size, or by the ranks still running when
+        divide_by_initial_world_size=False. At the end every rank gets the model of the last rank to join."""
+        return Join([self], enable, throw_on_early_termination,
+                    divide_by_initial_world_size=divide_by_initial_world_size)
+
+    def join_hook(self, **kwargs):
+        self._divide_by_initial_world_size = bool(kwargs.get("divide_by_initial_world_size", True))
+        return _DDPJoinHook(self)
+
+    @property
+    def join_device(self):
+        return self._params[0].device
+
+    @property
+    def join_process_group(self):
+        return self.process_group
 
     def register_comm_hook(self, state, hook):
-        raise NotImplementedError("DistributedDataParallel communication hooks are not supported")
+        """Replace the gradient all-reduce by hook(state, bucket) -> cltensor.futures.Future of the bucket's
+        reduced flat tensor (bucket: cltensor.distributed.GradBucket), called for each bucket in index order once
+        its gradients are ready; the Future's tensor becomes the gradients (the hook does any averaging). Stock
+        hooks: cltensor.distributed.algorithms.ddp_comm_hooks.default_hooks. Once, before the first backward."""
+        if not callable(hook):
+            raise TypeError("Communication hook must be callable.")
+        if self._comm_hook is not None:
+            raise RuntimeError("register_comm_hook or register_builtin_comm_hook can only be called once.")
+        if self._hook_used or any(b.work is not None for b in self._buckets) or self._expect:
+            raise RuntimeError("register_comm_hook must be called before the first backward of the model")
+        self._comm_state, self._comm_hook = state, hook
 
     def _get_ddp_logging_data(self):
         return {"world_size": self.process_group.size(), "bucket_cap_bytes": self.bucket_bytes_cap,
                 "num_buckets": len(self._buckets)}
+
+
+class _DDPJoinHook(JoinHook):
+    """What a joined rank does for DistributedDataParallel: each iteration the others still run, the buffer
+    broadcast of their forward, the bucket reductions of their backward with zero gradients (through the
+    communication hook when one is registered) and the unused-parameter map; at the end, the model of the last
+    rank to join is broadcast to every rank."""
+
+    def __init__(self, ddp):
+        self.ddp = ddp
+
+    def main_hook(self):
+        ddp = self.ddp
+        g = ddp.process_group
+        MPI = DC._mpi()
+        if ddp.broadcast_buffers and ddp.require_forward_param_sync:
+            bufs = list(ddp.module.buffers())
+            if bufs:
+                ddp._sync_tensors(bufs, g.ranks[0])
+        with no_grad():
+            for k, b in enumerate(ddp._buckets):
+                if ddp._comm_hook is not None:
+                    zero = _creation.zeros(b.numel, dtype=b.dtype, device=ddp.join_device)
+                    ddp._comm_hook(ddp._comm_state, GradBucket(k, zero, b.params, b.offsets,
+                                                               k == len(ddp._buckets) - 1)).wait()
+                    continue
+                arr = np.zeros(b.numel, b.dtype.np)
+                a, t = mpi_view(arr)
+                if b.dtype in _GATHERED:
+                    st = np.empty((g.size(), b.numel), b.dtype.np)
+                    s_, tt = mpi_view(st)
+                    req = g.comm.Iallgather([a, t], [s_, tt])
+                else:
+                    req = g.comm.Iallreduce(MPI.IN_PLACE, [a, t], MPI.SUM)
+                DC.wait_requests([req], g, "DistributedDataParallel gradient all_reduce (joined rank)")
+        if ddp.find_unused_parameters or ddp.static_graph:
+            local = np.zeros(len(ddp._params), np.int64)
+            used = np.empty_like(local)
+            req = g.comm.Iallreduce([local, MPI.INT64_T], [used, MPI.INT64_T], MPI.MAX)
+            DC.wait_requests([req], g, "DistributedDataParallel unused-parameter map (joined rank)")
+
+    def post_hook(self, is_last_joiner):
+        """Every rank takes the parameters and buffers of the last rank to join (the highest such rank)."""
+        ddp = self.ddp
+        g = ddp.process_group
+        MPI = DC._mpi()
+        mine = np.array([g.rank() if is_last_joiner else -1], np.int64)
+        src = np.empty_like(mine)
+        DC.wait_requests([g.comm.Iallreduce([mine, MPI.INT64_T], [src, MPI.INT64_T], MPI.MAX)], g,
+                         "DistributedDataParallel join: final model")
+        ddp._sync_tensors(list(ddp.module.parameters()) + list(ddp.module.buffers()), g.ranks[int(src[0])])
