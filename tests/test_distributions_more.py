@@ -275,6 +275,28 @@ def test_kl_pairs_against_torch():
         D.kl_divergence(D.Binomial(3, c([0.5])), D.Binomial(5, c([0.5])))
 
 
+@pytest.mark.fp64
+def test_kl_gaussian_pairs():
+    rng = np.random.default_rng(4)
+    W1, W2 = rng.standard_normal((2, 4, 2)), rng.standard_normal((4, 3))
+    D1, D2 = rng.uniform(0.5, 2, (2, 4)), rng.uniform(0.5, 2, 4)
+    m1, m2 = rng.standard_normal((2, 4)), rng.standard_normal(4)
+    A = rng.standard_normal((4, 4))
+    S = A @ A.T + np.eye(4)
+    ours = {"lr1": D.LowRankMultivariateNormal(c(m1), c(W1), c(D1)), "lr2": D.LowRankMultivariateNormal(c(m2), c(W2), c(D2)),
+            "mvn": D.MultivariateNormal(c(m2), covariance_matrix=c(S))}
+    ref = {"lr1": TD.LowRankMultivariateNormal(r(m1), r(W1), r(D1)),
+           "lr2": TD.LowRankMultivariateNormal(r(m2), r(W2), r(D2)),
+           "mvn": TD.MultivariateNormal(r(m2), covariance_matrix=r(S))}
+    for a, b in [("lr1", "lr2"), ("lr2", "lr1"), ("mvn", "lr1"), ("lr1", "mvn"), ("mvn", "mvn")]:
+        close(D.kl_divergence(ours[a], ours[b]), TD.kl_divergence(ref[a], ref[b]), 1e-9)
+    small = (D.LowRankMultivariateNormal(c([0.0, 0.0]), c([[1.0], [1.0]]), c([1.0, 1.0])),
+             TD.LowRankMultivariateNormal(r([0.0, 0.0]), r([[1.0], [1.0]]), r([1.0, 1.0])))
+    for a, b in [("lr2", small), ("mvn", small)]:
+        assert _message(lambda: D.kl_divergence(ours[a], b[0])) == _message(lambda: TD.kl_divergence(ref[a], b[1]))
+        assert _message(lambda: D.kl_divergence(b[0], ours[a])) == _message(lambda: TD.kl_divergence(b[1], ref[a]))
+
+
 @pytest.mark.parametrize("name,params,n", [
     ("Gumbel", {"loc": [0.3, -1.0], "scale": [1.0, 0.5]}, 4000),
     ("HalfNormal", {"scale": [1.0, 0.5]}, 4000),

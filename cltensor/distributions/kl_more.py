@@ -8,6 +8,7 @@ from ._ns import T, lgamma, digamma, lbeta
 from .continuous import Normal, Uniform, Exponential, Laplace, Gamma, Beta
 from .continuous_more import Gumbel, Pareto, ContinuousBernoulli, HalfNormal
 from .discrete import Bernoulli, Binomial, Poisson
+from .multivariate import MultivariateNormal, LowRankMultivariateNormal
 from .exp_family import ExponentialFamily, _fold_event
 from .kl import register_kl, kl_divergence, _kl_normal_normal
 from .transformed import TransformedDistribution
@@ -296,3 +297,52 @@ def _kl_expfamily_expfamily(p, q):
     for ep, eq, g in zip(eta_p, eta_q, grads):
         r = r - _fold_event((eq - ep) * g, len(q.event_shape))
     return r
+
+
+def _gaussian_factor(d):
+    """S with S S^T = the covariance (batch of d): the Cholesky factor of a MultivariateNormal, [W, diag(sqrt D)]
+    of a LowRankMultivariateNormal."""
+    if isinstance(d, LowRankMultivariateNormal):
+        return T.cat([d._W, T.diag_embed(d._D.sqrt())], -1)
+    return d._unbroadcasted_scale_tril
+
+
+def _gaussian_log_det(d):
+    if isinstance(d, LowRankMultivariateNormal):
+        return d._log_det()
+    return 2 * d._half_log_det()
+
+
+def _kl_gaussians(p, q, what):
+    """0.5 (tr(Sq^-1 Sp) + |Lq^-1 (mu_q - mu_p)|^2 - k + log|Sq| - log|Sp|), with Lq the Cholesky factor of q's
+    covariance (formed densely for a low-rank q: k x k)."""
+    if p.event_shape != q.event_shape:
+        raise ValueError(f"KL-divergence between two {what} Multivariate Normals with" + " " * 26
+                         + "different event shapes cannot be computed")
+    k = p.event_shape[0]
+    Lq = (T.linalg.cholesky(q._W @ q._W.mT + T.diag_embed(q._D)) if isinstance(q, LowRankMultivariateNormal)
+          else q._unbroadcasted_scale_tril)
+    Sp = _gaussian_factor(p)
+    batch = tuple(T.broadcast_shapes(tuple(Lq.shape[:-2]), tuple(Sp.shape[:-2])))
+    tr = T.linalg.solve_triangular(Lq.expand(batch + (k, k)), Sp.expand(batch + tuple(Sp.shape[-2:])),
+                                   upper=False).pow(2).sum((-2, -1))
+    diff = q.loc - p.loc
+    batch2 = tuple(T.broadcast_shapes(tuple(Lq.shape[:-2]), tuple(diff.shape[:-1])))
+    z = T.linalg.solve_triangular(Lq.expand(batch2 + (k, k)), diff.expand(batch2 + (k,)).unsqueeze(-1), upper=False)
+    maha = z.squeeze(-1).pow(2).sum(-1)
+    return 0.5 * (tr + maha - k + _gaussian_log_det(q) - _gaussian_log_det(p))
+
+
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+def _kl_lowrank_lowrank(p, q):
+    return _kl_gaussians(p, q, "Low Rank")
+
+
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+def _kl_mvn_lowrank(p, q):
+    return _kl_gaussians(p, q, "(Low Rank)")
+
+
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+def _kl_lowrank_mvn(p, q):
+    return _kl_gaussians(p, q, "(Low Rank)")

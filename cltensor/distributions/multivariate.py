@@ -119,8 +119,9 @@ class MultivariateNormal(Distribution):
 @register_kl(MultivariateNormal, MultivariateNormal)
 def _kl_mvn_mvn(p, q):
     if p.event_shape != q.event_shape:
-        raise ValueError("KL-divergence between two Multivariate Normals with different event shapes cannot be "
-                         "computed")
+        # PyTorch's message keeps the indentation of its source line after "with"
+        raise ValueError("KL-divergence between two Multivariate Normals with" + " " * 26
+                         + "different event shapes cannot be computed")
     k = p.event_shape[0]
     batch = T.broadcast_shapes(tuple(p.batch_shape), tuple(q.batch_shape))
     Lp, Lq = p._L(batch), q._L(batch)
