@@ -1,11 +1,15 @@
 """torch.ormqr: other multiplied by the Q of a geqrf result (Q = H_0 H_1 ... H_{k-1}, H_i = I - tau_i v_i v_i^H,
-v_i the i-th column of input below the diagonal with an implicit 1 on it), without forming Q: each reflector is
-applied as a rank-1 update of other (C - tau v (v^H C) from the left, C - (C v) tau v^H from the right), so the
-cost is O(k m n) and the result is differentiable in input, tau and other through the matrix products."""
+v_i the i-th column of input below the diagonal with an implicit 1 on it), without forming Q: in the compact WY
+form Q = I - V T V^H, with T the upper triangular k x k matrix whose inverse is diag(1/tau) + striu(V^H V) (LAPACK's
+larft recurrence is the substitution that solves it). T = (I + diag(tau) striu(V^H V))^-1 diag(tau) is one
+unit-triangular solve (valid for tau_i = 0 too), and Q C = C - V (T (V^H C)) is three matrix products: a fixed
+number of launches for any k, O(k m n + k^2 m) flops, differentiable in input, tau and other through those ops."""
 from .. import _creation
 from .. import _dtypes as D
 from .._registry import register
+from .._shape import diag_embed as _diag_embed
 from . import _factor as F
+from ._factor import solve_triangular as _linalg_solve_triangular
 
 
 def _check(A, tau, C, left):
@@ -47,23 +51,19 @@ def _check(A, tau, C, left):
 def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     _check(input, tau, other, left)
     m, k = input._shape[-2], tau._shape[-1]
-    cplx = input._dtype in (D.complex64, D.complex128)
+    if k == 0:                                             # no reflector: Q = I, still a new tensor
+        return F._outx(other.clone(), out)
     # reflectors as columns: strictly lower part of input's first k columns, unit diagonal
     V = input[..., :, :k].tril(-1) + _creation.eye(m, k, dtype=input._dtype, device=input.device)
-    t = tau.unsqueeze(-1).unsqueeze(-1)                    # (..., k, 1, 1): tau_i as a scalar per matrix
-    if transpose and cplx:
-        t = t.conj()                                       # H_i^H = I - conj(tau_i) v_i v_i^H
-    # Q C applies H_{k-1} first; Q^H C applies H_0^H first; C Q applies H_0 first; C Q^H applies H_{k-1}^H first
-    order = range(k - 1, -1, -1) if left != transpose else range(k)
-    C = other
-    for i in order:
-        v = V[..., :, i:i + 1]                             # (..., m, 1)
-        vh = v.mH if cplx else v.mT
-        ti = t[..., i, :, :]
-        if left:
-            C = C - (v * ti) @ (vh @ C)
-        else:
-            C = C - (C @ v) @ (ti * vh)
-    if C is other:                                         # no reflector: Q = I, still a new tensor
-        C = other.clone()
+    Vh = V.mH
+    eye_k = _creation.eye(k, dtype=input._dtype, device=input.device)
+    S = (Vh @ V).triu(1)
+    unit = tau.unsqueeze(-1) * S + eye_k                   # I + diag(tau) striu(V^H V), unit upper triangular
+    Tm = _linalg_solve_triangular(unit, _diag_embed(tau), upper=True, unitriangular=True)
+    if transpose:
+        Tm = Tm.mH                                         # Q^H = I - V T^H V^H
+    if left:
+        C = other - V @ (Tm @ (Vh @ other))
+    else:
+        C = other - ((other @ V) @ Tm) @ Vh
     return F._outx(C, out)
