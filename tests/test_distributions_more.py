@@ -283,7 +283,8 @@ def test_kl_gaussian_pairs():
     m1, m2 = rng.standard_normal((2, 4)), rng.standard_normal(4)
     A = rng.standard_normal((4, 4))
     S = A @ A.T + np.eye(4)
-    ours = {"lr1": D.LowRankMultivariateNormal(c(m1), c(W1), c(D1)), "lr2": D.LowRankMultivariateNormal(c(m2), c(W2), c(D2)),
+    ours = {"lr1": D.LowRankMultivariateNormal(c(m1), c(W1), c(D1)),
+            "lr2": D.LowRankMultivariateNormal(c(m2), c(W2), c(D2)),
             "mvn": D.MultivariateNormal(c(m2), covariance_matrix=c(S))}
     ref = {"lr1": TD.LowRankMultivariateNormal(r(m1), r(W1), r(D1)),
            "lr2": TD.LowRankMultivariateNormal(r(m2), r(W2), r(D2)),
@@ -383,6 +384,21 @@ def test_gradients():
         getattr(TD, name)(**pt).log_prob(r(value)).sum().backward()
         for k in params:
             close(ps[k].grad, pt[k].grad, 1e-6 if name == "VonMises" else 1e-8)
+    # Wishart (df and covariance) and LKJCholesky (concentration)
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 3))
+    S = a @ a.T + 3 * np.eye(3)
+    X = rng.standard_normal((3, 3))
+    X = X @ X.T + np.eye(3)
+    L = np.linalg.cholesky(np.corrcoef(rng.standard_normal((3, 10))))
+    ours, ref = [c(5.0).requires_grad_(), c(S).requires_grad_(), c(1.7).requires_grad_()], \
+        [r(5.0).requires_grad_(), r(S).requires_grad_(), r(1.7).requires_grad_()]
+    d = D.Wishart(ours[0], covariance_matrix=ours[1])
+    (d.log_prob(c(X)) + d.entropy() + D.LKJCholesky(3, ours[2]).log_prob(c(L))).backward()
+    dt = TD.Wishart(ref[0], covariance_matrix=ref[1])
+    (dt.log_prob(r(X)) + dt.entropy() + TD.LKJCholesky(3, ref[2]).log_prob(r(L))).backward()
+    for o, t in zip(ours, ref):
+        close(o.grad, t.grad, 1e-9)
     # pathwise gradients of rsample are finite; straight-through passes the gradient to the probabilities
     ct.manual_seed(0)
     for name, params in [("Gumbel", [c([0.0, 1.0]), c([1.0, 2.0])]), ("HalfNormal", [c([1.0, 2.0])]),
@@ -460,6 +476,7 @@ def test_validation_messages_match_torch():
         assert _message(lambda: fn(D, ct.tensor)) == _message(lambda: fn(TD, torch.tensor))
 
 
+@pytest.mark.fp64
 def test_transforms_against_torch():
     rng = np.random.default_rng(1)
     x6 = rng.standard_normal((2, 6))
@@ -517,6 +534,7 @@ def test_transforms_against_torch():
           np.log(abs(np.linalg.det(host(J)))), 1e-10)
 
 
+@pytest.mark.fp64
 def test_biject_to_and_transform_to():
     C, TC = D.constraints, TD.constraints
     cases = [(C.real, TC.real), (C.positive, TC.positive), (C.nonnegative, TC.nonnegative),
