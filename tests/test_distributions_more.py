@@ -104,6 +104,22 @@ def test_values_against_torch(case):
             close(getattr(d, m), getattr(dt, m), 1e-6 if name == "VonMises" else 1e-9)
 
 
+@pytest.mark.parametrize("case", CASES, ids=[f"{x[0]}-{i}" for i, x in enumerate(CASES)])
+def test_values_float32(case):
+    # the same families in float32 (devices without fp64 run these): torch's float32 values within 1e-4 relative
+    name, params, values, methods = case
+    f32 = {k: (np.asarray(v, np.float32) if isinstance(v, list) else v) for k, v in params.items()}
+    d = getattr(D, name)(**{k: (ct.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in f32.items()})
+    dt = getattr(TD, name)(**{k: (torch.tensor(v) if isinstance(v, np.ndarray) else v) for k, v in f32.items()})
+    assert repr(d) == repr(dt)
+    v = np.asarray(_values(name, values, d), np.float32)
+    close(d.log_prob(ct.tensor(v)), dt.log_prob(torch.tensor(v)), 1e-4)
+    if "entropy" in methods:
+        close(d.entropy(), dt.entropy(), 1e-4)
+    if "mean" in methods:
+        close(d.mean, dt.mean, 1e-4)
+
+
 @pytest.mark.fp64
 def test_multinomial_entropy_by_enumeration():
     import itertools

@@ -36,16 +36,24 @@ def test_ormqr_of_geqrf_against_torch(dtype):
 
 
 @pytest.mark.fp64
-def test_ormqr_gradients_against_torch():
+@pytest.mark.parametrize("dtype", ["float64", "complex128"])
+def test_ormqr_gradients_against_torch(dtype):
     rng = np.random.default_rng(1)
-    a, t, c = rng.standard_normal((5, 3)), rng.standard_normal(3), rng.standard_normal((2, 5))
-    g = rng.standard_normal((2, 5))
-    ours = [ct.tensor(x).requires_grad_() for x in (a, t, c)]
-    ref = [torch.tensor(x).requires_grad_() for x in (a, t, c)]
-    (ct.ormqr(*ours, left=False, transpose=True) * ct.tensor(g)).sum().backward()
-    (torch.ormqr(*ref, left=False, transpose=True) * torch.tensor(g)).sum().backward()
-    for o, r in zip(ours, ref):
-        np.testing.assert_allclose(host(o.grad), r.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+    def rnd(*shape):
+        x = rng.standard_normal(shape)
+        return (x + 1j * rng.standard_normal(shape) if dtype == "complex128" else x).astype(dtype)
+
+    a, t, g = rnd(5, 3), rnd(3), rnd(2, 5)
+    for left, transpose in [(False, True), (True, False)]:
+        c = rnd(2, 5) if not left else rnd(5, 2)
+        gg = g if not left else g.T.copy()
+        ours = [ct.tensor(x).requires_grad_() for x in (a, t, c)]
+        ref = [torch.tensor(x).requires_grad_() for x in (a, t, c)]
+        (ct.ormqr(*ours, left=left, transpose=transpose) * ct.tensor(gg)).sum().abs().backward()
+        (torch.ormqr(*ref, left=left, transpose=transpose) * torch.tensor(gg)).sum().abs().backward()
+        for o, r in zip(ours, ref):
+            np.testing.assert_allclose(host(o.grad), r.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_ormqr_empty_and_errors():
