@@ -587,6 +587,20 @@ def test_biject_to_and_transform_to():
     assert isinstance(D.biject_to(MyPositive(0.0)), D.SoftplusTransform)
 
 
+def test_utils_against_torch():
+    from torch.distributions import utils as tu
+    for n, diag in [(6, 0), (3, -1), (8, 1), (0, 0)]:
+        v = np.arange(1.0, n + 1, dtype=np.float32).reshape(1, n).repeat(2, 0)
+        m = D.utils.vec_to_tril_matrix(ct.tensor(v), diag)
+        close(m, tu.vec_to_tril_matrix(torch.tensor(v), diag), 0)
+        close(D.utils.tril_matrix_to_vec(m, diag), v, 0)
+    with pytest.raises(ValueError):
+        D.utils.vec_to_tril_matrix(ct.ones(3), 1)
+    p = np.float32([0.0, 0.3, 1.0])
+    close(D.utils.clamp_probs(ct.tensor(p)), tu.clamp_probs(torch.tensor(p)), 0)
+    close(D.utils.probs_to_logits(ct.tensor(p), True), tu.probs_to_logits(torch.tensor(p), True), 1e-6)
+
+
 def test_logistic_normal_on_the_simplex():
     ct.manual_seed(3)
     d = D.LogisticNormal(ct.tensor([0.3, -1.0]), ct.tensor([1.0, 0.5]))

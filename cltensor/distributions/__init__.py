@@ -25,6 +25,7 @@ from .discrete_more import NegativeBinomial, OneHotCategoricalStraightThrough  #
 from .matrix import LKJCholesky, Wishart  # noqa: F401
 from .constraint_registry import biject_to, transform_to  # noqa: F401
 from . import kl_more  # noqa: F401  (registers the KL pairs across families)
+from . import utils  # noqa: F401
 
 __all__ = ["constraints", "transforms", "Distribution", "Normal", "LogNormal", "Uniform", "Exponential", "Laplace",
            "Cauchy", "Gamma", "Chi2", "Beta", "Dirichlet", "StudentT", "Bernoulli", "Categorical",
