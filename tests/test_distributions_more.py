@@ -601,6 +601,27 @@ def test_utils_against_torch():
     close(D.utils.probs_to_logits(ct.tensor(p), True), tu.probs_to_logits(torch.tensor(p), True), 1e-6)
 
 
+@pytest.mark.fp64
+def test_transformed_shapes_against_torch():
+    # event shapes through shape-changing transforms, and log_prob through their Jacobians
+    cases = [lambda M, t: M.TransformedDistribution(M.Normal(t(np.zeros(3)), t(np.ones(3))),
+                                                    [M.StickBreakingTransform()]),
+             lambda M, t: M.TransformedDistribution(M.Normal(t(np.zeros(3)), t(np.ones(3))),
+                                                    [M.CorrCholeskyTransform()]),
+             lambda M, t: M.TransformedDistribution(M.Normal(t(np.zeros((2, 6))), t(np.ones((2, 6)))),
+                                                    [M.ReshapeTransform((6,), (2, 3)), M.ExpTransform()]),
+             lambda M, t: M.TransformedDistribution(M.Normal(t(np.zeros(3)), t(np.ones(3))), M.ComposeTransform(
+                 [M.StickBreakingTransform(), M.AffineTransform(0.0, 2.0)]))]
+    for mk in cases:
+        a, b = mk(D, c), mk(TD, r)
+        assert (tuple(a.batch_shape), tuple(a.event_shape)) == (tuple(b.batch_shape), tuple(b.event_shape))
+        assert repr(a.support) == repr(b.support)
+        x = b.sample((2,))
+        close(a.log_prob(c(x.numpy())), b.log_prob(x), 1e-12)
+        e = a.expand((3,) + tuple(a.batch_shape))
+        assert tuple(e.sample().shape) == (3,) + tuple(a.batch_shape) + tuple(a.event_shape)
+
+
 def test_logistic_normal_on_the_simplex():
     ct.manual_seed(3)
     d = D.LogisticNormal(ct.tensor([0.3, -1.0]), ct.tensor([1.0, 0.5]))
