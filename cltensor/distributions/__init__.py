@@ -13,6 +13,19 @@ from .transforms import (Transform, ComposeTransform, ExpTransform, AffineTransf
                          TanhTransform, PowerTransform)
 from .transformed import (TransformedDistribution, LogitRelaxedBernoulli, RelaxedBernoulli,  # noqa: F401
                           ExpRelaxedCategorical, RelaxedOneHotCategorical)
+from .transforms import (AbsTransform, CatTransform, CorrCholeskyTransform,  # noqa: F401
+                         CumulativeDistributionTransform, IndependentTransform, LowerCholeskyTransform,
+                         PositiveDefiniteTransform, ReshapeTransform, SoftmaxTransform, SoftplusTransform,
+                         StackTransform, StickBreakingTransform, identity_transform)
+from .exp_family import ExponentialFamily  # noqa: F401
+from .continuous_more import (Gumbel, HalfNormal, HalfCauchy, Pareto, Weibull, Kumaraswamy,  # noqa: F401
+                              InverseGamma, LogisticNormal, FisherSnedecor, GeneralizedPareto, VonMises,
+                              ContinuousBernoulli)
+from .discrete_more import NegativeBinomial, OneHotCategoricalStraightThrough  # noqa: F401
+from .matrix import LKJCholesky, Wishart  # noqa: F401
+from .constraint_registry import biject_to, transform_to  # noqa: F401
+from . import kl_more  # noqa: F401  (registers the KL pairs across families)
+from . import utils  # noqa: F401
 
 __all__ = ["constraints", "transforms", "Distribution", "Normal", "LogNormal", "Uniform", "Exponential", "Laplace",
            "Cauchy", "Gamma", "Chi2", "Beta", "Dirichlet", "StudentT", "Bernoulli", "Categorical",
@@ -20,4 +33,10 @@ __all__ = ["constraints", "transforms", "Distribution", "Normal", "LogNormal", "
            "MultivariateNormal", "LowRankMultivariateNormal", "Independent", "MixtureSameFamily", "Transform", "ComposeTransform",
            "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform", "PowerTransform",
            "TransformedDistribution", "LogitRelaxedBernoulli", "RelaxedBernoulli", "ExpRelaxedCategorical",
-           "RelaxedOneHotCategorical"]
+           "RelaxedOneHotCategorical", "AbsTransform", "CatTransform", "CorrCholeskyTransform",
+           "CumulativeDistributionTransform", "IndependentTransform", "LowerCholeskyTransform",
+           "PositiveDefiniteTransform", "ReshapeTransform", "SoftmaxTransform", "SoftplusTransform", "StackTransform",
+           "StickBreakingTransform", "identity_transform", "ExponentialFamily", "Gumbel", "HalfNormal",
+           "HalfCauchy", "Pareto", "Weibull", "Kumaraswamy", "InverseGamma", "LogisticNormal", "FisherSnedecor",
+           "GeneralizedPareto", "VonMises", "ContinuousBernoulli", "NegativeBinomial",
+           "OneHotCategoricalStraightThrough", "LKJCholesky", "Wishart", "biject_to", "transform_to"]

@@ -7,6 +7,7 @@ from . import constraints
 from . import _random
 from ._ns import T, lgamma, digamma, erfinv, lbeta, gammainc
 from .distribution import Distribution, broadcast_all
+from .exp_family import ExponentialFamily
 
 __all__ = ["Normal", "LogNormal", "Uniform", "Exponential", "Laplace", "Cauchy", "Gamma", "Chi2", "Beta",
            "Dirichlet", "StudentT"]
@@ -36,8 +37,18 @@ class _LocScale(Distribution):
         super().__init__(batch_shape, validate_args=validate_args)
 
 
-class Normal(_LocScale):
+class Normal(_LocScale, ExponentialFamily):
     """N(loc, scale^2)."""
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        prec = self.scale.pow(-2)
+        return (self.loc * prec, -0.5 * prec)
+
+    def _log_normalizer(self, e1, e2):
+        # A = mu^2 / (2 sigma^2) + log(sigma sqrt(2 pi)) written in eta = (mu / sigma^2, -1 / (2 sigma^2))
+        return e1.pow(2) / (-4 * e2) + 0.5 * (math.pi / -e2).log()
 
     @property
     def mean(self):
@@ -193,8 +204,16 @@ class Uniform(Distribution):
         return (self.high - self.low).log()
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     """Density rate * exp(-rate x) on x >= 0."""
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (-self.rate,)
+
+    def _log_normalizer(self, e):
+        return -(-e).log()
     arg_constraints = {"rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
@@ -321,8 +340,17 @@ class Cauchy(_LocScale):
         return math.log(4 * math.pi) + self.scale.log()
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     """Density rate^c x^(c-1) exp(-rate x) / Gamma(c) on x >= 0 (c = concentration)."""
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (self.concentration - 1, -self.rate)
+
+    def _log_normalizer(self, e1, e2):
+        c = e1 + 1
+        return lgamma(c) - c * (-e2).log()
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
@@ -390,8 +418,15 @@ class Chi2(Gamma):
         return self.concentration * 2
 
 
-class Beta(Distribution):
+class Beta(ExponentialFamily):
     """Density x^(a-1) (1-x)^(b-1) / B(a, b) on [0, 1] (a = concentration1, b = concentration0)."""
+
+    @property
+    def _natural_params(self):
+        return (self.concentration1, self.concentration0)
+
+    def _log_normalizer(self, a, b):
+        return lbeta(a, b)
     arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
     support = constraints.unit_interval
     has_rsample = True
@@ -442,8 +477,15 @@ class Beta(Distribution):
         return lbeta(a, b) - (a - 1) * digamma(a) - (b - 1) * digamma(b) + (a + b - 2) * digamma(a + b)
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """Density Gamma(sum c) / prod Gamma(c_i) prod x_i^(c_i - 1) on the simplex."""
+
+    @property
+    def _natural_params(self):
+        return (self.concentration,)
+
+    def _log_normalizer(self, c):
+        return lgamma(c).sum(-1) - lgamma(c.sum(-1))
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
     has_rsample = True

@@ -7,6 +7,7 @@ from . import constraints
 from . import _random
 from ._ns import T, lgamma
 from .distribution import Distribution, broadcast_all, lazy_property, probs_to_logits, logits_to_probs
+from .exp_family import ExponentialFamily
 
 __all__ = ["Bernoulli", "Categorical", "OneHotCategorical", "Geometric", "Poisson", "Binomial", "Multinomial"]
 
@@ -18,7 +19,7 @@ def _one_of(probs, logits):
 
 def _bce_logits(logits, target):
     # -(t log sigmoid(l) + (1 - t) log sigmoid(-l)), stable for large |l|
-    return logits.clamp(min=0) - logits * target + (-logits.abs()).exp().log1p()
+    return -T.nn.functional.logsigmoid(-logits) - logits * target
 
 
 def _is_number(x):
@@ -53,8 +54,16 @@ class _Binary(Distribution):
         return self._batch_shape
 
 
-class Bernoulli(_Binary):
+class Bernoulli(_Binary, ExponentialFamily):
     """1 with probability probs, 0 otherwise."""
+    _mean_carrier_measure = 0
+
+    @property
+    def _natural_params(self):
+        return (T.logit(self.probs),)
+
+    def _log_normalizer(self, e):
+        return e.exp().log1p()
     support = constraints.boolean
     has_enumerate_support = True
 
@@ -279,8 +288,15 @@ class OneHotCategorical(Distribution):
         return values.expand((n,) + tuple(self.batch_shape) + (n,)) if expand else values
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     """P(k) = rate^k exp(-rate) / k!."""
+
+    @property
+    def _natural_params(self):
+        return (self.rate.log(),)
+
+    def _log_normalizer(self, e):
+        return e.exp()
     arg_constraints = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
 
@@ -368,8 +384,31 @@ class Binomial(Distribution):
         # k log p + (n - k) log(1 - p) = k * logits - n * softplus(logits)
         log_comb = lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1)
         lg = self.logits
-        softplus = lg.clamp(min=0) + (-lg.abs()).exp().log1p()
+        softplus = -T.nn.functional.logsigmoid(-lg)
         return log_comb + k * lg - n * softplus
+
+    def _common_count(self, what):
+        """The one total_count of every element, as an int (host read: the support's length depends on it)."""
+        n = self.total_count
+        if not n.numel():
+            return 0
+        top, low = float(n.max()), float(n.min())
+        if low != top:
+            raise NotImplementedError(f"Inhomogeneous total count not supported by `{what}`.")
+        return int(top)
+
+    def enumerate_support(self, expand=True):
+        top = self._common_count("enumerate_support")
+        dt = self.probs.dtype if "probs" in self.__dict__ else self.logits.dtype
+        values = T.arange(1 + top, dtype=dt, device=self.total_count.device)
+        values = values.reshape((-1,) + (1,) * len(self._batch_shape))
+        return values.expand((-1,) + tuple(self._batch_shape)) if expand else values
+
+    def entropy(self):
+        """-sum_k P(k) log P(k), the support enumerated (every element must share total_count)."""
+        self._common_count("entropy")
+        lp = self.log_prob(self.enumerate_support(False))
+        return -(lp.exp() * lp).sum(0)
 
 
 class Multinomial(Distribution):
@@ -397,7 +436,7 @@ class Multinomial(Distribution):
 
     @constraints.dependent_property(is_discrete=True, event_dim=1)
     def support(self):
-        return constraints.independent(constraints.integer_interval(0, self.total_count), 1)
+        return constraints.multinomial(self.total_count)
 
     @property
     def probs(self):
@@ -431,4 +470,10 @@ class Multinomial(Distribution):
         return lgamma(value.sum(-1) + 1) - lgamma(value + 1).sum(-1) + terms.sum(-1)
 
     def entropy(self):
-        raise NotImplementedError
+        """H = -log n! + n H(Categorical) + sum_i E[log X_i!], X_i ~ Binomial(n, p_i) the count of category i."""
+        n = self.total_count
+        probs = self.probs
+        ks = T.arange(1, n + 1, dtype=probs.dtype, device=probs.device).reshape((-1,) + (1,) * probs.dim())
+        marginal = Binomial(n, probs, validate_args=False).log_prob(ks).exp()
+        expected_log_fact = (marginal * lgamma(ks + 1)).sum(0).sum(-1)
+        return n * self._categorical.entropy() - math.lgamma(n + 1) + expected_log_fact

@@ -85,7 +85,7 @@ class Distribution:
                 if constraints.is_dependent(constraint):
                     continue
                 unset = param not in self.__dict__
-                if unset and isinstance(getattr(type(self), param, None), (lazy_property, property)):
+                if unset and isinstance(getattr(type(self), param, None), lazy_property):
                     continue
                 value = getattr(self, param)
                 valid = constraint.check(value)
@@ -200,5 +200,6 @@ class Distribution:
         args = []
         for p in self._param_names():
             v = self.__dict__[p]
-            args.append(f"{p}: {v.item() if v.numel() == 1 else _size_str(v.shape)}")
+            # as PyTorch's f-string of the tensor: a 0-d tensor prints its number, a 1-element one itself
+            args.append(f"{p}: {(v.item() if v.dim() == 0 else v) if v.numel() == 1 else _size_str(v.shape)}")
         return self.__class__.__name__ + "(" + ", ".join(args) + ")"

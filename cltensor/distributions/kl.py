@@ -48,7 +48,7 @@ def kl_divergence(p, q):
 
 
 def _softplus(x):
-    return x.clamp(min=0) + (-x.abs()).exp().log1p()
+    return -T.nn.functional.logsigmoid(-x)
 
 
 @register_kl(Normal, Normal)

@@ -4,7 +4,7 @@ import math
 
 from . import constraints
 from ._ns import T
-from .distribution import Distribution
+from .distribution import Distribution, lazy_property
 from .discrete import Categorical
 from .kl import register_kl, kl_divergence
 
@@ -62,37 +62,20 @@ class MultivariateNormal(Distribution):
         k = self.event_shape[0]
         return self._unbroadcasted_scale_tril.expand(tuple(batch) + (k, k))
 
-    @property
+    # computed when first asked for (lazy_property: the one given at construction is an instance attribute)
+    @lazy_property
     def scale_tril(self):
-        if "scale_tril" in self.__dict__:
-            return self.__dict__["scale_tril"]
         return self._L(self._batch_shape)
 
-    @scale_tril.setter
-    def scale_tril(self, v):
-        self.__dict__["scale_tril"] = v
-
-    @property
+    @lazy_property
     def covariance_matrix(self):
-        if "covariance_matrix" in self.__dict__:
-            return self.__dict__["covariance_matrix"]
         L = self._L(self._batch_shape)
         return L @ L.mT
 
-    @covariance_matrix.setter
-    def covariance_matrix(self, v):
-        self.__dict__["covariance_matrix"] = v
-
-    @property
+    @lazy_property
     def precision_matrix(self):
-        if "precision_matrix" in self.__dict__:
-            return self.__dict__["precision_matrix"]
         return T.cholesky_inverse(self._unbroadcasted_scale_tril).expand(
             tuple(self._batch_shape) + tuple(self.event_shape) * 2)
-
-    @precision_matrix.setter
-    def precision_matrix(self, v):
-        self.__dict__["precision_matrix"] = v
 
     @property
     def mean(self):
@@ -136,8 +119,9 @@ class MultivariateNormal(Distribution):
 @register_kl(MultivariateNormal, MultivariateNormal)
 def _kl_mvn_mvn(p, q):
     if p.event_shape != q.event_shape:
-        raise ValueError("KL-divergence between two Multivariate Normals with different event shapes cannot be "
-                         "computed")
+        # PyTorch's message keeps the indentation of its source line after "with"
+        raise ValueError("KL-divergence between two Multivariate Normals with" + " " * 26
+                         + "different event shapes cannot be computed")
     k = p.event_shape[0]
     batch = T.broadcast_shapes(tuple(p.batch_shape), tuple(q.batch_shape))
     Lp, Lq = p._L(batch), q._L(batch)
@@ -259,7 +243,7 @@ class MixtureSameFamily(Distribution):
 
     @constraints.dependent_property
     def support(self):
-        return self._component_distribution.support
+        return constraints.MixtureSameFamilyConstraint(self._component_distribution.support)
 
     def _pad(self, x):
         return x.reshape(tuple(x.shape) + (1,) * self._event_ndims)

@@ -5,7 +5,7 @@ import math
 from . import constraints
 from ._ns import T
 from .distribution import Distribution, broadcast_all, lazy_property, probs_to_logits, logits_to_probs
-from .transforms import Transform, ExpTransform, SigmoidTransform, _sum_rightmost, _softplus
+from .transforms import Transform, ComposeTransform, ExpTransform, SigmoidTransform, _sum_rightmost, _softplus
 
 __all__ = ["TransformedDistribution", "LogitRelaxedBernoulli", "RelaxedBernoulli", "ExpRelaxedCategorical",
            "RelaxedOneHotCategorical"]
@@ -24,18 +24,33 @@ class TransformedDistribution(Distribution):
             self.transforms = transforms
         else:
             raise ValueError(f"transforms must be a Transform or list, but was {transforms}")
+        chain = ComposeTransform(self.transforms)
+        base_shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
+        base_event = len(base_distribution.event_shape)
+        need = chain.domain.event_dim
+        if len(base_shape) < need:
+            raise ValueError(f"base_distribution needs to have shape with size at least {need}, but got "
+                             f"{T.Size(base_shape)}.")
+        out_shape = tuple(chain.forward_shape(base_shape))
+        # a shape-changing transform may need a larger base (broadcast): expand it to what maps onto out_shape
+        wanted = tuple(chain.inverse_shape(out_shape))
+        if wanted != base_shape:
+            base_distribution = base_distribution.expand(wanted[:len(wanted) - base_event])
+        if need > base_event:       # the transforms act on more event dims than the base has
+            from .multivariate import Independent
+            base_distribution = Independent(base_distribution, need - base_event)
         self.base_dist = base_distribution
-        shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
-        event_dim = max([len(base_distribution.event_shape)] + [t.event_dim for t in self.transforms])
-        cut = len(shape) - event_dim
-        super().__init__(shape[:cut], shape[cut:], validate_args=validate_args)
+        event_dim = chain.codomain.event_dim + max(base_event - need, 0)
+        cut = len(out_shape) - event_dim
+        super().__init__(out_shape[:cut], out_shape[cut:], validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._get_checked_instance(TransformedDistribution, _instance)
         batch_shape = tuple(batch_shape)
-        base_batch = (batch_shape + tuple(self.event_shape))[:len(batch_shape) + len(self.event_shape)
-                                                             - len(self.base_dist.event_shape)]
-        new.base_dist = self.base_dist.expand(base_batch)
+        shape = batch_shape + tuple(self.event_shape)
+        for t in reversed(self.transforms):
+            shape = tuple(t.inverse_shape(shape))
+        new.base_dist = self.base_dist.expand(shape[:len(shape) - len(self.base_dist.event_shape)])
         new.transforms = self.transforms
         Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
@@ -72,12 +87,13 @@ class TransformedDistribution(Distribution):
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        event_dim = len(self.event_shape)
+        event_dim = len(self.event_shape)         # event dims of y at the current step, walking backwards
         lp = 0.0
         y = value
         for t in reversed(self.transforms):
             x = t.inv(y)
-            lp = lp - _sum_rightmost(t.log_abs_det_jacobian(x, y), event_dim - t.event_dim)
+            event_dim += t.domain.event_dim - t.codomain.event_dim
+            lp = lp - _sum_rightmost(t.log_abs_det_jacobian(x, y), event_dim - t.domain.event_dim)
             y = x
         return lp + _sum_rightmost(self.base_dist.log_prob(y), event_dim - len(self.base_dist.event_shape))
 
