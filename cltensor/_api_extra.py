@@ -26,7 +26,8 @@ def _pt(dt):
 _FN_INPLACE = ("abs acos acosh arccos arccosh arcsin arcsinh arctan arctanh asin asinh atan atanh ceil clamp "
                "clamp_max clamp_min clip cos cosh deg2rad erf erfc exp exp2 expm1 fix floor frac log log10 log1p "
                "log2 logit nan_to_num neg negative rad2deg reciprocal relu round rsqrt sigmoid sin sinc sinh sqrt "
-               "square tan tanh trunc xlogy zero fill detach resize_as as_strided conj_physical addmv").split()
+               "square tan tanh trunc xlogy zero fill detach resize_as as_strided conj_physical addmv gcd lcm i0 "
+               "ldexp").split()
 
 
 def _fn_inplace(name):

@@ -25,7 +25,7 @@ import cltensor as ct
 torch = pytest.importorskip("torch")
 
 # the coverage each namespace reaches (a floor: raise it as names are added; never lower it)
-FLOOR = {"torch": 0.97, "Tensor": 0.99, "linalg": 0.97, "fft": 1.0, "special": 1.0, "all": 0.98}
+FLOOR = {"torch": 0.995, "Tensor": 0.995, "linalg": 1.0, "fft": 1.0, "special": 1.0, "all": 0.995}
 
 OMIT_PATTERNS = [
     # sparse layouts

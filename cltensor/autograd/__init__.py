@@ -50,3 +50,13 @@ __all__ = ["Function", "FunctionCtx", "GradcheckError", "Node", "AccumulateGrad"
            "inference_mode", "is_grad_enabled", "is_inference_mode_enabled", "once_differentiable", "functional",
            "graph", "register_tensor_hook", "retain_grad", "inplace_prepare", "inplace_record", "rebase_view",
            "record_overwrite", "check_inplace", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
+
+
+def set_anomaly_enabled(enabled, check_nan=True):
+    """torch.set_anomaly_enabled: switch anomaly detection on or off (what set_detect_anomaly sets)."""
+    set_detect_anomaly(enabled, check_nan)
+
+
+from .._registry import register as _register  # noqa: E402
+for _f in (is_anomaly_enabled, is_anomaly_check_nan_enabled, is_inference_mode_enabled, set_anomaly_enabled):
+    _register(_f.__name__, _f, kind="util")

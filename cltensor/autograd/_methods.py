@@ -5,7 +5,7 @@ from .._registry import register_method
 from .._tensor import Tensor
 from ._tape import no_grad, needs_grad, record, set_requires_grad
 from ._inplace import rebase_view, record_overwrite
-from ._hooks import register_tensor_hook, retain_grad
+from ._hooks import register_tensor_hook, retain_grad, register_post_accumulate_grad_hook
 from .engine import backward as backward_
 
 
@@ -68,4 +68,5 @@ register_method("backward", backward)
 register_method("requires_grad", property(_requires_grad, _set_requires_grad))
 register_method("register_hook", register_tensor_hook)     # cltensor/autograd/_hooks.py
 register_method("retain_grad", retain_grad)
+register_method("register_post_accumulate_grad_hook", register_post_accumulate_grad_hook)
 register_method("retains_grad", property(lambda s: s._retains_grad))

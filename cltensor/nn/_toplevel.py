@@ -10,7 +10,7 @@ _SAME = ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "
          "channel_shuffle", "prelu", "selu", "celu", "threshold", "hardshrink", "selu_", "celu_", "threshold_",
          "bilinear", "cosine_similarity", "pairwise_distance", "rms_norm")
 for _n in _SAME:
-    register(_n, getattr(F, _n))
+    register(_n, getattr(F, _n), method=_n in ("prelu", "hardshrink"))     # (Tensor.prelu, Tensor.hardshrink)
 
 _REDUCTION = {0: "none", 1: "mean", 2: "sum"}
 
