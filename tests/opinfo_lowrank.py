@@ -1,4 +1,4 @@
-"""svd_lowrank / pca_lowrank draw a random test matrix (their values are a truncated SVD, not PyTorch's bits):
+"""svd_lowrank / pca_lowrank / lobpcg draw a random test matrix (their values are a truncated SVD, not PyTorch's bits):
 tested by their properties in tests/test_api_more.py."""
 ROWS = []
-EXEMPT = {"svd_lowrank", "pca_lowrank"}
+EXEMPT = {"svd_lowrank", "pca_lowrank", "lobpcg"}

@@ -113,3 +113,43 @@ def test_post_accumulate_grad_hook():
         with pytest.raises(RuntimeError, match="non-leaf"):
             (w * 2).register_post_accumulate_grad_hook(print)
     assert seen["cltensor"] == seen["torch"] == [[3.0, 3.0], [5.0, 5.0]]
+
+
+@pytest.mark.fp64
+@pytest.mark.parametrize("largest", [True, False])
+def test_lobpcg_extreme_eigenpairs_like_torch(largest):
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((30, 30))
+    a = a @ a.T
+    E, X = ct.lobpcg(ct.tensor(a), k=2, largest=largest)
+    tE, _ = torch.lobpcg(torch.tensor(a), k=2, largest=largest)
+    np.testing.assert_allclose(E.numpy(), tE.numpy(), rtol=1e-6)
+    x = X.numpy()
+    np.testing.assert_allclose(a @ x, x * E.numpy(), atol=1e-5 * np.abs(a).max())
+
+
+@pytest.mark.fp64
+def test_lobpcg_generalized_batched_and_gradient():
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((24, 24))
+    a = a @ a.T
+    b = rng.standard_normal((24, 24))
+    b = b @ b.T + 24 * np.eye(24)
+    E, _ = ct.lobpcg(ct.tensor(a), k=2, B=ct.tensor(b))
+    w = np.linalg.eigvals(np.linalg.solve(b, a)).real
+    np.testing.assert_allclose(E.numpy(), np.sort(w)[::-1][:2], rtol=1e-6)
+    Eb, Xb = ct.lobpcg(ct.tensor(np.stack([a, 3 * a])), k=1)
+    assert tuple(Eb.shape) == (2, 1) and tuple(Xb.shape) == (2, 24, 1)
+    np.testing.assert_allclose(Eb.numpy()[:, 0], [np.linalg.eigvalsh(a)[-1], 3 * np.linalg.eigvalsh(a)[-1]],
+                               rtol=1e-6)
+    At = ct.tensor(a, requires_grad=True)
+    E1, _ = ct.lobpcg(At, k=1)
+    E1.sum().backward()
+    v = np.linalg.eigh(a)[1][:, -1]
+    np.testing.assert_allclose(At.grad.numpy(), np.outer(v, v), atol=1e-6)
+
+
+def test_lobpcg_errors_like_torch():
+    for mod in (torch, ct):
+        with pytest.raises(ValueError, match=r"smaller than 3 x the number of requested eigenpairs \(=2\)"):
+            mod.lobpcg(mod.eye(5), k=2)
