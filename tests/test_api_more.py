@@ -35,6 +35,7 @@ def test_svd_lowrank_batched_complex_and_M():
     np.testing.assert_allclose(rec, a - mean, atol=2e-4 * np.abs(a).max())
 
 
+@pytest.mark.fp64
 def test_pca_lowrank_matches_torch_principal_components():
     rng = np.random.default_rng(2)
     for center in (True, False):
