@@ -453,8 +453,12 @@ inline double16 exp16(double16 x) { return exp(x); }
 % endif
 </%def>
 
+## forward: one work-item per R query rows of one head; keys in blocks of 32 (two 16-lane vectors of scores per
+## row: each loaded key vector serves R rows, each broadcast query scalar two key vectors); P @ V accumulated RG rows
+## at a time with every 16-feature slice of those rows live (RG * D / 16 accumulators: one loaded V vector serves
+## RG rows, one broadcast p serves D / 16 vectors). kt is padded to Sp, a multiple of 32.
 <%def name="fwd_rb(t, idx, D, causal, R)">
-<% F = t.cc; NC = D // 16 %>
+<% F = t.cc; NC = D // 16; RG = max(g for g in range(1, R + 1) if R % g == 0 and g * NC <= max(16, NC)) %>
 ${c.preamble((t,))}
 ${rb_common(F)}
 __kernel void k(__global const ${F}* restrict q, const long qo, __global const ${F}* restrict kt, const long kto,
@@ -467,7 +471,7 @@ __kernel void k(__global const ${F}* restrict q, const long qo, __global const $
     if (g >= (long)BH * nrb) return;
     const int i0 = (int)(g % nrb) * ${R};
     const long bh = g / nrb, bhk = bh / G;
-    ${F} qs[${R}][${D}], mx[${R}], l[${R}], ps[${R}][16];
+    ${F} qs[${R}][${D}], mx[${R}], l[${R}], ps[${R}][32];
     ${F}16 acc[${R}][${NC}];
     int ir[${R}];
     for (int r = 0; r < ${R}; r++) {
@@ -480,40 +484,55 @@ __kernel void k(__global const ${F}* restrict q, const long qo, __global const $
     const int jend = ${"min(S, ir[%d] + 1)" % (R - 1) if causal else "S"};
     const __global ${F}* kb = kt + kto + bhk * ${D} * Sp;
     const __global ${F}* vb = v + vo + bhk * S * ${D};
-    for (int j0 = 0; j0 < jend; j0 += 16) {
-        ${F}16 s[${R}];
-        for (int r = 0; r < ${R}; r++) s[r] = 0;
+    for (int j0 = 0; j0 < jend; j0 += 32) {
+        ${F}16 s0[${R}], s1[${R}];
+        #pragma unroll
+        for (int r = 0; r < ${R}; r++) { s0[r] = 0; s1[r] = 0; }
         #pragma unroll 4
         for (int d = 0; d < ${D}; d++) {
-            const ${F}16 kv = vload16(0, kb + d * Sp + j0);
+            const ${F}16 k0 = vload16(0, kb + d * Sp + j0), k1 = vload16(0, kb + d * Sp + j0 + 16);
             #pragma unroll
-            for (int r = 0; r < ${R}; r++) s[r] = fma((${F}16)qs[r][d], kv, s[r]);
+            for (int r = 0; r < ${R}; r++) {
+                s0[r] = fma((${F}16)qs[r][d], k0, s0[r]);
+                s1[r] = fma((${F}16)qs[r][d], k1, s1[r]);
+            }
         }
         for (int r = 0; r < ${R}; r++) {
-            const ${F}16 sm = select(s[r], (${F}16)(-INFINITY),
+            const ${F}16 m0 = select(s0[r], (${F}16)(-INFINITY),
                                      (LANES + j0 >= S)${" | (LANES + j0 > ir[r])" if causal else ""});
-            const ${F} mn = fmax(mx[r], hmax16(sm));     // finite: key 0 is in the first block of every row
+            const ${F}16 m1 = select(s1[r], (${F}16)(-INFINITY),
+                                     (LANES + (j0 + 16) >= S)${" | (LANES + (j0 + 16) > ir[r])" if causal else ""});
+            const ${F} mn = fmax(mx[r], fmax(hmax16(m0), hmax16(m1)));   // finite: key 0 is in every row's first block
             const ${F} corr = exp(mx[r] - mn);
-            const ${F}16 p = exp16(sm - mn);
-            l[r] = l[r] * corr + hsum16(p);
+            const ${F}16 p0 = exp16(m0 - mn), p1 = exp16(m1 - mn);
+            l[r] = l[r] * corr + hsum16(p0 + p1);
             mx[r] = mn;
             if (corr != 1)
                 for (int c = 0; c < ${NC}; c++) acc[r][c] *= corr;
-            vstore16(p, 0, ps[r]);
+            vstore16(p0, 0, ps[r]);
+            vstore16(p1, 1, ps[r]);
         }
+        const int nj = min(32, jend - j0);
         #pragma unroll
-        for (int c = 0; c < ${NC}; c++) {
-            ${F}16 a1[${R}];
+        for (int r0 = 0; r0 < ${R}; r0 += ${RG}) {
+            ${F}16 a[${RG}][${NC}];
             #pragma unroll
-            for (int r = 0; r < ${R}; r++) a1[r] = acc[r][c];
-            #pragma unroll 4
-            for (int jj = 0; jj < 16; jj++) {
-                const ${F}16 vv = vload16(c, vb + min(j0 + jj, S - 1) * ${D});
+            for (int u = 0; u < ${RG}; u++)
                 #pragma unroll
-                for (int r = 0; r < ${R}; r++) a1[r] = fma((${F}16)ps[r][jj], vv, a1[r]);
+                for (int c = 0; c < ${NC}; c++) a[u][c] = acc[r0 + u][c];
+            for (int jj = 0; jj < nj; jj++) {
+                const __global ${F}* vr = vb + (j0 + jj) * ${D};
+                #pragma unroll
+                for (int c = 0; c < ${NC}; c++) {
+                    const ${F}16 vv = vload16(c, vr);
+                    #pragma unroll
+                    for (int u = 0; u < ${RG}; u++) a[u][c] = fma((${F}16)ps[r0 + u][jj], vv, a[u][c]);
+                }
             }
             #pragma unroll
-            for (int r = 0; r < ${R}; r++) acc[r][c] = a1[r];
+            for (int u = 0; u < ${RG}; u++)
+                #pragma unroll
+                for (int c = 0; c < ${NC}; c++) acc[r0 + u][c] = a[u][c];
         }
     }
     for (int r = 0; r < ${R}; r++) {
@@ -691,6 +710,139 @@ __kernel void k(__global const ${F}* restrict qt, const long qto, __global const
         __global ${F}* kd = dk + dko + (bhk * S + j0 + r) * ${D};
         __global ${F}* vd = dv + dvo + (bhk * S + j0 + r) * ${D};
         for (int c = 0; c < ${NC}; c++) { vstore16(ak[r][c], c, kd); vstore16(av[r][c], c, vd); }
+    }
+}
+</%def>
+
+## backward in one pass (CPUs, enough heads to fill the device): one work-item per key/value head bhk owns the
+## gradients of its keys and of its G query heads, so dq accumulates in place without atomics. It first writes
+## dlt_i = dO_i . O_i of its query rows; then for each block of R keys (held in private rows, k scaled) and each
+## block of 16 query rows (Q and dO read transposed, 16 rows per vector; blocks before the diagonal skipped when
+## causal): s = k . q, dp = v . dO, p = exp(s - lse_i), ds = p * (dp - dlt_i), and
+## dv_j += p_ij dO_i, dk_j += ds_ij q_i (times scale at the end), dq_i += ds_ij (scale k_j): scores computed once
+## (the two-pass kernels compute them twice). The sums keep RG rows x every 16-feature slice live.
+## dq: zero-initialised, (B * Hq, L, D) contiguous from dqo; dlt: (B * Hq * Lp), zero-initialised.
+<%def name="bwd_rb1(t, idx, D, causal, R)">
+<% F = t.cc; NC = D // 16; RG = max(g for g in range(1, R + 1) if R % g == 0 and g * NC <= max(16, NC)); QG = max(g for g in (1, 2, 4, 8, 16) if g * NC <= max(16, NC)) %>
+${c.preamble((t,))}
+${rb_common(F)}
+__kernel void k(__global const ${F}* restrict qt, const long qto, __global const ${F}* restrict got,
+                const long goto_, __global const ${F}* restrict q, const long qo, __global const ${F}* restrict go,
+                const long goo, __global const ${F}* restrict kk, const long kko, __global const ${F}* restrict v,
+                const long vo, __global const ${F}* restrict o, const long oo, __global const ${F}* restrict lse,
+                __global ${F}* restrict dlt, __global ${F}* restrict dk, const long dko, __global ${F}* restrict dv,
+                const long dvo, __global ${F}* restrict dq, const long dqo, const int BHk, const int G, const int L,
+                const int S, const int Lp, const ${F} scale)
+{
+    const long bhk = get_global_id(0);
+    if (bhk >= BHk) return;
+    for (long bh = bhk * G; bh < bhk * G + G; bh++)
+        for (int i = 0; i < L; i++) {
+            const __global ${F}* gr = go + goo + (bh * L + i) * ${D};
+            const __global ${F}* orow = o + oo + (bh * L + i) * ${D};
+            ${F}16 a = 0;
+            for (int c = 0; c < ${NC}; c++) a = fma(vload16(c, gr), vload16(c, orow), a);
+            dlt[bh * Lp + i] = hsum16(a);
+        }
+    ${F} ks[${R}][${D}], vs[${R}][${D}], pp[${R}][16], pd[${R}][16];
+    ${F}16 ak[${R}][${NC}], av[${R}][${NC}];
+    int jr[${R}];
+    for (int j0 = 0; j0 < S; j0 += ${R}) {
+        for (int r = 0; r < ${R}; r++) {
+            jr[r] = j0 + r < S ? ${"j0 + r" if causal else "0"} : 1 << 30;   // query rows i < jr[r] do not see key r
+            const int j = min(j0 + r, S - 1);
+            const __global ${F}* kr = kk + kko + (bhk * S + j) * ${D};
+            const __global ${F}* vr = v + vo + (bhk * S + j) * ${D};
+            for (int d = 0; d < ${D}; d++) { ks[r][d] = kr[d] * scale; vs[r][d] = vr[d]; }
+            for (int c = 0; c < ${NC}; c++) { ak[r][c] = 0; av[r][c] = 0; }
+        }
+        const int istart = ${"min(j0, L) / 16 * 16" if causal else "0"};
+        for (long bh = bhk * G; bh < bhk * G + G; bh++) {
+            const __global ${F}* qb = qt + qto + bh * ${D} * Lp;
+            const __global ${F}* gb = got + goto_ + bh * ${D} * Lp;
+            const __global ${F}* qr0 = q + qo + bh * L * ${D};
+            const __global ${F}* gr0 = go + goo + bh * L * ${D};
+            __global ${F}* dq0 = dq + dqo + bh * L * ${D};
+            for (int i0 = istart; i0 < L; i0 += 16) {
+                ${F}16 s[${R}], dp[${R}];
+                #pragma unroll
+                for (int r = 0; r < ${R}; r++) { s[r] = 0; dp[r] = 0; }
+                #pragma unroll 4
+                for (int d = 0; d < ${D}; d++) {
+                    const ${F}16 qv = vload16(0, qb + d * Lp + i0), gv = vload16(0, gb + d * Lp + i0);
+                    #pragma unroll
+                    for (int r = 0; r < ${R}; r++) {
+                        s[r] = fma((${F}16)ks[r][d], qv, s[r]);
+                        dp[r] = fma((${F}16)vs[r][d], gv, dp[r]);
+                    }
+                }
+                const ${F}16 lv = vload16(0, lse + bh * Lp + i0), dlv = vload16(0, dlt + bh * Lp + i0);
+                for (int r = 0; r < ${R}; r++) {
+                    const ${F}16 p = select(exp16(s[r] - lv), (${F}16)0, LANES + i0 < jr[r]);
+                    vstore16(p, 0, pp[r]);
+                    vstore16(p * (dp[r] - dlv), 0, pd[r]);
+                }
+                const int ni = min(16, L - i0);
+                #pragma unroll
+                for (int r0 = 0; r0 < ${R}; r0 += ${RG}) {
+                    ${F}16 a1[${RG}][${NC}], a2[${RG}][${NC}];
+                    #pragma unroll
+                    for (int u = 0; u < ${RG}; u++)
+                        #pragma unroll
+                        for (int c = 0; c < ${NC}; c++) { a1[u][c] = av[r0 + u][c]; a2[u][c] = ak[r0 + u][c]; }
+                    for (int ii = 0; ii < ni; ii++) {
+                        const __global ${F}* gr = gr0 + (i0 + ii) * ${D};
+                        #pragma unroll
+                        for (int c = 0; c < ${NC}; c++) {
+                            const ${F}16 gv = vload16(c, gr);
+                            #pragma unroll
+                            for (int u = 0; u < ${RG}; u++) a1[u][c] = fma((${F}16)pp[r0 + u][ii], gv, a1[u][c]);
+                        }
+                    }
+                    for (int ii = 0; ii < ni; ii++) {
+                        const __global ${F}* qr = qr0 + (i0 + ii) * ${D};
+                        #pragma unroll
+                        for (int c = 0; c < ${NC}; c++) {
+                            const ${F}16 qv = vload16(c, qr);
+                            #pragma unroll
+                            for (int u = 0; u < ${RG}; u++) a2[u][c] = fma((${F}16)pd[r0 + u][ii], qv, a2[u][c]);
+                        }
+                    }
+                    #pragma unroll
+                    for (int u = 0; u < ${RG}; u++)
+                        #pragma unroll
+                        for (int c = 0; c < ${NC}; c++) { av[r0 + u][c] = a1[u][c]; ak[r0 + u][c] = a2[u][c]; }
+                }
+                for (int ii0 = 0; ii0 < ni; ii0 += ${QG}) {
+                    const int nu = min(${QG}, ni - ii0);
+                    __global ${F}* dr = dq0 + (i0 + ii0) * ${D};
+                    ${F}16 a[${QG}][${NC}];
+                    #pragma unroll
+                    for (int u = 0; u < ${QG}; u++)
+                        #pragma unroll
+                        for (int c = 0; c < ${NC}; c++) a[u][c] = u < nu ? vload16(c, dr + u * ${D}) : 0;
+                    #pragma unroll
+                    for (int r = 0; r < ${R}; r++)
+                        #pragma unroll
+                        for (int c = 0; c < ${NC}; c++) {
+                            const ${F}16 kv = vload16(c, ks[r]);
+                            #pragma unroll
+                            for (int u = 0; u < ${QG}; u++) a[u][c] = fma((${F}16)pd[r][ii0 + u], kv, a[u][c]);
+                        }
+                    #pragma unroll
+                    for (int u = 0; u < ${QG}; u++)
+                        if (u < nu)
+                            #pragma unroll
+                            for (int c = 0; c < ${NC}; c++) vstore16(a[u][c], c, dr + u * ${D});
+                }
+            }
+        }
+        for (int r = 0; r < ${R}; r++) {
+            if (j0 + r >= S) break;
+            __global ${F}* kd = dk + dko + (bhk * S + j0 + r) * ${D};
+            __global ${F}* vd = dv + dvo + (bhk * S + j0 + r) * ${D};
+            for (int c = 0; c < ${NC}; c++) { vstore16(ak[r][c] * scale, c, kd); vstore16(av[r][c], c, vd); }
+        }
     }
 }
 </%def>

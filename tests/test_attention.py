@@ -112,10 +112,13 @@ def test_sdpa_gqa_scale_odd_sizes():
     sdpa_both(rn(1, 2, 19, 16), rn(1, 2, 19, 16), rn(1, 2, 19, 16), torch.rand(2, 19, 19) > 0.3)
 
 
-def test_sdpa_register_blocked(monkeypatch):
+@pytest.mark.parametrize("one_pass", [False, True])
+def test_sdpa_register_blocked(monkeypatch, one_pass):
     """The register-blocked kernels (no mask, no dropout, head dims 16..128 in steps of 16): rows not a multiple of
     the 16-row blocks or of the rows per work-item, causal with L > S and L < S, GQA, permuted and expanded
-    operands, float32."""
+    operands, float32; the backward in two passes (bwd_q_rb, bwd_kv_rb) and in one (bwd_rb1), whatever the
+    device would pick for these head counts."""
+    monkeypatch.setattr(_attention, "_one_pass", lambda rt, heads: one_pass)
     calls = []
     orig = _attention._sdpa_rb
     monkeypatch.setattr(_attention, "_sdpa_rb", lambda *a, **kw: calls.append(1) or orig(*a, **kw))

@@ -257,6 +257,13 @@ def _rows_rb(E, side):
 
 
 
+def _one_pass(rt, heads):
+    """Whether the backward runs bwd_rb1 (one work-item per key/value head, scores computed once) rather than the
+    two passes bwd_q_rb / bwd_kv_rb (scores computed twice, many work-items per head): on CPU devices whose profile
+    takes the register-blocked causal kernels, with at least 4 heads per compute unit (the load stays balanced)."""
+    return ONE_PASS and rt.info.tuning.attention_fused_causal and heads >= 4 * rt.info.compute_units
+
+
 def _args(k, args):
     if id(k) not in _typed:
         k.set_scalar_arg_dtypes([type(a) if isinstance(a, np.generic) else None for a in args])
@@ -289,7 +296,7 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
     dt = q._dtype
     rt = rt_of(q)
     ls = rt.info.tuning.attention_rb_local
-    Lp, Sp = (L + 15) // 16 * 16, (S + 15) // 16 * 16
+    Lp, Sp = (L + 15) // 16 * 16, (S + 31) // 32 * 32
     idx, inp = idx_type(*[extent(t) for t in (q, k, v)])
     fnp = np.float64 if dt is D.float64 else np.float32
     i64 = np.int64
@@ -322,8 +329,22 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
                 gb = _pack(g4, Hq, L, E, L, False, gidx, ginp)
                 gt = _pack(g4, Hq, L, E, Lp, True, gidx, ginp)
                 qt = _pack(qd, Hq, L, E, Lp, True, idx, inp)
-                vt = _pack(vd, Hk, S, E, Sp, True, idx, inp)
                 kb = _pack(kd, Hk, S, E, S, False, idx, inp)
+                if _one_pass(rt, B * Hk):
+                    dq = C.zeros((B, Hq, L, E), dtype=dt, device=q.device)
+                    dk = C.empty((B, Hk, S, E), dtype=dt, device=q.device)
+                    dv = C.empty((B, Hk, S, E), dtype=dt, device=q.device)
+                    dlt = C.zeros((B * Hq * Lp,), dtype=dt, device=q.device)
+                    R1 = _rows_rb(E, "kv")
+                    k1 = K.get(rt, "attention", "bwd_rb1", t=dt, idx=idx, D=E, causal=causal, R=R1)
+                    args = [qt[0], i64(qt[1]), gt[0], i64(gt[1]), qb[0], i64(qb[1]), gb[0], i64(gb[1]), kb[0],
+                            i64(kb[1]), vb[0], i64(vb[1]), out._st.buf, i64(out._offset), lse._st.buf, dlt._st.buf,
+                            dk._st.buf, i64(dk._offset), dv._st.buf, i64(dv._offset), dq._st.buf, i64(dq._offset),
+                            np.int32(B * Hk), np.int32(G), np.int32(L), np.int32(S), np.int32(Lp), fnp(sc)]
+                    _args(k1, args)
+                    K.launch(rt, k1, (B * Hk,), (1,), args)
+                    return _grads(dq, dk, dv)
+                vt = _pack(vd, Hk, S, E, Sp, True, idx, inp)
                 dq = C.empty((B, Hq, L, E), dtype=dt, device=q.device)
                 dk = C.empty((B, Hk, S, E), dtype=dt, device=q.device)
                 dv = C.empty((B, Hk, S, E), dtype=dt, device=q.device)
@@ -344,10 +365,13 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
                 n2 = B * Hk * ((S + R2 - 1) // R2)
                 if n2:
                     K.launch(rt, kk, (K.round_up(n2, ls),), (ls,), args)
-                gq = _unbroadcast(dq.reshape(lead + (L, E)), query.shape) if query._requires_grad else None
-                kvlead = tuple(lead[:-1]) + (Hk,) if len(lead) and enable_gqa else lead
-                gk = _unbroadcast(dk.reshape(kvlead + (S, E)), key.shape) if key._requires_grad else None
-                gv = _unbroadcast(dv.reshape(kvlead + (S, E)), value.shape) if value._requires_grad else None
+                return _grads(dq, dk, dv)
+
+        def _grads(dq, dk, dv):
+            gq = _unbroadcast(dq.reshape(lead + (L, E)), query.shape) if query._requires_grad else None
+            kvlead = tuple(lead[:-1]) + (Hk,) if len(lead) and enable_gqa else lead
+            gk = _unbroadcast(dk.reshape(kvlead + (S, E)), key.shape) if key._requires_grad else None
+            gv = _unbroadcast(dv.reshape(kvlead + (S, E)), value.shape) if value._requires_grad else None
             return gq, gk, gv
         AG.record("ScaledDotProductFlashAttentionBackward0", ins, res, bw, saved=ins)
     return res
@@ -355,6 +379,7 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
 
 FORCE = cfg.sdpa()       # "auto" | "fused" | "unfused" (CLTENSOR_SDPA)
 RB = True                # the register-blocked fused kernels where they apply (_rb_ok)
+ONE_PASS = True          # their one-pass backward where it applies (_one_pass)
 
 
 def _unfused(q, B, Hq, L, S, E, Ev, rb=False, causal=False):
