@@ -453,11 +453,11 @@ inline double16 exp16(double16 x) { return exp(x); }
 % endif
 </%def>
 
-## forward: one work-item per R query rows of one head; keys in blocks of 32 (two 16-lane vectors of scores per
-## row: each loaded key vector serves R rows, each broadcast query scalar two key vectors); P @ V accumulated RG rows
-## at a time with every 16-feature slice of those rows live (RG * D / 16 accumulators: one loaded V vector serves
-## RG rows, one broadcast p serves D / 16 vectors). kt is padded to Sp, a multiple of 32.
-<%def name="fwd_rb(t, idx, D, causal, R)">
+## forward: one work-item per R query rows of one head; keys in blocks of 16 * NK (NK 16-lane vectors of scores
+## per row: each loaded key vector serves R rows, each broadcast query scalar NK key vectors); P @ V accumulated RG
+## rows at a time with every 16-feature slice of those rows live (RG * D / 16 accumulators: one loaded V vector
+## serves RG rows, one broadcast p serves D / 16 vectors). kt is padded to Sp, a multiple of 16 * NK.
+<%def name="fwd_rb(t, idx, D, causal, R, NK)">
 <% F = t.cc; NC = D // 16; RG = max(g for g in range(1, R + 1) if R % g == 0 and g * NC <= max(16, NC)) %>
 ${c.preamble((t,))}
 ${rb_common(F)}
@@ -471,7 +471,7 @@ __kernel void k(__global const ${F}* restrict q, const long qo, __global const $
     if (g >= (long)BH * nrb) return;
     const int i0 = (int)(g % nrb) * ${R};
     const long bh = g / nrb, bhk = bh / G;
-    ${F} qs[${R}][${D}], mx[${R}], l[${R}], ps[${R}][32];
+    ${F} qs[${R}][${D}], mx[${R}], l[${R}], ps[${R}][${16 * NK}];
     ${F}16 acc[${R}][${NC}];
     int ir[${R}];
     for (int r = 0; r < ${R}; r++) {
@@ -484,35 +484,45 @@ __kernel void k(__global const ${F}* restrict q, const long qo, __global const $
     const int jend = ${"min(S, ir[%d] + 1)" % (R - 1) if causal else "S"};
     const __global ${F}* kb = kt + kto + bhk * ${D} * Sp;
     const __global ${F}* vb = v + vo + bhk * S * ${D};
-    for (int j0 = 0; j0 < jend; j0 += 32) {
-        ${F}16 s0[${R}], s1[${R}];
+    for (int j0 = 0; j0 < jend; j0 += ${16 * NK}) {
+        ${F}16 s[${R}][${NK}];
         #pragma unroll
-        for (int r = 0; r < ${R}; r++) { s0[r] = 0; s1[r] = 0; }
+        for (int r = 0; r < ${R}; r++)
+            #pragma unroll
+            for (int w = 0; w < ${NK}; w++) s[r][w] = 0;
         #pragma unroll 4
         for (int d = 0; d < ${D}; d++) {
-            const ${F}16 k0 = vload16(0, kb + d * Sp + j0), k1 = vload16(0, kb + d * Sp + j0 + 16);
+            ${F}16 kv[${NK}];
             #pragma unroll
-            for (int r = 0; r < ${R}; r++) {
-                s0[r] = fma((${F}16)qs[r][d], k0, s0[r]);
-                s1[r] = fma((${F}16)qs[r][d], k1, s1[r]);
-            }
+            for (int w = 0; w < ${NK}; w++) kv[w] = vload16(w, kb + d * Sp + j0);
+            #pragma unroll
+            for (int r = 0; r < ${R}; r++)
+                #pragma unroll
+                for (int w = 0; w < ${NK}; w++) s[r][w] = fma((${F}16)qs[r][d], kv[w], s[r][w]);
         }
         for (int r = 0; r < ${R}; r++) {
-            const ${F}16 m0 = select(s0[r], (${F}16)(-INFINITY),
-                                     (LANES + j0 >= S)${" | (LANES + j0 > ir[r])" if causal else ""});
-            const ${F}16 m1 = select(s1[r], (${F}16)(-INFINITY),
-                                     (LANES + (j0 + 16) >= S)${" | (LANES + (j0 + 16) > ir[r])" if causal else ""});
-            const ${F} mn = fmax(mx[r], fmax(hmax16(m0), hmax16(m1)));   // finite: key 0 is in every row's first block
+            ${F}16 hm = (${F}16)(-INFINITY);
+            #pragma unroll
+            for (int w = 0; w < ${NK}; w++) {
+                s[r][w] = select(s[r][w], (${F}16)(-INFINITY),
+                                 (LANES + (j0 + 16 * w) >= S)${" | (LANES + (j0 + 16 * w) > ir[r])" if causal else ""});
+                hm = fmax(hm, s[r][w]);
+            }
+            const ${F} mn = fmax(mx[r], hmax16(hm));     // finite: key 0 is in every row's first block
             const ${F} corr = exp(mx[r] - mn);
-            const ${F}16 p0 = exp16(m0 - mn), p1 = exp16(m1 - mn);
-            l[r] = l[r] * corr + hsum16(p0 + p1);
+            ${F}16 ls = 0;
+            #pragma unroll
+            for (int w = 0; w < ${NK}; w++) {
+                const ${F}16 p = exp16(s[r][w] - mn);
+                ls += p;
+                vstore16(p, w, ps[r]);
+            }
+            l[r] = l[r] * corr + hsum16(ls);
             mx[r] = mn;
             if (corr != 1)
                 for (int c = 0; c < ${NC}; c++) acc[r][c] *= corr;
-            vstore16(p0, 0, ps[r]);
-            vstore16(p1, 1, ps[r]);
         }
-        const int nj = min(32, jend - j0);
+        const int nj = min(${16 * NK}, jend - j0);
         #pragma unroll
         for (int r0 = 0; r0 < ${R}; r0 += ${RG}) {
             ${F}16 a[${RG}][${NC}];
@@ -717,13 +727,14 @@ __kernel void k(__global const ${F}* restrict qt, const long qto, __global const
 ## backward in one pass (CPUs, enough heads to fill the device): one work-item per key/value head bhk owns the
 ## gradients of its keys and of its G query heads, so dq accumulates in place without atomics. It first writes
 ## dlt_i = dO_i . O_i of its query rows; then for each block of R keys (held in private rows, k scaled) and each
-## block of 16 query rows (Q and dO read transposed, 16 rows per vector; blocks before the diagonal skipped when
-## causal): s = k . q, dp = v . dO, p = exp(s - lse_i), ds = p * (dp - dlt_i), and
+## block of QB query rows (Q and dO read transposed, 16 rows per vector, KG keys at a time; blocks before the
+## diagonal skipped when causal): s = k . q, dp = v . dO, p = exp(s - lse_i), ds = p * (dp - dlt_i), and
 ## dv_j += p_ij dO_i, dk_j += ds_ij q_i (times scale at the end), dq_i += ds_ij (scale k_j): scores computed once
 ## (the two-pass kernels compute them twice). The sums keep RG rows x every 16-feature slice live.
-## dq: zero-initialised, (B * Hq, L, D) contiguous from dqo; dlt: (B * Hq * Lp), zero-initialised.
-<%def name="bwd_rb1(t, idx, D, causal, R)">
-<% F = t.cc; NC = D // 16; RG = max(g for g in range(1, R + 1) if R % g == 0 and g * NC <= max(16, NC)); QG = max(g for g in (1, 2, 4, 8, 16) if g * NC <= max(16, NC)) %>
+## dq: zero-initialised, (B * Hq, L, D) contiguous from dqo; dlt: (B * Hq * Lp), zero-initialised; Lp a multiple
+## of QB (16 or 32: the same speed on PoCL's CPU device).
+<%def name="bwd_rb1(t, idx, D, causal, R, QB)">
+<% F = t.cc; NC = D // 16; RG = max(g for g in range(1, R + 1) if R % g == 0 and g * NC <= max(16, NC)); QG = max(g for g in (1, 2, 4, 8, 16) if g * NC <= max(16, NC)); NQ = QB // 16; KG = max(g for g in range(1, R + 1) if R % g == 0 and 2 * g * NQ <= 16) %>
 ${c.preamble((t,))}
 ${rb_common(F)}
 __kernel void k(__global const ${F}* restrict qt, const long qto, __global const ${F}* restrict got,
@@ -744,7 +755,7 @@ __kernel void k(__global const ${F}* restrict qt, const long qto, __global const
             for (int c = 0; c < ${NC}; c++) a = fma(vload16(c, gr), vload16(c, orow), a);
             dlt[bh * Lp + i] = hsum16(a);
         }
-    ${F} ks[${R}][${D}], vs[${R}][${D}], pp[${R}][16], pd[${R}][16];
+    ${F} ks[${R}][${D}], vs[${R}][${D}], pp[${R}][${QB}], pd[${R}][${QB}];
     ${F}16 ak[${R}][${NC}], av[${R}][${NC}];
     int jr[${R}];
     for (int j0 = 0; j0 < S; j0 += ${R}) {
@@ -756,33 +767,49 @@ __kernel void k(__global const ${F}* restrict qt, const long qto, __global const
             for (int d = 0; d < ${D}; d++) { ks[r][d] = kr[d] * scale; vs[r][d] = vr[d]; }
             for (int c = 0; c < ${NC}; c++) { ak[r][c] = 0; av[r][c] = 0; }
         }
-        const int istart = ${"min(j0, L) / 16 * 16" if causal else "0"};
+        const int istart = ${"min(j0, L) / %d * %d" % (QB, QB) if causal else "0"};
         for (long bh = bhk * G; bh < bhk * G + G; bh++) {
             const __global ${F}* qb = qt + qto + bh * ${D} * Lp;
             const __global ${F}* gb = got + goto_ + bh * ${D} * Lp;
             const __global ${F}* qr0 = q + qo + bh * L * ${D};
             const __global ${F}* gr0 = go + goo + bh * L * ${D};
             __global ${F}* dq0 = dq + dqo + bh * L * ${D};
-            for (int i0 = istart; i0 < L; i0 += 16) {
-                ${F}16 s[${R}], dp[${R}];
+            for (int i0 = istart; i0 < L; i0 += ${QB}) {
                 #pragma unroll
-                for (int r = 0; r < ${R}; r++) { s[r] = 0; dp[r] = 0; }
-                #pragma unroll 4
-                for (int d = 0; d < ${D}; d++) {
-                    const ${F}16 qv = vload16(0, qb + d * Lp + i0), gv = vload16(0, gb + d * Lp + i0);
+                for (int r0 = 0; r0 < ${R}; r0 += ${KG}) {
+                    ${F}16 s[${KG}][${NQ}], dp[${KG}][${NQ}];
                     #pragma unroll
-                    for (int r = 0; r < ${R}; r++) {
-                        s[r] = fma((${F}16)ks[r][d], qv, s[r]);
-                        dp[r] = fma((${F}16)vs[r][d], gv, dp[r]);
+                    for (int u = 0; u < ${KG}; u++)
+                        #pragma unroll
+                        for (int w = 0; w < ${NQ}; w++) { s[u][w] = 0; dp[u][w] = 0; }
+                    #pragma unroll 4
+                    for (int d = 0; d < ${D}; d++) {
+                        ${F}16 qv[${NQ}], gv[${NQ}];
+                        #pragma unroll
+                        for (int w = 0; w < ${NQ}; w++) {
+                            qv[w] = vload16(w, qb + d * Lp + i0);
+                            gv[w] = vload16(w, gb + d * Lp + i0);
+                        }
+                        #pragma unroll
+                        for (int u = 0; u < ${KG}; u++)
+                            #pragma unroll
+                            for (int w = 0; w < ${NQ}; w++) {
+                                s[u][w] = fma((${F}16)ks[r0 + u][d], qv[w], s[u][w]);
+                                dp[u][w] = fma((${F}16)vs[r0 + u][d], gv[w], dp[u][w]);
+                            }
+                    }
+                    #pragma unroll
+                    for (int w = 0; w < ${NQ}; w++) {
+                        const ${F}16 lv = vload16(w, lse + bh * Lp + i0), dlv = vload16(w, dlt + bh * Lp + i0);
+                        #pragma unroll
+                        for (int u = 0; u < ${KG}; u++) {
+                            const ${F}16 p = select(exp16(s[u][w] - lv), (${F}16)0, LANES + (i0 + 16 * w) < jr[r0 + u]);
+                            vstore16(p, w, pp[r0 + u]);
+                            vstore16(p * (dp[u][w] - dlv), w, pd[r0 + u]);
+                        }
                     }
                 }
-                const ${F}16 lv = vload16(0, lse + bh * Lp + i0), dlv = vload16(0, dlt + bh * Lp + i0);
-                for (int r = 0; r < ${R}; r++) {
-                    const ${F}16 p = select(exp16(s[r] - lv), (${F}16)0, LANES + i0 < jr[r]);
-                    vstore16(p, 0, pp[r]);
-                    vstore16(p * (dp[r] - dlv), 0, pd[r]);
-                }
-                const int ni = min(16, L - i0);
+                const int ni = min(${QB}, L - i0);
                 #pragma unroll
                 for (int r0 = 0; r0 < ${R}; r0 += ${RG}) {
                     ${F}16 a1[${RG}][${NC}], a2[${RG}][${NC}];
