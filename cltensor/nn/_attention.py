@@ -11,13 +11,17 @@ backward recomputes the same mask and manual_seed makes it reproducible.
 `multi_head_attention_forward` is PyTorch's functional multi-head attention (projections, bias_k/v, zero attention,
 masks); without attention weights its heads run through the fused kernels.
 Without a mask or dropout, in float32/float64 with equal q/k/v head dims that are multiples of 16 up to 128, the
-fused path runs the register-blocked kernels instead (`_sdpa_rb`: fwd_rb, bwd_q_rb, bwd_kv_rb; each work-item owns
-several rows in private memory and reads the other side 16 rows per vector from a transposed, zero-padded copy;
-causal blocks past the diagonal are never visited; about 3x faster than the general kernels on PoCL's CPU device).
+fused path runs the register-blocked kernels instead (`_sdpa_rb`; each work-item owns several rows in private
+memory and reads the other side 16 rows per vector from a transposed, zero-padded copy; causal blocks past the
+diagonal are never visited; 5-8x faster than the general kernels on PoCL's CPU device): fwd_rb (4 query rows x 64
+keys per step), then a backward in one pass, bwd_rb1 (one work-item per key/value head: scores computed once, dq
+accumulated in place, no atomics), where there are at least 4 key/value heads per compute unit on a CPU device,
+else in two (bwd_q_rb over query rows, bwd_kv_rb over keys; scores computed in both).
 Calls whose score matrices (all heads) fit in the device's budget (`Tuning.attention_unfused_bytes`), and
-features wider than 256, take `attention_unfused` (matmul, softmax, matmul on differentiable ops): on PoCL's CPU
-device that path measured faster than the fused kernels without causality; causal calls on the register-blocked
-kernels stay fused where `Tuning.attention_fused_causal` says so (measured faster there).
+features wider than 256, take `attention_unfused` (matmul, softmax, matmul on differentiable ops), except calls on
+the register-blocked kernels on devices where `Tuning.attention_fused_causal` says so: causal ones (about 2.2x
+faster than unfused on PoCL's CPU device) and, with a one-pass backward, the others (the same speed as unfused,
+no score matrix in memory).
 CLTENSOR_SDPA=fused|unfused forces one path.
 """
 import math
