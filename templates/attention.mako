@@ -459,14 +459,36 @@ inline double16 exp16(double16 x) { return exp(x); }
 ## per row: each loaded key vector serves R rows, each broadcast query scalar NK key vectors); P @ V accumulated RG
 ## rows at a time with every 16-feature slice of those rows live (RG * D / 16 accumulators: one loaded V vector
 ## serves RG rows, one broadcast p serves D / 16 vectors). kt is padded to Sp, a multiple of 16 * NK.
-<%def name="fwd_rb(t, idx, D, causal, R, NK)">
+## the register-blocked kernels' mask: the additive term (bool: 0 where true, -inf where false; float: its value,
+## in F) of 16 consecutive elements x0.. (clamped to N - 1; the callers mask lanes past N) along a dim of stride st
+## from element `base`: one key row (fwd_rb) or one query column (bwd_rb1) of the broadcast (B, Hq, L, S) mask
+<%def name="rb_mask(mt, mk, F)">
+% if mk != "none":
+inline ${F}16 mask16(__global const ${mt.ct}* restrict m, const long base, const long st, const int x0, const int N) {
+    ${F} a[16];
+    for (int e = 0; e < 16; e++) {
+        const ${mt.ct} x = m[base + min(x0 + e, N - 1) * st];
+% if mk == "bool":
+        a[e] = x ? (${F})0 : (${F})(-INFINITY);
+% else:
+        a[e] = (${F})x;
+% endif
+    }
+    return vload16(0, a);
+}
+% endif
+</%def>
+
+<%def name="fwd_rb(t, idx, D, causal, R, NK, mt, mk)">
 <% F = t.cc; NC = D // 16; RG = max(g for g in range(1, R + 1) if R % g == 0 and g * NC <= max(16, NC)) %>
 ${c.preamble((t,))}
 ${rb_common(F)}
+${rb_mask(mt, mk, F)}
 __kernel void k(__global const ${F}* restrict q, const long qo, __global const ${F}* restrict kt, const long kto,
                 __global const ${F}* restrict v, const long vo, __global ${F}* restrict o, const long oo,
                 __global ${F}* restrict lse, const int BH, const int G, const int L, const int S, const int Lp,
-                const int Sp, const ${F} scale)
+                const int Sp, const ${F} scale, __global const ${mt.ct}* restrict m, const long mo, const long m0,
+                const long m1, const long m2, const long m3, const int Hm)
 {
     const long g = get_global_id(0);
     const int nrb = (L + ${R} - 1) / ${R};
@@ -503,6 +525,11 @@ __kernel void k(__global const ${F}* restrict q, const long qo, __global const $
                 for (int w = 0; w < ${NK}; w++) s[r][w] = fma((${F}16)qs[r][d], kv[w], s[r][w]);
         }
         for (int r = 0; r < ${R}; r++) {
+% if mk != "none":
+            const long mb = mo + (bh / Hm) * m0 + (bh % Hm) * m1 + ir[r] * m2;
+            #pragma unroll
+            for (int w = 0; w < ${NK}; w++) s[r][w] += mask16(m, mb, m3, j0 + 16 * w, S);
+% endif
             ${F}16 hm = (${F}16)(-INFINITY);
             #pragma unroll
             for (int w = 0; w < ${NK}; w++) {
@@ -510,7 +537,16 @@ __kernel void k(__global const ${F}* restrict q, const long qo, __global const $
                                  (LANES + (j0 + 16 * w) >= S)${" | (LANES + (j0 + 16 * w) > ir[r])" if causal else ""});
                 hm = fmax(hm, s[r][w]);
             }
+% if mk == "none":
             const ${F} mn = fmax(mx[r], hmax16(hm));     // finite: key 0 is in every row's first block
+% else:
+            const ${F} mn = fmax(mx[r], hmax16(hm));
+            if (mn == -INFINITY) {                       // every key so far masked out for this row
+                #pragma unroll
+                for (int w = 0; w < ${NK}; w++) vstore16((${F}16)0, w, ps[r]);
+                continue;
+            }
+% endif
             const ${F} corr = exp(mx[r] - mn);
             ${F}16 ls = 0;
             #pragma unroll
@@ -735,17 +771,19 @@ __kernel void k(__global const ${F}* restrict qt, const long qto, __global const
 ## (the two-pass kernels compute them twice). The sums keep RG rows x every 16-feature slice live.
 ## dq: zero-initialised, (B * Hq, L, D) contiguous from dqo; dlt: (B * Hq * Lp), zero-initialised; Lp a multiple
 ## of QB (16 or 32: the same speed on PoCL's CPU device).
-<%def name="bwd_rb1(t, idx, D, causal, R, QB)">
+<%def name="bwd_rb1(t, idx, D, causal, R, QB, mt, mk)">
 <% F = t.cc; NC = D // 16; RG = max(g for g in range(1, R + 1) if R % g == 0 and g * NC <= max(16, NC)); QG = max(g for g in (1, 2, 4, 8, 16) if g * NC <= max(16, NC)); NQ = QB // 16; KG = max(g for g in range(1, R + 1) if R % g == 0 and 2 * g * NQ <= 16) %>
 ${c.preamble((t,))}
 ${rb_common(F)}
+${rb_mask(mt, mk, F)}
 __kernel void k(__global const ${F}* restrict qt, const long qto, __global const ${F}* restrict got,
                 const long goto_, __global const ${F}* restrict q, const long qo, __global const ${F}* restrict go,
                 const long goo, __global const ${F}* restrict kk, const long kko, __global const ${F}* restrict v,
                 const long vo, __global const ${F}* restrict o, const long oo, __global const ${F}* restrict lse,
                 __global ${F}* restrict dlt, __global ${F}* restrict dk, const long dko, __global ${F}* restrict dv,
                 const long dvo, __global ${F}* restrict dq, const long dqo, const int BHk, const int G, const int L,
-                const int S, const int Lp, const ${F} scale)
+                const int S, const int Lp, const ${F} scale, __global const ${mt.ct}* restrict m, const long mo,
+                const long m0, const long m1, const long m2, const long m3, const int Hm)
 {
     const long bhk = get_global_id(0);
     if (bhk >= BHk) return;
@@ -805,7 +843,15 @@ __kernel void k(__global const ${F}* restrict qt, const long qto, __global const
                         const ${F}16 lv = vload16(w, lse + bh * Lp + i0), dlv = vload16(w, dlt + bh * Lp + i0);
                         #pragma unroll
                         for (int u = 0; u < ${KG}; u++) {
+% if mk == "none":
                             const ${F}16 p = select(exp16(s[u][w] - lv), (${F}16)0, LANES + (i0 + 16 * w) < jr[r0 + u]);
+% else:
+                            const ${F}16 sm = s[u][w] + mask16(m, mo + (bh / Hm) * m0 + (bh % Hm) * m1 +
+                                                               min(j0 + r0 + u, S - 1) * m3, m2, i0 + 16 * w, L);
+                            // rows with every key masked out (lse -inf) get p = 0
+                            const ${F}16 p = select(exp16(sm - lv), (${F}16)0,
+                                                    (LANES + (i0 + 16 * w) < jr[r0 + u]) | (lv == (${F}16)(-INFINITY)));
+% endif
                             vstore16(p, w, pp[r0 + u]);
                             vstore16(p * (dp[u][w] - dlv), w, pd[r0 + u]);
                         }

@@ -44,18 +44,18 @@ def close(got, want, tol=1e-9):
     np.testing.assert_allclose(n(got).astype(np.float64), want.astype(np.float64), rtol=tol, atol=tol)
 
 
-def sdpa_both(q, k, v, mask=None, tol=1e-9, grads=True, **kw):
-    """Run torch and cltensor SDPA on the same float64 data; compare output and the q, k, v (and float mask)
-    gradients."""
+def sdpa_both(q, k, v, mask=None, tol=1e-9, grads=True, mask_grad=True, **kw):
+    """Run torch and cltensor SDPA on the same float64 data; compare output and the q, k, v (and float mask, unless
+    not mask_grad) gradients."""
     tq, tk, tv = [x.detach().clone().requires_grad_() for x in (q, k, v)]
     tm = None
     if mask is not None:
         tm = mask.detach().clone()
-        if mask.dtype.is_floating_point:
+        if mask.dtype.is_floating_point and mask_grad:
             tm.requires_grad_()
     o = TF.scaled_dot_product_attention(tq, tk, tv, attn_mask=tm, **kw)
     cq, ck, cv = c(q, True), c(k, True), c(v, True)
-    cm = None if mask is None else c(mask, mask.dtype.is_floating_point)
+    cm = None if mask is None else c(mask, mask.dtype.is_floating_point and mask_grad)
     co = CF.scaled_dot_product_attention(cq, ck, cv, attn_mask=cm, **kw)
     assert tuple(co.shape) == tuple(o.shape)
     close(co, o, tol)
@@ -132,6 +132,32 @@ def test_sdpa_register_blocked(monkeypatch, one_pass):
     sdpa_both(rn(1, 2, 19, 32, dtype=torch.float32), rn(1, 2, 19, 32, dtype=torch.float32),
               rn(1, 2, 19, 32, dtype=torch.float32), is_causal=True, tol=2e-5)
     assert len(calls) == 7
+
+
+@pytest.mark.parametrize("one_pass", [False, True])
+def test_sdpa_register_blocked_masks(monkeypatch, one_pass):
+    """Masks on the register-blocked kernels (with the one-pass backward only): bool and float (no gradient) masks
+    broadcast over batch and heads, -inf entries, rows with every key masked out (0 as torch), with causal, GQA and
+    S != L; float masks that need a gradient, and every mask where the backward would take two passes, stay on the
+    general kernels."""
+    monkeypatch.setattr(_attention, "_one_pass", lambda rt, heads: one_pass)
+    calls = []
+    orig = _attention._sdpa_rb
+    monkeypatch.setattr(_attention, "_sdpa_rb", lambda *a, **kw: calls.append(1) or orig(*a, **kw))
+    torch.manual_seed(11)
+    q, k, v = rn(2, 2, 19, 32), rn(2, 2, 37, 32), rn(2, 2, 37, 32)
+    mb = torch.rand(19, 37) > 0.4
+    mb[3] = False                                                    # a row with every key masked out
+    sdpa_both(q, k, v, mb)
+    sdpa_both(q, k, v, mb, is_causal=True)
+    fm = rn(2, 1, 19, 37)
+    fm[torch.rand(2, 1, 19, 37) > 0.7] = float("-inf")
+    fm[1, 0, 5] = float("-inf")
+    sdpa_both(q, k, v, fm, mask_grad=False, scale=0.3)
+    sdpa_both(rn(1, 4, 9, 16), rn(1, 2, 9, 16), rn(1, 2, 9, 16), torch.rand(4, 1, 9) > 0.5, enable_gqa=True)
+    assert len(calls) == (4 if one_pass else 0)
+    sdpa_both(q, k, v, fm)                                           # the float mask's gradient: general kernels
+    assert len(calls) == (4 if one_pass else 0)
 
 
 def test_sdpa_strided_inputs():

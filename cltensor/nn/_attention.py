@@ -246,10 +246,14 @@ def attention_unfused(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, s
     return matmul(p, v)
 
 
-def _rb_ok(dt, m, drop, E, Ev, L, S):
-    """Whether the register-blocked kernels (fwd_rb, bwd_q_rb, bwd_kv_rb) take this call: float32/float64, no
-    mask, no dropout, equal head dims that are a multiple of 16 (up to 128), non-empty sequences."""
-    return ((dt is D.float32 or dt is D.float64) and m is None and not drop and E == Ev and E % 16 == 0
+def _rb_ok(dt, m, drop, E, Ev, L, S, mask=None, rt=None, heads=0):
+    """Whether the register-blocked kernels (fwd_rb, then bwd_rb1 or bwd_q_rb + bwd_kv_rb) take this call:
+    float32/float64, no dropout, equal head dims that are a multiple of 16 (up to 128), non-empty sequences; no mask,
+    or a bool mask or a float one without gradient where the backward runs in one pass (bwd_rb1 reads masks, the
+    two-pass kernels do not)."""
+    if m is not None and ((mask._dtype is not D.bool_ and mask._requires_grad) or not _one_pass(rt, heads)):
+        return False
+    return ((dt is D.float32 or dt is D.float64) and not drop and E == Ev and E % 16 == 0
             and 16 <= E <= 128 and L > 0 and S > 0)
 
 
@@ -297,8 +301,9 @@ def _pack(t, H, N, Dm, Np, tr, idx, inp):
     return y._st.buf, y._offset, y
 
 
-def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
-    """scaled_dot_product_attention on the register-blocked kernels (see _rb_ok), with its autograd node."""
+def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa, m=None):
+    """scaled_dot_product_attention on the register-blocked kernels (see _rb_ok), with its autograd node; m: the
+    mask as a (B, Hq, L, S) view (broadcast by zero strides) or None."""
     B, Hq, L, E = q.shape
     Hk, S = k.shape[1], k.shape[2]
     G = Hq // Hk
@@ -317,15 +322,22 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
         vb = _pack(vd, Hk, S, E, S, False, idx, inp)
         out = C.empty((B, Hq, L, E), dtype=dt, device=q.device)
         lse = C.full((B * Hq * Lp,), float("inf"), dtype=dt, device=q.device)
-        kf = K.get(rt, "attention", "fwd_rb", t=dt, idx=idx, D=E, causal=causal, R=_FWD_R, NK=_FWD_KV)
+        one = _one_pass(rt, B * Hk)
+        if m is None:
+            mt, mk, margs = dt, "none", [qb[0]] + [i64(0)] * 5 + [np.int32(Hq)]
+        else:
+            md = m.detach()
+            mt, mk = md._dtype, "bool" if md._dtype is D.bool_ else "float"
+            margs = [md._st.buf] + [i64(x) for x in [md._offset] + list(md._strides)] + [np.int32(Hq)]
+        kf = K.get(rt, "attention", "fwd_rb", t=dt, idx=idx, D=E, causal=causal, R=_FWD_R, NK=_FWD_KV, mt=mt, mk=mk)
         args = [qb[0], i64(qb[1]), kt[0], i64(kt[1]), vb[0], i64(vb[1]), out._st.buf, i64(out._offset), lse._st.buf,
-                np.int32(B * Hq), np.int32(G), np.int32(L), np.int32(S), np.int32(Lp), np.int32(Sp), fnp(sc)]
+                np.int32(B * Hq), np.int32(G), np.int32(L), np.int32(S), np.int32(Lp), np.int32(Sp), fnp(sc)] + margs
         _args(kf, args)
         n = B * Hq * ((L + _FWD_R - 1) // _FWD_R)
         if n:
             K.launch(rt, kf, (K.round_up(n, ls),), (ls,), args)
-    for t in (query, key, value):
-        if t._st.shared:
+    for t in (query, key, value, m):
+        if t is not None and t._st.shared:
             rt.queue.finish()
             break
     res = out.reshape(lead + (L, E))
@@ -339,17 +351,17 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
                 gt = _pack(g4, Hq, L, E, Lp, True, gidx, ginp)
                 qt = _pack(qd, Hq, L, E, Lp, True, idx, inp)
                 kb = _pack(kd, Hk, S, E, S, False, idx, inp)
-                if _one_pass(rt, B * Hk):
+                if one:
                     dq = C.zeros((B, Hq, L, E), dtype=dt, device=q.device)
                     dk = C.empty((B, Hk, S, E), dtype=dt, device=q.device)
                     dv = C.empty((B, Hk, S, E), dtype=dt, device=q.device)
                     dlt = C.zeros((B * Hq * Lp,), dtype=dt, device=q.device)
                     k1 = K.get(rt, "attention", "bwd_rb1", t=dt, idx=idx, D=E, causal=causal, R=_rows_rb(E, "kv"),
-                               QB=16)
+                               QB=16, mt=mt, mk=mk)
                     args = [qt[0], i64(qt[1]), gt[0], i64(gt[1]), qb[0], i64(qb[1]), gb[0], i64(gb[1]), kb[0],
                             i64(kb[1]), vb[0], i64(vb[1]), out._st.buf, i64(out._offset), lse._st.buf, dlt._st.buf,
                             dk._st.buf, i64(dk._offset), dv._st.buf, i64(dv._offset), dq._st.buf, i64(dq._offset),
-                            np.int32(B * Hk), np.int32(G), np.int32(L), np.int32(S), np.int32(Lp), fnp(sc)]
+                            np.int32(B * Hk), np.int32(G), np.int32(L), np.int32(S), np.int32(Lp), fnp(sc)] + margs
                     _args(k1, args)
                     K.launch(rt, k1, (B * Hk,), (1,), args)
                     return _grads(dq, dk, dv)
@@ -384,7 +396,7 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
             gk = _unbroadcast(dk.reshape(kvlead + (S, E)), key.shape) if key._requires_grad else None
             gv = _unbroadcast(dv.reshape(kvlead + (S, E)), value.shape) if value._requires_grad else None
             return gq, gk, gv
-        AG.record("ScaledDotProductFlashAttentionBackward0", ins, res, bw, saved=ins)
+        AG.record("ScaledDotProductFlashAttentionBackward0", ins, res, bw, saved=ins if m is None else ins + (m,))
     return res
 
 
@@ -393,19 +405,21 @@ RB = True                # the register-blocked fused kernels where they apply (
 ONE_PASS = True          # their one-pass backward where it applies (_one_pass)
 
 
-def _unfused(q, B, Hq, L, S, E, Ev, rb=False, causal=False, Hk=None):
+def _unfused(q, B, Hq, L, S, E, Ev, rb=False, causal=False, Hk=None, m=None):
     """Whether this call runs matmul-softmax-matmul: features wider than the fused kernels' private rows, or (auto)
     scores of all heads within the device's budget (its tuning profile), where that path measured faster, unless
     the call takes the register-blocked kernels on a device whose profile prefers them: causal calls, and calls
-    without causality whose backward runs in one pass (PoCL's CPU device, B4 H8 D64: fused forward+backward
-    1.0x-1.1x unfused at L=S=128..1024, forward alone 1.1x, with no score matrix in memory)."""
+    without causality whose backward runs in one pass, except with a float mask (PoCL's CPU device, B4 H8 D64
+    forward+backward: without a mask 1.0x-1.1x unfused at L=S=128..1024, forward alone 1.1x; with a bool mask 1.14x,
+    with a float mask 0.9x at 1024; no score matrix in memory)."""
     if _dc(E, Ev) is None or FORCE == "unfused":
         return True
     if FORCE == "fused":
         return False
     rt = rt_of(q)
     tn = rt.info.tuning
-    if rb and tn.attention_fused_causal and (causal or _one_pass(rt, B * (Hq if Hk is None else Hk))):
+    if rb and tn.attention_fused_causal and (causal or (_one_pass(rt, B * (Hq if Hk is None else Hk)) and (
+            m is None or m._dtype is D.bool_))):
         return False
     return B * Hq * L * S * 4 <= tn.attention_unfused_bytes
 
@@ -421,8 +435,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     dt = q._dtype
     drop = dropout_p > 0.0
     ctr = _ctr() if drop else (0, 0, 0, 0)
-    rb = RB and _rb_ok(dt, m, drop, E, Ev, L, S)
-    if _unfused(q, B, Hq, L, S, E, Ev, rb, bool(is_causal), Hk):     # scores fit the budget, or too wide for the kernels
+    rb = RB and _rb_ok(dt, m, drop, E, Ev, L, S, attn_mask, rt_of(q), B * Hk)
+    if _unfused(q, B, Hq, L, S, E, Ev, rb, bool(is_causal), Hk, m):     # scores fit the budget, or too wide for the kernels
         kk, vv = k, v
         if Hk != Hq:
             kk = k.repeat_interleave(Hq // Hk, 1)
@@ -431,7 +445,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         o = attention_unfused(q, kk, vv, m, dropout_p, is_causal, sc, keep)
         return o.reshape(lead + (L, Ev))
     if rb:
-        return _sdpa_rb(query, key, value, q, k, v, lead, bool(is_causal), sc, enable_gqa)
+        return _sdpa_rb(query, key, value, q, k, v, lead, bool(is_causal), sc, enable_gqa, m)
     mk = "none" if m is None else ("bool" if m._dtype is D.bool_ else "float")
     mt = dt if m is None else m._dtype
     mm = m if m is not None else q
