@@ -762,9 +762,10 @@ __kernel void k(__global const ${F}* restrict qt, const long qto, __global const
 }
 </%def>
 
-## backward in one pass (CPUs, enough heads to fill the device): one work-item per key/value head bhk owns the
-## gradients of its keys and of its G query heads, so dq accumulates in place without atomics. It first writes
-## dlt_i = dO_i . O_i of its query rows; then for each block of R keys (held in private rows, k scaled) and each
+## backward in one pass (CPUs): one work-item per key/value head bhk and chunk ch of NCH owns the gradients of the
+## key blocks ch, ch + NCH, ... of that head (interleaved: balanced when causal) and its own copy (dq + ch * dqs) of
+## the dq of the G query heads, so dq accumulates in place without atomics (the launcher sums the NCH copies). It
+## first writes dlt_i = dO_i . O_i of its query rows (to its own copy, dlt + ch * dls); then for each block of R keys (held in private rows, k scaled) and each
 ## block of QB query rows (Q and dO read transposed, 16 rows per vector, KG keys at a time; blocks before the
 ## diagonal skipped when causal): s = k . q, dp = v . dO, p = exp(s - lse_i), ds = p * (dp - dlt_i), and
 ## dv_j += p_ij dO_i, dk_j += ds_ij q_i (times scale at the end), dq_i += ds_ij (scale k_j): scores computed once
@@ -772,7 +773,12 @@ __kernel void k(__global const ${F}* restrict qt, const long qto, __global const
 ## dq: zero-initialised, (B * Hq, L, D) contiguous from dqo; dlt: (B * Hq * Lp), zero-initialised; Lp a multiple
 ## of QB (16 or 32: the same speed on PoCL's CPU device).
 <%def name="bwd_rb1(t, idx, D, causal, R, QB, mt, mk)">
-<% F = t.cc; NC = D // 16; RG = max(g for g in range(1, R + 1) if R % g == 0 and g * NC <= max(16, NC)); QG = max(g for g in (1, 2, 4, 8, 16) if g * NC <= max(16, NC)); NQ = QB // 16; KG = max(g for g in range(1, R + 1) if R % g == 0 and 2 * g * NQ <= 16) %>
+<%
+F = t.cc; NC = D // 16; NQ = QB // 16
+RG = max(g for g in range(1, R + 1) if R % g == 0 and g * NC <= max(16, NC))     # key rows per dv/dk sum
+QG = max(g for g in (1, 2, 4, 8, 16) if g * NC <= max(16, NC))                  # query rows per dq sum
+KG = max(g for g in range(1, R + 1) if R % g == 0 and 2 * g * NQ <= 16)         # keys per s/dp step
+%>
 ${c.preamble((t,))}
 ${rb_common(F)}
 ${rb_mask(mt, mk, F)}
@@ -783,10 +789,15 @@ __kernel void k(__global const ${F}* restrict qt, const long qto, __global const
                 __global ${F}* restrict dlt, __global ${F}* restrict dk, const long dko, __global ${F}* restrict dv,
                 const long dvo, __global ${F}* restrict dq, const long dqo, const int BHk, const int G, const int L,
                 const int S, const int Lp, const ${F} scale, __global const ${mt.ct}* restrict m, const long mo,
-                const long m0, const long m1, const long m2, const long m3, const int Hm)
+                const long m0, const long m1, const long m2, const long m3, const int Hm, const int NCH,
+                const long dqs, const long dls)
 {
-    const long bhk = get_global_id(0);
-    if (bhk >= BHk) return;
+    const long g = get_global_id(0);
+    if (g >= (long)BHk * NCH) return;
+    const long bhk = g / NCH;
+    const int ch = (int)(g % NCH);
+    dq += ch * dqs;
+    dlt += ch * dls;
     for (long bh = bhk * G; bh < bhk * G + G; bh++)
         for (int i = 0; i < L; i++) {
             const __global ${F}* gr = go + goo + (bh * L + i) * ${D};
@@ -798,7 +809,7 @@ __kernel void k(__global const ${F}* restrict qt, const long qto, __global const
     ${F} ks[${R}][${D}], vs[${R}][${D}], pp[${R}][${QB}], pd[${R}][${QB}];
     ${F}16 ak[${R}][${NC}], av[${R}][${NC}];
     int jr[${R}];
-    for (int j0 = 0; j0 < S; j0 += ${R}) {
+    for (int j0 = ch * ${R}; j0 < S; j0 += NCH * ${R}) {
         for (int r = 0; r < ${R}; r++) {
             jr[r] = j0 + r < S ? ${"j0 + r" if causal else "0"} : 1 << 30;   // query rows i < jr[r] do not see key r
             const int j = min(j0 + r, S - 1);

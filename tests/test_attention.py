@@ -116,8 +116,8 @@ def test_sdpa_gqa_scale_odd_sizes():
 def test_sdpa_register_blocked(monkeypatch, one_pass):
     """The register-blocked kernels (no mask, no dropout, head dims 16..128 in steps of 16): rows not a multiple of
     the 16-row blocks or of the rows per work-item, causal with L > S and L < S, GQA, permuted and expanded
-    operands, float32; the backward in two passes (bwd_q_rb, bwd_kv_rb) and in one (bwd_rb1), whatever the
-    device would pick for these head counts."""
+    operands, float32; the backward in two passes (bwd_q_rb, bwd_kv_rb) and in one (bwd_rb1, with several key
+    chunks per head and with one), whatever the device would pick for these head counts."""
     monkeypatch.setattr(_attention, "_one_pass", lambda rt, heads: one_pass)
     calls = []
     orig = _attention._sdpa_rb
@@ -131,7 +131,11 @@ def test_sdpa_register_blocked(monkeypatch, one_pass):
     sdpa_both(rn(2, 5, 3, 48).permute(0, 2, 1, 3), rn(2, 3, 48, 5).transpose(-2, -1), rn(1, 5, 48).expand(2, 3, 5, 48))
     sdpa_both(rn(1, 2, 19, 32, dtype=torch.float32), rn(1, 2, 19, 32, dtype=torch.float32),
               rn(1, 2, 19, 32, dtype=torch.float32), is_causal=True, tol=2e-5)
-    assert len(calls) == 7
+    if one_pass:        # above: several key chunks per head (few heads); here one work-item per head
+        monkeypatch.setattr(_attention, "_chunks", lambda rt, heads, blocks: 1)
+        sdpa_both(rn(2, 3, 21, 16), rn(2, 3, 30, 16), rn(2, 3, 30, 16), is_causal=True)
+        sdpa_both(rn(2, 4, 21, 32), rn(2, 2, 30, 32), rn(2, 2, 30, 32), enable_gqa=True)
+    assert len(calls) == (9 if one_pass else 7)
 
 
 @pytest.mark.parametrize("one_pass", [False, True])

@@ -14,14 +14,15 @@ Without a mask or dropout, in float32/float64 with equal q/k/v head dims that ar
 fused path runs the register-blocked kernels instead (`_sdpa_rb`; each work-item owns several rows in private
 memory and reads the other side 16 rows per vector from a transposed, zero-padded copy; causal blocks past the
 diagonal are never visited; 5-8x faster than the general kernels on PoCL's CPU device): fwd_rb (4 query rows x 64
-keys per step), then a backward in one pass, bwd_rb1 (one work-item per key/value head: scores computed once, dq
-accumulated in place, no atomics), where there are at least 4 key/value heads per compute unit on a CPU device,
-else in two (bwd_q_rb over query rows, bwd_kv_rb over keys; scores computed in both).
+keys per step), then a backward in one pass on CPU devices, bwd_rb1 (one work-item per key/value head and chunk
+of its keys: scores computed once, dq accumulated in place in a copy per chunk, no atomics; bool masks and float
+masks without gradient read there too), else in two (bwd_q_rb over query rows, bwd_kv_rb over keys; scores
+computed in both; no mask).
 Calls whose score matrices (all heads) fit in the device's budget (`Tuning.attention_unfused_bytes`), and
 features wider than 256, take `attention_unfused` (matmul, softmax, matmul on differentiable ops), except calls on
 the register-blocked kernels on devices where `Tuning.attention_fused_causal` says so: causal ones (about 2.2x
-faster than unfused on PoCL's CPU device) and, with a one-pass backward, the others (the same speed as unfused,
-no score matrix in memory).
+less CPU time than unfused on PoCL's CPU device) and, with at least 4 key/value heads per compute unit, the others
+without a float mask (the same speed as unfused or better, no score matrix in memory).
 CLTENSOR_SDPA=fused|unfused forces one path.
 """
 import math
@@ -271,10 +272,19 @@ def _rows_rb(E, side):
 
 
 def _one_pass(rt, heads):
-    """Whether the backward runs bwd_rb1 (one work-item per key/value head, scores computed once) rather than the
-    two passes bwd_q_rb / bwd_kv_rb (scores computed twice, many work-items per head): on CPU devices whose profile
-    takes the register-blocked causal kernels, with at least 4 heads per compute unit (the load stays balanced)."""
-    return ONE_PASS and rt.info.tuning.attention_fused_causal and heads >= 4 * rt.info.compute_units
+    """Whether the backward runs bwd_rb1 (one work-item per key/value head and key chunk, scores computed once)
+    rather than the two passes bwd_q_rb / bwd_kv_rb (scores computed twice, many work-items per head): on CPU
+    devices whose profile takes the register-blocked causal kernels (PoCL, B4 H8 L=S=1024 D64 causal: backward
+    CPU time 140 ms against 205; with 1 to 4 heads, key chunks, about the same as two passes)."""
+    return ONE_PASS and rt.info.tuning.attention_fused_causal
+
+
+def _chunks(rt, heads, blocks):
+    """key chunks per key/value head of bwd_rb1: enough work-items (CHUNK_ITEMS per compute unit) to keep the
+    device's threads busy to the end of the kernel when other work shares the machine; each chunk adds one
+    zero-initialised dq copy and its share of the final sum."""
+    want = CHUNK_ITEMS * rt.info.compute_units
+    return max(1, min(blocks, 64, -(-want // heads)))
 
 
 def _args(k, args):
@@ -352,19 +362,22 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa, m=None):
                 qt = _pack(qd, Hq, L, E, Lp, True, idx, inp)
                 kb = _pack(kd, Hk, S, E, S, False, idx, inp)
                 if one:
-                    dq = C.zeros((B, Hq, L, E), dtype=dt, device=q.device)
+                    R1 = _rows_rb(E, "kv")
+                    nch = _chunks(rt, B * Hk, (S + R1 - 1) // R1)
+                    dqp = C.zeros((nch, B, Hq, L, E), dtype=dt, device=q.device)
                     dk = C.empty((B, Hk, S, E), dtype=dt, device=q.device)
                     dv = C.empty((B, Hk, S, E), dtype=dt, device=q.device)
-                    dlt = C.zeros((B * Hq * Lp,), dtype=dt, device=q.device)
-                    k1 = K.get(rt, "attention", "bwd_rb1", t=dt, idx=idx, D=E, causal=causal, R=_rows_rb(E, "kv"),
-                               QB=16, mt=mt, mk=mk)
+                    dlt = C.zeros((nch * B * Hq * Lp,), dtype=dt, device=q.device)
+                    k1 = K.get(rt, "attention", "bwd_rb1", t=dt, idx=idx, D=E, causal=causal, R=R1, QB=16, mt=mt,
+                               mk=mk)
                     args = [qt[0], i64(qt[1]), gt[0], i64(gt[1]), qb[0], i64(qb[1]), gb[0], i64(gb[1]), kb[0],
                             i64(kb[1]), vb[0], i64(vb[1]), out._st.buf, i64(out._offset), lse._st.buf, dlt._st.buf,
-                            dk._st.buf, i64(dk._offset), dv._st.buf, i64(dv._offset), dq._st.buf, i64(dq._offset),
-                            np.int32(B * Hk), np.int32(G), np.int32(L), np.int32(S), np.int32(Lp), fnp(sc)] + margs
+                            dk._st.buf, i64(dk._offset), dv._st.buf, i64(dv._offset), dqp._st.buf, i64(dqp._offset),
+                            np.int32(B * Hk), np.int32(G), np.int32(L), np.int32(S), np.int32(Lp), fnp(sc)] + margs + [
+                            np.int32(nch), i64(B * Hq * L * E), i64(B * Hq * Lp)]
                     _args(k1, args)
-                    K.launch(rt, k1, (B * Hk,), (1,), args)
-                    return _grads(dq, dk, dv)
+                    K.launch(rt, k1, (B * Hk * nch,), (1,), args)
+                    return _grads(dqp[0] if nch == 1 else dqp.sum(0), dk, dv)
                 vt = _pack(vd, Hk, S, E, Sp, True, idx, inp)
                 dq = C.empty((B, Hq, L, E), dtype=dt, device=q.device)
                 dk = C.empty((B, Hk, S, E), dtype=dt, device=q.device)
@@ -403,13 +416,15 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa, m=None):
 FORCE = cfg.sdpa()       # "auto" | "fused" | "unfused" (CLTENSOR_SDPA)
 RB = True                # the register-blocked fused kernels where they apply (_rb_ok)
 ONE_PASS = True          # their one-pass backward where it applies (_one_pass)
+CHUNK_ITEMS = 16         # bwd_rb1's work-items per compute unit (_chunks)
 
 
-def _unfused(q, B, Hq, L, S, E, Ev, rb=False, causal=False, Hk=None, m=None):
+def _unfused(q, B, Hq, L, S, E, Ev, rb, causal, Hk, m):
     """Whether this call runs matmul-softmax-matmul: features wider than the fused kernels' private rows, or (auto)
     scores of all heads within the device's budget (its tuning profile), where that path measured faster, unless
     the call takes the register-blocked kernels on a device whose profile prefers them: causal calls, and calls
-    without causality whose backward runs in one pass, except with a float mask (PoCL's CPU device, B4 H8 D64
+    without causality whose backward runs in one pass with at least 4 key/value heads per compute unit, except with
+    a float mask (PoCL's CPU device, B4 H8 D64
     forward+backward: without a mask 1.0x-1.1x unfused at L=S=128..1024, forward alone 1.1x; with a bool mask 1.14x,
     with a float mask 0.9x at 1024; no score matrix in memory)."""
     if _dc(E, Ev) is None or FORCE == "unfused":
@@ -418,8 +433,8 @@ def _unfused(q, B, Hq, L, S, E, Ev, rb=False, causal=False, Hk=None, m=None):
         return False
     rt = rt_of(q)
     tn = rt.info.tuning
-    if rb and tn.attention_fused_causal and (causal or (_one_pass(rt, B * (Hq if Hk is None else Hk)) and (
-            m is None or m._dtype is D.bool_))):
+    if rb and tn.attention_fused_causal and (causal or (_one_pass(rt, B * Hk) and B * Hk >= 4 * rt.info.compute_units
+                                                         and (m is None or m._dtype is D.bool_))):
         return False
     return B * Hq * L * S * 4 <= tn.attention_unfused_bytes
 
@@ -436,7 +451,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     drop = dropout_p > 0.0
     ctr = _ctr() if drop else (0, 0, 0, 0)
     rb = RB and _rb_ok(dt, m, drop, E, Ev, L, S, attn_mask, rt_of(q), B * Hk)
-    if _unfused(q, B, Hq, L, S, E, Ev, rb, bool(is_causal), Hk, m):     # scores fit the budget, or too wide for the kernels
+    if _unfused(q, B, Hq, L, S, E, Ev, rb, bool(is_causal), Hk, m):     # scores fit the budget, or too wide
         kk, vv = k, v
         if Hk != Hq:
             kk = k.repeat_interleave(Hq // Hk, 1)
