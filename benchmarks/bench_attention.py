@@ -4,13 +4,14 @@
                                          [--repeat 3] [--no-causal]
 
 fused: cltensor's F.scaled_dot_product_attention forced onto its fused kernels (templates/attention.mako: online
-softmax, no L x S matrix; without a mask or dropout the register-blocked kernels; by default calls whose scores fit
-the device's budget take the unfused path);
+softmax, no L x S matrix; here the register-blocked kernels, with the one-pass backward where there are at least
+4 heads per compute unit; auto takes this path for these calls on CPU devices);
 fused general: the masked/dropout-capable fused kernels on the same call (for comparison);
 unfused: cltensor's matmul -> masked softmax -> matmul on differentiable ops (the L x S scores materialised);
 torch: torch.nn.functional.scaled_dot_product_attention on the CPU (its default threads).
 Each timed call is forward, a sum, backward and a host read of one gradient element (drains the queue); the median,
-best and worst of `repeat` calls after a warm-up, the libraries interleaved so machine load affects all alike. Then the
+best and worst of `repeat` calls after a warm-up, the libraries interleaved so machine load affects all alike, and
+the median process CPU time of each (on a loaded machine a steadier measure of the work than wall time). Then the
 peak device memory of one fused forward (the pool's peak above what was allocated before; in all and per head)
 against the bytes of one L x S float32 score matrix per head (what the unfused forward keeps for its backward, at
 least).
@@ -30,9 +31,10 @@ from cltensor.nn import _attention  # noqa: E402
 
 
 def _timed(fn):
-    t0 = time.perf_counter()
+    """(wall seconds, process CPU seconds: every thread of this process, OpenCL's and torch's included)"""
+    c0, t0 = time.process_time(), time.perf_counter()
     fn()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
 def main():
@@ -85,15 +87,23 @@ def main():
     for _, fn in runs:          # warm-up (kernel builds)
         fn()
     times = {name: [] for name, _ in runs}
+    cpu = {name: [] for name, _ in runs}
     for _ in range(args.repeat):
         for name, fn in runs:
-            times[name].append(_timed(fn))
-    print(f"causal={causal} B={B} H={H} L=S={L} D={D} float32, forward+backward, device {cq.device}")
+            w, c = _timed(fn)
+            times[name].append(w)
+            cpu[name].append(c)
+    print(f"causal={causal} B={B} H={H} L=S={L} D={D} float32, forward+backward, device {cq.device}, load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     fused = statistics.median(times["cltensor fused"])
+    fused_cpu = statistics.median(cpu["cltensor fused"])
     for name, _ in runs:
         med, best, worst = statistics.median(times[name]), min(times[name]), max(times[name])
+        mc = statistics.median(cpu[name])
         print(f"  {name:28s} median {med * 1000:8.1f} ms  best {best * 1000:8.1f} ms  worst {worst * 1000:8.1f} ms  "
-              f"fused speed-up x{med / fused:.2f}")
+              f"fused speed-up x{med / fused:.2f}  | CPU time {mc * 1000:8.1f} ms x{mc / fused_cpu:.2f}")
+    print("  (CPU time: the process's, all threads, median; less sensitive to other load than wall time, but it counts "
+          "any busy-waiting threads)")
     # peak device memory of one fused forward
     dev = cq.device
     with ct.no_grad():

@@ -433,10 +433,12 @@ ${vhelpers(F)}
 % if F == "float":
 // exp of 16 lanes x <= 0 (-inf gives 0): 2^n * p(r), r = x - n ln2, a degree-6 polynomial (relative error ~2e-7);
 // PoCL's vector exp runs lane by lane on CPUs, which dominated these kernels
+// (n = x log2 e rounded to nearest by adding 1.5 * 2^23: PoCL's vector rint takes a dozen instructions here)
 inline float16 exp16(float16 x) {
     const int16 dead = x < -87.0f;
-    x = fmax(x, -87.0f);
-    const float16 n = rint(x * 1.44269504088896341f);
+    x = select(x, (float16)(-87.0f), dead);
+    const float16 t = fma(x, 1.44269504088896341f, 12582912.0f);
+    const float16 n = t - 12582912.0f;
     const float16 r = fma(n, -0.693145751953125f, fma(n, -1.428606765330187e-06f, x));
     float16 p = 1.3888889e-3f;
     p = fma(p, r, 8.3333333e-3f);
@@ -445,7 +447,7 @@ inline float16 exp16(float16 x) {
     p = fma(p, r, 0.5f);
     p = fma(p, r, 1.0f);
     p = fma(p, r, 1.0f);
-    const float16 y = as_float16(as_int16(p) + (convert_int16(n) << 23));
+    const float16 y = as_float16(as_int16(p) + ((as_int16(t) - 0x4B400000) << 23));
     return select(y, (float16)0, dead);
 }
 % else:
@@ -453,21 +455,47 @@ inline double16 exp16(double16 x) { return exp(x); }
 % endif
 </%def>
 
-<%def name="fwd_rb(t, idx, D, causal, R)">
-<% F = t.cc; NC = D // 16 %>
+## forward: one work-item per R query rows of one head; keys in blocks of 16 * NK (NK 16-lane vectors of scores
+## per row: each loaded key vector serves R rows, each broadcast query scalar NK key vectors); P @ V accumulated RG
+## rows at a time with every 16-feature slice of those rows live (RG * D / 16 accumulators: one loaded V vector
+## serves RG rows, one broadcast p serves D / 16 vectors). kt is padded to Sp, a multiple of 16 * NK.
+## the register-blocked kernels' mask: the additive term (bool: 0 where true, -inf where false; float: its value,
+## in F) of 16 consecutive elements x0.. (clamped to N - 1; the callers mask lanes past N) along a dim of stride st
+## from element `base`: one key row (fwd_rb) or one query column (bwd_rb1) of the broadcast (B, Hq, L, S) mask
+<%def name="rb_mask(mt, mk, F)">
+% if mk != "none":
+inline ${F}16 mask16(__global const ${mt.ct}* restrict m, const long base, const long st, const int x0, const int N) {
+    ${F} a[16];
+    for (int e = 0; e < 16; e++) {
+        const ${mt.ct} x = m[base + min(x0 + e, N - 1) * st];
+% if mk == "bool":
+        a[e] = x ? (${F})0 : (${F})(-INFINITY);
+% else:
+        a[e] = (${F})x;
+% endif
+    }
+    return vload16(0, a);
+}
+% endif
+</%def>
+
+<%def name="fwd_rb(t, idx, D, causal, R, NK, mt, mk)">
+<% F = t.cc; NC = D // 16; RG = max(g for g in range(1, R + 1) if R % g == 0 and g * NC <= max(16, NC)) %>
 ${c.preamble((t,))}
 ${rb_common(F)}
+${rb_mask(mt, mk, F)}
 __kernel void k(__global const ${F}* restrict q, const long qo, __global const ${F}* restrict kt, const long kto,
                 __global const ${F}* restrict v, const long vo, __global ${F}* restrict o, const long oo,
                 __global ${F}* restrict lse, const int BH, const int G, const int L, const int S, const int Lp,
-                const int Sp, const ${F} scale)
+                const int Sp, const ${F} scale, __global const ${mt.ct}* restrict m, const long mo, const long m0,
+                const long m1, const long m2, const long m3, const int Hm)
 {
     const long g = get_global_id(0);
     const int nrb = (L + ${R} - 1) / ${R};
     if (g >= (long)BH * nrb) return;
     const int i0 = (int)(g % nrb) * ${R};
     const long bh = g / nrb, bhk = bh / G;
-    ${F} qs[${R}][${D}], mx[${R}], l[${R}], ps[${R}][16];
+    ${F} qs[${R}][${D}], mx[${R}], l[${R}], ps[${R}][${16 * NK}];
     ${F}16 acc[${R}][${NC}];
     int ir[${R}];
     for (int r = 0; r < ${R}; r++) {
@@ -480,40 +508,79 @@ __kernel void k(__global const ${F}* restrict q, const long qo, __global const $
     const int jend = ${"min(S, ir[%d] + 1)" % (R - 1) if causal else "S"};
     const __global ${F}* kb = kt + kto + bhk * ${D} * Sp;
     const __global ${F}* vb = v + vo + bhk * S * ${D};
-    for (int j0 = 0; j0 < jend; j0 += 16) {
-        ${F}16 s[${R}];
-        for (int r = 0; r < ${R}; r++) s[r] = 0;
+    for (int j0 = 0; j0 < jend; j0 += ${16 * NK}) {
+        ${F}16 s[${R}][${NK}];
+        #pragma unroll
+        for (int r = 0; r < ${R}; r++)
+            #pragma unroll
+            for (int w = 0; w < ${NK}; w++) s[r][w] = 0;
         #pragma unroll 4
         for (int d = 0; d < ${D}; d++) {
-            const ${F}16 kv = vload16(0, kb + d * Sp + j0);
+            ${F}16 kv[${NK}];
             #pragma unroll
-            for (int r = 0; r < ${R}; r++) s[r] = fma((${F}16)qs[r][d], kv, s[r]);
+            for (int w = 0; w < ${NK}; w++) kv[w] = vload16(w, kb + d * Sp + j0);
+            #pragma unroll
+            for (int r = 0; r < ${R}; r++)
+                #pragma unroll
+                for (int w = 0; w < ${NK}; w++) s[r][w] = fma((${F}16)qs[r][d], kv[w], s[r][w]);
         }
         for (int r = 0; r < ${R}; r++) {
-            const ${F}16 sm = select(s[r], (${F}16)(-INFINITY),
-                                     (LANES + j0 >= S)${" | (LANES + j0 > ir[r])" if causal else ""});
-            const ${F} mn = fmax(mx[r], hmax16(sm));     // finite: key 0 is in the first block of every row
+% if mk != "none":
+            const long mb = mo + (bh / Hm) * m0 + (bh % Hm) * m1 + ir[r] * m2;
+            #pragma unroll
+            for (int w = 0; w < ${NK}; w++) s[r][w] += mask16(m, mb, m3, j0 + 16 * w, S);
+% endif
+            ${F}16 hm = (${F}16)(-INFINITY);
+            #pragma unroll
+            for (int w = 0; w < ${NK}; w++) {
+                s[r][w] = select(s[r][w], (${F}16)(-INFINITY),
+                                 (LANES + (j0 + 16 * w) >= S)${" | (LANES + (j0 + 16 * w) > ir[r])" if causal else ""});
+                hm = fmax(hm, s[r][w]);
+            }
+% if mk == "none":
+            const ${F} mn = fmax(mx[r], hmax16(hm));     // finite: key 0 is in every row's first block
+% else:
+            const ${F} mn = fmax(mx[r], hmax16(hm));
+            if (mn == -INFINITY) {                       // every key so far masked out for this row
+                #pragma unroll
+                for (int w = 0; w < ${NK}; w++) vstore16((${F}16)0, w, ps[r]);
+                continue;
+            }
+% endif
             const ${F} corr = exp(mx[r] - mn);
-            const ${F}16 p = exp16(sm - mn);
-            l[r] = l[r] * corr + hsum16(p);
+            ${F}16 ls = 0;
+            #pragma unroll
+            for (int w = 0; w < ${NK}; w++) {
+                const ${F}16 p = exp16(s[r][w] - mn);
+                ls += p;
+                vstore16(p, w, ps[r]);
+            }
+            l[r] = l[r] * corr + hsum16(ls);
             mx[r] = mn;
             if (corr != 1)
                 for (int c = 0; c < ${NC}; c++) acc[r][c] *= corr;
-            vstore16(p, 0, ps[r]);
         }
+        const int nj = min(${16 * NK}, jend - j0);
         #pragma unroll
-        for (int c = 0; c < ${NC}; c++) {
-            ${F}16 a1[${R}];
+        for (int r0 = 0; r0 < ${R}; r0 += ${RG}) {
+            ${F}16 a[${RG}][${NC}];
             #pragma unroll
-            for (int r = 0; r < ${R}; r++) a1[r] = acc[r][c];
-            #pragma unroll 4
-            for (int jj = 0; jj < 16; jj++) {
-                const ${F}16 vv = vload16(c, vb + min(j0 + jj, S - 1) * ${D});
+            for (int u = 0; u < ${RG}; u++)
                 #pragma unroll
-                for (int r = 0; r < ${R}; r++) a1[r] = fma((${F}16)ps[r][jj], vv, a1[r]);
+                for (int c = 0; c < ${NC}; c++) a[u][c] = acc[r0 + u][c];
+            for (int jj = 0; jj < nj; jj++) {
+                const __global ${F}* vr = vb + (j0 + jj) * ${D};
+                #pragma unroll
+                for (int c = 0; c < ${NC}; c++) {
+                    const ${F}16 vv = vload16(c, vr);
+                    #pragma unroll
+                    for (int u = 0; u < ${RG}; u++) a[u][c] = fma((${F}16)ps[r0 + u][jj], vv, a[u][c]);
+                }
             }
             #pragma unroll
-            for (int r = 0; r < ${R}; r++) acc[r][c] = a1[r];
+            for (int u = 0; u < ${RG}; u++)
+                #pragma unroll
+                for (int c = 0; c < ${NC}; c++) acc[r0 + u][c] = a[u][c];
         }
     }
     for (int r = 0; r < ${R}; r++) {
@@ -691,6 +758,177 @@ __kernel void k(__global const ${F}* restrict qt, const long qto, __global const
         __global ${F}* kd = dk + dko + (bhk * S + j0 + r) * ${D};
         __global ${F}* vd = dv + dvo + (bhk * S + j0 + r) * ${D};
         for (int c = 0; c < ${NC}; c++) { vstore16(ak[r][c], c, kd); vstore16(av[r][c], c, vd); }
+    }
+}
+</%def>
+
+## backward in one pass (CPUs): one work-item per key/value head bhk and chunk ch of NCH owns the gradients of the
+## key blocks ch, ch + NCH, ... of that head (interleaved: balanced when causal) and its own copy (dq + ch * dqs) of
+## the dq of the G query heads, so dq accumulates in place without atomics (the launcher sums the NCH copies). It
+## first writes dlt_i = dO_i . O_i of its query rows (to its own copy, dlt + ch * dls); then for each block of R keys (held in private rows, k scaled) and each
+## block of QB query rows (Q and dO read transposed, 16 rows per vector, KG keys at a time; blocks before the
+## diagonal skipped when causal): s = k . q, dp = v . dO, p = exp(s - lse_i), ds = p * (dp - dlt_i), and
+## dv_j += p_ij dO_i, dk_j += ds_ij q_i (times scale at the end), dq_i += ds_ij (scale k_j): scores computed once
+## (the two-pass kernels compute them twice). The sums keep RG rows x every 16-feature slice live.
+## dq: zero-initialised, (B * Hq, L, D) contiguous from dqo; dlt: (B * Hq * Lp), zero-initialised; Lp a multiple
+## of QB (16 or 32: the same speed on PoCL's CPU device).
+<%def name="bwd_rb1(t, idx, D, causal, R, QB, mt, mk)">
+<%
+F = t.cc; NC = D // 16; NQ = QB // 16
+RG = max(g for g in range(1, R + 1) if R % g == 0 and g * NC <= max(16, NC))     # key rows per dv/dk sum
+QG = max(g for g in (1, 2, 4, 8, 16) if g * NC <= max(16, NC))                  # query rows per dq sum
+KG = max(g for g in range(1, R + 1) if R % g == 0 and 2 * g * NQ <= 16)         # keys per s/dp step
+%>
+${c.preamble((t,))}
+${rb_common(F)}
+${rb_mask(mt, mk, F)}
+__kernel void k(__global const ${F}* restrict qt, const long qto, __global const ${F}* restrict got,
+                const long goto_, __global const ${F}* restrict q, const long qo, __global const ${F}* restrict go,
+                const long goo, __global const ${F}* restrict kk, const long kko, __global const ${F}* restrict v,
+                const long vo, __global const ${F}* restrict o, const long oo, __global const ${F}* restrict lse,
+                __global ${F}* restrict dlt, __global ${F}* restrict dk, const long dko, __global ${F}* restrict dv,
+                const long dvo, __global ${F}* restrict dq, const long dqo, const int BHk, const int G, const int L,
+                const int S, const int Lp, const ${F} scale, __global const ${mt.ct}* restrict m, const long mo,
+                const long m0, const long m1, const long m2, const long m3, const int Hm, const int NCH,
+                const long dqs, const long dls)
+{
+    const long g = get_global_id(0);
+    if (g >= (long)BHk * NCH) return;
+    const long bhk = g / NCH;
+    const int ch = (int)(g % NCH);
+    dq += ch * dqs;
+    dlt += ch * dls;
+    for (long bh = bhk * G; bh < bhk * G + G; bh++)
+        for (int i = 0; i < L; i++) {
+            const __global ${F}* gr = go + goo + (bh * L + i) * ${D};
+            const __global ${F}* orow = o + oo + (bh * L + i) * ${D};
+            ${F}16 a = 0;
+            for (int c = 0; c < ${NC}; c++) a = fma(vload16(c, gr), vload16(c, orow), a);
+            dlt[bh * Lp + i] = hsum16(a);
+        }
+    ${F} ks[${R}][${D}], vs[${R}][${D}], pp[${R}][${QB}], pd[${R}][${QB}];
+    ${F}16 ak[${R}][${NC}], av[${R}][${NC}];
+    int jr[${R}];
+    for (int j0 = ch * ${R}; j0 < S; j0 += NCH * ${R}) {
+        for (int r = 0; r < ${R}; r++) {
+            jr[r] = j0 + r < S ? ${"j0 + r" if causal else "0"} : 1 << 30;   // query rows i < jr[r] do not see key r
+            const int j = min(j0 + r, S - 1);
+            const __global ${F}* kr = kk + kko + (bhk * S + j) * ${D};
+            const __global ${F}* vr = v + vo + (bhk * S + j) * ${D};
+            for (int d = 0; d < ${D}; d++) { ks[r][d] = kr[d] * scale; vs[r][d] = vr[d]; }
+            for (int c = 0; c < ${NC}; c++) { ak[r][c] = 0; av[r][c] = 0; }
+        }
+        const int istart = ${"min(j0, L) / %d * %d" % (QB, QB) if causal else "0"};
+        for (long bh = bhk * G; bh < bhk * G + G; bh++) {
+            const __global ${F}* qb = qt + qto + bh * ${D} * Lp;
+            const __global ${F}* gb = got + goto_ + bh * ${D} * Lp;
+            const __global ${F}* qr0 = q + qo + bh * L * ${D};
+            const __global ${F}* gr0 = go + goo + bh * L * ${D};
+            __global ${F}* dq0 = dq + dqo + bh * L * ${D};
+            for (int i0 = istart; i0 < L; i0 += ${QB}) {
+                #pragma unroll
+                for (int r0 = 0; r0 < ${R}; r0 += ${KG}) {
+                    ${F}16 s[${KG}][${NQ}], dp[${KG}][${NQ}];
+                    #pragma unroll
+                    for (int u = 0; u < ${KG}; u++)
+                        #pragma unroll
+                        for (int w = 0; w < ${NQ}; w++) { s[u][w] = 0; dp[u][w] = 0; }
+                    #pragma unroll 4
+                    for (int d = 0; d < ${D}; d++) {
+                        ${F}16 qv[${NQ}], gv[${NQ}];
+                        #pragma unroll
+                        for (int w = 0; w < ${NQ}; w++) {
+                            qv[w] = vload16(w, qb + d * Lp + i0);
+                            gv[w] = vload16(w, gb + d * Lp + i0);
+                        }
+                        #pragma unroll
+                        for (int u = 0; u < ${KG}; u++)
+                            #pragma unroll
+                            for (int w = 0; w < ${NQ}; w++) {
+                                s[u][w] = fma((${F}16)ks[r0 + u][d], qv[w], s[u][w]);
+                                dp[u][w] = fma((${F}16)vs[r0 + u][d], gv[w], dp[u][w]);
+                            }
+                    }
+                    #pragma unroll
+                    for (int w = 0; w < ${NQ}; w++) {
+                        const ${F}16 lv = vload16(w, lse + bh * Lp + i0), dlv = vload16(w, dlt + bh * Lp + i0);
+                        #pragma unroll
+                        for (int u = 0; u < ${KG}; u++) {
+% if mk == "none":
+                            const ${F}16 p = select(exp16(s[u][w] - lv), (${F}16)0, LANES + (i0 + 16 * w) < jr[r0 + u]);
+% else:
+                            const ${F}16 sm = s[u][w] + mask16(m, mo + (bh / Hm) * m0 + (bh % Hm) * m1 +
+                                                               min(j0 + r0 + u, S - 1) * m3, m2, i0 + 16 * w, L);
+                            // rows with every key masked out (lse -inf) get p = 0
+                            const ${F}16 p = select(exp16(sm - lv), (${F}16)0,
+                                                    (LANES + (i0 + 16 * w) < jr[r0 + u]) | (lv == (${F}16)(-INFINITY)));
+% endif
+                            vstore16(p, w, pp[r0 + u]);
+                            vstore16(p * (dp[u][w] - dlv), w, pd[r0 + u]);
+                        }
+                    }
+                }
+                const int ni = min(${QB}, L - i0);
+                #pragma unroll
+                for (int r0 = 0; r0 < ${R}; r0 += ${RG}) {
+                    ${F}16 a1[${RG}][${NC}], a2[${RG}][${NC}];
+                    #pragma unroll
+                    for (int u = 0; u < ${RG}; u++)
+                        #pragma unroll
+                        for (int c = 0; c < ${NC}; c++) { a1[u][c] = av[r0 + u][c]; a2[u][c] = ak[r0 + u][c]; }
+                    for (int ii = 0; ii < ni; ii++) {
+                        const __global ${F}* gr = gr0 + (i0 + ii) * ${D};
+                        #pragma unroll
+                        for (int c = 0; c < ${NC}; c++) {
+                            const ${F}16 gv = vload16(c, gr);
+                            #pragma unroll
+                            for (int u = 0; u < ${RG}; u++) a1[u][c] = fma((${F}16)pp[r0 + u][ii], gv, a1[u][c]);
+                        }
+                    }
+                    for (int ii = 0; ii < ni; ii++) {
+                        const __global ${F}* qr = qr0 + (i0 + ii) * ${D};
+                        #pragma unroll
+                        for (int c = 0; c < ${NC}; c++) {
+                            const ${F}16 qv = vload16(c, qr);
+                            #pragma unroll
+                            for (int u = 0; u < ${RG}; u++) a2[u][c] = fma((${F}16)pd[r0 + u][ii], qv, a2[u][c]);
+                        }
+                    }
+                    #pragma unroll
+                    for (int u = 0; u < ${RG}; u++)
+                        #pragma unroll
+                        for (int c = 0; c < ${NC}; c++) { av[r0 + u][c] = a1[u][c]; ak[r0 + u][c] = a2[u][c]; }
+                }
+                for (int ii0 = 0; ii0 < ni; ii0 += ${QG}) {
+                    const int nu = min(${QG}, ni - ii0);
+                    __global ${F}* dr = dq0 + (i0 + ii0) * ${D};
+                    ${F}16 a[${QG}][${NC}];
+                    #pragma unroll
+                    for (int u = 0; u < ${QG}; u++)
+                        #pragma unroll
+                        for (int c = 0; c < ${NC}; c++) a[u][c] = u < nu ? vload16(c, dr + u * ${D}) : 0;
+                    #pragma unroll
+                    for (int r = 0; r < ${R}; r++)
+                        #pragma unroll
+                        for (int c = 0; c < ${NC}; c++) {
+                            const ${F}16 kv = vload16(c, ks[r]);
+                            #pragma unroll
+                            for (int u = 0; u < ${QG}; u++) a[u][c] = fma((${F}16)pd[r][ii0 + u], kv, a[u][c]);
+                        }
+                    #pragma unroll
+                    for (int u = 0; u < ${QG}; u++)
+                        if (u < nu)
+                            #pragma unroll
+                            for (int c = 0; c < ${NC}; c++) vstore16(a[u][c], c, dr + u * ${D});
+                }
+            }
+        }
+        for (int r = 0; r < ${R}; r++) {
+            if (j0 + r >= S) break;
+            __global ${F}* kd = dk + dko + (bhk * S + j0 + r) * ${D};
+            __global ${F}* vd = dv + dvo + (bhk * S + j0 + r) * ${D};
+            for (int c = 0; c < ${NC}; c++) { vstore16(ak[r][c] * scale, c, kd); vstore16(av[r][c], c, vd); }
+        }
     }
 }
 </%def>

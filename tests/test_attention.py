@@ -44,18 +44,18 @@ def close(got, want, tol=1e-9):
     np.testing.assert_allclose(n(got).astype(np.float64), want.astype(np.float64), rtol=tol, atol=tol)
 
 
-def sdpa_both(q, k, v, mask=None, tol=1e-9, grads=True, **kw):
-    """Run torch and cltensor SDPA on the same float64 data; compare output and the q, k, v (and float mask)
-    gradients."""
+def sdpa_both(q, k, v, mask=None, tol=1e-9, grads=True, mask_grad=True, **kw):
+    """Run torch and cltensor SDPA on the same float64 data; compare output and the q, k, v (and float mask, unless
+    not mask_grad) gradients."""
     tq, tk, tv = [x.detach().clone().requires_grad_() for x in (q, k, v)]
     tm = None
     if mask is not None:
         tm = mask.detach().clone()
-        if mask.dtype.is_floating_point:
+        if mask.dtype.is_floating_point and mask_grad:
             tm.requires_grad_()
     o = TF.scaled_dot_product_attention(tq, tk, tv, attn_mask=tm, **kw)
     cq, ck, cv = c(q, True), c(k, True), c(v, True)
-    cm = None if mask is None else c(mask, mask.dtype.is_floating_point)
+    cm = None if mask is None else c(mask, mask.dtype.is_floating_point and mask_grad)
     co = CF.scaled_dot_product_attention(cq, ck, cv, attn_mask=cm, **kw)
     assert tuple(co.shape) == tuple(o.shape)
     close(co, o, tol)
@@ -112,10 +112,13 @@ def test_sdpa_gqa_scale_odd_sizes():
     sdpa_both(rn(1, 2, 19, 16), rn(1, 2, 19, 16), rn(1, 2, 19, 16), torch.rand(2, 19, 19) > 0.3)
 
 
-def test_sdpa_register_blocked(monkeypatch):
+@pytest.mark.parametrize("one_pass", [False, True])
+def test_sdpa_register_blocked(monkeypatch, one_pass):
     """The register-blocked kernels (no mask, no dropout, head dims 16..128 in steps of 16): rows not a multiple of
     the 16-row blocks or of the rows per work-item, causal with L > S and L < S, GQA, permuted and expanded
-    operands, float32."""
+    operands, float32; the backward in two passes (bwd_q_rb, bwd_kv_rb) and in one (bwd_rb1, with several key
+    chunks per head and with one), whatever the device would pick for these head counts."""
+    monkeypatch.setattr(_attention, "_one_pass", lambda rt, heads: one_pass)
     calls = []
     orig = _attention._sdpa_rb
     monkeypatch.setattr(_attention, "_sdpa_rb", lambda *a, **kw: calls.append(1) or orig(*a, **kw))
@@ -128,7 +131,37 @@ def test_sdpa_register_blocked(monkeypatch):
     sdpa_both(rn(2, 5, 3, 48).permute(0, 2, 1, 3), rn(2, 3, 48, 5).transpose(-2, -1), rn(1, 5, 48).expand(2, 3, 5, 48))
     sdpa_both(rn(1, 2, 19, 32, dtype=torch.float32), rn(1, 2, 19, 32, dtype=torch.float32),
               rn(1, 2, 19, 32, dtype=torch.float32), is_causal=True, tol=2e-5)
-    assert len(calls) == 7
+    if one_pass:        # above: several key chunks per head (few heads); here one work-item per head
+        monkeypatch.setattr(_attention, "_chunks", lambda rt, heads, blocks: 1)
+        sdpa_both(rn(2, 3, 21, 16), rn(2, 3, 30, 16), rn(2, 3, 30, 16), is_causal=True)
+        sdpa_both(rn(2, 4, 21, 32), rn(2, 2, 30, 32), rn(2, 2, 30, 32), enable_gqa=True)
+    assert len(calls) == (9 if one_pass else 7)
+
+
+@pytest.mark.parametrize("one_pass", [False, True])
+def test_sdpa_register_blocked_masks(monkeypatch, one_pass):
+    """Masks on the register-blocked kernels (with the one-pass backward only): bool and float (no gradient) masks
+    broadcast over batch and heads, -inf entries, rows with every key masked out (0 as torch), with causal, GQA and
+    S != L; float masks that need a gradient, and every mask where the backward would take two passes, stay on the
+    general kernels."""
+    monkeypatch.setattr(_attention, "_one_pass", lambda rt, heads: one_pass)
+    calls = []
+    orig = _attention._sdpa_rb
+    monkeypatch.setattr(_attention, "_sdpa_rb", lambda *a, **kw: calls.append(1) or orig(*a, **kw))
+    torch.manual_seed(11)
+    q, k, v = rn(2, 2, 19, 32), rn(2, 2, 37, 32), rn(2, 2, 37, 32)
+    mb = torch.rand(19, 37) > 0.4
+    mb[3] = False                                                    # a row with every key masked out
+    sdpa_both(q, k, v, mb)
+    sdpa_both(q, k, v, mb, is_causal=True)
+    fm = rn(2, 1, 19, 37)
+    fm[torch.rand(2, 1, 19, 37) > 0.7] = float("-inf")
+    fm[1, 0, 5] = float("-inf")
+    sdpa_both(q, k, v, fm, mask_grad=False, scale=0.3)
+    sdpa_both(rn(1, 4, 9, 16), rn(1, 2, 9, 16), rn(1, 2, 9, 16), torch.rand(4, 1, 9) > 0.5, enable_gqa=True)
+    assert len(calls) == (4 if one_pass else 0)
+    sdpa_both(q, k, v, fm)                                           # the float mask's gradient: general kernels
+    assert len(calls) == (4 if one_pass else 0)
 
 
 def test_sdpa_strided_inputs():

@@ -11,13 +11,18 @@ backward recomputes the same mask and manual_seed makes it reproducible.
 `multi_head_attention_forward` is PyTorch's functional multi-head attention (projections, bias_k/v, zero attention,
 masks); without attention weights its heads run through the fused kernels.
 Without a mask or dropout, in float32/float64 with equal q/k/v head dims that are multiples of 16 up to 128, the
-fused path runs the register-blocked kernels instead (`_sdpa_rb`: fwd_rb, bwd_q_rb, bwd_kv_rb; each work-item owns
-several rows in private memory and reads the other side 16 rows per vector from a transposed, zero-padded copy;
-causal blocks past the diagonal are never visited; about 3x faster than the general kernels on PoCL's CPU device).
+fused path runs the register-blocked kernels instead (`_sdpa_rb`; each work-item owns several rows in private
+memory and reads the other side 16 rows per vector from a transposed, zero-padded copy; causal blocks past the
+diagonal are never visited; 5-8x faster than the general kernels on PoCL's CPU device): fwd_rb (4 query rows x 64
+keys per step), then a backward in one pass on CPU devices, bwd_rb1 (one work-item per key/value head and chunk
+of its keys: scores computed once, dq accumulated in place in a copy per chunk, no atomics; bool masks and float
+masks without gradient read there too), else in two (bwd_q_rb over query rows, bwd_kv_rb over keys; scores
+computed in both; no mask).
 Calls whose score matrices (all heads) fit in the device's budget (`Tuning.attention_unfused_bytes`), and
-features wider than 256, take `attention_unfused` (matmul, softmax, matmul on differentiable ops): on PoCL's CPU
-device that path measured faster than the fused kernels without causality; causal calls on the register-blocked
-kernels stay fused where `Tuning.attention_fused_causal` says so (measured faster there).
+features wider than 256, take `attention_unfused` (matmul, softmax, matmul on differentiable ops), except calls on
+the register-blocked kernels on devices where `Tuning.attention_fused_causal` says so: causal ones (about 2.2x
+less CPU time than unfused on PoCL's CPU device) and, with at least 4 key/value heads per compute unit, the others
+without a float mask (the same speed as unfused or better, no score matrix in memory).
 CLTENSOR_SDPA=fused|unfused forces one path.
 """
 import math
@@ -242,11 +247,20 @@ def attention_unfused(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, s
     return matmul(p, v)
 
 
-def _rb_ok(dt, m, drop, E, Ev, L, S):
-    """Whether the register-blocked kernels (fwd_rb, bwd_q_rb, bwd_kv_rb) take this call: float32/float64, no
-    mask, no dropout, equal head dims that are a multiple of 16 (up to 128), non-empty sequences."""
-    return ((dt is D.float32 or dt is D.float64) and m is None and not drop and E == Ev and E % 16 == 0
+def _rb_ok(dt, m, drop, E, Ev, L, S, mask=None, rt=None, heads=0):
+    """Whether the register-blocked kernels (fwd_rb, then bwd_rb1 or bwd_q_rb + bwd_kv_rb) take this call:
+    float32/float64, no dropout, equal head dims that are a multiple of 16 (up to 128), non-empty sequences; no mask,
+    or a bool mask or a float one without gradient where the backward runs in one pass (bwd_rb1 reads masks, the
+    two-pass kernels do not)."""
+    if m is not None and ((mask._dtype is not D.bool_ and mask._requires_grad) or not _one_pass(rt, heads)):
+        return False
+    return ((dt is D.float32 or dt is D.float64) and not drop and E == Ev and E % 16 == 0
             and 16 <= E <= 128 and L > 0 and S > 0)
+
+
+# fwd_rb's blocks: 4 query rows x 64 keys (4 vectors of 16 per row), 16 score accumulators (PoCL's CPU device,
+# B4 H8 L=S=1024 D64 causal, process CPU time: 63 ms against 70 for 8 x 32, 71 for 2 x 128, 78 for 16 x 16)
+_FWD_R, _FWD_KV = 4, 4
 
 
 def _rows_rb(E, side):
@@ -255,6 +269,22 @@ def _rows_rb(E, side):
     return max(1, min(8, 512 // E))
 
 
+
+
+def _one_pass(rt, heads):
+    """Whether the backward runs bwd_rb1 (one work-item per key/value head and key chunk, scores computed once)
+    rather than the two passes bwd_q_rb / bwd_kv_rb (scores computed twice, many work-items per head): on CPU
+    devices whose profile takes the register-blocked causal kernels (PoCL, B4 H8 L=S=1024 D64 causal: backward
+    CPU time 140 ms against 205; with 1 to 4 heads, key chunks, about the same as two passes)."""
+    return ONE_PASS and rt.info.tuning.attention_fused_causal
+
+
+def _chunks(rt, heads, blocks):
+    """key chunks per key/value head of bwd_rb1: enough work-items (CHUNK_ITEMS per compute unit) to keep the
+    device's threads busy to the end of the kernel when other work shares the machine; each chunk adds one
+    zero-initialised dq copy and its share of the final sum."""
+    want = CHUNK_ITEMS * rt.info.compute_units
+    return max(1, min(blocks, 64, -(-want // heads)))
 
 
 def _args(k, args):
@@ -281,15 +311,17 @@ def _pack(t, H, N, Dm, Np, tr, idx, inp):
     return y._st.buf, y._offset, y
 
 
-def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
-    """scaled_dot_product_attention on the register-blocked kernels (see _rb_ok), with its autograd node."""
+def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa, m=None):
+    """scaled_dot_product_attention on the register-blocked kernels (see _rb_ok), with its autograd node; m: the
+    mask as a (B, Hq, L, S) view (broadcast by zero strides) or None."""
     B, Hq, L, E = q.shape
     Hk, S = k.shape[1], k.shape[2]
     G = Hq // Hk
     dt = q._dtype
     rt = rt_of(q)
     ls = rt.info.tuning.attention_rb_local
-    Lp, Sp = (L + 15) // 16 * 16, (S + 15) // 16 * 16
+    kb_ = 16 * _FWD_KV
+    Lp, Sp = (L + 15) // 16 * 16, (S + kb_ - 1) // kb_ * kb_
     idx, inp = idx_type(*[extent(t) for t in (q, k, v)])
     fnp = np.float64 if dt is D.float64 else np.float32
     i64 = np.int64
@@ -300,16 +332,22 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
         vb = _pack(vd, Hk, S, E, S, False, idx, inp)
         out = C.empty((B, Hq, L, E), dtype=dt, device=q.device)
         lse = C.full((B * Hq * Lp,), float("inf"), dtype=dt, device=q.device)
-        R = _rows_rb(E, "q")
-        kf = K.get(rt, "attention", "fwd_rb", t=dt, idx=idx, D=E, causal=causal, R=R)
+        one = _one_pass(rt, B * Hk)
+        if m is None:
+            mt, mk, margs = dt, "none", [qb[0]] + [i64(0)] * 5 + [np.int32(Hq)]
+        else:
+            md = m.detach()
+            mt, mk = md._dtype, "bool" if md._dtype is D.bool_ else "float"
+            margs = [md._st.buf] + [i64(x) for x in [md._offset] + list(md._strides)] + [np.int32(Hq)]
+        kf = K.get(rt, "attention", "fwd_rb", t=dt, idx=idx, D=E, causal=causal, R=_FWD_R, NK=_FWD_KV, mt=mt, mk=mk)
         args = [qb[0], i64(qb[1]), kt[0], i64(kt[1]), vb[0], i64(vb[1]), out._st.buf, i64(out._offset), lse._st.buf,
-                np.int32(B * Hq), np.int32(G), np.int32(L), np.int32(S), np.int32(Lp), np.int32(Sp), fnp(sc)]
+                np.int32(B * Hq), np.int32(G), np.int32(L), np.int32(S), np.int32(Lp), np.int32(Sp), fnp(sc)] + margs
         _args(kf, args)
-        n = B * Hq * ((L + R - 1) // R)
+        n = B * Hq * ((L + _FWD_R - 1) // _FWD_R)
         if n:
             K.launch(rt, kf, (K.round_up(n, ls),), (ls,), args)
-    for t in (query, key, value):
-        if t._st.shared:
+    for t in (query, key, value, m):
+        if t is not None and t._st.shared:
             rt.queue.finish()
             break
     res = out.reshape(lead + (L, E))
@@ -322,12 +360,31 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
                 gb = _pack(g4, Hq, L, E, L, False, gidx, ginp)
                 gt = _pack(g4, Hq, L, E, Lp, True, gidx, ginp)
                 qt = _pack(qd, Hq, L, E, Lp, True, idx, inp)
-                vt = _pack(vd, Hk, S, E, Sp, True, idx, inp)
                 kb = _pack(kd, Hk, S, E, S, False, idx, inp)
+                if one:
+                    R1 = _rows_rb(E, "kv")
+                    nch = _chunks(rt, B * Hk, (S + R1 - 1) // R1)
+                    dqp = C.zeros((nch, B, Hq, L, E), dtype=dt, device=q.device)
+                    dk = C.empty((B, Hk, S, E), dtype=dt, device=q.device)
+                    dv = C.empty((B, Hk, S, E), dtype=dt, device=q.device)
+                    dlt = C.zeros((nch * B * Hq * Lp,), dtype=dt, device=q.device)
+                    k1 = K.get(rt, "attention", "bwd_rb1", t=dt, idx=idx, D=E, causal=causal, R=R1, QB=16, mt=mt,
+                               mk=mk)
+                    args = [qt[0], i64(qt[1]), gt[0], i64(gt[1]), qb[0], i64(qb[1]), gb[0], i64(gb[1]), kb[0],
+                            i64(kb[1]), vb[0], i64(vb[1]), out._st.buf, i64(out._offset), lse._st.buf, dlt._st.buf,
+                            dk._st.buf, i64(dk._offset), dv._st.buf, i64(dv._offset), dqp._st.buf, i64(dqp._offset),
+                            np.int32(B * Hk), np.int32(G), np.int32(L), np.int32(S), np.int32(Lp), fnp(sc)] + margs + [
+                            np.int32(nch), i64(B * Hq * L * E), i64(B * Hq * Lp)]
+                    _args(k1, args)
+                    K.launch(rt, k1, (B * Hk * nch,), (1,), args)
+                    return _grads(dqp[0] if nch == 1 else dqp.sum(0), dk, dv)
+                vt = _pack(vd, Hk, S, E, Sp, True, idx, inp)
                 dq = C.empty((B, Hq, L, E), dtype=dt, device=q.device)
                 dk = C.empty((B, Hk, S, E), dtype=dt, device=q.device)
                 dv = C.empty((B, Hk, S, E), dtype=dt, device=q.device)
                 dlt = C.zeros((B * Hq * Lp,), dtype=dt, device=q.device)
+                R = _rows_rb(E, "q")
+                n = B * Hq * ((L + R - 1) // R)
                 kq = K.get(rt, "attention", "bwd_q_rb", t=dt, idx=idx, D=E, causal=causal, R=R)
                 args = [qb[0], i64(qb[1]), kt[0], i64(kt[1]), vt[0], i64(vt[1]), kb[0], i64(kb[1]), out._st.buf,
                         i64(out._offset), gb[0], i64(gb[1]), lse._st.buf, dlt._st.buf, dq._st.buf, i64(dq._offset),
@@ -344,29 +401,40 @@ def _sdpa_rb(query, key, value, q, k, v, lead, causal, sc, enable_gqa):
                 n2 = B * Hk * ((S + R2 - 1) // R2)
                 if n2:
                     K.launch(rt, kk, (K.round_up(n2, ls),), (ls,), args)
-                gq = _unbroadcast(dq.reshape(lead + (L, E)), query.shape) if query._requires_grad else None
-                kvlead = tuple(lead[:-1]) + (Hk,) if len(lead) and enable_gqa else lead
-                gk = _unbroadcast(dk.reshape(kvlead + (S, E)), key.shape) if key._requires_grad else None
-                gv = _unbroadcast(dv.reshape(kvlead + (S, E)), value.shape) if value._requires_grad else None
+                return _grads(dq, dk, dv)
+
+        def _grads(dq, dk, dv):
+            gq = _unbroadcast(dq.reshape(lead + (L, E)), query.shape) if query._requires_grad else None
+            kvlead = tuple(lead[:-1]) + (Hk,) if len(lead) and enable_gqa else lead
+            gk = _unbroadcast(dk.reshape(kvlead + (S, E)), key.shape) if key._requires_grad else None
+            gv = _unbroadcast(dv.reshape(kvlead + (S, E)), value.shape) if value._requires_grad else None
             return gq, gk, gv
-        AG.record("ScaledDotProductFlashAttentionBackward0", ins, res, bw, saved=ins)
+        AG.record("ScaledDotProductFlashAttentionBackward0", ins, res, bw, saved=ins if m is None else ins + (m,))
     return res
 
 
 FORCE = cfg.sdpa()       # "auto" | "fused" | "unfused" (CLTENSOR_SDPA)
 RB = True                # the register-blocked fused kernels where they apply (_rb_ok)
+ONE_PASS = True          # their one-pass backward where it applies (_one_pass)
+CHUNK_ITEMS = 16         # bwd_rb1's work-items per compute unit (_chunks)
 
 
-def _unfused(q, B, Hq, L, S, E, Ev, rb=False, causal=False):
+def _unfused(q, B, Hq, L, S, E, Ev, rb, causal, Hk, m):
     """Whether this call runs matmul-softmax-matmul: features wider than the fused kernels' private rows, or (auto)
     scores of all heads within the device's budget (its tuning profile), where that path measured faster, unless
-    the call is causal and takes the register-blocked kernels on a device whose profile prefers them."""
+    the call takes the register-blocked kernels on a device whose profile prefers them: causal calls, and calls
+    without causality whose backward runs in one pass with at least 4 key/value heads per compute unit, except with
+    a float mask (PoCL's CPU device, B4 H8 D64
+    forward+backward: without a mask 1.0x-1.1x unfused at L=S=128..1024, forward alone 1.1x; with a bool mask 1.14x,
+    with a float mask 0.9x at 1024; no score matrix in memory)."""
     if _dc(E, Ev) is None or FORCE == "unfused":
         return True
     if FORCE == "fused":
         return False
-    tn = rt_of(q).info.tuning
-    if rb and causal and tn.attention_fused_causal:
+    rt = rt_of(q)
+    tn = rt.info.tuning
+    if rb and tn.attention_fused_causal and (causal or (_one_pass(rt, B * Hk) and B * Hk >= 4 * rt.info.compute_units
+                                                         and (m is None or m._dtype is D.bool_))):
         return False
     return B * Hq * L * S * 4 <= tn.attention_unfused_bytes
 
@@ -382,8 +450,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     dt = q._dtype
     drop = dropout_p > 0.0
     ctr = _ctr() if drop else (0, 0, 0, 0)
-    rb = RB and _rb_ok(dt, m, drop, E, Ev, L, S)
-    if _unfused(q, B, Hq, L, S, E, Ev, rb, bool(is_causal)):     # scores fit the budget, or too wide for the kernels
+    rb = RB and _rb_ok(dt, m, drop, E, Ev, L, S, attn_mask, rt_of(q), B * Hk)
+    if _unfused(q, B, Hq, L, S, E, Ev, rb, bool(is_causal), Hk, m):     # scores fit the budget, or too wide
         kk, vv = k, v
         if Hk != Hq:
             kk = k.repeat_interleave(Hq // Hk, 1)
@@ -392,7 +460,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         o = attention_unfused(q, kk, vv, m, dropout_p, is_causal, sc, keep)
         return o.reshape(lead + (L, Ev))
     if rb:
-        return _sdpa_rb(query, key, value, q, k, v, lead, bool(is_causal), sc, enable_gqa)
+        return _sdpa_rb(query, key, value, q, k, v, lead, bool(is_causal), sc, enable_gqa, m)
     mk = "none" if m is None else ("bool" if m._dtype is D.bool_ else "float")
     mt = dt if m is None else m._dtype
     mm = m if m is not None else q
