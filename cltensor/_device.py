@@ -161,9 +161,11 @@ class Tuning:
         # bytes (on PoCL's CPU device 2.7x faster than the fused kernel at B4 H8 L=S=1024 D64, 128 MiB of scores),
         # the fused online-softmax kernel (memory of one output, no score matrix) above it
         self.attention_unfused_bytes = 256 << 20
-        # ... except causal calls the register-blocked fused kernels take (no mask, no dropout, head dim 16..128):
-        # fused whatever their size on CPUs (PoCL, B4 H8 D64 fwd+bwd: 1.2x / 1.9x / 1.7x faster than unfused at
-        # L=S=256 / 512 / 1024; not causal they measured 0.66x of unfused at 1024, so the budget rule stays)
+        # ... except calls the register-blocked fused kernels take (no dropout, no float mask needing a gradient,
+        # head dim 16..128): on CPUs, causal calls go fused whatever their size (PoCL, B4 H8 L=S=1024 D64
+        # fwd+bwd with the one-pass backward: ~2.1x faster than unfused), and non-causal ones too when there are
+        # at least 4 heads per compute unit (then their backward runs in one pass: as fast as unfused from L=16 to
+        # 1024, without the score matrix; nn/_attention.py has the rule)
         self.attention_fused_causal = cpu
         # work-group size of those kernels: their work-items are independent (a few per group on CPUs, where each
         # is one SIMD thread; unmeasured on GPUs, which get a warp-sized multiple)
