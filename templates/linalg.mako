@@ -831,3 +831,212 @@ __kernel void k(__global const S* LD, const ${idx} lbs, __global const int* pivb
 #undef SWAP
 }
 </%def>
+
+## Householder tridiagonalisation of a real symmetric matrix (LAPACK sytd2, lower), one column per pair of
+## launches. `sytrd_col` (one work-group per matrix): finishes w of the previous column (w = tau p - tau^2/2
+## (p.v) v, p = A v from `sytrd_upd`), applies that column's rank-2 update to column i, writes d[i], and builds
+## the reflector of column i (always a reflection: tau = 2 / |v|^2, v[i+1] = 1, so the blocked back-transformation
+## can form T^-1 = striu(V^T V) + diag(V^T V) / 2) into column i of V (n x n, zero above row i+1).
+## Matrices are contiguous n x n (row-major), batch b at b * n * n; vectors at b * n.
+<%def name="sytrd_col(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+__kernel void k(__global S* A, __global S* V, __global const S* P, __global S* Wv, __global S* D, __global S* E,
+                __global S* TAU, const int n, const int i)
+{
+    const ${idx} b = get_group_id(0);
+    const int lid = get_local_id(0), L = get_local_size(0);
+    __global S* a = A + b * (${idx})n * n;
+    __global S* v = V + b * (${idx})n * n;
+    __global const S* p = P + b * (${idx})n;
+    __global S* w = Wv + b * (${idx})n;
+    __local S red[64];
+    __local S sh[2];
+    if (i > 0) {
+        S acc = 0;
+        for (int r = i + lid; r < n; r += L) acc += p[r] * v[(${idx})r * n + i - 1];
+        red[lid] = acc;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (lid == 0) {
+            S s = 0;
+            for (int q = 0; q < L; ++q) s += red[q];
+            sh[0] = s;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const S t = TAU[b * (${idx})n + i - 1], c2 = (S)0.5 * t * t * sh[0];
+        for (int r = i + lid; r < n; r += L) w[r] = t * p[r] - c2 * v[(${idx})r * n + i - 1];
+        barrier(CLK_GLOBAL_MEM_FENCE);
+        const S wi = w[i], vi = v[(${idx})i * n + i - 1];
+        for (int r = i + lid; r < n; r += L) a[(${idx})r * n + i] -= v[(${idx})r * n + i - 1] * wi + w[r] * vi;
+        barrier(CLK_GLOBAL_MEM_FENCE);
+    }
+    if (i == n - 2) {
+        if (lid == 0) {
+            D[b * (${idx})n + i] = a[(${idx})i * n + i];
+            E[b * (${idx})n + i] = a[(${idx})(i + 1) * n + i];
+            S x = a[(${idx})(n - 1) * n + n - 1];
+            if (i > 0) x -= 2 * v[(${idx})(n - 1) * n + i - 1] * w[n - 1];
+            D[b * (${idx})n + n - 1] = x;
+            TAU[b * (${idx})n + i] = 0;
+        }
+        return;
+    }
+    S mx = 0;
+    for (int r = i + 2 + lid; r < n; r += L) mx = fmax(mx, fabs(a[(${idx})r * n + i]));
+    red[lid] = mx;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid == 0) {
+        S s = 0;
+        for (int q = 0; q < L; ++q) s = fmax(s, red[q]);
+        sh[0] = s;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const S amax = sh[0], inv = amax > 0 ? 1 / amax : 0;
+    S ss = 0;
+    for (int r = i + 2 + lid; r < n; r += L) {
+        const S x = a[(${idx})r * n + i] * inv;
+        ss += x * x;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    red[lid] = ss;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid == 0) {
+        S s = 0;
+        for (int q = 0; q < L; ++q) s += red[q];
+        const S alpha = a[(${idx})(i + 1) * n + i], xn = amax * sqrt(s);
+        const S beta = -copysign(hypot(alpha, xn), alpha);
+        S t = 2, scal = 0, e = 0;
+        if (beta != 0) {
+            t = (beta - alpha) / beta;
+            scal = 1 / (alpha - beta);
+            e = beta;
+        }
+        D[b * (${idx})n + i] = a[(${idx})i * n + i];
+        E[b * (${idx})n + i] = e;
+        TAU[b * (${idx})n + i] = t;
+        sh[1] = scal;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const S scal = sh[1];
+    for (int r = lid; r < n; r += L)
+        v[(${idx})r * n + i] = r <= i ? (S)0 : r == i + 1 ? (S)1 : a[(${idx})r * n + i] * scal;
+}
+</%def>
+
+## The trailing part of one tridiagonalisation step, one work-item per row r > i: the rank-2 update of the
+## previous column, A -= v w^T + w v^T (rows and columns > i), fused with p = A v of column i's reflector.
+<%def name="sytrd_upd(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+__kernel void k(__global S* A, __global const S* V, __global const S* Wv, __global S* P, const int n, const int i)
+{
+    const ${idx} b = get_global_id(1);
+    const int r = i + 1 + get_global_id(0);
+    if (r >= n) return;
+    __global S* a = A + b * (${idx})n * n + (${idx})r * n;
+    __global const S* v = V + b * (${idx})n * n;
+    __global const S* w = Wv + b * (${idx})n;
+    S acc = 0;
+    if (i > 0) {
+        const S vr = v[(${idx})r * n + i - 1], wr = w[r];
+        for (int c = i + 1; c < n; ++c) {
+            const S x = a[c] - vr * w[c] - wr * v[(${idx})c * n + i - 1];
+            a[c] = x;
+            acc += x * v[(${idx})c * n + i];
+        }
+    } else {
+        for (int c = 1; c < n; ++c) acc += a[c] * v[(${idx})c * n];
+    }
+    P[b * (${idx})n + r] = acc;
+}
+</%def>
+
+## Eigenvalues (and eigenvectors) of real symmetric tridiagonal matrices (diagonal D, subdiagonal E) by implicit
+## QL with shifts (EISPACK tql2 / LAPACK steqr). Each of G work-groups per matrix runs the same scalar iteration on
+## its own copy of d, e (work-item 0; identical arithmetic, so identical rotations) and applies each sweep's
+## rotations to its own block of rows of Z, one row per work-item (Zc holds Z transposed: Zc[col * n + row]).
+## work: 4 n per group. Eigenvalues (unsorted) are written to Wout by group 0.
+<%def name="steqr(t, idx)">
+${c.preamble((t,))}
+<% R = "double" if t.name == "float64" else "float" %>
+<% EPSN = "DBL_EPSILON" if t.name == "float64" else "FLT_EPSILON" %>
+typedef ${R} RT;
+__kernel void k(__global const RT* D, __global const RT* E, __global RT* Wout, __global RT* Zc, __global RT* work,
+                const int n, const int wantz, const int maxit)
+{
+    const int g = get_group_id(0), G = get_num_groups(0);
+    const ${idx} b = get_group_id(1);
+    const int lid = get_local_id(0), L = get_local_size(0);
+    __global RT* d = work + (b * G + g) * (${idx})(4 * n);
+    __global RT* e = d + n;
+    __global RT* cs = d + 2 * n;
+    __global RT* sn = d + 3 * n;
+    __global RT* z = Zc + b * (${idx})n * n;
+    const int R = (n + G - 1) / G, r0 = g * R, r1 = min(n, r0 + R);
+    for (int q = lid; q < n; q += L) {
+        d[q] = D[b * (${idx})n + q];
+        e[q] = q < n - 1 ? E[b * (${idx})n + q] : 0;
+    }
+    if (wantz)
+        for (int row = r0 + lid; row < r1; row += L)
+            for (int col = 0; col < n; ++col) z[(${idx})col * n + row] = row == col ? 1 : 0;
+    __local int st[3];
+    int l = 0, iter = 0;
+    barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+    for (;;) {
+        if (lid == 0) {
+            int done = 0, lo = 0, hi = -1;
+            for (;;) {
+                if (l >= n) { done = 1; break; }
+                int m = l;
+                for (; m < n - 1; ++m) {
+                    const RT dd = fabs(d[m]) + fabs(d[m + 1]);
+                    if (fabs(e[m]) <= ${EPSN} * dd || fabs(e[m]) < ${"DBL_MIN" if R == "double" else "FLT_MIN"}) break;
+                }
+                if (m == l || iter >= maxit) { ++l; iter = 0; continue; }
+                ++iter;
+                RT gg = (d[l + 1] - d[l]) / (2 * e[l]);
+                RT r = hypot(gg, (RT)1);
+                gg = d[m] - d[l] + e[l] / (gg + copysign(r, gg));
+                RT s = 1, c = 1, p = 0;
+                int i = m - 1;
+                for (; i >= l; --i) {
+                    const RT f = s * e[i], bb = c * e[i];
+                    r = hypot(f, gg);
+                    e[i + 1] = r;
+                    if (r == 0) { d[i + 1] -= p; e[m] = 0; break; }
+                    s = f / r;
+                    c = gg / r;
+                    gg = d[i + 1] - p;
+                    r = (d[i] - gg) * s + 2 * c * bb;
+                    p = s * r;
+                    d[i + 1] = gg + p;
+                    gg = c * r - bb;
+                    cs[i] = c;
+                    sn[i] = s;
+                }
+                hi = m - 1;
+                lo = i + 1;
+                if (!(r == 0 && i >= l)) { d[l] -= p; e[l] = gg; e[m] = 0; }
+                break;
+            }
+            st[0] = done; st[1] = lo; st[2] = hi;
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+        if (st[0]) break;
+        if (wantz) {
+            const int lo = st[1], hi = st[2];
+            for (int row = r0 + lid; row < r1; row += L)
+                for (int i = hi; i >= lo; --i) {
+                    const RT c = cs[i], s = sn[i];
+                    const RT f = z[(${idx})(i + 1) * n + row], zi = z[(${idx})i * n + row];
+                    z[(${idx})(i + 1) * n + row] = s * zi + c * f;
+                    z[(${idx})i * n + row] = c * zi - s * f;
+                }
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+    }
+    if (g == 0)
+        for (int q = lid; q < n; q += L) Wout[b * (${idx})n + q] = d[q];
+}
+</%def>

@@ -1,0 +1,111 @@
+"""Real symmetric eigendecomposition of large matrices (eigh / eigvalsh above EIGH_MIN): Householder
+tridiagonalisation on the device (templates/linalg.mako `sytrd_col` + `sytrd_upd`, two launches per column),
+implicit QL on the tridiagonal matrix (`steqr`, the rotations applied to rows of Z by several work-groups), and
+the back-transformation V = Q Z with the reflectors applied in blocks of NB as compact WY products on the GEMM:
+Z <- Z - V_b (T_b (V_b^T Z)), T_b^-1 = striu(V_b^T V_b) + diag(V_b^T V_b) / 2 (a triangular solve, `trsm`).
+docs/linalg.md says why this scheme and what it costs. No autograd here (the caller records it)."""
+import numpy as np
+
+from .. import _creation
+from .. import _dtypes as D
+from .. import _kernels as K
+from .._launch import rt_of, extent, idx_type
+from .._linalg import _gemm_nd
+from ..autograd import _tape as AG
+from . import _core as C
+
+EIGH_MIN = 48         # real eigh/eigvalsh of n >= EIGH_MIN take this path (smaller: one-work-group Jacobi)
+NB = 64               # reflectors per compact-WY block of the back-transformation
+MAXIT = 30            # QL iterations per eigenvalue (LAPACK steqr: 30 n in all)
+
+
+def use(A):
+    """Whether eigh/eigvalsh of A take this path: real, n >= EIGH_MIN."""
+    return A._dtype in (D.float32, D.float64) and A._shape[-1] >= EIGH_MIN
+
+
+def _symmetric(A):
+    """Contiguous (B, n, n) copy of A's lower triangle mirrored to the upper one."""
+    n = A._shape[-1]
+    with AG.no_grad():
+        Lw = A.reshape(-1, n, n).tril()
+        return (Lw + Lw.tril(-1).mT).contiguous()
+
+
+def tridiagonalize(A):
+    """(Aw, V, d, e): d, e (B, n) the tridiagonal matrix Q^T A Q, V (B, n, n) the reflectors (column j: rows > j,
+    v[j + 1] = 1; tau_j = 2 / |v_j|^2) of Q = H_0 ... H_{n-3}."""
+    n = A._shape[-1]
+    Aw = _symmetric(A)
+    B = Aw._shape[0]
+    dt = Aw._dtype
+    dev = A.device
+    V = _creation.zeros(B, n, n, dtype=dt, device=dev)
+    P = _creation.empty(B, n, dtype=dt, device=dev)
+    Wv = _creation.empty(B, n, dtype=dt, device=dev)
+    d = _creation.empty(B, n, dtype=dt, device=dev)
+    e = _creation.zeros(B, n, dtype=dt, device=dev)
+    tau = _creation.empty(B, n, dtype=dt, device=dev)
+    rt = rt_of(Aw)
+    idx, it = idx_type(extent(Aw))
+    kc = K.get(rt, "linalg", "sytrd_col", t=dt, idx=idx)
+    ku = K.get(rt, "linalg", "sytrd_upd", t=dt, idx=idx)
+    L = C._wg(rt)
+    LU = 16
+    ca = [Aw._st.buf, V._st.buf, P._st.buf, Wv._st.buf, d._st.buf, e._st.buf, tau._st.buf, np.int32(n)]
+    ua = [Aw._st.buf, V._st.buf, Wv._st.buf, P._st.buf, np.int32(n)]
+    for i in range(n - 1):
+        K.launch(rt, kc, (B * L,), (L,), ca + [np.int32(i)])
+        if i < n - 2:
+            K.launch(rt, ku, (K.round_up(n - 1 - i, LU), B), (LU, 1), ua + [np.int32(i)])
+    return V, d, e
+
+
+def steqr(d, e, wantz):
+    """Eigenvalues (unsorted) and, with wantz, Zc (B, n, n) = Z^T of the tridiagonal matrices (d, e)."""
+    B, n = d._shape
+    rt = rt_of(d)
+    L = C._wg(rt)
+    G = max(1, min(8, -(-n // 128))) if wantz else 1
+    Zc = _creation.empty(B, n, n, dtype=d._dtype, device=d.device) if wantz else d
+    work = _creation.empty(B * G * 4 * n, dtype=d._dtype, device=d.device)
+    idx, it = idx_type(B * n * n)
+    kt = K.get(rt, "linalg", "steqr", t=d._dtype, idx=idx)
+    w = _creation.empty(B, n, dtype=d._dtype, device=d.device)
+    K.launch(rt, kt, (G * L, B), (L, 1), [d._st.buf, e._st.buf, w._st.buf, Zc._st.buf, work._st.buf, np.int32(n),
+                                          np.int32(bool(wantz)), np.int32(MAXIT)])
+    return w, (Zc if wantz else None)
+
+
+def apply_q(V, Z):
+    """Z <- Q Z in place, Q = H_0 ... H_{n-3} from V (B, n, n), blocked compact WY on the GEMM."""
+    B, n = V._shape[0], V._shape[-1]
+    k = n - 2
+    for j0 in reversed(range(0, k, NB)):
+        j1 = min(j0 + NB, k)
+        kb = j1 - j0
+        Vb = V[:, j0 + 1:, j0:j1]
+        Zr = Z[:, j0 + 1:, :]
+        G = _creation.empty(B, kb, kb, dtype=V._dtype, device=V.device)
+        _gemm_nd(Vb.mT, Vb, G)
+        U = (G.triu(1) + (0.5 * G.diagonal(dim1=-2, dim2=-1)).diag_embed()).contiguous()
+        Y = _creation.empty(B, kb, n, dtype=V._dtype, device=V.device)
+        _gemm_nd(Vb.mT, Zr, Y)
+        C.trsm_(U, kb * kb, Y, kb * n, True, False)
+        _gemm_nd(Vb, Y, Zr, alpha=-1, beta=1)
+    return Z
+
+
+def eigh_large(A, wantv):
+    """(W (..., n) ascending, V (..., n, n) or None) of the real symmetric A (lower triangle read)."""
+    n = A._shape[-1]
+    bshape = A._shape[:-2]
+    with AG.no_grad():
+        V, d, e = tridiagonalize(A)
+        w, Zc = steqr(d, e, wantv)
+        W, perm = w.sort(dim=-1)
+        if not wantv:
+            return W.reshape(*bshape, n), None
+        Z = Zc.take_along_dim(perm.unsqueeze(-1).expand(-1, n, n), dim=-2).mT.contiguous()
+        apply_q(V, Z)
+        return W.reshape(*bshape, n), Z.reshape(*bshape, n, n)
