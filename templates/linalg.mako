@@ -836,7 +836,8 @@ __kernel void k(__global const S* LD, const ${idx} lbs, __global const int* pivb
 ## launches. `sytrd_col` (one work-group per matrix): finishes w of the previous column (w = tau p - tau^2/2
 ## (p.v) v, p = A v from `sytrd_upd`), applies that column's rank-2 update to column i, writes d[i], and builds
 ## the reflector of column i (always a reflection: tau = 2 / |v|^2, v[i+1] = 1, so the blocked back-transformation
-## can form T^-1 = striu(V^T V) + diag(V^T V) / 2) into column i of V (n x n, zero above row i+1).
+## can form T^-1 = striu(V^T V) + diag(V^T V) / 2) into row i of V (n x n, V[i, r] = v_i[r], zero for r <= i:
+## the reflectors are stored transposed so that every loop walks memory contiguously).
 ## Matrices are contiguous n x n (row-major), batch b at b * n * n; vectors at b * n.
 <%def name="sytrd_col(t, idx)">
 ${c.preamble((t,))}
@@ -854,7 +855,7 @@ __kernel void k(__global S* A, __global S* V, __global const S* P, __global S* W
     __local S sh[2];
     if (i > 0) {
         S acc = 0;
-        for (int r = i + lid; r < n; r += L) acc += p[r] * v[(${idx})r * n + i - 1];
+        for (int r = i + lid; r < n; r += L) acc += p[r] * v[(${idx})(i - 1) * n + r];
         red[lid] = acc;
         barrier(CLK_LOCAL_MEM_FENCE);
         if (lid == 0) {
@@ -864,25 +865,25 @@ __kernel void k(__global S* A, __global S* V, __global const S* P, __global S* W
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         const S t = TAU[b * (${idx})n + i - 1], c2 = (S)0.5 * t * t * sh[0];
-        for (int r = i + lid; r < n; r += L) w[r] = t * p[r] - c2 * v[(${idx})r * n + i - 1];
+        for (int r = i + lid; r < n; r += L) w[r] = t * p[r] - c2 * v[(${idx})(i - 1) * n + r];
         barrier(CLK_GLOBAL_MEM_FENCE);
-        const S wi = w[i], vi = v[(${idx})i * n + i - 1];
-        for (int r = i + lid; r < n; r += L) a[(${idx})r * n + i] -= v[(${idx})r * n + i - 1] * wi + w[r] * vi;
+        const S wi = w[i], vi = v[(${idx})(i - 1) * n + i];
+        for (int r = i + lid; r < n; r += L) a[(${idx})i * n + r] -= v[(${idx})(i - 1) * n + r] * wi + w[r] * vi;
         barrier(CLK_GLOBAL_MEM_FENCE);
     }
     if (i == n - 2) {
         if (lid == 0) {
             D[b * (${idx})n + i] = a[(${idx})i * n + i];
-            E[b * (${idx})n + i] = a[(${idx})(i + 1) * n + i];
+            E[b * (${idx})n + i] = a[(${idx})i * n + i + 1];
             S x = a[(${idx})(n - 1) * n + n - 1];
-            if (i > 0) x -= 2 * v[(${idx})(n - 1) * n + i - 1] * w[n - 1];
+            if (i > 0) x -= 2 * v[(${idx})(i - 1) * n + (n - 1)] * w[n - 1];
             D[b * (${idx})n + n - 1] = x;
             TAU[b * (${idx})n + i] = 0;
         }
         return;
     }
     S mx = 0;
-    for (int r = i + 2 + lid; r < n; r += L) mx = fmax(mx, fabs(a[(${idx})r * n + i]));
+    for (int r = i + 2 + lid; r < n; r += L) mx = fmax(mx, fabs(a[(${idx})i * n + r]));
     red[lid] = mx;
     barrier(CLK_LOCAL_MEM_FENCE);
     if (lid == 0) {
@@ -894,7 +895,7 @@ __kernel void k(__global S* A, __global S* V, __global const S* P, __global S* W
     const S amax = sh[0], inv = amax > 0 ? 1 / amax : 0;
     S ss = 0;
     for (int r = i + 2 + lid; r < n; r += L) {
-        const S x = a[(${idx})r * n + i] * inv;
+        const S x = a[(${idx})i * n + r] * inv;
         ss += x * x;
     }
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -903,7 +904,7 @@ __kernel void k(__global S* A, __global S* V, __global const S* P, __global S* W
     if (lid == 0) {
         S s = 0;
         for (int q = 0; q < L; ++q) s += red[q];
-        const S alpha = a[(${idx})(i + 1) * n + i], xn = amax * sqrt(s);
+        const S alpha = a[(${idx})i * n + i + 1], xn = amax * sqrt(s);
         const S beta = -copysign(hypot(alpha, xn), alpha);
         S t = 2, scal = 0, e = 0;
         if (beta != 0) {
@@ -919,7 +920,7 @@ __kernel void k(__global S* A, __global S* V, __global const S* P, __global S* W
     barrier(CLK_LOCAL_MEM_FENCE);
     const S scal = sh[1];
     for (int r = lid; r < n; r += L)
-        v[(${idx})r * n + i] = r <= i ? (S)0 : r == i + 1 ? (S)1 : a[(${idx})r * n + i] * scal;
+        v[(${idx})(i) * n + r] = r <= i ? (S)0 : r == i + 1 ? (S)1 : a[(${idx})i * n + r] * scal;
 }
 </%def>
 
@@ -938,14 +939,14 @@ __kernel void k(__global S* A, __global const S* V, __global const S* Wv, __glob
     __global const S* w = Wv + b * (${idx})n;
     S acc = 0;
     if (i > 0) {
-        const S vr = v[(${idx})r * n + i - 1], wr = w[r];
+        const S vr = v[(${idx})(i - 1) * n + r], wr = w[r];
         for (int c = i + 1; c < n; ++c) {
-            const S x = a[c] - vr * w[c] - wr * v[(${idx})c * n + i - 1];
+            const S x = a[c] - vr * w[c] - wr * v[(${idx})(i - 1) * n + c];
             a[c] = x;
-            acc += x * v[(${idx})c * n + i];
+            acc += x * v[(${idx})(i) * n + c];
         }
     } else {
-        for (int c = 1; c < n; ++c) acc += a[c] * v[(${idx})c * n];
+        for (int c = 1; c < n; ++c) acc += a[c] * v[c];
     }
     P[b * (${idx})n + r] = acc;
 }
@@ -954,15 +955,20 @@ __kernel void k(__global S* A, __global const S* V, __global const S* Wv, __glob
 ## Eigenvalues (and eigenvectors) of real symmetric tridiagonal matrices (diagonal D, subdiagonal E) by implicit
 ## QL with shifts (EISPACK tql2 / LAPACK steqr). Each of G work-groups per matrix runs the same scalar iteration on
 ## its own copy of d, e (work-item 0; identical arithmetic, so identical rotations) and applies each sweep's
-## rotations to its own block of rows of Z, one row per work-item (Zc holds Z transposed: Zc[col * n + row]).
-## work: 4 n per group. Eigenvalues (unsorted) are written to Wout by group 0.
+## rotations to its own blocks of VW rows of Z, one block per work-item with VW-wide vectors. Z is stored by columns
+## (Zc[col * ldz + row], ldz a multiple of VW). work: 4 n per group. Eigenvalues (unsorted) go to Wout (group 0).
 <%def name="steqr(t, idx)">
 ${c.preamble((t,))}
-<% R = "double" if t.name == "float64" else "float" %>
-<% EPSN = "DBL_EPSILON" if t.name == "float64" else "FLT_EPSILON" %>
+<%
+R = "double" if t.name == "float64" else "float"
+VW = 8 if R == "double" else 16
+EPSN = "DBL_EPSILON" if R == "double" else "FLT_EPSILON"
+TINY = "DBL_MIN" if R == "double" else "FLT_MIN"
+%>
 typedef ${R} RT;
-__kernel void k(__global const RT* D, __global const RT* E, __global RT* Wout, __global RT* Zc, __global RT* work,
-                const int n, const int wantz, const int maxit)
+typedef ${R}${VW} RV;
+__kernel void k(__global const RT* D, __global const RT* E, __global RT* Wout, __global RT* Z, __global RT* work,
+                const int n, const int ldz, const int wantz, const int maxit)
 {
     const int g = get_group_id(0), G = get_num_groups(0);
     const ${idx} b = get_group_id(1);
@@ -971,15 +977,16 @@ __kernel void k(__global const RT* D, __global const RT* E, __global RT* Wout, _
     __global RT* e = d + n;
     __global RT* cs = d + 2 * n;
     __global RT* sn = d + 3 * n;
-    __global RT* z = Zc + b * (${idx})n * n;
-    const int R = (n + G - 1) / G, r0 = g * R, r1 = min(n, r0 + R);
+    __global RT* z = Z + b * (${idx})n * ldz;
+    const int nblk = ldz / ${VW}, Rb = (nblk + G - 1) / G, b0 = g * Rb, b1 = min(nblk, b0 + Rb);
     for (int q = lid; q < n; q += L) {
         d[q] = D[b * (${idx})n + q];
         e[q] = q < n - 1 ? E[b * (${idx})n + q] : 0;
     }
     if (wantz)
-        for (int row = r0 + lid; row < r1; row += L)
-            for (int col = 0; col < n; ++col) z[(${idx})col * n + row] = row == col ? 1 : 0;
+        for (int blk = b0 + lid; blk < b1; blk += L)
+            for (int col = 0; col < n; ++col)
+                for (int q = 0; q < ${VW}; ++q) z[(${idx})col * ldz + blk * ${VW} + q] = blk * ${VW} + q == col ? 1 : 0;
     __local int st[3];
     int l = 0, iter = 0;
     barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
@@ -991,7 +998,7 @@ __kernel void k(__global const RT* D, __global const RT* E, __global RT* Wout, _
                 int m = l;
                 for (; m < n - 1; ++m) {
                     const RT dd = fabs(d[m]) + fabs(d[m + 1]);
-                    if (fabs(e[m]) <= ${EPSN} * dd || fabs(e[m]) < ${"DBL_MIN" if R == "double" else "FLT_MIN"}) break;
+                    if (fabs(e[m]) <= ${EPSN} * dd || fabs(e[m]) < ${TINY}) break;
                 }
                 if (m == l || iter >= maxit) { ++l; iter = 0; continue; }
                 ++iter;
@@ -1026,13 +1033,17 @@ __kernel void k(__global const RT* D, __global const RT* E, __global RT* Wout, _
         if (st[0]) break;
         if (wantz) {
             const int lo = st[1], hi = st[2];
-            for (int row = r0 + lid; row < r1; row += L)
+            for (int blk = b0 + lid; blk < b1 && hi >= lo; blk += L) {
+                __global RT* zb = z + blk * ${VW};
+                RV f = vload${VW}(0, zb + (${idx})(hi + 1) * ldz);
                 for (int i = hi; i >= lo; --i) {
                     const RT c = cs[i], s = sn[i];
-                    const RT f = z[(${idx})(i + 1) * n + row], zi = z[(${idx})i * n + row];
-                    z[(${idx})(i + 1) * n + row] = s * zi + c * f;
-                    z[(${idx})i * n + row] = c * zi - s * f;
+                    const RV zi = vload${VW}(0, zb + (${idx})i * ldz);
+                    vstore${VW}(s * zi + c * f, 0, zb + (${idx})(i + 1) * ldz);
+                    f = c * zi - s * f;
                 }
+                vstore${VW}(f, 0, zb + (${idx})lo * ldz);
+            }
         }
         barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
     }

@@ -33,8 +33,8 @@ def _symmetric(A):
 
 
 def tridiagonalize(A):
-    """(Aw, V, d, e): d, e (B, n) the tridiagonal matrix Q^T A Q, V (B, n, n) the reflectors (column j: rows > j,
-    v[j + 1] = 1; tau_j = 2 / |v_j|^2) of Q = H_0 ... H_{n-3}."""
+    """(Vt, d, e): d, e (B, n) the tridiagonal matrix Q^T A Q, Vt (B, n, n) the reflectors of Q = H_0 ... H_{n-3}
+    as rows (row j: v_j, zero up to column j, v_j[j + 1] = 1; tau_j = 2 / |v_j|^2)."""
     n = A._shape[-1]
     Aw = _symmetric(A)
     B = Aw._shape[0]
@@ -62,35 +62,39 @@ def tridiagonalize(A):
 
 
 def steqr(d, e, wantz):
-    """Eigenvalues (unsorted) and, with wantz, Zc (B, n, n) = Z^T of the tridiagonal matrices (d, e)."""
+    """Eigenvalues (unsorted) and, with wantz, Zc (B, n, ldz): Zc[:, j, :n] is the eigenvector of eigenvalue j."""
     B, n = d._shape
     rt = rt_of(d)
     L = C._wg(rt)
-    G = max(1, min(8, -(-n // 128))) if wantz else 1
-    Zc = _creation.empty(B, n, n, dtype=d._dtype, device=d.device) if wantz else d
+    vw = 8 if d._dtype is D.float64 else 16
+    ldz = K.round_up(n, vw)
+    G = max(1, min(2 * rt.info.compute_units, ldz // vw // 2)) if wantz else 1
+    Zc = _creation.empty(B, n, ldz, dtype=d._dtype, device=d.device) if wantz else d
     work = _creation.empty(B * G * 4 * n, dtype=d._dtype, device=d.device)
-    idx, it = idx_type(B * n * n)
+    idx, it = idx_type(B * n * ldz)
     kt = K.get(rt, "linalg", "steqr", t=d._dtype, idx=idx)
     w = _creation.empty(B, n, dtype=d._dtype, device=d.device)
     K.launch(rt, kt, (G * L, B), (L, 1), [d._st.buf, e._st.buf, w._st.buf, Zc._st.buf, work._st.buf, np.int32(n),
-                                          np.int32(bool(wantz)), np.int32(MAXIT)])
+                                          np.int32(ldz), np.int32(bool(wantz)), np.int32(MAXIT)])
     return w, (Zc if wantz else None)
 
 
-def apply_q(V, Z):
-    """Z <- Q Z in place, Q = H_0 ... H_{n-3} from V (B, n, n), blocked compact WY on the GEMM."""
-    B, n = V._shape[0], V._shape[-1]
+def apply_q(Vt, Z):
+    """Z <- Q Z in place, Q = H_0 ... H_{n-3} from Vt (B, n, n), blocked compact WY on the GEMM."""
+    B, n = Vt._shape[0], Vt._shape[-1]
+    V = Vt
     k = n - 2
     for j0 in reversed(range(0, k, NB)):
         j1 = min(j0 + NB, k)
         kb = j1 - j0
-        Vb = V[:, j0 + 1:, j0:j1]
+        Vbt = Vt[:, j0:j1, j0 + 1:]
+        Vb = Vbt.mT
         Zr = Z[:, j0 + 1:, :]
         G = _creation.empty(B, kb, kb, dtype=V._dtype, device=V.device)
-        _gemm_nd(Vb.mT, Vb, G)
+        _gemm_nd(Vbt, Vb, G)
         U = (G.triu(1) + (0.5 * G.diagonal(dim1=-2, dim2=-1)).diag_embed()).contiguous()
         Y = _creation.empty(B, kb, n, dtype=V._dtype, device=V.device)
-        _gemm_nd(Vb.mT, Zr, Y)
+        _gemm_nd(Vbt, Zr, Y)
         C.trsm_(U, kb * kb, Y, kb * n, True, False)
         _gemm_nd(Vb, Y, Zr, alpha=-1, beta=1)
     return Z
@@ -106,6 +110,7 @@ def eigh_large(A, wantv):
         W, perm = w.sort(dim=-1)
         if not wantv:
             return W.reshape(*bshape, n), None
-        Z = Zc.take_along_dim(perm.unsqueeze(-1).expand(-1, n, n), dim=-2).mT.contiguous()
+        Zc = Zc.take_along_dim(perm.unsqueeze(-1).expand(-1, n, Zc._shape[-1]), dim=-2)
+        Z = Zc[:, :, :n].mT.contiguous()
         apply_q(V, Z)
         return W.reshape(*bshape, n), Z.reshape(*bshape, n, n)
