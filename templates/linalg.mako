@@ -929,34 +929,59 @@ __kernel void k(__global S* A, __global S* V, __global const S* P, __global S* W
 <%def name="sytrd_upd(t, idx)">
 ${c.preamble((t,))}
 ${scalar_ops(t)}
+<%
+VW = 8 if t.name == "float64" else 16
+%>
+typedef ${t.cc}${VW} SV;
+inline S hsum(SV x)
+{
+% if VW == 16:
+    ${t.cc}8 h8 = x.lo + x.hi;
+% else:
+    ${t.cc}8 h8 = x;
+% endif
+    ${t.cc}4 h4 = h8.lo + h8.hi;
+    ${t.cc}2 h2 = h4.lo + h4.hi;
+    return h2.x + h2.y;
+}
 __kernel void k(__global S* A, __global const S* V, __global const S* Wv, __global S* P, const int n, const int i)
 {
     const ${idx} b = get_global_id(1);
     const int r = i + 1 + get_global_id(0);
     if (r >= n) return;
     __global S* a = A + b * (${idx})n * n + (${idx})r * n;
-    __global const S* v = V + b * (${idx})n * n;
+    __global const S* vc = V + b * (${idx})n * n + (${idx})i * n;
     __global const S* w = Wv + b * (${idx})n;
+    SV accv = (SV)0;
     S acc = 0;
+    int c = i + 1;
     if (i > 0) {
-        const S vr = v[(${idx})(i - 1) * n + r], wr = w[r];
-        for (int c = i + 1; c < n; ++c) {
-            const S x = a[c] - vr * w[c] - wr * v[(${idx})(i - 1) * n + c];
+        __global const S* vp = vc - n;
+        const S vr = vp[r], wr = w[r];
+        for (; c + ${VW} <= n; c += ${VW}) {
+            const SV x = vload${VW}(0, a + c) - vr * vload${VW}(0, w + c) - wr * vload${VW}(0, vp + c);
+            vstore${VW}(x, 0, a + c);
+            accv += x * vload${VW}(0, vc + c);
+        }
+        for (; c < n; ++c) {
+            const S x = a[c] - vr * w[c] - wr * vp[c];
             a[c] = x;
-            acc += x * v[(${idx})(i) * n + c];
+            acc += x * vc[c];
         }
     } else {
-        for (int c = 1; c < n; ++c) acc += a[c] * v[c];
+        for (; c + ${VW} <= n; c += ${VW}) accv += vload${VW}(0, a + c) * vload${VW}(0, vc + c);
+        for (; c < n; ++c) acc += a[c] * vc[c];
     }
-    P[b * (${idx})n + r] = acc;
+    P[b * (${idx})n + r] = acc + hsum(accv);
 }
 </%def>
 
 ## Eigenvalues (and eigenvectors) of real symmetric tridiagonal matrices (diagonal D, subdiagonal E) by implicit
 ## QL with shifts (EISPACK tql2 / LAPACK steqr). Each of G work-groups per matrix runs the same scalar iteration on
 ## its own copy of d, e (work-item 0; identical arithmetic, so identical rotations) and applies each sweep's
-## rotations to its own blocks of VW rows of Z, one block per work-item with VW-wide vectors. Z is stored by columns
-## (Zc[col * ldz + row], ldz a multiple of VW). work: 4 n per group. Eigenvalues (unsorted) go to Wout (group 0).
+## rotations to its own blocks of VW rows of Z, one block per work-item with VW-wide vectors. Z is stored in blocks
+## of VW rows, each block by columns (row blk * VW + q, column col at (blk * n + col) * VW + q; ldz = VW * blocks),
+## so that a work-item's rotations stream through one contiguous slab. work: 4 n per group. Eigenvalues (unsorted) go to Wout (group 0).
 <%def name="steqr(t, idx)">
 ${c.preamble((t,))}
 <%
@@ -978,6 +1003,7 @@ __kernel void k(__global const RT* D, __global const RT* E, __global RT* Wout, _
     __global RT* cs = d + 2 * n;
     __global RT* sn = d + 3 * n;
     __global RT* z = Z + b * (${idx})n * ldz;
+    // block blk of VW rows: z[(blk * n + col) * VW + q], row blk * VW + q
     const int nblk = ldz / ${VW}, Rb = (nblk + G - 1) / G, b0 = g * Rb, b1 = min(nblk, b0 + Rb);
     for (int q = lid; q < n; q += L) {
         d[q] = D[b * (${idx})n + q];
@@ -986,7 +1012,7 @@ __kernel void k(__global const RT* D, __global const RT* E, __global RT* Wout, _
     if (wantz)
         for (int blk = b0 + lid; blk < b1; blk += L)
             for (int col = 0; col < n; ++col)
-                for (int q = 0; q < ${VW}; ++q) z[(${idx})col * ldz + blk * ${VW} + q] = blk * ${VW} + q == col ? 1 : 0;
+                for (int q = 0; q < ${VW}; ++q) z[((${idx})blk * n + col) * ${VW} + q] = blk * ${VW} + q == col ? 1 : 0;
     __local int st[3];
     int l = 0, iter = 0;
     barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
@@ -1034,15 +1060,15 @@ __kernel void k(__global const RT* D, __global const RT* E, __global RT* Wout, _
         if (wantz) {
             const int lo = st[1], hi = st[2];
             for (int blk = b0 + lid; blk < b1 && hi >= lo; blk += L) {
-                __global RT* zb = z + blk * ${VW};
-                RV f = vload${VW}(0, zb + (${idx})(hi + 1) * ldz);
+                __global RT* zb = z + (${idx})blk * n * ${VW};
+                RV f = vload${VW}(0, zb + (hi + 1) * ${VW});
                 for (int i = hi; i >= lo; --i) {
                     const RT c = cs[i], s = sn[i];
-                    const RV zi = vload${VW}(0, zb + (${idx})i * ldz);
-                    vstore${VW}(s * zi + c * f, 0, zb + (${idx})(i + 1) * ldz);
+                    const RV zi = vload${VW}(0, zb + i * ${VW});
+                    vstore${VW}(s * zi + c * f, 0, zb + (i + 1) * ${VW});
                     f = c * zi - s * f;
                 }
-                vstore${VW}(f, 0, zb + (${idx})lo * ldz);
+                vstore${VW}(f, 0, zb + lo * ${VW});
             }
         }
         barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);

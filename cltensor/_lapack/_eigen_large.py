@@ -62,21 +62,21 @@ def tridiagonalize(A):
 
 
 def steqr(d, e, wantz):
-    """Eigenvalues (unsorted) and, with wantz, Zc (B, n, ldz): Zc[:, j, :n] is the eigenvector of eigenvalue j."""
+    """Eigenvalues (unsorted) and, with wantz, the eigenvectors Z (B, n, n) (column j: eigenvalue j)."""
     B, n = d._shape
     rt = rt_of(d)
     L = C._wg(rt)
     vw = 8 if d._dtype is D.float64 else 16
     ldz = K.round_up(n, vw)
     G = max(1, min(2 * rt.info.compute_units, ldz // vw // 2)) if wantz else 1
-    Zc = _creation.empty(B, n, ldz, dtype=d._dtype, device=d.device) if wantz else d
+    Zc = _creation.empty(B, ldz // vw, n, vw, dtype=d._dtype, device=d.device) if wantz else d
     work = _creation.empty(B * G * 4 * n, dtype=d._dtype, device=d.device)
     idx, it = idx_type(B * n * ldz)
     kt = K.get(rt, "linalg", "steqr", t=d._dtype, idx=idx)
     w = _creation.empty(B, n, dtype=d._dtype, device=d.device)
     K.launch(rt, kt, (G * L, B), (L, 1), [d._st.buf, e._st.buf, w._st.buf, Zc._st.buf, work._st.buf, np.int32(n),
                                           np.int32(ldz), np.int32(bool(wantz)), np.int32(MAXIT)])
-    return w, (Zc if wantz else None)
+    return w, (Zc.permute(0, 1, 3, 2).reshape(B, ldz, n)[:, :n] if wantz else None)
 
 
 def apply_q(Vt, Z):
@@ -110,7 +110,6 @@ def eigh_large(A, wantv):
         W, perm = w.sort(dim=-1)
         if not wantv:
             return W.reshape(*bshape, n), None
-        Zc = Zc.take_along_dim(perm.unsqueeze(-1).expand(-1, n, Zc._shape[-1]), dim=-2)
-        Z = Zc[:, :, :n].mT.contiguous()
+        Z = Zc.take_along_dim(perm.unsqueeze(-2).expand(-1, n, n), dim=-1)
         apply_q(V, Z)
         return W.reshape(*bshape, n), Z.reshape(*bshape, n, n)
