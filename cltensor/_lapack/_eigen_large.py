@@ -14,14 +14,18 @@ from .._linalg import _gemm_nd
 from ..autograd import _tape as AG
 from . import _core as C
 
-EIGH_MIN = 48         # real eigh/eigvalsh of n >= EIGH_MIN take this path (smaller: one-work-group Jacobi)
+EIGH_MIN = 96         # real eigh/eigvalsh of n >= EIGH_MIN take this path (smaller: one-work-group Jacobi) ...
+BATCH_MIN = (32, 32)  # ... and batches of at least BATCH_MIN[1] matrices of n >= BATCH_MIN[0] (docs/linalg.md)
 NB = 64               # reflectors per compact-WY block of the back-transformation
 MAXIT = 30            # QL iterations per eigenvalue (LAPACK steqr: 30 n in all)
 
 
 def use(A):
-    """Whether eigh/eigvalsh of A take this path: real, n >= EIGH_MIN."""
-    return A._dtype in (D.float32, D.float64) and A._shape[-1] >= EIGH_MIN
+    """Whether eigh/eigvalsh of A take this path: real, non-empty, and large or many (crossovers measured)."""
+    if A._dtype not in (D.float32, D.float64):
+        return False
+    n, B = A._shape[-1], C._nbatch(A._shape[:-2])
+    return B > 0 and (n >= EIGH_MIN or (n >= BATCH_MIN[0] and B >= BATCH_MIN[1]))
 
 
 def _symmetric(A):
