@@ -839,20 +839,30 @@ __kernel void k(__global const S* LD, const ${idx} lbs, __global const int* pivb
 ## can form T^-1 = striu(V^T V) + diag(V^T V) / 2) into row i of V (n x n, V[i, r] = v_i[r], zero for r <= i:
 ## the reflectors are stored transposed so that every loop walks memory contiguously).
 ## Matrices are contiguous n x n (row-major), batch b at b * n * n; vectors at b * n.
-<%def name="sytrd_col(t, idx)">
+## Shared steps of the tridiagonalisation kernels (a, v: matrix b's A and reflector rows; p, w: its vectors).
+<%def name="sytrd_steps(t, idx)">
 ${c.preamble((t,))}
 ${scalar_ops(t)}
-__kernel void k(__global S* A, __global S* V, __global const S* P, __global S* Wv, __global S* D, __global S* E,
-                __global S* TAU, const int n, const int i)
+<%
+VW = 8 if t.name == "float64" else 16
+%>
+typedef ${t.cc}${VW} SV;
+inline S hsum(SV x)
 {
-    const ${idx} b = get_group_id(0);
-    const int lid = get_local_id(0), L = get_local_size(0);
-    __global S* a = A + b * (${idx})n * n;
-    __global S* v = V + b * (${idx})n * n;
-    __global const S* p = P + b * (${idx})n;
-    __global S* w = Wv + b * (${idx})n;
-    __local S red[64];
-    __local S sh[2];
+% if VW == 16:
+    ${t.cc}8 h8 = x.lo + x.hi;
+% else:
+    ${t.cc}8 h8 = x;
+% endif
+    ${t.cc}4 h4 = h8.lo + h8.hi;
+    ${t.cc}2 h2 = h4.lo + h4.hi;
+    return h2.x + h2.y;
+}
+// column step i: finish w of column i - 1, update column i (stored as row i), build reflector i (all work-items)
+void trd_col(__global S* a, __global S* v, __global const S* p, __global S* w, __global S* D, __global S* E,
+             __global S* TAU, const ${idx} b, const int n, const int i, const int lid, const int L,
+             __local S* red, __local S* sh)
+{
     if (i > 0) {
         S acc = 0;
         for (int r = i + lid; r < n; r += L) acc += p[r] * v[(${idx})(i - 1) * n + r];
@@ -922,36 +932,10 @@ __kernel void k(__global S* A, __global S* V, __global const S* P, __global S* W
     for (int r = lid; r < n; r += L)
         v[(${idx})(i) * n + r] = r <= i ? (S)0 : r == i + 1 ? (S)1 : a[(${idx})i * n + r] * scal;
 }
-</%def>
 
-## The trailing part of one tridiagonalisation step, one work-item per row r > i: the rank-2 update of the
-## previous column, A -= v w^T + w v^T (rows and columns > i), fused with p = A v of column i's reflector.
-<%def name="sytrd_upd(t, idx)">
-${c.preamble((t,))}
-${scalar_ops(t)}
-<%
-VW = 8 if t.name == "float64" else 16
-%>
-typedef ${t.cc}${VW} SV;
-inline S hsum(SV x)
+// row r > i of the trailing step: the previous column's rank-2 update fused with p[r] = (A v_i)[r]
+S trd_row(__global S* a, __global const S* vc, __global const S* w, const int n, const int i, const int r)
 {
-% if VW == 16:
-    ${t.cc}8 h8 = x.lo + x.hi;
-% else:
-    ${t.cc}8 h8 = x;
-% endif
-    ${t.cc}4 h4 = h8.lo + h8.hi;
-    ${t.cc}2 h2 = h4.lo + h4.hi;
-    return h2.x + h2.y;
-}
-__kernel void k(__global S* A, __global const S* V, __global const S* Wv, __global S* P, const int n, const int i)
-{
-    const ${idx} b = get_global_id(1);
-    const int r = i + 1 + get_global_id(0);
-    if (r >= n) return;
-    __global S* a = A + b * (${idx})n * n + (${idx})r * n;
-    __global const S* vc = V + b * (${idx})n * n + (${idx})i * n;
-    __global const S* w = Wv + b * (${idx})n;
     SV accv = (SV)0;
     S acc = 0;
     int c = i + 1;
@@ -972,7 +956,58 @@ __kernel void k(__global S* A, __global const S* V, __global const S* Wv, __glob
         for (; c + ${VW} <= n; c += ${VW}) accv += vload${VW}(0, a + c) * vload${VW}(0, vc + c);
         for (; c < n; ++c) acc += a[c] * vc[c];
     }
-    P[b * (${idx})n + r] = acc + hsum(accv);
+    return acc + hsum(accv);
+}
+</%def>
+
+<%def name="sytrd_col(t, idx)">
+${sytrd_steps(t, idx)}
+__kernel void k(__global S* A, __global S* V, __global const S* P, __global S* Wv, __global S* D, __global S* E,
+                __global S* TAU, const int n, const int i)
+{
+    const ${idx} b = get_group_id(0);
+    __local S red[64];
+    __local S sh[2];
+    trd_col(A + b * (${idx})n * n, V + b * (${idx})n * n, P + b * (${idx})n, Wv + b * (${idx})n, D, E, TAU, b, n, i,
+            get_local_id(0), get_local_size(0), red, sh);
+}
+</%def>
+
+## The trailing part of one tridiagonalisation step, one work-item per row r > i: the rank-2 update of the
+## previous column, A -= v w^T + w v^T (rows and columns > i), fused with p = A v of column i's reflector.
+<%def name="sytrd_upd(t, idx)">
+${sytrd_steps(t, idx)}
+__kernel void k(__global S* A, __global const S* V, __global const S* Wv, __global S* P, const int n, const int i)
+{
+    const ${idx} b = get_global_id(1);
+    const int r = i + 1 + get_global_id(0);
+    if (r >= n) return;
+    P[b * (${idx})n + r] = trd_row(A + b * (${idx})n * n + (${idx})r * n, V + b * (${idx})n * n + (${idx})i * n,
+                                   Wv + b * (${idx})n, n, i, r);
+}
+</%def>
+
+## The whole tridiagonalisation of each matrix in one work-group (one launch: small and batched matrices).
+<%def name="sytrd_wg(t, idx)">
+${sytrd_steps(t, idx)}
+__kernel void k(__global S* A, __global S* V, __global S* P, __global S* Wv, __global S* D, __global S* E,
+                __global S* TAU, const int n)
+{
+    const ${idx} b = get_group_id(0);
+    const int lid = get_local_id(0), L = get_local_size(0);
+    __global S* a = A + b * (${idx})n * n;
+    __global S* v = V + b * (${idx})n * n;
+    __global S* p = P + b * (${idx})n;
+    __global S* w = Wv + b * (${idx})n;
+    __local S red[64];
+    __local S sh[2];
+    for (int i = 0; i < n - 1; ++i) {
+        trd_col(a, v, p, w, D, E, TAU, b, n, i, lid, L, red, sh);
+        barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+        if (i < n - 2)
+            for (int r = i + 1 + lid; r < n; r += L) p[r] = trd_row(a + (${idx})r * n, v + (${idx})i * n, w, n, i, r);
+        barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+    }
 }
 </%def>
 
@@ -1016,6 +1051,14 @@ __kernel void k(__global const RT* D, __global const RT* E, __global RT* Wout, _
     __local int st[3];
     int l = 0, iter = 0;
     barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+    if (lid == 0) {     // a non-finite input gives NaN eigenvalues at once (the iteration could not converge)
+        int bad = 0;
+        for (int q = 0; q < n; ++q) bad |= !isfinite(d[q]) || !isfinite(e[q]);
+        if (bad) {
+            for (int q = 0; q < n; ++q) d[q] = NAN;
+            l = n;
+        }
+    }
     for (;;) {
         if (lid == 0) {
             int done = 0, lo = 0, hi = -1;
@@ -1059,16 +1102,21 @@ __kernel void k(__global const RT* D, __global const RT* E, __global RT* Wout, _
         if (st[0]) break;
         if (wantz) {
             const int lo = st[1], hi = st[2];
-            for (int blk = b0 + lid; blk < b1 && hi >= lo; blk += L) {
+            // two blocks per work-item: two independent dependency chains through the sweep
+            for (int blk = b0 + 2 * lid; blk < b1 && hi >= lo; blk += 2 * L) {
                 __global RT* zb = z + (${idx})blk * n * ${VW};
-                RV f = vload${VW}(0, zb + (hi + 1) * ${VW});
+                __global RT* zb2 = blk + 1 < b1 ? zb + n * ${VW} : zb;
+                RV f = vload${VW}(0, zb + (hi + 1) * ${VW}), f2 = vload${VW}(0, zb2 + (hi + 1) * ${VW});
                 for (int i = hi; i >= lo; --i) {
                     const RT c = cs[i], s = sn[i];
-                    const RV zi = vload${VW}(0, zb + i * ${VW});
+                    const RV zi = vload${VW}(0, zb + i * ${VW}), zi2 = vload${VW}(0, zb2 + i * ${VW});
                     vstore${VW}(s * zi + c * f, 0, zb + (i + 1) * ${VW});
+                    vstore${VW}(s * zi2 + c * f2, 0, zb2 + (i + 1) * ${VW});
                     f = c * zi - s * f;
+                    f2 = c * zi2 - s * f2;
                 }
                 vstore${VW}(f, 0, zb + lo * ${VW});
+                vstore${VW}(f2, 0, zb2 + lo * ${VW});
             }
         }
         barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);

@@ -95,6 +95,14 @@ def test_eigh_large_spectra(large, dtype):
             raise AssertionError(name) from err
 
 
+def test_eigh_large_nonfinite(large):
+    h = _sym((2, 6, 6), "float32", 10)
+    h[0, 3, 1] = np.nan
+    h[1, 5, 5] = np.inf
+    W, V = ct.linalg.eigh(ct.tensor(h))
+    assert np.isnan(host(W)).all()
+
+
 def test_eigh_large_small_sizes(large):
     for n in (2, 3, 4, 5):
         h = _sym((3, n, n), "float64", n)

@@ -1,5 +1,6 @@
 """Real symmetric eigendecomposition of large matrices (eigh / eigvalsh above EIGH_MIN): Householder
-tridiagonalisation on the device (templates/linalg.mako `sytrd_col` + `sytrd_upd`, two launches per column),
+tridiagonalisation on the device (templates/linalg.mako `sytrd_wg`: one work-group per matrix, for small n and
+batches; `sytrd_col` + `sytrd_upd`: two launches per column over all work-groups, for one large matrix),
 implicit QL on the tridiagonal matrix (`steqr`, the rotations applied to rows of Z by several work-groups), and
 the back-transformation V = Q Z with the reflectors applied in blocks of NB as compact WY products on the GEMM:
 Z <- Z - V_b (T_b (V_b^T Z)), T_b^-1 = striu(V_b^T V_b) + diag(V_b^T V_b) / 2 (a triangular solve, `trsm`).
@@ -17,6 +18,8 @@ from . import _core as C
 EIGH_MIN = 96         # real eigh/eigvalsh of n >= EIGH_MIN take this path (smaller: one-work-group Jacobi) ...
 BATCH_MIN = (32, 32)  # ... and batches of at least BATCH_MIN[1] matrices of n >= BATCH_MIN[0] (docs/linalg.md)
 NB = 64               # reflectors per compact-WY block of the back-transformation
+WG_N = 384            # tridiagonalise in one work-group per matrix (one launch) when n <= WG_N or the batch
+WG_B = 4              # has >= WG_B matrices per compute unit; else two launches per column over all work-groups
 MAXIT = 30            # QL iterations per eigenvalue (LAPACK steqr: 30 n in all)
 
 
@@ -52,9 +55,14 @@ def tridiagonalize(A):
     tau = _creation.empty(B, n, dtype=dt, device=dev)
     rt = rt_of(Aw)
     idx, it = idx_type(extent(Aw))
+    L = C._wg(rt)
+    if n <= WG_N or B >= WG_B * rt.info.compute_units:
+        kw = K.get(rt, "linalg", "sytrd_wg", t=dt, idx=idx)
+        K.launch(rt, kw, (B * L,), (L,), [Aw._st.buf, V._st.buf, P._st.buf, Wv._st.buf, d._st.buf, e._st.buf,
+                                          tau._st.buf, np.int32(n)])
+        return V, d, e
     kc = K.get(rt, "linalg", "sytrd_col", t=dt, idx=idx)
     ku = K.get(rt, "linalg", "sytrd_upd", t=dt, idx=idx)
-    L = C._wg(rt)
     LU = 16
     ca = [Aw._st.buf, V._st.buf, P._st.buf, Wv._st.buf, d._st.buf, e._st.buf, tau._st.buf, np.int32(n)]
     ua = [Aw._st.buf, V._st.buf, Wv._st.buf, P._st.buf, np.int32(n)]
