@@ -15,8 +15,8 @@ from .._linalg import _gemm_nd
 from ..autograd import _tape as AG
 from . import _core as C
 
-EIGH_MIN = 96         # real eigh/eigvalsh of n >= EIGH_MIN take this path (smaller: one-work-group Jacobi) ...
-BATCH_MIN = (32, 32)  # ... and batches of at least BATCH_MIN[1] matrices of n >= BATCH_MIN[0] (docs/linalg.md)
+EIGH_MIN = 64         # real eigh/eigvalsh of n >= EIGH_MIN take this path (smaller: one-work-group Jacobi) ...
+BATCH_MIN = (24, 8)   # ... and batches of at least BATCH_MIN[1] matrices of n >= BATCH_MIN[0] (docs/linalg.md)
 NB = 64               # reflectors per compact-WY block of the back-transformation
 WG_N = 384            # tridiagonalise in one work-group per matrix (one launch) when n <= WG_N or the batch
 WG_B = 4              # has >= WG_B matrices per compute unit; else two launches per column over all work-groups
