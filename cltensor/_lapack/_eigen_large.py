@@ -20,6 +20,7 @@ BATCH_MIN = (24, 8)   # ... and batches of at least BATCH_MIN[1] matrices of n >
 NB = 64               # reflectors per compact-WY block of the back-transformation
 WG_N = 384            # tridiagonalise in one work-group per matrix (one launch) when n <= WG_N or the batch
 WG_B = 4              # has >= WG_B matrices per compute unit; else two launches per column over all work-groups
+STEQR_BLOCKS = 64     # blocks of rows of Z per QL work-group (fewer, larger groups measured faster)
 MAXIT = 30            # QL iterations per eigenvalue (LAPACK steqr: 30 n in all)
 
 
@@ -80,7 +81,7 @@ def steqr(d, e, wantz):
     L = C._wg(rt)
     vw = 8 if d._dtype is D.float64 else 16
     ldz = K.round_up(n, vw)
-    G = max(1, min(2 * rt.info.compute_units, ldz // vw // 2)) if wantz else 1
+    G = max(1, min(2 * rt.info.compute_units, ldz // vw // STEQR_BLOCKS)) if wantz else 1
     Zc = _creation.empty(B, ldz // vw, n, vw, dtype=d._dtype, device=d.device) if wantz else d
     work = _creation.empty(B * G * 4 * n, dtype=d._dtype, device=d.device)
     idx, it = idx_type(B * n * ldz)
