@@ -107,7 +107,7 @@ def rows(quick=False):
     return out
 
 
-def eig_rows(sizes=(128, 256, 512, 1024), svd_sizes=(128, 256), reps=3):
+def eig_rows(sizes=(128, 256, 512, 1024), svd_sizes=(128, 256), reps=5):
     """eigh / eigvalsh (and svd, still the one-work-group Jacobi kernel: small sizes only) of one n x n matrix."""
     rng = np.random.default_rng(1)
     out = []
