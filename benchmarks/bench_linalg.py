@@ -2,6 +2,7 @@
 
     python benchmarks/bench_linalg.py            # batched 1024 x (32x32) solve/inv/cholesky, 2048^2 LU/Cholesky
     python benchmarks/bench_linalg.py --quick    # smaller sizes
+    python benchmarks/bench_linalg.py --eig      # only eigh/eigvalsh/svd, 128..1024, float32 and float64
 
 Each repetition runs the three libraries in turn (cltensor drained with cltensor.synchronize()); the best
 repetition is reported. Ratios > 1: cltensor faster. numpy's OpenBLAS kernel set depends on OPENBLAS_CORETYPE
@@ -91,6 +92,9 @@ def rows(quick=False):
          torch and (lambda: torch.linalg.svd(tq, full_matrices=False))),
         ("eigh", f"{M}x{M}", lambda: ct.linalg.eigh(H), lambda: np.linalg.eigh(sh),
          torch and (lambda: torch.linalg.eigh(th))),
+        ("eigh", f"64x(48x48)", lambda: ct.linalg.eigh(H[:48, :48].expand(64, 48, 48)),
+         lambda: np.linalg.eigh(np.broadcast_to(sh[:48, :48], (64, 48, 48))),
+         torch and (lambda: torch.linalg.eigh(th[:48, :48].expand(64, 48, 48)))),
         ("qr", f"{M}x{M}", lambda: ct.linalg.qr(Q), lambda: np.linalg.qr(sq), torch and (lambda: torch.linalg.qr(tq))),
         ("eigh", f"{B}x(8x8)", lambda: ct.linalg.eigh(S[:, :8, :8]), lambda: np.linalg.eigh(s[:, :8, :8]),
          torch and (lambda: torch.linalg.eigh(ts[:, :8, :8]))),
@@ -103,14 +107,39 @@ def rows(quick=False):
     return out
 
 
+def eig_rows(sizes=(128, 256, 512, 1024), svd_sizes=(128, 256), reps=5):
+    """eigh / eigvalsh (and svd, still the one-work-group Jacobi kernel: small sizes only) of one n x n matrix."""
+    rng = np.random.default_rng(1)
+    out = []
+    for dt in (np.float32, np.float64):
+        for n in sizes:
+            x = rng.standard_normal((n, n)).astype(dt)
+            h = x + x.T
+            H = ct.tensor(h)
+            th = torch.from_numpy(h) if torch else None
+            cases = [("eigh", lambda: ct.linalg.eigh(H), lambda: np.linalg.eigh(h), torch and (lambda: torch.linalg.eigh(th))),
+                     ("eigvalsh", lambda: ct.linalg.eigvalsh(H), lambda: np.linalg.eigvalsh(h),
+                      torch and (lambda: torch.linalg.eigvalsh(th)))]
+            if n in svd_sizes:
+                X, tx = ct.tensor(x), (torch.from_numpy(x) if torch else None)
+                cases.append(("svd", lambda: ct.linalg.svd(X, full_matrices=False),
+                              lambda: np.linalg.svd(x, full_matrices=False),
+                              torch and (lambda: torch.linalg.svd(tx, full_matrices=False))))
+            for op, fc, fn, ft in cases:
+                r = _bench({"cltensor": fc, "numpy": fn, "torch": ft}, reps)
+                out.append({"op": op, "size": f"{n}x{n} {np.dtype(dt).name}", **{k + "_ms": v for k, v in r.items()}})
+    return out
+
+
 def main():
     quick = "--quick" in sys.argv
     print(f"device: {ct.tensor([1.0]).device} ({ct.tensor([1.0])._st.rt.info.name}), "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
-    print(f"{'op':<10} {'size':<14} {'cltensor ms':>12} {'numpy ms':>10} {'torch ms':>10} {'vs numpy':>9} {'vs torch':>9}")
-    for r in rows(quick):
+    print(f"{'op':<10} {'size':<20} {'cltensor ms':>12} {'numpy ms':>10} {'torch ms':>10} {'vs numpy':>9} {'vs torch':>9}")
+    os.system("uptime")
+    for r in (eig_rows() if "--eig" in sys.argv else rows(quick)):
         c, n, t = r["cltensor_ms"], r.get("numpy_ms"), r.get("torch_ms")
-        print(f"{r['op']:<10} {r['size']:<14} {c:12.2f} {n or 0:10.2f} {t or 0:10.2f} "
+        print(f"{r['op']:<10} {r['size']:<20} {c:12.2f} {n or 0:10.2f} {t or 0:10.2f} "
               f"{(n / c) if n else 0:9.2f} {(t / c) if t else 0:9.2f}")
 
 

@@ -831,3 +831,297 @@ __kernel void k(__global const S* LD, const ${idx} lbs, __global const int* pivb
 #undef SWAP
 }
 </%def>
+
+## Householder tridiagonalisation of a real symmetric matrix (LAPACK sytd2, lower), one column per pair of
+## launches. `sytrd_col` (one work-group per matrix): finishes w of the previous column (w = tau p - tau^2/2
+## (p.v) v, p = A v from `sytrd_upd`), applies that column's rank-2 update to column i, writes d[i], and builds
+## the reflector of column i (always a reflection: tau = 2 / |v|^2, v[i+1] = 1, so the blocked back-transformation
+## can form T^-1 = striu(V^T V) + diag(V^T V) / 2) into row i of V (n x n, V[i, r] = v_i[r], zero for r <= i:
+## the reflectors are stored transposed so that every loop walks memory contiguously).
+## Matrices are contiguous n x n (row-major), batch b at b * n * n; vectors at b * n.
+## Shared steps of the tridiagonalisation kernels (a, v: matrix b's A and reflector rows; p, w: its vectors).
+<%def name="sytrd_steps(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+<%
+VW = 8 if t.name == "float64" else 16
+%>
+typedef ${t.cc}${VW} SV;
+inline S hsum(SV x)
+{
+% if VW == 16:
+    ${t.cc}8 h8 = x.lo + x.hi;
+% else:
+    ${t.cc}8 h8 = x;
+% endif
+    ${t.cc}4 h4 = h8.lo + h8.hi;
+    ${t.cc}2 h2 = h4.lo + h4.hi;
+    return h2.x + h2.y;
+}
+// column step i: finish w of column i - 1, update column i (stored as row i), build reflector i (all work-items)
+void trd_col(__global S* a, __global S* v, __global const S* p, __global S* w, __global S* D, __global S* E,
+             __global S* TAU, const ${idx} b, const int n, const int i, const int lid, const int L,
+             __local S* red, __local S* sh)
+{
+    if (i > 0) {
+        S acc = 0;
+        for (int r = i + lid; r < n; r += L) acc += p[r] * v[(${idx})(i - 1) * n + r];
+        red[lid] = acc;
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (lid == 0) {
+            S s = 0;
+            for (int q = 0; q < L; ++q) s += red[q];
+            sh[0] = s;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const S t = TAU[b * (${idx})n + i - 1], c2 = (S)0.5 * t * t * sh[0];
+        for (int r = i + lid; r < n; r += L) w[r] = t * p[r] - c2 * v[(${idx})(i - 1) * n + r];
+        barrier(CLK_GLOBAL_MEM_FENCE);
+        const S wi = w[i], vi = v[(${idx})(i - 1) * n + i];
+        for (int r = i + lid; r < n; r += L) a[(${idx})i * n + r] -= v[(${idx})(i - 1) * n + r] * wi + w[r] * vi;
+        barrier(CLK_GLOBAL_MEM_FENCE);
+    }
+    if (i == n - 2) {
+        if (lid == 0) {
+            D[b * (${idx})n + i] = a[(${idx})i * n + i];
+            E[b * (${idx})n + i] = a[(${idx})i * n + i + 1];
+            S x = a[(${idx})(n - 1) * n + n - 1];
+            if (i > 0) x -= 2 * v[(${idx})(i - 1) * n + (n - 1)] * w[n - 1];
+            D[b * (${idx})n + n - 1] = x;
+            TAU[b * (${idx})n + i] = 0;
+        }
+        return;
+    }
+    S mx = 0;
+    for (int r = i + 2 + lid; r < n; r += L) mx = fmax(mx, fabs(a[(${idx})i * n + r]));
+    red[lid] = mx;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid == 0) {
+        S s = 0;
+        for (int q = 0; q < L; ++q) s = fmax(s, red[q]);
+        sh[0] = s;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const S amax = sh[0], inv = amax > 0 ? 1 / amax : 0;
+    S ss = 0;
+    for (int r = i + 2 + lid; r < n; r += L) {
+        const S x = a[(${idx})i * n + r] * inv;
+        ss += x * x;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    red[lid] = ss;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (lid == 0) {
+        S s = 0;
+        for (int q = 0; q < L; ++q) s += red[q];
+        const S alpha = a[(${idx})i * n + i + 1], xn = amax * sqrt(s);
+        const S beta = -copysign(hypot(alpha, xn), alpha);
+        S t = 2, scal = 0, e = 0;
+        if (beta != 0) {
+            t = (beta - alpha) / beta;
+            scal = 1 / (alpha - beta);
+            e = beta;
+        }
+        D[b * (${idx})n + i] = a[(${idx})i * n + i];
+        E[b * (${idx})n + i] = e;
+        TAU[b * (${idx})n + i] = t;
+        sh[1] = scal;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const S scal = sh[1];
+    for (int r = lid; r < n; r += L)
+        v[(${idx})(i) * n + r] = r <= i ? (S)0 : r == i + 1 ? (S)1 : a[(${idx})i * n + r] * scal;
+}
+
+// row r > i of the trailing step: the previous column's rank-2 update fused with p[r] = (A v_i)[r]
+S trd_row(__global S* a, __global const S* vc, __global const S* w, const int n, const int i, const int r)
+{
+    SV accv = (SV)0;
+    S acc = 0;
+    int c = i + 1;
+    if (i > 0) {
+        __global const S* vp = vc - n;
+        const S vr = vp[r], wr = w[r];
+        for (; c + ${VW} <= n; c += ${VW}) {
+            const SV x = vload${VW}(0, a + c) - vr * vload${VW}(0, w + c) - wr * vload${VW}(0, vp + c);
+            vstore${VW}(x, 0, a + c);
+            accv += x * vload${VW}(0, vc + c);
+        }
+        for (; c < n; ++c) {
+            const S x = a[c] - vr * w[c] - wr * vp[c];
+            a[c] = x;
+            acc += x * vc[c];
+        }
+    } else {
+        for (; c + ${VW} <= n; c += ${VW}) accv += vload${VW}(0, a + c) * vload${VW}(0, vc + c);
+        for (; c < n; ++c) acc += a[c] * vc[c];
+    }
+    return acc + hsum(accv);
+}
+</%def>
+
+<%def name="sytrd_col(t, idx)">
+${sytrd_steps(t, idx)}
+__kernel void k(__global S* A, __global S* V, __global const S* P, __global S* Wv, __global S* D, __global S* E,
+                __global S* TAU, const int n, const int i)
+{
+    const ${idx} b = get_group_id(0);
+    __local S red[64];
+    __local S sh[2];
+    trd_col(A + b * (${idx})n * n, V + b * (${idx})n * n, P + b * (${idx})n, Wv + b * (${idx})n, D, E, TAU, b, n, i,
+            get_local_id(0), get_local_size(0), red, sh);
+}
+</%def>
+
+## The trailing part of one tridiagonalisation step, one work-item per row r > i: the rank-2 update of the
+## previous column, A -= v w^T + w v^T (rows and columns > i), fused with p = A v of column i's reflector.
+<%def name="sytrd_upd(t, idx)">
+${sytrd_steps(t, idx)}
+__kernel void k(__global S* A, __global const S* V, __global const S* Wv, __global S* P, const int n, const int i)
+{
+    const ${idx} b = get_global_id(1);
+    const int r = i + 1 + get_global_id(0);
+    if (r >= n) return;
+    P[b * (${idx})n + r] = trd_row(A + b * (${idx})n * n + (${idx})r * n, V + b * (${idx})n * n + (${idx})i * n,
+                                   Wv + b * (${idx})n, n, i, r);
+}
+</%def>
+
+## The whole tridiagonalisation of each matrix in one work-group (one launch: small and batched matrices).
+<%def name="sytrd_wg(t, idx)">
+${sytrd_steps(t, idx)}
+__kernel void k(__global S* A, __global S* V, __global S* P, __global S* Wv, __global S* D, __global S* E,
+                __global S* TAU, const int n)
+{
+    const ${idx} b = get_group_id(0);
+    const int lid = get_local_id(0), L = get_local_size(0);
+    __global S* a = A + b * (${idx})n * n;
+    __global S* v = V + b * (${idx})n * n;
+    __global S* p = P + b * (${idx})n;
+    __global S* w = Wv + b * (${idx})n;
+    __local S red[64];
+    __local S sh[2];
+    for (int i = 0; i < n - 1; ++i) {
+        trd_col(a, v, p, w, D, E, TAU, b, n, i, lid, L, red, sh);
+        barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+        if (i < n - 2)
+            for (int r = i + 1 + lid; r < n; r += L) p[r] = trd_row(a + (${idx})r * n, v + (${idx})i * n, w, n, i, r);
+        barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+    }
+}
+</%def>
+
+## Eigenvalues (and eigenvectors) of real symmetric tridiagonal matrices (diagonal D, subdiagonal E) by implicit
+## QL with shifts (EISPACK tql2 / LAPACK steqr). Each of G work-groups per matrix runs the same scalar iteration on
+## its own copy of d, e (work-item 0; identical arithmetic, so identical rotations) and applies each sweep's
+## rotations to its own blocks of VW rows of Z, one block per work-item with VW-wide vectors. Z is stored in blocks
+## of VW rows, each block by columns (row blk * VW + q, column col at (blk * n + col) * VW + q; ldz = VW * blocks),
+## so that a work-item's rotations stream through one contiguous slab. work: 4 n per group. Eigenvalues (unsorted) go to Wout (group 0).
+<%def name="steqr(t, idx)">
+${c.preamble((t,))}
+<%
+R = "double" if t.name == "float64" else "float"
+VW = 8 if R == "double" else 16
+EPSN = "DBL_EPSILON" if R == "double" else "FLT_EPSILON"
+TINY = "DBL_MIN" if R == "double" else "FLT_MIN"
+%>
+typedef ${R} RT;
+typedef ${R}${VW} RV;
+__kernel void k(__global const RT* D, __global const RT* E, __global RT* Wout, __global RT* Z, __global RT* work,
+                const int n, const int ldz, const int wantz, const int maxit)
+{
+    const int g = get_group_id(0), G = get_num_groups(0);
+    const ${idx} b = get_group_id(1);
+    const int lid = get_local_id(0), L = get_local_size(0);
+    __global RT* d = work + (b * G + g) * (${idx})(4 * n);
+    __global RT* e = d + n;
+    __global RT* cs = d + 2 * n;
+    __global RT* sn = d + 3 * n;
+    __global RT* z = Z + b * (${idx})n * ldz;
+    // block blk of VW rows: z[(blk * n + col) * VW + q], row blk * VW + q
+    const int nblk = ldz / ${VW}, Rb = (nblk + G - 1) / G, b0 = g * Rb, b1 = min(nblk, b0 + Rb);
+    for (int q = lid; q < n; q += L) {
+        d[q] = D[b * (${idx})n + q];
+        e[q] = q < n - 1 ? E[b * (${idx})n + q] : 0;
+    }
+    if (wantz)
+        for (int blk = b0 + lid; blk < b1; blk += L)
+            for (int col = 0; col < n; ++col)
+                for (int q = 0; q < ${VW}; ++q) z[((${idx})blk * n + col) * ${VW} + q] = blk * ${VW} + q == col ? 1 : 0;
+    __local int st[3];
+    int l = 0, iter = 0;
+    barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+    if (lid == 0) {     // a non-finite input gives NaN eigenvalues at once (the iteration could not converge)
+        int bad = 0;
+        for (int q = 0; q < n; ++q) bad |= !isfinite(d[q]) || !isfinite(e[q]);
+        if (bad) {
+            for (int q = 0; q < n; ++q) d[q] = NAN;
+            l = n;
+        }
+    }
+    for (;;) {
+        if (lid == 0) {
+            int done = 0, lo = 0, hi = -1;
+            for (;;) {
+                if (l >= n) { done = 1; break; }
+                int m = l;
+                for (; m < n - 1; ++m) {
+                    const RT dd = fabs(d[m]) + fabs(d[m + 1]);
+                    if (fabs(e[m]) <= ${EPSN} * dd || fabs(e[m]) < ${TINY}) break;
+                }
+                if (m == l || iter >= maxit) { ++l; iter = 0; continue; }
+                ++iter;
+                RT gg = (d[l + 1] - d[l]) / (2 * e[l]);
+                RT r = hypot(gg, (RT)1);
+                gg = d[m] - d[l] + e[l] / (gg + copysign(r, gg));
+                RT s = 1, c = 1, p = 0;
+                int i = m - 1;
+                for (; i >= l; --i) {
+                    const RT f = s * e[i], bb = c * e[i];
+                    r = hypot(f, gg);
+                    e[i + 1] = r;
+                    if (r == 0) { d[i + 1] -= p; e[m] = 0; break; }
+                    s = f / r;
+                    c = gg / r;
+                    gg = d[i + 1] - p;
+                    r = (d[i] - gg) * s + 2 * c * bb;
+                    p = s * r;
+                    d[i + 1] = gg + p;
+                    gg = c * r - bb;
+                    cs[i] = c;
+                    sn[i] = s;
+                }
+                hi = m - 1;
+                lo = i + 1;
+                if (!(r == 0 && i >= l)) { d[l] -= p; e[l] = gg; e[m] = 0; }
+                break;
+            }
+            st[0] = done; st[1] = lo; st[2] = hi;
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+        if (st[0]) break;
+        if (wantz) {
+            const int lo = st[1], hi = st[2];
+            // two blocks per work-item: two independent dependency chains through the sweep
+            for (int blk = b0 + 2 * lid; blk < b1 && hi >= lo; blk += 2 * L) {
+                __global RT* zb = z + (${idx})blk * n * ${VW};
+                __global RT* zb2 = blk + 1 < b1 ? zb + n * ${VW} : zb;
+                RV f = vload${VW}(0, zb + (hi + 1) * ${VW}), f2 = vload${VW}(0, zb2 + (hi + 1) * ${VW});
+                for (int i = hi; i >= lo; --i) {
+                    const RT c = cs[i], s = sn[i];
+                    const RV zi = vload${VW}(0, zb + i * ${VW}), zi2 = vload${VW}(0, zb2 + i * ${VW});
+                    vstore${VW}(s * zi + c * f, 0, zb + (i + 1) * ${VW});
+                    vstore${VW}(s * zi2 + c * f2, 0, zb2 + (i + 1) * ${VW});
+                    f = c * zi - s * f;
+                    f2 = c * zi2 - s * f2;
+                }
+                vstore${VW}(f, 0, zb + lo * ${VW});
+                vstore${VW}(f2, 0, zb2 + lo * ${VW});
+            }
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+    }
+    if (g == 0)
+        for (int q = lid; q < n; q += L) Wout[b * (${idx})n + q] = d[q];
+}
+</%def>

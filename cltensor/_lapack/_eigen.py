@@ -11,6 +11,7 @@ from .._registry import register
 from ..autograd import _tape as AG
 from . import _core as C
 from . import _factor as F
+from . import _eigen_large as EL
 
 MAX_SWEEPS = 40
 _REAL = {D.float32: D.float32, D.float64: D.float64, D.complex64: D.float32, D.complex128: D.float64}
@@ -26,6 +27,8 @@ def _nb(shape):
 def _eigh_raw(A, wantv):
     n = A._shape[-1]
     bshape = A._shape[:-2]
+    if EL.use(A):
+        return EL.eigh_large(A, wantv)
     W = _creation.empty(*bshape, n, dtype=_REAL[A._dtype], device=A.device)
     Aw = F._work(A)
     V = _creation.empty(*bshape, n, n, dtype=A._dtype, device=A.device) if wantv else Aw

@@ -1,0 +1,128 @@
+"""Real symmetric eigendecomposition of large matrices (eigh / eigvalsh above EIGH_MIN): Householder
+tridiagonalisation on the device (templates/linalg.mako `sytrd_wg`: one work-group per matrix, for small n and
+batches; `sytrd_col` + `sytrd_upd`: two launches per column over all work-groups, for one large matrix),
+implicit QL on the tridiagonal matrix (`steqr`, the rotations applied to rows of Z by several work-groups), and
+the back-transformation V = Q Z with the reflectors applied in blocks of NB as compact WY products on the GEMM:
+Z <- Z - V_b (T_b (V_b^T Z)), T_b^-1 = striu(V_b^T V_b) + diag(V_b^T V_b) / 2 (a triangular solve, `trsm`).
+docs/linalg.md says why this scheme and what it costs. No autograd here (the caller records it)."""
+import numpy as np
+
+from .. import _creation
+from .. import _dtypes as D
+from .. import _kernels as K
+from .._launch import rt_of, extent, idx_type
+from .._linalg import _gemm_nd
+from ..autograd import _tape as AG
+from . import _core as C
+
+EIGH_MIN = 64         # real eigh/eigvalsh of n >= EIGH_MIN take this path (smaller: one-work-group Jacobi) ...
+BATCH_MIN = (24, 8)   # ... and batches of at least BATCH_MIN[1] matrices of n >= BATCH_MIN[0] (docs/linalg.md)
+NB = 64               # reflectors per compact-WY block of the back-transformation
+WG_N = 384            # tridiagonalise in one work-group per matrix (one launch) when n <= WG_N or the batch
+WG_B = 4              # has >= WG_B matrices per compute unit; else two launches per column over all work-groups
+STEQR_BLOCKS = 64     # blocks of rows of Z per QL work-group (fewer, larger groups measured faster)
+MAXIT = 30            # QL iterations per eigenvalue (LAPACK steqr: 30 n in all)
+
+
+def use(A):
+    """Whether eigh/eigvalsh of A take this path: real, non-empty, and large or many (crossovers measured)."""
+    if A._dtype not in (D.float32, D.float64):
+        return False
+    n, B = A._shape[-1], C._nbatch(A._shape[:-2])
+    return B > 0 and (n >= EIGH_MIN or (n >= BATCH_MIN[0] and B >= BATCH_MIN[1]))
+
+
+def _symmetric(A):
+    """Contiguous (B, n, n) copy of A's lower triangle mirrored to the upper one."""
+    n = A._shape[-1]
+    with AG.no_grad():
+        Lw = A.reshape(-1, n, n).tril()
+        return (Lw + Lw.tril(-1).mT).contiguous()
+
+
+def tridiagonalize(A):
+    """(Vt, d, e): d, e (B, n) the tridiagonal matrix Q^T A Q, Vt (B, n, n) the reflectors of Q = H_0 ... H_{n-3}
+    as rows (row j: v_j, zero up to column j, v_j[j + 1] = 1; tau_j = 2 / |v_j|^2)."""
+    n = A._shape[-1]
+    Aw = _symmetric(A)
+    B = Aw._shape[0]
+    dt = Aw._dtype
+    dev = A.device
+    V = _creation.zeros(B, n, n, dtype=dt, device=dev)
+    P = _creation.empty(B, n, dtype=dt, device=dev)
+    Wv = _creation.empty(B, n, dtype=dt, device=dev)
+    d = _creation.empty(B, n, dtype=dt, device=dev)
+    e = _creation.zeros(B, n, dtype=dt, device=dev)
+    tau = _creation.empty(B, n, dtype=dt, device=dev)
+    rt = rt_of(Aw)
+    idx, it = idx_type(extent(Aw))
+    L = C._wg(rt)
+    if n <= WG_N or B >= WG_B * rt.info.compute_units:
+        kw = K.get(rt, "linalg", "sytrd_wg", t=dt, idx=idx)
+        K.launch(rt, kw, (B * L,), (L,), [Aw._st.buf, V._st.buf, P._st.buf, Wv._st.buf, d._st.buf, e._st.buf,
+                                          tau._st.buf, np.int32(n)])
+        return V, d, e
+    kc = K.get(rt, "linalg", "sytrd_col", t=dt, idx=idx)
+    ku = K.get(rt, "linalg", "sytrd_upd", t=dt, idx=idx)
+    LU = 16
+    ca = [Aw._st.buf, V._st.buf, P._st.buf, Wv._st.buf, d._st.buf, e._st.buf, tau._st.buf, np.int32(n)]
+    ua = [Aw._st.buf, V._st.buf, Wv._st.buf, P._st.buf, np.int32(n)]
+    for i in range(n - 1):
+        K.launch(rt, kc, (B * L,), (L,), ca + [np.int32(i)])
+        if i < n - 2:
+            K.launch(rt, ku, (K.round_up(n - 1 - i, LU), B), (LU, 1), ua + [np.int32(i)])
+    return V, d, e
+
+
+def steqr(d, e, wantz):
+    """Eigenvalues (unsorted) and, with wantz, the eigenvectors Z (B, n, n) (column j: eigenvalue j)."""
+    B, n = d._shape
+    rt = rt_of(d)
+    L = C._wg(rt)
+    vw = 8 if d._dtype is D.float64 else 16
+    ldz = K.round_up(n, vw)
+    G = max(1, min(2 * rt.info.compute_units, ldz // vw // STEQR_BLOCKS)) if wantz else 1
+    Zc = _creation.empty(B, ldz // vw, n, vw, dtype=d._dtype, device=d.device) if wantz else d
+    work = _creation.empty(B * G * 4 * n, dtype=d._dtype, device=d.device)
+    idx, it = idx_type(B * n * ldz)
+    kt = K.get(rt, "linalg", "steqr", t=d._dtype, idx=idx)
+    w = _creation.empty(B, n, dtype=d._dtype, device=d.device)
+    K.launch(rt, kt, (G * L, B), (L, 1), [d._st.buf, e._st.buf, w._st.buf, Zc._st.buf, work._st.buf, np.int32(n),
+                                          np.int32(ldz), np.int32(bool(wantz)), np.int32(MAXIT)])
+    return w, (Zc.permute(0, 1, 3, 2).reshape(B, ldz, n)[:, :n] if wantz else None)
+
+
+def apply_q(Vt, Z):
+    """Z <- Q Z in place, Q = H_0 ... H_{n-3} from Vt (B, n, n), blocked compact WY on the GEMM."""
+    B, n = Vt._shape[0], Vt._shape[-1]
+    V = Vt
+    k = n - 2
+    for j0 in reversed(range(0, k, NB)):
+        j1 = min(j0 + NB, k)
+        kb = j1 - j0
+        Vbt = Vt[:, j0:j1, j0 + 1:]
+        Vb = Vbt.mT
+        Zr = Z[:, j0 + 1:, :]
+        G = _creation.empty(B, kb, kb, dtype=V._dtype, device=V.device)
+        _gemm_nd(Vbt, Vb, G)
+        U = (G.triu(1) + (0.5 * G.diagonal(dim1=-2, dim2=-1)).diag_embed()).contiguous()
+        Y = _creation.empty(B, kb, n, dtype=V._dtype, device=V.device)
+        _gemm_nd(Vbt, Zr, Y)
+        C.trsm_(U, kb * kb, Y, kb * n, True, False)
+        _gemm_nd(Vb, Y, Zr, alpha=-1, beta=1)
+    return Z
+
+
+def eigh_large(A, wantv):
+    """(W (..., n) ascending, V (..., n, n) or None) of the real symmetric A (lower triangle read)."""
+    n = A._shape[-1]
+    bshape = A._shape[:-2]
+    with AG.no_grad():
+        V, d, e = tridiagonalize(A)
+        w, Zc = steqr(d, e, wantv)
+        W, perm = w.sort(dim=-1)
+        if not wantv:
+            return W.reshape(*bshape, n), None
+        Z = Zc.take_along_dim(perm.unsqueeze(-2).expand(-1, n, n), dim=-1)
+        apply_q(V, Z)
+        return W.reshape(*bshape, n), Z.reshape(*bshape, n, n)
