@@ -25,6 +25,7 @@ import math
 from collections import OrderedDict
 
 import numpy as np
+import pyopencl as cl
 
 from . import _dtypes as D
 from . import _kernels as K
@@ -76,6 +77,10 @@ def _table(dev, kind, n, sign, cdt):
     elif kind == "chirp":    # exp(sign i pi j^2 / n), j^2 taken mod 2n exactly
         j = np.arange(n, dtype=np.int64)
         a = np.exp(1j * (sign * np.pi / n) * ((j * j) % (2 * n)).astype(np.float64))
+    elif kind[0] == "ft":    # the four-step twiddles: w_n^j for j < S, then w_n^(S j) for j < n / S
+        S = kind[1]
+        a = np.concatenate([np.exp(1j * (sign * 2 * np.pi / n) * np.arange(S, dtype=np.float64)),
+                            np.exp(1j * (sign * 2 * np.pi / n) * (S * np.arange(n // S, dtype=np.float64)))])
     else:                    # "bf": FFT_M of the conjugate chirp, circularly extended, divided by M
         M = kind[1]
         j = np.arange(n, dtype=np.int64)
@@ -177,12 +182,92 @@ def _batch_stride(shape, strides):
     return 0 if st is None else st
 
 
+# ---------------------------------------------------------------- whole-row kernels (one launch per transform)
+
+_ROW_MAX = 4096          # the longest row one work-group transforms in local memory (further bounded by the
+                         # device's local memory); longer powers of two run as two launches (four-step)
+_ROW_ON_GPU = False      # whole-row kernels on GPUs too (tests set it to run them on Oclgrind's simulated GPU)
+
+
+def _row_geom(rt, n, cdt):
+    """(plan, nstages, V) of the whole-row kernel of length n on rt's device, or None (not 7-smooth, too long for
+    the device's local memory, or not a CPU device). V: rows per work-item, the SIMD lanes of the device's
+    preferred vector width (4 local arrays of n vectors must fit half the local memory)."""
+    info = rt.info
+    if n < 2 or n > _ROW_MAX or not (info.is_cpu or _ROW_ON_GPU):
+        return None
+    facs = _factor(n, 8)
+    if facs is None:
+        return None
+    es = 8 if cdt is D.complex128 else 4
+    w = (info.vector_widths.get("double" if cdt is D.complex128 else "float", 1) or 1) if info.is_cpu else 1
+    V = min(16, 1 << (max(1, w).bit_length() - 1))
+    while V > 1 and 4 * (n + 1) * V * es > info.local_mem_size // 2:
+        V //= 2
+    if 4 * (n + 1) * V * es > info.local_mem_size // 2:
+        return None
+    plan = 0
+    for j, R in enumerate(facs):
+        plan |= R << (4 * j)
+    return plan, len(facs), V
+
+
+def _row_launch(rt, geom, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign, scale, it, idx,
+                tw, pre="ld", post="st", ft=None, N=1, S=1):
+    """B whole-row transforms of length n in one launch (templates/fft.mako `vrow`)."""
+    plan, nst, V = geom
+    lmode = "lanes" if isb == 1 and V > 1 else "rows" if ise == 1 and V > 1 else "any"
+    smode = "lanes" if osb == 1 and V > 1 else "rows" if ose == 1 and V > 1 else "any"
+    kern = K.get(rt, "fft", "vrow", V=V, src=src, dt=cdt, sign=sign, pre=pre, post=post, lmode=lmode,
+                 smode=smode, idx=idx)
+    rdt = np.float64 if cdt is D.complex128 else np.float32
+    if ft is None:
+        ft = tw
+    loc = cl.LocalMemory((n + 1) * V * (8 if cdt is D.complex128 else 4))
+    args = [inp, it(ioff), it(isb), it(ise), out, it(ooff), it(osb), it(ose), tw._st.buf, it(B), np.int32(n),
+            it(nin), rdt(scale), np.uint64(plan), np.int32(nst), ft._st.buf, it(N - 1), it(S), it(S - 1),
+            np.int32(S.bit_length() - 1), loc, loc, loc, loc]
+    K.launch(rt, kern, (-(-B // V),), (1,), args)
+
+
+def _four_step(rt, src, cdt, inp, ioff, ise, out, ooff, ose, n, sign, scale, it, idx, dev):
+    """One FFT of a power of two n = n1 n2 too long for one work-group, as two launches of whole-row kernels:
+    n2 FFTs of length n1 over the columns x[j1 n2 + j2] times the twiddles w_n^(k1 j2) (fused into the store),
+    written to t[k1 n2 + j2]; then n1 FFTs of length n2 over the rows of t, written to out[k1 + n1 k2].
+    Returns False when n does not split into two row lengths."""
+    L = n.bit_length() - 1
+    n1 = 1 << (L // 2)
+    n2 = n // n1
+    g1, g2 = _row_geom(rt, n1, cdt), _row_geom(rt, n2, cdt)
+    if g1 is None or g2 is None:
+        return False
+    S = 1 << ((L + 1) // 2)
+    tw1, tw2 = _table(dev, "tw", n1, sign, cdt), _table(dev, "tw", n2, sign, cdt)
+    ft = _table(dev, ("ft", S), n, sign, cdt)
+    tmp = empty_tensor((n,), cdt, dev)
+    _row_launch(rt, g1, src, cdt, inp, ioff, ise, n2 * ise, n1, tmp._st.buf, 0, 1, n2, n2, n1, sign, 1.0, it, idx,
+                tw1, post="tw4", ft=ft, N=n, S=S)
+    _row_launch(rt, g2, cdt, cdt, tmp._st.buf, 0, n2, 1, n2, out, ooff, ose, n1 * ose, n1, n2, sign, scale, it,
+                idx, tw2)
+    return True
+
+
+_USE_ROW = True
+
+
 def _rows(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign, scale, it, idx, dev):
     """The length-n FFT of B rows (buffers with offset, batch stride and element stride; input rows of nin
     elements, zero-padded above): a copy for n = 1, Stockham passes for 7-smooth n, Bluestein otherwise."""
     if n == 1:      # a copy (times the scale) of the first element
         one = _table(dev, "tw", 1, 1, cdt)
         _cmul(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, one, B, 1, scale, it, idx)
+    elif _USE_ROW and _row_geom(rt, n, cdt) is not None:
+        _row_launch(rt, _row_geom(rt, n, cdt), src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign,
+                    scale, it, idx, _table(dev, "tw", n, sign, cdt))
+    elif _USE_ROW and n & (n - 1) == 0 and nin == n and B * n <= (1 << 26) and _row_geom(rt, 64, cdt) is not None and \
+            all(_four_step(rt, src, cdt, inp, ioff + b * isb, ise, out, ooff + b * osb, ose, n, sign, scale, it,
+                           idx, dev) for b in range(B)):
+        pass
     elif _factor(n) is not None:
         _stockham(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign, scale, it, idx, dev)
     else:           # Bluestein
@@ -249,10 +334,17 @@ def _r2c_raw(x, d, n, scale):
     out = empty_tensor(bshape + (h + 1,), cdt, dev)
     rt = rt_of(x)
     idx, it = idx_type(extent(x), B * (_bluestein_len(h) + 1))
+    tw = _table(dev, "tw", n, -1, cdt)
+    geom = _row_geom(rt, h, cdt) if _USE_ROW else None
+    if geom is not None:    # one launch: the FFT of length h and the post-processing of the whole-row kernel
+        _row_launch(rt, geom, cdt, cdt, xv._st.buf, xv._offset // 2, bst // 2, 1, h, out._st.buf, 0, h + 1, 1, B, h,
+                    -1, scale, it, idx, tw, post="r2c")
+        if x._st.shared:
+            rt.queue.finish()
+        return out.movedim(-1, d)
     z = empty_tensor((B, h), cdt, dev)
     _rows(rt, cdt, cdt, xv._st.buf, xv._offset // 2, bst // 2, 1, h, z._st.buf, 0, h, 1, B, h, -1, 1.0, it, idx,
           dev)
-    tw = _table(dev, "tw", n, -1, cdt)
     kern = K.get(rt, "fft", "r2c_post", dt=cdt, idx=idx)
     rdt = np.float64 if cdt is D.complex128 else np.float32
     K.launch(rt, kern, (K.round_up(h + 1, rt.local_size), B), (rt.local_size, 1),
@@ -273,8 +365,15 @@ def _c2r_raw(x, d, n, scale):
     if B:
         rt = rt_of(x)
         idx, it = idx_type(extent(x), B * (_bluestein_len(h) + 1))
-        pre = empty_tensor((B, h), cdt, dev)
         tw = _table(dev, "tw", n, 1, cdt)
+        geom = _row_geom(rt, h, cdt) if _USE_ROW else None
+        if geom is not None:    # one launch: the pre-processing and the inverse FFT of length h
+            _row_launch(rt, geom, cdt, cdt, xv._st.buf, xv._offset, bst, xv._strides[-1], min(xv._shape[-1], h + 1),
+                        zt._st.buf, 0, h, 1, B, h, 1, scale, it, idx, tw, pre="c2r")
+            if x._st.shared:
+                rt.queue.finish()
+            return view_as_real(zt).reshape(bshape + (n,)).movedim(-1, d)
+        pre = empty_tensor((B, h), cdt, dev)
         kern = K.get(rt, "fft", "c2r_pre", dt=cdt, idx=idx)
         K.launch(rt, kern, (K.round_up(h, rt.local_size), B), (rt.local_size, 1),
                  [xv._st.buf, it(xv._offset), it(bst), it(xv._strides[-1]), pre._st.buf, tw._st.buf, it(h),

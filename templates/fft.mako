@@ -194,3 +194,284 @@ __kernel void k(__global const ${C}* restrict in, const ${idx} in_off, const ${i
     z[b * h + k] = (a + cc) + (${C})(-t.y, t.x);
 }
 </%def>
+
+<%!
+class _SGen:
+    """Emits the C lines of an R-point DFT on separate real / imaginary values of type VT (a scalar or an OpenCL
+    vector: SIMD lanes are independent transforms): a complex value is a pair of C names."""
+    def __init__(self, VT, RT, sign):
+        self.VT, self.RT, self.sign, self.lines, self.n = VT, RT, sign, [], 0
+
+    def tmp(self, re, im):
+        a, b = "s%d" % self.n, "s%d" % (self.n + 1)
+        self.n += 2
+        self.lines.append("const %s %s = %s, %s = %s;" % (self.VT, a, re, b, im))
+        return (a, b)
+
+    def rot(self, x, k, N):
+        s = self.sign
+        k %= N
+        if k == 0:
+            return x
+        if 2 * k == N:
+            return self.tmp("-" + x[0], "-" + x[1])
+        if 4 * k == N or 4 * k == 3 * N:     # multiply by +-i
+            pos = (s > 0) == (4 * k == N)     # +i
+            return self.tmp("-" + x[1], x[0]) if pos else self.tmp(x[1], "-" + x[0])
+        a = s * 2 * math.pi * k / N
+        c, si = _cst(math.cos(a), self.RT), _cst(math.sin(a), self.RT)
+        return self.tmp("%s * %s - %s * %s" % (x[0], c, x[1], si), "%s * %s + %s * %s" % (x[0], si, x[1], c))
+
+    def pow2(self, xs):
+        N = len(xs)
+        if N == 1:
+            return list(xs)
+        E, O = self.pow2(xs[0::2]), self.pow2(xs[1::2])
+        out = [None] * N
+        for k in range(N // 2):
+            t = self.rot(O[k], k, N)
+            out[k] = self.tmp("%s + %s" % (E[k][0], t[0]), "%s + %s" % (E[k][1], t[1]))
+            out[k + N // 2] = self.tmp("%s - %s" % (E[k][0], t[0]), "%s - %s" % (E[k][1], t[1]))
+        return out
+
+    def odd(self, xs):
+        """Prime N: v_q = u0 + sum_{r <= N/2} (u_r + u_{N-r}) cos(2 pi q r / N) + sign i (u_r - u_{N-r}) sin(...)."""
+        N, s, RT = len(xs), self.sign, self.RT
+        h = N // 2
+        a = [self.tmp("%s + %s" % (xs[r][0], xs[N - r][0]), "%s + %s" % (xs[r][1], xs[N - r][1])) for r in range(1, h + 1)]
+        b = [self.tmp("%s - %s" % (xs[r][0], xs[N - r][0]), "%s - %s" % (xs[r][1], xs[N - r][1])) for r in range(1, h + 1)]
+        res = [None] * N
+        res[0] = self.tmp(" + ".join([xs[0][0]] + [v[0] for v in a]), " + ".join([xs[0][1]] + [v[1] for v in a]))
+        for q in range(1, h + 1):
+            cs = [_cst(math.cos(2 * math.pi * q * r / N), RT) for r in range(1, h + 1)]
+            sn = [_cst(math.sin(2 * math.pi * q * r / N), RT) for r in range(1, h + 1)]
+            p = self.tmp(" + ".join([xs[0][0]] + ["%s * %s" % (v[0], c) for v, c in zip(a, cs)]),
+                         " + ".join([xs[0][1]] + ["%s * %s" % (v[1], c) for v, c in zip(a, cs)]))
+            m = self.tmp(" + ".join("%s * %s" % (v[0], c) for v, c in zip(b, sn)),
+                         " + ".join("%s * %s" % (v[1], c) for v, c in zip(b, sn)))
+            mi = self.tmp(m[1], "-" + m[0]) if s < 0 else self.tmp("-" + m[1], m[0])    # m * sign i
+            res[q] = self.tmp("%s + %s" % (p[0], mi[0]), "%s + %s" % (p[1], mi[1]))
+            res[N - q] = self.tmp("%s - %s" % (p[0], mi[0]), "%s - %s" % (p[1], mi[1]))
+        return res
+
+    def dft(self, xs):
+        return self.pow2(xs) if len(xs) & (len(xs) - 1) == 0 else self.odd(xs)
+%>
+
+<%def name="vrow(V, src, dt, sign, pre, post, lmode, smode, idx)">
+## Whole-row FFTs, V rows per work-item side by side in the lanes of OpenCL vectors (real and imaginary parts in
+## separate vectors): every radix stage runs in the work-group's local memory (4 arrays of n + 1 vectors), so a
+## transform reads its input once and writes its output once, in one launch. Written for CPU devices: explicit
+## vectors, so the speed does not depend on the implicit vectorisation across work-items (PoCL's gives up on
+## vector-typed values and turns the interleaved rows into gathers). One work-item per work-group; work-item g
+## transforms rows gV .. gV + V - 1 (rows >= B compute a copy of row B - 1 and are not written).
+## Length n, the stages (radices packed 4 bits each in `plan`, from 8 4 2 3 5 7) and all strides are arguments:
+## one kernel serves every 7-smooth length that fits local memory. Stage s (radix R, Ls = product of the radices
+## before it, m = n / R): butterfly i < m, k = i mod Ls, reads x[i + r m], multiplies by w^(r k n / (Ls R))
+## (table tw of exp(sign 2 pi i j / (twm n)), index times twm), writes y[(i - k) R + k + r Ls] (Stockham).
+## Input (row b, element j at in[in_off + b isb + j ise], complex or real; zero for j >= nin) and output (out[out_off
+## + b osb + k ose]) are moved by lmode / smode: "lanes" (isb / osb == 1: the V rows of a vector are adjacent, one
+## vector access per element), "rows" (ise / ose == 1: each row is copied on its own, element by element, into
+## or out of its lane of local memory: sequential in global memory) or "any" (V scalar accesses per element).
+##   pre "ld": the row is the input. pre "c2r": the input is a half spectrum X (complex, bins 0..n, >= nin zero)
+##     of a real signal of length 2n; the row is Z_k = (X_k + conj X_(n-k)) + i conj(w^k) (X_k - conj X_(n-k))
+##     (w = exp(-2 pi i / 2n); the imaginary parts of X_0 and X_n ignored), whose inverse FFT of length n is the
+##     signal read as complex pairs.
+##   post "st": y_k scale, k < n. post "r2c": y is the FFT of a real signal of length 2n read as n complex pairs;
+##     the output is bins 0..n of its real FFT: X_k = (Y_k + conj Y_(n-k)) / 2 - i w^k (Y_k - conj Y_(n-k)) / 2,
+##     scaled. post "tw4": y_k w_N^(k b) scale (the twiddle of a four-step FFT of length N, b the row): w_N^a =
+##     ft[a mod S] ft[S + a / S] for a < N (ft: two tables of w_N, S a power of two).
+## twm = 2 for c2r / r2c (tables of length 2n), else 1. Offsets and strides count complex elements (real ones
+## for a real input).
+<%
+    C = dt.cc
+    RT = C[:-1]
+    VT = RT if V == 1 else "%s%d" % (RT, V)
+    twm = 2 if pre == "c2r" or post == "r2c" else 1
+    L = range(V)
+    def vec(parts):
+        return parts[0] if V == 1 else "(%s)(%s)" % (VT, ", ".join(parts))
+    def lane(v, l):
+        return v if V == 1 else "%s.s%s" % (v, "0123456789abcdef"[l])
+    stages = []
+    for R in (8, 4, 2, 3, 5, 7):
+        g = _SGen(VT, RT, sign)
+        us = [("u%dr" % r, "u%di" % r) for r in range(R)]
+        outs = g.dft(us)
+        stages.append((R, g.lines, outs))
+    cplx = src.complex
+%>
+${c.preamble((src, dt))}
+__kernel __attribute__((reqd_work_group_size(1, 1, 1)))
+void k(__global const ${src.ct if not src.complex else RT}* restrict in, const ${idx} in_off, const ${idx} isb,
+       const ${idx} ise, __global ${RT}* restrict out, const ${idx} out_off, const ${idx} osb, const ${idx} ose,
+       __global const ${RT}* restrict tw, const ${idx} B, const int n, const ${idx} nin, const ${RT} scale,
+       const ulong plan, const int nst,
+       __global const ${RT}* restrict ft, const ${idx} Nmask, const ${idx} S, const ${idx} Smask, const int Sshift,
+       __local ${VT}* restrict xr, __local ${VT}* restrict xi, __local ${VT}* restrict yr, __local ${VT}* restrict yi)
+{
+    const ${idx} b0 = (${idx})get_global_id(0) * ${V};
+% for l in L:
+    const ${idx} rb${l} = min(b0 + ${l}, B - 1);
+% endfor
+    const int last = (int)min((${idx})${V}, B - b0);
+    __local ${VT}* restrict pr = xr;
+    __local ${VT}* restrict pi = xi;
+    __local ${VT}* restrict qr = yr;
+    __local ${VT}* restrict qi = yi;
+    // ---- input -> (pr, pi) for "ld", raw half spectrum -> (qr, qi) for "c2r"
+    {
+        __local ${VT}* restrict dr_ = ${"pr" if pre == "ld" else "qr"};
+        __local ${VT}* restrict di_ = ${"pi" if pre == "ld" else "qi"};
+        const int cnt = ${"n" if pre == "ld" else "n + 1"};
+        const int nl = (int)min((${idx})cnt, nin);
+% if lmode == "lanes":
+        const ${idx} base = in_off + b0 * isb;
+        if (last == ${V}) {
+            for (int j = 0; j < nl; j++) {
+% if cplx:
+                const ${VT} lo = vload${V}(0, in + 2 * (base + j * ise)), hi = vload${V}(0, in + 2 * (base + j * ise) + ${V});
+                dr_[j] = (${VT})(lo.even, hi.even); di_[j] = (${VT})(lo.odd, hi.odd);
+% else:
+                dr_[j] = vload${V}(0, in + base + j * ise); di_[j] = (${VT})0;
+% endif
+            }
+        } else
+% endif
+% if lmode == "rows":
+        {
+            __local ${RT}* restrict fr = (__local ${RT}*)dr_;
+            __local ${RT}* restrict fi = (__local ${RT}*)di_;
+% for l in L:
+            {
+                const ${idx} rb = in_off + rb${l} * isb;
+                for (int j = 0; j < nl; j++) {
+% if cplx:
+                    fr[j * ${V} + ${l}] = in[2 * (rb + j)]; fi[j * ${V} + ${l}] = in[2 * (rb + j) + 1];
+% else:
+                    fr[j * ${V} + ${l}] = in[rb + j]; fi[j * ${V} + ${l}] = 0;
+% endif
+                }
+            }
+% endfor
+        }
+% else:
+        for (int j = 0; j < nl; j++) {
+% if cplx:
+            dr_[j] = ${vec(["in[2 * (in_off + rb%d * isb + j * ise)]" % l for l in L])};
+            di_[j] = ${vec(["in[2 * (in_off + rb%d * isb + j * ise) + 1]" % l for l in L])};
+% else:
+            dr_[j] = ${vec(["in[in_off + rb%d * isb + j * ise]" % l for l in L])};
+            di_[j] = (${VT})0;
+% endif
+        }
+% endif
+        for (int j = nl; j < cnt; j++) { dr_[j] = (${VT})0; di_[j] = (${VT})0; }
+    }
+% if pre == "c2r":
+    qi[0] = (${VT})0;
+    qi[n] = (${VT})0;
+    for (int j = 0; j < n; j++) {
+        const ${VT} ar = qr[j], ai = qi[j], cr = qr[n - j], ci = qi[n - j];
+        const ${VT} dr = ar - cr, di = ai + ci;
+        const ${RT} wr = tw[2 * j], wi = tw[2 * j + 1];
+        const ${VT} vr = dr * wr - di * wi, vi = dr * wi + di * wr;
+        pr[j] = (ar + cr) - vi;
+        pi[j] = (ai - ci) + vr;
+    }
+% endif
+    // ---- the stages, (pr, pi) -> (qr, qi), then swapped
+    int Ls = 1;
+    for (int s = 0; s < nst; s++) {
+        const int R = (int)((plan >> (4 * s)) & 15);
+        const int m = n / R;
+        const int step = ${twm} * (n / (Ls * R));
+        switch (R) {
+% for R, lines, outs in stages:
+        case ${R}:
+            for (int i = 0; i < m; i++) {
+                const int k = i % Ls;
+% for r in range(R):
+                ${VT} u${r}r = pr[i + ${r} * m], u${r}i = pi[i + ${r} * m];
+% endfor
+                if (Ls > 1) {
+% for r in range(1, R):
+                    { const int w = 2 * (${r} * k * step); const ${RT} wr = tw[w], wi = tw[w + 1];
+                      const ${VT} x = u${r}r * wr - u${r}i * wi; u${r}i = u${r}r * wi + u${r}i * wr; u${r}r = x; }
+% endfor
+                }
+% for line in lines:
+                ${line}
+% endfor
+                const int o = (i - k) * ${R} + k;
+% for r in range(R):
+                qr[o + ${r} * Ls] = ${outs[r][0]}; qi[o + ${r} * Ls] = ${outs[r][1]};
+% endfor
+            }
+            break;
+% endfor
+        }
+        { __local ${VT}* restrict t = pr; pr = qr; qr = t; t = pi; pi = qi; qi = t; }
+        Ls *= R;
+    }
+    // ---- (pr, pi) -> the scaled result in (qr, qi), cnt elements
+% if post == "r2c":
+    const int cnt = n + 1;
+    for (int j = 0; j <= n; j++) {
+        const int jj = j == n ? 0 : j;
+        const int jc = j == 0 ? 0 : n - j;
+        const ${VT} ar = pr[jj], ai = pi[jj], cr = pr[jc], ci = -pi[jc];
+        const ${VT} dr = ar - cr, di = ai - ci;
+        const ${RT} wr = tw[2 * j], wi = tw[2 * j + 1];
+        const ${VT} vr = dr * wr - di * wi, vi = dr * wi + di * wr;
+        qr[j] = ((${RT})0.5 * scale) * ((ar + cr) + vi);
+        qi[j] = ((${RT})0.5 * scale) * ((ai + ci) - vr);
+    }
+% elif post == "tw4":
+    const int cnt = n;
+    for (int j = 0; j < n; j++) {
+        ${RT} fr[${V}], fi[${V}];
+% for l in L:
+        { const ${idx} a = ((${idx})j * (b0 + ${l})) & Nmask; const ${idx} lo = 2 * (a & Smask), hi = 2 * (S + (a >> Sshift));
+          fr[${l}] = ft[lo] * ft[hi] - ft[lo + 1] * ft[hi + 1]; fi[${l}] = ft[lo] * ft[hi + 1] + ft[lo + 1] * ft[hi]; }
+% endfor
+        const ${VT} gr = ${vec(["fr[%d]" % l for l in L])}, gi = ${vec(["fi[%d]" % l for l in L])};
+        const ${VT} vr = pr[j], vi = pi[j];
+        qr[j] = (vr * gr - vi * gi) * scale;
+        qi[j] = (vr * gi + vi * gr) * scale;
+    }
+% else:
+    const int cnt = n;
+    for (int j = 0; j < n; j++) { qr[j] = pr[j] * scale; qi[j] = pi[j] * scale; }
+% endif
+    // ---- (qr, qi) -> output
+% if smode == "lanes":
+    if (last == ${V}) {
+        for (int j = 0; j < cnt; j++) {
+            const ${VT} vr = qr[j], vi = qi[j];
+            __global ${RT}* p = out + 2 * (out_off + b0 * osb + j * ose);
+            vstore${V}((${VT})(${", ".join("%s, %s" % (lane("vr", l), lane("vi", l)) for l in range(V // 2))}), 0, p);
+            vstore${V}((${VT})(${", ".join("%s, %s" % (lane("vr", l), lane("vi", l)) for l in range(V // 2, V))}), 0, p + ${V});
+        }
+        return;
+    }
+% endif
+% if smode == "rows":
+    {
+        __local ${RT}* restrict fr = (__local ${RT}*)qr;
+        __local ${RT}* restrict fi = (__local ${RT}*)qi;
+        for (int l = 0; l < last; l++) {
+            const ${idx} ob = out_off + (b0 + l) * osb;
+            for (int j = 0; j < cnt; j++) { out[2 * (ob + j)] = fr[j * ${V} + l]; out[2 * (ob + j) + 1] = fi[j * ${V} + l]; }
+        }
+    }
+% else:
+    for (int j = 0; j < cnt; j++) {
+        const ${VT} vr = qr[j], vi = qi[j];
+% for l in L:
+        if (${l} < last) { const ${idx} e = 2 * (out_off + (b0 + ${l}) * osb + j * ose); out[e] = ${lane("vr", l)}; out[e + 1] = ${lane("vi", l)}; }
+% endfor
+    }
+% endif
+}
+</%def>
