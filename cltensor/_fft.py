@@ -77,10 +77,11 @@ def _table(dev, kind, n, sign, cdt):
     elif kind == "chirp":    # exp(sign i pi j^2 / n), j^2 taken mod 2n exactly
         j = np.arange(n, dtype=np.int64)
         a = np.exp(1j * (sign * np.pi / n) * ((j * j) % (2 * n)).astype(np.float64))
-    elif kind[0] == "ft":    # the four-step twiddles: w_n^j for j < S, then w_n^(S j) for j < n / S
-        S = kind[1]
-        a = np.concatenate([np.exp(1j * (sign * 2 * np.pi / n) * np.arange(S, dtype=np.float64)),
-                            np.exp(1j * (sign * 2 * np.pi / n) * (S * np.arange(n // S, dtype=np.float64)))])
+    elif kind[0] == "ft":    # the four-step twiddles w_n^(k1 j2) at k1 n2 + j2 (k1 < n / n2, j2 < n2)
+        n2 = kind[1]
+        k1 = np.arange(n // n2, dtype=np.int64)[:, None]
+        j2 = np.arange(n2, dtype=np.int64)[None, :]
+        a = np.exp(1j * (sign * 2 * np.pi / n) * ((k1 * j2) % n).astype(np.float64)).ravel()
     else:                    # "bf": FFT_M of the conjugate chirp, circularly extended, divided by M
         M = kind[1]
         j = np.arange(n, dtype=np.int64)
@@ -213,7 +214,7 @@ def _row_geom(rt, n, cdt):
 
 
 def _row_launch(rt, geom, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign, scale, it, idx,
-                tw, pre="ld", post="st", ft=None, N=1, S=1):
+                tw, pre="ld", post="st", ft=None, ftld=0):
     """B whole-row transforms of length n in one launch (templates/fft.mako `vrow`)."""
     plan, nst, V = geom
     lmode = "lanes" if isb == 1 and V > 1 else "rows" if ise == 1 and V > 1 else "any"
@@ -225,8 +226,7 @@ def _row_launch(rt, geom, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, os
         ft = tw
     loc = cl.LocalMemory((n + 1) * V * (8 if cdt is D.complex128 else 4))
     args = [inp, it(ioff), it(isb), it(ise), out, it(ooff), it(osb), it(ose), tw._st.buf, it(B), np.int32(n),
-            it(nin), rdt(scale), np.uint64(plan), np.int32(nst), ft._st.buf, it(N - 1), it(S), it(S - 1),
-            np.int32(S.bit_length() - 1), loc, loc, loc, loc]
+            it(nin), rdt(scale), np.uint64(plan), np.int32(nst), ft._st.buf, it(ftld), loc, loc, loc, loc]
     K.launch(rt, kern, (-(-B // V),), (1,), args)
 
 
@@ -241,12 +241,11 @@ def _four_step(rt, src, cdt, inp, ioff, ise, out, ooff, ose, n, sign, scale, it,
     g1, g2 = _row_geom(rt, n1, cdt), _row_geom(rt, n2, cdt)
     if g1 is None or g2 is None:
         return False
-    S = 1 << ((L + 1) // 2)
     tw1, tw2 = _table(dev, "tw", n1, sign, cdt), _table(dev, "tw", n2, sign, cdt)
-    ft = _table(dev, ("ft", S), n, sign, cdt)
+    ft = _table(dev, ("ft", n2), n, sign, cdt)
     tmp = empty_tensor((n,), cdt, dev)
     _row_launch(rt, g1, src, cdt, inp, ioff, ise, n2 * ise, n1, tmp._st.buf, 0, 1, n2, n2, n1, sign, 1.0, it, idx,
-                tw1, post="tw4", ft=ft, N=n, S=S)
+                tw1, post="tw4", ft=ft, ftld=n2)
     _row_launch(rt, g2, cdt, cdt, tmp._st.buf, 0, n2, 1, n2, out, ooff, ose, n1 * ose, n1, n2, sign, scale, it,
                 idx, tw2)
     return True

@@ -196,6 +196,28 @@ __kernel void k(__global const ${C}* restrict in, const ${idx} in_off, const ${i
 </%def>
 
 <%!
+def _transpose(V, RT, names, pre):
+    """C lines transposing the V x V matrix whose rows are the V-vectors `names` (block-recursive: round h swaps the
+    off-diagonal h x h blocks of every 2h x 2h block with shuffle2); returns (lines, names of the columns)."""
+    UT = ("uint" if RT == "float" else "ulong") + str(V)
+    VT = RT + str(V)
+    lines, cur, h, c = [], list(names), V // 2, 0
+    while h >= 1:
+        new = [None] * V
+        ma = ", ".join(str(j if not j & h else V + j - h) for j in range(V))
+        mb = ", ".join(str(j + h if not j & h else V + j) for j in range(V))
+        for l in range(V):
+            if l & h:
+                continue
+            a, b = cur[l], cur[l + h]
+            new[l], new[l + h] = "%s%d" % (pre, c), "%s%d" % (pre, c + 1)
+            c += 2
+            lines.append("const %s %s = shuffle2(%s, %s, (%s)(%s)), %s = shuffle2(%s, %s, (%s)(%s));"
+                         % (VT, new[l], a, b, UT, ma, new[l + h], a, b, UT, mb))
+        cur = new
+        h //= 2
+    return lines, cur
+
 class _SGen:
     """Emits the C lines of an R-point DFT on separate real / imaginary values of type VT (a scalar or an OpenCL
     vector: SIMD lanes are independent transforms): a complex value is a pair of C names."""
@@ -279,8 +301,8 @@ class _SGen:
 ##     signal read as complex pairs.
 ##   post "st": y_k scale, k < n. post "r2c": y is the FFT of a real signal of length 2n read as n complex pairs;
 ##     the output is bins 0..n of its real FFT: X_k = (Y_k + conj Y_(n-k)) / 2 - i w^k (Y_k - conj Y_(n-k)) / 2,
-##     scaled. post "tw4": y_k w_N^(k b) scale (the twiddle of a four-step FFT of length N, b the row): w_N^a =
-##     ft[a mod S] ft[S + a / S] for a < N (ft: two tables of w_N, S a power of two).
+##     scaled. post "tw4": y_k w_N^(k b) scale (the twiddle of a four-step FFT of length N, b the row), read from
+##     the table ft[k ftld + b] (N complex values, computed in float64 on the host: vector reads across the rows).
 ## twm = 2 for c2r / r2c (tables of length 2n), else 1. Offsets and strides count complex elements (real ones
 ## for a real input).
 <%
@@ -307,7 +329,7 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
        const ${idx} ise, __global ${RT}* restrict out, const ${idx} out_off, const ${idx} osb, const ${idx} ose,
        __global const ${RT}* restrict tw, const ${idx} B, const int n, const ${idx} nin, const ${RT} scale,
        const ulong plan, const int nst,
-       __global const ${RT}* restrict ft, const ${idx} Nmask, const ${idx} S, const ${idx} Smask, const int Sshift,
+       __global const ${RT}* restrict ft, const ${idx} ftld,
        __local ${VT}* restrict xr, __local ${VT}* restrict xi, __local ${VT}* restrict yr, __local ${VT}* restrict yi)
 {
     const ${idx} b0 = (${idx})get_global_id(0) * ${V};
@@ -339,7 +361,31 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
         } else
 % endif
 % if lmode == "rows":
-        {
+        if (nl == cnt && cnt % ${V} == 0) {     // V x V blocks: V-element vector reads of each row, transposed
+% for l in L:
+            const ${idx} ro${l} = in_off + rb${l} * isb;
+% endfor
+            for (int j0 = 0; j0 < cnt; j0 += ${V}) {
+% for l in L:
+% if cplx:
+                const ${VT} lo${l} = vload${V}(0, in + 2 * (ro${l} + j0)), hi${l} = vload${V}(0, in + 2 * (ro${l} + j0) + ${V});
+                const ${VT} re${l} = (${VT})(lo${l}.even, hi${l}.even), im${l} = (${VT})(lo${l}.odd, hi${l}.odd);
+% else:
+                const ${VT} re${l} = vload${V}(0, in + ro${l} + j0);
+% endif
+% endfor
+<%
+    tl_r, tr_ = _transpose(V, RT, ["re%d" % l for l in L], "tr")
+    tl_i, ti_ = _transpose(V, RT, ["im%d" % l for l in L], "ti") if cplx else ([], None)
+%>
+% for line in tl_r + tl_i:
+                ${line}
+% endfor
+% for l in L:
+                dr_[j0 + ${l}] = ${tr_[l]}; di_[j0 + ${l}] = ${ti_[l] if cplx else "(%s)0" % VT};
+% endfor
+            }
+        } else {
             __local ${RT}* restrict fr = (__local ${RT}*)dr_;
             __local ${RT}* restrict fi = (__local ${RT}*)di_;
 % for l in L:
@@ -430,25 +476,33 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
 % elif post == "tw4":
     const int cnt = n;
     for (int j = 0; j < n; j++) {
-        ${RT} fr[${V}], fi[${V}];
-% for l in L:
-        { const ${idx} a = ((${idx})j * (b0 + ${l})) & Nmask; const ${idx} lo = 2 * (a & Smask), hi = 2 * (S + (a >> Sshift));
-          fr[${l}] = ft[lo] * ft[hi] - ft[lo + 1] * ft[hi + 1]; fi[${l}] = ft[lo] * ft[hi + 1] + ft[lo + 1] * ft[hi]; }
-% endfor
-        const ${VT} gr = ${vec(["fr[%d]" % l for l in L])}, gi = ${vec(["fi[%d]" % l for l in L])};
+        const ${idx} f = 2 * ((${idx})j * ftld + b0);
+% if V > 1:
+        ${VT} gr, gi;
+        if (last == ${V}) {
+            const ${VT} lo = vload${V}(0, ft + f), hi = vload${V}(0, ft + f + ${V});
+            gr = (${VT})(lo.even, hi.even); gi = (${VT})(lo.odd, hi.odd);
+        } else {
+            gr = ${vec(["ft[f + 2 * min(%d, last - 1)]" % l for l in L])};
+            gi = ${vec(["ft[f + 2 * min(%d, last - 1) + 1]" % l for l in L])};
+        }
+% else:
+        const ${VT} gr = ft[f], gi = ft[f + 1];
+% endif
         const ${VT} vr = pr[j], vi = pi[j];
         qr[j] = (vr * gr - vi * gi) * scale;
         qi[j] = (vr * gi + vi * gr) * scale;
     }
 % else:
     const int cnt = n;
-    for (int j = 0; j < n; j++) { qr[j] = pr[j] * scale; qi[j] = pi[j] * scale; }
+    { __local ${VT}* restrict t = pr; pr = qr; qr = t; t = pi; pi = qi; qi = t; }    // stored scaled from (qr, qi)
 % endif
+    const ${RT} sc = ${"scale" if post == "st" else "1"};
     // ---- (qr, qi) -> output
 % if smode == "lanes":
     if (last == ${V}) {
         for (int j = 0; j < cnt; j++) {
-            const ${VT} vr = qr[j], vi = qi[j];
+            const ${VT} vr = qr[j] * sc, vi = qi[j] * sc;
             __global ${RT}* p = out + 2 * (out_off + b0 * osb + j * ose);
             vstore${V}((${VT})(${", ".join("%s, %s" % (lane("vr", l), lane("vi", l)) for l in range(V // 2))}), 0, p);
             vstore${V}((${VT})(${", ".join("%s, %s" % (lane("vr", l), lane("vi", l)) for l in range(V // 2, V))}), 0, p + ${V});
@@ -457,17 +511,39 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
     }
 % endif
 % if smode == "rows":
+    int j1 = 0;
+    if (last == ${V}) {     // V x V blocks, transposed to V-element vector writes of each row
+% for l in L:
+        const ${idx} ro${l} = out_off + (b0 + ${l}) * osb;
+% endfor
+        for (; j1 + ${V} <= cnt; j1 += ${V}) {
+% for l in L:
+            const ${VT} cr${l} = qr[j1 + ${l}] * sc, ci${l} = qi[j1 + ${l}] * sc;
+% endfor
+<%
+    sl_r, sr_ = _transpose(V, RT, ["cr%d" % l for l in L], "sr")
+    sl_i, si_ = _transpose(V, RT, ["ci%d" % l for l in L], "si")
+%>
+% for line in sl_r + sl_i:
+            ${line}
+% endfor
+% for l in L:
+            vstore${V}((${VT})(${", ".join("%s, %s" % (lane(sr_[l], j), lane(si_[l], j)) for j in range(V // 2))}), 0, out + 2 * (ro${l} + j1));
+            vstore${V}((${VT})(${", ".join("%s, %s" % (lane(sr_[l], j), lane(si_[l], j)) for j in range(V // 2, V))}), 0, out + 2 * (ro${l} + j1) + ${V});
+% endfor
+        }
+    }
     {
         __local ${RT}* restrict fr = (__local ${RT}*)qr;
         __local ${RT}* restrict fi = (__local ${RT}*)qi;
         for (int l = 0; l < last; l++) {
             const ${idx} ob = out_off + (b0 + l) * osb;
-            for (int j = 0; j < cnt; j++) { out[2 * (ob + j)] = fr[j * ${V} + l]; out[2 * (ob + j) + 1] = fi[j * ${V} + l]; }
+            for (int j = j1; j < cnt; j++) { out[2 * (ob + j)] = fr[j * ${V} + l] * sc; out[2 * (ob + j) + 1] = fi[j * ${V} + l] * sc; }
         }
     }
 % else:
     for (int j = 0; j < cnt; j++) {
-        const ${VT} vr = qr[j], vi = qi[j];
+        const ${VT} vr = qr[j] * sc, vi = qi[j] * sc;
 % for l in L:
         if (${l} < last) { const ${idx} e = 2 * (out_off + (b0 + ${l}) * osb + j * ose); out[e] = ${lane("vr", l)}; out[e + 1] = ${lane("vi", l)}; }
 % endfor
