@@ -203,9 +203,9 @@ def _row_geom(rt, n, cdt):
     es = 8 if cdt is D.complex128 else 4
     w = (info.vector_widths.get("double" if cdt is D.complex128 else "float", 1) or 1) if info.is_cpu else 1
     V = min(16, 1 << (max(1, w).bit_length() - 1))
-    while V > 1 and 4 * (n + 1) * V * es > info.local_mem_size // 2:
+    while V > 1 and 4 * (n + 1) * V * es > info.local_mem_size * 3 // 4:
         V //= 2
-    if 4 * (n + 1) * V * es > info.local_mem_size // 2:
+    if 4 * (n + 1) * V * es > info.local_mem_size * 3 // 4:
         return None
     plan = 0
     for j, R in enumerate(facs):
@@ -214,7 +214,7 @@ def _row_geom(rt, n, cdt):
 
 
 def _row_launch(rt, geom, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign, scale, it, idx,
-                tw, pre="ld", post="st", ft=None, ftld=0):
+                tw, pre="ld", post="st", ft=None, ftld=0, ft2=None):
     """B whole-row transforms of length n in one launch (templates/fft.mako `vrow`)."""
     plan, nst, V = geom
     lmode = "lanes" if isb == 1 and V > 1 else "rows" if ise == 1 and V > 1 else "any"
@@ -222,11 +222,11 @@ def _row_launch(rt, geom, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, os
     kern = K.get(rt, "fft", "vrow", V=V, src=src, dt=cdt, sign=sign, pre=pre, post=post, lmode=lmode,
                  smode=smode, idx=idx)
     rdt = np.float64 if cdt is D.complex128 else np.float32
-    if ft is None:
-        ft = tw
+    ft = tw if ft is None else ft
+    ft2 = tw if ft2 is None else ft2
     loc = cl.LocalMemory((n + 1) * V * (8 if cdt is D.complex128 else 4))
     args = [inp, it(ioff), it(isb), it(ise), out, it(ooff), it(osb), it(ose), tw._st.buf, it(B), np.int32(n),
-            it(nin), rdt(scale), np.uint64(plan), np.int32(nst), ft._st.buf, it(ftld), loc, loc, loc, loc]
+            it(nin), rdt(scale), np.uint64(plan), np.int32(nst), ft._st.buf, it(ftld), ft2._st.buf, loc, loc, loc, loc]
     K.launch(rt, kern, (-(-B // V),), (1,), args)
 
 
@@ -273,6 +273,11 @@ def _rows(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sig
         M = _bluestein_m(n)
         chirp = _table(dev, "chirp", n, sign, cdt)
         bf = _table(dev, ("bf", M), n, sign, cdt)
+        geom = _row_geom(rt, M, cdt) if _USE_ROW else None
+        if geom is not None:    # all of it in one launch of the whole-row kernel
+            _row_launch(rt, geom, src, cdt, inp, ioff, isb, ise, min(nin, n), out, ooff, osb, ose, B, M, -1, scale, it,
+                        idx, _table(dev, "tw", M, -1, cdt), pre="blu", post="blu", ft=chirp, ftld=n, ft2=bf)
+            return
         ta, tb = empty_tensor((B, M), cdt, dev), empty_tensor((B, M), cdt, dev)
         a, b = ta._st.buf, tb._st.buf
         _cmul(rt, src, cdt, inp, ioff, isb, ise, nin, a, 0, M, 1, chirp, B, M, 1.0, it, idx)

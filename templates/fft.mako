@@ -303,6 +303,9 @@ class _SGen:
 ##     the output is bins 0..n of its real FFT: X_k = (Y_k + conj Y_(n-k)) / 2 - i w^k (Y_k - conj Y_(n-k)) / 2,
 ##     scaled. post "tw4": y_k w_N^(k b) scale (the twiddle of a four-step FFT of length N, b the row), read from
 ##     the table ft[k ftld + b] (N complex values, computed in float64 on the host: vector reads across the rows).
+##   pre / post "blu": Bluestein's algorithm for a length ftld (any) as FFTs of the 7-smooth length n >= 2 ftld - 1:
+##     the input times the chirp ft (zero above ftld), FFT, times ft2 (the FFT of the conjugate chirp over n),
+##     the inverse FFT as conj(FFT(conj)), times the chirp: elements 0..ftld - 1, scaled. One launch.
 ## twm = 2 for c2r / r2c (tables of length 2n), else 1. Offsets and strides count complex elements (real ones
 ## for a real input).
 <%
@@ -329,7 +332,7 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
        const ${idx} ise, __global ${RT}* restrict out, const ${idx} out_off, const ${idx} osb, const ${idx} ose,
        __global const ${RT}* restrict tw, const ${idx} B, const int n, const ${idx} nin, const ${RT} scale,
        const ulong plan, const int nst,
-       __global const ${RT}* restrict ft, const ${idx} ftld,
+       __global const ${RT}* restrict ft, const ${idx} ftld, __global const ${RT}* restrict ft2,
        __local ${VT}* restrict xr, __local ${VT}* restrict xi, __local ${VT}* restrict yr, __local ${VT}* restrict yi)
 {
     const ${idx} b0 = (${idx})get_global_id(0) * ${V};
@@ -343,9 +346,9 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
     __local ${VT}* restrict qi = yi;
     // ---- input -> (pr, pi) for "ld", raw half spectrum -> (qr, qi) for "c2r"
     {
-        __local ${VT}* restrict dr_ = ${"pr" if pre == "ld" else "qr"};
-        __local ${VT}* restrict di_ = ${"pi" if pre == "ld" else "qi"};
-        const int cnt = ${"n" if pre == "ld" else "n + 1"};
+        __local ${VT}* restrict dr_ = ${"pr" if pre != "c2r" else "qr"};
+        __local ${VT}* restrict di_ = ${"pi" if pre != "c2r" else "qi"};
+        const int cnt = ${"n" if pre != "c2r" else "n + 1"};
         const int nl = (int)min((${idx})cnt, nin);
 % if lmode == "lanes":
         const ${idx} base = in_off + b0 * isb;
@@ -361,11 +364,12 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
         } else
 % endif
 % if lmode == "rows":
-        if (nl == cnt && cnt % ${V} == 0) {     // V x V blocks: V-element vector reads of each row, transposed
+        int jb = 0;
+        {                                       // V x V blocks: V-element vector reads of each row, transposed
 % for l in L:
             const ${idx} ro${l} = in_off + rb${l} * isb;
 % endfor
-            for (int j0 = 0; j0 < cnt; j0 += ${V}) {
+            for (int j0 = 0; j0 + ${V} <= nl; j0 += ${V}) {
 % for l in L:
 % if cplx:
                 const ${VT} lo${l} = vload${V}(0, in + 2 * (ro${l} + j0)), hi${l} = vload${V}(0, in + 2 * (ro${l} + j0) + ${V});
@@ -385,13 +389,15 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
                 dr_[j0 + ${l}] = ${tr_[l]}; di_[j0 + ${l}] = ${ti_[l] if cplx else "(%s)0" % VT};
 % endfor
             }
-        } else {
+            jb = nl - nl % ${V};
+        }
+        {                                       // the rest of each row, element by element
             __local ${RT}* restrict fr = (__local ${RT}*)dr_;
             __local ${RT}* restrict fi = (__local ${RT}*)di_;
 % for l in L:
             {
                 const ${idx} rb = in_off + rb${l} * isb;
-                for (int j = 0; j < nl; j++) {
+                for (int j = jb; j < nl; j++) {
 % if cplx:
                     fr[j * ${V} + ${l}] = in[2 * (rb + j)]; fi[j * ${V} + ${l}] = in[2 * (rb + j) + 1];
 % else:
@@ -426,7 +432,24 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
         pi[j] = (ai - ci) + vr;
     }
 % endif
+% if pre == "blu":
+    for (int j = 0; j < ftld; j++) {        // times the chirp (zero padding above)
+        const ${RT} wr = ft[2 * j], wi = ft[2 * j + 1];
+        const ${VT} ar = pr[j], ai = pi[j];
+        pr[j] = ar * wr - ai * wi; pi[j] = ar * wi + ai * wr;
+    }
+% endif
     // ---- the stages, (pr, pi) -> (qr, qi), then swapped
+    for (int pass = 0; pass < ${2 if pre == "blu" else 1}; pass++) {
+% if pre == "blu":
+    if (pass == 1) {                        // conj(FFT * spectrum of the chirp): the inverse FFT as conj(FFT(conj))
+        for (int j = 0; j < n; j++) {
+            const ${RT} wr = ft2[2 * j], wi = ft2[2 * j + 1];
+            const ${VT} ar = pr[j], ai = pi[j];
+            pr[j] = ar * wr - ai * wi; pi[j] = -(ar * wi + ai * wr);
+        }
+    }
+% endif
     int Ls = 1;
     for (int s = 0; s < nst; s++) {
         const int R = (int)((plan >> (4 * s)) & 15);
@@ -460,6 +483,7 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
         { __local ${VT}* restrict t = pr; pr = qr; qr = t; t = pi; pi = qi; qi = t; }
         Ls *= R;
     }
+    }
     // ---- (pr, pi) -> the scaled result in (qr, qi), cnt elements
 % if post == "r2c":
     const int cnt = n + 1;
@@ -472,6 +496,13 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
         const ${VT} vr = dr * wr - di * wi, vi = dr * wi + di * wr;
         qr[j] = ((${RT})0.5 * scale) * ((ar + cr) + vi);
         qi[j] = ((${RT})0.5 * scale) * ((ai + ci) - vr);
+    }
+% elif post == "blu":
+    const int cnt = (int)ftld;
+    for (int j = 0; j < cnt; j++) {         // conj, times the chirp
+        const ${RT} wr = ft[2 * j] * scale, wi = ft[2 * j + 1] * scale;
+        const ${VT} ar = pr[j], ai = -pi[j];
+        qr[j] = ar * wr - ai * wi; qi[j] = ar * wi + ai * wr;
     }
 % elif post == "tw4":
     const int cnt = n;
