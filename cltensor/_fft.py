@@ -187,29 +187,31 @@ def _batch_stride(shape, strides):
 
 _ROW_MAX = 4096          # the longest row one work-group transforms in local memory (further bounded by the
                          # device's local memory); longer powers of two run as two launches (four-step)
-_ROW_ON_GPU = False      # whole-row kernels on GPUs too (tests set it to run them on Oclgrind's simulated GPU)
+_ROW_BIG = 8             # the largest radix of the whole-row kernel's stages (radix-16 stages measured no faster)
+_ROW_ON_GPU = False      # whole-row kernels on GPUs too (tests set it, and _ROW_V, to run them on Oclgrind's GPU)
+_ROW_V = None            # rows per work-item (vector lanes) instead of the device's preferred float vector width
 
 
 def _row_geom(rt, n, cdt):
     """(plan, nstages, V) of the whole-row kernel of length n on rt's device, or None (not 7-smooth, too long for
     the device's local memory, or not a CPU device). V: rows per work-item, the SIMD lanes of the device's
-    preferred vector width (4 local arrays of n vectors must fit half the local memory)."""
+    preferred vector width (4 local arrays of n + 1 vectors must fit 3/4 of the local memory)."""
     info = rt.info
     if n < 2 or n > _ROW_MAX or not (info.is_cpu or _ROW_ON_GPU):
         return None
-    facs = _factor(n, 8)
+    facs = _factor(n, _ROW_BIG)
     if facs is None:
         return None
     es = 8 if cdt is D.complex128 else 4
     w = (info.vector_widths.get("double" if cdt is D.complex128 else "float", 1) or 1) if info.is_cpu else 1
-    V = min(16, 1 << (max(1, w).bit_length() - 1))
+    V = _ROW_V or min(16, 1 << (max(1, w).bit_length() - 1))
     while V > 1 and 4 * (n + 1) * V * es > info.local_mem_size * 3 // 4:
         V //= 2
     if 4 * (n + 1) * V * es > info.local_mem_size * 3 // 4:
         return None
     plan = 0
-    for j, R in enumerate(facs):
-        plan |= R << (4 * j)
+    for j, R in enumerate((8, 4, 2, 3, 5, 7)):
+        plan |= facs.count(R) << (4 * j)
     return plan, len(facs), V
 
 
@@ -224,23 +226,34 @@ def _row_launch(rt, geom, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, os
     rdt = np.float64 if cdt is D.complex128 else np.float32
     ft = tw if ft is None else ft
     ft2 = tw if ft2 is None else ft2
-    loc = cl.LocalMemory((n + 1) * V * (8 if cdt is D.complex128 else 4))
+    loc = cl.LocalMemory(2 * (n + 1) * V * (8 if cdt is D.complex128 else 4))
     args = [inp, it(ioff), it(isb), it(ise), out, it(ooff), it(osb), it(ose), tw._st.buf, it(B), np.int32(n),
-            it(nin), rdt(scale), np.uint64(plan), np.int32(nst), ft._st.buf, it(ftld), ft2._st.buf, loc, loc, loc, loc]
+            it(nin), rdt(scale), np.uint32(plan), ft._st.buf, it(ftld), ft2._st.buf, loc, loc]
     K.launch(rt, kern, (-(-B // V),), (1,), args)
 
 
-def _four_step(rt, src, cdt, inp, ioff, ise, out, ooff, ose, n, sign, scale, it, idx, dev):
-    """One FFT of a power of two n = n1 n2 too long for one work-group, as two launches of whole-row kernels:
-    n2 FFTs of length n1 over the columns x[j1 n2 + j2] times the twiddles w_n^(k1 j2) (fused into the store),
-    written to t[k1 n2 + j2]; then n1 FFTs of length n2 over the rows of t, written to out[k1 + n1 k2].
-    Returns False when n does not split into two row lengths."""
+_FOUR_STEP_MAX_B = 16    # four-step transforms run one by one (two launches each); larger batches use the passes
+
+
+def _four_step_split(n):
     L = n.bit_length() - 1
     n1 = 1 << (L // 2)
-    n2 = n // n1
+    return n1, n // n1
+
+
+def _four_step_geom(rt, n, cdt):
+    """Whether a power of two n splits into two whole-row lengths n1 x n2 (n1 <= n2 <= 2 n1)."""
+    n1, n2 = _four_step_split(n)
+    return _row_geom(rt, n1, cdt) is not None and _row_geom(rt, n2, cdt) is not None
+
+
+def _four_step(rt, src, cdt, inp, ioff, ise, out, ooff, ose, n, sign, scale, it, idx, dev):
+    """One FFT of a power of two n = n1 n2 too long for one work-group, as two launches of the whole-row kernel:
+    n2 FFTs of length n1 over the columns x[j1 n2 + j2] (V adjacent columns per work-item: vector reads) times the
+    twiddles w_n^(k1 j2) (a table of n values, fused into the store), written to t[k1 n2 + j2]; then n1 FFTs of
+    length n2 over the rows of t, written to out[k1 + n1 k2]."""
+    n1, n2 = _four_step_split(n)
     g1, g2 = _row_geom(rt, n1, cdt), _row_geom(rt, n2, cdt)
-    if g1 is None or g2 is None:
-        return False
     tw1, tw2 = _table(dev, "tw", n1, sign, cdt), _table(dev, "tw", n2, sign, cdt)
     ft = _table(dev, ("ft", n2), n, sign, cdt)
     tmp = empty_tensor((n,), cdt, dev)
@@ -248,10 +261,9 @@ def _four_step(rt, src, cdt, inp, ioff, ise, out, ooff, ose, n, sign, scale, it,
                 tw1, post="tw4", ft=ft, ftld=n2)
     _row_launch(rt, g2, cdt, cdt, tmp._st.buf, 0, n2, 1, n2, out, ooff, ose, n1 * ose, n1, n2, sign, scale, it,
                 idx, tw2)
-    return True
 
 
-_USE_ROW = True
+_USE_ROW = True          # False: the multi-launch Stockham passes for every length (before / after comparisons)
 
 
 def _rows(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign, scale, it, idx, dev):
@@ -263,10 +275,10 @@ def _rows(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sig
     elif _USE_ROW and _row_geom(rt, n, cdt) is not None:
         _row_launch(rt, _row_geom(rt, n, cdt), src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign,
                     scale, it, idx, _table(dev, "tw", n, sign, cdt))
-    elif _USE_ROW and n & (n - 1) == 0 and nin == n and B * n <= (1 << 26) and _row_geom(rt, 64, cdt) is not None and \
-            all(_four_step(rt, src, cdt, inp, ioff + b * isb, ise, out, ooff + b * osb, ose, n, sign, scale, it,
-                           idx, dev) for b in range(B)):
-        pass
+    elif _USE_ROW and B <= _FOUR_STEP_MAX_B and n & (n - 1) == 0 and nin == n and _four_step_geom(rt, n, cdt):
+        for b in range(B):
+            _four_step(rt, src, cdt, inp, ioff + b * isb, ise, out, ooff + b * osb, ose, n, sign, scale, it, idx,
+                       dev)
     elif _factor(n) is not None:
         _stockham(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign, scale, it, idx, dev)
     else:           # Bluestein

@@ -282,7 +282,7 @@ class _SGen:
 
 <%def name="vrow(V, src, dt, sign, pre, post, lmode, smode, idx)">
 ## Whole-row FFTs, V rows per work-item side by side in the lanes of OpenCL vectors (real and imaginary parts in
-## separate vectors): every radix stage runs in the work-group's local memory (4 arrays of n + 1 vectors), so a
+## separate vectors): every radix stage runs in the work-group's local memory (2 buffers of n + 1 complex vectors), so a
 ## transform reads its input once and writes its output once, in one launch. Written for CPU devices: explicit
 ## vectors, so the speed does not depend on the implicit vectorisation across work-items (PoCL's gives up on
 ## vector-typed values and turns the interleaved rows into gathers). One work-item per work-group; work-item g
@@ -331,23 +331,22 @@ __kernel __attribute__((reqd_work_group_size(1, 1, 1)))
 void k(__global const ${src.ct if not src.complex else RT}* restrict in, const ${idx} in_off, const ${idx} isb,
        const ${idx} ise, __global ${RT}* restrict out, const ${idx} out_off, const ${idx} osb, const ${idx} ose,
        __global const ${RT}* restrict tw, const ${idx} B, const int n, const ${idx} nin, const ${RT} scale,
-       const ulong plan, const int nst,
+       const uint plan,
        __global const ${RT}* restrict ft, const ${idx} ftld, __global const ${RT}* restrict ft2,
-       __local ${VT}* restrict xr, __local ${VT}* restrict xi, __local ${VT}* restrict yr, __local ${VT}* restrict yi)
+       __local ${VT}* restrict lr, __local ${VT}* restrict li)
 {
     const ${idx} b0 = (${idx})get_global_id(0) * ${V};
 % for l in L:
     const ${idx} rb${l} = min(b0 + ${l}, B - 1);
 % endfor
     const int last = (int)min((${idx})${V}, B - b0);
-    __local ${VT}* restrict pr = xr;
-    __local ${VT}* restrict pi = xi;
-    __local ${VT}* restrict qr = yr;
-    __local ${VT}* restrict qi = yi;
+    // the two buffers are halves of lr / li at offsets po and qo (integer offsets rather than swapped local
+    // pointers, which Oclgrind's simulator does not follow)
+    int po = 0, qo = n + 1;
     // ---- input -> (pr, pi) for "ld", raw half spectrum -> (qr, qi) for "c2r"
     {
-        __local ${VT}* restrict dr_ = ${"pr" if pre != "c2r" else "qr"};
-        __local ${VT}* restrict di_ = ${"pi" if pre != "c2r" else "qi"};
+        __local ${VT}* restrict dr_ = lr + ${"po" if pre != "c2r" else "qo"};
+        __local ${VT}* restrict di_ = li + ${"po" if pre != "c2r" else "qo"};
         const int cnt = ${"n" if pre != "c2r" else "n + 1"};
         const int nl = (int)min((${idx})cnt, nin);
 % if lmode == "lanes":
@@ -421,22 +420,22 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
         for (int j = nl; j < cnt; j++) { dr_[j] = (${VT})0; di_[j] = (${VT})0; }
     }
 % if pre == "c2r":
-    qi[0] = (${VT})0;
-    qi[n] = (${VT})0;
+    li[qo + 0] = (${VT})0;
+    li[qo + n] = (${VT})0;
     for (int j = 0; j < n; j++) {
-        const ${VT} ar = qr[j], ai = qi[j], cr = qr[n - j], ci = qi[n - j];
+        const ${VT} ar = lr[qo + j], ai = li[qo + j], cr = lr[qo + n - j], ci = li[qo + n - j];
         const ${VT} dr = ar - cr, di = ai + ci;
         const ${RT} wr = tw[2 * j], wi = tw[2 * j + 1];
         const ${VT} vr = dr * wr - di * wi, vi = dr * wi + di * wr;
-        pr[j] = (ar + cr) - vi;
-        pi[j] = (ai - ci) + vr;
+        lr[po + j] = (ar + cr) - vi;
+        li[po + j] = (ai - ci) + vr;
     }
 % endif
 % if pre == "blu":
     for (int j = 0; j < ftld; j++) {        // times the chirp (zero padding above)
         const ${RT} wr = ft[2 * j], wi = ft[2 * j + 1];
-        const ${VT} ar = pr[j], ai = pi[j];
-        pr[j] = ar * wr - ai * wi; pi[j] = ar * wi + ai * wr;
+        const ${VT} ar = lr[po + j], ai = li[po + j];
+        lr[po + j] = ar * wr - ai * wi; li[po + j] = ar * wi + ai * wr;
     }
 % endif
     // ---- the stages, (pr, pi) -> (qr, qi), then swapped
@@ -445,44 +444,39 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
     if (pass == 1) {                        // conj(FFT * spectrum of the chirp): the inverse FFT as conj(FFT(conj))
         for (int j = 0; j < n; j++) {
             const ${RT} wr = ft2[2 * j], wi = ft2[2 * j + 1];
-            const ${VT} ar = pr[j], ai = pi[j];
-            pr[j] = ar * wr - ai * wi; pi[j] = -(ar * wi + ai * wr);
+            const ${VT} ar = lr[po + j], ai = li[po + j];
+            lr[po + j] = ar * wr - ai * wi; li[po + j] = -(ar * wi + ai * wr);
         }
     }
 % endif
     int Ls = 1;
-    for (int s = 0; s < nst; s++) {
-        const int R = (int)((plan >> (4 * s)) & 15);
-        const int m = n / R;
-        const int step = ${twm} * (n / (Ls * R));
-        switch (R) {
-% for R, lines, outs in stages:
-        case ${R}:
-            for (int i = 0; i < m; i++) {
-                const int k = i % Ls;
+% for si, (R, lines, outs) in enumerate(stages):
+    for (int c = (int)((plan >> ${4 * si}) & 15); c > 0; c--) {     // the radix-${R} stages
+        const int m = n / ${R};
+        const int step = ${twm} * (n / (Ls * ${R}));
+        for (int i = 0; i < m; i++) {
+            const int k = i % Ls;
 % for r in range(R):
-                ${VT} u${r}r = pr[i + ${r} * m], u${r}i = pi[i + ${r} * m];
+            ${VT} u${r}r = lr[po + i + ${r} * m], u${r}i = li[po + i + ${r} * m];
 % endfor
-                if (Ls > 1) {
+            if (Ls > 1) {
 % for r in range(1, R):
-                    { const int w = 2 * (${r} * k * step); const ${RT} wr = tw[w], wi = tw[w + 1];
-                      const ${VT} x = u${r}r * wr - u${r}i * wi; u${r}i = u${r}r * wi + u${r}i * wr; u${r}r = x; }
-% endfor
-                }
-% for line in lines:
-                ${line}
-% endfor
-                const int o = (i - k) * ${R} + k;
-% for r in range(R):
-                qr[o + ${r} * Ls] = ${outs[r][0]}; qi[o + ${r} * Ls] = ${outs[r][1]};
+                { const int w = 2 * (${r} * k * step); const ${RT} wr = tw[w], wi = tw[w + 1];
+                  const ${VT} x = u${r}r * wr - u${r}i * wi; u${r}i = u${r}r * wi + u${r}i * wr; u${r}r = x; }
 % endfor
             }
-            break;
+% for line in lines:
+            ${line}
+% endfor
+            const int o = (i - k) * ${R} + k;
+% for r in range(R):
+            lr[qo + o + ${r} * Ls] = ${outs[r][0]}; li[qo + o + ${r} * Ls] = ${outs[r][1]};
 % endfor
         }
-        { __local ${VT}* restrict t = pr; pr = qr; qr = t; t = pi; pi = qi; qi = t; }
-        Ls *= R;
+        { const int t = po; po = qo; qo = t; }
+        Ls *= ${R};
     }
+% endfor
     }
     // ---- (pr, pi) -> the scaled result in (qr, qi), cnt elements
 % if post == "r2c":
@@ -490,19 +484,19 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
     for (int j = 0; j <= n; j++) {
         const int jj = j == n ? 0 : j;
         const int jc = j == 0 ? 0 : n - j;
-        const ${VT} ar = pr[jj], ai = pi[jj], cr = pr[jc], ci = -pi[jc];
+        const ${VT} ar = lr[po + jj], ai = li[po + jj], cr = lr[po + jc], ci = -li[po + jc];
         const ${VT} dr = ar - cr, di = ai - ci;
         const ${RT} wr = tw[2 * j], wi = tw[2 * j + 1];
         const ${VT} vr = dr * wr - di * wi, vi = dr * wi + di * wr;
-        qr[j] = ((${RT})0.5 * scale) * ((ar + cr) + vi);
-        qi[j] = ((${RT})0.5 * scale) * ((ai + ci) - vr);
+        lr[qo + j] = ((${RT})0.5 * scale) * ((ar + cr) + vi);
+        li[qo + j] = ((${RT})0.5 * scale) * ((ai + ci) - vr);
     }
 % elif post == "blu":
     const int cnt = (int)ftld;
     for (int j = 0; j < cnt; j++) {         // conj, times the chirp
         const ${RT} wr = ft[2 * j] * scale, wi = ft[2 * j + 1] * scale;
-        const ${VT} ar = pr[j], ai = -pi[j];
-        qr[j] = ar * wr - ai * wi; qi[j] = ar * wi + ai * wr;
+        const ${VT} ar = lr[po + j], ai = -li[po + j];
+        lr[qo + j] = ar * wr - ai * wi; li[qo + j] = ar * wi + ai * wr;
     }
 % elif post == "tw4":
     const int cnt = n;
@@ -520,20 +514,20 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
 % else:
         const ${VT} gr = ft[f], gi = ft[f + 1];
 % endif
-        const ${VT} vr = pr[j], vi = pi[j];
-        qr[j] = (vr * gr - vi * gi) * scale;
-        qi[j] = (vr * gi + vi * gr) * scale;
+        const ${VT} vr = lr[po + j], vi = li[po + j];
+        lr[qo + j] = (vr * gr - vi * gi) * scale;
+        li[qo + j] = (vr * gi + vi * gr) * scale;
     }
 % else:
     const int cnt = n;
-    { __local ${VT}* restrict t = pr; pr = qr; qr = t; t = pi; pi = qi; qi = t; }    // stored scaled from (qr, qi)
+    { const int t = po; po = qo; qo = t; }    // stored scaled from (qr, qi)
 % endif
     const ${RT} sc = ${"scale" if post == "st" else "1"};
     // ---- (qr, qi) -> output
 % if smode == "lanes":
     if (last == ${V}) {
         for (int j = 0; j < cnt; j++) {
-            const ${VT} vr = qr[j] * sc, vi = qi[j] * sc;
+            const ${VT} vr = lr[qo + j] * sc, vi = li[qo + j] * sc;
             __global ${RT}* p = out + 2 * (out_off + b0 * osb + j * ose);
             vstore${V}((${VT})(${", ".join("%s, %s" % (lane("vr", l), lane("vi", l)) for l in range(V // 2))}), 0, p);
             vstore${V}((${VT})(${", ".join("%s, %s" % (lane("vr", l), lane("vi", l)) for l in range(V // 2, V))}), 0, p + ${V});
@@ -549,7 +543,7 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
 % endfor
         for (; j1 + ${V} <= cnt; j1 += ${V}) {
 % for l in L:
-            const ${VT} cr${l} = qr[j1 + ${l}] * sc, ci${l} = qi[j1 + ${l}] * sc;
+            const ${VT} cr${l} = lr[qo + j1 + ${l}] * sc, ci${l} = li[qo + j1 + ${l}] * sc;
 % endfor
 <%
     sl_r, sr_ = _transpose(V, RT, ["cr%d" % l for l in L], "sr")
@@ -565,8 +559,8 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
         }
     }
     {
-        __local ${RT}* restrict fr = (__local ${RT}*)qr;
-        __local ${RT}* restrict fi = (__local ${RT}*)qi;
+        __local ${RT}* restrict fr = (__local ${RT}*)(lr + qo);
+        __local ${RT}* restrict fi = (__local ${RT}*)(li + qo);
         for (int l = 0; l < last; l++) {
             const ${idx} ob = out_off + (b0 + l) * osb;
             for (int j = j1; j < cnt; j++) { out[2 * (ob + j)] = fr[j * ${V} + l] * sc; out[2 * (ob + j) + 1] = fi[j * ${V} + l] * sc; }
@@ -574,7 +568,7 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
     }
 % else:
     for (int j = 0; j < cnt; j++) {
-        const ${VT} vr = qr[j] * sc, vi = qi[j] * sc;
+        const ${VT} vr = lr[qo + j] * sc, vi = li[qo + j] * sc;
 % for l in L:
         if (${l} < last) { const ${idx} e = 2 * (out_off + (b0 + ${l}) * osb + j * ose); out[e] = ${lane("vr", l)}; out[e + 1] = ${lane("vi", l)}; }
 % endfor
@@ -582,3 +576,4 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
 % endif
 }
 </%def>
+
