@@ -1,25 +1,34 @@
 """torch.fft: discrete Fourier transforms on the device, with their backward rules (docs/fft.md).
 
 One primitive runs every transform: `_c2c(x, dim, n, inverse, scale)`, a complex FFT of length n along one dim
-(x real or complex, zero-padded up to n when shorter), computed by
+(x real or complex, zero-padded up to n when shorter). On CPU devices it runs as
 
-- mixed-radix Stockham autosort passes (templates/fft.mako `stockham`, radices 8/4/2/3/5/7) when every prime
-  factor of n is <= 7: one launch per pass over (batch x n / radix) work-items; the first pass reads the input
-  with its own strides (no copy of a transposed or sliced input) and the last writes the scaled result;
-- Bluestein's chirp-z algorithm otherwise: chirp multiplication and zero padding to a 7-smooth M >= 2n - 1
-  (`cmul`), a length-M FFT, the product with the FFT of the chirp (computed once per length on the host, in
-  float64), an inverse length-M FFT and the final chirp multiplication, all on the device.
+- the whole-row kernel (templates/fft.mako `vrow`) when n is 7-smooth and fits the work-group's local memory
+  (n <= 4096): one launch for the whole batch; each work-item transforms V rows side by side in the lanes of
+  OpenCL vectors (V = the device's preferred vector width: 16 floats / 8 doubles with AVX-512), every radix stage
+  (8, 4, 2, 3, 5, 7) in local memory, the input read once (vector reads of adjacent rows, or V x V block
+  transposes of contiguous rows) and the result written once, scaled;
+- Bluestein's chirp-z algorithm inside the same kernel for other lengths whose padded length M (7-smooth, >= 2n
+  - 1) fits: chirp, FFT of length M, product with the chirp's spectrum, inverse FFT, chirp, in one launch;
+- a four-step FFT for longer powers of two (n = n1 n2, both whole rows): two launches, the twiddles w^(k1 j2)
+  read from a table of n values in the first one's store;
 
-Kernels are generated per (radix, dtype, direction): lengths, stages, batch sizes and strides are arguments, so a
-new length never compiles a new kernel. The twiddle tables (length n, computed in float64 on the host) and
-Bluestein's chirps are uploaded once per (device, length, dtype) and kept in a small cache.
+and otherwise (GPUs, longer lengths, batches of long transforms) as before: mixed-radix Stockham autosort passes
+(`stockham`, one launch per pass; the first reads the input with its own strides, the last writes the scaled
+result) for 7-smooth n, Bluestein's algorithm with `cmul` passes around them for the others.
+
+Kernels are generated per (dtype, direction, layout mode) and never per length: lengths, stages (the whole-row
+kernel's radix counts are one packed argument), batch sizes and strides are arguments, so a new length never
+compiles a new kernel. Twiddle tables, Bluestein's chirps and the four-step table are computed in float64 on the
+host and uploaded once per (device, length, dtype) into a small cache.
 
 Real transforms of even length n with a contiguous dim run a complex FFT of length n / 2 on the real rows read as
-complex pairs, with one pass after (rfft, `r2c_post`) or before (irfft, `c2r_pre`); other real transforms use the
-complex FFT of the real input (rfft) or of the Hermitian extension (irfft). hfft / ihfft are irfft / rfft of the
-conjugate with the normalisation swapped; the n-dimensional forms combine them with c2c over the other dims, as
-PyTorch's. Backward rules: c2c -> c2c in the other direction with the same scale; rfft -> inverse c2c of the
-zero-padded gradient, real part; irfft -> rfft of the gradient with the doubled bins (PyTorch's formulas).
+complex pairs, with the pass that forms the half spectrum (rfft) or its inverse (irfft) fused into the
+whole-row kernel (or one pass after / before the Stockham passes, `r2c_post` / `c2r_pre`); other real transforms
+use the complex FFT of the real input (rfft) or of the Hermitian extension (irfft). hfft / ihfft are irfft / rfft
+of the conjugate with the normalisation swapped; the n-dimensional forms combine them with c2c over the other
+dims, as PyTorch's. Backward rules: c2c -> c2c in the other direction with the same scale; rfft -> inverse c2c of
+the zero-padded gradient, real part; irfft -> rfft of the gradient with the doubled bins (PyTorch's formulas).
 """
 import math
 from collections import OrderedDict
@@ -221,6 +230,8 @@ def _row_launch(rt, geom, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, os
     plan, nst, V = geom
     lmode = "lanes" if isb == 1 and V > 1 else "rows" if ise == 1 and V > 1 else "any"
     smode = "lanes" if osb == 1 and V > 1 else "rows" if ose == 1 and V > 1 else "any"
+    if V > 8 and "rows" in (lmode, smode):
+        V = 8       # the 16 x 16 block transposes spill registers: 8 rows per work-item measured 1.2-1.4x faster
     kern = K.get(rt, "fft", "vrow", V=V, src=src, dt=cdt, sign=sign, pre=pre, post=post, lmode=lmode,
                  smode=smode, idx=idx)
     rdt = np.float64 if cdt is D.complex128 else np.float32

@@ -1,4 +1,6 @@
-## Fast Fourier transform kernels, see cltensor/_fft.py.
+## Fast Fourier transform kernels, see cltensor/_fft.py and docs/fft.md.
+## `vrow` (at the end): whole-row FFTs, V rows per work-item in vector lanes, all stages in local memory, one
+## launch (CPU devices). The kernels below it are the multi-launch path (GPUs, long lengths):
 ## `stockham`: one radix-R pass of a Stockham autosort FFT over a batch of B transforms of length n
 ## (Bainville's formulation): work-item g = (b, i), i < m = n / R, k = i mod Ls (Ls: product of the radices of
 ## the passes before this one) reads x[b, i + r m] (r < R), multiplies by the twiddles w^(k r (n / (Ls R))) of
