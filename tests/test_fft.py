@@ -186,9 +186,11 @@ def test_row_kernel_vector_widths(monkeypatch):
     # any device (it runs on CPU devices by default): the same results
     from cltensor import _fft
     monkeypatch.setattr(_fft, "_ROW_ON_GPU", True)
+    cases = _row_cases("complex64")
+    big = _data((1 << 13,), "complex64")          # four-step: two launches
     for V in (1, 4):
         monkeypatch.setattr(_fft, "_ROW_V", V)
-        for name, a, view, kw in _row_cases("complex64")[::3]:
+        for name, a, view, kw in cases[::3] + cases[-2:] + [("fft", big, lambda x: x, {})]:
             y = host(getattr(ct.fft, name)(view(ct.tensor(a)), **kw))
             r = getattr(torch.fft, name)(view(torch.tensor(a)), **kw).numpy()
             _close(y, r, "complex64")
