@@ -339,7 +339,8 @@ def _c2c_raw(x, d, n, inverse, scale):
     if B == 0 or n == 0:
         return out.movedim(-1, d)
     rt = rt_of(x)
-    idx, it = idx_type(extent(x), B * _bluestein_len(n))
+    # 2x: the whole-row kernel indexes real / imaginary parts
+    idx, it = idx_type(2 * extent(x), 2 * B * (_bluestein_len(n) + 1))
     _rows(rt, x._dtype, cdt, xv._st.buf, xv._offset, bst, xv._strides[-1], min(xv._shape[-1], n), out._st.buf, 0,
           n, 1, B, n, 1 if inverse else -1, scale, it, idx, dev)
     if x._st.shared:
@@ -360,7 +361,7 @@ def _r2c_raw(x, d, n, scale):
         return _c2c_raw(x, d, n, False, scale).narrow(d, 0, h + 1)
     out = empty_tensor(bshape + (h + 1,), cdt, dev)
     rt = rt_of(x)
-    idx, it = idx_type(extent(x), B * (_bluestein_len(h) + 1))
+    idx, it = idx_type(2 * extent(x), 2 * B * (_bluestein_len(h) + 1))
     tw = _table(dev, "tw", n, -1, cdt)
     geom = _row_geom(rt, h, cdt) if _USE_ROW else None
     if geom is not None:    # one launch: the FFT of length h and the post-processing of the whole-row kernel
@@ -391,7 +392,7 @@ def _c2r_raw(x, d, n, scale):
     zt = empty_tensor(bshape + (h,), cdt, dev)
     if B:
         rt = rt_of(x)
-        idx, it = idx_type(extent(x), B * (_bluestein_len(h) + 1))
+        idx, it = idx_type(2 * extent(x), 2 * B * (_bluestein_len(h) + 1))
         tw = _table(dev, "tw", n, 1, cdt)
         geom = _row_geom(rt, h, cdt) if _USE_ROW else None
         if geom is not None:    # one launch: the pre-processing and the inverse FFT of length h
