@@ -262,8 +262,10 @@ class _SGen:
         """Prime N: v_q = u0 + sum_{r <= N/2} (u_r + u_{N-r}) cos(2 pi q r / N) + sign i (u_r - u_{N-r}) sin(...)."""
         N, s, RT = len(xs), self.sign, self.RT
         h = N // 2
-        a = [self.tmp("%s + %s" % (xs[r][0], xs[N - r][0]), "%s + %s" % (xs[r][1], xs[N - r][1])) for r in range(1, h + 1)]
-        b = [self.tmp("%s - %s" % (xs[r][0], xs[N - r][0]), "%s - %s" % (xs[r][1], xs[N - r][1])) for r in range(1, h + 1)]
+        a = [self.tmp("%s + %s" % (xs[r][0], xs[N - r][0]), "%s + %s" % (xs[r][1], xs[N - r][1]))
+             for r in range(1, h + 1)]
+        b = [self.tmp("%s - %s" % (xs[r][0], xs[N - r][0]), "%s - %s" % (xs[r][1], xs[N - r][1]))
+             for r in range(1, h + 1)]
         res = [None] * N
         res[0] = self.tmp(" + ".join([xs[0][0]] + [v[0] for v in a]), " + ".join([xs[0][1]] + [v[1] for v in a]))
         for q in range(1, h + 1):
@@ -284,19 +286,22 @@ class _SGen:
 
 <%def name="vrow(V, src, dt, sign, pre, post, lmode, smode, idx)">
 ## Whole-row FFTs, V rows per work-item side by side in the lanes of OpenCL vectors (real and imaginary parts in
-## separate vectors): every radix stage runs in the work-group's local memory (2 buffers of n + 1 complex vectors), so a
-## transform reads its input once and writes its output once, in one launch. Written for CPU devices: explicit
-## vectors, so the speed does not depend on the implicit vectorisation across work-items (PoCL's gives up on
-## vector-typed values and turns the interleaved rows into gathers). One work-item per work-group; work-item g
-## transforms rows gV .. gV + V - 1 (rows >= B compute a copy of row B - 1 and are not written).
-## Length n, the stages (radices packed 4 bits each in `plan`, from 8 4 2 3 5 7) and all strides are arguments:
-## one kernel serves every 7-smooth length that fits local memory. Stage s (radix R, Ls = product of the radices
-## before it, m = n / R): butterfly i < m, k = i mod Ls, reads x[i + r m], multiplies by w^(r k n / (Ls R))
-## (table tw of exp(sign 2 pi i j / (twm n)), index times twm), writes y[(i - k) R + k + r Ls] (Stockham).
-## Input (row b, element j at in[in_off + b isb + j ise], complex or real; zero for j >= nin) and output (out[out_off
-## + b osb + k ose]) are moved by lmode / smode: "lanes" (isb / osb == 1: the V rows of a vector are adjacent, one
-## vector access per element), "rows" (ise / ose == 1: each row is copied on its own, element by element, into
-## or out of its lane of local memory: sequential in global memory) or "any" (V scalar accesses per element).
+## separate vectors): every radix stage runs in the work-group's local memory (two buffers p, q of n + 1 complex
+## vectors), so a transform reads its input once and writes its output once, in one launch. Written for CPU
+## devices: explicit vectors, so the speed does not depend on the implicit vectorisation across work-items (PoCL's
+## gives up on vector-typed values and makes the local accesses of a row-per-work-group kernel gathers). One
+## work-item per work-group; work-item g transforms rows gV .. gV + V - 1 (rows >= B compute a copy of row B - 1
+## and are not written).
+## Length n, the stages (how many of radix 8, 4, 2, 3, 5, 7, in that order, 4 bits each in `plan`) and all strides
+## are arguments: one kernel serves every 7-smooth length that fits local memory. A radix-R stage (Ls = product of
+## the radices before it, m = n / R): butterfly i < m, k = i mod Ls, reads p[i + r m], multiplies by
+## w^(r k n / (Ls R)) (table tw of exp(sign 2 pi i j / (twm n)), index times twm), writes q[(i - k) R + k + r Ls]
+## (Stockham); then p and q swap.
+## Input (row b, element j at in[in_off + b isb + j ise], complex or real; zero for j >= nin) and output
+## (out[out_off + b osb + k ose]) move by lmode / smode: "lanes" (isb / osb == 1: the V rows of a vector are
+## adjacent, one vector access per element), "rows" (ise / ose == 1: V x V blocks of V-element vector accesses of
+## each row, transposed in registers with shuffle2, then an element-by-element tail) or "any" (V scalar accesses
+## per element).
 ##   pre "ld": the row is the input. pre "c2r": the input is a half spectrum X (complex, bins 0..n, >= nin zero)
 ##     of a real signal of length 2n; the row is Z_k = (X_k + conj X_(n-k)) + i conj(w^k) (X_k - conj X_(n-k))
 ##     (w = exp(-2 pi i / 2n); the imaginary parts of X_0 and X_n ignored), whose inverse FFT of length n is the
@@ -305,9 +310,9 @@ class _SGen:
 ##     the output is bins 0..n of its real FFT: X_k = (Y_k + conj Y_(n-k)) / 2 - i w^k (Y_k - conj Y_(n-k)) / 2,
 ##     scaled. post "tw4": y_k w_N^(k b) scale (the twiddle of a four-step FFT of length N, b the row), read from
 ##     the table ft[k ftld + b] (N complex values, computed in float64 on the host: vector reads across the rows).
-##   pre / post "blu": Bluestein's algorithm for a length ftld (any) as FFTs of the 7-smooth length n >= 2 ftld - 1:
-##     the input times the chirp ft (zero above ftld), FFT, times ft2 (the FFT of the conjugate chirp over n),
-##     the inverse FFT as conj(FFT(conj)), times the chirp: elements 0..ftld - 1, scaled. One launch.
+##   pre / post "blu": Bluestein's algorithm for a length ftld (any) as FFTs of the 7-smooth length n >=
+##     2 ftld - 1: the input times the chirp ft (zero above ftld), FFT, times ft2 (the FFT of the conjugate chirp
+##     over n), the inverse FFT as conj(FFT(conj)), times the chirp: elements 0..ftld - 1, scaled. One launch.
 ## twm = 2 for c2r / r2c (tables of length 2n), else 1. Offsets and strides count complex elements (real ones
 ## for a real input).
 <%
@@ -342,10 +347,9 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
     const ${idx} rb${l} = min(b0 + ${l}, B - 1);
 % endfor
     const int last = (int)min((${idx})${V}, B - b0);
-    // the two buffers are halves of lr / li at offsets po and qo (integer offsets rather than swapped local
-    // pointers, which Oclgrind's simulator does not follow)
+    // buffers p and q: the halves of lr / li at offsets po and qo, swapped after every stage
     int po = 0, qo = n + 1;
-    // ---- input -> (pr, pi) for "ld", raw half spectrum -> (qr, qi) for "c2r"
+    // ---- input -> p ("ld", "blu"), raw half spectrum -> q ("c2r")
     {
         __local ${VT}* restrict dr_ = lr + ${"po" if pre != "c2r" else "qo"};
         __local ${VT}* restrict di_ = li + ${"po" if pre != "c2r" else "qo"};
@@ -440,7 +444,8 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
         lr[po + j] = ar * wr - ai * wi; li[po + j] = ar * wi + ai * wr;
     }
 % endif
-    // ---- the stages, (pr, pi) -> (qr, qi), then swapped
+    // ---- the stages, p -> q, then swapped: one loop per radix in a fixed order (a switch over a radix read
+    // from the plan inside one stage loop computed wrong results on Oclgrind)
     for (int pass = 0; pass < ${2 if pre == "blu" else 1}; pass++) {
 % if pre == "blu":
     if (pass == 1) {                        // conj(FFT * spectrum of the chirp): the inverse FFT as conj(FFT(conj))
@@ -480,7 +485,7 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
     }
 % endfor
     }
-    // ---- (pr, pi) -> the scaled result in (qr, qi), cnt elements
+    // ---- p -> the result in q, cnt elements
 % if post == "r2c":
     const int cnt = n + 1;
     for (int j = 0; j <= n; j++) {
@@ -522,10 +527,10 @@ void k(__global const ${src.ct if not src.complex else RT}* restrict in, const $
     }
 % else:
     const int cnt = n;
-    { const int t = po; po = qo; qo = t; }    // stored scaled from (qr, qi)
+    { const int t = po; po = qo; qo = t; }    // stored scaled from q
 % endif
     const ${RT} sc = ${"scale" if post == "st" else "1"};
-    // ---- (qr, qi) -> output
+    // ---- q -> output
 % if smode == "lanes":
     if (last == ${V}) {
         for (int j = 0; j < cnt; j++) {
