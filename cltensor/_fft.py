@@ -196,7 +196,6 @@ def _batch_stride(shape, strides):
 
 _ROW_MAX = 4096          # the longest row one work-group transforms in local memory (further bounded by the
                          # device's local memory); longer powers of two run as two launches (four-step)
-_ROW_BIG = 8             # the largest radix of the whole-row kernel's stages (radix-16 stages measured no faster)
 _ROW_ON_GPU = False      # whole-row kernels on GPUs too (tests set it, and _ROW_V, to run them on Oclgrind's GPU)
 _ROW_V = None            # rows per work-item (vector lanes) instead of the device's preferred float vector width
 
@@ -208,7 +207,7 @@ def _row_geom(rt, n, cdt):
     info = rt.info
     if n < 2 or n > _ROW_MAX or not (info.is_cpu or _ROW_ON_GPU):
         return None
-    facs = _factor(n, _ROW_BIG)
+    facs = _factor(n, 8)     # radix 8 at most (radix-16 stages measured no faster)
     if facs is None:
         return None
     es = 8 if cdt is D.complex128 else 4
