@@ -227,10 +227,12 @@ def _row_launch(rt, geom, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, os
                 tw, pre="ld", post="st", ft=None, ftld=0, ft2=None):
     """B whole-row transforms of length n in one launch (templates/fft.mako `vrow`)."""
     plan, nst, V = geom
+    while V > 1 and V >= 2 * B:
+        V //= 2     # small batches: no lanes of duplicated rows (one row: the scalar kernel)
+    if V > 8 and ((ise == 1 and isb != 1) or (ose == 1 and osb != 1)):     # "rows" below
+        V = 8       # the 16 x 16 block transposes spill registers: 8 rows per work-item measured 1.2-1.4x faster
     lmode = "lanes" if isb == 1 and V > 1 else "rows" if ise == 1 and V > 1 else "any"
     smode = "lanes" if osb == 1 and V > 1 else "rows" if ose == 1 and V > 1 else "any"
-    if V > 8 and "rows" in (lmode, smode):
-        V = 8       # the 16 x 16 block transposes spill registers: 8 rows per work-item measured 1.2-1.4x faster
     kern = K.get(rt, "fft", "vrow", V=V, src=src, dt=cdt, sign=sign, pre=pre, post=post, lmode=lmode,
                  smode=smode, idx=idx)
     rdt = np.float64 if cdt is D.complex128 else np.float32
