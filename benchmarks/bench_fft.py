@@ -3,6 +3,8 @@ relative L2 error against numpy in float64.
 
     python benchmarks/bench_fft.py            # the sizes of docs/fft.md
     python benchmarks/bench_fft.py --quick
+    python benchmarks/bench_fft.py --passes   # plus the multi-launch Stockham passes (the design before the
+                                              # whole-row kernels), interleaved in the same run
 
 `rows(quick=False)` returns [{op, size, cltensor_ms, numpy_ms, torch_ms, *_med_ms}] (benchmarks/run.py's form).
 Every repetition runs the three libraries in turn (cltensor drained with cltensor.synchronize()); the reported
@@ -27,19 +29,35 @@ except Exception:  # pragma: no cover
     torch = None
 
 
+_PASSES = False
+
+
+def _passes(f):
+    """f run with the multi-launch Stockham passes in place of the whole-row kernels."""
+    from cltensor import _fft
+
+    def g():
+        _fft._USE_ROW = False
+        try:
+            return f()
+        finally:
+            _fft._USE_ROW = True
+    return g
+
+
 def _bench(fns, reps):
     live = {k: f for k, f in fns.items() if f is not None}
     for k, f in live.items():           # warm-up (kernel builds, tables, first-touch page faults)
         f()
         f()
-        if k == "cltensor":
+        if k.startswith("cltensor"):
             ct.synchronize()
     times = {k: [] for k in live}
     for _ in range(reps):
         for k, f in live.items():
             t0 = time.perf_counter()
             f()
-            if k == "cltensor":
+            if k.startswith("cltensor"):
                 ct.synchronize()
             times[k].append((time.perf_counter() - t0) * 1e3)
     return {k: (min(v), float(np.median(v))) for k, v in times.items()}
@@ -47,7 +65,7 @@ def _bench(fns, reps):
 
 def _row(op, size, r):
     out = {"op": op, "size": size}
-    for k in ("cltensor", "numpy", "torch"):
+    for k in ("cltensor", "cltensor_passes", "numpy", "torch"):
         best, med = r.get(k, (None, None))
         out[k + "_ms"] = best
         out[k + "_med_ms"] = med
@@ -64,8 +82,8 @@ def _case(op, shape, dtype, reps):
     t = torch.from_numpy(a) if torch is not None else None
     f_ct = getattr(ct.fft, op)
     f_np = getattr(np.fft, op)
-    fns = {"cltensor": lambda: f_ct(x), "numpy": lambda: f_np(a),
-           "torch": (lambda: getattr(torch.fft, op)(t)) if t is not None else None}
+    fns = {"cltensor": lambda: f_ct(x), "cltensor_passes": _passes(lambda: f_ct(x)) if _PASSES else None,
+           "numpy": lambda: f_np(a), "torch": (lambda: getattr(torch.fft, op)(t)) if t is not None else None}
     return _row(op, "x".join(map(str, shape)) + " " + np.dtype(dtype).name, _bench(fns, reps))
 
 
@@ -96,12 +114,16 @@ def accuracy(n=1 << 20):
 
 
 def main():
+    global _PASSES
     quick = "--quick" in sys.argv
+    _PASSES = "--passes" in sys.argv
     dev = ct.get_default_device()
     print(f"cltensor on {dev} ({ct._device.runtime(dev).info.name}), numpy {np.__version__}, "
           f"torch {torch.__version__ if torch else 'n/a'}")
-    print("| op | size | cltensor ms | numpy ms | torch ms | vs numpy | vs torch |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"load average (1 min) at start: {os.getloadavg()[0]:.2f}")
+    pcol = " passes ms |" if _PASSES else ""
+    print(f"| op | size | cltensor ms |{pcol} numpy ms | torch ms | vs numpy | vs torch |")
+    print("|---|---|---|" + ("---|" if _PASSES else "") + "---|---|---|---|")
 
     def f(v):
         return "-" if v is None else f"{v:.3f}"
@@ -110,7 +132,9 @@ def main():
         return "-" if c is None or o is None else f"{o / c:.2f}"
     for r in rows(quick):
         c, n_, t = r["cltensor_ms"], r["numpy_ms"], r["torch_ms"]
-        print(f"| {r['op']} | {r['size']} | {f(c)} | {f(n_)} | {f(t)} | {q(c, n_)} | {q(c, t)} |", flush=True)
+        pv = f" {f(r['cltensor_passes_ms'])} |" if _PASSES else ""
+        print(f"| {r['op']} | {r['size']} | {f(c)} |{pv} {f(n_)} | {f(t)} | {q(c, n_)} | {q(c, t)} |", flush=True)
+    print(f"load average (1 min) at end: {os.getloadavg()[0]:.2f}")
     print()
     for k, v in accuracy(1 << 18 if quick else 1 << 20).items():
         print(f"relative L2 error vs numpy float64, {k}: {v:.2e}")

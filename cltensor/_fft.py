@@ -1,30 +1,40 @@
 """torch.fft: discrete Fourier transforms on the device, with their backward rules (docs/fft.md).
 
 One primitive runs every transform: `_c2c(x, dim, n, inverse, scale)`, a complex FFT of length n along one dim
-(x real or complex, zero-padded up to n when shorter), computed by
+(x real or complex, zero-padded up to n when shorter). On CPU devices it runs as
 
-- mixed-radix Stockham autosort passes (templates/fft.mako `stockham`, radices 8/4/2/3/5/7) when every prime
-  factor of n is <= 7: one launch per pass over (batch x n / radix) work-items; the first pass reads the input
-  with its own strides (no copy of a transposed or sliced input) and the last writes the scaled result;
-- Bluestein's chirp-z algorithm otherwise: chirp multiplication and zero padding to a 7-smooth M >= 2n - 1
-  (`cmul`), a length-M FFT, the product with the FFT of the chirp (computed once per length on the host, in
-  float64), an inverse length-M FFT and the final chirp multiplication, all on the device.
+- the whole-row kernel (templates/fft.mako `vrow`) when n is 7-smooth and fits the work-group's local memory
+  (n <= 4096): one launch for the whole batch; each work-item transforms V rows side by side in the lanes of
+  OpenCL vectors (V = the device's preferred vector width: 16 floats / 8 doubles with AVX-512), every radix stage
+  (8, 4, 2, 3, 5, 7) in local memory, the input read once (vector reads of adjacent rows, or V x V block
+  transposes of contiguous rows) and the result written once, scaled;
+- Bluestein's chirp-z algorithm inside the same kernel for other lengths whose padded length M (7-smooth, >= 2n
+  - 1) fits: chirp, FFT of length M, product with the chirp's spectrum, inverse FFT, chirp, in one launch;
+- a four-step FFT for longer powers of two (n = n1 n2, both whole rows): two launches, the twiddles w^(k1 j2)
+  read from a table of n values in the first one's store;
 
-Kernels are generated per (radix, dtype, direction): lengths, stages, batch sizes and strides are arguments, so a
-new length never compiles a new kernel. The twiddle tables (length n, computed in float64 on the host) and
-Bluestein's chirps are uploaded once per (device, length, dtype) and kept in a small cache.
+and otherwise (GPUs, longer lengths, batches of long transforms) as before: mixed-radix Stockham autosort passes
+(`stockham`, one launch per pass; the first reads the input with its own strides, the last writes the scaled
+result) for 7-smooth n, Bluestein's algorithm with `cmul` passes around them for the others.
+
+Kernels are generated per (dtype, direction, layout mode) and never per length: lengths, stages (the whole-row
+kernel's radix counts are one packed argument), batch sizes and strides are arguments, so a new length never
+compiles a new kernel. Twiddle tables, Bluestein's chirps and the four-step table are computed in float64 on the
+host and uploaded once per (device, length, dtype) into a small cache.
 
 Real transforms of even length n with a contiguous dim run a complex FFT of length n / 2 on the real rows read as
-complex pairs, with one pass after (rfft, `r2c_post`) or before (irfft, `c2r_pre`); other real transforms use the
-complex FFT of the real input (rfft) or of the Hermitian extension (irfft). hfft / ihfft are irfft / rfft of the
-conjugate with the normalisation swapped; the n-dimensional forms combine them with c2c over the other dims, as
-PyTorch's. Backward rules: c2c -> c2c in the other direction with the same scale; rfft -> inverse c2c of the
-zero-padded gradient, real part; irfft -> rfft of the gradient with the doubled bins (PyTorch's formulas).
+complex pairs, with the pass that forms the half spectrum (rfft) or its inverse (irfft) fused into the
+whole-row kernel (or one pass after / before the Stockham passes, `r2c_post` / `c2r_pre`); other real transforms
+use the complex FFT of the real input (rfft) or of the Hermitian extension (irfft). hfft / ihfft are irfft / rfft
+of the conjugate with the normalisation swapped; the n-dimensional forms combine them with c2c over the other
+dims, as PyTorch's. Backward rules: c2c -> c2c in the other direction with the same scale; rfft -> inverse c2c of
+the zero-padded gradient, real part; irfft -> rfft of the gradient with the doubled bins (PyTorch's formulas).
 """
 import math
 from collections import OrderedDict
 
 import numpy as np
+import pyopencl as cl
 
 from . import _dtypes as D
 from . import _kernels as K
@@ -76,6 +86,11 @@ def _table(dev, kind, n, sign, cdt):
     elif kind == "chirp":    # exp(sign i pi j^2 / n), j^2 taken mod 2n exactly
         j = np.arange(n, dtype=np.int64)
         a = np.exp(1j * (sign * np.pi / n) * ((j * j) % (2 * n)).astype(np.float64))
+    elif kind[0] == "ft":    # the four-step twiddles w_n^(k1 j2) at k1 n2 + j2 (k1 < n / n2, j2 < n2)
+        n2 = kind[1]
+        k1 = np.arange(n // n2, dtype=np.int64)[:, None]
+        j2 = np.arange(n2, dtype=np.int64)[None, :]
+        a = np.exp(1j * (sign * 2 * np.pi / n) * ((k1 * j2) % n).astype(np.float64)).ravel()
     else:                    # "bf": FFT_M of the conjugate chirp, circularly extended, divided by M
         M = kind[1]
         j = np.arange(n, dtype=np.int64)
@@ -177,18 +192,116 @@ def _batch_stride(shape, strides):
     return 0 if st is None else st
 
 
+# ---------------------------------------------------------------- whole-row kernels (one launch per transform)
+
+_ROW_MAX = 4096          # the longest row one work-group transforms in local memory (further bounded by the
+                         # device's local memory); longer powers of two run as two launches (four-step)
+_ROW_ON_GPU = False      # whole-row kernels on GPUs too (tests set it, and _ROW_V, to run them on Oclgrind's GPU)
+_ROW_V = None            # rows per work-item (vector lanes) instead of the device's preferred float vector width
+
+
+def _row_geom(rt, n, cdt):
+    """(plan, nstages, V) of the whole-row kernel of length n on rt's device, or None (not 7-smooth, too long for
+    the device's local memory, or not a CPU device). V: rows per work-item, the SIMD lanes of the device's
+    preferred vector width (4 local arrays of n + 1 vectors must fit 3/4 of the local memory)."""
+    info = rt.info
+    if n < 2 or n > _ROW_MAX or not (info.is_cpu or _ROW_ON_GPU):
+        return None
+    facs = _factor(n, 8)     # radix 8 at most (radix-16 stages measured no faster)
+    if facs is None:
+        return None
+    es = 8 if cdt is D.complex128 else 4
+    w = (info.vector_widths.get("double" if cdt is D.complex128 else "float", 1) or 1) if info.is_cpu else 1
+    V = _ROW_V or min(16, 1 << (max(1, w).bit_length() - 1))
+    while V > 1 and 4 * (n + 1) * V * es > info.local_mem_size * 3 // 4:
+        V //= 2
+    if 4 * (n + 1) * V * es > info.local_mem_size * 3 // 4:
+        return None
+    plan = 0
+    for j, R in enumerate((8, 4, 2, 3, 5, 7)):
+        plan |= facs.count(R) << (4 * j)
+    return plan, len(facs), V
+
+
+def _row_launch(rt, geom, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign, scale, it, idx,
+                tw, pre="ld", post="st", ft=None, ftld=0, ft2=None):
+    """B whole-row transforms of length n in one launch (templates/fft.mako `vrow`)."""
+    plan, nst, V = geom
+    while V > 1 and V >= 2 * B:
+        V //= 2     # small batches: no lanes of duplicated rows (one row: the scalar kernel)
+    if V > 8 and ((ise == 1 and isb != 1) or (ose == 1 and osb != 1)):     # "rows" below
+        V = 8       # the 16 x 16 block transposes spill registers: 8 rows per work-item measured 1.2-1.4x faster
+    lmode = "lanes" if isb == 1 and V > 1 else "rows" if ise == 1 and V > 1 else "any"
+    smode = "lanes" if osb == 1 and V > 1 else "rows" if ose == 1 and V > 1 else "any"
+    kern = K.get(rt, "fft", "vrow", V=V, src=src, dt=cdt, sign=sign, pre=pre, post=post, lmode=lmode,
+                 smode=smode, idx=idx)
+    rdt = np.float64 if cdt is D.complex128 else np.float32
+    ft = tw if ft is None else ft
+    ft2 = tw if ft2 is None else ft2
+    loc = cl.LocalMemory(2 * (n + 1) * V * (8 if cdt is D.complex128 else 4))
+    args = [inp, it(ioff), it(isb), it(ise), out, it(ooff), it(osb), it(ose), tw._st.buf, it(B), np.int32(n),
+            it(nin), rdt(scale), np.uint32(plan), ft._st.buf, it(ftld), ft2._st.buf, loc, loc]
+    K.launch(rt, kern, (-(-B // V),), (1,), args)
+
+
+_FOUR_STEP_MAX_B = 16    # four-step transforms run one by one (two launches each); larger batches use the passes
+
+
+def _four_step_split(n):
+    L = n.bit_length() - 1
+    n1 = 1 << (L // 2)
+    return n1, n // n1
+
+
+def _four_step_geom(rt, n, cdt):
+    """Whether a power of two n splits into two whole-row lengths n1 x n2 (n1 <= n2 <= 2 n1)."""
+    n1, n2 = _four_step_split(n)
+    return _row_geom(rt, n1, cdt) is not None and _row_geom(rt, n2, cdt) is not None
+
+
+def _four_step(rt, src, cdt, inp, ioff, ise, out, ooff, ose, n, sign, scale, it, idx, dev):
+    """One FFT of a power of two n = n1 n2 too long for one work-group, as two launches of the whole-row kernel:
+    n2 FFTs of length n1 over the columns x[j1 n2 + j2] (V adjacent columns per work-item: vector reads) times the
+    twiddles w_n^(k1 j2) (a table of n values, fused into the store), written to t[k1 n2 + j2]; then n1 FFTs of
+    length n2 over the rows of t, written to out[k1 + n1 k2]."""
+    n1, n2 = _four_step_split(n)
+    g1, g2 = _row_geom(rt, n1, cdt), _row_geom(rt, n2, cdt)
+    tw1, tw2 = _table(dev, "tw", n1, sign, cdt), _table(dev, "tw", n2, sign, cdt)
+    ft = _table(dev, ("ft", n2), n, sign, cdt)
+    tmp = empty_tensor((n,), cdt, dev)
+    _row_launch(rt, g1, src, cdt, inp, ioff, ise, n2 * ise, n1, tmp._st.buf, 0, 1, n2, n2, n1, sign, 1.0, it, idx,
+                tw1, post="tw4", ft=ft, ftld=n2)
+    _row_launch(rt, g2, cdt, cdt, tmp._st.buf, 0, n2, 1, n2, out, ooff, ose, n1 * ose, n1, n2, sign, scale, it,
+                idx, tw2)
+
+
+_USE_ROW = True          # False: the multi-launch Stockham passes for every length (before / after comparisons)
+
+
 def _rows(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign, scale, it, idx, dev):
     """The length-n FFT of B rows (buffers with offset, batch stride and element stride; input rows of nin
     elements, zero-padded above): a copy for n = 1, Stockham passes for 7-smooth n, Bluestein otherwise."""
     if n == 1:      # a copy (times the scale) of the first element
         one = _table(dev, "tw", 1, 1, cdt)
         _cmul(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, one, B, 1, scale, it, idx)
+    elif _USE_ROW and _row_geom(rt, n, cdt) is not None:
+        _row_launch(rt, _row_geom(rt, n, cdt), src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign,
+                    scale, it, idx, _table(dev, "tw", n, sign, cdt))
+    elif _USE_ROW and B <= _FOUR_STEP_MAX_B and n & (n - 1) == 0 and nin == n and _four_step_geom(rt, n, cdt):
+        for b in range(B):
+            _four_step(rt, src, cdt, inp, ioff + b * isb, ise, out, ooff + b * osb, ose, n, sign, scale, it, idx,
+                       dev)
     elif _factor(n) is not None:
         _stockham(rt, src, cdt, inp, ioff, isb, ise, nin, out, ooff, osb, ose, B, n, sign, scale, it, idx, dev)
     else:           # Bluestein
         M = _bluestein_m(n)
         chirp = _table(dev, "chirp", n, sign, cdt)
         bf = _table(dev, ("bf", M), n, sign, cdt)
+        geom = _row_geom(rt, M, cdt) if _USE_ROW else None
+        if geom is not None:    # all of it in one launch of the whole-row kernel
+            _row_launch(rt, geom, src, cdt, inp, ioff, isb, ise, min(nin, n), out, ooff, osb, ose, B, M, -1, scale, it,
+                        idx, _table(dev, "tw", M, -1, cdt), pre="blu", post="blu", ft=chirp, ftld=n, ft2=bf)
+            return
         ta, tb = empty_tensor((B, M), cdt, dev), empty_tensor((B, M), cdt, dev)
         a, b = ta._st.buf, tb._st.buf
         _cmul(rt, src, cdt, inp, ioff, isb, ise, nin, a, 0, M, 1, chirp, B, M, 1.0, it, idx)
@@ -227,7 +340,8 @@ def _c2c_raw(x, d, n, inverse, scale):
     if B == 0 or n == 0:
         return out.movedim(-1, d)
     rt = rt_of(x)
-    idx, it = idx_type(extent(x), B * _bluestein_len(n))
+    # 2x: the whole-row kernel indexes real / imaginary parts
+    idx, it = idx_type(2 * extent(x), 2 * B * (_bluestein_len(n) + 1))
     _rows(rt, x._dtype, cdt, xv._st.buf, xv._offset, bst, xv._strides[-1], min(xv._shape[-1], n), out._st.buf, 0,
           n, 1, B, n, 1 if inverse else -1, scale, it, idx, dev)
     if x._st.shared:
@@ -248,11 +362,18 @@ def _r2c_raw(x, d, n, scale):
         return _c2c_raw(x, d, n, False, scale).narrow(d, 0, h + 1)
     out = empty_tensor(bshape + (h + 1,), cdt, dev)
     rt = rt_of(x)
-    idx, it = idx_type(extent(x), B * (_bluestein_len(h) + 1))
+    idx, it = idx_type(2 * extent(x), 2 * B * (_bluestein_len(h) + 1))
+    tw = _table(dev, "tw", n, -1, cdt)
+    geom = _row_geom(rt, h, cdt) if _USE_ROW else None
+    if geom is not None:    # one launch: the FFT of length h and the post-processing of the whole-row kernel
+        _row_launch(rt, geom, cdt, cdt, xv._st.buf, xv._offset // 2, bst // 2, 1, h, out._st.buf, 0, h + 1, 1, B, h,
+                    -1, scale, it, idx, tw, post="r2c")
+        if x._st.shared:
+            rt.queue.finish()
+        return out.movedim(-1, d)
     z = empty_tensor((B, h), cdt, dev)
     _rows(rt, cdt, cdt, xv._st.buf, xv._offset // 2, bst // 2, 1, h, z._st.buf, 0, h, 1, B, h, -1, 1.0, it, idx,
           dev)
-    tw = _table(dev, "tw", n, -1, cdt)
     kern = K.get(rt, "fft", "r2c_post", dt=cdt, idx=idx)
     rdt = np.float64 if cdt is D.complex128 else np.float32
     K.launch(rt, kern, (K.round_up(h + 1, rt.local_size), B), (rt.local_size, 1),
@@ -272,9 +393,16 @@ def _c2r_raw(x, d, n, scale):
     zt = empty_tensor(bshape + (h,), cdt, dev)
     if B:
         rt = rt_of(x)
-        idx, it = idx_type(extent(x), B * (_bluestein_len(h) + 1))
-        pre = empty_tensor((B, h), cdt, dev)
+        idx, it = idx_type(2 * extent(x), 2 * B * (_bluestein_len(h) + 1))
         tw = _table(dev, "tw", n, 1, cdt)
+        geom = _row_geom(rt, h, cdt) if _USE_ROW else None
+        if geom is not None:    # one launch: the pre-processing and the inverse FFT of length h
+            _row_launch(rt, geom, cdt, cdt, xv._st.buf, xv._offset, bst, xv._strides[-1], min(xv._shape[-1], h + 1),
+                        zt._st.buf, 0, h, 1, B, h, 1, scale, it, idx, tw, pre="c2r")
+            if x._st.shared:
+                rt.queue.finish()
+            return view_as_real(zt).reshape(bshape + (n,)).movedim(-1, d)
+        pre = empty_tensor((B, h), cdt, dev)
         kern = K.get(rt, "fft", "c2r_pre", dt=cdt, idx=idx)
         K.launch(rt, kern, (K.round_up(h, rt.local_size), B), (rt.local_size, 1),
                  [xv._st.buf, it(xv._offset), it(bst), it(xv._strides[-1]), pre._st.buf, tw._st.buf, it(h),

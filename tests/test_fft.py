@@ -147,6 +147,67 @@ def test_real_input_is_real_only():
         ct.fft.ihfft(c)
 
 
+# ---------------------------------------------------------------- the whole-row kernel's layouts
+
+def _row_cases(dtype):
+    """(name, array, view, kwargs) covering the whole-row kernel's input / output modes: rows adjacent in memory
+    (vector reads), contiguous rows (block transposes, with an element tail), any strides; batches that are not a
+    multiple of the vector width; zero padding and trimming; rfft / irfft with the fused pre / post passes and
+    Bluestein in one launch."""
+    real = "float32" if dtype == "complex64" else "float64"
+    cases = []
+    for B, n in ((1, 8), (3, 12), (17, 64), (5, 1000), (18, 1024)):
+        a = _data((B, n + 3), dtype)
+        cases.append(("fft", a, lambda x, n=n: x[:, :n], {}))                         # contiguous rows, offset 0
+        cases.append(("ifft", a, lambda x, n=n: x[:, 3:], {"norm": "ortho"}))         # row offset
+        cases.append(("fft", a, lambda x, n=n: x[:, :n].t(), {"dim": 0}))             # adjacent rows (lanes)
+        cases.append(("fft", a, lambda x: x[:, ::2], {"n": 40}))                      # any strides, padding
+        cases.append(("fft", a, lambda x: x, {"n": 24}))                             # trimming
+        r = _data((B, 2 * n + 1), real)
+        cases.append(("rfft", r, lambda x, n=n: x[:, :2 * n], {}))                    # length-n complex + post
+        cases.append(("irfft", _data((B, n + 1), dtype), lambda x: x, {"norm": "forward"}))
+        cases.append(("irfft", _data((B, n + 4), dtype), lambda x: x[:, ::2], {"n": 2 * n}))  # strided, short
+    a = _data((19, 97), dtype)
+    cases.append(("fft", a, lambda x: x, {}))                                        # Bluestein, one launch
+    cases.append(("ifft", a, lambda x: x.t(), {"dim": 0, "n": 50}))
+    return cases
+
+
+@pytest.mark.parametrize("dtype", ["complex64", pytest.param("complex128", marks=pytest.mark.fp64)])
+def test_row_kernel_layouts(dtype):
+    for name, a, view, kw in _row_cases(dtype):
+        y = host(getattr(ct.fft, name)(view(ct.tensor(a)), **kw))
+        r = getattr(torch.fft, name)(view(torch.tensor(a)), **kw).numpy()
+        _close(y, r, dtype)
+
+
+def test_row_kernel_vector_widths(monkeypatch):
+    # the whole-row kernel with other vector widths (1: scalar code; 4: the block transposes of 4 x 4) and on
+    # any device (it runs on CPU devices by default): the same results
+    from cltensor import _fft
+    monkeypatch.setattr(_fft, "_ROW_ON_GPU", True)
+    cases = _row_cases("complex64")
+    big = _data((1 << 13,), "complex64")          # four-step: two launches
+    for V in (1, 4):
+        monkeypatch.setattr(_fft, "_ROW_V", V)
+        for name, a, view, kw in cases[::3] + cases[-2:] + [("fft", big, lambda x: x, {})]:
+            y = host(getattr(ct.fft, name)(view(ct.tensor(a)), **kw))
+            r = getattr(torch.fft, name)(view(torch.tensor(a)), **kw).numpy()
+            _close(y, r, "complex64")
+
+
+@pytest.mark.parametrize("dtype", ["complex64", pytest.param("complex128", marks=pytest.mark.fp64)])
+def test_four_step(dtype):
+    # powers of two longer than one work-group's row: two launches with the twiddles fused (batch of 2, strided)
+    n = 1 << 13
+    a = _data((2, 2 * n), dtype)
+    t, r = ct.tensor(a), torch.tensor(a)
+    _close(host(ct.fft.fft(t[:, ::2])), torch.fft.fft(r[:, ::2]).numpy(), dtype)
+    _close(host(ct.fft.ifft(t[:, n:], norm="forward")), torch.fft.ifft(r[:, n:], norm="forward").numpy(), dtype)
+    x = _data((2 * n,), "float32" if dtype == "complex64" else "float64")
+    _close(_ours("rfft", x), _ref("rfft", x), dtype)
+
+
 # ---------------------------------------------------------------- helpers
 
 def test_fftfreq_and_shift():
