@@ -9,6 +9,16 @@ importing those modules registers them and `_registry.install` publishes them he
 """
 __version__ = "0.1.0"
 
+import os as _os
+
+# PoCL (the OpenCL CPU driver) compiles a kernel's machine code at its first launch, and by default again for
+# every new local size, non-zero global offset and global size past 2^16 ("work-group specialization"), and once
+# more when a program's binary is requested (its generic, any-local-size code). With specialization off it
+# compiles each kernel once, the generic code, which cltensor's binary cache then stores at no extra cost; the
+# kernels measured as fast (docs/performance.md "Cold start"). Set before PoCL starts, unless the user chose.
+_os.environ.setdefault("POCL_WORK_GROUP_SPECIALIZATION", "0")
+del _os
+
 from ._dtypes import (dtype, bool_ as bool, uint8, int8, int16, int32, int64, float16, float32, float64,  # noqa
                       complex64, complex128, bfloat16, get_default_dtype, set_default_dtype, promote_types, can_cast,
                       finfo, iinfo)

@@ -44,7 +44,33 @@ def _tl():
         # (one folder per version of the template sources: Mako itself only compares modification times)
         kw = {"module_directory": os.path.join(d, "mako", _sources_tag()[:16])} if d is not None else {}
         _lookup = TemplateLookup(directories=[_template_dir()], strict_undefined=True, **kw)
+        if d is not None and not os.path.isdir(kw["module_directory"]):
+            _precompile(TemplateLookup, kw)
     return _lookup
+
+
+# Templates in the order programs tend to need them (the rest follow alphabetically).
+_FIRST_TEMPLATES = ("elementwise", "creation", "random", "reduce", "gemm", "softmax", "shape", "index", "loss",
+                    "norm", "embedding", "optim", "attention", "conv", "pool", "resample")
+
+
+def _precompile(TemplateLookup, kw):
+    """With no compiled templates cached yet (a first run): compile them all to Python modules in a background
+    thread, on a lookup of its own (Mako's lookup loads under one lock), while this process builds its first
+    programs (clBuildProgram releases the GIL); parsing a template costs 30-150 ms, ~0.6 s of the quickstart's first
+    run. The main lookup then loads the compiled modules from module_directory."""
+    import threading
+    names = sorted(n[:-5] for n in os.listdir(_template_dir()) if n.endswith(".mako") and n != "common.mako")
+    order = ["common"] + [n for n in _FIRST_TEMPLATES if n in names] + [n for n in names if n not in _FIRST_TEMPLATES]
+
+    def run():
+        try:
+            lk = TemplateLookup(directories=[_template_dir()], strict_undefined=True, **kw)
+            for n in order:
+                lk.get_template(n + ".mako")
+        except Exception:       # never the user's problem: the main lookup compiles what it needs itself
+            pass
+    threading.Thread(target=run, name="cltensor-templates", daemon=True).start()
 
 
 class KernelBuildError(RuntimeError):
@@ -213,9 +239,9 @@ def _build(rt, template, defname, params, key):
                                    f"({params}) failed on {rt.device} ({rt.info.name}). Source: {path}\n"
                                    f"Build log:\n{e}") from None
         stats["source_builds"] += 1
-        _progress.built(1, time.perf_counter() - t0)
-        if path is not None and not _maybe_save(prg, path):
+        if path is not None and not _maybe_save(prg, path, rt):
             _to_fill(rt, path, src)
+        _progress.built(1, time.perf_counter() - t0)
     stats["builds"] += 1
     stats["build_seconds"] += time.perf_counter() - t0
     return _register(rt, key, cl.Kernel(prg, "k"))
@@ -300,10 +326,30 @@ def _load_binary(rt, path):
     return prg
 
 
-def _maybe_save(prg, path):
+def generic_code(rt):
+    """Whether rt's driver compiles each kernel once, into code for any launch geometry, so that asking for a
+    program's binary right after building it costs nothing extra: the code it generates is the code the
+    kernels' first launches would have generated (PoCL's CPU driver with POCL_WORK_GROUP_SPECIALIZATION=0, which
+    cltensor sets by default: see cltensor/__init__.py). Specialising drivers compile again per launch
+    geometry, and generate the generic code a second time for the binary."""
+    g = rt.__dict__.get("_generic_code")
+    if g is None:
+        try:
+            dv = rt.info.cl_device
+            g = (dv.platform.name == "Portable Computing Language" and bool(dv.type & cl.device_type.CPU)
+                 and os.environ.get("POCL_WORK_GROUP_SPECIALIZATION", "1").strip().lower() in ("0", "false", "no", "off"))
+        except Exception:
+            g = False
+        rt._generic_code = g
+    return g
+
+
+def _maybe_save(prg, path, rt=None):
     """Store the binary now where the mode says so; True when stored."""
     if save_binaries:
         return _save_binary(prg, path)
+    if _mode == "auto" and rt is not None and generic_code(rt):
+        return _save_at_exit(prg, path)
     if SAVE_BUDGET_S[0] <= 0:
         return False
     seen = path[:-4] + ".seen"
@@ -321,6 +367,28 @@ def _maybe_save(prg, path):
     except OSError:
         pass
     return False
+
+
+# Programs to store when the process ends (CLTENSOR_CACHE_BINARIES=auto on a driver with generic code): by then
+# their kernels have run, so the driver has generated their code and handing out the binary costs ~1 ms.
+_at_exit = []
+
+
+def _save_at_exit(prg, path):
+    if not cfg.cache_fill():
+        return False
+    if not _at_exit:
+        import atexit
+        atexit.register(_store_at_exit)
+    _at_exit.append((prg, path))
+    return True
+
+
+def _store_at_exit():
+    while _at_exit:
+        prg, path = _at_exit.pop()
+        if not os.path.exists(path):
+            _save_binary(prg, path)
 
 
 # Programs built from source whose binaries were not stored: when the process ends (CLTENSOR_CACHE_BINARIES=auto),
