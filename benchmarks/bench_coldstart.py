@@ -12,8 +12,9 @@ Rows per workload: `cold` with a fresh, empty cache home (XDG_CACHE_HOME: cltens
 ~/.cache/pocl/kcache both live there unless CLTENSOR_CACHE_DIR / POCL_CACHE_DIR say otherwise; both are unset
 for the run); `second` right after it (the first run's at-exit work may still be running); `warm` once the cache
 directory has stopped changing. `torch`: the same script on PyTorch CPU (a second run: its files are in the page
-cache). `--before` adds the previous behaviour (PoCL's work-group specialization on, binaries stored by a detached
-process at exit), interleaved with the current one in each repetition. Medians over --reps, and the machine's
+cache). `--before [TREE]` adds the previous behaviour, interleaved with the current one in each repetition: another
+source tree (a checkout of an earlier commit), or this tree with PoCL's work-group specialization on (binaries then
+stored by a detached process at exit). Medians over --reps, and the machine's
 load average before and after.
 
 --warmup: the earlier table, `cltensor.warmup()` with empty caches and in a later process, bundled or one by one.
@@ -104,8 +105,8 @@ def _cmd(work, lib, tmp):
     return [sys.executable, "-c", GPT, lib]
 
 
-def _env(home, before):
-    env = dict(os.environ, XDG_CACHE_HOME=home, PYTHONPATH=ROOT, CLTENSOR_BUILD_PROGRESS="0")
+def _env(home, before, root=ROOT):
+    env = dict(os.environ, XDG_CACHE_HOME=home, PYTHONPATH=root, CLTENSOR_BUILD_PROGRESS="0")
     for k in ("CLTENSOR_CACHE_DIR", "POCL_CACHE_DIR", "CLTENSOR_CACHE_BINARIES", "CLTENSOR_CACHE_FILL",
               "PYTHONDONTWRITEBYTECODE", "POCL_WORK_GROUP_SPECIALIZATION"):
         env.pop(k, None)
@@ -116,7 +117,7 @@ def _env(home, before):
 
 def _timed(cmd, env):
     t = time.perf_counter()
-    r = subprocess.run(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    r = subprocess.run(cmd, env=env, cwd=env["PYTHONPATH"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     dt = time.perf_counter() - t
     if r.returncode != 0:
         raise RuntimeError(f"{cmd} failed:\n{r.stderr[-2000:]}")
@@ -146,14 +147,15 @@ def _settled(path, quiet_s=2.0, limit_s=120.0):
 
 def first_runs(args):
     works = args.only.split(",")
-    modes = ["now"] + (["before"] if args.before else [])
+    modes = ["now"] + (["before"] if args.before is not None else [])
+    before_root = args.before or ROOT
     res = {}
     load0 = os.getloadavg()
     for rep in range(args.reps):
         for work in works:
             for mode in modes:
                 with tempfile.TemporaryDirectory() as home:
-                    env = _env(home, mode == "before")
+                    env = _env(home, mode == "before", before_root if mode == "before" else ROOT)
                     cold = _timed(_cmd(work, "cltensor", home), env)
                     second = _timed(_cmd(work, "cltensor", home), env)
                     _settled(home)
@@ -228,7 +230,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--only", default="quickstart,digits,gpt")
-    ap.add_argument("--before", action="store_true", help="also the previous behaviour, interleaved")
+    ap.add_argument("--before", nargs="?", const="", default=None, metavar="TREE",
+                    help="also the previous behaviour, interleaved: another source tree (e.g. a checkout of the "
+                         "previous commit), or without TREE this tree with PoCL's work-group specialization on")
     ap.add_argument("--warmup", action="store_true", help="the warmup table instead")
     ap.add_argument("--dtypes", default="float32")
     ap.add_argument("--families", default="elementwise,reduce,matmul,nn,autograd")
