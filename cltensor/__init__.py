@@ -58,8 +58,20 @@ from . import serialization  # noqa: E402,F401
 from . import backends, accelerator, graphs  # noqa: E402,F401
 from . import distributed  # noqa: E402,F401
 from . import linalg, fft, special  # noqa: E402,F401
-from . import onnx  # noqa: E402,F401
 from . import amp  # noqa: E402,F401
 from .amp import autocast  # noqa: E402,F401
-from . import func  # noqa: E402,F401
-from . import distributions  # noqa: E402,F401
+
+# Imported on first use (`cltensor.distributions`, `import cltensor.onnx`, ...): they register no public names,
+# and importing them with the package cost ~10 ms of every program's start.
+_LAZY = ("distributions", "func", "onnx")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        return importlib.import_module("." + name, __name__)
+    raise AttributeError(f"module 'cltensor' has no attribute '{name}'")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
