@@ -49,19 +49,20 @@ def _tl():
     return _lookup
 
 
-# Templates in the order programs tend to need them (the rest follow alphabetically).
+# The templates most programs need, in the order they tend to need them (the others, ~2 s of parsing together, are
+# compiled on first use only: on a loaded machine the background thread takes CPU time from the main one).
 _FIRST_TEMPLATES = ("elementwise", "creation", "random", "reduce", "gemm", "softmax", "shape", "index", "loss",
                     "norm", "embedding", "optim", "attention", "conv", "pool", "resample")
 
 
 def _precompile(TemplateLookup, kw):
-    """With no compiled templates cached yet (a first run): compile them all to Python modules in a background
+    """With no compiled templates cached yet (a first run): compile the common ones to Python modules in a background
     thread, on a lookup of its own (Mako's lookup loads under one lock), while this process builds its first
     programs (clBuildProgram releases the GIL); parsing a template costs 30-150 ms, ~0.6 s of the quickstart's first
     run. The main lookup then loads the compiled modules from module_directory."""
     import threading
-    names = sorted(n[:-5] for n in os.listdir(_template_dir()) if n.endswith(".mako") and n != "common.mako")
-    order = ["common"] + [n for n in _FIRST_TEMPLATES if n in names] + [n for n in names if n not in _FIRST_TEMPLATES]
+    names = set(n[:-5] for n in os.listdir(_template_dir()) if n.endswith(".mako"))
+    order = [n for n in ("common",) + _FIRST_TEMPLATES if n in names]
 
     def run():
         try:
