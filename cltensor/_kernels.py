@@ -44,34 +44,7 @@ def _tl():
         # (one folder per version of the template sources: Mako itself only compares modification times)
         kw = {"module_directory": os.path.join(d, "mako", _sources_tag()[:16])} if d is not None else {}
         _lookup = TemplateLookup(directories=[_template_dir()], strict_undefined=True, **kw)
-        if d is not None and not os.path.isdir(kw["module_directory"]):
-            _precompile(TemplateLookup, kw)
     return _lookup
-
-
-# The templates most programs need, in the order they tend to need them (the others, ~2 s of parsing together, are
-# compiled on first use only: on a loaded machine the background thread takes CPU time from the main one).
-_FIRST_TEMPLATES = ("elementwise", "creation", "random", "reduce", "gemm", "softmax", "shape", "index", "loss",
-                    "norm", "embedding", "optim", "attention", "conv", "pool", "resample")
-
-
-def _precompile(TemplateLookup, kw):
-    """With no compiled templates cached yet (a first run): compile the common ones to Python modules in a background
-    thread, on a lookup of its own (Mako's lookup loads under one lock), while this process builds its first
-    programs (clBuildProgram releases the GIL); parsing a template costs 30-150 ms, ~0.6 s of the quickstart's first
-    run. The main lookup then loads the compiled modules from module_directory."""
-    import threading
-    names = set(n[:-5] for n in os.listdir(_template_dir()) if n.endswith(".mako"))
-    order = [n for n in ("common",) + _FIRST_TEMPLATES if n in names]
-
-    def run():
-        try:
-            lk = TemplateLookup(directories=[_template_dir()], strict_undefined=True, **kw)
-            for n in order:
-                lk.get_template(n + ".mako")
-        except Exception:       # never the user's problem: the main lookup compiles what it needs itself
-            pass
-    threading.Thread(target=run, name="cltensor-templates", daemon=True).start()
 
 
 class KernelBuildError(RuntimeError):
