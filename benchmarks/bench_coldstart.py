@@ -14,14 +14,15 @@ for the run); `second` right after it (the first run's at-exit work may still be
 directory has stopped changing. `torch`: the same script on PyTorch CPU (a second run: its files are in the page
 cache). `--before [TREE]` adds the previous behaviour, interleaved with the current one in each repetition: another
 source tree (a checkout of an earlier commit), or this tree with PoCL's work-group specialization on (binaries then
-stored by a detached process at exit). Medians over --reps, and the machine's
-load average before and after.
+stored by a detached process at exit). Medians over --reps (wall time, and the CPU time
+of the process and its threads, which a loaded machine disturbs much less), and the load average before and after.
 
 --warmup: the earlier table, `cltensor.warmup()` with empty caches and in a later process, bundled or one by one.
 """
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -116,12 +117,15 @@ def _env(home, before, root=ROOT):
 
 
 def _timed(cmd, env):
+    """(wall seconds, CPU seconds of the process and its threads: user + system)."""
+    c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     r = subprocess.run(cmd, env=env, cwd=env["PYTHONPATH"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     dt = time.perf_counter() - t
+    c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:
         raise RuntimeError(f"{cmd} failed:\n{r.stderr[-2000:]}")
-    return dt
+    return dt, (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
 
 
 def _settled(path, quiet_s=2.0, limit_s=120.0):
@@ -161,29 +165,34 @@ def first_runs(args):
                     _settled(home)
                     warm = _timed(_cmd(work, "cltensor", home), env)
                 for k, v in (("cold", cold), ("second", second), ("warm", warm)):
-                    res.setdefault((work, mode, k), []).append(v)
+                    res.setdefault((work, mode, k), []).append(v[0])
+                    res.setdefault((work, mode, k + " cpu"), []).append(v[1])
             with tempfile.TemporaryDirectory() as home:
                 env = _env(home, False)
                 _timed(_cmd(work, "torch", home), env)
-                res.setdefault((work, "torch", "run"), []).append(_timed(_cmd(work, "torch", home), env))
+                w, c = _timed(_cmd(work, "torch", home), env)
+                res.setdefault((work, "torch", "run"), []).append(w)
+                res.setdefault((work, "torch", "run cpu"), []).append(c)
             print(f"rep {rep + 1}: " + json.dumps({"/".join(k): round(v[-1], 2) for k, v in res.items()
                                                    if k[0] == work}), flush=True)
     load1 = os.getloadavg()
     med = {k: statistics.median(v) for k, v in res.items()}
     rng = {k: (min(v), max(v)) for k, v in res.items()}
-    print(f"\nload average before {load0[0]:.1f}, after {load1[0]:.1f}; medians of {args.reps} (min-max), seconds")
+    print(f"\nload average before {load0[0]:.1f}, after {load1[0]:.1f}; medians of {args.reps} (min-max), seconds;"
+          f" wall time, then the CPU time of the process (user + system, all its threads: less disturbed by load)")
     head = "| | " + " | ".join(f"{m} cold | {m} second | {m} warm" for m in modes) + " | torch |"
     print(head)
     print("|---" * (head.count("|") - 1) + "|")
     for work in works:
-        cells = []
-        for mode in modes:
-            for k in ("cold", "second", "warm"):
-                a, b = rng[(work, mode, k)]
-                cells.append(f"{med[(work, mode, k)]:.2f} ({a:.2f}-{b:.2f})")
-        a, b = rng[(work, "torch", "run")]
-        cells.append(f"{med[(work, 'torch', 'run')]:.2f} ({a:.2f}-{b:.2f})")
-        print(f"| {work} | " + " | ".join(cells) + " |")
+        for suffix in ("", " cpu"):
+            cells = []
+            for mode in modes:
+                for k in ("cold", "second", "warm"):
+                    a, b = rng[(work, mode, k + suffix)]
+                    cells.append(f"{med[(work, mode, k + suffix)]:.2f} ({a:.2f}-{b:.2f})")
+            a, b = rng[(work, "torch", "run" + suffix)]
+            cells.append(f"{med[(work, 'torch', 'run' + suffix)]:.2f} ({a:.2f}-{b:.2f})")
+            print(f"| {work}{' (CPU s)' if suffix else ''} | " + " | ".join(cells) + " |")
 
 
 WARMUP = r"""

@@ -319,11 +319,11 @@ def generic_code(rt):
 
 
 def _maybe_save(prg, path, rt=None):
-    """Store the binary now where the mode says so; True when stored."""
+    """Store the binary now (or at exit) where the mode says so; True when stored or queued for exit."""
     if save_binaries:
         return _save_binary(prg, path)
-    if _mode == "auto" and rt is not None and generic_code(rt):
-        return _save_at_exit(prg, path)
+    if _mode == "auto" and rt is not None and generic_code(rt) and _save_at_exit(prg, path):
+        return True
     if SAVE_BUDGET_S[0] <= 0:
         return False
     seen = path[:-4] + ".seen"
@@ -361,8 +361,11 @@ def _save_at_exit(prg, path):
 def _store_at_exit():
     while _at_exit:
         prg, path = _at_exit.pop()
-        if not os.path.exists(path):
-            _save_binary(prg, path)
+        if not os.path.exists(path) and _save_binary(prg, path):
+            try:
+                os.unlink(path[:-4] + ".seen")      # (a marker of the "store on the second build" rule)
+            except OSError:
+                pass
 
 
 # Programs built from source whose binaries were not stored: when the process ends (CLTENSOR_CACHE_BINARIES=auto),
