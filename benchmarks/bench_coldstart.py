@@ -128,8 +128,22 @@ def _timed(cmd, env):
     return dt, (c1.ru_utime - c0.ru_utime) + (c1.ru_stime - c0.ru_stime)
 
 
-def _settled(path, quiet_s=2.0, limit_s=120.0):
-    """Wait until nothing under path changes for quiet_s (detached cache work finished)."""
+def _busy(home):
+    """Whether a process started for cache home (a detached cache fill) is still running."""
+    tag = f"XDG_CACHE_HOME={home}".encode()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    if tag in f.read().split(b"\0"):
+                        return True
+            except OSError:
+                pass
+    return False
+
+
+def _settled(path, quiet_s=2.0, limit_s=300.0):
+    """Wait until no process of cache home path runs and nothing under it changed for quiet_s."""
     def state():
         n = 0
         for d, _, files in os.walk(path):
@@ -143,7 +157,7 @@ def _settled(path, quiet_s=2.0, limit_s=120.0):
     while time.time() - t0 < limit_s:
         time.sleep(0.5)
         s = state()
-        if s != last:
+        if s != last or (os.path.isdir("/proc") and _busy(path)):
             last, since = s, time.time()
         elif time.time() - since >= quiet_s:
             return
