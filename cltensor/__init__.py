@@ -15,7 +15,7 @@ import os as _os
 # every new local size, non-zero global offset and global size past 2^16 ("work-group specialization"), and once
 # more when a program's binary is requested (its generic, any-local-size code). With specialization off it
 # compiles each kernel once, the generic code, which cltensor's binary cache then stores at no extra cost; the
-# kernels measured as fast (docs/performance.md "Cold start"). Set before PoCL starts, unless the user chose.
+# kernels measured as fast (docs/performance.md "First runs"). Set before PoCL starts, unless the user chose.
 _os.environ.setdefault("POCL_WORK_GROUP_SPECIALIZATION", "0")
 del _os
 
