@@ -120,7 +120,8 @@ def _timed(cmd, env):
     """(wall seconds, CPU seconds of the process and its threads: user + system)."""
     c0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    r = subprocess.run(cmd, env=env, cwd=env["PYTHONPATH"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    r = subprocess.run(cmd, env=env, cwd=env["PYTHONPATH"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       text=True)
     dt = time.perf_counter() - t
     c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if r.returncode != 0:

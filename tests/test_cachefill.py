@@ -38,9 +38,9 @@ def _generic(tmp_path):
     """Whether the default device compiles generic code by default (PoCL's CPU driver)."""
     env = dict(os.environ, PYTHONPATH=ROOT)
     env.pop("POCL_WORK_GROUP_SPECIALIZATION", None)
-    r = subprocess.run([sys.executable, "-c", "import cltensor as ct; from cltensor import _kernels as K, _device as D; "
-                        "print(K.generic_code(D.runtime(D.get_default_device())))"], env=env, capture_output=True,
-                       text=True, timeout=300)
+    code = ("import cltensor as ct; from cltensor import _kernels as K, _device as D; "
+            "print(K.generic_code(D.runtime(D.get_default_device())))")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     return r.stdout.strip() == "True"
 
