@@ -9,6 +9,16 @@ importing those modules registers them and `_registry.install` publishes them he
 """
 __version__ = "0.1.0"
 
+import os as _os
+
+# PoCL (the OpenCL CPU driver) compiles a kernel's machine code at its first launch, and by default again for
+# every new local size, non-zero global offset and global size past 2^16 ("work-group specialization"), and once
+# more when a program's binary is requested (its generic, any-local-size code). With specialization off it
+# compiles each kernel once, the generic code, which cltensor's binary cache then stores at no extra cost; the
+# kernels measured as fast (docs/performance.md "First runs"). Set before PoCL starts, unless the user chose.
+_os.environ.setdefault("POCL_WORK_GROUP_SPECIALIZATION", "0")
+del _os
+
 from ._dtypes import (dtype, bool_ as bool, uint8, int8, int16, int32, int64, float16, float32, float64,  # noqa
                       complex64, complex128, bfloat16, get_default_dtype, set_default_dtype, promote_types, can_cast,
                       finfo, iinfo)
@@ -49,8 +59,20 @@ from . import backends, accelerator, graphs  # noqa: E402,F401
 from . import distributed  # noqa: E402,F401
 from . import futures  # noqa: E402,F401
 from . import linalg, fft, special  # noqa: E402,F401
-from . import onnx  # noqa: E402,F401
 from . import amp  # noqa: E402,F401
 from .amp import autocast  # noqa: E402,F401
-from . import func  # noqa: E402,F401
-from . import distributions  # noqa: E402,F401
+
+# Imported on first use (`cltensor.distributions`, `import cltensor.onnx`, ...): they register no public names,
+# and importing them with the package cost ~10 ms of every program's start.
+_LAZY = ("distributions", "func", "onnx")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+        return importlib.import_module("." + name, __name__)
+    raise AttributeError(f"module 'cltensor' has no attribute '{name}'")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -213,9 +213,9 @@ def _build(rt, template, defname, params, key):
                                    f"({params}) failed on {rt.device} ({rt.info.name}). Source: {path}\n"
                                    f"Build log:\n{e}") from None
         stats["source_builds"] += 1
-        _progress.built(1, time.perf_counter() - t0)
-        if path is not None and not _maybe_save(prg, path):
+        if path is not None and not _maybe_save(prg, path, rt):
             _to_fill(rt, path, src)
+        _progress.built(1, time.perf_counter() - t0)
     stats["builds"] += 1
     stats["build_seconds"] += time.perf_counter() - t0
     return _register(rt, key, cl.Kernel(prg, "k"))
@@ -300,10 +300,30 @@ def _load_binary(rt, path):
     return prg
 
 
-def _maybe_save(prg, path):
-    """Store the binary now where the mode says so; True when stored."""
+def generic_code(rt):
+    """Whether rt's driver compiles each kernel once, into code for any launch geometry, so that a program's
+    binary costs nothing extra once its kernels ran (PoCL's CPU driver with POCL_WORK_GROUP_SPECIALIZATION=0,
+    which cltensor sets by default: see cltensor/__init__.py). Specialising drivers compile again per launch
+    geometry, and generate the generic code a second time for the binary (0.15-0.8 s per program)."""
+    g = rt.__dict__.get("_generic_code")
+    if g is None:
+        try:
+            dv = rt.info.cl_device
+            spec = os.environ.get("POCL_WORK_GROUP_SPECIALIZATION", "1").strip().lower()
+            g = (dv.platform.name == "Portable Computing Language" and bool(dv.type & cl.device_type.CPU)
+                 and spec in ("0", "false", "no", "off"))
+        except Exception:
+            g = False
+        rt._generic_code = g
+    return g
+
+
+def _maybe_save(prg, path, rt=None):
+    """Store the binary now (or at exit) where the mode says so; True when stored or queued for exit."""
     if save_binaries:
         return _save_binary(prg, path)
+    if _mode == "auto" and rt is not None and generic_code(rt) and _save_at_exit(prg, path):
+        return True
     if SAVE_BUDGET_S[0] <= 0:
         return False
     seen = path[:-4] + ".seen"
@@ -321,6 +341,31 @@ def _maybe_save(prg, path):
     except OSError:
         pass
     return False
+
+
+# Programs to store when the process ends (CLTENSOR_CACHE_BINARIES=auto on a driver with generic code): by then
+# their kernels have run, so the driver has generated their code and handing out the binary costs ~1 ms.
+_at_exit = []
+
+
+def _save_at_exit(prg, path):
+    if not cfg.cache_fill():
+        return False
+    if not _at_exit:
+        import atexit
+        atexit.register(_store_at_exit)
+    _at_exit.append((prg, path))
+    return True
+
+
+def _store_at_exit():
+    while _at_exit:
+        prg, path = _at_exit.pop()
+        if not os.path.exists(path) and _save_binary(prg, path):
+            try:
+                os.unlink(path[:-4] + ".seen")      # (a marker of the "store on the second build" rule)
+            except OSError:
+                pass
 
 
 # Programs built from source whose binaries were not stored: when the process ends (CLTENSOR_CACHE_BINARIES=auto),
