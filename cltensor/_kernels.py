@@ -269,10 +269,38 @@ def _sources_tag():
     return _sources_hash[0]
 
 
+_template_hashes = {}
+_NAMESPACE_FILE = re.compile(rb'<%(?:namespace|include|inherit)[^>]*?file="([^"]+)"')
+
+
+def _template_tag(template):
+    """A hash of the sources one template's kernels are generated from: the template, the templates it pulls in
+    (its <%namespace/include/inherit file=...>, transitively) and this module. Binaries of the other templates
+    stay valid when one template changes."""
+    t = _template_hashes.get(template)
+    if t is None:
+        h = hashlib.sha256()
+        d = _template_dir()
+        todo, seen = [template + ".mako"], set()
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            with open(os.path.join(d, name), "rb") as f:
+                data = f.read()
+            h.update(name.encode() + b"\0" + data)
+            todo.extend(m.decode() for m in _NAMESPACE_FILE.findall(data))
+        with open(os.path.abspath(__file__), "rb") as f:
+            h.update(f.read())
+        t = _template_hashes[template] = h.hexdigest()
+    return t
+
+
 def _binary_path(rt, key):
     """The binary cache file of kernel `key` (template, def, params) on rt's device, or None (cache off).
-    Keyed by what determines the program: device, driver, pyopencl, build options, template sources and
-    params, so a hit skips rendering the template too (and importing Mako at all)."""
+    Keyed by what determines the program: device, driver, pyopencl, build options, the sources of its template
+    (_template_tag) and params, so a hit skips rendering the template too (and importing Mako at all)."""
     d = cache_dir()
     if d is None:
         return None
@@ -280,9 +308,9 @@ def _binary_path(rt, key):
     if tag is None:
         dv = rt.info.cl_device
         tag = rt._bin_tag = "\0".join([dv.platform.name, dv.platform.version, dv.name, dv.version,
-                                       dv.driver_version, cl.VERSION_TEXT, " ".join(_OPTIONS), _sources_tag(),
+                                       dv.driver_version, cl.VERSION_TEXT, " ".join(_OPTIONS),
                                        "fp64" if rt.info.fp64 else "no-fp64"])   # (a profile may turn fp64 off)
-    h = hashlib.sha256(f"{tag}\0{key!r}".encode()).hexdigest()
+    h = hashlib.sha256(f"{tag}\0{_template_tag(key[0])}\0{key!r}".encode()).hexdigest()
     return os.path.join(d, h[:2], h[2:] + ".bin")
 
 
