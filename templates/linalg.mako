@@ -226,6 +226,106 @@ __kernel void k(__global S* P, const ${idx} pbs, __global const int* piv, const 
 }
 </%def>
 
+## Small real matrices, one work-item per matrix (global round_up(nb, L), local L): the whole factorisation runs
+## without barriers, row-oriented so that every inner loop is a contiguous dot product or axpy on 8-wide vectors
+## (rows of a contiguous copy: row stride n, batch stride n * n). The fast path of the CPU device, where a
+## work-group per matrix pays a barrier per column.
+<%def name="rowvec_helpers(t)">
+<% V = "double8" if t.name == "float64" else "float8" %>
+typedef ${V} V8;
+static inline S dot_r(__global const S* x, __global const S* y, const int n) {
+    V8 acc = (V8)(0);
+    int k = 0;
+    for (; k + 8 <= n; k += 8) acc = fma(vload8(0, x + k), vload8(0, y + k), acc);
+    S s = ((acc.s0 + acc.s1) + (acc.s2 + acc.s3)) + ((acc.s4 + acc.s5) + (acc.s6 + acc.s7));
+    for (; k < n; ++k) s = fma(x[k], y[k], s);
+    return s;
+}
+/* y -= f * x over n elements */
+static inline void axpy_r(__global S* y, __global const S* x, const S f, const int n) {
+    const V8 fv = (V8)(f);
+    int k = 0;
+    for (; k + 8 <= n; k += 8) vstore8(fma(-fv, vload8(0, x + k), vload8(0, y + k)), 0, y + k);
+    for (; k < n; ++k) y[k] = fma(-f, x[k], y[k]);
+}
+</%def>
+
+## Cholesky (Cholesky-Banachiewicz, row by row: L[i, j] = (A[i, j] - L[i, :j] . L[j, :j]) / L[j, j]) of each n x n
+## real matrix of a contiguous batch, lower triangle in place (the strict upper triangle is left as it was). info:
+## the order of the first leading minor that is not positive-definite (the row whose diagonal is not > 0).
+<%def name="chol_item(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+${rowvec_helpers(t)}
+__kernel void k(__global S* A, const ${idx} off, const int n, __global int* info, const ${idx} nb)
+{
+    const ${idx} b = get_global_id(0);
+    if (b >= nb) return;
+    __global S* a = A + off + b * ((${idx})n * n);
+    for (int i = 0; i < n; ++i) {
+        __global S* ri = a + (${idx})i * n;
+        for (int j = 0; j < i; ++j) {
+            __global const S* rj = a + (${idx})j * n;
+            ri[j] = (ri[j] - dot_r(ri, rj, j)) / rj[j];
+        }
+        const S d = ri[i] - dot_r(ri, ri, i);
+        if (!(d > 0)) { info[b] = i + 1; return; }
+        ri[i] = sqrt(d);
+    }
+}
+</%def>
+
+## Inverse by Gauss-Jordan elimination with partial pivoting (the pivot rows of LU with partial pivoting, so info
+## is LU's: the first zero pivot j + 1) of each n x n real matrix of a contiguous batch A (destroyed), X <- A^-1
+## (contiguous, same layout). A zero pivot leaves its column uneliminated (the result is then not an inverse,
+## as LAPACK's getri is not called for singular input).
+<%def name="inv_item(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+${rowvec_helpers(t)}
+__kernel void k(__global S* A, __global S* X, const int n, __global int* info, const ${idx} nb)
+{
+    const ${idx} b = get_global_id(0);
+    if (b >= nb) return;
+    __global S* a = A + b * ((${idx})n * n);
+    __global S* x = X + b * ((${idx})n * n);
+    for (int i = 0; i < n; ++i) for (int j = 0; j < n; ++j) x[(${idx})i * n + j] = (S)(i == j);
+    int bad = 0;
+    for (int j = 0; j < n; ++j) {
+        int p = j;
+        S best = fabs(a[(${idx})j * n + j]);
+        for (int i = j + 1; i < n; ++i) {
+            const S v = fabs(a[(${idx})i * n + j]);
+            if (v > best || isnan(v)) { best = v; p = i; if (isnan(v)) break; }
+        }
+        __global S* rj = a + (${idx})j * n;
+        __global S* xj = x + (${idx})j * n;
+        if (p != j) {
+            __global S* rp = a + (${idx})p * n;
+            __global S* xp = x + (${idx})p * n;
+            for (int q = 0; q < n; ++q) {
+                const S u = rj[q]; rj[q] = rp[q]; rp[q] = u;
+                const S w = xj[q]; xj[q] = xp[q]; xp[q] = w;
+            }
+        }
+        const S d = rj[j];
+        if (d == 0) { if (!bad) { bad = j + 1; info[b] = bad; } continue; }
+        const S r = 1 / d;
+        for (int q = j; q < n; ++q) rj[q] *= r;
+        for (int q = 0; q < n; ++q) xj[q] *= r;
+        for (int i = 0; i < n; ++i) {
+            if (i == j) continue;
+            __global S* ri = a + (${idx})i * n;
+            const S f = ri[j];
+            if (f == 0) continue;
+            axpy_r(ri + j + 1, rj + j + 1, f, n - j - 1);
+            ri[j] = 0;
+            axpy_r(x + (${idx})i * n, xj, f, n);
+        }
+    }
+}
+</%def>
+
 ## Jacobi rotations. For the Hermitian 2 x 2 block [[a, b], [conj(b), d]] (a, d real) the rotation
 ## G = [[c, s], [-conj(e) s, conj(e) c]], e = b / |b|, makes G^H M G diagonal (Golub & Van Loan, sym.schur2, after
 ## the phase diag(1, conj(e)) has made b real). Round r of a sweep pairs the m (= n rounded up to even) indices

@@ -12,7 +12,7 @@ from .. import _creation
 from .. import _kernels as K
 from .._launch import rt_of, extent, idx_type
 from .._linalg import _gemm_nd
-from .._dtypes import int32
+from .._dtypes import int32, float32, float64
 
 NB = 64            # block size of the blocked drivers (and the largest matrix the unblocked kernels take alone)
 
@@ -30,6 +30,35 @@ def _use_local(rt, nelem, itemsize):
 
 
 _LOCAL_ON_CPU = False
+
+ITEM_MAX = 64      # largest n of the one-work-item-per-matrix kernels (chol_item, inv_item)
+_ITEM_ON_GPU = False
+_ITEM_L = 16       # work-items per work-group of those kernels
+
+
+def item_path(rt, dtype, n):
+    """Whether real n x n matrices run one matrix per work-item (no barriers): on CPU devices, where a work-group
+    per matrix pays one barrier per column; complex matrices keep the work-group kernels."""
+    return (dtype is float32 or dtype is float64) and n <= ITEM_MAX and (rt.info.is_cpu or _ITEM_ON_GPU)
+
+
+def _item_launch(rt, name, a, args, B):
+    idx, it = idx_type(extent(a))
+    kern = K.get(rt, "linalg", name, t=a._dtype, idx=idx)
+    K.launch(rt, kern, (K.round_up(B, _ITEM_L),), (_ITEM_L,), args(it) + [it(B)])
+
+
+def inv_(a):
+    """X = a^-1 of a fresh contiguous real (..., n, n) a (destroyed; n <= ITEM_MAX, item_path): (X, info (...))."""
+    n = a._shape[-1]
+    bshape = a._shape[:-2]
+    info = _creation.zeros(*bshape, dtype=int32, device=a.device)
+    x = _creation.empty(*a._shape, dtype=a._dtype, device=a.device)
+    B = _nbatch(bshape)
+    if B == 0 or n == 0:
+        return x, info
+    _item_launch(rt_of(a), "inv_item", a, lambda it: [a._st.buf, x._st.buf, np.int32(n), info._st.buf], B)
+    return x, info
 
 
 def _geom(cols, B):
@@ -127,6 +156,9 @@ def cholesky_(a):
     L = _wg(rt)
     bs = n * n
     isz = a._dtype.itemsize
+    if n <= NB and item_path(rt, a._dtype, n):
+        _item_launch(rt, "chol_item", a, lambda it: [a._st.buf, it(a._offset), np.int32(n), info._st.buf], B)
+        return info
 
     def diag(j, kb):
         lm = _use_local(rt, kb * kb, isz)
