@@ -9,6 +9,7 @@ import numpy as np
 import pyopencl as cl
 
 from .. import _creation
+from .. import _ops
 from .. import _kernels as K
 from .._launch import rt_of, extent, idx_type
 from .._linalg import _gemm_nd
@@ -31,6 +32,7 @@ def _use_local(rt, nelem, itemsize):
 
 _LOCAL_ON_CPU = False
 
+TRSM_GEMM_MIN = 128  # the blocked LU solves its U12 blocks with GEMM by L11^-1 from this many columns on
 ITEM_MAX = 64      # largest n of the one-work-item-per-matrix kernels (chol_item, inv_item)
 _ITEM_ON_GPU = False
 _ITEM_L = 16       # work-items per work-group of those kernels
@@ -134,8 +136,17 @@ def lu_(a):
                  [a._st.buf, it(a._offset), it(bs), it(rs), it(cs), np.int32(m), np.int32(n), piv._st.buf, it(0), it(k),
                   np.int32(j), np.int32(j + kb), np.int32(j), np.int32(j + kb), np.int32(0), it(B)])
         if j + kb < n:
-            trsm_(a3[:, j:j + kb, j:j + kb], 0 if B == 1 else bs, a3[:, j:j + kb, j + kb:], bs,
-                  upper=False, unit=True)
+            L11, U12 = a3[:, j:j + kb, j:j + kb], a3[:, j:j + kb, j + kb:]
+            if n - j - kb >= TRSM_GEMM_MIN:
+                # U12 = L11^-1 A12 as a GEMM with the inverse of the small unit lower L11 (its entries are
+                # bounded by 1 through the partial pivoting): the column-wise trsm is far slower on wide panels
+                Li = _creation.eye(kb, dtype=a._dtype, device=a.device).expand(B, kb, kb).contiguous()
+                trsm_(L11, 0 if B == 1 else bs, Li, kb * kb, upper=False, unit=True)
+                tmp = _creation.empty(B, kb, n - j - kb, dtype=a._dtype, device=a.device)
+                _gemm_nd(Li, U12, tmp)
+                _ops.copy_into(U12, tmp)
+            else:
+                trsm_(L11, 0 if B == 1 else bs, U12, bs, upper=False, unit=True)
             if j + kb < m:
                 _gemm_nd(a3[:, j + kb:, j:j + kb], a3[:, j:j + kb, j + kb:], a3[:, j + kb:, j + kb:], alpha=-1,
                          beta=1)
