@@ -116,6 +116,45 @@ __kernel void k(__global S* A, const ${idx} off, const ${idx} bs, const ${idx} r
 }
 </%def>
 
+## Row interchanges of matrices with contiguous rows, as `laswp` but on 32-bit words (any dtype: a row of N
+## elements of w words is N * w words): one work-item per chunk of 64 words of a row and matrix, doing all the
+## interchanges on its chunk with 16-word vectors (words in [skip0, skip1) are left alone). The CPU device's form:
+## a work-item per column walks a new cache line at every row.
+<%def name="laswp_rows(idx)">
+${c.preamble(())}
+__kernel void k(__global uint* A, const ${idx} off, const ${idx} bs, const ${idx} rs, const int M, const int W,
+                __global const int* piv, const ${idx} poff, const ${idx} pbs, const int j0, const int j1,
+                const int skip0, const int skip1, const int rev, const ${idx} nb)
+{
+    const int q0 = get_global_id(0) * 64;
+    const ${idx} b = get_global_id(1);
+    if (q0 >= W || b >= nb) return;
+    __global uint* a = A + off + b * bs + q0;
+    __global const int* pv = piv + poff + b * pbs;
+    const int w = min(64, W - q0);
+    const int fast = w == 64 && (q0 + 64 <= skip0 || q0 >= skip1);
+    for (int u = 0; u < j1 - j0; ++u) {
+        const int j = rev ? j1 - 1 - u : j0 + u;
+        const int p = pv[j] - 1;
+        if (p == j || p < 0 || p >= M) continue;
+        __global uint* x = a + j * rs;
+        __global uint* y = a + p * rs;
+        if (fast) {
+            for (int e = 0; e < 64; e += 16) {
+                const uint16 t = vload16(0, x + e);
+                vstore16(vload16(0, y + e), 0, x + e);
+                vstore16(t, 0, y + e);
+            }
+        } else {
+            for (int e = 0; e < w; ++e) {
+                if (q0 + e >= skip0 && q0 + e < skip1) continue;
+                const uint t = x[e]; x[e] = y[e]; y[e] = t;
+            }
+        }
+    }
+}
+</%def>
+
 ## Cholesky A = L L^H of each N x N Hermitian matrix, reading and writing the lower triangle only (LAPACK potf2,
 ## right-looking). info (in/out): the order of the first leading minor that is not positive-definite
 ## (ibase + j + 1); a matrix whose info is already set is left alone (the blocked driver's later panels).

@@ -491,3 +491,32 @@ def test_item_per_matrix_kernels(monkeypatch, dtype):
     s[2, 10, 10] = -100                             # leading minor of order 11 not positive-definite
     _, info = ct.linalg.cholesky_ex(C(s))
     assert host(info).tolist() == torch.linalg.cholesky_ex(T(s)).info.tolist() == [0, 0, 11]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_blocked_lu_row_interchanges(monkeypatch, dtype):
+    """Blocked LU above 64 columns: U12 by GEMM with L11^-1 from 128 trailing columns on, row interchanges of
+    contiguous rows as 32-bit word vectors (laswp_rows; also behind lu_solve), against the column-wise kernels
+    and torch. Tall, wide and batched matrices."""
+    from cltensor._lapack import _core
+    monkeypatch.setattr(_core, "_ROWS_ON_GPU", True)
+    tol = 1e-3 if dtype in ("float32", "complex64") else 1e-9
+    for shape in [(200, 200), (2, 130, 197), (210, 70)]:
+        a = rnd(shape, dtype, 90 + shape[-1])
+        LU, piv, info = ct.linalg.lu_factor_ex(C(a))
+        rLU, rpiv, _ = torch.linalg.lu_factor_ex(T(a))
+        np.testing.assert_array_equal(host(piv), rpiv.numpy())
+        np.testing.assert_allclose(host(LU), rLU.numpy(), rtol=tol, atol=tol)
+        monkeypatch.setattr(_core, "_laswp_rows", lambda *args: False)
+        got = [host(x) for x in ct.linalg.lu_factor_ex(C(a))]
+        monkeypatch.undo()
+        monkeypatch.setattr(_core, "_ROWS_ON_GPU", True)
+        np.testing.assert_array_equal(got[1], host(piv))
+        np.testing.assert_allclose(got[0], host(LU), rtol=tol, atol=tol)
+    a = rnd((3, 9, 9), dtype, 95)
+    b = rnd((3, 9, 2), dtype, 96)
+    LU, piv = ct.linalg.lu_factor(C(a))
+    for adj in (False, True):
+        x = ct.linalg.lu_solve(LU, piv, C(b), adjoint=adj)
+        ref = torch.linalg.lu_solve(*torch.linalg.lu_factor(T(a)), T(b), adjoint=adj)
+        np.testing.assert_allclose(host(x), ref.numpy(), rtol=tol, atol=tol)

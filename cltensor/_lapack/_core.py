@@ -129,27 +129,38 @@ def lu_(a):
         return piv, info
     a3 = a.reshape(B, m, n)
     ksw = K.get(rt, "linalg", "laswp", t=a._dtype, idx=idx)
-    for j in range(0, k, NB):
-        kb = min(NB, k - j)
-        panel(j, j, m - j, kb)
-        K.launch(rt, ksw, *_geom(n, B),
-                 [a._st.buf, it(a._offset), it(bs), it(rs), it(cs), np.int32(m), np.int32(n), piv._st.buf, it(0), it(k),
-                  np.int32(j), np.int32(j + kb), np.int32(j), np.int32(j + kb), np.int32(0), it(B)])
-        if j + kb < n:
-            L11, U12 = a3[:, j:j + kb, j:j + kb], a3[:, j:j + kb, j + kb:]
-            if n - j - kb >= TRSM_GEMM_MIN:
-                # U12 = L11^-1 A12 as a GEMM with the inverse of the small unit lower L11 (its entries are
-                # bounded by 1 through the partial pivoting): the column-wise trsm is far slower on wide panels
-                Li = _creation.eye(kb, dtype=a._dtype, device=a.device).expand(B, kb, kb).contiguous()
-                trsm_(L11, 0 if B == 1 else bs, Li, kb * kb, upper=False, unit=True)
-                tmp = _creation.empty(B, kb, n - j - kb, dtype=a._dtype, device=a.device)
-                _gemm_nd(Li, U12, tmp)
-                _ops.copy_into(U12, tmp)
-            else:
-                trsm_(L11, 0 if B == 1 else bs, U12, bs, upper=False, unit=True)
-            if j + kb < m:
-                _gemm_nd(a3[:, j + kb:, j:j + kb], a3[:, j:j + kb, j + kb:], a3[:, j + kb:, j + kb:], alpha=-1,
-                         beta=1)
+
+    def swap(j0, j1, c0, c1):
+        """interchanges of rows j0 <= j < j1 on the columns [c0, c1) outside [j0, j1)"""
+        off = a._offset + c0 * cs
+        if not _laswp_rows(rt, a, off, bs, rs, m, c1 - c0, piv, 0, k, j0, j1, j0 - c0, j1 - c0, False, B):
+            K.launch(rt, ksw, *_geom(c1 - c0, B),
+                     [a._st.buf, it(off), it(bs), it(rs), it(cs), np.int32(m), np.int32(c1 - c0), piv._st.buf, it(0),
+                      it(k), np.int32(j0), np.int32(j1), np.int32(j0 - c0), np.int32(j1 - c0), np.int32(0), it(B)])
+
+    def factor(c0, c1, nb):
+        """rows [c0, m) x columns [c0, c1) (row interchanges applied inside these columns only) in panels of
+        nb <= NB columns on the `lu` kernel. (A two-level form, panels of 128-512 factored this way and trailing
+        GEMMs of that depth, measured no faster at 2048 x 2048 and loses accuracy through the inverse of L11.)"""
+        for j in range(c0, min(c1, k), nb):
+            kb = min(nb, min(c1, k) - j)
+            panel(j, j, m - j, kb)
+            swap(j, j + kb, c0, c1)
+            if j + kb < c1:
+                L11, U12 = a3[:, j:j + kb, j:j + kb], a3[:, j:j + kb, j + kb:c1]
+                if c1 - j - kb >= TRSM_GEMM_MIN:
+                    # U12 = L11^-1 A12 as a GEMM with the inverse of the unit lower L11 (its entries are bounded by
+                    # 1 through the partial pivoting): the column-wise trsm is far slower on wide panels
+                    Li = _creation.eye(kb, dtype=a._dtype, device=a.device).expand(B, kb, kb).contiguous()
+                    trsm_(L11, 0 if B == 1 else bs, Li, kb * kb, upper=False, unit=True)
+                    tmp = _creation.empty(B, kb, c1 - j - kb, dtype=a._dtype, device=a.device)
+                    _gemm_nd(Li, U12, tmp)
+                    _ops.copy_into(U12, tmp)
+                else:
+                    trsm_(L11, 0 if B == 1 else bs, U12, bs, upper=False, unit=True)
+                if j + kb < m:
+                    _gemm_nd(a3[:, j + kb:, j:j + kb], U12, a3[:, j + kb:, j + kb:c1], alpha=-1, beta=1)
+    factor(0, n, NB)
     return piv, info
 
 
@@ -224,6 +235,26 @@ def trsm_(T, tbs, X, xbs, upper, unit, conj=False):
     return X
 
 
+def _laswp_rows(rt, X, off, xbs, rs, m, c, piv, poff, pbs, j0, j1, skip0, skip1, rev, B):
+    """The laswp_rows kernel when it applies (CPU device, rows of X contiguous, 4-byte-multiple elements): row
+    interchanges j0 <= j < j1 on every column outside [skip0, skip1) of B (m x c) matrices. False when not."""
+    isz = X._dtype.itemsize
+    if not (rt.info.is_cpu or _ROWS_ON_GPU) or isz % 4 or (X._strides[-1] != 1 and c > 1):
+        return False
+    w = isz // 4
+    W = c * w
+    idx, it = idx_type(extent(X) * w, extent(piv))
+    k = K.get(rt, "linalg", "laswp_rows", idx=idx)
+    K.launch(rt, k, (K.round_up(-(-W // 64), 4), B), (4, 1),
+             [X._st.buf, it(off * w), it(xbs * w), it(rs * w), np.int32(m), np.int32(W), piv._st.buf, it(poff),
+              it(pbs), np.int32(j0), np.int32(j1), np.int32(skip0 * w), np.int32(skip1 * w), np.int32(bool(rev)),
+              it(B)])
+    return True
+
+
+_ROWS_ON_GPU = False
+
+
 def laswp_(X, xbs, piv, pbs, rev=False):
     """Row interchanges of the pivots piv ((B or 1) x k view, batch stride pbs) applied to X ((B, m, c) view,
     batch stride xbs) in place; rev: in reverse order (applies P^T's inverse, i.e. P)."""
@@ -232,6 +263,8 @@ def laswp_(X, xbs, piv, pbs, rev=False):
     if B == 0 or m == 0 or c == 0 or kk == 0:
         return X
     rt = rt_of(X)
+    if _laswp_rows(rt, X, X._offset, xbs, X._strides[-2], m, c, piv, piv._offset, pbs, 0, min(kk, m), 0, 0, rev, B):
+        return X
     idx, it = idx_type(extent(X), extent(piv))
     ksw = K.get(rt, "linalg", "laswp", t=X._dtype, idx=idx)
     K.launch(rt, ksw, *_geom(c, B),
