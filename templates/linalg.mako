@@ -648,6 +648,33 @@ __kernel void k(__global S* A, __global S* TAU, const int M, const int N)
 }
 </%def>
 
+## Triangular factor of a block of K reflectors (LAPACK larft, forward, columnwise): H_0 ... H_{K-1} =
+## I - V T V^H with T upper triangular, from G = V^H V (K x K, contiguous per matrix) and tau (K per matrix):
+## T[i, i] = tau_i, T[:i, i] = -tau_i T[:i, :i] G[:i, i] (a zero tau gives a zero column: H_i = I).
+## T: fresh zeros (K x K per matrix); tau contiguous from toff. One work-item per matrix.
+<%def name="larft(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+__kernel void k(__global const S* G, __global const S* TAU, const ${idx} toff, __global S* T, const int K,
+                const ${idx} nb)
+{
+    const ${idx} b = get_global_id(0);
+    if (b >= nb) return;
+    __global const S* g = G + b * (${idx})K * K;
+    __global const S* tau = TAU + toff + b * (${idx})K;
+    __global S* tm = T + b * (${idx})K * K;
+    for (int i = 0; i < K; ++i) {
+        const S ti = tau[i];
+        tm[i * K + i] = ti;
+        for (int r = 0; r < i; ++r) {
+            S s = MKS(0);
+            for (int c = r; c < i; ++c) s += MUL(tm[r * K + c], g[c * K + i]);
+            tm[r * K + i] = -MUL(ti, s);
+        }
+    }
+}
+</%def>
+
 ## Q = H_0 H_1 ... H_{K-1} applied to the first NQ columns of the M x M identity (LAPACK orgqr / ungqr):
 ## reflectors below the diagonal of V (M x NV, unit diagonal implied, batch stride vbs), tau (K per matrix).
 ## One work-group per matrix, one column of Q per work-item.
