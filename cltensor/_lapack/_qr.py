@@ -22,11 +22,12 @@ def _nb(shape):
 
 
 QR_NB = 32          # reflectors per block of the blocked QR and Q formation
-QR_MIN = 96         # real matrices with min(m, n) >= QR_MIN take the blocked path
+QR_MIN = (96, 48, 4)  # real matrices take the blocked path from min(m, n) >= 96, or >= 48 in batches of >= 4
+                      # (measured crossovers; complex matrices keep the one-work-group kernels)
 
 
-def _blocked(dtype, k):
-    return dtype in (D.float32, D.float64) and k >= QR_MIN
+def _blocked(dtype, k, B):
+    return dtype in (D.float32, D.float64) and (k >= QR_MIN[0] or (k >= QR_MIN[1] and B >= QR_MIN[2]))
 
 
 def _geqr2(W, tau, B, m, n):
@@ -86,7 +87,7 @@ def _geqrf_raw(A):
     tau = _creation.zeros(*bshape, k, dtype=A._dtype, device=A.device)
     B = _nb(bshape)
     if B and k:
-        if _blocked(A._dtype, k):
+        if _blocked(A._dtype, k, B):
             with AG.no_grad():
                 _geqrf_blocked(W.reshape(B, m, n), tau.reshape(B, k), m, n)
         else:
@@ -118,7 +119,7 @@ def _orgqr_raw(V, tau, nq):
     k = tau._shape[-1]
     bshape = F._bshape(V._shape[:-2], tau._shape[:-1])
     B = _nb(bshape)
-    if B and m and nq and k and _blocked(V._dtype, min(k, nq)):
+    if B and m and nq and k and _blocked(V._dtype, min(k, nq), B):
         with AG.no_grad():
             return _orgqr_blocked(V, tau, nq, bshape)
     Q = _creation.empty(*bshape, m, nq, dtype=V._dtype, device=V.device)
