@@ -314,6 +314,47 @@ __kernel void k(__global S* A, const ${idx} off, const int n, __global int* info
 }
 </%def>
 
+## LU with partial pivoting (LAPACK getf2, right-looking by rows: each row below the pivot gets its multiplier
+## and one 8-wide axpy) of each M x N real matrix of a contiguous batch, in place; piv (min(M, N) per matrix,
+## 1-based) and info (the first zero pivot j + 1) as the `lu` kernel.
+<%def name="lu_item(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+${rowvec_helpers(t)}
+__kernel void k(__global S* A, const ${idx} off, const int M, const int N, __global int* piv, __global int* info,
+                const ${idx} nb)
+{
+    const ${idx} b = get_global_id(0);
+    if (b >= nb) return;
+    __global S* a = A + off + b * ((${idx})M * N);
+    const int K = min(M, N);
+    __global int* pv = piv + b * (${idx})K;
+    int bad = 0;
+    for (int j = 0; j < K; ++j) {
+        int p = j;
+        S best = fabs(a[(${idx})j * N + j]);
+        for (int i = j + 1; i < M; ++i) {
+            const S v = fabs(a[(${idx})i * N + j]);
+            if (v > best || isnan(v)) { best = v; p = i; if (isnan(v)) break; }
+        }
+        pv[j] = p + 1;
+        __global S* rj = a + (${idx})j * N;
+        if (p != j) {
+            __global S* rp = a + (${idx})p * N;
+            for (int q = 0; q < N; ++q) { const S u = rj[q]; rj[q] = rp[q]; rp[q] = u; }
+        }
+        const S d = rj[j];
+        if (d == 0) { if (!bad) { bad = j + 1; info[b] = bad; } continue; }
+        for (int i = j + 1; i < M; ++i) {
+            __global S* ri = a + (${idx})i * N;
+            const S l = ri[j] / d;
+            ri[j] = l;
+            if (l != 0) axpy_r(ri + j + 1, rj + j + 1, l, N - j - 1);
+        }
+    }
+}
+</%def>
+
 ## Inverse by Gauss-Jordan elimination with partial pivoting (the pivot rows of LU with partial pivoting, so info
 ## is LU's: the first zero pivot j + 1) of each n x n real matrix of a contiguous batch A (destroyed), X <- A^-1
 ## (contiguous, same layout). A zero pivot leaves its column uneliminated (the result is then not an inverse,

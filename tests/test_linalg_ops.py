@@ -462,8 +462,8 @@ def test_lu_solve_gradient_complex():
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_item_per_matrix_kernels(monkeypatch, dtype):
-    """Real inv/cholesky up to ITEM_MAX run one matrix per work-item (Gauss-Jordan, row-wise Cholesky): sizes
-    around the 8-wide vector loops and the threshold, strided and batched inputs, info of singular and
+    """Real inv/cholesky/LU up to ITEM_MAX run one matrix per work-item (Gauss-Jordan, row-wise Cholesky and
+    LU): sizes around the 8-wide vector loops and the threshold, strided and batched inputs, info of singular and
     non-positive-definite matrices inside a batch, and agreement with the work-group kernels."""
     from cltensor._lapack import _core
     monkeypatch.setattr(_core, "_ITEM_ON_GPU", True)     # the same kernels on other devices (checkers)
@@ -477,9 +477,15 @@ def test_item_per_matrix_kernels(monkeypatch, dtype):
                                    rtol=tol, atol=tol)
         np.testing.assert_allclose(host(ct.linalg.cholesky(st)), torch.linalg.cholesky(T(s)[::2]).numpy(),
                                    rtol=tol, atol=tol)
-        got = (host(ct.linalg.inv(C(a))), host(ct.linalg.cholesky(C(s))))
+        r = rnd((3, n, n + 3), dtype, 90 + n)        # LU of wide and tall matrices: pivots as torch
+        for x in (r, r.swapaxes(-1, -2)):
+            LU, piv, _ = ct.linalg.lu_factor_ex(C(x))
+            rLU, rpiv, _ = torch.linalg.lu_factor_ex(T(x))
+            np.testing.assert_array_equal(host(piv), rpiv.numpy())
+            np.testing.assert_allclose(host(LU), rLU.numpy(), rtol=tol, atol=tol)
+        got = (host(ct.linalg.inv(C(a))), host(ct.linalg.cholesky(C(s))), host(ct.linalg.lu_factor(C(a)).LU))
         monkeypatch.setattr(_core, "ITEM_MAX", 0)
-        ref = (host(ct.linalg.inv(C(a))), host(ct.linalg.cholesky(C(s))))
+        ref = (host(ct.linalg.inv(C(a))), host(ct.linalg.cholesky(C(s))), host(ct.linalg.lu_factor(C(a)).LU))
         monkeypatch.setattr(_core, "ITEM_MAX", 64)
         for g, r in zip(got, ref):
             np.testing.assert_allclose(g, r, rtol=tol, atol=tol)
@@ -487,6 +493,8 @@ def test_item_per_matrix_kernels(monkeypatch, dtype):
     a[1, :, 9] = 0                                  # singular: LU's first zero pivot is column 9
     _, info = ct.linalg.inv_ex(C(a))
     assert host(info).tolist() == torch.linalg.inv_ex(T(a)).info.tolist() == [0, 10, 0]
+    _, _, info = ct.linalg.lu_factor_ex(C(a))
+    assert host(info).tolist() == torch.linalg.lu_factor_ex(T(a)).info.tolist() == [0, 10, 0]
     s = spd((3, 12, 12), dtype, 81)
     s[2, 10, 10] = -100                             # leading minor of order 11 not positive-definite
     _, info = ct.linalg.cholesky_ex(C(s))

@@ -125,7 +125,11 @@ def lu_(a):
                   piv._st.buf, it(piv._offset + c0), it(k), np.int32(r0), info._st.buf] +
                  ([cl.LocalMemory(M * N * isz)] if lm else []))
     if k <= NB:
-        panel(0, 0, m, n)
+        if max(m, n) <= ITEM_MAX and item_path(rt, a._dtype, 0):
+            _item_launch(rt, "lu_item", a, lambda it: [a._st.buf, it(a._offset), np.int32(m), np.int32(n),
+                                                       piv._st.buf, info._st.buf], B)
+        else:
+            panel(0, 0, m, n)
         return piv, info
     a3 = a.reshape(B, m, n)
     ksw = K.get(rt, "linalg", "laswp", t=a._dtype, idx=idx)
