@@ -290,26 +290,35 @@ static inline void axpy_r(__global S* y, __global const S* x, const S f, const i
 </%def>
 
 ## Cholesky (Cholesky-Banachiewicz, row by row: L[i, j] = (A[i, j] - L[i, :j] . L[j, :j]) / L[j, j]) of each n x n
-## real matrix of a contiguous batch, lower triangle in place (the strict upper triangle is left as it was). info:
-## the order of the first leading minor that is not positive-definite (the row whose diagonal is not > 0).
+## real matrix, read through strides from A (batch stride abs_, 0: broadcast) and written to the contiguous L with
+## zeros above the diagonal (L may be A itself: row i reads A[i, :i + 1] before writing it). info: the order of the
+## first leading minor that is not positive-definite (the row whose diagonal is not > 0).
 <%def name="chol_item(t, idx)">
 ${c.preamble((t,))}
 ${scalar_ops(t)}
 ${rowvec_helpers(t)}
-__kernel void k(__global S* A, const ${idx} off, const int n, __global int* info, const ${idx} nb)
+__kernel void k(__global const S* A, const ${idx} aoff, const ${idx} abs_, const ${idx} ars, const ${idx} acs,
+                __global S* Lm, const ${idx} loff, const int n, __global int* info, const ${idx} nb)
 {
     const ${idx} b = get_global_id(0);
     if (b >= nb) return;
-    __global S* a = A + off + b * ((${idx})n * n);
+    __global const S* a = A + aoff + b * abs_;
+    __global S* l = Lm + loff + b * ((${idx})n * n);
     for (int i = 0; i < n; ++i) {
-        __global S* ri = a + (${idx})i * n;
+        __global S* ri = l + (${idx})i * n;
         for (int j = 0; j < i; ++j) {
-            __global const S* rj = a + (${idx})j * n;
-            ri[j] = (ri[j] - dot_r(ri, rj, j)) / rj[j];
+            __global const S* rj = l + (${idx})j * n;
+            ri[j] = (a[i * ars + j * acs] - dot_r(ri, rj, j)) / rj[j];
         }
-        const S d = ri[i] - dot_r(ri, ri, i);
-        if (!(d > 0)) { info[b] = i + 1; return; }
+        const S d = a[i * ars + i * acs] - dot_r(ri, ri, i);
+        if (!(d > 0)) {              /* rows from i on: A's lower triangle, as left by the failure */
+            info[b] = i + 1;
+            for (int r = i; r < n; ++r) for (int q = 0; q < n; ++q)
+                l[(${idx})r * n + q] = q <= r ? a[r * ars + q * acs] : (S)0;
+            return;
+        }
         ri[i] = sqrt(d);
+        for (int q = i + 1; q < n; ++q) ri[q] = 0;
     }
 }
 </%def>

@@ -50,6 +50,26 @@ def _item_launch(rt, name, a, args, B):
     K.launch(rt, kern, (K.round_up(B, _ITEM_L),), (_ITEM_L,), args(it) + [it(B)])
 
 
+def cholesky_item(A):
+    """(L, info) of real (..., n, n) A read through its strides (n <= ITEM_MAX, item_path): L fresh, contiguous,
+    zero above the diagonal."""
+    n = A._shape[-1]
+    bshape = A._shape[:-2]
+    info = _creation.zeros(*bshape, dtype=int32, device=A.device)
+    L = _creation.empty(*A._shape, dtype=A._dtype, device=A.device)
+    B = _nbatch(bshape)
+    if B == 0 or n == 0:
+        return L, info
+    T, tbs = batch_view(A, bshape)
+    rt = rt_of(A)
+    idx, it = idx_type(extent(T), extent(L))
+    kern = K.get(rt, "linalg", "chol_item", t=A._dtype, idx=idx)
+    K.launch(rt, kern, (K.round_up(B, _ITEM_L),), (_ITEM_L,),
+             [T._st.buf, it(T._offset), it(tbs), it(T._strides[-2]), it(T._strides[-1]), L._st.buf, it(L._offset),
+              np.int32(n), info._st.buf, it(B)])
+    return L, info
+
+
 def inv_(a):
     """X = a^-1 of a fresh contiguous real (..., n, n) a (destroyed; n <= ITEM_MAX, item_path): (X, info (...))."""
     n = a._shape[-1]
@@ -183,7 +203,8 @@ def cholesky_(a):
     bs = n * n
     isz = a._dtype.itemsize
     if n <= NB and item_path(rt, a._dtype, n):
-        _item_launch(rt, "chol_item", a, lambda it: [a._st.buf, it(a._offset), np.int32(n), info._st.buf], B)
+        _item_launch(rt, "chol_item", a, lambda it: [a._st.buf, it(a._offset), it(bs), it(n), it(1), a._st.buf,
+                                                     it(a._offset), np.int32(n), info._st.buf], B)
         return info
 
     def diag(j, kb):

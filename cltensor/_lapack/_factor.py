@@ -532,10 +532,13 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     name = "linalg.cholesky"
     check_dtype(A, name)
     check_square(A, name)
-    W = _work(A)
-    info = C.cholesky_(W)
     with AG.no_grad():
-        L = W.tril()
+        if C.item_path(C.rt_of(A), A._dtype, A._shape[-1]):     # real, small: no copy, no tril
+            L, info = C.cholesky_item(A)
+        else:
+            W = _work(A)
+            info = C.cholesky_(W)
+            L = W.tril()
         if upper:
             L = L.mH.contiguous()
     if check_errors:
