@@ -495,6 +495,10 @@ def test_item_per_matrix_kernels(monkeypatch, dtype):
     assert host(info).tolist() == torch.linalg.inv_ex(T(a)).info.tolist() == [0, 10, 0]
     _, _, info = ct.linalg.lu_factor_ex(C(a))
     assert host(info).tolist() == torch.linalg.lu_factor_ex(T(a)).info.tolist() == [0, 10, 0]
+    s = spd((1, 12, 12), dtype, 82)                 # broadcast batch (stride 0), upper
+    got = ct.linalg.cholesky(C(s).expand(3, 12, 12), upper=True)
+    np.testing.assert_allclose(host(got), torch.linalg.cholesky(T(s).expand(3, 12, 12), upper=True).numpy(),
+                               rtol=tol, atol=tol)
     s = spd((3, 12, 12), dtype, 81)
     s[2, 10, 10] = -100                             # leading minor of order 11 not positive-definite
     _, info = ct.linalg.cholesky_ex(C(s))
