@@ -3,6 +3,7 @@
     python benchmarks/bench_linalg.py            # batched 1024 x (32x32) solve/inv/cholesky, 2048^2 LU/Cholesky
     python benchmarks/bench_linalg.py --quick    # smaller sizes
     python benchmarks/bench_linalg.py --eig      # only eigh/eigvalsh/svd, 128..1024, float32 and float64
+    python benchmarks/bench_linalg.py --ops inv,cholesky,lu_factor,qr    # only these ops of the default rows
 
 Each repetition runs the three libraries in turn (cltensor drained with cltensor.synchronize()); the best
 repetition is reported. Ratios > 1: cltensor faster. numpy's OpenBLAS kernel set depends on OPENBLAS_CORETYPE
@@ -101,10 +102,19 @@ def rows(quick=False):
         ("svd", f"{B}x(8x8)", lambda: ct.linalg.svd(A[:, :8, :8]), lambda: np.linalg.svd(a[:, :8, :8]),
          torch and (lambda: torch.linalg.svd(ta[:, :8, :8]))),
     ]
+    only = _only()
     for op, size, fc, fn, ft in cases:
+        if only and op not in only:
+            continue
         r = _bench({"cltensor": fc, "numpy": fn, "torch": ft}, reps)
         out.append({"op": op, "size": size, **{k + "_ms": v for k, v in r.items()}})
     return out
+
+
+def _only():
+    if "--ops" not in sys.argv:
+        return None
+    return set(sys.argv[sys.argv.index("--ops") + 1].split(","))
 
 
 def eig_rows(sizes=(128, 256, 512, 1024), svd_sizes=(128, 256), reps=5):

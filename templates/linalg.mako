@@ -116,6 +116,45 @@ __kernel void k(__global S* A, const ${idx} off, const ${idx} bs, const ${idx} r
 }
 </%def>
 
+## Row interchanges of matrices with contiguous rows, as `laswp` but on 32-bit words (any dtype: a row of N
+## elements of w words is N * w words): one work-item per chunk of 64 words of a row and matrix, doing all the
+## interchanges on its chunk with 16-word vectors (words in [skip0, skip1) are left alone). The CPU device's form:
+## a work-item per column walks a new cache line at every row.
+<%def name="laswp_rows(idx)">
+${c.preamble(())}
+__kernel void k(__global uint* A, const ${idx} off, const ${idx} bs, const ${idx} rs, const int M, const int W,
+                __global const int* piv, const ${idx} poff, const ${idx} pbs, const int j0, const int j1,
+                const int skip0, const int skip1, const int rev, const ${idx} nb)
+{
+    const int q0 = get_global_id(0) * 64;
+    const ${idx} b = get_global_id(1);
+    if (q0 >= W || b >= nb) return;
+    __global uint* a = A + off + b * bs + q0;
+    __global const int* pv = piv + poff + b * pbs;
+    const int w = min(64, W - q0);
+    const int fast = w == 64 && (q0 + 64 <= skip0 || q0 >= skip1);
+    for (int u = 0; u < j1 - j0; ++u) {
+        const int j = rev ? j1 - 1 - u : j0 + u;
+        const int p = pv[j] - 1;
+        if (p == j || p < 0 || p >= M) continue;
+        __global uint* x = a + j * rs;
+        __global uint* y = a + p * rs;
+        if (fast) {
+            for (int e = 0; e < 64; e += 16) {
+                const uint16 t = vload16(0, x + e);
+                vstore16(vload16(0, y + e), 0, x + e);
+                vstore16(t, 0, y + e);
+            }
+        } else {
+            for (int e = 0; e < w; ++e) {
+                if (q0 + e >= skip0 && q0 + e < skip1) continue;
+                const uint t = x[e]; x[e] = y[e]; y[e] = t;
+            }
+        }
+    }
+}
+</%def>
+
 ## Cholesky A = L L^H of each N x N Hermitian matrix, reading and writing the lower triangle only (LAPACK potf2,
 ## right-looking). info (in/out): the order of the first leading minor that is not positive-definite
 ## (ibase + j + 1); a matrix whose info is already set is left alone (the blocked driver's later panels).
@@ -223,6 +262,156 @@ __kernel void k(__global S* P, const ${idx} pbs, __global const int* piv, const 
         if (p >= 0 && p < m && p != j) { const int x = pr[j]; pr[j] = pr[p]; pr[p] = x; }
     }
     for (int i = 0; i < m; ++i) P[b * pbs + (${idx})pr[i] * m + i] = MKS(1);
+}
+</%def>
+
+## Small real matrices, one work-item per matrix (global round_up(nb, L), local L): the whole factorisation runs
+## without barriers, row-oriented so that every inner loop is a contiguous dot product or axpy on 8-wide vectors
+## (rows of a contiguous copy: row stride n, batch stride n * n). The fast path of the CPU device, where a
+## work-group per matrix pays a barrier per column.
+<%def name="rowvec_helpers(t)">
+<% V = "double8" if t.name == "float64" else "float8" %>
+typedef ${V} V8;
+static inline S dot_r(__global const S* x, __global const S* y, const int n) {
+    V8 acc = (V8)(0);
+    int k = 0;
+    for (; k + 8 <= n; k += 8) acc = fma(vload8(0, x + k), vload8(0, y + k), acc);
+    S s = ((acc.s0 + acc.s1) + (acc.s2 + acc.s3)) + ((acc.s4 + acc.s5) + (acc.s6 + acc.s7));
+    for (; k < n; ++k) s = fma(x[k], y[k], s);
+    return s;
+}
+/* y -= f * x over n elements */
+static inline void axpy_r(__global S* y, __global const S* x, const S f, const int n) {
+    const V8 fv = (V8)(f);
+    int k = 0;
+    for (; k + 8 <= n; k += 8) vstore8(fma(-fv, vload8(0, x + k), vload8(0, y + k)), 0, y + k);
+    for (; k < n; ++k) y[k] = fma(-f, x[k], y[k]);
+}
+</%def>
+
+## Cholesky (Cholesky-Banachiewicz, row by row: L[i, j] = (A[i, j] - L[i, :j] . L[j, :j]) / L[j, j]) of each n x n
+## real matrix, read through strides from A (batch stride abs_, 0: broadcast) and written to the contiguous L with
+## zeros above the diagonal (L may be A itself: row i reads A[i, :i + 1] before writing it). info: the order of the
+## first leading minor that is not positive-definite (the row whose diagonal is not > 0).
+<%def name="chol_item(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+${rowvec_helpers(t)}
+__kernel void k(__global const S* A, const ${idx} aoff, const ${idx} abs_, const ${idx} ars, const ${idx} acs,
+                __global S* Lm, const ${idx} loff, const int n, __global int* info, const ${idx} nb)
+{
+    const ${idx} b = get_global_id(0);
+    if (b >= nb) return;
+    __global const S* a = A + aoff + b * abs_;
+    __global S* l = Lm + loff + b * ((${idx})n * n);
+    for (int i = 0; i < n; ++i) {
+        __global S* ri = l + (${idx})i * n;
+        for (int j = 0; j < i; ++j) {
+            __global const S* rj = l + (${idx})j * n;
+            ri[j] = (a[i * ars + j * acs] - dot_r(ri, rj, j)) / rj[j];
+        }
+        const S d = a[i * ars + i * acs] - dot_r(ri, ri, i);
+        if (!(d > 0)) {              /* rows from i on: A's lower triangle, as left by the failure */
+            info[b] = i + 1;
+            for (int r = i; r < n; ++r) for (int q = 0; q < n; ++q)
+                l[(${idx})r * n + q] = q <= r ? a[r * ars + q * acs] : (S)0;
+            return;
+        }
+        ri[i] = sqrt(d);
+        for (int q = i + 1; q < n; ++q) ri[q] = 0;
+    }
+}
+</%def>
+
+## LU with partial pivoting (LAPACK getf2, right-looking by rows: each row below the pivot gets its multiplier
+## and one 8-wide axpy) of each M x N real matrix of a contiguous batch, in place; piv (min(M, N) per matrix,
+## 1-based) and info (the first zero pivot j + 1) as the `lu` kernel.
+<%def name="lu_item(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+${rowvec_helpers(t)}
+__kernel void k(__global S* A, const ${idx} off, const int M, const int N, __global int* piv, __global int* info,
+                const ${idx} nb)
+{
+    const ${idx} b = get_global_id(0);
+    if (b >= nb) return;
+    __global S* a = A + off + b * ((${idx})M * N);
+    const int K = min(M, N);
+    __global int* pv = piv + b * (${idx})K;
+    int bad = 0;
+    for (int j = 0; j < K; ++j) {
+        int p = j;
+        S best = fabs(a[(${idx})j * N + j]);
+        for (int i = j + 1; i < M; ++i) {
+            const S v = fabs(a[(${idx})i * N + j]);
+            if (v > best || isnan(v)) { best = v; p = i; if (isnan(v)) break; }
+        }
+        pv[j] = p + 1;
+        __global S* rj = a + (${idx})j * N;
+        if (p != j) {
+            __global S* rp = a + (${idx})p * N;
+            for (int q = 0; q < N; ++q) { const S u = rj[q]; rj[q] = rp[q]; rp[q] = u; }
+        }
+        const S d = rj[j];
+        if (d == 0) { if (!bad) { bad = j + 1; info[b] = bad; } continue; }
+        for (int i = j + 1; i < M; ++i) {
+            __global S* ri = a + (${idx})i * N;
+            const S l = ri[j] / d;
+            ri[j] = l;
+            if (l != 0) axpy_r(ri + j + 1, rj + j + 1, l, N - j - 1);
+        }
+    }
+}
+</%def>
+
+## Inverse by Gauss-Jordan elimination with partial pivoting (the pivot rows of LU with partial pivoting, so info
+## is LU's: the first zero pivot j + 1) of each n x n real matrix of a contiguous batch A (destroyed), X <- A^-1
+## (contiguous, same layout). A zero pivot leaves its column uneliminated (the result is then not an inverse,
+## as LAPACK's getri is not called for singular input).
+<%def name="inv_item(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+${rowvec_helpers(t)}
+__kernel void k(__global S* A, __global S* X, const int n, __global int* info, const ${idx} nb)
+{
+    const ${idx} b = get_global_id(0);
+    if (b >= nb) return;
+    __global S* a = A + b * ((${idx})n * n);
+    __global S* x = X + b * ((${idx})n * n);
+    for (int i = 0; i < n; ++i) for (int j = 0; j < n; ++j) x[(${idx})i * n + j] = (S)(i == j);
+    int bad = 0;
+    for (int j = 0; j < n; ++j) {
+        int p = j;
+        S best = fabs(a[(${idx})j * n + j]);
+        for (int i = j + 1; i < n; ++i) {
+            const S v = fabs(a[(${idx})i * n + j]);
+            if (v > best || isnan(v)) { best = v; p = i; if (isnan(v)) break; }
+        }
+        __global S* rj = a + (${idx})j * n;
+        __global S* xj = x + (${idx})j * n;
+        if (p != j) {
+            __global S* rp = a + (${idx})p * n;
+            __global S* xp = x + (${idx})p * n;
+            for (int q = 0; q < n; ++q) {
+                const S u = rj[q]; rj[q] = rp[q]; rp[q] = u;
+                const S w = xj[q]; xj[q] = xp[q]; xp[q] = w;
+            }
+        }
+        const S d = rj[j];
+        if (d == 0) { if (!bad) { bad = j + 1; info[b] = bad; } continue; }
+        const S r = 1 / d;
+        for (int q = j; q < n; ++q) rj[q] *= r;
+        for (int q = 0; q < n; ++q) xj[q] *= r;
+        for (int i = 0; i < n; ++i) {
+            if (i == j) continue;
+            __global S* ri = a + (${idx})i * n;
+            const S f = ri[j];
+            if (f == 0) continue;
+            axpy_r(ri + j + 1, rj + j + 1, f, n - j - 1);
+            ri[j] = 0;
+            axpy_r(x + (${idx})i * n, xj, f, n);
+        }
+    }
 }
 </%def>
 
@@ -505,6 +694,33 @@ __kernel void k(__global S* A, __global S* TAU, const int M, const int N)
             for (int i = j + 1; i < M; ++i) a[i * N + q] -= MUL(a[i * N + j], w);
         }
         barrier(CLK_GLOBAL_MEM_FENCE);
+    }
+}
+</%def>
+
+## Triangular factor of a block of K reflectors (LAPACK larft, forward, columnwise): H_0 ... H_{K-1} =
+## I - V T V^H with T upper triangular, from G = V^H V (K x K, contiguous per matrix) and tau (K per matrix):
+## T[i, i] = tau_i, T[:i, i] = -tau_i T[:i, :i] G[:i, i] (a zero tau gives a zero column: H_i = I).
+## T: fresh zeros (K x K per matrix); tau contiguous from toff. One work-item per matrix.
+<%def name="larft(t, idx)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+__kernel void k(__global const S* G, __global const S* TAU, const ${idx} toff, __global S* T, const int K,
+                const ${idx} nb)
+{
+    const ${idx} b = get_global_id(0);
+    if (b >= nb) return;
+    __global const S* g = G + b * (${idx})K * K;
+    __global const S* tau = TAU + toff + b * (${idx})K;
+    __global S* tm = T + b * (${idx})K * K;
+    for (int i = 0; i < K; ++i) {
+        const S ti = tau[i];
+        tm[i * K + i] = ti;
+        for (int r = 0; r < i; ++r) {
+            S s = MKS(0);
+            for (int c = r; c < i; ++c) s += MUL(tm[r * K + c], g[c * K + i]);
+            tm[r * K + i] = -MUL(ti, s);
+        }
     }
 }
 </%def>

@@ -458,3 +458,101 @@ def test_lu_solve_gradient_complex():
     P = ct.tensor(piv.numpy())
     for adj in (False, True):
         _gc(lambda LU_, B: ct.linalg.lu_solve(LU_, P, B, adjoint=adj), LU.resolve_conj().numpy(), b)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_item_per_matrix_kernels(monkeypatch, dtype):
+    """Real inv/cholesky/LU up to ITEM_MAX run one matrix per work-item (Gauss-Jordan, row-wise Cholesky and
+    LU): sizes around the 8-wide vector loops and the threshold, strided and batched inputs, info of singular and
+    non-positive-definite matrices inside a batch, and agreement with the work-group kernels."""
+    from cltensor._lapack import _core
+    monkeypatch.setattr(_core, "_ITEM_ON_GPU", True)     # the same kernels on other devices (checkers)
+    tol = 2e-4 if dtype == "float32" else 1e-10
+    for n in (1, 7, 9, 17, 64, 65):
+        a = rnd((5, n, n), dtype, 60 + n) + n ** 0.5 * np.eye(n, dtype=dtype)
+        s = spd((5, n, n), dtype, 70 + n)
+        at = C(a).transpose(-1, -2)[::2]          # strided: transposed, every other matrix
+        st = C(s)[::2]
+        np.testing.assert_allclose(host(ct.linalg.inv(at)), torch.linalg.inv(T(a).mT[::2]).numpy(),
+                                   rtol=tol, atol=tol)
+        np.testing.assert_allclose(host(ct.linalg.cholesky(st)), torch.linalg.cholesky(T(s)[::2]).numpy(),
+                                   rtol=tol, atol=tol)
+        r = rnd((3, n, n + 3), dtype, 90 + n)        # LU of wide and tall matrices: pivots as torch
+        for x in (r, r.swapaxes(-1, -2)):
+            LU, piv, _ = ct.linalg.lu_factor_ex(C(x))
+            rLU, rpiv, _ = torch.linalg.lu_factor_ex(T(x))
+            np.testing.assert_array_equal(host(piv), rpiv.numpy())
+            np.testing.assert_allclose(host(LU), rLU.numpy(), rtol=tol, atol=tol)
+        got = (host(ct.linalg.inv(C(a))), host(ct.linalg.cholesky(C(s))), host(ct.linalg.lu_factor(C(a)).LU))
+        monkeypatch.setattr(_core, "ITEM_MAX", 0)
+        ref = (host(ct.linalg.inv(C(a))), host(ct.linalg.cholesky(C(s))), host(ct.linalg.lu_factor(C(a)).LU))
+        monkeypatch.setattr(_core, "ITEM_MAX", 64)
+        for g, r in zip(got, ref):
+            np.testing.assert_allclose(g, r, rtol=tol, atol=tol)
+    a = rnd((3, 12, 12), dtype, 80)
+    a[1, :, 9] = 0                                  # singular: LU's first zero pivot is column 9
+    _, info = ct.linalg.inv_ex(C(a))
+    assert host(info).tolist() == torch.linalg.inv_ex(T(a)).info.tolist() == [0, 10, 0]
+    _, _, info = ct.linalg.lu_factor_ex(C(a))
+    assert host(info).tolist() == torch.linalg.lu_factor_ex(T(a)).info.tolist() == [0, 10, 0]
+    s = spd((1, 12, 12), dtype, 82)                 # broadcast batch (stride 0), upper
+    got = ct.linalg.cholesky(C(s).expand(3, 12, 12), upper=True)
+    np.testing.assert_allclose(host(got), torch.linalg.cholesky(T(s).expand(3, 12, 12), upper=True).numpy(),
+                               rtol=tol, atol=tol)
+    s = spd((3, 12, 12), dtype, 81)
+    s[2, 10, 10] = -100                             # leading minor of order 11 not positive-definite
+    _, info = ct.linalg.cholesky_ex(C(s))
+    assert host(info).tolist() == torch.linalg.cholesky_ex(T(s)).info.tolist() == [0, 0, 11]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_blocked_lu_row_interchanges(monkeypatch, dtype):
+    """Blocked LU above 64 columns: U12 by GEMM with L11^-1 from 128 trailing columns on, row interchanges of
+    contiguous rows as 32-bit word vectors (laswp_rows; also behind lu_solve), against the column-wise kernels
+    and torch. Tall, wide and batched matrices."""
+    from cltensor._lapack import _core
+    monkeypatch.setattr(_core, "_ROWS_ON_GPU", True)
+    tol = 1e-3 if dtype in ("float32", "complex64") else 1e-9
+    for shape in [(200, 200), (2, 130, 197), (210, 70)]:
+        a = rnd(shape, dtype, 90 + shape[-1])
+        LU, piv, info = ct.linalg.lu_factor_ex(C(a))
+        rLU, rpiv, _ = torch.linalg.lu_factor_ex(T(a))
+        np.testing.assert_array_equal(host(piv), rpiv.numpy())
+        np.testing.assert_allclose(host(LU), rLU.numpy(), rtol=tol, atol=tol)
+        monkeypatch.setattr(_core, "_laswp_rows", lambda *args: False)
+        got = [host(x) for x in ct.linalg.lu_factor_ex(C(a))]
+        monkeypatch.undo()
+        monkeypatch.setattr(_core, "_ROWS_ON_GPU", True)
+        np.testing.assert_array_equal(got[1], host(piv))
+        np.testing.assert_allclose(got[0], host(LU), rtol=tol, atol=tol)
+    a = rnd((3, 9, 9), dtype, 95)
+    b = rnd((3, 9, 2), dtype, 96)
+    LU, piv = ct.linalg.lu_factor(C(a))
+    for adj in (False, True):
+        x = ct.linalg.lu_solve(LU, piv, C(b), adjoint=adj)
+        ref = torch.linalg.lu_solve(*torch.linalg.lu_factor(T(a)), T(b), adjoint=adj)
+        np.testing.assert_allclose(host(x), ref.numpy(), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_blocked_qr(dtype):
+    """Real QR with min(m, n) >= 96 (or >= 48 in batches of 4): panels of 32 reflectors and compact WY updates,
+    Q formed blockwise; tall, wide, complete, batched and strided inputs, geqrf and householder_product."""
+    tol = 2e-4 if dtype == "float32" else 1e-10
+    for shape, mode in [((97, 97), "reduced"), ((130, 100), "complete"), ((100, 130), "reduced"),
+                        ((4, 50, 49), "reduced"), ((4, 50, 49), "complete")]:
+        a = rnd(shape, dtype, 100 + shape[-1])
+        Q, R = ct.linalg.qr(C(a), mode=mode)
+        rQ, rR = torch.linalg.qr(T(a), mode=mode)
+        np.testing.assert_allclose(host(Q), rQ.numpy(), rtol=tol, atol=tol)
+        np.testing.assert_allclose(host(R), rR.numpy(), rtol=tol, atol=tol * 10)
+    a = rnd((2, 110, 100), dtype, 110)
+    at = C(a).transpose(-1, -2)                     # strided (100 x 110 rows)
+    np.testing.assert_allclose(host(ct.linalg.qr(at).R), torch.linalg.qr(T(a).mT).R.numpy(), rtol=tol,
+                               atol=tol * 10)
+    g, tau = ct.geqrf(C(a))
+    rg, rtau = torch.geqrf(T(a))
+    np.testing.assert_allclose(host(tau), rtau.numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(host(g), rg.numpy(), rtol=tol, atol=tol * 10)
+    np.testing.assert_allclose(host(ct.linalg.householder_product(g, tau[..., :97])),
+                               torch.linalg.householder_product(rg, rtau[..., :97]).numpy(), rtol=tol, atol=tol)

@@ -9,10 +9,11 @@ import numpy as np
 import pyopencl as cl
 
 from .. import _creation
+from .. import _ops
 from .. import _kernels as K
 from .._launch import rt_of, extent, idx_type
 from .._linalg import _gemm_nd
-from .._dtypes import int32
+from .._dtypes import int32, float32, float64
 
 NB = 64            # block size of the blocked drivers (and the largest matrix the unblocked kernels take alone)
 
@@ -30,6 +31,56 @@ def _use_local(rt, nelem, itemsize):
 
 
 _LOCAL_ON_CPU = False
+
+TRSM_GEMM_MIN = 128  # the blocked LU solves its U12 blocks with GEMM by L11^-1 from this many columns on
+ITEM_MAX = 64      # largest n of the one-work-item-per-matrix kernels (chol_item, inv_item)
+_ITEM_ON_GPU = False
+_ITEM_L = 16       # work-items per work-group of those kernels
+
+
+def item_path(rt, dtype, n):
+    """Whether real n x n matrices run one matrix per work-item (no barriers): on CPU devices, where a work-group
+    per matrix pays one barrier per column; complex matrices keep the work-group kernels."""
+    return (dtype is float32 or dtype is float64) and n <= ITEM_MAX and (rt.info.is_cpu or _ITEM_ON_GPU)
+
+
+def _item_launch(rt, name, a, args, B):
+    idx, it = idx_type(extent(a))
+    kern = K.get(rt, "linalg", name, t=a._dtype, idx=idx)
+    K.launch(rt, kern, (K.round_up(B, _ITEM_L),), (_ITEM_L,), args(it) + [it(B)])
+
+
+def cholesky_item(A):
+    """(L, info) of real (..., n, n) A read through its strides (n <= ITEM_MAX, item_path): L fresh, contiguous,
+    zero above the diagonal."""
+    n = A._shape[-1]
+    bshape = A._shape[:-2]
+    info = _creation.zeros(*bshape, dtype=int32, device=A.device)
+    L = _creation.empty(*A._shape, dtype=A._dtype, device=A.device)
+    B = _nbatch(bshape)
+    if B == 0 or n == 0:
+        return L, info
+    T, tbs = batch_view(A, bshape)
+    rt = rt_of(A)
+    idx, it = idx_type(extent(T), extent(L))
+    kern = K.get(rt, "linalg", "chol_item", t=A._dtype, idx=idx)
+    K.launch(rt, kern, (K.round_up(B, _ITEM_L),), (_ITEM_L,),
+             [T._st.buf, it(T._offset), it(tbs), it(T._strides[-2]), it(T._strides[-1]), L._st.buf, it(L._offset),
+              np.int32(n), info._st.buf, it(B)])
+    return L, info
+
+
+def inv_(a):
+    """X = a^-1 of a fresh contiguous real (..., n, n) a (destroyed; n <= ITEM_MAX, item_path): (X, info (...))."""
+    n = a._shape[-1]
+    bshape = a._shape[:-2]
+    info = _creation.zeros(*bshape, dtype=int32, device=a.device)
+    x = _creation.empty(*a._shape, dtype=a._dtype, device=a.device)
+    B = _nbatch(bshape)
+    if B == 0 or n == 0:
+        return x, info
+    _item_launch(rt_of(a), "inv_item", a, lambda it: [a._st.buf, x._st.buf, np.int32(n), info._st.buf], B)
+    return x, info
 
 
 def _geom(cols, B):
@@ -94,22 +145,46 @@ def lu_(a):
                   piv._st.buf, it(piv._offset + c0), it(k), np.int32(r0), info._st.buf] +
                  ([cl.LocalMemory(M * N * isz)] if lm else []))
     if k <= NB:
-        panel(0, 0, m, n)
+        if max(m, n) <= ITEM_MAX and item_path(rt, a._dtype, 0):
+            _item_launch(rt, "lu_item", a, lambda it: [a._st.buf, it(a._offset), np.int32(m), np.int32(n),
+                                                       piv._st.buf, info._st.buf], B)
+        else:
+            panel(0, 0, m, n)
         return piv, info
     a3 = a.reshape(B, m, n)
     ksw = K.get(rt, "linalg", "laswp", t=a._dtype, idx=idx)
-    for j in range(0, k, NB):
-        kb = min(NB, k - j)
-        panel(j, j, m - j, kb)
-        K.launch(rt, ksw, *_geom(n, B),
-                 [a._st.buf, it(a._offset), it(bs), it(rs), it(cs), np.int32(m), np.int32(n), piv._st.buf, it(0), it(k),
-                  np.int32(j), np.int32(j + kb), np.int32(j), np.int32(j + kb), np.int32(0), it(B)])
-        if j + kb < n:
-            trsm_(a3[:, j:j + kb, j:j + kb], 0 if B == 1 else bs, a3[:, j:j + kb, j + kb:], bs,
-                  upper=False, unit=True)
-            if j + kb < m:
-                _gemm_nd(a3[:, j + kb:, j:j + kb], a3[:, j:j + kb, j + kb:], a3[:, j + kb:, j + kb:], alpha=-1,
-                         beta=1)
+
+    def swap(j0, j1, c0, c1):
+        """interchanges of rows j0 <= j < j1 on the columns [c0, c1) outside [j0, j1)"""
+        off = a._offset + c0 * cs
+        if not _laswp_rows(rt, a, off, bs, rs, m, c1 - c0, piv, 0, k, j0, j1, j0 - c0, j1 - c0, False, B):
+            K.launch(rt, ksw, *_geom(c1 - c0, B),
+                     [a._st.buf, it(off), it(bs), it(rs), it(cs), np.int32(m), np.int32(c1 - c0), piv._st.buf, it(0),
+                      it(k), np.int32(j0), np.int32(j1), np.int32(j0 - c0), np.int32(j1 - c0), np.int32(0), it(B)])
+
+    def factor(c0, c1, nb):
+        """rows [c0, m) x columns [c0, c1) (row interchanges applied inside these columns only) in panels of
+        nb <= NB columns on the `lu` kernel. (A two-level form, panels of 128-512 factored this way and trailing
+        GEMMs of that depth, measured no faster at 2048 x 2048 and loses accuracy through the inverse of L11.)"""
+        for j in range(c0, min(c1, k), nb):
+            kb = min(nb, min(c1, k) - j)
+            panel(j, j, m - j, kb)
+            swap(j, j + kb, c0, c1)
+            if j + kb < c1:
+                L11, U12 = a3[:, j:j + kb, j:j + kb], a3[:, j:j + kb, j + kb:c1]
+                if c1 - j - kb >= TRSM_GEMM_MIN:
+                    # U12 = L11^-1 A12 as a GEMM with the inverse of the unit lower L11 (its entries are bounded by
+                    # 1 through the partial pivoting): the column-wise trsm is far slower on wide panels
+                    Li = _creation.eye(kb, dtype=a._dtype, device=a.device).expand(B, kb, kb).contiguous()
+                    trsm_(L11, 0 if B == 1 else bs, Li, kb * kb, upper=False, unit=True)
+                    tmp = _creation.empty(B, kb, c1 - j - kb, dtype=a._dtype, device=a.device)
+                    _gemm_nd(Li, U12, tmp)
+                    _ops.copy_into(U12, tmp)
+                else:
+                    trsm_(L11, 0 if B == 1 else bs, U12, bs, upper=False, unit=True)
+                if j + kb < m:
+                    _gemm_nd(a3[:, j + kb:, j:j + kb], U12, a3[:, j + kb:, j + kb:c1], alpha=-1, beta=1)
+    factor(0, n, NB)
     return piv, info
 
 
@@ -127,6 +202,10 @@ def cholesky_(a):
     L = _wg(rt)
     bs = n * n
     isz = a._dtype.itemsize
+    if n <= NB and item_path(rt, a._dtype, n):
+        _item_launch(rt, "chol_item", a, lambda it: [a._st.buf, it(a._offset), it(bs), it(n), it(1), a._st.buf,
+                                                     it(a._offset), np.int32(n), info._st.buf], B)
+        return info
 
     def diag(j, kb):
         lm = _use_local(rt, kb * kb, isz)
@@ -181,6 +260,26 @@ def trsm_(T, tbs, X, xbs, upper, unit, conj=False):
     return X
 
 
+def _laswp_rows(rt, X, off, xbs, rs, m, c, piv, poff, pbs, j0, j1, skip0, skip1, rev, B):
+    """The laswp_rows kernel when it applies (CPU device, rows of X contiguous, 4-byte-multiple elements): row
+    interchanges j0 <= j < j1 on every column outside [skip0, skip1) of B (m x c) matrices. False when not."""
+    isz = X._dtype.itemsize
+    if not (rt.info.is_cpu or _ROWS_ON_GPU) or isz % 4 or (X._strides[-1] != 1 and c > 1):
+        return False
+    w = isz // 4
+    W = c * w
+    idx, it = idx_type(extent(X) * w, extent(piv))
+    k = K.get(rt, "linalg", "laswp_rows", idx=idx)
+    K.launch(rt, k, (K.round_up(-(-W // 64), 4), B), (4, 1),
+             [X._st.buf, it(off * w), it(xbs * w), it(rs * w), np.int32(m), np.int32(W), piv._st.buf, it(poff),
+              it(pbs), np.int32(j0), np.int32(j1), np.int32(skip0 * w), np.int32(skip1 * w), np.int32(bool(rev)),
+              it(B)])
+    return True
+
+
+_ROWS_ON_GPU = False
+
+
 def laswp_(X, xbs, piv, pbs, rev=False):
     """Row interchanges of the pivots piv ((B or 1) x k view, batch stride pbs) applied to X ((B, m, c) view,
     batch stride xbs) in place; rev: in reverse order (applies P^T's inverse, i.e. P)."""
@@ -189,6 +288,8 @@ def laswp_(X, xbs, piv, pbs, rev=False):
     if B == 0 or m == 0 or c == 0 or kk == 0:
         return X
     rt = rt_of(X)
+    if _laswp_rows(rt, X, X._offset, xbs, X._strides[-2], m, c, piv, piv._offset, pbs, 0, min(kk, m), 0, 0, rev, B):
+        return X
     idx, it = idx_type(extent(X), extent(piv))
     ksw = K.get(rt, "linalg", "laswp", t=X._dtype, idx=idx)
     K.launch(rt, ksw, *_geom(c, B),

@@ -348,8 +348,11 @@ def inv_ex(A, *, check_errors=False, out=None):
     name = "linalg.inv"
     check_dtype(A, name)
     check_square(A, name)
-    LU, piv, info = _lu_raw(A)
-    Ainv = _lu_solve_raw(LU, piv, _eye_like(A))
+    if C.item_path(C.rt_of(A), A._dtype, A._shape[-1]):    # real, small: Gauss-Jordan, one matrix per work-item
+        Ainv, info = C.inv_(_work(A))
+    else:
+        LU, piv, info = _lu_raw(A)
+        Ainv = _lu_solve_raw(LU, piv, _eye_like(A))
     if check_errors:
         raise_info(info, _inv_msg, A.dim() > 2)
     if AG.needs_grad(A):
@@ -529,10 +532,13 @@ def cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     name = "linalg.cholesky"
     check_dtype(A, name)
     check_square(A, name)
-    W = _work(A)
-    info = C.cholesky_(W)
     with AG.no_grad():
-        L = W.tril()
+        if C.item_path(C.rt_of(A), A._dtype, A._shape[-1]):     # real, small: no copy, no tril
+            L, info = C.cholesky_item(A)
+        else:
+            W = _work(A)
+            info = C.cholesky_(W)
+            L = W.tril()
         if upper:
             L = L.mH.contiguous()
     if check_errors:

@@ -3,8 +3,11 @@ complete, r), householder_product (torch.orgqr), geqrf, with PyTorch's QR backwa
 import numpy as np
 
 from .. import _creation
+from .. import _dtypes as D
+from .. import _ops
 from .. import _kernels as K
 from .._launch import rt_of, extent, idx_type
+from .._linalg import _gemm_nd
 from .._registry import register
 from ..autograd import _tape as AG
 from . import _core as C
@@ -18,6 +21,64 @@ def _nb(shape):
     return n
 
 
+QR_NB = 32          # reflectors per block of the blocked QR and Q formation
+QR_MIN = (96, 48, 4)  # real matrices take the blocked path from min(m, n) >= 96, or >= 48 in batches of >= 4
+                      # (measured crossovers; complex matrices keep the one-work-group kernels)
+
+
+def _blocked(dtype, k, B):
+    return dtype in (D.float32, D.float64) and (k >= QR_MIN[0] or (k >= QR_MIN[1] and B >= QR_MIN[2]))
+
+
+def _geqr2(W, tau, B, m, n):
+    """The one-work-group-per-matrix kernel on contiguous (B, m, n) W, tau (B, min(m, n))."""
+    rt = rt_of(W)
+    idx, it = idx_type(extent(W))
+    kern = K.get(rt, "linalg", "geqrf", t=W._dtype, idx=idx)
+    L = C._wg(rt)
+    K.launch(rt, kern, (B * L,), (L,), [W._st.buf, tau._st.buf, np.int32(m), np.int32(n)])
+
+
+def _larft(V, tau):
+    """T (B, kb, kb) upper triangular with H_0 ... H_{kb-1} = I - V T V^H (V (B, r, kb) unit lower, tau (B, kb))."""
+    B, kb = tau._shape
+    G = (V.mH @ V).contiguous()
+    T = _creation.zeros(B, kb, kb, dtype=V._dtype, device=V.device)
+    rt = rt_of(V)
+    tau = tau.contiguous()
+    idx, it = idx_type(extent(G), extent(tau))
+    kern = K.get(rt, "linalg", "larft", t=V._dtype, idx=idx)
+    K.launch(rt, kern, (K.round_up(B, 4),), (4,), [G._st.buf, tau._st.buf, it(tau._offset), T._st.buf,
+                                                   np.int32(kb), it(B)])
+    return T
+
+
+def _panel_v(P, r, kb):
+    """Explicit unit lower V (B, r, kb) of the reflectors stored below the diagonal of P."""
+    return P.tril(-1) + _creation.eye(r, kb, dtype=P._dtype, device=P.device)
+
+
+def _geqrf_blocked(W3, tau3, m, n):
+    """Blocked Householder QR (LAPACK geqrf) in place: panels of QR_NB columns on the one-work-group kernel (a
+    contiguous copy of the panel), the trailing columns updated with the compact WY form,
+    A2 <- (I - V T V^H)^H A2 = A2 - V (T^H (V^H A2)), on the GEMM."""
+    B = W3._shape[0]
+    k = min(m, n)
+    for j in range(0, k, QR_NB):
+        kb = min(QR_NB, k - j)
+        P = W3[:, j:, j:j + kb].contiguous()
+        tp = _creation.zeros(B, kb, dtype=W3._dtype, device=W3.device)
+        _geqr2(P, tp, B, m - j, kb)
+        _ops.copy_into(W3[:, j:, j:j + kb], P)
+        _ops.copy_into(tau3[:, j:j + kb], tp)
+        if j + kb < n:
+            V = _panel_v(P, m - j, kb)
+            T = _larft(V, tp)
+            Cm = W3[:, j:, j + kb:]
+            Y = T.mH @ (V.mH @ Cm)
+            _gemm_nd(V, Y, Cm, alpha=-1, beta=1)
+
+
 def _geqrf_raw(A):
     m, n = A._shape[-2], A._shape[-1]
     bshape = A._shape[:-2]
@@ -26,12 +87,30 @@ def _geqrf_raw(A):
     tau = _creation.zeros(*bshape, k, dtype=A._dtype, device=A.device)
     B = _nb(bshape)
     if B and k:
-        rt = rt_of(A)
-        idx, it = idx_type(extent(W))
-        kern = K.get(rt, "linalg", "geqrf", t=A._dtype, idx=idx)
-        L = C._wg(rt)
-        K.launch(rt, kern, (B * L,), (L,), [W._st.buf, tau._st.buf, np.int32(m), np.int32(n)])
+        if _blocked(A._dtype, k, B):
+            with AG.no_grad():
+                _geqrf_blocked(W.reshape(B, m, n), tau.reshape(B, k), m, n)
+        else:
+            _geqr2(W, tau, B, m, n)
     return W, tau
+
+
+def _orgqr_blocked(V, tau, nq, bshape):
+    """Q (bshape, m, nq) = H_0 ... H_{k-1} I[:, :nq], blocks of QR_NB reflectors from the last:
+    Q[j:, j:] <- (I - V T V^H) Q[j:, j:] on the GEMM."""
+    m = V._shape[-2]
+    k = tau._shape[-1]
+    B = _nb(bshape)
+    V3 = V.expand(*bshape, *V._shape[-2:]).reshape(B, m, V._shape[-1])
+    t3 = tau.expand(*bshape, k).reshape(B, k)
+    Q = _creation.eye(m, nq, dtype=V._dtype, device=V.device).expand(B, m, nq).contiguous()
+    for j in range((k - 1) // QR_NB * QR_NB, -1, -QR_NB):
+        kb = min(QR_NB, k - j)
+        Vb = _panel_v(V3[:, j:, j:j + kb], m - j, kb)
+        T = _larft(Vb, t3[:, j:j + kb])
+        Qs = Q[:, j:, j:]
+        _gemm_nd(Vb, T @ (Vb.mH @ Qs), Qs, alpha=-1, beta=1)
+    return Q.reshape(*bshape, m, nq)
 
 
 def _orgqr_raw(V, tau, nq):
@@ -39,8 +118,11 @@ def _orgqr_raw(V, tau, nq):
     m = V._shape[-2]
     k = tau._shape[-1]
     bshape = F._bshape(V._shape[:-2], tau._shape[:-1])
-    Q = _creation.empty(*bshape, m, nq, dtype=V._dtype, device=V.device)
     B = _nb(bshape)
+    if B and m and nq and k and _blocked(V._dtype, min(k, nq), B):
+        with AG.no_grad():
+            return _orgqr_blocked(V, tau, nq, bshape)
+    Q = _creation.empty(*bshape, m, nq, dtype=V._dtype, device=V.device)
     if B and m and nq:
         rt = rt_of(V)
         Vb, vbs = C.batch_view(V, bshape)
