@@ -103,6 +103,7 @@ def test_eigh_large_nonfinite(large):
     assert np.isnan(host(W)).all()
 
 
+@pytest.mark.fp64
 def test_eigh_large_small_sizes(large):
     for n in (2, 3, 4, 5):
         h = _sym((3, n, n), "float64", n)
