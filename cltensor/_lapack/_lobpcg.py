@@ -22,16 +22,15 @@ from . import _eigen
 __all__ = ["lobpcg"]
 
 
-def _h(x):
-    return x.mT.conj() if x.is_complex() else x.mT
+def _eigh_sym(H):
+    """eigh of the Hermitian part of H (a product that is Hermitian up to rounding)."""
+    return _eigen.eigh((H + H.mH) * 0.5)
 
 
 def _b_orthonormal(S, B, eps):
     """Columns spanning S's range, B-orthonormal (dependent directions dropped)."""
     BS = S if B is None else L.matmul(B, S)
-    G = L.matmul(_h(S), BS)
-    G = (G + _h(G)) * 0.5
-    lam, V = _eigen.eigh(G)
+    lam, V = _eigh_sym(L.matmul(S.mH, BS))
     lv = lam.tolist()
     top = max(abs(x) for x in lv) if lv else 0.0
     keep = [i for i, x in enumerate(lv) if x > eps * top]
@@ -49,12 +48,10 @@ def _pick(E, n, largest):
 
 
 def _one(A, B, X, iK, k, n, niter, tol, largest, eps):
-    m = A.shape[-1]
     X = _b_orthonormal(X, B, eps)
     if X.shape[-1] < n:
         raise RuntimeError("lobpcg: the initial block X is rank deficient")
-    H = L.matmul(_h(X), L.matmul(A, X))
-    E, Z = _eigen.eigh((H + _h(H)) * 0.5)
+    E, Z = _eigh_sym(L.matmul(X.mH, L.matmul(A, X)))
     sel = C.tensor(_pick(E, n, largest), device=A.device)
     X, E = L.matmul(X, Z.index_select(1, sel)), E.index_select(0, sel)
     P = None
@@ -69,11 +66,10 @@ def _one(A, B, X, iK, k, n, niter, tol, largest, eps):
         W = R if iK is None else L.matmul(iK, R)
         S = _shape.cat([X, W] + ([P] if P is not None else []), dim=1)
         Q = _b_orthonormal(S, B, eps)
-        H = L.matmul(_h(Q), L.matmul(A, Q))
-        Ea, Za = _eigen.eigh((H + _h(H)) * 0.5)
+        Ea, Za = _eigh_sym(L.matmul(Q.mH, L.matmul(A, Q)))
         sel = C.tensor(_pick(Ea, n, largest), device=A.device)
         Xn = L.matmul(Q, Za.index_select(1, sel))
-        P = Xn - L.matmul(X, L.matmul(_h(BX), Xn))        # the new block's part B-orthogonal to span(X)
+        P = Xn - L.matmul(X, L.matmul(BX.mH, Xn))        # the new block's part B-orthogonal to span(X)
         X, E = Xn, Ea.index_select(0, sel)
     return E[:k], X[:, :k]
 

@@ -12,10 +12,6 @@ from . import _eigen, _qr as QR
 __all__ = ["svd_lowrank", "pca_lowrank"]
 
 
-def _h(x):
-    return x.mT.conj() if x.is_complex() else x.mT
-
-
 def _range_basis(A, q, niter, M, generator=None):
     """Orthonormal (..., m, q) basis approximating the range of A - M."""
     n = A.shape[-1]
@@ -25,9 +21,9 @@ def _range_basis(A, q, niter, M, generator=None):
         X = X - L.matmul(M, R)
     Q = _qr(X)
     for _ in range(niter):
-        X = L.matmul(_h(A), Q)
+        X = L.matmul(A.mH, Q)
         if M is not None:
-            X = X - L.matmul(_h(M), Q)
+            X = X - L.matmul(M.mH, Q)
         Q = _qr(X)
         X = L.matmul(A, Q)
         if M is not None:
@@ -62,12 +58,12 @@ def _svd_lowrank(A, q, niter, M):
     if M is not None:
         M = M.broadcast_to(A.shape)
     if m < n:                  # work on the tall A^H: U and V swap
-        V, S, U = _svd_lowrank(_h(A), q, niter, None if M is None else _h(M))
+        V, S, U = _svd_lowrank(A.mH, q, niter, None if M is None else M.mH)
         return U, S, V
     Q = _range_basis(A, q, niter, M)
-    B = L.matmul(_h(Q), A if M is None else A - M)
+    B = L.matmul(Q.mH, A if M is None else A - M)
     U, S, Vh = _eigen.svd(B, full_matrices=False)
-    return L.matmul(Q, U), S, _h(Vh)
+    return L.matmul(Q, U), S, Vh.mH
 
 
 @register("svd_lowrank")
