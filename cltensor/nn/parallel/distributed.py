@@ -77,6 +77,27 @@ def _mean_gathered(stacked, dtype, n):
     return stacked.astype(np.float32).sum(0) / n
 
 
+def _start_reduction(g, arr, dtype):
+    """Start the reduction of a bucket's flat host array: (request, stacked). float16/bfloat16 are gathered into
+    stacked (averaged on the host, _mean_gathered); other dtypes are summed in place (stacked None)."""
+    a, t = mpi_view(arr)
+    if dtype in _GATHERED:
+        stacked = np.empty((g.size(), arr.size), dtype.np)
+        s, st = mpi_view(stacked)
+        return g.comm.Iallgather([a, t], [s, st]), stacked
+    MPI = DC._mpi()
+    return g.comm.Iallreduce(MPI.IN_PLACE, [a, t], MPI.SUM), None
+
+
+def _used_map(g, local):
+    """Which parameters some rank used: the MAX over the group of each rank's 0/1 map."""
+    MPI = DC._mpi()
+    used = np.empty_like(local)
+    DC.wait_requests([g.comm.Iallreduce([local, MPI.INT64_T], [used, MPI.INT64_T], MPI.MAX)], g,
+                     "DistributedDataParallel unused-parameter map")
+    return used
+
+
 def _walk_outputs(obj, out):
     if isinstance(obj, Tensor):
         out.append(obj)
@@ -255,7 +276,6 @@ class DistributedDataParallel(Module, Joinable):
 
     def _launch_ready(self):
         g = self.process_group
-        MPI = DC._mpi()
         while self._next < len(self._buckets) and self._buckets[self._next].pending == 0:
             b = self._buckets[self._next]
             if self._comm_hook is not None:
@@ -269,31 +289,18 @@ class DistributedDataParallel(Module, Joinable):
                 self._next += 1
                 continue
             if b.flat is not None:
-                self._fill_flat(b)
-                a, t = mpi_view(b.buf.arr)
-                if b.dtype in _GATHERED:
-                    b.stacked = np.empty((g.size(), b.numel), b.dtype.np)
-                    s, st = mpi_view(b.stacked)
-                    req = g.comm.Iallgather([a, t], [s, st])
-                else:
-                    req = g.comm.Iallreduce(MPI.IN_PLACE, [a, t], MPI.SUM)
-                b.work = DC.Work(g, [req], "DistributedDataParallel gradient all_reduce")
-                self._next += 1
-                continue
-            for p, off, i in zip(b.params, b.offsets, b.idx):
-                seg = b.arr[off:off + p.numel()]
-                if p.grad is None or i in self._unused:
-                    seg[...] = 0
-                else:
-                    seg[...] = HostBuf(p.grad).arr
-            if b.dtype in _GATHERED:
-                b.stacked = np.empty((g.size(), b.numel), b.dtype.np)
-                a, t = mpi_view(b.arr)
-                s, st = mpi_view(b.stacked)
-                req = g.comm.Iallgather([a, t], [s, st])
+                self._fill_views(b)
+                b.buf = HostBuf(b.flat)      # the storage itself where the device shares host memory
+                arr = b.buf.arr
             else:
-                a, t = mpi_view(b.arr)
-                req = g.comm.Iallreduce(MPI.IN_PLACE, [a, t], MPI.SUM)
+                for p, off, i in zip(b.params, b.offsets, b.idx):
+                    seg = b.arr[off:off + p.numel()]
+                    if p.grad is None or i in self._unused:
+                        seg[...] = 0
+                    else:
+                        seg[...] = HostBuf(p.grad).arr
+                arr = b.arr
+            req, b.stacked = _start_reduction(g, arr, b.dtype)
             b.work = DC.Work(g, [req], "DistributedDataParallel gradient all_reduce")
             self._next += 1
         if self._next == len(self._buckets):
@@ -302,15 +309,10 @@ class DistributedDataParallel(Module, Joinable):
     def _bucket_tensor(self, b):
         """The bucket's gradients as one flat tensor for a communication hook (zeros for unused parameters): the
         bucket itself with gradient_as_bucket_view, else a fresh concatenation."""
+        if b.flat is not None:
+            self._fill_views(b)
+            return b.flat
         with no_grad():
-            if b.flat is not None:
-                for j, (p, i) in enumerate(zip(b.params, b.idx)):
-                    g = p.grad
-                    if g is None or i in self._unused:
-                        b.views[j].zero_()
-                    elif not b.is_view(j, g):
-                        b.views[j].copy_(g)
-                return b.flat
             parts = [p.grad.reshape(-1) if p.grad is not None and i not in self._unused else
                      _creation.zeros(p.numel(), dtype=p.dtype, device=p.device) for p, i in zip(b.params, b.idx)]
             return _shape.cat(parts) if len(parts) > 1 else parts[0].clone()
@@ -337,9 +339,8 @@ class DistributedDataParallel(Module, Joinable):
             else:
                 p.grad.copy_(seg)
 
-    def _fill_flat(self, b):
-        """gradient_as_bucket_view: bring every gradient of the bucket into its view, then expose the bucket's
-        memory to MPI (the storage itself where the device shares host memory, else a staging copy)."""
+    def _fill_views(self, b):
+        """gradient_as_bucket_view: bring every gradient of the bucket into its view (zeros for unused ones)."""
         with no_grad():
             for j, (p, i) in enumerate(zip(b.params, b.idx)):
                 g = p.grad
@@ -347,7 +348,6 @@ class DistributedDataParallel(Module, Joinable):
                     b.views[j].zero_()
                 elif not b.is_view(j, g):
                     b.views[j].copy_(g)
-        b.buf = HostBuf(b.flat)
 
     def _finalize(self):
         self._expect = False
@@ -359,10 +359,7 @@ class DistributedDataParallel(Module, Joinable):
             local = np.ones(len(self._params), np.int64)
             for i in self._unused:
                 local[i] = 0
-            used = np.empty_like(local)
-            MPI = DC._mpi()
-            req = self.process_group.comm.Iallreduce([local, MPI.INT64_T], [used, MPI.INT64_T], MPI.MAX)
-            DC.wait_requests([req], self.process_group, "DistributedDataParallel unused-parameter map")
+            used = _used_map(self.process_group, local)
         with no_grad():
             for b in self._buckets:
                 if self._comm_hook is not None:
@@ -459,7 +456,6 @@ class _DDPJoinHook(JoinHook):
     def main_hook(self):
         ddp = self.ddp
         g = ddp.process_group
-        MPI = DC._mpi()
         if ddp.broadcast_buffers and ddp.require_forward_param_sync:
             bufs = list(ddp.module.buffers())
             if bufs:
@@ -471,20 +467,12 @@ class _DDPJoinHook(JoinHook):
                     ddp._comm_hook(ddp._comm_state, GradBucket(k, zero, b.params, b.offsets,
                                                                k == len(ddp._buckets) - 1)).wait()
                     continue
-                arr = np.zeros(b.numel, b.dtype.np)
-                a, t = mpi_view(arr)
-                if b.dtype in _GATHERED:
-                    st = np.empty((g.size(), b.numel), b.dtype.np)
-                    s_, tt = mpi_view(st)
-                    req = g.comm.Iallgather([a, t], [s_, tt])
-                else:
-                    req = g.comm.Iallreduce(MPI.IN_PLACE, [a, t], MPI.SUM)
+                zero = np.zeros(b.numel, b.dtype.np)
+                req, stacked = _start_reduction(g, zero, b.dtype)     # (both buffers live until the wait)
                 DC.wait_requests([req], g, "DistributedDataParallel gradient all_reduce (joined rank)")
+                del zero, stacked
         if ddp.find_unused_parameters or ddp.static_graph:
-            local = np.zeros(len(ddp._params), np.int64)
-            used = np.empty_like(local)
-            req = g.comm.Iallreduce([local, MPI.INT64_T], [used, MPI.INT64_T], MPI.MAX)
-            DC.wait_requests([req], g, "DistributedDataParallel unused-parameter map (joined rank)")
+            _used_map(g, np.zeros(len(ddp._params), np.int64))
 
     def post_hook(self, is_last_joiner):
         """Every rank takes the parameters and buffers of the last rank to join (the highest such rank)."""
