@@ -10,29 +10,7 @@ import torch
 import cltensor as ct
 from _host import host
 
-D = ct.distributions
-TD = torch.distributions
-
-
-def c(x, dtype=ct.float64):
-    return ct.tensor(np.asarray(x, dtype=np.float64), dtype=dtype)
-
-
-def r(x):
-    return torch.tensor(np.asarray(x, dtype=np.float64))
-
-
-def close(got, ref, tol=1e-9):
-    g = host(got) if isinstance(got, ct.Tensor) else np.asarray(got)
-    ref = ref.detach().numpy() if isinstance(ref, torch.Tensor) else np.asarray(ref)
-    assert tuple(g.shape) == tuple(ref.shape), (g.shape, ref.shape)
-    np.testing.assert_allclose(g, ref, rtol=tol, atol=tol, equal_nan=True)
-
-
-def build(name, params, lib):
-    mod, conv = (D, c) if lib == "ct" else (TD, r)
-    args = {k: (conv(v) if isinstance(v, list) else v) for k, v in params.items()}
-    return getattr(mod, name)(**args)
+from _distref import D, TD, c, r, close, build, _message  # noqa: F401
 
 
 # name, parameters, values inside the support, methods compared
@@ -221,12 +199,6 @@ def test_shapes_expand_and_scalars():
     assert repr(i) == repr(it) and tuple(i.batch_shape) == (2,) and tuple(i.event_shape) == (3,)
     close(i.log_prob(ct.ones(2, 3)), it.log_prob(torch.ones(2, 3)), 1e-6)
     close(i.entropy(), it.entropy(), 1e-6)
-
-
-def _message(fn):
-    with pytest.raises(ValueError) as e:
-        fn()
-    return str(e.value)
 
 
 def test_validation_messages_match_torch():

@@ -11,29 +11,7 @@ import torch
 import cltensor as ct
 from _host import host
 
-D = ct.distributions
-TD = torch.distributions
-
-
-def c(x, dtype=ct.float64):
-    return ct.tensor(np.asarray(x, dtype=np.float64), dtype=dtype)
-
-
-def r(x):
-    return torch.tensor(np.asarray(x, dtype=np.float64))
-
-
-def close(got, ref, tol=1e-9):
-    g = host(got) if isinstance(got, ct.Tensor) else np.asarray(got)
-    ref = ref.detach().numpy() if isinstance(ref, torch.Tensor) else np.asarray(ref)
-    assert tuple(g.shape) == tuple(ref.shape), (g.shape, ref.shape)
-    np.testing.assert_allclose(g, ref, rtol=tol, atol=tol, equal_nan=True)
-
-
-def build(name, params, lib, **kw):
-    mod, conv = (D, c) if lib == "ct" else (TD, r)
-    args = {k: (conv(v) if isinstance(v, list) else v) for k, v in params.items()}
-    return getattr(mod, name)(**args, **kw)
+from _distref import D, TD, c, r, close, build, _message  # noqa: F401
 
 
 # name, parameters, values inside the support, methods compared with torch on the same parameters
@@ -462,12 +440,6 @@ def test_shapes_expand_and_scalars():
     assert tuple(b.enumerate_support().shape) == (5, 2)
     with pytest.raises(NotImplementedError):
         D.Binomial(ct.tensor([3.0, 4.0]), ct.tensor([0.2, 0.5])).entropy()
-
-
-def _message(fn, exc=ValueError):
-    with pytest.raises(exc) as e:
-        fn()
-    return str(e.value)
 
 
 def test_validation_messages_match_torch():
