@@ -198,7 +198,7 @@ def build(rt, items, save=True):
         return []
     t0 = time.perf_counter()
     try:
-        prg = cl.Program(rt.ctx, src).build(options=K._OPTIONS)
+        prg = K.build_program(rt, src)[0]
     except cl.Error:
         return []
     K.stats["builds"] += 1

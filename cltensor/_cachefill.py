@@ -26,7 +26,7 @@ def main(job):
         for d in plat.get_devices():
             devices.setdefault((plat.name, d.name), d)
     contexts = {}
-    for plat_name, dev_name, path, src in spec["programs"]:
+    for plat_name, dev_name, path, src, options in spec["programs"]:
         if os.path.exists(path):
             continue
         d = devices.get((plat_name, dev_name))
@@ -36,7 +36,7 @@ def main(job):
         if ctx is None:
             ctx = contexts[d.int_ptr] = cl.Context([d])
         try:
-            data = cl.Program(ctx, src).build(options=spec["options"]).binaries[0]
+            data = cl.Program(ctx, src).build(options=options).binaries[0]
         except cl.Error:
             continue
         if not data:

@@ -19,6 +19,7 @@ from . import _config as cfg
 from . import _dtypes as D
 from . import _dispatch
 from . import _progress
+from . import _clheader
 
 
 def _template_dir():
@@ -32,7 +33,7 @@ def _template_dir():
 _lookup = None
 DEBUG = cfg.debug()
 stats = {"builds": 0, "build_seconds": 0.0, "launches": 0, "binary_loads": 0, "source_builds": 0, "binaries_saved": 0,
-         "bundles": 0}
+         "bundles": 0, "slim_fallbacks": 0}
 
 
 def _tl():
@@ -202,7 +203,7 @@ def _build(rt, template, defname, params, key):
         if DEBUG:
             print(f"[cltensor] build {template}:{defname} {params}\n{src}", file=sys.stderr)
         try:
-            prg = cl.Program(rt.ctx, src).build(options=_OPTIONS)
+            prg, src, opts = build_program(rt, src)
         except cl.Error as e:
             path = _save_source(defname, src)
             if _has_bf16(params):
@@ -214,7 +215,7 @@ def _build(rt, template, defname, params, key):
                                    f"Build log:\n{e}") from None
         stats["source_builds"] += 1
         if path is not None and not _maybe_save(prg, path, rt):
-            _to_fill(rt, path, src)
+            _to_fill(rt, path, src, opts)
         _progress.built(1, time.perf_counter() - t0)
     stats["builds"] += 1
     stats["build_seconds"] += time.perf_counter() - t0
@@ -233,6 +234,51 @@ def _register(rt, key, k):
 # -w: compiler warnings are not the user's business (PoCL's clang printed "N warnings generated." on stderr for
 # double8 helper calls on AVX2 targets); CLTENSOR_DEBUG=1 shows them
 _OPTIONS = ["-cl-kernel-arg-info"] + ([] if DEBUG else ["-w"])
+_SLIM_OPTIONS = _OPTIONS + [_clheader.OPTION]
+
+
+def _slim_index(rt):
+    """The builtin-declaration index for rt's device when its programs build with the slim header (PoCL), else
+    None (see _clheader)."""
+    idx = rt.__dict__.get("_slim")
+    if idx is None:
+        idx = False
+        try:
+            dv = rt.info.cl_device
+            if _clheader.enabled() and dv.platform.name == "Portable Computing Language":
+                path = _clheader.find(dv.platform.version)
+                if path is not None:
+                    idx = _clheader.load(path, cache_dir()) or False
+        except Exception:
+            idx = False
+        rt._slim = idx
+    return idx or None
+
+
+def build_program(rt, src):
+    """Build OpenCL C source `src` on rt's context: returns (program, source built, options). On PoCL the source is
+    built behind the slim builtin header (_clheader); a program that builds only with the full header is built
+    with it (after a few such programs the slim header is dropped for the process). A bad source raises the
+    full build's error."""
+    idx = _slim_index(rt)
+    if idx is not None and "##" not in src:       # (token pasting could form builtin names the scan cannot see)
+        slim = idx.header(src) + src
+        try:
+            return cl.Program(rt.ctx, slim).build(options=_SLIM_OPTIONS), slim, _SLIM_OPTIONS
+        except cl.Error:
+            prg = cl.Program(rt.ctx, src).build(options=_OPTIONS)
+            if _clheader.strict():
+                path = _save_source("slim", slim)
+                raise KernelBuildError(f"cltensor: a program builds with the full builtin header but not with the "
+                                       f"slim one ({_clheader.ENV_SWITCH}=strict). Source: {path}") from None
+            stats["slim_fallbacks"] += 1
+            rt._slim_misses = rt.__dict__.get("_slim_misses", 0) + 1
+            if rt._slim_misses >= 3:
+                rt._slim = False
+            if DEBUG:
+                print(f"[cltensor] built with the full builtin header:\n{src}", file=sys.stderr)
+            return prg, src, _OPTIONS
+    return cl.Program(rt.ctx, src).build(options=_OPTIONS), src, _OPTIONS
 
 
 def cache_dir():
@@ -404,14 +450,14 @@ def _store_at_exit():
 _fill = []
 
 
-def _to_fill(rt, path, src):
+def _to_fill(rt, path, src, options):
     if _mode != "auto" or not cfg.cache_fill():
         return
     if not _fill:
         import atexit
         atexit.register(_spawn_fill)
     dv = rt.info.cl_device
-    _fill.append((dv.platform.name, dv.name, path, src))
+    _fill.append((dv.platform.name, dv.name, path, src, options))
 
 
 def _spawn_fill():
@@ -422,7 +468,7 @@ def _spawn_fill():
     try:
         fd, job = tempfile.mkstemp(prefix="cltensor-fill-", suffix=".pkl")
         with os.fdopen(fd, "wb") as f:
-            pickle.dump({"options": _OPTIONS, "programs": _fill}, f)
+            pickle.dump({"programs": _fill}, f)
         subprocess.Popen([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "_cachefill.py"),
                           job], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          start_new_session=True, close_fds=True)
