@@ -13,8 +13,8 @@ Rows per workload: `cold` with a fresh, empty cache home (XDG_CACHE_HOME: cltens
 for the run); `second` right after it (the first run's at-exit work may still be running); `warm` once the cache
 directory has stopped changing. `torch`: the same script on PyTorch CPU (a second run: its files are in the page
 cache). `--before [TREE]` adds the previous behaviour, interleaved with the current one in each repetition: another
-source tree (a checkout of an earlier commit), or this tree with PoCL's work-group specialization on (binaries then
-stored by a detached process at exit). Medians over --reps (wall time, and the CPU time
+source tree (a checkout of an earlier commit), or this tree with the full builtin header (CLTENSOR_SLIM_HEADER=0).
+Medians over --reps (wall time, and the CPU time
 of the process and its threads, which a loaded machine disturbs much less), and the load average before and after.
 
 --warmup: the earlier table, `cltensor.warmup()` with empty caches and in a later process, bundled or one by one.
@@ -109,10 +109,10 @@ def _cmd(work, lib, tmp):
 def _env(home, before, root=ROOT):
     env = dict(os.environ, XDG_CACHE_HOME=home, PYTHONPATH=root, CLTENSOR_BUILD_PROGRESS="0")
     for k in ("CLTENSOR_CACHE_DIR", "POCL_CACHE_DIR", "CLTENSOR_CACHE_BINARIES", "CLTENSOR_CACHE_FILL",
-              "PYTHONDONTWRITEBYTECODE", "POCL_WORK_GROUP_SPECIALIZATION"):
+              "PYTHONDONTWRITEBYTECODE", "POCL_WORK_GROUP_SPECIALIZATION", "CLTENSOR_SLIM_HEADER"):
         env.pop(k, None)
-    if before:
-        env["POCL_WORK_GROUP_SPECIALIZATION"] = "1"
+    if before and root == ROOT:     # --before without a tree: this tree with the full builtin header
+        env["CLTENSOR_SLIM_HEADER"] = "0"
     return env
 
 
@@ -256,7 +256,7 @@ def main():
     ap.add_argument("--only", default="quickstart,digits,gpt")
     ap.add_argument("--before", nargs="?", const="", default=None, metavar="TREE",
                     help="also the previous behaviour, interleaved: another source tree (e.g. a checkout of the "
-                         "previous commit), or without TREE this tree with PoCL's work-group specialization on")
+                         "previous commit), or without TREE this tree with CLTENSOR_SLIM_HEADER=0")
     ap.add_argument("--warmup", action="store_true", help="the warmup table instead")
     ap.add_argument("--dtypes", default="float32")
     ap.add_argument("--families", default="elementwise,reduce,matmul,nn,autograd")
