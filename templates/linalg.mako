@@ -323,6 +323,79 @@ __kernel void k(__global const S* A, const ${idx} aoff, const ${idx} abs_, const
 }
 </%def>
 
+## The same Cholesky for n <= nmax, W matrices per work-item at once (W = 16 float / 8 double): element (i, j) of
+## the W matrices is one W-wide vector, the packed lower triangle of all W lives in private memory, so every
+## multiply-add is a full vector across matrices (no horizontal sums, no short-row tails). Row i of the W matrices
+## is gathered from A through its strides; L (contiguous, zeros above the diagonal) and info are written as
+## chol_item writes them (rows from the failing one on: A's lower triangle). Lanes past nb are never written.
+<%def name="chol_vec(t, idx, nmax)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+<% W = 8 if t.name == "float64" else 16 %>
+typedef ${"double" if t.name == "float64" else "float"}${W} VW;
+#define W ${W}
+#define NMAX ${nmax}
+__kernel void k(__global const S* A, const ${idx} aoff, const ${idx} abs_, const ${idx} ars, const ${idx} acs,
+                __global S* Lm, const ${idx} loff, const int n, __global int* info, const ${idx} nb)
+{
+    const ${idx} b0 = (${idx})get_global_id(0) * W;
+    if (b0 >= nb || n > NMAX) return;
+    const int nl = (int)min((${idx})W, nb - b0);
+    VW Lp[NMAX * (NMAX + 1) / 2];
+    S buf[NMAX * W];
+    int bad[W];
+    for (int l = 0; l < W; ++l) bad[l] = 0;
+    int anybad = 0;
+    __global const S* a = A + aoff + b0 * abs_;
+    for (int i = 0; i < n; ++i) {
+        VW* ri = Lp + i * (i + 1) / 2;
+        for (int l = 0; l < W; ++l) {
+            __global const S* ar = a + (${idx})(l < nl ? l : 0) * abs_ + (${idx})i * ars;
+            for (int j = 0; j <= i; ++j) buf[j * W + l] = ar[(${idx})j * acs];
+        }
+        for (int j = 0; j <= i; ++j) ri[j] = vload${W}(j, buf);
+        for (int j = 0; j < i; ++j) {
+            const VW* rj = Lp + j * (j + 1) / 2;
+            VW s0 = ri[j], s1 = (VW)(0);
+            int k = 0;
+            for (; k + 2 <= j; k += 2) { s0 = fma(-ri[k], rj[k], s0); s1 = fma(-ri[k + 1], rj[k + 1], s1); }
+            if (k < j) s0 = fma(-ri[k], rj[k], s0);
+            ri[j] = (s0 + s1) / rj[j];
+        }
+        VW d0 = ri[i], d1 = (VW)(0);
+        int k = 0;
+        for (; k + 2 <= i; k += 2) { d0 = fma(-ri[k], ri[k], d0); d1 = fma(-ri[k + 1], ri[k + 1], d1); }
+        if (k < i) d0 = fma(-ri[k], ri[k], d0);
+        const VW d = d0 + d1;
+        if (!all(isgreater(d, (VW)(0)))) {
+            vstore${W}(d, 0, buf);
+            for (int l = 0; l < nl; ++l)
+                if (!(buf[l] > 0) && !bad[l]) { bad[l] = i + 1; anybad = 1; }
+        }
+        ri[i] = sqrt(d);
+    }
+    for (int i = 0; i < n; ++i) {
+        const VW* ri = Lp + i * (i + 1) / 2;
+        for (int j = 0; j <= i; ++j) vstore${W}(ri[j], j, buf);
+        for (int l = 0; l < nl; ++l) {
+            __global S* lr = Lm + loff + (b0 + l) * ((${idx})n * n) + (${idx})i * n;
+            for (int q = 0; q <= i; ++q) lr[q] = buf[q * W + l];
+            for (int q = i + 1; q < n; ++q) lr[q] = (S)0;
+        }
+    }
+    for (int l = 0; l < nl; ++l) info[b0 + l] = bad[l];
+    if (anybad) {
+        for (int l = 0; l < nl; ++l) {
+            if (!bad[l]) continue;
+            __global const S* al = a + (${idx})l * abs_;
+            __global S* ll = Lm + loff + (b0 + l) * ((${idx})n * n);
+            for (int r = bad[l] - 1; r < n; ++r) for (int q = 0; q <= r; ++q)
+                ll[(${idx})r * n + q] = al[(${idx})r * ars + (${idx})q * acs];
+        }
+    }
+}
+</%def>
+
 ## LU with partial pivoting (LAPACK getf2, right-looking by rows: each row below the pivot gets its multiplier
 ## and one 8-wide axpy) of each M x N real matrix of a contiguous batch, in place; piv (min(M, N) per matrix,
 ## 1-based) and info (the first zero pivot j + 1) as the `lu` kernel.
