@@ -10,10 +10,12 @@ import numpy as np
 from .. import _creation
 from .. import _dtypes as D
 from .. import _kernels as K
+from .. import _ops
 from .._launch import rt_of, extent, idx_type
 from .._linalg import _gemm_nd
 from ..autograd import _tape as AG
 from . import _core as C
+from . import _qr
 
 EIGH_MIN = 64         # real eigh/eigvalsh of n >= EIGH_MIN take this path (smaller: one-work-group Jacobi) ...
 BATCH_MIN = (24, 8)   # ... and batches of at least BATCH_MIN[1] matrices of n >= BATCH_MIN[0] (docs/linalg.md)
@@ -93,8 +95,8 @@ def steqr(d, e, wantz):
 
 
 def apply_q(Vt, Z):
-    """Z <- Q Z in place, Q = H_0 ... H_{n-3} from Vt (B, n, n), blocked compact WY on the GEMM."""
-    B, n = Vt._shape[0], Vt._shape[-1]
+    """Z <- Q Z in place (Z (B, n, c)), Q = H_0 ... H_{n-3} from Vt (B, n, n), blocked compact WY on the GEMM."""
+    B, n, nc = Vt._shape[0], Vt._shape[-1], Z._shape[-1]
     V = Vt
     k = n - 2
     for j0 in reversed(range(0, k, NB)):
@@ -106,9 +108,9 @@ def apply_q(Vt, Z):
         G = _creation.empty(B, kb, kb, dtype=V._dtype, device=V.device)
         _gemm_nd(Vbt, Vb, G)
         U = (G.triu(1) + (0.5 * G.diagonal(dim1=-2, dim2=-1)).diag_embed()).contiguous()
-        Y = _creation.empty(B, kb, n, dtype=V._dtype, device=V.device)
+        Y = _creation.empty(B, kb, nc, dtype=V._dtype, device=V.device)
         _gemm_nd(Vbt, Zr, Y)
-        C.trsm_(U, kb * kb, Y, kb * n, True, False)
+        C.trsm_(U, kb * kb, Y, kb * nc, True, False)
         _gemm_nd(Vb, Y, Zr, alpha=-1, beta=1)
     return Z
 
@@ -126,3 +128,71 @@ def eigh_large(A, wantv):
         Z = Zc.take_along_dim(perm.unsqueeze(-2).expand(-1, n, n), dim=-1)
         apply_q(V, Z)
         return W.reshape(*bshape, n), Z.reshape(*bshape, n, n)
+
+
+# ---------------------------------------------------------------- large real SVD
+
+SVD_MIN = 80          # real svd/svdvals with min(m, n) >= SVD_MIN take svd_large (smaller: one-work-group Jacobi)
+
+
+def use_svd(A):
+    """Whether svd/svdvals of A take svd_large: real, non-empty, min(m, n) >= SVD_MIN (crossover measured)."""
+    if A._dtype not in (D.float32, D.float64):
+        return False
+    return C._nbatch(A._shape[:-2]) > 0 and min(A._shape[-2], A._shape[-1]) >= SVD_MIN
+
+
+def _orthonormal(X):
+    """The orthonormal factor of the (B, n, k) X's QR with its columns' signs those of X's (R's diagonal >= 0):
+    X itself where X already has orthonormal columns, an orthonormal completion where X's columns are dependent."""
+    k = X._shape[-1]
+    W, tau = _qr._geqrf_raw(X)
+    Q = _qr._orgqr_raw(W, tau, k)
+    sg = (W.diagonal(dim1=-2, dim2=-1)[..., :k] >= 0).to(X._dtype) * 2 - 1
+    return Q * sg.unsqueeze(-2)
+
+
+def svd_large(A, wantv):
+    """(U (..., m, n), S (..., n) descending, V (..., n, n) or None) of real A with m >= n, n >= 1.
+
+    A = Q R (blocked Householder QR when m > n), then the symmetric eigenproblem of the Jordan-Wielandt matrix
+    J = [[0, R^T], [R, 0]] (2n x 2n) on eigh_large: its eigenvalues are +-sigma_i, the eigenvector of +sigma_i is
+    [v_i; u_i] / sqrt(2). The n largest give S; their two halves, each re-orthonormalised by a QR (which leaves
+    them as they are up to rounding where the singular values are well separated from zero, and restores
+    orthonormal columns where +-sigma pairs near zero mix them, rank-deficient input included), give V and U_R;
+    U = Q U_R. A is scaled to max |a_ij| = 1 first (S scaled back). Backward stable: singular values with absolute
+    error O(eps ||A||), as LAPACK's gesdd."""
+    m, n = A._shape[-2], A._shape[-1]
+    bshape = A._shape[:-2]
+    B = C._nbatch(bshape)
+    dt, dev = A._dtype, A.device
+    with AG.no_grad():
+        A3 = A.reshape(B, m, n)
+        amax = A3.abs().amax(dim=(-2, -1))          # scaled to max |a_ij| = 1: no under/overflow in the reflectors
+        amax = amax + (amax == 0).to(dt)
+        A3 = A3 / amax.reshape(B, 1, 1)
+        if m > n:
+            W, tau = _qr._geqrf_raw(A3)
+            R = W[:, :n, :].triu()
+        else:
+            R = A3
+        J = _creation.zeros(B, 2 * n, 2 * n, dtype=dt, device=dev)
+        _ops.copy_into(J[:, n:, :n], R)
+        Vt, d, e = tridiagonalize(J)
+        w, Zc = steqr(d, e, wantv)
+        w, order = w.sort(dim=-1)
+        lam = w[:, n:].flip(-1)
+        S, perm = lam.abs().sort(dim=-1, descending=True)
+        S = S * amax.unsqueeze(-1)
+        if not wantv:
+            return None, S.reshape(*bshape, n), None
+        cols = order[:, n:].flip(-1).take_along_dim(perm, dim=-1)
+        Zs = Zc.take_along_dim(cols.unsqueeze(-2).expand(-1, 2 * n, n), dim=-1)     # the n eigenvectors only
+        apply_q(Vt, Zs)
+        sg = (lam.take_along_dim(perm, dim=-1) >= 0).to(dt) * 2 - 1
+        V = _orthonormal(Zs[:, :n, :])
+        U = _orthonormal(Zs[:, n:, :] * sg.unsqueeze(-2))
+        if m > n:
+            Q = _qr._orgqr_raw(W, tau, n)
+            U = Q @ U
+        return U.reshape(*bshape, m, n), S.reshape(*bshape, n), V.reshape(*bshape, n, n)
