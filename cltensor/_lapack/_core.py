@@ -58,9 +58,11 @@ def cholesky_item(A):
     zero above the diagonal."""
     n = A._shape[-1]
     bshape = A._shape[:-2]
-    info = _creation.zeros(*bshape, dtype=int32, device=A.device)
-    L = _creation.empty(*A._shape, dtype=A._dtype, device=A.device)
     B = _nbatch(bshape)
+    vec = 0 < n <= CHOL_VEC_MAX and B >= CHOL_VEC_B
+    # chol_vec writes every info entry: no fill launch before it
+    info = (_creation.empty if vec else _creation.zeros)(*bshape, dtype=int32, device=A.device)
+    L = _creation.empty(*A._shape, dtype=A._dtype, device=A.device)
     if B == 0 or n == 0:
         return L, info
     T, tbs = batch_view(A, bshape)
@@ -68,7 +70,7 @@ def cholesky_item(A):
     idx, it = idx_type(extent(T), extent(L))
     args = [T._st.buf, it(T._offset), it(tbs), it(T._strides[-2]), it(T._strides[-1]), L._st.buf, it(L._offset),
             np.int32(n), info._st.buf, it(B)]
-    if n <= CHOL_VEC_MAX and B >= CHOL_VEC_B:
+    if vec:
         w = 8 if A._dtype is float64 else 16
         kern = K.get(rt, "linalg", "chol_vec", t=A._dtype, idx=idx, nmax=CHOL_VEC_MAX)
         K.launch(rt, kern, (K.round_up(-(-B // w), CHOL_VEC_L),), (CHOL_VEC_L,), args)

@@ -190,8 +190,9 @@ def svd_large(A, wantv):
         Zs = Zc.take_along_dim(cols.unsqueeze(-2).expand(-1, 2 * n, n), dim=-1)     # the n eigenvectors only
         apply_q(Vt, Zs)
         sg = (lam.take_along_dim(perm, dim=-1) >= 0).to(dt) * 2 - 1
-        V = _orthonormal(Zs[:, :n, :])
-        U = _orthonormal(Zs[:, n:, :] * sg.unsqueeze(-2))
+        from .._shape import cat
+        VU = _orthonormal(cat([Zs[:, :n, :], Zs[:, n:, :] * sg.unsqueeze(-2)], 0))      # one batched QR
+        V, U = VU[:B], VU[B:]
         if m > n:
             Q = _qr._orgqr_raw(W, tau, n)
             U = Q @ U
