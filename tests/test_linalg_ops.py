@@ -533,7 +533,8 @@ def test_cholesky_vectorised_batches(monkeypatch, dtype):
         np.testing.assert_allclose(host(b), np.broadcast_to(torch.linalg.cholesky(T(s[0])).numpy(), (20, n, n)),
                                    rtol=tol, atol=tol)
     with pytest.raises(ct.linalg.LinAlgError, match=r"\(Batch element 5\): The factorization"):
-        ct.linalg.cholesky(C(spd((20, 4, 4), dtype, 3) * np.where(np.arange(20) == 5, -1, 1)[:, None, None]))
+        ct.linalg.cholesky(C((spd((20, 4, 4), dtype, 3) * np.where(np.arange(20) == 5, -1, 1)[:, None, None])
+                             .astype(dtype)))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
