@@ -148,7 +148,7 @@ def test_eigh_large_gradcheck(large):
 
 @pytest.fixture
 def large_svd(monkeypatch):
-    """Every real svd/svdvals takes the large-matrix path (QR, Jordan-Wielandt eigenproblem, QR clean-up)."""
+    """Every real svd/svdvals takes the large-matrix path (QR, Golub-Kahan bidiagonalisation, bidiagonal QR)."""
     monkeypatch.setattr(EL, "SVD_MIN", 1)
 
 
@@ -197,8 +197,8 @@ def test_svd_large_shapes(large_svd, dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_svd_large_spectra(large_svd, dtype):
-    """Rank-deficient, ill-conditioned, clustered, zero and scaled inputs: U and V stay orthonormal (LAPACK returns
-    an orthonormal basis for zero singular values too)."""
+    """Rank-deficient (a zero first column too), ill-conditioned, clustered, zero and scaled inputs: U and V stay
+    orthonormal (LAPACK returns an orthonormal basis for zero singular values too)."""
     m, n = 12, 8
     lo = 1e-12 if dtype == "float64" else 1e-6
     cases = {"rank 3": np.r_[np.ones(3), np.zeros(n - 3)], "graded": np.logspace(0, np.log10(lo), n),
@@ -211,15 +211,32 @@ def test_svd_large_spectra(large_svd, dtype):
                 _svd_check(x, U, S, Vh, dtype)
             except AssertionError as err:
                 raise AssertionError(name) from err
+    a = _with_spectrum(m, n, np.r_[np.ones(5), np.zeros(n - 5)], 40).astype(dtype)
+    a[:, 0] = 0                                      # the bidiagonalisation starts on a zero column
+    a[:, 4] = a[:, 3]
+    U, S, Vh = (host(y) for y in ct.linalg.svd(ct.tensor(a), full_matrices=False))
+    _svd_check(a, U, S, Vh, dtype)
+    b = (np.diag([3.0, 1.0, 0.0, 2.0, 0.0, 1e-3, 5.0, 0.0]) + np.diag([1.0, 0.0, 4.0, 1.0, 1.0, 0.0, 2.0], 1))
+    b = b.astype(dtype)                             # bidiagonal with zero diagonal and off-diagonal entries
+    for x in (b, b[::-1, ::-1].copy()):
+        U, S, Vh = (host(y) for y in ct.linalg.svd(ct.tensor(x), full_matrices=False))
+        _svd_check(x, U, S, Vh, dtype)
+    x = np.ones((2, 6, 5), dtype)
+    x[1, 2, 3] = np.nan
+    S = host(ct.linalg.svdvals(ct.tensor(x)))
+    assert np.isfinite(S[0]).all() and np.isnan(S[1]).all()
     U, S, Vh = (host(y) for y in ct.linalg.svd(ct.zeros(2, 5, 4, dtype=getattr(ct, dtype))))
     assert not S.any()
     _svd_check(np.zeros((2, 5, 4), dtype), U, S, Vh, dtype)
 
 
 def test_svd_large_default_size():
-    """A matrix above SVD_MIN takes the path without the fixture."""
+    """A matrix above SVD_MIN takes the path without the fixture, so do batches above SVD_BATCH_MIN."""
     assert not EL.use_svd(ct.zeros(EL.SVD_MIN - 1, 200)) and EL.use_svd(ct.zeros(EL.SVD_MIN, EL.SVD_MIN))
     assert not EL.use_svd(ct.zeros(EL.SVD_MIN, EL.SVD_MIN, dtype=ct.complex64))
+    k, nb = EL.SVD_BATCH_MIN
+    assert EL.use_svd(ct.zeros(nb, k, k)) and not EL.use_svd(ct.zeros(nb - 1, k, k))
+    assert not EL.use_svd(ct.zeros(nb, k - 1, 90))
     a = np.random.default_rng(21).standard_normal((EL.SVD_MIN + 7, EL.SVD_MIN)).astype("float32")
     U, S, Vh = (host(y) for y in ct.linalg.svd(ct.tensor(a), full_matrices=False))
     _svd_check(a, U, S, Vh, "float32")

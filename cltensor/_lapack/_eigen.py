@@ -1,6 +1,7 @@
 """Hermitian eigendecomposition (eigh, eigvalsh) and singular value decomposition (svd, svdvals) by Jacobi
 methods on the device (templates/linalg.mako `eigh`: parallel two-sided Jacobi; `svd`: one-sided Jacobi), one
-work-group per matrix, with PyTorch's backward formulas (gauge-invariant losses only, as PyTorch)."""
+work-group per matrix, with PyTorch's backward formulas (gauge-invariant losses only, as PyTorch). Large real
+matrices go to _eigen_large (tridiagonalisation + QL; bidiagonalisation + bidiagonal QR)."""
 import numpy as np
 
 from .. import _creation

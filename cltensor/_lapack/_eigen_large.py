@@ -4,6 +4,8 @@ batches; `sytrd_col` + `sytrd_upd`: two launches per column over all work-groups
 implicit QL on the tridiagonal matrix (`steqr`, the rotations applied to rows of Z by several work-groups), and
 the back-transformation V = Q Z with the reflectors applied in blocks of NB as compact WY products on the GEMM:
 Z <- Z - V_b (T_b (V_b^T Z)), T_b^-1 = striu(V_b^T V_b) + diag(V_b^T V_b) / 2 (a triangular solve, `trsm`).
+The SVD of large real matrices (svd / svdvals above SVD_MIN, svd_large) reuses the tridiagonalisation as a
+Golub-Kahan bidiagonalisation, with the bidiagonal QR `bdsqr` and the same back-transformation.
 docs/linalg.md says why this scheme and what it costs. No autograd here (the caller records it)."""
 import numpy as np
 
@@ -132,43 +134,61 @@ def eigh_large(A, wantv):
 
 # ---------------------------------------------------------------- large real SVD
 
-SVD_MIN = 80          # real svd/svdvals with min(m, n) >= SVD_MIN take svd_large (smaller: one-work-group Jacobi)
+SVD_MIN = 64          # real svd/svdvals with min(m, n) >= SVD_MIN take svd_large (smaller: one-work-group Jacobi) ...
+SVD_BATCH_MIN = (32, 8)   # ... and batches of >= SVD_BATCH_MIN[1] matrices with min(m, n) >= SVD_BATCH_MIN[0]
 
 
 def use_svd(A):
-    """Whether svd/svdvals of A take svd_large: real, non-empty, min(m, n) >= SVD_MIN (crossover measured)."""
+    """Whether svd/svdvals of A take svd_large: real, non-empty, large or many (crossovers measured)."""
     if A._dtype not in (D.float32, D.float64):
         return False
-    return C._nbatch(A._shape[:-2]) > 0 and min(A._shape[-2], A._shape[-1]) >= SVD_MIN
+    k, B = min(A._shape[-2], A._shape[-1]), C._nbatch(A._shape[:-2])
+    return B > 0 and (k >= SVD_MIN or (k >= SVD_BATCH_MIN[0] and B >= SVD_BATCH_MIN[1]))
 
 
-def _orthonormal(X):
-    """The orthonormal factor of the (B, n, k) X's QR with its columns' signs those of X's (R's diagonal >= 0):
-    X itself where X already has orthonormal columns, an orthonormal completion where X's columns are dependent."""
-    k = X._shape[-1]
-    W, tau = _qr._geqrf_raw(X)
-    Q = _qr._orgqr_raw(W, tau, k)
-    sg = (W.diagonal(dim1=-2, dim2=-1)[..., :k] >= 0).to(X._dtype) * 2 - 1
-    return Q * sg.unsqueeze(-2)
+def bdsqr(e, n, wantz):
+    """Singular values (B, n) (unsorted, >= 0) and, with wantz, X, Y (B, n, n) with B = X diag(S) Y^T of the upper
+    bidiagonal matrices B with diagonal e[:, 0::2] and superdiagonal e[:, 1::2] (e (B, 2n): the off-diagonal of
+    their Golub-Kahan tridiagonal form)."""
+    Bn = e._shape[0]
+    rt = rt_of(e)
+    L = C._wg(rt)
+    vw = 8 if e._dtype is D.float64 else 16
+    ldz = K.round_up(n, vw)
+    G = max(1, min(2 * rt.info.compute_units, 2 * (ldz // vw) // STEQR_BLOCKS)) if wantz else 1
+    Xc = _creation.empty(Bn, ldz // vw, n, vw, dtype=e._dtype, device=e.device) if wantz else e
+    Yc = _creation.empty(Bn, ldz // vw, n, vw, dtype=e._dtype, device=e.device) if wantz else e
+    work = _creation.empty(Bn * G * 6 * n, dtype=e._dtype, device=e.device)
+    idx, it = idx_type(Bn * n * ldz, extent(e))
+    kb = K.get(rt, "linalg", "bdsqr", t=e._dtype, idx=idx)
+    S = _creation.empty(Bn, n, dtype=e._dtype, device=e.device)
+    K.launch(rt, kb, (G * L, Bn), (L, 1), [e._st.buf, np.int32(e._strides[0]), S._st.buf, Xc._st.buf, Yc._st.buf,
+                                           work._st.buf, np.int32(n), np.int32(ldz), np.int32(bool(wantz)),
+                                           np.int32(MAXIT)])
+    if not wantz:
+        return S, None, None
+    un = (lambda Zc: Zc.permute(0, 1, 3, 2).reshape(Bn, ldz, n)[:, :n])
+    return S, un(Xc), un(Yc)
 
 
 def svd_large(A, wantv):
     """(U (..., m, n), S (..., n) descending, V (..., n, n) or None) of real A with m >= n, n >= 1.
 
-    A = Q R (blocked Householder QR when m > n), then the symmetric eigenproblem of the Jordan-Wielandt matrix
-    J = [[0, R^T], [R, 0]] (2n x 2n) on eigh_large: its eigenvalues are +-sigma_i, the eigenvector of +sigma_i is
-    [v_i; u_i] / sqrt(2). The n largest give S; their two halves, each re-orthonormalised by a QR (which leaves
-    them as they are up to rounding where the singular values are well separated from zero, and restores
-    orthonormal columns where +-sigma pairs near zero mix them, rank-deficient input included), give V and U_R;
-    U = Q U_R. A is scaled to max |a_ij| = 1 first (S scaled back). Backward stable: singular values with absolute
-    error O(eps ||A||), as LAPACK's gesdd."""
+    A is scaled to max |a_ij| = 1 (S scaled back), A = Q R (blocked Householder QR when m > n), then Golub-Kahan
+    bidiagonalisation of R as the tridiagonalisation of its Jordan-Wielandt matrix J = [[0, R^T], [R, 0]] in
+    perfect-shuffle order (rows and columns v_0, u_0, v_1, u_1, ...): there every reflector lies in the v or in the
+    u coordinates and the zero blocks stay exactly zero, so T has a zero diagonal and its off-diagonal is the
+    bidiagonal B of R = X_q B Y_q^T (diagonal e[0::2], superdiagonal e[1::2]), Q's columns alternating between
+    Y_q and X_q. B = X_b diag(S) Y_b^T by implicit-shift bidiagonal QR (`bdsqr`); V = Y_q Y_b and U_R = X_q X_b
+    by one blocked compact-WY back-transformation of the rows of Y_b and X_b interleaved; U = Q U_R. Backward
+    stable as LAPACK's gesvd: singular values with absolute error O(eps ||A||), orthonormal U and V."""
     m, n = A._shape[-2], A._shape[-1]
     bshape = A._shape[:-2]
     B = C._nbatch(bshape)
     dt, dev = A._dtype, A.device
     with AG.no_grad():
         A3 = A.reshape(B, m, n)
-        amax = A3.abs().amax(dim=(-2, -1))          # scaled to max |a_ij| = 1: no under/overflow in the reflectors
+        amax = A3.abs().amax(dim=(-2, -1))          # no under/overflow in the reflectors
         amax = amax + (amax == 0).to(dt)
         A3 = A3 / amax.reshape(B, 1, 1)
         if m > n:
@@ -176,24 +196,24 @@ def svd_large(A, wantv):
             R = W[:, :n, :].triu()
         else:
             R = A3
-        J = _creation.zeros(B, 2 * n, 2 * n, dtype=dt, device=dev)
-        _ops.copy_into(J[:, n:, :n], R)
-        Vt, d, e = tridiagonalize(J)
-        w, Zc = steqr(d, e, wantv)
-        w, order = w.sort(dim=-1)
-        lam = w[:, n:].flip(-1)
-        S, perm = lam.abs().sort(dim=-1, descending=True)
+        J = _creation.zeros(B, n, 2, n, 2, dtype=dt, device=dev)
+        _ops.copy_into(J[:, :, 1, :, 0], R)          # J[u_i, v_j] = R[i, j]
+        _ops.copy_into(J[:, :, 0, :, 1], R.mT)       # J[v_i, u_j] = R[j, i]
+        Vt, d, e = tridiagonalize(J.reshape(B, 2 * n, 2 * n))
+        s, Xb, Yb = bdsqr(e, n, wantv)
+        S, perm = s.sort(dim=-1, descending=True)
         S = S * amax.unsqueeze(-1)
         if not wantv:
             return None, S.reshape(*bshape, n), None
-        cols = order[:, n:].flip(-1).take_along_dim(perm, dim=-1)
-        Zs = Zc.take_along_dim(cols.unsqueeze(-2).expand(-1, 2 * n, n), dim=-1)     # the n eigenvectors only
+        pe = perm.unsqueeze(-2).expand(-1, n, n)
+        from .._shape import stack
+        Zs = stack([Yb.take_along_dim(pe, dim=-1), Xb.take_along_dim(pe, dim=-1)], 2).reshape(B, 2 * n, n)
         apply_q(Vt, Zs)
-        sg = (lam.take_along_dim(perm, dim=-1) >= 0).to(dt) * 2 - 1
-        from .._shape import cat
-        VU = _orthonormal(cat([Zs[:, :n, :], Zs[:, n:, :] * sg.unsqueeze(-2)], 0))      # one batched QR
-        V, U = VU[:B], VU[B:]
+        Z4 = Zs.reshape(B, n, 2, n)
+        V, U = Z4[:, :, 0, :], Z4[:, :, 1, :]
         if m > n:
             Q = _qr._orgqr_raw(W, tau, n)
             U = Q @ U
-        return U.reshape(*bshape, m, n), S.reshape(*bshape, n), V.reshape(*bshape, n, n)
+        else:
+            U = U.contiguous()
+        return U.reshape(*bshape, m, n), S.reshape(*bshape, n), V.contiguous().reshape(*bshape, n, n)
