@@ -25,6 +25,7 @@ NB = 64               # reflectors per compact-WY block of the back-transformati
 WG_N = 384            # tridiagonalise in one work-group per matrix (one launch) when n <= WG_N or the batch
 WG_B = 4              # has >= WG_B matrices per compute unit; else two launches per column over all work-groups
 STEQR_BLOCKS = 64     # blocks of rows of Z per QL work-group (fewer, larger groups measured faster)
+BDSQR_BLOCKS = 64     # blocks of rows of X and Y together per bdsqr work-group
 MAXIT = 30            # QL iterations per eigenvalue (LAPACK steqr: 30 n in all)
 
 
@@ -96,17 +97,19 @@ def steqr(d, e, wantz):
     return w, (Zc.permute(0, 1, 3, 2).reshape(B, ldz, n)[:, :n] if wantz else None)
 
 
-def apply_q(Vt, Z):
-    """Z <- Q Z in place (Z (B, n, c)), Q = H_0 ... H_{n-3} from Vt (B, n, n), blocked compact WY on the GEMM."""
+def apply_q(Vt, Z, k=None, off=1):
+    """Z <- Q Z in place (Z (B, n, c)), Q = H_0 ... H_{k-1} (k = n - 2 by default) from the rows of Vt (B, n, n)
+    (row j: v_j, zero before column j + off, v_j[j + off] = 1, tau_j = 2 / |v_j|^2), blocked compact WY on the
+    GEMM."""
     B, n, nc = Vt._shape[0], Vt._shape[-1], Z._shape[-1]
     V = Vt
-    k = n - 2
+    k = n - 2 if k is None else k
     for j0 in reversed(range(0, k, NB)):
         j1 = min(j0 + NB, k)
         kb = j1 - j0
-        Vbt = Vt[:, j0:j1, j0 + 1:]
+        Vbt = Vt[:, j0:j1, j0 + off:]
         Vb = Vbt.mT
-        Zr = Z[:, j0 + 1:, :]
+        Zr = Z[:, j0 + off:, :]
         G = _creation.empty(B, kb, kb, dtype=V._dtype, device=V.device)
         _gemm_nd(Vbt, Vb, G)
         U = (G.triu(1) + (0.5 * G.diagonal(dim1=-2, dim2=-1)).diag_embed()).contiguous()
@@ -155,7 +158,7 @@ def bdsqr(e, n, wantz):
     L = C._wg(rt)
     vw = 8 if e._dtype is D.float64 else 16
     ldz = K.round_up(n, vw)
-    G = max(1, min(2 * rt.info.compute_units, 2 * (ldz // vw) // STEQR_BLOCKS)) if wantz else 1
+    G = max(1, min(2 * rt.info.compute_units, 2 * (ldz // vw) // BDSQR_BLOCKS)) if wantz else 1
     Xc = _creation.empty(Bn, ldz // vw, n, vw, dtype=e._dtype, device=e.device) if wantz else e
     Yc = _creation.empty(Bn, ldz // vw, n, vw, dtype=e._dtype, device=e.device) if wantz else e
     work = _creation.empty(Bn * G * 6 * n, dtype=e._dtype, device=e.device)
@@ -180,7 +183,7 @@ def svd_large(A, wantv):
     u coordinates and the zero blocks stay exactly zero, so T has a zero diagonal and its off-diagonal is the
     bidiagonal B of R = X_q B Y_q^T (diagonal e[0::2], superdiagonal e[1::2]), Q's columns alternating between
     Y_q and X_q. B = X_b diag(S) Y_b^T by implicit-shift bidiagonal QR (`bdsqr`); V = Y_q Y_b and U_R = X_q X_b
-    by one blocked compact-WY back-transformation of the rows of Y_b and X_b interleaved; U = Q U_R. Backward
+    by blocked compact-WY back-transformations with the v and the u reflectors; U = Q U_R. Backward
     stable as LAPACK's gesvd: singular values with absolute error O(eps ||A||), orthonormal U and V."""
     m, n = A._shape[-2], A._shape[-1]
     bshape = A._shape[:-2]
@@ -206,14 +209,14 @@ def svd_large(A, wantv):
         if not wantv:
             return None, S.reshape(*bshape, n), None
         pe = perm.unsqueeze(-2).expand(-1, n, n)
-        from .._shape import stack
-        Zs = stack([Yb.take_along_dim(pe, dim=-1), Xb.take_along_dim(pe, dim=-1)], 2).reshape(B, 2 * n, n)
-        apply_q(Vt, Zs)
-        Z4 = Zs.reshape(B, n, 2, n)
-        V, U = Z4[:, :, 0, :], Z4[:, :, 1, :]
+        V = Yb.take_along_dim(pe, dim=-1)
+        U = Xb.take_along_dim(pe, dim=-1)
+        # reflector 2k + 1 lies in the v coordinates (its 1 at v_(k+1)), reflector 2k in the u ones (1 at u_k):
+        # Y_q and X_q are each a product of n - 1 reflectors of length n
+        V4 = Vt.reshape(B, n, 2, n, 2)
+        apply_q(V4[:, :, 1, :, 0].contiguous(), V, k=n - 1, off=1)
+        apply_q(V4[:, :, 0, :, 1].contiguous(), U, k=n - 1, off=0)
         if m > n:
             Q = _qr._orgqr_raw(W, tau, n)
             U = Q @ U
-        else:
-            U = U.contiguous()
-        return U.reshape(*bshape, m, n), S.reshape(*bshape, n), V.contiguous().reshape(*bshape, n, n)
+        return U.reshape(*bshape, m, n), S.reshape(*bshape, n), V.reshape(*bshape, n, n)
