@@ -4,6 +4,7 @@
                                                  # svd 512^2 and 1024x256, eigh, qr
     python benchmarks/bench_linalg.py --quick    # smaller sizes
     python benchmarks/bench_linalg.py --eig      # only eigh/eigvalsh/svd, 128..1024, float32 and float64
+    python benchmarks/bench_linalg.py --eig --ops svd    # only the svd rows of those
     python benchmarks/bench_linalg.py --ops inv,cholesky,lu_factor,qr    # only these ops of the default rows
     python benchmarks/bench_linalg.py --ops "cholesky:1024x(32x32)"     # only this row (op:size)
 
@@ -145,7 +146,10 @@ def eig_rows(sizes=(128, 256, 512, 1024), svd_sizes=(128, 256, 512), reps=5):
                 cases.append(("svd", lambda: ct.linalg.svd(X, full_matrices=False),
                               lambda: np.linalg.svd(x, full_matrices=False),
                               torch and (lambda: torch.linalg.svd(tx, full_matrices=False))))
+            only = _only()
             for op, fc, fn, ft in cases:
+                if only and op not in only:
+                    continue
                 r = _bench({"cltensor": fc, "numpy": fn, "torch": ft}, reps)
                 out.append({"op": op, "size": f"{n}x{n} {np.dtype(dt).name}", **{k + "_ms": v for k, v in r.items()}})
     return out
