@@ -45,7 +45,7 @@ def _symmetric(A):
         return (Lw + Lw.tril(-1).mT).contiguous()
 
 
-def tridiagonalize(A):
+def tridiagonalize(A, wg_n=None):
     """(Vt, d, e): d, e (B, n) the tridiagonal matrix Q^T A Q, Vt (B, n, n) the reflectors of Q = H_0 ... H_{n-3}
     as rows (row j: v_j, zero up to column j, v_j[j + 1] = 1; tau_j = 2 / |v_j|^2)."""
     n = A._shape[-1]
@@ -62,7 +62,7 @@ def tridiagonalize(A):
     rt = rt_of(Aw)
     idx, it = idx_type(extent(Aw))
     L = C._wg(rt)
-    if n <= WG_N or B >= WG_B * rt.info.compute_units:
+    if n <= (WG_N if wg_n is None else wg_n) or B >= WG_B * rt.info.compute_units:
         kw = K.get(rt, "linalg", "sytrd_wg", t=dt, idx=idx)
         K.launch(rt, kw, (B * L,), (L,), [Aw._st.buf, V._st.buf, P._st.buf, Wv._st.buf, d._st.buf, e._st.buf,
                                           tau._st.buf, np.int32(n)])
@@ -138,6 +138,7 @@ def eigh_large(A, wantv):
 # ---------------------------------------------------------------- large real SVD
 
 SVD_MIN = 64          # real svd/svdvals with min(m, n) >= SVD_MIN take svd_large (smaller: one-work-group Jacobi) ...
+SVD_WG_N = 768        # J (2n x 2n, half zeros) tridiagonalised in one work-group up to this size (measured)
 SVD_BATCH_MIN = (32, 8)   # ... and batches of >= SVD_BATCH_MIN[1] matrices with min(m, n) >= SVD_BATCH_MIN[0]
 
 
@@ -202,7 +203,7 @@ def svd_large(A, wantv):
         J = _creation.zeros(B, n, 2, n, 2, dtype=dt, device=dev)
         _ops.copy_into(J[:, :, 1, :, 0], R)          # J[u_i, v_j] = R[i, j]
         _ops.copy_into(J[:, :, 0, :, 1], R.mT)       # J[v_i, u_j] = R[j, i]
-        Vt, d, e = tridiagonalize(J.reshape(B, 2 * n, 2 * n))
+        Vt, d, e = tridiagonalize(J.reshape(B, 2 * n, 2 * n), wg_n=SVD_WG_N)
         s, Xb, Yb = bdsqr(e, n, wantv)
         S, perm = s.sort(dim=-1, descending=True)
         S = S * amax.unsqueeze(-1)
