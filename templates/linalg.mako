@@ -1316,6 +1316,10 @@ TINY = "DBL_MIN" if R == "double" else "FLT_MIN"
 %>
 typedef ${R} RT;
 typedef ${R}${VW} RV;
+static inline RT fhypot(const RT a, const RT b) {    /* hypot only where the squares could under/overflow */
+    const RT r2 = a * a + b * b;
+    return (r2 > ${TINY} / ${EPSN} && r2 < 1 / (${TINY} / ${EPSN})) ? sqrt(r2) : hypot(a, b);
+}
 __kernel void k(__global const RT* D, __global const RT* E, __global RT* Wout, __global RT* Z, __global RT* work,
                 const int n, const int ldz, const int wantz, const int maxit)
 {
@@ -1361,13 +1365,13 @@ __kernel void k(__global const RT* D, __global const RT* E, __global RT* Wout, _
                 if (m == l || iter >= maxit) { ++l; iter = 0; continue; }
                 ++iter;
                 RT gg = (d[l + 1] - d[l]) / (2 * e[l]);
-                RT r = hypot(gg, (RT)1);
+                RT r = fhypot(gg, (RT)1);
                 gg = d[m] - d[l] + e[l] / (gg + copysign(r, gg));
                 RT s = 1, c = 1, p = 0;
                 int i = m - 1;
                 for (; i >= l; --i) {
                     const RT f = s * e[i], bb = c * e[i];
-                    r = hypot(f, gg);
+                    r = fhypot(f, gg);
                     e[i + 1] = r;
                     if (r == 0) { d[i + 1] -= p; e[m] = 0; break; }
                     s = f / r;
@@ -1449,7 +1453,8 @@ static inline RT sv2min(const RT f, const RT g, const RT h) {     /* LAPACK las2
     return 2 * ((mn * cc) * au);
 }
 static inline RT rotg(const RT f, const RT g, RT* c, RT* s) {
-    const RT r = hypot(f, g);
+    const RT r2 = f * f + g * g;        /* hypot only where the squares could under/overflow */
+    const RT r = (r2 > ${TINY} / ${EPSN} && r2 < 1 / (${TINY} / ${EPSN})) ? sqrt(r2) : hypot(f, g);
     if (r == 0) { *c = 1; *s = 0; return 0; }
     *c = f / r; *s = g / r;
     return r;
