@@ -735,8 +735,28 @@ __kernel void k(__global S* A, __global S* TAU, const int M, const int N)
     for (int j = 0; j < K; ++j) {
         if (lid == 0) {
             const S alpha = a[j * N + j];
-            RT xn = 0;
-            for (int i = j + 1; i < M; ++i) xn = hypot(xn, (RT)sqrt(RE(MUL(CONJ(a[i * N + j]), a[i * N + j]))));
+            RT mx = 0, xn = 0;          /* |x| scaled by max |re|, |im| (no hypot per element: slow here) */
+            for (int i = j + 1; i < M; ++i) {
+% if t.complex:
+                mx = fmax(mx, fmax(fabs(a[i * N + j].x), fabs(a[i * N + j].y)));
+% else:
+                mx = fmax(mx, fabs(a[i * N + j]));
+% endif
+            }
+            if (mx > 0) {
+                const RT inv = 1 / mx;
+                RT ss = 0;
+                for (int i = j + 1; i < M; ++i) {
+% if t.complex:
+                    const RT u = a[i * N + j].x * inv, v = a[i * N + j].y * inv;
+                    ss += u * u + v * v;
+% else:
+                    const RT u = a[i * N + j] * inv;
+                    ss += u * u;
+% endif
+                }
+                xn = mx * sqrt(ss);
+            }
 % if t.complex:
             const int trivial = xn == 0 && alpha.y == 0;
 % else:
