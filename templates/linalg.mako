@@ -512,7 +512,8 @@ static inline void jrot(RT a, RT d, S b, RT* c, RT* s, S* e) {
     const RT ab = CABS(b);
     *e = DIV(b, MKS(ab));
     const RT tau = (d - a) / (2 * ab);
-    const RT t = (tau >= 0 ? (RT)1 : (RT)-1) / (fabs(tau) + hypot((RT)1, tau));
+    const RT at = fabs(tau);       /* hypot(1, tau) without PoCL's slow hypot: 1 is negligible past 1e18 */
+    const RT t = (tau >= 0 ? (RT)1 : (RT)-1) / (at + (at < (RT)1e18 ? sqrt(1 + tau * tau) : at));
     *c = (RT)1 / sqrt(1 + t * t);
     *s = t * *c;
 }
