@@ -1,12 +1,16 @@
 """torch.linalg benchmark: cltensor vs numpy (LAPACK) vs torch CPU, interleaved in one process.
 
-    python benchmarks/bench_linalg.py            # batched 1024 x (32x32) solve/inv/cholesky, 2048^2 LU/Cholesky
+    python benchmarks/bench_linalg.py            # batched 1024 x (32x32) solve/inv/cholesky, 2048^2 LU/Cholesky,
+                                                 # svd 512^2 and 1024x256, eigh, qr
     python benchmarks/bench_linalg.py --quick    # smaller sizes
     python benchmarks/bench_linalg.py --eig      # only eigh/eigvalsh/svd, 128..1024, float32 and float64
+    python benchmarks/bench_linalg.py --eig --ops svd    # only the svd rows of those
     python benchmarks/bench_linalg.py --ops inv,cholesky,lu_factor,qr    # only these ops of the default rows
+    python benchmarks/bench_linalg.py --ops "cholesky:1024x(32x32)"     # only this row (op:size)
 
 Each repetition runs the three libraries in turn (cltensor drained with cltensor.synchronize()); the best
-repetition is reported. Ratios > 1: cltensor faster. numpy's OpenBLAS kernel set depends on OPENBLAS_CORETYPE
+repetition is reported (12 repetitions for the batched small-matrix rows, 4 for the others). Ratios > 1:
+cltensor faster. numpy's OpenBLAS kernel set depends on OPENBLAS_CORETYPE
 (see the machine notes): say which one ran.
 """
 import os
@@ -87,10 +91,16 @@ def rows(quick=False):
     sq = rng.standard_normal((M, M)).astype(np.float32)
     sh = sq + sq.T
     Q, H = ct.tensor(sq), ct.tensor(sh)
+    w2 = rng.standard_normal((2 * M, M // 2)).astype(np.float32)
+    W2, tw2 = ct.tensor(w2), (torch.from_numpy(w2) if torch else None)
     tq, th = (torch.from_numpy(sq), torch.from_numpy(sh)) if torch else (None, None)
     cases += [
         ("svd", f"{M}x{M}", lambda: ct.linalg.svd(Q, full_matrices=False), lambda: np.linalg.svd(sq),
          torch and (lambda: torch.linalg.svd(tq, full_matrices=False))),
+        ("svd", f"{2 * M}x{M // 2}", lambda: ct.linalg.svd(W2, full_matrices=False),
+         lambda: np.linalg.svd(w2, full_matrices=False), torch and (lambda: torch.linalg.svd(tw2, full_matrices=False))),
+        ("svdvals", f"{M}x{M}", lambda: ct.linalg.svdvals(Q), lambda: np.linalg.svd(sq, compute_uv=False),
+         torch and (lambda: torch.linalg.svdvals(tq))),
         ("eigh", f"{M}x{M}", lambda: ct.linalg.eigh(H), lambda: np.linalg.eigh(sh),
          torch and (lambda: torch.linalg.eigh(th))),
         ("eigh", f"64x(48x48)", lambda: ct.linalg.eigh(H[:48, :48].expand(64, 48, 48)),
@@ -104,9 +114,10 @@ def rows(quick=False):
     ]
     only = _only()
     for op, size, fc, fn, ft in cases:
-        if only and op not in only:
+        if only and op not in only and f"{op}:{size}" not in only:
             continue
-        r = _bench({"cltensor": fc, "numpy": fn, "torch": ft}, reps)
+        small = size.startswith(f"{B}x(")      # batched small matrices: a few ms each, so more repetitions
+        r = _bench({"cltensor": fc, "numpy": fn, "torch": ft}, 3 * reps if small else reps)
         out.append({"op": op, "size": size, **{k + "_ms": v for k, v in r.items()}})
     return out
 
@@ -117,8 +128,8 @@ def _only():
     return set(sys.argv[sys.argv.index("--ops") + 1].split(","))
 
 
-def eig_rows(sizes=(128, 256, 512, 1024), svd_sizes=(128, 256), reps=5):
-    """eigh / eigvalsh (and svd, still the one-work-group Jacobi kernel: small sizes only) of one n x n matrix."""
+def eig_rows(sizes=(128, 256, 512, 1024), svd_sizes=(128, 256, 512), reps=5):
+    """eigh / eigvalsh (and svd) of one n x n matrix."""
     rng = np.random.default_rng(1)
     out = []
     for dt in (np.float32, np.float64):
@@ -135,7 +146,10 @@ def eig_rows(sizes=(128, 256, 512, 1024), svd_sizes=(128, 256), reps=5):
                 cases.append(("svd", lambda: ct.linalg.svd(X, full_matrices=False),
                               lambda: np.linalg.svd(x, full_matrices=False),
                               torch and (lambda: torch.linalg.svd(tx, full_matrices=False))))
+            only = _only()
             for op, fc, fn, ft in cases:
+                if only and op not in only:
+                    continue
                 r = _bench({"cltensor": fc, "numpy": fn, "torch": ft}, reps)
                 out.append({"op": op, "size": f"{n}x{n} {np.dtype(dt).name}", **{k + "_ms": v for k, v in r.items()}})
     return out

@@ -323,6 +323,79 @@ __kernel void k(__global const S* A, const ${idx} aoff, const ${idx} abs_, const
 }
 </%def>
 
+## The same Cholesky for n <= nmax, W matrices per work-item at once (W = 16 float / 8 double): element (i, j) of
+## the W matrices is one W-wide vector, the packed lower triangle of all W lives in private memory, so every
+## multiply-add is a full vector across matrices (no horizontal sums, no short-row tails). Row i of the W matrices
+## is gathered from A through its strides; L (contiguous, zeros above the diagonal) and info are written as
+## chol_item writes them (rows from the failing one on: A's lower triangle). Lanes past nb are never written.
+<%def name="chol_vec(t, idx, nmax)">
+${c.preamble((t,))}
+${scalar_ops(t)}
+<% W = 8 if t.name == "float64" else 16 %>
+typedef ${"double" if t.name == "float64" else "float"}${W} VW;
+#define W ${W}
+#define NMAX ${nmax}
+__kernel void k(__global const S* A, const ${idx} aoff, const ${idx} abs_, const ${idx} ars, const ${idx} acs,
+                __global S* Lm, const ${idx} loff, const int n, __global int* info, const ${idx} nb)
+{
+    const ${idx} b0 = (${idx})get_global_id(0) * W;
+    if (b0 >= nb || n > NMAX) return;
+    const int nl = (int)min((${idx})W, nb - b0);
+    VW Lp[NMAX * (NMAX + 1) / 2];
+    S buf[NMAX * W];
+    int bad[W];
+    for (int l = 0; l < W; ++l) bad[l] = 0;
+    int anybad = 0;
+    __global const S* a = A + aoff + b0 * abs_;
+    for (int i = 0; i < n; ++i) {
+        VW* ri = Lp + i * (i + 1) / 2;
+        for (int l = 0; l < W; ++l) {
+            __global const S* ar = a + (${idx})(l < nl ? l : 0) * abs_ + (${idx})i * ars;
+            for (int j = 0; j <= i; ++j) buf[j * W + l] = ar[(${idx})j * acs];
+        }
+        for (int j = 0; j <= i; ++j) ri[j] = vload${W}(j, buf);
+        for (int j = 0; j < i; ++j) {
+            const VW* rj = Lp + j * (j + 1) / 2;
+            VW s0 = ri[j], s1 = (VW)(0);
+            int k = 0;
+            for (; k + 2 <= j; k += 2) { s0 = fma(-ri[k], rj[k], s0); s1 = fma(-ri[k + 1], rj[k + 1], s1); }
+            if (k < j) s0 = fma(-ri[k], rj[k], s0);
+            ri[j] = (s0 + s1) / rj[j];
+        }
+        VW d0 = ri[i], d1 = (VW)(0);
+        int k = 0;
+        for (; k + 2 <= i; k += 2) { d0 = fma(-ri[k], ri[k], d0); d1 = fma(-ri[k + 1], ri[k + 1], d1); }
+        if (k < i) d0 = fma(-ri[k], ri[k], d0);
+        const VW d = d0 + d1;
+        if (!all(isgreater(d, (VW)(0)))) {
+            vstore${W}(d, 0, buf);
+            for (int l = 0; l < nl; ++l)
+                if (!(buf[l] > 0) && !bad[l]) { bad[l] = i + 1; anybad = 1; }
+        }
+        ri[i] = sqrt(d);
+    }
+    for (int i = 0; i < n; ++i) {
+        const VW* ri = Lp + i * (i + 1) / 2;
+        for (int j = 0; j <= i; ++j) vstore${W}(ri[j], j, buf);
+        for (int l = 0; l < nl; ++l) {
+            __global S* lr = Lm + loff + (b0 + l) * ((${idx})n * n) + (${idx})i * n;
+            for (int q = 0; q <= i; ++q) lr[q] = buf[q * W + l];
+            for (int q = i + 1; q < n; ++q) lr[q] = (S)0;
+        }
+    }
+    for (int l = 0; l < nl; ++l) info[b0 + l] = bad[l];
+    if (anybad) {
+        for (int l = 0; l < nl; ++l) {
+            if (!bad[l]) continue;
+            __global const S* al = a + (${idx})l * abs_;
+            __global S* ll = Lm + loff + (b0 + l) * ((${idx})n * n);
+            for (int r = bad[l] - 1; r < n; ++r) for (int q = 0; q <= r; ++q)
+                ll[(${idx})r * n + q] = al[(${idx})r * ars + (${idx})q * acs];
+        }
+    }
+}
+</%def>
+
 ## LU with partial pivoting (LAPACK getf2, right-looking by rows: each row below the pivot gets its multiplier
 ## and one 8-wide axpy) of each M x N real matrix of a contiguous batch, in place; piv (min(M, N) per matrix,
 ## 1-based) and info (the first zero pivot j + 1) as the `lu` kernel.
@@ -439,7 +512,8 @@ static inline void jrot(RT a, RT d, S b, RT* c, RT* s, S* e) {
     const RT ab = CABS(b);
     *e = DIV(b, MKS(ab));
     const RT tau = (d - a) / (2 * ab);
-    const RT t = (tau >= 0 ? (RT)1 : (RT)-1) / (fabs(tau) + hypot((RT)1, tau));
+    const RT at = fabs(tau);       /* hypot(1, tau) without PoCL's slow hypot: 1 is negligible past 1e18 */
+    const RT t = (tau >= 0 ? (RT)1 : (RT)-1) / (at + (at < (RT)1e18 ? sqrt(1 + tau * tau) : at));
     *c = (RT)1 / sqrt(1 + t * t);
     *s = t * *c;
 }
@@ -662,8 +736,28 @@ __kernel void k(__global S* A, __global S* TAU, const int M, const int N)
     for (int j = 0; j < K; ++j) {
         if (lid == 0) {
             const S alpha = a[j * N + j];
-            RT xn = 0;
-            for (int i = j + 1; i < M; ++i) xn = hypot(xn, (RT)sqrt(RE(MUL(CONJ(a[i * N + j]), a[i * N + j]))));
+            RT mx = 0, xn = 0;          /* |x| scaled by max |re|, |im| (no hypot per element: slow here) */
+            for (int i = j + 1; i < M; ++i) {
+% if t.complex:
+                mx = fmax(mx, fmax(fabs(a[i * N + j].x), fabs(a[i * N + j].y)));
+% else:
+                mx = fmax(mx, fabs(a[i * N + j]));
+% endif
+            }
+            if (mx > 0) {
+                const RT inv = 1 / mx;
+                RT ss = 0;
+                for (int i = j + 1; i < M; ++i) {
+% if t.complex:
+                    const RT u = a[i * N + j].x * inv, v = a[i * N + j].y * inv;
+                    ss += u * u + v * v;
+% else:
+                    const RT u = a[i * N + j] * inv;
+                    ss += u * u;
+% endif
+                }
+                xn = mx * sqrt(ss);
+            }
 % if t.complex:
             const int trivial = xn == 0 && alpha.y == 0;
 % else:
@@ -1243,6 +1337,10 @@ TINY = "DBL_MIN" if R == "double" else "FLT_MIN"
 %>
 typedef ${R} RT;
 typedef ${R}${VW} RV;
+static inline RT fhypot(const RT a, const RT b) {    /* hypot only where the squares could under/overflow */
+    const RT r2 = a * a + b * b;
+    return (r2 > ${TINY} / ${EPSN} && r2 < 1 / (${TINY} / ${EPSN})) ? sqrt(r2) : hypot(a, b);
+}
 __kernel void k(__global const RT* D, __global const RT* E, __global RT* Wout, __global RT* Z, __global RT* work,
                 const int n, const int ldz, const int wantz, const int maxit)
 {
@@ -1288,13 +1386,13 @@ __kernel void k(__global const RT* D, __global const RT* E, __global RT* Wout, _
                 if (m == l || iter >= maxit) { ++l; iter = 0; continue; }
                 ++iter;
                 RT gg = (d[l + 1] - d[l]) / (2 * e[l]);
-                RT r = hypot(gg, (RT)1);
+                RT r = fhypot(gg, (RT)1);
                 gg = d[m] - d[l] + e[l] / (gg + copysign(r, gg));
                 RT s = 1, c = 1, p = 0;
                 int i = m - 1;
                 for (; i >= l; --i) {
                     const RT f = s * e[i], bb = c * e[i];
-                    r = hypot(f, gg);
+                    r = fhypot(f, gg);
                     e[i + 1] = r;
                     if (r == 0) { d[i + 1] -= p; e[m] = 0; break; }
                     s = f / r;
@@ -1339,5 +1437,165 @@ __kernel void k(__global const RT* D, __global const RT* E, __global RT* Wout, _
     }
     if (g == 0)
         for (int q = lid; q < n; q += L) Wout[b * (${idx})n + q] = d[q];
+}
+</%def>
+
+## Singular values (and vectors) of the upper bidiagonal B (diagonal E[2k], superdiagonal E[2k + 1]: the
+## off-diagonal of the Golub-Kahan tridiagonal form, stride 2n per matrix) by implicit-shift QR sweeps (LAPACK
+## bdsqr, chasing top to bottom: the shift is the smaller singular value of the trailing 2 x 2 block, zero when
+## it is negligible against |d_lo| or a diagonal entry in the block is negligible, so that a zero singular value
+## deflates in one sweep; e_i is set to zero when |e_i| <= eps (|d_i| + |d_i+1|) or |e_i| <= eps max |B|).
+## B = X diag(S) Y^T: the right rotations of each sweep go to the columns of Y, the left ones to those of X, both
+## stored as steqr stores Z (blocks of VW rows). Like steqr, each of G work-groups runs the same scalar iteration on
+## its own copy (work: 6 n per group) and rotates its own blocks (of X and Y together). S = |d| (unsorted), the
+## column of Y negated where d < 0. Non-finite input gives NaN singular values.
+<%def name="bdsqr(t, idx)">
+${c.preamble((t,))}
+<%
+R = "double" if t.name == "float64" else "float"
+VW = 8 if R == "double" else 16
+EPSN = "DBL_EPSILON" if R == "double" else "FLT_EPSILON"
+TINY = "DBL_MIN" if R == "double" else "FLT_MIN"
+%>
+typedef ${R} RT;
+typedef ${R}${VW} RV;
+static inline RT sv2min(const RT f, const RT g, const RT h) {     /* LAPACK las2: smaller singular value */
+    const RT fa = fabs(f), ga = fabs(g), ha = fabs(h);
+    const RT mn = min(fa, ha), mx = max(fa, ha);
+    if (mn == 0) return 0;
+    if (ga < mx) {
+        const RT as = 1 + mn / mx, at = (mx - mn) / mx, au = (ga / mx) * (ga / mx);
+        return mn * (2 / (sqrt(as * as + au) + sqrt(at * at + au)));
+    }
+    const RT au = mx / ga;
+    if (au == 0) return (mn * mx) / ga;
+    const RT as = 1 + mn / mx, at = (mx - mn) / mx;
+    const RT cc = 1 / (sqrt(1 + (as * au) * (as * au)) + sqrt(1 + (at * au) * (at * au)));
+    return 2 * ((mn * cc) * au);
+}
+static inline RT rotg(const RT f, const RT g, RT* c, RT* s) {
+    const RT r2 = f * f + g * g;        /* hypot only where the squares could under/overflow */
+    const RT r = (r2 > ${TINY} / ${EPSN} && r2 < 1 / (${TINY} / ${EPSN})) ? sqrt(r2) : hypot(f, g);
+    if (r == 0) { *c = 1; *s = 0; return 0; }
+    *c = f / r; *s = g / r;
+    return r;
+}
+__kernel void k(__global const RT* E, const int ldE, __global RT* Sout, __global RT* X, __global RT* Y,
+                __global RT* work, const int n, const int ldz, const int wantz, const int maxit)
+{
+    const int g = get_group_id(0), G = get_num_groups(0);
+    const ${idx} b = get_group_id(1);
+    const int lid = get_local_id(0), L = get_local_size(0);
+    __global RT* d = work + (b * G + g) * (${idx})(6 * n);
+    __global RT* e = d + n;
+    __global RT* cr = d + 2 * n;
+    __global RT* sr = d + 3 * n;
+    __global RT* cl = d + 4 * n;
+    __global RT* sl = d + 5 * n;
+    __global RT* xm = X + b * (${idx})n * ldz;
+    __global RT* ym = Y + b * (${idx})n * ldz;
+    const int nblk = ldz / ${VW}, tot = 2 * nblk, Rb = (tot + G - 1) / G, b0 = g * Rb, b1 = min(tot, b0 + Rb);
+    for (int q = lid; q < n; q += L) {
+        d[q] = E[b * (${idx})ldE + 2 * q];
+        e[q] = q < n - 1 ? E[b * (${idx})ldE + 2 * q + 1] : 0;
+    }
+    if (wantz)
+        for (int blk = b0 + lid; blk < b1; blk += L) {
+            __global RT* z = (blk < nblk ? ym : xm) + (${idx})(blk % nblk) * n * ${VW};
+            const int r0 = (blk % nblk) * ${VW};
+            for (int col = 0; col < n; ++col)
+                for (int q = 0; q < ${VW}; ++q) z[col * ${VW} + q] = r0 + q == col ? 1 : 0;
+        }
+    __local int st[3];
+    __local RT thr[1];
+    int hi = n - 1, iter = 0;
+    barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+    if (lid == 0) {
+        int bad = 0;
+        RT bm = 0;
+        for (int q = 0; q < n; ++q) {
+            bad |= !isfinite(d[q]) || !isfinite(e[q]);
+            bm = max(bm, max(fabs(d[q]), fabs(e[q])));
+        }
+        if (bad) {
+            for (int q = 0; q < n; ++q) d[q] = NAN;
+            hi = 0;
+        }
+        thr[0] = ${EPSN} * bm;
+    }
+    for (;;) {
+        if (lid == 0) {
+            const RT th = thr[0];
+            int done = 0, lo = 0;
+            for (;;) {
+                if (hi <= 0) { done = 1; break; }
+                const RT x = fabs(e[hi - 1]);
+                if (x <= th || x <= ${EPSN} * (fabs(d[hi - 1]) + fabs(d[hi])) || iter >= maxit) {
+                    e[hi - 1] = 0; --hi; iter = 0; continue;
+                }
+                lo = hi - 1;
+                while (lo > 0) {
+                    const RT y = fabs(e[lo - 1]);
+                    if (y <= th || y <= ${EPSN} * (fabs(d[lo - 1]) + fabs(d[lo]))) { e[lo - 1] = 0; break; }
+                    --lo;
+                }
+                ++iter;
+                RT shift = sv2min(d[hi - 1], e[hi - 1], d[hi]);
+                const RT dl = d[lo];
+                for (int q = lo; q <= hi; ++q) if (fabs(d[q]) <= th) shift = 0;
+                if (shift != 0 && (shift / fabs(dl)) * (shift / fabs(dl)) < ${EPSN}) shift = 0;
+                RT f, gg, c, s, r;
+                if (shift == 0) f = dl;
+                else f = (fabs(dl) - shift) * (copysign((RT)1, dl) + shift / dl);
+                gg = e[lo];
+                for (int i = lo; i < hi; ++i) {
+                    r = rotg(f, gg, &c, &s);
+                    if (i > lo) e[i - 1] = r;
+                    f = c * d[i] + s * e[i];
+                    e[i] = c * e[i] - s * d[i];
+                    gg = s * d[i + 1];
+                    d[i + 1] = c * d[i + 1];
+                    cr[i] = c; sr[i] = s;
+                    r = rotg(f, gg, &c, &s);
+                    d[i] = r;
+                    f = c * e[i] + s * d[i + 1];
+                    d[i + 1] = c * d[i + 1] - s * e[i];
+                    if (i < hi - 1) { gg = s * e[i + 1]; e[i + 1] = c * e[i + 1]; }
+                    cl[i] = c; sl[i] = s;
+                }
+                e[hi - 1] = f;
+                break;
+            }
+            st[0] = done; st[1] = lo; st[2] = hi;
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+        if (st[0]) break;
+        if (wantz) {
+            const int lo = st[1], h = st[2];
+            for (int blk = b0 + lid; blk < b1; blk += L) {
+                const int isy = blk < nblk;
+                __global RT* z = (isy ? ym : xm) + (${idx})(blk % nblk) * n * ${VW};
+                __global const RT* cs = isy ? cr : cl;
+                __global const RT* sn = isy ? sr : sl;
+                RV f = vload${VW}(0, z + lo * ${VW});
+                for (int i = lo; i < h; ++i) {
+                    const RT c = cs[i], s = sn[i];
+                    const RV z1 = vload${VW}(0, z + (i + 1) * ${VW});
+                    vstore${VW}(c * f + s * z1, 0, z + i * ${VW});
+                    f = c * z1 - s * f;
+                }
+                vstore${VW}(f, 0, z + h * ${VW});
+            }
+        }
+        barrier(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);
+    }
+    if (wantz)
+        for (int blk = b0 + lid; blk < b1 && blk < nblk; blk += L) {
+            __global RT* z = ym + (${idx})blk * n * ${VW};
+            for (int col = 0; col < n; ++col)
+                if (d[col] < 0) vstore${VW}(-vload${VW}(0, z + col * ${VW}), 0, z + col * ${VW});
+        }
+    if (g == 0)
+        for (int q = lid; q < n; q += L) Sout[b * (${idx})n + q] = fabs(d[q]);
 }
 </%def>

@@ -142,3 +142,114 @@ def test_eigh_large_gradcheck(large):
         return w, v * v                   # gauge-invariant (real eigenvectors up to sign)
 
     assert ct.autograd.gradcheck(f, (ct.tensor(h, requires_grad=True),), eps=1e-6, atol=1e-5, rtol=1e-4)
+
+
+# ---------------------------------------------------------------- svd / svdvals of large real matrices
+
+@pytest.fixture
+def large_svd(monkeypatch):
+    """Every real svd/svdvals takes the large-matrix path (QR, Golub-Kahan bidiagonalisation, bidiagonal QR)."""
+    monkeypatch.setattr(EL, "SVD_MIN", 1)
+
+
+def _svd_check(a, U, S, Vh, dtype, k=30):
+    """Singular values vs LAPACK (absolute, eps ||A||), descending, orthonormal U and V, A = U S Vh."""
+    m, n = a.shape[-2:]
+    r = min(m, n)
+    tol = k * max(m, n) * EPS[dtype]
+    a, U, S, Vh = (x.astype(np.float64) for x in (a, U, S, Vh))
+    an = max(np.abs(a).max(), np.finfo(np.float64).tiny)
+    assert np.all(np.diff(S, axis=-1) <= 0) and np.all(S >= 0)
+    np.testing.assert_allclose(S / an, np.linalg.svd(a, compute_uv=False) / an, rtol=0, atol=tol)
+    assert np.abs(np.swapaxes(U, -1, -2) @ U - np.eye(U.shape[-1])).max() <= tol
+    assert np.abs(Vh @ np.swapaxes(Vh, -1, -2) - np.eye(Vh.shape[-2])).max() <= tol
+    assert np.abs((U[..., :, :r] * S[..., None, :]) @ Vh[..., :r, :] - a).max() / an <= tol
+
+
+def _with_spectrum(m, n, s, seed):
+    rng = np.random.default_rng(seed)
+    u, _ = np.linalg.qr(rng.standard_normal((m, len(s))))
+    v, _ = np.linalg.qr(rng.standard_normal((n, len(s))))
+    return (u * s) @ v.T
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_svd_large_shapes(large_svd, dtype):
+    """Tall (batched), wide, square and strided inputs, reduced and full U/V, svdvals, torch.svd."""
+    rng = np.random.default_rng(20)
+    for shape in ((2, 9, 6), (6, 9), (7, 7), (1, 1)):
+        a = rng.standard_normal(shape).astype(dtype)
+        for full in (False, True):
+            U, S, Vh = (host(x) for x in ct.linalg.svd(ct.tensor(a), full_matrices=full))
+            rU, rS, rVh = torch.linalg.svd(torch.from_numpy(a), full_matrices=full)
+            assert U.shape == tuple(rU.shape) and S.shape == tuple(rS.shape) and Vh.shape == tuple(rVh.shape)
+            assert U.dtype == a.dtype and S.dtype == a.dtype
+            _svd_check(a, U, S, Vh, dtype)
+        np.testing.assert_allclose(host(ct.linalg.svdvals(ct.tensor(a))), S, rtol=0, atol=30 * 9 * EPS[dtype] * S.max())
+    a = rng.standard_normal((3, 8, 10)).astype(dtype)
+    t = ct.tensor(a).transpose(-1, -2)[::2]            # strided: transposed, every other matrix (2, 10, 8)
+    U, S, Vh = (host(x) for x in ct.linalg.svd(t, full_matrices=False))
+    _svd_check(np.swapaxes(a, -1, -2)[::2], U, S, Vh, dtype)
+    u, s, v = ct.svd(t)
+    np.testing.assert_allclose(host(s), S, rtol=0, atol=1e-5)
+    _svd_check(np.swapaxes(a, -1, -2)[::2], host(u), host(s), np.swapaxes(host(v), -1, -2), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_svd_large_spectra(large_svd, dtype):
+    """Rank-deficient (a zero first column too), ill-conditioned, clustered, zero and scaled inputs: U and V stay
+    orthonormal (LAPACK returns an orthonormal basis for zero singular values too)."""
+    m, n = 12, 8
+    lo = 1e-12 if dtype == "float64" else 1e-6
+    cases = {"rank 3": np.r_[np.ones(3), np.zeros(n - 3)], "graded": np.logspace(0, np.log10(lo), n),
+             "clustered": np.r_[np.ones(4), 1e-3 * np.ones(4)], "rank 1 tiny": np.r_[1e-30, np.zeros(n - 1)]}
+    for i, (name, s) in enumerate(cases.items()):
+        a = _with_spectrum(m, n, s, 30 + i).astype(dtype)
+        for x in (a, a.T.copy()):
+            try:
+                U, S, Vh = (host(y) for y in ct.linalg.svd(ct.tensor(x), full_matrices=False))
+                _svd_check(x, U, S, Vh, dtype)
+            except AssertionError as err:
+                raise AssertionError(name) from err
+    a = _with_spectrum(m, n, np.r_[np.ones(5), np.zeros(n - 5)], 40).astype(dtype)
+    a[:, 0] = 0                                      # the bidiagonalisation starts on a zero column
+    a[:, 4] = a[:, 3]
+    U, S, Vh = (host(y) for y in ct.linalg.svd(ct.tensor(a), full_matrices=False))
+    _svd_check(a, U, S, Vh, dtype)
+    b = (np.diag([3.0, 1.0, 0.0, 2.0, 0.0, 1e-3, 5.0, 0.0]) + np.diag([1.0, 0.0, 4.0, 1.0, 1.0, 0.0, 2.0], 1))
+    b = b.astype(dtype)                             # bidiagonal with zero diagonal and off-diagonal entries
+    for x in (b, b[::-1, ::-1].copy()):
+        U, S, Vh = (host(y) for y in ct.linalg.svd(ct.tensor(x), full_matrices=False))
+        _svd_check(x, U, S, Vh, dtype)
+    x = np.ones((2, 6, 5), dtype)
+    x[1, 2, 3] = np.nan
+    S = host(ct.linalg.svdvals(ct.tensor(x)))
+    assert np.isfinite(S[0]).all() and np.isnan(S[1]).all()
+    U, S, Vh = (host(y) for y in ct.linalg.svd(ct.zeros(2, 5, 4, dtype=getattr(ct, dtype))))
+    assert not S.any()
+    _svd_check(np.zeros((2, 5, 4), dtype), U, S, Vh, dtype)
+
+
+def test_svd_large_default_size():
+    """A matrix above SVD_MIN takes the path without the fixture, so do batches above SVD_BATCH_MIN."""
+    assert not EL.use_svd(ct.zeros(EL.SVD_MIN - 1, 200)) and EL.use_svd(ct.zeros(EL.SVD_MIN, EL.SVD_MIN))
+    assert not EL.use_svd(ct.zeros(EL.SVD_MIN, EL.SVD_MIN, dtype=ct.complex64))
+    k, nb = EL.SVD_BATCH_MIN
+    assert EL.use_svd(ct.zeros(nb, k, k)) and not EL.use_svd(ct.zeros(nb - 1, k, k))
+    assert not EL.use_svd(ct.zeros(nb, k - 1, 90))
+    a = np.random.default_rng(21).standard_normal((EL.SVD_MIN + 7, EL.SVD_MIN)).astype("float32")
+    U, S, Vh = (host(y) for y in ct.linalg.svd(ct.tensor(a), full_matrices=False))
+    _svd_check(a, U, S, Vh, "float32")
+
+
+@pytest.mark.fp64
+def test_svd_large_gradcheck(large_svd):
+    a = np.random.default_rng(22).standard_normal((2, 5, 4))
+
+    def f(x):
+        U, S, Vh = ct.linalg.svd(x, full_matrices=False)
+        return S, U * U, (U * S.unsqueeze(-2)) @ Vh       # gauge-invariant (real vectors up to sign)
+
+    assert ct.autograd.gradcheck(f, (ct.tensor(a, requires_grad=True),), eps=1e-6, atol=1e-5, rtol=1e-4)
+    assert ct.autograd.gradcheck(lambda x: ct.linalg.svdvals(x.mT), (ct.tensor(a, requires_grad=True),), eps=1e-6,
+                                 atol=1e-5, rtol=1e-4)

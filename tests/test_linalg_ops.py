@@ -505,6 +505,38 @@ def test_item_per_matrix_kernels(monkeypatch, dtype):
     assert host(info).tolist() == torch.linalg.cholesky_ex(T(s)).info.tolist() == [0, 0, 11]
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cholesky_vectorised_batches(monkeypatch, dtype):
+    """Batches of real n <= 32 run several matrices per work-item (chol_vec): a batch that is no multiple of the
+    vector width, strided and broadcast inputs, failing matrices (info, and A's rows from the failing one on, as the
+    one-matrix-per-work-item kernel leaves them) among good ones."""
+    from cltensor._lapack import _core
+    monkeypatch.setattr(_core, "_ITEM_ON_GPU", True)
+    tol = 2e-4 if dtype == "float32" else 1e-10
+    for n in (1, 7, 32):
+        s = spd((2 * 21, n, n), dtype, 100 + n)
+        s[5, n - 1, n - 1] = -1                    # leading minor of order n not positive-definite
+        s[8, 0, 0] = np.nan
+        s[33] = 0
+        for x in (C(s), C(s).transpose(-1, -2)[::2]):
+            ref = torch.linalg.cholesky_ex(T(s).mT[::2] if x.shape[0] == 21 else T(s))
+            L, info = ct.linalg.cholesky_ex(x)
+            assert host(info).tolist() == ref.info.tolist()
+            ok = ref.info.numpy() == 0
+            np.testing.assert_allclose(host(L)[ok], ref.L.numpy()[ok], rtol=tol, atol=tol)
+            monkeypatch.setattr(_core, "CHOL_VEC_B", 10 ** 9)
+            L1, info1 = ct.linalg.cholesky_ex(x)
+            monkeypatch.setattr(_core, "CHOL_VEC_B", 16)
+            np.testing.assert_array_equal(host(info1), host(info))
+            np.testing.assert_allclose(host(L1), host(L), rtol=tol, atol=tol, equal_nan=True)
+        b = ct.linalg.cholesky(C(s[:1]).expand(20, n, n))
+        np.testing.assert_allclose(host(b), np.broadcast_to(torch.linalg.cholesky(T(s[0])).numpy(), (20, n, n)),
+                                   rtol=tol, atol=tol)
+    with pytest.raises(ct.linalg.LinAlgError, match=r"\(Batch element 5\): The factorization"):
+        ct.linalg.cholesky(C((spd((20, 4, 4), dtype, 3) * np.where(np.arange(20) == 5, -1, 1)[:, None, None])
+                             .astype(dtype)))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_blocked_lu_row_interchanges(monkeypatch, dtype):
     """Blocked LU above 64 columns: U12 by GEMM with L11^-1 from 128 trailing columns on, row interchanges of

@@ -36,6 +36,9 @@ TRSM_GEMM_MIN = 128  # the blocked LU solves its U12 blocks with GEMM by L11^-1 
 ITEM_MAX = 64      # largest n of the one-work-item-per-matrix kernels (chol_item, inv_item)
 _ITEM_ON_GPU = False
 _ITEM_L = 16       # work-items per work-group of those kernels
+CHOL_VEC_MAX = 32  # cholesky_item of n <= CHOL_VEC_MAX in batches of >= CHOL_VEC_B: `chol_vec`, 16 (float) / 8
+CHOL_VEC_B = 16    # (double) matrices per work-item as vectors across the matrices (docs/linalg.md)
+CHOL_VEC_L = 1     # work-items per work-group of chol_vec
 
 
 def item_path(rt, dtype, n):
@@ -55,18 +58,25 @@ def cholesky_item(A):
     zero above the diagonal."""
     n = A._shape[-1]
     bshape = A._shape[:-2]
-    info = _creation.zeros(*bshape, dtype=int32, device=A.device)
-    L = _creation.empty(*A._shape, dtype=A._dtype, device=A.device)
     B = _nbatch(bshape)
+    vec = 0 < n <= CHOL_VEC_MAX and B >= CHOL_VEC_B
+    # chol_vec writes every info entry: no fill launch before it
+    info = (_creation.empty if vec else _creation.zeros)(*bshape, dtype=int32, device=A.device)
+    L = _creation.empty(*A._shape, dtype=A._dtype, device=A.device)
     if B == 0 or n == 0:
         return L, info
     T, tbs = batch_view(A, bshape)
     rt = rt_of(A)
     idx, it = idx_type(extent(T), extent(L))
+    args = [T._st.buf, it(T._offset), it(tbs), it(T._strides[-2]), it(T._strides[-1]), L._st.buf, it(L._offset),
+            np.int32(n), info._st.buf, it(B)]
+    if vec:
+        w = 8 if A._dtype is float64 else 16
+        kern = K.get(rt, "linalg", "chol_vec", t=A._dtype, idx=idx, nmax=CHOL_VEC_MAX)
+        K.launch(rt, kern, (K.round_up(-(-B // w), CHOL_VEC_L),), (CHOL_VEC_L,), args)
+        return L, info
     kern = K.get(rt, "linalg", "chol_item", t=A._dtype, idx=idx)
-    K.launch(rt, kern, (K.round_up(B, _ITEM_L),), (_ITEM_L,),
-             [T._st.buf, it(T._offset), it(tbs), it(T._strides[-2]), it(T._strides[-1]), L._st.buf, it(L._offset),
-              np.int32(n), info._st.buf, it(B)])
+    K.launch(rt, kern, (K.round_up(B, _ITEM_L),), (_ITEM_L,), args)
     return L, info
 
 

@@ -1,6 +1,7 @@
 """Hermitian eigendecomposition (eigh, eigvalsh) and singular value decomposition (svd, svdvals) by Jacobi
 methods on the device (templates/linalg.mako `eigh`: parallel two-sided Jacobi; `svd`: one-sided Jacobi), one
-work-group per matrix, with PyTorch's backward formulas (gauge-invariant losses only, as PyTorch)."""
+work-group per matrix, with PyTorch's backward formulas (gauge-invariant losses only, as PyTorch). Large real
+matrices go to _eigen_large (tridiagonalisation + QL; bidiagonalisation + bidiagonal QR)."""
 import numpy as np
 
 from .. import _creation
@@ -96,6 +97,8 @@ def _svd_raw(A, wantv):
     if m < n:
         U, S, V = _svd_raw(A.mH, wantv)
         return V, S, U
+    if EL.use_svd(A):
+        return EL.svd_large(A, wantv)
     bshape = A._shape[:-2]
     U = F._work(A)
     S = _creation.empty(*bshape, n, dtype=_REAL[A._dtype], device=A.device)
