@@ -231,6 +231,119 @@ ${taps(False)}
 }
 </%def>
 
+## Register-tiled direct convolution for unit column stride (x zero padded beforehand, so every tap is in bounds):
+## out[n, g*Og + o0 + q, oh, ow] for q < TO output channels and a block of NV * RR output rows x VR columns; the
+## pixels sit in NV vectors of RR rows x VR columns each (RR > 1 packs several short rows into one vector, so
+## 4- and 8-pixel-wide images still fill the SIMD lanes). Each tap loads NV input vectors and broadcasts TO
+## scalar weights from wT (G, Cg*KH*KW, Ogp) into TO * NV fused multiply-adds (the GEMM's register-tile shape).
+## The last column block shifts left to end at OW (needs OW >= VR; its lanes of the previous block are not
+## stored); rows past OH read the last row (clamped) and are not stored. x: any strides with unit column stride
+## (sw = 1); out: (N, O, OH, OW) contiguous. Storage type = accumulation type (float32, float64).
+<%def name="conv_tile(t, idx, vr, rr, nv, to, has_bias, kwc)">
+${c.preamble((t,))}
+<%
+    A = t.cc
+    L = vr * rr
+    V = A + (str(L) if L > 1 else "")
+    HEX = "0123456789abcdef"
+    KWX = str(kwc) if kwc else "KW"
+    def xload(v):
+        parts = []
+        for j in range(rr):
+            off = "p + ro%d_%d" % (v, j)
+            parts.append("x[%s]" % off if vr == 1 else "vload%d(0, x + %s)" % (vr, off))
+        return parts[0] if rr == 1 else "(%s)(%s)" % (V, ", ".join(parts))
+    def lanes(e, j):
+        if rr == 1:
+            return e
+        return "%s.s%s" % (e, "".join(HEX[j * vr + i] for i in range(vr)))
+%>
+__kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
+                const ${idx} sh, __global const ${A}* restrict wT, __global const ${t.ct}* restrict bias,
+                __global ${t.ct}* restrict out, const int Cg, const int KH, const int KW, const int OH,
+                const int OW, const int strh, const int dilh, const int dilw, const int G, const int Og,
+                const int Ogp, const int nob, const int nrb, const int nwb, const ${idx} nwork)
+{
+    const ${idx} g = get_global_id(0);
+    if (g >= nwork) return;
+    ${idx} r = g;
+    const int wb = (int)(r % nwb); r /= nwb;
+    const int rb = (int)(r % nrb); r /= nrb;
+    const int ob = (int)(r % (G * nob));
+    const ${idx} n = r / (G * nob);
+    const int gi = ob / nob, o0 = (ob - gi * nob) * ${to};
+    const int ow0 = min(wb * ${vr}, OW - ${vr});
+    const int skip = wb * ${vr} - ow0;
+    const int oh0 = rb * ${rr * nv};
+% for v in range(nv):
+% for j in range(rr):
+    const ${idx} ro${v}_${j} = (${idx})min(oh0 + ${v * rr + j}, OH - 1) * strh * sh + ow0;
+% endfor
+% endfor
+% for q in range(to):
+% for v in range(nv):
+    ${V} a${q}_${v} = (${V})0;
+% endfor
+% endfor
+    const ${idx} xb = xoff + n * sn + (${idx})gi * Cg * sc;
+    __global const ${A}* wk = wT + (${idx})gi * Cg * KH * ${KWX} * Ogp + o0;
+    for (int cc = 0; cc < Cg; cc++) {
+        for (int kh = 0; kh < KH; kh++) {
+            const ${idx} rp = xb + cc * sc + (${idx})(kh * dilh) * sh;
+% if kwc:
+#pragma unroll
+% endif
+            for (int kw = 0; kw < ${KWX}; kw++) {
+                const ${idx} p = rp + kw * dilw;
+% for v in range(nv):
+                const ${V} x${v} = ${xload(v)};
+% endfor
+% for q in range(to):
+                const ${V} w${q} = (${V})(wk[kw * Ogp + ${q}]);
+% for v in range(nv):
+                a${q}_${v} = mad(w${q}, x${v}, a${q}_${v});
+% endfor
+% endfor
+            }
+            wk += ${KWX} * Ogp;
+        }
+    }
+    const ${idx} P = (${idx})OH * OW;
+    const ${idx} obase = n * G * Og * P + ow0;
+% for q in range(to):
+    if (o0 + ${q} < Og) {
+        const int oc = gi * Og + o0 + ${q};
+% if has_bias:
+        const ${V} bv = (${V})(bias[oc]);
+% endif
+% for v in range(nv):
+% for j in range(rr):
+        if (oh0 + ${v * rr + j} < OH) {
+            const ${idx} op = obase + (${idx})oc * P + (${idx})(oh0 + ${v * rr + j}) * OW;
+% if has_bias:
+            const ${A}${vr if vr > 1 else ""} res = ${lanes("a%d_%d" % (q, v), j)} + ${lanes("bv", j)};
+% else:
+            const ${A}${vr if vr > 1 else ""} res = ${lanes("a%d_%d" % (q, v), j)};
+% endif
+% if vr == 1:
+            out[op] = res;
+% else:
+            if (skip == 0) {
+                vstore${vr}(res, 0, out + op);
+            } else {
+                ${A} tmp[${vr}];
+                vstore${vr}(res, 0, tmp);
+                for (int i = skip; i < ${vr}; i++) out[op + i] = tmp[i];
+            }
+% endif
+        }
+% endfor
+% endfor
+    }
+% endfor
+}
+</%def>
+
 ## out[i] = ind[i] >= 0 ? src[ind[i]] : 0 (cast to out's type); weight re-layouts for the direct convolution
 <%def name="gather_pad(t, o, idx)">
 ${c.preamble((t, o))}

@@ -56,16 +56,16 @@ def _direct_to(cout):
     return to
 
 
-def _weight_index(O, Cg, KH, KW, groups, flip, dev):
+def _weight_index(O, Cg, KH, KW, groups, flip, dev, to=None):
     """int32 gather index (cached) re-laying w (O, Cg, KH, KW) out as (G, Cin*KH*KW, Coutp) for conv_direct:
     forward (flip=False): Cin = Cg, Cout = O/G; input-gradient conv (flip=True): Cin = O/G, Cout = Cg and the
     kernel rotated by 180 degrees. -1 marks the zero padding of Cout up to a multiple of _direct_to(Cout)."""
-    key = (O, Cg, KH, KW, groups, flip, dev)
+    key = (O, Cg, KH, KW, groups, flip, dev, to)
     t = _widx.get(key)
     if t is None:
         Og = O // groups
         cin, cout = (Og, Cg) if flip else (Cg, Og)
-        to = _direct_to(cout)
+        to = to or _direct_to(cout)
         coutp = -(-cout // to) * to
         ind = np.full((groups, cin, KH, KW, coutp), -1, np.int64)
         g, a, kh, kw, b = np.meshgrid(np.arange(groups), np.arange(cin), np.arange(KH), np.arange(KW),
@@ -80,10 +80,10 @@ def _weight_index(O, Cg, KH, KW, groups, flip, dev):
     return t
 
 
-def _direct_weights(w, groups, flip):
+def _direct_weights(w, groups, flip, to=None):
     rt = rt_of(w)
     O, Cg, KH, KW = w._shape
-    ind = _weight_index(O, Cg, KH, KW, groups, flip, w._device)
+    ind = _weight_index(O, Cg, KH, KW, groups, flip, w._device, to)
     acc = acc_of(w._dtype)
     wT = empty_tensor((ind.numel(),), acc, w._device)
     n = ind.numel()
@@ -124,6 +124,53 @@ def _conv_direct(x, wT, bias, G, Og, Cg, KH, KW, OH, OW, stride, padding, dilati
              np.int32(stride[1]), np.int32(padding[0]), np.int32(padding[1]), np.int32(dilation[0]),
              np.int32(dilation[1]), np.int32(G), np.int32(Og), np.int32(Ogp), np.int32(nob), np.int32(nwb),
              it(nwork)])
+    return out
+
+
+TILE = {}    # overrides of the conv_tile shape (vr, rr, nv, to) for experiments
+
+
+def _tile_shape(dt, OH, OW, Og):
+    """conv_tile's block: VR columns x RR rows per vector (VR * RR = the SIMD width in lanes: 16 floats, 8
+    doubles), NV vectors, TO output channels."""
+    lanes = 8 if dt is D.float64 else 16
+    vr = 1
+    while vr * 2 <= min(OW, lanes):
+        vr *= 2
+    rr = lanes // vr
+    nv = 2 if OH >= 2 * rr and Og > 8 else 1
+    to = 8 if nv == 2 else 16
+    while to > 1 and to // 2 >= Og:
+        to //= 2
+    shp = TILE.get("shape")
+    return shp if shp else (vr, rr, nv, to)
+
+
+def _conv_tile(x, w, bias, G, Og, Cg, KH, KW, OH, OW, strh, dilation, out, flip=False):
+    """out (N, G*Og, OH, OW) = convolution of x (N, G*Cg, ..., W) with unit column stride, no padding (every tap
+    in bounds), column stride 1, row stride strh; w (O, Cg, KH, KW) contiguous (flip: w is the forward weight
+    (G*Cg', Og, KH, KW) of the convolution whose input gradient this is, rotated 180 degrees)."""
+    rt = rt_of(x)
+    dt = x._dtype
+    N = x._shape[0]
+    vr, rr, nv, to = _tile_shape(dt, OH, OW, Og)
+    wT = _direct_weights(w, G, flip, to)
+    nob = -(-Og // to)
+    nrb = -(-OH // (rr * nv))
+    nwb = -(-OW // vr)
+    nwork = N * G * nob * nrb * nwb
+    if nwork == 0:
+        return out
+    ext = x._offset + sum((s_ - 1) * st for s_, st in zip(x._shape, x._strides)) + 1
+    idx = idx_name(ext + vr, out.numel() + vr, nwork, wT.numel())
+    it = idx_np(idx)
+    k = K.get(rt, "conv", "conv_tile", t=dt, idx=idx, vr=vr, rr=rr, nv=nv, to=to, has_bias=bias is not None,
+              kwc=KW if KW in (1, 3, 5) else 0)
+    launch(rt, k, nwork, [x._st.buf, it(x._offset), it(x._strides[0]), it(x._strides[1]), it(x._strides[2]),
+                          wT._st.buf, (bias if bias is not None else wT)._st.buf, out._st.buf, np.int32(Cg),
+                          np.int32(KH), np.int32(KW), np.int32(OH), np.int32(OW), np.int32(strh),
+                          np.int32(dilation[0]), np.int32(dilation[1]), np.int32(G), np.int32(Og),
+                          np.int32(nob * to), np.int32(nob), np.int32(nrb), np.int32(nwb), it(nwork)])
     return out
 
 
@@ -201,14 +248,18 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
     col = None
     need_grad = AG.needs_grad(x, w, b)
     if out.numel() and CKK and dt.is_floating_point and _use_direct(rt, need_grad and w._requires_grad):
-        wT = _direct_weights(w_c, groups, False)
         xd, pd = x, padding
         if padding[0] or padding[1]:
             # a zero-padded copy makes every tap an in-bounds vector load (the kernel's edge path gathers
             # lane by lane: with small images every row segment is an edge); the copy is ~2-5% of the conv
             xd = _padded(x, padding)
             pd = (0, 0)
-        _conv_direct(xd, wT, c0(b) if b is not None else None, groups, Og, Cg, KH, KW, OH, OW, stride, pd, dilation, out)
+        bc = c0(b) if b is not None else None
+        if TILE.get("on", True) and stride[1] == 1 and xd._strides[3] == 1 and dt in (D.float32, D.float64):
+            _conv_tile(xd, w_c, bc, groups, Og, Cg, KH, KW, OH, OW, stride[0], dilation, out)
+        else:
+            wT = _direct_weights(w_c, groups, False)
+            _conv_direct(xd, wT, bc, groups, Og, Cg, KH, KW, OH, OW, stride, pd, dilation, out)
     elif out.numel():
         if b is not None:
             _ew.run("x0", out, [b.view(1, O, 1, 1) if b._shape == (O,) else b], (dt,), dt)
@@ -265,6 +316,14 @@ def _conv_bwd_input(rt, g, w, dims, geo):
     Og = O // groups
     CKK = Cg * KH * KW
     P = OH * OW
+    qh, qw = dilation[0] * (KH - 1) - padding[0], dilation[1] * (KW - 1) - padding[1]
+    if (TILE.get("on", True) and rt.info.is_cpu and tuple(stride) == (1, 1) and qh >= 0 and qw >= 0 and
+            dt in (D.float32, D.float64) and CONV_FORWARD != "im2col"):
+        # stride 1: the input gradient is the convolution of gout, zero padded by dilation * (k - 1) - padding,
+        # with the flipped kernel (no column buffer, no col2im)
+        gp = _padded(g, (qh, qw)) if qh or qw else g
+        gx = empty_tensor((N, C, H, W), dt, g._device)
+        return _conv_tile(gp, w, None, groups, Cg, Og, KH, KW, H, W, 1, dilation, gx, flip=True)
     # gcol = W_g^T @ gout_g per image, then col2im
     gx = empty_tensor((N, C, H, W), dt, g._device)
     gcol = empty_tensor((CKK, N * P), dt, g._device)
