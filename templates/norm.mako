@@ -57,6 +57,55 @@ __kernel void k(__global const ${t.ct}* restrict x, __global const ${t.ct}* rest
 }
 </%def>
 
+## chan_partial for S % VW == 0 (float32 / float64): work-item (c, p) covers whole planes n in [p*NB, p*NB+NB)
+## of channel c, VW elements per vector load (runs of S elements along S, vector accumulators). Same partials.
+<%def name="chan_partial_v(t, idx, mode, vw)">
+${c.preamble((t,))}
+<%
+    A = t.cc
+    V = A + str(vw)
+    def hsum(v):
+        return " + ".join("%s.s%s" % (v, "0123456789abcdef"[i]) for i in range(vw))
+%>
+__kernel void k(__global const ${t.ct}* restrict x, __global const ${t.ct}* restrict gr,
+                __global const ${A}* restrict mean, __global const ${A}* restrict invstd,
+                __global ${A}* restrict part, const int C, const ${idx} S, const int N, const int NB, const int P)
+{
+    const int g = get_global_id(0);
+    if (g >= C * P) return;
+    const int cc = g / P, p = g - cc * P;
+    const int n0 = p * NB, n1 = min(n0 + NB, N);
+    const ${idx} cs = (${idx})C * S;
+% if mode == "stats":
+    ${V} v1 = (${V})0;
+    for (int n = n0; n < n1; n++) {
+        const ${idx} a0 = n * cs + cc * S;
+        for (${idx} q = 0; q < S; q += ${vw}) v1 += vload${vw}(0, x + a0 + q);
+    }
+    const ${idx} cnt = n1 > n0 ? (${idx})(n1 - n0) * S : 0;
+    const ${A} m = cnt > 0 ? (${hsum("v1")}) / (${A})cnt : 0;
+    ${V} v2 = (${V})0;
+    for (int n = n0; n < n1; n++) {
+        const ${idx} a0 = n * cs + cc * S;
+        for (${idx} q = 0; q < S; q += ${vw}) { const ${V} d = vload${vw}(0, x + a0 + q) - m; v2 = mad(d, d, v2); }
+    }
+    part[3 * g] = (${A})cnt; part[3 * g + 1] = m; part[3 * g + 2] = ${hsum("v2")};
+% else:
+    const ${A} mu = mean[cc], is = invstd[cc];
+    ${V} v1 = (${V})0, v2 = (${V})0;
+    for (int n = n0; n < n1; n++) {
+        const ${idx} a0 = n * cs + cc * S;
+        for (${idx} q = 0; q < S; q += ${vw}) {
+            const ${V} gv = vload${vw}(0, gr + a0 + q);
+            v1 += gv;
+            v2 = mad(gv, vload${vw}(0, x + a0 + q) - mu, v2);
+        }
+    }
+    part[2 * g] = ${hsum("v1")}; part[2 * g + 1] = (${hsum("v2")}) * is;
+% endif
+}
+</%def>
+
 ## Combine the P partials of each channel (Chan et al.); write mean / invstd and update the running stats
 ## (rm, rv in the parameter dtype `pt`) with factor `mom` when `upd`.
 <%def name="bn_finalize(acc, pt, upd)">

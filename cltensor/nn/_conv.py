@@ -127,6 +127,17 @@ def _conv_direct(x, wT, bias, G, Og, Cg, KH, KW, OH, OW, stride, padding, dilati
     return out
 
 
+TILE_LS = 16
+
+
+def _launch_ls(rt, kern, n, ls, args):
+    """launch() with local size ls (a fixed power of two: few heavy work-items spread over more work-groups)."""
+    if kern.__dict__.get("typed") is None:
+        K.set_arg_types(kern, [type(a) if isinstance(a, np.generic) else None for a in args])
+    ls = max(1, min(ls, rt.local_size))
+    K.launch(rt, kern, (K.round_up(max(int(n), 1), ls),), (ls,), args)
+
+
 TILE = {}    # overrides of the conv_tile shape (vr, rr, nv, to) for experiments
 
 
@@ -166,7 +177,7 @@ def _conv_tile(x, w, bias, G, Og, Cg, KH, KW, OH, OW, strh, dilation, out, flip=
     it = idx_np(idx)
     k = K.get(rt, "conv", "conv_tile", t=dt, idx=idx, vr=vr, rr=rr, nv=nv, to=to, has_bias=bias is not None,
               kwc=KW if KW in (1, 3, 5) else 0)
-    launch(rt, k, nwork, [x._st.buf, it(x._offset), it(x._strides[0]), it(x._strides[1]), it(x._strides[2]),
+    _launch_ls(rt, k, nwork, TILE.get("ls", TILE_LS), [x._st.buf, it(x._offset), it(x._strides[0]), it(x._strides[1]), it(x._strides[2]),
                           wT._st.buf, (bias if bias is not None else wT)._st.buf, out._st.buf, np.int32(Cg),
                           np.int32(KH), np.int32(KW), np.int32(OH), np.int32(OW), np.int32(strh),
                           np.int32(dilation[0]), np.int32(dilation[1]), np.int32(G), np.int32(Og),

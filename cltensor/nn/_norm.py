@@ -2,6 +2,7 @@
 arguments (nn.functional checks and normalises them)."""
 import numpy as np
 
+from .. import _dtypes as D
 from .. import _kernels as K
 from .. import _ew
 from .. import _creation
@@ -16,6 +17,24 @@ def _chan_partials(rt, x3, mode, mean=None, invstd=None, g3=None):
     """Per-channel partial reductions over (N, S) of contiguous (N, C, S) tensors; returns (part, P)."""
     N, C, S = x3._shape
     M = N * S
+    dt = x3._dtype
+    vw = next((v for v in ((16, 8, 4) if dt is D.float32 else (8, 4)) if S % v == 0), 0) if dt in (
+        D.float32, D.float64) else 0
+    if vw and M:
+        # whole planes per work-item with vector loads: up to 512 elements each, yet >= 256 work-items where the
+        # batch allows (the work-groups of 64 are PoCL's unit of parallelism)
+        nb = max(1, min(N, 512 // S, (N * C) // 256))
+        P = -(-N // nb)
+        nf = 3 if mode == "stats" else 2
+        part = empty_tensor((C * P * nf,), dt, x3._device)
+        idx = idx_name(x3.numel() + C * S)
+        k = K.get(rt, "norm", "chan_partial_v", t=dt, idx=idx, mode=mode, vw=vw)
+        dummy = part._st.buf
+        launch(rt, k, C * P, [x3._st.buf, g3._st.buf if g3 is not None else x3._st.buf,
+                               mean._st.buf if mean is not None else dummy,
+                               invstd._st.buf if invstd is not None else dummy,
+                               part._st.buf, np.int32(C), idx_np(idx)(S), np.int32(N), np.int32(nb), np.int32(P)])
+        return part, P
     # partials per channel: runs of >= 256 elements, and enough work-items (up to 16K) for several work-groups
     # (C * P = 64 made one work-group: PoCL ran it on one thread, serially over 2048 elements per item)
     P = max(1, min(256, -(-M // 256), max(1, 16384 // max(C, 1))))
