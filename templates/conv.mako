@@ -344,6 +344,123 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
 }
 </%def>
 
+## Weight gradient of a unit-column-stride convolution (x zero padded beforehand) without a column buffer:
+## gw[g*Og + o0 + q, c, kh, kw] for q < TO and every kw, summed over images and output pixels in blocks of RR
+## rows x VR columns (conv_tile's pixel blocks: lanes of rows past OH and of the shifted last column block are
+## masked out of gout), then across the lanes. One work-item per (group, TO output channels, c, kh).
+## x: any strides with sw = 1; gout: (N, G*Og, OH, OW) contiguous; gw: (G*Og, Cg, KH, KW) contiguous.
+<%def name="conv_dw(t, idx, vr, rr, to, kwc)">
+${c.preamble((t,))}
+<%
+    A = t.cc
+    L = vr * rr
+    V = A + (str(L) if L > 1 else "")
+    HEX = "0123456789abcdef"
+    KWX = str(kwc) if kwc else "KW"
+    NK = kwc if kwc else 0
+    def rows(buf, base, roff):
+        parts = []
+        for j in range(rr):
+            off = "%s + %s%d" % (base, roff, j)
+            parts.append("%s[%s]" % (buf, off) if vr == 1 else "vload%d(0, %s + %s)" % (vr, buf, off))
+        return parts[0] if rr == 1 else "(%s)(%s)" % (V, ", ".join(parts))
+    def hsum(v):
+        if L == 1:
+            return v
+        return " + ".join("%s.s%s" % (v, HEX[i]) for i in range(L))
+    IV = "int" + (str(L) if L > 1 else "")
+    LI = "(%s)(%s)" % (IV, ", ".join(str(i % vr) for i in range(L)))
+    LJ = "(%s)(%s)" % (IV, ", ".join(str(i // vr) for i in range(L)))
+%>
+__kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
+                const ${idx} sh, __global const ${t.ct}* restrict gout, __global ${t.ct}* restrict gw,
+                const int N, const int Cg, const int KH, const int KW, const int OH, const int OW,
+                const int strh, const int dilh, const int dilw, const int G, const int Og, const int nob,
+                const int nrb, const int nwb, const int nwork)
+{
+    const int g = get_global_id(0);
+    if (g >= nwork) return;
+    int r = g;
+    const int kh = r % KH; r /= KH;
+    const int cc = r % Cg; r /= Cg;
+    const int gi = r / nob, o0 = (r - gi * nob) * ${to};
+% for q in range(to):
+% if NK:
+% for kw in range(NK):
+    ${V} a${q}_${kw} = (${V})0;
+% endfor
+% else:
+    ${V} a${q}[16];
+    for (int kw = 0; kw < KW; kw++) a${q}[kw] = (${V})0;
+% endif
+% endfor
+    const ${idx} P = (${idx})OH * OW;
+% for q in range(to):
+    const ${idx} gc${q} = (${idx})(gi * Og + min(o0 + ${q}, Og - 1)) * P;
+% endfor
+    for (int n = 0; n < N; n++) {
+        const ${idx} xb = xoff + n * sn + (${idx})(gi * Cg + cc) * sc + (${idx})(kh * dilh) * sh;
+        const ${idx} gb = (${idx})n * G * Og * P;
+        for (int rb = 0; rb < nrb; rb++) {
+            const int oh0 = rb * ${rr};
+% for j in range(rr):
+            const int ohc${j} = min(oh0 + ${j}, OH - 1);
+            const ${idx} xr${j} = (${idx})(ohc${j} * strh) * sh;
+            const ${idx} gr${j} = (${idx})ohc${j} * OW;
+% endfor
+            for (int wb = 0; wb < nwb; wb++) {
+                const int ow0 = min(wb * ${vr}, OW - ${vr});
+                const int skip = wb * ${vr} - ow0;
+% for q in range(to):
+                ${V} g${q} = ${rows("gout", "gb + gc%d + ow0" % q, "gr")};
+% endfor
+                if (skip > 0 || oh0 + ${rr} > OH) {
+% if L > 1:
+                    const ${V} mk = convert_${V}(-((${LI} >= skip) & ((${LJ} + oh0) < OH)));
+% else:
+                    const ${V} mk = (${V})(skip == 0 && oh0 < OH);
+% endif
+% for q in range(to):
+                    g${q} *= mk;
+% endfor
+                }
+                const ${idx} xp = xb + ow0;
+% if NK:
+% for kw in range(NK):
+                {
+                    const ${V} xv = ${rows("x", "xp + %d * dilw" % kw, "xr")};
+% for q in range(to):
+                    a${q}_${kw} = mad(g${q}, xv, a${q}_${kw});
+% endfor
+                }
+% endfor
+% else:
+                for (int kw = 0; kw < KW; kw++) {
+                    const ${V} xv = ${rows("x", "xp + kw * dilw", "xr")};
+% for q in range(to):
+                    a${q}[kw] = mad(g${q}, xv, a${q}[kw]);
+% endfor
+                }
+% endif
+            }
+        }
+    }
+    const ${idx} KK = (${idx})KH * KW;
+% for q in range(to):
+    if (o0 + ${q} < Og) {
+        const ${idx} ob = ((${idx})(gi * Og + o0 + ${q}) * Cg + cc) * KK + (${idx})kh * KW;
+% if NK:
+% for kw in range(NK):
+        gw[ob + ${kw}] = ${hsum("a%d_%d" % (q, kw))};
+% endfor
+% else:
+        for (int kw = 0; kw < KW; kw++) gw[ob + kw] = ${hsum("a%d[kw]" % q)};
+% endif
+    }
+% endfor
+}
+</%def>
+
 ## out[i] = ind[i] >= 0 ? src[ind[i]] : 0 (cast to out's type); weight re-layouts for the direct convolution
 <%def name="gather_pad(t, o, idx)">
 ${c.preamble((t, o))}

@@ -185,6 +185,33 @@ def _conv_tile(x, w, bias, G, Og, Cg, KH, KW, OH, OW, strh, dilation, out, flip=
     return out
 
 
+DW_TO = 4   # output channels per work-item of conv_dw (x KW taps: 12 vector accumulators for 3x3)
+
+
+def _conv_dw(xp, g, gw, G, Og, Cg, KH, KW, OH, OW, strh, dilation):
+    """gw (G*Og, Cg, KH, KW) = the weight gradient of the convolution of xp (N, G*Cg, ..., W; unit column stride,
+    no padding: already applied) giving g (N, G*Og, OH, OW) contiguous, without a column buffer."""
+    rt = rt_of(xp)
+    dt = xp._dtype
+    N = xp._shape[0]
+    vr, rr = _tile_shape(dt, OH, OW, Og)[:2]
+    to = TILE.get("dw_to", DW_TO)
+    nob = -(-Og // to)
+    nrb = -(-OH // rr)
+    nwb = -(-OW // vr)
+    nwork = G * nob * Cg * KH
+    ext = xp._offset + sum((s_ - 1) * st for s_, st in zip(xp._shape, xp._strides)) + 1
+    idx = idx_name(ext + vr, g.numel() + vr)
+    it = idx_np(idx)
+    k = K.get(rt, "conv", "conv_dw", t=dt, idx=idx, vr=vr, rr=rr, to=to, kwc=KW if KW in (1, 3, 5) else 0)
+    _launch_ls(rt, k, nwork, TILE.get("dw_ls", 4),
+               [xp._st.buf, it(xp._offset), it(xp._strides[0]), it(xp._strides[1]), it(xp._strides[2]),
+                g._st.buf, gw._st.buf, np.int32(N), np.int32(Cg), np.int32(KH), np.int32(KW), np.int32(OH),
+                np.int32(OW), np.int32(strh), np.int32(dilation[0]), np.int32(dilation[1]), np.int32(G),
+                np.int32(Og), np.int32(nob), np.int32(nrb), np.int32(nwb), np.int32(nwork)])
+    return gw
+
+
 def _padded(x, padding):
     """A contiguous zero-padded copy (N, C, H + 2 ph, W + 2 pw) of x (any strides)."""
     N, C, H, W = x._shape
@@ -258,6 +285,7 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
     out = empty_tensor((N, O, OH, OW), dt, x._device)
     col = None
     need_grad = AG.needs_grad(x, w, b)
+    xpad = None
     if out.numel() and CKK and dt.is_floating_point and _use_direct(rt, need_grad and w._requires_grad):
         xd, pd = x, padding
         if padding[0] or padding[1]:
@@ -268,6 +296,7 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
         bc = c0(b) if b is not None else None
         if TILE.get("on", True) and stride[1] == 1 and xd._strides[3] == 1 and dt in (D.float32, D.float64):
             _conv_tile(xd, w_c, bc, groups, Og, Cg, KH, KW, OH, OW, stride[0], dilation, out)
+            xpad = xd       # the weight gradient reads the same padded input
         else:
             wT = _direct_weights(w_c, groups, False)
             _conv_direct(xd, wT, bc, groups, Og, Cg, KH, KW, OH, OW, stride, pd, dilation, out)
@@ -291,6 +320,11 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
         # the weight gradient needs the patches again: keep them when they are small enough
         keep = col if (col is not None and groups == 1 and CKK and w._requires_grad and
                        col.numel() * dt.itemsize <= KEEP_COL_BYTES) else None
+        # the direct weight gradient where a pixel vector holds at most two output rows (measured: 32x32 images
+        # 1.4x faster than im2col + transposed gout + GEMM; 4x4 images, four rows per vector, 1.4x slower)
+        if (xpad is not None and w._requires_grad and KW <= 16 and TILE.get("dw", True) and
+                _tile_shape(dt, OH, OW, Og)[1] <= 2):
+            keep = ("pad", xpad.detach())
         AG.record("ConvolutionBackward0", (x, w, b), out,
                   lambda g: _conv2d_bwd(g, x.detach(), w_c, b, geo, (N, C, H, W, O, Cg, KH, KW, OH, OW),
                                         x._requires_grad, w._requires_grad, keep),
@@ -357,9 +391,11 @@ def _conv_bwd_weight(rt, g, x, dims, geo, col=None):
     Og = O // groups
     CKK = Cg * KH * KW
     P = OH * OW
+    gw = empty_tensor((O, Cg, KH, KW), dt, x._device)
+    if isinstance(col, tuple):      # the padded input of the direct forward: direct weight gradient
+        return _conv_dw(col[1], g, gw, groups, Og, Cg, KH, KW, OH, OW, stride[0], dilation)
     # gw_g^T (CKK x Og) = col_g (CKK x NP) @ goutT_g (NP x Og), written transposed into gw
     gT = transpose_last2(as_shape(g, (N, O, P)))          # (N, P, O)
-    gw = empty_tensor((O, Cg, KH, KW), dt, x._device)
     have = col is not None
     if not have:
         col = empty_tensor((CKK, N * P), dt, x._device)
