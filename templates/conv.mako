@@ -235,7 +235,11 @@ ${taps(False)}
 ## out[n, g*Og + o0 + q, oh, ow] for q < TO output channels and a block of NV * RR output rows x VR columns; the
 ## pixels sit in NV vectors of RR rows x VR columns each (RR > 1 packs several short rows into one vector, so
 ## 4- and 8-pixel-wide images still fill the SIMD lanes). Each tap loads NV input vectors and broadcasts TO
-## scalar weights from wT (G, Cg*KH*KW, Ogp) into TO * NV fused multiply-adds (the GEMM's register-tile shape).
+## scalar weights into TO * NV fused multiply-adds (the GEMM's register-tile shape). The weight of group g, output
+## channel o and input channel c (both within the group) and tap t = kh * KW + kw is
+## w[woff + g * sg + o * sq + c * scc + t * st]: the forward weight (O, Cg, KH, KW) as it is, or (st = -1, woff at
+## the last tap) rotated by 180 degrees with the channel roles swapped for the input gradient; channels past Og
+## read channel Og - 1 and are not stored.
 ## The last column block shifts left to end at OW (needs OW >= VR; its lanes of the previous block are not
 ## stored); rows past OH read the last row (clamped) and are not stored. x: any strides with unit column stride
 ## (sw = 1); out: (N, O, OH, OW) contiguous. Storage type = accumulation type (float32, float64).
@@ -259,10 +263,11 @@ ${c.preamble((t,))}
         return "%s.s%s" % (e, "".join(HEX[j * vr + i] for i in range(vr)))
 %>
 __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
-                const ${idx} sh, __global const ${A}* restrict wT, __global const ${t.ct}* restrict bias,
+                const ${idx} sh, __global const ${t.ct}* restrict w, const ${idx} woff, const ${idx} sg,
+                const ${idx} sq, const ${idx} scc, const int st, __global const ${t.ct}* restrict bias,
                 __global ${t.ct}* restrict out, const int Cg, const int KH, const int KW, const int OH,
                 const int OW, const int strh, const int dilh, const int dilw, const int G, const int Og,
-                const int Ogp, const int nob, const int nrb, const int nwb, const ${idx} nwork)
+                const int nob, const int nrb, const int nwb, const ${idx} nwork)
 {
     const ${idx} g = get_global_id(0);
     if (g >= nwork) return;
@@ -286,8 +291,11 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
 % endfor
 % endfor
     const ${idx} xb = xoff + n * sn + (${idx})gi * Cg * sc;
-    __global const ${A}* wk = wT + (${idx})gi * Cg * KH * ${KWX} * Ogp + o0;
+% for q in range(to):
+    const ${idx} wq${q} = (${idx})min(o0 + ${q}, Og - 1) * sq;
+% endfor
     for (int cc = 0; cc < Cg; cc++) {
+        __global const ${t.ct}* wk = w + woff + (${idx})gi * sg + (${idx})cc * scc;
         for (int kh = 0; kh < KH; kh++) {
             const ${idx} rp = xb + cc * sc + (${idx})(kh * dilh) * sh;
 % if kwc:
@@ -299,13 +307,13 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
                 const ${V} x${v} = ${xload(v)};
 % endfor
 % for q in range(to):
-                const ${V} w${q} = (${V})(wk[kw * Ogp + ${q}]);
+                const ${V} w${q} = (${V})(wk[wq${q} + kw * st]);
 % for v in range(nv):
                 a${q}_${v} = mad(w${q}, x${v}, a${q}_${v});
 % endfor
 % endfor
             }
-            wk += ${KWX} * Ogp;
+            wk += ${KWX} * st;
         }
     }
     const ${idx} P = (${idx})OH * OW;
@@ -347,9 +355,10 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
 ## Weight gradient of a unit-column-stride convolution (x zero padded beforehand) without a column buffer:
 ## gw[g*Og + o0 + q, c, kh, kw] for q < TO and every kw, summed over images and output pixels in blocks of RR
 ## rows x VR columns (conv_tile's pixel blocks: lanes of rows past OH and of the shifted last column block are
-## masked out of gout), then across the lanes. One work-item per (group, TO output channels, c, kh).
+## masked out of gout), then across the lanes. One work-item per (group, TO output channels, c, kh); has_db: the
+## items of c = 0, kh = 0 also sum gout per channel into gb (the bias gradient).
 ## x: any strides with sw = 1; gout: (N, G*Og, OH, OW) contiguous; gw: (G*Og, Cg, KH, KW) contiguous.
-<%def name="conv_dw(t, idx, vr, rr, to, kwc)">
+<%def name="conv_dw(t, idx, vr, rr, to, kwc, has_db)">
 ${c.preamble((t,))}
 <%
     A = t.cc
@@ -374,6 +383,7 @@ ${c.preamble((t,))}
 %>
 __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
                 const ${idx} sh, __global const ${t.ct}* restrict gout, __global ${t.ct}* restrict gw,
+                __global ${t.ct}* restrict gb,
                 const int N, const int Cg, const int KH, const int KW, const int OH, const int OW,
                 const int strh, const int dilh, const int dilw, const int G, const int Og, const int nob,
                 const int nrb, const int nwb, const int nwork)
@@ -395,6 +405,13 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
 % endif
 % endfor
     const ${idx} P = (${idx})OH * OW;
+% if has_db:
+    /* the bias gradient (sum of gout per channel) rides along in the work-items of c = 0, kh = 0 */
+    const int dodb = cc == 0 && kh == 0;
+% for q in range(to):
+    ${V} s${q} = (${V})0;
+% endfor
+% endif
 % for q in range(to):
     const ${idx} gc${q} = (${idx})(gi * Og + min(o0 + ${q}, Og - 1)) * P;
 % endfor
@@ -424,6 +441,13 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
                     g${q} *= mk;
 % endfor
                 }
+% if has_db:
+                if (dodb) {
+% for q in range(to):
+                    s${q} += g${q};
+% endfor
+                }
+% endif
                 const ${idx} xp = xb + ow0;
 % if NK:
 % for kw in range(NK):
@@ -456,8 +480,40 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
 % else:
         for (int kw = 0; kw < KW; kw++) gw[ob + kw] = ${hsum("a%d[kw]" % q)};
 % endif
+% if has_db:
+        if (dodb) gb[gi * Og + o0 + ${q}] = ${hsum("s%d" % q)};
+% endif
     }
 % endfor
+}
+</%def>
+
+## Zero padding in one pass: out (P planes, H + 2 ph, W + 2 pw) contiguous <- x (P = N * C planes of H x W, plane
+## p = n * C + c at xoff + n * sn + c * sc, any strides); rpw output rows per work-item.
+<%def name="pad2d(t, idx)">
+${c.preamble((t,))}
+__kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
+                const ${idx} sh, const ${idx} sw, __global ${t.ct}* restrict out, const int C, const int H,
+                const int W, const int ph, const int pw, const ${idx} nrows, const int rpw)
+{
+    const ${idx} r0 = (${idx})get_global_id(0) * rpw;
+    if (r0 >= nrows) return;
+    const ${idx} r1 = min(r0 + rpw, nrows);
+    const int Hp = H + 2 * ph, Wp = W + 2 * pw;
+    ${idx} pl = r0 / Hp;
+    int hp = (int)(r0 - pl * Hp);
+    for (${idx} r = r0; r < r1; r++) {
+        const ${idx} n = pl / C;
+        const ${idx} xb = xoff + n * sn + (pl - n * C) * sc + (${idx})(hp - ph) * sh;
+        const ${idx} ob = r * Wp;
+        if (hp < ph || hp >= H + ph) {
+            for (int w = 0; w < Wp; w++) out[ob + w] = (${t.ct})0;
+        } else {
+            for (int w = 0; w < pw; w++) { out[ob + w] = (${t.ct})0; out[ob + pw + W + w] = (${t.ct})0; }
+            for (int w = 0; w < W; w++) out[ob + pw + w] = x[xb + w * sw];
+        }
+        if (++hp == Hp) { hp = 0; pl++; }
+    }
 }
 </%def>
 

@@ -159,36 +159,42 @@ def _tile_shape(dt, OH, OW, Og):
 
 def _conv_tile(x, w, bias, G, Og, Cg, KH, KW, OH, OW, strh, dilation, out, flip=False):
     """out (N, G*Og, OH, OW) = convolution of x (N, G*Cg, ..., W) with unit column stride, no padding (every tap
-    in bounds), column stride 1, row stride strh; w (O, Cg, KH, KW) contiguous (flip: w is the forward weight
-    (G*Cg', Og, KH, KW) of the convolution whose input gradient this is, rotated 180 degrees)."""
+    in bounds), row stride strh; w (O, Cg, KH, KW) contiguous, read in place (flip: w is the forward weight
+    (G*Cg, Og, KH, KW) of the convolution whose input gradient this is: rotated by 180 degrees, channel roles
+    swapped)."""
     rt = rt_of(x)
     dt = x._dtype
     N = x._shape[0]
     vr, rr, nv, to = _tile_shape(dt, OH, OW, Og)
-    wT = _direct_weights(w, G, flip, to)
     nob = -(-Og // to)
     nrb = -(-OH // (rr * nv))
     nwb = -(-OW // vr)
     nwork = N * G * nob * nrb * nwb
     if nwork == 0:
         return out
-    ext = x._offset + sum((s_ - 1) * st for s_, st in zip(x._shape, x._strides)) + 1
-    idx = idx_name(ext + vr, out.numel() + vr, nwork, wT.numel())
+    KK = KH * KW
+    if flip:     # w (G*Cg, Og, KH, KW): output channel o of the group is w's dim 1, input channel c its dim 0
+        woff, sg, sq, scc, st = w._offset + KK - 1, Cg * Og * KK, KK, Og * KK, -1
+    else:
+        woff, sg, sq, scc, st = w._offset, Og * Cg * KK, Cg * KK, KK, 1
+    ext = x._offset + sum((s_ - 1) * st_ for s_, st_ in zip(x._shape, x._strides)) + 1
+    idx = idx_name(ext + vr, out.numel() + vr, nwork, w._offset + w.numel())
     it = idx_np(idx)
     k = K.get(rt, "conv", "conv_tile", t=dt, idx=idx, vr=vr, rr=rr, nv=nv, to=to, has_bias=bias is not None,
               kwc=KW if KW in (1, 3, 5) else 0)
-    _launch_ls(rt, k, nwork, TILE.get("ls", TILE_LS), [x._st.buf, it(x._offset), it(x._strides[0]), it(x._strides[1]), it(x._strides[2]),
-                          wT._st.buf, (bias if bias is not None else wT)._st.buf, out._st.buf, np.int32(Cg),
-                          np.int32(KH), np.int32(KW), np.int32(OH), np.int32(OW), np.int32(strh),
-                          np.int32(dilation[0]), np.int32(dilation[1]), np.int32(G), np.int32(Og),
-                          np.int32(nob * to), np.int32(nob), np.int32(nrb), np.int32(nwb), it(nwork)])
+    _launch_ls(rt, k, nwork, TILE.get("ls", TILE_LS),
+               [x._st.buf, it(x._offset), it(x._strides[0]), it(x._strides[1]), it(x._strides[2]), w._st.buf,
+                it(woff), it(sg), it(sq), it(scc), np.int32(st), (bias if bias is not None else w)._st.buf,
+                out._st.buf, np.int32(Cg), np.int32(KH), np.int32(KW), np.int32(OH), np.int32(OW), np.int32(strh),
+                np.int32(dilation[0]), np.int32(dilation[1]), np.int32(G), np.int32(Og), np.int32(nob),
+                np.int32(nrb), np.int32(nwb), it(nwork)])
     return out
 
 
 DW_TO = 4   # output channels per work-item of conv_dw (x KW taps: 12 vector accumulators for 3x3)
 
 
-def _conv_dw(xp, g, gw, G, Og, Cg, KH, KW, OH, OW, strh, dilation):
+def _conv_dw(xp, g, gw, G, Og, Cg, KH, KW, OH, OW, strh, dilation, gb=None):
     """gw (G*Og, Cg, KH, KW) = the weight gradient of the convolution of xp (N, G*Cg, ..., W; unit column stride,
     no padding: already applied) giving g (N, G*Og, OH, OW) contiguous, without a column buffer."""
     rt = rt_of(xp)
@@ -203,10 +209,11 @@ def _conv_dw(xp, g, gw, G, Og, Cg, KH, KW, OH, OW, strh, dilation):
     ext = xp._offset + sum((s_ - 1) * st for s_, st in zip(xp._shape, xp._strides)) + 1
     idx = idx_name(ext + vr, g.numel() + vr)
     it = idx_np(idx)
-    k = K.get(rt, "conv", "conv_dw", t=dt, idx=idx, vr=vr, rr=rr, to=to, kwc=KW if KW in (1, 3, 5) else 0)
+    k = K.get(rt, "conv", "conv_dw", t=dt, idx=idx, vr=vr, rr=rr, to=to, kwc=KW if KW in (1, 3, 5) else 0,
+              has_db=gb is not None)
     _launch_ls(rt, k, nwork, TILE.get("dw_ls", 4),
                [xp._st.buf, it(xp._offset), it(xp._strides[0]), it(xp._strides[1]), it(xp._strides[2]),
-                g._st.buf, gw._st.buf, np.int32(N), np.int32(Cg), np.int32(KH), np.int32(KW), np.int32(OH),
+                g._st.buf, gw._st.buf, (gb if gb is not None else gw)._st.buf, np.int32(N), np.int32(Cg), np.int32(KH), np.int32(KW), np.int32(OH),
                 np.int32(OW), np.int32(strh), np.int32(dilation[0]), np.int32(dilation[1]), np.int32(G),
                 np.int32(Og), np.int32(nob), np.int32(nrb), np.int32(nwb), np.int32(nwork)])
     return gw
@@ -216,10 +223,23 @@ def _padded(x, padding):
     """A contiguous zero-padded copy (N, C, H + 2 ph, W + 2 pw) of x (any strides)."""
     N, C, H, W = x._shape
     ph, pw = padding
-    xp = zeros((N, C, H + 2 * ph, W + 2 * pw), x._dtype, x._device)
-    inner = make(xp._st, (N, C, H, W), xp._strides, xp._offset + ph * xp._strides[2] + pw * xp._strides[3],
-                 x._dtype, x._device)
-    _ew.run("x0", inner, [x], (x._dtype,), x._dtype)
+    if x._dtype not in (D.float32, D.float64):
+        xp = zeros((N, C, H + 2 * ph, W + 2 * pw), x._dtype, x._device)
+        inner = make(xp._st, (N, C, H, W), xp._strides, xp._offset + ph * xp._strides[2] + pw * xp._strides[3],
+                     x._dtype, x._device)
+        _ew.run("x0", inner, [x], (x._dtype,), x._dtype)
+        return xp
+    xp = empty_tensor((N, C, H + 2 * ph, W + 2 * pw), x._dtype, x._device)
+    nrows = N * C * (H + 2 * ph)
+    if nrows == 0 or W + 2 * pw == 0:
+        return xp
+    rpw = max(1, min(256 // (W + 2 * pw), nrows // 64))
+    ext = x._offset + sum((s_ - 1) * st for s_, st in zip(x._shape, x._strides)) + 1
+    idx = idx_name(ext, xp.numel(), nrows)
+    it = idx_np(idx)
+    k = K.get(rt_of(x), "conv", "pad2d", t=x._dtype, idx=idx)
+    launch(rt_of(x), k, -(-nrows // rpw), [x._st.buf, it(x._offset)] + [it(v) for v in x._strides] +
+           [xp._st.buf, np.int32(C), np.int32(H), np.int32(W), np.int32(ph), np.int32(pw), it(nrows), np.int32(rpw)])
     return xp
 
 
@@ -345,7 +365,15 @@ def _conv2d_bwd(gout, x, w, b, geo, dims, need_x=True, need_w=True, col=None):
         gw = zeros((O, Cg, KH, KW), dt, x._device)
         gb = zeros((O,), dt, x._device) if b is not None else None
         return gx, gw, gb
-    if b is not None and b._requires_grad:
+    db = b is not None and b._requires_grad
+    if need_w and isinstance(col, tuple):
+        # direct weight gradient (from the padded input of the direct forward), the bias gradient with it
+        Og = O // groups
+        gw = empty_tensor((O, Cg, KH, KW), dt, x._device)
+        gb = empty_tensor((O,), dt, x._device) if db else None
+        _conv_dw(col[1], g, gw, groups, Og, Cg, KH, KW, OH, OW, stride[0], dilation, gb)
+        need_w = db = False
+    if db:
         gb = g.sum((0, 2, 3))
     if need_x:
         gx = _conv_bwd_input(rt, g, w, dims, geo)
@@ -392,8 +420,6 @@ def _conv_bwd_weight(rt, g, x, dims, geo, col=None):
     CKK = Cg * KH * KW
     P = OH * OW
     gw = empty_tensor((O, Cg, KH, KW), dt, x._device)
-    if isinstance(col, tuple):      # the padded input of the direct forward: direct weight gradient
-        return _conv_dw(col[1], g, gw, groups, Og, Cg, KH, KW, OH, OW, stride[0], dilation)
     # gw_g^T (CKK x Og) = col_g (CKK x NP) @ goutT_g (NP x Og), written transposed into gw
     gT = transpose_last2(as_shape(g, (N, O, P)))          # (N, P, O)
     have = col is not None
