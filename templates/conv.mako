@@ -235,11 +235,7 @@ ${taps(False)}
 ## out[n, g*Og + o0 + q, oh, ow] for q < TO output channels and a block of NV * RR output rows x VR columns; the
 ## pixels sit in NV vectors of RR rows x VR columns each (RR > 1 packs several short rows into one vector, so
 ## 4- and 8-pixel-wide images still fill the SIMD lanes). Each tap loads NV input vectors and broadcasts TO
-## scalar weights into TO * NV fused multiply-adds (the GEMM's register-tile shape). The weight of group g, output
-## channel o and input channel c (both within the group) and tap t = kh * KW + kw is
-## w[woff + g * sg + o * sq + c * scc + t * st]: the forward weight (O, Cg, KH, KW) as it is, or (st = -1, woff at
-## the last tap) rotated by 180 degrees with the channel roles swapped for the input gradient; channels past Og
-## read channel Og - 1 and are not stored.
+## scalar weights from wT (G, Cg*KH*KW, Ogp) into TO * NV fused multiply-adds (the GEMM's register-tile shape).
 ## The last column block shifts left to end at OW (needs OW >= VR; its lanes of the previous block are not
 ## stored); rows past OH read the last row (clamped) and are not stored. x: any strides with unit column stride
 ## (sw = 1); out: (N, O, OH, OW) contiguous. Storage type = accumulation type (float32, float64).
@@ -263,11 +259,10 @@ ${c.preamble((t,))}
         return "%s.s%s" % (e, "".join(HEX[j * vr + i] for i in range(vr)))
 %>
 __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
-                const ${idx} sh, __global const ${t.ct}* restrict w, const ${idx} woff, const ${idx} sg,
-                const ${idx} sq, const ${idx} scc, const int st, __global const ${t.ct}* restrict bias,
+                const ${idx} sh, __global const ${A}* restrict wT, __global const ${t.ct}* restrict bias,
                 __global ${t.ct}* restrict out, const int Cg, const int KH, const int KW, const int OH,
                 const int OW, const int strh, const int dilh, const int dilw, const int G, const int Og,
-                const int nob, const int nrb, const int nwb, const ${idx} nwork)
+                const int Ogp, const int nob, const int nrb, const int nwb, const ${idx} nwork)
 {
     const ${idx} g = get_global_id(0);
     if (g >= nwork) return;
@@ -291,11 +286,8 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
 % endfor
 % endfor
     const ${idx} xb = xoff + n * sn + (${idx})gi * Cg * sc;
-% for q in range(to):
-    const ${idx} wq${q} = (${idx})min(o0 + ${q}, Og - 1) * sq;
-% endfor
+    __global const ${A}* wk = wT + (${idx})gi * Cg * KH * ${KWX} * Ogp + o0;
     for (int cc = 0; cc < Cg; cc++) {
-        __global const ${t.ct}* wk = w + woff + (${idx})gi * sg + (${idx})cc * scc;
         for (int kh = 0; kh < KH; kh++) {
             const ${idx} rp = xb + cc * sc + (${idx})(kh * dilh) * sh;
 % if kwc:
@@ -307,13 +299,13 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
                 const ${V} x${v} = ${xload(v)};
 % endfor
 % for q in range(to):
-                const ${V} w${q} = (${V})(wk[wq${q} + kw * st]);
+                const ${V} w${q} = (${V})(wk[kw * Ogp + ${q}]);
 % for v in range(nv):
                 a${q}_${v} = mad(w${q}, x${v}, a${q}_${v});
 % endfor
 % endfor
             }
-            wk += ${KWX} * st;
+            wk += ${KWX} * Ogp;
         }
     }
     const ${idx} P = (${idx})OH * OW;

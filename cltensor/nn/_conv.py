@@ -159,35 +159,29 @@ def _tile_shape(dt, OH, OW, Og):
 
 def _conv_tile(x, w, bias, G, Og, Cg, KH, KW, OH, OW, strh, dilation, out, flip=False):
     """out (N, G*Og, OH, OW) = convolution of x (N, G*Cg, ..., W) with unit column stride, no padding (every tap
-    in bounds), row stride strh; w (O, Cg, KH, KW) contiguous, read in place (flip: w is the forward weight
-    (G*Cg, Og, KH, KW) of the convolution whose input gradient this is: rotated by 180 degrees, channel roles
-    swapped)."""
+    in bounds), column stride 1, row stride strh; w (O, Cg, KH, KW) contiguous (flip: w is the forward weight
+    (G*Cg', Og, KH, KW) of the convolution whose input gradient this is, rotated 180 degrees)."""
     rt = rt_of(x)
     dt = x._dtype
     N = x._shape[0]
     vr, rr, nv, to = _tile_shape(dt, OH, OW, Og)
+    wT = _direct_weights(w, G, flip, to)
     nob = -(-Og // to)
     nrb = -(-OH // (rr * nv))
     nwb = -(-OW // vr)
     nwork = N * G * nob * nrb * nwb
     if nwork == 0:
         return out
-    KK = KH * KW
-    if flip:     # w (G*Cg, Og, KH, KW): output channel o of the group is w's dim 1, input channel c its dim 0
-        woff, sg, sq, scc, st = w._offset + KK - 1, Cg * Og * KK, KK, Og * KK, -1
-    else:
-        woff, sg, sq, scc, st = w._offset, Og * Cg * KK, Cg * KK, KK, 1
-    ext = x._offset + sum((s_ - 1) * st_ for s_, st_ in zip(x._shape, x._strides)) + 1
-    idx = idx_name(ext + vr, out.numel() + vr, nwork, w._offset + w.numel())
+    ext = x._offset + sum((s_ - 1) * st for s_, st in zip(x._shape, x._strides)) + 1
+    idx = idx_name(ext + vr, out.numel() + vr, nwork, wT.numel())
     it = idx_np(idx)
     k = K.get(rt, "conv", "conv_tile", t=dt, idx=idx, vr=vr, rr=rr, nv=nv, to=to, has_bias=bias is not None,
               kwc=KW if KW in (1, 3, 5) else 0)
-    _launch_ls(rt, k, nwork, TILE.get("ls", TILE_LS),
-               [x._st.buf, it(x._offset), it(x._strides[0]), it(x._strides[1]), it(x._strides[2]), w._st.buf,
-                it(woff), it(sg), it(sq), it(scc), np.int32(st), (bias if bias is not None else w)._st.buf,
-                out._st.buf, np.int32(Cg), np.int32(KH), np.int32(KW), np.int32(OH), np.int32(OW), np.int32(strh),
-                np.int32(dilation[0]), np.int32(dilation[1]), np.int32(G), np.int32(Og), np.int32(nob),
-                np.int32(nrb), np.int32(nwb), it(nwork)])
+    _launch_ls(rt, k, nwork, TILE.get("ls", TILE_LS), [x._st.buf, it(x._offset), it(x._strides[0]), it(x._strides[1]), it(x._strides[2]),
+                          wT._st.buf, (bias if bias is not None else wT)._st.buf, out._st.buf, np.int32(Cg),
+                          np.int32(KH), np.int32(KW), np.int32(OH), np.int32(OW), np.int32(strh),
+                          np.int32(dilation[0]), np.int32(dilation[1]), np.int32(G), np.int32(Og),
+                          np.int32(nob * to), np.int32(nob), np.int32(nrb), np.int32(nwb), it(nwork)])
     return out
 
 
