@@ -10,18 +10,20 @@
 ## One work-item per (c, kh, kw, n, oh): a row segment of OW outputs.
 <%def name="im2col(t, idx)">
 ${c.preamble((t,))}
-## one work-item per (c, kh, kw, n): all OH rows of that patch plane, so the index decomposition (integer divisions,
-## costly in PoCL's vectorised work-item loops) is paid once per OH * OW outputs instead of once per row
+## one work-item per (c, kh, kw, chunk of nper images): all OH rows of those patch planes, so the index
+## decomposition (integer divisions, costly in PoCL's vectorised work-item loops) is paid once per nper * OH * OW
+## outputs instead of once per row (small images: one image's plane is too little work for a work-item)
 __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
                 const ${idx} sh, const ${idx} sw, __global ${t.ct}* restrict col,
                 const int N, const int H, const int W, const int KH, const int KW, const int OH, const int OW,
                 const int strh, const int strw, const int padh, const int padw, const int dilh, const int dilw,
-                const ${idx} nwork)
+                const ${idx} nwork, const int nper)
 {
     const ${idx} g = get_global_id(0);
     if (g >= nwork) return;
+    const int nch = (N + nper - 1) / nper;
     ${idx} r = g;
-    const int n = (int)(r % N); r /= N;
+    const int ch = (int)(r % nch); r /= nch;
     const int kw = (int)(r % KW); r /= KW;
     const int kh = (int)(r % KH); r /= KH;
     const ${idx} cc = r;
@@ -31,18 +33,22 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
     const int b = W + a;
     const int hi = max(lo, b <= 0 ? 0 : min(OW, (b + strw - 1) / strw));
     const ${idx} xs = (${idx})strw * sw;
-    const ${idx} pb = xoff + n * sn + cc * sc - (${idx})a * sw;
-    for (int oh = 0; oh < OH; oh++) {
-        const int ih = oh * strh - padh + kh * dilh;
-        const ${idx} o = (g * OH + oh) * OW;
-        if (ih < 0 || ih >= H) {
-            for (int ow = 0; ow < OW; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
-            continue;
+    const int n1 = min(N, (ch + 1) * nper);
+    for (int n = ch * nper; n < n1; n++) {
+        const ${idx} pb = xoff + n * sn + cc * sc - (${idx})a * sw;
+        const ${idx} ob = ((((cc * KH + kh) * KW + kw) * N) + n) * OH * OW;
+        for (int oh = 0; oh < OH; oh++) {
+            const int ih = oh * strh - padh + kh * dilh;
+            const ${idx} o = ob + (${idx})oh * OW;
+            if (ih < 0 || ih >= H) {
+                for (int ow = 0; ow < OW; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
+                continue;
+            }
+            const ${idx} xb = pb + ih * sh;
+            for (int ow = 0; ow < lo; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
+            for (int ow = lo; ow < hi; ow++) { ${t.store("col", "o + ow", t.load("x", "xb + ow * xs"))}; }
+            for (int ow = hi; ow < OW; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
         }
-        const ${idx} xb = pb + ih * sh;
-        for (int ow = 0; ow < lo; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
-        for (int ow = lo; ow < hi; ow++) { ${t.store("col", "o + ow", t.load("x", "xb + ow * xs"))}; }
-        for (int ow = hi; ow < OW; ow++) { ${t.store("col", "o + ow", "(" + t.cc + ")0")}; }
     }
 }
 </%def>

@@ -245,7 +245,9 @@ def _im2col(rt, x, c0, Cg, KH, KW, OH, OW, stride, padding, dilation, col):
     """col (Cg*KH*KW, N*OH*OW) <- patches of x[:, c0:c0+Cg] (x any strides)."""
     N, C, H, W = x._shape
     sn, sc, sh, sw = x._strides
-    nwork = Cg * KH * KW * N
+    # images per work-item: ~256 outputs each, yet >= 256 work-items where there are that many
+    nper = max(1, min(N, 256 // max(OH * OW, 1), (Cg * KH * KW * N) // 256))
+    nwork = Cg * KH * KW * -(-N // nper)
     ext = x._offset + sum((s_ - 1) * st for s_, st in zip(x._shape, x._strides)) + 1
     idx = idx_name(ext, col.numel(), nwork * OH * OW)
     it = idx_np(idx)
@@ -253,7 +255,8 @@ def _im2col(rt, x, c0, Cg, KH, KW, OH, OW, stride, padding, dilation, col):
     launch(rt, k, nwork, [x._st.buf, it(x._offset + c0 * sc), it(sn), it(sc), it(sh), it(sw), col._st.buf,
                            np.int32(N), np.int32(H), np.int32(W), np.int32(KH), np.int32(KW), np.int32(OH),
                            np.int32(OW), np.int32(stride[0]), np.int32(stride[1]), np.int32(padding[0]),
-                           np.int32(padding[1]), np.int32(dilation[0]), np.int32(dilation[1]), it(nwork)])
+                           np.int32(padding[1]), np.int32(dilation[0]), np.int32(dilation[1]), it(nwork),
+                           np.int32(nper)])
 
 
 def _col2im(rt, col, dx, Cg, H, W, KH, KW, OH, OW, stride, padding, dilation):
