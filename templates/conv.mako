@@ -375,9 +375,6 @@ ${c.preamble((t,))}
         if L == 1:
             return v
         return " + ".join("%s.s%s" % (v, HEX[i]) for i in range(L))
-    IV = "int" + (str(L) if L > 1 else "")
-    LI = "(%s)(%s)" % (IV, ", ".join(str(i % vr) for i in range(L)))
-    LJ = "(%s)(%s)" % (IV, ", ".join(str(i // vr) for i in range(L)))
 %>
 __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
                 const ${idx} sh, __global const ${t.ct}* restrict gout, __global ${t.ct}* restrict gw,
@@ -431,7 +428,10 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
 % endfor
                 if (skip > 0 || oh0 + ${rr} > OH) {
 % if L > 1:
-                    const ${V} mk = convert_${V}(-((${LI} >= skip) & ((${LJ} + oh0) < OH)));
+                    /* 1 for lanes with column >= skip and row < OH, else 0 */
+                    ${A} mka[${L}];
+                    for (int i = 0; i < ${L}; i++) mka[i] = (i % ${vr} >= skip && oh0 + i / ${vr} < OH) ? 1 : 0;
+                    const ${V} mk = vload${L}(0, mka);
 % else:
                     const ${V} mk = (${V})(skip == 0 && oh0 < OH);
 % endif

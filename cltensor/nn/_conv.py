@@ -1,18 +1,23 @@
 """Convolution (templates/conv.mako) with its backward.
 
-Convolution algorithms (measured on PoCL, 2 loaded cores, 32x16x32x32 input, 3x3, 32 filters; best of 20
-interleaved rounds, the machine's load moves absolute times by 2x, so compare within a row):
-  forward   direct kernel vectorised over 16 output pixels x 16 output channels: 4.2-11.5 ms; the same with 8
-            channels: 8-24 ms, 4 channels: 14-21 ms; im2col + GEMM: 9-17 ms -> direct on CPU devices. Training
-            (forward + backward) totals: direct 20-24 ms vs im2col (patches kept for the weight gradient) 23-25 ms.
-  grad in   GEMM (W^T @ gout) + col2im 5.7-8.2 ms; direct convolution with the flipped kernel 6.2-9.5 ms: about
-            even -> GEMM + col2im, which handles every stride.
-  grad W    im2col patches (kept from an im2col forward when small) @ gout^T: one GEMM with K = N*OH*OW.
-GPUs use im2col + GEMM throughout (the GEMM has a local-memory variant there).
+Algorithms on CPU devices (float32 / float64, unit column stride after zero padding; measured on PoCL, AVX-512,
+2 shared cores, best of interleaved rounds; docs/nn_performance.md has the numbers):
+  forward   conv_tile: a register tile of TO output channels x a block of output pixels held in 16-lane vectors
+            (one row of 16 columns, or 2 rows of 8, 4 of 4, ... so that 8x8 and 4x4 images fill the lanes too),
+            weights broadcast as scalars (the GEMM's tile shape): 32x16x32x32 3x3 -> 32: 2-2.5x faster than the
+            previous row-vector kernel, 64x32x4x4 -> 64: ~2x. Other dtypes / strides: conv_direct.
+  grad in   stride 1 (padding <= dilation * (k - 1)): conv_tile on gout zero padded by dilation * (k - 1) - padding
+            with the flipped kernel (no column buffer); otherwise W^T @ gout (GEMM) + col2im.
+  grad W    conv_dw where a pixel vector holds at most two output rows: per (TO output channels, c, kh) work-item
+            vector partial sums over all images and pixels of gout x shifted input, the bias gradient with it
+            (no column buffer, no transposed gout: 32x32 images ~1.4x faster); 4x4 images (4 rows per vector, 1.4x
+            slower there): im2col patches @ gout^T, one GEMM with K = N*OH*OW.
+GPUs use im2col + GEMM throughout (the GEMM has a local-memory variant there); CLTENSOR_CONV=direct|im2col
+forces one family.
 
 Every function takes validated arguments (nn.functional checks and normalises them) and records one autograd
-node whose backward runs device kernels too. Launches use the runtime's fixed local size; sizes travel as
-kernel arguments, so new shapes never compile new kernels.
+node whose backward runs device kernels too. Launches use fixed local sizes; sizes travel as kernel arguments,
+so new shapes never compile new kernels.
 """
 
 import numpy as np
@@ -138,7 +143,10 @@ def _launch_ls(rt, kern, n, ls, args):
     K.launch(rt, kern, (K.round_up(max(int(n), 1), ls),), (ls,), args)
 
 
-TILE = {}    # overrides of the conv_tile shape (vr, rr, nv, to) for experiments
+# tuning overrides for measurements (empty: the defaults): "on": False turns conv_tile / conv_dw off (the previous
+# kernels run), "shape": (vr, rr, nv, to) of conv_tile, "ls": its local size, "dw": False (im2col + GEMM weight
+# gradient), "dw_to" / "dw_ls": conv_dw's output channels per work-item and local size
+TILE = {}
 
 
 def _tile_shape(dt, OH, OW, Og):
@@ -387,8 +395,8 @@ def _conv_bwd_input(rt, g, w, dims, geo):
     CKK = Cg * KH * KW
     P = OH * OW
     qh, qw = dilation[0] * (KH - 1) - padding[0], dilation[1] * (KW - 1) - padding[1]
-    if (TILE.get("on", True) and rt.info.is_cpu and tuple(stride) == (1, 1) and qh >= 0 and qw >= 0 and
-            dt in (D.float32, D.float64) and CONV_FORWARD != "im2col"):
+    if (TILE.get("on", True) and _use_direct(rt, True) and tuple(stride) == (1, 1) and qh >= 0 and qw >= 0 and
+            dt in (D.float32, D.float64)):
         # stride 1: the input gradient is the convolution of gout, zero padded by dilation * (k - 1) - padding,
         # with the flipped kernel (no column buffer, no col2im)
         gp = _padded(g, (qh, qw)) if qh or qw else g
