@@ -106,6 +106,65 @@ __kernel void k(__global const ${t.ct}* restrict x, __global const ${t.ct}* rest
 }
 </%def>
 
+## One work-item per channel over all of its (N, S) plane (S % VW == 0, float32 / float64, parameters of the same
+## type; small batches): the statistics and bn_finalize's outputs in one launch (mean, invstd, running stats when
+## upd: same formulas), or the gradient sums and bn_gsum's outputs (sums, gw, gb when has_w).
+<%def name="bn_chan1(t, idx, vw, mode, flag)">
+${c.preamble((t,))}
+<%
+    A = t.cc
+    V = A + str(vw)
+    def hsum(v):
+        return " + ".join("%s.s%s" % (v, "0123456789abcdef"[i]) for i in range(vw))
+%>
+__kernel void k(__global const ${A}* restrict x, __global const ${A}* restrict gr, __global ${A}* restrict mean,
+                __global ${A}* restrict invstd, __global ${A}* restrict o1, __global ${A}* restrict o2,
+                __global ${A}* restrict o3, const int C, const ${idx} S, const int N, const ${A} eps,
+                const ${A} mom)
+{
+    const int cc = get_global_id(0);
+    if (cc >= C) return;
+    const ${idx} cs = (${idx})C * S;
+% if mode == "stats":
+    ${V} v1 = (${V})0;
+    for (int n = 0; n < N; n++) {
+        const ${idx} a0 = n * cs + cc * S;
+        for (${idx} q = 0; q < S; q += ${vw}) v1 += vload${vw}(0, x + a0 + q);
+    }
+    const ${A} cnt = (${A})((${idx})N * S);
+    const ${A} mu = (${hsum("v1")}) / cnt;
+    ${V} v2 = (${V})0;
+    for (int n = 0; n < N; n++) {
+        const ${idx} a0 = n * cs + cc * S;
+        for (${idx} q = 0; q < S; q += ${vw}) { const ${V} d = vload${vw}(0, x + a0 + q) - mu; v2 = mad(d, d, v2); }
+    }
+    const ${A} m2 = ${hsum("v2")};
+    mean[cc] = mu;
+    invstd[cc] = 1 / sqrt(m2 / cnt + eps);
+% if flag:
+    o1[cc] = (1 - mom) * o1[cc] + mom * mu;
+    o2[cc] = (1 - mom) * o2[cc] + mom * (m2 / (cnt - 1));
+% endif
+% else:
+    const ${A} mu = mean[cc], is = invstd[cc];
+    ${V} v1 = (${V})0, v2 = (${V})0;
+    for (int n = 0; n < N; n++) {
+        const ${idx} a0 = n * cs + cc * S;
+        for (${idx} q = 0; q < S; q += ${vw}) {
+            const ${V} gv = vload${vw}(0, gr + a0 + q);
+            v1 += gv;
+            v2 = mad(gv, vload${vw}(0, x + a0 + q) - mu, v2);
+        }
+    }
+    const ${A} a = ${hsum("v1")}, b = (${hsum("v2")}) * is;
+    o1[2 * cc] = a; o1[2 * cc + 1] = b;
+% if flag:
+    o3[cc] = a; o2[cc] = b;
+% endif
+% endif
+}
+</%def>
+
 ## Combine the P partials of each channel (Chan et al.); write mean / invstd and update the running stats
 ## (rm, rv in the parameter dtype `pt`) with factor `mom` when `upd`.
 <%def name="bn_finalize(acc, pt, upd)">

@@ -118,9 +118,10 @@ def test_maxpool2x2_strided_input():
     np.testing.assert_array_equal(host(got), want.numpy())
 
 
-@pytest.mark.parametrize("shape", [(4, 3, 4, 4), (3, 2, 8), (2, 3, 4, 6), (2, 2, 2, 2, 2)])
+@pytest.mark.parametrize("shape", [(4, 3, 4, 4), (3, 2, 8), (2, 3, 4, 6), (2, 2, 2, 2, 2), (2, 2, 16, 1100)])
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 def test_batch_norm_vector_partials(shape, dt):
+    # one work-item per channel (bn_chan1) up to 2^15 elements per channel, vector partials beyond
     xn = (rng.standard_normal(shape) * 3 + 1.5).astype(dt)
     gn = rng.standard_normal(shape).astype(dt)
     res = []
@@ -134,3 +135,18 @@ def test_batch_norm_vector_partials(shape, dt):
     tol = 1e-4 if dt == np.float32 else 1e-10
     for a, b in zip(*res):
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("kw", [dict(momentum=None), dict(affine=False), dict(track_running_stats=False)])
+def test_batch_norm_one_launch_options(kw):
+    xn = rng.standard_normal((3, 4, 2, 4)).astype(np.float32)
+    res = []
+    for lib in (ct, torch):
+        m = lib.nn.BatchNorm2d(4, **kw)
+        x = lib.tensor(xn, requires_grad=True)
+        for _ in range(2):
+            y = m(x)
+        y.backward(lib.tensor(np.sin(np.arange(y.numel())).reshape(tuple(y.shape)).astype(np.float32)))
+        res.append([host(y), host(x.grad)] + [host(t) for t in (m.running_mean, m.running_var) if t is not None])
+    for a, b in zip(*res):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

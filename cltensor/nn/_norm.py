@@ -13,6 +13,29 @@ from ._common import acc_of, c0, as_shape, launch, sync_if_shared, idx_name
 
 CH = 32   # elements per work-item along rows in the row-chunk kernels
 
+CHAN1_MAX = 1 << 15    # batch norm: one work-item per channel (no partials, one launch) up to N*S elements
+
+
+def _chan1(rt, x3, ptypes):
+    """The vector width of bn_chan1 for contiguous (N, C, S) x3, or 0 where it does not apply (dtype, S % 4,
+    large planes, parameters of another dtype)."""
+    N, C, S = x3._shape
+    dt = x3._dtype
+    if dt not in (D.float32, D.float64) or not 0 < N * S <= CHAN1_MAX or any(p is not dt for p in ptypes):
+        return 0
+    return next((v for v in ((16, 8, 4) if dt is D.float32 else (8, 4)) if S % v == 0), 0)
+
+
+def _launch_chan1(rt, x3, mode, flag, vw, args):
+    N, C, S = x3._shape
+    idx = idx_name(x3.numel() + C * S)
+    k = K.get(rt, "norm", "bn_chan1", t=x3._dtype, idx=idx, vw=vw, mode=mode, flag=bool(flag))
+    if k.__dict__.get("typed") is None:
+        K.set_arg_types(k, [None] * 7 + [np.int32, idx_np(idx), np.int32, x3._dtype.np.type, x3._dtype.np.type])
+    ls = min(4, rt.local_size)       # few heavy work-items: spread them over several work-groups
+    K.launch(rt, k, (K.round_up(C, ls),), (ls,), args[:8] + [idx_np(idx)(S)] + args[8:])
+
+
 def _chan_partials(rt, x3, mode, mean=None, invstd=None, g3=None):
     """Per-channel partial reductions over (N, S) of contiguous (N, C, S) tensors; returns (part, P)."""
     N, C, S = x3._shape
@@ -64,7 +87,18 @@ def batch_norm(x, running_mean, running_var, weight, bias, training, momentum, e
     pt = weight._dtype if weight is not None else (running_mean._dtype if running_mean is not None else dt)
     mean = empty_tensor((C,), acc, x._device)
     invstd = empty_tensor((C,), acc, x._device)
-    if training:
+    upd = running_mean is not None and running_var is not None
+    vw = _chan1(rt, x3, (running_mean._dtype, running_var._dtype) if upd else ()) if training else 0
+    if vw:
+        rm, rv = (running_mean, running_var) if upd else (mean, mean)
+        a = acc.np.type
+        _launch_chan1(rt, x3, "stats", upd, vw, [x3._st.buf, x3._st.buf, mean._st.buf, invstd._st.buf, rm._st.buf,
+                                                  rv._st.buf, mean._st.buf, np.int32(C), np.int32(N), a(eps),
+                                                  a(momentum if momentum is not None else 0.0)])
+        if upd:
+            running_mean._st.version += 1
+            running_var._st.version += 1
+    elif training:
         part, P = _chan_partials(rt, x3, "stats")
         upd = running_mean is not None and running_var is not None
         rm = running_mean if upd else mean
@@ -107,15 +141,22 @@ def _batch_norm_bwd(gout, x3, weight, bias, mean, invstd, training, xshape):
     N, C, S = x3._shape
     acc = acc_of(dt)
     g3 = as_shape(c0(gout), (N, C, S))
-    part, P = _chan_partials(rt, x3, "grad", mean, invstd, g3)
     affine = weight is not None
     pt = weight._dtype if affine else dt
     sums = empty_tensor((2 * C,), acc, x3._device)
     gw = empty_tensor((C,), pt, x3._device) if affine else None
     gb = empty_tensor((C,), pt, x3._device) if affine else None
-    k = K.get(rt, "norm", "bn_gsum", acc=acc, pt=pt, has_w=affine)
-    launch(rt, k, C, [part._st.buf, sums._st.buf, (gw if affine else sums)._st.buf,
-                       (gb if affine else sums)._st.buf, np.int32(C), np.int32(P)])
+    vw = _chan1(rt, x3, (pt,))
+    if vw:
+        a = acc.np.type
+        _launch_chan1(rt, x3, "grad", affine, vw, [x3._st.buf, g3._st.buf, mean._st.buf, invstd._st.buf, sums._st.buf,
+                                                   (gw if affine else sums)._st.buf, (gb if affine else sums)._st.buf,
+                                                   np.int32(C), np.int32(N), a(0), a(0)])
+    else:
+        part, P = _chan_partials(rt, x3, "grad", mean, invstd, g3)
+        k = K.get(rt, "norm", "bn_gsum", acc=acc, pt=pt, has_w=affine)
+        launch(rt, k, C, [part._st.buf, sums._st.buf, (gw if affine else sums)._st.buf,
+                           (gb if affine else sums)._st.buf, np.int32(C), np.int32(P)])
     dx = empty_tensor(xshape, dt, x3._device)
     nch = -(-S // CH) if S else 0
     nwork = N * C * nch
