@@ -51,6 +51,7 @@ def _close(a, b, dt):
     (1, 3, 9, 11, 5, (2, 3), (2, 1), (1, 2), (2, 1), 1),  # row stride, dilation, asymmetric kernel
     (2, 2, 6, 10, 4, 5, 1, 1, 1, 1),         # padding < dilation * (k - 1) / 2 ...
     (2, 2, 6, 10, 4, 3, 1, 3, 1, 1),         # ... and padding > dilation * (k - 1): input gradient via col2im
+    (1, 2, 5, 12, 3, (2, 7), 1, (1, 3), 1, 1),  # a kernel width without a compile-time tap count
 ])
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 def test_conv_tiled_forward_backward(direct, N, C, H, W, O, k, stride, pad, dil, groups, dt):
