@@ -200,6 +200,19 @@ def rows(quick=False):
     r["torch_gflops"] = flops / 3 / r["torch_ms"] / 1e6 if r["torch_ms"] else None
     out.append(r)
 
+    # the digits CNN's second convolution: many tiny images (4x4), 32 -> 64 channels
+    xs = rng.standard_normal((64, 32, 4, 4)).astype(np.float32)
+    ws = rng.standard_normal((64, 32, 3, 3)).astype(np.float32) * 0.1
+    bs_ = rng.standard_normal(64).astype(np.float32)
+    gs = rng.standard_normal((64, 64, 4, 4)).astype(np.float32)
+    r = _row("Conv2d forward+backward, small images (3x3, pad 1, 64 filters, bias)", "64x32x4x4",
+             {"cltensor": _conv_lib(ct, xs, ws, bs_, gs), "numpy": _conv_numpy(xs, ws, bs_, gs),
+              "torch": _conv_lib(torch, xs, ws, bs_, gs) if has_t else None}, reps)
+    fl = 3 * 2 * 64 * 64 * 16 * 32 * 9
+    r["cltensor_gflops"] = fl / r["cltensor_ms"] / 1e6
+    r["torch_gflops"] = fl / r["torch_ms"] / 1e6 if r["torch_ms"] else None
+    out.append(r)
+
     # digits CNN epoch
     n = 320 if quick else 1437
     out.append(_row("digits CNN training epoch (2x Conv-BN-ReLU-MaxPool, 2x Linear, CE, Adam)",

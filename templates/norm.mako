@@ -57,6 +57,114 @@ __kernel void k(__global const ${t.ct}* restrict x, __global const ${t.ct}* rest
 }
 </%def>
 
+## chan_partial for S % VW == 0 (float32 / float64): work-item (c, p) covers whole planes n in [p*NB, p*NB+NB)
+## of channel c, VW elements per vector load (runs of S elements along S, vector accumulators). Same partials.
+<%def name="chan_partial_v(t, idx, mode, vw)">
+${c.preamble((t,))}
+<%
+    A = t.cc
+    V = A + str(vw)
+    def hsum(v):
+        return " + ".join("%s.s%s" % (v, "0123456789abcdef"[i]) for i in range(vw))
+%>
+__kernel void k(__global const ${t.ct}* restrict x, __global const ${t.ct}* restrict gr,
+                __global const ${A}* restrict mean, __global const ${A}* restrict invstd,
+                __global ${A}* restrict part, const int C, const ${idx} S, const int N, const int NB, const int P)
+{
+    const int g = get_global_id(0);
+    if (g >= C * P) return;
+    const int cc = g / P, p = g - cc * P;
+    const int n0 = p * NB, n1 = min(n0 + NB, N);
+    const ${idx} cs = (${idx})C * S;
+% if mode == "stats":
+    ${V} v1 = (${V})0;
+    for (int n = n0; n < n1; n++) {
+        const ${idx} a0 = n * cs + cc * S;
+        for (${idx} q = 0; q < S; q += ${vw}) v1 += vload${vw}(0, x + a0 + q);
+    }
+    const ${idx} cnt = n1 > n0 ? (${idx})(n1 - n0) * S : 0;
+    const ${A} m = cnt > 0 ? (${hsum("v1")}) / (${A})cnt : 0;
+    ${V} v2 = (${V})0;
+    for (int n = n0; n < n1; n++) {
+        const ${idx} a0 = n * cs + cc * S;
+        for (${idx} q = 0; q < S; q += ${vw}) { const ${V} d = vload${vw}(0, x + a0 + q) - m; v2 = mad(d, d, v2); }
+    }
+    part[3 * g] = (${A})cnt; part[3 * g + 1] = m; part[3 * g + 2] = ${hsum("v2")};
+% else:
+    const ${A} mu = mean[cc], is = invstd[cc];
+    ${V} v1 = (${V})0, v2 = (${V})0;
+    for (int n = n0; n < n1; n++) {
+        const ${idx} a0 = n * cs + cc * S;
+        for (${idx} q = 0; q < S; q += ${vw}) {
+            const ${V} gv = vload${vw}(0, gr + a0 + q);
+            v1 += gv;
+            v2 = mad(gv, vload${vw}(0, x + a0 + q) - mu, v2);
+        }
+    }
+    part[2 * g] = ${hsum("v1")}; part[2 * g + 1] = (${hsum("v2")}) * is;
+% endif
+}
+</%def>
+
+## One work-item per channel over all of its (N, S) plane (S % VW == 0, float32 / float64, parameters of the same
+## type; small batches): the statistics and bn_finalize's outputs in one launch (mean, invstd, running stats when
+## upd: same formulas), or the gradient sums and bn_gsum's outputs (sums, gw, gb when has_w).
+<%def name="bn_chan1(t, idx, vw, mode, flag)">
+${c.preamble((t,))}
+<%
+    A = t.cc
+    V = A + str(vw)
+    def hsum(v):
+        return " + ".join("%s.s%s" % (v, "0123456789abcdef"[i]) for i in range(vw))
+%>
+__kernel void k(__global const ${A}* restrict x, __global const ${A}* restrict gr, __global ${A}* restrict mean,
+                __global ${A}* restrict invstd, __global ${A}* restrict o1, __global ${A}* restrict o2,
+                __global ${A}* restrict o3, const int C, const ${idx} S, const int N, const ${A} eps,
+                const ${A} mom)
+{
+    const int cc = get_global_id(0);
+    if (cc >= C) return;
+    const ${idx} cs = (${idx})C * S;
+% if mode == "stats":
+    ${V} v1 = (${V})0;
+    for (int n = 0; n < N; n++) {
+        const ${idx} a0 = n * cs + cc * S;
+        for (${idx} q = 0; q < S; q += ${vw}) v1 += vload${vw}(0, x + a0 + q);
+    }
+    const ${A} cnt = (${A})((${idx})N * S);
+    const ${A} mu = (${hsum("v1")}) / cnt;
+    ${V} v2 = (${V})0;
+    for (int n = 0; n < N; n++) {
+        const ${idx} a0 = n * cs + cc * S;
+        for (${idx} q = 0; q < S; q += ${vw}) { const ${V} d = vload${vw}(0, x + a0 + q) - mu; v2 = mad(d, d, v2); }
+    }
+    const ${A} m2 = ${hsum("v2")};
+    mean[cc] = mu;
+    invstd[cc] = 1 / sqrt(m2 / cnt + eps);
+% if flag:
+    o1[cc] = (1 - mom) * o1[cc] + mom * mu;
+    o2[cc] = (1 - mom) * o2[cc] + mom * (m2 / (cnt - 1));
+% endif
+% else:
+    const ${A} mu = mean[cc], is = invstd[cc];
+    ${V} v1 = (${V})0, v2 = (${V})0;
+    for (int n = 0; n < N; n++) {
+        const ${idx} a0 = n * cs + cc * S;
+        for (${idx} q = 0; q < S; q += ${vw}) {
+            const ${V} gv = vload${vw}(0, gr + a0 + q);
+            v1 += gv;
+            v2 = mad(gv, vload${vw}(0, x + a0 + q) - mu, v2);
+        }
+    }
+    const ${A} a = ${hsum("v1")}, b = (${hsum("v2")}) * is;
+    o1[2 * cc] = a; o1[2 * cc + 1] = b;
+% if flag:
+    o3[cc] = a; o2[cc] = b;
+% endif
+% endif
+}
+</%def>
+
 ## Combine the P partials of each channel (Chan et al.); write mean / invstd and update the running stats
 ## (rm, rv in the parameter dtype `pt`) with factor `mom` when `upd`.
 <%def name="bn_finalize(acc, pt, upd)">

@@ -49,43 +49,119 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
 ## decomposition) is paid once per row.
 <%def name="maxpool_fwd_rows(t, idx, with_ind)">
 ${c.preamble((t,))}
+## rpw consecutive output rows per work-item (plane and row advanced incrementally): a row of a small image is
+## too little work for a work-item on CPU devices
 __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
                 const ${idx} sh, const ${idx} sw, __global ${t.ct}* restrict out, __global long* restrict ind,
                 const int C, const int H, const int W, const int KH, const int KW, const int OH, const int OW,
                 const int strh, const int strw, const int padh, const int padw, const int dilh, const int dilw,
-                const ${idx} nrows)
+                const ${idx} nrows, const int rpw)
 {
-    const ${idx} g = get_global_id(0);
-    if (g >= nrows) return;
-    const ${idx} pl = g / OH;
-    const int oh = (int)(g - pl * OH);
-    const ${idx} n = pl / C;
-    const int cc = (int)(pl - n * C);
-    const ${idx} base = xoff + n * sn + cc * sc;
-    const int h0 = oh * strh - padh;
-    const ${idx} ob = g * OW;
-    for (int ow = 0; ow < OW; ow++) {
-        ${t.cc} best = ${t.zero()};      /* replaced by the window's first element */
-        long bi = -1;
-        const int w0 = ow * strw - padw;
-        /* branch-free (clamped loads, selects): conditional updates in these loops ran 2-3x slower on PoCL */
-        for (int kh = 0; kh < KH; kh++) {
-            const int ih = h0 + kh * dilh;
-            const int okh = (ih >= 0) & (ih < H);
-            const int ihc = clamp(ih, 0, H - 1);
-            for (int kw = 0; kw < KW; kw++) {
-                const int iw = w0 + kw * dilw;
-                const int iwc = clamp(iw, 0, W - 1);
-                const ${t.cc} v = ${t.load("x", "base + ihc * sh + iwc * sw")};
-                const int take = okh & (iw >= 0) & (iw < W) & ((bi < 0) | (v > best)${' | isnan(v)' if t.isfloat else ''});
-                best = take ? v : best;
-                bi = take ? (long)ih * W + iw : bi;
+    const ${idx} g0 = (${idx})get_global_id(0) * rpw;
+    if (g0 >= nrows) return;
+    const ${idx} gend = min(g0 + rpw, nrows);
+    const ${idx} pl0 = g0 / OH;
+    int oh = (int)(g0 - pl0 * OH);
+    ${idx} n = pl0 / C;
+    int cc = (int)(pl0 - n * C);
+    for (${idx} g = g0; g < gend; g++) {
+        const ${idx} base = xoff + n * sn + cc * sc;
+        const int h0 = oh * strh - padh;
+        const ${idx} ob = g * OW;
+        for (int ow = 0; ow < OW; ow++) {
+            ${t.cc} best = ${t.zero()};      /* replaced by the window's first element */
+            long bi = -1;
+            const int w0 = ow * strw - padw;
+            /* branch-free (clamped loads, selects): conditional updates in these loops ran 2-3x slower on PoCL */
+            for (int kh = 0; kh < KH; kh++) {
+                const int ih = h0 + kh * dilh;
+                const int okh = (ih >= 0) & (ih < H);
+                const int ihc = clamp(ih, 0, H - 1);
+                for (int kw = 0; kw < KW; kw++) {
+                    const int iw = w0 + kw * dilw;
+                    const int iwc = clamp(iw, 0, W - 1);
+                    const ${t.cc} v = ${t.load("x", "base + ihc * sh + iwc * sw")};
+                    const int take = okh & (iw >= 0) & (iw < W) & ((bi < 0) | (v > best)${' | isnan(v)' if t.isfloat else ''});
+                    best = take ? v : best;
+                    bi = take ? (long)ih * W + iw : bi;
+                }
             }
-        }
-        ${t.store("out", "ob + ow", "best")};
+            ${t.store("out", "ob + ow", "best")};
 % if with_ind:
-        ind[ob + ow] = bi;
+            ind[ob + ow] = bi;
 % endif
+        }
+        if (++oh == OH) { oh = 0; if (++cc == C) { cc = 0; n++; } }
+    }
+}
+</%def>
+
+## 2x2 windows, stride 2, no padding, dilation 1, unit column stride, 2 * OH <= H and 2 * OW <= W (float32 /
+## float64): VW outputs per step from two vector loads of 2 * VW inputs per input row (even / odd lanes);
+## rpw output rows per work-item. Same selection rule as maxpool_fwd_rows (NaN wins, the last NaN of the window;
+## the first of equal maxima).
+<%def name="maxpool2x2_fwd(t, idx, vw)">
+${c.preamble((t,))}
+<%
+    T = t.cc
+    V = T + str(vw)
+    V2 = T + str(2 * vw)
+    IV = ("long" if T == "double" else "int") + str(vw)
+%>
+__kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${idx} sn, const ${idx} sc,
+                const ${idx} sh, __global ${t.ct}* restrict out, __global long* restrict ind,
+                const int C, const int W, const int OH, const int OW, const ${idx} nrows, const int rpw)
+{
+    const ${idx} g0 = (${idx})get_global_id(0) * rpw;
+    if (g0 >= nrows) return;
+    const ${idx} gend = min(g0 + rpw, nrows);
+    const ${idx} pl0 = g0 / OH;
+    int oh = (int)(g0 - pl0 * OH);
+    ${idx} n = pl0 / C;
+    int cc = (int)(pl0 - n * C);
+    const int OWV = OW - OW % ${vw};
+    for (${idx} g = g0; g < gend; g++) {
+        const ${idx} r0 = xoff + n * sn + cc * sc + (${idx})(2 * oh) * sh;
+        const ${idx} r1 = r0 + sh;
+        const ${idx} ob = g * OW;
+        const long hb = (long)(2 * oh) * W;
+        int ow = 0;
+        for (; ow < OWV; ow += ${vw}) {
+            const ${V2} u = vload${2 * vw}(0, x + r0 + 2 * ow);
+            const ${V2} v = vload${2 * vw}(0, x + r1 + 2 * ow);
+            ${V} best = u.even;
+            ${IV} bi = (${IV})0;
+            ${V} e = u.odd;
+            ${IV} tk = isgreater(e, best) | isnan(e);
+            best = select(best, e, tk); bi = select(bi, (${IV})1, tk);
+            e = v.even;
+            tk = isgreater(e, best) | isnan(e);
+            best = select(best, e, tk); bi = select(bi, (${IV})2, tk);
+            e = v.odd;
+            tk = isgreater(e, best) | isnan(e);
+            best = select(best, e, tk); bi = select(bi, (${IV})3, tk);
+            vstore${vw}(best, 0, out + ob + ow);
+% if T == "double":
+            const long${vw} lb = bi;
+% else:
+            const long${vw} lb = convert_long${vw}(bi);
+% endif
+            const long${vw} col = (long${vw})(hb + 2 * ow) + 2 * (long${vw})(${", ".join(str(i) for i in range(vw))});
+            vstore${vw}(col + (lb >> 1) * (long)W + (lb & 1), 0, ind + ob + ow);
+        }
+        for (; ow < OW; ow++) {
+            ${T} best = x[r0 + 2 * ow];
+            long bi = hb + 2 * ow;
+            ${T} e = x[r0 + 2 * ow + 1];
+            if (e > best || isnan(e)) { best = e; bi = hb + 2 * ow + 1; }
+            e = x[r1 + 2 * ow];
+            if (e > best || isnan(e)) { best = e; bi = hb + W + 2 * ow; }
+            e = x[r1 + 2 * ow + 1];
+            if (e > best || isnan(e)) { best = e; bi = hb + W + 2 * ow + 1; }
+            out[ob + ow] = best;
+            ind[ob + ow] = bi;
+        }
+        if (++oh == OH) { oh = 0; if (++cc == C) { cc = 0; n++; } }
     }
 }
 </%def>
@@ -96,34 +172,97 @@ __kernel void k(__global const ${t.ct}* restrict x, const ${idx} xoff, const ${i
 ${c.preamble((t, acc))}
 __kernel void k(__global const ${t.ct}* restrict gout, __global const long* restrict ind,
                 __global ${t.ct}* restrict dx, const int H, const int W, const int KH, const int KW, const int OH,
-                const int OW, const int strh, const int strw, const int padh, const int padw, const ${idx} nrows)
+                const int OW, const int strh, const int strw, const int padh, const int padw, const ${idx} nrows,
+                const int rpw)
 {
-    const ${idx} g = get_global_id(0);
-    if (g >= nrows) return;
-    const ${idx} pl = g / H;
-    const int h = (int)(g - pl * H);
-    const int th = h + padh;
-    const int oh = th / strh;
-    const int kh = th - oh * strh;
-    const ${idx} xb = g * W;
-    if (kh >= KH || oh >= OH) {
-        for (int w = 0; w < W; w++)
-            ${t.store("dx", "xb + w", t.cast_from(acc.zero(), acc))};
-        return;
+    const ${idx} g0 = (${idx})get_global_id(0) * rpw;
+    if (g0 >= nrows) return;
+    const ${idx} gend = min(g0 + rpw, nrows);
+    ${idx} pl = g0 / H;
+    int h = (int)(g0 - pl * H);
+    for (${idx} g = g0; g < gend; g++) {
+        const int th = h + padh;
+        const int oh = th / strh;
+        const int kh = th - oh * strh;
+        const ${idx} xb = g * W;
+        if (kh >= KH || oh >= OH) {
+            for (int w = 0; w < W; w++)
+                ${t.store("dx", "xb + w", t.cast_from(acc.zero(), acc))};
+        } else {
+            const ${idx} ob = (pl * OH + oh) * OW;
+            const long hb = (long)h * W;
+            int ow = padw / strw, kw = padw - (padw / strw) * strw;
+            for (int w = 0; w < W; w++) {      /* branch-free: clamped loads and a select (2x faster here) */
+                const int oc = min(ow, OW - 1);
+                const ${acc.cc} gv = ${acc.cast_from(t.load("gout", "ob + oc"), t)};
+                const int hit = (kw < KW) & (ow < OW) & (ind[ob + oc] == hb + w);
+                const ${acc.cc} s = hit ? gv : ${acc.zero()};
+                ${t.store("dx", "xb + w", t.cast_from("s", acc))};
+                kw++;
+                const int wrap = kw == strw;
+                kw = wrap ? 0 : kw;
+                ow += wrap;
+            }
+        }
+        if (++h == H) { h = 0; pl++; }
     }
-    const ${idx} ob = (pl * OH + oh) * OW;
-    const long hb = (long)h * W;
-    int ow = padw / strw, kw = padw - (padw / strw) * strw;
-    for (int w = 0; w < W; w++) {      /* branch-free: clamped loads and a select (2x faster here) */
-        const int oc = min(ow, OW - 1);
-        const ${acc.cc} gv = ${acc.cast_from(t.load("gout", "ob + oc"), t)};
-        const int hit = (kw < KW) & (ow < OW) & (ind[ob + oc] == hb + w);
-        const ${acc.cc} s = hit ? gv : ${acc.zero()};
-        ${t.store("dx", "xb + w", t.cast_from("s", acc))};
-        kw++;
-        const int wrap = kw == strw;
-        kw = wrap ? 0 : kw;
-        ow += wrap;
+}
+</%def>
+
+## Backward of maxpool2x2_fwd: one work-item per rpw output rows; each writes both input rows of its windows
+## (VW windows per step: the index offsets within the window select the lanes, even and odd columns interleave
+## into one store), the odd last column, and (last output row of a plane) the rows below the last window.
+<%def name="maxpool2x2_bwd(t, idx, vw)">
+${c.preamble((t,))}
+<%
+    T = t.cc
+    V = T + str(vw)
+    LV = "long" + str(vw)
+    mask = ", ".join("%d" % (i // 2 + (vw if i % 2 else 0)) for i in range(2 * vw))
+    MT = ("ulong" if T == "double" else "uint") + str(2 * vw)
+    CM = "" if T == "double" else "convert_int%d" % vw
+%>
+__kernel void k(__global const ${t.ct}* restrict gout, __global const long* restrict ind,
+                __global ${t.ct}* restrict dx, const int H, const int W, const int OH, const int OW,
+                const ${idx} nrows, const int rpw)
+{
+    const ${idx} g0 = (${idx})get_global_id(0) * rpw;
+    if (g0 >= nrows) return;
+    const ${idx} gend = min(g0 + rpw, nrows);
+    ${idx} pl = g0 / OH;
+    int oh = (int)(g0 - pl * OH);
+    const int OWV = OW - OW % ${vw};
+    const ${LV} lane2 = 2 * (${LV})(${", ".join(str(i) for i in range(vw))});
+    for (${idx} g = g0; g < gend; g++) {
+        const ${idx} ob = g * OW;
+        const ${idx} x0 = (pl * H + 2 * oh) * W;
+        const ${idx} x1 = x0 + W;
+        const long hb = (long)(2 * oh) * W;
+        int ow = 0;
+        for (; ow < OWV; ow += ${vw}) {
+            const ${V} gv = vload${vw}(0, gout + ob + ow);
+            const ${LV} d = vload${vw}(0, ind + ob + ow) - ((${LV})(hb + 2 * ow) + lane2);
+            const ${V} z = (${V})0;
+            const ${V} a = select(z, gv, ${CM}(d == 0));
+            const ${V} b = select(z, gv, ${CM}(d == 1));
+            const ${V} c = select(z, gv, ${CM}(d == (long)W));
+            const ${V} e = select(z, gv, ${CM}(d == (long)W + 1));
+            vstore${2 * vw}(shuffle2(a, b, (${MT})(${mask})), 0, dx + x0 + 2 * ow);
+            vstore${2 * vw}(shuffle2(c, e, (${MT})(${mask})), 0, dx + x1 + 2 * ow);
+        }
+        for (; ow < OW; ow++) {
+            const ${T} gv = gout[ob + ow];
+            const long d = ind[ob + ow] - (hb + 2 * ow);
+            dx[x0 + 2 * ow] = d == 0 ? gv : (${T})0;
+            dx[x0 + 2 * ow + 1] = d == 1 ? gv : (${T})0;
+            dx[x1 + 2 * ow] = d == W ? gv : (${T})0;
+            dx[x1 + 2 * ow + 1] = d == W + 1 ? gv : (${T})0;
+        }
+        for (int w = 2 * OW; w < W; w++) { dx[x0 + w] = (${T})0; dx[x1 + w] = (${T})0; }
+        if (oh == OH - 1) {
+            for (${idx} i = x1 + W; i < (pl + 1) * H * W; i++) dx[i] = (${T})0;
+        }
+        if (++oh == OH) { oh = 0; pl++; }
     }
 }
 </%def>

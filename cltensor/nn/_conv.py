@@ -1,18 +1,23 @@
 """Convolution (templates/conv.mako) with its backward.
 
-Convolution algorithms (measured on PoCL, 2 loaded cores, 32x16x32x32 input, 3x3, 32 filters; best of 20
-interleaved rounds, the machine's load moves absolute times by 2x, so compare within a row):
-  forward   direct kernel vectorised over 16 output pixels x 16 output channels: 4.2-11.5 ms; the same with 8
-            channels: 8-24 ms, 4 channels: 14-21 ms; im2col + GEMM: 9-17 ms -> direct on CPU devices. Training
-            (forward + backward) totals: direct 20-24 ms vs im2col (patches kept for the weight gradient) 23-25 ms.
-  grad in   GEMM (W^T @ gout) + col2im 5.7-8.2 ms; direct convolution with the flipped kernel 6.2-9.5 ms: about
-            even -> GEMM + col2im, which handles every stride.
-  grad W    im2col patches (kept from an im2col forward when small) @ gout^T: one GEMM with K = N*OH*OW.
-GPUs use im2col + GEMM throughout (the GEMM has a local-memory variant there).
+Algorithms on CPU devices (float32 / float64, unit column stride after zero padding; measured on PoCL, AVX-512,
+2 shared cores, best of interleaved rounds; docs/nn_performance.md has the numbers):
+  forward   conv_tile: a register tile of TO output channels x a block of output pixels held in 16-lane vectors
+            (one row of 16 columns, or 2 rows of 8, 4 of 4, ... so that 8x8 and 4x4 images fill the lanes too),
+            weights broadcast as scalars (the GEMM's tile shape): 32x16x32x32 3x3 -> 32: 2-2.5x faster than the
+            previous row-vector kernel, 64x32x4x4 -> 64: ~2x. Other dtypes / strides: conv_direct.
+  grad in   stride 1 (padding <= dilation * (k - 1)): conv_tile on gout zero padded by dilation * (k - 1) - padding
+            with the flipped kernel (no column buffer); otherwise W^T @ gout (GEMM) + col2im.
+  grad W    conv_dw where a pixel vector holds at most two output rows: per (TO output channels, c, kh) work-item
+            vector partial sums over all images and pixels of gout x shifted input, the bias gradient with it
+            (no column buffer, no transposed gout: 32x32 images ~1.4x faster); 4x4 images (4 rows per vector, 1.4x
+            slower there): im2col patches @ gout^T, one GEMM with K = N*OH*OW.
+GPUs use im2col + GEMM throughout (the GEMM has a local-memory variant there); CLTENSOR_CONV=direct|im2col
+forces one family.
 
 Every function takes validated arguments (nn.functional checks and normalises them) and records one autograd
-node whose backward runs device kernels too. Launches use the runtime's fixed local size; sizes travel as
-kernel arguments, so new shapes never compile new kernels.
+node whose backward runs device kernels too. Launches use fixed local sizes; sizes travel as kernel arguments,
+so new shapes never compile new kernels.
 """
 
 import numpy as np
@@ -56,16 +61,16 @@ def _direct_to(cout):
     return to
 
 
-def _weight_index(O, Cg, KH, KW, groups, flip, dev):
+def _weight_index(O, Cg, KH, KW, groups, flip, dev, to=None):
     """int32 gather index (cached) re-laying w (O, Cg, KH, KW) out as (G, Cin*KH*KW, Coutp) for conv_direct:
     forward (flip=False): Cin = Cg, Cout = O/G; input-gradient conv (flip=True): Cin = O/G, Cout = Cg and the
     kernel rotated by 180 degrees. -1 marks the zero padding of Cout up to a multiple of _direct_to(Cout)."""
-    key = (O, Cg, KH, KW, groups, flip, dev)
+    key = (O, Cg, KH, KW, groups, flip, dev, to)
     t = _widx.get(key)
     if t is None:
         Og = O // groups
         cin, cout = (Og, Cg) if flip else (Cg, Og)
-        to = _direct_to(cout)
+        to = to or _direct_to(cout)
         coutp = -(-cout // to) * to
         ind = np.full((groups, cin, KH, KW, coutp), -1, np.int64)
         g, a, kh, kw, b = np.meshgrid(np.arange(groups), np.arange(cin), np.arange(KH), np.arange(KW),
@@ -80,10 +85,10 @@ def _weight_index(O, Cg, KH, KW, groups, flip, dev):
     return t
 
 
-def _direct_weights(w, groups, flip):
+def _direct_weights(w, groups, flip, to=None):
     rt = rt_of(w)
     O, Cg, KH, KW = w._shape
-    ind = _weight_index(O, Cg, KH, KW, groups, flip, w._device)
+    ind = _weight_index(O, Cg, KH, KW, groups, flip, w._device, to)
     acc = acc_of(w._dtype)
     wT = empty_tensor((ind.numel(),), acc, w._device)
     n = ind.numel()
@@ -127,14 +132,117 @@ def _conv_direct(x, wT, bias, G, Og, Cg, KH, KW, OH, OW, stride, padding, dilati
     return out
 
 
+TILE_LS = 16
+
+
+def _launch_ls(rt, kern, n, ls, args):
+    """launch() with local size ls (a fixed power of two: few heavy work-items spread over more work-groups)."""
+    if kern.__dict__.get("typed") is None:
+        K.set_arg_types(kern, [type(a) if isinstance(a, np.generic) else None for a in args])
+    ls = max(1, min(ls, rt.local_size))
+    K.launch(rt, kern, (K.round_up(max(int(n), 1), ls),), (ls,), args)
+
+
+# tuning overrides for measurements (empty: the defaults): "on": False turns conv_tile / conv_dw off (the previous
+# kernels run), "shape": (vr, rr, nv, to) of conv_tile, "ls": its local size, "dw": False (im2col + GEMM weight
+# gradient), "dw_to" / "dw_ls": conv_dw's output channels per work-item and local size
+TILE = {}
+
+
+def _tile_shape(dt, OH, OW, Og):
+    """conv_tile's block: VR columns x RR rows per vector (VR * RR = the SIMD width in lanes: 16 floats, 8
+    doubles), NV vectors, TO output channels."""
+    lanes = 8 if dt is D.float64 else 16
+    vr = 1
+    while vr * 2 <= min(OW, lanes):
+        vr *= 2
+    rr = lanes // vr
+    # 16 channels x one vector of pixels measured best (32x16x32x32 -> 32: 1.8-2.4 ms vs 2.8-4.4 for 8 channels x
+    # two vectors); nv = 2 stays available through TILE["shape"]
+    nv, to = 1, 16
+    while to > 1 and to // 2 >= Og:
+        to //= 2
+    shp = TILE.get("shape")
+    return shp if shp else (vr, rr, nv, to)
+
+
+def _conv_tile(x, w, bias, G, Og, Cg, KH, KW, OH, OW, strh, dilation, out, flip=False):
+    """out (N, G*Og, OH, OW) = convolution of x (N, G*Cg, ..., W) with unit column stride, no padding (every tap
+    in bounds), column stride 1, row stride strh; w (O, Cg, KH, KW) contiguous (flip: w is the forward weight
+    (G*Cg', Og, KH, KW) of the convolution whose input gradient this is, rotated 180 degrees)."""
+    rt = rt_of(x)
+    dt = x._dtype
+    N = x._shape[0]
+    vr, rr, nv, to = _tile_shape(dt, OH, OW, Og)
+    wT = _direct_weights(w, G, flip, to)
+    nob = -(-Og // to)
+    nrb = -(-OH // (rr * nv))
+    nwb = -(-OW // vr)
+    nwork = N * G * nob * nrb * nwb
+    if nwork == 0:
+        return out
+    ext = x._offset + sum((s_ - 1) * st for s_, st in zip(x._shape, x._strides)) + 1
+    idx = idx_name(ext + vr, out.numel() + vr, nwork, wT.numel())
+    it = idx_np(idx)
+    k = K.get(rt, "conv", "conv_tile", t=dt, idx=idx, vr=vr, rr=rr, nv=nv, to=to, has_bias=bias is not None,
+              kwc=KW if KW in (1, 3, 5) else 0)
+    _launch_ls(rt, k, nwork, TILE.get("ls", TILE_LS), [x._st.buf, it(x._offset), it(x._strides[0]), it(x._strides[1]), it(x._strides[2]),
+                          wT._st.buf, (bias if bias is not None else wT)._st.buf, out._st.buf, np.int32(Cg),
+                          np.int32(KH), np.int32(KW), np.int32(OH), np.int32(OW), np.int32(strh),
+                          np.int32(dilation[0]), np.int32(dilation[1]), np.int32(G), np.int32(Og),
+                          np.int32(nob * to), np.int32(nob), np.int32(nrb), np.int32(nwb), it(nwork)])
+    return out
+
+
+DW_TO = 4   # output channels per work-item of conv_dw (x KW taps: 12 vector accumulators for 3x3)
+
+
+def _conv_dw(xp, g, gw, G, Og, Cg, KH, KW, OH, OW, strh, dilation, gb=None):
+    """gw (G*Og, Cg, KH, KW) = the weight gradient of the convolution of xp (N, G*Cg, ..., W; unit column stride,
+    no padding: already applied) giving g (N, G*Og, OH, OW) contiguous, without a column buffer."""
+    rt = rt_of(xp)
+    dt = xp._dtype
+    N = xp._shape[0]
+    vr, rr = _tile_shape(dt, OH, OW, Og)[:2]
+    to = TILE.get("dw_to", DW_TO)
+    nob = -(-Og // to)
+    nrb = -(-OH // rr)
+    nwb = -(-OW // vr)
+    nwork = G * nob * Cg * KH
+    ext = xp._offset + sum((s_ - 1) * st for s_, st in zip(xp._shape, xp._strides)) + 1
+    idx = idx_name(ext + vr, g.numel() + vr)
+    it = idx_np(idx)
+    k = K.get(rt, "conv", "conv_dw", t=dt, idx=idx, vr=vr, rr=rr, to=to, kwc=KW if KW in (1, 3, 5) else 0,
+              has_db=gb is not None)
+    _launch_ls(rt, k, nwork, TILE.get("dw_ls", 4),
+               [xp._st.buf, it(xp._offset), it(xp._strides[0]), it(xp._strides[1]), it(xp._strides[2]),
+                g._st.buf, gw._st.buf, (gb if gb is not None else gw)._st.buf, np.int32(N), np.int32(Cg), np.int32(KH), np.int32(KW), np.int32(OH),
+                np.int32(OW), np.int32(strh), np.int32(dilation[0]), np.int32(dilation[1]), np.int32(G),
+                np.int32(Og), np.int32(nob), np.int32(nrb), np.int32(nwb), np.int32(nwork)])
+    return gw
+
+
 def _padded(x, padding):
     """A contiguous zero-padded copy (N, C, H + 2 ph, W + 2 pw) of x (any strides)."""
     N, C, H, W = x._shape
     ph, pw = padding
-    xp = zeros((N, C, H + 2 * ph, W + 2 * pw), x._dtype, x._device)
-    inner = make(xp._st, (N, C, H, W), xp._strides, xp._offset + ph * xp._strides[2] + pw * xp._strides[3],
-                 x._dtype, x._device)
-    _ew.run("x0", inner, [x], (x._dtype,), x._dtype)
+    if x._dtype not in (D.float32, D.float64):
+        xp = zeros((N, C, H + 2 * ph, W + 2 * pw), x._dtype, x._device)
+        inner = make(xp._st, (N, C, H, W), xp._strides, xp._offset + ph * xp._strides[2] + pw * xp._strides[3],
+                     x._dtype, x._device)
+        _ew.run("x0", inner, [x], (x._dtype,), x._dtype)
+        return xp
+    xp = empty_tensor((N, C, H + 2 * ph, W + 2 * pw), x._dtype, x._device)
+    nrows = N * C * (H + 2 * ph)
+    if nrows == 0 or W + 2 * pw == 0:
+        return xp
+    rpw = max(1, min(256 // (W + 2 * pw), nrows // 64))
+    ext = x._offset + sum((s_ - 1) * st for s_, st in zip(x._shape, x._strides)) + 1
+    idx = idx_name(ext, xp.numel(), nrows)
+    it = idx_np(idx)
+    k = K.get(rt_of(x), "conv", "pad2d", t=x._dtype, idx=idx)
+    launch(rt_of(x), k, -(-nrows // rpw), [x._st.buf, it(x._offset)] + [it(v) for v in x._strides] +
+           [xp._st.buf, np.int32(C), np.int32(H), np.int32(W), np.int32(ph), np.int32(pw), it(nrows), np.int32(rpw)])
     return xp
 
 
@@ -146,7 +254,9 @@ def _im2col(rt, x, c0, Cg, KH, KW, OH, OW, stride, padding, dilation, col):
     """col (Cg*KH*KW, N*OH*OW) <- patches of x[:, c0:c0+Cg] (x any strides)."""
     N, C, H, W = x._shape
     sn, sc, sh, sw = x._strides
-    nwork = Cg * KH * KW * N
+    # images per work-item: ~256 outputs each, yet >= 256 work-items where there are that many
+    nper = max(1, min(N, 256 // max(OH * OW, 1), (Cg * KH * KW * N) // 256))
+    nwork = Cg * KH * KW * -(-N // nper)
     ext = x._offset + sum((s_ - 1) * st for s_, st in zip(x._shape, x._strides)) + 1
     idx = idx_name(ext, col.numel(), nwork * OH * OW)
     it = idx_np(idx)
@@ -154,7 +264,8 @@ def _im2col(rt, x, c0, Cg, KH, KW, OH, OW, stride, padding, dilation, col):
     launch(rt, k, nwork, [x._st.buf, it(x._offset + c0 * sc), it(sn), it(sc), it(sh), it(sw), col._st.buf,
                            np.int32(N), np.int32(H), np.int32(W), np.int32(KH), np.int32(KW), np.int32(OH),
                            np.int32(OW), np.int32(stride[0]), np.int32(stride[1]), np.int32(padding[0]),
-                           np.int32(padding[1]), np.int32(dilation[0]), np.int32(dilation[1]), it(nwork)])
+                           np.int32(padding[1]), np.int32(dilation[0]), np.int32(dilation[1]), it(nwork),
+                           np.int32(nper)])
 
 
 def _col2im(rt, col, dx, Cg, H, W, KH, KW, OH, OW, stride, padding, dilation):
@@ -200,15 +311,21 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
     out = empty_tensor((N, O, OH, OW), dt, x._device)
     col = None
     need_grad = AG.needs_grad(x, w, b)
+    xpad = None
     if out.numel() and CKK and dt.is_floating_point and _use_direct(rt, need_grad and w._requires_grad):
-        wT = _direct_weights(w_c, groups, False)
         xd, pd = x, padding
         if padding[0] or padding[1]:
             # a zero-padded copy makes every tap an in-bounds vector load (the kernel's edge path gathers
             # lane by lane: with small images every row segment is an edge); the copy is ~2-5% of the conv
             xd = _padded(x, padding)
             pd = (0, 0)
-        _conv_direct(xd, wT, c0(b) if b is not None else None, groups, Og, Cg, KH, KW, OH, OW, stride, pd, dilation, out)
+        bc = c0(b) if b is not None else None
+        if TILE.get("on", True) and stride[1] == 1 and xd._strides[3] == 1 and dt in (D.float32, D.float64):
+            _conv_tile(xd, w_c, bc, groups, Og, Cg, KH, KW, OH, OW, stride[0], dilation, out)
+            xpad = xd       # the weight gradient reads the same padded input
+        else:
+            wT = _direct_weights(w_c, groups, False)
+            _conv_direct(xd, wT, bc, groups, Og, Cg, KH, KW, OH, OW, stride, pd, dilation, out)
     elif out.numel():
         if b is not None:
             _ew.run("x0", out, [b.view(1, O, 1, 1) if b._shape == (O,) else b], (dt,), dt)
@@ -229,6 +346,11 @@ def conv2d(x, w, b, stride, padding, dilation, groups):
         # the weight gradient needs the patches again: keep them when they are small enough
         keep = col if (col is not None and groups == 1 and CKK and w._requires_grad and
                        col.numel() * dt.itemsize <= KEEP_COL_BYTES) else None
+        # the direct weight gradient where a pixel vector holds at most two output rows (measured: 32x32 images
+        # 1.4x faster than im2col + transposed gout + GEMM; 4x4 images, four rows per vector, 1.4x slower)
+        if (xpad is not None and w._requires_grad and KW <= 16 and TILE.get("dw", True) and
+                _tile_shape(dt, OH, OW, Og)[1] <= 2):
+            keep = ("pad", xpad.detach())
         AG.record("ConvolutionBackward0", (x, w, b), out,
                   lambda g: _conv2d_bwd(g, x.detach(), w_c, b, geo, (N, C, H, W, O, Cg, KH, KW, OH, OW),
                                         x._requires_grad, w._requires_grad, keep),
@@ -249,7 +371,15 @@ def _conv2d_bwd(gout, x, w, b, geo, dims, need_x=True, need_w=True, col=None):
         gw = zeros((O, Cg, KH, KW), dt, x._device)
         gb = zeros((O,), dt, x._device) if b is not None else None
         return gx, gw, gb
-    if b is not None and b._requires_grad:
+    db = b is not None and b._requires_grad
+    if need_w and isinstance(col, tuple):
+        # direct weight gradient (from the padded input of the direct forward), the bias gradient with it
+        Og = O // groups
+        gw = empty_tensor((O, Cg, KH, KW), dt, x._device)
+        gb = empty_tensor((O,), dt, x._device) if db else None
+        _conv_dw(col[1], g, gw, groups, Og, Cg, KH, KW, OH, OW, stride[0], dilation, gb)
+        need_w = db = False
+    if db:
         gb = g.sum((0, 2, 3))
     if need_x:
         gx = _conv_bwd_input(rt, g, w, dims, geo)
@@ -265,6 +395,14 @@ def _conv_bwd_input(rt, g, w, dims, geo):
     Og = O // groups
     CKK = Cg * KH * KW
     P = OH * OW
+    qh, qw = dilation[0] * (KH - 1) - padding[0], dilation[1] * (KW - 1) - padding[1]
+    if (TILE.get("on", True) and _use_direct(rt, True) and tuple(stride) == (1, 1) and qh >= 0 and qw >= 0 and
+            dt in (D.float32, D.float64)):
+        # stride 1: the input gradient is the convolution of gout, zero padded by dilation * (k - 1) - padding,
+        # with the flipped kernel (no column buffer, no col2im)
+        gp = _padded(g, (qh, qw)) if qh or qw else g
+        gx = empty_tensor((N, C, H, W), dt, g._device)
+        return _conv_tile(gp, w, None, groups, Cg, Og, KH, KW, H, W, 1, dilation, gx, flip=True)
     # gcol = W_g^T @ gout_g per image, then col2im
     gx = empty_tensor((N, C, H, W), dt, g._device)
     gcol = empty_tensor((CKK, N * P), dt, g._device)
@@ -287,9 +425,9 @@ def _conv_bwd_weight(rt, g, x, dims, geo, col=None):
     Og = O // groups
     CKK = Cg * KH * KW
     P = OH * OW
+    gw = empty_tensor((O, Cg, KH, KW), dt, x._device)
     # gw_g^T (CKK x Og) = col_g (CKK x NP) @ goutT_g (NP x Og), written transposed into gw
     gT = transpose_last2(as_shape(g, (N, O, P)))          # (N, P, O)
-    gw = empty_tensor((O, Cg, KH, KW), dt, x._device)
     have = col is not None
     if not have:
         col = empty_tensor((CKK, N * P), dt, x._device)

@@ -2,6 +2,7 @@
 arguments (nn.functional checks and normalises them)."""
 import numpy as np
 
+from .. import _dtypes as D
 from .. import _kernels as K
 from .. import _ew
 from .. import _creation
@@ -12,10 +13,51 @@ from ._common import acc_of, c0, as_shape, launch, sync_if_shared, idx_name
 
 CH = 32   # elements per work-item along rows in the row-chunk kernels
 
+CHAN1_MAX = 1 << 15    # batch norm: one work-item per channel (no partials, one launch) up to N*S elements
+
+
+def _chan1(rt, x3, ptypes):
+    """The vector width of bn_chan1 for contiguous (N, C, S) x3, or 0 where it does not apply (dtype, S % 4,
+    large planes, parameters of another dtype)."""
+    N, C, S = x3._shape
+    dt = x3._dtype
+    if dt not in (D.float32, D.float64) or not 0 < N * S <= CHAN1_MAX or any(p is not dt for p in ptypes):
+        return 0
+    return next((v for v in ((16, 8, 4) if dt is D.float32 else (8, 4)) if S % v == 0), 0)
+
+
+def _launch_chan1(rt, x3, mode, flag, vw, args):
+    N, C, S = x3._shape
+    idx = idx_name(x3.numel() + C * S)
+    k = K.get(rt, "norm", "bn_chan1", t=x3._dtype, idx=idx, vw=vw, mode=mode, flag=bool(flag))
+    if k.__dict__.get("typed") is None:
+        K.set_arg_types(k, [None] * 7 + [np.int32, idx_np(idx), np.int32, x3._dtype.np.type, x3._dtype.np.type])
+    ls = min(4, rt.local_size)       # few heavy work-items: spread them over several work-groups
+    K.launch(rt, k, (K.round_up(C, ls),), (ls,), args[:8] + [idx_np(idx)(S)] + args[8:])
+
+
 def _chan_partials(rt, x3, mode, mean=None, invstd=None, g3=None):
     """Per-channel partial reductions over (N, S) of contiguous (N, C, S) tensors; returns (part, P)."""
     N, C, S = x3._shape
     M = N * S
+    dt = x3._dtype
+    vw = next((v for v in ((16, 8, 4) if dt is D.float32 else (8, 4)) if S % v == 0), 0) if dt in (
+        D.float32, D.float64) else 0
+    if vw and M:
+        # whole planes per work-item with vector loads: up to 512 elements each, yet >= 256 work-items where the
+        # batch allows (the work-groups of 64 are PoCL's unit of parallelism)
+        nb = max(1, min(N, 512 // S, (N * C) // 256))
+        P = -(-N // nb)
+        nf = 3 if mode == "stats" else 2
+        part = empty_tensor((C * P * nf,), dt, x3._device)
+        idx = idx_name(x3.numel() + C * S)
+        k = K.get(rt, "norm", "chan_partial_v", t=dt, idx=idx, mode=mode, vw=vw)
+        dummy = part._st.buf
+        launch(rt, k, C * P, [x3._st.buf, g3._st.buf if g3 is not None else x3._st.buf,
+                               mean._st.buf if mean is not None else dummy,
+                               invstd._st.buf if invstd is not None else dummy,
+                               part._st.buf, np.int32(C), idx_np(idx)(S), np.int32(N), np.int32(nb), np.int32(P)])
+        return part, P
     # partials per channel: runs of >= 256 elements, and enough work-items (up to 16K) for several work-groups
     # (C * P = 64 made one work-group: PoCL ran it on one thread, serially over 2048 elements per item)
     P = max(1, min(256, -(-M // 256), max(1, 16384 // max(C, 1))))
@@ -45,7 +87,18 @@ def batch_norm(x, running_mean, running_var, weight, bias, training, momentum, e
     pt = weight._dtype if weight is not None else (running_mean._dtype if running_mean is not None else dt)
     mean = empty_tensor((C,), acc, x._device)
     invstd = empty_tensor((C,), acc, x._device)
-    if training:
+    upd = running_mean is not None and running_var is not None
+    vw = _chan1(rt, x3, (running_mean._dtype, running_var._dtype) if upd else ()) if training else 0
+    if vw:
+        rm, rv = (running_mean, running_var) if upd else (mean, mean)
+        a = acc.np.type
+        _launch_chan1(rt, x3, "stats", upd, vw, [x3._st.buf, x3._st.buf, mean._st.buf, invstd._st.buf, rm._st.buf,
+                                                  rv._st.buf, mean._st.buf, np.int32(C), np.int32(N), a(eps),
+                                                  a(momentum if momentum is not None else 0.0)])
+        if upd:
+            running_mean._st.version += 1
+            running_var._st.version += 1
+    elif training:
         part, P = _chan_partials(rt, x3, "stats")
         upd = running_mean is not None and running_var is not None
         rm = running_mean if upd else mean
@@ -88,15 +141,22 @@ def _batch_norm_bwd(gout, x3, weight, bias, mean, invstd, training, xshape):
     N, C, S = x3._shape
     acc = acc_of(dt)
     g3 = as_shape(c0(gout), (N, C, S))
-    part, P = _chan_partials(rt, x3, "grad", mean, invstd, g3)
     affine = weight is not None
     pt = weight._dtype if affine else dt
     sums = empty_tensor((2 * C,), acc, x3._device)
     gw = empty_tensor((C,), pt, x3._device) if affine else None
     gb = empty_tensor((C,), pt, x3._device) if affine else None
-    k = K.get(rt, "norm", "bn_gsum", acc=acc, pt=pt, has_w=affine)
-    launch(rt, k, C, [part._st.buf, sums._st.buf, (gw if affine else sums)._st.buf,
-                       (gb if affine else sums)._st.buf, np.int32(C), np.int32(P)])
+    vw = _chan1(rt, x3, (pt,))
+    if vw:
+        a = acc.np.type
+        _launch_chan1(rt, x3, "grad", affine, vw, [x3._st.buf, g3._st.buf, mean._st.buf, invstd._st.buf, sums._st.buf,
+                                                   (gw if affine else sums)._st.buf, (gb if affine else sums)._st.buf,
+                                                   np.int32(C), np.int32(N), a(0), a(0)])
+    else:
+        part, P = _chan_partials(rt, x3, "grad", mean, invstd, g3)
+        k = K.get(rt, "norm", "bn_gsum", acc=acc, pt=pt, has_w=affine)
+        launch(rt, k, C, [part._st.buf, sums._st.buf, (gw if affine else sums)._st.buf,
+                           (gb if affine else sums)._st.buf, np.int32(C), np.int32(P)])
     dx = empty_tensor(xshape, dt, x3._device)
     nch = -(-S // CH) if S else 0
     nwork = N * C * nch

@@ -20,6 +20,12 @@ def _i32(*vals):
     return [np.int32(v) for v in vals]
 
 
+def _rows_per_item(nrows, per_row, target=256):
+    """Rows per work-item of the row kernels: about `target` elementary steps each (a row of a small image is
+    too little work for a work-item on CPU devices), yet at least ~64 work-items when there are that many rows."""
+    return max(1, min(target // max(per_row, 1), nrows // 64))
+
+
 def max_pool2d(x, kernel, stride, padding, dilation, OH, OW, return_indices):
     """x (N, C, H, W) any strides; returns out (and int64 indices into each H*W plane)."""
     rt = rt_of(x)
@@ -28,10 +34,20 @@ def max_pool2d(x, kernel, stride, padding, dilation, OH, OW, return_indices):
     ind = empty_tensor((N, C, OH, OW), D.int64, x._device)
     if out.numel():
         nrows = N * C * OH
+        rpw = _rows_per_item(nrows, OW * kernel[0] * kernel[1])
+        nw = -(-nrows // rpw)
         idx, it, xa = _pool_x(x, out.numel())
-        k = K.get(rt, "pool", "maxpool_fwd_rows", t=x._dtype, idx=idx, with_ind=True)
-        launch(rt, k, nrows, xa + [out._st.buf, ind._st.buf] + _i32(C, H, W, *kernel, OH, OW, *stride, *padding,
-                                                                      *dilation) + [it(nrows)])
+        if (tuple(kernel) == (2, 2) and tuple(stride) == (2, 2) and tuple(padding) == (0, 0) and
+                tuple(dilation) == (1, 1) and x._strides[3] == 1 and 2 * OH <= H and 2 * OW <= W and
+                x._dtype in (D.float32, D.float64)):
+            vw = 8 if x._dtype is D.float32 and OW >= 8 else 4 if OW >= 4 else 2
+            k = K.get(rt, "pool", "maxpool2x2_fwd", t=x._dtype, idx=idx, vw=vw)
+            launch(rt, k, nw, xa[:5] + [out._st.buf, ind._st.buf] + _i32(C, W, OH, OW) +
+                   [it(nrows), np.int32(rpw)])
+        else:
+            k = K.get(rt, "pool", "maxpool_fwd_rows", t=x._dtype, idx=idx, with_ind=True)
+            launch(rt, k, nw, xa + [out._st.buf, ind._st.buf] + _i32(C, H, W, *kernel, OH, OW, *stride, *padding,
+                                                                       *dilation) + [it(nrows), np.int32(rpw)])
     sync_if_shared(rt, x)
     if AG.needs_grad(x):
         geo = (kernel, stride, padding, dilation)
@@ -55,11 +71,21 @@ def _max_pool2d_bwd(gout, ind, xshape, geo):
     if nwork:
         OH, OW = g._shape[2], g._shape[3]
         (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+        if ((kh, kw, sh, sw, ph, pw, dh, dw) == (2, 2, 2, 2, 0, 0, 1, 1) and 2 * OH <= H and 2 * OW <= W and
+                g._dtype in (D.float32, D.float64)):
+            nrows = N * C * OH
+            rpw = _rows_per_item(nrows, 4 * OW)
+            vw = 8 if g._dtype is D.float32 and OW >= 8 else 4 if OW >= 4 else 2
+            k = K.get(rt, "pool", "maxpool2x2_bwd", t=g._dtype, idx=idx, vw=vw)
+            launch(rt, k, -(-nrows // rpw), [g._st.buf, ind._st.buf, dx._st.buf] + _i32(H, W, OH, OW) +
+                   [idx_np(idx)(nrows), np.int32(rpw)])
+            return dx
         if dh == 1 and dw == 1 and sh >= kh and sw >= kw:     # windows do not overlap: the row kernel
             k = K.get(rt, "pool", "maxpool_bwd_rows", t=g._dtype, acc=acc_of(g._dtype), idx=idx)
             nrows = N * C * H
-            launch(rt, k, nrows, [g._st.buf, ind._st.buf, dx._st.buf] +
-                    _i32(H, W, kh, kw, OH, OW, sh, sw, ph, pw) + [idx_np(idx)(nrows)])
+            rpw = _rows_per_item(nrows, W)
+            launch(rt, k, -(-nrows // rpw), [g._st.buf, ind._st.buf, dx._st.buf] +
+                   _i32(H, W, kh, kw, OH, OW, sh, sw, ph, pw) + [idx_np(idx)(nrows), np.int32(rpw)])
             return dx
         k = K.get(rt, "pool", "maxpool_bwd", t=g._dtype, acc=acc_of(g._dtype), idx=idx)
         launch(rt, k, nwork, [g._st.buf, ind._st.buf, dx._st.buf] +
