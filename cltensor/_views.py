@@ -10,12 +10,14 @@ from ._tensor import Tensor, make, empty_tensor, empty_like_layout, contiguous_s
 from .autograd import _tape as AG
 
 
-def _view(t, shape, strides, offset, name, fn, dtype=None):
-    """Make a view of t; `fn(x)` re-applies the same view to any tensor shaped like t (used by backward)."""
+def _view(t, shape, strides, offset, name, fn, dtype=None, inv=None):
+    """Make a view of t; `fn(x)` re-applies the same view to any tensor shaped like t (used by backward).
+    `inv(g)`: for views that keep every element once (view, transpose, permute, (un)squeeze), the gradient for
+    t as the inverse view of g, as PyTorch's backward formulas (no zero-filled buffer and copy)."""
     v = make(t._st, tuple(shape), tuple(strides), offset, dtype or t._dtype, t._device)
     v._base = t._base if t._base is not None else t
     if AG.needs_grad(t):
-        AG.record(name, (t,), v, lambda g: (_unview(g, t, fn),))
+        AG.record(name, (t,), v, (lambda g: (inv(g),)) if inv is not None else (lambda g: (_unview(g, t, fn),)))
     return v
 
 
@@ -105,7 +107,11 @@ def view(t, *shape):
     if st is None:
         raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one dimension "
                            "spans across two contiguous subspaces). Use .reshape(...) instead.")
-    return _view(t, shape, st, t._offset, "ViewBackward0", lambda x: view(x, shape))
+    return _view(t, shape, st, t._offset, "ViewBackward0", lambda x: view(x, shape), inv=_reshape_to(t._shape))
+
+
+def _reshape_to(shape):
+    return lambda g: reshape(g, shape)
 
 
 def view_dtype(t, dtype):
@@ -142,9 +148,10 @@ def reshape(t, *shape):
     shape = _infer_shape(_shape_args(shape), t.numel())
     st = _view_strides(t, shape)
     if st is not None:
-        return _view(t, shape, st, t._offset, "ViewBackward0", lambda x: view(x, shape))
+        return _view(t, shape, st, t._offset, "ViewBackward0", lambda x: view(x, shape), inv=_reshape_to(t._shape))
     c = contiguous(t)
-    return _view(c, shape, contiguous_strides(shape), c._offset, "UnsafeViewBackward0", lambda x: view(x, shape))
+    return _view(c, shape, contiguous_strides(shape), c._offset, "UnsafeViewBackward0", lambda x: view(x, shape),
+                 inv=_reshape_to(c._shape))
 
 
 def contiguous(t, memory_format=None):
@@ -217,7 +224,8 @@ def squeeze(t, dim=None):
         dims = [d for d in (_wrap_dim(x, t.dim()) for x in ds) if t.dim() and t._shape[d] == 1]
     shape = [s for i, s in enumerate(t._shape) if i not in dims]
     st = [s for i, s in enumerate(t._strides) if i not in dims]
-    return _view(t, shape, st, t._offset, "SqueezeBackward0", lambda x: squeeze(x, dims) if dims else x)
+    return _view(t, shape, st, t._offset, "SqueezeBackward0", lambda x: squeeze(x, dims) if dims else x,
+                 inv=_reshape_to(t._shape))
 
 
 def unsqueeze(t, dim):
@@ -227,7 +235,8 @@ def unsqueeze(t, dim):
     new_st = shape[d] * st[d] if d < t.dim() else 1
     shape.insert(d, 1)
     st.insert(d, new_st)
-    return _view(t, shape, st, t._offset, "UnsqueezeBackward0", lambda x: unsqueeze(x, d))
+    return _view(t, shape, st, t._offset, "UnsqueezeBackward0", lambda x: unsqueeze(x, d),
+                 inv=lambda g: squeeze(g, d))
 
 
 def permute(t, *dims):
@@ -242,7 +251,11 @@ def permute(t, *dims):
         raise RuntimeError("permute(): duplicate dims are not allowed.")
     shape = [t._shape[d] for d in ds]
     st = [t._strides[d] for d in ds]
-    return _view(t, shape, st, t._offset, "PermuteBackward0", lambda x: permute(x, ds))
+    back = [0] * nd
+    for i, d in enumerate(ds):
+        back[d] = i
+    return _view(t, shape, st, t._offset, "PermuteBackward0", lambda x: permute(x, ds),
+                 inv=lambda g: permute(g, back))
 
 
 def transpose(t, dim0, dim1):
@@ -254,7 +267,8 @@ def transpose(t, dim0, dim1):
     p[a], p[b] = p[b], p[a]
     shape = [t._shape[d] for d in p]
     st = [t._strides[d] for d in p]
-    return _view(t, shape, st, t._offset, "TransposeBackward0", lambda x: transpose(x, a, b))
+    return _view(t, shape, st, t._offset, "TransposeBackward0", lambda x: transpose(x, a, b),
+                 inv=lambda g: transpose(g, a, b))
 
 
 def t_(t):

@@ -11,6 +11,7 @@ caller (grad(), backward(inputs=...)). Views, non-contiguous and externally shar
 import heapq
 import itertools
 import re
+import sys
 
 from .._tensor import Tensor, make, contiguous_strides
 from .. import _creation
@@ -291,15 +292,30 @@ def _accumulate(var, g, create_graph, owned=False):
         owned = False
     old = var.grad
     if old is None:
+        if owned and g._base is not None:
+            g = _unviewed(g)
         if not (owned and g._shape == var._shape and g._base is None and not g._st.shared and g.is_contiguous()):
             with no_grad():
-                g = g.clone()
+                # PyTorch's layout contract: a contiguous parameter gets a contiguous .grad
+                g = g.contiguous() if var.is_contiguous() and not g.is_contiguous() else g.clone()
         var.grad = g
     elif old._requires_grad:
         var.grad = old + g
     else:
         with no_grad():
             old.add_(g)
+
+
+def _unviewed(g):
+    """The base of an owned view g when g covers it in the same layout and nothing but g holds the base or its
+    storage (e.g. the transpose back of a fresh transposed product, a linear layer's weight gradient): .grad may
+    then take the base without a copy. Otherwise g."""
+    b = g._base
+    if (b._shape == g._shape and b._strides == g._strides and b._offset == g._offset and b._dtype is g._dtype
+            and not b._requires_grad and b._hooks is None
+            and sys.getrefcount(b) <= 3 and sys.getrefcount(g._st) <= 3):   # g._base, b, the argument
+        return b
+    return g
 
 
 # ---------------------------------------------------------------- public API
