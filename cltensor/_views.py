@@ -263,18 +263,25 @@ def transpose(t, dim0, dim1):
     if nd == 0:
         return _view(t, (), (), t._offset, "TransposeBackward0", lambda x: x)
     a, b = _wrap_dim(dim0, nd), _wrap_dim(dim1, nd)
-    p = list(range(nd))
-    p[a], p[b] = p[b], p[a]
-    shape = [t._shape[d] for d in p]
-    st = [t._strides[d] for d in p]
+    shape, st = list(t._shape), list(t._strides)
+    shape[a], shape[b] = shape[b], shape[a]
+    st[a], st[b] = st[b], st[a]
     return _view(t, shape, st, t._offset, "TransposeBackward0", lambda x: transpose(x, a, b),
                  inv=lambda g: transpose(g, a, b))
 
 
+def _t01(x):
+    return transpose(x, 0, 1)
+
+
 def t_(t):
-    if t.dim() > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {t.dim()}D")
-    return transpose(t, 0, 1) if t.dim() == 2 else t
+    nd = len(t._shape)
+    if nd == 2:     # transpose(t, 0, 1) without the general dim handling (linear layers call this per step)
+        (n0, n1), (s0, s1) = t._shape, t._strides
+        return _view(t, (n1, n0), (s1, s0), t._offset, "TransposeBackward0", _t01, inv=_t01)
+    if nd > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+    return t
 
 
 def T(t):

@@ -474,6 +474,9 @@ def _decycle(fn, outs):
             v = c.cell_contents
         except ValueError:       # an empty cell
             continue
+        tv = type(v)
+        if id(v) not in ids and tv is not tuple and tv is not list:    # most cells: nothing to swap
+            continue
         r = _swap(v, ids, aliases, outs)
         if r is not v:
             if new is None:

@@ -242,11 +242,15 @@ def _run(roots, grads, owned, keep_graph, create_graph, targets=None, accumulate
                 _check_nan(node, gins)
             # which of the returned gradients the engine owns: a passed-through one as the slot it came from,
             # none that was returned for several inputs
+            passed = None      # id -> owned, for the returned gradients whose ownership is not the default
             if own_all:
-                passed = {id(x): (node, k) not in shared for k, x in enumerate(gouts) if x is not None}
+                if shared:
+                    passed = {id(x): (node, k) not in shared for k, x in enumerate(gouts) if x is not None}
                 if len(gins) > 1:
                     ids = [id(x) for (n, _), x in zip(node.next_functions, gins) if x is not None and n is not None]
                     if len(set(ids)) != len(ids):
+                        if passed is None:
+                            passed = {}
                         for x in ids:
                             if ids.count(x) > 1:
                                 passed[x] = False
@@ -259,7 +263,7 @@ def _run(roots, grads, owned, keep_graph, create_graph, targets=None, accumulate
                     continue
                 if need is not None and nxt not in need:
                     continue
-                own = own_all and passed.get(id(g), True)
+                own = own_all and (passed is None or passed.get(id(g), True))
                 shape, dtype = node._meta[i]
                 if g._shape != shape or g._dtype is not dtype:
                     g = _reduce_to(g, shape, dtype, node, i)
