@@ -99,11 +99,33 @@ def _view_strides(t, shape):
     return tuple(new_strides)
 
 
+_layouts = {}        # (shape, strides, requested shape) -> (new shape, view strides or None)
+
+
+def _view_layout(t, shape):
+    """(shape, strides) of t viewed as the requested `shape` (the arguments of view/reshape; -1 inferred); strides
+    None where no view exists. Cached for plain int arguments (models reshape the same shapes every step)."""
+    key = None
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    if all(type(s) is int for s in shape):
+        key = (t._shape, t._strides, tuple(shape))
+        r = _layouts.get(key)
+        if r is not None:
+            return r
+    new = _infer_shape(shape, t.numel())
+    r = (new, _view_strides(t, new))
+    if key is not None:
+        if len(_layouts) >= 4096:
+            _layouts.clear()
+        _layouts[key] = r
+    return r
+
+
 def view(t, *shape):
     if len(shape) == 1 and isinstance(shape[0], D.dtype):
         return view_dtype(t, shape[0])
-    shape = _infer_shape(_shape_args(shape), t.numel())
-    st = _view_strides(t, shape)
+    shape, st = _view_layout(t, shape)
     if st is None:
         raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one dimension "
                            "spans across two contiguous subspaces). Use .reshape(...) instead.")
@@ -145,8 +167,7 @@ def view_dtype(t, dtype):
 
 
 def reshape(t, *shape):
-    shape = _infer_shape(_shape_args(shape), t.numel())
-    st = _view_strides(t, shape)
+    shape, st = _view_layout(t, shape)
     if st is not None:
         return _view(t, shape, st, t._offset, "ViewBackward0", lambda x: view(x, shape), inv=_reshape_to(t._shape))
     c = contiguous(t)
