@@ -165,3 +165,78 @@ def _bind(k, defname, p, states, scalars, flags, args, gsize, lsize):
     key = id(p)
     b.ref = weakref.ref(p, lambda r, key=key: _forget(key, r))
     _bound[key] = b
+
+
+MULTI_MAX = 8      # parameters per launch of the multi-parameter kernels (templates/optim.mako: *_multi)
+
+
+def _multi_ok(p, g, states):
+    """Whether p's update can share a launch: real dtype, p, g and the states contiguous from offset 0 on one
+    device, no host-shared memory, 32-bit indices."""
+    if p._dtype.is_complex or p._offset or g._offset or p._st.shared or g._st.shared:
+        return False
+    if g._dtype is not p._dtype or g._shape != p._shape or g._st.rt is not p._st.rt or p._st.rt is None:
+        return False
+    if not (p.is_contiguous() and g.is_contiguous()):
+        return False
+    n = p.numel()
+    if n == 0 or n + 8 > I32:
+        return False
+    for s in states:
+        if s is not None and (s._offset or s._dtype is not p._dtype or s._shape != p._shape or
+                              not s.is_contiguous() or s._st.rt is not p._st.rt):
+            return False
+    return True
+
+
+def fused_update_many(defname, items, scalars, **flags):
+    """fused_update for several parameters [(p, g, states)] with the same scalars and flags: those that qualify
+    (_multi_ok; distinct storages) are updated MULTI_MAX per launch by templates/optim.mako:<defname>_multi, the
+    others one by one."""
+    for p, _, _ in items:
+        _check_param(p)
+    groups, rest, seen = {}, [], set()
+    for it in items:
+        p, g, states = it
+        if len(items) > 1 and id(p._st) not in seen and _multi_ok(p, g, states):
+            seen.add(id(p._st))
+            groups.setdefault((p._dtype, p._st.rt), []).append(it)
+        else:
+            rest.append(it)
+    for (dt, rt), its in groups.items():
+        if len(its) == 1:
+            rest.append(its[0])
+            continue
+        for i in range(0, len(its), MULTI_MAX):
+            chunk = its[i:i + MULTI_MAX]
+            if len(chunk) == 1:
+                rest.append(chunk[0])
+            else:
+                _launch_multi(defname, rt, dt, chunk, scalars, flags)
+    for p, g, states in rest:
+        fused_update(defname, p, g, states, scalars, **flags)
+
+
+def _launch_multi(defname, rt, dt, chunk, scalars, flags):
+    M = len(chunk)
+    it = np.int32
+    ft = _fdt(dt)
+    k = K.get(rt, "optim", defname + "_multi", t=dt, idx="int", M=M, **flags)
+    args, start = [], 0
+    for p, g, states in chunk:
+        n = p.numel()
+        args += [p._st.buf, g._st.buf]
+        args += [(s if s is not None else p)._st.buf for s in states]
+        args += [it(n), it(start)]
+        start += (n + 7) // 8
+    args.append(it(start))
+    args += [ft(v) if not isinstance(v, np.int32) else v for v in scalars]
+    if k.__dict__.get("typed") is None:
+        K.set_arg_types(k, [type(a) if isinstance(a, np.generic) else None for a in args])
+    ls = rt.local_size
+    K.launch_bound(rt, k, (K.round_up(start, ls),), (ls,), args)
+    for p, g, states in chunk:
+        p._st.version += 1
+        for s in states:
+            if s is not None:
+                s._st.version += 1
