@@ -1,7 +1,7 @@
 """Captured graphs: training steps eager vs captured (cltensor.cuda.graph + replay, and
 cltensor.compile(mode="reduce-overhead")) vs torch CPU, side by side.
 
-    python benchmarks/bench_graphs.py [--quick] [--torch-threads N]
+    python benchmarks/bench_graphs.py [--quick] [--torch-threads N] [--stages]
 
 Each row times one training step (zero_grad, forward, loss, backward, optimizer step) on a fixed batch: torch
 eager, cltensor eager, cltensor captured (the batch copied into the static inputs, then replay), cltensor
@@ -9,6 +9,10 @@ compile(mode="reduce-overhead"). Best of several round-robin repetitions, synchr
 cltensor is faster than torch. On a loaded 2-core machine torch's default thread pool can be 10-100x slower
 than one thread (its workers spin against PoCL's and other processes'): `--torch-threads 1` pins torch to one
 thread; the thread count is printed with the results.
+
+--stages prints, instead, the eager step of each workload split into its stages (zero_grad, forward, loss,
+backward, optimizer step, the final synchronize) and the kernel launches of each, in the calling thread's CPU
+time and in wall time (best of several rounds): where the host time of an eager step goes (docs/performance.md).
 """
 import os
 import sys
@@ -151,10 +155,62 @@ def rows(quick=False):
     return out
 
 
+_STAGES = ("zero_grad", "forward", "loss", "backward", "step", "sync")
+
+
+def stages(make, n, rounds=9):
+    """Per-stage time of the eager step (us): {clock: [zero_grad, forward, loss, backward, step, sync]} and the
+    launches per stage."""
+    from cltensor import _kernels as K
+    m, opt, loss_fn, x, y = make(ct)
+    out, launches = {}, [0] * 6
+    for clk in (time.thread_time, time.perf_counter):
+        best = None
+        for r in range(rounds + 1):
+            acc = [0.0] * 6
+            for _ in range(n):
+                ts, ls = [clk()], [K.stats["launches"]]
+                opt.zero_grad()
+                ts.append(clk())
+                ls.append(K.stats["launches"])
+                o = m(x)
+                ts.append(clk())
+                ls.append(K.stats["launches"])
+                loss = loss_fn(o, y)
+                ts.append(clk())
+                ls.append(K.stats["launches"])
+                loss.backward()
+                ts.append(clk())
+                ls.append(K.stats["launches"])
+                opt.step()
+                ts.append(clk())
+                ls.append(K.stats["launches"])
+                ct.synchronize()
+                ts.append(clk())
+                ls.append(K.stats["launches"])
+                for i in range(6):
+                    acc[i] += ts[i + 1] - ts[i]
+                    launches[i] = ls[i + 1] - ls[i]
+            if r and (best is None or sum(acc) < sum(best)):      # round 0 warms up
+                best = acc
+        out[clk.__name__] = [v / n * 1e6 for v in best]
+    return out, launches
+
+
+def main_stages(quick):
+    for name, make, n in (("SimpleModel", _simple, 50), ("digits CNN", _digits, 3), ("GPT", _gpt, 2)):
+        r, launches = stages(make, n, 4 if quick else 9)
+        print(f"{name}: us per step, best of rounds; launches per stage {dict(zip(_STAGES, launches))}")
+        for clk, v in r.items():
+            print(f"  {clk:13s} " + "  ".join(f"{k} {x:7.1f}" for k, x in zip(_STAGES, v)) + f"  total {sum(v):8.1f}")
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if "--torch-threads" in argv and torch is not None:
         torch.set_num_threads(int(argv[argv.index("--torch-threads") + 1]))
+    if "--stages" in argv:
+        return main_stages("--quick" in argv)
     rs = rows("--quick" in argv)
     dev = ct.get_default_device()
     print(f"device {dev} ({ct._device.device_info(dev).name}); torch threads "

@@ -539,9 +539,10 @@ def _random_fill(t, kind, p0=0.0, p1=1.0, i0=0, span=1, generator=None):
     # elements per Philox call, as in templates/random.mako
     per = 2 if kind == "randint" else ((1 if ct is D.float64 else 2) if t._dtype.is_complex else
                                        (2 if ct is D.float64 else 4))
-    K.launch(rt, k, (K.round_up((n + per - 1) // per, rt.local_size),), (rt.local_size,),
-             [target._st.buf, np.uint64(n), np.uint32(s & 0xFFFFFFFF), np.uint32(s >> 32),
-              np.uint32(off & 0xFFFFFFFF), np.uint32(off >> 32), npt(p0), npt(p1), np.int64(i0), np.uint64(span)])
+    K.launch_bound(rt, k, (K.round_up((n + per - 1) // per, rt.local_size),), (rt.local_size,),
+                   [target._st.buf, np.uint64(n), np.uint32(s & 0xFFFFFFFF), np.uint32(s >> 32),
+                    np.uint32(off & 0xFFFFFFFF), np.uint32(off >> 32), npt(p0), npt(p1), np.int64(i0),
+                    np.uint64(span)])
     if not contiguous:
         _ew.run("x0", t, [target], (t._dtype,), t._dtype)
     t._st.version += 1

@@ -603,6 +603,73 @@ def launch(rt, kernel, gsize, lsize, args):
     return kernel(rt.queue, gsize, lsize, *args)
 
 
+def launch_bound(rt, kernel, gsize, lsize, args):
+    """launch() for callers that pass every argument on every launch (and set none on the kernel themselves):
+    from its second launch with this geometry the kernel gets its own clone, and later launches set only the
+    arguments that changed (buffers compared by identity, scalars by value), then enqueue it directly instead
+    of pyopencl's invoker packing and setting every argument (docs/performance.md). The original kernel's
+    arguments are left as they were, so callers that keep arguments set on it (enqueue_set) must use launch()."""
+    if _dispatch.mode is not None or observer is not None or (_untyped and kernel in _untyped):
+        return launch(rt, kernel, gsize, lsize, args)
+    stats["launches"] += 1
+    key = (kernel, gsize, lsize)
+    b = _bound.get(key)
+    if b is None:
+        n = _bind_uses.get(key, 0) + 1
+        if len(_bind_uses) >= _BOUND_MAX:
+            _bind_uses.clear()
+        _bind_uses[key] = n
+        if n < 2 or not _bind(key, kernel, args):
+            return kernel(rt.queue, gsize, lsize, *args)
+        b = _bound[key]
+    kc, types, last = b
+    if len(args) != len(last):
+        return kernel(rt.queue, gsize, lsize, *args)
+    i = 0
+    for v in args:
+        if v is not last[i]:
+            t = types[i]
+            if t is None:
+                kc.set_arg(i, v)
+            elif v != last[i]:
+                kc._set_arg_buf_pack_multi((i, t, v if type(v) is not bool else int(v)))
+            last[i] = v
+        i += 1
+    return _ENQ(rt.queue, kc, gsize, lsize, None, None, False, False)
+
+
+# Pre-bound launches (launch_bound)
+_bound = {}         # (kernel, gsize, lsize) -> [clone, pack codes (None: buffer), last arguments]
+_bind_uses = {}
+_BOUND_MAX = 4096
+_ENQ = cl._cl.enqueue_nd_range_kernel
+
+
+def _bind(key, kernel, args):
+    types = kernel.__dict__.get("arg_types")
+    if types is None or len(types) != len(args):
+        return False
+    codes = []
+    for t in types:
+        if t is None:
+            codes.append(None)
+        else:
+            c = _PACK.get(np.dtype(t).type)
+            if c is None:       # a type the packed form does not cover: pyopencl's invoker keeps it
+                return False
+            codes.append(c)
+    if any(a is not None and not isinstance(a, cl.MemoryObjectHolder) for a, c in zip(args, codes) if c is None):
+        return False           # local memory or other special arguments: not bound
+    if len(_bound) >= _BOUND_MAX:
+        _bound.clear()
+        _bind_uses.clear()
+    _bound[key] = [kernel.clone(), codes, [_UNSET] * len(args)]
+    return True
+
+
+_UNSET = object()
+
+
 def enqueue_set(rt, kernel, gsize, lsize):
     """Enqueue kernel with the arguments already set on it (callers that keep a kernel's scalar arguments set
     between launches and change only buffers with set_arg)."""

@@ -21,10 +21,13 @@ _CAT = {0: "b", 1: "i", 2: "f", 3: "c"}
 
 
 class Op:
-    __slots__ = ("name", "rule", "exprs", "backward", "node", "nargs", "special", "saves")
+    __slots__ = ("name", "rule", "exprs", "backward", "node", "nargs", "special", "saves", "split")
 
-    def __init__(self, name, nargs, rule, exprs, backward=None, node=None, special=None, saves=None):
+    def __init__(self, name, nargs, rule, exprs, backward=None, node=None, special=None, saves=None, split=None):
         self.name, self.nargs, self.rule, self.exprs, self.backward = name, nargs, rule, exprs, backward
+        # the backward rule as one function per input (same parameters, that input's gradient), or None: then
+        # only the gradients of inputs that require grad are computed (PyTorch's needs_input_grad)
+        self.split = split
         # what the backward rule reads, as AG.saves_mask parses it (see the table's notes)
         self.saves = AG.saves_mask(saves, nargs, backward, name) if backward is not None else None
         self.special = special     # special(args) -> a cheaper C expression for these operands, or None
@@ -75,14 +78,14 @@ OPS = {}
 
 
 def op(name, nargs, rule, exprs, backward=None, node=None, special=None, saves=None, *, public=False,
-       inplace=True, aliases=()):
+       inplace=True, aliases=(), split=None):
     """One row of the table. public=True also publishes the op (cltensor/_registry.py): the function
     cltensor.<name>(input[, other], *, out=None), the method Tensor.<name> and, unless inplace=False, the
     in-place method Tensor.<name>_; each of `aliases` names the same three forms. public="tensor_other": as True,
     but `other` must be a Tensor (PyTorch's signatures of atan2, maximum, logical_and ...)."""
     if isinstance(exprs, str):
         exprs = {"*": exprs}
-    OPS[name] = Op(name, nargs, rule, exprs, backward, node, special, saves)
+    OPS[name] = Op(name, nargs, rule, exprs, backward, node, special, saves, split)
     for e in exprs.values():
         _kernels.name_expression(e, name)
     if public:
@@ -129,7 +132,7 @@ def _inplace_method(name):
 op("add", 2, "std", {"b": "x0 | x1", "i": "x0 + x1", "f": "x0 + x1", "c": "x0 + x1"},
    lambda g, a, b, o: (g, g), saves="")
 op("sub", 2, "std", {"i": "x0 - x1", "f": "x0 - x1", "c": "x0 - x1"},
-   lambda g, a, b, o: (g, -g), saves="")
+   lambda g, a, b, o: (g, -g), saves="", split=(lambda g, a, b, o: g, lambda g, a, b, o: -g))
 # add/sub with alpha != 1 in one kernel (x2 = alpha, cast to the result dtype; the optimizers' hot path)
 op("add_alpha", 3, "alpha", {"b": "x0 | (x1 & x2)", "i": "x0 + x2 * x1", "f": "x0 + x2 * x1",
                              "c": "x0 + c_mul(x2, x1)"}, lambda g, a, b, al, o: (g, g * al), node="AddBackward0",
@@ -137,9 +140,11 @@ op("add_alpha", 3, "alpha", {"b": "x0 | (x1 & x2)", "i": "x0 + x2 * x1", "f": "x
 op("sub_alpha", 3, "alpha", {"i": "x0 - x2 * x1", "f": "x0 - x2 * x1", "c": "x0 - c_mul(x2, x1)"},
    lambda g, a, b, al, o: (g, -g * al), node="SubBackward0", saves="2")
 op("mul", 2, "std", {"b": "x0 & x1", "i": "x0 * x1", "f": "x0 * x1", "c": "c_mul(x0, x1)"},
-   lambda g, a, b, o: (g * _conj(b), g * _conj(a)), saves="01", public=True, aliases=('multiply',))
+   lambda g, a, b, o: (g * _conj(b), g * _conj(a)), saves="01", public=True, aliases=('multiply',),
+   split=(lambda g, a, b, o: g * _conj(b), lambda g, a, b, o: g * _conj(a)))
 op("div", 2, "float", {"f": "x0 / x1", "c": "c_div(x0, x1)"},
-   lambda g, a, b, o: (g / _conj(b), -g * _conj(o) / _conj(b)), saves="1o")
+   lambda g, a, b, o: (g / _conj(b), -g * _conj(o) / _conj(b)), saves="1o",
+   split=(lambda g, a, b, o: g / _conj(b), lambda g, a, b, o: -g * _conj(o) / _conj(b)))
 op("div_floor", 2, "std", {"i": "PY_IFLOORDIV(x0, x1)", "f": "py_floordiv(x0, x1)"},
    lambda g, a, b, o: (g * 0, g * 0), node="DivBackward2", saves="")
 op("div_trunc", 2, "std", {"i": "PY_ITRUNCDIV(x0, x1)", "f": "trunc(x0 / x1)"},
@@ -663,7 +668,8 @@ def apply(name, *args, out=None, expr=None, node=None):
         if out is not None:
             raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
                                "differentiation, but one of the arguments requires grad.")
-        fn, saved = AG.bind_rule(op_.backward, op_.saves, args, res)   # keeps what the rule declares; no cycles
+        # keeps what the rule declares; no cycles; with a split rule, only the gradients that are needed
+        fn, saved = AG.bind_rule(op_.backward, op_.saves, args, res, op_.split)
         AG.record(node or op_.node, args, res, fn, saved=saved)
     return res
 

@@ -197,7 +197,7 @@ def _reduce(x, dims, op, out_dtype, acc, cdt=None, mapx="x", fin="a", aux=None, 
     args += [auxbuf, pt(p0), pt(p1)]
     args += plan.tail
     rt = st.rt
-    K.launch(rt, plan.kern, plan.gsize, plan.lsize, args)
+    K.launch_bound(rt, plan.kern, plan.gsize, plan.lsize, args)
     if plan.S > 1:
         args2 = [part._st.buf, it(0)]
         if arg:
@@ -207,7 +207,7 @@ def _reduce(x, dims, op, out_dtype, acc, cdt=None, mapx="x", fin="a", aux=None, 
             args2 += [ires._st.buf, it(ires._offset)]
         args2 += [auxbuf, pt(p0), pt(p1)]
         args2 += plan.tail2
-        K.launch(rt, plan.kern2, plan.gsize2, plan.lsize, args2)
+        K.launch_bound(rt, plan.kern2, plan.gsize2, plan.lsize, args2)
     if st.shared:
         rt.queue.finish()
     return res, ires
@@ -327,7 +327,7 @@ def _sweep(x, rt, P, ks, kst, rs, rst, kshape, M, RN, op, out_dtype, acc, cdt, m
     for s, st in zip(rs, rst):
         args += [it(s), it(st)]
     ls = rt.local_size
-    K.launch(rt, kern, (K.round_up(ng * S, ls),), (ls,), args)
+    K.launch_bound(rt, kern, (K.round_up(ng * S, ls),), (ls,), args)
     if S == 1 and fin == "a" and out_dtype is acc:
         res = part
     else:

@@ -80,7 +80,7 @@ def _softmax_fused(x, out, d, log, acc, rt):
     for sh, a, b in zip(bs, bis, bos):
         args += [it(sh), it(a), it(b)]
     kern = K.get(rt, "softmax", "softmax", src=x._dtype, acc=acc, log=bool(log), mode=mode, R=len(bs), idx=idx)
-    K.launch(rt, kern, (K.round_up(nw, rt.local_size),), (rt.local_size,), args)
+    K.launch_bound(rt, kern, (K.round_up(nw, rt.local_size),), (rt.local_size,), args)
     if x._st.shared:
         rt.queue.finish()
 

@@ -10,12 +10,14 @@ from ._tensor import Tensor, make, empty_tensor, empty_like_layout, contiguous_s
 from .autograd import _tape as AG
 
 
-def _view(t, shape, strides, offset, name, fn, dtype=None):
-    """Make a view of t; `fn(x)` re-applies the same view to any tensor shaped like t (used by backward)."""
+def _view(t, shape, strides, offset, name, fn, dtype=None, inv=None):
+    """Make a view of t; `fn(x)` re-applies the same view to any tensor shaped like t (used by backward).
+    `inv(g)`: for views that keep every element once (view, transpose, permute, (un)squeeze), the gradient for
+    t as the inverse view of g, as PyTorch's backward formulas (no zero-filled buffer and copy)."""
     v = make(t._st, tuple(shape), tuple(strides), offset, dtype or t._dtype, t._device)
     v._base = t._base if t._base is not None else t
     if AG.needs_grad(t):
-        AG.record(name, (t,), v, lambda g: (_unview(g, t, fn),))
+        AG.record(name, (t,), v, (lambda g: (inv(g),)) if inv is not None else (lambda g: (_unview(g, t, fn),)))
     return v
 
 
@@ -97,15 +99,41 @@ def _view_strides(t, shape):
     return tuple(new_strides)
 
 
+_layouts = {}        # (shape, strides, requested shape) -> (new shape, view strides or None)
+
+
+def _view_layout(t, shape):
+    """(shape, strides) of t viewed as the requested `shape` (the arguments of view/reshape; -1 inferred); strides
+    None where no view exists. Cached for plain int arguments (models reshape the same shapes every step)."""
+    key = None
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    if all(type(s) is int for s in shape):
+        key = (t._shape, t._strides, tuple(shape))
+        r = _layouts.get(key)
+        if r is not None:
+            return r
+    new = _infer_shape(shape, t.numel())
+    r = (new, _view_strides(t, new))
+    if key is not None:
+        if len(_layouts) >= 4096:
+            _layouts.clear()
+        _layouts[key] = r
+    return r
+
+
 def view(t, *shape):
     if len(shape) == 1 and isinstance(shape[0], D.dtype):
         return view_dtype(t, shape[0])
-    shape = _infer_shape(_shape_args(shape), t.numel())
-    st = _view_strides(t, shape)
+    shape, st = _view_layout(t, shape)
     if st is None:
         raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one dimension "
                            "spans across two contiguous subspaces). Use .reshape(...) instead.")
-    return _view(t, shape, st, t._offset, "ViewBackward0", lambda x: view(x, shape))
+    return _view(t, shape, st, t._offset, "ViewBackward0", lambda x: view(x, shape), inv=_reshape_to(t._shape))
+
+
+def _reshape_to(shape):
+    return lambda g: reshape(g, shape)
 
 
 def view_dtype(t, dtype):
@@ -139,12 +167,12 @@ def view_dtype(t, dtype):
 
 
 def reshape(t, *shape):
-    shape = _infer_shape(_shape_args(shape), t.numel())
-    st = _view_strides(t, shape)
+    shape, st = _view_layout(t, shape)
     if st is not None:
-        return _view(t, shape, st, t._offset, "ViewBackward0", lambda x: view(x, shape))
+        return _view(t, shape, st, t._offset, "ViewBackward0", lambda x: view(x, shape), inv=_reshape_to(t._shape))
     c = contiguous(t)
-    return _view(c, shape, contiguous_strides(shape), c._offset, "UnsafeViewBackward0", lambda x: view(x, shape))
+    return _view(c, shape, contiguous_strides(shape), c._offset, "UnsafeViewBackward0", lambda x: view(x, shape),
+                 inv=_reshape_to(c._shape))
 
 
 def contiguous(t, memory_format=None):
@@ -217,7 +245,8 @@ def squeeze(t, dim=None):
         dims = [d for d in (_wrap_dim(x, t.dim()) for x in ds) if t.dim() and t._shape[d] == 1]
     shape = [s for i, s in enumerate(t._shape) if i not in dims]
     st = [s for i, s in enumerate(t._strides) if i not in dims]
-    return _view(t, shape, st, t._offset, "SqueezeBackward0", lambda x: squeeze(x, dims) if dims else x)
+    return _view(t, shape, st, t._offset, "SqueezeBackward0", lambda x: squeeze(x, dims) if dims else x,
+                 inv=_reshape_to(t._shape))
 
 
 def unsqueeze(t, dim):
@@ -227,7 +256,8 @@ def unsqueeze(t, dim):
     new_st = shape[d] * st[d] if d < t.dim() else 1
     shape.insert(d, 1)
     st.insert(d, new_st)
-    return _view(t, shape, st, t._offset, "UnsqueezeBackward0", lambda x: unsqueeze(x, d))
+    return _view(t, shape, st, t._offset, "UnsqueezeBackward0", lambda x: unsqueeze(x, d),
+                 inv=lambda g: squeeze(g, d))
 
 
 def permute(t, *dims):
@@ -242,7 +272,11 @@ def permute(t, *dims):
         raise RuntimeError("permute(): duplicate dims are not allowed.")
     shape = [t._shape[d] for d in ds]
     st = [t._strides[d] for d in ds]
-    return _view(t, shape, st, t._offset, "PermuteBackward0", lambda x: permute(x, ds))
+    back = [0] * nd
+    for i, d in enumerate(ds):
+        back[d] = i
+    return _view(t, shape, st, t._offset, "PermuteBackward0", lambda x: permute(x, ds),
+                 inv=lambda g: permute(g, back))
 
 
 def transpose(t, dim0, dim1):
@@ -250,17 +284,25 @@ def transpose(t, dim0, dim1):
     if nd == 0:
         return _view(t, (), (), t._offset, "TransposeBackward0", lambda x: x)
     a, b = _wrap_dim(dim0, nd), _wrap_dim(dim1, nd)
-    p = list(range(nd))
-    p[a], p[b] = p[b], p[a]
-    shape = [t._shape[d] for d in p]
-    st = [t._strides[d] for d in p]
-    return _view(t, shape, st, t._offset, "TransposeBackward0", lambda x: transpose(x, a, b))
+    shape, st = list(t._shape), list(t._strides)
+    shape[a], shape[b] = shape[b], shape[a]
+    st[a], st[b] = st[b], st[a]
+    return _view(t, shape, st, t._offset, "TransposeBackward0", lambda x: transpose(x, a, b),
+                 inv=lambda g: transpose(g, a, b))
+
+
+def _t01(x):
+    return transpose(x, 0, 1)
 
 
 def t_(t):
-    if t.dim() > 2:
-        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {t.dim()}D")
-    return transpose(t, 0, 1) if t.dim() == 2 else t
+    nd = len(t._shape)
+    if nd == 2:     # transpose(t, 0, 1) without the general dim handling (linear layers call this per step)
+        (n0, n1), (s0, s1) = t._shape, t._strides
+        return _view(t, (n1, n0), (s1, s0), t._offset, "TransposeBackward0", _t01, inv=_t01)
+    if nd > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
+    return t
 
 
 def T(t):

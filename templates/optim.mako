@@ -83,6 +83,107 @@ ${opt_head(t, idx)}
 }
 </%def>
 
+## Several parameters in one launch (SGD and Adam/AdamW, the per-step hot path of small models): slot j updates
+## parameter j over work-items [s_j, s_{j+1}); every buffer contiguous from offset 0; the same hyper-parameters for
+## all slots. The per-element code is the single-parameter kernel's (sgd / adam above), with offsets 0.
+<%def name="multi_head(t, idx, M, bufs)">
+    const ${idx} gid = (${idx})get_global_id(0);
+% for b in bufs:
+    __global ${t.ct}* ${b};
+% endfor
+    ${idx} n, w;
+% for j in range(M):
+    ${"if" if j == 0 else "else if"} (gid < s${j + 1}) {
+% for b in bufs:
+        ${b} = ${b}${j};
+% endfor
+        n = n${j};
+        w = gid - s${j};
+    }
+% endfor
+    else return;
+    const ${idx} base = w * 8;
+    if (base >= n) return;
+    const ${idx} e = min(base + 8, n);
+    const ${idx} po = 0, go = 0, bo = 0, mo = 0, vo = 0, xo = 0;
+    for (${idx} i = base; i < e; i++) {
+</%def>
+
+<%def name="multi_args(t, idx, M, bufs)">
+% for j in range(M):
+% for b in bufs:
+__global ${t.ct}* ${b}${j}, \
+% endfor
+const ${idx} n${j}, const ${idx} s${j}, \
+% endfor
+const ${idx} s${M}\
+</%def>
+
+<%def name="sgd_multi(t, idx, M, momentum, nesterov, maximize, wd)">
+${c.preamble((t,))}
+<% F = "double" if t.cc == "double" else "float" %>
+__kernel void k(${multi_args(t, idx, M, ("p", "gr", "buf"))}, const ${F} lr, const ${F} wdv, const ${F} mom,
+                const ${F} damp, const int first)
+{
+${multi_head(t, idx, M, ("p", "gr", "buf"))}
+        const ${F} pv = ${t.load("p", "po + i")};
+        ${F} gv = ${t.load("gr", "go + i")};
+% if maximize:
+        gv = -gv;
+% endif
+% if wd:
+        gv += wdv * pv;
+% endif
+% if momentum:
+        const ${F} bv = first ? gv : mom * (${F})${t.load("buf", "bo + i")} + (1 - damp) * gv;
+        ${t.store("buf", "bo + i", "(" + t.cc + ")bv")};
+% if nesterov:
+        gv = gv + mom * bv;
+% else:
+        gv = bv;
+% endif
+% endif
+        const ${F} np_ = pv - lr * gv;
+        ${t.store("p", "po + i", "(" + t.cc + ")np_")};
+    }
+}
+</%def>
+
+<%def name="adam_multi(t, idx, M, decoupled, amsgrad, maximize, wd)">
+${c.preamble((t,))}
+<% F = "double" if t.cc == "double" else "float" %>
+__kernel void k(${multi_args(t, idx, M, ("p", "gr", "m1", "m2", "vmax"))}, const ${F} lr, const ${F} beta1,
+                const ${F} beta2, const ${F} eps, const ${F} wdv, const ${F} step_size, const ${F} bc2s)
+{
+${multi_head(t, idx, M, ("p", "gr", "m1", "m2", "vmax"))}
+        ${F} pv = ${t.load("p", "po + i")};
+        ${F} gv = ${t.load("gr", "go + i")};
+% if maximize:
+        gv = -gv;
+% endif
+% if wd and decoupled:
+        pv *= 1 - lr * wdv;
+% elif wd:
+        gv += wdv * pv;
+% endif
+        const ${F} m0 = ${t.load("m1", "mo + i")};
+        const ${F} mv = m0 + (1 - beta1) * (gv - m0);
+        const ${F} vv = ${t.load("m2", "vo + i")} * beta2 + gv * gv * (1 - beta2);
+        ${t.store("m1", "mo + i", "(" + t.cc + ")mv")};
+        ${t.store("m2", "vo + i", "(" + t.cc + ")vv")};
+% if amsgrad:
+        const ${F} vm = fmax((${F})${t.load("vmax", "xo + i")}, vv);
+        ${t.store("vmax", "xo + i", "(" + t.cc + ")vm")};
+        const ${F} den = sqrt(vm) / bc2s + eps;
+% else:
+        const ${F} den = sqrt(vv) / bc2s + eps;
+% endif
+        pv -= step_size * mv / den;
+        ${t.store("p", "po + i", "(" + t.cc + ")pv")};
+    }
+}
+</%def>
+
 ## RMSprop (optionally centered, with momentum)
 <%def name="rmsprop(t, idx, centered, momentum, maximize, wd)">
 ${c.preamble((t,))}

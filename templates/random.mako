@@ -18,7 +18,8 @@ inline uint4 philox4x32_10(uint4 ctr, uint2 key) {
 }
 </%def>
 
-## kind: uniform (low + (high-low)*u), normal (mean + std*z), randint (low + r % span), bernoulli (u < p).
+## kind: uniform (low + (high-low)*u), normal (mean + std*z), randint (low + r % span), bernoulli (u < p ? p1 : 0;
+## p1 = 1 but for dropout's scaled masks).
 ## One Philox call (4 x 32 random bits) serves `per` consecutive elements: 4 float32 values, 2 float64 / int64
 ## values, 2 complex64 values or 1 complex128 value. Element e always takes the same bits (counter e / per),
 ## so the numbers do not depend on the device or the launch geometry.
@@ -66,7 +67,7 @@ __kernel void k(__global ${out.ct}* restrict out, const ulong n, const uint s0, 
 % if kind == "uniform":
     vals[${j}] = ${out.cast_from("(p0 + (p1 - p0) * u[%d])" % j, ct)};
 % elif kind == "bernoulli":
-    vals[${j}] = ${out.cast_from("(u[%d] < p0 ? (%s)1 : (%s)0)" % (j, ct.cc, ct.cc), ct)};
+    vals[${j}] = ${out.cast_from("(u[%d] < p0 ? p1 : (%s)0)" % (j, ct.cc), ct)};
 % elif j % 2 == 0:
     { ${ct.cc} rad = sqrt(-2 * log(1 - u[${j}]));
       vals[${j}] = ${out.cast_from("(p0 + p1 * rad * cospi(2 * u[%d]))" % (j + 1), ct)};

@@ -884,6 +884,35 @@ def test_table_rules_declare_exactly_what_they_read():
     assert checked >= 80
 
 
+@pytest.mark.fp64
+def test_split_rules_match_the_full_rule():
+    """A row's per-input rules (`split`) give exactly the full rule's gradient for their input, and a call with
+    an operand that does not require grad computes only the others (one kernel fewer for mul by a mask)."""
+    from cltensor import _ops as O
+    from cltensor import _kernels as K
+    rows = [(name, op_) for name, op_ in O.OPS.items() if op_.split is not None]
+    assert {"mul", "sub", "div"} <= {name for name, _ in rows}
+    for name, op_ in rows:
+        assert len(op_.split) == op_.nargs, name
+        for args in _rule_combos(op_, F64):
+            g = ct.tensor(np.linspace(-1.5, 2.0, 3), dtype=F64)
+            out = ct.tensor(np.linspace(0.4, 1.7, 3), dtype=F64)
+            full = _rule_result(op_.backward, g, args, out)
+            for i, part in enumerate(op_.split):
+                if isinstance(args[i], ct.Tensor):
+                    assert _same(_rule_result(part, g, args, out), (full[i],)), (name, i)
+    x = ct.tensor(np.linspace(0.5, 1.5, 5), requires_grad=True)
+    m = ct.tensor(np.linspace(-1.0, 1.0, 5))
+    y, ones = x * m, ct.ones(5, dtype=F64)
+    n0 = K.stats["launches"]
+    (gx,) = ct.autograd.grad(y, (x,), ones)
+    assert K.stats["launches"] - n0 == 1          # g * m only (not g * x for the mask)
+    np.testing.assert_array_equal(npy(gx), npy(m))
+    z = ct.tensor(2.0, requires_grad=True)
+    (gz,) = ct.autograd.grad((m / z).sum(), (z,))
+    np.testing.assert_allclose(npy(gz), -npy(m).sum() / 4.0, rtol=1e-12)
+
+
 def test_saves_declaration_is_checked_at_registration():
     from cltensor import _ops as O
     with pytest.raises(TypeError, match="must declare what it saves"):

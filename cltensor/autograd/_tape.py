@@ -425,14 +425,20 @@ def saves_mask(saves, nargs, rule, name):
     return tuple(k in saves for k in keys)
 
 
-def bind_rule(rule, mask, args, out):
+def bind_rule(rule, mask, args, out, split=None):
     """For a table rule `rule(g, *args, out) -> grads` and its `saves_mask`: (closure, saved). Keeps only the
-    declared arguments (the others are passed as None), and the output, when declared, as a saved_output alias."""
+    declared arguments (the others are passed as None), and the output, when declared, as a saved_output alias.
+    split: the rule as one function per input (or None); when some input does not require grad (a scalar, a
+    mask, a constant), the closure computes only the gradients of those that do."""
     keep = [a if m else None for a, m in zip(args, mask)]
     o = saved_output(out) if mask[-1] else None
     saved = tuple(a for a in keep if isinstance(a, Tensor))
     if o is not None:
         saved += (o,)
+    if split is not None:
+        parts = tuple(p if isinstance(a, Tensor) and a._requires_grad else None for p, a in zip(split, args))
+        if None in parts:
+            return (lambda g: tuple(None if p is None else p(g, *keep, o) for p in parts)), saved
     n = len(args)
     if n == 1:
         a, = keep
@@ -473,6 +479,9 @@ def _decycle(fn, outs):
         try:
             v = c.cell_contents
         except ValueError:       # an empty cell
+            continue
+        tv = type(v)
+        if id(v) not in ids and tv is not tuple and tv is not list:    # most cells: nothing to swap
             continue
         r = _swap(v, ids, aliases, outs)
         if r is not v:

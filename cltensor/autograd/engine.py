@@ -11,6 +11,7 @@ caller (grad(), backward(inputs=...)). Views, non-contiguous and externally shar
 import heapq
 import itertools
 import re
+import sys
 
 from .._tensor import Tensor, make, contiguous_strides
 from .. import _creation
@@ -241,11 +242,15 @@ def _run(roots, grads, owned, keep_graph, create_graph, targets=None, accumulate
                 _check_nan(node, gins)
             # which of the returned gradients the engine owns: a passed-through one as the slot it came from,
             # none that was returned for several inputs
+            passed = None      # id -> owned, for the returned gradients whose ownership is not the default
             if own_all:
-                passed = {id(x): (node, k) not in shared for k, x in enumerate(gouts) if x is not None}
+                if shared:
+                    passed = {id(x): (node, k) not in shared for k, x in enumerate(gouts) if x is not None}
                 if len(gins) > 1:
                     ids = [id(x) for (n, _), x in zip(node.next_functions, gins) if x is not None and n is not None]
                     if len(set(ids)) != len(ids):
+                        if passed is None:
+                            passed = {}
                         for x in ids:
                             if ids.count(x) > 1:
                                 passed[x] = False
@@ -258,7 +263,7 @@ def _run(roots, grads, owned, keep_graph, create_graph, targets=None, accumulate
                     continue
                 if need is not None and nxt not in need:
                     continue
-                own = own_all and passed.get(id(g), True)
+                own = own_all and (passed is None or passed.get(id(g), True))
                 shape, dtype = node._meta[i]
                 if g._shape != shape or g._dtype is not dtype:
                     g = _reduce_to(g, shape, dtype, node, i)
@@ -291,15 +296,30 @@ def _accumulate(var, g, create_graph, owned=False):
         owned = False
     old = var.grad
     if old is None:
+        if owned and g._base is not None:
+            g = _unviewed(g)
         if not (owned and g._shape == var._shape and g._base is None and not g._st.shared and g.is_contiguous()):
             with no_grad():
-                g = g.clone()
+                # PyTorch's layout contract: a contiguous parameter gets a contiguous .grad
+                g = g.contiguous() if var.is_contiguous() and not g.is_contiguous() else g.clone()
         var.grad = g
     elif old._requires_grad:
         var.grad = old + g
     else:
         with no_grad():
             old.add_(g)
+
+
+def _unviewed(g):
+    """The base of an owned view g when g covers it in the same layout and nothing but g holds the base or its
+    storage (e.g. the transpose back of a fresh transposed product, a linear layer's weight gradient): .grad may
+    then take the base without a copy. Otherwise g."""
+    b = g._base
+    if (b._shape == g._shape and b._strides == g._strides and b._offset == g._offset and b._dtype is g._dtype
+            and not b._requires_grad and b._hooks is None
+            and sys.getrefcount(b) <= 3 and sys.getrefcount(g._st) <= 3):   # g._base, b, the argument
+        return b
+    return g
 
 
 # ---------------------------------------------------------------- public API

@@ -42,7 +42,7 @@ def launch(rt, kern, n, args):
     if kern.__dict__.get("typed") is None:
         K.set_arg_types(kern, [type(a) if isinstance(a, np.generic) else None for a in args])
     ls = rt.local_size
-    K.launch(rt, kern, (K.round_up(max(int(n), 1), ls),), (ls,), args)
+    K.launch_bound(rt, kern, (K.round_up(max(int(n), 1), ls),), (ls,), args)
 
 
 def sync_if_shared(rt, *ts):

@@ -535,9 +535,16 @@ def _dropout_check(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _bernoulli_mask(shape, keep, x):
-    m = C._random_fill(empty_tensor(tuple(shape), x._dtype, x._device), "bernoulli", float(keep))
-    return m
+def _bernoulli_mask(shape, keep, x, scale=1.0):
+    """scale where a draw keeps (probability keep), else 0: dropout's mask with its 1 / keep in one launch."""
+    m = empty_tensor(tuple(shape), x._dtype, x._device)
+    if x._dtype.is_complex:       # (the fill's bernoulli draws real values only)
+        C._random_fill(m, "bernoulli", float(keep))
+        if scale != 1.0:
+            with AG.no_grad():
+                m.mul_(scale)
+        return m
+    return C._random_fill(m, "bernoulli", float(keep), float(scale))
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
@@ -546,9 +553,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
         return input
     if p == 1.0:
         return input.mul_(0.0) if inplace else input * 0.0
-    mask = _bernoulli_mask(input._shape, 1.0 - p, input)
-    with AG.no_grad():
-        mask.mul_(1.0 / (1.0 - p))
+    mask = _bernoulli_mask(input._shape, 1.0 - p, input, 1.0 / (1.0 - p))
     return input.mul_(mask) if inplace else input * mask
 
 
@@ -560,9 +565,7 @@ def _feature_dropout(input, p, training, inplace, nfeat_dims):
         return input.mul_(0.0) if inplace else input * 0.0
     batched = input.dim() == nfeat_dims + 2
     shape = list(input._shape[:2 if batched else 1]) + [1] * nfeat_dims
-    mask = _bernoulli_mask(shape, 1.0 - p, input)
-    with AG.no_grad():
-        mask.mul_(1.0 / (1.0 - p))
+    mask = _bernoulli_mask(shape, 1.0 - p, input, 1.0 / (1.0 - p))
     return input.mul_(mask) if inplace else input * mask
 
 

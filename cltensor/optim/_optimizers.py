@@ -7,7 +7,7 @@ import numpy as np
 from .. import _creation as C
 from .._tensor import Tensor
 from .optimizer import Optimizer, required
-from ._kernels import fused_update, zeros_state
+from ._kernels import fused_update, fused_update_many, zeros_state
 
 
 def _val(v):
@@ -58,6 +58,21 @@ class SGD(Optimizer):
         fused_update("sgd", p, p.grad, [buf], [lr, wd, mom, damp, np.int32(first)], momentum=mom != 0,
                      nesterov=bool(group["nesterov"]), maximize=bool(group["maximize"]), wd=wd != 0)
 
+    def _update_many(self, group, values, items):
+        lr, mom, damp, wd = values
+        batches = {}       # first step of the momentum buffers (0/1) -> [(p, g, states)]
+        for p, st in items:
+            buf = st.get("momentum_buffer") if mom != 0 else None
+            first = 0
+            if mom != 0 and buf is None:
+                buf = zeros_state(p)
+                st["momentum_buffer"] = buf
+                first = 1
+            batches.setdefault(first, []).append((p, p.grad, [buf]))
+        for first, batch in batches.items():
+            fused_update_many("sgd", batch, [lr, wd, mom, damp, np.int32(first)], momentum=mom != 0,
+                              nesterov=bool(group["nesterov"]), maximize=bool(group["maximize"]), wd=wd != 0)
+
 
 class Adam(Optimizer):
     _decoupled = False
@@ -95,6 +110,25 @@ class Adam(Optimizer):
         fused_update("adam", p, p.grad, [st["exp_avg"], st["exp_avg_sq"], st.get("max_exp_avg_sq")],
                      [lr, b1, b2, eps, wd, lr / bc1, math.sqrt(bc2)], decoupled=bool(dec), amsgrad=bool(ams),
                      maximize=bool(group["maximize"]), wd=wd != 0)
+
+    def _update_many(self, group, values, items):
+        lr, b1, b2, eps, wd, ams, dec = values
+        batches = {}       # step count -> [(p, g, states)] (parameters added later count their own steps)
+        for p, st in items:
+            if len(st) == 0:
+                st["step"] = 0.0
+                st["exp_avg"] = zeros_state(p)
+                st["exp_avg_sq"] = zeros_state(p)
+                if ams:
+                    st["max_exp_avg_sq"] = zeros_state(p)
+            st["step"] = step = _val(st["step"]) + 1
+            batches.setdefault(step, []).append(
+                (p, p.grad, [st["exp_avg"], st["exp_avg_sq"], st.get("max_exp_avg_sq")]))
+        for step, batch in batches.items():
+            bc1 = 1 - b1 ** step
+            bc2 = 1 - b2 ** step
+            fused_update_many("adam", batch, [lr, b1, b2, eps, wd, lr / bc1, math.sqrt(bc2)], decoupled=bool(dec),
+                              amsgrad=bool(ams), maximize=bool(group["maximize"]), wd=wd != 0)
 
 
 class AdamW(Adam):

@@ -69,6 +69,23 @@ def _hooked_step(func):
     return step
 
 
+_batching = {}
+
+
+def _batches(cls):
+    """Whether step() updates cls's parameters through _update_many: defined, and _update not overridden below
+    the class that defines it."""
+    r = _batching.get(cls)
+    if r is None:
+        r = False
+        for c in cls.__mro__:
+            if "_update" in c.__dict__ or "_update_many" in c.__dict__:
+                r = c.__dict__.get("_update_many") is not None
+                break
+        _batching[cls] = r
+    return r
+
+
 class Optimizer:
     """Base class: subclasses define step() using the fused kernels below.
 
@@ -198,6 +215,9 @@ class Optimizer:
         with AG.no_grad():
             for group in self.param_groups:
                 values = self._group_values(group)
+                if _batches(type(self)):
+                    self._step_many(group, values)
+                    continue
                 for p in group["params"]:
                     if p.grad is not None:
                         st = state.get(p)
@@ -213,6 +233,26 @@ class Optimizer:
     def _group_values(self, group):
         """The group's hyper-parameters as this optimizer's update reads them (once per group and step)."""
         return None
+
+    # _update_many(group, values, [(p, state)]): optimizers whose kernels update several parameters per launch
+    # define it; step() calls it instead of _update per parameter (unless a subclass overrides _update alone)
+    _update_many = None
+
+    def _step_many(self, group, values):
+        state = self.state
+        items, fresh = [], []
+        for p in group["params"]:
+            if p.grad is not None:
+                st = state.get(p)
+                if st is None:      # like PyTorch, no state entry for a parameter that keeps no state
+                    st = {}
+                    fresh.append((p, st))
+                items.append((p, st))
+        if items:
+            self._update_many(group, values, items)
+        for p, st in fresh:
+            if st:
+                state[p] = st
 
     def _update(self, group, values, p, st):
         raise NotImplementedError
