@@ -186,8 +186,9 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     if not g.checks:
         return _finish(g, allreduce_tensor(tensor, op, g, mode, mop), async_op)
     # The header travels while this rank takes the tensor's memory. The data moves only once every rank's header
-    # matched: MPI's collectives need the same count on every rank (with mismatched counts a blocking one may
-    # hang, or overrun the smaller rank's buffer), so the data reduction cannot start before the header is checked.
+    # matched: MPI's collectives need the same count on every rank (mismatched counts give a truncation error on
+    # one rank and a wrong result, a hang or an abort on another; docs/distributed.md), so the data reduction
+    # cannot start before the header is checked.
     req = C.post_header(g, _ar_digest(tensor, op))
     st = tensor._st
     n = tensor.numel()

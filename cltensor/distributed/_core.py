@@ -1,8 +1,8 @@
 """Process groups on MPI (mpi4py): initialisation, groups, ReduceOp, Work handles and the deadline-polled wait.
 
-Every collective first exchanges a small header (operation, dtype, element count, shape digest, root) with a
-non-blocking all-gather, so ranks that call different collectives or pass mismatched tensors get an error
-instead of a hang; every MPI request is non-blocking and polled until the group's timeout, after which the call
+Every collective first exchanges a small header (a digest of operation, dtype, element count, shape digest,
+root) with a non-blocking all-reduce, so ranks that call different collectives or pass mismatched tensors get an
+error instead of a hang; every MPI request is non-blocking and polled until the group's timeout, after which the call
 raises DistBackendError on that rank. A group whose collective timed out or failed half way should not be used
 again (its ranks disagree on what was sent): destroy it, as with torch.distributed."""
 import os
