@@ -196,7 +196,7 @@ def main():
     ap.add_argument("--max-mib", type=int, default=64)
     ap.add_argument("--sizes", default="", help="comma-separated byte sizes instead of 1 KiB x4 .. --max-mib")
     ap.add_argument("--runs", type=int, default=3, help="mpirun launches of the all-reduce part")
-    ap.add_argument("--seconds", type=float, default=0.5, help="time per size for the pairs (per run)")
+    ap.add_argument("--seconds", type=float, default=1.0, help="time per size for the pairs (per run)")
     ap.add_argument("--nochk", action="store_true", help="also time the wrapper with the checks off")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--batch", type=int, default=64)
