@@ -193,23 +193,26 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     st = tensor._st
     n = tensor.numel()
     nbytes = n * dt.itemsize
-    mem = None
+    blocking = not async_op and mode == "mpi" and g._size > 1 and nbytes >= BLOCKING_BYTES
+    mem = spec = buf = None
     if st.host is not None and _contiguous(tensor):
         if st.rt is not None:
             st.rt.queue.finish()         # a kernel still writing the tensor completes before MPI reads it
         o = tensor._offset * dt.itemsize
         mem = st.host[o:o + nbytes]      # the storage's own bytes
-        buf = None
-    else:
-        buf = HostBuf(tensor) if st.host is not None else None
+        if blocking:
+            mt, k = _wire(dt)
+            spec = [mem, n * k, mt]
+    elif st.host is not None:
+        buf = HostBuf(tensor)
     hdr = C.header_result(g, "all_reduce", req, lambda: _ar_fields(tensor, op))
     if hdr is not _SAME:
         check_same(g, "all_reduce", hdr, (1, 2, 3, 4), _NAMES + ("op",))
-    if not async_op and mode == "mpi" and g._size > 1 and nbytes >= BLOCKING_BYTES:
-        commit(g, "all_reduce")
-        if mem is not None:
-            mt, k = _wire(dt)
-            g.comm.Allreduce(C._MPI.IN_PLACE, [mem, n * k, mt], mop)
+    if blocking:
+        if not g.header_settled:
+            commit(g, "all_reduce")
+        if spec is not None:
+            g.comm.Allreduce(C._MPI.IN_PLACE, spec, mop)
             if op is ReduceOp.AVG:
                 _avg(mem.view(dt.np), g._size)
             st.version += 1              # as an in-place write
