@@ -1,12 +1,21 @@
 """cltensor.distributed: all-reduce bus bandwidth of dist.all_reduce vs raw mpi4py on the same buffers, and the
 DistributedDataParallel step time of the digits CNN on 2 ranks vs 1.
 
-    python benchmarks/bench_distributed.py [--np 2] [--max-mib 64] [--steps 20]
+    python benchmarks/bench_distributed.py [--np 2] [--max-mib 64] [--runs 3] [--sizes 1048576,4194304]
+                                           [--nochk] [--steps 20] [--part all|allreduce|ddp]
 
-Launches itself under mpirun. Bus bandwidth = 2 (N-1)/N x bytes / time (the ring all-reduce's traffic per rank,
-as nccl-tests report it). Both sides reduce the same float32 tensor's host memory in place (the wrapper adds the
-header exchange, the request polling and the queue synchronisation). On one machine MPI moves data through shared
-memory, so the numbers measure memory bandwidth and per-call overhead, not a network.
+Launches itself under mpirun (--runs times for the all-reduce part, then summarises the runs). Bus bandwidth =
+2 (N-1)/N x bytes / time (the ring all-reduce's traffic per rank, as nccl-tests report it). Both sides reduce
+the same float32 tensor's host memory in place; the wrapper adds argument checks, the header exchange that
+catches mismatched calls, the queue synchronisation and the version bump.
+
+Per size: a warm-up, then pairs of calls (raw, wrapper) in alternating order (raw-wrapper, wrapper-raw, ...), a
+barrier before each call, as many pairs as fit in about --seconds per size (at least 25). Reported: the median
+time of each side, the overhead of the medians, the median of the per-pair ratios (pairs are adjacent in time, so
+the machine's drifting load cancels best there: the headline number) and the overhead of the best times. With
+--nochk a third pass (after all sizes, so that its non-blocking MPI calls do not disturb the pairs) times the
+wrapper on a group with the checks off. On one machine MPI moves data through shared memory, so the numbers
+measure memory bandwidth and per-call overhead, not a network.
 """
 import argparse
 import os
@@ -19,13 +28,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-def _launch(np_, args):
+def _launch(np_, args, capture=False):
     cmd = [shutil.which("mpirun"), "--oversubscribe", "-np", str(np_)]
     if os.geteuid() == 0:
         cmd.append("--allow-run-as-root")
     cmd += [sys.executable, os.path.abspath(__file__), "--worker"] + args
     env = dict(os.environ, PYTHONPATH=ROOT)
-    return subprocess.run(cmd, env=env, check=True)
+    if not capture:
+        return subprocess.run(cmd, env=env, check=True)
+    p = subprocess.run(cmd, env=env, check=True, stdout=subprocess.PIPE, text=True)
+    sys.stdout.write("".join(ln for ln in p.stdout.splitlines(True) if not ln.startswith("ROW ")))
+    sys.stdout.flush()
+    return p.stdout
 
 
 def _timeit(fn, reps, barrier):
@@ -39,56 +53,82 @@ def _timeit(fn, reps, barrier):
     return ts[0], ts[len(ts) // 2]
 
 
-def _interleaved(fns, reps, barrier):
-    """[(min, median)] of each function, alternating them rep by rep (the machine's load moves all alike)."""
-    ts = [[] for _ in fns]
-    for _ in range(reps):
-        for f, t in zip(fns, ts):
+def _med(xs):
+    xs = sorted(xs)
+    k = len(xs)
+    return xs[k // 2] if k % 2 else 0.5 * (xs[k // 2 - 1] + xs[k // 2])
+
+
+def _pairs(raw, wrap, reps, barrier):
+    """Times of raw() and wrap(), `reps` pairs in alternating order, a barrier before each call."""
+    tr, tw = [], []
+    for i in range(reps):
+        order = ((raw, tr), (wrap, tw)) if i % 2 == 0 else ((wrap, tw), (raw, tr))
+        for f, ts in order:
             barrier()
             t0 = time.perf_counter()
             f()
-            t.append(time.perf_counter() - t0)
-    return [(sorted(t)[0], sorted(t)[len(t) // 2]) for t in ts]
+            ts.append(time.perf_counter() - t0)
+    return tr, tw
 
 
-def bench_allreduce(max_mib):
-    import numpy as np
+def bench_allreduce(max_mib, sizes, seconds, nochk):
     from mpi4py import MPI
     import cltensor as ct
     import cltensor.distributed as dist
     comm = MPI.COMM_WORLD
     r, n = dist.get_rank(), dist.get_world_size()
-    fast = dist.new_group()              # the same ranks without the per-call header check
-    fast.checks = False
+    if sizes is None:
+        sizes, s = [], 1024
+        while s <= max_mib << 20:
+            sizes.append(s)
+            s *= 4
     if r == 0:
-        print(f"\nall_reduce float32 SUM on {n} ranks (device {ct.get_default_device()}): bus bandwidth GB/s and "
-              "overhead vs raw from the best of the interleaved reps; times in us (median)")
-        print(f"{'bytes':>10} {'raw':>7} {'dist':>7} {'nochk':>7} {'raw us':>9} {'dist us':>9} {'nochk us':>9} "
-              f"{'ovh':>7} {'ovh nochk':>9}")
-    size = 1024
+        print(f"\nall_reduce float32 SUM on {n} ranks (device {ct.get_default_device()}, load average "
+              f"{os.getloadavg()[0]:.2f}): medians of interleaved pairs; bus bandwidth GB/s from the medians")
+        print(f"{'bytes':>10} {'pairs':>5} {'raw us':>9} {'dist us':>9} {'raw GB/s':>8} {'dist GB/s':>9} "
+              f"{'ovh med':>8} {'ovh pair':>8} {'ovh best':>8}")
     rows = []
-    while size <= max_mib << 20:
+    keep = []
+    for size in sizes:
         t = ct.ones(size // 4)
-        arr = t.numpy()                   # the tensor's own host memory: the same buffer for all three
-        reps = max(7, min(200, int(1e8 // size)))
-        # raw and the wrapper alternate rep by rep; the unchecked variant (non-blocking MPI underneath, which
-        # leaves the next blocking call slower) is timed in its own loop after them
-        raw, wrap = _interleaved([lambda: comm.Allreduce(MPI.IN_PLACE, arr), lambda: dist.all_reduce(t)], reps,
-                                 comm.Barrier)
-        nochk, = _interleaved([lambda: dist.all_reduce(t, group=fast)], reps, comm.Barrier)
+        arr = t.numpy()                   # the tensor's own host memory: the same buffer for both
+        keep.append((t, arr))
+
+        def raw():
+            comm.Allreduce(MPI.IN_PLACE, arr)
+
+        def wrap():
+            dist.all_reduce(t)
+        t0 = time.perf_counter()
+        _pairs(raw, wrap, 3, comm.Barrier)            # warm-up (MPI's buffers and algorithms for this size)
+        per_pair = (time.perf_counter() - t0) / 3
+        reps = comm.bcast(max(25, min(1000, int(seconds / max(per_pair, 1e-9)))), root=0)
+        tr, tw = _pairs(raw, wrap, reps, comm.Barrier)
+        mr, mw = _med(tr), _med(tw)
+        paired = _med([b / a for a, b in zip(tr, tw)]) - 1
+        best = min(tw) / min(tr) - 1
         bus = 2 * (n - 1) / n * size
-        ov, ov2 = wrap[0] / raw[0] - 1, nochk[0] / raw[0] - 1
-        rows.append((size, ov, ov2))
+        rows.append((size, reps, mr, mw, paired, best))
         if r == 0:
-            print(f"{size:>10} {bus / raw[0] / 1e9:>7.2f} {bus / wrap[0] / 1e9:>7.2f} {bus / nochk[0] / 1e9:>7.2f} "
-                  f"{raw[1] * 1e6:>9.1f} {wrap[1] * 1e6:>9.1f} {nochk[1] * 1e6:>9.1f} {100 * ov:>6.1f}% "
-                  f"{100 * ov2:>8.1f}%")
-        size *= 4
+            print(f"{size:>10} {reps:>5} {mr * 1e6:>9.1f} {mw * 1e6:>9.1f} {bus / mr / 1e9:>8.2f} "
+                  f"{bus / mw / 1e9:>9.2f} {100 * (mw / mr - 1):>7.1f}% {100 * paired:>7.1f}% {100 * best:>7.1f}%")
+            print(f"ROW {size} {reps} {mr:.9f} {mw:.9f} {paired:.6f} {best:.6f}")   # (for the summary)
     if r == 0:
-        big = [(a, b) for s, a, b in rows if s >= 1 << 20]
+        big = [row for row in rows if row[0] >= 1 << 20]
         if big:
-            print(f"overhead at >= 1 MiB (best times): with checks max {100 * max(a for a, _ in big):.1f}%, without "
-                  f"max {100 * max(b for _, b in big):.1f}% (target <= 10%)")
+            print(f"overhead at >= 1 MiB (median of pair ratios): max {100 * max(b[4] for b in big):.1f}% "
+                  f"(target <= 10%); load average now {os.getloadavg()[0]:.2f}")
+    if nochk:
+        fast = dist.new_group()              # the same ranks without the per-call header check
+        fast.checks = False
+        if r == 0:
+            print(f"{'bytes':>10} {'nochk us':>9}  (checks off: non-blocking MPI requests, timed after the pairs)")
+        for size, (t, arr) in zip(sizes, keep):
+            reps = max(10, min(200, int(2e8 // size)))
+            best, med = _timeit(lambda: dist.all_reduce(t, group=fast), reps, comm.Barrier)
+            if r == 0:
+                print(f"{size:>10} {med * 1e6:>9.1f}")
 
 
 def bench_ddp(steps, batch):
@@ -126,16 +166,38 @@ def worker(a):
     import cltensor.distributed as dist
     dist.init_process_group("mpi")
     if a.part in ("all", "allreduce"):
-        bench_allreduce(a.max_mib)
+        sizes = [int(x) for x in a.sizes.split(",")] if a.sizes else None
+        bench_allreduce(a.max_mib, sizes, a.seconds, a.nochk)
     if a.part in ("all", "ddp"):
         bench_ddp(a.steps, a.batch)
     dist.destroy_process_group()
+
+
+def _summary(runs):
+    """Per size: the overhead (median of pair ratios) of every run, their median, and the load averages."""
+    by = {}
+    for rows, load in runs:
+        for size, reps, mr, mw, paired, best in rows:
+            by.setdefault(size, []).append((paired, mr, mw))
+    loads = ", ".join(f"{a:.1f}-{b:.1f}" for _, (a, b) in runs)
+    print(f"\nsummary of {len(runs)} runs (load average before-after each run: {loads}); overhead = median of the "
+          "per-pair ratios wrapper/raw - 1")
+    print(f"{'bytes':>10} {'raw us (runs)':>24} {'dist us (runs)':>24}  overhead per run -> median")
+    for size, v in by.items():
+        ov = sorted(p for p, _, _ in v)
+        print(f"{size:>10} {'/'.join(f'{mr * 1e6:.0f}' for _, mr, _ in v):>24} "
+              f"{'/'.join(f'{mw * 1e6:.0f}' for _, _, mw in v):>24}  "
+              f"{' '.join(f'{100 * p:+.1f}%' for p, _, _ in v)} -> {100 * _med(ov):+.1f}%")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--np", type=int, default=2)
     ap.add_argument("--max-mib", type=int, default=64)
+    ap.add_argument("--sizes", default="", help="comma-separated byte sizes instead of 1 KiB x4 .. --max-mib")
+    ap.add_argument("--runs", type=int, default=3, help="mpirun launches of the all-reduce part")
+    ap.add_argument("--seconds", type=float, default=1.0, help="time per size for the pairs (per run)")
+    ap.add_argument("--nochk", action="store_true", help="also time the wrapper with the checks off")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--part", default="all", choices=["all", "allreduce", "ddp"])
@@ -143,9 +205,17 @@ def main():
     a = ap.parse_args()
     if a.worker:
         return worker(a)
-    common = ["--max-mib", str(a.max_mib), "--steps", str(a.steps), "--batch", str(a.batch)]
+    common = ["--max-mib", str(a.max_mib), "--steps", str(a.steps), "--batch", str(a.batch), "--seconds",
+              str(a.seconds)] + (["--sizes", a.sizes] if a.sizes else []) + (["--nochk"] if a.nochk else [])
     if a.part in ("all", "allreduce"):
-        _launch(a.np, common + ["--part", "allreduce"])
+        runs = []
+        for _ in range(a.runs):
+            before = os.getloadavg()[0]
+            out = _launch(a.np, common + ["--part", "allreduce"], capture=True)
+            rows = [tuple(float(x) for x in line.split()[1:]) for line in out.splitlines() if line.startswith("ROW ")]
+            runs.append(([(int(r[0]),) + r[1:] for r in rows], (before, os.getloadavg()[0])))
+        if a.runs > 1:
+            _summary(runs)
     if a.part in ("all", "ddp"):
         _launch(1, common + ["--part", "ddp"])
         _launch(a.np, common + ["--part", "ddp"])

@@ -38,6 +38,13 @@ class HostBuf:
             else:
                 self.arr = np.empty(n, t._dtype.np)
 
+    @classmethod
+    def direct_view(cls, t, arr):
+        """The HostBuf of a contiguous host-memory tensor whose view `arr` the caller took (queue finished)."""
+        b = cls.__new__(cls)
+        b.t, b.arr, b.direct = t, arr, True
+        return b
+
     def commit(self):
         """Make the tensor hold `arr` (after a receive) and bump its version as an in-place write does."""
         t = self.t

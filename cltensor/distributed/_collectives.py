@@ -12,7 +12,7 @@ import numpy as np
 from .. import _dtypes as D
 from . import _core as C
 from ._buffers import HostBuf, check_tensor, write_array, is_host, read_chunk, write_chunk
-from ._core import ReduceOp, Work, DistBackendError, _group, exchange_header, check_same, kind_code, commit
+from ._core import ReduceOp, Work, DistBackendError, _group, exchange_header, check_same, kind_code, commit, _SAME
 
 __all__ = ["all_reduce", "broadcast", "reduce", "all_gather", "all_gather_into_tensor", "reduce_scatter",
            "reduce_scatter_tensor", "gather", "scatter", "all_to_all", "all_to_all_single", "send", "recv",
@@ -181,38 +181,121 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     g = _group(group)
     if g is None:
         return None
-    mode, mop = _plan(tensor._dtype, op, "all_reduce")
-    hdr = _hdr(g, "all_reduce", tensor, op.value)
-    check_same(g, "all_reduce", hdr, (1, 2, 3, 4), _NAMES + ("op",))
-    if _use_blocking(g, tensor, async_op) and mode == "mpi":
-        commit(g, "all_reduce")
-        if not is_host(tensor) and tensor.is_contiguous() and tensor.numel() * tensor._dtype.itemsize > CHUNK_BYTES:
+    dt = tensor._dtype
+    mode, mop = _plan(dt, op, "all_reduce")
+    if not g.checks:
+        return _finish(g, allreduce_tensor(tensor, op, g, mode, mop), async_op)
+    # The header travels while this rank takes the tensor's memory. The data moves only once every rank's header
+    # matched: MPI's collectives need the same count on every rank (mismatched counts give a truncation error on
+    # one rank and a wrong result, a hang or an abort on another; docs/distributed.md), so the data reduction
+    # cannot start before the header is checked.
+    req = C.post_header(g, _ar_digest(tensor, op))
+    st = tensor._st
+    n = tensor.numel()
+    nbytes = n * dt.itemsize
+    blocking = not async_op and mode == "mpi" and g._size > 1 and nbytes >= BLOCKING_BYTES
+    mem = spec = buf = None
+    if st.host is not None and _contiguous(tensor):
+        if st.rt is not None:
+            st.rt.queue.finish()         # a kernel still writing the tensor completes before MPI reads it
+        o = tensor._offset * dt.itemsize
+        mem = st.host[o:o + nbytes]      # the storage's own bytes
+        if blocking:
+            mt, k = _wire(dt)
+            spec = [mem, n * k, mt]
+    elif st.host is not None:
+        buf = HostBuf(tensor)
+    hdr = C.header_result(g, "all_reduce", req, lambda: _ar_fields(tensor, op))
+    if hdr is not _SAME:
+        check_same(g, "all_reduce", hdr, (1, 2, 3, 4), _NAMES + ("op",))
+    if blocking:
+        if not g.header_settled:
+            commit(g, "all_reduce")
+        if spec is not None:
+            g.comm.Allreduce(C._MPI.IN_PLACE, spec, mop)
+            if op is ReduceOp.AVG:
+                _avg(mem.view(dt.np), g._size)
+            st.version += 1              # as an in-place write
+            return None
+        if buf is None and tensor.is_contiguous() and nbytes > CHUNK_BYTES:
             _allreduce_chunked(tensor, op, g, mop, blocking=True)
             return None
-        buf = HostBuf(tensor)
-        g.comm.Allreduce(C._mpi().IN_PLACE, _spec(buf.arr), mop)
+        if buf is None:
+            buf = HostBuf(tensor)
+        g.comm.Allreduce(C._MPI.IN_PLACE, _spec(buf.arr), mop)
         if op is ReduceOp.AVG:
-            _avg(buf.arr, g.size())
+            _avg(buf.arr, g._size)
         buf.commit()
         return None
-    return _finish(g, allreduce_tensor(tensor, op, g, mode, mop), async_op)
+    if mem is not None:
+        buf = HostBuf.direct_view(tensor, mem.view(dt.np))
+    return _finish(g, allreduce_tensor(tensor, op, g, mode, mop, buf), async_op)
+
+
+_CSTRIDES = {}
+
+
+def _contiguous(t):
+    """t.is_contiguous(); the common case (row-major strides) through a cache of each shape's strides."""
+    s = _CSTRIDES.get(t._shape)
+    if s is None:
+        if len(_CSTRIDES) > 4096:
+            _CSTRIDES.clear()
+        acc, out = 1, []
+        for d in reversed(t._shape):
+            out.append(acc)
+            acc *= d
+        s = _CSTRIDES[t._shape] = tuple(reversed(out))
+    return t._strides == s or t.is_contiguous()
+
+
+_WIRE = {}
+
+
+def _wire(dtype):
+    """(MPI datatype, values per element) of a dtype MPI reduces (see mpi_view)."""
+    w = _WIRE.get(dtype)
+    if w is None:
+        a, mt = mpi_view(np.empty(1, dtype.np))
+        w = _WIRE[dtype] = (mt, a.size)
+    return w
+
+
+def _ar_fields(t, op):
+    return (kind_code("all_reduce"), _dcode(t), t.numel(), C.shape_digest(t._shape), op.value)
+
+
+_AR_DIGESTS = {}
+
+
+def _ar_digest(t, op):
+    """The header digest of all_reduce(t, op), cached per shape, dtype and op."""
+    key = (t._shape, t._dtype, op.value)
+    x = _AR_DIGESTS.get(key)
+    if x is None:
+        if len(_AR_DIGESTS) > 4096:
+            _AR_DIGESTS.clear()
+        x = _AR_DIGESTS[key] = C.header_digest(_ar_fields(t, op))
+    return x
 
 
 def _use_blocking(g, t, async_op):
     return not async_op and g.checks and g.size() > 1 and t.numel() * t._dtype.itemsize >= BLOCKING_BYTES
 
 
-def allreduce_tensor(tensor, op, g, mode=None, mop=None):
-    """The all-reduce itself (no header): returns a Work. Used by all_reduce and by DistributedDataParallel."""
+def allreduce_tensor(tensor, op, g, mode=None, mop=None, buf=None):
+    """The all-reduce itself (no header): returns a Work. Used by all_reduce and by DistributedDataParallel.
+    `buf`: the tensor's HostBuf when the caller already took it."""
     MPI = C._mpi()
     if mode is None:
         mode, mop = _plan(tensor._dtype, op, "all_reduce")
     n = g.size()
-    if not is_host(tensor) and tensor.is_contiguous() and mode == "mpi" and \
+    if buf is None and not is_host(tensor) and tensor.is_contiguous() and mode == "mpi" and \
             tensor.numel() * tensor._dtype.itemsize > CHUNK_BYTES:
         _allreduce_chunked(tensor, op, g, mop)
         return C._DoneWork([tensor])
-    buf = HostBuf(tensor)
+    if buf is None:
+        buf = HostBuf(tensor)
     arr = buf.arr
     if mode == "mpi":
         req = g.comm.Iallreduce(MPI.IN_PLACE, _spec(arr), mop)

@@ -1,8 +1,8 @@
 """Process groups on MPI (mpi4py): initialisation, groups, ReduceOp, Work handles and the deadline-polled wait.
 
-Every collective first exchanges a small header (operation, dtype, element count, shape digest, root) with a
-non-blocking all-gather, so ranks that call different collectives or pass mismatched tensors get an error
-instead of a hang; every MPI request is non-blocking and polled until the group's timeout, after which the call
+Every collective first exchanges a small header (a digest of operation, dtype, element count, shape digest,
+root) with a non-blocking all-reduce, so ranks that call different collectives or pass mismatched tensors get an
+error instead of a hang; every MPI request is non-blocking and polled until the group's timeout, after which the call
 raises DistBackendError on that rank. A group whose collective timed out or failed half way should not be used
 again (its ranks disagree on what was sent): destroy it, as with torch.distributed."""
 import os
@@ -118,7 +118,8 @@ class ProcessGroup:
         self.timeout = timeout
         self.timeout_s = timeout.total_seconds()
         self.header_settled = False        # see exchange_header
-        self._hdr_buf = None
+        self._hdr_buf = np.empty(3, np.int64)
+        self._hdr_spec = [self._hdr_buf, _mpi().INT64_T]      # (built once: posted by every collective)
         self.backend = backend
         self.checks = cfg.dist_checks()
         self._rank = comm.Get_rank()
@@ -425,27 +426,46 @@ def exchange_header(g, what, fields):
 
     Sets `g.header_settled`: True when this rank saw the exchange complete well before any rank's deadline for it
     (the earliest posting time + the group's timeout - a margin for delivery and clock differences). Then every
-    rank completes the exchange too, and a blocking call may follow without a confirmation round (`commit`)."""
+    rank completes the exchange too, and a blocking call may follow without a confirmation round (`commit`).
+
+    The two halves, post_header and header_result, let a caller prepare its buffers while the header travels."""
     if not g.checks:
         return None
-    MPI = _mpi()
-    x = hash(tuple(fields)) & _DIGEST_MASK      # (hash of a tuple of ints: the same in every process)
+    return header_result(g, what, post_header(g, header_digest(fields)), fields)
+
+
+def header_digest(fields):
+    """The 62-bit digest of a header's fields (hash of a tuple of ints: the same in every process)."""
+    return hash(tuple(fields)) & _DIGEST_MASK
+
+
+def post_header(g, x):
+    """Start the header all-reduce of digest x (checks on); returns its request for header_result."""
     h = g._hdr_buf
-    if h is None:
-        h = g._hdr_buf = np.empty(3, np.int64)
-    now = time.time()
     h[0] = x
     h[1] = -x
-    h[2] = -int(now * 1e6)
-    req = g.comm.Iallreduce(MPI.IN_PLACE, [h, MPI.INT64_T], MPI.MAX)
+    h[2] = -int(time.time() * 1e6)
+    return g.comm.Iallreduce(_MPI.IN_PLACE, g._hdr_spec, _MPI.MAX)
+
+
+def header_result(g, what, req, fields):
+    """Wait for the header posted by post_header (until the group's timeout) and compare: see exchange_header.
+    `fields` may be a function returning them (called only on a mismatch)."""
     if not req.Test():
-        wait_requests([req], g, what)
-    hi, lo, first = h.tolist()
+        for _ in range(64):              # (a few microseconds: the other ranks usually arrive within them)
+            if req.Test():
+                break
+        else:
+            wait_requests([req], g, what)
+    hi, lo, first = g._hdr_buf.tolist()
     t = g.timeout_s
     g.header_settled = time.time() < -first * 1e-6 + t - min(t / 2, 60.0)
     if hi == -lo:
         return _SAME
     # a mismatch (seen alike by every rank): gather every rank's header for the error message
+    MPI = _mpi()
+    if callable(fields):
+        fields = fields()
     mine = np.zeros(HEADER_LEN, np.int64)
     mine[:len(fields)] = fields
     out = np.empty((g.size(), HEADER_LEN), np.int64)

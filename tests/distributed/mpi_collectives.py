@@ -281,6 +281,66 @@ def test_large_all_reduce_and_broadcast_use_the_blocking_path():
     close(b, data(N - 1, ct.int64, (n,)), ct.int64)
 
 
+def test_mismatched_large_tensors_raise_instead_of_hanging():
+    # the blocking path (>= BLOCKING_BYTES): the header is checked before any data moves, so mismatched counts
+    # raise on every rank instead of hanging in MPI or overrunning the smaller rank's buffer
+    from cltensor.distributed._collectives import BLOCKING_BYTES
+    big = BLOCKING_BYTES // 4
+    with pytest.raises(dist.DistBackendError, match="mismatched number of elements"):
+        dist.all_reduce(ct.zeros(big + R))
+    with pytest.raises(dist.DistBackendError, match="mismatched number of elements"):
+        dist.all_reduce(ct.zeros(big if R == 0 else 4))        # one rank blocking, the others not
+    with pytest.raises(dist.DistBackendError, match="mismatched shape"):
+        dist.all_reduce(ct.zeros(big) if R == 0 else ct.zeros(2, big // 2))
+    with pytest.raises(dist.DistBackendError, match="mismatched op"):
+        dist.all_reduce(ct.zeros(big), op=ReduceOp.SUM if R == 0 else ReduceOp.MAX)
+    with pytest.raises(dist.DistBackendError, match="mismatched dtype"):
+        dist.all_reduce(ct.zeros(big, dtype=ct.float32 if R == 0 else ct.int32))
+    with pytest.raises(dist.DistBackendError, match="different collectives"):
+        if R == 0:
+            dist.all_reduce(ct.zeros(big))
+        else:
+            dist.broadcast(ct.zeros(big), src=0)
+    t = ct.ones(big)
+    dist.all_reduce(t)
+    assert (t.numpy() == N).all()
+
+
+def test_large_all_reduce_waits_for_pending_kernels_and_writes_only_the_view():
+    from cltensor.distributed._collectives import BLOCKING_BYTES
+    n = BLOCKING_BYTES // 4 + 5
+    x = [data(r, ct.float32, (n,)) for r in range(N)]
+    # kernels enqueued just before (still running): the reduction reads their results
+    t = ct.tensor(x[R])
+    ct.synchronize()
+    for _ in range(40):
+        t = (t * 0.5).sin() + t
+    v = t._version
+    dist.all_reduce(t)
+    ref = []
+    for a in x:
+        for _ in range(40):
+            a = np.sin(a * np.float32(0.5)) + a
+        ref.append(a)
+    close(t, sum(ref), ct.float32)
+    assert t._version > v
+    # a contiguous view at an offset: only its elements change
+    base = ct.full((n + 7,), -1.0)
+    view = base[3:3 + n]
+    view.copy_(ct.tensor(x[R]))
+    dist.all_reduce(view, op=ReduceOp.AVG)
+    close(view, expected(x, ReduceOp.AVG, ct.float32), ct.float32)
+    np.testing.assert_array_equal(base.numpy()[:3], -1)
+    np.testing.assert_array_equal(base.numpy()[3 + n:], -1)
+    # dtypes MPI reduces in another form: complex as pairs of reals, bool as bytes, integer AVG
+    for dtype, op in ((ct.complex64, ReduceOp.AVG), (ct.bool, ReduceOp.BXOR), (ct.int64, ReduceOp.AVG),
+                      (ct.int16, ReduceOp.MIN)):
+        m = BLOCKING_BYTES // dtype.itemsize + 3
+        t = ct.tensor(data(R, dtype, (m,)))
+        dist.all_reduce(t, op=op)
+        close(t, expected([data(r, dtype, (m,)) for r in range(N)], op, dtype), dtype)
+
+
 @pytest.mark.parametrize("numel", [4, 1 << 15])
 def test_timeout_raises_instead_of_hanging(numel):
     g = dist.new_group(list(range(N)), timeout=timedelta(seconds=1))
