@@ -561,6 +561,17 @@ def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, varia
             d = d and (d[0], d[1], d[3], d[2])
             M, N = N, M
             order = (1, 0, 2)
+    if N == 1 and K > 0 and a[3] == 1 and b[2] == 1 and p.get("gemv", True):
+        # one output column, A rows and B contiguous along K: dot products with vector loads of both
+        idx = p.get("idx") or ("int" if bound <= I32 else "long")
+        rows, vw = p.get("gemv_rows", 4), max(1, p.get("vbytes", 64) // acc.itemsize)
+        ku = p.get("gemv_ku", 2)
+        mt = (M + rows - 1) // rows
+        types = _gemm_args(idx, acc, d, epi)
+        k = _kernel(rt, "gemv", types, t=dtype, acc=acc, idx=idx, rows=rows, vw=vw, ku=ku, **ex)
+        return _Plan(k, (mt, 1, batch), (1, 1, 1),
+                     _typed((None,) + a + (None,) + b + (None,) + c + (M, N, K, N, mt, 1, 1, al, be, beta_zero) +
+                            _tail(d, epi), types), order, need, None, epi)
     vw, nv = _pick_tn(p, acc, N)
     tn = vw * nv
     pack = None

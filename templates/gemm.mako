@@ -20,6 +20,7 @@
 ##            store only the columns no other tile owns, so B is never read past its last column.
 ##   local  - GPU shape: TSM x TSN tile of C per work-group, TK-deep slices of A and B staged in __local,
 ##            each work-item accumulates WM x WN outputs. Any strides, any sizes (guarded loads, zero fill).
+##   gemv   - CPU shape for one output column (matrix-vector): dot products of A rows with B, vector loads of both.
 ##   pack   - copies B (any strides) into zero-padded column panels for the register kernel (bit copy).
 ##
 ## Integer GEMM accumulates in unsigned int/long (wrap-around is well defined there) and truncates at the
@@ -296,6 +297,78 @@ ${sload(t, acc, "bp", "%s + (%s)%d * b_cs" % (koff, idx, v))}\
         }
     }
     }
+}
+</%def>
+
+## ------------------------------------------------------------------------------------------------ gemv
+## C (M x 1) = A (M x K) @ B (K x 1) on CPU devices, A with column stride 1 and B with row stride 1: each
+## work-item computes `rows` outputs (rows tg*rows .., clamped to M-1 and not stored past M) as dot products,
+## reading A rows and B with vloadVW, ku vectors per row and step (rows * ku independent FMA chains), then one
+## horizontal sum per row and a scalar tail for K % (VW * ku). The register kernel would read A one scalar at a
+## time here (its tile is one column wide). Launch: (work-items over rows, 1, batch).
+<%def name="gemv(t, acc, idx, rows, vw, ku, cin=False, epi=None, ecdts=())">
+${c.preamble((t, acc) + ecdts + (epi[2] if epi else ()))}
+% if epi and "sp_" in " ".join(epi[0]) + " " + epi[1]:
+${sp.helpers((t, acc) + ecdts + epi[2], " ".join(epi[0]) + " " + epi[1])}
+% endif
+<%
+    A_ = acc_ct(acc)
+    V = vt(A_, vw)
+    STEP = vw * ku
+%>
+__kernel void k(${_args(t, idx, acc, cin, ecdts)})
+{
+    const int tg = get_global_id(0);
+    if (tg >= mt) return;
+    const ${idx} p = get_global_id(2);
+    const int r0 = tg * ${rows};
+    __global const ${t.ct}* Ap = A + a_off + p * a_bs;
+    __global const ${t.ct}* restrict bp = B + b_off + p * b_bs;
+    __global ${t.ct}* Cp = C + c_off + p * c_bs;
+% if cin:
+    __global const ${t.ct}* Cip = Ci + ci_off + p * ci_bs;
+% endif
+% for i in range(rows):
+    __global const ${t.ct}* restrict a${i} = Ap + (${idx})min(r0 + ${i}, M - 1) * a_rs;
+% for u in range(ku):
+    ${V} acc${i}_${u} = (${V})0;
+% endfor
+% endfor
+    int kk = 0;
+    for (; kk + ${STEP} <= K; kk += ${STEP}) {
+% for u in range(ku):
+        {
+            const ${V} x = ${vload(t, acc, vw, "bp + kk + %d" % (u * vw))};
+% for i in range(rows):
+            acc${i}_${u} = ${madd(acc, vload(t, acc, vw, "a%d + kk + %d" % (i, u * vw)), "x", "acc%d_%d" % (i, u))};
+% endfor
+        }
+% endfor
+    }
+% for i in range(rows):
+    ${A_} s${i};
+    {
+        ${V} v = acc${i}_0${"".join(" + acc%d_%d" % (i, u) for u in range(1, ku))};
+<% n = vw %>
+% while n > 1:
+<% n //= 2 %>
+        ${vt(A_, n)} v${n} = v${"" if n * 2 == vw else n * 2}.lo + v${"" if n * 2 == vw else n * 2}.hi;
+% endwhile
+        s${i} = ${"v1" if vw > 1 else "v"};
+    }
+% endfor
+    for (; kk < K; kk++) {
+        const ${A_} x = ${sload(t, acc, "bp", "kk")};
+% for i in range(rows):
+        s${i} = ${madd(acc, sload(t, acc, "a%d" % i, "kk"), "x", "s%d" % i)};
+% endfor
+    }
+% for i in range(rows):
+    if (r0 + ${i} < M) {
+        const ${idx} o = (${idx})(r0 + ${i}) * c_rs;
+        ${_store(t, acc, epi, ecdts, "s%d" % i, "Cp", "o", "Cip" if cin else "Cp", "(%s)(r0 + %d) * ci_rs" % (idx, i) if cin else "o")}
+    }
+% endfor
 }
 </%def>
 
