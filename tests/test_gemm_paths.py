@@ -103,3 +103,18 @@ def test_matrix_vector_no_reads_past_buffers():
         RT.queue.finish()
         ref = reference(D.float32, view(ha, a, 1, M, K), view(hb, b, 1, K, 1), view(hc, c, 1, M, 1), 1, 1.0)
         check(D.float32, view(gc.arr, c, 1, M, 1), ref, K)
+
+
+@pytest.mark.parametrize("dt", ["bfloat16", "float16"])
+def test_matrix_vector_16_bit_through_tensors(dt):
+    """torch.mv and x @ W.T with one row in 16-bit storage (float32 accumulation): within one rounding of torch."""
+    ct = pytest.importorskip("cltensor")
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    tdt = getattr(torch, dt)
+    ta = torch.from_numpy(rng.standard_normal((37, 100)).astype(np.float32)).to(tdt)
+    tv = torch.from_numpy(rng.standard_normal(100).astype(np.float32)).to(tdt)
+    a, v = (ct.tensor(t.float().numpy()).to(getattr(ct, dt)) for t in (ta, tv))
+    for ours, ref in [(ct.mv(a, v), torch.mv(ta, tv)), (v[None] @ a.t(), tv[None] @ ta.t())]:
+        got = torch.from_numpy(ours.float().numpy())
+        np.testing.assert_allclose(got.numpy(), ref.float().numpy(), rtol=2 ** -7, atol=1e-2)
