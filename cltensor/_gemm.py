@@ -633,7 +633,8 @@ def _pack_plan(rt, dtype, batch, K, N, b, tn, src):
     kt = (K + _PACK_BK - 1) // _PACK_BK
     i = np.int64 if idx == "long" else np.int32
     types = [None, i, i, i, i, None, np.int32, np.int32, np.int32, np.int32]
-    k = _kernel(rt, "pack", types, ut=_RAW[it], idx=idx, bk=_PACK_BK, tn=tn)
+    trans = bool(b[2] == 1 and it == 4 and _PACK_BK == 16 and tn % 16 == 0)
+    k = _kernel(rt, "pack", types, ut=_RAW[it], idx=idx, bk=_PACK_BK, tn=tn, **({"trans": True} if trans else {}))
     l0, l1 = _PACK_L
     return (k, (_round_up(npan, l0), _round_up(kt, l1), nb), (l0, l1, 1),
             _typed([None, b[0], b[1], b[2], b[3], None, K, N, kt, npan], types), max(nb * npan * K * tn * it, 1), src)

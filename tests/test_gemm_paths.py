@@ -118,3 +118,11 @@ def test_matrix_vector_16_bit_through_tensors(dt):
     for ours, ref in [(ct.mv(a, v), torch.mv(ta, tv)), (v[None] @ a.t(), tv[None] @ ta.t())]:
         got = torch.from_numpy(ours.float().numpy())
         np.testing.assert_allclose(got.numpy(), ref.float().numpy(), rtol=2 ** -7, atol=1e-2)
+
+
+@pytest.mark.parametrize("dt", [D.float32, D.int32, D.float64])
+def test_transposed_B_panels(dt):
+    """B given transposed (x @ W.T) is copied into panels; 4-byte elements go through 16 x 16 register transposes
+    (whole blocks) next to the element loop (panel and K tails): offsets, padding, batches, a shared B."""
+    for batch, M, N, K, bc in [(2, 40, 70, 50, False), (3, 9, 96, 33, True), (1, 17, 32, 16, False)]:
+        run(dt, batch, M, N, K, bT=True, offs=(1, 3, 0), pad=(0, 5, 0), bcast=(False, bc), beta=1, **REG)
