@@ -527,7 +527,7 @@ __kernel void k(__global const ${ut}* restrict src, const ${idx} s_off, const ${
     if (jn == ${tn} && k1 - k0 == 16) {
         // B stored transposed (row stride 1, 4-byte elements, bk = 16): 16 x 16 blocks read as columns (vload16
         // along k), transposed in registers (four shuffle2 stages) and stored as panel rows (measured on PoCL, the
-        // 512 x 256 weight of x @ W.T: 63 -> 15 us)
+        // 512 x 256 weight of x @ W.T, one thread: 62 -> 43 us against the element loop below)
 % for qb in range(tn // 16):
         {
 % for q in range(16):
