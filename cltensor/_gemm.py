@@ -14,7 +14,11 @@ Kernel choice (see templates/gemm.mako):
               stride 1, else B is copied into zero-padded column panels by a small pack kernel (measured here:
               pack + vload 192 GFLOP/s vs 15 for gathering B^T in place at n=1024). A contiguous B whose
               panels span many pages (K * row stride >= pack_span) is packed as well (n=2048: 140 -> 205).
-              A is read in place with any strides (one scalar broadcast per row and k).
+              A is read in place with any strides (one scalar broadcast per row and k). B given transposed (row
+              stride 1, 4-byte elements) is packed through 16 x 16 register transposes.
+  * "gemv"  - the register variant's kernel for one output column (N == 1 after the swap, A with column stride
+              1, B with row stride 1: matrix-vector products, and x @ W.T for one row x): dot products with vector
+              loads of both A rows and B (measured here, 1024 x 1024 @ 1024: 5 -> 30 GFLOP/s).
   * "local" - GPU-style __local tiling; the default on GPUs. Reads any strides in place.
 Parameters come from a small per-vendor table (`_DEFAULTS`), clamped to the device limits, and can be
 overridden with the `variant=` / `params=` keywords (tests force the GPU variant on the CPU this way) or the
