@@ -117,8 +117,6 @@ def _case(rt, D, G, op, dname, batch, M, K, N, layout, reps):
         na, nb, nc = a[0], b[0], c[0]
         if N == 1:
             nb, nc = nb[:, 0], nc[:, 0]
-        elif M == 1:
-            na, nc = na[0], nc[0]
     else:
         na, nb, nc = a, b, c
 

@@ -21,8 +21,9 @@ Kernel choice (see templates/gemm.mako):
               loads of both A rows and B (measured here, 1024 x 1024 @ 1024: 5 -> 30 GFLOP/s).
   * "local" - GPU-style __local tiling; the default on GPUs. Reads any strides in place.
 Parameters come from a small per-vendor table (`_DEFAULTS`), clamped to the device limits, and can be
-overridden with the `variant=` / `params=` keywords (tests force the GPU variant on the CPU this way) or the
-environment variable CLTENSOR_GEMM_VARIANT=reg|local. With CLTENSOR_AUTOTUNE=1 the first GEMM of each
+overridden with the `variant=` / `params=` keywords (tests force the GPU variant on the CPU this way; params
+"gemv", "direct" and "tpack" = False switch off the matrix-vector kernel, the direct whole-tile stores and the
+transposing pack, for comparisons) or the environment variable CLTENSOR_GEMM_VARIANT=reg|local. With CLTENSOR_AUTOTUNE=1 the first GEMM of each
 accumulator size on a CPU device times a few register-tile configurations and persists the winner in
 <user cache dir>/cltensor/gemm_tune.json, keyed by platform, device name and driver version.
 
@@ -596,7 +597,7 @@ def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, varia
             vw, nv = _pick_tn(p, acc, 1 << 30)
             tn = vw * nv
         npan = (N + tn - 1) // tn
-        pack = _pack_plan(rt, dtype, batch, K, N, b, tn, order[1])
+        pack = _pack_plan(rt, dtype, batch, K, N, b, tn, order[1], p.get("tpack", True))
         b = (0, 0 if b[1] == 0 else npan * K * tn, tn, K * tn)
         order = (order[0], -1, order[2])
         NB = npan * tn
@@ -616,7 +617,7 @@ def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, varia
     d0, d1 = (nt, mg) if nfirst else (mg, nt)
     types = _gemm_args(idx, acc, d, epi)
     k = _kernel(rt, "reg", types, t=dtype, acc=acc, idx=idx, tm=tm, vw=vw, nv=nv, ku=ku,
-                a_unit=a_unit, bmode=bmode, nfirst=nfirst, **ex)
+                a_unit=a_unit, bmode=bmode, nfirst=nfirst, **ex, **({} if p.get("direct", True) else {"direct": False}))
     return _Plan(k, (_round_up(d0, l0), _round_up(d1, l1), batch), (l0, l1, 1),
                  _typed((None,) + a + (None,) + b + (None,) + c + (M, N, K, NB, mt, nt, rpw, al, be, beta_zero) +
                         _tail(d, epi), types), order, need, pack, epi)
@@ -625,7 +626,7 @@ def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, varia
 _PACK_BK, _PACK_L = 16, (1, 8)
 
 
-def _pack_plan(rt, dtype, batch, K, N, b, tn, src):
+def _pack_plan(rt, dtype, batch, K, N, b, tn, src, tpack=True):
     """Launch plan of the copy of B (K x N per batch, any strides; once when its batch stride is 0) into
     zero-padded column panels of width tn: element (k, j) of batch p lands at
     ((p * npan + j // tn) * K + k) * tn + j % tn of a temporary buffer."""
@@ -637,7 +638,7 @@ def _pack_plan(rt, dtype, batch, K, N, b, tn, src):
     kt = (K + _PACK_BK - 1) // _PACK_BK
     i = np.int64 if idx == "long" else np.int32
     types = [None, i, i, i, i, None, np.int32, np.int32, np.int32, np.int32]
-    trans = bool(b[2] == 1 and it == 4 and _PACK_BK == 16 and tn % 16 == 0)
+    trans = bool(tpack and b[2] == 1 and it == 4 and _PACK_BK == 16 and tn % 16 == 0)
     k = _kernel(rt, "pack", types, ut=_RAW[it], idx=idx, bk=_PACK_BK, tn=tn, **({"trans": True} if trans else {}))
     l0, l1 = _PACK_L
     return (k, (_round_up(npan, l0), _round_up(kt, l1), nb), (l0, l1, 1),

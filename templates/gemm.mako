@@ -176,10 +176,11 @@ ${sstore(t, acc, cp, co, r)};
 ## tm: rows per tile; vw: vector width; nv: vectors per row (tile width TN = vw * nv); ku: k unroll;
 ## a_unit: A has column stride 1; bmode: 'vec' (B column stride 1, vloadVW, row stride b_rs), 'panel' (B
 ## packed in column panels of TN: panel tn starts at tn * b_cs, rows b_rs = TN apart) or 'gather' (any B
-## strides, each vector assembled from scalars); nfirst: dim 0 of the launch walks column tiles.
+## strides, each vector assembled from scalars); nfirst: dim 0 of the launch walks column tiles; direct: whole tiles
+## store from the accumulators (False: every tile through the private tile, for comparisons).
 ## Each work-item computes the tiles (rows tg*rpw .. tg*rpw+rpw-1, column tn): rpw (an argument) sets the
 ## work per work-item without a recompile, so the local size can stay (1, 1) or tiny.
-<%def name="reg(t, acc, idx, tm, vw, nv, ku, a_unit, bmode, nfirst, cin=False, epi=None, ecdts=())">
+<%def name="reg(t, acc, idx, tm, vw, nv, ku, a_unit, bmode, nfirst, cin=False, epi=None, ecdts=(), direct=True)">
 ${c.preamble((t, acc) + ecdts + (epi[2] if epi else ()))}
 % if epi and "sp_" in " ".join(epi[0]) + " " + epi[1]:
 ${sp.helpers((t, acc) + ecdts + epi[2], " ".join(epi[0]) + " " + epi[1])}
@@ -261,7 +262,7 @@ ${sload(t, acc, "bp", "%s + (%s)%d * b_cs" % (koff, idx, v))}\
 <% ak = "(%s)kk * a_cs" % idx if not a_unit else "kk" %>
         ${step(lambda i: sload(t, acc, "a%d" % i, ak))}
     }
-% if not epi or straight(epi):
+% if direct and (not epi or straight(epi)):
     // a whole tile inside C with unit column stride: accumulators straight to C (measured on PoCL, 64 x 32x32x32:
     // going through the private tile below cost as much as ~30 k steps of FMAs)
     if (full && r0 + ${tm} <= M) {
