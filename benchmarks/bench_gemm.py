@@ -4,6 +4,7 @@
     python benchmarks/bench_gemm.py --both     # then again with the other OpenBLAS setting (unset <-> Haswell)
     python benchmarks/bench_gemm.py --quick
     python benchmarks/bench_gemm.py --no-peak  # skip the FMA peak measurement (% of peak column)
+    python benchmarks/bench_gemm.py --ab       # also this GEMM with its CPU fast paths off ("before"), same process
 
 `rows(quick=False)` returns [{op, size, cltensor_ms, numpy_ms, torch_ms, ...}] (best of the repetitions; the
 *_med_ms keys hold medians) for a main harness. Each library runs in turn inside every repetition, so load from
@@ -78,7 +79,12 @@ def _size(batch, M, K, N, layout):
     return (f"{batch}x" if batch > 1 else "") + f"{M}x{K}x{N}"
 
 
-def _case(rt, D, G, op, dname, batch, M, K, N, layout, reps):
+# --ab: also time this tree's GEMM with its CPU fast paths switched off (the matrix-vector kernel, whole-tile stores
+# from the accumulators, the transposing pack of B given transposed), interleaved in the same process
+_BEFORE = dict(gemv=False, direct=False, tpack=False)
+
+
+def _case(rt, D, G, op, dname, batch, M, K, N, layout, reps, ab=False):
     import pyopencl as cl
     dt = getattr(D, dname)
     rng = np.random.default_rng(0)
@@ -125,6 +131,14 @@ def _case(rt, D, G, op, dname, batch, M, K, N, layout, reps):
             np.matmul(na, nb, out=nc)
 
     fns = {"cltensor": run_cl, "numpy": run_np}
+    if ab:
+        pb = dict(G._config(rt, dt, G._acc_dtype(dt, None)), **_BEFORE)
+
+        def run_before(k):
+            for _ in range(k):
+                G.gemm(rt, dt, batch, M, N, K, opa, opb, opc, params=pb)
+            rt.queue.finish()
+        fns["before"] = run_before
     if torch is not None:
         ta, tb, tc = torch.from_numpy(na), torch.from_numpy(nb), torch.from_numpy(np.empty_like(nc))
 
@@ -155,7 +169,7 @@ def _case(rt, D, G, op, dname, batch, M, K, N, layout, reps):
             times[name].append(_timeit(fn, inner[name]))
     flop = 2.0 * batch * M * N * K
     row = {"op": f"{op} {dname}", "size": _size(batch, M, K, N, layout), "gflop": flop / 1e9, "max_rel_err": err}
-    for name in ("cltensor", "numpy", "torch"):
+    for name in ("cltensor", "numpy", "torch") + (("before",) if ab else ()):
         ts = times.get(name)
         row[f"{name}_ms"] = min(ts) * 1e3 if ts else None
         row[f"{name}_med_ms"] = float(np.median(ts)) * 1e3 if ts else None
@@ -204,7 +218,7 @@ def fma_peak(rt, chains=12, reps=5):
     return rates[0], rates[1], max(rates[1], n * rates[0])
 
 
-def rows(quick=False):
+def rows(quick=False, ab=False):
     """Benchmark rows: op, size, cltensor_ms, numpy_ms, torch_ms (best; None without torch), *_med_ms."""
     _device, D, G = _core()
     rt = _device.runtime(_device.device("cpu"))
@@ -216,7 +230,7 @@ def rows(quick=False):
             continue
         big = M * K * N * batch >= 2048 ** 3
         reps = (3 if big else 5) if quick else (5 if big else 9)
-        out.append(_case(rt, D, G, op, dname, batch, M, K, N, layout, reps))
+        out.append(_case(rt, D, G, op, dname, batch, M, K, N, layout, reps, ab))
     return out
 
 
@@ -235,9 +249,13 @@ def print_table(rs, title="", peak=None):
             cells.append("-" if b is None else f"{g * 1e3 / b:.0f} ({g * 1e3 / m:.0f})")
         vs_np = r["numpy_ms"] / r["cltensor_ms"]
         vs_t = (r["torch_ms"] / r["cltensor_ms"]) if r["torch_ms"] else None
+        before = ""
+        if r.get("before_ms"):
+            before = (f" | before {g * 1e3 / r['before_ms']:.0f} ({g * 1e3 / r['before_med_ms']:.0f}), "
+                      f"{r['torch_ms'] / r['before_ms']:.2f}x torch" if r["torch_ms"] else "")
         print(f"{r['op']:<22}{r['size']:>14} | " + " ".join(f"{x:>10}" for x in cells) +
               f" | {vs_np:7.2f}x {('%7.2fx' % vs_t) if vs_t else '-':>8}" +
-              (f" | {100 * g * 1e3 / r['cltensor_ms'] / peak:6.0f}%" if peak else ""))
+              (f" | {100 * g * 1e3 / r['cltensor_ms'] / peak:6.0f}%" if peak else "") + before)
     print("(GFLOP/s: best (median) of the repetitions; vs numpy / vs torch: their best time / cltensor's best time, "
           "> 1 means cltensor is faster" + ("; % of peak: cltensor's best against the FMA peak above)" if peak else ")"))
 
@@ -255,7 +273,7 @@ def main(argv):
         one, alln, peak = fma_peak(rt)
         print(f"float32 FMA rate (independent float16 FMA chains): one work-group {one:.0f} GFLOP/s, "
               f"{rt.info.compute_units} work-groups {alln:.0f} GFLOP/s; peak taken as {peak:.0f} GFLOP/s")
-    print_table(rows(quick), title=f"OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']} "
+    print_table(rows(quick, "--ab" in argv), title=f"OPENBLAS_CORETYPE={env['OPENBLAS_CORETYPE']} "
                                    f"OPENBLAS_L2_SIZE={env['OPENBLAS_L2_SIZE']}", peak=peak)
     if "--both" in argv:
         # the complementary OpenBLAS setting: unset when this process has it, Haswell (AVX2) when it has not
