@@ -14,11 +14,16 @@ Kernel choice (see templates/gemm.mako):
               stride 1, else B is copied into zero-padded column panels by a small pack kernel (measured here:
               pack + vload 192 GFLOP/s vs 15 for gathering B^T in place at n=1024). A contiguous B whose
               panels span many pages (K * row stride >= pack_span) is packed as well (n=2048: 140 -> 205).
-              A is read in place with any strides (one scalar broadcast per row and k).
+              A is read in place with any strides (one scalar broadcast per row and k). B given transposed (row
+              stride 1, 4-byte elements) is packed through 16 x 16 register transposes.
+  * "gemv"  - the register variant's kernel for one output column (N == 1 after the swap, A with column stride
+              1, B with row stride 1: matrix-vector products, and x @ W.T for one row x): dot products with vector
+              loads of both A rows and B (measured here, 1024 x 1024 @ 1024: 5 -> 30 GFLOP/s).
   * "local" - GPU-style __local tiling; the default on GPUs. Reads any strides in place.
 Parameters come from a small per-vendor table (`_DEFAULTS`), clamped to the device limits, and can be
-overridden with the `variant=` / `params=` keywords (tests force the GPU variant on the CPU this way) or the
-environment variable CLTENSOR_GEMM_VARIANT=reg|local. With CLTENSOR_AUTOTUNE=1 the first GEMM of each
+overridden with the `variant=` / `params=` keywords (tests force the GPU variant on the CPU this way; params
+"gemv", "direct" and "tpack" = False switch off the matrix-vector kernel, the direct whole-tile stores and the
+transposing pack, for comparisons) or the environment variable CLTENSOR_GEMM_VARIANT=reg|local. With CLTENSOR_AUTOTUNE=1 the first GEMM of each
 accumulator size on a CPU device times a few register-tile configurations and persists the winner in
 <user cache dir>/cltensor/gemm_tune.json, keyed by platform, device name and driver version.
 
@@ -445,12 +450,13 @@ def gemm(rt, dtype, batch, M, N, K, a, b, c, alpha=1, beta=0, acc_dtype=None, va
     ep = tuple(epi[:2]) if epi is not None else None
     if ep is not None and (dtype is D.float16 or dtype is D.bfloat16 or ep[1][0] is not dtype):
         raise ValueError(f"gemm: an epilogue's x0 must have the GEMM's dtype {dtype} (not float16)")
-    if params is None:
-        key = (id(rt), dtype, batch, M, N, K, a[1:], b[1:], c[1:], alpha, beta, acc_dtype, variant, d, ep)
-        try:
-            plan = _plans.get(key)
-        except TypeError:      # an unhashable argument (list strides, array scalars): plan every time
-            key = None
+    try:
+        # forced tile parameters (tests, autotuning, comparisons) are part of the key
+        key = (id(rt), dtype, batch, M, N, K, a[1:], b[1:], c[1:], alpha, beta, acc_dtype, variant, d, ep,
+               None if params is None else tuple(sorted(params.items())))
+        plan = _plans.get(key)
+    except TypeError:      # an unhashable argument (list strides, array scalars, list params): plan every time
+        key = None
     if plan is None:
         plan = _make_plan(rt, dtype, int(batch), int(M), int(N), int(K), tuple(a[1:]), tuple(b[1:]),
                           tuple(c[1:]), alpha, beta, acc_dtype, variant, params, d, ep)
@@ -561,6 +567,17 @@ def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, varia
             d = d and (d[0], d[1], d[3], d[2])
             M, N = N, M
             order = (1, 0, 2)
+    if N == 1 and K > 0 and a[3] == 1 and b[2] == 1 and p.get("gemv", True):
+        # one output column, A rows and B contiguous along K: dot products with vector loads of both
+        idx = p.get("idx") or ("int" if bound <= I32 else "long")
+        rows, vw = p.get("gemv_rows", 4), max(1, p.get("vbytes", 64) // acc.itemsize)
+        ku = p.get("gemv_ku", 2)
+        mt = (M + rows - 1) // rows
+        types = _gemm_args(idx, acc, d, epi)
+        k = _kernel(rt, "gemv", types, t=dtype, acc=acc, idx=idx, rows=rows, vw=vw, ku=ku, **ex)
+        return _Plan(k, (mt, 1, batch), (1, 1, 1),
+                     _typed((None,) + a + (None,) + b + (None,) + c + (M, N, K, N, mt, 1, 1, al, be, beta_zero) +
+                            _tail(d, epi), types), order, need, None, epi)
     vw, nv = _pick_tn(p, acc, N)
     tn = vw * nv
     pack = None
@@ -581,7 +598,7 @@ def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, varia
             vw, nv = _pick_tn(p, acc, 1 << 30)
             tn = vw * nv
         npan = (N + tn - 1) // tn
-        pack = _pack_plan(rt, dtype, batch, K, N, b, tn, order[1])
+        pack = _pack_plan(rt, dtype, batch, K, N, b, tn, order[1], p.get("tpack", True))
         b = (0, 0 if b[1] == 0 else npan * K * tn, tn, K * tn)
         order = (order[0], -1, order[2])
         NB = npan * tn
@@ -601,7 +618,7 @@ def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, varia
     d0, d1 = (nt, mg) if nfirst else (mg, nt)
     types = _gemm_args(idx, acc, d, epi)
     k = _kernel(rt, "reg", types, t=dtype, acc=acc, idx=idx, tm=tm, vw=vw, nv=nv, ku=ku,
-                a_unit=a_unit, bmode=bmode, nfirst=nfirst, **ex)
+                a_unit=a_unit, bmode=bmode, nfirst=nfirst, **ex, **({} if p.get("direct", True) else {"direct": False}))
     return _Plan(k, (_round_up(d0, l0), _round_up(d1, l1), batch), (l0, l1, 1),
                  _typed((None,) + a + (None,) + b + (None,) + c + (M, N, K, NB, mt, nt, rpw, al, be, beta_zero) +
                         _tail(d, epi), types), order, need, pack, epi)
@@ -610,7 +627,7 @@ def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, varia
 _PACK_BK, _PACK_L = 16, (1, 8)
 
 
-def _pack_plan(rt, dtype, batch, K, N, b, tn, src):
+def _pack_plan(rt, dtype, batch, K, N, b, tn, src, tpack=True):
     """Launch plan of the copy of B (K x N per batch, any strides; once when its batch stride is 0) into
     zero-padded column panels of width tn: element (k, j) of batch p lands at
     ((p * npan + j // tn) * K + k) * tn + j % tn of a temporary buffer."""
@@ -622,7 +639,8 @@ def _pack_plan(rt, dtype, batch, K, N, b, tn, src):
     kt = (K + _PACK_BK - 1) // _PACK_BK
     i = np.int64 if idx == "long" else np.int32
     types = [None, i, i, i, i, None, np.int32, np.int32, np.int32, np.int32]
-    k = _kernel(rt, "pack", types, ut=_RAW[it], idx=idx, bk=_PACK_BK, tn=tn)
+    trans = bool(tpack and b[2] == 1 and it == 4 and _PACK_BK == 16 and tn % 16 == 0)
+    k = _kernel(rt, "pack", types, ut=_RAW[it], idx=idx, bk=_PACK_BK, tn=tn, **({"trans": True} if trans else {}))
     l0, l1 = _PACK_L
     return (k, (_round_up(npan, l0), _round_up(kt, l1), nb), (l0, l1, 1),
             _typed([None, b[0], b[1], b[2], b[3], None, K, N, kt, npan], types), max(nb * npan * K * tn * it, 1), src)

@@ -17,9 +17,11 @@
 ##            loads rows of B with vloadVW (from B in place, from packed panels, or gathered for strided B),
 ##            broadcasts one A scalar per fma; no __local, no barriers. Row tails clamp the A row (rows past M
 ##            are computed and not stored); column tails shift the last tile left to end at column NB-1 and
-##            store only the columns no other tile owns, so B is never read past its last column.
+##            store only the columns no other tile owns, so B is never read past its last column. Whole tiles
+##            with unit column stride in C store the accumulators directly, the others through a private tile.
 ##   local  - GPU shape: TSM x TSN tile of C per work-group, TK-deep slices of A and B staged in __local,
 ##            each work-item accumulates WM x WN outputs. Any strides, any sizes (guarded loads, zero fill).
+##   gemv   - CPU shape for one output column (matrix-vector): dot products of A rows with B, vector loads of both.
 ##   pack   - copies B (any strides) into zero-padded column panels for the register kernel (bit copy).
 ##
 ## Integer GEMM accumulates in unsigned int/long (wrap-around is well defined there) and truncates at the
@@ -115,6 +117,16 @@ def straight(epi):
     src = " ".join(epi[0]) + epi[1]
     return "||" not in src and "&&" not in src and all(f in _CHEAP for f in _CALL.findall(src))
 
+def tmasks(h):
+    """shuffle2 masks of one stage of a 16 x 16 transpose in registers: rows i and i + h (bit h of i clear) swap
+    their off-diagonal h-blocks (lanes 0-15 of x, 16-31 of y)."""
+    mi, mj = [], []
+    for L in range(16):
+        b, o = L // (2 * h) * 2 * h, L % (2 * h)
+        mi.append(b + o if o < h else 16 + b + o - h)
+        mj.append(b + h + o if o < h else 16 + b + o)
+    return ", ".join(map(str, mi)), ", ".join(map(str, mj))
+
 def madd(acc, x, y, z):
     """z + x * y in the accumulator type (fma for floating point)."""
     if acc.isint:
@@ -164,10 +176,11 @@ ${sstore(t, acc, cp, co, r)};
 ## tm: rows per tile; vw: vector width; nv: vectors per row (tile width TN = vw * nv); ku: k unroll;
 ## a_unit: A has column stride 1; bmode: 'vec' (B column stride 1, vloadVW, row stride b_rs), 'panel' (B
 ## packed in column panels of TN: panel tn starts at tn * b_cs, rows b_rs = TN apart) or 'gather' (any B
-## strides, each vector assembled from scalars); nfirst: dim 0 of the launch walks column tiles.
+## strides, each vector assembled from scalars); nfirst: dim 0 of the launch walks column tiles; direct: whole tiles
+## store from the accumulators (False: every tile through the private tile, for comparisons).
 ## Each work-item computes the tiles (rows tg*rpw .. tg*rpw+rpw-1, column tn): rpw (an argument) sets the
 ## work per work-item without a recompile, so the local size can stay (1, 1) or tiny.
-<%def name="reg(t, acc, idx, tm, vw, nv, ku, a_unit, bmode, nfirst, cin=False, epi=None, ecdts=())">
+<%def name="reg(t, acc, idx, tm, vw, nv, ku, a_unit, bmode, nfirst, cin=False, epi=None, ecdts=(), direct=True)">
 ${c.preamble((t, acc) + ecdts + (epi[2] if epi else ()))}
 % if epi and "sp_" in " ".join(epi[0]) + " " + epi[1]:
 ${sp.helpers((t, acc) + ecdts + epi[2], " ".join(epi[0]) + " " + epi[1])}
@@ -249,6 +262,35 @@ ${sload(t, acc, "bp", "%s + (%s)%d * b_cs" % (koff, idx, v))}\
 <% ak = "(%s)kk * a_cs" % idx if not a_unit else "kk" %>
         ${step(lambda i: sload(t, acc, "a%d" % i, ak))}
     }
+% if direct and (not epi or straight(epi)):
+    // a whole tile inside C with unit column stride: accumulators straight to C (measured on PoCL, side by side:
+    // 1024 x 16 @ 16 x 1024 221 vs 255 us and 378 vs 472 us through the private tile below; equal within noise
+    // where K is large, as for 64 x 32x32x32 and n=256)
+    if (full && r0 + ${tm} <= M) {
+% for i in range(tm):
+        {
+            __global ${t.ct}* cr = Cp + (${idx})(r0 + ${i}) * c_rs;
+% if cin:
+            __global const ${t.ct}* ir = Cip + (${idx})(r0 + ${i}) * ci_rs;
+% endif
+% for v in range(nv):
+            {
+                ${V} r = alpha * acc${i}_${v};
+                if (!beta_zero) r += beta * ${vload(t, acc, vw, "%s + c0 + %d" % ("ir" if cin else "cr", v * vw))};
+% if not epi:
+                ${vstore(t, acc, vw, "r", "cr + c0 + %d" % (v * vw))};
+% else:
+% for q in range(vw):
+                ${_epi_store(t, acc, epi, ecdts, "r.s%x" % q if vw > 1 else "r", "cr", "c0 + %d" % (v * vw + q))}
+% endfor
+% endif
+            }
+% endfor
+        }
+% endfor
+        continue;
+    }
+% endif
     ${A_} tile[${tm * TN}];
 % for i in range(tm):
 % for v in range(nv):
@@ -296,6 +338,78 @@ ${sload(t, acc, "bp", "%s + (%s)%d * b_cs" % (koff, idx, v))}\
         }
     }
     }
+}
+</%def>
+
+## ------------------------------------------------------------------------------------------------ gemv
+## C (M x 1) = A (M x K) @ B (K x 1) on CPU devices, A with column stride 1 and B with row stride 1: each
+## work-item computes `rows` outputs (rows tg*rows .., clamped to M-1 and not stored past M) as dot products,
+## reading A rows and B with vloadVW, ku vectors per row and step (rows * ku independent FMA chains), then one
+## horizontal sum per row and a scalar tail for K % (VW * ku). The register kernel would read A one scalar at a
+## time here (its tile is one column wide). Launch: (work-items over rows, 1, batch).
+<%def name="gemv(t, acc, idx, rows, vw, ku, cin=False, epi=None, ecdts=())">
+${c.preamble((t, acc) + ecdts + (epi[2] if epi else ()))}
+% if epi and "sp_" in " ".join(epi[0]) + " " + epi[1]:
+${sp.helpers((t, acc) + ecdts + epi[2], " ".join(epi[0]) + " " + epi[1])}
+% endif
+<%
+    A_ = acc_ct(acc)
+    V = vt(A_, vw)
+    STEP = vw * ku
+%>
+__kernel void k(${_args(t, idx, acc, cin, ecdts)})
+{
+    const int tg = get_global_id(0);
+    if (tg >= mt) return;
+    const ${idx} p = get_global_id(2);
+    const int r0 = tg * ${rows};
+    __global const ${t.ct}* Ap = A + a_off + p * a_bs;
+    __global const ${t.ct}* restrict bp = B + b_off + p * b_bs;
+    __global ${t.ct}* Cp = C + c_off + p * c_bs;
+% if cin:
+    __global const ${t.ct}* Cip = Ci + ci_off + p * ci_bs;
+% endif
+% for i in range(rows):
+    __global const ${t.ct}* restrict a${i} = Ap + (${idx})min(r0 + ${i}, M - 1) * a_rs;
+% for u in range(ku):
+    ${V} acc${i}_${u} = (${V})0;
+% endfor
+% endfor
+    int kk = 0;
+    for (; kk + ${STEP} <= K; kk += ${STEP}) {
+% for u in range(ku):
+        {
+            const ${V} x = ${vload(t, acc, vw, "bp + kk + %d" % (u * vw))};
+% for i in range(rows):
+            acc${i}_${u} = ${madd(acc, vload(t, acc, vw, "a%d + kk + %d" % (i, u * vw)), "x", "acc%d_%d" % (i, u))};
+% endfor
+        }
+% endfor
+    }
+% for i in range(rows):
+    ${A_} dot${i};
+    {
+        ${V} v = acc${i}_0${"".join(" + acc%d_%d" % (i, u) for u in range(1, ku))};
+<% n = vw %>
+% while n > 1:
+<% n //= 2 %>
+        ${vt(A_, n)} v${n} = v${"" if n * 2 == vw else n * 2}.lo + v${"" if n * 2 == vw else n * 2}.hi;
+% endwhile
+        dot${i} = ${"v1" if vw > 1 else "v"};
+    }
+% endfor
+    for (; kk < K; kk++) {
+        const ${A_} x = ${sload(t, acc, "bp", "kk")};
+% for i in range(rows):
+        dot${i} = ${madd(acc, sload(t, acc, "a%d" % i, "kk"), "x", "dot%d" % i)};
+% endfor
+    }
+% for i in range(rows):
+    if (r0 + ${i} < M) {
+        const ${idx} o = (${idx})(r0 + ${i}) * c_rs;
+        ${_store(t, acc, epi, ecdts, "dot%d" % i, "Cp", "o", "Cip" if cin else "Cp", "(%s)(r0 + %d) * ci_rs" % (idx, i) if cin else "o")}
+    }
+% endfor
 }
 </%def>
 
@@ -400,7 +514,7 @@ void k(${_args(t, idx, acc, cin, ecdts)})
 ## multiple of tn columns, copied as raw bits of type ut (uchar/ushort/uint/ulong). Each panel of K x tn is
 ## contiguous, so the register kernel walks B with a small stride (no TLB or cache-set thrashing at large N)
 ## and strided/transposed B becomes vload-able. Work-item (panel, k block) copies bk rows of one panel.
-<%def name="pack(ut, idx, bk, tn)">
+<%def name="pack(ut, idx, bk, tn, trans=False)">
 __kernel void k(__global const ${ut}* restrict src, const ${idx} s_off, const ${idx} s_bs, const ${idx} s_rs,
                 const ${idx} s_cs, __global ${ut}* restrict dst, const int K, const int N, const int kt, const int nt)
 {
@@ -411,6 +525,35 @@ __kernel void k(__global const ${ut}* restrict src, const ${idx} s_off, const ${
     const int jn = min(N - j0, ${tn}), k1 = min(k0 + ${bk}, K);
     __global const ${ut}* s = src + s_off + p * s_bs + (${idx})j0 * s_cs;
     __global ${ut}* d = dst + (p * nt + tp) * (${idx})K * ${tn};
+% if trans:
+    if (jn == ${tn} && k1 - k0 == 16) {
+        // B stored transposed (row stride 1, 4-byte elements, bk = 16): 16 x 16 blocks read as columns (vload16
+        // along k), transposed in registers (four shuffle2 stages) and stored as panel rows (measured on PoCL, the
+        // 512 x 256 weight of x @ W.T, one thread: 62 -> 43 us against the element loop below)
+% for qb in range(tn // 16):
+        {
+% for q in range(16):
+            ${ut}16 m${q} = vload16(0, s + (${idx})${qb * 16 + q} * s_cs + k0);
+% endfor
+% for h in (8, 4, 2, 1):
+% for i in range(16):
+% if not (i & h):
+            {
+                const ${ut}16 x_ = m${i}, y_ = m${i + h};
+                m${i} = shuffle2(x_, y_, (uint16)(${tmasks(h)[0]}));
+                m${i + h} = shuffle2(x_, y_, (uint16)(${tmasks(h)[1]}));
+            }
+% endif
+% endfor
+% endfor
+% for q in range(16):
+            vstore16(m${q}, 0, d + (${idx})(k0 + ${q}) * ${tn} + ${qb * 16});
+% endfor
+        }
+% endfor
+        return;
+    }
+% endif
     for (int q = 0; q < jn; q++) {
         __global const ${ut}* sc = s + (${idx})q * s_cs;
         for (int k = k0; k < k1; k++)
