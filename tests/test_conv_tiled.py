@@ -88,6 +88,7 @@ def test_conv_tiled_weight_only_and_input_only_grads(direct):
         _close(outs[0], outs[1], np.float32)
 
 
+@pytest.mark.fp64
 def test_conv_tiled_gradcheck(direct):
     x = ct.tensor(rng.standard_normal((1, 2, 3, 5)), dtype=ct.float64, requires_grad=True)
     w = ct.tensor(rng.standard_normal((3, 2, 2, 3)), dtype=ct.float64, requires_grad=True)

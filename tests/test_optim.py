@@ -125,7 +125,6 @@ def test_rmsprop(kw):
     np.testing.assert_allclose(got, rmsprop_np(P0, GRADS, **kw), rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.fp64
 @pytest.mark.parametrize("cls,kw,ref", [
     (optim.SGD, dict(lr=0.1, momentum=0.9, weight_decay=0.01), lambda p, gs: sgd_np(p, gs, 0.1, 0.9, 0, 0.01)),
     (optim.SGD, dict(lr=0.1, nesterov=True, momentum=0.5, maximize=True),
@@ -159,6 +158,7 @@ def test_many_parameters_per_launch(cls, kw, ref):
         np.testing.assert_allclose(A(p), ref(p0[i], gs), rtol=1e-5, atol=1e-6, err_msg=str(i))
 
 
+@pytest.mark.fp64
 def test_float64_and_float16_params():
     got, _ = run_steps(optim.Adam, dict(lr=0.01), GRADS, P0.astype(np.float64), ct.float64)
     np.testing.assert_allclose(got, adam_np(P0, GRADS, lr=0.01), rtol=1e-10, atol=1e-12)
