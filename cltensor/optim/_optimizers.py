@@ -47,31 +47,34 @@ class SGD(Optimizer):
     def _group_values(self, group):
         return _val(group["lr"]), group["momentum"], group["dampening"], group["weight_decay"]
 
-    def _update(self, group, values, p, st):
-        lr, mom, damp, wd = values
+    @staticmethod
+    def _momentum(p, st, mom):
+        """(momentum buffer or None, 1 if it was just created else 0): the step's state, created on first use."""
         buf = st.get("momentum_buffer") if mom != 0 else None
-        first = 0
         if mom != 0 and buf is None:
-            buf = zeros_state(p)
-            st["momentum_buffer"] = buf
-            first = 1
-        fused_update("sgd", p, p.grad, [buf], [lr, wd, mom, damp, np.int32(first)], momentum=mom != 0,
-                     nesterov=bool(group["nesterov"]), maximize=bool(group["maximize"]), wd=wd != 0)
+            buf = st["momentum_buffer"] = zeros_state(p)
+            return buf, 1
+        return buf, 0
+
+    @staticmethod
+    def _kernel_args(group, values, first):
+        lr, mom, damp, wd = values
+        return [lr, wd, mom, damp, np.int32(first)], dict(momentum=mom != 0, nesterov=bool(group["nesterov"]),
+                                                         maximize=bool(group["maximize"]), wd=wd != 0)
+
+    def _update(self, group, values, p, st):
+        buf, first = self._momentum(p, st, values[1])
+        scalars, flags = self._kernel_args(group, values, first)
+        fused_update("sgd", p, p.grad, [buf], scalars, **flags)
 
     def _update_many(self, group, values, items):
-        lr, mom, damp, wd = values
         batches = {}       # first step of the momentum buffers (0/1) -> [(p, g, states)]
         for p, st in items:
-            buf = st.get("momentum_buffer") if mom != 0 else None
-            first = 0
-            if mom != 0 and buf is None:
-                buf = zeros_state(p)
-                st["momentum_buffer"] = buf
-                first = 1
+            buf, first = self._momentum(p, st, values[1])
             batches.setdefault(first, []).append((p, p.grad, [buf]))
         for first, batch in batches.items():
-            fused_update_many("sgd", batch, [lr, wd, mom, damp, np.int32(first)], momentum=mom != 0,
-                              nesterov=bool(group["nesterov"]), maximize=bool(group["maximize"]), wd=wd != 0)
+            scalars, flags = self._kernel_args(group, values, first)
+            fused_update_many("sgd", batch, scalars, **flags)
 
 
 class Adam(Optimizer):
@@ -96,8 +99,9 @@ class Adam(Optimizer):
         return (_val(group["lr"]), b1, b2, group["eps"], group["weight_decay"], group["amsgrad"],
                 group.get("decoupled_weight_decay", self._decoupled))
 
-    def _update(self, group, values, p, st):
-        lr, b1, b2, eps, wd, ams, dec = values
+    @staticmethod
+    def _advance(p, st, ams):
+        """Count the step (creating the state on first use); returns (step, the kernel's state tensors)."""
         if len(st) == 0:
             st["step"] = 0.0
             st["exp_avg"] = zeros_state(p)
@@ -105,30 +109,29 @@ class Adam(Optimizer):
             if ams:
                 st["max_exp_avg_sq"] = zeros_state(p)
         st["step"] = step = _val(st["step"]) + 1
+        return step, [st["exp_avg"], st["exp_avg_sq"], st.get("max_exp_avg_sq")]
+
+    @staticmethod
+    def _kernel_args(group, values, step):
+        lr, b1, b2, eps, wd, ams, dec = values
         bc1 = 1 - b1 ** step
         bc2 = 1 - b2 ** step
-        fused_update("adam", p, p.grad, [st["exp_avg"], st["exp_avg_sq"], st.get("max_exp_avg_sq")],
-                     [lr, b1, b2, eps, wd, lr / bc1, math.sqrt(bc2)], decoupled=bool(dec), amsgrad=bool(ams),
-                     maximize=bool(group["maximize"]), wd=wd != 0)
+        return [lr, b1, b2, eps, wd, lr / bc1, math.sqrt(bc2)], dict(decoupled=bool(dec), amsgrad=bool(ams),
+                                                                     maximize=bool(group["maximize"]), wd=wd != 0)
+
+    def _update(self, group, values, p, st):
+        step, states = self._advance(p, st, values[5])
+        scalars, flags = self._kernel_args(group, values, step)
+        fused_update("adam", p, p.grad, states, scalars, **flags)
 
     def _update_many(self, group, values, items):
-        lr, b1, b2, eps, wd, ams, dec = values
         batches = {}       # step count -> [(p, g, states)] (parameters added later count their own steps)
         for p, st in items:
-            if len(st) == 0:
-                st["step"] = 0.0
-                st["exp_avg"] = zeros_state(p)
-                st["exp_avg_sq"] = zeros_state(p)
-                if ams:
-                    st["max_exp_avg_sq"] = zeros_state(p)
-            st["step"] = step = _val(st["step"]) + 1
-            batches.setdefault(step, []).append(
-                (p, p.grad, [st["exp_avg"], st["exp_avg_sq"], st.get("max_exp_avg_sq")]))
+            step, states = self._advance(p, st, values[5])
+            batches.setdefault(step, []).append((p, p.grad, states))
         for step, batch in batches.items():
-            bc1 = 1 - b1 ** step
-            bc2 = 1 - b2 ** step
-            fused_update_many("adam", batch, [lr, b1, b2, eps, wd, lr / bc1, math.sqrt(bc2)], decoupled=bool(dec),
-                              amsgrad=bool(ams), maximize=bool(group["maximize"]), wd=wd != 0)
+            scalars, flags = self._kernel_args(group, values, step)
+            fused_update_many("adam", batch, scalars, **flags)
 
 
 class AdamW(Adam):
