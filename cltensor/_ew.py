@@ -180,18 +180,7 @@ def run(expr, out, operands, cdts, rdt):
     if kc and K.observer is None and _dispatch.mode is None:
         # the plan's own kernel: its size/stride arguments stay set, only changed buffers/offsets/scalars are
         # set again (usually the output buffer alone), then one enqueue (docs/performance.md)
-        last = plan.last
-        i = 0
-        for v in args:
-            if v is not last[i]:
-                t = plan.types[i]
-                if t is None:
-                    kc.set_arg(i, v)
-                    last[i] = v
-                elif v != last[i]:
-                    K.set_scalar(kc, i, t, v)
-                    last[i] = v
-            i += 1
+        K.set_changed(kc, plan.types, plan.last, args)
         K.stats["launches"] += 1
         _ENQ(rt.queue, kc, plan.gsize, plan.lsize, None, None, False, False)
     else:
@@ -219,11 +208,8 @@ def _bind_plan(plan, head):
     for j, v in enumerate(plan.tail):
         K.set_scalar(kc, n + j, types[n + j], v)
     plan.types = types[:n]
-    plan.last = [_UNSET] * n
+    plan.last = [K.UNSET] * n
     plan.kc = kc
-
-
-_UNSET = object()
 
 
 def _tile_size(out, ins):

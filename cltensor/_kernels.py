@@ -625,6 +625,13 @@ def launch_bound(rt, kernel, gsize, lsize, args):
     kc, types, last = b
     if len(args) != len(last):
         return kernel(rt.queue, gsize, lsize, *args)
+    set_changed(kc, types, last, args)
+    return _ENQ(rt.queue, kc, gsize, lsize, None, None, False, False)
+
+
+def set_changed(kc, types, last, args):
+    """Set on kernel clone kc the arguments that differ from those set before (`last`, updated): buffers compared
+    by identity, scalars by value; types[i] is None for a buffer, else the scalar's numpy type."""
     i = 0
     for v in args:
         if v is not last[i]:
@@ -632,14 +639,13 @@ def launch_bound(rt, kernel, gsize, lsize, args):
             if t is None:
                 kc.set_arg(i, v)
             elif v != last[i]:
-                kc._set_arg_buf_pack_multi((i, t, v if type(v) is not bool else int(v)))
+                set_scalar(kc, i, t, v)
             last[i] = v
         i += 1
-    return _ENQ(rt.queue, kc, gsize, lsize, None, None, False, False)
 
 
 # Pre-bound launches (launch_bound)
-_bound = {}         # (kernel, gsize, lsize) -> [clone, pack codes (None: buffer), last arguments]
+_bound = {}         # (kernel, gsize, lsize) -> [clone, numpy types (None: buffer), last arguments]
 _bind_uses = {}
 _BOUND_MAX = 4096
 _ENQ = cl._cl.enqueue_nd_range_kernel
@@ -649,25 +655,19 @@ def _bind(key, kernel, args):
     types = kernel.__dict__.get("arg_types")
     if types is None or len(types) != len(args):
         return False
-    codes = []
-    for t in types:
-        if t is None:
-            codes.append(None)
-        else:
-            c = _PACK.get(np.dtype(t).type)
-            if c is None:       # a type the packed form does not cover: pyopencl's invoker keeps it
-                return False
-            codes.append(c)
-    if any(a is not None and not isinstance(a, cl.MemoryObjectHolder) for a, c in zip(args, codes) if c is None):
+    types = [None if t is None else np.dtype(t).type for t in types]
+    if any(t is not None and t not in _PACK for t in types):
+        return False            # a type the packed form does not cover: pyopencl's invoker keeps it
+    if any(a is not None and not isinstance(a, cl.MemoryObjectHolder) for a, t in zip(args, types) if t is None):
         return False           # local memory or other special arguments: not bound
     if len(_bound) >= _BOUND_MAX:
         _bound.clear()
         _bind_uses.clear()
-    _bound[key] = [kernel.clone(), codes, [_UNSET] * len(args)]
+    _bound[key] = [kernel.clone(), types, [UNSET] * len(args)]
     return True
 
 
-_UNSET = object()
+UNSET = object()        # (no argument set yet on a clone: see set_changed)
 
 
 def enqueue_set(rt, kernel, gsize, lsize):
