@@ -12,7 +12,10 @@ catches mismatched calls, the queue synchronisation and the version bump.
 Per size: a warm-up, then pairs of calls (raw, wrapper) in alternating order (raw-wrapper, wrapper-raw, ...), a
 barrier before each call, as many pairs as fit in about --seconds per size (at least 25). Reported: the median
 time of each side, the overhead of the medians, the median of the per-pair ratios (pairs are adjacent in time, so
-the machine's drifting load cancels best there: the headline number) and the overhead of the best times. With
+the machine's drifting load cancels best there: the headline number), the overhead of the best times, and each
+rank's core time (a fixed loop of Python, timed every 16 pairs: ~100 us on a core of its own, 150-160 us while a
+virtual machine's host lends the core to another guest, which makes the Python around a large reduction 2-3x
+slower: docs/distributed.md, "Measured here"). With
 --nochk a third pass (after all sizes, so that its non-blocking MPI calls do not disturb the pairs) times the
 wrapper on a group with the checks off. On one machine MPI moves data through shared memory, so the numbers
 measure memory bandwidth and per-call overhead, not a network.
