@@ -285,9 +285,12 @@ def _header_memory(comm):
     its name: nothing is left behind, and no collective call is needed to free it."""
     MPI = _mpi()
     ok = platform.machine().lower() in ("x86_64", "amd64")
-    node = comm.Split_type(MPI.COMM_TYPE_SHARED)
-    ok = ok and node.Get_size() == comm.Get_size()
-    node.Free()
+    try:
+        node = comm.Split_type(MPI.COMM_TYPE_SHARED)
+        ok = ok and node.Get_size() == comm.Get_size()
+        node.Free()
+    except (AttributeError, NotImplementedError, MPI.Exception):       # an MPI without MPI-3's shared split
+        ok = False
     if not comm.allreduce(ok, op=MPI.LAND):
         return None
     size = 128 * comm.Get_size()
