@@ -12,7 +12,10 @@ catches mismatched calls, the queue synchronisation and the version bump.
 Per size: a warm-up, then pairs of calls (raw, wrapper) in alternating order (raw-wrapper, wrapper-raw, ...), a
 barrier before each call, as many pairs as fit in about --seconds per size (at least 25). Reported: the median
 time of each side, the overhead of the medians, the median of the per-pair ratios (pairs are adjacent in time, so
-the machine's drifting load cancels best there: the headline number) and the overhead of the best times. With
+the machine's drifting load cancels best there: the headline number), the overhead of the best times, and each
+rank's core time (a fixed loop of Python, timed every 16 pairs: ~100 us on a core of its own, 150-160 us while a
+virtual machine's host lends the core to another guest, which makes the Python around a large reduction 2-3x
+slower: docs/distributed.md, "Measured here"). With
 --nochk a third pass (after all sizes, so that its non-blocking MPI calls do not disturb the pairs) times the
 wrapper on a group with the checks off. On one machine MPI moves data through shared memory, so the numbers
 measure memory bandwidth and per-call overhead, not a network.
@@ -59,8 +62,9 @@ def _med(xs):
     return xs[k // 2] if k % 2 else 0.5 * (xs[k // 2 - 1] + xs[k // 2])
 
 
-def _pairs(raw, wrap, reps, barrier):
-    """Times of raw() and wrap(), `reps` pairs in alternating order, a barrier before each call."""
+def _pairs(raw, wrap, reps, barrier, speed=None):
+    """Times of raw() and wrap(), `reps` pairs in alternating order, a barrier before each call; every 16 pairs
+    (when `speed` is a list) the time of _core_speed() is appended to it."""
     tr, tw = [], []
     for i in range(reps):
         order = ((raw, tr), (wrap, tw)) if i % 2 == 0 else ((wrap, tw), (raw, tr))
@@ -69,7 +73,21 @@ def _pairs(raw, wrap, reps, barrier):
             t0 = time.perf_counter()
             f()
             ts.append(time.perf_counter() - t0)
+        if speed is not None and i % 16 == 0:
+            speed.append(_core_speed())
     return tr, tw
+
+
+def _core_speed():
+    """Microseconds of a fixed loop of Python that fits the L1 caches: how fast this rank's core runs right now.
+    On a virtual machine whose cores are shared with other machines it reads about 100 on a core of its own and
+    150-160 while the host gives the core to something else; the wrapper's Python (cache-cold after a large
+    reduction) then costs 2-3x, the memory-bound reduction itself ~1.2x (docs/distributed.md, "Measured here")."""
+    t0 = time.perf_counter()
+    x = 0
+    for i in range(3000):
+        x += i & 7
+    return (time.perf_counter() - t0) * 1e6
 
 
 def bench_allreduce(max_mib, sizes, seconds, nochk):
@@ -85,9 +103,10 @@ def bench_allreduce(max_mib, sizes, seconds, nochk):
             s *= 4
     if r == 0:
         print(f"\nall_reduce float32 SUM on {n} ranks (device {ct.get_default_device()}, load average "
-              f"{os.getloadavg()[0]:.2f}): medians of interleaved pairs; bus bandwidth GB/s from the medians")
+              f"{os.getloadavg()[0]:.2f}): medians of interleaved pairs; bus bandwidth GB/s from the medians; "
+              "core: each rank's _core_speed() (~100 us = a core of its own)")
         print(f"{'bytes':>10} {'pairs':>5} {'raw us':>9} {'dist us':>9} {'raw GB/s':>8} {'dist GB/s':>9} "
-              f"{'ovh med':>8} {'ovh pair':>8} {'ovh best':>8}")
+              f"{'ovh med':>8} {'ovh pair':>8} {'ovh best':>8} {'core us':>9}")
     rows = []
     keep = []
     for size in sizes:
@@ -104,16 +123,20 @@ def bench_allreduce(max_mib, sizes, seconds, nochk):
         _pairs(raw, wrap, 3, comm.Barrier)            # warm-up (MPI's buffers and algorithms for this size)
         per_pair = (time.perf_counter() - t0) / 3
         reps = comm.bcast(max(25, min(1000, int(seconds / max(per_pair, 1e-9)))), root=0)
-        tr, tw = _pairs(raw, wrap, reps, comm.Barrier)
+        speed = []
+        tr, tw = _pairs(raw, wrap, reps, comm.Barrier, speed)
+        cores = comm.gather(_med(speed), root=0)
         mr, mw = _med(tr), _med(tw)
         paired = _med([b / a for a, b in zip(tr, tw)]) - 1
         best = min(tw) / min(tr) - 1
         bus = 2 * (n - 1) / n * size
         rows.append((size, reps, mr, mw, paired, best))
         if r == 0:
+            core = "/".join(f"{c:.0f}" for c in cores)
             print(f"{size:>10} {reps:>5} {mr * 1e6:>9.1f} {mw * 1e6:>9.1f} {bus / mr / 1e9:>8.2f} "
-                  f"{bus / mw / 1e9:>9.2f} {100 * (mw / mr - 1):>7.1f}% {100 * paired:>7.1f}% {100 * best:>7.1f}%")
-            print(f"ROW {size} {reps} {mr:.9f} {mw:.9f} {paired:.6f} {best:.6f}")   # (for the summary)
+                  f"{bus / mw / 1e9:>9.2f} {100 * (mw / mr - 1):>7.1f}% {100 * paired:>7.1f}% {100 * best:>7.1f}% "
+                  f"{core:>9}")
+            print(f"ROW {size} {reps} {mr:.9f} {mw:.9f} {paired:.6f} {best:.6f} {max(cores):.3f}")   # (summary)
     if r == 0:
         big = [row for row in rows if row[0] >= 1 << 20]
         if big:
@@ -177,17 +200,19 @@ def _summary(runs):
     """Per size: the overhead (median of pair ratios) of every run, their median, and the load averages."""
     by = {}
     for rows, load in runs:
-        for size, reps, mr, mw, paired, best in rows:
-            by.setdefault(size, []).append((paired, mr, mw))
+        for size, reps, mr, mw, paired, best, core in rows:
+            by.setdefault(size, []).append((paired, mr, mw, core))
     loads = ", ".join(f"{a:.1f}-{b:.1f}" for _, (a, b) in runs)
     print(f"\nsummary of {len(runs)} runs (load average before-after each run: {loads}); overhead = median of the "
-          "per-pair ratios wrapper/raw - 1")
-    print(f"{'bytes':>10} {'raw us (runs)':>24} {'dist us (runs)':>24}  overhead per run -> median")
+          "per-pair ratios wrapper/raw - 1; core = the slower rank's _core_speed() (~100 us: cores of their own)")
+    print(f"{'bytes':>10} {'raw us (runs)':>24} {'dist us (runs)':>24} {'core us (runs)':>24}  overhead per run -> "
+          "median")
     for size, v in by.items():
-        ov = sorted(p for p, _, _ in v)
-        print(f"{size:>10} {'/'.join(f'{mr * 1e6:.0f}' for _, mr, _ in v):>24} "
-              f"{'/'.join(f'{mw * 1e6:.0f}' for _, _, mw in v):>24}  "
-              f"{' '.join(f'{100 * p:+.1f}%' for p, _, _ in v)} -> {100 * _med(ov):+.1f}%")
+        ov = sorted(p for p, _, _, _ in v)
+        print(f"{size:>10} {'/'.join(f'{mr * 1e6:.0f}' for _, mr, _, _ in v):>24} "
+              f"{'/'.join(f'{mw * 1e6:.0f}' for _, _, mw, _ in v):>24} "
+              f"{'/'.join(f'{c:.0f}' for _, _, _, c in v):>24}  "
+              f"{' '.join(f'{100 * p:+.1f}%' for p, _, _, _ in v)} -> {100 * _med(ov):+.1f}%")
 
 
 def main():

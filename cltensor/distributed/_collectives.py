@@ -6,13 +6,17 @@ is contiguous; non-contiguous tensors go through one contiguous copy; device-mem
 host memory (all_reduce and broadcast in chunks of CHUNK_BYTES). Reductions MPI has no type for (float16) are
 done by gathering and reducing with numpy in rank order."""
 import pickle
+import weakref
+from functools import partial
 
 import numpy as np
 
 from .. import _dtypes as D
+from .._tensor import Tensor
 from . import _core as C
 from ._buffers import HostBuf, check_tensor, write_array, is_host, read_chunk, write_chunk
 from ._core import ReduceOp, Work, DistBackendError, _group, exchange_header, check_same, kind_code, commit, _SAME
+from ._core import _RedOp, _State, ProcessGroup, post_header, header_result
 
 __all__ = ["all_reduce", "broadcast", "reduce", "all_gather", "all_gather_into_tensor", "reduce_scatter",
            "reduce_scatter_tensor", "gather", "scatter", "all_to_all", "all_to_all_single", "send", "recv",
@@ -177,19 +181,48 @@ _NAMES = ("dtype", "number of elements", "shape")
 
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """Reduce `tensor` over the group; every rank gets the result in `tensor` (in place)."""
+    if not async_op and type(tensor) is Tensor and type(op) is _RedOp:
+        # The common large synchronous call once the general path took MPI's blocking collective for the same
+        # (shape, dtype, op, group): see _FastPlan. The header (its digest depends on those alone) goes out
+        # first; a tensor the plan does not fit (other strides, device memory) continues on the general path.
+        g = _State.world if group is None else group
+        f = _FAST.get((tensor._shape, tensor._dtype, op, g)) if type(g) is ProcessGroup else None
+        if f is not None and g.checks and _State.world is not None:
+            req = post_header(g, f.digest)
+            st = tensor._st
+            if tensor._strides == f.strides and (f.storage() is st and f.offset == tensor._offset or
+                                                 f.bind(st, tensor._offset, g)):
+                rt = st.rt
+                if rt is not None:
+                    rt.queue.finish()            # a kernel still writing the tensor completes before MPI reads it
+                hdr = header_result(g, "all_reduce", req, f.fields)
+                if hdr is not _SAME:
+                    check_same(g, "all_reduce", hdr, (1, 2, 3, 4), _NAMES + ("op",))
+                if not g.header_settled:
+                    commit(g, "all_reduce")
+                f.run()                          # MPI's blocking all-reduce on the storage's own bytes
+                if f.avg:
+                    _avg(f.mem.view(f.np), g._size)
+                st.version += 1                  # as an in-place write
+                return None
+            return _all_reduce_posted(tensor, op, g, False, "mpi", f.mop, req)
     check_tensor(tensor)
     g = _group(group)
     if g is None:
         return None
-    dt = tensor._dtype
-    mode, mop = _plan(dt, op, "all_reduce")
+    mode, mop = _plan(tensor._dtype, op, "all_reduce")
     if not g.checks:
         return _finish(g, allreduce_tensor(tensor, op, g, mode, mop), async_op)
     # The header travels while this rank takes the tensor's memory. The data moves only once every rank's header
     # matched: MPI's collectives need the same count on every rank (mismatched counts give a truncation error on
     # one rank and a wrong result, a hang or an abort on another; docs/distributed.md), so the data reduction
     # cannot start before the header is checked.
-    req = C.post_header(g, _ar_digest(tensor, op))
+    return _all_reduce_posted(tensor, op, g, async_op, mode, mop, C.post_header(g, _ar_digest(tensor, op)))
+
+
+def _all_reduce_posted(tensor, op, g, async_op, mode, mop, req):
+    """all_reduce once its header `req` was posted (checks on)."""
+    dt = tensor._dtype
     st = tensor._st
     n = tensor.numel()
     nbytes = n * dt.itemsize
@@ -208,6 +241,8 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     hdr = C.header_result(g, "all_reduce", req, lambda: _ar_fields(tensor, op))
     if hdr is not _SAME:
         check_same(g, "all_reduce", hdr, (1, 2, 3, 4), _NAMES + ("op",))
+    if spec is not None:
+        _fast_plan(tensor, op, g, mode, mop)
     if blocking:
         if not g.header_settled:
             commit(g, "all_reduce")
@@ -230,6 +265,89 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     if mem is not None:
         buf = HostBuf.direct_view(tensor, mem.view(dt.np))
     return _finish(g, allreduce_tensor(tensor, op, g, mode, mop, buf), async_op)
+
+
+class _FastPlan:
+    """A synchronous all_reduce of one (shape, dtype, op, group) on a row-major host-memory tensor, recorded by
+    the general path once it took MPI's blocking collective for it: the header's digest and fields, the strides,
+    and, bound to the storage and offset of the latest call, MPI's call on those bytes (a partial of
+    Comm.Allreduce with the buffer, count, datatype and op). A call with the same storage and offset then runs a
+    few dozen bytecodes around the header exchange and MPI's collective. That matters here: on 2 cores shared
+    with other virtual machines a rank's core runs slowly for seconds at a time, and then every microsecond of
+    Python after a large reduction (caches evicted) costs 2-3 (docs/distributed.md, "Measured here").
+
+    The binding holds a weak reference to the storage; when the storage dies, the callback drops the buffer,
+    so a plan never keeps memory alive or reads memory that was given back."""
+    __slots__ = ("digest", "fields", "strides", "itemsize", "nbytes", "count", "mtype", "mop", "avg", "np",
+                 "storage", "offset", "mem", "run", "__weakref__")
+
+    def __init__(self, t, op, mop):
+        dt = t._dtype
+        mt, k = _wire(dt)
+        self.fields = _ar_fields(t, op)
+        self.digest = _ar_digest(t, op)
+        self.strides = _row_major(t._shape)
+        self.itemsize = dt.itemsize
+        self.nbytes = t.numel() * dt.itemsize
+        self.count = t.numel() * k
+        self.mtype, self.mop = mt, mop
+        self.avg = op is ReduceOp.AVG
+        self.np = dt.np
+        self._unbind()
+
+    def _unbind(self, ref=None):
+        self.storage, self.offset, self.mem, self.run = _no_storage, -1, None, None
+
+    def bind(self, st, offset, g):
+        """Bind MPI's call to the bytes of storage `st` from element `offset`; False (unbound) when `st` is not
+        host memory (the general path handles it)."""
+        self._unbind()
+        if st.host is None:
+            return False
+        o = offset * self.itemsize
+        self.mem = st.host[o:o + self.nbytes]
+        self.run = partial(g.comm.Allreduce, C._MPI.IN_PLACE, [self.mem, self.count, self.mtype], self.mop)
+        self.storage, self.offset = weakref.ref(st, _Unbind(self)), offset
+        return True
+
+
+def _no_storage():
+    return None
+
+
+class _Unbind:
+    """Weak-reference callback: drop a plan's binding when its storage dies (refers to the plan weakly)."""
+    __slots__ = ("plan",)
+
+    def __init__(self, plan):
+        self.plan = weakref.ref(plan)
+
+    def __call__(self, ref):
+        p = self.plan()
+        if p is not None and p.storage is ref:
+            p._unbind()
+
+
+_FAST = C._FAST_PLANS
+
+
+def _fast_plan(t, op, g, mode, mop):
+    """Record the _FastPlan of this call (the general path just took the blocking collective for it)."""
+    key = (t._shape, t._dtype, op, g)
+    if key in _FAST or mode != "mpi" or not g.checks or g._size < 2 or \
+            t.numel() * t._dtype.itemsize < BLOCKING_BYTES or t._strides != _row_major(t._shape):
+        return
+    if len(_FAST) > 256:
+        _FAST.clear()
+    _FAST[key] = _FastPlan(t, op, mop)
+
+
+def _row_major(shape):
+    acc, out = 1, []
+    for d in reversed(shape):
+        out.append(acc)
+        acc *= d
+    return tuple(reversed(out))
 
 
 _CSTRIDES = {}

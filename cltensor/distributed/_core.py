@@ -1,14 +1,20 @@
 """Process groups on MPI (mpi4py): initialisation, groups, ReduceOp, Work handles and the deadline-polled wait.
 
 Every collective first exchanges a small header (a digest of operation, dtype, element count, shape digest,
-root) with a non-blocking all-reduce, so ranks that call different collectives or pass mismatched tensors get an
-error instead of a hang; every MPI request is non-blocking and polled until the group's timeout, after which the call
-raises DistBackendError on that rank. A group whose collective timed out or failed half way should not be used
-again (its ranks disagree on what was sent): destroy it, as with torch.distributed."""
+root: in shared memory, point to point or with a non-blocking all-reduce, see exchange_header), so ranks that call
+different collectives or pass mismatched tensors get an error instead of a hang; every MPI request is non-blocking
+and polled until the group's timeout, after which the call raises DistBackendError on that rank. A group whose
+collective timed out or failed half way should not be used again (its ranks disagree on what was sent): destroy
+it, as with torch.distributed."""
+import mmap
 import os
+import platform
+import tempfile
 import time
 import zlib
 from datetime import timedelta
+from functools import partial
+from time import time_ns
 
 import numpy as np
 
@@ -21,6 +27,8 @@ __all__ = ["Backend", "ReduceOp", "ProcessGroup", "GroupMember", "group", "Work"
            "get_process_group_ranks", "default_pg_timeout"]
 
 default_pg_timeout = timedelta(minutes=30)
+HEADER_SHM_MAX = 64       # groups up to this size on one machine exchange headers in shared memory,
+HEADER_P2P_MAX = 8        # others up to this size point to point (see exchange_header)
 
 _MPI = None
 
@@ -118,8 +126,43 @@ class ProcessGroup:
         self.timeout = timeout
         self.timeout_s = timeout.total_seconds()
         self.header_settled = False        # see exchange_header
-        self._hdr_buf = np.empty(3, np.int64)
-        self._hdr_spec = [self._hdr_buf, _mpi().INT64_T]      # (built once: posted by every collective)
+        # The header exchange (see exchange_header), built once: memoryviews read and write its int64 words with
+        # less Python than numpy item access.
+        MPI = _mpi()
+        self._settle_s = self.timeout_s - min(self.timeout_s / 2, 60.0)   # see header_result
+        n, me = comm.Get_size(), comm.Get_rank()
+        self._hdr_reqs = self._hdr_map = self._hdr_words = None
+        self._hdr_pending = False
+        self._hdr_comm = None
+        shm = _header_memory(comm) if 1 < n <= HEADER_SHM_MAX else None
+        if shm is not None:
+            # ranks on one machine: a shared page, two slots per rank (alternate calls; a rank runs at most one
+            # header ahead of the slowest), each slot a cache line: digest, posting time, call number (written
+            # last: a peer that reads the call number reads the words before it)
+            self._hdr_map = shm
+            self._hdr_words = memoryview(shm).cast("q")
+            self._hdr_k = self._hdr_done = 0         # calls posted, calls whose exchange completed
+            self._hdr_own = (me * 16, me * 16 + 8)
+            self._hdr_peers = tuple(tuple(p * 16 + s * 8 for p in range(n) if p != me) for s in (0, 1))
+            self._hdr_progress = partial(comm.Iprobe, MPI.ANY_SOURCE, MPI.ANY_TAG)
+        elif 1 < n <= HEADER_P2P_MAX:
+            # small groups on several machines: persistent sends of this rank's three words to every other rank
+            # and receives of theirs, on a communicator of their own (no user message or collective can match them)
+            self._hdr_comm = comm.Dup()
+            rows = self._hdr_rows = np.zeros((n, 3), np.int64)
+            reqs = []
+            for p in range(n):
+                if p != me:
+                    reqs.append(self._hdr_comm.Send_init([rows[me], MPI.INT64_T], p, 0))
+                    reqs.append(self._hdr_comm.Recv_init([rows[p], MPI.INT64_T], p, 0))
+            self._hdr_reqs = reqs
+            self._hdr_mv = memoryview(rows[me])
+            self._hdr_all = memoryview(rows.reshape(-1))
+        else:
+            # larger groups: one non-blocking all-reduce (MAX) of the digest, its negation and the negated time
+            self._hdr_buf = np.empty(3, np.int64)
+            self._hdr_mv = self._hdr_all = memoryview(self._hdr_buf)
+            self._hdr_post = partial(comm.Iallreduce, MPI.IN_PLACE, [self._hdr_buf, MPI.INT64_T], MPI.MAX)
         self.backend = backend
         self.checks = cfg.dist_checks()
         self._rank = comm.Get_rank()
@@ -150,6 +193,9 @@ class group:
 class _State:
     world = None
     groups = []
+
+
+_FAST_PLANS = {}       # (shape, dtype, op, group) -> the plan of a synchronous all_reduce (_collectives._FastPlan)
 
 
 def is_initialized():
@@ -210,6 +256,7 @@ def init_process_group(backend=None, init_method=None, timeout=None, world_size=
 
 def destroy_process_group(group=None):
     """Free a group's communicator; without an argument (or with group.WORLD) all groups and the default one."""
+    _FAST_PLANS.clear()
     if group is None or group is GroupMember.WORLD:
         _default()
         for g in _State.groups:
@@ -217,6 +264,8 @@ def destroy_process_group(group=None):
                 g.comm.Free()
             except Exception:
                 pass
+            _free_header(g)
+        _free_header(_State.world)
         _State.groups = []
         _State.world = None
         GroupMember.WORLD = globals()["group"].WORLD = None
@@ -226,6 +275,83 @@ def destroy_process_group(group=None):
     if group in _State.groups:
         _State.groups.remove(group)
         group.comm.Free()
+        _free_header(group)
+
+
+def _header_memory(comm):
+    """A zeroed shared mapping of 16 int64 words per rank of `comm`, or None (on every rank alike) when the ranks
+    are not all on this machine, the processor may reorder stores as seen by other cores (not x86), or the
+    mapping fails. Rank 0 creates the file (in /dev/shm where it exists), every rank maps it, then rank 0 removes
+    its name: nothing is left behind, and no collective call is needed to free it."""
+    MPI = _mpi()
+    ok = platform.machine().lower() in ("x86_64", "amd64")
+    try:
+        node = comm.Split_type(MPI.COMM_TYPE_SHARED)
+        ok = ok and node.Get_size() == comm.Get_size()
+        node.Free()
+    except (AttributeError, NotImplementedError, MPI.Exception):       # an MPI without MPI-3's shared split
+        ok = False
+    if not comm.allreduce(ok, op=MPI.LAND):
+        return None
+    size = 128 * comm.Get_size()
+    path = mm = None
+    if comm.Get_rank() == 0:
+        try:
+            shm_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+            fd, path = tempfile.mkstemp(prefix="cltensor-dist-", dir=shm_dir)
+            os.ftruncate(fd, size)
+            os.close(fd)
+        except OSError:
+            path = None
+    path = comm.bcast(path, root=0)
+    if path is not None:
+        try:
+            fd = os.open(path, os.O_RDWR)
+            try:
+                mm = mmap.mmap(fd, size)
+            finally:
+                os.close(fd)
+        except (OSError, ValueError):
+            mm = None
+    ok = comm.allreduce(mm is not None, op=MPI.LAND)
+    if comm.Get_rank() == 0 and path is not None:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    if not ok and mm is not None:
+        mm.close()
+    return mm if ok else None
+
+
+def _free_header(g):
+    """Release the persistent header requests and their communicator (pending ones after a timeout included), or
+    the shared header memory."""
+    if g._hdr_map is not None:
+        g._hdr_words.release()
+        try:
+            g._hdr_map.close()
+        except BufferError:
+            pass
+        g._hdr_map = g._hdr_words = None
+    elif g._hdr_comm is None:
+        return
+    for r in g._hdr_reqs or ():
+        try:
+            r.Free()
+        except Exception:
+            pass
+    try:
+        if g._hdr_comm is not None:
+            g._hdr_comm.Free()
+    except Exception:
+        pass
+    # a later call on the destroyed group fails in MPI as it does for groups whose headers are all-reduced
+    MPI = _mpi()
+    g._hdr_comm = g._hdr_reqs = None
+    g._hdr_buf = np.empty(3, np.int64)
+    g._hdr_mv = g._hdr_all = memoryview(g._hdr_buf)
+    g._hdr_post = partial(g.comm.Iallreduce, MPI.IN_PLACE, [g._hdr_buf, MPI.INT64_T], MPI.MAX)
 
 
 def new_group(ranks=None, timeout=None, backend=None, pg_options=None, use_local_synchronization=False,
@@ -319,12 +445,40 @@ def wait_requests(reqs, g, what, deadline=None, statuses=None):
         if spins & 63 == 0:
             now = time.monotonic()
             if now > deadline:
-                raise DistBackendError(
-                    f"[Rank {g.ranks[g.rank()]}] {what} timed out after {g.timeout.total_seconds():g} s (timeout "
-                    "of the process group): another rank did not reach the matching call. The group cannot be "
-                    "used again.")
+                raise _timed_out(g, what)
             if now > spin_until:
                 time.sleep(0 if now < spin_until + 0.1 else 5e-5)
+
+
+def _wait_words(g, what, k, peers):
+    """Wait until the peers' slots (word offsets `peers`) of the shared header memory hold call number k, driving
+    MPI's progress meanwhile (a peer may be waiting for this rank's part of an earlier non-blocking operation);
+    polled as wait_requests polls, and raising as it does at the group's deadline."""
+    w, progress = g._hdr_words, g._hdr_progress
+    now = time.monotonic()
+    deadline = now + g.timeout_s
+    spin_until = now + 0.002
+    spins = 0
+    while True:
+        for i in peers:
+            if w[i + 2] != k:
+                break
+        else:
+            return
+        progress()
+        spins += 1
+        if spins & 63 == 0:
+            now = time.monotonic()
+            if now > deadline:
+                raise _timed_out(g, what)
+            if now > spin_until:
+                time.sleep(0 if now < spin_until + 0.1 else 5e-5)
+
+
+def _timed_out(g, what):
+    return DistBackendError(
+        f"[Rank {g.ranks[g.rank()]}] {what} timed out after {g.timeout.total_seconds():g} s (timeout "
+        "of the process group): another rank did not reach the matching call. The group cannot be used again.")
 
 
 class Work:
@@ -416,13 +570,17 @@ def shape_digest(shape):
 
 
 def exchange_header(g, what, fields):
-    """Compare each rank's header over the group in one non-blocking all-reduce of three int64 words: a 62-bit
-    digest of the fields, its negation (MAX of both gives every rank's largest and smallest digest) and the
-    negated posting time (the earliest one). Returns _SAME when every rank sent the same digest; otherwise the
-    (size, HEADER_LEN) array of every rank's fields (a second, all-gather round that only mismatched calls pay).
-    The first field is the operation's code: ranks that called different operations raise here. Returns None
-    when the checks are off (CLTENSOR_DIST_CHECKS=0 at init_process_group): then a mismatch surfaces only as a
-    timeout.
+    """Compare each rank's header over the group: a 62-bit digest of the fields and the posting time. Groups of up
+    to HEADER_SHM_MAX ranks on one x86 machine write them into a shared page (two slots per rank, used
+    alternately: a rank runs at most one header ahead of the slowest; the call number is written last and read
+    first, and x86 keeps stores and loads in program order as other cores see them). Other groups of up to
+    HEADER_P2P_MAX ranks send three words (digest, its negation, negated time) to every other rank (persistent
+    point-to-point requests on the group's own header communicator); larger groups all-reduce them (MAX: every
+    rank's largest and smallest digest and the earliest posting time) in one non-blocking collective.
+    Returns _SAME when every rank sent the same digest; otherwise the (size, HEADER_LEN) array of every rank's
+    fields (a second, all-gather round that only mismatched calls pay). The first field is the operation's code:
+    ranks that called different operations raise here. Returns None when the checks are off
+    (CLTENSOR_DIST_CHECKS=0 at init_process_group): then a mismatch surfaces only as a timeout.
 
     Sets `g.header_settled`: True when this rank saw the exchange complete well before any rank's deadline for it
     (the earliest posting time + the group's timeout - a margin for delivery and clock differences). Then every
@@ -440,27 +598,75 @@ def header_digest(fields):
 
 
 def post_header(g, x):
-    """Start the header all-reduce of digest x (checks on); returns its request for header_result."""
-    h = g._hdr_buf
+    """Start the header exchange of digest x (checks on); returns what header_result waits for."""
+    w = g._hdr_words
+    if w is not None and g._hdr_done == g._hdr_k:
+        k = g._hdr_k = g._hdr_k + 1
+        i = g._hdr_own[k & 1]
+        w[i] = x
+        w[i + 1] = time_ns() // 1000
+        w[i + 2] = k                        # last: peers read the call number first
+        return k
+    if g._hdr_pending or w is not None:
+        # the previous exchange never completed (it timed out): the peers' words or requests are still pending
+        raise DistBackendError(f"[Rank {g.ranks[g._rank]}] a collective of this group timed out earlier: the group "
+                               "cannot be used again (destroy it)")
+    h = g._hdr_mv
     h[0] = x
     h[1] = -x
     h[2] = -int(time.time() * 1e6)
-    return g.comm.Iallreduce(_MPI.IN_PLACE, g._hdr_spec, _MPI.MAX)
+    reqs = g._hdr_reqs
+    if reqs is None:
+        return g._hdr_post()
+    g._hdr_pending = True
+    _MPI.Prequest.Startall(reqs)
+    return reqs
 
 
 def header_result(g, what, req, fields):
     """Wait for the header posted by post_header (until the group's timeout) and compare: see exchange_header.
     `fields` may be a function returning them (called only on a mismatch)."""
-    if not req.Test():
-        for _ in range(64):              # (a few microseconds: the other ranks usually arrive within them)
-            if req.Test():
+    if type(req) is int:
+        w = g._hdr_words
+        s = req & 1
+        peers = g._hdr_peers[s]
+        for i in peers:
+            if w[i + 2] != req:
+                _wait_words(g, what, req, peers)
                 break
-        else:
-            wait_requests([req], g, what)
-    hi, lo, first = g._hdr_buf.tolist()
-    t = g.timeout_s
-    g.header_settled = time.time() < -first * 1e-6 + t - min(t / 2, 60.0)
-    if hi == -lo:
+        g._hdr_done = req
+        i = g._hdr_own[s]
+        x, first, same = w[i], w[i + 1], True
+        for i in peers:
+            if w[i] != x:
+                same = False
+            if w[i + 1] < first:
+                first = w[i + 1]
+        first = -first
+    elif req is g._hdr_reqs:
+        test = _MPI.Request.Testall
+        if not test(req):
+            for _ in range(64):          # (a few microseconds: the other ranks usually arrive within them)
+                if test(req):
+                    break
+            else:
+                wait_requests(req, g, what)
+        g._hdr_pending = False
+        words = g._hdr_all.tolist()          # every rank's three words, in rank order
+        digests = words[0::3]
+        same = digests.count(digests[0]) == len(digests)
+        first = max(words[2::3])
+    else:
+        if not req.Test():
+            for _ in range(64):
+                if req.Test():
+                    break
+            else:
+                wait_requests([req], g, what)
+        hi, lo, first = g._hdr_all.tolist()
+        same = hi == -lo
+    g.header_settled = time.time() < -first * 1e-6 + g._settle_s
+    if same:
         return _SAME
     # a mismatch (seen alike by every rank): gather every rank's header for the error message
     MPI = _mpi()

@@ -383,3 +383,104 @@ def test_work_futures():
     doubled = fut.then(lambda f: f.value()[0] * 2)
     assert doubled.wait().tolist() == [N * (N + 1)] * 5
     assert fut.done() and fut.value()[0] is t
+
+
+def test_repeated_large_all_reduce_with_plans_and_p2p_headers():
+    """From the second call of a (shape, dtype, op, group) all_reduce runs a cached plan bound to the storage and
+    offset of its latest call; other storages, offsets, strides, device memory and mismatches stay correct."""
+    import gc
+    from cltensor.distributed._collectives import BLOCKING_BYTES, _FAST
+    n = BLOCKING_BYTES // 4 + 9
+    x = [data(r, ct.float32, (2, n)) for r in range(N)]
+    for op in (ReduceOp.SUM, ReduceOp.AVG):
+        for rep in range(3):                      # the first call records the plan, the others run it
+            t = ct.tensor(x[R])
+            v = t._version
+            dist.all_reduce(t, op=op)
+            close(t, expected(x, op, ct.float32), ct.float32)
+            assert t._version > v
+        assert any(k[0] == (2, n) and k[2] is op for k in _FAST)
+    plan = next(p for k, p in _FAST.items() if k[0] == (2, n) and k[2] is ReduceOp.SUM)
+    # the same storage twice in a row, then another storage, then an offset into a larger one
+    t = ct.tensor(x[R])
+    dist.all_reduce(t)
+    dist.all_reduce(t)
+    close(t, expected(x, ReduceOp.SUM, ct.float32) * N, ct.float32)
+    base = ct.full((3 * n + 5,), -1.0)
+    view = base[5:5 + 2 * n].view(2, n)
+    view.copy_(ct.tensor(x[R]))
+    dist.all_reduce(view)
+    close(view, expected(x, ReduceOp.SUM, ct.float32), ct.float32)
+    assert (base.numpy()[:5] == -1).all() and (base.numpy()[5 + 2 * n:] == -1).all()
+    # a transposed tensor of the same shape (other strides): after the header, the general path
+    tt = ct.tensor(np.ascontiguousarray(x[R].T)).T
+    dist.all_reduce(tt)
+    close(tt, expected(x, ReduceOp.SUM, ct.float32), ct.float32)
+    # the bound storage dies: the plan lets go of its memory and binds the next call's storage
+    del t, view, base
+    gc.collect()
+    assert plan.mem is None and plan.storage() is None
+    t = ct.tensor(x[R])
+    dist.all_reduce(t)
+    close(t, expected(x, ReduceOp.SUM, ct.float32), ct.float32)
+    # mismatches after a plan exists raise on every rank and leave the group usable
+    with pytest.raises(dist.DistBackendError, match="mismatched op"):
+        dist.all_reduce(t, op=ReduceOp.SUM if R == 0 else ReduceOp.AVG)
+    with pytest.raises(dist.DistBackendError, match="mismatched shape"):
+        dist.all_reduce(t if R == 0 else t.reshape(n, 2))
+    with pytest.raises(dist.DistBackendError, match="different collectives"):
+        if R == 0:
+            dist.all_reduce(t)
+        else:
+            dist.broadcast(t, src=0)
+    # a sub-group has its own plans and header requests
+    g = dist.new_group(list(range(N)))
+    for _ in range(2):
+        u = ct.tensor(x[R])
+        dist.all_reduce(u, group=g)
+        close(u, expected(x, ReduceOp.SUM, ct.float32), ct.float32)
+    dist.destroy_process_group(g)
+    assert not any(k[3] is g for k in _FAST)
+
+
+@pytest.mark.parametrize("kind", ["shared memory", "point to point", "all-reduce"])
+def test_header_exchanges_of_every_kind(kind, monkeypatch):
+    """Groups exchange headers in shared memory (one machine), point to point (up to HEADER_P2P_MAX ranks) or
+    with one all-reduce: the same results, errors and timeouts from each."""
+    from cltensor.distributed import _core
+    from cltensor.distributed._collectives import BLOCKING_BYTES
+    if kind != "shared memory":
+        monkeypatch.setattr(_core, "HEADER_SHM_MAX", 0)
+    if kind == "all-reduce":
+        monkeypatch.setattr(_core, "HEADER_P2P_MAX", 0)
+    g = dist.new_group(list(range(N)), timeout=timedelta(seconds=1))
+    assert (g._hdr_map is not None, g._hdr_reqs is not None) == (kind == "shared memory", kind == "point to point")
+    big = BLOCKING_BYTES // 4 + 1
+    for n in (5, big):
+        for _ in range(3):
+            t = ct.tensor(data(R, ct.float32, (n,)))
+            dist.all_reduce(t, group=g)
+            close(t, expected([data(r, ct.float32, (n,)) for r in range(N)], ReduceOp.SUM, ct.float32), ct.float32)
+            b = ct.tensor(data(R, ct.int32, (n,)))
+            dist.broadcast(b, src=N - 1, group=g)
+            close(b, data(N - 1, ct.int32, (n,)), ct.int32)
+    with pytest.raises(dist.DistBackendError, match="mismatched number of elements"):
+        dist.all_reduce(ct.zeros(big + R), group=g)
+    with pytest.raises(dist.DistBackendError, match="different collectives"):
+        if R == 0:
+            dist.all_reduce(ct.zeros(4), group=g)
+        else:
+            dist.broadcast(ct.zeros(4), src=0, group=g)
+    # rank 0 gives up (the others are not there); the others then match its header and time out after it
+    if R == 0:
+        with pytest.raises(dist.DistBackendError, match="timed out"):
+            dist.all_reduce(ct.ones(big), group=g)
+    dist.barrier()
+    if R != 0:
+        with pytest.raises(dist.DistBackendError, match="timed out"):
+            dist.all_reduce(ct.ones(big), group=g)
+    elif kind != "all-reduce":
+        with pytest.raises(dist.DistBackendError, match="cannot be used again"):
+            dist.all_reduce(ct.ones(4), group=g)
+    dist.barrier()
+    dist.destroy_process_group(g)
