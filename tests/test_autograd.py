@@ -1129,3 +1129,76 @@ def test_variable_like_torch():
         autograd.Variable([1.0])
     with pytest.raises(RuntimeError, match="Only Tensors of floating point"):
         autograd.Variable(ct.ones(2, dtype=ct.int64), requires_grad=True)
+
+
+# ---------------------------------------------------------------- backward()'s implicit gradient (kept between calls)
+
+def _scalar_loss(w):
+    return (w * w).sum()
+
+
+def test_implicit_gradient_kept_between_backward_calls_is_never_aliased():
+    from cltensor import _kernels
+    from cltensor.autograd import engine
+    w = ct.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    engine._SEEDS.clear()
+    loss = _scalar_loss(w)
+    n0 = _kernels.stats["launches"]
+    loss.backward()
+    first = _kernels.stats["launches"] - n0
+    g1 = w.grad
+    w.grad = None
+    loss = _scalar_loss(w)
+    n0 = _kernels.stats["launches"]
+    loss.backward()
+    assert _kernels.stats["launches"] - n0 == first - 1       # the ones are not filled again
+    assert host(w.grad).tolist() == [2.0, 4.0, 6.0]
+    g1.zero_()                      # an earlier .grad is its own tensor
+    assert host(w.grad).tolist() == [2.0, 4.0, 6.0]
+    # a scalar leaf's .grad takes a copy of the ones, so writing into it changes no later backward()
+    s = ct.tensor(1.5, requires_grad=True)
+    s.backward()
+    s.grad.mul_(10)
+    s.backward()
+    assert host(s.grad).item() == 11.0
+    w.grad = None
+    _scalar_loss(w).backward()
+    assert host(w.grad).tolist() == [2.0, 4.0, 6.0]
+
+
+def test_implicit_gradient_written_in_a_backward_is_renewed():
+    class Twice(autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x.clone()
+
+        @staticmethod
+        def backward(ctx, g):
+            return g.mul_(2)            # writes into its incoming gradient (the implicit ones)
+
+    for _ in range(3):
+        x = ct.tensor(3.0, requires_grad=True)
+        Twice.apply(x).backward()
+        assert host(x.grad).item() == 2.0
+
+
+def test_implicit_gradient_seen_by_hooks_or_retained_is_fresh():
+    seen = []
+    kept = []
+    for _ in range(2):
+        w = ct.tensor([1.0, 2.0], requires_grad=True)
+        loss = _scalar_loss(w)
+        loss.register_hook(lambda g: seen.append(g))
+        loss.backward()
+        loss2 = _scalar_loss(w)
+        loss2.retain_grad()
+        loss2.backward()
+        kept.append(loss2.grad)
+    assert seen[0] is not seen[1] and seen[0]._st is not seen[1]._st
+    assert kept[0]._st is not kept[1]._st
+    kept[0].zero_()
+    assert host(kept[1]).item() == 1.0
+    # create_graph and autograd.grad make their own ones as before
+    w = ct.tensor([1.0, 2.0], requires_grad=True)
+    (g,) = autograd.grad(_scalar_loss(w), w, create_graph=True)
+    assert host(g).tolist() == [2.0, 4.0]

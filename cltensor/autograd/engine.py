@@ -332,8 +332,30 @@ def _as_tuple(x):
     return tuple(x)
 
 
-def _make_grads(outputs, grad_outputs):
-    """The root gradients, and whether each is the engine's own (made here, not the caller's tensor)."""
+_SEEDS = {}     # (device, dtype, shape) -> (ones, its storage version): the implicit gradient of backward()
+
+
+def _seed(o):
+    """A tensor of ones like the one-element output o, kept between backward() calls (no fill launch each time):
+    the engine does not own it (a leaf's .grad takes a copy) and a new one is made when anything wrote into it.
+    An output whose node has hooks or retains its gradient (user code may keep the tensor) gets a fresh one."""
+    n = o.grad_fn
+    if n is not None and (n._hooks or n._pre_hooks or n._tensor_hooks or n._retained):
+        return _creation.ones_like(o)
+    key = (o._device, o._dtype, o._shape)
+    s = _SEEDS.get(key)
+    if s is not None:
+        t = s[0]
+        if t._st.version == s[1] and not t._st.shared:
+            return t
+    t = _creation.ones_like(o)
+    _SEEDS[key] = (t, t._st.version)
+    return t
+
+
+def _make_grads(outputs, grad_outputs, reuse=False):
+    """The root gradients, and whether each is the engine's own (made here, not the caller's tensor). reuse:
+    implicit gradients may be the kept ones of _seed (backward() without create_graph: nothing hands them back)."""
     gs, owned = [], []
     for i, (o, g) in enumerate(zip(outputs, grad_outputs)):
         if g is None:
@@ -341,6 +363,10 @@ def _make_grads(outputs, grad_outputs):
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             if not o._dtype.is_floating_point:
                 raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {o.dtype}")
+            if reuse:
+                gs.append(_seed(o))
+                owned.append(False)
+                continue
             g = _creation.ones_like(o)
         elif not isinstance(g, Tensor):
             g = _creation.full_like(o, g)
@@ -376,7 +402,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if retain_graph is None:
         retain_graph = create_graph
     _check_outputs(tensors)
-    gs, owned = _make_grads(tensors, grad_tensors)
+    gs, owned = _make_grads(tensors, grad_tensors, reuse=not create_graph)
     roots = [_edge(t) for t in tensors]
     if inputs is None:
         _run(roots, gs, owned, retain_graph, create_graph)
