@@ -1,7 +1,7 @@
 """Captured graphs: training steps eager vs captured (cltensor.cuda.graph + replay, and
 cltensor.compile(mode="reduce-overhead")) vs torch CPU, side by side.
 
-    python benchmarks/bench_graphs.py [--quick] [--torch-threads N] [--stages]
+    python benchmarks/bench_graphs.py [--quick] [--torch-threads N] [--stages] [--isolate K]
 
 Each row times one training step (zero_grad, forward, loss, backward, optimizer step) on a fixed batch: torch
 eager, cltensor eager, cltensor captured (the batch copied into the static inputs, then replay), cltensor
@@ -9,6 +9,10 @@ compile(mode="reduce-overhead"). Best of several round-robin repetitions, synchr
 cltensor is faster than torch. On a loaded 2-core machine torch's default thread pool can be 10-100x slower
 than one thread (its workers spin against PoCL's and other processes'): `--torch-threads 1` pins torch to one
 thread; the thread count is printed with the results.
+
+--isolate K runs each library in its own process instead (K rounds, torch and cltensor alternating, best of
+the rounds): in one process torch's thread pool (which spins after each parallel region) and PoCL's worker
+threads take cores from each other, which no user's program does; both numbers are worth quoting.
 
 --stages prints, instead, the eager step of each workload split into its stages (zero_grad, forward, loss,
 backward, optimizer step, the final synchronize) and the kernel launches of each, in the calling thread's CPU
@@ -97,11 +101,14 @@ def _stepper(lib, make):
     return step, x, y
 
 
-def _variants(make):
+def _variants(make, which="all"):
     out = {}
-    if torch is not None:
+    if torch is not None and which in ("all", "torch"):
         ts, tx, ty = _stepper(torch, make)
         out["torch"] = lambda: ts(tx, ty)
+    if which == "torch":
+        out["_launches"] = None
+        return out
     es, ex, ey = _stepper(ct, make)
     out["eager"] = lambda: es(ex, ey)
     gs, gx, gy = _stepper(ct, make)
@@ -141,13 +148,13 @@ def _best(fns, reps, inner):
     return {k: v * 1e6 for k, v in best.items()}
 
 
-def rows(quick=False):
+def rows(quick=False, which="all"):
     reps = 5 if quick else 15
     out = []
     for name, make, inner in (("SimpleModel train step (Linear 10-50-1, SGD momentum)", _simple, 20),
                               ("digits CNN train step (b64, Adam)", _digits, 3),
                               ("GPT train step (2 layers, d=64, seq 32, batch 8, AdamW)", _gpt, 2)):
-        fns = _variants(make)
+        fns = _variants(make, which)
         n = fns.pop("_launches")
         t = _best(fns, reps, inner)
         t["op"], t["launches"] = name, n
@@ -205,13 +212,49 @@ def main_stages(quick):
             print(f"  {clk:13s} " + "  ".join(f"{k} {x:7.1f}" for k, x in zip(_STAGES, v)) + f"  total {sum(v):8.1f}")
 
 
+def _isolated(argv, rounds):
+    """Each library in its own process (torch's thread pool and PoCL's worker threads never share the cores, as
+    in a user's program), the processes alternating; per workload and variant the best of the rounds."""
+    import json
+    import subprocess
+    base = [sys.executable, os.path.abspath(__file__)] + [a for a in argv if a in ("--quick",)]
+    if "--torch-threads" in argv:
+        base += ["--torch-threads", argv[argv.index("--torch-threads") + 1]]
+    best = {}
+    loads = [os.getloadavg()[0]]
+    for r in range(rounds):
+        for which in (("torch", "cltensor") if r % 2 == 0 else ("cltensor", "torch")):
+            p = subprocess.run(base + ["--only", which], check=True, stdout=subprocess.PIPE, text=True)
+            for ln in p.stdout.splitlines():
+                if ln.startswith("RESULT "):
+                    for row in json.loads(ln[7:]):
+                        b = best.setdefault(row["op"], {"op": row["op"]})
+                        for k, v in row.items():
+                            if k == "launches":
+                                if v is not None:
+                                    b[k] = v
+                            elif k != "op":
+                                b[k] = min(b.get(k, float("inf")), v)
+            loads.append(os.getloadavg()[0])
+    print(f"isolated processes, {rounds} rounds alternating torch / cltensor (load average "
+          f"{min(loads):.1f}-{max(loads):.1f})")
+    return list(best.values())
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if "--torch-threads" in argv and torch is not None:
         torch.set_num_threads(int(argv[argv.index("--torch-threads") + 1]))
     if "--stages" in argv:
         return main_stages("--quick" in argv)
-    rs = rows("--quick" in argv)
+    if "--only" in argv:            # one side of --isolate: results as JSON for the parent process
+        import json
+        print("RESULT " + json.dumps(rows("--quick" in argv, argv[argv.index("--only") + 1])))
+        return
+    if "--isolate" in argv:
+        rs = _isolated(argv, int(argv[argv.index("--isolate") + 1]))
+    else:
+        rs = rows("--quick" in argv)
     dev = ct.get_default_device()
     print(f"device {dev} ({ct._device.device_info(dev).name}); torch threads "
           f"{torch.get_num_threads() if torch is not None else '-'}; times in us per step, best of round-robin reps")
