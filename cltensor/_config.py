@@ -6,7 +6,7 @@ choice it governs is made. Each variable has one accessor here; no other module 
 import os
 
 __all__ = ["device", "device_profile", "debug", "gemm_variant", "autotune", "cache_dir", "cache_binaries", "conv",
-           "dist_checks", "sdpa", "build_progress", "cache_fill",
+           "dist_checks", "sdpa", "build_progress", "cache_fill", "launch_batch",
            "VARIABLES"]
 
 # name -> (default, meaning): the documented variables
@@ -23,6 +23,7 @@ VARIABLES = {
     "CLTENSOR_DIST_CHECKS": ("1", "'0': collectives skip the shape/dtype header exchange between ranks"),
     "CLTENSOR_CACHE_FILL": ("1", "'0': no background process stores the binaries of a run's new programs at exit"),
     "CLTENSOR_BUILD_PROGRESS": ("auto", "kernel build progress on stderr: auto (after 1 s of building) | 1 | 0"),
+    "CLTENSOR_LAUNCH_BATCH": ("auto", "small kernels released to the device together: auto | 0 (off) | N"),
 }
 
 
@@ -81,3 +82,14 @@ def build_progress():
 
 def cache_fill():
     return _get("CLTENSOR_CACHE_FILL") != "0"
+
+
+def launch_batch():
+    """None: the device's default (Tuning.launch_batch); else small kernels per launch gate (0: no gate)."""
+    v = _get("CLTENSOR_LAUNCH_BATCH")
+    if v in (None, "", "auto"):
+        return None
+    try:
+        return max(int(v), 0)
+    except ValueError:
+        raise ValueError(f"CLTENSOR_LAUNCH_BATCH must be 'auto' or a non-negative integer, not {v!r}") from None

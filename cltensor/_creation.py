@@ -56,7 +56,7 @@ def _post(t, requires_grad):
 
 # ---------------------------------------------------------------- from host data
 
-def _upload(arr, dtype, dev, owned):
+def _upload(arr, dtype, dev):
     """A new contiguous tensor on dev holding arr's values (arr: numpy array already of dtype)."""
     arr = np.require(arr, dtype=dtype.np, requirements="C")  # keeps 0-d (ascontiguousarray makes 1-d)
     t = empty_tensor(arr.shape, dtype, dev)
@@ -67,7 +67,8 @@ def _upload(arr, dtype, dev, owned):
         elif _dispatch.capture is not None:     # recorded by the graph being captured (replays copy again)
             _dispatch.capture.upload(st.rt, st.buf, arr)
         else:
-            dv.cl.enqueue_copy(st.rt.queue, st.buf, arr, is_blocking=not owned)
+            # (blocking either way: pyopencl waits for a host transfer's event when the event is dropped)
+            dv.blocking_copy(st.rt.queue, st.buf, arr)
     return t
 
 
@@ -204,7 +205,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     elif arr.dtype != d.np:
         with np.errstate(over="ignore", invalid="ignore"):
             arr = arr.astype(d.np)
-    t = _upload(arr, d, dev, not isinstance(data, np.ndarray))
+    t = _upload(arr, d, dev)
     return _post(t, requires_grad)
 
 
@@ -669,7 +670,7 @@ def _tensor_init(self, *args, dtype=None, device=None):
 
 
 def _rebuild_bf16(bits, device, requires_grad):
-    t = _upload(np.asarray(bits, np.uint16), D.bfloat16, _dev(device), True)
+    t = _upload(np.asarray(bits, np.uint16), D.bfloat16, _dev(device))
     return _post(t, requires_grad)
 
 

@@ -142,7 +142,6 @@ class _Plan:
     __slots__ = ("kern", "gsize", "lsize", "tail", "scal", "kc", "last", "types", "uses")
 
 
-_ENQ = K.cl._cl.enqueue_nd_range_kernel
 
 
 def run(expr, out, operands, cdts, rdt):
@@ -182,12 +181,12 @@ def run(expr, out, operands, cdts, rdt):
         # set again (usually the output buffer alone), then one enqueue (docs/performance.md)
         K.set_changed(kc, plan.types, plan.last, args)
         K.stats["launches"] += 1
-        _ENQ(rt.queue, kc, plan.gsize, plan.lsize, None, None, False, False)
+        K.enqueue(rt.queue, kc, plan.gsize, plan.lsize, nb <= K.SMALL_BYTES)
     else:
         if kc is None and nb < _BIG and K.observer is None:      # (an observer: collecting stand-ins, profiling)
             _bind_plan(plan, args)
         args += plan.tail
-        K.launch(rt, plan.kern, plan.gsize, plan.lsize, args)
+        K.launch(rt, plan.kern, plan.gsize, plan.lsize, args, nb <= K.SMALL_BYTES)
     if sync:
         rt.queue.finish()
     return out

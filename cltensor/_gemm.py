@@ -412,7 +412,7 @@ def _round_up(n, m):
 # so a repeated GEMM costs a dict lookup, three buffer-size checks and the enqueue.
 
 class _Plan:
-    __slots__ = ("kernel", "gsize", "lsize", "args", "order", "pack", "need", "scal")
+    __slots__ = ("kernel", "gsize", "lsize", "args", "order", "pack", "need", "scal", "small")
 
     def __init__(self, kernel, gsize, lsize, args, order, need, pack=None, epi=None):
         self.kernel, self.gsize, self.lsize, self.args = kernel, gsize, lsize, list(args)
@@ -421,10 +421,12 @@ class _Plan:
         self.pack = pack     # None or (kernel, gsize, lsize, args, temp bytes, source index)
         # the epilogue's scalar arguments (set on every call): their first index and compute dtypes
         self.scal = (len(self.args) - len(epi[1]) + 1, epi[1][1:]) if epi else None
+        self.small = False   # little work: the launch gate may hold it back (_device.Queue; set by gemm())
 
 
 _plans = {}
 _PLAN_CACHE_MAX = 2048
+_SMALL_MACS = 1 << 17     # products of at most this many multiply-adds are small kernels (_kernels.SMALL_BYTES)
 _last_plan = {}   # kernel -> the plan whose scalar arguments were set on it last (kernels are stateful)
 
 
@@ -460,6 +462,8 @@ def gemm(rt, dtype, batch, M, N, K, a, b, c, alpha=1, beta=0, acc_dtype=None, va
     if plan is None:
         plan = _make_plan(rt, dtype, int(batch), int(M), int(N), int(K), tuple(a[1:]), tuple(b[1:]),
                           tuple(c[1:]), alpha, beta, acc_dtype, variant, params, d, ep)
+        if plan is not None:
+            plan.small = batch * M * N * max(K, 1) <= _SMALL_MACS
         if key is not None:
             if len(_plans) >= _PLAN_CACHE_MAX:
                 _plans.clear()
@@ -478,7 +482,7 @@ def _run(rt, plan, bufs, scal=()):
         pk, pg, pl, pargs, nbytes, src = plan.pack
         tmp = rt.alloc(nbytes)
         pargs[0], pargs[5] = bufs[src], tmp[1][0]
-        _kernels.launch(rt, pk, pg, pl, pargs)
+        _kernels.launch(rt, pk, pg, pl, pargs, plan.small)
         pargs[0] = pargs[5] = None
     o, args, k = plan.order, plan.args, plan.kernel
     ba, bb, bc = bufs[o[0]], (tmp[1][0] if o[1] < 0 else bufs[o[1]]), bufs[o[2]]
@@ -497,14 +501,14 @@ def _run(rt, plan, bufs, scal=()):
             k.set_arg(25, bufs[3])
         for j, v in enumerate(sv):
             k.set_arg(plan.scal[0] + j, v)
-        _kernels.enqueue_set(rt, k, plan.gsize, plan.lsize)
+        _kernels.enqueue_set(rt, k, plan.gsize, plan.lsize, plan.small)
     else:
         args[0], args[5], args[10] = ba, bb, bc
         if len(bufs) > 3:
             args[25] = bufs[3]
         if sv:
             args[plan.scal[0]:] = sv
-        _kernels.launch(rt, k, plan.gsize, plan.lsize, args)
+        _kernels.launch(rt, k, plan.gsize, plan.lsize, args, plan.small)
         args[0] = args[5] = args[10] = None      # do not keep the caller's buffers alive
         if len(bufs) > 3:
             args[25] = None

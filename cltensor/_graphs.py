@@ -350,6 +350,7 @@ class Graph:
             else:
                 plan.append((op.rt.queue, None, op.buf, op.host))
         self._plan = plan
+        self._queues = {q for q, *_ in plan}
         self._rng = [op for op in self._ops if isinstance(op, _Launch) and op.rng is not None]
 
     # replay ------------------------------------------------------------------------------------------
@@ -361,6 +362,9 @@ class Graph:
             self._refresh()
         self._replays += 1
         enq = _ENQ
+        for q in self._queues:        # eager kernels held back by a launch gate go first (_device.Queue)
+            if q.gate is not None:
+                q.open_gate()
         for q, k, g, l in self._plan:
             if k is not None:
                 enq(q, k, g, l, None, None, False, False)

@@ -586,13 +586,18 @@ def set_scalar(kernel, i, t, v):
         kernel._set_arg_buf_pack_multi((i, c, v if type(v) is not bool else int(v)))
 
 
+# Kernels whose operands hold at most this many bytes are "small" for the launch gate (_device.Queue): a few
+# microseconds of work, which can wait behind it while the host enqueues the next ones.
+SMALL_BYTES = 1 << 16
+
 # The launch observer: None normally; the profiler (cltensor/profiler.py) or CLTENSOR_DEBUG install one that
 # sees (rt, kernel, gsize, lsize, args) and does the enqueue itself.
 observer = None
 
 
-def launch(rt, kernel, gsize, lsize, args):
-    """Enqueue kernel on rt's queue (asynchronously). Returns the event."""
+def launch(rt, kernel, gsize, lsize, args, small=False):
+    """Enqueue kernel on rt's queue (asynchronously). Returns the event. small: a kernel of little work, which
+    the launch gate may hold back (_device.Queue)."""
     if _dispatch.mode is not None:      # cltensor.compile: an eager kernel during a trace is a graph break
         _dispatch.mode.before_launch()
     stats["launches"] += 1
@@ -600,17 +605,67 @@ def launch(rt, kernel, gsize, lsize, args):
         return observer(rt, kernel, gsize, lsize, args)
     if _untyped and kernel in _untyped:
         return _launch_slow(rt.queue, kernel, gsize, lsize, args)
-    return kernel(rt.queue, gsize, lsize, *args)
+    return invoke(rt.queue, kernel, gsize, lsize, args, small)
 
 
-def launch_bound(rt, kernel, gsize, lsize, args):
+def enqueue(q, kernel, gsize, lsize, small=False):
+    """clEnqueueNDRangeKernel of a kernel whose arguments are set, through q's launch gate (_device.Queue): the
+    second of consecutive small kernels (little work, held back at no cost) closes it, any other kernel opens it
+    after its enqueue."""
+    if q.batch:
+        if small:
+            if q.gate is None:
+                if not q.run:           # the first small kernel after others goes as it is (a gate costs more)
+                    q.run = True
+                    return _ENQ(q, kernel, gsize, lsize, None, None, False, False)
+                q.close_gate()
+            ev = _ENQ(q, kernel, gsize, lsize, None, None, False, False)
+            n = q.gated + 1
+            if n >= q.batch:
+                q.open_gate()
+            else:
+                q.gated = n
+            return ev
+        q.run = False
+        if q.gate is not None:
+            ev = _ENQ(q, kernel, gsize, lsize, None, None, False, False)
+            q.open_gate()
+            return ev
+    return _ENQ(q, kernel, gsize, lsize, None, None, False, False)
+
+
+def invoke(q, kernel, gsize, lsize, args, small=False):
+    """pyopencl's invoker (sets every argument, then enqueues) through q's launch gate (see enqueue)."""
+    if q.batch:
+        if small:
+            if q.gate is None:
+                if not q.run:
+                    q.run = True
+                    return kernel(q, gsize, lsize, *args)
+                q.close_gate()
+            ev = kernel(q, gsize, lsize, *args)
+            n = q.gated + 1
+            if n >= q.batch:
+                q.open_gate()
+            else:
+                q.gated = n
+            return ev
+        q.run = False
+        if q.gate is not None:
+            ev = kernel(q, gsize, lsize, *args)
+            q.open_gate()
+            return ev
+    return kernel(q, gsize, lsize, *args)
+
+
+def launch_bound(rt, kernel, gsize, lsize, args, small=False):
     """launch() for callers that pass every argument on every launch (and set none on the kernel themselves):
     from its second launch with this geometry the kernel gets its own clone, and later launches set only the
     arguments that changed (buffers compared by identity, scalars by value), then enqueue it directly instead
     of pyopencl's invoker packing and setting every argument (docs/performance.md). The original kernel's
     arguments are left as they were, so callers that keep arguments set on it (enqueue_set) must use launch()."""
     if _dispatch.mode is not None or observer is not None or (_untyped and kernel in _untyped):
-        return launch(rt, kernel, gsize, lsize, args)
+        return launch(rt, kernel, gsize, lsize, args, small)
     stats["launches"] += 1
     key = (kernel, gsize, lsize)
     b = _bound.get(key)
@@ -620,13 +675,13 @@ def launch_bound(rt, kernel, gsize, lsize, args):
             _bind_uses.clear()
         _bind_uses[key] = n
         if n < 2 or not _bind(key, kernel, args):
-            return kernel(rt.queue, gsize, lsize, *args)
+            return invoke(rt.queue, kernel, gsize, lsize, args, small)
         b = _bound[key]
     kc, types, last = b
     if len(args) != len(last):
-        return kernel(rt.queue, gsize, lsize, *args)
+        return invoke(rt.queue, kernel, gsize, lsize, args, small)
     set_changed(kc, types, last, args)
-    return _ENQ(rt.queue, kc, gsize, lsize, None, None, False, False)
+    return enqueue(rt.queue, kc, gsize, lsize, small)
 
 
 def set_changed(kc, types, last, args):
@@ -670,25 +725,25 @@ def _bind(key, kernel, args):
 UNSET = object()        # (no argument set yet on a clone: see set_changed)
 
 
-def enqueue_set(rt, kernel, gsize, lsize):
+def enqueue_set(rt, kernel, gsize, lsize, small=False):
     """Enqueue kernel with the arguments already set on it (callers that keep a kernel's scalar arguments set
     between launches and change only buffers with set_arg)."""
     stats["launches"] += 1
     if observer is not None:
         return observer(rt, kernel, gsize, lsize, None)
-    return cl._cl.enqueue_nd_range_kernel(rt.queue, kernel, gsize, lsize, None, None, False, False)
+    return enqueue(rt.queue, kernel, gsize, lsize, small)
 
 
 def _launch_slow(queue, kernel, gsize, lsize, args):
     if args is None:
-        return cl._cl.enqueue_nd_range_kernel(queue, kernel, gsize, lsize, None, None, False, False)
+        return enqueue(queue, kernel, gsize, lsize)
     if kernel.__dict__.get("typed") is None:   # not declared by the caller: infer from this call's numpy scalars
         _set_types(kernel, [None if a is None or isinstance(a, (cl.MemoryObjectHolder, cl.LocalMemory))
                             else np.asarray(a).dtype for a in args])
     lim = kernel.__dict__.get("wg_limit")
     if lim is not None and lsize is not None and len(lsize) == 1 and lsize[0] > lim:
         lsize = (lim,)       # 1-D launches round the global size up to a power-of-two local size: lim divides it
-    return kernel(queue, gsize, lsize, *args)
+    return invoke(queue, kernel, gsize, lsize, args)
 
 
 def _debug_observer(rt, kernel, gsize, lsize, args):

@@ -793,7 +793,7 @@ def to_device_contiguous(t, dev):
         if r._st.rt is None:
             r._st.host[:a.nbytes] = a.reshape(-1).view(np.uint8)
         else:
-            dv.cl.enqueue_copy(r._st.rt.queue, r._st.buf, np.ascontiguousarray(a), is_blocking=True)
+            dv.blocking_copy(r._st.rt.queue, r._st.buf, np.ascontiguousarray(a))
     return r
 
 

@@ -197,7 +197,8 @@ def _reduce(x, dims, op, out_dtype, acc, cdt=None, mapx="x", fin="a", aux=None, 
     args += [auxbuf, pt(p0), pt(p1)]
     args += plan.tail
     rt = st.rt
-    K.launch_bound(rt, plan.kern, plan.gsize, plan.lsize, args)
+    small = st.nbytes <= K.SMALL_BYTES
+    K.launch_bound(rt, plan.kern, plan.gsize, plan.lsize, args, small)
     if plan.S > 1:
         args2 = [part._st.buf, it(0)]
         if arg:
@@ -207,7 +208,7 @@ def _reduce(x, dims, op, out_dtype, acc, cdt=None, mapx="x", fin="a", aux=None, 
             args2 += [ires._st.buf, it(ires._offset)]
         args2 += [auxbuf, pt(p0), pt(p1)]
         args2 += plan.tail2
-        K.launch_bound(rt, plan.kern2, plan.gsize2, plan.lsize, args2)
+        K.launch_bound(rt, plan.kern2, plan.gsize2, plan.lsize, args2, small)
     if st.shared:
         rt.queue.finish()
     return res, ires

@@ -177,7 +177,7 @@ class Tensor:
         out = np.empty(t._shape, t._dtype.np)
         if out.size:
             rt = t._st.rt
-            dv.cl.enqueue_copy(rt.queue, out, t._st.buf, src_offset=t._offset * t._dtype.itemsize, is_blocking=True)
+            dv.blocking_copy(rt.queue, out, t._st.buf, src_offset=t._offset * t._dtype.itemsize)
         return out
 
     def __array__(self, dtype=None, copy=None):

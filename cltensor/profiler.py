@@ -82,7 +82,7 @@ class profile:
     def _swap(self, rt):
         q = _prof_queues.get(rt)
         if q is None:
-            q = _prof_queues[rt] = cl.CommandQueue(rt.ctx, properties=cl.command_queue_properties.PROFILING_ENABLE)
+            q = _prof_queues[rt] = dv.Queue(rt.ctx, properties=cl.command_queue_properties.PROFILING_ENABLE)
         rt.queue.finish()
         self._swapped[rt] = rt.queue
         rt.queue = q

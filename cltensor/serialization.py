@@ -180,7 +180,7 @@ def _storage_bytes(st):
     if host is not None:
         return host[:n].tobytes()
     out = np.empty(n, np.uint8)
-    dv.cl.enqueue_copy(st.rt.queue, out, st.buf, is_blocking=True)
+    dv.blocking_copy(st.rt.queue, out, st.buf)
     return out.tobytes()
 
 

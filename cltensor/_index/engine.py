@@ -62,9 +62,9 @@ def _read_err(rt):
     if _dispatch.capture is not None:
         return False
     h = np.zeros(1, np.int32)
-    dv.cl.enqueue_copy(rt.queue, h, _err_buf(rt), is_blocking=True)
+    dv.blocking_copy(rt.queue, h, _err_buf(rt))
     if h[0]:
-        dv.cl.enqueue_copy(rt.queue, _err_buf(rt), np.zeros(1, np.int32), is_blocking=True)
+        dv.blocking_copy(rt.queue, _err_buf(rt), np.zeros(1, np.int32))
         return True
     return False
 
@@ -275,7 +275,7 @@ def _nonzero_raw(x, transposed=False):
     h = np.zeros(1, np.int64)
     if _dispatch.capture is not None:     # the result's shape depends on the values: no captured graph can hold it
         _dispatch.capture.host_read()
-    dv.cl.enqueue_copy(rt.queue, h, offs._st.buf, src_offset=nw * 8, is_blocking=True)
+    dv.blocking_copy(rt.queue, h, offs._st.buf, src_offset=nw * 8)
     total = int(h[0])
     out = empty_tensor((nd, total) if transposed else (total, nd), D.int64, dev)
     if total and nd:

@@ -64,8 +64,7 @@ def write_array(t, arr):
         t._host_array()[...] = arr.reshape(t._shape)
         return
     if t.is_contiguous():
-        dv.cl.enqueue_copy(st.rt.queue, st.buf, np.ascontiguousarray(arr),
-                           dst_offset=t._offset * t._dtype.itemsize, is_blocking=True)
+        dv.blocking_copy(st.rt.queue, st.buf, np.ascontiguousarray(arr), dst_offset=t._offset * t._dtype.itemsize)
         return
     with no_grad():
         src = _creation.from_numpy(np.ascontiguousarray(arr).reshape(t._shape)).to(t._device)
@@ -75,14 +74,12 @@ def write_array(t, arr):
 def read_chunk(t, start, out):
     """Copy elements [start, start + len(out)) of contiguous device tensor t into the host array out."""
     st = t._st
-    dv.cl.enqueue_copy(st.rt.queue, out, st.buf, src_offset=(t._offset + start) * t._dtype.itemsize,
-                       is_blocking=True)
+    dv.blocking_copy(st.rt.queue, out, st.buf, src_offset=(t._offset + start) * t._dtype.itemsize)
 
 
 def write_chunk(t, start, arr):
     st = t._st
-    dv.cl.enqueue_copy(st.rt.queue, st.buf, arr, dst_offset=(t._offset + start) * t._dtype.itemsize,
-                       is_blocking=True)
+    dv.blocking_copy(st.rt.queue, st.buf, arr, dst_offset=(t._offset + start) * t._dtype.itemsize)
 
 
 def check_tensor(t, name="tensor"):

@@ -45,7 +45,6 @@ class _Bound:
 
 
 _bound = {}      # id(parameter) -> _Bound (dropped with the parameter)
-_ENQ = K.cl._cl.enqueue_nd_range_kernel
 
 
 def _forget(key, ref):
@@ -83,7 +82,7 @@ def _fast_update(defname, p, g, states, scalars, flags):
             last[i] = v
         i += 1
     K.stats["launches"] += 1
-    _ENQ(pst.rt.queue, kc, b.gsize, b.lsize, None, None, False, False)
+    K.enqueue(pst.rt.queue, kc, b.gsize, b.lsize, pst.nbytes <= K.SMALL_BYTES)
     pst.version += 1
     for s in states:
         if s is not None:
@@ -234,7 +233,7 @@ def _launch_multi(defname, rt, dt, chunk, scalars, flags):
     if k.__dict__.get("typed") is None:
         K.set_arg_types(k, [type(a) if isinstance(a, np.generic) else None for a in args])
     ls = rt.local_size
-    K.launch_bound(rt, k, (K.round_up(start, ls),), (ls,), args)
+    K.launch_bound(rt, k, (K.round_up(start, ls),), (ls,), args, start * 8 * dt.itemsize <= K.SMALL_BYTES)
     for p, g, states in chunk:
         p._st.version += 1
         for s in states:
