@@ -524,7 +524,7 @@ class _Loader:
 
     def make(self, arr, dev):
         if arr.dtype == np.uint16:      # bfloat16 bits (cltensor has no uint16 dtype)
-            return _creation._upload(np.ascontiguousarray(arr), D.bfloat16, dev, True)
+            return _creation._upload(np.ascontiguousarray(arr), D.bfloat16, dev)
         if self.mmap and dev.type == "cpu" and arr.base is not None and isinstance(self.backing, np.memmap):
             return _creation.from_numpy(arr) if arr.size else _creation.tensor(arr.copy(), device=dev)
         return _creation.tensor(np.ascontiguousarray(arr), device=dev)

@@ -140,7 +140,7 @@ def _zeros(shape, dtype, device):
 
 def _host_index(arr, dev):
     """An int64 index tensor uploaded from host values (a fresh array: the copy need not block)."""
-    return _creation._upload(np.array(arr, dtype=np.int64), D.int64, dev, True)
+    return _creation._upload(np.array(arr, dtype=np.int64), D.int64, dev)
 
 
 def _flat_view(t):

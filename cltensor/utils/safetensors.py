@@ -43,7 +43,7 @@ def _to_numpy(tensors):
 
 def _to_tensor(arr, device):
     if arr.dtype == np.uint16:      # BF16 bits (U16 entries raise before this: cltensor has no uint16)
-        return _creation._upload(np.array(arr, order="C"), D.bfloat16, _creation._dev(device), True)
+        return _creation._upload(np.array(arr, order="C"), D.bfloat16, _creation._dev(device))
     return _creation.tensor(np.array(arr, order="C"), device=device)
 
 

@@ -101,7 +101,7 @@ def adopt(arr, device):
             buf = dv.cl.Buffer(rt.ctx, dv.cl.mem_flags.READ_WRITE | dv.cl.mem_flags.USE_HOST_PTR, hostbuf=host)
             st = dv.Storage(rt, arr.nbytes, buf=buf, host=host, owner=arr)
         return make(st, shape, contiguous_strides(shape), 0, d, dev)
-    return _upload(arr, d, dev, False)
+    return _upload(arr, d, dev)
 
 
 def copy_to_tensor(src, device):
@@ -116,7 +116,7 @@ def copy_to_tensor(src, device):
             if dst.size:
                 np.copyto(dst, src)
             return t
-    return _upload(src, d, dev, False)
+    return _upload(src, d, dev)
 
 
 def out_array(t):
