@@ -266,9 +266,9 @@ import cltensor as ct
 from cltensor import _kernels as K, _gemm
 local_sizes = []
 _launch = K.launch
-def launch(rt, kernel, g, l, args):
+def launch(rt, kernel, g, l, args, *rest):
     local_sizes.append(l)
-    return _launch(rt, kernel, g, l, args)
+    return _launch(rt, kernel, g, l, args, *rest)
 K.launch = launch
 _enq = cl.enqueue_nd_range_kernel
 def enq(queue, k, g, l, *a, **kw):
