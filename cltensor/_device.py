@@ -374,7 +374,11 @@ class Queue(cl.CommandQueue if cl is not None else object):
     kernel through _kernels.enqueue/invoke with `small` set for kernels of little work; the gate closes at a
     small kernel, and opens after `batch` of them, at the first kernel that is not small, before every wait on
     the queue (finish(), blocking_copy(): pyopencl's waits hold the GIL) and at exit. Nothing else can wait on
-    a runtime's queue: no OpenCL event leaves cltensor. batch 0: a plain queue."""
+    a runtime's queue: no OpenCL event leaves cltensor. batch 0: a plain queue.
+
+    Only the main thread's launches use the gate: the first launch or wait on the queue from any other thread
+    opens it and switches it off for good (switch_off; threads launching concurrently computed wrong values with
+    the gate on in a stress test, and one thread's closed gate could hold another's wait)."""
 
     def __init__(self, ctx, batch=0, properties=None):
         if properties is None:
@@ -389,9 +393,15 @@ class Queue(cl.CommandQueue if cl is not None else object):
         if batch:
             _gated.add(self)
 
+    def switch_off(self):
+        """No more gates on this queue (another thread uses it); the closed one is opened."""
+        with self.lock:
+            self.batch = 0
+        self.open_gate()
+
     def close_gate(self):
         with self.lock:
-            if self.gate is None:
+            if self.gate is None and self.batch:
                 ue = cl.UserEvent(self.context)
                 try:
                     cl.enqueue_marker(self, wait_for=[ue])
@@ -400,6 +410,8 @@ class Queue(cl.CommandQueue if cl is not None else object):
                     raise
                 self.gated = 0
                 self.gate = ue
+        if not self.batch:
+            self.open_gate()
 
     def open_gate(self):
         """Release the commands held behind the gate (nothing when none is closed); never waits."""
@@ -412,6 +424,8 @@ class Queue(cl.CommandQueue if cl is not None else object):
         g.set_status(cl.command_execution_status.COMPLETE)
 
     def finish(self):
+        if self.batch and threading.get_ident() != MAIN_THREAD:
+            self.switch_off()
         if self.gate is not None:
             self.open_gate()
         return super().finish()
@@ -427,6 +441,7 @@ def blocking_copy(queue, dst, src, **kw):
 
 
 _gated = weakref.WeakSet() if cl is not None else set()
+MAIN_THREAD = threading.main_thread().ident
 
 
 @atexit.register

@@ -175,18 +175,19 @@ def run(expr, out, operands, cdts, rdt):
             sync = sync or ost.shared
         else:
             args.append(scalar_arg(op, sc))
-    kc = plan.kc
-    if kc and K.observer is None and _dispatch.mode is None:
-        # the plan's own kernel: its size/stride arguments stay set, only changed buffers/offsets/scalars are
-        # set again (usually the output buffer alone), then one enqueue (docs/performance.md)
-        K.set_changed(kc, plan.types, plan.last, args)
-        K.stats["launches"] += 1
-        K.enqueue(rt.queue, kc, plan.gsize, plan.lsize, nb <= K.SMALL_BYTES)
-    else:
-        if kc is None and nb < _BIG and K.observer is None:      # (an observer: collecting stand-ins, profiling)
-            _bind_plan(plan, args)
-        args += plan.tail
-        K.launch(rt, plan.kern, plan.gsize, plan.lsize, args, nb <= K.SMALL_BYTES)
+    with K.LOCK:        # the plan's clone and its record of set arguments are shared by all threads
+        kc = plan.kc
+        if kc and K.observer is None and _dispatch.mode is None:
+            # the plan's own kernel: its size/stride arguments stay set, only changed buffers/offsets/scalars are
+            # set again (usually the output buffer alone), then one enqueue (docs/performance.md)
+            K.stats["launches"] += 1
+            K.set_changed(kc, plan.types, plan.last, args)
+            K.enqueue(rt.queue, kc, plan.gsize, plan.lsize, nb <= K.SMALL_BYTES)
+        else:
+            if kc is None and nb < _BIG and K.observer is None:      # (an observer: stand-ins, profiling)
+                _bind_plan(plan, args)
+            args += plan.tail
+            K.launch(rt, plan.kern, plan.gsize, plan.lsize, args, nb <= K.SMALL_BYTES)
     if sync:
         rt.queue.finish()
     return out

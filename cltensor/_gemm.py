@@ -477,44 +477,45 @@ def _run(rt, plan, bufs, scal=()):
         if need > buf.size:
             raise ValueError(f"gemm: operand {name} reaches byte {need}, past the end of its buffer "
                              f"({buf.size} bytes)")
-    tmp = None
-    if plan.pack is not None:
-        pk, pg, pl, pargs, nbytes, src = plan.pack
-        tmp = rt.alloc(nbytes)
-        pargs[0], pargs[5] = bufs[src], tmp[1][0]
-        _kernels.launch(rt, pk, pg, pl, pargs, plan.small)
-        pargs[0] = pargs[5] = None
-    o, args, k = plan.order, plan.args, plan.kernel
-    ba, bb, bc = bufs[o[0]], (tmp[1][0] if o[1] < 0 else bufs[o[1]]), bufs[o[2]]
-    if _dispatch.mode is not None:      # cltensor.compile: a graph break (the fast path below skips launch())
-        _dispatch.mode.before_launch()
-    sv = ()
-    if plan.scal is not None:
-        sv = [_ew._scalar_np[c](_ew.scalar_arg(v, c)) for v, c in zip(scal, plan.scal[1])]
-    if _last_plan.get(k) is plan and _kernels.observer is None:
-        # the same call shape as this kernel's last launch: its scalar arguments are still set, so only the
-        # buffers (and an epilogue's scalars) change (a repeated GEMM costs ~2 us of host time instead of ~4)
-        k.set_arg(0, ba)
-        k.set_arg(5, bb)
-        k.set_arg(10, bc)
-        if len(bufs) > 3:
-            k.set_arg(25, bufs[3])
-        for j, v in enumerate(sv):
-            k.set_arg(plan.scal[0] + j, v)
-        _kernels.enqueue_set(rt, k, plan.gsize, plan.lsize, plan.small)
-    else:
-        args[0], args[5], args[10] = ba, bb, bc
-        if len(bufs) > 3:
-            args[25] = bufs[3]
-        if sv:
-            args[plan.scal[0]:] = sv
-        _kernels.launch(rt, k, plan.gsize, plan.lsize, args, plan.small)
-        args[0] = args[5] = args[10] = None      # do not keep the caller's buffers alive
-        if len(bufs) > 3:
-            args[25] = None
-        _last_plan[k] = plan
-    if tmp is not None:
-        rt.release(*tmp)   # in-order queue: a later user of this buffer runs after this GEMM
+    with _kernels.LOCK:     # the plan's argument lists and the arguments left set on its kernel are shared
+        tmp = None
+        if plan.pack is not None:
+            pk, pg, pl, pargs, nbytes, src = plan.pack
+            tmp = rt.alloc(nbytes)
+            pargs[0], pargs[5] = bufs[src], tmp[1][0]
+            _kernels.launch(rt, pk, pg, pl, pargs, plan.small)
+            pargs[0] = pargs[5] = None
+        o, args, k = plan.order, plan.args, plan.kernel
+        ba, bb, bc = bufs[o[0]], (tmp[1][0] if o[1] < 0 else bufs[o[1]]), bufs[o[2]]
+        if _dispatch.mode is not None:      # cltensor.compile: a graph break (the fast path below skips launch())
+            _dispatch.mode.before_launch()
+        sv = ()
+        if plan.scal is not None:
+            sv = [_ew._scalar_np[c](_ew.scalar_arg(v, c)) for v, c in zip(scal, plan.scal[1])]
+        if _last_plan.get(k) is plan and _kernels.observer is None:
+            # the same call shape as this kernel's last launch: its scalar arguments are still set, so only the
+            # buffers (and an epilogue's scalars) change (a repeated GEMM costs ~2 us of host time instead of ~4)
+            k.set_arg(0, ba)
+            k.set_arg(5, bb)
+            k.set_arg(10, bc)
+            if len(bufs) > 3:
+                k.set_arg(25, bufs[3])
+            for j, v in enumerate(sv):
+                k.set_arg(plan.scal[0] + j, v)
+            _kernels.enqueue_set(rt, k, plan.gsize, plan.lsize, plan.small)
+        else:
+            args[0], args[5], args[10] = ba, bb, bc
+            if len(bufs) > 3:
+                args[25] = bufs[3]
+            if sv:
+                args[plan.scal[0]:] = sv
+            _kernels.launch(rt, k, plan.gsize, plan.lsize, args, plan.small)
+            args[0] = args[5] = args[10] = None      # do not keep the caller's buffers alive
+            if len(bufs) > 3:
+                args[25] = None
+            _last_plan[k] = plan
+        if tmp is not None:
+            rt.release(*tmp)   # in-order queue: a later user of this buffer runs after this GEMM
 
 
 def _make_plan(rt, dtype, batch, M, N, K, a, b, c, alpha, beta, acc_dtype, variant, params, d=None, epi=None):

@@ -11,6 +11,7 @@ import re
 import sys
 import hashlib
 import tempfile
+import threading
 
 import numpy as np
 import pyopencl as cl
@@ -586,6 +587,12 @@ def set_scalar(kernel, i, t, v):
         kernel._set_arg_buf_pack_multi((i, c, v if type(v) is not bool else int(v)))
 
 
+# Held from setting a kernel's arguments to its enqueue by every launcher: kernels, their pre-bound clones and the
+# arguments left set on them are shared by all threads (pyopencl's invoker, too, sets and then enqueues).
+LOCK = threading.RLock()
+_thread = threading.get_ident
+dv_main = [threading.main_thread().ident]     # the thread whose launches may use the launch gate
+
 # Kernels whose operands hold at most this many bytes are "small" for the launch gate (_device.Queue): a few
 # microseconds of work, which can wait behind it while the host enqueues the next ones.
 SMALL_BYTES = 1 << 16
@@ -601,11 +608,12 @@ def launch(rt, kernel, gsize, lsize, args, small=False):
     if _dispatch.mode is not None:      # cltensor.compile: an eager kernel during a trace is a graph break
         _dispatch.mode.before_launch()
     stats["launches"] += 1
-    if observer is not None:
-        return observer(rt, kernel, gsize, lsize, args)
-    if _untyped and kernel in _untyped:
-        return _launch_slow(rt.queue, kernel, gsize, lsize, args)
-    return invoke(rt.queue, kernel, gsize, lsize, args, small)
+    with LOCK:
+        if observer is not None:
+            return observer(rt, kernel, gsize, lsize, args)
+        if _untyped and kernel in _untyped:
+            return _launch_slow(rt.queue, kernel, gsize, lsize, args)
+        return invoke(rt.queue, kernel, gsize, lsize, args, small)
 
 
 def enqueue(q, kernel, gsize, lsize, small=False):
@@ -613,6 +621,9 @@ def enqueue(q, kernel, gsize, lsize, small=False):
     second of consecutive small kernels (little work, held back at no cost) closes it, any other kernel opens it
     after its enqueue."""
     if q.batch:
+        if _thread() != dv_main[0]:
+            q.switch_off()
+            return _ENQ(q, kernel, gsize, lsize, None, None, False, False)
         if small:
             if q.gate is None:
                 if not q.run:           # the first small kernel after others goes as it is (a gate costs more)
@@ -637,6 +648,9 @@ def enqueue(q, kernel, gsize, lsize, small=False):
 def invoke(q, kernel, gsize, lsize, args, small=False):
     """pyopencl's invoker (sets every argument, then enqueues) through q's launch gate (see enqueue)."""
     if q.batch:
+        if _thread() != dv_main[0]:
+            q.switch_off()
+            return kernel(q, gsize, lsize, *args)
         if small:
             if q.gate is None:
                 if not q.run:
@@ -668,20 +682,21 @@ def launch_bound(rt, kernel, gsize, lsize, args, small=False):
         return launch(rt, kernel, gsize, lsize, args, small)
     stats["launches"] += 1
     key = (kernel, gsize, lsize)
-    b = _bound.get(key)
-    if b is None:
-        n = _bind_uses.get(key, 0) + 1
-        if len(_bind_uses) >= _BOUND_MAX:
-            _bind_uses.clear()
-        _bind_uses[key] = n
-        if n < 2 or not _bind(key, kernel, args):
+    with LOCK:
+        b = _bound.get(key)
+        if b is None:
+            n = _bind_uses.get(key, 0) + 1
+            if len(_bind_uses) >= _BOUND_MAX:
+                _bind_uses.clear()
+            _bind_uses[key] = n
+            if n < 2 or not _bind(key, kernel, args):
+                return invoke(rt.queue, kernel, gsize, lsize, args, small)
+            b = _bound[key]
+        kc, types, last = b
+        if len(args) != len(last):
             return invoke(rt.queue, kernel, gsize, lsize, args, small)
-        b = _bound[key]
-    kc, types, last = b
-    if len(args) != len(last):
-        return invoke(rt.queue, kernel, gsize, lsize, args, small)
-    set_changed(kc, types, last, args)
-    return enqueue(rt.queue, kc, gsize, lsize, small)
+        set_changed(kc, types, last, args)
+        return enqueue(rt.queue, kc, gsize, lsize, small)
 
 
 def set_changed(kc, types, last, args):
@@ -727,7 +742,7 @@ UNSET = object()        # (no argument set yet on a clone: see set_changed)
 
 def enqueue_set(rt, kernel, gsize, lsize, small=False):
     """Enqueue kernel with the arguments already set on it (callers that keep a kernel's scalar arguments set
-    between launches and change only buffers with set_arg)."""
+    between launches and change only buffers with set_arg, holding LOCK from the first set_arg to this call)."""
     stats["launches"] += 1
     if observer is not None:
         return observer(rt, kernel, gsize, lsize, None)

@@ -151,3 +151,38 @@ def test_launch_batch_variable():
     env["CLTENSOR_LAUNCH_BATCH"] = "many"
     p = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert p.returncode != 0 and "CLTENSOR_LAUNCH_BATCH" in p.stderr
+
+
+_THREADS = r"""
+import sys, threading, numpy as np, cltensor as ct
+from cltensor import _device as dv
+sys.setswitchinterval(1e-6)
+q = dv.runtime(ct.get_default_device()).queue
+q.batch = 8
+errs = []
+def work(k):
+    a = ct.full((500,), float(k)); b = ct.full((500,), 1.0)
+    for i in range(600):
+        c = a + b
+        if i % 50 == 0 and not (c.numpy() == k + 1).all():
+            errs.append((k, i))
+x = ct.zeros(4)
+for _ in range(20):                  # the main thread first, through the gate
+    x = x + 1
+ts = [threading.Thread(target=work, args=(k,)) for k in range(1, 4)]
+[t.start() for t in ts]
+work(0)
+[t.join() for t in ts]
+print(len(errs), q.batch, x.tolist())
+"""
+
+
+def test_threads_launching_concurrently_switch_the_gate_off():
+    """Kernels, their pre-bound clones and the arguments set on them are shared by all threads: launches hold a
+    lock from setting arguments to the enqueue, and the first launch from a second thread switches the gate
+    off. Before, threads adding concurrently read wrong sums."""
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    p = subprocess.run([sys.executable, "-c", _THREADS], env=env, cwd=ROOT, capture_output=True, text=True,
+                       timeout=240)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.split("\n")[0] == "0 0 [20.0, 20.0, 20.0, 20.0]"

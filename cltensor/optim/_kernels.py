@@ -72,17 +72,18 @@ def _fast_update(defname, p, g, states, scalars, flags):
     if sig != b.sig:
         return False
     kc, last, types, si = b.kc, b.last, b.types, b.si
-    if gst.buf is not last[0]:
-        kc.set_arg(2, gst.buf)
-        last[0] = gst.buf
-    i = 1
-    for v in scalars:
-        if v != last[i] or type(v) is not type(last[i]):
-            K.set_scalar(kc, si + i - 1, types[i - 1], v)
-            last[i] = v
-        i += 1
     K.stats["launches"] += 1
-    K.enqueue(pst.rt.queue, kc, b.gsize, b.lsize, pst.nbytes <= K.SMALL_BYTES)
+    with K.LOCK:
+        if gst.buf is not last[0]:
+            kc.set_arg(2, gst.buf)
+            last[0] = gst.buf
+        i = 1
+        for v in scalars:
+            if v != last[i] or type(v) is not type(last[i]):
+                K.set_scalar(kc, si + i - 1, types[i - 1], v)
+                last[i] = v
+            i += 1
+        K.enqueue(pst.rt.queue, kc, b.gsize, b.lsize, pst.nbytes <= K.SMALL_BYTES)
     pst.version += 1
     for s in states:
         if s is not None:
