@@ -591,7 +591,7 @@ def set_scalar(kernel, i, t, v):
 # arguments left set on them are shared by all threads (pyopencl's invoker, too, sets and then enqueues).
 LOCK = threading.RLock()
 _thread = threading.get_ident
-dv_main = [threading.main_thread().ident]     # the thread whose launches may use the launch gate
+_MAIN_THREAD = threading.main_thread().ident     # the thread whose launches may use the launch gate
 
 # Kernels whose operands hold at most this many bytes are "small" for the launch gate (_device.Queue): a few
 # microseconds of work, which can wait behind it while the host enqueues the next ones.
@@ -621,7 +621,7 @@ def enqueue(q, kernel, gsize, lsize, small=False):
     second of consecutive small kernels (little work, held back at no cost) closes it, any other kernel opens it
     after its enqueue."""
     if q.batch:
-        if _thread() != dv_main[0]:
+        if _thread() != _MAIN_THREAD:
             q.switch_off()
             return _ENQ(q, kernel, gsize, lsize, None, None, False, False)
         if small:
@@ -648,7 +648,7 @@ def enqueue(q, kernel, gsize, lsize, small=False):
 def invoke(q, kernel, gsize, lsize, args, small=False):
     """pyopencl's invoker (sets every argument, then enqueues) through q's launch gate (see enqueue)."""
     if q.batch:
-        if _thread() != dv_main[0]:
+        if _thread() != _MAIN_THREAD:
             q.switch_off()
             return kernel(q, gsize, lsize, *args)
         if small:
