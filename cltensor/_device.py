@@ -371,8 +371,8 @@ class Queue(cl.CommandQueue if cl is not None else object):
     """An in-order command queue with a launch gate for small kernels (Tuning.launch_batch > 0): while the gate
     is closed, commands wait behind a marker on a user event, so they reach the driver as a chain its worker
     threads pass on by themselves instead of one wake-up of an idle device per command. Launchers pass each
-    kernel through _kernels.enqueue/invoke with `small` set for kernels of little work; the gate closes at a
-    small kernel, and opens after `batch` of them, at the first kernel that is not small, before every wait on
+    kernel through _kernels.enqueue/invoke (call() here) with `small` set for kernels of little work; the gate
+    closes at a small kernel, and opens after `batch` of them, at the first kernel that is not small, before every wait on
     the queue (finish(), blocking_copy(): pyopencl's waits hold the GIL) and at exit. Nothing else can wait on
     a runtime's queue: no OpenCL event leaves cltensor. batch 0: a plain queue.
 
@@ -392,6 +392,33 @@ class Queue(cl.CommandQueue if cl is not None else object):
         self.lock = threading.Lock()
         if batch:
             _gated.add(self)
+
+    def call(self, small, fn, *args):
+        """fn(*args), the enqueue of one kernel on this queue, through the gate: the second of consecutive small
+        kernels (little work, held back at no cost) closes it; the batch's last small kernel and any kernel that
+        is not small open it after their enqueue. From a thread other than the main one, the gate is switched
+        off first."""
+        if threading.get_ident() != MAIN_THREAD:
+            self.switch_off()
+            return fn(*args)
+        if not small:
+            self.run = False
+            ev = fn(*args)
+            if self.gate is not None:
+                self.open_gate()
+            return ev
+        if self.gate is None:
+            if not self.run:            # the first small kernel after others goes as it is (a gate costs more)
+                self.run = True
+                return fn(*args)
+            self.close_gate()
+        ev = fn(*args)
+        n = self.gated + 1
+        if n >= self.batch:
+            self.open_gate()
+        else:
+            self.gated = n
+        return ev
 
     def switch_off(self):
         """No more gates on this queue (another thread uses it); the closed one is opened."""

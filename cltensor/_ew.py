@@ -142,8 +142,6 @@ class _Plan:
     __slots__ = ("kern", "gsize", "lsize", "tail", "scal", "kc", "last", "types", "uses")
 
 
-
-
 def run(expr, out, operands, cdts, rdt):
     """Enqueue out = expr(operands) on out's device. Returns out."""
     st = out._st

@@ -590,8 +590,6 @@ def set_scalar(kernel, i, t, v):
 # Held from setting a kernel's arguments to its enqueue by every launcher: kernels, their pre-bound clones and the
 # arguments left set on them are shared by all threads (pyopencl's invoker, too, sets and then enqueues).
 LOCK = threading.RLock()
-_thread = threading.get_ident
-_MAIN_THREAD = threading.main_thread().ident     # the thread whose launches may use the launch gate
 
 # Kernels whose operands hold at most this many bytes are "small" for the launch gate (_device.Queue): a few
 # microseconds of work, which can wait behind it while the host enqueues the next ones.
@@ -617,58 +615,17 @@ def launch(rt, kernel, gsize, lsize, args, small=False):
 
 
 def enqueue(q, kernel, gsize, lsize, small=False):
-    """clEnqueueNDRangeKernel of a kernel whose arguments are set, through q's launch gate (_device.Queue): the
-    second of consecutive small kernels (little work, held back at no cost) closes it, any other kernel opens it
-    after its enqueue."""
+    """clEnqueueNDRangeKernel of a kernel whose arguments are set, through q's launch gate (_device.Queue.call);
+    small: a kernel of little work, which the gate may hold back."""
     if q.batch:
-        if _thread() != _MAIN_THREAD:
-            q.switch_off()
-            return _ENQ(q, kernel, gsize, lsize, None, None, False, False)
-        if small:
-            if q.gate is None:
-                if not q.run:           # the first small kernel after others goes as it is (a gate costs more)
-                    q.run = True
-                    return _ENQ(q, kernel, gsize, lsize, None, None, False, False)
-                q.close_gate()
-            ev = _ENQ(q, kernel, gsize, lsize, None, None, False, False)
-            n = q.gated + 1
-            if n >= q.batch:
-                q.open_gate()
-            else:
-                q.gated = n
-            return ev
-        q.run = False
-        if q.gate is not None:
-            ev = _ENQ(q, kernel, gsize, lsize, None, None, False, False)
-            q.open_gate()
-            return ev
+        return q.call(small, _ENQ, q, kernel, gsize, lsize, None, None, False, False)
     return _ENQ(q, kernel, gsize, lsize, None, None, False, False)
 
 
 def invoke(q, kernel, gsize, lsize, args, small=False):
     """pyopencl's invoker (sets every argument, then enqueues) through q's launch gate (see enqueue)."""
     if q.batch:
-        if _thread() != _MAIN_THREAD:
-            q.switch_off()
-            return kernel(q, gsize, lsize, *args)
-        if small:
-            if q.gate is None:
-                if not q.run:
-                    q.run = True
-                    return kernel(q, gsize, lsize, *args)
-                q.close_gate()
-            ev = kernel(q, gsize, lsize, *args)
-            n = q.gated + 1
-            if n >= q.batch:
-                q.open_gate()
-            else:
-                q.gated = n
-            return ev
-        q.run = False
-        if q.gate is not None:
-            ev = kernel(q, gsize, lsize, *args)
-            q.open_gate()
-            return ev
+        return q.call(small, kernel, q, gsize, lsize, *args)
     return kernel(q, gsize, lsize, *args)
 
 
