@@ -12,7 +12,7 @@ from functools import partial
 import numpy as np
 
 from .. import _dtypes as D
-from .._tensor import Tensor
+from .._tensor import Tensor, contiguous_strides
 from . import _core as C
 from ._buffers import HostBuf, check_tensor, write_array, is_host, read_chunk, write_chunk
 from ._core import ReduceOp, Work, DistBackendError, _group, exchange_header, check_same, kind_code, commit, _SAME
@@ -286,7 +286,7 @@ class _FastPlan:
         mt, k = _wire(dt)
         self.fields = _ar_fields(t, op)
         self.digest = _ar_digest(t, op)
-        self.strides = _row_major(t._shape)
+        self.strides = contiguous_strides(t._shape)
         self.itemsize = dt.itemsize
         self.nbytes = t.numel() * dt.itemsize
         self.count = t.numel() * k
@@ -335,36 +335,16 @@ def _fast_plan(t, op, g, mode, mop):
     """Record the _FastPlan of this call (the general path just took the blocking collective for it)."""
     key = (t._shape, t._dtype, op, g)
     if key in _FAST or mode != "mpi" or not g.checks or g._size < 2 or \
-            t.numel() * t._dtype.itemsize < BLOCKING_BYTES or t._strides != _row_major(t._shape):
+            t.numel() * t._dtype.itemsize < BLOCKING_BYTES or t._strides != contiguous_strides(t._shape):
         return
     if len(_FAST) > 256:
         _FAST.clear()
     _FAST[key] = _FastPlan(t, op, mop)
 
 
-def _row_major(shape):
-    acc, out = 1, []
-    for d in reversed(shape):
-        out.append(acc)
-        acc *= d
-    return tuple(reversed(out))
-
-
-_CSTRIDES = {}
-
-
 def _contiguous(t):
-    """t.is_contiguous(); the common case (row-major strides) through a cache of each shape's strides."""
-    s = _CSTRIDES.get(t._shape)
-    if s is None:
-        if len(_CSTRIDES) > 4096:
-            _CSTRIDES.clear()
-        acc, out = 1, []
-        for d in reversed(t._shape):
-            out.append(acc)
-            acc *= d
-        s = _CSTRIDES[t._shape] = tuple(reversed(out))
-    return t._strides == s or t.is_contiguous()
+    """t.is_contiguous(); the common case (row-major strides) through the cache of contiguous_strides."""
+    return t._strides == contiguous_strides(t._shape) or t.is_contiguous()
 
 
 _WIRE = {}

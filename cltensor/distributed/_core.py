@@ -443,11 +443,17 @@ def wait_requests(reqs, g, what, deadline=None, statuses=None):
     while not MPI.Request.Testall(reqs, st):
         spins += 1
         if spins & 63 == 0:
-            now = time.monotonic()
-            if now > deadline:
-                raise _timed_out(g, what)
-            if now > spin_until:
-                time.sleep(0 if now < spin_until + 0.1 else 5e-5)
+            _pace(g, what, deadline, spin_until)
+
+
+def _pace(g, what, deadline, spin_until):
+    """Every 64th poll of a wait: raise at the deadline; once spinning has lasted past spin_until, yield the core
+    (to a rank sharing it when ranks oversubscribe the cores)."""
+    now = time.monotonic()
+    if now > deadline:
+        raise _timed_out(g, what)
+    if now > spin_until:
+        time.sleep(0 if now < spin_until + 0.1 else 5e-5)
 
 
 def _wait_words(g, what, k, peers):
@@ -468,11 +474,7 @@ def _wait_words(g, what, k, peers):
         progress()
         spins += 1
         if spins & 63 == 0:
-            now = time.monotonic()
-            if now > deadline:
-                raise _timed_out(g, what)
-            if now > spin_until:
-                time.sleep(0 if now < spin_until + 0.1 else 5e-5)
+            _pace(g, what, deadline, spin_until)
 
 
 def _timed_out(g, what):
